@@ -1,0 +1,213 @@
+/* camrelay: command line entry. Exit codes: 0 ok, 1 run-time failure,
+ * 2 usage error, 3 configuration error. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/stream.h"
+#include "cr_build.h"
+#include "encode/encoder.h"
+#include "net/http.h"
+#include "sink/sink.h"
+#include "source/source.h"
+
+static volatile sig_atomic_t _stop;
+
+static void _on_signal(int sig)
+{
+	(void)sig;
+	_stop = 1;
+}
+
+static void _print_version(void)
+{
+	printf("camrelay %s\n", CR_VERSION);
+	printf("sources:");
+	for (const struct cr_source_ops_s *const *p = cr_source_backends; *p; p++)
+		printf(" %s", (*p)->name);
+	printf("\nencoders:");
+	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++) {
+		printf(" %s(", (*p)->name);
+		for (const enum cr_codec_e *c = (*p)->codecs; *c; c++)
+			printf("%s%s", c == (*p)->codecs ? "" : ",", cr_codec_name(*c));
+		printf(")");
+	}
+	printf("\nsinks:");
+	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p; p++)
+		printf(" %s", (*p)->name);
+	printf("\n");
+}
+
+static void _usage(FILE *f)
+{
+	fprintf(f, "Usage: camrelay [--version] [--help] COMMAND [ARGS]\n"
+		   "\n"
+		   "Commands:\n"
+		   "  serve [-c FILE]         run the streams of FILE (default: the built-in test stream)\n"
+		   "  check-config FILE       validate FILE and exit\n");
+	for (const struct cr_command_s *const *p = cr_extra_commands; *p; p++)
+		fprintf(f, "  %-23s %s\n", (*p)->name, (*p)->summary);
+	fprintf(f, "\n"
+		   "Each command takes --help. Exit codes: 0 ok, 1 run-time failure, 2 usage,\n"
+		   "3 configuration error.\n");
+}
+
+static int _cmd_check_config(int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("Usage: camrelay check-config FILE\n"
+			       "Reads FILE, validates every key and value, prints a summary.\n"
+			       "Exit 0 when valid, 3 with a file:line:col message when not.\n");
+			return 0;
+		}
+		return 2;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "camrelay check-config: expected one FILE (see --help)\n");
+		return 2;
+	}
+	static struct cr_config_s cfg;
+	char err[1024];
+	if (cr_config_load(argv[optind], &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 3;
+	}
+	printf("%s: ok: %d stream%s, http on %s\n", argv[optind], cfg.n_streams,
+	       cfg.n_streams == 1 ? "" : "s", cfg.http.listen);
+	for (int i = 0; i < cfg.n_streams; i++) {
+		const struct cr_stream_cfg_s *s = &cfg.streams[i];
+		for (int j = 0; j < s->n_sources; j++) {
+			const struct cr_source_cfg_s *src = &s->sources[j];
+			if (src->url[0])
+				printf("  stream %s: url %s\n", s->name, src->url);
+			else
+				printf("  stream %s: %s %s %dx%d@%d %s%s%s\n", s->name, src->capture.backend,
+				       src->capture.device, src->capture.width, src->capture.height,
+				       src->capture.fps, cr_pixfmt_name(src->capture.pixel_format),
+				       src->encoder.present ? " -> " : "",
+				       src->encoder.present ? cr_codec_name(src->encoder.codec) : "");
+		}
+	}
+	return 0;
+}
+
+static int _cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					      {"listen", required_argument, NULL, 'l'},
+					      {"verbose", no_argument, NULL, 'v'},
+					      {"help", no_argument, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
+	const char *path = NULL, *listen = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:l:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'v':
+			cr_log_level = CR_LOG_DEBUG;
+			break;
+		case 'h':
+			printf("Usage: camrelay serve [-c FILE] [-l HOST:PORT] [-v]\n"
+			       "Runs the streams of FILE; without -c, the built-in test stream.\n"
+			       "  -c, --config FILE     configuration (see README.md)\n"
+			       "  -l, --listen H:P      HTTP address (overrides [http] listen)\n"
+			       "  -v, --verbose         debug logging\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "camrelay serve: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+		return 2;
+	}
+	static struct cr_config_s cfg;
+	char err[1024];
+	if (path) {
+		if (cr_config_load(path, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 3;
+		}
+	} else {
+		cr_config_default(&cfg);
+	}
+	if (listen)
+		snprintf(cfg.http.listen, sizeof(cfg.http.listen), "%s", listen);
+
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = _on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	struct cr_stream_s *streams[CR_MAX_STREAMS] = {0};
+	int rc = 0;
+	for (int i = 0; i < cfg.n_streams; i++) {
+		streams[i] = cr_stream_new(&cfg.streams[i]);
+		if (!streams[i] || cr_stream_start(streams[i], err, sizeof(err)) < 0) {
+			CR_LOG_E("serve", "%s", streams[i] ? err : "out of memory");
+			rc = 1;
+			goto out;
+		}
+	}
+	struct cr_http_s *http = cr_http_start(&cfg, streams, cfg.n_streams, err, sizeof(err));
+	if (!http) {
+		CR_LOG_E("serve", "%s", err);
+		rc = 1;
+		goto out;
+	}
+	CR_LOG_I("serve", "serving %d stream%s on http://%s/", cfg.n_streams, cfg.n_streams == 1 ? "" : "s",
+		 cfg.http.listen);
+	while (!_stop)
+		pause();
+	CR_LOG_I("serve", "stopping");
+	cr_http_stop(http);
+out:
+	for (int i = 0; i < cfg.n_streams; i++)
+		cr_stream_destroy(streams[i]);
+	return rc;
+}
+
+static const struct cr_command_s _commands[] = {
+	{"serve", _cmd_serve, "run streams"},
+	{"check-config", _cmd_check_config, "validate a config file"},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		_usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		_print_version();
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		_usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(_commands) / sizeof(_commands[0]); i++)
+		if (strcmp(argv[1], _commands[i].name) == 0)
+			return _commands[i].run(argc - 1, argv + 1);
+	for (const struct cr_command_s *const *p = cr_extra_commands; *p; p++)
+		if (strcmp(argv[1], (*p)->name) == 0)
+			return (*p)->run(argc - 1, argv + 1);
+	fprintf(stderr, "camrelay: unknown command \"%s\" (see camrelay --help)\n", argv[1]);
+	return 2;
+}

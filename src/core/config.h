@@ -1,0 +1,123 @@
+/* camrelay configuration model: what the TOML file says, validated.
+ *
+ * The reader in src/config/ fills this; everything else only reads it.
+ * Schema: seed 001 ([stream.<name>], [[stream.<name>.sources]] with either
+ * `url` or capture/encoder/output blocks) plus camrelay's extensions
+ * ([http], [stream.<name>.mjpeg], [[stream.<name>.sinks]]). README.md is the
+ * reference for every key. */
+#ifndef CR_CONFIG_H
+#define CR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/format.h"
+
+#define CR_MAX_STREAMS 32
+#define CR_MAX_SOURCES 8
+#define CR_MAX_SINKS 16
+#define CR_MAX_CONTROLS 32
+
+/* A `key = value` pair for camera controls (V4L2 controls, gphoto2 settings).
+ * Values stay text: the backend maps them to the device's own types. */
+struct cr_control_cfg_s {
+	char name[64];
+	char value[64];
+};
+
+struct cr_capture_cfg_s {
+	char backend[16];  /* "v4l2", "libcamera", "test", "gphoto2" */
+	char device[256];  /* path, card name, bus info, or camera id */
+	int width, height; /* 0 = device default */
+	int fps;           /* 0 = device default */
+	enum cr_pixfmt_e pixel_format; /* CR_PIXFMT_NONE = device default */
+	bool prefer_dmabuf;
+	int n_controls;
+	struct cr_control_cfg_s controls[CR_MAX_CONTROLS];
+};
+
+struct cr_encoder_cfg_s {
+	bool present;
+	char backend[16]; /* "v4l2-m2m", "rdk", "software", "x264", ... */
+	enum cr_codec_e codec;
+	int64_t bitrate; /* bit/s, 0 = backend default */
+	/* H.264: profile_idc/constraint/level_idc from a name+level or 6-hex id. */
+	char profile[32];
+	char level[8];
+	uint8_t profile_idc, constraint_flags, level_idc;
+	int gop; /* frames between keyframes, 0 = backend default */
+	int quality; /* MJPEG: 1..100 (from [stream.X.mjpeg]) */
+	bool prefer_dmabuf;
+};
+
+struct cr_output_cfg_s {
+	bool present;
+	int payload_type; /* 96..127 */
+	int clock_rate;   /* 90000 for video */
+};
+
+struct cr_source_cfg_s {
+	char url[512]; /* non-empty: a URL source (rtsp://, rtp://, .sdp) */
+	struct cr_capture_cfg_s capture;
+	struct cr_encoder_cfg_s encoder;
+	struct cr_output_cfg_s output;
+	/* Where the block started, for run-time messages. */
+	int line;
+};
+
+enum cr_sink_type_e {
+	CR_SINK_WEBCAM = 1, /* v4l2loopback */
+	CR_SINK_RTP,        /* plain RTP to a UDP address */
+	CR_SINK_DRM,        /* DRM/KMS display */
+	CR_SINK_OVERLAY,    /* V4L2 overlay (seed 003) */
+};
+
+struct cr_sink_cfg_s {
+	enum cr_sink_type_e type;
+	char device[256];    /* webcam/drm/overlay device, or card label */
+	char address[128];   /* rtp: host:port */
+	enum cr_pixfmt_e pixel_format; /* webcam: format to write */
+	int width, height, fps; /* 0 = from source */
+	int line;
+};
+
+struct cr_mjpeg_cfg_s {
+	int quality; /* 1..100, default 80 */
+	int fps;     /* 0 = every frame */
+};
+
+struct cr_stream_cfg_s {
+	char name[64];
+	int n_sources;
+	struct cr_source_cfg_s sources[CR_MAX_SOURCES];
+	struct cr_mjpeg_cfg_s mjpeg;
+	int n_sinks;
+	struct cr_sink_cfg_s sinks[CR_MAX_SINKS];
+};
+
+struct cr_http_cfg_s {
+	char listen[128]; /* "127.0.0.1:8080" */
+};
+
+struct cr_config_s {
+	char path[256]; /* file it came from, "" for the built-in default */
+	struct cr_http_cfg_s http;
+	int n_streams;
+	struct cr_stream_cfg_s streams[CR_MAX_STREAMS];
+};
+
+/* Reads and validates a config file. On error returns a negative errno-style
+ * code and writes one message "file:line:col: key: problem (allowed: ...)"
+ * into err. */
+int cr_config_load(const char *path, struct cr_config_s *cfg, char *err, size_t errlen);
+
+/* Same, from a string (name used in messages). */
+int cr_config_parse(const char *name, const char *text, size_t len, struct cr_config_s *cfg,
+		    char *err, size_t errlen);
+
+/* The embedded default: one stream "test" from the test source at
+ * 1280x720@30, HTTP on 127.0.0.1:8080. */
+void cr_config_default(struct cr_config_s *cfg);
+
+#endif

@@ -1,0 +1,86 @@
+/* Raw video frames and encoded packets, both reference-counted.
+ *
+ * A frame's pixels may live in heap memory, a V4L2 MMAP buffer, a DMA-BUF or
+ * a libgphoto2 JPEG: whoever made it sets `release`, called when the last
+ * reference drops (e.g. to VIDIOC_QBUF the buffer back). Consumers never copy
+ * a frame to keep it; they take a reference. */
+#ifndef CR_FRAME_H
+#define CR_FRAME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/format.h"
+
+struct cr_frame_s {
+	atomic_int refs;
+	enum cr_pixfmt_e format;
+	int width, height;
+	int n_planes;
+	uint8_t *data[3];
+	int stride[3];
+	size_t size;       /* bytes used in total (for MJPEG: the JPEG's length) */
+	int dmabuf_fd;     /* exported DMA-BUF of the whole buffer, or -1 */
+	uint32_t dmabuf_offset[3];
+	uint64_t seq;          /* frame number from the source */
+	int64_t ts_capture_ns; /* CLOCK_MONOTONIC at capture */
+	bool placeholder;      /* generated while the source is unavailable */
+
+	/* Owner hooks: release() gives the memory back; called once, at refs 0. */
+	void (*release)(struct cr_frame_s *f);
+	void *owner;
+	int owner_index;
+};
+
+/* A heap frame of tightly packed planes (MJPEG: `max_size` bytes in plane 0). */
+struct cr_frame_s *cr_frame_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_size);
+/* Fills plane pointers/strides for a tightly packed buffer at `base`. */
+void cr_frame_set_planes(struct cr_frame_s *f, uint8_t *base);
+
+static inline struct cr_frame_s *cr_frame_ref(struct cr_frame_s *f)
+{
+	atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+	return f;
+}
+
+void cr_frame_unref(struct cr_frame_s *f);
+
+enum cr_packet_flags_e {
+	CR_PACKET_KEYFRAME = 1 << 0,
+	CR_PACKET_CONFIG = 1 << 1, /* carries (or is) parameter sets / sequence header */
+};
+
+struct cr_packet_s {
+	atomic_int refs;
+	enum cr_codec_e codec;
+	uint8_t *data;
+	size_t size;
+	int64_t pts, dts; /* in the 90 kHz clock */
+	uint32_t flags;
+	int width, height;
+	uint64_t seq;
+	int64_t ts_capture_ns; /* of the frame it was encoded from */
+	int64_t ts_encoded_ns;
+	/* When set, `data` points into this frame (e.g. MJPEG passed through). */
+	struct cr_frame_s *frame;
+};
+
+/* A packet owning `size` bytes of data (uninitialised). */
+struct cr_packet_s *cr_packet_new(enum cr_codec_e codec, size_t size);
+/* A packet whose data is the frame's own bytes: no copy, holds a frame ref. */
+struct cr_packet_s *cr_packet_wrap_frame(enum cr_codec_e codec, struct cr_frame_s *f);
+
+static inline struct cr_packet_s *cr_packet_ref(struct cr_packet_s *p)
+{
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	return p;
+}
+
+void cr_packet_unref(struct cr_packet_s *p);
+
+/* Global counters of live objects, for leak checks in tests and /metrics. */
+extern atomic_long cr_frames_alive, cr_packets_alive;
+
+#endif

@@ -1,0 +1,21 @@
+/* Logging: one line per event to stderr, with level and subsystem. */
+#ifndef CR_LOG_H
+#define CR_LOG_H
+
+enum cr_log_level_e { CR_LOG_ERROR = 0, CR_LOG_WARN, CR_LOG_INFO, CR_LOG_DEBUG };
+
+extern enum cr_log_level_e cr_log_level;
+
+void cr_log(enum cr_log_level_e level, const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define CR_LOG_E(who, ...) cr_log(CR_LOG_ERROR, who, __VA_ARGS__)
+#define CR_LOG_W(who, ...) cr_log(CR_LOG_WARN, who, __VA_ARGS__)
+#define CR_LOG_I(who, ...) cr_log(CR_LOG_INFO, who, __VA_ARGS__)
+#define CR_LOG_D(who, ...) \
+	do { \
+		if (cr_log_level >= CR_LOG_DEBUG) \
+			cr_log(CR_LOG_DEBUG, who, __VA_ARGS__); \
+	} while (0)
+
+#endif

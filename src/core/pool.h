@@ -1,0 +1,17 @@
+/* A pool of same-sized heap frames: frames go back to the pool when their
+ * last reference drops, so steady streaming allocates nothing. */
+#ifndef CR_POOL_H
+#define CR_POOL_H
+
+#include "core/frame.h"
+
+struct cr_pool_s;
+
+/* `max_size` is used for compressed formats (see cr_frame_new). */
+struct cr_pool_s *cr_pool_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_size);
+/* A frame with refs = 1 (reused or new). NULL only when out of memory. */
+struct cr_frame_s *cr_pool_get(struct cr_pool_s *pool);
+/* Drops the pool; frames still out are freed when they come back. */
+void cr_pool_destroy(struct cr_pool_s *pool);
+
+#endif

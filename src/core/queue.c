@@ -1,0 +1,98 @@
+#include "core/queue.h"
+
+#include <errno.h>
+#include <time.h>
+
+void cr_queue_init(struct cr_queue_s *q, int depth, void (*unref)(void *item))
+{
+	*q = (struct cr_queue_s){0};
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	q->depth = depth < 1 ? 1 : depth > CR_QUEUE_MAX ? CR_QUEUE_MAX : depth;
+	q->unref = unref;
+}
+
+void cr_queue_push(struct cr_queue_s *q, void *item)
+{
+	void *dropped = NULL;
+	pthread_mutex_lock(&q->lock);
+	if (q->closed) {
+		pthread_mutex_unlock(&q->lock);
+		q->unref(item);
+		return;
+	}
+	if (q->count == q->depth) {
+		dropped = q->items[q->head];
+		q->head = (q->head + 1) % CR_QUEUE_MAX;
+		q->count--;
+		q->dropped++;
+	}
+	q->items[(q->head + q->count) % CR_QUEUE_MAX] = item;
+	q->count++;
+	q->pushed++;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	if (dropped)
+		q->unref(dropped);
+	if (q->notify)
+		q->notify(q->notify_opaque);
+}
+
+void *cr_queue_pop(struct cr_queue_s *q, int timeout_ms)
+{
+	void *item = NULL;
+	struct timespec deadline;
+	if (timeout_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	pthread_mutex_lock(&q->lock);
+	while (q->count == 0 && !q->closed && timeout_ms != 0) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&q->cond, &q->lock);
+		else if (pthread_cond_timedwait(&q->cond, &q->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	if (q->count > 0) {
+		item = q->items[q->head];
+		q->head = (q->head + 1) % CR_QUEUE_MAX;
+		q->count--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return item;
+}
+
+void cr_queue_close(struct cr_queue_s *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closed = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void cr_queue_destroy(struct cr_queue_s *q)
+{
+	void *item;
+	cr_queue_close(q);
+	while ((item = cr_queue_pop(q, 0)))
+		q->unref(item);
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->lock);
+}
+
+uint64_t cr_queue_dropped(struct cr_queue_s *q)
+{
+	pthread_mutex_lock(&q->lock);
+	uint64_t d = q->dropped;
+	pthread_mutex_unlock(&q->lock);
+	return d;
+}

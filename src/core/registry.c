@@ -1,0 +1,48 @@
+/* Look-ups in the generated backend tables. */
+#include <string.h>
+
+#include "encode/encoder.h"
+#include "sink/sink.h"
+#include "source/source.h"
+
+const struct cr_source_ops_s *cr_source_find(const char *name)
+{
+	for (const struct cr_source_ops_s *const *p = cr_source_backends; *p; p++)
+		if (strcmp((*p)->name, name) == 0)
+			return *p;
+	return NULL;
+}
+
+static int _has_codec(const struct cr_encoder_ops_s *ops, enum cr_codec_e codec)
+{
+	for (const enum cr_codec_e *c = ops->codecs; *c; c++)
+		if (*c == codec)
+			return 1;
+	return 0;
+}
+
+/* Backends that are not software encoders: never chosen implicitly. */
+static int _is_hardware(const char *name)
+{
+	return strcmp(name, "v4l2-m2m") == 0 || strcmp(name, "rdk") == 0;
+}
+
+const struct cr_encoder_ops_s *cr_encoder_find(const char *name, enum cr_codec_e codec)
+{
+	int any = !name || !*name || strcmp(name, "software") == 0;
+	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++) {
+		if (!_has_codec(*p, codec))
+			continue;
+		if (any ? !_is_hardware((*p)->name) : strcmp((*p)->name, name) == 0)
+			return *p;
+	}
+	return NULL;
+}
+
+const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type)
+{
+	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p; p++)
+		if ((*p)->type == type)
+			return *p;
+	return NULL;
+}

@@ -1,0 +1,733 @@
+#include "core/stream.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert/convert.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/placeholder.h"
+#include "core/pool.h"
+#include "core/queue.h"
+#include "encode/encoder.h"
+#include "sink/sink.h"
+
+#define _STAGE_DEPTH 2
+
+enum _stage_kind_e { _STAGE_CONVERT = 1, _STAGE_ENCODE };
+
+struct _stage_s {
+	struct cr_stream_s *stream;
+	enum _stage_kind_e kind;
+	/* Key: convert → format/size; encode → encoder settings. */
+	enum cr_pixfmt_e format;
+	int width, height;
+	struct cr_encoder_cfg_s enc_cfg;
+
+	struct cr_queue_s in;
+	pthread_t thread;
+	int n_subs;
+	struct _stage_s *next;
+
+	/* Owned by the stage thread. */
+	struct cr_converter_s *conv;
+	struct cr_pool_s *pool;
+	enum cr_pixfmt_e pool_fmt;
+	int pool_w, pool_h;
+	struct cr_encoder_s enc;
+	bool enc_open;
+	atomic_bool keyframe_wanted;
+	atomic_llong bitrate_wanted;
+	bool failed_logged;
+};
+
+struct cr_sub_s {
+	struct cr_stream_s *stream;
+	struct _stage_s *stage;
+	enum cr_sub_kind_e kind;
+	struct cr_queue_s queue;
+	char name[96];
+	bool wait_keyframe; /* packets: deliver nothing before the first keyframe */
+	atomic_uint_least64_t delivered, self_dropped;
+	struct cr_sub_s *next;
+};
+
+struct cr_stream_s {
+	struct cr_stream_cfg_s cfg;
+	struct cr_stream_stats_s stats;
+	pthread_mutex_t lock;
+	struct _stage_s *stages;
+	struct cr_sub_s *subs;
+	int n_subs;
+
+	struct cr_source_s src;
+	pthread_mutex_t src_lock; /* open/close vs. control calls */
+	bool src_open;
+	pthread_t capture_thread;
+	bool capture_started;
+	atomic_bool running;
+
+	/* Status, under lock. */
+	enum cr_source_state_e state;
+	char message[256];
+	int64_t fps_window_start;
+	uint64_t fps_window_frames;
+	double fps_measured;
+
+	struct cr_sink_s sinks[CR_MAX_SINKS];
+	int n_sinks_open;
+};
+
+const char *cr_source_state_name(enum cr_source_state_e s)
+{
+	static const char *const names[] = {"starting", "running", "no-signal", "reconnecting",
+					    "stopped"};
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+static void _unref_frame(void *item) { cr_frame_unref(item); }
+static void _unref_packet(void *item) { cr_packet_unref(item); }
+
+/* ---- delivery to subscribers ---- */
+
+static void _deliver_frame(struct _stage_s *st, struct cr_frame_s *f)
+{
+	struct cr_stream_s *s = st->stream;
+	pthread_mutex_lock(&s->lock);
+	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next)
+		if (sub->stage == st)
+			cr_queue_push(&sub->queue, cr_frame_ref(f));
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void _emit_packet(struct cr_encoder_s *enc, struct cr_packet_s *pkt)
+{
+	struct _stage_s *st = enc->emit_opaque;
+	struct cr_stream_s *s = st->stream;
+	pkt->ts_encoded_ns = cr_now_ns();
+	atomic_fetch_add(&s->stats.packets_encoded, 1);
+	if (pkt->ts_capture_ns)
+		cr_latency_add_ns(&s->stats.capture_to_encoded, pkt->ts_encoded_ns - pkt->ts_capture_ns);
+	pthread_mutex_lock(&s->lock);
+	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next) {
+		if (sub->stage != st)
+			continue;
+		if (sub->wait_keyframe) {
+			if (!(pkt->flags & CR_PACKET_KEYFRAME))
+				continue;
+			sub->wait_keyframe = false;
+		}
+		cr_queue_push(&sub->queue, cr_packet_ref(pkt));
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- stage threads ---- */
+
+static struct cr_frame_s *_stage_convert(struct _stage_s *st, struct cr_frame_s *in,
+					 enum cr_pixfmt_e fmt, int w, int h)
+{
+	if (!st->conv && !(st->conv = cr_converter_new()))
+		return NULL;
+	if (!st->pool || st->pool_fmt != fmt || st->pool_w != w || st->pool_h != h) {
+		cr_pool_destroy(st->pool);
+		st->pool = cr_pool_new(fmt, w, h, (size_t)w * h * 3 / 2 + 65536);
+		st->pool_fmt = fmt;
+		st->pool_w = w;
+		st->pool_h = h;
+	}
+	struct cr_frame_s *out = st->pool ? cr_pool_get(st->pool) : NULL;
+	if (!out)
+		return NULL;
+	if (cr_converter_run(st->conv, in, out) < 0) {
+		if (!st->failed_logged)
+			CR_LOG_W(st->stream->cfg.name, "cannot convert %s %dx%d to %s: %s",
+				 cr_pixfmt_name(in->format), in->width, in->height, cr_pixfmt_name(fmt),
+				 cr_converter_error(st->conv));
+		st->failed_logged = true;
+		cr_frame_unref(out);
+		return NULL;
+	}
+	out->seq = in->seq;
+	out->ts_capture_ns = in->ts_capture_ns;
+	out->placeholder = in->placeholder;
+	atomic_fetch_add(&st->stream->stats.frames_converted, 1);
+	atomic_fetch_add(&st->stream->stats.bytes_copied, out->size);
+	return out;
+}
+
+static void _stage_convert_frame(struct _stage_s *st, struct cr_frame_s *f)
+{
+	int w = st->width ? st->width : f->width, h = st->height ? st->height : f->height;
+	if (st->format == CR_PIXFMT_NONE || (st->format == f->format && w == f->width && h == f->height)) {
+		_deliver_frame(st, f);
+		return;
+	}
+	struct cr_frame_s *out = _stage_convert(st, f, st->format, w, h);
+	if (out) {
+		_deliver_frame(st, out);
+		cr_frame_unref(out);
+	}
+}
+
+static void _encoder_close(struct _stage_s *st)
+{
+	if (st->enc_open)
+		st->enc.ops->close(&st->enc);
+	st->enc_open = false;
+}
+
+static int _encoder_open(struct _stage_s *st, struct cr_frame_s *f)
+{
+	struct cr_stream_s *s = st->stream;
+	const struct cr_encoder_ops_s *ops = cr_encoder_find(st->enc_cfg.backend, st->enc_cfg.codec);
+	if (!ops) {
+		if (!st->failed_logged)
+			CR_LOG_E(s->cfg.name, "no encoder backend \"%s\" for codec %s in this build",
+				 st->enc_cfg.backend, cr_codec_name(st->enc_cfg.codec));
+		st->failed_logged = true;
+		return -ENOENT;
+	}
+	memset(&st->enc, 0, sizeof(st->enc));
+	st->enc.ops = ops;
+	st->enc.cfg = st->enc_cfg;
+	st->enc.width = f->width;
+	st->enc.height = f->height;
+	st->enc.fps_num = s->src.fps_num ? s->src.fps_num : 30;
+	st->enc.fps_den = s->src.fps_num ? s->src.fps_den : 1;
+	st->enc.emit = _emit_packet;
+	st->enc.emit_opaque = st;
+	int r = ops->open(&st->enc);
+	if (r < 0) {
+		if (!st->failed_logged)
+			CR_LOG_E(s->cfg.name, "encoder %s (%s) failed to open at %dx%d: %s", ops->name,
+				 cr_codec_name(st->enc_cfg.codec), f->width, f->height, st->enc.error);
+		st->failed_logged = true;
+		return r;
+	}
+	st->failed_logged = false;
+	st->enc_open = true;
+	CR_LOG_I(s->cfg.name, "encoder %s: %s %dx%d from %s", ops->name,
+		 cr_codec_name(st->enc_cfg.codec), f->width, f->height, cr_pixfmt_name(st->enc.in_format));
+	return 0;
+}
+
+static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
+{
+	/* A JPEG from the camera is already MJPEG: pass it on untouched. */
+	if (st->enc_cfg.codec == CR_CODEC_MJPEG && f->format == CR_PIXFMT_MJPEG && f->size > 0) {
+		struct cr_packet_s *pkt = cr_packet_wrap_frame(CR_CODEC_MJPEG, f);
+		if (pkt) {
+			pkt->pts = pkt->dts = f->ts_capture_ns * 9 / 100000;
+			_emit_packet(&st->enc, pkt);
+			cr_packet_unref(pkt);
+		}
+		return;
+	}
+	if (st->enc_open && (st->enc.width != f->width || st->enc.height != f->height)) {
+		CR_LOG_I(st->stream->cfg.name, "size changed to %dx%d: restarting the encoder", f->width,
+			 f->height);
+		_encoder_close(st);
+	}
+	if (!st->enc_open && _encoder_open(st, f) < 0)
+		return;
+	if (atomic_exchange(&st->keyframe_wanted, false) && st->enc.ops->request_keyframe)
+		st->enc.ops->request_keyframe(&st->enc);
+	long long bps = atomic_exchange(&st->bitrate_wanted, 0);
+	if (bps > 0 && st->enc.ops->set_bitrate)
+		st->enc.ops->set_bitrate(&st->enc, bps);
+	struct cr_frame_s *in = f;
+	if (f->format != st->enc.in_format) {
+		in = _stage_convert(st, f, st->enc.in_format, f->width, f->height);
+		if (!in)
+			return;
+	}
+	int r = st->enc.ops->encode(&st->enc, in);
+	if (r < 0 && !st->failed_logged) {
+		CR_LOG_E(st->stream->cfg.name, "encoder %s failed: %s", st->enc.ops->name, st->enc.error);
+		st->failed_logged = true;
+	}
+	if (in != f)
+		cr_frame_unref(in);
+}
+
+static void *_stage_thread(void *arg)
+{
+	struct _stage_s *st = arg;
+	struct cr_frame_s *f;
+	while ((f = cr_queue_pop(&st->in, -1))) {
+		if (st->kind == _STAGE_CONVERT)
+			_stage_convert_frame(st, f);
+		else
+			_stage_encode_frame(st, f);
+		cr_frame_unref(f);
+	}
+	_encoder_close(st);
+	return NULL;
+}
+
+static bool _enc_cfg_equal(const struct cr_encoder_cfg_s *a, const struct cr_encoder_cfg_s *b)
+{
+	return a->codec == b->codec && strcmp(a->backend, b->backend) == 0 && a->bitrate == b->bitrate &&
+	       a->profile_idc == b->profile_idc && a->constraint_flags == b->constraint_flags &&
+	       a->level_idc == b->level_idc && a->gop == b->gop && a->quality == b->quality &&
+	       a->prefer_dmabuf == b->prefer_dmabuf;
+}
+
+/* Under s->lock. */
+static struct _stage_s *_stage_get(struct cr_stream_s *s, const struct cr_sub_req_s *req)
+{
+	for (struct _stage_s *st = s->stages; st; st = st->next) {
+		if (req->kind == CR_SUB_RAW && st->kind == _STAGE_CONVERT && st->format == req->format &&
+		    st->width == req->width && st->height == req->height)
+			return st;
+		if (req->kind == CR_SUB_ENCODED && st->kind == _STAGE_ENCODE &&
+		    _enc_cfg_equal(&st->enc_cfg, &req->encoder))
+			return st;
+	}
+	struct _stage_s *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->stream = s;
+	st->kind = req->kind == CR_SUB_RAW ? _STAGE_CONVERT : _STAGE_ENCODE;
+	st->format = req->format;
+	st->width = req->width;
+	st->height = req->height;
+	st->enc_cfg = req->encoder;
+	cr_queue_init(&st->in, _STAGE_DEPTH, _unref_frame);
+	if (pthread_create(&st->thread, NULL, _stage_thread, st) != 0) {
+		cr_queue_destroy(&st->in);
+		free(st);
+		return NULL;
+	}
+	st->next = s->stages;
+	s->stages = st;
+	return st;
+}
+
+static void _stage_destroy(struct _stage_s *st)
+{
+	cr_queue_close(&st->in);
+	pthread_join(st->thread, NULL);
+	cr_queue_destroy(&st->in);
+	cr_converter_destroy(st->conv);
+	cr_pool_destroy(st->pool);
+	free(st);
+}
+
+/* ---- subscribers ---- */
+
+struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_req_s *req)
+{
+	struct cr_sub_s *sub = calloc(1, sizeof(*sub));
+	if (!sub)
+		return NULL;
+	sub->stream = s;
+	sub->kind = req->kind;
+	snprintf(sub->name, sizeof(sub->name), "%s", req->name ? req->name : "?");
+	cr_queue_init(&sub->queue, req->depth > 0 ? req->depth : 2,
+		      req->kind == CR_SUB_RAW ? _unref_frame : _unref_packet);
+	sub->queue.notify = req->notify;
+	sub->queue.notify_opaque = req->opaque;
+	sub->wait_keyframe = req->kind == CR_SUB_ENCODED;
+	pthread_mutex_lock(&s->lock);
+	sub->stage = _stage_get(s, req);
+	if (!sub->stage) {
+		pthread_mutex_unlock(&s->lock);
+		cr_queue_destroy(&sub->queue);
+		free(sub);
+		return NULL;
+	}
+	sub->stage->n_subs++;
+	if (sub->kind == CR_SUB_ENCODED)
+		atomic_store(&sub->stage->keyframe_wanted, true);
+	sub->next = s->subs;
+	s->subs = sub;
+	s->n_subs++;
+	pthread_mutex_unlock(&s->lock);
+	return sub;
+}
+
+void cr_stream_unsubscribe(struct cr_sub_s *sub)
+{
+	if (!sub)
+		return;
+	struct cr_stream_s *s = sub->stream;
+	struct _stage_s *dead = NULL;
+	pthread_mutex_lock(&s->lock);
+	for (struct cr_sub_s **p = &s->subs; *p; p = &(*p)->next)
+		if (*p == sub) {
+			*p = sub->next;
+			break;
+		}
+	s->n_subs--;
+	if (--sub->stage->n_subs == 0) {
+		dead = sub->stage;
+		for (struct _stage_s **p = &s->stages; *p; p = &(*p)->next)
+			if (*p == dead) {
+				*p = dead->next;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (dead)
+		_stage_destroy(dead);
+	cr_queue_destroy(&sub->queue);
+	free(sub);
+}
+
+void *cr_sub_pop(struct cr_sub_s *sub, int timeout_ms)
+{
+	void *item = cr_queue_pop(&sub->queue, timeout_ms);
+	if (item)
+		atomic_fetch_add(&sub->delivered, 1);
+	return item;
+}
+
+void cr_sub_unref_item(struct cr_sub_s *sub, void *item)
+{
+	sub->queue.unref(item);
+}
+
+void cr_sub_sent(struct cr_sub_s *sub, int64_t ts_capture_ns)
+{
+	if (ts_capture_ns)
+		cr_latency_add_ns(&sub->stream->stats.capture_to_sent, cr_now_ns() - ts_capture_ns);
+}
+
+void cr_sub_drop(struct cr_sub_s *sub)
+{
+	atomic_fetch_add(&sub->self_dropped, 1);
+}
+
+void cr_sub_request_keyframe(struct cr_sub_s *sub)
+{
+	atomic_store(&sub->stage->keyframe_wanted, true);
+}
+
+int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps)
+{
+	if (sub->kind != CR_SUB_ENCODED || bps <= 0)
+		return -EINVAL;
+	atomic_store(&sub->stage->bitrate_wanted, bps);
+	return 0;
+}
+
+void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub_info_s *, void *),
+			   void *opaque)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next) {
+		struct cr_sub_info_s info = {.kind = sub->kind};
+		snprintf(info.name, sizeof(info.name), "%s", sub->name);
+		info.format = sub->stage->format;
+		info.codec = sub->stage->enc_cfg.codec;
+		info.delivered = atomic_load(&sub->delivered);
+		info.dropped = cr_queue_dropped(&sub->queue) + atomic_load(&sub->self_dropped);
+		fn(&info, opaque);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- capture thread ---- */
+
+static void _set_state(struct cr_stream_s *s, enum cr_source_state_e state, const char *msg)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->state != state)
+		CR_LOG_I(s->cfg.name, "source %s%s%s", cr_source_state_name(state), msg && *msg ? ": " : "",
+			 msg ? msg : "");
+	s->state = state;
+	snprintf(s->message, sizeof(s->message), "%s", msg ? msg : "");
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void _dispatch(struct cr_stream_s *s, struct cr_frame_s *f)
+{
+	int64_t now = cr_now_ns();
+	if (!f->ts_capture_ns)
+		f->ts_capture_ns = now;
+	pthread_mutex_lock(&s->lock);
+	for (struct _stage_s *st = s->stages; st; st = st->next)
+		cr_queue_push(&st->in, cr_frame_ref(f));
+	if (s->fps_window_start == 0)
+		s->fps_window_start = now;
+	s->fps_window_frames++;
+	if (now - s->fps_window_start >= 2000000000LL) {
+		s->fps_measured = (double)s->fps_window_frames * 1e9 / (double)(now - s->fps_window_start);
+		s->fps_window_start = now;
+		s->fps_window_frames = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int64_t _frame_interval_ns(const struct cr_stream_s *s)
+{
+	if (s->src.fps_num > 0 && s->src.fps_den > 0)
+		return 1000000000LL * s->src.fps_den / s->src.fps_num;
+	if (s->cfg.sources[0].capture.fps > 0)
+		return 1000000000LL / s->cfg.sources[0].capture.fps;
+	return 1000000000LL / 30;
+}
+
+static void _emit_placeholder(struct cr_stream_s *s, uint64_t seq)
+{
+	int w = s->src.width > 0 ? s->src.width : s->cfg.sources[0].capture.width;
+	int h = s->src.height > 0 ? s->src.height : s->cfg.sources[0].capture.height;
+	if (w <= 0 || h <= 0) {
+		w = 1280;
+		h = 720;
+	}
+	char msg[256];
+	pthread_mutex_lock(&s->lock);
+	snprintf(msg, sizeof(msg), "%s", s->message);
+	pthread_mutex_unlock(&s->lock);
+	struct cr_frame_s *f = cr_placeholder_render(w, h, s->cfg.name, msg);
+	if (!f)
+		return;
+	f->seq = seq;
+	f->placeholder = true;
+	atomic_fetch_add(&s->stats.frames_placeholder, 1);
+	_dispatch(s, f);
+	cr_frame_unref(f);
+}
+
+/* Sleeps until `until`, emitting placeholder frames at the frame rate. */
+static void _placeholder_wait(struct cr_stream_s *s, int64_t until, int64_t *next_ph, uint64_t *seq)
+{
+	while (atomic_load(&s->running)) {
+		int64_t now = cr_now_ns();
+		if (now >= until)
+			return;
+		if (now >= *next_ph) {
+			_emit_placeholder(s, (*seq)++);
+			*next_ph = now + _frame_interval_ns(s);
+		}
+		int64_t t = *next_ph < until ? *next_ph : until;
+		if (t - now > 50000000LL)
+			t = now + 50000000LL; /* stay responsive to stop */
+		cr_sleep_until_ns(t);
+	}
+}
+
+static void _source_close(struct cr_stream_s *s)
+{
+	pthread_mutex_lock(&s->src_lock);
+	if (s->src_open)
+		s->src.ops->close(&s->src);
+	s->src_open = false;
+	pthread_mutex_unlock(&s->src_lock);
+}
+
+static void *_capture_thread(void *arg)
+{
+	struct cr_stream_s *s = arg;
+	const int64_t backoff_min = 250000000LL, backoff_max = 4000000000LL;
+	int64_t backoff = backoff_min, next_ph = 0, last_frame = 0;
+	uint64_t seq = 0;
+
+	while (atomic_load(&s->running)) {
+		if (!s->src_open) {
+			pthread_mutex_lock(&s->src_lock);
+			s->src.error[0] = 0;
+			int r = s->src.ops->open(&s->src);
+			s->src_open = r >= 0;
+			pthread_mutex_unlock(&s->src_lock);
+			if (r < 0) {
+				char msg[300];
+				snprintf(msg, sizeof(msg), "%s", s->src.error[0] ? s->src.error : strerror(-r));
+				_set_state(s, CR_SOURCE_RECONNECTING, msg);
+				atomic_fetch_add(&s->stats.reconnects, 1);
+				_placeholder_wait(s, cr_now_ns() + backoff, &next_ph, &seq);
+				backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
+				continue;
+			}
+			if (s->src.note[0])
+				CR_LOG_W(s->cfg.name, "%s", s->src.note);
+			CR_LOG_I(s->cfg.name, "source %s %s: %s %dx%d @ %d/%d fps", s->src.ops->name,
+				 s->src.device_path, cr_pixfmt_name(s->src.format), s->src.width, s->src.height,
+				 s->src.fps_num, s->src.fps_den);
+			last_frame = cr_now_ns();
+		}
+		struct cr_frame_s *f = NULL;
+		int r = s->src.ops->read(&s->src, &f, 100);
+		int64_t now = cr_now_ns();
+		if (r < 0) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "%s", s->src.error[0] ? s->src.error : strerror(-r));
+			CR_LOG_W(s->cfg.name, "source failed: %s; reconnecting", msg);
+			cr_frame_unref(f);
+			_source_close(s);
+			_set_state(s, CR_SOURCE_RECONNECTING, msg);
+			backoff = backoff_min;
+			_placeholder_wait(s, now + backoff, &next_ph, &seq);
+			continue;
+		}
+		if (f) {
+			backoff = backoff_min;
+			last_frame = now;
+			f->seq = seq++;
+			atomic_fetch_add(&s->stats.frames_captured, 1);
+			_set_state(s, CR_SOURCE_RUNNING, NULL);
+			_dispatch(s, f);
+			cr_frame_unref(f);
+			next_ph = now + _frame_interval_ns(s);
+			continue;
+		}
+		/* No frame: after a while without any, keep consumers fed. */
+		int64_t quiet = 3 * _frame_interval_ns(s);
+		if (quiet < 1000000000LL)
+			quiet = 1000000000LL;
+		if (now - last_frame > quiet) {
+			_set_state(s, CR_SOURCE_NO_SIGNAL, "no frames from the device");
+			if (now >= next_ph) {
+				_emit_placeholder(s, seq++);
+				next_ph = now + _frame_interval_ns(s);
+			}
+		}
+	}
+	_source_close(s);
+	_set_state(s, CR_SOURCE_STOPPED, NULL);
+	return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+struct cr_stream_s *cr_stream_new(const struct cr_stream_cfg_s *cfg)
+{
+	struct cr_stream_s *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->src_lock, NULL);
+	cr_latency_init(&s->stats.capture_to_encoded);
+	cr_latency_init(&s->stats.capture_to_sent);
+	s->src.cfg = &s->cfg.sources[0].capture;
+	s->src.stream_name = s->cfg.name;
+	s->src.stats = &s->stats;
+	return s;
+}
+
+int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen)
+{
+	const struct cr_source_cfg_s *sc = &s->cfg.sources[0];
+	if (s->cfg.n_sources < 1) {
+		snprintf(err, errlen, "stream \"%s\" has no source", s->cfg.name);
+		return -EINVAL;
+	}
+	if (sc->url[0]) {
+		snprintf(err, errlen, "stream \"%s\": URL sources are not in this build yet (%s)",
+			 s->cfg.name, sc->url);
+		return -ENOTSUP;
+	}
+	s->src.ops = cr_source_find(sc->capture.backend);
+	if (!s->src.ops) {
+		snprintf(err, errlen, "stream \"%s\": capture backend \"%s\" is not in this build",
+			 s->cfg.name, sc->capture.backend);
+		return -ENOTSUP;
+	}
+	atomic_store(&s->running, true);
+	if (pthread_create(&s->capture_thread, NULL, _capture_thread, s) != 0) {
+		snprintf(err, errlen, "stream \"%s\": cannot start the capture thread", s->cfg.name);
+		return -EAGAIN;
+	}
+	s->capture_started = true;
+	for (int i = 0; i < s->cfg.n_sinks; i++) {
+		struct cr_sink_s *k = &s->sinks[i];
+		k->cfg = &s->cfg.sinks[i];
+		k->stream = s;
+		k->ops = cr_sink_find(k->cfg->type);
+		if (!k->ops) {
+			snprintf(err, errlen, "stream \"%s\": sink type %d (line %d) is not in this build",
+				 s->cfg.name, (int)k->cfg->type, k->cfg->line);
+			return -ENOTSUP;
+		}
+		int r = k->ops->open(k);
+		if (r < 0) {
+			snprintf(err, errlen, "stream \"%s\": %s sink: %s", s->cfg.name, k->ops->name, k->error);
+			return r;
+		}
+		s->n_sinks_open = i + 1;
+	}
+	return 0;
+}
+
+void cr_stream_destroy(struct cr_stream_s *s)
+{
+	if (!s)
+		return;
+	for (int i = s->n_sinks_open - 1; i >= 0; i--)
+		s->sinks[i].ops->close(&s->sinks[i]);
+	atomic_store(&s->running, false);
+	if (s->capture_started)
+		pthread_join(s->capture_thread, NULL);
+	while (s->subs) /* subscribers left behind by their owners */
+		cr_stream_unsubscribe(s->subs);
+	cr_latency_destroy(&s->stats.capture_to_encoded);
+	cr_latency_destroy(&s->stats.capture_to_sent);
+	pthread_mutex_destroy(&s->src_lock);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+const char *cr_stream_name(const struct cr_stream_s *s) { return s->cfg.name; }
+const struct cr_stream_cfg_s *cr_stream_cfg(const struct cr_stream_s *s) { return &s->cfg; }
+struct cr_stream_stats_s *cr_stream_stats(struct cr_stream_s *s) { return &s->stats; }
+
+void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&s->lock);
+	st->state = s->state;
+	snprintf(st->message, sizeof(st->message), "%s", s->message);
+	st->fps_measured = s->fps_measured;
+	st->n_subs = s->n_subs;
+	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next)
+		st->drops += cr_queue_dropped(&sub->queue) + atomic_load(&sub->self_dropped);
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&s->src_lock);
+	snprintf(st->note, sizeof(st->note), "%s", s->src.note);
+	snprintf(st->backend, sizeof(st->backend), "%s", s->cfg.sources[0].capture.backend);
+	snprintf(st->device, sizeof(st->device), "%s",
+		 s->src.device_path[0] ? s->src.device_path : s->cfg.sources[0].capture.device);
+	st->format = s->src.format;
+	st->width = s->src.width;
+	st->height = s->src.height;
+	if (s->src.fps_den > 0)
+		st->fps_nominal = (double)s->src.fps_num / s->src.fps_den;
+	pthread_mutex_unlock(&s->src_lock);
+}
+
+int cr_stream_list_controls(struct cr_stream_s *s, struct cr_control_info_s *out, int max)
+{
+	int r = -ENODEV;
+	pthread_mutex_lock(&s->src_lock);
+	if (s->src_open)
+		r = s->src.ops->list_controls ? s->src.ops->list_controls(&s->src, out, max) : 0;
+	pthread_mutex_unlock(&s->src_lock);
+	return r;
+}
+
+int cr_stream_set_control(struct cr_stream_s *s, const char *name, const char *value, char *err,
+			  size_t errlen)
+{
+	int r;
+	pthread_mutex_lock(&s->src_lock);
+	if (!s->src_open) {
+		snprintf(err, errlen, "the source of stream \"%s\" is not open", s->cfg.name);
+		r = -ENODEV;
+	} else if (!s->src.ops->set_control) {
+		snprintf(err, errlen, "backend %s has no controls", s->src.ops->name);
+		r = -ENOTSUP;
+	} else {
+		s->src.error[0] = 0;
+		r = s->src.ops->set_control(&s->src, name, value);
+		if (r < 0)
+			snprintf(err, errlen, "%s", s->src.error[0] ? s->src.error : strerror(-r));
+	}
+	pthread_mutex_unlock(&s->src_lock);
+	return r;
+}

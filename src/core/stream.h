@@ -1,0 +1,101 @@
+/* A stream: one source feeding many consumers through shared stages.
+ *
+ *   source ──► [convert to F] ──► raw subscribers wanting F (webcam, display)
+ *      └─────► [encode C]     ──► packet subscribers wanting C (MJPEG, WHEP, RTP)
+ *
+ * One stage per distinct raw format and per distinct encoder setting, shared
+ * by all its subscribers; a stage exists while it has subscribers. Every
+ * subscriber has its own bounded queue that keeps the newest items, so a
+ * slow consumer drops frames for itself only. */
+#ifndef CR_STREAM_H
+#define CR_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/frame.h"
+#include "core/stats.h"
+#include "source/source.h"
+
+struct cr_stream_s;
+struct cr_sub_s;
+
+enum cr_sub_kind_e { CR_SUB_RAW = 1, CR_SUB_ENCODED };
+
+struct cr_sub_req_s {
+	enum cr_sub_kind_e kind;
+	enum cr_pixfmt_e format;         /* raw: wanted format; NONE = as captured */
+	int width, height;               /* raw: wanted size; 0 = as captured */
+	struct cr_encoder_cfg_s encoder; /* encoded: codec and its parameters */
+	int depth;                       /* queue depth, default 2 */
+	/* Optional: called (from a pipeline thread) after each push. */
+	void (*notify)(void *opaque);
+	void *opaque;
+	const char *name; /* for /api/streams, e.g. "mjpeg 127.0.0.1:5678" */
+};
+
+enum cr_source_state_e {
+	CR_SOURCE_STARTING = 0,
+	CR_SOURCE_RUNNING,
+	CR_SOURCE_NO_SIGNAL,    /* open, but no frames arrive */
+	CR_SOURCE_RECONNECTING, /* failed; reopening with backoff */
+	CR_SOURCE_STOPPED,
+};
+
+struct cr_stream_status_s {
+	enum cr_source_state_e state;
+	char message[256]; /* why, when not running */
+	char note[256];    /* negotiation note */
+	char backend[16];
+	char device[256];
+	enum cr_pixfmt_e format;
+	int width, height;
+	double fps_nominal, fps_measured;
+	int n_subs;
+	uint64_t drops; /* all subscribers together */
+};
+
+const char *cr_source_state_name(enum cr_source_state_e s);
+
+struct cr_stream_s *cr_stream_new(const struct cr_stream_cfg_s *cfg);
+/* Starts the capture thread and the configured sinks. */
+int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen);
+/* Stops everything; subscribers must be gone (or are closed). */
+void cr_stream_destroy(struct cr_stream_s *s);
+
+const char *cr_stream_name(const struct cr_stream_s *s);
+const struct cr_stream_cfg_s *cr_stream_cfg(const struct cr_stream_s *s);
+struct cr_stream_stats_s *cr_stream_stats(struct cr_stream_s *s);
+void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st);
+
+struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_req_s *req);
+void cr_stream_unsubscribe(struct cr_sub_s *sub);
+/* Next item (struct cr_frame_s * or struct cr_packet_s *, by kind), the
+ * caller owns one reference; NULL on timeout. */
+void *cr_sub_pop(struct cr_sub_s *sub, int timeout_ms);
+void cr_sub_unref_item(struct cr_sub_s *sub, void *item);
+/* Records capture→sent latency for an item the subscriber delivered. */
+void cr_sub_sent(struct cr_sub_s *sub, int64_t ts_capture_ns);
+/* Counts an item the subscriber threw away itself (e.g. socket full). */
+void cr_sub_drop(struct cr_sub_s *sub);
+void cr_sub_request_keyframe(struct cr_sub_s *sub);
+int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps);
+
+struct cr_sub_info_s {
+	char name[96];
+	enum cr_sub_kind_e kind;
+	enum cr_pixfmt_e format;
+	enum cr_codec_e codec;
+	uint64_t delivered, dropped;
+};
+/* Calls fn for each subscriber (under the stream's lock: keep fn short). */
+void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub_info_s *, void *),
+			   void *opaque);
+
+/* Controls of the running source. */
+int cr_stream_list_controls(struct cr_stream_s *s, struct cr_control_info_s *out, int max);
+int cr_stream_set_control(struct cr_stream_s *s, const char *name, const char *value, char *err,
+			  size_t errlen);
+
+#endif

@@ -1,0 +1,31 @@
+/* Configured outputs ([[stream.X.sinks]]): webcam, rtp, drm, overlay. One
+ * file per sink, one const ops table each (cr_sink_backends[]). A sink
+ * subscribes to its stream for raw frames or packets and runs on its own
+ * thread; network viewers (MJPEG, WHEP) are not sinks but subscribers made
+ * by the HTTP server. */
+#ifndef CR_SINK_H
+#define CR_SINK_H
+
+#include "core/config.h"
+
+struct cr_stream_s;
+
+struct cr_sink_s {
+	const struct cr_sink_ops_s *ops;
+	const struct cr_sink_cfg_s *cfg;
+	struct cr_stream_s *stream;
+	void *priv;
+	char error[256];
+};
+
+struct cr_sink_ops_s {
+	const char *name;
+	enum cr_sink_type_e type;
+	int (*open)(struct cr_sink_s *sink);
+	void (*close)(struct cr_sink_s *sink);
+};
+
+extern const struct cr_sink_ops_s *const cr_sink_backends[];
+const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type);
+
+#endif

@@ -1,0 +1,152 @@
+/* The built-in test source: colour bars (as vivid draws them: 75% white,
+ * yellow, cyan, green, magenta, red, blue, black), a box that moves one step
+ * per frame, and the frame number and capture time drawn in; any size, any
+ * of the pixel formats, paced by CLOCK_MONOTONIC. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert/convert.h"
+#include "core/clock.h"
+#include "core/draw.h"
+#include "core/pool.h"
+#include "source/source.h"
+
+struct _test_s {
+	uint8_t *base; /* the I420 bars, drawn once */
+	struct cr_pool_s *pool, *i420_pool;
+	struct cr_converter_s *conv;
+	int64_t next_ns, interval_ns, start_ns;
+	uint64_t n;
+};
+
+/* 75% colour bars, BT.601 limited range. */
+static const uint8_t _bars[8][3] = {
+	{180, 128, 128}, {162, 44, 142}, {131, 156, 44}, {112, 72, 58},
+	{84, 184, 198},  {65, 100, 212}, {35, 212, 114}, {16, 128, 128},
+};
+
+static void _draw_bars(uint8_t *base, int w, int h)
+{
+	int stride[3], rows[3];
+	cr_pixfmt_planes(CR_PIXFMT_YUV420, w, h, stride, rows);
+	uint8_t *planes[3] = {base, base + (size_t)stride[0] * rows[0],
+			      base + (size_t)stride[0] * rows[0] + (size_t)stride[1] * rows[1]};
+	for (int p = 0; p < 3; p++) {
+		int pw = p == 0 ? w : stride[p], ph = rows[p];
+		for (int i = 0; i < 8; i++) {
+			int x0 = pw * i / 8, x1 = pw * (i + 1) / 8;
+			cr_draw_box(planes[p], stride[p], pw, ph, x0, 0, x1 - x0, ph * 3 / 4, _bars[i][p]);
+		}
+		/* Bottom quarter: dark band for the moving box. */
+		cr_draw_box(planes[p], stride[p], pw, ph, 0, ph * 3 / 4, pw, ph - ph * 3 / 4,
+			    p == 0 ? 40 : 128);
+	}
+}
+
+static int _test_open(struct cr_source_s *src)
+{
+	const struct cr_capture_cfg_s *cfg = src->cfg;
+	struct _test_s *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	src->width = cfg->width > 0 ? cfg->width : 1280;
+	src->height = cfg->height > 0 ? cfg->height : 720;
+	src->width &= ~1;
+	src->height &= ~1;
+	src->format = cfg->pixel_format ? cfg->pixel_format : CR_PIXFMT_YUYV;
+	src->fps_num = cfg->fps > 0 ? cfg->fps : 30;
+	src->fps_den = 1;
+	snprintf(src->device_path, sizeof(src->device_path), "test");
+	t->base = malloc(cr_pixfmt_frame_size(CR_PIXFMT_YUV420, src->width, src->height));
+	t->i420_pool = cr_pool_new(CR_PIXFMT_YUV420, src->width, src->height, 0);
+	t->pool = cr_pool_new(src->format, src->width, src->height,
+			      (size_t)src->width * src->height * 3 / 2 + 65536);
+	t->conv = cr_converter_new();
+	if (!t->base || !t->pool || !t->i420_pool || !t->conv) {
+		src->priv = t;
+		src->ops->close(src);
+		snprintf(src->error, sizeof(src->error), "out of memory");
+		return -ENOMEM;
+	}
+	_draw_bars(t->base, src->width, src->height);
+	t->interval_ns = 1000000000LL * src->fps_den / src->fps_num;
+	t->start_ns = t->next_ns = cr_now_ns();
+	src->priv = t;
+	return 0;
+}
+
+static void _render(struct cr_source_s *src, struct _test_s *t, struct cr_frame_s *f, int64_t ts)
+{
+	int w = src->width, h = src->height;
+	memcpy(f->data[0], t->base, cr_pixfmt_frame_size(CR_PIXFMT_YUV420, w, h));
+	int box = h / 8 > 8 ? h / 8 : 8;
+	int x = (int)((t->n * 8) % (uint64_t)(w > box ? w - box : 1));
+	int y = h * 3 / 4 + (h / 4 - box) / 2;
+	cr_draw_box(f->data[0], f->stride[0], w, h, x, y, box, box, 235);
+	char text[64];
+	int64_t ms = (ts - t->start_ns) / 1000000;
+	snprintf(text, sizeof(text), "#%06llu %lld.%03lldS", (unsigned long long)t->n, (long long)(ms / 1000),
+		 (long long)(ms % 1000));
+	int scale = w >= 960 ? 3 : w >= 480 ? 2 : 1;
+	cr_draw_text(f->data[0], f->stride[0], w, h, 8 * scale, h * 3 / 4 - 12 * scale, scale, text, 235,
+		     16);
+}
+
+static int _test_read(struct cr_source_s *src, struct cr_frame_s **out, int timeout_ms)
+{
+	struct _test_s *t = src->priv;
+	int64_t now = cr_now_ns();
+	if (t->next_ns > now + (int64_t)timeout_ms * 1000000LL) {
+		cr_sleep_until_ns(now + (int64_t)timeout_ms * 1000000LL);
+		return 0;
+	}
+	cr_sleep_until_ns(t->next_ns);
+	int64_t ts = t->next_ns;
+	t->next_ns += t->interval_ns;
+	/* Behind by more than a frame (a stall): skip ahead rather than burst. */
+	if (cr_now_ns() > t->next_ns + t->interval_ns)
+		t->next_ns = cr_now_ns() + t->interval_ns;
+
+	struct cr_frame_s *i420 = cr_pool_get(t->i420_pool);
+	if (!i420)
+		return -ENOMEM;
+	_render(src, t, i420, ts);
+	struct cr_frame_s *f = i420;
+	if (src->format != CR_PIXFMT_YUV420) {
+		f = cr_pool_get(t->pool);
+		if (!f || cr_converter_run(t->conv, i420, f) < 0) {
+			snprintf(src->error, sizeof(src->error), "test pattern: %s",
+				 cr_converter_error(t->conv));
+			cr_frame_unref(f);
+			cr_frame_unref(i420);
+			return -EINVAL;
+		}
+		cr_frame_unref(i420);
+	}
+	f->ts_capture_ns = ts;
+	t->n++;
+	*out = f;
+	return 0;
+}
+
+static void _test_close(struct cr_source_s *src)
+{
+	struct _test_s *t = src->priv;
+	if (!t)
+		return;
+	free(t->base);
+	cr_pool_destroy(t->pool);
+	cr_pool_destroy(t->i420_pool);
+	cr_converter_destroy(t->conv);
+	free(t);
+	src->priv = NULL;
+}
+
+const struct cr_source_ops_s cr_source_test = {
+	.name = "test",
+	.open = _test_open,
+	.read = _test_read,
+	.close = _test_close,
+};
