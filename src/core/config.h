@@ -47,6 +47,7 @@ struct cr_encoder_cfg_s {
 	char level[8];
 	uint8_t profile_idc, constraint_flags, level_idc;
 	int gop; /* frames between keyframes, 0 = backend default */
+	char preset[16]; /* software encoders: x264-style speed preset, "" = default */
 	int quality; /* MJPEG: 1..100 (from [stream.X.mjpeg]) */
 	bool prefer_dmabuf;
 };
