@@ -116,6 +116,8 @@ int cr_toml_lex_comment(struct cr_toml_lex_s *lx)
 		int c = cr_toml_lex_peek(lx, 0);
 		if (c < 0 || c == '\n' || (c == '\r' && cr_toml_lex_peek(lx, 1) == '\n'))
 			return 0;
+		if (c == '\r')
+			return cr_toml_lex_fail(lx, lx->line, lx->col, "carriage return not followed by a newline");
 		if (_is_control(c))
 			return _fail_here(lx, "in a comment", c);
 		cr_toml_lex_adv(lx);
