@@ -101,9 +101,19 @@ struct cr_http_cfg_s {
 	char listen[128]; /* "127.0.0.1:8080" */
 };
 
+/* [webrtc]: every WHEP viewer's media goes through one UDP port. */
+#define CR_MAX_CANDIDATES 8
+struct cr_webrtc_cfg_s {
+	int port;         /* UDP port, 0 = 8555 */
+	int n_candidates; /* addresses announced as ICE host candidates; */
+	char candidates[CR_MAX_CANDIDATES][64]; /* none = every local interface */
+	int timeout;      /* seconds without ICE consent (STUN) before a viewer is dropped, 0 = 30 */
+};
+
 struct cr_config_s {
 	char path[256]; /* file it came from, "" for the built-in default */
 	struct cr_http_cfg_s http;
+	struct cr_webrtc_cfg_s webrtc;
 	int n_streams;
 	struct cr_stream_cfg_s streams[CR_MAX_STREAMS];
 };
