@@ -1,0 +1,472 @@
+/* The HTTP server: listening socket, routing, the index page and error
+ * replies. libevent's evhttp on one event loop thread; the API lives in
+ * http_api.c, MJPEG and snapshots in http_mjpeg.c.
+ *
+ * Paths:
+ *   /                          index page (live previews, state, links)
+ *   /?action=stream|snapshot   mjpg-streamer compatibility (first stream)
+ *   /stream, /snapshot         µStreamer compatibility (first stream)
+ *   /mjpeg/NAME, /snapshot/NAME
+ *   /api/streams[/NAME[/controls]]
+ *   /metrics                   Prometheus text format */
+#include "net/http.h"
+
+#include <errno.h>
+#include <event2/thread.h>
+#include <event2/keyvalq_struct.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "net/http_priv.h"
+
+#define _ALL_METHODS \
+	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
+	 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH)
+
+static const char *const _reasons[][2] = {
+	{"200", "OK"},
+	{"400", "Bad Request"},
+	{"404", "Not Found"},
+	{"405", "Method Not Allowed"},
+	{"500", "Internal Server Error"},
+	{"503", "Service Unavailable"},
+};
+
+static const char *_reason(int code)
+{
+	char c[8];
+	snprintf(c, sizeof(c), "%d", code);
+	for (size_t i = 0; i < sizeof(_reasons) / sizeof(_reasons[0]); i++)
+		if (strcmp(_reasons[i][0], c) == 0)
+			return _reasons[i][1];
+	return "Error";
+}
+
+void cr_http_reply_text(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	if (code != 200)
+		evbuffer_add_printf(b, "%d %s: ", code, _reason(code));
+	va_list ap;
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(b, fmt, ap);
+	va_end(ap);
+	evbuffer_add(b, "\n", 1);
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	evhttp_add_header(hdr, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, _reason(code), b);
+	evbuffer_free(b);
+}
+
+int cr_http_stream_index(struct cr_http_s *h, const char *name)
+{
+	for (int i = 0; i < h->n_streams; i++)
+		if (strcmp(cr_stream_name(h->streams[i]), name) == 0)
+			return i;
+	return -1;
+}
+
+struct cr_encoder_cfg_s cr_http_mjpeg_encoder(const struct cr_http_s *h, int i)
+{
+	const struct cr_stream_cfg_s *sc = cr_stream_cfg(h->streams[i]);
+	struct cr_encoder_cfg_s e = {.present = true, .codec = CR_CODEC_MJPEG};
+	e.quality = sc->mjpeg.quality > 0 ? sc->mjpeg.quality : 80;
+	return e;
+}
+
+static void _no_stream(struct cr_http_s *h, struct evhttp_request *req, const char *name)
+{
+	char list[512] = "";
+	size_t n = 0;
+	for (int i = 0; i < h->n_streams && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+				      cr_stream_name(h->streams[i]));
+	cr_http_reply_text(req, 404, "no stream \"%s\" (streams: %s)", name, h->n_streams ? list : "none");
+}
+
+static void _bad_method(struct evhttp_request *req, const char *path, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	cr_http_reply_text(req, 405, "%s accepts %s only", path, allow);
+}
+
+/* ---- the index page ---- */
+
+static void _html_escape(struct evbuffer *b, const char *s)
+{
+	char *e = evhttp_htmlescape(s);
+	if (e) {
+		evbuffer_add(b, e, strlen(e));
+		free(e);
+	}
+}
+
+/* Self-contained: no external assets. The table refreshes from /api/streams;
+ * the controls form posts to /api/streams/NAME/controls. */
+static const char _page_head[] =
+	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>camrelay</title>\n"
+	"<meta name=\"viewport\" content=\"width=device-width\">\n"
+	"<style>body{font:14px sans-serif;margin:1em;background:#fafafa}"
+	".s{display:inline-block;vertical-align:top;margin:0 1em 1em 0;padding:.5em;background:#fff;"
+	"border:1px solid #ccc}img{display:block;max-width:640px;width:100%;background:#222}"
+	"td{padding:0 .6em 0 0}.bad{color:#b00}input{width:6em}</style></head><body>\n"
+	"<h1>camrelay</h1>\n<p>API: <a href=\"/api/streams\">/api/streams</a> &middot; "
+	"<a href=\"/metrics\">/metrics</a></p>\n";
+
+static const char _page_script[] =
+	"<script>\n"
+	"function upd(){fetch('/api/streams').then(r=>r.json()).then(j=>{for(const s of j.streams){\n"
+	" const e=document.getElementById('st-'+s.name);if(!e)continue;\n"
+	" e.querySelector('.state').textContent=s.state+(s.message?': '+s.message:'');\n"
+	" e.querySelector('.state').className='state'+(s.state=='running'?'':' bad');\n"
+	" e.querySelector('.fmt').textContent=s.format+' '+s.width+'x'+s.height;\n"
+	" e.querySelector('.fps').textContent=s.fps.measured.toFixed(1)+' (nominal '+s.fps.nominal+')';\n"
+	" e.querySelector('.cl').textContent=s.clients.length;\n"
+	" e.querySelector('.dr').textContent=s.drops;}}).catch(()=>{});}\n"
+	"function ctl(n){fetch('/api/streams/'+encodeURIComponent(n)+'/controls').then(r=>r.json())"
+	".then(j=>{const f=document.getElementById('ctl-'+n);f.textContent='';\n"
+	" for(const c of j.controls){const l=document.createElement('label');l.textContent=c.name+' ';\n"
+	"  const i=document.createElement('input');i.value=c.text||c.value;\n"
+	"  if(c.type=='int'){i.type='number';i.min=c.min;i.max=c.max;i.step=c.step;}\n"
+	"  i.onchange=()=>{fetch('/api/streams/'+encodeURIComponent(n)+'/controls',{method:'POST',"
+	"body:JSON.stringify({[c.name]:i.value})}).then(r=>r.ok?null:r.text().then(alert));};\n"
+	"  l.appendChild(i);f.appendChild(l);f.appendChild(document.createTextNode(' '));}})"
+	".catch(()=>{});}\n"
+	"setInterval(upd,2000);upd();\n"
+	"</script>\n";
+
+static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add(b, _page_head, sizeof(_page_head) - 1);
+	for (int i = 0; i < h->n_streams; i++) {
+		struct cr_stream_status_s st;
+		cr_stream_status(h->streams[i], &st);
+		char *name = evhttp_encode_uri(cr_stream_name(h->streams[i]));
+		evbuffer_add_printf(b, "<div class=\"s\" id=\"st-");
+		_html_escape(b, cr_stream_name(h->streams[i]));
+		evbuffer_add_printf(b, "\"><h2>");
+		_html_escape(b, cr_stream_name(h->streams[i]));
+		evbuffer_add_printf(b, "</h2><img src=\"/mjpeg/%s\" alt=\"live preview\">\n<table>"
+				       "<tr><td>state</td><td class=\"state\">%s",
+				    name ? name : "", cr_source_state_name(st.state));
+		if (st.message[0]) {
+			evbuffer_add_printf(b, ": ");
+			_html_escape(b, st.message);
+		}
+		evbuffer_add_printf(b, "</td></tr><tr><td>source</td><td>");
+		_html_escape(b, st.backend);
+		evbuffer_add_printf(b, " ");
+		_html_escape(b, st.device);
+		evbuffer_add_printf(b,
+				    "</td></tr><tr><td>format</td><td class=\"fmt\">%s %dx%d</td></tr>"
+				    "<tr><td>fps</td><td class=\"fps\">%.1f</td></tr>"
+				    "<tr><td>clients</td><td class=\"cl\">%d</td></tr>"
+				    "<tr><td>drops</td><td class=\"dr\">%llu</td></tr></table>\n"
+				    "<p><a href=\"/mjpeg/%s\">MJPEG</a> &middot; "
+				    "<a href=\"/snapshot/%s\">snapshot</a> &middot; "
+				    "<a href=\"/api/streams/%s\">JSON</a> &middot; "
+				    "<a href=\"#\" onclick=\"ctl(this.dataset.n);return false\" data-n=\"",
+				    cr_pixfmt_name(st.format), st.width, st.height, st.fps_measured, st.n_subs,
+				    (unsigned long long)st.drops, name ? name : "", name ? name : "",
+				    name ? name : "");
+		_html_escape(b, cr_stream_name(h->streams[i]));
+		evbuffer_add_printf(b, "\">controls</a></p><div id=\"ctl-");
+		_html_escape(b, cr_stream_name(h->streams[i]));
+		evbuffer_add_printf(b, "\"></div></div>\n");
+		free(name);
+	}
+	if (h->n_streams == 0)
+		evbuffer_add_printf(b, "<p>No streams configured.</p>\n");
+	evbuffer_add(b, _page_script, sizeof(_page_script) - 1);
+	evbuffer_add_printf(b, "</body></html>\n");
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	evhttp_add_header(hdr, "Content-Type", "text/html; charset=utf-8");
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+/* ---- routing ---- */
+
+static bool _is_get(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+}
+
+/* "/prefix/NAME" → NAME (still encoded), or NULL. */
+static const char *_after(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(path, prefix, n) == 0 && path[n] ? path + n : NULL;
+}
+
+static void _stream_route(struct cr_http_s *h, struct evhttp_request *req, const char *path,
+			  const char *enc_name, void (*fn)(struct cr_http_s *, struct evhttp_request *, int))
+{
+	char *name = evhttp_uridecode(enc_name, 0, NULL);
+	if (!name) {
+		cr_http_reply_text(req, 400, "cannot decode the stream name in %s", path);
+		return;
+	}
+	int i = cr_http_stream_index(h, name);
+	if (i < 0)
+		_no_stream(h, req, name);
+	else if (!_is_get(req))
+		_bad_method(req, path, "GET, HEAD");
+	else
+		fn(h, req, i);
+	free(name);
+}
+
+static void _api_route(struct cr_http_s *h, struct evhttp_request *req, const char *path)
+{
+	const char *rest = path + strlen("/api/streams");
+	if (*rest == 0 || strcmp(rest, "/") == 0) {
+		if (!_is_get(req))
+			_bad_method(req, path, "GET, HEAD");
+		else
+			cr_http_api_streams(h, req, -1);
+		return;
+	}
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", rest + 1);
+	bool controls = false;
+	size_t n = strlen(buf);
+	if (n > 9 && strcmp(buf + n - 9, "/controls") == 0) {
+		buf[n - 9] = 0;
+		controls = true;
+	}
+	char *name = evhttp_uridecode(buf, 0, NULL);
+	int i = name ? cr_http_stream_index(h, name) : -1;
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	if (!name)
+		cr_http_reply_text(req, 400, "cannot decode the stream name in %s", path);
+	else if (i < 0)
+		_no_stream(h, req, name);
+	else if (controls && !_is_get(req) && m != EVHTTP_REQ_POST && m != EVHTTP_REQ_PUT)
+		_bad_method(req, path, "GET, HEAD, POST, PUT");
+	else if (controls)
+		cr_http_api_controls(h, req, i);
+	else if (!_is_get(req))
+		_bad_method(req, path, "GET, HEAD");
+	else
+		cr_http_api_streams(h, req, i);
+	free(name);
+}
+
+static void _route(struct evhttp_request *req, void *arg)
+{
+	struct cr_http_s *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *s;
+	if (!path || !*path)
+		path = "/";
+	CR_LOG_D("http", "%s %s%s%s", evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "(other)",
+		 path, query ? "?" : "", query ? query : "");
+
+	if (strcmp(path, "/") == 0 || strcmp(path, "/stream") == 0 || strcmp(path, "/snapshot") == 0) {
+		/* mjpg-streamer's /?action=stream|snapshot and µStreamer's paths: first stream. */
+		const char *action = path[1] ? path + 1 : NULL;
+		struct evkeyvalq q = {0}; /* an empty list; parse_query_str fills it */
+		if (!action && query && evhttp_parse_query_str(query, &q) == 0)
+			action = evhttp_find_header(&q, "action");
+		char act[32];
+		snprintf(act, sizeof(act), "%s", action ? action : "");
+		evhttp_clear_headers(&q);
+		if (!_is_get(req)) {
+			_bad_method(req, path, "GET, HEAD");
+		} else if (!act[0]) {
+			_index_page(h, req);
+		} else if (strcmp(act, "stream") != 0 && strcmp(act, "snapshot") != 0) {
+			cr_http_reply_text(req, 400, "unknown action \"%s\" (allowed: stream, snapshot)", act);
+		} else if (h->n_streams == 0) {
+			cr_http_reply_text(req, 404, "no streams configured");
+		} else if (strcmp(act, "stream") == 0) {
+			cr_http_mjpeg_start(h, req, 0);
+		} else {
+			cr_http_snapshot_start(h, req, 0);
+		}
+	} else if ((s = _after(path, "/mjpeg/"))) {
+		_stream_route(h, req, path, s, cr_http_mjpeg_start);
+	} else if ((s = _after(path, "/snapshot/"))) {
+		_stream_route(h, req, path, s, cr_http_snapshot_start);
+	} else if (strncmp(path, "/api/streams", 12) == 0 && (path[12] == 0 || path[12] == '/')) {
+		_api_route(h, req, path);
+	} else if (strcmp(path, "/metrics") == 0) {
+		if (!_is_get(req))
+			_bad_method(req, path, "GET, HEAD");
+		else
+			cr_http_metrics(h, req);
+	} else {
+		cr_http_reply_text(req, 404, "no such page: %s (see / for the list)", path);
+	}
+}
+
+/* ---- listening ---- */
+
+/* "host:port", "[v6]:port" or ":port" (all addresses). */
+static int _split_listen(const char *listen, char *host, size_t hl, char *port, size_t pl)
+{
+	const char *colon;
+	if (listen[0] == '[') {
+		const char *end = strchr(listen, ']');
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		snprintf(host, hl, "%.*s", (int)(end - listen - 1), listen + 1);
+		colon = end + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
+			return -EINVAL;
+		snprintf(host, hl, "%.*s", (int)(colon - listen), listen);
+	}
+	snprintf(port, pl, "%s", colon + 1);
+	if (!port[0] || strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
+		return -EINVAL;
+	return 0;
+}
+
+static int _listen_socket(const char *addr, char *err, size_t errlen)
+{
+	char host[128], port[16];
+	if (_split_listen(addr, host, sizeof(host), port, sizeof(port)) < 0) {
+		snprintf(err, errlen,
+			 "http addr address \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, "
+			 ":8080)",
+			 addr);
+		return -1;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+			*res = NULL;
+	int r = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (r != 0) {
+		snprintf(err, errlen, "http addr address %s: cannot resolve \"%s\": %s", addr, host,
+			 gai_strerror(r));
+		return -1;
+	}
+	int fd = -1, e = 0;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd >= 0)
+		return fd;
+	if (e == EADDRINUSE)
+		snprintf(err, errlen, "address %s is in use: is another camrelay running? (%s)", addr,
+			 strerror(e));
+	else if (e == EACCES)
+		snprintf(err, errlen,
+			 "cannot addr on %s: %s (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+			 addr, strerror(e));
+	else if (e == EADDRNOTAVAIL)
+		snprintf(err, errlen, "cannot addr on %s: %s (not an address of this machine)", addr,
+			 strerror(e));
+	else
+		snprintf(err, errlen, "cannot addr on %s: %s", addr, strerror(e));
+	return -1;
+}
+
+static void *_loop_thread(void *arg)
+{
+	struct cr_http_s *h = arg;
+	event_base_loop(h->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_s **streams,
+				int n_streams, char *err, size_t errlen)
+{
+	struct cr_http_s *h = calloc(1, sizeof(*h));
+	int fd = -1;
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->cfg = cfg;
+	h->n_streams = n_streams < CR_MAX_STREAMS ? n_streams : CR_MAX_STREAMS;
+	for (int i = 0; i < h->n_streams; i++)
+		h->streams[i] = streams[i];
+	const char *listen = cfg->http.listen[0] ? cfg->http.listen : "127.0.0.1:8080";
+
+	/* Subscribers' notify callbacks run on pipeline threads and wake this loop. */
+	if (evthread_use_pthreads() < 0) {
+		snprintf(err, errlen, "libevent: cannot enable thread support");
+		goto error;
+	}
+	h->base = event_base_new();
+	h->http = h->base ? evhttp_new(h->base) : NULL;
+	if (!h->http) {
+		snprintf(err, errlen, "libevent: cannot create the HTTP server");
+		goto error;
+	}
+	evhttp_set_allowed_methods(h->http, _ALL_METHODS);
+	evhttp_set_max_headers_size(h->http, 16384);
+	evhttp_set_max_body_size(h->http, 65536);
+	evhttp_set_timeout(h->http, 30);
+	evhttp_set_gencb(h->http, _route, h);
+	if ((fd = _listen_socket(listen, err, errlen)) < 0)
+		goto error;
+	if (!evhttp_accept_socket_with_handle(h->http, fd)) {
+		snprintf(err, errlen, "libevent: cannot accept on %s", listen);
+		close(fd);
+		goto error;
+	}
+	if (pthread_create(&h->thread, NULL, _loop_thread, h) != 0) {
+		snprintf(err, errlen, "cannot start the HTTP thread");
+		goto error;
+	}
+	h->thread_started = true;
+	return h;
+error:
+	cr_http_stop(h);
+	return NULL;
+}
+
+void cr_http_stop(struct cr_http_s *h)
+{
+	if (!h)
+		return;
+	if (h->thread_started) {
+		event_base_loopbreak(h->base);
+		pthread_join(h->thread, NULL);
+	}
+	/* The loop has ended: this thread now owns its state. */
+	cr_http_mjpeg_close_all(h);
+	if (h->http)
+		evhttp_free(h->http);
+	if (h->base)
+		event_base_free(h->base);
+	free(h);
+}

@@ -1,0 +1,436 @@
+/* /api/streams (JSON, written and read with jansson), camera controls, and
+ * /metrics (Prometheus text format). */
+#include <dirent.h>
+#include <errno.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "core/frame.h"
+#include "net/http_priv.h"
+
+/* ---- JSON ---- */
+
+static void _reply_json(struct evhttp_request *req, int code, json_t *j)
+{
+	char *text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (!text) {
+		cr_http_reply_text(req, 500, "cannot format JSON (out of memory?)");
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		free(text);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add(b, text, strlen(text));
+	evbuffer_add(b, "\n", 1);
+	free(text);
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	evhttp_add_header(hdr, "Content-Type", "application/json");
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	evhttp_add_header(hdr, "Access-Control-Allow-Origin", "*");
+	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", b);
+	evbuffer_free(b);
+}
+
+static const char *_kind_name(enum cr_sub_kind_e k)
+{
+	return k == CR_SUB_RAW ? "raw" : k == CR_SUB_ENCODED ? "encoded" : "?";
+}
+
+static void _add_sub(const struct cr_sub_info_s *info, void *opaque)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "name", json_string(info->name));
+	json_object_set_new(c, "kind", json_string(_kind_name(info->kind)));
+	if (info->kind == CR_SUB_RAW)
+		json_object_set_new(c, "format", json_string(info->format ? cr_pixfmt_name(info->format)
+									   : "as captured"));
+	else
+		json_object_set_new(c, "codec", json_string(cr_codec_name(info->codec)));
+	json_object_set_new(c, "delivered", json_integer((json_int_t)info->delivered));
+	json_object_set_new(c, "dropped", json_integer((json_int_t)info->dropped));
+	json_array_append_new(opaque, c);
+}
+
+static json_t *_latency(struct cr_latency_s *l)
+{
+	return json_pack("{s:f,s:f}", "p50", cr_latency_percentile(l, 50) / 1000.0, "p99",
+			 cr_latency_percentile(l, 99) / 1000.0);
+}
+
+static json_t *_stream_json(struct cr_stream_s *s)
+{
+	struct cr_stream_status_s st;
+	cr_stream_status(s, &st);
+	struct cr_stream_stats_s *stats = cr_stream_stats(s);
+	uint64_t captured = atomic_load(&stats->frames_captured);
+	uint64_t placeholder = atomic_load(&stats->frames_placeholder);
+	uint64_t copied = atomic_load(&stats->bytes_copied);
+	uint64_t frames = captured + placeholder;
+
+	json_t *clients = json_array();
+	cr_stream_foreach_sub(s, _add_sub, clients);
+	json_t *j = json_object();
+	json_object_set_new(j, "name", json_string(cr_stream_name(s)));
+	json_object_set_new(j, "source", json_pack("{s:s,s:s}", "backend", st.backend, "device", st.device));
+	json_object_set_new(j, "state", json_string(cr_source_state_name(st.state)));
+	json_object_set_new(j, "message", json_string(st.message));
+	json_object_set_new(j, "format", json_string(cr_pixfmt_name(st.format)));
+	json_object_set_new(j, "width", json_integer(st.width));
+	json_object_set_new(j, "height", json_integer(st.height));
+	json_object_set_new(j, "fps",
+			    json_pack("{s:f,s:f}", "nominal", st.fps_nominal, "measured", st.fps_measured));
+	json_object_set_new(j, "note", json_string(st.note));
+	json_object_set_new(j, "clients", clients);
+	json_object_set_new(j, "drops", json_integer((json_int_t)st.drops));
+	json_object_set_new(
+		j, "counters",
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "frames_captured", (json_int_t)captured,
+			  "frames_placeholder", (json_int_t)placeholder, "frames_converted",
+			  (json_int_t)atomic_load(&stats->frames_converted), "packets_encoded",
+			  (json_int_t)atomic_load(&stats->packets_encoded), "bytes_copied",
+			  (json_int_t)copied, "bytes_copied_per_frame",
+			  (json_int_t)(frames ? copied / frames : 0), "reconnects",
+			  (json_int_t)atomic_load(&stats->reconnects)));
+	json_object_set_new(j, "latency_ms",
+			    json_pack("{s:o,s:o}", "capture_to_encoded", _latency(&stats->capture_to_encoded),
+				      "capture_to_sent", _latency(&stats->capture_to_sent)));
+	return j;
+}
+
+void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream)
+{
+	if (stream >= 0) {
+		_reply_json(req, 200, _stream_json(h->streams[stream]));
+		return;
+	}
+	json_t *arr = json_array();
+	for (int i = 0; i < h->n_streams; i++)
+		json_array_append_new(arr, _stream_json(h->streams[i]));
+	_reply_json(req, 200, json_pack("{s:o}", "streams", arr));
+}
+
+/* ---- controls ---- */
+
+static const char *_control_type(enum cr_control_type_e t)
+{
+	switch (t) {
+	case CR_CONTROL_INT:
+		return "int";
+	case CR_CONTROL_BOOL:
+		return "bool";
+	case CR_CONTROL_MENU:
+		return "menu";
+	case CR_CONTROL_BUTTON:
+		return "button";
+	case CR_CONTROL_STRING:
+		return "string";
+	}
+	return "?";
+}
+
+static void _controls_reply(struct cr_http_s *h, struct evhttp_request *req, int stream)
+{
+	struct cr_control_info_s ctl[64];
+	int n = cr_stream_list_controls(h->streams[stream], ctl, 64);
+	if (n < 0) {
+		cr_http_reply_text(req, 503, "cannot list the controls of stream \"%s\": %s",
+				   cr_stream_name(h->streams[stream]),
+				   n == -ENODEV ? "its source is not open right now" : strerror(-n));
+		return;
+	}
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *c = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "name", ctl[i].name, "type",
+				      _control_type(ctl[i].type), "min", (json_int_t)ctl[i].min, "max",
+				      (json_int_t)ctl[i].max, "step", (json_int_t)ctl[i].step, "default",
+				      (json_int_t)ctl[i].def, "value", (json_int_t)ctl[i].value);
+		if (ctl[i].text[0])
+			json_object_set_new(c, "text", json_string(ctl[i].text));
+		json_array_append_new(arr, c);
+	}
+	_reply_json(req, 200, json_pack("{s:s,s:o}", "stream", cr_stream_name(h->streams[stream]),
+					"controls", arr));
+}
+
+/* A JSON value as the text the backends take ("100", "1", "auto"). */
+static int _json_value_text(json_t *v, char *out, size_t n)
+{
+	if (json_is_string(v))
+		snprintf(out, n, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, n, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(out, n, "%g", json_real_value(v));
+	else if (json_is_boolean(v))
+		snprintf(out, n, "%d", json_is_true(v) ? 1 : 0);
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int _set(struct cr_http_s *h, struct evhttp_request *req, int stream, const char *name,
+		const char *value)
+{
+	char err[512];
+	if (cr_stream_set_control(h->streams[stream], name, value, err, sizeof(err)) < 0) {
+		cr_http_reply_text(req, 400, "cannot set %s=%s on stream \"%s\": %s", name, value,
+				   cr_stream_name(h->streams[stream]), err);
+		return -1;
+	}
+	return 0;
+}
+
+static void _controls_set(struct cr_http_s *h, struct evhttp_request *req, int stream)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *body = malloc(len + 1);
+	if (!body) {
+		cr_http_reply_text(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_copyout(in, body, len);
+	body[len] = 0;
+	size_t skip = strspn(body, " \t\r\n");
+	int n_set = 0;
+	if (body[skip] == '{') {
+		json_error_t jerr;
+		json_t *j = json_loadb(body, len, 0, &jerr);
+		if (!j || !json_is_object(j)) {
+			cr_http_reply_text(req, 400, "request body is not a JSON object: %s (line %d column %d)",
+					   j ? "not an object" : jerr.text, jerr.line, jerr.column);
+			json_decref(j);
+			free(body);
+			return;
+		}
+		const char *key;
+		json_t *v;
+		json_object_foreach(j, key, v)
+		{
+			char text[256];
+			if (_json_value_text(v, text, sizeof(text)) < 0) {
+				cr_http_reply_text(req, 400,
+						   "control %s: value must be a number, string or boolean", key);
+				json_decref(j);
+				free(body);
+				return;
+			}
+			if (_set(h, req, stream, key, text) < 0) {
+				json_decref(j);
+				free(body);
+				return;
+			}
+			n_set++;
+		}
+		json_decref(j);
+	} else {
+		struct evkeyvalq q = {0};
+		if (evhttp_parse_query_str(body, &q) < 0) {
+			cr_http_reply_text(req, 400,
+					   "request body is neither JSON ({\"brightness\": 100}) nor a form "
+					   "(brightness=100)");
+			free(body);
+			return;
+		}
+		for (struct evkeyval *kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
+			if (_set(h, req, stream, kv->key, kv->value) < 0) {
+				evhttp_clear_headers(&q);
+				free(body);
+				return;
+			}
+			n_set++;
+		}
+		evhttp_clear_headers(&q);
+	}
+	free(body);
+	if (n_set == 0) {
+		cr_http_reply_text(req, 400,
+				   "no control given: send JSON {\"brightness\": 100} or a form brightness=100");
+		return;
+	}
+	_controls_reply(h, req, stream);
+}
+
+void cr_http_api_controls(struct cr_http_s *h, struct evhttp_request *req, int stream)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	if (m == EVHTTP_REQ_POST || m == EVHTTP_REQ_PUT)
+		_controls_set(h, req, stream);
+	else
+		_controls_reply(h, req, stream);
+}
+
+/* ---- /metrics ---- */
+
+/* Prometheus label values: backslash, quote and newline escaped. */
+static void _label(struct evbuffer *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, s, 1);
+	}
+}
+
+static void _family(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void _sample(struct evbuffer *b, const char *name, const char *stream, const char *extra,
+		    double v)
+{
+	evbuffer_add_printf(b, "%s{stream=\"", name);
+	_label(b, stream);
+	evbuffer_add_printf(b, "\"%s} %.15g\n", extra ? extra : "", v);
+}
+
+static long _open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	long n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+static long long _rss_bytes(void)
+{
+	long long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld %lld", &pages, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return rss < 0 ? -1 : rss * sysconf(_SC_PAGESIZE);
+}
+
+struct _metric_s {
+	const char *name, *type, *help;
+};
+
+static const struct _metric_s _metrics[] = {
+	{"camrelay_frames_captured_total", "counter", "Frames read from the source."},
+	{"camrelay_frames_placeholder_total", "counter", "Placeholder frames sent while the source was down."},
+	{"camrelay_frames_converted_total", "counter", "Frames converted to another format or size."},
+	{"camrelay_packets_encoded_total", "counter", "Packets out of the stream's encoders."},
+	{"camrelay_bytes_copied_total", "counter", "Bytes of frame data copied by the CPU."},
+	{"camrelay_bytes_copied_per_frame", "gauge", "Bytes copied per frame, on average."},
+	{"camrelay_reconnects_total", "counter", "Times the source was reopened."},
+	{"camrelay_source_up", "gauge", "1 when the source delivers frames."},
+	{"camrelay_clients", "gauge", "Current subscribers (MJPEG clients, sinks, snapshots)."},
+	{"camrelay_drops", "gauge", "Frames dropped by the current subscribers."},
+	{"camrelay_fps", "gauge", "Measured frames per second from the source."},
+	{"camrelay_fps_nominal", "gauge", "Frames per second the source was set to."},
+	{"camrelay_latency_seconds", "gauge",
+	 "Latency quantiles of the last 512 frames, by path (capture_to_encoded, capture_to_sent)."},
+};
+
+static void _stream_metric(struct evbuffer *b, int m, struct cr_stream_s *s)
+{
+	struct cr_stream_status_s st;
+	struct cr_stream_stats_s *x = cr_stream_stats(s);
+	const char *name = _metrics[m].name, *sn = cr_stream_name(s);
+	cr_stream_status(s, &st);
+	uint64_t frames = atomic_load(&x->frames_captured) + atomic_load(&x->frames_placeholder);
+	switch (m) {
+	case 0:
+		_sample(b, name, sn, NULL, (double)atomic_load(&x->frames_captured));
+		break;
+	case 1:
+		_sample(b, name, sn, NULL, (double)atomic_load(&x->frames_placeholder));
+		break;
+	case 2:
+		_sample(b, name, sn, NULL, (double)atomic_load(&x->frames_converted));
+		break;
+	case 3:
+		_sample(b, name, sn, NULL, (double)atomic_load(&x->packets_encoded));
+		break;
+	case 4:
+		_sample(b, name, sn, NULL, (double)atomic_load(&x->bytes_copied));
+		break;
+	case 5:
+		_sample(b, name, sn, NULL, frames ? (double)atomic_load(&x->bytes_copied) / (double)frames : 0);
+		break;
+	case 6:
+		_sample(b, name, sn, NULL, (double)atomic_load(&x->reconnects));
+		break;
+	case 7:
+		_sample(b, name, sn, NULL, st.state == CR_SOURCE_RUNNING);
+		break;
+	case 8:
+		_sample(b, name, sn, NULL, st.n_subs);
+		break;
+	case 9:
+		_sample(b, name, sn, NULL, (double)st.drops);
+		break;
+	case 10:
+		_sample(b, name, sn, NULL, st.fps_measured);
+		break;
+	case 11:
+		_sample(b, name, sn, NULL, st.fps_nominal);
+		break;
+	case 12: {
+		static const int q[] = {50, 90, 99};
+		for (int i = 0; i < 3; i++) {
+			char extra[64];
+			snprintf(extra, sizeof(extra), ",path=\"capture_to_encoded\",quantile=\"0.%d\"", q[i]);
+			_sample(b, name, sn, extra, cr_latency_percentile(&x->capture_to_encoded, q[i]) / 1e6);
+			snprintf(extra, sizeof(extra), ",path=\"capture_to_sent\",quantile=\"0.%d\"", q[i]);
+			_sample(b, name, sn, extra, cr_latency_percentile(&x->capture_to_sent, q[i]) / 1e6);
+		}
+		break;
+	}
+	}
+}
+
+void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	for (size_t m = 0; m < sizeof(_metrics) / sizeof(_metrics[0]); m++) {
+		_family(b, _metrics[m].name, _metrics[m].type, _metrics[m].help);
+		for (int i = 0; i < h->n_streams; i++)
+			_stream_metric(b, (int)m, h->streams[i]);
+	}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	_family(b, "process_cpu_seconds_total", "counter", "User and system CPU time.");
+	evbuffer_add_printf(b, "process_cpu_seconds_total %.6f\n",
+			    (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+				    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+	_family(b, "process_resident_memory_bytes", "gauge", "Resident memory.");
+	evbuffer_add_printf(b, "process_resident_memory_bytes %lld\n", _rss_bytes());
+	_family(b, "process_open_fds", "gauge", "Open file descriptors.");
+	evbuffer_add_printf(b, "process_open_fds %ld\n", _open_fds());
+	_family(b, "camrelay_frames_alive", "gauge", "Frames allocated and not yet released.");
+	evbuffer_add_printf(b, "camrelay_frames_alive %ld\n", atomic_load(&cr_frames_alive));
+	_family(b, "camrelay_packets_alive", "gauge", "Packets allocated and not yet released.");
+	evbuffer_add_printf(b, "camrelay_packets_alive %ld\n", atomic_load(&cr_packets_alive));
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	evhttp_add_header(hdr, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}

@@ -1,0 +1,55 @@
+/* Inside the HTTP server: shared between http.c (listening, routing, pages),
+ * http_api.c (JSON API, controls, metrics) and http_mjpeg.c (MJPEG streams
+ * and snapshots). Everything here runs on the server's one event loop
+ * thread, except the subscribers' notify callbacks (see http_mjpeg.c). */
+#ifndef CR_HTTP_PRIV_H
+#define CR_HTTP_PRIV_H
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "core/stream.h"
+
+struct _mjpeg_client_s;
+struct _snapshot_s;
+
+struct cr_http_s {
+	const struct cr_config_s *cfg;
+	struct cr_stream_s *streams[CR_MAX_STREAMS];
+	int n_streams;
+
+	struct event_base *base;
+	struct evhttp *http;
+	pthread_t thread;
+	bool thread_started;
+
+	/* Loop-thread state. */
+	struct _mjpeg_client_s *clients;
+	struct _snapshot_s *snapshots;
+};
+
+/* Routing helpers (http.c). */
+int cr_http_stream_index(struct cr_http_s *h, const char *name);
+/* A short text/plain reply: "404 Not Found: no stream \"x\" ...". */
+void cr_http_reply_text(struct evhttp_request *req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The encoder settings every MJPEG consumer of stream i shares. */
+struct cr_encoder_cfg_s cr_http_mjpeg_encoder(const struct cr_http_s *h, int i);
+
+/* http_api.c */
+void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream);
+void cr_http_api_controls(struct cr_http_s *h, struct evhttp_request *req, int stream);
+void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req);
+
+/* http_mjpeg.c */
+void cr_http_mjpeg_start(struct cr_http_s *h, struct evhttp_request *req, int stream);
+void cr_http_snapshot_start(struct cr_http_s *h, struct evhttp_request *req, int stream);
+/* Closes every client and pending snapshot (at stop, on the loop thread's
+ * behalf after it has ended). */
+void cr_http_mjpeg_close_all(struct cr_http_s *h);
+
+#endif
