@@ -26,6 +26,50 @@ struct cr_control_cfg_s {
 	char value[64];
 };
 
+/* Media-controller pipeline feeding a V4L2 capture node (src/media/): how to
+ * configure the sub-devices before streaming. Entities are named as the
+ * driver names them ("Sensor A", "Scaler"); `camrelay media` lists them. */
+#define CR_MAX_MEDIA_LINKS 16
+#define CR_MAX_MEDIA_PADS 16
+#define CR_MAX_MEDIA_CONTROLS 16
+
+struct cr_media_link_cfg_s {
+	char source[64]; /* entity name */
+	int source_pad;
+	char sink[64];
+	int sink_pad;
+	bool enabled;
+	int line;
+};
+
+struct cr_media_pad_cfg_s {
+	char entity[64];
+	int pad;
+	uint32_t code;     /* MEDIA_BUS_FMT_*, 0 = leave to negotiation */
+	int width, height; /* 0 = leave to negotiation */
+	bool has_crop, has_compose;
+	int crop[4];    /* x, y, w, h */
+	int compose[4]; /* x, y, w, h */
+	int line;
+};
+
+struct cr_media_control_cfg_s {
+	char entity[64];
+	char name[64];  /* as in `camrelay media` or v4l2-ctl, normalised */
+	char value[64];
+	int line;
+};
+
+struct cr_media_cfg_s {
+	char strategy[16]; /* "" or "auto" (default), "quality", "speed", "off" */
+	int n_links;
+	struct cr_media_link_cfg_s links[CR_MAX_MEDIA_LINKS];
+	int n_pads;
+	struct cr_media_pad_cfg_s pads[CR_MAX_MEDIA_PADS];
+	int n_controls;
+	struct cr_media_control_cfg_s controls[CR_MAX_MEDIA_CONTROLS];
+};
+
 struct cr_capture_cfg_s {
 	char backend[16];  /* "v4l2", "libcamera", "test", "gphoto2" */
 	char device[256];  /* path, card name, bus info, or camera id */
@@ -35,6 +79,7 @@ struct cr_capture_cfg_s {
 	bool prefer_dmabuf;
 	int n_controls;
 	struct cr_control_cfg_s controls[CR_MAX_CONTROLS];
+	struct cr_media_cfg_s media; /* v4l2 capture behind a media controller */
 };
 
 struct cr_encoder_cfg_s {
