@@ -831,8 +831,9 @@ int cr_config_load(const char *path, struct cr_config_s *cfg, char *err, size_t 
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > _MAX_FILE_SIZE) {
 		rc = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-		snprintf(err, errlen, "%s: not a config file (%s)", path,
-			 S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file");
+		if (err && errlen)
+			snprintf(err, errlen, "%s: not a config file (%s)", path,
+				 S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file");
 		goto out;
 	}
 	if (!(text = malloc((size_t)st.st_size + 1))) {
@@ -855,7 +856,8 @@ int cr_config_load(const char *path, struct cr_config_s *cfg, char *err, size_t 
 	rc = cr_config_parse(path, text, got, cfg, err, errlen);
 	goto out;
 error:
-	snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+	if (err && errlen)
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
 out:
 	free(text);
 	if (fd >= 0)

@@ -219,6 +219,10 @@ static int _parse_key(struct _parser_s *p, struct _key_s *k)
 		if (rc < 0)
 			return rc;
 		k->n++;
+		/* Keys are handed out as C strings, so one holding U+0000 could
+		 * not be told from its prefix: refuse it rather than misread it. */
+		if (strlen(part->s) != part->len)
+			return cr_toml_lex_fail(lx, part->line, part->col, "keys containing U+0000 are not supported here");
 		cr_toml_lex_skip_ws(lx);
 		if (cr_toml_lex_peek(lx, 0) != '.')
 			return 0;

@@ -6,7 +6,8 @@
  *
  * Everything TOML 1.0 defines is read as the spec says, except dates and times,
  * which are refused ("dates and times are not supported here") because no
- * camrelay key takes one. The document must be valid UTF-8.
+ * camrelay key takes one, and keys holding an escaped U+0000, which a C string
+ * key could not represent. The document must be valid UTF-8.
  *
  * Usage:
  *	struct cr_toml_s *root;

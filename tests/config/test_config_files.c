@@ -9,6 +9,7 @@
  *                                the message must start "<path>:<line>:<col>: "
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,13 +247,64 @@ static void _check_default(void)
 	CHECK(_cfg.streams[0].mjpeg.quality == 80);
 }
 
+/* Profile/level decoding and load errors that need no file of their own. */
+static void _check_profiles(void)
+{
+	static const struct {
+		const char *profile, *level;
+		int idc, flags, level_idc;
+	} cases[] = {
+		{"baseline", "3.1", 66, 0x00, 31},
+		{"constrained-baseline", "3.1", 66, 0xE0, 31},
+		{"main", "5.1", 77, 0x00, 51},
+		{"high", "4.2", 100, 0x00, 42},
+		{"baseline", "1b", 66, 0x10, 11}, /* A.3.1: 1b below High */
+		{"high", "1b", 100, 0x00, 9},
+		{"42e01f", NULL, 0x42, 0xE0, 0x1f},
+		{"640028", "4", 0x64, 0x00, 40},
+		{"4D401E", NULL, 0x4d, 0x40, 30},
+	};
+	char text[512], err[512];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "[stream.s]\n[[stream.s.sources]]\ncapture.backend = \"test\"\n"
+			 "encoder = { backend = \"software\", profile = \"%s\"%s%s%s }\n",
+			 cases[i].profile, cases[i].level ? ", level = \"" : "", cases[i].level ? cases[i].level : "",
+			 cases[i].level ? "\"" : "");
+		if (cr_config_parse("profile.toml", text, strlen(text), &_cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "FAIL profile %s: %s\n", cases[i].profile, err);
+			_failures++;
+			continue;
+		}
+		const struct cr_encoder_cfg_s *e = &_cfg.streams[0].sources[0].encoder;
+		if (e->profile_idc != cases[i].idc || e->constraint_flags != cases[i].flags ||
+		    e->level_idc != cases[i].level_idc) {
+			fprintf(stderr, "FAIL profile %s/%s: got %u/0x%02x/%u\n", cases[i].profile,
+				cases[i].level ? cases[i].level : "-", e->profile_idc, e->constraint_flags, e->level_idc);
+			_failures++;
+		}
+	}
+	if (cr_config_load("/nonexistent/cam.toml", &_cfg, err, sizeof(err)) != -ENOENT ||
+	    strcmp(err, "/nonexistent/cam.toml: cannot read: No such file or directory") != 0) {
+		fprintf(stderr, "FAIL missing file: %s\n", err);
+		_failures++;
+	}
+	if (cr_config_parse("empty.toml", "", 0, &_cfg, err, sizeof(err)) >= 0 ||
+	    strncmp(err, "empty.toml:1:1: stream: no streams defined", 42) != 0) {
+		fprintf(stderr, "FAIL empty file: %s\n", err);
+		_failures++;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3 || (strcmp(argv[1], "good") != 0 && strcmp(argv[1], "bad") != 0)) {
 		fprintf(stderr, "usage: %s good|bad DIR\n", argv[0]);
 		return 2;
 	}
-	if (strcmp(argv[1], "good") == 0)
+	if (strcmp(argv[1], "good") == 0) {
 		_check_default();
+		_check_profiles();
+	}
 	return _run(argv[1], argv[2]);
 }

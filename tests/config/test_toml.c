@@ -381,6 +381,7 @@ static void _keys(void)
 	BAD("a\n= 1", 1, 2, "expected '=' after a key");
 	BAD("a = 1 b = 2", 1, 7, "expected a newline or comment here");
 	BAD("'a\nb' = 1", 1, 1, "unterminated string");
+	BAD("a.\"x\\u0000y\" = 1", 1, 3, "keys containing U+0000 are not supported here");
 }
 
 static void _tables(void)
