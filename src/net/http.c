@@ -351,7 +351,7 @@ static int _listen_socket(const char *addr, char *err, size_t errlen)
 	char host[128], port[16];
 	if (_split_listen(addr, host, sizeof(host), port, sizeof(port)) < 0) {
 		snprintf(err, errlen,
-			 "http addr address \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, "
+			 "http listen address \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, "
 			 ":8080)",
 			 addr);
 		return -1;
@@ -388,13 +388,13 @@ static int _listen_socket(const char *addr, char *err, size_t errlen)
 			 strerror(e));
 	else if (e == EACCES)
 		snprintf(err, errlen,
-			 "cannot addr on %s: %s (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+			 "cannot listen on %s: %s (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
 			 addr, strerror(e));
 	else if (e == EADDRNOTAVAIL)
-		snprintf(err, errlen, "cannot addr on %s: %s (not an address of this machine)", addr,
+		snprintf(err, errlen, "cannot listen on %s: %s (not an address of this machine)", addr,
 			 strerror(e));
 	else
-		snprintf(err, errlen, "cannot addr on %s: %s", addr, strerror(e));
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(e));
 	return -1;
 }
 

@@ -1,0 +1,260 @@
+"""Helpers for the end-to-end tests: run the real camrelay binary on a free
+loopback port and talk to it with real clients. Python 3 standard library
+plus Debian's python3-pil."""
+
+import io
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from PIL import Image
+
+TEST_STREAM_TOML = """
+[http]
+listen = "{listen}"
+
+[stream.test]
+[[stream.test.sources]]
+[stream.test.sources.capture]
+backend = "test"
+width = 1280
+height = 720
+fps = 30
+pixel_format = "yuyv"
+
+[stream.test.mjpeg]
+quality = 80
+"""
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def free_port(host="127.0.0.1"):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Server:
+    """camrelay serve -c CONFIG, with the config's listen address filled in."""
+
+    def __init__(self, exe, toml=TEST_STREAM_TOML, host="127.0.0.1"):
+        self.exe = exe
+        self.dir = tempfile.mkdtemp(prefix="camrelay-e2e-")
+        self.port = free_port(host)
+        self.listen = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        self.url = f"http://{self.listen}"
+        self.config = os.path.join(self.dir, "camrelay.toml")
+        with open(self.config, "w") as f:
+            f.write(toml.format(listen=self.listen))
+        self.log_path = os.path.join(self.dir, "camrelay.log")
+        self.proc = None
+
+    def start(self, timeout=10):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([self.exe, "serve", "-c", self.config], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Fail(f"camrelay exited with {self.proc.returncode} at start:\n{self.log_tail()}")
+            try:
+                status, _, _ = get(self.url + "/api/streams", timeout=1)
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise Fail(f"camrelay did not answer on {self.url} within {timeout} s:\n{self.log_tail()}")
+
+    def stop(self, timeout=10):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Fail(f"camrelay did not stop within {timeout} s of SIGTERM:\n{self.log_tail()}")
+        return rc
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.log_path) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        rc = self.stop()
+        if exc[0] is None:
+            check(rc == 0, f"camrelay exited with {rc} after SIGTERM:\n{self.log_tail()}")
+
+    # ---- reading the daemon ----
+
+    def rss_kb(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise Fail("no VmRSS in /proc/PID/status")
+
+    def streams(self):
+        status, _, body = get(self.url + "/api/streams")
+        check(status == 200, f"/api/streams: HTTP {status}: {body[:200]!r}")
+        return json.loads(body)["streams"]
+
+    def stream(self, name="test"):
+        for s in self.streams():
+            if s["name"] == name:
+                return s
+        raise Fail(f"/api/streams has no stream {name}")
+
+    def metrics(self):
+        status, headers, body = get(self.url + "/metrics")
+        check(status == 200, f"/metrics: HTTP {status}")
+        check(headers.get("Content-Type", "").startswith("text/plain"),
+              f"/metrics Content-Type is {headers.get('Content-Type')}")
+        return parse_prometheus(body.decode())
+
+    def metric(self, name, **labels):
+        m = self.metrics()
+        key = (name, tuple(sorted(labels.items())))
+        check(key in m, f"/metrics has no {name}{labels}")
+        return m[key]
+
+    def wait_for(self, what, fn, timeout=10):
+        """Polls fn() until it is true; counters, never timings, decide."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = fn()
+            if last:
+                return last
+            time.sleep(0.1)
+        raise Fail(f"{what}: not within {timeout} s (last: {last!r})\n{self.log_tail()}")
+
+
+def get(url, method="GET", data=None, timeout=10, headers=None):
+    """(status, headers, body) also for 4xx/5xx."""
+    req = urllib.request.Request(url, method=method, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+_METRIC_LINE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? '
+    r'([-+]?(?:[0-9.]+(?:[eE][-+]?[0-9]+)?|NaN|Inf))$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"')
+
+
+def parse_prometheus(text):
+    """Strict enough: every line is a comment (# HELP/# TYPE) or name{labels} value."""
+    out = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line:
+            continue
+        if line.startswith("#"):
+            check(re.match(r"^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$", line),
+                  f"/metrics line {n}: bad comment: {line!r}")
+            continue
+        m = _METRIC_LINE.match(line)
+        check(m, f"/metrics line {n} is not 'name{{labels}} value': {line!r}")
+        labels = tuple(sorted(_LABEL.findall(m.group(2) or "")))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def boundary_of(content_type):
+    m = re.search(r"boundary=\"?([^\";]+)\"?", content_type or "")
+    check(m, f"no boundary in Content-Type {content_type!r}")
+    return m.group(1)
+
+
+def parse_multipart(data, boundary):
+    """The complete parts of a multipart/x-mixed-replace body (a cut-off last
+    part is ignored): [(headers, body)]. Checks each part's framing."""
+    delim = b"--" + boundary.encode()
+    parts = []
+    pos = data.find(delim)
+    check(pos == 0, f"body does not start with the boundary: {data[:80]!r}")
+    while True:
+        pos += len(delim)
+        if data[pos:pos + 2] == b"--":
+            break  # closing delimiter
+        if len(data) < pos + 2:
+            break
+        check(data[pos:pos + 2] == b"\r\n", f"no CRLF after the boundary at byte {pos}")
+        pos += 2
+        end = data.find(b"\r\n\r\n", pos)
+        if end < 0:
+            break
+        headers = {}
+        for line in data[pos:end].decode("latin-1").split("\r\n"):
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        check("content-length" in headers, f"part {len(parts)} has no Content-Length: {headers}")
+        length = int(headers["content-length"])
+        body_start = end + 4
+        if len(data) < body_start + length + 2 + len(delim):
+            break  # cut off
+        body = data[body_start:body_start + length]
+        pos = body_start + length
+        check(data[pos:pos + 2] == b"\r\n" and data[pos + 2:pos + 2 + len(delim)] == delim,
+              f"part {len(parts)}: Content-Length {length} is not followed by CRLF and the boundary")
+        pos += 2
+        parts.append((headers, body))
+    return parts
+
+
+def decode_jpeg(data):
+    img = Image.open(io.BytesIO(data))
+    check(img.format == "JPEG", f"not a JPEG: {img.format}")
+    img.load()  # decodes every scan; raises on a truncated or corrupt JPEG
+    return img
+
+
+def run(main):
+    """Runs a test's main(exe), printing a clear failure."""
+    if len(sys.argv) != 2:
+        print(f"usage: {sys.argv[0]} CAMRELAY_EXE", file=sys.stderr)
+        sys.exit(2)
+    try:
+        main(sys.argv[1])
+    except Fail as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
+    print("ok")
