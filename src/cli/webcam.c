@@ -1,0 +1,289 @@
+/* `camrelay webcam`: any camera as a webcam, with no config file. Picks a
+ * camera (a DSLR through libgphoto2 first, then a V4L2 camera, else the
+ * test pattern) and the first free v4l2loopback device, says what it chose
+ * and how to choose otherwise, and runs until interrupted. The seed recipe
+ * `gphoto2 --capture-movie --stdout | ffmpeg ... -f v4l2 /dev/video10` in one
+ * process, with the size and rate taken from the camera. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/videodev2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/stream.h"
+#include "net/http.h"
+#include "sink/webcam.h"
+#include "source/gphoto2.h"
+#include "source/source.h"
+
+static volatile sig_atomic_t _stop;
+
+static void _on_signal(int sig)
+{
+	(void)sig;
+	_stop = 1;
+}
+
+static void _usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: camrelay webcam [--from SOURCE] [--to DEVICE] [--fps N] [--size WxH]\n"
+		"                       [--format yuv420|yuyv|nv12] [--http HOST:PORT] [-v]\n"
+		"Feeds a camera into a v4l2loopback virtual webcam until interrupted.\n"
+		"  --from SOURCE   gphoto2                 the first camera libgphoto2 detects\n"
+		"                  gphoto2:MODEL|PORT      e.g. gphoto2:usb:001,004, gphoto2:ptpip:192.168.1.1,\n"
+		"                                          gphoto2:\"Nikon DSC D750\" (also bare usb:/ptpip: ports)\n"
+		"                  /dev/videoN, v4l2:DEV   a V4L2 camera\n"
+		"                  test                    the built-in test pattern\n"
+		"                  default: first gphoto2 camera, else first V4L2 camera, else test\n"
+		"  --to DEVICE     /dev/videoN or a v4l2loopback card label; default: first free one\n"
+		"  --fps N         write at most N frames per second (default: as the camera delivers)\n"
+		"  --size WxH      webcam size (default: the camera's first size; fixed afterwards)\n"
+		"  --format F      webcam pixel format (default yuv420; yuyv for older applications)\n"
+		"  --http H:P      also serve the HTTP pages/API/MJPEG on H:P\n"
+		"  -v, --verbose   debug logging\n"
+		"Without a v4l2loopback device: sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay\n"
+		"Exit: 0 when interrupted, 1 when the webcam device cannot be used, 2 usage.\n");
+}
+
+/* The first V4L2 capture device that is a camera (not a loopback, not M2M). */
+static bool _first_v4l2_camera(char *path, size_t len, char *card, size_t clen)
+{
+	bool found = false;
+	for (int i = 0; i < 64 && !found; i++) {
+		char p[32];
+		snprintf(p, sizeof(p), "/dev/video%d", i);
+		int fd = open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct v4l2_capability cap = {0};
+		if (ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0) {
+			uint32_t c = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps : cap.capabilities;
+			if ((c & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE)) &&
+			    !(c & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_VIDEO_OUTPUT)) &&
+			    strcmp((char *)cap.driver, "v4l2 loopback") != 0) {
+				snprintf(path, len, "%s", p);
+				snprintf(card, clen, "%s", (char *)cap.card);
+				found = true;
+			}
+		}
+		close(fd);
+	}
+	return found;
+}
+
+/* Fills the capture block from --from; prints what was chosen. */
+static int _choose_source(const char *from, struct cr_capture_cfg_s *cap)
+{
+	bool have_gp = cr_source_find("gphoto2") != NULL && cr_gphoto2_list;
+	bool have_v4l2 = cr_source_find("v4l2") != NULL;
+	if (from) {
+		const char *dev = NULL;
+		if (strcmp(from, "test") == 0) {
+			snprintf(cap->backend, sizeof(cap->backend), "test");
+		} else if (strcmp(from, "gphoto2") == 0 || strncmp(from, "gphoto2:", 8) == 0) {
+			snprintf(cap->backend, sizeof(cap->backend), "gphoto2");
+			dev = from[7] == ':' ? from + 8 : "";
+		} else if (strncmp(from, "usb:", 4) == 0 || strncmp(from, "ptpip:", 6) == 0) {
+			snprintf(cap->backend, sizeof(cap->backend), "gphoto2");
+			dev = from;
+		} else if (strncmp(from, "v4l2:", 5) == 0 || from[0] == '/') {
+			snprintf(cap->backend, sizeof(cap->backend), "v4l2");
+			dev = from[0] == '/' ? from : from + 5;
+		} else {
+			fprintf(stderr, "camrelay webcam: --from \"%s\": expected gphoto2[:MODEL|PORT], usb:..., ptpip:..., "
+					"/dev/videoN, v4l2:DEV or test\n", from);
+			return 2;
+		}
+		if (!cr_source_find(cap->backend)) {
+			fprintf(stderr, "camrelay webcam: this build has no %s source (see camrelay --version)\n",
+				cap->backend);
+			return 2;
+		}
+		if (dev)
+			snprintf(cap->device, sizeof(cap->device), "%s", dev);
+		printf("camrelay webcam: source %s %s\n", cap->backend, cap->device[0] ? cap->device : "(first found)");
+		return 0;
+	}
+	struct cr_gphoto2_camera_s cams[8];
+	int n = have_gp ? cr_gphoto2_list(cams, 8) : 0;
+	char path[64], card[64];
+	if (n > 0) {
+		snprintf(cap->backend, sizeof(cap->backend), "gphoto2");
+		snprintf(cap->device, sizeof(cap->device), "%s", cams[0].port);
+		printf("camrelay webcam: source gphoto2 camera \"%s\" at %s\n", cams[0].model, cams[0].port);
+		for (int i = 1; i < n; i++)
+			printf("  also seen: \"%s\" at %s (--from gphoto2:%s)\n", cams[i].model, cams[i].port, cams[i].port);
+	} else if (have_v4l2 && _first_v4l2_camera(path, sizeof(path), card, sizeof(card))) {
+		snprintf(cap->backend, sizeof(cap->backend), "v4l2");
+		snprintf(cap->device, sizeof(cap->device), "%s", path);
+		printf("camrelay webcam: source V4L2 camera %s \"%s\"%s\n", path, card,
+		       have_gp ? " (no gphoto2 camera found)" : "");
+	} else {
+		snprintf(cap->backend, sizeof(cap->backend), "test");
+		cap->width = 1280;
+		cap->height = 720;
+		cap->fps = 30;
+		cap->pixel_format = CR_PIXFMT_YUV420;
+		printf("camrelay webcam: no camera found (%s%s); sending the test pattern\n",
+		       have_gp ? "libgphoto2 detects none" : "no gphoto2 in this build",
+		       have_v4l2 ? ", no V4L2 camera" : "");
+	}
+	printf("  choose another with --from gphoto2:PORT, --from /dev/videoN or --from test\n");
+	return 0;
+}
+
+static int _choose_sink(const char *to, struct cr_sink_cfg_s *sk)
+{
+	struct cr_webcam_dev_s devs[16];
+	int n = cr_webcam_list(devs, 16);
+	if (to) {
+		snprintf(sk->device, sizeof(sk->device), "%s", to);
+	} else {
+		for (int i = 0; i < n && !sk->device[0]; i++)
+			if (!devs[i].fed)
+				snprintf(sk->device, sizeof(sk->device), "%s", devs[i].path);
+	}
+	/* With no device found the sink explains (module missing, all fed). */
+	printf("camrelay webcam: webcam %s", sk->device[0] ? sk->device : "(none free)");
+	for (int i = 0; i < n; i++)
+		if (strcmp(devs[i].path, sk->device) == 0)
+			printf(" \"%s\"%s", devs[i].label, devs[i].exclusive ? " (exclusive_caps)" : "");
+	printf("\n");
+	for (int i = 0; i < n; i++)
+		if (strcmp(devs[i].path, sk->device) != 0)
+			printf("  also: %s \"%s\"%s (--to %s)\n", devs[i].path, devs[i].label,
+			       devs[i].fed ? ", fed by another program" : "", devs[i].path);
+	return 0;
+}
+
+static int _run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"from", required_argument, NULL, 'f'}, {"to", required_argument, NULL, 't'},
+		{"fps", required_argument, NULL, 'r'},  {"size", required_argument, NULL, 's'},
+		{"format", required_argument, NULL, 'p'}, {"http", required_argument, NULL, 'H'},
+		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	const char *from = NULL, *to = NULL, *http_listen = NULL;
+	int fps = 0, w = 0, h = 0, c;
+	enum cr_pixfmt_e fmt = CR_PIXFMT_YUV420;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:t:r:s:p:H:vh", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'r':
+			fps = (int)strtol(optarg, &end, 10);
+			if (*end || fps < 1 || fps > 240) {
+				fprintf(stderr, "camrelay webcam: --fps wants 1..240, got \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			if (sscanf(optarg, "%dx%d", &w, &h) != 2 || w < 16 || h < 16 || w > 8192 || h > 8192) {
+				fprintf(stderr, "camrelay webcam: --size wants WxH (e.g. 1280x720), got \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			fmt = cr_pixfmt_from_name(optarg);
+			if (fmt == CR_PIXFMT_NONE || fmt == CR_PIXFMT_MJPEG) {
+				fprintf(stderr, "camrelay webcam: --format \"%s\": use yuv420, yuyv or nv12\n", optarg);
+				return 2;
+			}
+			break;
+		case 'H':
+			http_listen = optarg;
+			break;
+		case 'v':
+			cr_log_level = CR_LOG_DEBUG;
+			break;
+		case 'h':
+			_usage(stdout);
+			return 0;
+		default:
+			_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "camrelay webcam: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+		return 2;
+	}
+
+	static struct cr_config_s cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_streams = 1;
+	struct cr_stream_cfg_s *s = &cfg.streams[0];
+	snprintf(s->name, sizeof(s->name), "webcam");
+	s->mjpeg.quality = 80;
+	s->n_sources = 1;
+	s->sources[0].output.payload_type = 96;
+	s->sources[0].output.clock_rate = 90000;
+	int r = _choose_source(from, &s->sources[0].capture);
+	if (r)
+		return r;
+	s->n_sinks = 1;
+	struct cr_sink_cfg_s *sk = &s->sinks[0];
+	sk->type = CR_SINK_WEBCAM;
+	sk->pixel_format = fmt;
+	sk->width = w;
+	sk->height = h;
+	sk->fps = fps;
+	_choose_sink(to, sk);
+	if (http_listen)
+		snprintf(cfg.http.listen, sizeof(cfg.http.listen), "%s", http_listen);
+	fflush(stdout);
+
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = _on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	char err[1024];
+	struct cr_stream_s *stream = cr_stream_new(s);
+	if (!stream) {
+		fprintf(stderr, "camrelay webcam: out of memory\n");
+		return 1;
+	}
+	if (cr_stream_start(stream, err, sizeof(err)) < 0) {
+		fprintf(stderr, "camrelay webcam: %s\n", err);
+		cr_stream_destroy(stream);
+		return 1;
+	}
+	struct cr_http_s *http = NULL;
+	if (http_listen && !(http = cr_http_start(&cfg, &stream, 1, err, sizeof(err)))) {
+		fprintf(stderr, "camrelay webcam: %s\n", err);
+		cr_stream_destroy(stream);
+		return 1;
+	}
+	printf("camrelay webcam: running; Ctrl-C to stop\n");
+	fflush(stdout);
+	while (!_stop)
+		pause();
+	if (http)
+		cr_http_stop(http);
+	cr_stream_destroy(stream);
+	return 0;
+}
+
+const struct cr_command_s cr_command_webcam = {
+	.name = "webcam",
+	.run = _run,
+	.summary = "feed a camera (DSLR, V4L2) into a v4l2loopback virtual webcam",
+};

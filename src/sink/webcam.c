@@ -1,0 +1,542 @@
+/* The virtual webcam: raw frames into a v4l2loopback device, which browsers,
+ * Zoom, OBS and every V4L2 application then open as a camera.
+ *
+ * What users of v4l2loopback fight (docs/peers.md), and what this does:
+ *  - Chrome lists an exclusive_caps=1 device only once a producer has set a
+ *    format: the format is set (VIDIOC_S_FMT) and streaming started as soon
+ *    as the size is known, and a first frame is queued at once.
+ *  - A format change breaks consumers: the format is fixed for the device's
+ *    life; a source that changes size is scaled to it by the stream's
+ *    converter (we subscribe for a fixed format and size). When consumers
+ *    still hold a format from an earlier producer, we adopt that format.
+ *  - Restarting the producer breaks consumers: output goes through MMAP
+ *    streaming (VIDIOC_STREAMON), after which v4l2loopback 0.12 marks us a
+ *    writer and lets the next producer in when we close; write() would leave
+ *    an exclusive_caps device capture-only until every reader closed.
+ *  - A producer that stops freezes consumers: the stream core sends
+ *    placeholder frames while the source is down, and if the core itself
+ *    goes quiet (a camera re-initialisation can block it for seconds) the
+ *    last frame is queued again once a second.
+ *
+ * Pixel formats: I420 ("yuv420", the default) and YUYV are both accepted by
+ * Chrome, Firefox, Zoom and OBS; a few older applications (Skype for Linux,
+ * some Electron apps built on old Chromium) only take YUYV: use
+ * pixel_format = "yuyv" for them. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/videodev2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/stream.h"
+#include "sink/sink.h"
+#include "sink/webcam.h"
+
+#define _N_BUFS 4
+
+/* snprintf that truncates quietly: messages are cut, never overflow (and
+ * gcc's -Wformat-truncation does not look through the va_list). */
+static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}
+#define _KEEPALIVE_NS 1000000000LL
+#define _LOOPBACK_DRIVER "v4l2 loopback"
+#define _MODPROBE_HINT "sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay"
+
+struct _webcam_s {
+	struct cr_sink_s *sink;
+	const char *who; /* stream name, for the log */
+	char path[256];
+	int fd;
+	bool exclusive; /* the device hides its OUTPUT side once a producer runs */
+
+	enum cr_pixfmt_e format;
+	int width, height, fps; /* width 0: not known yet (from the first frame) */
+	bool configured;        /* format set, buffers mapped, streaming */
+	void *buf[_N_BUFS];
+	size_t buf_len[_N_BUFS];
+	int n_bufs, next_buf;
+	uint32_t sizeimage;
+
+	pthread_t thread;
+	atomic_bool stop;
+	struct cr_sub_s *sub;
+	int64_t last_write_ns, next_due_ns;
+	int last_buf; /* -1: nothing written yet */
+
+	atomic_uint_least64_t written, repeated, skipped;
+};
+
+static int _xioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+	do
+		r = ioctl(fd, req, arg);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+/* ---- finding and checking the device ---- */
+
+static bool _is_loopback(const char *path, struct v4l2_capability *cap)
+{
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	memset(cap, 0, sizeof(*cap));
+	bool ok = _xioctl(fd, VIDIOC_QUERYCAP, cap) == 0 && strcmp((char *)cap->driver, _LOOPBACK_DRIVER) == 0;
+	close(fd);
+	return ok;
+}
+
+static uint32_t _caps(const struct v4l2_capability *cap)
+{
+	return cap->capabilities & V4L2_CAP_DEVICE_CAPS ? cap->device_caps : cap->capabilities;
+}
+
+static int _cmp_dev(const void *a, const void *b)
+{
+	const struct cr_webcam_dev_s *x = a, *y = b;
+	size_t lx = strlen(x->path), ly = strlen(y->path);
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->path, y->path);
+}
+
+int cr_webcam_list(struct cr_webcam_dev_s *out, int max)
+{
+	DIR *d = opendir("/sys/class/video4linux");
+	struct dirent *e;
+	int n = 0;
+	while (d && n < max && (e = readdir(d))) {
+		if (strncmp(e->d_name, "video", 5) != 0)
+			continue;
+		struct cr_webcam_dev_s *v = &out[n];
+		memset(v, 0, sizeof(*v));
+		char p[300];
+		_fmt(p, sizeof(p), "/sys/class/video4linux/%s/name", e->d_name);
+		FILE *f = fopen(p, "r");
+		if (f) {
+			if (fgets(v->label, sizeof(v->label), f))
+				v->label[strcspn(v->label, "\n")] = 0;
+			fclose(f);
+		}
+		_fmt(v->path, sizeof(v->path), "/dev/%s", e->d_name);
+		struct v4l2_capability cap;
+		if (!_is_loopback(v->path, &cap))
+			continue;
+		v->fed = !(_caps(&cap) & V4L2_CAP_VIDEO_OUTPUT);
+		/* exclusive_caps shows one side at a time; announce_all shows both. */
+		v->exclusive = !((_caps(&cap) & V4L2_CAP_VIDEO_OUTPUT) && (_caps(&cap) & V4L2_CAP_VIDEO_CAPTURE));
+		n++;
+	}
+	if (d)
+		closedir(d);
+	qsort(out, (size_t)n, sizeof(*out), _cmp_dev);
+	return n;
+}
+
+/* device: "" = the first loopback device free for a producer; a path; or a
+ * card label (v4l2loopback card_label=...). */
+static int _resolve(struct _webcam_s *w, const char *device, char *err, size_t errlen)
+{
+	if (device[0] == '/') {
+		_fmt(w->path, sizeof(w->path), "%s", device);
+		return 0;
+	}
+	struct cr_webcam_dev_s devs[32];
+	int n = cr_webcam_list(devs, 32);
+	char seen[200] = "";
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(seen);
+		_fmt(seen + l, sizeof(seen) - l, "%s%s \"%s\"%s", l ? ", " : "", devs[i].path, devs[i].label,
+		     devs[i].fed ? " (fed)" : "");
+		if (device[0] ? strcmp(devs[i].label, device) == 0 : !devs[i].fed) {
+			_fmt(w->path, sizeof(w->path), "%s", devs[i].path);
+			return 0;
+		}
+	}
+	if (!n)
+		_fmt(err, errlen, "no v4l2loopback device%s%s: %s", device[0] ? " named " : "", device,
+		     _MODPROBE_HINT);
+	else if (device[0])
+		_fmt(err, errlen, "no v4l2loopback device with card label \"%s\" (there are: %s)", device, seen);
+	else
+		_fmt(err, errlen,
+		     "every v4l2loopback device is already fed by another program (%s); stop it, or add "
+		     "one: sudo modprobe -r v4l2loopback && %s devices=2",
+		     seen, _MODPROBE_HINT);
+	return -ENODEV;
+}
+
+/* Opens the device and checks it can take our frames. */
+static int _open_device(struct _webcam_s *w, char *err, size_t errlen)
+{
+	w->fd = open(w->path, O_RDWR | O_CLOEXEC);
+	if (w->fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			_fmt(err, errlen, "webcam device %s does not exist; load v4l2loopback: %s", w->path,
+				 _MODPROBE_HINT);
+		else if (e == EACCES)
+			_fmt(err, errlen, "no permission to open %s; add yourself to group video: sudo usermod -aG video $USER",
+				 w->path);
+		else if (e == EBUSY)
+			_fmt(err, errlen, "webcam device %s is busy (v4l2loopback max_openers reached)", w->path);
+		else
+			_fmt(err, errlen, "cannot open webcam device %s: %s", w->path, strerror(e));
+		return -e;
+	}
+	struct v4l2_capability cap = {0};
+	int r = _xioctl(w->fd, VIDIOC_QUERYCAP, &cap);
+	if (r < 0 || strcmp((char *)cap.driver, _LOOPBACK_DRIVER) != 0) {
+		_fmt(err, errlen,
+			 "%s is not a v4l2loopback device (driver \"%s\"): camrelay writes to virtual webcams "
+			 "only; load one with: %s",
+			 w->path, r < 0 ? "none: not a V4L2 device" : (char *)cap.driver, _MODPROBE_HINT);
+		return r < 0 ? r : -ENOTTY;
+	}
+	if (!(_caps(&cap) & V4L2_CAP_VIDEO_OUTPUT)) {
+		_fmt(err, errlen,
+			 "webcam device %s is already fed by another program (the device shows no video output "
+			 "side); stop that program, or pick another device",
+			 w->path);
+		return -EBUSY;
+	}
+	w->exclusive = !(_caps(&cap) & V4L2_CAP_VIDEO_CAPTURE);
+	return 0;
+}
+
+static void _unmap(struct _webcam_s *w)
+{
+	for (int i = 0; i < w->n_bufs; i++)
+		if (w->buf[i] && w->buf[i] != MAP_FAILED)
+			munmap(w->buf[i], w->buf_len[i]);
+	w->n_bufs = 0;
+}
+
+/* Sets the format (or adopts the one consumers already hold), maps buffers,
+ * starts streaming. */
+static int _configure(struct _webcam_s *w, char *err, size_t errlen)
+{
+	struct v4l2_format fmt = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT};
+	fmt.fmt.pix.width = (uint32_t)w->width;
+	fmt.fmt.pix.height = (uint32_t)w->height;
+	fmt.fmt.pix.pixelformat = cr_pixfmt_to_fourcc(w->format);
+	fmt.fmt.pix.field = V4L2_FIELD_NONE;
+	fmt.fmt.pix.colorspace = V4L2_COLORSPACE_SRGB;
+	int r = _xioctl(w->fd, VIDIOC_S_FMT, &fmt);
+	if (r < 0) {
+		_fmt(err, errlen, "VIDIOC_S_FMT %s %dx%d on %s failed: %s%s", cr_pixfmt_name(w->format), w->width,
+			 w->height, w->path, strerror(-r),
+			 r == -EBUSY ? " (another program is feeding the device)" : "");
+		return r;
+	}
+	enum cr_pixfmt_e got = cr_pixfmt_from_fourcc(fmt.fmt.pix.pixelformat);
+	if ((int)fmt.fmt.pix.width != w->width || (int)fmt.fmt.pix.height != w->height || got != w->format) {
+		/* v4l2loopback keeps the format while any reader has it open. */
+		if (got == CR_PIXFMT_NONE || got == CR_PIXFMT_MJPEG || fmt.fmt.pix.width < 2 || fmt.fmt.pix.height < 2) {
+			_fmt(err, errlen,
+				 "webcam device %s is held at format %.4s %ux%u by its readers or another producer; "
+				 "camrelay cannot write that format: close the programs using it",
+				 w->path, (char *)&fmt.fmt.pix.pixelformat, fmt.fmt.pix.width, fmt.fmt.pix.height);
+			return -EBUSY;
+		}
+		CR_LOG_W(w->who,
+			 "webcam %s: its readers hold format %s %ux%u (asked %s %dx%d); writing that, scaled",
+			 w->path, cr_pixfmt_name(got), fmt.fmt.pix.width, fmt.fmt.pix.height, cr_pixfmt_name(w->format),
+			 w->width, w->height);
+		w->format = got;
+		w->width = (int)fmt.fmt.pix.width;
+		w->height = (int)fmt.fmt.pix.height;
+	}
+	w->sizeimage = fmt.fmt.pix.sizeimage;
+	if (w->sizeimage < cr_pixfmt_frame_size(w->format, w->width, w->height)) {
+		_fmt(err, errlen, "webcam device %s: buffer of %u bytes is too small for %s %dx%d", w->path,
+			 w->sizeimage, cr_pixfmt_name(w->format), w->width, w->height);
+		return -EINVAL;
+	}
+
+	struct v4l2_streamparm parm = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT};
+	parm.parm.output.timeperframe.numerator = 1;
+	parm.parm.output.timeperframe.denominator = (uint32_t)(w->fps > 0 ? w->fps : 30);
+	_xioctl(w->fd, VIDIOC_S_PARM, &parm); /* advisory: what readers see as the rate */
+
+	struct v4l2_requestbuffers req = {.count = _N_BUFS, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+					  .memory = V4L2_MEMORY_MMAP};
+	if ((r = _xioctl(w->fd, VIDIOC_REQBUFS, &req)) < 0 || req.count < 1) {
+		_fmt(err, errlen, "VIDIOC_REQBUFS on %s failed: %s", w->path, r < 0 ? strerror(-r) : "no buffers");
+		return r < 0 ? r : -ENOMEM;
+	}
+	w->n_bufs = (int)(req.count > _N_BUFS ? _N_BUFS : req.count);
+	for (int i = 0; i < w->n_bufs; i++) {
+		struct v4l2_buffer b = {.index = (uint32_t)i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+					.memory = V4L2_MEMORY_MMAP};
+		if ((r = _xioctl(w->fd, VIDIOC_QUERYBUF, &b)) < 0) {
+			_fmt(err, errlen, "VIDIOC_QUERYBUF %d on %s failed: %s", i, w->path, strerror(-r));
+			return r;
+		}
+		w->buf_len[i] = b.length;
+		w->buf[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, b.m.offset);
+		if (w->buf[i] == MAP_FAILED) {
+			r = -errno;
+			_fmt(err, errlen, "mmap of buffer %d of %s failed: %s", i, w->path, strerror(-r));
+			return r;
+		}
+	}
+	int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+	if ((r = _xioctl(w->fd, VIDIOC_STREAMON, &type)) < 0) {
+		_fmt(err, errlen, "VIDIOC_STREAMON on %s failed: %s", w->path, strerror(-r));
+		return r;
+	}
+	w->configured = true;
+	w->last_buf = -1;
+	CR_LOG_I(w->who, "webcam %s: %s %dx%d @ %d fps%s", w->path, cr_pixfmt_name(w->format), w->width, w->height,
+		 w->fps > 0 ? w->fps : 30, w->exclusive ? " (exclusive_caps: now listed as a camera)" : "");
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static int _queue(struct _webcam_s *w, int i)
+{
+	struct v4l2_buffer b = {.index = (uint32_t)i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
+				.memory = V4L2_MEMORY_MMAP, .bytesused = w->sizeimage, .field = V4L2_FIELD_NONE};
+	int r = _xioctl(w->fd, VIDIOC_QBUF, &b);
+	if (r == 0) {
+		/* Keep the queue's bookkeeping balanced; the loopback never blocks here. */
+		struct v4l2_buffer d = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
+		_xioctl(w->fd, VIDIOC_DQBUF, &d);
+		w->last_write_ns = cr_now_ns();
+		w->last_buf = i;
+	}
+	return r;
+}
+
+static void _fill_black(struct _webcam_s *w, uint8_t *p)
+{
+	size_t luma = (size_t)w->width * w->height, size = cr_pixfmt_frame_size(w->format, w->width, w->height);
+	switch (w->format) {
+	case CR_PIXFMT_YUV420:
+	case CR_PIXFMT_NV12:
+		memset(p, 16, luma);
+		memset(p + luma, 128, size - luma);
+		break;
+	case CR_PIXFMT_YUYV:
+	case CR_PIXFMT_UYVY:
+		for (size_t i = 0; i + 1 < size; i += 2) {
+			p[i] = w->format == CR_PIXFMT_YUYV ? 16 : 128;
+			p[i + 1] = w->format == CR_PIXFMT_YUYV ? 128 : 16;
+		}
+		break;
+	default:
+		memset(p, w->format == CR_PIXFMT_GREY ? 16 : 0, size);
+	}
+}
+
+static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
+{
+	int i = w->next_buf;
+	w->next_buf = (w->next_buf + 1) % w->n_bufs;
+	int stride[3], rows[3];
+	int n = cr_pixfmt_planes(w->format, w->width, w->height, stride, rows);
+	uint8_t *dst = w->buf[i];
+	size_t copied = 0;
+	for (int p = 0; p < n && p < f->n_planes; p++) {
+		int len = stride[p] < f->stride[p] ? stride[p] : f->stride[p];
+		for (int y = 0; y < rows[p]; y++)
+			memcpy(dst + (size_t)y * stride[p], f->data[p] + (size_t)y * f->stride[p], (size_t)len);
+		dst += (size_t)stride[p] * rows[p];
+		copied += (size_t)len * rows[p];
+	}
+	atomic_fetch_add(&cr_stream_stats(w->sink->stream)->bytes_copied, copied);
+	int r = _queue(w, i);
+	if (r < 0) {
+		CR_LOG_W(w->who, "webcam %s: VIDIOC_QBUF failed: %s", w->path, strerror(-r));
+		cr_sub_drop(w->sub);
+		return;
+	}
+	atomic_fetch_add(&w->written, 1);
+	cr_sub_sent(w->sub, f->ts_capture_ns);
+}
+
+/* The size to write when none is configured: the source's, from its first
+ * real frame (placeholders only if the source stays down for a while). */
+static bool _learn_size(struct _webcam_s *w)
+{
+	struct cr_sub_req_s req = {.kind = CR_SUB_RAW, .format = w->format, .name = "webcam (size probe)"};
+	struct cr_sub_s *probe = cr_stream_subscribe(w->sink->stream, &req);
+	if (!probe)
+		return false;
+	int64_t give_up = cr_now_ns() + 5000000000LL;
+	bool ok = false;
+	while (!atomic_load(&w->stop) && !ok) {
+		struct cr_frame_s *f = cr_sub_pop(probe, 100);
+		if (!f)
+			continue;
+		if (!f->placeholder || cr_now_ns() > give_up) {
+			w->width = f->width & ~1;
+			w->height = f->height & ~1;
+			ok = w->width > 0 && w->height > 0;
+		}
+		cr_frame_unref(f);
+	}
+	cr_stream_unsubscribe(probe);
+	return ok;
+}
+
+static void *_webcam_thread(void *arg)
+{
+	struct _webcam_s *w = arg;
+	char err[512];
+	if (!w->width && !_learn_size(w))
+		return NULL;
+	if (w->fps <= 0) {
+		struct cr_stream_status_s st;
+		cr_stream_status(w->sink->stream, &st);
+		w->fps = st.fps_nominal > 0 ? (int)(st.fps_nominal + 0.5) : 0;
+	}
+	/* Retry: readers may hold a format we cannot write until they close. */
+	bool logged = false;
+	while (!w->configured && !atomic_load(&w->stop)) {
+		int r = _configure(w, err, sizeof(err));
+		if (r == 0)
+			break;
+		_unmap(w);
+		if (!logged)
+			CR_LOG_E(w->who, "%s; retrying every 2 s", err);
+		logged = true;
+		_fmt(w->sink->error, sizeof(w->sink->error), "%s", err);
+		for (int i = 0; i < 20 && !atomic_load(&w->stop); i++)
+			usleep(100000);
+	}
+	if (!w->configured)
+		return NULL;
+	w->sink->error[0] = 0;
+
+	char name[300];
+	_fmt(name, sizeof(name), "webcam %s", w->path);
+	struct cr_sub_req_s req = {.kind = CR_SUB_RAW, .format = w->format, .width = w->width,
+				   .height = w->height, .depth = 2, .name = name};
+	w->sub = cr_stream_subscribe(w->sink->stream, &req);
+	if (!w->sub) {
+		CR_LOG_E(w->who, "webcam %s: cannot subscribe to the stream", w->path);
+		return NULL;
+	}
+	const struct cr_sink_cfg_s *cfg = w->sink->cfg;
+	int64_t interval = cfg->fps > 0 ? 1000000000LL / cfg->fps : 0;
+	while (!atomic_load(&w->stop)) {
+		struct cr_frame_s *f = cr_sub_pop(w->sub, 100);
+		int64_t now = cr_now_ns();
+		if (!f) {
+			if (w->last_buf >= 0 && now - w->last_write_ns > _KEEPALIVE_NS &&
+			    _queue(w, w->last_buf) == 0)
+				atomic_fetch_add(&w->repeated, 1);
+			continue;
+		}
+		/* Pace to the configured rate: skip frames that come early. */
+		if (interval && now < w->next_due_ns - interval / 4) {
+			atomic_fetch_add(&w->skipped, 1);
+			cr_sub_drop(w->sub);
+		} else {
+			_write_frame(w, f);
+			w->next_due_ns = (now - w->next_due_ns > interval ? now : w->next_due_ns) + interval;
+		}
+		cr_frame_unref(f);
+	}
+	return NULL;
+}
+
+/* ---- ops ---- */
+
+static void _webcam_close(struct cr_sink_s *sink)
+{
+	struct _webcam_s *w = sink->priv;
+	if (!w)
+		return;
+	atomic_store(&w->stop, true);
+	pthread_join(w->thread, NULL);
+	if (w->sub)
+		cr_stream_unsubscribe(w->sub);
+	if (w->configured) {
+		int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+		_xioctl(w->fd, VIDIOC_STREAMOFF, &type);
+	}
+	_unmap(w);
+	if (w->fd >= 0)
+		close(w->fd);
+	CR_LOG_I(w->who, "webcam %s: closed after %llu frames (%llu repeated while the stream was quiet, %llu skipped for pacing)",
+		 w->path, (unsigned long long)w->written, (unsigned long long)w->repeated,
+		 (unsigned long long)w->skipped);
+	free(w);
+	sink->priv = NULL;
+}
+
+static int _webcam_open(struct cr_sink_s *sink)
+{
+	const struct cr_sink_cfg_s *cfg = sink->cfg;
+	struct _webcam_s *w = calloc(1, sizeof(*w));
+	if (!w) {
+		_fmt(sink->error, sizeof(sink->error), "out of memory");
+		return -ENOMEM;
+	}
+	w->sink = sink;
+	w->who = cr_stream_name(sink->stream);
+	w->fd = -1;
+	w->last_buf = -1;
+	w->format = cfg->pixel_format ? cfg->pixel_format : CR_PIXFMT_YUV420;
+	if (w->format != CR_PIXFMT_YUV420 && w->format != CR_PIXFMT_YUYV && w->format != CR_PIXFMT_NV12 &&
+	    w->format != CR_PIXFMT_UYVY && w->format != CR_PIXFMT_GREY && w->format != CR_PIXFMT_RGB24 &&
+	    w->format != CR_PIXFMT_BGR24) {
+		_fmt(sink->error, sizeof(sink->error),
+			 "webcam pixel_format %s is not supported (allowed: yuv420, yuyv, nv12, uyvy, rgb24, bgr24, grey)",
+			 cr_pixfmt_name(w->format));
+		free(w);
+		return -EINVAL;
+	}
+	w->width = cfg->width & ~1;
+	w->height = cfg->height & ~1;
+	if (!w->width || !w->height)
+		w->width = w->height = 0;
+	w->fps = cfg->fps;
+	sink->priv = w;
+	int r = _resolve(w, cfg->device, sink->error, sizeof(sink->error));
+	if (r == 0)
+		r = _open_device(w, sink->error, sizeof(sink->error));
+	/* A configured size: set the format now, before any reader looks. */
+	if (r == 0 && w->width && (r = _configure(w, sink->error, sizeof(sink->error))) == 0) {
+		/* Queue one black frame so the device turns into a camera at once. */
+		_fill_black(w, w->buf[0]);
+		_queue(w, 0);
+	}
+	if (r == 0 && pthread_create(&w->thread, NULL, _webcam_thread, w) != 0)
+		r = -EAGAIN;
+	if (r < 0) {
+		_unmap(w);
+		if (w->fd >= 0)
+			close(w->fd);
+		free(w);
+		sink->priv = NULL;
+		return r;
+	}
+	return 0;
+}
+
+const struct cr_sink_ops_s cr_sink_webcam = {
+	.name = "webcam",
+	.type = CR_SINK_WEBCAM,
+	.open = _webcam_open,
+	.close = _webcam_close,
+};
