@@ -99,6 +99,11 @@ static int _fail_at(struct _ctx_s *c, int line, int col, const char *path, const
 		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
 		va_end(ap);
 	}
+	/* Values are quoted from the file; keep their control characters (an
+	 * escaped ESC, say) away from the user's terminal. */
+	for (char *p = c->err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -EINVAL;
 }
 

@@ -33,6 +33,11 @@ int cr_toml_lex_fail(struct cr_toml_lex_s *lx, int line, int col, const char *fm
 			vsnprintf(lx->err + n, lx->errlen - (size_t)n, fmt, ap);
 			va_end(ap);
 		}
+		/* Messages quote keys from the file; an escaped newline or ESC in
+		 * one must not reach the user's terminal raw. */
+		for (char *p = lx->err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return -EINVAL;
 }
