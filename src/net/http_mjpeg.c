@@ -28,8 +28,12 @@
 #define _SNAPSHOT_TIMEOUT_S 5
 #define _WRITE_TIMEOUT_S 30
 
+/* One JPEG in a client's output buffer. Allocated on its own: the buffer
+ * (and so the cleanup call) can outlive the client, since a socket
+ * bufferevent is finalised after evhttp_connection_free() returns and its
+ * output cannot be drained from outside. */
 struct _slot_s {
-	struct _mjpeg_client_s *client;
+	struct _mjpeg_client_s *client; /* NULL once the client has closed */
 	struct cr_packet_s *pkt;
 };
 
@@ -40,9 +44,8 @@ struct _mjpeg_client_s {
 	struct bufferevent *bev;
 	struct cr_sub_s *sub;
 	struct event *wake;
-	struct _slot_s slots[_MAX_INFLIGHT];
+	struct _slot_s *slots[_MAX_INFLIGHT];
 	int inflight;
-	bool closing;
 	int64_t interval_ns, last_ts;
 	struct _mjpeg_client_s *next;
 };
@@ -107,12 +110,11 @@ static void _client_close(struct _mjpeg_client_s *c)
 			break;
 		}
 	CR_LOG_D("http", "mjpeg client of %s gone", cr_stream_name(h->streams[c->stream]));
-	c->closing = true;
 	cr_stream_unsubscribe(c->sub);
 	event_free(c->wake);
-	/* Release the packets still queued for writing now, while c is alive:
-	 * the bufferevent itself may be finalised later. */
-	evbuffer_drain(bufferevent_get_output(c->bev), evbuffer_get_length(bufferevent_get_output(c->bev)));
+	for (int i = 0; i < _MAX_INFLIGHT; i++)
+		if (c->slots[i])
+			c->slots[i]->client = NULL;
 	evhttp_connection_free(c->conn);
 	free(c);
 }
@@ -122,20 +124,25 @@ static void _slot_done(const void *data, size_t len, void *extra)
 {
 	struct _slot_s *slot = extra;
 	struct _mjpeg_client_s *c = slot->client;
-	if (!c->closing)
+	if (c) {
 		cr_sub_sent(c->sub, slot->pkt->ts_capture_ns);
+		for (int i = 0; i < _MAX_INFLIGHT; i++)
+			if (c->slots[i] == slot)
+				c->slots[i] = NULL;
+		c->inflight--;
+	}
 	cr_packet_unref(slot->pkt);
-	slot->pkt = NULL;
-	c->inflight--;
+	free(slot);
 }
 
 static void _client_write(struct _mjpeg_client_s *c, struct cr_packet_s *p)
 {
-	struct _slot_s *slot = NULL;
-	for (int i = 0; i < _MAX_INFLIGHT && !slot; i++)
-		if (!c->slots[i].pkt)
-			slot = &c->slots[i];
-	if (!slot) { /* cannot happen: inflight is checked first */
+	int free_i = -1;
+	for (int i = 0; i < _MAX_INFLIGHT && free_i < 0; i++)
+		if (!c->slots[i])
+			free_i = i;
+	struct _slot_s *slot = free_i >= 0 ? malloc(sizeof(*slot)) : NULL;
+	if (!slot) { /* out of memory (a full client never gets here) */
 		cr_sub_drop(c->sub);
 		cr_packet_unref(p);
 		return;
@@ -146,8 +153,12 @@ static void _client_write(struct _mjpeg_client_s *c, struct cr_packet_s *p)
 			    p->size, _wallclock_s(p->ts_capture_ns));
 	slot->client = c;
 	slot->pkt = p;
+	c->slots[free_i] = slot;
 	c->inflight++;
 	if (evbuffer_add_reference(out, p->data, p->size, _slot_done, slot) < 0) {
+		slot->client = NULL;
+		c->slots[free_i] = NULL;
+		c->inflight--;
 		_slot_done(NULL, 0, slot);
 		cr_sub_drop(c->sub);
 		return;
