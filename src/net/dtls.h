@@ -1,0 +1,42 @@
+/* DTLS 1.2 server for DTLS-SRTP (RFC 5763/5764) over OpenSSL, driven one
+ * datagram at a time through memory BIOs so that all sessions share one UDP
+ * socket and one event loop. */
+#ifndef CR_DTLS_H
+#define CR_DTLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/srtp.h"
+
+struct cr_dtls_ctx_s;
+struct cr_dtls_s;
+
+/* Sends one datagram of the handshake. */
+typedef void (*cr_dtls_send_fn)(void *opaque, const uint8_t *p, size_t len);
+
+/* Generates a self-signed ECDSA P-256 certificate for this process. */
+struct cr_dtls_ctx_s *cr_dtls_ctx_new(char *err, size_t errlen);
+void cr_dtls_ctx_free(struct cr_dtls_ctx_s *ctx);
+/* "AB:CD:..." SHA-256 of the certificate, for a=fingerprint. */
+const char *cr_dtls_fingerprint(const struct cr_dtls_ctx_s *ctx);
+
+/* remote_fp: the offer's sha-256 fingerprint the client's certificate must
+ * match ("" to accept any, e.g. other algorithms). */
+struct cr_dtls_s *cr_dtls_new(struct cr_dtls_ctx_s *ctx, const char *remote_fp, cr_dtls_send_fn send,
+			      void *opaque);
+void cr_dtls_free(struct cr_dtls_s *d);
+/* One datagram from the peer. Returns 1 when the handshake has just
+ * completed, 0 when more is needed (or it already had), -EPIPE when the peer
+ * closed, another negative value on failure (message in cr_dtls_error). */
+int cr_dtls_input(struct cr_dtls_s *d, const uint8_t *p, size_t len);
+/* Retransmits when a handshake timer expired; returns the ms until the next
+ * timer, or -1 when none runs. */
+int cr_dtls_tick(struct cr_dtls_s *d);
+bool cr_dtls_done(const struct cr_dtls_s *d);
+/* The negotiated SRTP profile and keys (we are the DTLS server). */
+int cr_dtls_srtp_keys(struct cr_dtls_s *d, struct cr_srtp_keys_s *keys);
+const char *cr_dtls_error(const struct cr_dtls_s *d);
+
+#endif

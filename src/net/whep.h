@@ -1,0 +1,64 @@
+/* WebRTC delivery over WHEP (draft-ietf-wish-whep, the WHIP RFC 9725 model):
+ *
+ *   POST   /whep/<stream>             SDP offer → 201, SDP answer, Location
+ *   DELETE /session/<stream>/<id>     ends the session
+ *   PATCH  /session/<stream>/<id>     trickle candidates: 204 (ICE-lite needs
+ *                                     none); ICE restart: 422
+ *   OPTIONS on both                   CORS pre-flight
+ *   GET    /sdp/<stream>              SDP of the stream's plain RTP sink
+ *   GET    /api/webrtc                viewers and counters (JSON)
+ *
+ * ICE-lite + DTLS-SRTP; every viewer's media on one UDP port, demultiplexed
+ * by STUN USERNAME on first contact and by remote address after. Each viewer
+ * is an encoded subscriber of its stream (one encoder per setting shared by
+ * all). Everything runs on the HTTP server's event loop. */
+#ifndef CR_WHEP_H
+#define CR_WHEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+struct evhttp;
+struct event_base;
+struct evbuffer;
+struct cr_stream_s;
+struct cr_whep_s;
+
+/* Registers the routes on http and opens the UDP port on base. Call before
+ * the loop runs (or on its thread). NULL with a message in err on failure. */
+struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
+				 const struct cr_config_s *cfg, struct cr_stream_s **streams, int n,
+				 char *err, size_t errlen);
+/* Ends every session and frees everything; call on the loop thread or after
+ * the loop has stopped, before evhttp_free/event_base_free. */
+void cr_whep_detach(struct cr_whep_s *w);
+
+struct cr_whep_viewer_info_s {
+	char id[40];
+	char stream[64];
+	char remote[64]; /* "ip:port" once known */
+	const char *state; /* "connecting", "dtls", "sending" */
+	const char *codec;
+	uint64_t packets_sent, bytes_sent, frames_sent, frames_dropped;
+	uint64_t nacks, retransmits, plis, firs, keyframes_requested;
+	double fraction_lost; /* 0..1, from the last receiver report */
+	int64_t packets_lost;
+	double jitter_ms, rtt_ms; /* rtt -1 until known */
+};
+
+struct cr_whep_stats_s {
+	uint64_t sessions_total, sessions_active, sessions_timed_out;
+	uint64_t packets_sent, bytes_sent, retransmits, nacks, plis, firs, keyframes_requested;
+	uint64_t stun_bad, dtls_failed, udp_garbage;
+};
+
+/* On the loop thread (e.g. from an /api handler). */
+void cr_whep_foreach_viewer(struct cr_whep_s *w,
+			    void (*fn)(const struct cr_whep_viewer_info_s *, void *), void *opaque);
+void cr_whep_stats(struct cr_whep_s *w, struct cr_whep_stats_s *out);
+/* Prometheus text lines (camrelay_webrtc_*) for /metrics. */
+void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out);
+
+#endif

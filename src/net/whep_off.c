@@ -1,0 +1,23 @@
+/* WHEP when the build has no OpenSSL/libsrtp2 (meson -Dwebrtc=disabled). */
+#include <stdio.h>
+
+#include "net/whep.h"
+
+struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
+				 const struct cr_config_s *cfg, struct cr_stream_s **streams, int n,
+				 char *err, size_t errlen)
+{
+	snprintf(err, errlen, "WebRTC is not in this build (OpenSSL or libsrtp2 were missing)");
+	return NULL;
+}
+
+void cr_whep_detach(struct cr_whep_s *w) {}
+
+void cr_whep_foreach_viewer(struct cr_whep_s *w,
+			    void (*fn)(const struct cr_whep_viewer_info_s *, void *), void *opaque)
+{
+}
+
+void cr_whep_stats(struct cr_whep_s *w, struct cr_whep_stats_s *out) { *out = (struct cr_whep_stats_s){0}; }
+
+void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out) {}

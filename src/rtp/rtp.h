@@ -1,0 +1,128 @@
+/* RTP payloaders (one file per payload format) and RTCP.
+ *
+ * A payloader turns one encoded access unit / frame into RTP packets that all
+ * carry the same timestamp, the marker bit on the last one. It builds each
+ * packet in its own buffer and hands it to `emit`, which copies what it keeps
+ * (history for NACK, SRTP protect, send). Payload formats:
+ *   H.264 RFC 6184 (single NAL, STAP-A, FU-A; packetization-mode 1)
+ *   H.265 RFC 7798 (single NAL, AP, FU)
+ *   VP8   RFC 7741 (15-bit picture id)
+ *   VP9   RFC 9628 (non-flexible mode, picture id, TL0PICIDX, SS on keyframes)
+ *   AV1   AOM "RTP Payload Format for AV1" (aggregation header, OBU elements)
+ */
+#ifndef CR_RTP_H
+#define CR_RTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/format.h"
+
+#define CR_RTP_HEADER 12
+#define CR_RTP_MAX_PACKET 1500
+#define CR_RTP_DEFAULT_PAYLOAD 1180 /* leaves room for SRTP, RTX and IPv6 under a 1280 MTU */
+
+struct cr_rtp_s {
+	enum cr_codec_e codec;
+	uint8_t pt;
+	uint32_t ssrc;
+	uint16_t seq; /* next sequence number */
+	size_t max_payload;
+	/* Called for every packet built; `pkt` is valid during the call. */
+	void (*emit)(void *opaque, uint8_t *pkt, size_t len);
+	void *opaque;
+	/* Counters for sender reports. */
+	uint32_t packets, octets;
+	uint32_t last_ts;
+	/* Per format state. */
+	uint16_t picture_id;
+	uint8_t tl0_pic_idx;
+	int width, height;
+	uint8_t buf[CR_RTP_MAX_PACKET];
+};
+
+void cr_rtp_init(struct cr_rtp_s *r, enum cr_codec_e codec, uint8_t pt, uint32_t ssrc,
+		 uint16_t first_seq);
+/* Payloads one access unit / frame (Annex-B for H.264/H.265, a temporal unit
+ * in low-overhead OBU format for AV1, a frame for VP8/VP9). `keyframe` marks
+ * an intra frame; width/height are used where the format carries the size.
+ * Returns the number of packets emitted, or -EINVAL for a malformed input. */
+int cr_rtp_payload(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts,
+		   bool keyframe, int width, int height);
+
+/* Whether a codec has a payloader in this file set. */
+bool cr_rtp_supported(enum cr_codec_e codec);
+/* The encoding name for SDP rtpmap ("H264", "VP8", ...). */
+const char *cr_rtp_encoding_name(enum cr_codec_e codec);
+
+struct cr_stream_cfg_s;
+struct cr_encoder_cfg_s;
+/* The encoder settings every RTP consumer of a stream shares (WHEP viewers,
+ * the plain RTP sink): the source's [encoder] block when it names an RTP
+ * codec, else `fallback` (H.264 constrained baseline, VP8, ...) through the
+ * "software" backend. Returns true when the stream configures the codec. */
+bool cr_rtp_stream_encoder(const struct cr_stream_cfg_s *s, enum cr_codec_e fallback,
+			   struct cr_encoder_cfg_s *out);
+
+/* ---- internal to src/rtp: shared by the payloaders ---- */
+
+/* Payload area of the next packet. */
+static inline uint8_t *cr_rtp_payload_buf(struct cr_rtp_s *r) { return r->buf + CR_RTP_HEADER; }
+/* Writes the header in front of `len` payload bytes and emits the packet. */
+void cr_rtp_send(struct cr_rtp_s *r, size_t len, uint32_t ts, bool marker);
+
+int cr_rtp_h264(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts);
+int cr_rtp_h265(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts);
+int cr_rtp_vp8(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool key);
+int cr_rtp_vp9(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool key);
+int cr_rtp_av1(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool key);
+
+/* Iterates NAL units of an Annex-B buffer: returns the next NAL (without its
+ * start code) and its size, or NULL at the end. */
+const uint8_t *cr_annexb_next(const uint8_t **p, const uint8_t *end, size_t *nal_size);
+
+/* ---- RTCP (rtcp.c) ---- */
+
+struct cr_rtcp_rr_s {
+	uint32_t ssrc;        /* reported media source */
+	uint8_t fraction_lost; /* /256 */
+	int32_t cumulative_lost;
+	uint32_t highest_seq;
+	uint32_t jitter; /* in timestamp units */
+	uint32_t lsr, dlsr;
+};
+
+struct cr_rtcp_info_s {
+	int n_rr;
+	struct cr_rtcp_rr_s rr[4];
+	int pli, fir;
+	int n_nack;
+	uint16_t nack_seqs[256]; /* sequence numbers asked for again */
+	uint32_t media_ssrc;     /* of the last feedback message */
+	bool remb;
+	uint64_t remb_bps;
+};
+
+/* Parses a compound RTCP packet (after SRTCP unprotect): receiver reports,
+ * PLI, FIR, generic NACK, REMB. Returns 0, or -EINVAL when the packet is
+ * malformed (what was parsed before the error is kept). */
+int cr_rtcp_parse(const uint8_t *p, size_t len, struct cr_rtcp_info_s *out);
+/* A sender report (with one SDES CNAME chunk) into buf; returns its length. */
+size_t cr_rtcp_sender_report(uint8_t *buf, size_t cap, uint32_t ssrc, uint64_t ntp,
+			     uint32_t rtp_ts, uint32_t packets, uint32_t octets, const char *cname);
+/* Builds a PLI (used by tests and clients). */
+size_t cr_rtcp_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc);
+/* NTP time (64-bit fixed point) now, from CLOCK_REALTIME. */
+uint64_t cr_ntp_now(void);
+/* Round trip time in microseconds from an RR's LSR/DLSR, given the NTP time
+ * the RR arrived; -1 when the RR has no LSR. */
+int64_t cr_rtcp_rtt_us(uint64_t ntp_arrival, uint32_t lsr, uint32_t dlsr);
+
+static inline bool cr_rtp_is_rtcp(const uint8_t *p, size_t len)
+{
+	/* RFC 5761: payload types 64-95 in the second byte mean RTCP (200-207 SR, RR, ...). */
+	return len >= 2 && p[1] >= 192 && p[1] <= 223;
+}
+
+#endif

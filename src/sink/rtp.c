@@ -1,0 +1,166 @@
+/* Plain RTP output ([[stream.X.sinks]] type = "rtp", address = "host:port"):
+ * the stream's encoded video as RTP over UDP, unicast or multicast, no
+ * RTCP. GET /sdp/<stream> (net/whep.c) describes it for ffplay, ffprobe or
+ * GStreamer's sdpdemux. Shares its encoder with the WHEP viewers. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/stream.h"
+#include "rtp/rtp.h"
+#include "sink/sink.h"
+
+struct _rtp_sink_s {
+	struct cr_sink_s *sink;
+	int fd;
+	struct sockaddr_storage dst;
+	socklen_t dst_len;
+	struct cr_sub_s *sub;
+	struct cr_rtp_s rtp;
+	uint32_t ts_offset;
+	pthread_t thread;
+	atomic_bool running;
+	bool failed_logged;
+};
+
+static void _send(void *opaque, uint8_t *pkt, size_t len)
+{
+	struct _rtp_sink_s *r = opaque;
+	if (sendto(r->fd, pkt, len, 0, (struct sockaddr *)&r->dst, r->dst_len) < 0 && !r->failed_logged) {
+		CR_LOG_W(cr_stream_name(r->sink->stream), "rtp sink: sending to %s failed: %s",
+			 r->sink->cfg->address, strerror(errno));
+		r->failed_logged = true;
+	}
+}
+
+static void *_thread(void *arg)
+{
+	struct _rtp_sink_s *r = arg;
+	while (atomic_load(&r->running)) {
+		struct cr_packet_s *pkt = cr_sub_pop(r->sub, 100);
+		if (!pkt)
+			continue;
+		uint32_t ts = (uint32_t)pkt->pts + r->ts_offset;
+		if (cr_rtp_payload(&r->rtp, pkt->data, pkt->size, ts, pkt->flags & CR_PACKET_KEYFRAME,
+				   pkt->width, pkt->height) > 0)
+			cr_sub_sent(r->sub, pkt->ts_capture_ns);
+		cr_sub_unref_item(r->sub, pkt);
+	}
+	return NULL;
+}
+
+static int _resolve(struct _rtp_sink_s *r, const char *address)
+{
+	char host[128];
+	snprintf(host, sizeof(host), "%s", address);
+	char *colon = strrchr(host, ':');
+	if (!colon)
+		return -EINVAL;
+	*colon = 0;
+	char *h = host;
+	if (*h == '[') {
+		h++;
+		char *e = strchr(h, ']');
+		if (e)
+			*e = 0;
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
+	if (getaddrinfo(h, colon + 1, &hints, &ai) != 0 || !ai)
+		return -EINVAL;
+	memcpy(&r->dst, ai->ai_addr, ai->ai_addrlen);
+	r->dst_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int _open(struct cr_sink_s *sink)
+{
+	const struct cr_stream_cfg_s *sc = cr_stream_cfg(sink->stream);
+	struct _rtp_sink_s *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(sink->error, sizeof(sink->error), "out of memory");
+		return -ENOMEM;
+	}
+	r->sink = sink;
+	r->fd = -1;
+	if (_resolve(r, sink->cfg->address) < 0) {
+		snprintf(sink->error, sizeof(sink->error),
+			 "rtp sink (line %d): cannot resolve address \"%s\" (expected host:port)",
+			 sink->cfg->line, sink->cfg->address);
+		goto error;
+	}
+	r->fd = socket(r->dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (r->fd < 0) {
+		snprintf(sink->error, sizeof(sink->error), "rtp sink: socket: %s", strerror(errno));
+		goto error;
+	}
+	int ttl = 4, buf = 1 << 20;
+	if (r->dst.ss_family == AF_INET)
+		setsockopt(r->fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl));
+	else
+		setsockopt(r->fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof(ttl));
+	setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	struct cr_encoder_cfg_s enc;
+	cr_rtp_stream_encoder(sc, CR_CODEC_H264, &enc);
+	const struct cr_output_cfg_s *o = &sc->sources[0].output;
+	uint32_t rnd[3];
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd[0] = rnd[1] = rnd[2] = (uint32_t)rand();
+	cr_rtp_init(&r->rtp, enc.codec, (uint8_t)(o->present && o->payload_type ? o->payload_type : 96),
+		    rnd[0], (uint16_t)rnd[1]);
+	r->rtp.emit = _send;
+	r->rtp.opaque = r;
+	r->ts_offset = rnd[2];
+	char name[140];
+	snprintf(name, sizeof(name), "rtp %s", sink->cfg->address);
+	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = enc, .depth = 8, .name = name};
+	r->sub = cr_stream_subscribe(sink->stream, &req);
+	if (!r->sub) {
+		snprintf(sink->error, sizeof(sink->error), "rtp sink: cannot subscribe to the stream");
+		goto error;
+	}
+	atomic_store(&r->running, true);
+	if (pthread_create(&r->thread, NULL, _thread, r) != 0) {
+		snprintf(sink->error, sizeof(sink->error), "rtp sink: cannot start its thread");
+		cr_stream_unsubscribe(r->sub);
+		goto error;
+	}
+	sink->priv = r;
+	CR_LOG_I(sc->name, "rtp sink: %s to %s (SDP at /sdp/%s)", cr_codec_name(enc.codec),
+		 sink->cfg->address, sc->name);
+	return 0;
+error:
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+	return -EINVAL;
+}
+
+static void _close(struct cr_sink_s *sink)
+{
+	struct _rtp_sink_s *r = sink->priv;
+	if (!r)
+		return;
+	atomic_store(&r->running, false);
+	pthread_join(r->thread, NULL);
+	cr_stream_unsubscribe(r->sub);
+	close(r->fd);
+	free(r);
+	sink->priv = NULL;
+}
+
+const struct cr_sink_ops_s cr_sink_rtp = {
+	.name = "rtp",
+	.type = CR_SINK_RTP,
+	.open = _open,
+	.close = _close,
+};

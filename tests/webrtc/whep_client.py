@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""A WHEP viewer built on aiortc (Debian python3-aiortc), for the tests.
+
+    whep_client.py URL --seconds N [--no-candidates] [--pli-every S]
+                   [--drop-every K] [--json]
+
+Posts an offer to URL (http://host:port/whep/<stream>), plays the video
+track for N seconds, decoding every frame, and prints a JSON summary:
+frames decoded, frame size, codec, the session URL, PLIs sent, packets
+dropped on purpose (which make aiortc send NACKs)."""
+import argparse
+import asyncio
+import json
+import re
+import sys
+import urllib.request
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import rtcrtpreceiver
+
+
+def http(method, url, body=None, ctype=None):
+    req = urllib.request.Request(url, data=body, method=method)
+    if ctype:
+        req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+async def run(args):
+    summary = {"frames": 0, "width": 0, "height": 0, "dropped_on_purpose": 0, "plis_sent": 0,
+               "sizes_ok": True}
+    if args.drop_every:
+        orig = rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet
+        count = {"n": 0}
+
+        async def dropping(self, packet, arrival_time_ms):
+            count["n"] += 1
+            # Drop some packets once playing, never the first ones.
+            if count["n"] > 50 and count["n"] % args.drop_every == 0:
+                summary["dropped_on_purpose"] += 1
+                return
+            return await orig(self, packet, arrival_time_ms)
+
+        rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet = dropping
+
+    pc = RTCPeerConnection()
+    transceiver = pc.addTransceiver("video", direction="recvonly")
+    done = asyncio.Event()
+    first = asyncio.Event()
+
+    async def consume(track):
+        while True:
+            try:
+                frame = await track.recv()
+            except Exception:
+                break
+            summary["frames"] += 1
+            if summary["frames"] == 1:
+                summary["width"], summary["height"] = frame.width, frame.height
+                first.set()
+            elif (frame.width, frame.height) != (summary["width"], summary["height"]):
+                summary["sizes_ok"] = False
+
+    @pc.on("track")
+    def on_track(track):
+        asyncio.ensure_future(consume(track))
+
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = pc.localDescription.sdp
+    if args.no_candidates:
+        offer = "".join(l for l in offer.splitlines(True)
+                        if not l.startswith("a=candidate") and not l.startswith("a=end-of-candidates"))
+    status, headers, answer = http("POST", args.url, offer.encode(), "application/sdp")
+    if status != 201:
+        print(json.dumps({"error": "POST %s: %d %s" % (args.url, status, answer.strip())}))
+        return 1
+    loc = headers.get("Location", "")
+    base = re.match(r"(https?://[^/]+)", args.url).group(1)
+    summary["session"] = base + loc
+    m = re.search(r"a=rtpmap:\d+ ([A-Za-z0-9]+)/90000", answer)
+    summary["codec"] = m.group(1) if m else "?"
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    try:
+        await asyncio.wait_for(first.wait(), timeout=15)
+    except asyncio.TimeoutError:
+        summary["error"] = "no frame within 15 s"
+    loop = asyncio.get_event_loop()
+    end = loop.time() + args.seconds
+    next_pli = loop.time() + (args.pli_every or 1e9)
+    receiver = transceiver.receiver
+    while loop.time() < end and "error" not in summary:
+        await asyncio.sleep(0.1)
+        if args.pli_every and loop.time() >= next_pli:
+            next_pli = loop.time() + args.pli_every
+            for s in receiver.getSynchronizationSources():
+                await receiver._send_rtcp_pli(s.source)
+                summary["plis_sent"] += 1
+    if args.keep_session:
+        summary["frames_at_end"] = summary["frames"]
+        print(json.dumps(summary), flush=True)
+        # Wait to be told to stop (the test reads the server's figures first).
+        await loop.run_in_executor(None, sys.stdin.readline)
+    status, _, _ = http("DELETE", summary["session"])
+    summary["delete_status"] = status
+    await pc.close()
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--no-candidates", action="store_true")
+    ap.add_argument("--pli-every", type=float, default=0)
+    ap.add_argument("--drop-every", type=int, default=0)
+    ap.add_argument("--keep-session", action="store_true",
+                    help="print the summary, wait for a line on stdin, then DELETE")
+    args = ap.parse_args()
+    sys.exit(asyncio.run(run(args)))
+
+
+if __name__ == "__main__":
+    main()
