@@ -25,6 +25,7 @@
 
 #include "core/log.h"
 #include "net/http_priv.h"
+#include "net/whep.h"
 
 #define _ALL_METHODS \
 	(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
@@ -443,6 +444,11 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 		close(fd);
 		goto error;
 	}
+	/* WebRTC (WHEP) shares this loop; without its UDP port the rest still serves. */
+	char werr[512];
+	h->whep = cr_whep_attach(h->http, h->base, cfg, h->streams, h->n_streams, werr, sizeof(werr));
+	if (!h->whep)
+		CR_LOG_E("http", "WHEP disabled: %s", werr);
 	if (pthread_create(&h->thread, NULL, _loop_thread, h) != 0) {
 		snprintf(err, errlen, "cannot start the HTTP thread");
 		goto error;
@@ -463,6 +469,7 @@ void cr_http_stop(struct cr_http_s *h)
 		pthread_join(h->thread, NULL);
 	}
 	/* The loop has ended: this thread now owns its state. */
+	cr_whep_detach(h->whep);
 	cr_http_mjpeg_close_all(h);
 	if (h->http)
 		evhttp_free(h->http);

@@ -26,6 +26,7 @@ struct cr_http_s {
 	struct evhttp *http;
 	pthread_t thread;
 	bool thread_started;
+	struct cr_whep_s *whep; /* WebRTC viewers (net/whep.h), NULL when unavailable */
 
 	/* Loop-thread state. */
 	struct _mjpeg_client_s *clients;
