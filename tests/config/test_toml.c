@@ -382,6 +382,9 @@ static void _keys(void)
 	BAD("a = 1 b = 2", 1, 7, "expected a newline or comment here");
 	BAD("'a\nb' = 1", 1, 1, "unterminated string");
 	BAD("a.\"x\\u0000y\" = 1", 1, 3, "keys containing U+0000 are not supported here");
+	/* fuzz_toml found this one: a key with U+0000 used to be stored, and
+	 * then looked up by its C-string prefix. */
+	BAD("\"qed Yko\\u0000ey\" = 1\n'lit' = 2\nx.\"y z\".w= 3\n", 1, 1, "keys containing U+0000");
 }
 
 static void _tables(void)

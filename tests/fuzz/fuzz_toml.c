@@ -19,11 +19,9 @@ static size_t _walk(const struct cr_toml_s *v, int depth)
 	case CR_TOML_ARRAY:
 		for (size_t i = 0; i < cr_toml_len(v); i++) {
 			const struct cr_toml_s *kid = cr_toml_at(v, i);
-			/* keys round-trip through lookup (unless they hold a NUL) */
-			if (cr_toml_type(v) == CR_TOML_TABLE && !cr_toml_key(kid))
-				abort();
-			if (cr_toml_type(v) == CR_TOML_TABLE && cr_toml_get(v, cr_toml_key(kid)) != kid &&
-			    strlen(cr_toml_key(kid)) == strlen(cr_toml_key(cr_toml_get(v, cr_toml_key(kid)))))
+			/* every key finds its own value again (keys cannot hold U+0000) */
+			if (cr_toml_type(v) == CR_TOML_TABLE &&
+			    (!cr_toml_key(kid) || cr_toml_get(v, cr_toml_key(kid)) != kid))
 				abort();
 			n += _walk(kid, depth + 1);
 		}
