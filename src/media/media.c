@@ -64,7 +64,7 @@ static void _devnode(uint32_t major, uint32_t minor, char *out, size_t len)
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "DEVNAME=", 8) == 0) {
 			line[strcspn(line, "\n")] = 0;
-			snprintf(out, len, "/dev/%s", line + 8);
+			snprintf(out, len, "/dev/%.58s", line + 8);
 			break;
 		}
 	}
