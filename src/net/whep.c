@@ -324,6 +324,7 @@ static void _drain(struct _viewer_s *v)
 		_flush(v->w);
 		if (n > 0) {
 			v->info.frames_sent++;
+			v->info.keyframes_sent += key;
 			cr_sub_sent(v->sub, pkt->ts_capture_ns);
 		}
 		cr_sub_unref_item(v->sub, pkt);
@@ -423,10 +424,6 @@ static int _start_media(struct _viewer_s *v)
 	}
 	v->state = _SENDING;
 	v->last_sr_ns = cr_now_ns();
-	char hx[200];
-	for (size_t i = 0; i < keys.len; i++)
-		sprintf(hx + 2 * i, "%02x", keys.local[i]);
-	CR_LOG_D("whep", "local key %s", hx);
 	CR_LOG_D("whep", "viewer %s: SRTP profile %s", v->id,
 		 keys.profile == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80");
 	char a[64];
@@ -935,10 +932,11 @@ static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque
 {
 	json_array_append_new(
 		opaque,
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f, s:f}",
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f, s:f}",
 			  "id", i->id, "stream", i->stream, "remote", i->remote, "state", i->state,
 			  "codec", i->codec, "packets_sent", (json_int_t)i->packets_sent, "bytes_sent",
 			  (json_int_t)i->bytes_sent, "frames_sent", (json_int_t)i->frames_sent,
+			  "keyframes_sent", (json_int_t)i->keyframes_sent,
 			  "frames_dropped", (json_int_t)i->frames_dropped, "nacks", (json_int_t)i->nacks,
 			  "retransmits", (json_int_t)i->retransmits, "plis", (json_int_t)i->plis, "firs",
 			  (json_int_t)i->firs, "keyframes_requested", (json_int_t)i->keyframes_requested,

@@ -41,7 +41,7 @@ struct cr_whep_viewer_info_s {
 	char remote[64]; /* "ip:port" once known */
 	const char *state; /* "connecting", "dtls", "sending" */
 	const char *codec;
-	uint64_t packets_sent, bytes_sent, frames_sent, frames_dropped;
+	uint64_t packets_sent, bytes_sent, frames_sent, keyframes_sent, frames_dropped;
 	uint64_t nacks, retransmits, plis, firs, keyframes_requested;
 	double fraction_lost; /* 0..1, from the last receiver report */
 	int64_t packets_lost;

@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Headless Chromium as a WHEP viewer, driven over the DevTools protocol
+(python3-websocket). For each stream URL it opens a peer connection in a
+page, posts the offer, plays for N seconds, and reads getStats().
+
+    chromium_whep.py HTTP_BASE STREAM[,STREAM...] --seconds N
+
+Prints one JSON object per stream: framesDecoded, frame size, codec,
+pliCount, nackCount, framesDropped, the session Location, and the server's
+frames_sent for that viewer (from /api/webrtc, read before the DELETE)."""
+import argparse
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websocket
+
+JS_START = r"""
+(async () => {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver('video', {direction: 'recvonly'});
+  await pc.setLocalDescription(await pc.createOffer());
+  const r = await fetch(%(url)s, {method: 'POST', headers: {'Content-Type': 'application/sdp'},
+                                  body: pc.localDescription.sdp});
+  const text = await r.text();
+  if (r.status !== 201) return {error: 'POST: ' + r.status + ' ' + text};
+  await pc.setRemoteDescription({type: 'answer', sdp: text});
+  window.pcs = window.pcs || {};
+  window.pcs[%(name)s] = pc;
+  return {location: r.headers.get('Location')};
+})()
+"""
+
+JS_STATS = r"""
+(async () => {
+  const pc = window.pcs[%(name)s];
+  const out = {state: pc.connectionState};
+  const stats = await pc.getStats();
+  stats.forEach(s => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+      for (const k of ['framesDecoded', 'framesReceived', 'framesDropped', 'keyFramesDecoded',
+                       'frameWidth', 'frameHeight', 'pliCount', 'nackCount', 'firCount',
+                       'packetsLost', 'packetsReceived', 'decoderImplementation', 'freezeCount'])
+        out[k] = s[k];
+      const c = stats.get(s.codecId);
+      out.codec = c ? c.mimeType : '?';
+    }
+  });
+  return out;
+})()
+"""
+
+
+class Cdp:
+    def __init__(self, ws_url):
+        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
+        self.ids = itertools.count(1)
+
+    def call(self, method, **params):
+        i = next(self.ids)
+        self.ws.send(json.dumps({"id": i, "method": method, "params": params}))
+        while True:
+            m = json.loads(self.ws.recv())
+            if m.get("id") == i:
+                if "error" in m:
+                    raise RuntimeError("%s: %s" % (method, m["error"]))
+                return m["result"]
+
+    def evaluate(self, js):
+        r = self.call("Runtime.evaluate", expression=js, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in r:
+            raise RuntimeError("JS: %s" % json.dumps(r["exceptionDetails"])[:500])
+        return r["result"].get("value")
+
+
+def http_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def start_chromium(port, profile):
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    # The /usr/bin/chromium wrapper is a shell script: run the real binary
+    # so that its pid is the browser's.
+    real = "/usr/lib/chromium/chromium"
+    if os.path.exists(real):
+        exe = real
+    args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--user-data-dir=" + profile, "--remote-debugging-port=%d" % port,
+            "--remote-allow-origins=*", "about:blank"]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    for _ in range(150):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port, timeout=2) as r:
+                pages = [t for t in json.loads(r.read()) if t.get("type") == "page"]
+                if pages:
+                    return p, pages[0]["webSocketDebuggerUrl"]
+        except OSError:
+            pass
+        time.sleep(0.2)
+    p.kill()
+    raise RuntimeError("chromium did not open its DevTools port")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("base")
+    ap.add_argument("streams")
+    ap.add_argument("--seconds", type=float, default=6)
+    ap.add_argument("--devtools-port", type=int, default=19222)
+    args = ap.parse_args()
+    profile = tempfile.mkdtemp(prefix="camrelay-chromium-")
+    proc, ws = start_chromium(args.devtools_port, profile)
+    results = {}
+    try:
+        cdp = Cdp(ws)
+        # A page of the server's own origin.
+        cdp.call("Page.navigate", url=args.base + "/api/webrtc")
+        time.sleep(1)
+        names = args.streams.split(",")
+        for n in names:
+            url = json.dumps(args.base + "/whep/" + n)
+            results[n] = cdp.evaluate(JS_START % {"url": url, "name": json.dumps(n)}) or {}
+        time.sleep(args.seconds)
+        api = http_json(args.base + "/api/webrtc")
+        for n in names:
+            if "error" in results[n]:
+                continue
+            results[n].update(cdp.evaluate(JS_STATS % {"name": json.dumps(n)}) or {})
+            vid = results[n]["location"].rsplit("/", 1)[-1]
+            for v in api["viewers"]:
+                if v["id"] == vid:
+                    results[n]["server_frames_sent"] = v["frames_sent"]
+                    results[n]["server_plis"] = v["plis"]
+        for n in names:
+            if "location" in results[n]:
+                req = urllib.request.Request(args.base + results[n]["location"], method="DELETE")
+                urllib.request.urlopen(req, timeout=10).read()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(profile, ignore_errors=True)
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,407 @@
+#!/usr/bin/python3
+"""The WebRTC test suite's driver: one scenario per meson test, real clients
+(aiortc, headless Chromium, ffmpeg), loopback only. Counters decide, never
+timings.
+
+    webrtc_test.py BUILD_DIR SCENARIO
+
+The daemon is `camrelay serve` when the config schema knows [webrtc] (so a
+test can pick its own UDP port), else tests/webrtc/whep_server, which runs
+the same library code on a bare evhttp with the port given on its command
+line."""
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def stream_toml(name, codec, w=320, h=240, fps=30, gop=0, bitrate=400_000, sink=None):
+    t = """
+[stream.%s]
+[[stream.%s.sources]]
+capture = { backend = "test", width = %d, height = %d, fps = %d }
+[stream.%s.sources.encoder]
+backend = "software"
+codec = "%s"
+bitrate = %d
+""" % (name, name, w, h, fps, name, codec, bitrate)
+    if codec == "h264":
+        t += 'profile = "constrained-baseline"\nlevel = "3.1"\n'
+    if gop:
+        t += "gop = %d\n" % gop
+    if sink:
+        t += '[[stream.%s.sinks]]\ntype = "rtp"\naddress = "%s"\n' % (name, sink)
+    return t
+
+
+class Server:
+    def __init__(self, build, toml, timeout_s=0):
+        self.build = build
+        self.http_port = free_port()
+        self.udp_port = free_port(socket.SOCK_DGRAM)
+        self.base = "http://127.0.0.1:%d" % self.http_port
+        self.dir = tempfile.mkdtemp(prefix="camrelay-webrtc-")
+        camrelay = os.path.join(build, "camrelay")
+        webrtc = "\n[webrtc]\nport = %d\ncandidates = [\"127.0.0.1\"]\n" % self.udp_port
+        if timeout_s:
+            webrtc += "timeout = %d\n" % timeout_s
+        cfg = os.path.join(self.dir, "camrelay.toml")
+        with open(cfg, "w") as f:
+            f.write('[http]\nlisten = "127.0.0.1:%d"\n' % self.http_port + webrtc + toml)
+        ok = subprocess.run([camrelay, "check-config", cfg], capture_output=True).returncode == 0
+        if ok:
+            cmd = [camrelay, "serve", "-c", cfg]
+        else:
+            # The schema does not know [webrtc] yet: same config without it.
+            with open(cfg, "w") as f:
+                f.write('[http]\nlisten = "127.0.0.1:%d"\n' % self.http_port + toml)
+            cmd = [os.path.join(build, "tests", "webrtc", "whep_server"), cfg, str(self.http_port),
+                   str(self.udp_port), str(timeout_s)]
+        self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        print("server:", " ".join(cmd), flush=True)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                self.api()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the server did not start")
+
+    def api(self):
+        with urllib.request.urlopen(self.base + "/api/webrtc", timeout=5) as r:
+            return json.loads(r.read())
+
+    def viewer(self, session_url):
+        vid = session_url.rsplit("/", 1)[-1]
+        for v in self.api()["viewers"]:
+            if v["id"] == vid:
+                return v
+        return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                failures.append("the server did not stop on SIGTERM")
+        check(self.proc.returncode == 0, "server exited cleanly (status %s)" % self.proc.returncode)
+        if failures:
+            self.log.seek(0)
+            print("---- server log (tail) ----")
+            print("".join(self.log.readlines()[-40:]))
+
+
+def aiortc_viewer(srv, stream, seconds, *extra):
+    """Runs one aiortc viewer with --keep-session; returns (summary, viewer
+    figures from the server read while the session still exists)."""
+    cmd = [PY, os.path.join(HERE, "whep_client.py"), srv.base + "/whep/" + stream,
+           "--seconds", str(seconds), "--keep-session"] + list(extra)
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    try:
+        summary = json.loads(line)
+    except ValueError:
+        summary = {"error": "client printed %r" % line}
+    v = srv.viewer(summary["session"]) if "session" in summary else None
+    try:
+        out, _ = p.communicate("\n", timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out = ""
+    return summary, v, out
+
+
+def decoded_enough(summary, v, w, h, what):
+    check("error" not in summary, "%s: client ran (%s)" % (what, summary.get("error", "")))
+    check(v is not None, "%s: server lists the viewer" % what)
+    if v is None:
+        return
+    sent = v["frames_sent"]
+    print("     %s: decoded %d of %d sent, %dx%d" % (what, summary.get("frames", 0), sent,
+                                                     summary.get("width", 0), summary.get("height", 0)))
+    check(sent >= 30, "%s: server sent >= 30 frames (%d)" % (what, sent))
+    check(summary.get("frames", 0) >= 0.9 * sent, "%s: >= 90%% of sent frames decoded" % what)
+    check((summary.get("width"), summary.get("height")) == (w, h) and summary.get("sizes_ok"),
+          "%s: frames are %dx%d" % (what, w, h))
+
+
+# ---- scenarios ----
+
+def aiortc_codec(build, codec):
+    srv = Server(build, stream_toml("cam", codec))
+    try:
+        s, v, _ = aiortc_viewer(srv, "cam", 5)
+        decoded_enough(s, v, 320, 240, "aiortc " + codec)
+        check(s.get("codec", "").upper() == codec.upper(), "answer uses %s" % codec)
+        check(v and v["rtt_ms"] >= 0, "RTT known from receiver reports")
+    finally:
+        srv.stop()
+
+
+def aiortc_no_candidates(build):
+    srv = Server(build, stream_toml("cam", "h264"))
+    try:
+        s, v, _ = aiortc_viewer(srv, "cam", 4, "--no-candidates")
+        decoded_enough(s, v, 320, 240, "offer without candidates")
+    finally:
+        srv.stop()
+
+
+def aiortc_pli(build):
+    # A long GOP: keyframes beyond the first come only from PLIs.
+    srv = Server(build, stream_toml("cam", "h264", gop=600))
+    try:
+        s, v, _ = aiortc_viewer(srv, "cam", 6, "--pli-every", "1")
+        check(s.get("plis_sent", 0) >= 4, "client sent PLIs (%d)" % s.get("plis_sent", 0))
+        check(v is not None and v["plis"] >= 4, "server counted PLIs (%s)" % (v and v["plis"]))
+        check(v is not None and v["keyframes_requested"] >= 3,
+              "PLIs turned into keyframe requests (%s)" % (v and v["keyframes_requested"]))
+        check(v is not None and v["keyframes_sent"] >= 3,
+              "keyframes followed (%s sent, GOP 600)" % (v and v["keyframes_sent"]))
+    finally:
+        srv.stop()
+
+
+def aiortc_nack(build):
+    srv = Server(build, stream_toml("cam", "h264", bitrate=800_000))
+    try:
+        s, v, _ = aiortc_viewer(srv, "cam", 6, "--drop-every", "25")
+        check(s.get("dropped_on_purpose", 0) >= 5, "client dropped packets (%d)" % s.get("dropped_on_purpose", 0))
+        check(v is not None and v["nacks"] >= 3, "server received NACKs (%s)" % (v and v["nacks"]))
+        check(v is not None and v["retransmits"] >= 3, "server retransmitted (%s)" % (v and v["retransmits"]))
+        decoded_enough(s, v, 320, 240, "with losses repaired")
+        total = srv.api()["totals"]
+        check(total["retransmits"] >= v["retransmits"] if v else False, "totals count retransmits")
+    finally:
+        srv.stop()
+
+
+def http_req(method, url, body=None, ctype=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method)
+    if ctype:
+        req.add_header("Content-Type", ctype)
+    for k, val in (headers or {}).items():
+        req.add_header(k, val)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+def bad_offers(build):
+    srv = Server(build, stream_toml("cam", "h264"))
+    url = srv.base + "/whep/cam"
+    corpus = os.path.join(HERE, "corpus", "sdp")
+    try:
+        n = 0
+        for f in sorted(os.listdir(corpus)):
+            if not f.startswith("bad-"):
+                continue
+            body = open(os.path.join(corpus, f), "rb").read()
+            st, _, text = http_req("POST", url, body, "application/sdp")
+            check(st == 400, "%s -> 400 (%d: %s)" % (f, st, text.strip()[:100]))
+            n += 1
+        check(n >= 8, "corpus has bad offers (%d)" % n)
+        st, _, _ = http_req("POST", url, b"v=0\r\n", "text/plain")
+        check(st == 415, "wrong Content-Type -> 415 (%d)" % st)
+        st, h, _ = http_req("OPTIONS", url)
+        check(st == 204 and h.get("Access-Control-Allow-Origin") == "*", "OPTIONS -> 204 with CORS")
+        st, _, _ = http_req("GET", url)
+        check(st == 405, "GET /whep -> 405 (%d)" % st)
+        st, _, _ = http_req("POST", srv.base + "/whep/nosuch", b"v=0\r\n", "application/sdp")
+        check(st == 404, "unknown stream -> 404 (%d)" % st)
+        # A good offer (Chromium's shape) creates a session; PATCH and DELETE on it.
+        good = open(os.path.join(corpus, "good-chromium.sdp"), "rb").read()
+        st, h, answer = http_req("POST", url, good, "application/sdp")
+        check(st == 201 and h.get("Location", "").startswith("/session/cam/"), "good offer -> 201 + Location (%d)" % st)
+        check("a=ice-lite" in answer and "a=setup:passive" in answer and "a=fingerprint:sha-256" in answer
+              and "a=rtcp-mux" in answer and "a=candidate:" in answer, "answer is ICE-lite DTLS-SRTP with candidates")
+        check("a=inactive" in answer and "m=audio 0 " in answer, "audio section rejected")
+        loc = srv.base + h.get("Location", "/x")
+        ufrag = re.search(rb"a=ice-ufrag:(\S+)", good).group(1)
+        frag = b"a=ice-ufrag:" + ufrag + b"\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:1\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+        st, _, _ = http_req("PATCH", loc, frag, "application/trickle-ice-sdpfrag")
+        check(st == 204, "trickle PATCH -> 204 (%d)" % st)
+        st, _, _ = http_req("PATCH", loc, frag.replace(ufrag, b"New1"), "application/trickle-ice-sdpfrag")
+        check(st == 422, "ICE restart PATCH -> 422 (%d)" % st)
+        st, _, _ = http_req("DELETE", loc)
+        check(st == 200, "DELETE -> 200 (%d)" % st)
+        st, _, _ = http_req("DELETE", loc)
+        check(st == 404, "DELETE again -> 404 (%d)" % st)
+        check(srv.api()["totals"]["sessions_active"] == 0, "no session left")
+    finally:
+        srv.stop()
+
+
+def garbage_sender(port, stop_at):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rnd = random.Random(7)
+    n = 0
+    while time.time() < stop_at:
+        kind = rnd.choice([0, 1, 2, 3])
+        first = [rnd.randrange(0, 4), rnd.randrange(20, 64), rnd.randrange(128, 192), rnd.randrange(256)][kind]
+        data = bytes([first]) + bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 300)))
+        s.sendto(data, ("127.0.0.1", port))
+        n += 1
+        time.sleep(0.002)
+    return n
+
+
+def many_viewers(build, n=20, seconds=30):
+    srv = Server(build, stream_toml("cam", "h264", w=160, h=120, fps=15, bitrate=150_000), timeout_s=5)
+    procs = []
+    try:
+        for i in range(n):
+            procs.append(subprocess.Popen(
+                [PY, os.path.join(HERE, "whep_client.py"), srv.base + "/whep/cam", "--seconds",
+                 str(seconds), "--keep-session"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        # One more viewer that stops (SIGSTOP): no consent, no RTCP; it must be dropped.
+        stalled = subprocess.Popen([PY, os.path.join(HERE, "whep_client.py"), srv.base + "/whep/cam",
+                                    "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True)
+        for _ in range(150):
+            if sum(1 for v in srv.api()["viewers"] if v["state"] == "sending") >= n + 1:
+                break
+            time.sleep(0.2)
+        check(sum(1 for v in srv.api()["viewers"] if v["state"] == "sending") == n + 1,
+              "%d viewers connected" % (n + 1))
+        stalled.send_signal(signal.SIGSTOP)
+        sent_garbage = garbage_sender(srv.udp_port, time.time() + 8)
+        results = []
+        for p in procs:
+            line = p.stdout.readline()
+            try:
+                results.append(json.loads(line))
+            except ValueError:
+                results.append({"error": "client printed %r" % line})
+        api = srv.api()
+        by_id = {v["id"]: v for v in api["viewers"]}
+        good = 0
+        for r in results:
+            v = by_id.get(r.get("session", "/").rsplit("/", 1)[-1])
+            if v and "error" not in r and r["frames"] >= 0.9 * v["frames_sent"] and v["frames_sent"] >= 100 \
+                    and (r["width"], r["height"]) == (160, 120):
+                good += 1
+            else:
+                print("     viewer:", r, v)
+        check(good == n, "%d of %d viewers decoded >= 90%% of sent frames at 160x120" % (good, n))
+        check(api["totals"]["sessions_timed_out"] >= 1, "the stopped viewer was dropped (timed out: %d)"
+              % api["totals"]["sessions_timed_out"])
+        check(api["totals"]["udp_garbage"] + api["totals"]["stun_rejected"] > 0,
+              "garbage datagrams counted (%d sent; %d garbage, %d bad STUN)" %
+              (sent_garbage, api["totals"]["udp_garbage"], api["totals"]["stun_rejected"]))
+        for p in procs:
+            try:
+                p.communicate("\n", timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        stalled.send_signal(signal.SIGCONT)
+        stalled.kill()
+        stalled.wait()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        srv.stop()
+
+
+def plain_rtp(build, codec):
+    port = free_port(socket.SOCK_DGRAM)
+    srv = Server(build, stream_toml("cam", codec, gop=30, sink="127.0.0.1:%d" % port))
+    try:
+        with urllib.request.urlopen(srv.base + "/sdp/cam", timeout=5) as r:
+            sdp = r.read().decode()
+        check(("m=video %d RTP/AVP" % port) in sdp, "SDP describes the RTP output")
+        path = os.path.join(srv.dir, "cam.sdp")
+        with open(path, "w") as f:
+            f.write(sdp)
+        frames = 30
+        p = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-protocol_whitelist",
+                            "file,udp,rtp", "-i", path, "-frames:v", str(frames), "-f", "rawvideo",
+                            "-pix_fmt", "gray", "-"], capture_output=True, timeout=60)
+        check(p.returncode == 0, "ffmpeg read the RTP output (%s)" % p.stderr.decode()[-300:])
+        check(len(p.stdout) == frames * 320 * 240,
+              "ffmpeg decoded %d frames of 320x240 (%d bytes)" % (frames, len(p.stdout)))
+        p = subprocess.run(["ffprobe", "-hide_banner", "-loglevel", "error", "-protocol_whitelist",
+                            "file,udp,rtp", "-show_entries", "stream=codec_name,width,height", "-of",
+                            "json", path], capture_output=True, timeout=60)
+        info = json.loads(p.stdout or b"{}").get("streams", [{}])[0]
+        check(info.get("codec_name") == codec and info.get("width") == 320,
+              "ffprobe: %s 320x240 (%s)" % (codec, info))
+    finally:
+        srv.stop()
+
+
+def chromium(build):
+    toml = "".join(stream_toml(c, c) for c in ("h264", "vp8", "vp9", "av1"))
+    srv = Server(build, toml)
+    try:
+        p = subprocess.run([PY, os.path.join(HERE, "chromium_whep.py"), srv.base, "h264,vp8,vp9,av1",
+                            "--seconds", "8", "--devtools-port", str(free_port())],
+                           capture_output=True, text=True, timeout=180)
+        try:
+            res = json.loads(p.stdout)
+        except ValueError:
+            check(False, "chromium driver output: %s %s" % (p.stdout[-500:], p.stderr[-500:]))
+            return
+        for c, r in res.items():
+            sent = r.get("server_frames_sent", 0)
+            print("     chromium %s: %s" % (c, json.dumps(r)))
+            check("error" not in r and r.get("state") == "connected", "chromium %s connected" % c)
+            check(sent >= 60 and r.get("framesDecoded", 0) >= 0.9 * sent,
+                  "chromium %s decoded >= 90%% of %d sent (%s)" % (c, sent, r.get("framesDecoded")))
+            check((r.get("frameWidth"), r.get("frameHeight")) == (320, 240), "chromium %s at 320x240" % c)
+            check(r.get("codec", "").lower() == "video/" + c, "chromium %s negotiated %s" % (c, r.get("codec")))
+            check(r.get("pliCount", 1) == 0 and r.get("framesDropped", 1) == 0,
+                  "chromium %s: no decode trouble (PLIs %s, dropped %s)" % (c, r.get("pliCount"), r.get("framesDropped")))
+    finally:
+        srv.stop()
+
+
+SCENARIOS = {
+    "aiortc-h264": lambda b: aiortc_codec(b, "h264"),
+    "aiortc-vp8": lambda b: aiortc_codec(b, "vp8"),
+    "aiortc-no-candidates": aiortc_no_candidates,
+    "aiortc-pli": aiortc_pli,
+    "aiortc-nack": aiortc_nack,
+    "bad-offers": bad_offers,
+    "viewers-20": many_viewers,
+    "rtp-h264": lambda b: plain_rtp(b, "h264"),
+    "rtp-vp8": lambda b: plain_rtp(b, "vp8"),
+    "chromium": chromium,
+}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[2]](sys.argv[1])
+    print("%d failure(s)" % len(failures))
+    sys.exit(1 if failures else 0)
