@@ -1,4 +1,5 @@
 #include "convert/convert.h"
+#include "convert/bayer.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -189,6 +190,11 @@ static int _to_i420(struct cr_converter_s *c, const struct cr_frame_s *in, struc
 		break;
 	case CR_PIXFMT_MJPEG:
 		return _mjpeg_to_i420(c, in, d);
+	case CR_PIXFMT_SBGGR8:
+	case CR_PIXFMT_SGBRG8:
+	case CR_PIXFMT_SGRBG8:
+	case CR_PIXFMT_SRGGB8:
+		return cr_bayer_to_i420(in, d);
 	default:
 		snprintf(c->error, sizeof(c->error), "no conversion from %s", cr_pixfmt_name(in->format));
 		return -ENOTSUP;

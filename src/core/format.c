@@ -15,6 +15,8 @@ static const struct _name_s _pixfmt_names[] = {
 	{"yuv420p", CR_PIXFMT_YUV420}, {"i420", CR_PIXFMT_YUV420}, {"mjpeg", CR_PIXFMT_MJPEG},
 	{"rgb888", CR_PIXFMT_RGB24},  {"rgb", CR_PIXFMT_RGB24},    {"rgb24", CR_PIXFMT_RGB24},
 	{"bgr24", CR_PIXFMT_BGR24},   {"grey", CR_PIXFMT_GREY},    {"gray", CR_PIXFMT_GREY},
+	{"sbggr8", CR_PIXFMT_SBGGR8}, {"sgbrg8", CR_PIXFMT_SGBRG8}, {"sgrbg8", CR_PIXFMT_SGRBG8},
+	{"srggb8", CR_PIXFMT_SRGGB8},
 	{NULL, 0},
 };
 
@@ -48,7 +50,7 @@ enum cr_codec_e cr_codec_from_name(const char *s) { return _value_of(_codec_name
 const char *cr_pixfmt_allowed(void)
 {
 	return "yuyv, yuyv422, uyvy, yvyu, nv12, yuv420, yuv420p, i420, mjpeg, rgb888, rgb, rgb24, "
-	       "bgr24, grey, gray";
+	       "bgr24, grey, gray, sbggr8, sgbrg8, sgrbg8, srggb8";
 }
 
 const char *cr_codec_allowed(void) { return "h264, h265, hevc, av1, vp8, vp9, mjpeg, fwht"; }
@@ -62,6 +64,8 @@ static const struct {
 	{CR_PIXFMT_YUV420, V4L2_PIX_FMT_YUV420}, {CR_PIXFMT_RGB24, V4L2_PIX_FMT_RGB24},
 	{CR_PIXFMT_BGR24, V4L2_PIX_FMT_BGR24}, {CR_PIXFMT_GREY, V4L2_PIX_FMT_GREY},
 	{CR_PIXFMT_MJPEG, V4L2_PIX_FMT_MJPEG}, {CR_PIXFMT_MJPEG, V4L2_PIX_FMT_JPEG},
+	{CR_PIXFMT_SBGGR8, V4L2_PIX_FMT_SBGGR8}, {CR_PIXFMT_SGBRG8, V4L2_PIX_FMT_SGBRG8},
+	{CR_PIXFMT_SGRBG8, V4L2_PIX_FMT_SGRBG8}, {CR_PIXFMT_SRGGB8, V4L2_PIX_FMT_SRGGB8},
 };
 
 uint32_t cr_pixfmt_to_fourcc(enum cr_pixfmt_e f)
@@ -96,6 +100,10 @@ int cr_pixfmt_planes(enum cr_pixfmt_e f, int w, int h, int stride[3], int rows[3
 		rows[0] = h;
 		return 1;
 	case CR_PIXFMT_GREY:
+	case CR_PIXFMT_SBGGR8:
+	case CR_PIXFMT_SGBRG8:
+	case CR_PIXFMT_SGRBG8:
+	case CR_PIXFMT_SRGGB8:
 		stride[0] = w;
 		rows[0] = h;
 		return 1;

@@ -16,6 +16,12 @@ enum cr_pixfmt_e {
 	CR_PIXFMT_BGR24,
 	CR_PIXFMT_GREY,
 	CR_PIXFMT_MJPEG,  /* one JPEG per frame */
+	/* 8-bit Bayer mosaics (raw sensor capture, e.g. vimc's Raw Capture), named
+	 * by the colours of the top-left 2x2 cell: BG/GR, GB/RG, GR/BG, RG/GB. */
+	CR_PIXFMT_SBGGR8,
+	CR_PIXFMT_SGBRG8,
+	CR_PIXFMT_SGRBG8,
+	CR_PIXFMT_SRGGB8,
 	CR_PIXFMT_COUNT
 };
 
