@@ -44,6 +44,12 @@ def stream_ok(srv, path, what):
         check(e2e.decode_jpeg(jpeg).size == (1280, 720), f"{what}: bad JPEG")
 
 
+def jpeg_dc_quant(quality):
+    """libjpeg's luma DC quantiser at a quality (jpeg_quality_scaling; base 16)."""
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return min(255, max(1, (16 * scale + 50) // 100))
+
+
 def expect(srv, path, code, words, method="GET", data=None):
     status, headers, body = get(srv.url + path, method=method, data=data)
     text = body.decode(errors="replace")
@@ -57,6 +63,8 @@ def main(exe):
     with e2e.Server(exe) as srv:
         # Snapshots and streams, also where mjpg-streamer and µStreamer have them.
         snapshot_ok(srv.url + "/snapshot/test", "/snapshot/test")
+        q = e2e.decode_jpeg(get(srv.url + "/snapshot/test")[2]).quantization[0][0]
+        check(q == jpeg_dc_quant(80), f"default quality: DC quantiser {q}, wanted {jpeg_dc_quant(80)}")
         snapshot_ok(srv.url + "/snapshot", "/snapshot")
         snapshot_ok(srv.url + "/?action=snapshot", "/?action=snapshot")
         stream_ok(srv, "/mjpeg/test", "/mjpeg/test")
@@ -139,6 +147,38 @@ def main(exe):
               f"bad listen address: exit {p.returncode}: {p.stderr!r}")
 
         srv.wait_for("clients gone", lambda: srv.stream()["clients"] == [])
+
+    # [stream.X.mjpeg]: quality and a frame-rate cap apply to snapshots and streams.
+    low = e2e.TEST_STREAM_TOML.replace("quality = 80", "quality = 30\nfps = 10")
+    with e2e.Server(exe, toml=low) as srv:
+        # The flat bars compress to about the same size at any quality; the
+        # quantisation tables say which quality the encoder used.
+        for path in ("/snapshot/test", "/mjpeg/test"):
+            if path == "/mjpeg/test":
+                stream_ok(srv, path, path)
+                continue
+            img = e2e.decode_jpeg(get(srv.url + path)[2])
+            check(img.quantization[0][0] == jpeg_dc_quant(30),
+                  f"{path}: luma DC quantiser {img.quantization[0][0]}, "
+                  f"libjpeg quality 30 gives {jpeg_dc_quant(30)}")
+        enc0 = srv.metric("camrelay_packets_encoded_total", stream="test")
+        p = subprocess.run(["curl", "-s", "-N", "--max-time", "3", "-D", "-", srv.url + "/mjpeg/test"],
+                           capture_output=True)
+        enc = srv.metric("camrelay_packets_encoded_total", stream="test") - enc0
+        head, _, body = p.stdout.partition(b"\r\n\r\n")
+        parts = e2e.parse_multipart(body, "boundarydonotcross")
+        print(f"fps = 10: {len(parts)} frames sent of {enc:.0f} encoded")
+        check(enc / 3 - 3 <= len(parts) <= enc / 3 + 3,
+              f"fps = 10 of 30: {len(parts)} frames sent of {enc:.0f} encoded, wanted a third")
+
+        # Hostile paths: answered, never a crash.
+        for path in ["/api/streams/%00", "/mjpeg/%", "/mjpeg/", "/snapshot/",
+                     "/%2e%2e/%2e%2e/etc/passwd", "/api/streams//controls",
+                     "/api/streams/" + "a" * 4000 + "/controls", "/mjpeg/" + "%41" * 3000,
+                     "/api/streams/test/controls/x", "/metrics/"]:
+            status, _, body = get(srv.url + path)
+            check(status in (400, 404, 414), f"{path[:60]}: HTTP {status}: {body[:100]!r}")
+        check(get(srv.url + "/api/streams")[0] == 200, "server gone after hostile paths")
 
     # IPv6 loopback, in the [::1]:PORT form.
     if e2e.ipv6_loopback():

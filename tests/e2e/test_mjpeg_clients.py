@@ -32,6 +32,7 @@ def main(exe):
         srv.wait_for("the stalled client is subscribed",
                      lambda: len(srv.stream()["clients"]) == 1)
         encoded0 = srv.metric("camrelay_packets_encoded_total", stream="test")
+        captured0 = srv.metric("camrelay_frames_captured_total", stream="test")
 
         tmp = srv.dir
         curls = []
@@ -51,6 +52,10 @@ def main(exe):
             rc = p.wait(30)
             check(rc in (0, 28), f"curl exited with {rc}")  # 28: --max-time reached, as meant
         encoded = srv.metric("camrelay_packets_encoded_total", stream="test") - encoded0
+        captured = srv.metric("camrelay_frames_captured_total", stream="test") - captured0
+        # One JPEG per frame for all three clients (read after encoded: +3 for the race).
+        check(encoded <= captured + 3,
+              f"{encoded:.0f} JPEGs encoded for {captured:.0f} frames: not shared by the clients")
 
         # While all three were connected: three MJPEG subscribers, one of them dropping.
         names = [c["name"] for c in during["clients"]]
