@@ -279,7 +279,7 @@ def garbage_sender(port, stop_at):
 
 
 def many_viewers(build, n=20, seconds=30):
-    srv = Server(build, stream_toml("cam", "h264", w=160, h=120, fps=15, bitrate=150_000), timeout_s=5)
+    srv = Server(build, stream_toml("cam", "h264", w=160, h=120, fps=15, bitrate=150_000), timeout_s=15)
     procs = []
     try:
         for i in range(n):
