@@ -74,6 +74,7 @@
 #include <unistd.h>
 
 #include "config/toml.h"
+#include "config/values.h"
 
 /* A config is a few hundred bytes; a cap keeps a wrong path (a video file)
  * from being read into memory. */
@@ -292,66 +293,6 @@ static int _get_pixfmt(struct _ctx_s *c, const struct cr_toml_s *t, const char *
 	return 1;
 }
 
-/* host:port, with the host a name, IPv4 dotted quad, or [IPv6]. Returns
- * NULL when valid, else what is wrong. */
-static const char *_hostport_problem(const char *s)
-{
-	const char *colon, *host = s, *host_end;
-	if (s[0] == '[') {
-		host_end = strchr(s, ']');
-		if (!host_end)
-			return "missing ']' after the IPv6 address";
-		if (host_end[1] != ':')
-			return "missing :port";
-		colon = host_end + 1;
-		host++;
-		if (host == host_end)
-			return "empty host";
-		for (const char *p = host; p < host_end; p++)
-			if (!strchr("0123456789abcdefABCDEF:.", *p))
-				return "invalid IPv6 address";
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return "missing :port";
-		host_end = colon;
-		if (host == host_end)
-			return "empty host";
-		if (memchr(host, ':', (size_t)(host_end - host)))
-			return "IPv6 addresses need brackets, e.g. [::1]:8080";
-		bool numeric = true;
-		for (const char *p = host; p < host_end; p++) {
-			if (!strchr("0123456789.", *p))
-				numeric = false;
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-			      *p == '.' || *p == '-'))
-				return "invalid character in host name";
-		}
-		if (numeric) {
-			unsigned a, b, cc, d;
-			char end;
-			int n = 0;
-			if (sscanf(host, "%3u.%3u.%3u.%3u%c%n", &a, &b, &cc, &d, &end, &n) != 5 || end != ':' ||
-			    host + n != colon + 1 || a > 255 || b > 255 || cc > 255 || d > 255)
-				return "invalid IPv4 address";
-		}
-	}
-	const char *port = colon + 1;
-	if (!*port)
-		return "missing port number";
-	long v = 0;
-	for (const char *p = port; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return "port is not a number";
-		v = v * 10 + (*p - '0');
-		if (v > 65535)
-			return "port out of range (allowed: 1..65535)";
-	}
-	if (v == 0)
-		return "port out of range (allowed: 1..65535)";
-	return NULL;
-}
-
 static int _get_hostport(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key,
 			 char *out, size_t size)
 {
@@ -360,41 +301,11 @@ static int _get_hostport(struct _ctx_s *c, const struct cr_toml_s *t, const char
 	int rc = _get_str(c, t, path, key, out, size, &v);
 	if (rc <= 0)
 		return rc;
-	const char *problem = _hostport_problem(out);
+	const char *problem = cr_cfg_hostport_problem(out);
 	if (problem)
 		return _FAIL(c, v, _sub(sub, sizeof(sub), path, key),
 			     "invalid address \"%s\": %s (expected host:port, e.g. 127.0.0.1:8080)", out, problem);
 	return 1;
-}
-
-/* --- H.264 profile and level ------------------------------------------ */
-
-static const struct {
-	const char *name;
-	uint8_t idc, constraints;
-} _profiles[] = {
-	{"baseline", 66, 0x00},
-	/* constraint_set0..2: what browsers offer as 42e0xx */
-	{"constrained-baseline", 66, 0xE0},
-	{"main", 77, 0x00},
-	{"high", 100, 0x00},
-};
-
-static const char *const _profile_names[] = {"baseline", "constrained-baseline", "main", "high", NULL};
-
-/* Profile idcs a profile-level-id may carry (H.264 Annex A). */
-static const uint8_t _profile_idcs[] = {66, 77, 88, 100, 110, 122, 244, 44};
-
-static const char *const _level_names[] = {"1", "1b", "1.1", "1.2", "1.3", "2", "2.1", "2.2", "3", "3.1",
-					   "3.2", "4", "4.1", "4.2", "5", "5.1", "5.2", "6", "6.1", "6.2", NULL};
-static const uint8_t _level_idcs[] = {10, 9, 11, 12, 13, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50, 51, 52, 60, 61, 62};
-
-static bool _level_idc_valid(uint8_t idc)
-{
-	for (size_t i = 0; i < sizeof(_level_idcs); i++)
-		if (_level_idcs[i] == idc)
-			return true;
-	return false;
 }
 
 /* Fills profile_idc, constraint_flags and level_idc from profile/level. */
@@ -402,8 +313,9 @@ static int _h264_profile(struct _ctx_s *c, const struct cr_toml_s *enc, const ch
 			 struct cr_encoder_cfg_s *e)
 {
 	const struct cr_toml_s *pv = NULL, *lv = NULL;
-	char psub[256], lsub[256], list[256];
-	int rc, level = -1;
+	char psub[256], lsub[256], list[256], why[128];
+	struct cr_h264_id_s id;
+	int rc, level_idc = -1;
 	const char *profile = _get_name(c, enc, path, "profile", &pv, &rc);
 	if (rc < 0)
 		return rc;
@@ -417,58 +329,38 @@ static int _h264_profile(struct _ctx_s *c, const struct cr_toml_s *enc, const ch
 		return _FAIL(c, pv ? pv : lv, pv ? psub : lsub, "profile and level apply to h264 only (codec is %s)",
 			     cr_codec_name(e->codec));
 	if (lv) {
-		if ((level = _index_of(_level_names, lname)) < 0)
+		if ((level_idc = cr_h264_level_idc(lname)) < 0)
 			return _FAIL(c, lv, lsub, "unknown H.264 level \"%.64s\" (allowed: %s)", lname,
-				     _join(_level_names, list, sizeof(list)));
+				     _join(cr_h264_level_names, list, sizeof(list)));
 		if (!pv)
 			return _FAIL(c, lv, lsub, "a level needs a profile (allowed: %s, or a profile-level-id like 42001f)",
-				     _join(_profile_names, list, sizeof(list)));
+				     _join(cr_h264_profile_names, list, sizeof(list)));
 		snprintf(e->level, sizeof(e->level), "%s", lname);
 	}
 	if (!pv)
 		return 0;
-	int named = _index_of(_profile_names, profile);
-	if (named >= 0) {
+	if (_index_of(cr_h264_profile_names, profile) >= 0) {
 		if (!lv)
 			return _FAIL(c, enc, path, "missing required key \"level\" (profile \"%s\" needs a level, e.g. \"3.1\")",
 				     profile);
-		snprintf(e->profile, sizeof(e->profile), "%s", profile);
-		e->profile_idc = _profiles[named].idc;
-		e->constraint_flags = _profiles[named].constraints;
-		e->level_idc = _level_idcs[level];
-		/* Level 1b is level_idc 11 + constraint_set3 below High (A.3.1). */
-		if (_level_idcs[level] == 9 && e->profile_idc != 100) {
-			e->level_idc = 11;
-			e->constraint_flags |= 0x10;
-		}
-		return 0;
+		cr_h264_id_from_name(profile, level_idc, &id);
+	} else {
+		const char *problem = cr_h264_id_from_hex(profile, &id, why, sizeof(why));
+		if (problem == why) /* hex, but not a profile or level H.264 has */
+			return _FAIL(c, pv, psub, "profile-level-id \"%s\": %s", profile, problem);
+		if (problem)
+			return _FAIL(c, pv, psub,
+				     "unknown H.264 profile \"%.64s\" (allowed: %s, or a profile-level-id of 6 hex digits like 42001f)",
+				     profile, _join(cr_h264_profile_names, list, sizeof(list)));
+		/* both given: they must agree (1b may be spelled 11 + constraint_set3) */
+		if (lv && level_idc != id.level_idc && !(level_idc == 9 && id.level_idc == 11 && (id.constraint_flags & 0x10)))
+			return _FAIL(c, lv, lsub, "level \"%s\" contradicts profile-level-id \"%s\" (level_idc %u); drop one",
+				     lname, profile, id.level_idc);
 	}
-	unsigned bytes[3];
-	int n = 0;
-	bool hex = strlen(profile) == 6 && strspn(profile, "0123456789abcdefABCDEF") == 6 &&
-		   sscanf(profile, "%2x%2x%2x%n", &bytes[0], &bytes[1], &bytes[2], &n) == 3 && n == 6;
-	if (!hex)
-		return _FAIL(c, pv, psub,
-			     "unknown H.264 profile \"%.64s\" (allowed: %s, or a profile-level-id of 6 hex digits like 42001f)",
-			     profile, _join(_profile_names, list, sizeof(list)));
-	bool known = false;
-	for (size_t i = 0; i < sizeof(_profile_idcs); i++)
-		known |= _profile_idcs[i] == bytes[0];
-	if (!known)
-		return _FAIL(c, pv, psub,
-			     "profile-level-id \"%s\": unknown profile_idc 0x%02x (allowed: 42, 4d, 58, 64, 6e, 7a, f4, 2c)",
-			     profile, bytes[0]);
-	if (!_level_idc_valid((uint8_t)bytes[2]))
-		return _FAIL(c, pv, psub, "profile-level-id \"%s\": unknown level_idc 0x%02x (%u)", profile, bytes[2],
-			     bytes[2]);
 	snprintf(e->profile, sizeof(e->profile), "%s", profile);
-	e->profile_idc = (uint8_t)bytes[0];
-	e->constraint_flags = (uint8_t)bytes[1];
-	e->level_idc = (uint8_t)bytes[2];
-	if (lv && _level_idcs[level] != e->level_idc &&
-	    !(_level_idcs[level] == 9 && e->level_idc == 11 && (e->constraint_flags & 0x10)))
-		return _FAIL(c, lv, lsub, "level \"%s\" contradicts profile-level-id \"%s\" (level_idc %u); drop one",
-			     lname, profile, e->level_idc);
+	e->profile_idc = id.profile_idc;
+	e->constraint_flags = id.constraint_flags;
+	e->level_idc = id.level_idc;
 	return 0;
 }
 
