@@ -48,18 +48,38 @@ static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, co
  * thread-safe: every init, exit and detection takes this lock. */
 static pthread_mutex_t _gp_global = PTHREAD_MUTEX_INITIALIZER;
 
+/* One camera session. libgphoto2 calls block (a preview waits for the
+ * camera's next frame; a camera that stopped answering takes seconds to time
+ * out), so a worker thread owns the session and hands frames over through a
+ * one-frame mailbox; the stream core's read() waits at most its timeout and
+ * keeps sending placeholders while the camera is slow, gone or asleep. */
 struct _gp_s {
+	atomic_int refs; /* the source and the worker */
+	struct cr_capture_cfg_s cfg; /* copied: the worker may outlive the stream */
+	char who[64];                /* stream name, for the log */
+
+	pthread_mutex_t mbox_lock;
+	pthread_cond_t mbox_cond;
+	struct cr_frame_s *mbox; /* newest frame not yet read */
+	int state;               /* 0 running (or starting), -errno: the session ended */
+	char error[256];         /* why, once state < 0 */
+	char port[128];
+	atomic_bool stop;
+	bool done; /* the worker has let go of the camera */
+
+	pthread_mutex_t lock; /* one libgphoto2 call at a time on this camera */
+	bool cam_ready;       /* under lock: init done, not yet exiting */
 	GPContext *ctx;
 	Camera *cam;
-	pthread_mutex_t lock; /* one libgphoto2 call at a time on this camera */
 	tjhandle tj;
-	char name[256];  /* "model at port", for messages */
+	char name[256];   /* "model" at port, for messages */
 	char gp_msg[256]; /* libgphoto2's last context error */
-	struct cr_frame_s *pending; /* the first frame, read by open() */
 	int lv_restarts;
+	atomic_bool dead; /* the camera stopped answering */
+
+	/* Read side (the core's capture thread). */
 	int64_t rate_t0;
 	int rate_n;
-	bool dead; /* the camera stopped answering: close without talking to it */
 };
 
 static void _on_ctx_error(GPContext *ctx, const char *text, void *data)
@@ -76,41 +96,42 @@ static bool _gp_fatal(int r)
 	return r == GP_ERROR_IO || r == GP_ERROR_TIMEOUT || (r <= GP_ERROR_IO_SUPPORTED_SERIAL && r >= GP_ERROR_HAL);
 }
 
-/* Puts a message a user can act on into src->error; returns -errno. */
-static int _gp_fail(struct cr_source_s *src, struct _gp_s *g, const char *what, int r)
+/* Puts a message a user can act on into err; returns -errno. */
+static int _gp_fail(struct _gp_s *g, char *err, size_t errlen, const char *what, int r)
 {
 	const char *detail = g->gp_msg[0] ? g->gp_msg : gp_result_as_string(r);
 	switch (r) {
 	case GP_ERROR_IO_USB_CLAIM:
-		_fmt(src->error, sizeof(src->error),
-			 "camera %s is held by another program (usually gvfs-gphoto2-volume-monitor); run: "
-			 "gio mount -s gphoto2  or: systemctl --user stop gvfs-gphoto2-volume-monitor",
-			 g->name);
+		_fmt(err, errlen,
+		     "camera %s is held by another program (usually gvfs-gphoto2-volume-monitor); run: "
+		     "gio mount -s gphoto2  or: systemctl --user stop gvfs-gphoto2-volume-monitor",
+		     g->name);
 		return -EBUSY;
 	case GP_ERROR_IO_USB_FIND:
-		_fmt(src->error, sizeof(src->error),
-			 "camera %s is gone (PTP No Device: unplugged, switched off or asleep); "
-			 "re-initialising it when it is back",
-			 g->name);
+		_fmt(err, errlen,
+		     "camera %s is gone (PTP No Device: unplugged, switched off or asleep); "
+		     "re-initialising it when it is back",
+		     g->name);
 		return -ENODEV;
 	case GP_ERROR_TIMEOUT:
-		_fmt(src->error, sizeof(src->error),
-			 "camera %s does not answer (%s: asleep or out of reach?); retrying", g->name, what);
+		_fmt(err, errlen, "camera %s does not answer (%s: asleep or out of reach?); retrying", g->name, what);
 		return -ETIMEDOUT;
 	case GP_ERROR_MODEL_NOT_FOUND:
-		_fmt(src->error, sizeof(src->error),
-			 "no camera found by libgphoto2 (is it on, connected and in PTP mode? check: gphoto2 "
-			 "--auto-detect)");
+		_fmt(err, errlen,
+		     "no camera found by libgphoto2 (is it on, connected and in PTP mode? check: gphoto2 "
+		     "--auto-detect)");
 		return -ENODEV;
 	case GP_ERROR_NOT_SUPPORTED:
-		_fmt(src->error, sizeof(src->error),
-			 "camera %s: %s is not supported by libgphoto2 for this model (%s); cameras with "
-			 "'Liveview' at http://www.gphoto.org/proj/libgphoto2/support.php work",
-			 g->name, what, detail);
+		_fmt(err, errlen,
+		     "camera %s: %s is not supported by libgphoto2 for this model (%s); cameras with "
+		     "'Liveview' at http://www.gphoto.org/proj/libgphoto2/support.php work",
+		     g->name, what, detail);
 		return -ENOTSUP;
 	default:
-		_fmt(src->error, sizeof(src->error), "camera %s: %s failed: %s (gphoto2 error %d)", g->name,
-			 what, detail, r);
+		if (_gp_fatal(r))
+			_fmt(err, errlen, "lost camera %s (%s: %s); reconnecting", g->name, what, detail);
+		else
+			_fmt(err, errlen, "camera %s: %s failed: %s (gphoto2 error %d)", g->name, what, detail, r);
 		return _gp_fatal(r) ? -EIO : -EPROTO;
 	}
 }
@@ -150,10 +171,9 @@ int cr_gphoto2_list(struct cr_gphoto2_camera_s *out, int max)
 
 /* Chooses model and port from the configured device: "" = first detected,
  * a port path ("usb:001,004", "ptpip:192.168.1.1") or a model name. */
-static int _gp_choose(struct cr_source_s *src, struct _gp_s *g, char *model, size_t mlen, char *port,
-		      size_t plen)
+static int _gp_choose(struct _gp_s *g, char *model, size_t mlen, char *port, size_t plen)
 {
-	const char *dev = src->cfg->device;
+	const char *dev = g->cfg.device;
 	if (strncmp(dev, "ptpip:", 6) == 0) { /* cannot be probed: the generic PTP/IP driver */
 		_fmt(model, mlen, "PTP/IP Camera");
 		_fmt(port, plen, "%s", dev);
@@ -184,23 +204,25 @@ static int _gp_choose(struct cr_source_s *src, struct _gp_s *g, char *model, siz
 	if (found >= 0)
 		return 0;
 	if (!dev[0])
-		_fmt(src->error, sizeof(src->error),
+		_fmt(g->error, sizeof(g->error),
 			 "no camera found by libgphoto2 (is it on, connected by USB and in PTP mode? check: "
 			 "gphoto2 --auto-detect)");
 	else
-		_fmt(src->error, sizeof(src->error), "no camera %s \"%s\" (libgphoto2 sees: %s)",
+		_fmt(g->error, sizeof(g->error), "no camera %s \"%s\" (libgphoto2 sees: %s)",
 			 is_port ? "at port" : "named", dev, seen[0] ? seen : "none");
 	return -ENODEV;
 }
 
-static int _gp_connect(struct cr_source_s *src, struct _gp_s *g)
+static int _gp_connect(struct _gp_s *g)
 {
 	char model[128], port[128];
-	int r = _gp_choose(src, g, model, sizeof(model), port, sizeof(port));
+	int r = _gp_choose(g, model, sizeof(model), port, sizeof(port));
 	if (r < 0)
 		return r;
 	_fmt(g->name, sizeof(g->name), "\"%s\" at %s", model, port);
-	_fmt(src->device_path, sizeof(src->device_path), "%s", port);
+	pthread_mutex_lock(&g->mbox_lock);
+	_fmt(g->port, sizeof(g->port), "%s", port);
+	pthread_mutex_unlock(&g->mbox_lock);
 
 	CameraAbilitiesList *al = NULL;
 	GPPortInfoList *il = NULL;
@@ -217,7 +239,7 @@ static int _gp_connect(struct cr_source_s *src, struct _gp_s *g)
 			gp_abilities_list_free(al);
 		if (il)
 			gp_port_info_list_free(il);
-		_fmt(src->error, sizeof(src->error), "camera %s: libgphoto2 has no driver or port for it: %s",
+		_fmt(g->error, sizeof(g->error), "camera %s: libgphoto2 has no driver or port for it: %s",
 			 g->name, gp_result_as_string(r));
 		return -ENODEV;
 	}
@@ -225,7 +247,14 @@ static int _gp_connect(struct cr_source_s *src, struct _gp_s *g)
 	gp_port_info_list_free(il);
 	g->gp_msg[0] = 0;
 	r = gp_camera_init(g->cam, g->ctx);
-	return r < GP_OK ? _gp_fail(src, g, "opening the session", r) : 0;
+	if (r == GP_ERROR || r == GP_ERROR_CAMERA_ERROR) {
+		_fmt(g->error, sizeof(g->error),
+		     "camera %s refuses to open a session (%s); switch it off and on, and check it is in "
+		     "PTP/remote mode, not mass storage",
+		     g->name, g->gp_msg[0] ? g->gp_msg : gp_result_as_string(r));
+		return -EPROTO;
+	}
+	return r < GP_OK ? _gp_fail(g, g->error, sizeof(g->error), "opening the session", r) : 0;
 }
 
 /* ---- settings (the widget tree) ---- */
@@ -274,8 +303,8 @@ static int _choice_index(CameraWidget *w, const char *cur)
 	return -1;
 }
 
-/* Sets one widget from text; error in src->error. */
-static int _set_widget(struct cr_source_s *src, CameraWidget *w, const char *name, const char *value)
+/* Sets one widget from text; the error in err. */
+static int _set_widget(char *err, size_t errlen, CameraWidget *w, const char *name, const char *value)
 {
 	CameraWidgetType t;
 	gp_widget_get_type(w, &t);
@@ -297,7 +326,7 @@ static int _set_widget(struct cr_source_s *src, CameraWidget *w, const char *nam
 			_fmt(allowed + l, sizeof(allowed) - l, "%s%s", l ? ", " : "", c);
 		}
 		if (!pick) {
-			_fmt(src->error, sizeof(src->error), "setting %s: \"%s\" is not one of the camera's choices (%s)",
+			_fmt(err, errlen, "setting %s: \"%s\" is not one of the camera's choices (%s)",
 				 name, value, allowed);
 			return -EINVAL;
 		}
@@ -312,7 +341,7 @@ static int _set_widget(struct cr_source_s *src, CameraWidget *w, const char *nam
 		float v = strtof(value, &end), lo, hi, step;
 		gp_widget_get_range(w, &lo, &hi, &step);
 		if (end == value || *end || v < lo || v > hi) {
-			_fmt(src->error, sizeof(src->error), "setting %s: \"%s\" is not a number in %g..%g", name,
+			_fmt(err, errlen, "setting %s: \"%s\" is not a number in %g..%g", name,
 				 value, lo, hi);
 			return -EINVAL;
 		}
@@ -322,30 +351,27 @@ static int _set_widget(struct cr_source_s *src, CameraWidget *w, const char *nam
 	case GP_WIDGET_TOGGLE: {
 		int v = strcmp(value, "1") == 0 || strcasecmp(value, "on") == 0 || strcasecmp(value, "true") == 0;
 		if (!v && strcmp(value, "0") && strcasecmp(value, "off") && strcasecmp(value, "false")) {
-			_fmt(src->error, sizeof(src->error), "setting %s: \"%s\" is not on/off", name, value);
+			_fmt(err, errlen, "setting %s: \"%s\" is not on/off", name, value);
 			return -EINVAL;
 		}
 		r = gp_widget_set_value(w, &v);
 		break;
 	}
 	default:
-		_fmt(src->error, sizeof(src->error), "setting %s cannot be set from text", name);
+		_fmt(err, errlen, "setting %s cannot be set from text", name);
 		return -EINVAL;
 	}
 	return r < GP_OK ? -EINVAL : 0;
 }
 
-static int _gp_set_control(struct cr_source_s *src, const char *name, const char *value)
+/* Sets a setting by name on a ready camera (under g->lock). */
+static int _gp_set_locked(struct _gp_s *g, char *err, size_t errlen, const char *name, const char *value)
 {
-	struct _gp_s *g = src->priv;
 	CameraWidget *root = NULL;
-	pthread_mutex_lock(&g->lock);
 	g->gp_msg[0] = 0;
 	int r = gp_camera_get_config(g->cam, &root, g->ctx);
-	if (r < GP_OK) {
-		pthread_mutex_unlock(&g->lock);
-		return _gp_fail(src, g, "reading the settings", r);
-	}
+	if (r < GP_OK)
+		return _gp_fail(g, err, errlen, "reading the settings", r);
 	CameraWidget *w = _find_widget(root, name);
 	if (!w && _name_eq(name, "aperture"))
 		w = _find_widget(root, "f-number");
@@ -353,17 +379,29 @@ static int _gp_set_control(struct cr_source_s *src, const char *name, const char
 	if (w)
 		gp_widget_get_readonly(w, &ro);
 	if (!w || ro) {
-		_fmt(src->error, sizeof(src->error), "camera %s has no %ssetting \"%s\" (see: camrelay list --controls, or gphoto2 --list-config)",
-			 g->name, w ? "writable " : "", name);
+		_fmt(err, errlen, "camera %s has no %ssetting \"%s\" (list them: gphoto2 --list-config)", g->name,
+		     w ? "writable " : "", name);
 		r = -ENOENT;
-	} else if ((r = _set_widget(src, w, name, value)) == 0) {
+	} else if ((r = _set_widget(err, errlen, w, name, value)) == 0) {
 		const char *wn = name;
 		gp_widget_get_name(w, &wn);
 		int gr = gp_camera_set_single_config(g->cam, wn, w, g->ctx);
 		if (gr < GP_OK)
-			r = _gp_fail(src, g, "changing a setting", gr);
+			r = _gp_fail(g, err, errlen, "changing a setting", gr);
 	}
 	gp_widget_free(root);
+	return r;
+}
+
+static int _gp_set_control(struct cr_source_s *src, const char *name, const char *value)
+{
+	struct _gp_s *g = src->priv;
+	int r = -ENODEV;
+	pthread_mutex_lock(&g->lock);
+	if (g->cam_ready)
+		r = _gp_set_locked(g, src->error, sizeof(src->error), name, value);
+	else
+		_fmt(src->error, sizeof(src->error), "camera %s is not connected (yet)", g->name);
 	pthread_mutex_unlock(&g->lock);
 	return r;
 }
@@ -445,11 +483,13 @@ static int _gp_list_controls(struct cr_source_s *src, struct cr_control_info_s *
 {
 	struct _gp_s *g = src->priv;
 	CameraWidget *root = NULL;
+	int r = -ENODEV;
 	pthread_mutex_lock(&g->lock);
-	int r = gp_camera_get_config(g->cam, &root, g->ctx);
+	if (g->cam_ready && (r = gp_camera_get_config(g->cam, &root, g->ctx)) < GP_OK)
+		r = _gp_fail(g, src->error, sizeof(src->error), "reading the settings", r);
 	pthread_mutex_unlock(&g->lock);
-	if (r < GP_OK)
-		return _gp_fail(src, g, "reading the settings", r);
+	if (r < 0)
+		return r;
 	struct _walk_s k = {.out = out, .max = max};
 	_walk(root, &k);
 	gp_widget_free(root);
@@ -537,25 +577,121 @@ static void _gp_measure_rate(struct cr_source_s *src, struct _gp_s *g, int64_t n
 	}
 }
 
-static void _gp_dispose(struct _gp_s *g)
+static void _gp_unref(struct _gp_s *g)
 {
-	pthread_mutex_lock(&_gp_global);
-	if (g->cam) {
-		gp_camera_exit(g->cam, g->ctx);
-		gp_camera_free(g->cam);
-	}
-	pthread_mutex_unlock(&_gp_global);
+	if (atomic_fetch_sub(&g->refs, 1) != 1)
+		return;
+	cr_frame_unref(g->mbox);
 	if (g->ctx)
 		gp_context_unref(g->ctx);
 	if (g->tj)
 		tjDestroy(g->tj);
 	pthread_mutex_destroy(&g->lock);
+	pthread_mutex_destroy(&g->mbox_lock);
+	pthread_cond_destroy(&g->mbox_cond);
 	free(g);
 }
 
-static void *_gp_reaper(void *arg)
+/* Ends the session as seen by read(): state < 0 with a message. */
+static void _gp_end(struct _gp_s *g, int err)
 {
-	_gp_dispose(arg);
+	pthread_mutex_lock(&g->mbox_lock);
+	if (g->state == 0)
+		g->state = err < 0 ? err : -EIO;
+	pthread_cond_broadcast(&g->mbox_cond);
+	pthread_mutex_unlock(&g->mbox_lock);
+}
+
+static void _gp_post(struct _gp_s *g, struct cr_frame_s *f)
+{
+	pthread_mutex_lock(&g->mbox_lock);
+	struct cr_frame_s *old = g->mbox;
+	g->mbox = f;
+	pthread_cond_broadcast(&g->mbox_cond);
+	pthread_mutex_unlock(&g->mbox_lock);
+	cr_frame_unref(old); /* not read in time: the newest wins */
+}
+
+/* One error from a preview: decides between restarting live view (the
+ * camera answered) and ending the session (it did not). Returns 0 to go on. */
+static int _gp_preview_failed(struct _gp_s *g, int r, char *err, size_t errlen)
+{
+	if (_gp_fatal(r)) {
+		g->dead = true;
+		return _gp_fail(g, err, errlen, "live view", r);
+	}
+	char why[256];
+	_fmt(why, sizeof(why), "%s", g->gp_msg[0] ? g->gp_msg : gp_result_as_string(r));
+	if (++g->lv_restarts > _LV_RESTARTS_MAX) {
+		_fmt(err, errlen, "camera %s: live view failed %d times in a row (%s); re-initialising the camera",
+		     g->name, g->lv_restarts - 1, why);
+		return -EIO;
+	}
+	CR_LOG_W(g->who, "camera %s: live view failed (%s); restarting live view", g->name, why);
+	int rr = _gp_restart_liveview(g);
+	if (rr < GP_OK && rr != GP_ERROR_BAD_PARAMETERS && rr != GP_ERROR_NOT_SUPPORTED) {
+		/* Not even that answers: the connection is gone (a PTP/IP hang-up
+		 * reads as a general error first). */
+		g->dead = true;
+		return _gp_fail(g, err, errlen, "restarting live view", rr);
+	}
+	return 0;
+}
+
+static void *_gp_worker(void *arg)
+{
+	struct _gp_s *g = arg;
+	char err[256] = "";
+	pthread_mutex_lock(&_gp_global);
+	int r = atomic_load(&g->stop) ? -ECANCELED : _gp_connect(g);
+	pthread_mutex_unlock(&_gp_global);
+	if (r < 0) {
+		g->dead = r == -ETIMEDOUT || r == -EIO;
+		_gp_end(g, r); /* g->error was set by _gp_connect */
+		goto out;
+	}
+	pthread_mutex_lock(&g->lock);
+	g->cam_ready = true;
+	for (int i = 0; i < g->cfg.n_controls; i++) {
+		const struct cr_control_cfg_s *c = &g->cfg.controls[i];
+		if (_gp_set_locked(g, err, sizeof(err), c->name, c->value) < 0)
+			CR_LOG_W(g->who, "%s", err);
+	}
+	pthread_mutex_unlock(&g->lock);
+	while (!atomic_load(&g->stop)) {
+		struct cr_frame_s *f = NULL;
+		r = _gp_capture(g, &f); /* blocks for about one frame interval */
+		if (r >= GP_OK) {
+			g->lv_restarts = 0;
+			_gp_post(g, f);
+			continue;
+		}
+		if ((r = _gp_preview_failed(g, r, err, sizeof(err))) < 0) {
+			pthread_mutex_lock(&g->mbox_lock);
+			_fmt(g->error, sizeof(g->error), "%s", err);
+			pthread_mutex_unlock(&g->mbox_lock);
+			_gp_end(g, r);
+			break;
+		}
+	}
+out:
+	pthread_mutex_lock(&g->lock);
+	g->cam_ready = false;
+	pthread_mutex_unlock(&g->lock);
+	/* A camera that stopped answering makes this wait for timeouts; we
+	 * are on the worker, the stream goes on with placeholders. */
+	pthread_mutex_lock(&_gp_global);
+	if (g->cam) {
+		gp_camera_exit(g->cam, g->ctx);
+		gp_camera_free(g->cam);
+		g->cam = NULL;
+	}
+	pthread_mutex_unlock(&_gp_global);
+	pthread_mutex_lock(&g->mbox_lock);
+	g->done = true;
+	pthread_cond_broadcast(&g->mbox_cond);
+	pthread_mutex_unlock(&g->mbox_lock);
+	_gp_unref(g);
 	return NULL;
 }
 
@@ -565,19 +701,18 @@ static void _gp_close(struct cr_source_s *src)
 	if (!g)
 		return;
 	src->priv = NULL;
-	cr_frame_unref(g->pending);
-	/* A camera that stopped answering makes gp_camera_exit wait for timeouts
-	 * (seconds); do that on the side so placeholders keep flowing. */
-	pthread_t t;
-	pthread_attr_t attr;
-	if (g->dead && pthread_attr_init(&attr) == 0) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		int r = pthread_create(&t, &attr, _gp_reaper, g);
-		pthread_attr_destroy(&attr);
-		if (r == 0)
-			return;
+	atomic_store(&g->stop, true);
+	/* A camera that answers closes its session in well under a second: wait,
+	 * so that nothing is left running at exit. One that does not answer
+	 * would hold the stream for its timeouts: let the worker finish alone. */
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&g->mbox_lock);
+	while (!g->done && !atomic_load(&g->dead) && pthread_cond_timedwait(&g->mbox_cond, &g->mbox_lock, &until) == 0) {
 	}
-	_gp_dispose(g);
+	pthread_mutex_unlock(&g->mbox_lock);
+	_gp_unref(g); /* the worker ends the session and frees the rest */
 }
 
 static int _gp_open(struct cr_source_s *src)
@@ -591,118 +726,106 @@ static int _gp_open(struct cr_source_s *src)
 	struct _gp_s *g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
+	atomic_init(&g->refs, 1);
+	g->done = true; /* until a worker runs */
 	pthread_mutex_init(&g->lock, NULL);
+	pthread_mutex_init(&g->mbox_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&g->mbox_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	g->cfg = *src->cfg;
+	_fmt(g->who, sizeof(g->who), "%s", src->stream_name ? src->stream_name : "gphoto2");
+	_fmt(g->name, sizeof(g->name), "%s", g->cfg.device[0] ? g->cfg.device : "(first found)");
 	src->priv = g;
-	_fmt(g->name, sizeof(g->name), "%s", src->cfg->device[0] ? src->cfg->device : "(first found)");
 	g->ctx = gp_context_new();
 	g->tj = tjInitDecompress();
-	if (!g->ctx || !g->tj || gp_camera_new(&g->cam) < GP_OK) {
+	pthread_t t;
+	pthread_attr_t attr;
+	if (!g->ctx || !g->tj || gp_camera_new(&g->cam) < GP_OK || pthread_attr_init(&attr) != 0) {
 		_fmt(src->error, sizeof(src->error), "out of memory");
 		_gp_close(src);
 		return -ENOMEM;
 	}
 	gp_context_set_error_func(g->ctx, _on_ctx_error, g);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	atomic_fetch_add(&g->refs, 1);
+	g->done = false;
+	if (pthread_create(&t, &attr, _gp_worker, g) != 0) {
+		g->done = true;
+		atomic_fetch_sub(&g->refs, 1);
+		pthread_attr_destroy(&attr);
+		_fmt(src->error, sizeof(src->error), "cannot start the camera thread");
+		_gp_close(src);
+		return -EAGAIN;
+	}
+	pthread_attr_destroy(&attr);
 
-	/* Wait a little for an earlier connection being closed on the side. */
+	/* Wait a little for the first frame (it gives the size: live view has
+	 * one size per body) or a quick failure (no camera, refused); a slow
+	 * camera goes on in the background while read() feeds the core. */
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += 200000000L;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += 500000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	if (pthread_mutex_timedlock(&_gp_global, &until) != 0) {
-		_fmt(src->error, sizeof(src->error),
-			 "camera %s: the previous connection is still closing (camera not answering); retrying", g->name);
+	pthread_mutex_lock(&g->mbox_lock);
+	while (!g->mbox && g->state == 0 && pthread_cond_timedwait(&g->mbox_cond, &g->mbox_lock, &until) == 0) {
+	}
+	int st = g->state;
+	if (g->mbox) {
+		src->width = g->mbox->width;
+		src->height = g->mbox->height;
+	}
+	_fmt(src->device_path, sizeof(src->device_path), "%s", g->port[0] ? g->port : g->cfg.device);
+	if (st < 0 && !g->mbox)
+		_fmt(src->error, sizeof(src->error), "%s", g->error);
+	pthread_mutex_unlock(&g->mbox_lock);
+	if (st < 0 && src->width == 0) {
 		_gp_close(src);
-		return -EAGAIN;
+		return st;
 	}
-	int r = _gp_connect(src, g);
-	pthread_mutex_unlock(&_gp_global);
-	if (r < 0) {
-		g->dead = r == -ETIMEDOUT || r == -EIO;
-		_gp_close(src);
-		return r;
-	}
-
-	src->note[0] = 0;
-	for (int i = 0; i < src->cfg->n_controls; i++) {
-		const struct cr_control_cfg_s *c = &src->cfg->controls[i];
-		src->error[0] = 0;
-		if (_gp_set_control(src, c->name, c->value) < 0) {
-			size_t l = strlen(src->note);
-			_fmt(src->note + l, sizeof(src->note) - l, "%s%s", l ? "; " : "", src->error);
-		}
-	}
-	src->error[0] = 0;
-
-	/* The first frame gives the size (the camera's live-view size, not the
-	 * configured one: live view has one size per body). */
-	struct cr_frame_s *f = NULL;
-	r = _gp_capture(g, &f);
-	if (r < GP_OK) {
-		int e = _gp_fail(src, g, "starting live view", r);
-		g->dead = _gp_fatal(r);
-		_gp_close(src);
-		return e;
-	}
-	g->pending = f;
 	src->format = CR_PIXFMT_MJPEG;
-	src->width = f->width;
-	src->height = f->height;
-	if ((src->cfg->width && src->cfg->width != f->width) || (src->cfg->height && src->cfg->height != f->height)) {
-		size_t l = strlen(src->note);
-		_fmt(src->note + l, sizeof(src->note) - l,
-			 "%scamera %s gives live view at %dx%d, not the configured %dx%d", l ? "; " : "", g->name,
-			 f->width, f->height, src->cfg->width, src->cfg->height);
-	}
+	src->note[0] = 0;
+	if ((g->cfg.width && g->cfg.width != src->width) || (g->cfg.height && g->cfg.height != src->height))
+		_fmt(src->note, sizeof(src->note), "camera %s gives live view at %dx%d, not the configured %dx%d",
+		     g->name, src->width, src->height, g->cfg.width, g->cfg.height);
 	g->rate_n = 0;
-	_gp_measure_rate(src, g, f->ts_capture_ns);
 	return 0;
 }
 
 static int _gp_read(struct cr_source_s *src, struct cr_frame_s **out, int timeout_ms)
 {
 	struct _gp_s *g = src->priv;
-	if (g->pending) {
-		*out = g->pending;
-		g->pending = NULL;
-		return 0;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
 	}
-	struct cr_frame_s *f = NULL;
-	int r = _gp_capture(g, &f); /* blocks for about one frame interval */
-	if (r >= GP_OK) {
-		g->lv_restarts = 0;
-		_gp_measure_rate(src, g, f->ts_capture_ns);
-		*out = f;
-		if (f->width != src->width || f->height != src->height) {
-			src->width = f->width;
-			src->height = f->height;
-			return 1;
-		}
-		return 0;
+	pthread_mutex_lock(&g->mbox_lock);
+	while (!g->mbox && g->state == 0 && pthread_cond_timedwait(&g->mbox_cond, &g->mbox_lock, &until) == 0) {
 	}
-	if (_gp_fatal(r)) {
-		g->dead = true;
-		return _gp_fail(src, g, "live view", r);
+	struct cr_frame_s *f = g->mbox;
+	g->mbox = NULL;
+	int st = g->state;
+	if (!f && st < 0)
+		_fmt(src->error, sizeof(src->error), "%s", g->error);
+	pthread_mutex_unlock(&g->mbox_lock);
+	if (!f)
+		return st;
+	_gp_measure_rate(src, g, f->ts_capture_ns);
+	*out = f;
+	if (f->width != src->width || f->height != src->height) {
+		src->width = f->width;
+		src->height = f->height;
+		return 1;
 	}
-	/* The camera answered, with an error: live view broke. Restart it. */
-	char why[256];
-	_fmt(why, sizeof(why), "%s", g->gp_msg[0] ? g->gp_msg : gp_result_as_string(r));
-	if (++g->lv_restarts > _LV_RESTARTS_MAX) {
-		_fmt(src->error, sizeof(src->error),
-			 "camera %s: live view failed %d times in a row (%s); re-initialising the camera", g->name,
-			 g->lv_restarts, why);
-		return -EIO;
-	}
-	CR_LOG_W(src->stream_name, "camera %s: live view failed (%s); restarting live view", g->name, why);
-	int rr = _gp_restart_liveview(g);
-	if (rr < GP_OK && rr != GP_ERROR_BAD_PARAMETERS && rr != GP_ERROR_NOT_SUPPORTED) {
-		/* Not even that answers: the connection is gone (PTP/IP hang-up). */
-		g->dead = true;
-		return _gp_fail(src, g, "restarting live view", rr);
-	}
-	(void)timeout_ms;
 	return 0;
 }
 

@@ -24,7 +24,8 @@ Commands on stdin (one per line), for fault tests:
   stats        print "STATS frames=N sessions=N"
   quit
 Events are printed on stdout: "SESSION open", "SET 0x500f 800", "LV start",
-"LV end", "FRAME n" (only with --verbose).
+"LV end", "FRAME n t" (only with --verbose; t = CLOCK_MONOTONIC seconds
+when the frame was handed to the host).
 
 Each frame: eight colour bars (top 3/4; BARS below, RGB), a dark band with the
 frame number as text and as 16 blocks (bit 15 first; white = 1) across the
@@ -66,6 +67,15 @@ DTC_UINT8, DTC_UINT16, DTC_UINT32 = 0x0002, 0x0004, 0x0006
 _FMT = {DTC_UINT8: '<B', DTC_UINT16: '<H', DTC_UINT32: '<I'}
 
 PROP_LIVEVIEW_STATUS = 0xD1A2
+
+
+_print_lock = threading.Lock()
+
+
+def say(*args):
+    """print() for several threads: one whole line at a time."""
+    with _print_lock:
+        print(*args, flush=True)
 
 
 def ptp_string(s):
@@ -177,7 +187,7 @@ class Camera:
             time.sleep(t - now)
         jpeg = self.render(n)
         if self.args.verbose:
-            print('FRAME %d' % n, flush=True)
+            say('FRAME %d %.6f' % (n, time.monotonic()))
         # Nikon D800-style 384-byte header: we fill the sizes, the rest zeros.
         hdr = bytearray(384)
         struct.pack_into('>HH', hdr, 0, self.width, self.height)
@@ -191,10 +201,10 @@ class Camera:
             return RC_OK, self.device_info(), []
         if code == OP_OPEN_SESSION:
             self.sessions += 1
-            print('SESSION open', flush=True)
+            say('SESSION open')
             return RC_OK, None, []
         if code == OP_CLOSE_SESSION:
-            print('SESSION close', flush=True)
+            say('SESSION close')
             return RC_OK, None, []
         if code == OP_GET_STORAGE_IDS:
             return RC_OK, struct.pack('<I', 0), []
@@ -215,19 +225,19 @@ class Camera:
             if not ok:
                 return RC_INVALID_VALUE, None, []
             self.props[prop][3] = v
-            print('SET 0x%04x %d' % (prop, v), flush=True)
+            say('SET 0x%04x %d' % (prop, v))
             return RC_OK, None, []
         if code == OP_NIKON_DEVICE_READY:
             return RC_OK, None, []
         if code == OP_NIKON_START_LV:
             self.props[PROP_LIVEVIEW_STATUS][3] = 1
             self.lv_broken = self.lv_notlv = False
-            print('LV start', flush=True)
+            say('LV start')
             return RC_OK, None, []
         if code == OP_NIKON_END_LV:
             self.props[PROP_LIVEVIEW_STATUS][3] = 0
             self.lv_broken = False
-            print('LV end', flush=True)
+            say('LV end')
             return RC_OK, None, []
         if code == OP_NIKON_GET_LV_IMAGE:
             if self.lv_notlv:
@@ -378,22 +388,22 @@ class Server:
         if s:
             s.close()
         self.drop_all()
-        print('UNPLUGGED %g' % seconds, flush=True)
+        say('UNPLUGGED %g' % seconds)
 
         def replug():
             time.sleep(seconds)
             self.listen()
-            print('PLUGGED', flush=True)
+            say('PLUGGED')
         threading.Thread(target=replug, daemon=True).start()
 
     def sleep(self, seconds):
         self.cam.sleep_until = time.monotonic() + seconds
-        print('ASLEEP %g' % seconds, flush=True)
+        say('ASLEEP %g' % seconds)
 
         def wake():
             time.sleep(seconds)
             self.drop_all()  # a camera waking up has no session any more
-            print('AWAKE', flush=True)
+            say('AWAKE')
         threading.Thread(target=wake, daemon=True).start()
 
 
@@ -417,7 +427,7 @@ def main():
     srv = Server(cam, args)
     srv.listen()
     threading.Thread(target=srv.accept_loop, daemon=True).start()
-    print('READY port=%d' % srv.port, flush=True)
+    say('READY port=%d' % srv.port)
 
     for line in sys.stdin:
         words = line.split()
@@ -431,21 +441,21 @@ def main():
                 srv.unplug(float(words[1]))
             elif cmd == 'errors':
                 cam.errors = words[1] == 'on'
-                print('ERRORS %s' % words[1], flush=True)
+                say('ERRORS %s' % words[1])
             elif cmd == 'droplv':
                 cam.lv_broken = True
-                print('LV dropped', flush=True)
+                say('LV dropped')
             elif cmd == 'notlv':
                 cam.lv_notlv = True
-                print('LV off', flush=True)
+                say('LV off')
             elif cmd == 'stats':
-                print('STATS frames=%d sessions=%d' % (cam.frames, cam.sessions), flush=True)
+                say('STATS frames=%d sessions=%d' % (cam.frames, cam.sessions))
             elif cmd == 'quit':
                 break
             else:
-                print('ERROR unknown command %r' % cmd, flush=True)
+                say('ERROR unknown command %r' % cmd)
         except (IndexError, ValueError):
-            print('ERROR bad arguments: %r' % line.strip(), flush=True)
+            say('ERROR bad arguments: %r' % line.strip())
     srv.stop = True
     srv.drop_all()
 

@@ -1,0 +1,218 @@
+"""Helpers shared by the webcam tests: the PTP/IP simulator as a child
+process, readers for rawpipe's framed output and for raw I420 streams, and
+checks of the simulator's picture (colour bars, frame counter)."""
+
+import os
+import queue
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'sim'))
+import ptpip_sim  # noqa: E402
+
+BARS = ptpip_sim.BARS
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+    print('ok  ' + msg, flush=True)
+
+
+class Sim:
+    """The simulator, with its stdout lines collected (FRAME lines kept apart)."""
+
+    def __init__(self, sim_path, size='640x424', fps=25, extra=()):
+        self.w, self.h = (int(v) for v in size.split('x'))
+        self.fps = fps
+        self.p = subprocess.Popen(['/usr/bin/python3', sim_path, '--port', '0', '--size', size,
+                                   '--fps', str(fps), '--verbose'] + list(extra),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.lines = []
+        self.frames = {}  # counter -> monotonic time served
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        line = self.wait_for('READY', 10)
+        self.port = int(line.split('=')[1])
+        self.gp_port = 'ptpip:127.0.0.1:%d:%d' % (self.port, self.port)
+
+    def _read(self):
+        for line in self.p.stdout:
+            line = line.strip()
+            with self.cond:
+                if line.startswith('FRAME '):
+                    _, n, t = line.split()
+                    self.frames[int(n)] = float(t)
+                else:
+                    self.lines.append(line)
+                self.cond.notify_all()
+
+    def wait_for(self, prefix, timeout, start=0):
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for line in self.lines[start:]:
+                    if line.startswith(prefix):
+                        return line
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise Fail('simulator did not print %r within %gs (got %r)' %
+                               (prefix, timeout, self.lines[-5:]))
+                self.cond.wait(left)
+
+    def count(self, prefix):
+        with self.cond:
+            return sum(1 for line in self.lines if line.startswith(prefix))
+
+    def send(self, cmd):
+        self.p.stdin.write(cmd + '\n')
+        self.p.stdin.flush()
+
+    def rate(self, first, last):
+        """Frames per second the simulator served between two counters."""
+        with self.cond:
+            ts = [(n, t) for n, t in self.frames.items() if first <= n <= last]
+        ts.sort()
+        if len(ts) < 2:
+            return 0.0
+        return (ts[-1][0] - ts[0][0]) / (ts[-1][1] - ts[0][1])
+
+    def close(self):
+        try:
+            self.send('quit')
+        except (BrokenPipeError, ValueError):
+            pass
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+def i420_luma(buf, w, h):
+    return lambda x, y: buf[y * w + x]
+
+
+def i420_pixel(buf, w, h, x, y):
+    """(Y, U, V) at (x, y) of a tightly packed I420 frame."""
+    cw, ch = (w + 1) // 2, (h + 1) // 2
+    Y = buf[y * w + x]
+    U = buf[w * h + (y // 2) * cw + x // 2]
+    V = buf[w * h + cw * ch + (y // 2) * cw + x // 2]
+    return Y, U, V
+
+
+def rgb_to_yuv(r, g, b):
+    """JPEG (JFIF, full range) YCbCr: what libjpeg-turbo hands out as planes."""
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    u = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
+    v = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+    return y, u, v
+
+
+def bars_error(pixel_at, w, h):
+    """Largest |difference| between the bars' expected and found YUV values,
+    sampled at the centre of each bar. pixel_at(x, y) -> (Y, U, V)."""
+    worst = 0
+    for i, rgb in enumerate(BARS):
+        x, y = (2 * i + 1) * w // 16, h * 3 // 8
+        want = rgb_to_yuv(*rgb)
+        got = pixel_at(x, y)
+        worst = max(worst, max(abs(a - b) for a, b in zip(want, got)))
+    return worst
+
+
+def counter_of(pixel_at, w, h):
+    return ptpip_sim.decode_counter(lambda x, y: pixel_at(x, y)[0], w, h)
+
+
+class RawPipe:
+    """rawpipe --header, read on a thread: a list of frames with metadata."""
+    HDR = struct.Struct('<IIQqqII')
+
+    def __init__(self, args, keep_pixels=True):
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.frames = []  # dicts: seq, placeholder, ts_capture, ts_written, w, h, counter, bars, arrival
+        self.stderr = []
+        self.keep = keep_pixels
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._err, daemon=True).start()
+
+    def _readn(self, n):
+        b = b''
+        while len(b) < n:
+            c = self.p.stdout.read(n - len(b))
+            if not c:
+                return None
+            b += c
+        return b
+
+    def _read(self):
+        while True:
+            hd = self._readn(self.HDR.size)
+            if hd is None:
+                return
+            magic, flags, seq, tc, tw, w, h = self.HDR.unpack(hd)
+            if magic != 0x52465243:
+                raise Fail('rawpipe: bad frame header')
+            buf = self._readn(w * h + 2 * ((w + 1) // 2) * ((h + 1) // 2))
+            if buf is None:
+                return
+            f = dict(seq=seq, placeholder=bool(flags & 1), ts_capture=tc / 1e9, ts_written=tw / 1e9,
+                     w=w, h=h, arrival=time.monotonic())
+            if not f['placeholder']:
+                px = lambda x, y: i420_pixel(buf, w, h, x, y)  # noqa: E731
+                f['counter'] = counter_of(px, w, h)
+                f['bars'] = bars_error(px, w, h)
+            with self.lock:
+                self.frames.append(f)
+
+    def _err(self):
+        for line in self.p.stderr:
+            line = line.decode(errors='replace').rstrip()
+            with self.lock:
+                self.stderr.append(line)
+            if os.environ.get('CAMTEST_VERBOSE'):
+                print('  rawpipe: ' + line, flush=True)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.frames), list(self.stderr)
+
+    def wait_frames(self, n, timeout, real=True):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            fr, _ = self.snapshot()
+            if sum(1 for f in fr if not real or not f['placeholder']) >= n:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stats(self):
+        _, err = self.snapshot()
+        out = [l for l in err if l.startswith('STAT ')]
+        if not out:
+            return {}
+        return dict(kv.split('=', 1) for kv in out[-1].split()[1:] if '=' in kv and not kv.startswith('msg='))
+
+    def stop(self, timeout=15):
+        if self.p.poll() is None:
+            self.p.terminate()
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise Fail('rawpipe did not stop within %ds of SIGTERM' % timeout)
+        time.sleep(0.2)
+        return self.p.returncode
