@@ -2,7 +2,7 @@
  * config (cr_media_prepare), streams a few frames with plain V4L2 MMAP and
  * writes the last one, tightly packed, to a file for pixel checks.
  *
- *   mc_capture -c CONFIG [-F FOURCC] [-n FRAMES] [-o OUT] [--prepare-only]
+ *   mc_capture -c CONFIG [-F FOURCC] [-n FRAMES] [-o OUT] [--prepare-only | --no-prepare]
  *
  * The config's first stream's first source gives device, width, height and
  * pixel_format; -F overrides the pixel format with a V4L2 fourcc ("RGGB")
@@ -35,10 +35,12 @@ static int _xioctl(int fd, unsigned long req, void *arg)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"prepare-only", no_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"prepare-only", no_argument, NULL, 'p'},
+					      {"no-prepare", no_argument, NULL, 'N'},
+					      {NULL, 0, NULL, 0}};
 	const char *conf = NULL, *out = NULL, *fcc = NULL;
 	int frames = 3, c;
-	bool prepare_only = false;
+	bool prepare_only = false, no_prepare = false;
 	while ((c = getopt_long(argc, argv, "c:o:F:n:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
@@ -46,11 +48,12 @@ int main(int argc, char **argv)
 		case 'F': fcc = optarg; break;
 		case 'n': frames = atoi(optarg); break;
 		case 'p': prepare_only = true; break;
+		case 'N': no_prepare = true; break;
 		default: return 2;
 		}
 	}
 	if (!conf) {
-		fprintf(stderr, "usage: mc_capture -c CONFIG [-F FOURCC] [-n FRAMES] [-o OUT] [--prepare-only]\n");
+		fprintf(stderr, "usage: mc_capture -c CONFIG [-F FOURCC] [-n FRAMES] [-o OUT] [--prepare-only | --no-prepare]\n");
 		return 2;
 	}
 	static struct cr_config_s cfg;
@@ -63,8 +66,10 @@ int main(int argc, char **argv)
 	uint32_t fourcc = cr_pixfmt_to_fourcc(cap->pixel_format);
 	if (fcc && strlen(fcc) == 4)
 		fourcc = v4l2_fourcc(fcc[0], fcc[1], fcc[2], fcc[3]);
-	int rc = cr_media_prepare(cap->device, cap, cap->width, cap->height, fourcc, note, sizeof(note), err,
-				  sizeof(err));
+	int rc = no_prepare ? 0 : cr_media_prepare(cap->device, cap, cap->width, cap->height, fourcc, note,
+						     sizeof(note), err, sizeof(err));
+	if (no_prepare)
+		snprintf(note, sizeof(note), "skipped (--no-prepare)");
 	if (rc < 0) {
 		fprintf(stderr, "prepare failed: %s\n", err);
 		return 3;
