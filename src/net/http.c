@@ -121,7 +121,7 @@ static const char _page_head[] =
 	"<meta name=\"viewport\" content=\"width=device-width\">\n"
 	"<style>body{font:14px sans-serif;margin:1em;background:#fafafa}"
 	".s{display:inline-block;vertical-align:top;margin:0 1em 1em 0;padding:.5em;background:#fff;"
-	"border:1px solid #ccc}img{display:block;max-width:640px;width:100%;background:#222}"
+	"border:1px solid #ccc}img,video{display:block;max-width:640px;width:100%;background:#222}"
 	"td{padding:0 .6em 0 0}.bad{color:#b00}input{width:6em}</style></head><body>\n"
 	"<h1>camrelay</h1>\n<p>API: <a href=\"/api/streams\">/api/streams</a> &middot; "
 	"<a href=\"/metrics\">/metrics</a></p>\n";
@@ -145,7 +145,21 @@ static const char _page_script[] =
 	"body:JSON.stringify({[c.name]:i.value})}).then(r=>r.ok?null:r.text().then(alert));};\n"
 	"  l.appendChild(i);f.appendChild(l);f.appendChild(document.createTextNode(' '));}})"
 	".catch(()=>{});}\n"
+	/* WHEP viewer: ICE-lite server, so no trickle and no wait for gathering. */
+	"async function rtc(n){const d=document.getElementById('st-'+n),img=d.querySelector('img');\n"
+	" const v=document.createElement('video');v.autoplay=v.muted=v.playsInline=true;v.className='v';\n"
+	" const pc=new RTCPeerConnection();pc.addTransceiver('video',{direction:'recvonly'});\n"
+	" pc.ontrack=e=>{v.srcObject=e.streams[0];};\n"
+	" await pc.setLocalDescription(await pc.createOffer());\n"
+	" const r=await fetch('/whep/'+encodeURIComponent(n),{method:'POST',"
+	"headers:{'Content-Type':'application/sdp'},body:pc.localDescription.sdp});\n"
+	" const t=await r.text();if(r.status!=201){alert(t);pc.close();return;}\n"
+	" await pc.setRemoteDescription({type:'answer',sdp:t});img.replaceWith(v);\n"
+	" const loc=r.headers.get('Location');"
+	"addEventListener('pagehide',()=>{if(loc)fetch(loc,{method:'DELETE',keepalive:true});});}\n"
 	"setInterval(upd,2000);upd();\n"
+	/* /#webrtc: every stream over WebRTC at once (a link to share; the tests use it). */
+	"if(location.hash=='#webrtc')document.querySelectorAll('button[data-n]').forEach(b=>b.click());\n"
 	"</script>\n";
 
 static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
@@ -156,6 +170,8 @@ static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
 		return;
 	}
 	evbuffer_add(b, _page_head, sizeof(_page_head) - 1);
+	if (h->whep)
+		evbuffer_add_printf(b, "<p>WebRTC: <a href=\"/api/webrtc\">/api/webrtc</a></p>\n");
 	for (int i = 0; i < h->n_streams; i++) {
 		struct cr_stream_status_s st;
 		cr_stream_status(h->streams[i], &st);
@@ -190,7 +206,13 @@ static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
 		_html_escape(b, cr_stream_name(h->streams[i]));
 		evbuffer_add_printf(b, "\">controls</a></p><div id=\"ctl-");
 		_html_escape(b, cr_stream_name(h->streams[i]));
-		evbuffer_add_printf(b, "\"></div></div>\n");
+		evbuffer_add_printf(b, "\"></div>");
+		if (h->whep) {
+			evbuffer_add_printf(b, "<p><button onclick=\"rtc(this.dataset.n);this.remove()\" data-n=\"");
+			_html_escape(b, cr_stream_name(h->streams[i]));
+			evbuffer_add_printf(b, "\">watch over WebRTC</button></p>");
+		}
+		evbuffer_add_printf(b, "</div>\n");
 		free(name);
 	}
 	if (h->n_streams == 0)

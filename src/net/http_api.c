@@ -12,6 +12,7 @@
 
 #include "core/frame.h"
 #include "net/http_priv.h"
+#include "net/whep.h"
 
 /* ---- JSON ---- */
 
@@ -428,6 +429,8 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 	evbuffer_add_printf(b, "camrelay_frames_alive %ld\n", atomic_load(&cr_frames_alive));
 	_family(b, "camrelay_packets_alive", "gauge", "Packets allocated and not yet released.");
 	evbuffer_add_printf(b, "camrelay_packets_alive %ld\n", atomic_load(&cr_packets_alive));
+	if (h->whep)
+		cr_whep_metrics(h->whep, b);
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
 	evhttp_add_header(hdr, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_add_header(hdr, "Cache-Control", "no-store");

@@ -4,6 +4,7 @@ preview (<img src="/mjpeg/test">, the multipart stream) shows the test
 source's colour bars in order, and the page's script filled in the status
 from /api/streams. Skipped (exit 77) when Chromium is not installed."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -58,6 +59,23 @@ def main(exe):
             check(len(v) > 500, f"the preview shows no {name} bar (counts {counts}); screenshot {shot}")
         centres = [sum(xs[n]) / len(xs[n]) for n, _ in BARS]
         check(centres == sorted(centres), f"bars out of order: {dict(zip(xs, centres))}")
+
+        # With WebRTC in the build, /#webrtc swaps each preview for a WHEP
+        # viewer: the page's offer is answered (the pictures themselves are
+        # tests/webrtc's business).
+        status, _, body = e2e.get(srv.url + "/api/webrtc")
+        if status != 200:
+            print("no /api/webrtc in this build: the page's WebRTC button not checked")
+            return
+        before = json.loads(body)["totals"]["sessions"]
+        dom = subprocess.run(
+            [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             f"--user-data-dir={srv.dir}/chromium", "--virtual-time-budget=4000", "--dump-dom",
+             srv.url + "/#webrtc"], capture_output=True, text=True, timeout=90)
+        check(dom.returncode == 0, f"chromium --dump-dom failed: {dom.stderr[-500:]}")
+        after = json.loads(e2e.get(srv.url + "/api/webrtc")[2])["totals"]["sessions"]
+        check(after > before, f"/#webrtc made no WHEP session ({before} -> {after}):\n{srv.log_tail()}")
+        check("<video" in dom.stdout, "/#webrtc: no <video> in the page")
 
 
 if __name__ == "__main__":
