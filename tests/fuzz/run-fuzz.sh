@@ -43,4 +43,28 @@ for t in $targets; do
 	fi
 	grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ +DONE)' "$build/$t.log" || true
 done
+# WebRTC parsers of outside input (SDP offers, STUN, RTCP, payloader input):
+# each gets the same share, seeds in tests/webrtc/corpus/.
+wsrc=$root/src
+webrtc_corpus=$root/tests/webrtc/corpus
+rtp_src="$wsrc/rtp/rtp.c $wsrc/rtp/h264.c $wsrc/rtp/h265.c $wsrc/rtp/vp8.c $wsrc/rtp/vp9.c $wsrc/rtp/av1.c"
+# shellcheck disable=SC2086
+$cc $cflags -o "$build/fuzz_sdp" "$here/fuzz_sdp.c" "$wsrc/net/sdp.c" $rtp_src
+# shellcheck disable=SC2086
+$cc $cflags -o "$build/fuzz_stun" "$here/fuzz_stun.c" "$wsrc/net/stun.c" -lcrypto -lz
+# shellcheck disable=SC2086
+$cc $cflags -o "$build/fuzz_rtcp" "$here/fuzz_rtcp.c" "$wsrc/rtp/rtcp.c" $rtp_src
+for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp; do
+	name=${t%%:*}
+	seeds=$webrtc_corpus/${t##*:}
+	mkdir -p "$build/corpus-$name"
+	echo "== $name: $each s"
+	if ! "$build/$name" -max_total_time="$each" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$build/crash-$name-" -print_final_stats=1 \
+		"$build/corpus-$name" "$seeds" 2>"$build/$name.log"; then
+		echo "== $name FAILED; see $build/$name.log and $build/crash-$name-* (add the input to $seeds)"
+		status=1
+	fi
+	grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ +DONE)' "$build/$name.log" || true
+done
 exit $status

@@ -1,0 +1,38 @@
+/* libFuzzer: compound RTCP from viewers (after SRTCP), and the payloaders
+ * fed arbitrary "encoded" data (the first byte picks the codec). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtp/rtp.h"
+
+static size_t total;
+
+static void _emit(void *opaque, uint8_t *pkt, size_t len)
+{
+	(void)opaque;
+	if (len < CR_RTP_HEADER || len > CR_RTP_HEADER + CR_RTP_DEFAULT_PAYLOAD)
+		abort();
+	total += len;
+	(void)pkt[len - 1];
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cr_rtcp_info_s ri;
+	(void)cr_rtcp_parse(data, size, &ri);
+	if (ri.n_rr > 4 || ri.n_nack > 256)
+		abort();
+	if (size < 1)
+		return 0;
+	static const enum cr_codec_e codecs[] = {CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_VP8,
+						 CR_CODEC_VP9, CR_CODEC_AV1};
+	static struct cr_rtp_s r;
+	cr_rtp_init(&r, codecs[data[0] % 5], 96, 1, 65530);
+	r.emit = _emit;
+	total = 0;
+	int n = cr_rtp_payload(&r, data + 1, size - 1, 0, data[0] & 0x80, 320, 240);
+	if (n > 0 && r.packets != (uint32_t)n)
+		abort();
+	return 0;
+}
