@@ -26,6 +26,17 @@
  *   brightness = 10                        name = integer, boolean or string;
  *   exposure_auto = true                   handed to the device as text
  *
+ *   [stream.<name>.sources.capture.media]      (ext) media-controller pipeline (v4l2)
+ *   strategy = "auto"                      auto, quality, speed, off
+ *   [[stream.<name>.sources.capture.media.links]]     source = "Sensor A:0",
+ *                                          sink = "Debayer A:0", enabled = true
+ *   [[stream.<name>.sources.capture.media.pads]]      entity = "Scaler", pad = 0,
+ *                                          format = "RGB888_1X24" (MEDIA_BUS_FMT_*
+ *                                          name), width, height, crop = [x, y, w, h],
+ *                                          compose = [x, y, w, h]
+ *   [[stream.<name>.sources.capture.media.controls]]  entity = "Sensor A",
+ *                                          name = "Test Pattern", value = 1 or "..."
+ *
  *   [stream.<name>.sources.encoder]         optional
  *   backend = "v4l2-m2m"                   v4l2-m2m, rdk, software, x264, x265,
  *                                          vpx, aom, jpeg (required)
@@ -74,6 +85,7 @@
 #include <unistd.h>
 
 #include "config/toml.h"
+#include "media/mbus_names.h"
 #include "config/values.h"
 
 /* A config is a few hundred bytes; a cap keeps a wrong path (a video file)
@@ -422,11 +434,188 @@ static int _load_controls(struct _ctx_s *c, const struct cr_toml_s *t, const cha
 	return 0;
 }
 
+/* [stream.X.sources.capture.media] (ext): the media-controller pipeline
+ * feeding a V4L2 capture node (src/media/media.h).
+ *   strategy = "auto"                        auto, quality, speed, off
+ *   [[...media.links]]   source = "Sensor A:0", sink = "Debayer A:0", enabled = true
+ *   [[...media.pads]]    entity = "Scaler", pad = 0, format = "RGB888_1X24",
+ *                        width = 640, height = 480, crop = [x, y, w, h], compose = [x, y, w, h]
+ *   [[...media.controls]] entity = "Sensor A", name = "test_pattern", value = 1 */
+static const char *const _media_strategies[] = {"auto", "quality", "speed", "off", NULL};
+static int _get_table_array(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key,
+			    size_t max, const struct cr_toml_s **out);
+
+/* "Entity name:pad" */
+static int _media_pad_ref(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key, char *name,
+			  size_t size, int *pad)
+{
+	const struct cr_toml_s *v = NULL;
+	char sub[256];
+	int rc;
+	const char *s = _get_name(c, t, path, key, &v, &rc);
+	if (!s)
+		return rc ? rc : _missing(c, t, path, key, " (\"entity name:pad number\", e.g. \"Sensor A:0\")");
+	_sub(sub, sizeof(sub), path, key);
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long n = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || colon == s || !colon[1] || *end || n < 0 || n > 255)
+		return _FAIL(c, v, sub, "expected \"entity name:pad number\" such as \"Sensor A:0\", got \"%.64s\"", s);
+	if ((size_t)(colon - s) >= size)
+		return _FAIL(c, v, sub, "entity name too long (at most %zu bytes)", size - 1);
+	snprintf(name, size, "%.*s", (int)(colon - s), s);
+	*pad = (int)n;
+	return 1;
+}
+
+/* [x, y, w, h] */
+static int _media_rect(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key, int out[4],
+		       bool *has)
+{
+	const struct cr_toml_s *v = cr_toml_get(t, key);
+	char sub[256];
+	if (!v)
+		return 0;
+	_sub(sub, sizeof(sub), path, key);
+	if (cr_toml_type(v) != CR_TOML_ARRAY || cr_toml_len(v) != 4)
+		return _FAIL(c, v, sub, "expected [x, y, width, height] (4 integers)");
+	for (size_t i = 0; i < 4; i++) {
+		const struct cr_toml_s *e = cr_toml_at(v, i);
+		if (cr_toml_type(e) != CR_TOML_INTEGER)
+			return _wrong_type(c, e, sub, "an integer in [x, y, width, height]");
+		int64_t x = cr_toml_int(e);
+		if (x < (i < 2 ? 0 : 1) || x > 65535)
+			return _FAIL(c, e, sub, "out of range: %" PRId64 " (allowed: %d..65535 for %s)", x, i < 2 ? 0 : 1,
+				     (const char *[]){"x", "y", "width", "height"}[i]);
+		out[i] = (int)x;
+	}
+	*has = true;
+	return 1;
+}
+
+static int _load_media_link(struct _ctx_s *c, const struct cr_toml_s *t, const char *path,
+			    struct cr_media_link_cfg_s *l)
+{
+	static const char *const keys[] = {"source", "sink", "enabled", NULL};
+	int rc;
+	l->enabled = true;
+	l->line = cr_toml_line(t);
+	if ((rc = _check_keys(c, t, path, keys)) < 0 ||
+	    (rc = _media_pad_ref(c, t, path, "source", l->source, sizeof(l->source), &l->source_pad)) < 0 ||
+	    (rc = _media_pad_ref(c, t, path, "sink", l->sink, sizeof(l->sink), &l->sink_pad)) < 0 ||
+	    (rc = _get_bool(c, t, path, "enabled", &l->enabled)) < 0)
+		return rc;
+	return 0;
+}
+
+static int _load_media_pad(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_media_pad_cfg_s *p)
+{
+	static const char *const keys[] = {"entity", "pad", "format", "width", "height", "crop", "compose", NULL};
+	const struct cr_toml_s *v = NULL;
+	char sub[256];
+	int rc;
+	p->line = cr_toml_line(t);
+	if ((rc = _check_keys(c, t, path, keys)) < 0 ||
+	    (rc = _get_str(c, t, path, "entity", p->entity, sizeof(p->entity), NULL)) < 0)
+		return rc;
+	if (rc == 0)
+		return _missing(c, t, path, "entity", " (an entity name as `camrelay media` shows it)");
+	if ((rc = _get_intv(c, t, path, "pad", 0, 255, &p->pad)) < 0)
+		return rc;
+	if (rc == 0)
+		return _missing(c, t, path, "pad", " (the pad number)");
+	const char *fmt = _get_name(c, t, path, "format", &v, &rc);
+	if (rc < 0)
+		return rc;
+	if (fmt && !(p->code = cr_mbus_code_of_name(fmt)))
+		return _FAIL(c, v, _sub(sub, sizeof(sub), path, "format"),
+			     "unknown media bus format \"%.64s\" (allowed: a MEDIA_BUS_FMT_* name without the prefix, "
+			     "such as RGB888_1X24, SRGGB8_1X8, YUYV8_2X8, UYVY8_1X16)",
+			     fmt);
+	if ((rc = _get_intv(c, t, path, "width", 1, 65535, &p->width)) < 0 ||
+	    (rc = _get_intv(c, t, path, "height", 1, 65535, &p->height)) < 0 ||
+	    (rc = _media_rect(c, t, path, "crop", p->crop, &p->has_crop)) < 0 ||
+	    (rc = _media_rect(c, t, path, "compose", p->compose, &p->has_compose)) < 0)
+		return rc;
+	return 0;
+}
+
+static int _load_media_control(struct _ctx_s *c, const struct cr_toml_s *t, const char *path,
+			       struct cr_media_control_cfg_s *ctl)
+{
+	static const char *const keys[] = {"entity", "name", "value", NULL};
+	const struct cr_toml_s *v = cr_toml_get(t, "value");
+	char sub[256];
+	int rc;
+	ctl->line = cr_toml_line(t);
+	if ((rc = _check_keys(c, t, path, keys)) < 0 ||
+	    (rc = _get_str(c, t, path, "entity", ctl->entity, sizeof(ctl->entity), NULL)) < 0)
+		return rc;
+	if (rc == 0)
+		return _missing(c, t, path, "entity", " (the sub-device's entity name)");
+	if ((rc = _get_str(c, t, path, "name", ctl->name, sizeof(ctl->name), NULL)) < 0)
+		return rc;
+	if (rc == 0)
+		return _missing(c, t, path, "name", " (the control name, as v4l2-ctl -d /dev/v4l-subdevN -L shows it)");
+	if (!v)
+		return _missing(c, t, path, "value", "");
+	_sub(sub, sizeof(sub), path, "value");
+	switch (cr_toml_type(v)) {
+	case CR_TOML_INTEGER:
+		snprintf(ctl->value, sizeof(ctl->value), "%" PRId64, cr_toml_int(v));
+		break;
+	case CR_TOML_BOOL:
+		snprintf(ctl->value, sizeof(ctl->value), "%s", cr_toml_bool(v) ? "true" : "false");
+		break;
+	case CR_TOML_STRING:
+		if ((rc = _get_str(c, t, path, "value", ctl->value, sizeof(ctl->value), NULL)) < 0)
+			return rc;
+		break;
+	default:
+		return _wrong_type(c, v, sub, "an integer, boolean or string (a menu item)");
+	}
+	return 0;
+}
+
+static int _load_media(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_media_cfg_s *m)
+{
+	static const char *const keys[] = {"strategy", "links", "pads", "controls", NULL};
+	const struct cr_toml_s *links = NULL, *pads = NULL, *ctls = NULL;
+	char sub[256], item[300];
+	int rc;
+	if ((rc = _check_keys(c, t, path, keys)) < 0 ||
+	    (rc = _get_choice(c, t, path, "strategy", "media pipeline strategy", _media_strategies, m->strategy,
+			      sizeof(m->strategy))) < 0 ||
+	    (rc = _get_table_array(c, t, path, "links", CR_MAX_MEDIA_LINKS, &links)) < 0 ||
+	    (rc = _get_table_array(c, t, path, "pads", CR_MAX_MEDIA_PADS, &pads)) < 0 ||
+	    (rc = _get_table_array(c, t, path, "controls", CR_MAX_MEDIA_CONTROLS, &ctls)) < 0)
+		return rc;
+	_sub(sub, sizeof(sub), path, "links");
+	for (size_t i = 0; links && i < cr_toml_len(links); i++) {
+		snprintf(item, sizeof(item), "%s[%zu]", sub, i);
+		if ((rc = _load_media_link(c, cr_toml_at(links, i), item, &m->links[m->n_links++])) < 0)
+			return rc;
+	}
+	_sub(sub, sizeof(sub), path, "pads");
+	for (size_t i = 0; pads && i < cr_toml_len(pads); i++) {
+		snprintf(item, sizeof(item), "%s[%zu]", sub, i);
+		if ((rc = _load_media_pad(c, cr_toml_at(pads, i), item, &m->pads[m->n_pads++])) < 0)
+			return rc;
+	}
+	_sub(sub, sizeof(sub), path, "controls");
+	for (size_t i = 0; ctls && i < cr_toml_len(ctls); i++) {
+		snprintf(item, sizeof(item), "%s[%zu]", sub, i);
+		if ((rc = _load_media_control(c, cr_toml_at(ctls, i), item, &m->controls[m->n_controls++])) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int _load_capture(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_capture_cfg_s *cap)
 {
 	static const char *const keys[] = {"backend", "device", "width", "height", "fps", "pixel_format",
-					   "prefer_dmabuf", "controls", NULL};
-	const struct cr_toml_s *controls = NULL;
+					   "prefer_dmabuf", "controls", "media", NULL};
+	const struct cr_toml_s *controls = NULL, *media = NULL;
 	char sub[256];
 	int rc;
 
@@ -446,6 +635,9 @@ static int _load_capture(struct _ctx_s *c, const struct cr_toml_s *t, const char
 	    (rc = _get_table(c, t, path, "controls", &controls)) < 0)
 		return rc;
 	if (controls && (rc = _load_controls(c, controls, _sub(sub, sizeof(sub), path, "controls"), cap)) < 0)
+		return rc;
+	if ((rc = _get_table(c, t, path, "media", &media)) < 0 ||
+	    (media && (rc = _load_media(c, media, _sub(sub, sizeof(sub), path, "media"), &cap->media)) < 0))
 		return rc;
 	if (strcmp(cap->backend, "test") == 0) {
 		/* The test pattern has no device to ask for defaults. */

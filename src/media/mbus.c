@@ -1,137 +1,13 @@
 /* Media bus format names and the V4L2 pixel formats they carry.
  *
- * The name table is every MEDIA_BUS_FMT_* of linux/media-bus-format.h
- * (kernel 6.1), minus the prefix: no Debian library exports one (libv4l2's
- * media-ctl code keeps its own private table too). */
+ * The name table is in mbus_names.h. */
 #include <linux/media-bus-format.h>
 #include <linux/videodev2.h>
 #include <string.h>
 #include <strings.h>
 
 #include "media/media.h"
-
-#define _E(n) {MEDIA_BUS_FMT_##n, #n}
-
-static const struct {
-	uint32_t code;
-	const char *name;
-} _names[] = {
-	_E(FIXED),
-	_E(RGB444_1X12),
-	_E(RGB444_2X8_PADHI_BE),
-	_E(RGB444_2X8_PADHI_LE),
-	_E(RGB555_2X8_PADHI_BE),
-	_E(RGB555_2X8_PADHI_LE),
-	_E(RGB565_1X16),
-	_E(BGR565_2X8_BE),
-	_E(BGR565_2X8_LE),
-	_E(RGB565_2X8_BE),
-	_E(RGB565_2X8_LE),
-	_E(RGB666_1X18),
-	_E(RBG888_1X24),
-	_E(RGB666_1X24_CPADHI),
-	_E(RGB666_1X7X3_SPWG),
-	_E(BGR888_1X24),
-	_E(BGR888_3X8),
-	_E(GBR888_1X24),
-	_E(RGB888_1X24),
-	_E(RGB888_2X12_BE),
-	_E(RGB888_2X12_LE),
-	_E(RGB888_3X8),
-	_E(RGB888_3X8_DELTA),
-	_E(RGB888_1X7X4_SPWG),
-	_E(RGB888_1X7X4_JEIDA),
-	_E(RGB666_1X30_CPADLO),
-	_E(RGB888_1X30_CPADLO),
-	_E(ARGB8888_1X32),
-	_E(RGB888_1X32_PADHI),
-	_E(RGB101010_1X30),
-	_E(RGB666_1X36_CPADLO),
-	_E(RGB888_1X36_CPADLO),
-	_E(RGB121212_1X36),
-	_E(RGB161616_1X48),
-	_E(Y8_1X8),
-	_E(UV8_1X8),
-	_E(UYVY8_1_5X8),
-	_E(VYUY8_1_5X8),
-	_E(YUYV8_1_5X8),
-	_E(YVYU8_1_5X8),
-	_E(UYVY8_2X8),
-	_E(VYUY8_2X8),
-	_E(YUYV8_2X8),
-	_E(YVYU8_2X8),
-	_E(Y10_1X10),
-	_E(Y10_2X8_PADHI_LE),
-	_E(UYVY10_2X10),
-	_E(VYUY10_2X10),
-	_E(YUYV10_2X10),
-	_E(YVYU10_2X10),
-	_E(Y12_1X12),
-	_E(UYVY12_2X12),
-	_E(VYUY12_2X12),
-	_E(YUYV12_2X12),
-	_E(YVYU12_2X12),
-	_E(Y14_1X14),
-	_E(UYVY8_1X16),
-	_E(VYUY8_1X16),
-	_E(YUYV8_1X16),
-	_E(YVYU8_1X16),
-	_E(YDYUYDYV8_1X16),
-	_E(UYVY10_1X20),
-	_E(VYUY10_1X20),
-	_E(YUYV10_1X20),
-	_E(YVYU10_1X20),
-	_E(VUY8_1X24),
-	_E(YUV8_1X24),
-	_E(UYYVYY8_0_5X24),
-	_E(UYVY12_1X24),
-	_E(VYUY12_1X24),
-	_E(YUYV12_1X24),
-	_E(YVYU12_1X24),
-	_E(YUV10_1X30),
-	_E(UYYVYY10_0_5X30),
-	_E(AYUV8_1X32),
-	_E(UYYVYY12_0_5X36),
-	_E(YUV12_1X36),
-	_E(YUV16_1X48),
-	_E(UYYVYY16_0_5X48),
-	_E(SBGGR8_1X8),
-	_E(SGBRG8_1X8),
-	_E(SGRBG8_1X8),
-	_E(SRGGB8_1X8),
-	_E(SBGGR10_ALAW8_1X8),
-	_E(SGBRG10_ALAW8_1X8),
-	_E(SGRBG10_ALAW8_1X8),
-	_E(SRGGB10_ALAW8_1X8),
-	_E(SBGGR10_DPCM8_1X8),
-	_E(SGBRG10_DPCM8_1X8),
-	_E(SGRBG10_DPCM8_1X8),
-	_E(SRGGB10_DPCM8_1X8),
-	_E(SBGGR10_2X8_PADHI_BE),
-	_E(SBGGR10_2X8_PADHI_LE),
-	_E(SBGGR10_2X8_PADLO_BE),
-	_E(SBGGR10_2X8_PADLO_LE),
-	_E(SBGGR10_1X10),
-	_E(SGBRG10_1X10),
-	_E(SGRBG10_1X10),
-	_E(SRGGB10_1X10),
-	_E(SBGGR12_1X12),
-	_E(SGBRG12_1X12),
-	_E(SGRBG12_1X12),
-	_E(SRGGB12_1X12),
-	_E(SBGGR14_1X14),
-	_E(SGBRG14_1X14),
-	_E(SGRBG14_1X14),
-	_E(SRGGB14_1X14),
-	_E(SBGGR16_1X16),
-	_E(SGBRG16_1X16),
-	_E(SGRBG16_1X16),
-	_E(SRGGB16_1X16),
-	_E(JPEG_1X8),
-	_E(S5C_UYVY_JPEG_1X8),
-	_E(AHSV8888_1X32),
-	_E(METADATA_FIXED),
-};
+#include "media/mbus_names.h"
 
 /* Bus codes whose samples a capture DMA engine writes as this pixel format
  * (first = preferred when camrelay chooses). */
@@ -183,20 +59,15 @@ static const struct {
 
 const char *cr_mbus_name(uint32_t code)
 {
-	for (size_t i = 0; i < sizeof(_names) / sizeof(_names[0]); i++)
-		if (_names[i].code == code)
-			return _names[i].name;
+	for (size_t i = 0; i < sizeof(cr_mbus_names) / sizeof(cr_mbus_names[0]); i++)
+		if (cr_mbus_names[i].code == code)
+			return cr_mbus_names[i].name;
 	return NULL;
 }
 
 uint32_t cr_mbus_from_name(const char *name)
 {
-	if (strncasecmp(name, "MEDIA_BUS_FMT_", 14) == 0)
-		name += 14;
-	for (size_t i = 0; i < sizeof(_names) / sizeof(_names[0]); i++)
-		if (strcasecmp(_names[i].name, name) == 0 && _names[i].code != MEDIA_BUS_FMT_FIXED)
-			return _names[i].code;
-	return 0;
+	return cr_mbus_code_of_name(name);
 }
 
 uint32_t cr_mbus_to_fourcc(uint32_t code)
