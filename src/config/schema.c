@@ -139,9 +139,16 @@ static int _index_of(const char *const *names, const char *s)
 	return -1;
 }
 
+/* path + "." + key, cut to size: paths only ever appear in messages. (Not
+ * snprintf: gcc's -Wformat-truncation cannot see that cutting is meant.) */
 static const char *_sub(char *buf, size_t size, const char *path, const char *key)
 {
-	snprintf(buf, size, "%s%s%s", path, path[0] ? "." : "", key);
+	size_t o = 0;
+	const char *parts[3] = {path, path[0] ? "." : "", key};
+	for (int i = 0; i < 3; i++)
+		for (const char *p = parts[i]; *p && o + 1 < size; p++)
+			buf[o++] = *p;
+	buf[o] = '\0';
 	return buf;
 }
 
