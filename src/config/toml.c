@@ -18,8 +18,9 @@ enum _origin_e {
 	_INLINE,       /* { ... }: closed once written */
 };
 
-/* Arrays and inline tables nest by recursion; cap it so hostile input cannot
- * exhaust the stack. */
+/* Arrays and inline tables nest by recursion, and so do freeing and walking
+ * the tree; cap nesting and dotted-key length so hostile input cannot exhaust
+ * the stack (the tree is then at most 3 x _MAX_DEPTH deep). */
 #define _MAX_DEPTH 128
 
 struct cr_toml_s {
@@ -200,6 +201,10 @@ static int _parse_key(struct _parser_s *p, struct _key_s *k)
 {
 	struct cr_toml_lex_s *lx = &p->lx;
 	for (;;) {
+		/* Freeing and walking the tree recurse once per level, so a key
+		 * like a.a.a... must not make it arbitrarily deep. */
+		if (k->n >= _MAX_DEPTH)
+			return cr_toml_lex_fail(lx, lx->line, lx->col, "dotted key has more than %d parts", _MAX_DEPTH);
 		if (k->n == k->cap) {
 			size_t cap = k->cap ? k->cap * 2 : 4;
 			struct _part_s *parts = realloc(k->parts, cap * sizeof(*parts));

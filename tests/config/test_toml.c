@@ -553,6 +553,21 @@ static void _arrays_inline(void)
 	memset(deep + 204, ']', 200);
 	deep[404] = '\0';
 	BAD(deep, 1, 133, "nested too deeply");
+	/* ...and so are dotted keys, for the same reason (fuzz_toml found
+	 * a.a.a... thousands deep). */
+	char dotted[400];
+	for (int i = 0; i < 129; i++)
+		memcpy(dotted + 2 * i, "a.", 2);
+	memcpy(dotted + 258, "a = 1", 6);
+	BAD(dotted, 1, 257, "dotted key has more than 128 parts");
+	dotted[0] = '[';
+	for (int i = 0; i < 128; i++)
+		memcpy(dotted + 1 + 2 * i, "a.", 2);
+	memcpy(dotted + 257, "a]\nb = 1", 9);
+	BAD(dotted, 1, 258, "dotted key has more than 128 parts");
+	memcpy(dotted + 256, "]\nb = 1", 8);
+	r = OK(dotted);
+	cr_toml_free(r);
 	memset(deep + 4, '[', 100);
 	memset(deep + 104, ']', 100);
 	deep[204] = '\0';
