@@ -45,6 +45,12 @@
 
 enum _state_e { _CONNECTING = 0, _DTLS, _SENDING };
 
+/* Control data for IP_PKTINFO, aligned as CMSG_FIRSTHDR expects. */
+union _cmsg_u {
+	uint8_t buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct cmsghdr align;
+};
+
 struct _hist_s {
 	uint16_t seq;
 	uint16_t len;
@@ -110,7 +116,7 @@ struct cr_whep_s {
 	size_t batch_len[_BATCH];
 	struct _viewer_s *batch_viewer[_BATCH];
 	int batch_n;
-	uint8_t batch_cmsg[_BATCH][CMSG_SPACE(sizeof(struct in_pktinfo))];
+	union _cmsg_u batch_cmsg[_BATCH];
 };
 
 /* ---- helpers ---- */
@@ -192,10 +198,10 @@ static void _reply(struct evhttp_request *req, int code, const char *reason, con
 /* The socket is bound to every address: say which one a datagram leaves
  * from, or a reply to 127.0.0.1:port could leave from another address and
  * be ignored by the peer's ICE agent. */
-static void _set_source(struct msghdr *h, uint8_t *cbuf, size_t cap, struct in_addr local)
+static void _set_source(struct msghdr *h, union _cmsg_u *cbuf, struct in_addr local)
 {
-	memset(cbuf, 0, cap);
-	h->msg_control = cbuf;
+	memset(cbuf, 0, sizeof(*cbuf));
+	h->msg_control = cbuf->buf;
 	h->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
 	struct cmsghdr *c = CMSG_FIRSTHDR(h);
 	c->cmsg_level = IPPROTO_IP;
@@ -211,8 +217,8 @@ static void _sendto(struct cr_whep_s *w, const void *p, size_t len, const struct
 	struct iovec iov = {(void *)p, len};
 	struct msghdr h = {.msg_name = (void *)to, .msg_namelen = sizeof(*to), .msg_iov = &iov,
 			   .msg_iovlen = 1};
-	uint8_t cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-	_set_source(&h, cbuf, sizeof(cbuf), local);
+	union _cmsg_u cbuf;
+	_set_source(&h, &cbuf, local);
 	if (sendmsg(w->fd, &h, 0) < 0)
 		CR_LOG_D("whep", "sendmsg: %s", strerror(errno));
 }
@@ -231,8 +237,7 @@ static void _flush(struct cr_whep_s *w)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &w->batch_viewer[i]->addr;
 		msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
-		_set_source(&msgs[i].msg_hdr, w->batch_cmsg[i], sizeof(w->batch_cmsg[i]),
-			    w->batch_viewer[i]->local);
+		_set_source(&msgs[i].msg_hdr, &w->batch_cmsg[i], w->batch_viewer[i]->local);
 	}
 	int done = 0;
 	while (done < w->batch_n) {
@@ -554,10 +559,10 @@ static void _on_udp(evutil_socket_t fd, short what, void *arg)
 	for (int round = 0; round < 64; round++) {
 		uint8_t buf[2048];
 		struct sockaddr_in from;
-		uint8_t cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		union _cmsg_u cbuf;
 		struct iovec iov = {buf, sizeof(buf)};
 		struct msghdr h = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-				   .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+				   .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
 		ssize_t n = recvmsg(fd, &h, 0);
 		if (n < 0)
 			break;

@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,10 +116,14 @@ class Server:
                 self.proc.wait()
                 failures.append("the server did not stop on SIGTERM")
         check(self.proc.returncode == 0, "server exited cleanly (status %s)" % self.proc.returncode)
+        self.log.seek(0)
+        text = self.log.read()
+        check("runtime error" not in text and "Sanitizer" not in text, "no sanitizer report in the server log")
         if failures:
-            self.log.seek(0)
             print("---- server log (tail) ----")
-            print("".join(self.log.readlines()[-40:]))
+            print("".join(text.splitlines(True)[-40:]))
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def aiortc_viewer(srv, stream, seconds, *extra):
@@ -149,7 +154,7 @@ def decoded_enough(summary, v, w, h, what):
     sent = v["frames_sent"]
     print("     %s: decoded %d of %d sent, %dx%d" % (what, summary.get("frames", 0), sent,
                                                      summary.get("width", 0), summary.get("height", 0)))
-    check(sent >= 30, "%s: server sent >= 30 frames (%d)" % (what, sent))
+    check(sent >= 10, "%s: server sent >= 10 frames (%d)" % (what, sent))
     check(summary.get("frames", 0) >= 0.9 * sent, "%s: >= 90%% of sent frames decoded" % what)
     check((summary.get("width"), summary.get("height")) == (w, h) and summary.get("sizes_ok"),
           "%s: frames are %dx%d" % (what, w, h))

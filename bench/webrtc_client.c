@@ -1,0 +1,280 @@
+/* A light WHEP receiver for benchmarks: N sessions in one process, each
+ * doing what a browser must (offer, STUN with USE-CANDIDATE, DTLS-SRTP as
+ * client, consent every 2 s) and then only counting the SRTP packets, so the
+ * figures measure the server, not a decoder.
+ *   bench_webrtc_client HOST HTTP_PORT STREAM N SECONDS
+ *   bench_webrtc_client --srtp     (SRTP protect cost per 1200-byte packet)
+ * Prints one JSON line. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "net/srtp.h"
+#include "net/stun.h"
+
+#define MAXN 512
+
+struct sess_s {
+	int fd;
+	struct sockaddr_in server;
+	char ufrag[64], pwd[128], location[160];
+	SSL *ssl;
+	BIO *rb, *wb;
+	int state; /* 0 stun, 1 dtls, 2 media, -1 failed */
+	uint64_t packets, bytes;
+	int64_t next_consent;
+};
+
+static SSL_CTX *ctx;
+static char fingerprint[100];
+
+static int _http(const char *host, int port, const char *method, const char *path, const char *body,
+		 char *out, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, host, &a.sin_addr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	char req[8192];
+	int n = snprintf(req, sizeof(req),
+			 "%s %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n%s",
+			 method, path, host, body ? strlen(body) : 0, body ? body : "");
+	if (write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	size_t got = 0;
+	ssize_t r;
+	while (got + 1 < cap && (r = read(fd, out + got, cap - got - 1)) > 0)
+		got += (size_t)r;
+	out[got] = 0;
+	close(fd);
+	return atoi(out + 9);
+}
+
+static void _attr(const char *sdp, const char *key, char *out, size_t n)
+{
+	const char *p = strstr(sdp, key);
+	out[0] = 0;
+	if (!p)
+		return;
+	p += strlen(key);
+	size_t k = 0;
+	while (p[k] && p[k] != '\r' && p[k] != '\n' && k + 1 < n)
+		k++;
+	memcpy(out, p, k);
+	out[k] = 0;
+}
+
+static void _send_stun(struct sess_s *s, const char *local_ufrag)
+{
+	uint8_t tid[12], buf[512];
+	char user[200];
+	RAND_bytes(tid, sizeof(tid));
+	snprintf(user, sizeof(user), "%s:%s", s->ufrag, local_ufrag);
+	size_t n = cr_stun_binding_request(buf, sizeof(buf), tid, user, s->pwd, strlen(s->pwd), true);
+	sendto(s->fd, buf, n, 0, (struct sockaddr *)&s->server, sizeof(s->server));
+}
+
+static void _flush_dtls(struct sess_s *s)
+{
+	uint8_t buf[4096];
+	int n;
+	while ((n = BIO_read(s->wb, buf, sizeof(buf))) > 0)
+		sendto(s->fd, buf, (size_t)n, 0, (struct sockaddr *)&s->server, sizeof(s->server));
+}
+
+static int _setup_ctx(void)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)"bench", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_sign(x, key, EVP_sha256());
+	unsigned char md[32];
+	unsigned mdlen;
+	X509_digest(x, EVP_sha256(), md, &mdlen);
+	for (unsigned i = 0; i < mdlen; i++)
+		sprintf(fingerprint + 3 * i, "%02X%s", md[i], i + 1 < mdlen ? ":" : "");
+	ctx = SSL_CTX_new(DTLS_client_method());
+	SSL_CTX_use_certificate(ctx, x);
+	SSL_CTX_use_PrivateKey(ctx, key);
+	SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AES128_CM_SHA1_80");
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return 0;
+}
+
+static int _srtp_bench(void)
+{
+	for (int prof = CR_SRTP_AES128_CM_SHA1_80; prof <= CR_SRTP_AEAD_AES_128_GCM; prof++) {
+		struct cr_srtp_keys_s k = {.profile = prof, .len = prof == CR_SRTP_AEAD_AES_128_GCM ? 28 : 30};
+		RAND_bytes(k.local, 30);
+		RAND_bytes(k.remote, 30);
+		char err[256];
+		struct cr_srtp_s *s = cr_srtp_new(&k, err, sizeof(err));
+		if (!s)
+			return 1;
+		uint8_t pkt[1500] = {0x80, 96};
+		const int n = 200000;
+		int64_t t0 = cr_now_ns();
+		for (int i = 0; i < n; i++) {
+			pkt[2] = (uint8_t)(i >> 8);
+			pkt[3] = (uint8_t)i;
+			size_t len = 1200;
+			cr_srtp_protect(s, pkt, &len);
+		}
+		int64_t t1 = cr_now_ns();
+		printf("{\"srtp_profile\": \"%s\", \"packet_bytes\": 1200, \"ns_per_packet\": %.0f}\n",
+		       prof == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80",
+		       (double)(t1 - t0) / n);
+		cr_srtp_free(s);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--srtp") == 0)
+		return _srtp_bench();
+	if (argc != 6) {
+		fprintf(stderr, "usage: bench_webrtc_client HOST HTTP_PORT STREAM N SECONDS | --srtp\n");
+		return 2;
+	}
+	const char *host = argv[1];
+	int port = atoi(argv[2]), n = atoi(argv[4]);
+	double seconds = atof(argv[5]);
+	if (n < 1 || n > MAXN)
+		return 2;
+	_setup_ctx();
+	static struct sess_s ss[MAXN];
+	static char offer[4096], resp[65536];
+	const char *local_ufrag = "bnch";
+	snprintf(offer, sizeof(offer),
+		 "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+		 "m=video 9 UDP/TLS/RTP/SAVPF 102 103\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+		 "a=ice-ufrag:%s\r\na=ice-pwd:benchbenchbenchbenchbench\r\na=fingerprint:sha-256 %s\r\n"
+		 "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n"
+		 "a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
+		 "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+		 "a=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\n"
+		 "a=rtpmap:96 VP8/90000\r\n",
+		 local_ufrag, fingerprint);
+	/* The m= line lists 102 103; VP8 96 is only there when a stream sends VP8. */
+	char path[200];
+	snprintf(path, sizeof(path), "/whep/%s", argv[3]);
+	for (int i = 0; i < n; i++) {
+		struct sess_s *s = &ss[i];
+		int st = _http(host, port, "POST", path, offer, resp, sizeof(resp));
+		if (st != 201) {
+			fprintf(stderr, "POST %s: %d\n%s\n", path, st, resp);
+			return 1;
+		}
+		char *body = strstr(resp, "\r\n\r\n");
+		_attr(body, "a=ice-ufrag:", s->ufrag, sizeof(s->ufrag));
+		_attr(body, "a=ice-pwd:", s->pwd, sizeof(s->pwd));
+		_attr(resp, "Location: ", s->location, sizeof(s->location));
+		char cand[200], ip[64];
+		int cport = 0;
+		_attr(body, "a=candidate:", cand, sizeof(cand));
+		if (sscanf(cand, "%*s %*s %*s %*s %63s %d", ip, &cport) != 2)
+			return 1;
+		s->server.sin_family = AF_INET;
+		s->server.sin_port = htons((uint16_t)cport);
+		inet_pton(AF_INET, ip, &s->server.sin_addr);
+		s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		int rcv = 1 << 20;
+		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		s->ssl = SSL_new(ctx);
+		s->rb = BIO_new(BIO_s_mem());
+		s->wb = BIO_new(BIO_s_mem());
+		BIO_set_mem_eof_return(s->rb, -1);
+		SSL_set_bio(s->ssl, s->rb, s->wb);
+		SSL_set_connect_state(s->ssl);
+		_send_stun(s, local_ufrag);
+		s->next_consent = cr_now_ns() + 2000000000LL;
+	}
+	static struct pollfd pfd[MAXN];
+	for (int i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){.fd = ss[i].fd, .events = POLLIN};
+	int64_t end = cr_now_ns() + (int64_t)(seconds * 1e9), media_start = 0;
+	uint64_t packets_at_start = 0, bytes_at_start = 0;
+	while (cr_now_ns() < end) {
+		poll(pfd, (nfds_t)n, 100);
+		int64_t now = cr_now_ns();
+		int in_media = 0;
+		for (int i = 0; i < n; i++) {
+			struct sess_s *s = &ss[i];
+			uint8_t buf[2048];
+			ssize_t r;
+			while ((r = recv(s->fd, buf, sizeof(buf), 0)) > 0) {
+				if (buf[0] < 4 && s->state == 0) {
+					s->state = 1;
+					SSL_do_handshake(s->ssl);
+					_flush_dtls(s);
+				} else if (buf[0] >= 20 && buf[0] <= 63) {
+					BIO_write(s->rb, buf, (int)r);
+					if (SSL_do_handshake(s->ssl) == 1 && s->state == 1)
+						s->state = 2;
+					_flush_dtls(s);
+				} else if (buf[0] >= 128 && buf[0] <= 191) {
+					s->packets++;
+					s->bytes += (uint64_t)r;
+				}
+			}
+			if (s->state == 1) { /* DTLS retransmission */
+				struct timeval tv;
+				if (DTLSv1_get_timeout(s->ssl, &tv) && tv.tv_sec == 0 && tv.tv_usec == 0) {
+					DTLSv1_handle_timeout(s->ssl);
+					_flush_dtls(s);
+				}
+			}
+			if (now >= s->next_consent) {
+				_send_stun(s, local_ufrag);
+				s->next_consent = now + 2000000000LL;
+			}
+			in_media += s->state == 2;
+		}
+		if (!media_start && in_media == n) {
+			media_start = now;
+			for (int i = 0; i < n; i++)
+				packets_at_start += ss[i].packets, bytes_at_start += ss[i].bytes;
+		}
+	}
+	uint64_t packets = 0, bytes = 0;
+	int connected = 0;
+	for (int i = 0; i < n; i++) {
+		packets += ss[i].packets;
+		bytes += ss[i].bytes;
+		connected += ss[i].state == 2;
+		_http(host, port, "DELETE", ss[i].location, NULL, resp, sizeof(resp));
+	}
+	double dt = media_start ? (cr_now_ns() - media_start) / 1e9 : 0;
+	printf("{\"sessions\": %d, \"connected\": %d, \"packets\": %llu, \"bytes\": %llu, "
+	       "\"seconds_all_connected\": %.2f, \"mbit_per_s_total\": %.2f}\n",
+	       n, connected, (unsigned long long)packets, (unsigned long long)bytes, dt,
+	       dt > 0 ? (bytes - bytes_at_start) * 8 / dt / 1e6 : 0.0);
+	return connected == n ? 0 : 1;
+}
