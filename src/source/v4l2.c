@@ -790,6 +790,8 @@ static int _dequeue(struct cr_source_s *src, struct _v4l2_s *v, struct cr_frame_
 	bool starving = bs->n_queued == 0;
 	if (b.sequence != v->next_sequence && v->next_sequence) {
 		v->driver_dropped += b.sequence - v->next_sequence;
+		if (src->stats)
+			atomic_fetch_add(&src->stats->frames_device_skipped, b.sequence - v->next_sequence);
 		CR_LOG_D(src->stream_name, "%s: the driver skipped %u frames (%llu in all)", v->path,
 			 b.sequence - v->next_sequence, (unsigned long long)v->driver_dropped);
 	}

@@ -1,0 +1,308 @@
+/* camrelay list: every V4L2 video node, sub-device and media device, with
+ * what each can do, so a user can pick the `device` for a config. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <linux/media.h>
+#include <linux/v4l2-subdev.h>
+#include <linux/videodev2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/format.h"
+#include "core/v4l2_util.h"
+
+#define _MAX_NODES 128
+
+static json_t *_caps_array(uint32_t caps)
+{
+	char s[512];
+	cr_v4l2_caps_str(caps, s, sizeof(s));
+	json_t *a = json_array();
+	for (char *tok = strtok(s, ", "); tok; tok = strtok(NULL, ", "))
+		json_array_append_new(a, json_string(tok));
+	return a;
+}
+
+/* Short role of a node, for people: what it is used for. */
+static const char *_kind(uint32_t caps)
+{
+	if (caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE))
+		return "m2m";
+	if (caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE))
+		return "capture";
+	if (caps & (V4L2_CAP_VIDEO_OUTPUT | V4L2_CAP_VIDEO_OUTPUT_MPLANE))
+		return "output";
+	if (caps & V4L2_CAP_VIDEO_OVERLAY)
+		return "overlay";
+	if (caps & (V4L2_CAP_META_CAPTURE | V4L2_CAP_META_OUTPUT))
+		return "metadata";
+	if (caps & (V4L2_CAP_VBI_CAPTURE | V4L2_CAP_SLICED_VBI_CAPTURE | V4L2_CAP_VBI_OUTPUT |
+		    V4L2_CAP_SLICED_VBI_OUTPUT))
+		return "vbi";
+	if (caps & (V4L2_CAP_SDR_CAPTURE | V4L2_CAP_SDR_OUTPUT))
+		return "sdr";
+	if (caps & V4L2_CAP_TOUCH)
+		return "touch";
+	if (caps & V4L2_CAP_RADIO)
+		return "radio";
+	return "other";
+}
+
+static json_t *_formats(int fd, uint32_t type)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < 128; i++) {
+		struct v4l2_fmtdesc d = {.index = i, .type = type};
+		if (cr_v4l2_ioctl(fd, VIDIOC_ENUM_FMT, &d) < 0)
+			break;
+		char fcc[16];
+		enum cr_pixfmt_e f = cr_pixfmt_from_fourcc(d.pixelformat);
+		json_t *o = json_pack("{s:s,s:s}", "fourcc", cr_v4l2_fourcc_str(d.pixelformat, fcc), "description",
+				      (const char *)d.description);
+		if (f)
+			json_object_set_new(o, "camrelay", json_string(cr_pixfmt_name(f)));
+		if (d.flags & V4L2_FMT_FLAG_COMPRESSED)
+			json_object_set_new(o, "compressed", json_true());
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static void _sysfs_name(const char *path, char *out, size_t n)
+{
+	char p[128];
+	const char *base = strrchr(path, '/');
+	snprintf(p, sizeof(p), "/sys/class/video4linux/%s/name", base ? base + 1 : path);
+	out[0] = 0;
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return;
+	if (fgets(out, (int)n, f))
+		out[strcspn(out, "\n")] = 0;
+	fclose(f);
+}
+
+static json_t *_video_node(const char *path)
+{
+	json_t *o = json_pack("{s:s}", "path", path);
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		json_object_set_new(o, "error", json_sprintf("cannot open: %s%s", strerror(errno),
+							     cr_v4l2_errno_hint(errno, path)));
+		return o;
+	}
+	char name[64];
+	_sysfs_name(path, name, sizeof(name));
+	if (name[0])
+		json_object_set_new(o, "name", json_string(name));
+	struct v4l2_capability cap = {0};
+	if (cr_v4l2_ioctl(fd, VIDIOC_QUERYCAP, &cap) < 0) {
+		json_object_set_new(o, "error", json_string("not a V4L2 device (VIDIOC_QUERYCAP failed)"));
+		close(fd);
+		return o;
+	}
+	uint32_t caps = cr_v4l2_device_caps(&cap);
+	json_object_set_new(o, "card", json_stringn((const char *)cap.card, strnlen((const char *)cap.card, 32)));
+	json_object_set_new(o, "driver", json_stringn((const char *)cap.driver, strnlen((const char *)cap.driver, 16)));
+	json_object_set_new(o, "bus_info",
+			    json_stringn((const char *)cap.bus_info, strnlen((const char *)cap.bus_info, 32)));
+	json_object_set_new(o, "version", json_sprintf("%u.%u.%u", cap.version >> 16, (cap.version >> 8) & 0xff,
+						       cap.version & 0xff));
+	json_object_set_new(o, "kind", json_string(_kind(caps)));
+	json_object_set_new(o, "caps", _caps_array(caps));
+	json_t *fmts = json_object();
+	if (caps & V4L2_CAP_VIDEO_CAPTURE)
+		json_object_set_new(fmts, "capture", _formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE));
+	if (caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE)
+		json_object_set_new(fmts, "capture", _formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE));
+	if (caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_OUTPUT))
+		json_object_set_new(fmts, "output", _formats(fd, V4L2_BUF_TYPE_VIDEO_OUTPUT));
+	if (caps & (V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_VIDEO_OUTPUT_MPLANE))
+		json_object_set_new(fmts, "output", _formats(fd, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE));
+	if (caps & V4L2_CAP_VIDEO_M2M)
+		json_object_set_new(fmts, "capture", _formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE));
+	if (caps & V4L2_CAP_VIDEO_M2M_MPLANE)
+		json_object_set_new(fmts, "capture", _formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE));
+	if (json_object_size(fmts))
+		json_object_set_new(o, "formats", fmts);
+	else
+		json_decref(fmts);
+	close(fd);
+	return o;
+}
+
+static json_t *_subdev_node(const char *path)
+{
+	json_t *o = json_pack("{s:s}", "path", path);
+	char name[64];
+	_sysfs_name(path, name, sizeof(name));
+	if (name[0])
+		json_object_set_new(o, "name", json_string(name));
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		json_object_set_new(o, "error", json_sprintf("cannot open: %s%s", strerror(errno),
+							     cr_v4l2_errno_hint(errno, path)));
+		return o;
+	}
+#ifdef VIDIOC_SUBDEV_QUERYCAP
+	struct v4l2_subdev_capability cap = {0};
+	if (cr_v4l2_ioctl(fd, VIDIOC_SUBDEV_QUERYCAP, &cap) == 0)
+		json_object_set_new(o, "read_only", json_boolean(cap.capabilities & V4L2_SUBDEV_CAP_RO_SUBDEV));
+#endif
+	close(fd);
+	return o;
+}
+
+static json_t *_media_node(const char *path)
+{
+	json_t *o = json_pack("{s:s}", "path", path);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		json_object_set_new(o, "error", json_sprintf("cannot open: %s%s", strerror(errno),
+							     cr_v4l2_errno_hint(errno, path)));
+		return o;
+	}
+	struct media_device_info info = {0};
+	if (cr_v4l2_ioctl(fd, MEDIA_IOC_DEVICE_INFO, &info) == 0) {
+		json_object_set_new(o, "driver", json_stringn(info.driver, strnlen(info.driver, sizeof(info.driver))));
+		json_object_set_new(o, "model", json_stringn(info.model, strnlen(info.model, sizeof(info.model))));
+		json_object_set_new(o, "serial", json_stringn(info.serial, strnlen(info.serial, sizeof(info.serial))));
+		json_object_set_new(o, "bus_info",
+				    json_stringn(info.bus_info, strnlen(info.bus_info, sizeof(info.bus_info))));
+		json_object_set_new(o, "hw_revision", json_integer(info.hw_revision));
+	} else {
+		json_object_set_new(o, "error", json_string("MEDIA_IOC_DEVICE_INFO failed"));
+	}
+	close(fd);
+	return o;
+}
+
+static void _print_formats(json_t *fmts, const char *key, const char *label)
+{
+	json_t *a = json_object_get(fmts, key);
+	if (!a || !json_array_size(a))
+		return;
+	printf("    %s:", label);
+	size_t i;
+	json_t *f;
+	json_array_foreach(a, i, f)
+	{
+		const char *cr = json_string_value(json_object_get(f, "camrelay"));
+		printf(" %s%s%s%s", json_string_value(json_object_get(f, "fourcc")), cr ? "(" : "", cr ? cr : "",
+		       cr ? ")" : "");
+	}
+	printf("\n");
+}
+
+static const char *_s(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+static void _print_text(json_t *root)
+{
+	size_t i;
+	json_t *o;
+	json_t *video = json_object_get(root, "video");
+	printf("Video devices:%s\n", json_array_size(video) ? "" : " none");
+	json_array_foreach(video, i, o)
+	{
+		if (json_object_get(o, "error")) {
+			printf("  %s: %s\n", _s(o, "path"), _s(o, "error"));
+			continue;
+		}
+		printf("  %-13s %-8s \"%s\" (%s, %s)\n", _s(o, "path"), _s(o, "kind"), _s(o, "card"), _s(o, "driver"),
+		       _s(o, "bus_info"));
+		printf("    caps:");
+		size_t j;
+		json_t *c;
+		json_array_foreach(json_object_get(o, "caps"), j, c) printf(" %s", json_string_value(c));
+		printf("\n");
+		json_t *fmts = json_object_get(o, "formats");
+		if (fmts) {
+			const char *kind = _s(o, "kind");
+			if (strcmp(kind, "m2m") == 0) {
+				_print_formats(fmts, "output", "takes");
+				_print_formats(fmts, "capture", "gives");
+			} else if (strcmp(kind, "capture") == 0) {
+				_print_formats(fmts, "capture", "formats");
+			}
+		}
+	}
+	json_t *sub = json_object_get(root, "subdevs");
+	if (json_array_size(sub)) {
+		printf("Sub-devices:\n");
+		json_array_foreach(sub, i, o)
+		printf("  %-18s %s%s\n", _s(o, "path"), _s(o, "name"),
+		       json_is_true(json_object_get(o, "read_only")) ? " (read-only)" : "");
+	}
+	json_t *media = json_object_get(root, "media");
+	if (json_array_size(media)) {
+		printf("Media devices:\n");
+		json_array_foreach(media, i, o)
+		printf("  %-13s \"%s\" (%s, %s)\n", _s(o, "path"), _s(o, "model"), _s(o, "driver"), _s(o, "bus_info"));
+	}
+	printf("\nUse a path, a card name (\"%s\") or a bus info as `device` in a config;\n"
+	       "camrelay probe DEVICE shows formats, sizes, rates and controls.\n",
+	       json_array_size(video) ? _s(json_array_get(video, 0), "card") : "HD Pro Webcam C920");
+}
+
+static int _run(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
+	int c, json = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = 1;
+		} else if (c == 'h') {
+			printf("Usage: camrelay list [--json]\n"
+			       "Lists V4L2 video nodes (card, driver, bus info, capabilities, formats),\n"
+			       "sub-devices and media devices.\n");
+			return 0;
+		} else {
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "camrelay list: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+		return 2;
+	}
+	static char nodes[_MAX_NODES][64];
+	json_t *root = json_object(), *a;
+	int n = cr_v4l2_list_nodes("video", nodes, _MAX_NODES);
+	json_object_set_new(root, "video", a = json_array());
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, _video_node(nodes[i]));
+	n = cr_v4l2_list_nodes("v4l-subdev", nodes, _MAX_NODES);
+	json_object_set_new(root, "subdevs", a = json_array());
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, _subdev_node(nodes[i]));
+	n = cr_v4l2_list_nodes("media", nodes, _MAX_NODES);
+	json_object_set_new(root, "media", a = json_array());
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, _media_node(nodes[i]));
+	if (json) {
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+	} else {
+		_print_text(root);
+	}
+	json_decref(root);
+	return 0;
+}
+
+const struct cr_command_s cr_command_list = {
+	.name = "list",
+	.run = _run,
+	.summary = "list cameras and other V4L2/media devices [--json]",
+};

@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""Compares camrelay list/probe JSON with v4l2-ctl's text for the same devices."""
+import glob
+import json
+import os
+import re
+import sys
+
+W, devs = sys.argv[1], sys.argv[2:]
+fails = 0
+
+
+def check(ok, msg):
+    global fails
+    print(("ok: " if ok else "FAIL: ") + msg)
+    if not ok:
+        fails += 1
+
+
+def load(name):
+    with open(os.path.join(W, name)) as f:
+        return json.load(f) if name.endswith(".json") else f.read()
+
+
+# ---- list vs v4l2-ctl --list-devices ----
+lst = load("list.json")
+blocks = {}  # path -> (card, bus)
+for block in load("devices.txt").strip().split("\n\n"):
+    lines = block.split("\n")
+    m = re.match(r"^(.*) \(([^()]*)\):$", lines[0])
+    if not m:
+        continue
+    for p in lines[1:]:
+        blocks[p.strip()] = (m.group(1), m.group(2))
+ours = {v["path"]: v for v in lst["video"]}
+theirs = {p for p in blocks if p.startswith("/dev/video")}
+check(set(ours) == theirs, f"video nodes: camrelay {sorted(ours)} vs v4l2-ctl {sorted(theirs)}")
+for p in sorted(theirs & set(ours)):
+    card, bus = blocks[p]
+    check(ours[p].get("card") == card and ours[p].get("bus_info") == bus,
+          f"{p}: card/bus {ours[p].get('card')!r}/{ours[p].get('bus_info')!r} vs {card!r}/{bus!r}")
+media = {m["path"]: m for m in lst["media"]}
+check(set(media) == {p for p in blocks if p.startswith("/dev/media")},
+      f"media nodes: {sorted(media)}")
+for p, m in media.items():
+    check(m.get("bus_info") == blocks[p][1], f"{p}: media bus_info {m.get('bus_info')!r} vs {blocks[p][1]!r}")
+subs = {s["path"] for s in lst["subdevs"]}
+check(subs == set(glob.glob("/dev/v4l-subdev*")) and len(subs) > 0, f"sub-devices: {sorted(subs)}")
+kinds = {v["path"]: v.get("kind") for v in lst["video"]}
+check(kinds.get(devs[0]) == "capture" and kinds.get(devs[1]) == "m2m",
+      f"kinds: {devs[0]} {kinds.get(devs[0])}, {devs[1]} {kinds.get(devs[1])}")
+vcap = ours.get(devs[0], {})
+check("YUYV" in [f["fourcc"] for f in vcap.get("formats", {}).get("capture", [])], "list shows vivid's capture formats")
+
+
+# ---- probe vs v4l2-ctl --list-formats-ext ----
+def parse_formats(text):
+    """[{fourcc, sizes: [(kind, w, h or range), intervals: [fps...]]}]"""
+    fmts = []
+    size = None
+    for line in text.split("\n"):
+        m = re.match(r"^\s*\[\d+\]: '([^']+)'", line)
+        if m:
+            fmts.append({"fourcc": m.group(1).replace(" ", ""), "sizes": []})
+            continue
+        m = re.match(r"^\s*Size: Discrete (\d+)x(\d+)", line)
+        if m:
+            size = {"type": "discrete", "w": int(m.group(1)), "h": int(m.group(2)), "fps": []}
+            fmts[-1]["sizes"].append(size)
+            continue
+        m = re.match(r"^\s*Size: (Stepwise|Continuous) (\d+)x(\d+) - (\d+)x(\d+)", line)
+        if m:
+            fmts[-1]["sizes"].append({"type": m.group(1).lower(), "min": (int(m.group(2)), int(m.group(3))),
+                                      "max": (int(m.group(4)), int(m.group(5)))})
+            continue
+        m = re.match(r"^\s*Interval: Discrete [0-9.]+s \(([0-9.]+) fps\)", line)
+        if m and size is not None:
+            size["fps"].append(float(m.group(1)))
+    return fmts
+
+
+def compare_formats(name, probe_list, text):
+    ref = parse_formats(text)
+    got = probe_list or []
+    check([f["fourcc"] for f in got] == [f["fourcc"] for f in ref],
+          f"{name}: fourccs {[f['fourcc'] for f in got]} vs v4l2-ctl {[f['fourcc'] for f in ref]}")
+    n_sizes = n_ivals = 0
+    for g, r in zip(got, ref):
+        gs = []
+        for s in g["sizes"]:
+            if s["type"] == "discrete":
+                gs.append(("discrete", s["width"], s["height"],
+                           [round(i["fps"], 3) for i in s["intervals"] if i["type"] == "discrete"]))
+            else:
+                gs.append((s["type"], (s["min_width"], s["min_height"]), (s["max_width"], s["max_height"])))
+        rs = []
+        for s in r["sizes"]:
+            if s["type"] == "discrete":
+                rs.append(("discrete", s["w"], s["h"], [round(x, 3) for x in s["fps"]]))
+            else:
+                rs.append((s["type"], s["min"], s["max"]))
+        check(gs == rs, f"{name} {g['fourcc']}: {len(gs)} sizes" + ("" if gs == rs else f": {gs[:3]} vs {rs[:3]}"))
+        n_sizes += len(gs)
+        n_ivals += sum(len(s[3]) for s in gs if s[0] == "discrete")
+    print(f"   ({name}: {len(got)} formats, {n_sizes} sizes, {n_ivals} intervals compared)")
+
+
+# ---- probe vs v4l2-ctl --list-ctrls ----
+def parse_ctrls(text):
+    out = {}
+    for line in text.split("\n"):
+        m = re.match(r"^\s*(\S+) 0x([0-9a-f]{8}) \((\w+)\)\s*: ?(.*)$", line)
+        if not m:
+            continue
+        fields = dict(re.findall(r"(\w+)=(-?(?:0x[0-9a-f]+|\d+))", m.group(4)))
+        out[m.group(1)] = {"type": m.group(3), "id": int(m.group(2), 16), "array": "dims=" in m.group(4),
+                           "flags": m.group(4).split("flags=")[1] if "flags=" in m.group(4) else "",
+                           **{k: int(v, 0) for k, v in fields.items()}}
+    return out
+
+
+TYPES = {"int": "int", "bool": "bool", "menu": "menu", "intmenu": "intmenu", "button": "button",
+         "int64": "int64", "str": "string", "bitmask": "bitmask"}
+
+
+def compare_ctrls(name, probe_ctrls, text):
+    ref = parse_ctrls(text)
+    got = {c["name"]: c for c in probe_ctrls}
+    plain = {k: v for k, v in ref.items() if v["type"] in TYPES and not v["array"]}
+    missing = sorted(set(plain) - set(got))
+    extra = sorted(set(got) - set(ref))
+    check(not missing and not extra and (len(got) > 0 or not plain),
+          f"{name}: {len(got)} controls named as v4l2-ctl names them" + (f"; missing {missing}, extra {extra}" if missing or extra else ""))
+    bad = []
+    for k, c in got.items():
+        r = ref.get(k)
+        if not r:
+            continue
+        if TYPES.get(r["type"]) != c["type"] or r["id"] != c["id"]:
+            bad.append(f"{k} type {c['type']}/{r['type']}")
+            continue
+        for f in ("min", "max", "step", "default", "value"):
+            if f not in r or c["type"] in ("string", "button"):
+                continue
+            if f == "value" and ("volatile" in r["flags"] or "write-only" in r["flags"]):
+                continue  # changes by itself (e.g. gain under autogain), or cannot be read
+            mine, theirs = c.get(f), r[f]
+            if c["type"] == "bitmask" and mine is not None:
+                mine, theirs = mine & 0xffffffff, theirs & 0xffffffff
+            if mine != theirs:
+                bad.append(f"{k}.{f} {mine} vs {theirs}")
+    check(not bad, f"{name}: type/min/max/step/default/value agree" + (f": {bad[:8]}" if bad else ""))
+
+
+for dev in devs:
+    n = os.path.basename(dev)
+    p = load(f"probe-{n}.json")
+    kind = "m2m" if "m2m" in " ".join(p["caps"]) else "capture"
+    compare_formats(f"{dev} capture", p["formats"].get("capture"), load(f"formats-{n}.txt"))
+    if kind == "m2m":
+        compare_formats(f"{dev} output", p["formats"].get("output"), load(f"formats-out-{n}.txt"))
+    compare_ctrls(dev, p["controls"], load(f"ctrls-{n}.txt"))
+    menus = [c for c in p["controls"] if c["type"] == "menu"]
+    if menus:
+        check(all(len(c["menu"]) > 0 for c in menus), f"{dev}: every menu control has its items")
+
+byname = load("probe-byname.json")
+check(byname["path"] == devs[0], f"probe vivid (by card name) opens {byname['path']}")
+print(f"discovery: {fails} failed")
+sys.exit(1 if fails else 0)
