@@ -50,6 +50,9 @@
  *                                          name: 1, 1b, 1.1 ... 6.2
  *   gop = 60                               frames between keyframes, 0 = default
  *   prefer_dmabuf = false                  import DMA-BUFs when the device can
+ *   preset = "veryfast"                    (ext) software encoders only: ultrafast,
+ *                                          superfast, veryfast, faster, fast, medium,
+ *                                          slow, slower, veryslow, placebo
  *
  *   [stream.<name>.sources.output]          optional
  *   payload_type = 96                      RTP dynamic payload type, 96..127
@@ -67,6 +70,13 @@
  *   width = 0                              0 = from source
  *   height = 0
  *   fps = 0
+ *
+ *   [webrtc]                                (ext) WHEP viewers
+ *   port = 8555                            the one UDP port for all media, 1..65535
+ *   candidates = ["192.168.1.10"]          ICE host candidate addresses (at most 8);
+ *                                          default: every local interface
+ *   timeout = 30                           seconds without ICE consent before a
+ *                                          viewer is dropped, 1..3600
  *
  * Every error reads "file:line:col: key.path: problem (allowed: ...)"; the
  * position is the value's, the key's for unknown keys, and the table header's
@@ -660,9 +670,15 @@ static int _load_capture(struct _ctx_s *c, const struct cr_toml_s *t, const char
 	return 0;
 }
 
+/* x264's preset names; every software backend maps them to its own speed. */
+static const char *const _presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+				       "slow", "slower", "veryslow", "placebo", NULL};
+static const char *const _preset_backends[] = {"software", "x264", "x265", "vpx", "aom", NULL};
+
 static int _load_encoder(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_encoder_cfg_s *e)
 {
-	static const char *const keys[] = {"backend", "codec", "bitrate", "profile", "level", "gop", "prefer_dmabuf", NULL};
+	static const char *const keys[] = {"backend", "codec", "bitrate", "profile", "level", "gop", "prefer_dmabuf",
+					   "preset", NULL};
 	const struct cr_toml_s *cv = NULL;
 	char sub[256];
 	int rc;
@@ -701,8 +717,14 @@ static int _load_encoder(struct _ctx_s *c, const struct cr_toml_s *t, const char
 	}
 	if ((rc = _get_int(c, t, path, "bitrate", 0, 1000000000, &e->bitrate)) < 0 ||
 	    (rc = _get_intv(c, t, path, "gop", 0, 1000000, &e->gop)) < 0 ||
-	    (rc = _get_bool(c, t, path, "prefer_dmabuf", &e->prefer_dmabuf)) < 0)
+	    (rc = _get_bool(c, t, path, "prefer_dmabuf", &e->prefer_dmabuf)) < 0 ||
+	    (rc = _get_choice(c, t, path, "preset", "preset", _presets, e->preset, sizeof(e->preset))) < 0)
 		return rc;
+	/* Hardware encoders have no speed/quality trade-off to pick. */
+	if (rc > 0 && _index_of(_preset_backends, e->backend) < 0)
+		return _FAIL(c, cr_toml_get(t, "preset"), _sub(sub, sizeof(sub), path, "preset"),
+			     "preset applies to software encoders only (backend is %s; allowed: software, x264, x265, vpx, aom)",
+			     e->backend);
 	return _h264_profile(c, t, path, e);
 }
 
@@ -849,11 +871,42 @@ static int _load_stream(struct _ctx_s *c, const struct cr_toml_s *t, const char 
 	return 0;
 }
 
+static int _load_webrtc(struct _ctx_s *c, const struct cr_toml_s *t, struct cr_webrtc_cfg_s *w)
+{
+	static const char *const keys[] = {"port", "candidates", "timeout", NULL};
+	const struct cr_toml_s *cands = cr_toml_get(t, "candidates");
+	char sub[64];
+	int rc;
+
+	if ((rc = _check_keys(c, t, "webrtc", keys)) < 0 ||
+	    (rc = _get_intv(c, t, "webrtc", "port", 1, 65535, &w->port)) < 0 ||
+	    (rc = _get_intv(c, t, "webrtc", "timeout", 1, 3600, &w->timeout)) < 0)
+		return rc;
+	if (!cands)
+		return 0;
+	if (cr_toml_type(cands) != CR_TOML_ARRAY)
+		return _wrong_type(c, cands, "webrtc.candidates", "an array of address strings");
+	if (cr_toml_len(cands) > CR_MAX_CANDIDATES)
+		return _FAIL(c, cr_toml_at(cands, CR_MAX_CANDIDATES), "webrtc.candidates", "too many entries (at most %d)",
+			     CR_MAX_CANDIDATES);
+	for (size_t i = 0; i < cr_toml_len(cands); i++) {
+		const struct cr_toml_s *v = cr_toml_at(cands, i);
+		snprintf(sub, sizeof(sub), "webrtc.candidates[%zu]", i);
+		if (cr_toml_type(v) != CR_TOML_STRING)
+			return _wrong_type(c, v, sub, "a string");
+		const char *s = cr_toml_str(v, NULL), *problem = cr_cfg_ip_problem(s);
+		if (problem)
+			return _FAIL(c, v, sub, "invalid address \"%.64s\": %s", s, problem);
+		snprintf(w->candidates[w->n_candidates++], sizeof(w->candidates[0]), "%s", s);
+	}
+	return 0;
+}
+
 static int _load_root(struct _ctx_s *c, const struct cr_toml_s *root, struct cr_config_s *cfg)
 {
-	static const char *const keys[] = {"http", "stream", NULL};
+	static const char *const keys[] = {"http", "stream", "webrtc", NULL};
 	static const char *const http_keys[] = {"listen", NULL};
-	const struct cr_toml_s *http = NULL, *streams = NULL;
+	const struct cr_toml_s *http = NULL, *streams = NULL, *webrtc = NULL;
 	char path[256];
 	int rc;
 
@@ -862,6 +915,8 @@ static int _load_root(struct _ctx_s *c, const struct cr_toml_s *root, struct cr_
 		return rc;
 	if (http && ((rc = _check_keys(c, http, "http", http_keys)) < 0 ||
 		     (rc = _get_hostport(c, http, "http", "listen", cfg->http.listen, sizeof(cfg->http.listen))) < 0))
+		return rc;
+	if ((rc = _get_table(c, root, "", "webrtc", &webrtc)) < 0 || (webrtc && (rc = _load_webrtc(c, webrtc, &cfg->webrtc)) < 0))
 		return rc;
 	if (!streams || cr_toml_len(streams) == 0)
 		return _fail_at(c, 1, 1, "stream", "no streams defined: add a [stream.<name>] table with [[stream.<name>.sources]]");

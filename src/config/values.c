@@ -2,6 +2,7 @@
  * profile-level ids. */
 #include "config/values.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,6 +70,14 @@ const char *cr_cfg_hostport_problem(const char *s)
 	if (v == 0)
 		return "port out of range (allowed: 1..65535)";
 	return NULL;
+}
+
+const char *cr_cfg_ip_problem(const char *s)
+{
+	unsigned char addr[16];
+	if (inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1)
+		return NULL;
+	return "not an IPv4 or IPv6 address (ICE host candidates are addresses, not names)";
 }
 
 const char *const cr_h264_profile_names[] = {"baseline", "constrained-baseline", "main", "high", NULL};

@@ -10,6 +10,9 @@
  * 1..65535), else what is wrong with it. */
 const char *cr_cfg_hostport_problem(const char *s);
 
+/* NULL if s is an IPv4 or IPv6 address literal, else what is wrong. */
+const char *cr_cfg_ip_problem(const char *s);
+
 /* The three bytes of an H.264 profile-level-id (RFC 6184 8.1). */
 struct cr_h264_id_s {
 	uint8_t profile_idc, constraint_flags, level_idc;

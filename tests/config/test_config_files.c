@@ -90,6 +90,7 @@ static void _check_seed_common(const struct cr_source_cfg_s *src, const char *de
 	CHECK(src->output.present && src->output.payload_type == 96 && src->output.clock_rate == 90000);
 	CHECK(strcmp(_cfg.http.listen, "127.0.0.1:8080") == 0);
 	CHECK(_cfg.n_streams == 1 && _cfg.streams[0].n_sources == 1 && _cfg.streams[0].n_sinks == 0);
+	CHECK(_cfg.webrtc.port == 0 && _cfg.webrtc.n_candidates == 0 && src->encoder.preset[0] == '\0');
 	CHECK(_cfg.streams[0].mjpeg.quality == 80 && _cfg.streams[0].mjpeg.fps == 0);
 }
 
@@ -122,6 +123,8 @@ static void _check_good(const char *name)
 		      src->encoder.level_idc == 0x1f);
 	} else if (strcmp(name, "extensions.toml") == 0) {
 		CHECK(strcmp(_cfg.http.listen, "0.0.0.0:8081") == 0);
+		CHECK(_cfg.webrtc.port == 9555 && _cfg.webrtc.timeout == 15 && _cfg.webrtc.n_candidates == 2);
+		CHECK(strcmp(_cfg.webrtc.candidates[1], "fd00::10") == 0);
 		CHECK(_cfg.n_streams == 4);
 		CHECK((s = _stream("desk")) != NULL);
 		if (!s)
@@ -137,6 +140,7 @@ static void _check_good(const char *name)
 		CHECK(strcmp(src->capture.controls[1].value, "false") == 0);
 		CHECK(strcmp(src->capture.controls[2].value, "50 Hz") == 0);
 		CHECK(strcmp(src->encoder.backend, "x264") == 0 && src->encoder.codec == CR_CODEC_H264);
+		CHECK(strcmp(src->encoder.preset, "veryfast") == 0);
 		CHECK(src->encoder.bitrate == 2500000 && src->encoder.gop == 30);
 		CHECK(src->encoder.profile_idc == 66 && src->encoder.constraint_flags == 0xE0 &&
 		      src->encoder.level_idc == 40);
