@@ -33,6 +33,7 @@ struct cr_mp_ctx_s {
 	int n;
 	struct cr_mp_hop_s hop[CR_MP_MAX_HOPS]; /* head first */
 	bool *want;                    /* planned link states, by link index */
+	bool *fixed;                   /* set by the config's media.links: never chosen automatically */
 	int width, height;
 	uint32_t fourcc;
 	enum cr_mp_strategy_e strategy; /* of the current attempt */

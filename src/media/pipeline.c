@@ -122,6 +122,7 @@ static int _plan_cfg_links(struct cr_mp_ctx_s *c)
 			return -EPERM;
 		}
 		c->want[l] = lc->enabled;
+		c->fixed[l] = true;
 		/* One source feeds a sink pad: enabling a link disables its rivals
 		 * unless the config says otherwise. */
 		for (int j = 0; lc->enabled && j < m->n_links; j++)
@@ -131,9 +132,9 @@ static int _plan_cfg_links(struct cr_mp_ctx_s *c)
 	return 0;
 }
 
-/* Does following links upstream from entity e reach an entity without
- * sink pads (a sensor or test pattern generator)? */
-static bool _reaches_head(const struct cr_media_s *m, int e, int depth)
+/* Does following links upstream from entity e reach an entity without sink
+ * pads (a sensor or test pattern generator)? With sensor: a camera sensor. */
+static bool _reaches_head(const struct cr_media_s *m, int e, int depth, bool sensor)
 {
 	if (depth > CR_MP_MAX_HOPS)
 		return false;
@@ -142,10 +143,10 @@ static bool _reaches_head(const struct cr_media_s *m, int e, int depth)
 		if (m->pads[m->links[l].sink].entity != e)
 			continue;
 		has_sink = true;
-		if (_reaches_head(m, m->pads[m->links[l].source].entity, depth + 1))
+		if (_reaches_head(m, m->pads[m->links[l].source].entity, depth + 1, sensor))
 			return true;
 	}
-	return !has_sink;
+	return !has_sink && (!sensor || m->ents[e].function == MEDIA_ENT_F_CAM_SENSOR);
 }
 
 /* The link to follow upstream from a sink pad, planning to enable one when
@@ -184,11 +185,12 @@ static int _upstream_link(struct cr_mp_ctx_s *c, int pad)
 		(void)q;
 		return -EINVAL;
 	}
-	/* Prefer a camera sensor upstream, then anything that leads to a head. */
+	/* Prefer a way up to a camera sensor, then anything that leads to a
+	 * head; among equals, the driver's link order. */
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < n; i++) {
 			int e = m->pads[m->links[cand[i]].source].entity;
-			if ((pass == 0 && m->ents[e].function != MEDIA_ENT_F_CAM_SENSOR) || !_reaches_head(m, e, 0))
+			if (c->fixed[cand[i]] || !_reaches_head(m, e, 0, pass == 0))
 				continue;
 			c->want[cand[i]] = true;
 			return cand[i];
@@ -702,7 +704,9 @@ int cr_media_prepare(const char *video_node, const struct cr_capture_cfg_s *cfg,
 		return 0;
 	}
 	c.want = calloc((size_t)m->n_links + 1, sizeof(bool));
-	if (!c.want) {
+	c.fixed = calloc((size_t)m->n_links + 1, sizeof(bool));
+	if (!c.want || !c.fixed) {
+		free(c.want), free(c.fixed);
 		cr_media_close(m);
 		return -ENOMEM;
 	}
@@ -744,7 +748,7 @@ int cr_media_prepare(const char *video_node, const struct cr_capture_cfg_s *cfg,
 		goto out;
 	_describe(&c, note, notelen, (enum cr_mp_strategy_e)asked);
 out:
-	free(c.want);
+	free(c.want), free(c.fixed);
 	cr_media_close(m);
 	return rc;
 }
@@ -760,8 +764,9 @@ int cr_media_explain_epipe(const char *video_node, char *msg, size_t len)
 	}
 	struct cr_media_s *m = c.m;
 	c.want = calloc((size_t)m->n_links + 1, sizeof(bool));
-	if (!c.want || (c.video_pad = _video_pad(m, c.video)) < 0) {
-		rc = c.want ? -ENODEV : -ENOMEM;
+	c.fixed = calloc((size_t)m->n_links + 1, sizeof(bool));
+	if (!c.want || !c.fixed || (c.video_pad = _video_pad(m, c.video)) < 0) {
+		rc = c.want && c.fixed ? -ENODEV : -ENOMEM;
 		cr_mp_msg(msg, len, "cannot read the pipeline of %s", video_node);
 		goto out;
 	}
@@ -780,7 +785,7 @@ int cr_media_explain_epipe(const char *video_node, char *msg, size_t len)
 	}
 	rc = 0;
 out:
-	free(c.want);
+	free(c.want), free(c.fixed);
 	cr_media_close(m);
 	return rc;
 }

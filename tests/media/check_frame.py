@@ -10,6 +10,10 @@ the middle of each bar, away from the edges and from the on-screen text in
 the top rows.
 
   check_frame.py rgb FILE W H            RGB24 frame: the eight bars
+  check_frame.py rgbview FILE W H SW CX CW
+                                         RGB24 frame showing columns CX..CX+CW of a
+                                         sensor frame SW wide (a crop, then scaled): each
+                                         sampled column has its bar's colour
   check_frame.py bayer FILE W H ORDER    8-bit Bayer (ORDER = RGGB, BGGR, GRBG, GBRG):
                                          per bar, the R, G and B sites of 2x2 cells
   check_frame.py crop FULL CROPPED W H X Y CW CH
@@ -50,6 +54,25 @@ def check_rgb(path, w, h):
     print(f"rgb ok: 8 bars at rows {rows}")
 
 
+def check_view(path, w, h, sw, cx, cw):
+    d = load(path, w * h * 3)
+    y = h * 3 // 4
+    seen = set()
+    for x in range(w // 64, w, w // 32):
+        sx = cx + x * cw // w
+        bar = sx * 8 // sw
+        edge = min(sx - bar * sw // 8, (bar + 1) * sw // 8 - sx)
+        if edge < sw // 64 or x < 2 or x > w - 3:
+            continue  # the debayer averages across bar edges
+        name, want = BARS[bar]
+        o = (y * w + x) * 3
+        px = d[o:o + 3]
+        if not all(level_ok(px[c], want[c]) for c in range(3)):
+            sys.exit(f"({x},{y}) shows sensor column {sx}, bar {bar} ({name}): RGB {tuple(px)}, expected {want}")
+        seen.add(bar)
+    print(f"view ok: columns {cx}..{cx + cw} of {sw}: bars {sorted(seen)}")
+
+
 def check_bayer(path, w, h, order):
     d = load(path, w * h)
     order = order.upper()
@@ -86,6 +109,8 @@ def main():
     a = sys.argv[1:]
     if len(a) == 4 and a[0] == "rgb":
         check_rgb(a[1], int(a[2]), int(a[3]))
+    elif len(a) == 7 and a[0] == "rgbview":
+        check_view(a[1], *map(int, a[2:]))
     elif len(a) == 5 and a[0] == "bayer":
         check_bayer(a[1], int(a[2]), int(a[3]), a[4])
     elif len(a) == 9 and a[0] == "crop":
