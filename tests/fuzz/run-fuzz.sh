@@ -26,7 +26,9 @@ $cc $cflags -o "$build/fuzz_config" "$here/fuzz_config.c" $config_src -lm
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_toml" "$here/fuzz_toml.c" $toml_src -lm
 
-n=$(echo "$targets" | wc -w)
+# SECONDS is shared by these and the WebRTC targets further down.
+webrtc_targets="fuzz_sdp fuzz_stun fuzz_rtcp"
+n=$(echo "$targets $webrtc_targets" | wc -w)
 each=$((total / n))
 [ "$each" -ge 1 ] || each=1
 status=0
