@@ -77,6 +77,7 @@ bitrate = 2_000_000
                                                        "CPU %/viewer", "p50 ms", "p99 ms"))
         base_cpu = None
         rows = []
+        pkts = []
         for n in counts:
             seconds = 20
             c = subprocess.Popen([client, "127.0.0.1", str(http_port), "cam", str(n), str(seconds)],
@@ -95,12 +96,19 @@ bitrate = 2_000_000
             if base_cpu is None:
                 base_cpu = cpu
             per = (cpu - base_cpu) / (n - counts[0]) if n != counts[0] else float("nan")
+            pkts.append(r["packets_per_s_total"])
             rows.append((n, r["connected"], r["mbit_per_s_total"], cpu, per, lat.get("p50", 0), lat.get("p99", 0)))
             print("%8d %10d %12.1f %14.1f %16.3f %10.1f %10.1f" % rows[-1], flush=True)
             time.sleep(2)
         if len(rows) > 1 and rows[-1][4] > 0:
-            print("\nmarginal cost %.3f %% of a core per viewer -> about %d viewers per core "
-                  "(plus one encode: %.0f %% at 1 viewer)" % (rows[-1][4], 100 / rows[-1][4], rows[0][3]))
+            n_last = rows[-1][0]
+            pps = pkts[-1] / n_last
+            us_per_pkt = (rows[-1][3] - rows[0][3]) / 100 * 1e6 / (pkts[-1] - pkts[0])
+            print("\nmarginal cost %.3f %% of a core per viewer at %.2f Mbit/s (%.0f packets/s) each"
+                  " -> about %d such viewers per core (plus one encode: %.0f %% at 1 viewer)"
+                  % (rows[-1][4], rows[-1][2] / n_last, pps, 100 / rows[-1][4], rows[0][3]))
+            print("server CPU per RTP packet sent: %.1f us -> at 2 Mbit/s (~212 packets/s of 1180 bytes)"
+                  " about %d viewers per core" % (us_per_pkt, 1e6 / (us_per_pkt * 212)))
     finally:
         srv.terminate()
         srv.wait(timeout=20)

@@ -273,8 +273,9 @@ int main(int argc, char **argv)
 	}
 	double dt = media_start ? (cr_now_ns() - media_start) / 1e9 : 0;
 	printf("{\"sessions\": %d, \"connected\": %d, \"packets\": %llu, \"bytes\": %llu, "
-	       "\"seconds_all_connected\": %.2f, \"mbit_per_s_total\": %.2f}\n",
+	       "\"seconds_all_connected\": %.2f, \"mbit_per_s_total\": %.2f, \"packets_per_s_total\": %.1f}\n",
 	       n, connected, (unsigned long long)packets, (unsigned long long)bytes, dt,
-	       dt > 0 ? (bytes - bytes_at_start) * 8 / dt / 1e6 : 0.0);
+	       dt > 0 ? (bytes - bytes_at_start) * 8 / dt / 1e6 : 0.0,
+	       dt > 0 ? (packets - packets_at_start) / dt : 0.0);
 	return connected == n ? 0 : 1;
 }

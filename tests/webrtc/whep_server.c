@@ -1,27 +1,25 @@
-/* A WHEP server for the WebRTC tests and benchmarks: the library's streams
- * and WHEP module on a bare evhttp, with the [webrtc] settings given on the
- * command line (so tests can pick their own UDP port and a short consent
- * timeout).
+/* `camrelay serve` for the WebRTC tests and benchmarks, with the [webrtc]
+ * settings given on the command line (so each test picks its own UDP port
+ * and a short consent timeout even where the config schema lacks them):
  *   whep_server CONFIG HTTP_PORT UDP_PORT [TIMEOUT_S]
- * Prints "ready" on stdout once it serves; stops on SIGTERM/SIGINT. */
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/thread.h>
+ * Same streams, same HTTP server (cr_http_start attaches WHEP), same exit on
+ * SIGTERM/SIGINT. Set CR_DEBUG=1 for debug logging. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "core/stream.h"
-#include "net/whep.h"
+#include "net/http.h"
 
-static struct event_base *base;
+static volatile sig_atomic_t _stop;
 
-static void _on_signal(evutil_socket_t sig, short what, void *arg)
+static void _on_signal(int sig)
 {
-	event_base_loopbreak(base);
+	(void)sig;
+	_stop = 1;
 }
 
 int main(int argc, char **argv)
@@ -38,20 +36,15 @@ int main(int argc, char **argv)
 	}
 	if (getenv("CR_DEBUG"))
 		cr_log_level = CR_LOG_DEBUG;
+	snprintf(cfg.http.listen, sizeof(cfg.http.listen), "127.0.0.1:%d", atoi(argv[2]));
 	cfg.webrtc.port = atoi(argv[3]);
 	cfg.webrtc.timeout = argc > 4 ? atoi(argv[4]) : 0;
 	cfg.webrtc.n_candidates = 1;
 	snprintf(cfg.webrtc.candidates[0], sizeof(cfg.webrtc.candidates[0]), "127.0.0.1");
 	signal(SIGPIPE, SIG_IGN);
-	evthread_use_pthreads();
-	base = event_base_new();
-	struct evhttp *http = evhttp_new(base);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
-						 EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
-	if (evhttp_bind_socket(http, "127.0.0.1", (uint16_t)atoi(argv[2])) < 0) {
-		fprintf(stderr, "cannot bind 127.0.0.1:%s\n", argv[2]);
-		return 1;
-	}
+	struct sigaction sa = {.sa_handler = _on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	struct cr_stream_s *streams[CR_MAX_STREAMS] = {0};
 	int rc = 0;
 	for (int i = 0; i < cfg.n_streams; i++) {
@@ -62,26 +55,17 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	struct cr_whep_s *w = cr_whep_attach(http, base, &cfg, streams, cfg.n_streams, err, sizeof(err));
-	if (!w) {
+	struct cr_http_s *http = cr_http_start(&cfg, streams, cfg.n_streams, err, sizeof(err));
+	if (!http) {
 		fprintf(stderr, "%s\n", err);
 		rc = 1;
 		goto out;
 	}
-	struct event *s1 = evsignal_new(base, SIGTERM, _on_signal, NULL);
-	struct event *s2 = evsignal_new(base, SIGINT, _on_signal, NULL);
-	event_add(s1, NULL);
-	event_add(s2, NULL);
-	printf("ready\n");
-	fflush(stdout);
-	event_base_dispatch(base);
-	cr_whep_detach(w);
-	event_free(s1);
-	event_free(s2);
+	while (!_stop)
+		pause();
+	cr_http_stop(http);
 out:
 	for (int i = 0; i < cfg.n_streams; i++)
 		cr_stream_destroy(streams[i]);
-	evhttp_free(http);
-	event_base_free(base);
 	return rc;
 }
