@@ -3,8 +3,8 @@
  *   bench_encode dump W H N FILE     N I420 frames of the test source into FILE
  *   bench_encode encode CODEC W H FPS BITRATE GOP FILE [PRESET] [OUT]
  *                                    encodes FILE (raw I420) through the public
- *                                    encoder API, all frames read into memory
- *                                    first; prints frames, bytes and the
+ *                                    encoder API, reading it frame by frame as
+ *                                    ffmpeg does; prints frames, bytes and the
  *                                    encode latency (frame in -> packet out)
  *
  * CPU time is measured outside (by /usr/bin/time in encode.sh), so reading
@@ -85,19 +85,18 @@ static int _encode(char **argv, int argc)
 	const char *path = argv[6];
 	size_t fsize = (size_t)cfg.width * cfg.height * 3 / 2;
 	FILE *f = fopen(path, "rb");
-	if (!f) {
+	uint8_t *buf = malloc(fsize);
+	if (!f || !buf) {
 		fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
 		return 1;
 	}
 	fseek(f, 0, SEEK_END);
 	int n = (int)(ftell(f) / (long)fsize);
 	rewind(f);
-	uint8_t *all = malloc(fsize * (size_t)(n > 0 ? n : 1));
-	if (!all || n <= 0 || fread(all, fsize, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "%s: cannot read %d frames of %dx%d\n", path, n, cfg.width, cfg.height);
+	if (n <= 0) {
+		fprintf(stderr, "%s holds no %dx%d I420 frame\n", path, cfg.width, cfg.height);
 		return 1;
 	}
-	fclose(f);
 	struct _stats_s st = {.lat = calloc((size_t)n * 2, sizeof(int64_t))};
 	if (argc > 8 && !(st.out = fopen(argv[8], "wb"))) {
 		fprintf(stderr, "cannot write %s: %s\n", argv[8], strerror(errno));
@@ -111,7 +110,11 @@ static int _encode(char **argv, int argc)
 	}
 	int w = cfg.width, h = cfg.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
 	for (int i = 0; i < n; i++) {
-		uint8_t *y = all + fsize * (size_t)i;
+		uint8_t *y = buf;
+		if (fread(buf, fsize, 1, f) != 1) {
+			fprintf(stderr, "%s: short read at frame %d\n", path, i);
+			return 1;
+		}
 		camrelay_frame fr = {.format = CAMRELAY_PIXFMT_I420, .width = w, .height = h,
 				     .planes = {y, y + (size_t)w * h, y + (size_t)w * h + (size_t)cw * ch},
 				     .strides = {w, cw, cw},
@@ -131,7 +134,8 @@ static int _encode(char **argv, int argc)
 	printf("frames %d packets %d keyframes %d kbps %.1f latency_p50_ms %.2f latency_p99_ms %.2f\n", n,
 	       st.n_pkts, st.keys, st.bytes * 8.0 * (cfg.fps ? cfg.fps : 30) / n / 1000, p50, p99);
 	free(st.lat);
-	free(all);
+	free(buf);
+	fclose(f);
 	return 0;
 }
 
