@@ -14,6 +14,9 @@
 
 #include "media/media.h"
 
+/* MEDIA_LNK_FL_LINK_TYPE is (0xf << 28), a signed overflow: UBSan flags it. */
+#define _LINK_TYPE 0xf0000000u
+
 /* One wrapper for every ioctl here: EINTR retried, -errno returned. */
 static int _xioctl(int fd, unsigned long req, void *arg)
 {
@@ -177,7 +180,7 @@ static int _read_topology(struct cr_media_s *m, char *err, size_t errlen)
 		m->ents[ent].n_pads++;
 	}
 	for (uint32_t i = 0; i < t.num_links; i++) {
-		uint32_t type = links[i].flags & MEDIA_LNK_FL_LINK_TYPE;
+		uint32_t type = links[i].flags & _LINK_TYPE;
 		if (type == MEDIA_LNK_FL_INTERFACE_LINK) {
 			/* interface -> entity: the entity's device node */
 			int ent = _entity_index(m, links[i].sink_id);
@@ -378,7 +381,7 @@ int cr_media_setup_link(struct cr_media_s *m, int link, bool enable, char *err, 
 	d.sink.index = (uint16_t)m->pads[l->sink].index;
 	d.sink.flags = MEDIA_PAD_FL_SINK;
 	d.flags = (l->flags & ~(uint32_t)MEDIA_LNK_FL_ENABLED) | (enable ? MEDIA_LNK_FL_ENABLED : 0);
-	d.flags &= ~(uint32_t)MEDIA_LNK_FL_LINK_TYPE;
+	d.flags &= ~_LINK_TYPE;
 	int rc = _xioctl(m->fd, MEDIA_IOC_SETUP_LINK, &d);
 	if (rc < 0) {
 		_msg(err, errlen, "MEDIA_IOC_SETUP_LINK on %s (%s link %s -> %s) failed: %s%s", m->path,
