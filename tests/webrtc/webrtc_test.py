@@ -126,18 +126,32 @@ class Server:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def sample_viewer(srv, p):
+    """Reads a --keep-session client's first line, the server's figures for
+    its viewer, then the client's counts at that moment."""
+    line = p.stdout.readline()
+    try:
+        summary = json.loads(line)
+    except ValueError:
+        return {"error": "client printed %r" % line}, None
+    v = srv.viewer(summary["session"]) if "session" in summary else None
+    p.stdin.write("\n")
+    p.stdin.flush()
+    line = p.stdout.readline()
+    try:
+        summary = json.loads(line)
+    except ValueError:
+        summary["error"] = "client printed %r" % line
+    return summary, v
+
+
 def aiortc_viewer(srv, stream, seconds, *extra):
     """Runs one aiortc viewer with --keep-session; returns (summary, viewer
     figures from the server read while the session still exists)."""
     cmd = [PY, os.path.join(HERE, "whep_client.py"), srv.base + "/whep/" + stream,
            "--seconds", str(seconds), "--keep-session"] + list(extra)
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    try:
-        summary = json.loads(line)
-    except ValueError:
-        summary = {"error": "client printed %r" % line}
-    v = srv.viewer(summary["session"]) if "session" in summary else None
+    summary, v = sample_viewer(srv, p)
     try:
         out, _ = p.communicate("\n", timeout=30)
     except subprocess.TimeoutExpired:
@@ -302,23 +316,15 @@ def many_viewers(build, n=20, seconds=30):
               "%d viewers connected" % (n + 1))
         stalled.send_signal(signal.SIGSTOP)
         sent_garbage = garbage_sender(srv.udp_port, time.time() + 8)
-        results = []
-        for p in procs:
-            line = p.stdout.readline()
-            try:
-                results.append(json.loads(line))
-            except ValueError:
-                results.append({"error": "client printed %r" % line})
-        api = srv.api()
-        by_id = {v["id"]: v for v in api["viewers"]}
         good = 0
-        for r in results:
-            v = by_id.get(r.get("session", "/").rsplit("/", 1)[-1])
+        for p in procs:
+            r, v = sample_viewer(srv, p)
             if v and "error" not in r and r["frames"] >= 0.9 * v["frames_sent"] and v["frames_sent"] >= 100 \
                     and (r["width"], r["height"]) == (160, 120):
                 good += 1
             else:
                 print("     viewer:", r, v)
+        api = srv.api()
         check(good == n, "%d of %d viewers decoded >= 90%% of sent frames at 160x120" % (good, n))
         check(api["totals"]["sessions_timed_out"] >= 1, "the stopped viewer was dropped (timed out: %d)"
               % api["totals"]["sessions_timed_out"])

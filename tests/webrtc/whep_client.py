@@ -100,9 +100,11 @@ async def run(args):
                 await receiver._send_rtcp_pli(s.source)
                 summary["plis_sent"] += 1
     if args.keep_session:
-        summary["frames_at_end"] = summary["frames"]
+        # The test reads the server's figures, then asks for ours: frames
+        # still decode meanwhile, so both counts are taken at the same moment.
         print(json.dumps(summary), flush=True)
-        # Wait to be told to stop (the test reads the server's figures first).
+        await loop.run_in_executor(None, sys.stdin.readline)
+        print(json.dumps(summary), flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)
     status, _, _ = http("DELETE", summary["session"])
     summary["delete_status"] = status
@@ -119,7 +121,8 @@ def main():
     ap.add_argument("--pli-every", type=float, default=0)
     ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--keep-session", action="store_true",
-                    help="print the summary, wait for a line on stdin, then DELETE")
+                    help="print the summary; on a line from stdin print it again (current"
+                         " counts); on another line DELETE and print the final one")
     args = ap.parse_args()
     sys.exit(asyncio.run(run(args)))
 
