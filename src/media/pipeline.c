@@ -478,6 +478,24 @@ static int _negotiate_hop(struct cr_mp_ctx_s *c, int i, struct v4l2_mbus_framefm
 	return 0;
 }
 
+/* " (that pad offers RGB3, BGR3)": the pixel formats its bus codes carry. */
+static void _offers(struct cr_mp_ctx_s *c, int pad, char *out, size_t len)
+{
+	uint32_t codes[CR_MP_MAX_CODES], seen[CR_MP_MAX_CODES];
+	int n = _enum_codes(c, pad, codes, CR_MP_MAX_CODES), k = 0;
+	size_t o = 0;
+	for (int i = 0; i < n && o + 16 < len; i++) {
+		uint32_t f = cr_mbus_to_fourcc(codes[i]);
+		char x[8];
+		if (!f || _has(seen, k, f))
+			continue;
+		seen[k++] = f;
+		o += (size_t)snprintf(out + o, len - o, "%s%s", k == 1 ? " (that pad offers " : ", ", cr_mp_fourcc_str(f, x));
+	}
+	if (o && o + 2 < len)
+		snprintf(out + o, len - o, ")");
+}
+
 /* One attempt with a given sensor code (0 = keep, for strategy off). */
 static int _attempt(struct cr_mp_ctx_s *c, uint32_t head_code)
 {
@@ -509,15 +527,17 @@ static int _attempt(struct cr_mp_ctx_s *c, uint32_t head_code)
 	uint32_t fourcc = cr_mbus_to_fourcc(f.code);
 	if ((c->fourcc && fourcc != c->fourcc) || (c->width && (int)f.width != c->width) ||
 	    (c->height && (int)f.height != c->height) || !fourcc) {
-		char p[96], s[48], a[8], b[8];
+		char p[96], s[48], a[8], b[8], offers[160] = "";
 		int last = c->hop[c->n - 1].src;
+		if (c->fourcc && fourcc != c->fourcc)
+			_offers(c, last, offers, sizeof(offers));
 		cr_mp_msg(c->err, c->errlen,
 		     "link %s -> \"%s\":%d: the source pad gives %s (%s %ux%u at the capture node) but the capture is "
-		     "configured for %s %dx%d; set capture width/height/pixel_format to match, or configure %s in "
+		     "configured for %s %dx%d%s; set capture width/height/pixel_format to match, or configure %s in "
 		     "media.pads",
 		     cr_media_pad_str(m, last, p, sizeof(p)), m->ents[c->video].name, m->pads[c->video_pad].index,
 		     cr_media_fmt_str(&f, s, sizeof(s)), fourcc ? cr_mp_fourcc_str(fourcc, a) : "no known pixel format",
-		     f.width, f.height, c->fourcc ? cr_mp_fourcc_str(c->fourcc, b) : "any", c->width, c->height, p);
+		     f.width, f.height, c->fourcc ? cr_mp_fourcc_str(c->fourcc, b) : "any", c->width, c->height, offers, p);
 		return -EPIPE;
 	}
 	return 0;

@@ -15,6 +15,7 @@ if "$B/tests/media/mc_capture" -c "$O/yuyv.toml" --prepare-only 2> "$O/yuyv.err"
 cat "$O/yuyv.err"
 grep -q "nothing was changed on the device" "$O/yuyv.err" || fail "no TRY-failure message"
 grep -q '"Scaler":1' "$O/yuyv.err" || fail "message does not name the pad"
+grep "that pad offers" "$O/yuyv.err" | grep -q "RGB3" && grep "that pad offers" "$O/yuyv.err" | grep -q "BGR3" || fail "message does not say what the pipeline can give"
 
 # Larger than the scaler's 4096x2160 maximum: TRY clamps, the end does not fit.
 conf "$O/big.toml" "$RGB" 4800 2400 rgb24
