@@ -381,9 +381,11 @@ static int _aspect_crop(struct cr_mp_ctx_s *c, int pad, const struct v4l2_mbus_f
 		r.height = (uint32_t)(a / (uint32_t)c->width) & ~1u;
 	r.left = (int32_t)((in->width - r.width) / 2) & ~1;
 	r.top = (int32_t)((in->height - r.height) / 2) & ~1;
-	if (cr_media_set_sel(c->m, pad, V4L2_SUBDEV_FORMAT_TRY, V4L2_SEL_TGT_CROP, 0, &r, NULL, 0) < 0)
+	/* LE: the driver may round the rectangle down, never past the frame. */
+	if (cr_media_set_sel(c->m, pad, V4L2_SUBDEV_FORMAT_TRY, V4L2_SEL_TGT_CROP, V4L2_SEL_FLAG_LE, &r, NULL, 0) < 0)
 		return 0; /* no sink crop on this entity: keep the full frame */
-	return _record(c, &(struct cr_mp_op_s){.sel = true, .pad = pad, .target = V4L2_SEL_TGT_CROP, .r = r});
+	return _record(c, &(struct cr_mp_op_s){.sel = true, .pad = pad, .target = V4L2_SEL_TGT_CROP,
+						.flags = V4L2_SEL_FLAG_LE, .r = r});
 }
 
 static void _apply_cfg_fmt(const struct cr_media_pad_cfg_s *pc, struct v4l2_mbus_framefmt *f)
