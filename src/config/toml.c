@@ -134,13 +134,13 @@ static struct cr_toml_s *_find(const struct cr_toml_s *table, const char *key, s
 	return NULL;
 }
 
-enum cr_toml_type_e cr_toml_type(const struct cr_toml_s *v) { return v->type; }
+enum cr_toml_type_e cr_toml_type(const struct cr_toml_s *v) { return v ? v->type : 0; }
 bool cr_toml_is_table_array(const struct cr_toml_s *v) { return v && v->table_array; }
-int cr_toml_line(const struct cr_toml_s *v) { return v->line; }
-int cr_toml_col(const struct cr_toml_s *v) { return v->col; }
-const char *cr_toml_key(const struct cr_toml_s *v) { return v->key; }
-int cr_toml_key_line(const struct cr_toml_s *v) { return v->key_line; }
-int cr_toml_key_col(const struct cr_toml_s *v) { return v->key_col; }
+int cr_toml_line(const struct cr_toml_s *v) { return v ? v->line : 0; }
+int cr_toml_col(const struct cr_toml_s *v) { return v ? v->col : 0; }
+const char *cr_toml_key(const struct cr_toml_s *v) { return v ? v->key : NULL; }
+int cr_toml_key_line(const struct cr_toml_s *v) { return v ? v->key_line : 0; }
+int cr_toml_key_col(const struct cr_toml_s *v) { return v ? v->key_col : 0; }
 
 const char *cr_toml_type_name(enum cr_toml_type_e t)
 {

@@ -44,6 +44,7 @@ int cr_toml_parse(const char *text, size_t len, struct cr_toml_s **root, char *e
 		  size_t errlen);
 void cr_toml_free(struct cr_toml_s *root);
 
+/* The accessors accept NULL (a missing key) and then return 0 / NULL. */
 enum cr_toml_type_e cr_toml_type(const struct cr_toml_s *v);
 /* "table", "array", "string", "integer", "float", "boolean". */
 const char *cr_toml_type_name(enum cr_toml_type_e t);
@@ -56,7 +57,8 @@ int cr_toml_line(const struct cr_toml_s *v);
 int cr_toml_col(const struct cr_toml_s *v);
 
 /* The key this value is stored under in its table, and where that key was
- * written; NULL / 0 for array elements and the root. */
+ * written; NULL for array elements and the root (a [[x]] element keeps the
+ * position of x in its header). */
 const char *cr_toml_key(const struct cr_toml_s *v);
 int cr_toml_key_line(const struct cr_toml_s *v);
 int cr_toml_key_col(const struct cr_toml_s *v);
