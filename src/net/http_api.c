@@ -391,11 +391,12 @@ static void _stream_metric(struct evbuffer *b, int m, struct cr_stream_s *s)
 		break;
 	case 12: {
 		static const int q[] = {50, 90, 99};
+		static const char *const qs[] = {"0.5", "0.9", "0.99"};
 		for (int i = 0; i < 3; i++) {
 			char extra[64];
-			snprintf(extra, sizeof(extra), ",path=\"capture_to_encoded\",quantile=\"0.%d\"", q[i]);
+			snprintf(extra, sizeof(extra), ",path=\"capture_to_encoded\",quantile=\"%s\"", qs[i]);
 			_sample(b, name, sn, extra, cr_latency_percentile(&x->capture_to_encoded, q[i]) / 1e6);
-			snprintf(extra, sizeof(extra), ",path=\"capture_to_sent\",quantile=\"0.%d\"", q[i]);
+			snprintf(extra, sizeof(extra), ",path=\"capture_to_sent\",quantile=\"%s\"", qs[i]);
 			_sample(b, name, sn, extra, cr_latency_percentile(&x->capture_to_sent, q[i]) / 1e6);
 		}
 		break;
