@@ -5,7 +5,7 @@
  * Paths:
  *   /                          index page (live previews, state, links)
  *   /?action=stream|snapshot   mjpg-streamer compatibility (first stream)
- *   /stream, /snapshot         µStreamer compatibility (first stream)
+ *   /stream, /snapshot, /state µStreamer compatibility (first stream)
  *   /mjpeg/NAME, /snapshot/NAME
  *   /api/streams[/NAME[/controls]]
  *   /metrics                   Prometheus text format */
@@ -335,6 +335,13 @@ static void _route(struct evhttp_request *req, void *arg)
 		_stream_route(h, req, path, s, cr_http_snapshot_start);
 	} else if (strncmp(path, "/api/streams", 12) == 0 && (path[12] == 0 || path[12] == '/')) {
 		_api_route(h, req, path);
+	} else if (strcmp(path, "/state") == 0) {
+		if (!_is_get(req))
+			_bad_method(req, path, "GET, HEAD");
+		else if (h->n_streams == 0)
+			cr_http_reply_text(req, 404, "no streams configured");
+		else
+			cr_http_ustreamer_state(h, req);
 	} else if (strcmp(path, "/metrics") == 0) {
 		if (!_is_get(req))
 			_bad_method(req, path, "GET, HEAD");

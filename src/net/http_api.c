@@ -119,6 +119,32 @@ void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int st
 	_reply_json(req, 200, json_pack("{s:o}", "streams", arr));
 }
 
+/* µStreamer's /state, for the first stream: tools written for µStreamer
+ * (PiKVM's kvmd, Home Assistant cards) read the resolution, online flag and
+ * client count from it. */
+static void _count_mjpeg(const struct cr_sub_info_s *info, void *opaque)
+{
+	if (info->kind == CR_SUB_ENCODED && info->codec == CR_CODEC_MJPEG)
+		(*(int *)opaque)++;
+}
+
+void cr_http_ustreamer_state(struct cr_http_s *h, struct evhttp_request *req)
+{
+	struct cr_stream_s *s = h->streams[0];
+	struct cr_stream_status_s st;
+	cr_stream_status(s, &st);
+	int clients = 0;
+	cr_stream_foreach_sub(s, _count_mjpeg, &clients);
+	int quality = cr_http_mjpeg_encoder(h, 0).quality;
+	json_t *result = json_pack(
+		"{s:s,s:{s:s,s:i},s:{s:{s:i,s:i},s:b,s:i,s:i},s:{s:i,s:i,s:{}}}", "instance_id", "",
+		"encoder", "type", "CPU", "quality", quality, "source", "resolution", "width", st.width,
+		"height", st.height, "online", st.state == CR_SOURCE_RUNNING, "desired_fps",
+		(int)(st.fps_nominal + 0.5), "captured_fps", (int)(st.fps_measured + 0.5), "stream",
+		"queued_fps", (int)(st.fps_measured + 0.5), "clients", clients, "clients_stat");
+	_reply_json(req, 200, json_pack("{s:b,s:o}", "ok", 1, "result", result));
+}
+
 /* ---- controls ---- */
 
 static const char *_control_type(enum cr_control_type_e t)

@@ -45,6 +45,7 @@ struct cr_encoder_cfg_s cr_http_mjpeg_encoder(const struct cr_http_s *h, int i);
 void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream);
 void cr_http_api_controls(struct cr_http_s *h, struct evhttp_request *req, int stream);
 void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req);
+void cr_http_ustreamer_state(struct cr_http_s *h, struct evhttp_request *req);
 
 /* http_mjpeg.c */
 void cr_http_mjpeg_start(struct cr_http_s *h, struct evhttp_request *req, int stream);

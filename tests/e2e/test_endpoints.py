@@ -96,6 +96,11 @@ def main(exe):
         for path in ("capture_to_encoded", "capture_to_sent"):
             lat = s["latency_ms"][path]
             check(0 < lat["p50"] <= lat["p99"], f"latency {path}: {lat}")
+        state = json.loads(get(srv.url + "/state")[2])  # µStreamer's
+        r = state["result"]
+        check(state["ok"] is True and r["source"]["resolution"] == {"width": 1280, "height": 720}
+              and r["source"]["online"] is True and r["stream"]["clients"] >= 1
+              and r["encoder"]["quality"] == 80, f"/state: {state}")
         one = json.loads(get(srv.url + "/api/streams/test")[2])
         check(one["name"] == "test" and "clients" in one, f"/api/streams/test: {one}")
 
