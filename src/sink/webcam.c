@@ -70,7 +70,8 @@ struct _webcam_s {
 	void *buf[_N_BUFS];
 	size_t buf_len[_N_BUFS];
 	int n_bufs, next_buf;
-	uint32_t sizeimage;
+	uint32_t sizeimage;  /* the driver's buffer size (page-aligned) */
+	uint32_t frame_size; /* bytes of one frame: readers (ffmpeg) insist bytesused equals it */
 
 	pthread_t thread;
 	atomic_bool stop;
@@ -263,7 +264,8 @@ static int _configure(struct _webcam_s *w, char *err, size_t errlen)
 		w->height = (int)fmt.fmt.pix.height;
 	}
 	w->sizeimage = fmt.fmt.pix.sizeimage;
-	if (w->sizeimage < cr_pixfmt_frame_size(w->format, w->width, w->height)) {
+	w->frame_size = (uint32_t)cr_pixfmt_frame_size(w->format, w->width, w->height);
+	if (w->sizeimage < w->frame_size) {
 		_fmt(err, errlen, "webcam device %s: buffer of %u bytes is too small for %s %dx%d", w->path,
 			 w->sizeimage, cr_pixfmt_name(w->format), w->width, w->height);
 		return -EINVAL;
@@ -303,8 +305,8 @@ static int _configure(struct _webcam_s *w, char *err, size_t errlen)
 	}
 	w->configured = true;
 	w->last_buf = -1;
-	CR_LOG_I(w->who, "webcam %s: %s %dx%d @ %d fps%s", w->path, cr_pixfmt_name(w->format), w->width, w->height,
-		 w->fps > 0 ? w->fps : 30, w->exclusive ? " (exclusive_caps: now listed as a camera)" : "");
+	CR_LOG_I(w->who, "webcam %s: %s %dx%d @ %d fps, %u-byte frames, %d buffers%s", w->path, cr_pixfmt_name(w->format), w->width, w->height,
+		 w->fps > 0 ? w->fps : 30, w->frame_size, w->n_bufs, w->exclusive ? " (exclusive_caps: now listed as a camera)" : "");
 	return 0;
 }
 
@@ -313,7 +315,7 @@ static int _configure(struct _webcam_s *w, char *err, size_t errlen)
 static int _queue(struct _webcam_s *w, int i)
 {
 	struct v4l2_buffer b = {.index = (uint32_t)i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
-				.memory = V4L2_MEMORY_MMAP, .bytesused = w->sizeimage, .field = V4L2_FIELD_NONE};
+				.memory = V4L2_MEMORY_MMAP, .bytesused = w->frame_size, .field = V4L2_FIELD_NONE};
 	int r = _xioctl(w->fd, VIDIOC_QBUF, &b);
 	if (r == 0) {
 		/* Keep the queue's bookkeeping balanced; the loopback never blocks here. */
@@ -373,20 +375,29 @@ static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
 }
 
 /* The size to write when none is configured: the source's, from its first
- * real frame (placeholders only if the source stays down for a while). */
+ * real frame. Placeholders decide only when the source has failed for a
+ * while (camera absent at start) or after 20 s: a camera that is merely slow
+ * to start (libgphoto2 loads every camlib, seconds under emulation) must
+ * not leave the webcam at the placeholder size for the device's life. */
 static bool _learn_size(struct _webcam_s *w)
 {
 	struct cr_sub_req_s req = {.kind = CR_SUB_RAW, .format = w->format, .name = "webcam (size probe)"};
 	struct cr_sub_s *probe = cr_stream_subscribe(w->sink->stream, &req);
 	if (!probe)
 		return false;
-	int64_t give_up = cr_now_ns() + 5000000000LL;
+	int64_t start = cr_now_ns(), failing_since = 0;
 	bool ok = false;
 	while (!atomic_load(&w->stop) && !ok) {
 		struct cr_frame_s *f = cr_sub_pop(probe, 100);
-		if (!f)
-			continue;
-		if (!f->placeholder || cr_now_ns() > give_up) {
+		int64_t now = cr_now_ns();
+		struct cr_stream_status_s st;
+		cr_stream_status(w->sink->stream, &st);
+		if (st.state != CR_SOURCE_RECONNECTING)
+			failing_since = 0;
+		else if (!failing_since)
+			failing_since = now;
+		if (f && (!f->placeholder || now - start > 20000000000LL ||
+			  (failing_since && now - failing_since > 3000000000LL))) {
 			w->width = f->width & ~1;
 			w->height = f->height & ~1;
 			ok = w->width > 0 && w->height > 0;

@@ -114,7 +114,7 @@ static int _gp_fail(struct _gp_s *g, char *err, size_t errlen, const char *what,
 		     g->name);
 		return -ENODEV;
 	case GP_ERROR_TIMEOUT:
-		_fmt(err, errlen, "camera %s does not answer (%s: asleep or out of reach?); retrying", g->name, what);
+		_fmt(err, errlen, "camera %s does not answer (%s: asleep or out of reach?)", g->name, what);
 		return -ETIMEDOUT;
 	case GP_ERROR_MODEL_NOT_FOUND:
 		_fmt(err, errlen,
@@ -129,7 +129,7 @@ static int _gp_fail(struct _gp_s *g, char *err, size_t errlen, const char *what,
 		return -ENOTSUP;
 	default:
 		if (_gp_fatal(r))
-			_fmt(err, errlen, "lost camera %s (%s: %s); reconnecting", g->name, what, detail);
+			_fmt(err, errlen, "lost camera %s (%s: %s)", g->name, what, detail);
 		else
 			_fmt(err, errlen, "camera %s: %s failed: %s (gphoto2 error %d)", g->name, what, detail, r);
 		return _gp_fatal(r) ? -EIO : -EPROTO;

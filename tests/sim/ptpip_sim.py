@@ -8,7 +8,7 @@ so the real libgphoto2 can be tested without a camera. Stdlib + python3-pil.
 Written by hand: no packaged PTP/IP responder exists in Debian.
 
 Usage:
-  ptpip_sim.py [--port 15740] [--size 1056x704] [--fps 25] [--fail-all]
+  ptpip_sim.py [--port 15740] [--size 1056x704] [--fps 25] [--fail-all] [--cache K]
 Prints "READY port=N" once listening (--port 0 picks a free port). libgphoto2
 reaches it as  --port ptpip:127.0.0.1:N:N  (command and event port).
 
@@ -124,6 +124,9 @@ class Camera:
         self.conns = []
         self.listener = None
         self.base = self._render_base()
+        self.cache = {}
+        for i in range(args.cache):  # before READY: no stalls once serving
+            self.cache[i] = self.render(i)
 
     def _render_base(self):
         w, h = self.width, self.height
@@ -149,6 +152,17 @@ class Camera:
         out = io.BytesIO()
         img.save(out, 'JPEG', quality=self.args.quality)
         return out.getvalue()
+
+    def frame(self, n):
+        """Frame n's JPEG; with --cache K the K pictures of counter n % K are
+        rendered once (for slow machines: under QEMU/TCG a render takes
+        ~170 ms)."""
+        k = self.args.cache
+        if not k:
+            return self.render(n)
+        if n % k not in self.cache:
+            self.cache[n % k] = self.render(n % k)
+        return self.cache[n % k]
 
     # ---- PTP datasets ----
 
@@ -185,7 +199,7 @@ class Camera:
             self.frames += 1
         if t > now:
             time.sleep(t - now)
-        jpeg = self.render(n)
+        jpeg = self.frame(n)
         if self.args.verbose:
             say('FRAME %d %.6f' % (n, time.monotonic()))
         # Nikon D800-style 384-byte header: we fill the sizes, the rest zeros.
@@ -420,6 +434,8 @@ def main():
     ap.add_argument('--quality', type=int, default=85)
     ap.add_argument('--model', default='camrelay-sim')
     ap.add_argument('--fail-all', action='store_true', help='answer every operation with an error')
+    ap.add_argument('--cache', type=int, default=0, metavar='K',
+                    help='render K pictures once and cycle through them (frame counter n %% K)')
     ap.add_argument('--verbose', action='store_true')
     args = ap.parse_args()
 

@@ -31,17 +31,18 @@ def check(cond, msg):
 class Sim:
     """The simulator, with its stdout lines collected (FRAME lines kept apart)."""
 
-    def __init__(self, sim_path, size='640x424', fps=25, extra=()):
+    def __init__(self, sim_path, size='640x424', fps=25, extra=(), cache=0):
         self.w, self.h = (int(v) for v in size.split('x'))
         self.fps = fps
+        self.cache = cache
         self.p = subprocess.Popen(['/usr/bin/python3', sim_path, '--port', '0', '--size', size,
-                                   '--fps', str(fps), '--verbose'] + list(extra),
+                                   '--fps', str(fps), '--verbose', '--cache', str(cache)] + list(extra),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.lines = []
         self.frames = {}  # counter -> monotonic time served
         self.cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
-        line = self.wait_for('READY', 10)
+        line = self.wait_for('READY', 120)
         self.port = int(line.split('=')[1])
         self.gp_port = 'ptpip:127.0.0.1:%d:%d' % (self.port, self.port)
 
@@ -76,6 +77,12 @@ class Sim:
     def send(self, cmd):
         self.p.stdin.write(cmd + '\n')
         self.p.stdin.flush()
+
+    def rate_between(self, t0, t1):
+        """Frames per second the simulator served between two times."""
+        with self.cond:
+            n = sum(1 for t in self.frames.values() if t0 <= t <= t1)
+        return n / (t1 - t0)
 
     def rate(self, first, last):
         """Frames per second the simulator served between two counters."""
@@ -216,3 +223,46 @@ class RawPipe:
             raise Fail('rawpipe did not stop within %ds of SIGTERM' % timeout)
         time.sleep(0.2)
         return self.p.returncode
+
+
+class FrameReader:
+    """Raw I420 frames of a known size from a consumer's stdout (ffmpeg
+    -f rawvideo, GStreamer fdsink), classified on arrival: the simulator's
+    picture (bars match: counter read back) or anything else (placeholder)."""
+
+    def __init__(self, proc, w, h, tolerance=16):
+        self.p, self.w, self.h, self.tol = proc, w, h, tolerance
+        self.size = w * h + 2 * ((w + 1) // 2) * ((h + 1) // 2)
+        self.frames = []  # (arrival, counter or None)
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        while True:
+            buf = b''
+            while len(buf) < self.size:
+                c = self.p.stdout.read(self.size - len(buf))
+                if not c:
+                    return
+                buf += c
+            px = lambda x, y: i420_pixel(buf, self.w, self.h, x, y)  # noqa: E731
+            n = counter_of(px, self.w, self.h) if bars_error(px, self.w, self.h) <= self.tol else None
+            with self.lock:
+                self.frames.append((time.monotonic(), n))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.frames)
+
+    def since(self, t):
+        return [f for f in self.snapshot() if f[0] >= t]
+
+    def first_real_after(self, t, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for a, n in self.since(t):
+                if n is not None:
+                    return a
+            time.sleep(0.05)
+        return None
