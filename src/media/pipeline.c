@@ -443,11 +443,17 @@ static int _negotiate_hop(struct cr_mp_ctx_s *c, int i, struct v4l2_mbus_framefm
 	const struct cr_media_pad_cfg_s *sc = _pad_cfg(c, h->sink), *oc = _pad_cfg(c, h->src);
 	struct v4l2_mbus_framefmt f = *up;
 	int rc;
+	/* Strategy off configures nothing by itself: the sink keeps its ACTIVE
+	 * format unless the config names one, and a mismatch is reported. */
+	if (c->strategy == CR_MP_OFF && (rc = cr_media_get_fmt(m, h->sink, V4L2_SUBDEV_FORMAT_ACTIVE, &f, c->err,
+								  c->errlen)) < 0)
+		return rc;
 	_apply_cfg_fmt(sc, &f);
 	if ((rc = _try_fmt(c, h->sink, &f)) < 0)
 		return rc;
 	if (f.code != up->code || f.width != up->width || f.height != up->height) {
-		cr_mp_mismatch(c, c->hop[i - 1].src, h->sink, up, &f, sc ? "is configured to" : "only takes");
+		cr_mp_mismatch(c, c->hop[i - 1].src, h->sink, up, &f,
+			       sc ? "is configured to" : c->strategy == CR_MP_OFF ? "has" : "only takes");
 		return -EPIPE;
 	}
 	if ((rc = _try_sel(c, h->sink, V4L2_SEL_TGT_CROP, sc && sc->has_crop ? sc->crop : NULL)) < 0 ||
