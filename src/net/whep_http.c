@@ -1,0 +1,441 @@
+/* WHEP signalling over HTTP (POST offer / PATCH / DELETE / OPTIONS with
+ * CORS), /api/webrtc, the /metrics lines and /sdp/<stream>; see whep.h. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/stream.h"
+#include "encode/encoder.h"
+#include "net/dtls.h"
+#include "net/sdp.h"
+#include "net/whep_priv.h"
+
+void cr_whep_http_cors(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+	evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
+	evhttp_add_header(h, "Access-Control-Allow-Headers", "Content-Type, Authorization, If-Match");
+	evhttp_add_header(h, "Access-Control-Expose-Headers", "Location, ETag, Accept-Patch");
+}
+
+void cr_whep_http_reply(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+{
+	struct evbuffer *b = evbuffer_new();
+	cr_whep_http_cors(req);
+	if (b && fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		evbuffer_add_vprintf(b, fmt, ap);
+		va_end(ap);
+		evbuffer_add(b, "\n", 1);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+				  "text/plain; charset=utf-8");
+	}
+	evhttp_send_reply(req, code, reason, b);
+	if (b)
+		evbuffer_free(b);
+}
+
+static void _on_session(struct evhttp_request *req, void *arg);
+
+static void _body(struct evhttp_request *req, char **text, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	*len = evbuffer_get_length(in);
+	*text = (char *)evbuffer_pullup(in, -1);
+}
+
+static bool _content_type(struct evhttp_request *req, const char *want)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	return ct && strncasecmp(ct, want, strlen(want)) == 0;
+}
+
+static int _negotiate(struct cr_whep_s *w, int stream, const struct cr_sdp_media_s *m,
+		      struct cr_encoder_cfg_s *enc, char *fmtp, size_t fmtp_len, int *rtx_pt)
+{
+	const struct cr_stream_cfg_s *sc = cr_stream_cfg(w->streams[stream]);
+	static const enum cr_codec_e fallbacks[] = {CR_CODEC_H264, CR_CODEC_VP8, CR_CODEC_VP9,
+						    CR_CODEC_AV1};
+	for (size_t i = 0; i < sizeof(fallbacks) / sizeof(fallbacks[0]); i++) {
+		bool configured = cr_rtp_stream_encoder(sc, fallbacks[i], enc);
+		if (!configured && !cr_encoder_find(enc->backend, enc->codec))
+			continue;
+		struct cr_sdp_want_s want = {enc->codec, enc->profile_idc, enc->constraint_flags};
+		int idx = cr_sdp_match(m, &want, fmtp, fmtp_len, rtx_pt);
+		if (idx >= 0)
+			return m->fmts[idx].pt;
+		if (configured)
+			return -1;
+	}
+	return -1;
+}
+
+static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stream)
+{
+	const char *sname = cr_stream_name(w->streams[stream]);
+	if (!_content_type(req, "application/sdp")) {
+		cr_whep_http_reply(req, 415, "Unsupported Media Type",
+		       "POST /whep/%s takes an SDP offer with Content-Type: application/sdp", sname);
+		return;
+	}
+	char *text;
+	size_t len;
+	_body(req, &text, &len);
+	static struct cr_sdp_offer_s offer; /* large; the loop is single-threaded */
+	char err[256];
+	if (cr_sdp_parse_offer(text ? text : "", text ? len : 0, &offer, err, sizeof(err)) < 0) {
+		cr_whep_http_reply(req, 400, "Bad Request", "%s", err);
+		return;
+	}
+	int mi = -1;
+	for (int i = 0; i < offer.n_media && mi < 0; i++)
+		if (strcmp(offer.media[i].type, "video") == 0 && offer.media[i].port != 0 &&
+		    strcmp(offer.media[i].direction, "sendonly") != 0 &&
+		    strcmp(offer.media[i].direction, "inactive") != 0)
+			mi = i;
+	if (mi < 0) {
+		cr_whep_http_reply(req, 400, "Bad Request", "the offer has no video section that can receive (m=video, recvonly or sendrecv)");
+		return;
+	}
+	const struct cr_sdp_media_s *m = &offer.media[mi];
+	if (!m->ufrag[0] || !m->pwd[0]) {
+		cr_whep_http_reply(req, 400, "Bad Request", "the offer has no a=ice-ufrag / a=ice-pwd");
+		return;
+	}
+	if (!m->fingerprint[0]) {
+		cr_whep_http_reply(req, 400, "Bad Request", "the offer has no a=fingerprint (DTLS-SRTP is required)");
+		return;
+	}
+	if (strcmp(m->setup, "passive") == 0) {
+		cr_whep_http_reply(req, 400, "Bad Request", "the offer says a=setup:passive; this server is passive too (use actpass or active)");
+		return;
+	}
+	if (!strstr(m->proto, "SAVPF")) {
+		cr_whep_http_reply(req, 400, "Bad Request", "the video section's protocol is %s; WebRTC needs UDP/TLS/RTP/SAVPF", m->proto);
+		return;
+	}
+	struct cr_whep_viewer_s *v = calloc(1, sizeof(*v));
+	if (v)
+		v->hist = calloc(CR_WHEP_HIST, sizeof(*v->hist));
+	if (!v || !v->hist) {
+		free(v);
+		cr_whep_http_reply(req, 503, "Service Unavailable", "out of memory");
+		return;
+	}
+	char fmtp[256] = "";
+	v->rtx_pt = -1;
+	v->pt = _negotiate(w, stream, m, &v->enc, fmtp, sizeof(fmtp), &v->rtx_pt);
+	if (v->pt < 0) {
+		char offered[200] = "";
+		size_t o = 0;
+		for (int i = 0; i < m->n_fmts && o + 20 < sizeof(offered); i++)
+			if (m->fmts[i].name[0] && !strstr(offered, m->fmts[i].name))
+				o += (size_t)snprintf(offered + o, sizeof(offered) - o, "%s%s", o ? " " : "",
+						      m->fmts[i].name);
+		struct cr_encoder_cfg_s e;
+		cr_rtp_stream_encoder(cr_stream_cfg(w->streams[stream]), CR_CODEC_H264, &e);
+		cr_whep_http_reply(req, 400, "Bad Request",
+		       "no codec in common: stream %s sends %s, the offer has %s", sname,
+		       cr_codec_name(e.codec), offered[0] ? offered : "no video formats");
+		free(v->hist);
+		free(v);
+		return;
+	}
+	v->w = w;
+	v->stream = stream;
+	v->created_ns = cr_now_ns();
+	v->info.rtt_ms = -1;
+	cr_whep_random_text(v->id, 17);
+	cr_whep_random_text(v->ufrag, 9);
+	cr_whep_random_text(v->pwd, 25);
+	snprintf(v->remote_ufrag, sizeof(v->remote_ufrag), "%s", m->ufrag);
+	snprintf(v->path, sizeof(v->path), "/session/%s/%s", sname, v->id);
+	snprintf(v->name, sizeof(v->name), "whep %s", v->id);
+	snprintf(v->info.id, sizeof(v->info.id), "%s", v->id);
+	snprintf(v->info.stream, sizeof(v->info.stream), "%s", sname);
+	v->info.codec = cr_codec_name(v->enc.codec);
+	cr_rtp_init(&v->rtp, v->enc.codec, (uint8_t)v->pt, cr_whep_random32(), (uint16_t)cr_whep_random32());
+	v->rtp.emit = cr_whep_on_rtp;
+	v->rtp.opaque = v;
+	v->ts_offset = cr_whep_random32();
+	v->rtx_ssrc = cr_whep_random32();
+	v->rtx_seq = (uint16_t)cr_whep_random32();
+	const char *fp = strcasecmp(m->fp_alg, "sha-256") == 0 ? m->fingerprint : "";
+	v->dtls = cr_dtls_new(w->dtls, fp, cr_whep_dtls_send, v);
+	const char *cands[CR_MAX_CANDIDATES * 2];
+	for (int i = 0; i < w->n_candidates; i++)
+		cands[i] = w->candidates[i];
+	struct cr_sdp_answer_s a = {
+		.media = mi, .pt = v->pt, .rtx_pt = v->rtx_pt, .codec = v->enc.codec, .fmtp = fmtp,
+		.ssrc = v->rtp.ssrc, .rtx_ssrc = v->rtx_ssrc, .ufrag = v->ufrag, .pwd = v->pwd,
+		.fingerprint = cr_dtls_fingerprint(w->dtls), .stream = sname,
+		.session_id = ((uint64_t)cr_whep_random32() << 20) ^ cr_whep_random32(), .candidates = cands,
+		.n_candidates = w->n_candidates, .port = w->port};
+	char *answer = malloc(16384);
+	int alen = answer ? cr_sdp_build_answer(&offer, &a, answer, 16384) : -ENOMEM;
+	if (!v->dtls || alen < 0 || evhttp_set_cb(w->http, v->path, _on_session, v) != 0) {
+		cr_whep_http_reply(req, 500, "Internal Server Error", "cannot create the session");
+		cr_dtls_free(v->dtls);
+		free(answer);
+		free(v->hist);
+		free(v);
+		return;
+	}
+	v->next = w->viewers;
+	w->viewers = v;
+	w->stats.sessions_total++;
+	w->stats.sessions_active++;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	cr_whep_http_cors(req);
+	evhttp_add_header(h, "Content-Type", "application/sdp");
+	evhttp_add_header(h, "Location", v->path);
+	evhttp_add_header(h, "Accept-Patch", "application/trickle-ice-sdpfrag");
+	char etag[40];
+	snprintf(etag, sizeof(etag), "\"%s\"", v->id);
+	evhttp_add_header(h, "ETag", etag);
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, answer, (size_t)alen);
+	evhttp_send_reply(req, 201, "Created", b);
+	evbuffer_free(b);
+	free(answer);
+	CR_LOG_I("whep", "viewer %s of stream %s: answered (%s, payload type %d%s)", v->id, sname,
+		 cr_codec_name(v->enc.codec), v->pt, v->rtx_pt >= 0 ? ", rtx" : "");
+}
+
+static void _on_whep(struct evhttp_request *req, void *arg)
+{
+	struct cr_whep_route_s *r = arg;
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_OPTIONS:
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Accept-Post", "application/sdp");
+		cr_whep_http_reply(req, 204, "No Content", NULL);
+		break;
+	case EVHTTP_REQ_POST:
+		_whep_post(r->w, req, r->stream);
+		break;
+	default:
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST, OPTIONS");
+		cr_whep_http_reply(req, 405, "Method Not Allowed", "use POST with an SDP offer");
+	}
+}
+
+static void _on_session(struct evhttp_request *req, void *arg)
+{
+	struct cr_whep_viewer_s *v = arg;
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_OPTIONS:
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Accept-Patch",
+				  "application/trickle-ice-sdpfrag");
+		cr_whep_http_reply(req, 204, "No Content", NULL);
+		break;
+	case EVHTTP_REQ_DELETE:
+		CR_LOG_I("whep", "viewer %s: session deleted by the client", v->id);
+		cr_whep_http_reply(req, 200, "OK", NULL);
+		cr_whep_viewer_close(v);
+		break;
+	case EVHTTP_REQ_PATCH: {
+		if (!_content_type(req, "application/trickle-ice-sdpfrag")) {
+			cr_whep_http_reply(req, 415, "Unsupported Media Type",
+			       "PATCH takes application/trickle-ice-sdpfrag");
+			break;
+		}
+		/* ICE-lite: the client's candidates are learnt from its STUN
+		 * requests, so trickled ones are accepted and need no action. An
+		 * ICE restart (new credentials) is not supported. */
+		char *text;
+		size_t len;
+		_body(req, &text, &len);
+		char frag[64];
+		bool restart = false;
+		for (size_t i = 0; text && i + 12 < len; i++)
+			if (memcmp(text + i, "a=ice-ufrag:", 12) == 0) {
+				size_t k = 0;
+				i += 12;
+				while (i < len && k + 1 < sizeof(frag) && text[i] != '\r' && text[i] != '\n')
+					frag[k++] = text[i++];
+				frag[k] = 0;
+				restart = strcmp(frag, v->remote_ufrag) != 0;
+				break;
+			}
+		if (restart)
+			cr_whep_http_reply(req, 422, "Unprocessable Content", "ICE restarts are not supported; start a new session");
+		else
+			cr_whep_http_reply(req, 204, "No Content", NULL);
+		break;
+	}
+	default:
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+				  "PATCH, DELETE, OPTIONS");
+		cr_whep_http_reply(req, 405, "Method Not Allowed", "use DELETE to end the session");
+	}
+}
+
+static const char *_state_name(enum cr_whep_state_e s)
+{
+	return s == CR_WHEP_SENDING ? "sending" : s == CR_WHEP_DTLS ? "dtls" : "connecting";
+}
+
+void cr_whep_foreach_viewer(struct cr_whep_s *w,
+			    void (*fn)(const struct cr_whep_viewer_info_s *, void *), void *opaque)
+{
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next) {
+		v->info.state = _state_name(v->state);
+		fn(&v->info, opaque);
+	}
+}
+
+void cr_whep_stats(struct cr_whep_s *w, struct cr_whep_stats_s *out) { *out = w->stats; }
+
+void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
+{
+	const struct cr_whep_stats_s *s = &w->stats;
+	evbuffer_add_printf(out,
+			    "camrelay_webrtc_sessions_total %llu\ncamrelay_webrtc_sessions_active %llu\n"
+			    "camrelay_webrtc_sessions_timed_out_total %llu\n"
+			    "camrelay_webrtc_packets_sent_total %llu\ncamrelay_webrtc_bytes_sent_total %llu\n"
+			    "camrelay_webrtc_retransmits_total %llu\ncamrelay_webrtc_nacks_total %llu\n"
+			    "camrelay_webrtc_plis_total %llu\ncamrelay_webrtc_firs_total %llu\n"
+			    "camrelay_webrtc_keyframes_requested_total %llu\n"
+			    "camrelay_webrtc_stun_rejected_total %llu\ncamrelay_webrtc_dtls_failed_total %llu\n"
+			    "camrelay_webrtc_udp_garbage_total %llu\n",
+			    (unsigned long long)s->sessions_total, (unsigned long long)s->sessions_active,
+			    (unsigned long long)s->sessions_timed_out, (unsigned long long)s->packets_sent,
+			    (unsigned long long)s->bytes_sent, (unsigned long long)s->retransmits,
+			    (unsigned long long)s->nacks, (unsigned long long)s->plis,
+			    (unsigned long long)s->firs, (unsigned long long)s->keyframes_requested,
+			    (unsigned long long)s->stun_bad, (unsigned long long)s->dtls_failed,
+			    (unsigned long long)s->udp_garbage);
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
+		evbuffer_add_printf(out,
+				    "camrelay_webrtc_viewer_packets_sent{stream=\"%s\",id=\"%s\"} %llu\n"
+				    "camrelay_webrtc_viewer_fraction_lost{stream=\"%s\",id=\"%s\"} %.4f\n"
+				    "camrelay_webrtc_viewer_jitter_ms{stream=\"%s\",id=\"%s\"} %.2f\n"
+				    "camrelay_webrtc_viewer_rtt_ms{stream=\"%s\",id=\"%s\"} %.2f\n",
+				    v->info.stream, v->id, (unsigned long long)v->info.packets_sent,
+				    v->info.stream, v->id, v->info.fraction_lost, v->info.stream, v->id,
+				    v->info.jitter_ms, v->info.stream, v->id, v->info.rtt_ms);
+}
+
+static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque)
+{
+	json_array_append_new(
+		opaque,
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f, s:f}",
+			  "id", i->id, "stream", i->stream, "remote", i->remote, "state", i->state,
+			  "codec", i->codec, "packets_sent", (json_int_t)i->packets_sent, "bytes_sent",
+			  (json_int_t)i->bytes_sent, "frames_sent", (json_int_t)i->frames_sent,
+			  "keyframes_sent", (json_int_t)i->keyframes_sent,
+			  "frames_dropped", (json_int_t)i->frames_dropped, "nacks", (json_int_t)i->nacks,
+			  "retransmits", (json_int_t)i->retransmits, "plis", (json_int_t)i->plis, "firs",
+			  (json_int_t)i->firs, "keyframes_requested", (json_int_t)i->keyframes_requested,
+			  "fraction_lost", i->fraction_lost, "packets_lost", (json_int_t)i->packets_lost,
+			  "jitter_ms", i->jitter_ms, "rtt_ms", i->rtt_ms));
+}
+
+static void _on_api(struct evhttp_request *req, void *arg)
+{
+	struct cr_whep_s *w = arg;
+	const struct cr_whep_stats_s *s = &w->stats;
+	json_t *viewers = json_array();
+	cr_whep_foreach_viewer(w, _add_viewer_json, viewers);
+	json_t *root = json_pack(
+		"{s:i, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "port",
+		w->port, "viewers", viewers, "totals", "sessions", (json_int_t)s->sessions_total,
+		"sessions_active", (json_int_t)s->sessions_active, "sessions_timed_out",
+		(json_int_t)s->sessions_timed_out, "packets_sent", (json_int_t)s->packets_sent,
+		"bytes_sent", (json_int_t)s->bytes_sent, "retransmits", (json_int_t)s->retransmits,
+		"nacks", (json_int_t)s->nacks, "plis", (json_int_t)s->plis, "firs",
+		(json_int_t)s->firs, "keyframes_requested", (json_int_t)s->keyframes_requested,
+		"stun_rejected", (json_int_t)s->stun_bad, "dtls_failed", (json_int_t)s->dtls_failed,
+		"udp_garbage", (json_int_t)s->udp_garbage);
+	char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
+	json_decref(root);
+	struct evbuffer *b = evbuffer_new();
+	cr_whep_http_cors(req);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	if (text)
+		evbuffer_add(b, text, strlen(text));
+	evhttp_send_reply(req, text ? 200 : 500, text ? "OK" : "Internal Server Error", b);
+	evbuffer_free(b);
+	free(text);
+}
+
+/* GET /sdp/<stream>: the SDP of the stream's first plain RTP sink. */
+static void _on_sdp(struct evhttp_request *req, void *arg)
+{
+	struct cr_whep_route_s *r = arg;
+	const struct cr_stream_cfg_s *sc = cr_stream_cfg(r->w->streams[r->stream]);
+	for (int i = 0; i < sc->n_sinks; i++) {
+		const struct cr_sink_cfg_s *k = &sc->sinks[i];
+		if (k->type != CR_SINK_RTP)
+			continue;
+		char host[128];
+		snprintf(host, sizeof(host), "%s", k->address);
+		char *colon = strrchr(host, ':');
+		if (!colon)
+			break;
+		*colon = 0;
+		char *h = host;
+		if (*h == '[') { /* [v6]:port */
+			h++;
+			char *e = strchr(h, ']');
+			if (e)
+				*e = 0;
+		}
+		struct cr_encoder_cfg_s enc;
+		cr_rtp_stream_encoder(sc, CR_CODEC_H264, &enc);
+		const struct cr_output_cfg_s *o = &sc->sources[0].output;
+		char sdp[1024];
+		int n = cr_sdp_plain_rtp(sdp, sizeof(sdp), sc->name, h, atoi(colon + 1), enc.codec,
+					 o->present && o->payload_type ? o->payload_type : 96,
+					 o->present && o->clock_rate ? o->clock_rate : 90000);
+		if (n < 0)
+			break;
+		struct evbuffer *b = evbuffer_new();
+		cr_whep_http_cors(req);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/sdp");
+		evbuffer_add(b, sdp, (size_t)n);
+		evhttp_send_reply(req, 200, "OK", b);
+		evbuffer_free(b);
+		return;
+	}
+	cr_whep_http_reply(req, 404, "Not Found", "stream %s has no RTP sink ([[stream.%s.sinks]] type = \"rtp\")",
+	       sc->name, sc->name);
+}
+
+void cr_whep_http_register(struct cr_whep_s *w)
+{
+	for (int i = 0; i < w->n_streams; i++) {
+		char path[128];
+		w->routes[i].w = w;
+		w->routes[i].stream = i;
+		snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
+		evhttp_set_cb(w->http, path, _on_whep, &w->routes[i]);
+		snprintf(path, sizeof(path), "/sdp/%s", cr_stream_name(w->streams[i]));
+		evhttp_set_cb(w->http, path, _on_sdp, &w->routes[i]);
+	}
+	evhttp_set_cb(w->http, "/api/webrtc", _on_api, w);
+}
+
+void cr_whep_http_unregister(struct cr_whep_s *w)
+{
+	for (int i = 0; i < w->n_streams; i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
+		evhttp_del_cb(w->http, path);
+		snprintf(path, sizeof(path), "/sdp/%s", cr_stream_name(w->streams[i]));
+		evhttp_del_cb(w->http, path);
+	}
+	evhttp_del_cb(w->http, "/api/webrtc");
+}

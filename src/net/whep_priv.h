@@ -1,0 +1,113 @@
+/* Inside the WHEP module: shared by whep.c (sessions, the UDP port, RTP and
+ * RTCP per viewer) and whep_http.c (signalling routes, /api/webrtc,
+ * /metrics lines, /sdp). Everything here runs on the HTTP event loop. */
+#ifndef CR_WHEP_PRIV_H
+#define CR_WHEP_PRIV_H
+
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "net/srtp.h"
+#include "net/whep.h"
+#include "rtp/rtp.h"
+
+#define CR_WHEP_HIST 1024   /* packets kept per viewer for NACK (~4 s at 2 Mbit/s) */
+#define CR_WHEP_BATCH 32    /* datagrams per sendmmsg */
+#define CR_WHEP_MAX_ADDRS 4 /* validated remote addresses per viewer */
+#define CR_WHEP_PKT_CAP (CR_RTP_MAX_PACKET + CR_SRTP_MAX_TRAILER + 16)
+
+enum cr_whep_state_e { CR_WHEP_CONNECTING = 0, CR_WHEP_DTLS, CR_WHEP_SENDING };
+
+/* Control data for IP_PKTINFO, aligned as CMSG_FIRSTHDR expects. */
+union cr_whep_cmsg_u {
+	uint8_t buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct cmsghdr align;
+};
+
+struct cr_whep_hist_s {
+	uint16_t seq;
+	uint16_t len;
+	bool used;
+	uint8_t data[CR_RTP_MAX_PACKET];
+};
+
+struct cr_whep_route_s {
+	struct cr_whep_s *w;
+	int stream;
+};
+
+struct cr_whep_viewer_s {
+	struct cr_whep_s *w;
+	struct cr_whep_viewer_s *next;
+	char id[33];
+	char path[128];
+	char name[96];
+	int stream;
+	enum cr_whep_state_e state;
+	char ufrag[12], pwd[28];
+	char remote_ufrag[64];
+	struct sockaddr_in addrs[CR_WHEP_MAX_ADDRS];
+	int n_addrs;
+	struct sockaddr_in addr; /* where media goes */
+	struct in_addr local;    /* our address it wrote to: replies come from it */
+	bool has_addr, nominated;
+	int64_t created_ns, consent_ns;
+	struct cr_dtls_s *dtls;
+	struct cr_srtp_s *srtp;
+	struct cr_sub_s *sub;
+	struct cr_encoder_cfg_s enc;
+	struct cr_rtp_s rtp;
+	uint32_t ts_offset;
+	int pt, rtx_pt;
+	uint32_t rtx_ssrc;
+	uint16_t rtx_seq;
+	bool wait_key;
+	int64_t last_sr_ns;
+	struct cr_whep_viewer_info_s info;
+	struct cr_whep_hist_s *hist;
+};
+
+struct cr_whep_s {
+	struct event_base *base;
+	struct evhttp *http;
+	const struct cr_config_s *cfg;
+	struct cr_stream_s *streams[CR_MAX_STREAMS];
+	int n_streams;
+	struct cr_whep_route_s routes[CR_MAX_STREAMS];
+	int fd, efd;
+	int port;
+	struct event *udp_ev, *wake_ev, *tick_ev;
+	struct cr_dtls_ctx_s *dtls;
+	char candidates[CR_MAX_CANDIDATES * 2][64];
+	int n_candidates;
+	int64_t timeout_ns;
+	int64_t last_keyframe_ns[CR_MAX_STREAMS];
+	struct cr_whep_viewer_s *viewers;
+	struct cr_whep_stats_s stats;
+	/* Outgoing batch. */
+	uint8_t batch[CR_WHEP_BATCH][CR_WHEP_PKT_CAP];
+	size_t batch_len[CR_WHEP_BATCH];
+	struct cr_whep_viewer_s *batch_viewer[CR_WHEP_BATCH];
+	int batch_n;
+	union cr_whep_cmsg_u batch_cmsg[CR_WHEP_BATCH];
+};
+
+/* whep.c */
+void cr_whep_viewer_close(struct cr_whep_viewer_s *v);
+void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len); /* payloader emit */
+void cr_whep_dtls_send(void *opaque, const uint8_t *p, size_t len);
+void cr_whep_random_text(char *out, size_t n);
+uint32_t cr_whep_random32(void);
+
+/* whep_http.c */
+void cr_whep_http_register(struct cr_whep_s *w);
+void cr_whep_http_unregister(struct cr_whep_s *w);
+void cr_whep_http_cors(struct evhttp_request *req);
+void cr_whep_http_reply(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
