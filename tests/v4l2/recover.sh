@@ -21,6 +21,7 @@ width = 320
 height = 240
 fps = 10
 pixel_format = "yuyv"
+prefer_dmabuf = true
 EOT
 run() {
   echo "== $1"
