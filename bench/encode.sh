@@ -31,17 +31,22 @@ trap 'rm -rf "$TMP"' EXIT
 THREADS=$(nproc); [ "$THREADS" -gt 8 ] && THREADS=8
 
 # The settings camrelay's backends use at >= 720p (src/encode/*.c, preset
-# ultrafast), spelled as ffmpeg options.
+# ultrafast), spelled as ffmpeg options. ffmpeg 5.1 caps -cpu-used at 8 for
+# libvpx-vp9 (camrelay uses 8 too) and libaom (cpu-used=10 goes through
+# -aom-params, which libaom applies after ffmpeg's own controls).
 ffmpeg_args() { # codec width bitrate height
 	local br=$3 tiles=0 w=$2 h=$4 vp8t=1 cpus
 	cpus=$(nproc)
+	# H.264 level as src/encode/x264.c picks it: 3.1 while the picture fits, else x264's choice
+	local level="-level 3.1"
+	[ $(((w + 15) / 16 * ((h + 15) / 16))) -le 3600 ] || level=""
 	# VP8 threads as src/encode/vpx.c picks them
 	if [ $((w * h)) -ge $((1920 * 1080)) ] && [ "$cpus" -gt 8 ]; then vp8t=8
 	elif [ $((w * h)) -gt $((1280 * 960)) ] && [ "$cpus" -ge 6 ]; then vp8t=3
 	elif [ $((w * h)) -gt $((640 * 480)) ] && [ "$cpus" -ge 3 ]; then vp8t=2; fi
 	while [ $((2 << tiles)) -le "$THREADS" ] && [ $((w >> (tiles + 1))) -ge 256 ]; do tiles=$((tiles + 1)); done
 	case $1 in
-	h264) echo "-c:v libx264 -preset ultrafast -tune zerolatency -profile:v baseline -level 3.1
+	h264) echo "-c:v libx264 -preset ultrafast -tune zerolatency -profile:v baseline $level
 		-b:v $br -maxrate $br -bufsize $((br / 2)) -g $GOP -keyint_min $GOP -sc_threshold 0" ;;
 	h265) echo "-c:v libx265 -preset ultrafast -tune zerolatency -b:v $br -maxrate $br -bufsize $((br / 2))
 		-g $GOP -keyint_min $GOP -x265-params scenecut=0:open-gop=0:repeat-headers=1:log-level=error" ;;
@@ -53,11 +58,11 @@ ffmpeg_args() { # codec width bitrate height
 		-bufsize $br -rc_init_occupancy $((br / 2)) -qmin 2 -qmax 56 -undershoot-pct 50 -overshoot-pct 50
 		-g $GOP -keyint_min $GOP -lag-in-frames 0 -error-resilient 1 -static-thresh 1
 		-noise-sensitivity 0 -row-mt 1 -tile-columns $tiles -aq-mode 3 -threads $THREADS" ;;
-	av1) echo "-c:v libaom-av1 -usage realtime -cpu-used 10 -b:v $br -minrate $br -maxrate $br
+	av1) echo "-c:v libaom-av1 -usage realtime -cpu-used 8 -b:v $br -minrate $br -maxrate $br
 		-bufsize $br -qmin 10 -qmax 56 -undershoot-pct 50 -overshoot-pct 50 -g $GOP -keyint_min $GOP
 		-lag-in-frames 0 -row-mt 1 -tile-columns $tiles -aq-mode 3 -threads $THREADS -enable-cdef 1
 		-enable-global-motion 0
-		-aom-params enable-tpl-model=0:deltaq-mode=0:enable-order-hint=0:enable-warped-motion=0:enable-obmc=0:coeff-cost-upd-freq=3:mode-cost-upd-freq=3:mv-cost-upd-freq=3" ;;
+		-aom-params cpu-used=10:enable-tpl-model=0:deltaq-mode=0:enable-order-hint=0:enable-warped-motion=0:enable-obmc=0:coeff-cost-upd-freq=3:mode-cost-upd-freq=3:mv-cost-upd-freq=3" ;;
 	esac
 }
 
@@ -81,6 +86,9 @@ for size in $SIZES; do
 	w=${size%x*} h=${size#*x}
 	br=$((w * h * FPS / 10)) # camrelay's default: ~0.1 bit per pixel
 	"$DRV" dump "$w" "$h" "$FRAMES" "$TMP/frames.yuv"
+	base=$(cpu_ms ffmpeg -nostdin -v error -f rawvideo -pix_fmt yuv420p -s "${w}x${h}" -r $FPS \
+		-i "$TMP/frames.yuv" -c:v rawvideo -f null -)
+	awk -v b="$base" -v n="$FRAMES" -v s="$size" 'BEGIN{printf "(%s: ffmpeg reading the frames without encoding: %.2f ms/frame)\n", s, b / n}'
 	for codec in $CODECS; do
 		cam=$(cpu_ms "$DRV" encode "$codec" "$w" "$h" $FPS $br $GOP "$TMP/frames.yuv")
 		stats=$(cat "$TMP/out")

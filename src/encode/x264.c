@@ -52,6 +52,15 @@ static const char *_x264_profile_name(uint8_t idc)
 	}
 }
 
+/* No level configured: 3.1 (what WebRTC peers offer) while the picture fits
+ * it (3600 macroblocks, 108000 per second, H.264 table A-1); above that
+ * x264 picks the smallest level that fits instead of writing a wrong one. */
+static int _x264_default_level(const struct cr_encoder_s *enc)
+{
+	int64_t mbs = (int64_t)((enc->width + 15) / 16) * ((enc->height + 15) / 16);
+	return mbs <= 3600 && mbs * _sw_fps(enc) <= 108000 ? 31 : -1;
+}
+
 /* Keeps the SPS and PPS (not the SEI x264 writes its settings into). */
 static void _x264_extradata(struct cr_encoder_s *enc, x264_t *h)
 {
@@ -123,7 +132,7 @@ static int _x264_open(struct cr_encoder_s *enc)
 	p.b_repeat_headers = 1;
 	p.b_annexb = 1;
 	p.b_aud = 0;
-	p.i_level_idc = enc->cfg.level_idc ? enc->cfg.level_idc : 31;
+	p.i_level_idc = enc->cfg.level_idc ? enc->cfg.level_idc : _x264_default_level(enc);
 	_x264_set_rate(&p, _sw_bitrate(enc));
 	if (x264_param_apply_profile(&p, profile) < 0) {
 		snprintf(enc->error, sizeof(enc->error), "x264: profile %s rejected", profile);

@@ -8,6 +8,7 @@ usage: check_encode.py TEST_ENCODE CASE
         h264-profiles                   SPS profile_idc/level_idc from the config
         input-formats                   I420, NV12 and YUYV input give the same picture
         example ENCODE_EXAMPLE          examples/encode_example.c's output
+        stream TEST_STREAM_ENCODE       each encoder as a stage of the stream core
 
 TEST_ENCODE is tests/encode/test_encode: test-source frames -> public encoder
 API -> file. Frames are stamped at 30 fps but fed as fast as possible, so
@@ -200,6 +201,29 @@ def example_case(example, tmp):
               (st["width"], st["height"]) == (320, 240), f"encode_example {codec}: {st}")
 
 
+def stream_case(exe, tmp):
+    """Each software encoder as a stage of the stream core (YUYV test source)."""
+    for codec in RATES:
+        path = os.path.join(tmp, "stream." + EXT[codec])
+        p = subprocess.run([exe, codec, path, "45"], capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0, f"stream {codec}: 45 packets from the stream core" +
+              (f" ({p.stderr.strip()})" if p.returncode else ""))
+        pkts, request = [], None
+        for line in p.stdout.splitlines():
+            f = line.split()
+            if f[0] == "pkt":
+                pkts.append((f[3] == "1", f[4] == "1"))
+            elif f[0] == "request":
+                request = int(f[1])
+        check(pkts and pkts[0][0] and (pkts[0][1] or codec in ("vp8", "vp9")),
+              f"stream {codec}: the first packet is a keyframe with its parameters")
+        check(request is not None and any(k for k, _ in pkts[request:request + 5]),
+              f"stream {codec}: keyframe within 5 packets of cr_sub_request_keyframe() at packet {request}")
+        frames = probe_frames(codec, path)
+        check(len(frames) == 45 and {(int(f["width"]), int(f["height"])) for f in frames} == {(320, 240)},
+              f"stream {codec}: ffprobe decodes 45 frames of 320x240 (got {len(frames)})")
+
+
 def main():
     exe, case = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory(prefix="camrelay-encode-") as tmp:
@@ -209,6 +233,8 @@ def main():
             profiles_case(exe, tmp)
         elif case == "input-formats":
             formats_case(exe, tmp)
+        elif case == "stream":
+            stream_case(sys.argv[3], tmp)
         elif case == "example":
             example_case(sys.argv[3], tmp)
         else:
