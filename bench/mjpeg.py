@@ -54,6 +54,10 @@ pixel_format = "yuyv"
 
 [stream.test.mjpeg]
 quality = 80
+
+[webrtc]
+port = {port}
+candidates = ["127.0.0.1"]
 """
 BOUNDARY = b"--boundarydonotcross"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -32,6 +32,10 @@ pixel_format = "yuyv"
 
 [stream.test.mjpeg]
 quality = 80
+
+[webrtc]
+port = {udp_port}
+candidates = ["127.0.0.1"]
 """
 
 
@@ -48,6 +52,12 @@ def free_port(host="127.0.0.1"):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(fam, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
@@ -74,7 +84,8 @@ class Server:
         self.url = f"http://{self.listen}"
         self.config = os.path.join(self.dir, "camrelay.toml")
         with open(self.config, "w") as f:
-            f.write(toml.format(listen=self.listen))
+            # WHEP's UDP port too: servers of parallel tests must not collide.
+            f.write(toml.format(listen=self.listen, udp_port=free_udp_port()))
         self.log_path = os.path.join(self.dir, "camrelay.log")
         self.proc = None
         _servers.append(self)

@@ -141,7 +141,7 @@ def main(exe):
 
         # A second daemon on the same address says so and exits 1.
         with open(srv.config.replace(".toml", "-2.toml"), "w") as f:
-            f.write(e2e.TEST_STREAM_TOML.format(listen=srv.listen))
+            f.write(e2e.TEST_STREAM_TOML.format(listen=srv.listen, udp_port=e2e.free_udp_port()))
         p = subprocess.run([exe, "serve", "-c", f.name], capture_output=True, text=True, timeout=30)
         check(p.returncode == 1, f"second daemon on {srv.listen}: exit {p.returncode}")
         check(f"address {srv.listen} is in use" in p.stderr, f"second daemon said: {p.stderr!r}")
