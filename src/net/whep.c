@@ -211,8 +211,8 @@ static void _drain(struct cr_whep_viewer_s *v)
 		}
 		v->wait_key = false;
 		uint32_t ts = (uint32_t)pkt->pts + v->ts_offset;
+		/* Sent with the rest of this wake-up's batch, microseconds later. */
 		int n = cr_rtp_payload(&v->rtp, pkt->data, pkt->size, ts, key, pkt->width, pkt->height);
-		_flush(v->w);
 		if (n > 0) {
 			v->info.frames_sent++;
 			v->info.keyframes_sent += key;
@@ -298,6 +298,11 @@ static int _start_media(struct cr_whep_viewer_s *v)
 		CR_LOG_W("whep", "viewer %s: %s", v->id, cr_dtls_error(v->dtls));
 		return -EPROTO;
 	}
+	/* The NACK history is allocated only for viewers that got this far, so
+	 * offers that never connect cost little. */
+	v->hist = calloc(CR_WHEP_HIST, sizeof(*v->hist));
+	if (!v->hist)
+		return -ENOMEM;
 	v->srtp = cr_srtp_new(&keys, err, sizeof(err));
 	if (!v->srtp) {
 		CR_LOG_W("whep", "viewer %s: %s", v->id, err);

@@ -125,11 +125,14 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		cr_whep_http_reply(req, 400, "Bad Request", "the video section's protocol is %s; WebRTC needs UDP/TLS/RTP/SAVPF", m->proto);
 		return;
 	}
+	if (w->stats.sessions_active >= CR_WHEP_MAX_SESSIONS) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
+		cr_whep_http_reply(req, 503, "Service Unavailable",
+				   "%d WebRTC sessions already; try again later", CR_WHEP_MAX_SESSIONS);
+		return;
+	}
 	struct cr_whep_viewer_s *v = calloc(1, sizeof(*v));
-	if (v)
-		v->hist = calloc(CR_WHEP_HIST, sizeof(*v->hist));
-	if (!v || !v->hist) {
-		free(v);
+	if (!v) {
 		cr_whep_http_reply(req, 503, "Service Unavailable", "out of memory");
 		return;
 	}
@@ -148,7 +151,6 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		cr_whep_http_reply(req, 400, "Bad Request",
 		       "no codec in common: stream %s sends %s, the offer has %s", sname,
 		       cr_codec_name(e.codec), offered[0] ? offered : "no video formats");
-		free(v->hist);
 		free(v);
 		return;
 	}
@@ -188,7 +190,6 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		cr_whep_http_reply(req, 500, "Internal Server Error", "cannot create the session");
 		cr_dtls_free(v->dtls);
 		free(answer);
-		free(v->hist);
 		free(v);
 		return;
 	}

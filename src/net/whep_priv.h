@@ -18,6 +18,7 @@
 #define CR_WHEP_HIST 1024   /* packets kept per viewer for NACK (~4 s at 2 Mbit/s) */
 #define CR_WHEP_BATCH 32    /* datagrams per sendmmsg */
 #define CR_WHEP_MAX_ADDRS 4 /* validated remote addresses per viewer */
+#define CR_WHEP_MAX_SESSIONS 1000 /* pending ones are small; history comes with media */
 #define CR_WHEP_PKT_CAP (CR_RTP_MAX_PACKET + CR_SRTP_MAX_TRAILER + 16)
 
 enum cr_whep_state_e { CR_WHEP_CONNECTING = 0, CR_WHEP_DTLS, CR_WHEP_SENDING };
