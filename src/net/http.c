@@ -12,17 +12,20 @@
 #include "net/http.h"
 
 #include <errno.h>
-#include <event2/thread.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "net/http_priv.h"
 #include "net/whep.h"
@@ -428,6 +431,46 @@ static int _listen_socket(const char *addr, char *err, size_t errlen)
 	return -1;
 }
 
+/* Every MJPEG client holds a socket: let the process have what the hard
+ * limit allows (often 1024 soft against 500k+ hard). */
+static void _raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = rl.rlim_max < (1 << 20) ? rl.rlim_max : (1 << 20);
+		if (want > rl.rlim_cur) {
+			rl.rlim_cur = want;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+}
+
+static void _accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	evconnlistener_enable(arg);
+}
+
+/* Out of file descriptors, the listening socket stays readable and libevent
+ * would retry accept() in a busy loop: pause accepting for a moment and say
+ * why, at most every 10 s. */
+static void _accept_error(struct evconnlistener *lev, void *arg)
+{
+	static int64_t last_log;
+	int e = errno;
+	int64_t now = cr_now_ns();
+	if (now - last_log > 10000000000LL) {
+		struct rlimit rl = {0};
+		getrlimit(RLIMIT_NOFILE, &rl);
+		CR_LOG_W("http", "cannot accept a connection: %s (open files limit %llu; raise it with "
+				 "ulimit -n or LimitNOFILE=)",
+			 strerror(e), (unsigned long long)rl.rlim_cur);
+		last_log = now;
+	}
+	evconnlistener_disable(lev);
+	struct timeval tv = {0, 200000};
+	event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT, _accept_resume, lev, &tv);
+}
+
 static void *_loop_thread(void *arg)
 {
 	struct cr_http_s *h = arg;
@@ -468,11 +511,18 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	evhttp_set_gencb(h->http, _route, h);
 	if ((fd = _listen_socket(listen, err, errlen)) < 0)
 		goto error;
-	if (!evhttp_accept_socket_with_handle(h->http, fd)) {
+	_raise_fd_limit();
+	struct evconnlistener *lev =
+		evconnlistener_new(h->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!lev || !evhttp_bind_listener(h->http, lev)) {
 		snprintf(err, errlen, "libevent: cannot accept on %s", listen);
-		close(fd);
+		if (lev)
+			evconnlistener_free(lev);
+		else
+			close(fd);
 		goto error;
 	}
+	evconnlistener_set_error_cb(lev, _accept_error);
 	/* WebRTC (WHEP) shares this loop; without its UDP port the rest still serves. */
 	char werr[512];
 	h->whep = cr_whep_attach(h->http, h->base, cfg, h->streams, h->n_streams, werr, sizeof(werr));

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -76,8 +77,9 @@ _servers = []  # for printing their logs when a test fails
 class Server:
     """camrelay serve -c CONFIG, with the config's listen address filled in."""
 
-    def __init__(self, exe, toml=TEST_STREAM_TOML, host="127.0.0.1"):
+    def __init__(self, exe, toml=TEST_STREAM_TOML, host="127.0.0.1", nofile=None):
         self.exe = exe
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) for the daemon
         self.dir = tempfile.mkdtemp(prefix="camrelay-e2e-")
         self.port = free_port(host)
         self.listen = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
@@ -97,8 +99,11 @@ class Server:
         # RSS would grow with every freed packet; a small one keeps the RSS
         # checks meaningful there too (no effect on other builds).
         env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "quarantine_size_mb=16"]))
+        limit = None
+        if self.nofile:
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
         self.proc = subprocess.Popen([self.exe, "serve", "-c", self.config], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env)
+                                     stderr=subprocess.STDOUT, env=env, preexec_fn=limit)
         self.pid = self.proc.pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -83,6 +83,26 @@ def main(exe):
         check(status == 200 and e2e.decode_jpeg(body).size == (1280, 720), "snapshot after the junk")
         print(f"{N} mangled requests: server fine, fds {srv.metric('process_open_fds'):.0f}")
 
+    # Out of file descriptors: connections beyond the limit wait (no busy
+    # accept() loop, one warning rather than one per try), and the server
+    # recovers when clients leave.
+    with e2e.Server(exe, nofile=48) as srv:
+        socks = []
+        for _ in range(70):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            s.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: x\r\n\r\n")
+            socks.append(s)
+        srv.wait_for("the daemon says it is out of file descriptors",
+                     lambda: "open files limit 48" in srv.log_tail(200))
+        for s in socks:
+            s.close()
+        srv.wait_for("clients gone after the fd exhaustion", lambda: srv.stream()["clients"] == [])
+        status, _, body = e2e.get(srv.url + "/snapshot/test")
+        check(status == 200, f"snapshot after fd exhaustion: HTTP {status}")
+        with open(srv.log_path) as f:
+            warnings = sum("cannot accept a connection" in line for line in f)
+        check(warnings <= 3, f"{warnings} accept warnings: the accept loop spins")
+
 
 if __name__ == "__main__":
     e2e.run(main)
