@@ -120,7 +120,8 @@ static int _setup_ctx(void)
 	ctx = SSL_CTX_new(DTLS_client_method());
 	SSL_CTX_use_certificate(ctx, x);
 	SSL_CTX_use_PrivateKey(ctx, key);
-	SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AES128_CM_SHA1_80");
+	/* As browsers do: GCM first. */
+	SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	X509_free(x);
 	EVP_PKEY_free(key);
