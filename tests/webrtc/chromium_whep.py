@@ -7,7 +7,8 @@ page, posts the offer, plays for N seconds, and reads getStats().
 
 Prints one JSON object per stream: framesDecoded, frame size, codec,
 pliCount, nackCount, framesDropped, the session Location, and the server's
-frames_sent for that viewer (from /api/webrtc, read before the DELETE)."""
+frames_sent for that viewer (from /api/webrtc, read before the DELETE), and the colour at the middle of each of the
+test source's eight bars in a frame drawn from a <video> element."""
 import argparse
 import itertools
 import json
@@ -35,6 +36,30 @@ JS_START = r"""
   window.pcs = window.pcs || {};
   window.pcs[%(name)s] = pc;
   return {location: r.headers.get('Location')};
+})()
+"""
+
+JS_PIXELS = r"""
+(async () => {
+  const pc = window.pcs[%(name)s];
+  const track = pc.getReceivers()[0].track;
+  const v = document.createElement('video');
+  v.muted = true;
+  v.srcObject = new MediaStream([track]);
+  document.body.appendChild(v);
+  await v.play();
+  await new Promise(r => setTimeout(r, 700));
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext('2d');
+  g.drawImage(v, 0, 0);
+  const out = [];
+  for (let i = 0; i < 8; i++) {
+    const d = g.getImageData(Math.floor((i + 0.5) * c.width / 8), Math.floor(c.height * 0.35), 1, 1).data;
+    out.push([d[0], d[1], d[2]]);
+  }
+  v.remove();
+  return out;
 })()
 """
 
@@ -123,7 +148,7 @@ def main():
     results = {}
     try:
         cdp = Cdp(ws)
-        # A page of the server's own origin.
+        # A page of the server's own origin (a blank page would do as well).
         cdp.call("Page.navigate", url=args.base + "/api/webrtc")
         time.sleep(1)
         names = args.streams.split(",")
@@ -131,11 +156,13 @@ def main():
             url = json.dumps(args.base + "/whep/" + n)
             results[n] = cdp.evaluate(JS_START % {"url": url, "name": json.dumps(n)}) or {}
         time.sleep(args.seconds)
-        api = http_json(args.base + "/api/webrtc")
         for n in names:
             if "error" in results[n]:
                 continue
+            # The browser's counts first, then the server's: sent >= decoded.
             results[n].update(cdp.evaluate(JS_STATS % {"name": json.dumps(n)}) or {})
+            api = http_json(args.base + "/api/webrtc")
+            results[n]["bars"] = cdp.evaluate(JS_PIXELS % {"name": json.dumps(n)})
             vid = results[n]["location"].rsplit("/", 1)[-1]
             for v in api["viewers"]:
                 if v["id"] == vid:
