@@ -37,6 +37,7 @@
 static const char *const _reasons[][2] = {
 	{"200", "OK"},
 	{"400", "Bad Request"},
+	{"403", "Forbidden"},
 	{"404", "Not Found"},
 	{"405", "Method Not Allowed"},
 	{"500", "Internal Server Error"},

@@ -287,10 +287,30 @@ static void _controls_set(struct cr_http_s *h, struct evhttp_request *req, int s
 	_controls_reply(h, req, stream);
 }
 
+/* A form POST is a "simple" cross-origin request: without this, any web page
+ * could change the camera's settings through a browser on this machine.
+ * Browsers always send Origin then; curl and scripts send none. */
+static bool _same_origin(struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *origin = evhttp_find_header(in, "Origin");
+	const char *host = evhttp_find_header(in, "Host");
+	if (!origin)
+		return true;
+	const char *o = strstr(origin, "://");
+	return o && host && strcmp(o + 3, host) == 0;
+}
+
 void cr_http_api_controls(struct cr_http_s *h, struct evhttp_request *req, int stream)
 {
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	if (m == EVHTTP_REQ_POST || m == EVHTTP_REQ_PUT)
+	if ((m == EVHTTP_REQ_POST || m == EVHTTP_REQ_PUT) && !_same_origin(req))
+		cr_http_reply_text(req, 403,
+				   "a page from %s may not change the controls of stream \"%s\" "
+				   "(cross-origin request refused)",
+				   evhttp_find_header(evhttp_request_get_input_headers(req), "Origin"),
+				   cr_stream_name(h->streams[stream]));
+	else if (m == EVHTTP_REQ_POST || m == EVHTTP_REQ_PUT)
 		_controls_set(h, req, stream);
 	else
 		_controls_reply(h, req, stream);

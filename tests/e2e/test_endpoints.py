@@ -128,6 +128,13 @@ def main(exe):
         expect(srv, "/api/streams/test/controls", 400, ["brightness"], "PUT", b"brightness=100")
         expect(srv, "/api/streams/test/controls", 400, ["not a JSON object"], "POST", b"{nope")
         expect(srv, "/api/streams/test/controls", 400, ["no control given"], "POST", b"")
+        # Another site's page may not change controls through the user's browser.
+        status, _, body = get(srv.url + "/api/streams/test/controls", method="POST", data=b"brightness=1",
+                              headers={"Origin": "http://evil.example"})
+        check(status == 403 and b"evil.example" in body, f"cross-origin POST: HTTP {status}: {body!r}")
+        status, _, body = get(srv.url + "/api/streams/test/controls", method="POST", data=b"brightness=1",
+                              headers={"Origin": srv.url})
+        check(status == 400 and b"no controls" in body, f"same-origin POST: HTTP {status}: {body!r}")
 
         # Errors name what was wrong.
         expect(srv, "/nope", 404, ["/nope"])
