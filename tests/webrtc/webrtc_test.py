@@ -211,10 +211,11 @@ def aiortc_pli(build):
         srv.stop()
 
 
-def aiortc_nack(build):
+def aiortc_nack(build, rtx=True):
     srv = Server(build, stream_toml("cam", "h264", bitrate=800_000))
     try:
-        s, v, _ = aiortc_viewer(srv, "cam", 6, "--drop-every", "25")
+        s, v, _ = aiortc_viewer(srv, "cam", 6, "--drop-every", "25", *([] if rtx else ["--no-rtx"]))
+        check((s.get("rtx") is True) == rtx, "answer %s RTX" % ("has" if rtx else "has no"))
         check(s.get("dropped_on_purpose", 0) >= 5, "client dropped packets (%d)" % s.get("dropped_on_purpose", 0))
         check(v is not None and v["nacks"] >= 3, "server received NACKs (%s)" % (v and v["nacks"]))
         check(v is not None and v["retransmits"] >= 3, "server retransmitted (%s)" % (v and v["retransmits"]))
@@ -416,6 +417,7 @@ SCENARIOS = {
     "aiortc-no-candidates": aiortc_no_candidates,
     "aiortc-pli": aiortc_pli,
     "aiortc-nack": aiortc_nack,
+    "aiortc-nack-no-rtx": lambda b: aiortc_nack(b, rtx=False),
     "bad-offers": bad_offers,
     "viewers-20": many_viewers,
     "rtp-h264": lambda b: plain_rtp(b, "h264"),

@@ -16,7 +16,6 @@ import sys
 import urllib.request
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc import rtcrtpreceiver
 
 
 def http(method, url, body=None, ctype=None):
@@ -34,18 +33,20 @@ async def run(args):
     summary = {"frames": 0, "width": 0, "height": 0, "dropped_on_purpose": 0, "plis_sent": 0,
                "sizes_ok": True}
     if args.drop_every:
-        orig = rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet
+        # Lose packets as the network would: before SRTP, so a retransmission
+        # (same SRTP index without RTX) is not taken for a replay.
+        import pylibsrtp
+        orig = pylibsrtp.Session.unprotect
         count = {"n": 0}
 
-        async def dropping(self, packet, arrival_time_ms):
+        def dropping(self, packet, *a):
             count["n"] += 1
-            # Drop some packets once playing, never the first ones.
             if count["n"] > 50 and count["n"] % args.drop_every == 0:
                 summary["dropped_on_purpose"] += 1
-                return
-            return await orig(self, packet, arrival_time_ms)
+                raise pylibsrtp.Error("dropped on purpose by the test")
+            return orig(self, packet, *a)
 
-        rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet = dropping
+        pylibsrtp.Session.unprotect = dropping
 
     pc = RTCPeerConnection()
     transceiver = pc.addTransceiver("video", direction="recvonly")
@@ -71,6 +72,20 @@ async def run(args):
 
     await pc.setLocalDescription(await pc.createOffer())
     offer = pc.localDescription.sdp
+    if args.no_rtx:
+        rtx = set(re.findall(r"a=rtpmap:(\d+) rtx/", offer))
+        lines = []
+        for l in offer.splitlines(True):
+            m = re.match(r"a=(?:rtpmap|fmtp|rtcp-fb):(\d+) ", l)
+            if m and m.group(1) in rtx:
+                continue
+            if l.startswith("m=video"):
+                parts = l.split()
+                l = " ".join(parts[:3] + [p for p in parts[3:] if p not in rtx]) + "\r\n"
+            if l.startswith("a=ssrc-group:FID"):
+                continue
+            lines.append(l)
+        offer = "".join(lines)
     if args.no_candidates:
         offer = "".join(l for l in offer.splitlines(True)
                         if not l.startswith("a=candidate") and not l.startswith("a=end-of-candidates"))
@@ -83,6 +98,7 @@ async def run(args):
     summary["session"] = base + loc
     m = re.search(r"a=rtpmap:\d+ ([A-Za-z0-9]+)/90000", answer)
     summary["codec"] = m.group(1) if m else "?"
+    summary["rtx"] = "rtx/90000" in answer
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     try:
         await asyncio.wait_for(first.wait(), timeout=15)
@@ -118,6 +134,7 @@ def main():
     ap.add_argument("url")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--no-candidates", action="store_true")
+    ap.add_argument("--no-rtx", action="store_true", help="offer no RTX: NACKs get plain retransmissions")
     ap.add_argument("--pli-every", type=float, default=0)
     ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--keep-session", action="store_true",
