@@ -150,8 +150,8 @@ static int _choose_sink(const char *to, struct cr_sink_cfg_s *sk)
 		snprintf(sk->device, sizeof(sk->device), "%s", to);
 	} else {
 		for (int i = 0; i < n && !sk->device[0]; i++)
-			if (!devs[i].fed)
-				snprintf(sk->device, sizeof(sk->device), "%s", devs[i].path);
+			if (!devs[i].fed) /* path[64] fits device[256] */
+				memcpy(sk->device, devs[i].path, sizeof(devs[i].path));
 	}
 	/* With no device found the sink explains (module missing, all fed). */
 	printf("camrelay webcam: webcam %s", sk->device[0] ? sk->device : "(none free)");

@@ -376,7 +376,7 @@ static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
 
 /* The size to write when none is configured: the source's, from its first
  * real frame. Placeholders decide only when the source has failed for a
- * while (camera absent at start) or after 20 s: a camera that is merely slow
+ * while (camera absent at start) or after 60 s: a camera that is merely slow
  * to start (libgphoto2 loads every camlib, seconds under emulation) must
  * not leave the webcam at the placeholder size for the device's life. */
 static bool _learn_size(struct _webcam_s *w)
@@ -396,7 +396,7 @@ static bool _learn_size(struct _webcam_s *w)
 			failing_since = 0;
 		else if (!failing_since)
 			failing_since = now;
-		if (f && (!f->placeholder || now - start > 20000000000LL ||
+		if (f && (!f->placeholder || now - start > 60000000000LL ||
 			  (failing_since && now - failing_since > 3000000000LL))) {
 			w->width = f->width & ~1;
 			w->height = f->height & ~1;

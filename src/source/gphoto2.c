@@ -138,11 +138,41 @@ static int _gp_fail(struct _gp_s *g, char *err, size_t errlen, const char *what,
 
 /* ---- detection ---- */
 
-static int _gp_detect(GPContext *ctx, CameraList *list)
+/* The camera-driver table, loaded once per process: loading it opens every
+ * camlib (~60 libraries; seconds on a slow machine), too much per reconnect.
+ * Under _gp_global. */
+static CameraAbilitiesList *_gp_abilities(GPContext *ctx)
 {
-	pthread_mutex_lock(&_gp_global);
-	int r = gp_camera_autodetect(list, ctx);
-	pthread_mutex_unlock(&_gp_global);
+	static CameraAbilitiesList *al;
+	if (!al && gp_abilities_list_new(&al) >= GP_OK && gp_abilities_list_load(al, ctx) < GP_OK) {
+		gp_abilities_list_free(al);
+		al = NULL;
+	}
+	return al;
+}
+
+/* Cameras on the ports now (USB changes: the port list is read each time).
+ * Under _gp_global. */
+static int _gp_detect_locked(GPContext *ctx, CameraList *list)
+{
+	CameraAbilitiesList *al = _gp_abilities(ctx);
+	GPPortInfoList *il = NULL;
+	CameraList *all = NULL;
+	int r = GP_ERROR_NO_MEMORY;
+	if (al && gp_port_info_list_new(&il) >= GP_OK && gp_port_info_list_load(il) >= GP_OK &&
+	    gp_list_new(&all) >= GP_OK && (r = gp_abilities_list_detect(al, il, all, ctx)) >= GP_OK) {
+		for (int i = 0; i < gp_list_count(all); i++) {
+			const char *m = NULL, *p = NULL;
+			gp_list_get_name(all, i, &m);
+			gp_list_get_value(all, i, &p);
+			if (m && p && strcmp(p, "usb:") != 0) /* "usb:" alone: generic, not a camera */
+				gp_list_append(list, m, p);
+		}
+	}
+	if (all)
+		gp_list_free(all);
+	if (il)
+		gp_port_info_list_free(il);
 	return r;
 }
 
@@ -155,7 +185,9 @@ int cr_gphoto2_list(struct cr_gphoto2_camera_s *out, int max)
 			gp_context_unref(ctx);
 		return -ENOMEM;
 	}
-	int r = _gp_detect(ctx, list), n = 0;
+	pthread_mutex_lock(&_gp_global);
+	int r = _gp_detect_locked(ctx, list), n = 0;
+	pthread_mutex_unlock(&_gp_global);
 	for (int i = 0; r >= GP_OK && i < gp_list_count(list) && n < max; i++) {
 		const char *model = NULL, *port = NULL;
 		gp_list_get_name(list, i, &model);
@@ -182,7 +214,7 @@ static int _gp_choose(struct _gp_s *g, char *model, size_t mlen, char *port, siz
 	CameraList *list = NULL;
 	if (gp_list_new(&list) < GP_OK)
 		return -ENOMEM;
-	int r = _gp_detect(g->ctx, list);
+	int r = _gp_detect_locked(g->ctx, list); /* _gp_connect holds _gp_global */
 	bool is_port = strchr(dev, ':') != NULL;
 	int found = -1, n = r >= GP_OK ? gp_list_count(list) : 0;
 	char seen[200] = "";
@@ -224,26 +256,23 @@ static int _gp_connect(struct _gp_s *g)
 	_fmt(g->port, sizeof(g->port), "%s", port);
 	pthread_mutex_unlock(&g->mbox_lock);
 
-	CameraAbilitiesList *al = NULL;
+	CameraAbilitiesList *al = _gp_abilities(g->ctx);
 	GPPortInfoList *il = NULL;
 	CameraAbilities a;
 	GPPortInfo pi;
 	int m, p;
-	if ((r = gp_abilities_list_new(&al)) < GP_OK || (r = gp_abilities_list_load(al, g->ctx)) < GP_OK ||
-	    (m = r = gp_abilities_list_lookup_model(al, model)) < GP_OK ||
+	r = GP_ERROR_LIBRARY;
+	if (!al || (m = r = gp_abilities_list_lookup_model(al, model)) < GP_OK ||
 	    (r = gp_abilities_list_get_abilities(al, m, &a)) < GP_OK ||
 	    (r = gp_camera_set_abilities(g->cam, a)) < GP_OK || (r = gp_port_info_list_new(&il)) < GP_OK ||
 	    (r = gp_port_info_list_load(il)) < GP_OK || (p = r = gp_port_info_list_lookup_path(il, port)) < GP_OK ||
 	    (r = gp_port_info_list_get_info(il, p, &pi)) < GP_OK || (r = gp_camera_set_port_info(g->cam, pi)) < GP_OK) {
-		if (al)
-			gp_abilities_list_free(al);
 		if (il)
 			gp_port_info_list_free(il);
 		_fmt(g->error, sizeof(g->error), "camera %s: libgphoto2 has no driver or port for it: %s",
 			 g->name, gp_result_as_string(r));
 		return -ENODEV;
 	}
-	gp_abilities_list_free(al);
 	gp_port_info_list_free(il);
 	g->gp_msg[0] = 0;
 	r = gp_camera_init(g->cam, g->ctx);

@@ -18,6 +18,20 @@ import ptpip_sim  # noqa: E402
 BARS = ptpip_sim.BARS
 
 
+def sanitizer_env():
+    """Environment for camrelay processes: under ASan, suppress libgphoto2's
+    own small per-session leaks (tests/webcam/lsan.supp); the slow unwinder
+    is needed to see through its dlclosed camlibs. No effect otherwise."""
+    env = dict(os.environ)
+    asan = env.get('ASAN_OPTIONS', '')
+    if 'fast_unwind_on_malloc' not in asan:
+        env['ASAN_OPTIONS'] = (asan + ':' if asan else '') + 'fast_unwind_on_malloc=0'
+    lsan = env.get('LSAN_OPTIONS', '')
+    if 'suppressions' not in lsan:
+        env['LSAN_OPTIONS'] = (lsan + ':' if lsan else '') + 'suppressions=' + os.path.join(HERE, 'lsan.supp')
+    return env
+
+
 class Fail(Exception):
     pass
 
@@ -147,7 +161,7 @@ class RawPipe:
     HDR = struct.Struct('<IIQqqII')
 
     def __init__(self, args, keep_pixels=True):
-        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=sanitizer_env())
         self.frames = []  # dicts: seq, placeholder, ts_capture, ts_written, w, h, counter, bars, arrival
         self.stderr = []
         self.keep = keep_pixels

@@ -186,6 +186,11 @@ int main(int argc, char **argv)
 			for (int p = 0; p < f->n_planes && !_stop; p++) {
 				int stride[3], rows[3];
 				cr_pixfmt_planes(f->format, f->width, f->height, stride, rows);
+				if (f->stride[p] == stride[p]) { /* tight: one write per plane */
+					if (_write_all(f->data[p], (size_t)stride[p] * rows[p]) < 0)
+						_stop = 1;
+					continue;
+				}
 				for (int y = 0; y < rows[p] && !_stop; y++)
 					if (_write_all(f->data[p] + (size_t)y * f->stride[p], (size_t)stride[p]) < 0)
 						_stop = 1;
