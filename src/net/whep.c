@@ -146,6 +146,7 @@ static void _flush(struct cr_whep_s *w)
 		if (!v->wait_key && v->sub) {
 			v->wait_key = true;
 			cr_sub_drop(v->sub);
+			v->own_drops++;
 		}
 		done++;
 	}
@@ -199,12 +200,11 @@ static void _request_keyframe(struct cr_whep_viewer_s *v, const char *why)
 static void _drain(struct cr_whep_viewer_s *v)
 {
 	struct cr_packet_s *pkt;
-	int popped = 0;
 	while (v->sub && (pkt = cr_sub_pop(v->sub, 0))) {
-		popped++;
 		bool key = pkt->flags & CR_PACKET_KEYFRAME;
 		if (v->wait_key && !key) {
 			cr_sub_drop(v->sub);
+			v->own_drops++;
 			v->info.frames_dropped++;
 			cr_sub_unref_item(v->sub, pkt);
 			continue;
@@ -219,12 +219,6 @@ static void _drain(struct cr_whep_viewer_s *v)
 			cr_sub_sent(v->sub, pkt->ts_capture_ns);
 		}
 		cr_sub_unref_item(v->sub, pkt);
-	}
-	/* A full queue may have dropped frames the decoder needs: start again
-	 * from a keyframe rather than send what cannot be decoded. */
-	if (popped >= _DEPTH) {
-		v->wait_key = true;
-		_request_keyframe(v, "queue overflow");
 	}
 }
 
@@ -518,10 +512,53 @@ static void _send_sr(struct cr_whep_viewer_s *v, int64_t now)
 	v->last_sr_ns = now;
 }
 
+/* Under the stream's lock: only note what happened. */
+static void _note_drops(const struct cr_sub_info_s *info, void *opaque)
+{
+	struct cr_whep_s *w = opaque;
+	if (strncmp(info->name, "whep ", 5) != 0)
+		return;
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next) {
+		if (!v->sub || strcmp(v->id, info->name + 5) != 0)
+			continue;
+		uint64_t queue = info->dropped > v->own_drops ? info->dropped - v->own_drops : 0;
+		if (queue > v->queue_drops) {
+			v->info.frames_dropped += queue - v->queue_drops;
+			v->queue_drops = queue;
+			v->overflowed = true;
+		}
+		return;
+	}
+}
+
+/* The core drops the oldest packet of a full subscriber queue: a viewer that
+ * lost one waits for a keyframe, which it asks for, instead of sending what
+ * its decoder cannot use. */
+static void _check_drops(struct cr_whep_s *w)
+{
+	for (int i = 0; i < w->n_streams; i++) {
+		bool any = false;
+		for (struct cr_whep_viewer_s *v = w->viewers; v && !any; v = v->next)
+			any = v->stream == i && v->sub;
+		if (any)
+			cr_stream_foreach_sub(w->streams[i], _note_drops, w);
+	}
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
+		if (v->overflowed) {
+			v->overflowed = false;
+			v->wait_key = true;
+			_request_keyframe(v, "frames dropped from its queue");
+		}
+}
+
 static void _on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cr_whep_s *w = arg;
 	int64_t now = cr_now_ns();
+	if (now - w->last_drop_check_ns >= 200000000LL) {
+		w->last_drop_check_ns = now;
+		_check_drops(w);
+	}
 	struct cr_whep_viewer_s *v = w->viewers, *next;
 	for (; v; v = next) {
 		next = v->next;

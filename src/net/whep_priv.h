@@ -67,6 +67,9 @@ struct cr_whep_viewer_s {
 	uint32_t rtx_ssrc;
 	uint16_t rtx_seq;
 	bool wait_key;
+	uint64_t own_drops;   /* cr_sub_drop calls: the core adds them to its count */
+	uint64_t queue_drops; /* drops in the core's queue seen so far */
+	bool overflowed;      /* set while the stream's subscriber list is walked */
 	int64_t last_sr_ns;
 	struct cr_whep_viewer_info_s info;
 	struct cr_whep_hist_s *hist;
@@ -87,6 +90,7 @@ struct cr_whep_s {
 	int n_candidates;
 	int64_t timeout_ns;
 	int64_t last_keyframe_ns[CR_MAX_STREAMS];
+	int64_t last_drop_check_ns;
 	struct cr_whep_viewer_s *viewers;
 	struct cr_whep_stats_s stats;
 	/* Outgoing batch. */
