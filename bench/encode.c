@@ -1,6 +1,7 @@
 /* Benchmark driver for bench/encode.sh.
  *
  *   bench_encode dump W H N FILE     N I420 frames of the test source into FILE
+ *   bench_encode read W H FILE       reads FILE as `encode` does, nothing else
  *   bench_encode encode CODEC W H FPS BITRATE GOP FILE [PRESET] [OUT]
  *                                    encodes FILE (raw I420) through the public
  *                                    encoder API, reading it frame by frame as
@@ -139,13 +140,39 @@ static int _encode(char **argv, int argc)
 	return 0;
 }
 
+/* Only reads the file as _encode() does: its CPU is what the driver spends
+ * besides the encoder. */
+static int _read(int w, int h, const char *path)
+{
+	size_t fsize = (size_t)w * h * 3 / 2;
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = malloc(fsize);
+	if (!f || !buf) {
+		fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	unsigned sum = 0;
+	int n = 0;
+	while (fread(buf, fsize, 1, f) == 1) {
+		sum += buf[n % fsize];
+		n++;
+	}
+	printf("frames %d sum %u\n", n, sum);
+	free(buf);
+	fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "read"))
+		return _read(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	if (argc == 6 && !strcmp(argv[1], "dump"))
 		return _dump(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
 	if (argc >= 9 && !strcmp(argv[1], "encode"))
 		return _encode(argv + 2, argc - 2);
 	fprintf(stderr, "usage: bench_encode dump W H N FILE\n"
-			"       bench_encode encode CODEC W H FPS BITRATE GOP FILE [PRESET] [OUT]\n");
+			"       bench_encode encode CODEC W H FPS BITRATE GOP FILE [PRESET] [OUT]\n"
+			"       bench_encode read W H FILE\n");
 	return 2;
 }

@@ -80,15 +80,19 @@ cpu_ms() {
 echo "camrelay software encoders vs ffmpeg (same library, same settings) and GStreamer x264enc"
 echo "$(nproc) CPUs, $FRAMES frames per size from the test source, CPU = user+sys, median of $REPEAT"
 echo "ffmpeg: $(ffmpeg -version | head -1 | cut -d' ' -f1-3); gstreamer: $(gst-launch-1.0 --version | sed -n 2p)"
-printf '\n%-5s %-9s %10s %10s %7s %10s %9s %9s %9s\n' codec size camrelay ffmpeg ratio gstreamer "lat p50" "lat p99" kbit/s
-printf '%-5s %-9s %10s %10s %7s %10s %9s %9s %9s\n' "" "" ms/frame ms/frame "" ms/frame ms ms camrelay
+printf '\n%-5s %-9s %10s %10s %7s %7s %10s %9s %9s %9s\n' codec size camrelay ffmpeg ratio net gstreamer "lat p50" "lat p99" kbit/s
+printf '%-5s %-9s %10s %10s %7s %7s %10s %9s %9s %9s\n' "" "" ms/frame ms/frame "" ratio ms/frame ms ms camrelay
 for size in $SIZES; do
 	w=${size%x*} h=${size#*x}
 	br=$((w * h * FPS / 10)) # camrelay's default: ~0.1 bit per pixel
 	"$DRV" dump "$w" "$h" "$FRAMES" "$TMP/frames.yuv"
-	base=$(cpu_ms ffmpeg -nostdin -v error -f rawvideo -pix_fmt yuv420p -s "${w}x${h}" -r $FPS \
+	# What each side spends without encoding (reading the file, process
+	# start): subtracted for the "net" ratio, which compares the encoders.
+	ffbase=$(cpu_ms ffmpeg -nostdin -v error -f rawvideo -pix_fmt yuv420p -s "${w}x${h}" -r $FPS \
 		-i "$TMP/frames.yuv" -c:v rawvideo -f null -)
-	awk -v b="$base" -v n="$FRAMES" -v s="$size" 'BEGIN{printf "(%s: ffmpeg reading the frames without encoding: %.2f ms/frame)\n", s, b / n}'
+	cambase=$(cpu_ms "$DRV" read "$w" "$h" "$TMP/frames.yuv")
+	awk -v f="$ffbase" -v c="$cambase" -v n="$FRAMES" -v s="$size" 'BEGIN{
+		printf "(%s without encoding: camrelay driver %.2f, ffmpeg %.2f ms/frame)\n", s, c / n, f / n}'
 	for codec in $CODECS; do
 		cam=$(cpu_ms "$DRV" encode "$codec" "$w" "$h" $FPS $br $GOP "$TMP/frames.yuv")
 		stats=$(cat "$TMP/out")
@@ -105,9 +109,10 @@ for size in $SIZES; do
 			gst=$(awk -v c="$gst" -v n="$FRAMES" 'BEGIN{printf "%.2f", c / n}')
 		fi
 		awk -v codec="$codec" -v size="$size" -v cam="$cam" -v ff="$ff" -v gst="$gst" -v n="$FRAMES" \
-			-v s="$stats" 'BEGIN{
+			-v cb="$cambase" -v fb="$ffbase" -v s="$stats" 'BEGIN{
 				split(s, f, " "); for (i = 1; i < length(f); i += 2) v[f[i]] = f[i + 1];
-				printf "%-5s %-9s %10.2f %10.2f %6.2fx %10s %9.2f %9.2f %9.0f\n", codec, size,
-					cam / n, ff / n, cam / ff, gst, v["latency_p50_ms"], v["latency_p99_ms"], v["kbps"]}'
+				net = (ff - fb > 0) ? (cam - cb) / (ff - fb) : 0;
+				printf "%-5s %-9s %10.2f %10.2f %6.2fx %6.2fx %10s %9.2f %9.2f %9.0f\n", codec, size,
+					cam / n, ff / n, cam / ff, net, gst, v["latency_p50_ms"], v["latency_p99_ms"], v["kbps"]}'
 	done
 done
