@@ -6,6 +6,7 @@
  *                                     none); ICE restart: 422
  *   OPTIONS on both                   CORS pre-flight
  *   GET    /sdp/<stream>              SDP of the stream's plain RTP sink
+ *   GET    /play/<stream>             a page that plays the stream (WHEP in JS)
  *   GET    /api/webrtc                viewers and counters (JSON)
  *
  * ICE-lite + DTLS-SRTP; every viewer's media on one UDP port, demultiplexed

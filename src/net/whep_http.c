@@ -415,6 +415,53 @@ static void _on_sdp(struct evhttp_request *req, void *arg)
 	       sc->name, sc->name);
 }
 
+/* GET /play/<stream>: a page that plays the stream over WHEP, for people
+ * (and for embedding: the <video> and the 30 lines of script are all it
+ * takes). */
+static const char _player_html[] =
+	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s - camrelay</title>\n"
+	"<style>body{margin:0;background:#111;color:#ccc;font:14px sans-serif}"
+	"video{width:100%%;max-height:95vh;background:#000}#s{padding:4px 8px}</style></head>\n"
+	"<body><video id=\"v\" autoplay muted playsinline controls></video><div id=\"s\">connecting...</div>\n"
+	"<script>\n"
+	"const stream = %s, status = document.getElementById('s'), video = document.getElementById('v');\n"
+	"let pc, session;\n"
+	"async function play() {\n"
+	"  pc = new RTCPeerConnection();\n"
+	"  pc.addTransceiver('video', {direction: 'recvonly'});\n"
+	"  pc.ontrack = e => { video.srcObject = new MediaStream([e.track]); };\n"
+	"  pc.onconnectionstatechange = () => {\n"
+	"    status.textContent = stream + ': ' + pc.connectionState;\n"
+	"    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') setTimeout(restart, 2000);\n"
+	"  };\n"
+	"  await pc.setLocalDescription(await pc.createOffer());\n"
+	"  const r = await fetch('/whep/' + encodeURIComponent(stream),\n"
+	"    {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: pc.localDescription.sdp});\n"
+	"  const text = await r.text();\n"
+	"  if (r.status !== 201) { status.textContent = 'WHEP: ' + r.status + ' ' + text; return; }\n"
+	"  session = r.headers.get('Location');\n"
+	"  await pc.setRemoteDescription({type: 'answer', sdp: text});\n"
+	"}\n"
+	"function stop() { if (session) fetch(session, {method: 'DELETE', keepalive: true}); if (pc) pc.close(); session = null; }\n"
+	"function restart() { stop(); play().catch(e => status.textContent = e); }\n"
+	"window.addEventListener('pagehide', stop);\n"
+	"play().catch(e => status.textContent = e);\n"
+	"</script></body></html>\n";
+
+static void _on_player(struct evhttp_request *req, void *arg)
+{
+	struct cr_whep_route_s *r = arg;
+	const char *name = cr_stream_name(r->w->streams[r->stream]);
+	/* Stream names are [A-Za-z0-9_-] (config schema): safe in HTML and JS. */
+	char quoted[80];
+	snprintf(quoted, sizeof(quoted), "\"%s\"", name);
+	struct evbuffer *b = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/html; charset=utf-8");
+	evbuffer_add_printf(b, _player_html, name, quoted);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
 void cr_whep_http_register(struct cr_whep_s *w)
 {
 	for (int i = 0; i < w->n_streams; i++) {
@@ -425,6 +472,8 @@ void cr_whep_http_register(struct cr_whep_s *w)
 		evhttp_set_cb(w->http, path, _on_whep, &w->routes[i]);
 		snprintf(path, sizeof(path), "/sdp/%s", cr_stream_name(w->streams[i]));
 		evhttp_set_cb(w->http, path, _on_sdp, &w->routes[i]);
+		snprintf(path, sizeof(path), "/play/%s", cr_stream_name(w->streams[i]));
+		evhttp_set_cb(w->http, path, _on_player, &w->routes[i]);
 	}
 	evhttp_set_cb(w->http, "/api/webrtc", _on_api, w);
 }
@@ -436,6 +485,8 @@ void cr_whep_http_unregister(struct cr_whep_s *w)
 		snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
 		evhttp_del_cb(w->http, path);
 		snprintf(path, sizeof(path), "/sdp/%s", cr_stream_name(w->streams[i]));
+		evhttp_del_cb(w->http, path);
+		snprintf(path, sizeof(path), "/play/%s", cr_stream_name(w->streams[i]));
 		evhttp_del_cb(w->http, path);
 	}
 	evhttp_del_cb(w->http, "/api/webrtc");

@@ -142,6 +142,7 @@ def main():
     ap.add_argument("streams")
     ap.add_argument("--seconds", type=float, default=6)
     ap.add_argument("--devtools-port", type=int, default=19222)
+    ap.add_argument("--player", help="also open /play/PLAYER and report what it shows")
     args = ap.parse_args()
     profile = tempfile.mkdtemp(prefix="camrelay-chromium-")
     proc, ws = start_chromium(args.devtools_port, profile)
@@ -172,6 +173,18 @@ def main():
             if "location" in results[n]:
                 req = urllib.request.Request(args.base + results[n]["location"], method="DELETE")
                 urllib.request.urlopen(req, timeout=10).read()
+        if args.player:
+            # The server's own player page, as a person would open it.
+            cdp.call("Page.navigate", url=args.base + "/play/" + args.player)
+            time.sleep(args.seconds / 2)
+            results["player"] = cdp.evaluate(r"""
+(async () => {
+  const out = {width: video.videoWidth, height: video.videoHeight, status: status.textContent};
+  (await pc.getStats()).forEach(s => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') out.framesDecoded = s.framesDecoded;
+  });
+  return out;
+})()""")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

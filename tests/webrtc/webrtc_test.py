@@ -379,13 +379,19 @@ def chromium(build):
     srv = Server(build, toml)
     try:
         p = subprocess.run([PY, os.path.join(HERE, "chromium_whep.py"), srv.base, "h264,vp8,vp9,av1",
-                            "--seconds", "8", "--devtools-port", str(free_port())],
+                            "--seconds", "8", "--devtools-port", str(free_port()),
+                            "--player", "h264"],
                            capture_output=True, text=True, timeout=180)
         try:
             res = json.loads(p.stdout)
         except ValueError:
             check(False, "chromium driver output: %s %s" % (p.stdout[-500:], p.stderr[-500:]))
             return
+        player = res.pop("player", None) or {}
+        print("     player page: %s" % json.dumps(player))
+        check(player.get("width") == 320 and player.get("framesDecoded", 0) >= 30
+              and "connected" in player.get("status", ""),
+              "/play/h264 plays in the browser (%s)" % player)
         for c, r in res.items():
             sent = r.get("server_frames_sent", 0)
             print("     chromium %s: %s" % (c, json.dumps(r)))
