@@ -58,19 +58,53 @@ uint32_t cr_whep_random32(void)
 	return v;
 }
 
-static void _addr_text(const struct sockaddr_in *a, char *out, size_t n)
+static void _addr_text(const struct sockaddr_in6 *a, char *out, size_t n)
 {
-	char ip[INET_ADDRSTRLEN] = "?";
-	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-	snprintf(out, n, "%s:%u", ip, ntohs(a->sin_port));
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+		inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], ip, sizeof(ip));
+		snprintf(out, n, "%s:%u", ip, ntohs(a->sin6_port));
+	} else {
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		snprintf(out, n, "[%s]:%u", ip, ntohs(a->sin6_port));
+	}
 }
 
-static bool _same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+static bool _same_addr(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
 {
-	return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
+	return IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &b->sin6_addr) && a->sin6_port == b->sin6_port;
 }
 
-static struct cr_whep_viewer_s *_viewer_by_addr(struct cr_whep_s *w, const struct sockaddr_in *from)
+/* The v4-mapped form kept inside -> a plain IPv4 address when `v4`. */
+static socklen_t _plain(const struct sockaddr_in6 *a, bool v4, struct sockaddr_storage *out)
+{
+	if (!v4) {
+		memcpy(out, a, sizeof(*a));
+		return sizeof(*a);
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = a->sin6_port;
+	memcpy(&sin->sin_addr, &a->sin6_addr.s6_addr[12], 4);
+	return sizeof(*sin);
+}
+
+/* What the socket speaks. */
+static socklen_t _to_wire(const struct cr_whep_s *w, const struct sockaddr_in6 *a,
+			  struct sockaddr_storage *out)
+{
+	return _plain(a, w->v4_only, out);
+}
+
+static void _v4_mapped(struct in6_addr *out, const struct in_addr *a)
+{
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], a, 4);
+}
+
+static struct cr_whep_viewer_s *_viewer_by_addr(struct cr_whep_s *w, const struct sockaddr_in6 *from)
 {
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
 		for (int i = 0; i < v->n_addrs; i++)
@@ -84,27 +118,44 @@ static struct cr_whep_viewer_s *_viewer_by_addr(struct cr_whep_s *w, const struc
 /* The socket is bound to every address: say which one a datagram leaves
  * from, or a reply to 127.0.0.1:port could leave from another address and
  * be ignored by the peer's ICE agent. */
-static void _set_source(struct msghdr *h, union cr_whep_cmsg_u *cbuf, struct in_addr local)
+static void _set_source(const struct cr_whep_s *w, struct msghdr *h, union cr_whep_cmsg_u *cbuf,
+			const struct in6_addr *local)
 {
 	memset(cbuf, 0, sizeof(*cbuf));
 	h->msg_control = cbuf->buf;
-	h->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
-	struct cmsghdr *c = CMSG_FIRSTHDR(h);
-	c->cmsg_level = IPPROTO_IP;
-	c->cmsg_type = IP_PKTINFO;
-	c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-	struct in_pktinfo pi = {.ipi_spec_dst = local};
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	struct cmsghdr *c;
+	if (w->v4_only) {
+		h->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+		c = CMSG_FIRSTHDR(h);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		struct in_pktinfo pi = {0};
+		memcpy(&pi.ipi_spec_dst, &local->s6_addr[12], 4);
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		/* Linux takes this for v4-mapped destinations too (ip_cmsg_send). */
+		h->msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+		c = CMSG_FIRSTHDR(h);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+		struct in6_pktinfo pi = {.ipi6_addr = *local};
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	if (IN6_IS_ADDR_UNSPECIFIED(local))
+		h->msg_control = NULL, h->msg_controllen = 0;
 }
 
-static void _sendto(struct cr_whep_s *w, const void *p, size_t len, const struct sockaddr_in *to,
-		    struct in_addr local)
+static void _sendto(struct cr_whep_s *w, const void *p, size_t len, const struct sockaddr_in6 *to,
+		    const struct in6_addr *local)
 {
+	struct sockaddr_storage ss;
 	struct iovec iov = {(void *)p, len};
-	struct msghdr h = {.msg_name = (void *)to, .msg_namelen = sizeof(*to), .msg_iov = &iov,
+	struct msghdr h = {.msg_name = &ss, .msg_namelen = _to_wire(w, to, &ss), .msg_iov = &iov,
 			   .msg_iovlen = 1};
 	union cr_whep_cmsg_u cbuf;
-	_set_source(&h, &cbuf, local);
+	_set_source(w, &h, &cbuf, local);
 	if (sendmsg(w->fd, &h, 0) < 0)
 		CR_LOG_D("whep", "sendmsg: %s", strerror(errno));
 }
@@ -115,15 +166,16 @@ static void _flush(struct cr_whep_s *w)
 		return;
 	struct mmsghdr msgs[CR_WHEP_BATCH];
 	struct iovec iov[CR_WHEP_BATCH];
+	struct sockaddr_storage names[CR_WHEP_BATCH];
 	memset(msgs, 0, sizeof(msgs));
 	for (int i = 0; i < w->batch_n; i++) {
 		iov[i].iov_base = w->batch[i];
 		iov[i].iov_len = w->batch_len[i];
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &w->batch_viewer[i]->addr;
-		msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
-		_set_source(&msgs[i].msg_hdr, &w->batch_cmsg[i], w->batch_viewer[i]->local);
+		msgs[i].msg_hdr.msg_name = &names[i];
+		msgs[i].msg_hdr.msg_namelen = _to_wire(w, &w->batch_viewer[i]->addr, &names[i]);
+		_set_source(w, &msgs[i].msg_hdr, &w->batch_cmsg[i], &w->batch_viewer[i]->local);
 	}
 	int done = 0;
 	while (done < w->batch_n) {
@@ -280,7 +332,7 @@ void cr_whep_dtls_send(void *opaque, const uint8_t *p, size_t len)
 {
 	struct cr_whep_viewer_s *v = opaque;
 	if (v->has_addr)
-		_sendto(v->w, p, len, &v->addr, v->local);
+		_sendto(v->w, p, len, &v->addr, &v->local);
 }
 
 static int _start_media(struct cr_whep_viewer_s *v)
@@ -323,8 +375,8 @@ static int _start_media(struct cr_whep_viewer_s *v)
 
 /* ---- UDP: STUN, DTLS, SRTCP ---- */
 
-static void _on_stun(struct cr_whep_s *w, uint8_t *p, size_t len, const struct sockaddr_in *from,
-		     struct in_addr local)
+static void _on_stun(struct cr_whep_s *w, uint8_t *p, size_t len, const struct sockaddr_in6 *from,
+		     const struct in6_addr *local)
 {
 	struct cr_stun_msg_s m;
 	if (cr_stun_parse(p, len, &m) < 0) {
@@ -350,7 +402,9 @@ static void _on_stun(struct cr_whep_s *w, uint8_t *p, size_t len, const struct s
 		return;
 	}
 	uint8_t out[256];
-	size_t n = cr_stun_binding_response(out, sizeof(out), m.tid, (const struct sockaddr *)from,
+	struct sockaddr_storage mapped; /* the peer's own family for XOR-MAPPED-ADDRESS */
+	_plain(from, IN6_IS_ADDR_V4MAPPED(&from->sin6_addr), &mapped);
+	size_t n = cr_stun_binding_response(out, sizeof(out), m.tid, (const struct sockaddr *)&mapped,
 					    v->pwd, strlen(v->pwd));
 	if (n)
 		_sendto(w, out, n, from, local);
@@ -367,7 +421,7 @@ static void _on_stun(struct cr_whep_s *w, uint8_t *p, size_t len, const struct s
 	}
 	if (!v->has_addr || (m.use_candidate && !(v->nominated && _same_addr(&v->addr, from)))) {
 		v->addr = *from;
-		v->local = local;
+		v->local = *local;
 		v->has_addr = true;
 		v->nominated = m.use_candidate;
 		_addr_text(from, v->info.remote, sizeof(v->info.remote));
@@ -441,28 +495,43 @@ static void _on_udp(evutil_socket_t fd, short what, void *arg)
 	struct cr_whep_s *w = arg;
 	for (int round = 0; round < 64; round++) {
 		uint8_t buf[2048];
-		struct sockaddr_in from;
+		struct sockaddr_storage ss;
 		union cr_whep_cmsg_u cbuf;
 		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr h = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+		struct msghdr h = {.msg_name = &ss, .msg_namelen = sizeof(ss), .msg_iov = &iov,
 				   .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
 		ssize_t n = recvmsg(fd, &h, 0);
 		if (n < 0)
 			break;
-		struct in_addr local = {0};
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c))
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		struct in6_addr local = IN6ADDR_ANY_INIT;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+			if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				local = pi.ipi6_addr;
+			} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 				struct in_pktinfo pi;
 				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-				local = pi.ipi_addr;
+				_v4_mapped(&local, &pi.ipi_addr);
 			}
-		if (n == 0 || from.sin_family != AF_INET)
+		}
+		struct sockaddr_in6 from = {.sin6_family = AF_INET6};
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+			from.sin6_port = sin->sin_port;
+			_v4_mapped(&from.sin6_addr, &sin->sin_addr);
+		} else if (ss.ss_family == AF_INET6) {
+			memcpy(&from, &ss, sizeof(from));
+		} else {
+			continue;
+		}
+		if (n == 0)
 			continue;
 		size_t len = (size_t)n;
 		uint8_t b0 = buf[0];
 		/* RFC 7983: 0-3 STUN, 20-63 DTLS, 128-191 RTP/RTCP. */
 		if (b0 < 4) {
-			_on_stun(w, buf, len, &from, local);
+			_on_stun(w, buf, len, &from, &local);
 			continue;
 		}
 		struct cr_whep_viewer_s *v = _viewer_by_addr(w, &from);
@@ -601,6 +670,18 @@ static void _gather_candidates(struct cr_whep_s *w)
 				inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
 					  w->candidates[w->n_candidates++], 64);
 		}
+		/* Then IPv6 addresses a browser elsewhere can reach (not link-local,
+		 * which would need a scope). */
+		for (struct ifaddrs *i = ifs; i && !w->v4_only; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || !(i->ifa_flags & IFF_UP) ||
+			    (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			const struct in6_addr *a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_V4MAPPED(a6))
+				continue;
+			if (w->n_candidates < CR_MAX_CANDIDATES * 2 - 1)
+				inet_ntop(AF_INET6, a6, w->candidates[w->n_candidates++], 64);
+		}
 	}
 	/* Loopback last: useful only to a browser on this machine. */
 	snprintf(w->candidates[w->n_candidates++], 64, "%s", "127.0.0.1");
@@ -608,21 +689,41 @@ static void _gather_candidates(struct cr_whep_s *w)
 	freeifaddrs(ifs);
 }
 
+/* One dual-stack socket for IPv6 and (v4-mapped) IPv4 viewers; a plain
+ * IPv4 socket where the kernel has no IPv6. */
 static int _open_udp(struct cr_whep_s *w, char *err, size_t errlen)
 {
-	w->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0, buf = 4 << 20;
+	w->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (w->fd >= 0 && setsockopt(w->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	w->v4_only = w->fd < 0;
+	if (w->v4_only)
+		w->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (w->fd < 0) {
 		snprintf(err, errlen, "WebRTC: cannot create a UDP socket: %s", strerror(errno));
 		return -errno;
 	}
-	int one = 1, buf = 4 << 20;
 	setsockopt(w->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(w->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	setsockopt(w->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->port),
-				.sin_addr.s_addr = htonl(INADDR_ANY)};
-	if (bind(w->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	int r;
+	if (w->v4_only) {
+		setsockopt(w->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w->port),
+					.sin_addr.s_addr = htonl(INADDR_ANY)};
+		r = bind(w->fd, (struct sockaddr *)&a, sizeof(a));
+	} else {
+		/* IPv4 packets on this socket report their address both ways. */
+		setsockopt(w->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		setsockopt(w->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)w->port),
+					 .sin6_addr = IN6ADDR_ANY_INIT};
+		r = bind(w->fd, (struct sockaddr *)&a, sizeof(a));
+	}
+	if (r < 0) {
 		int e = errno;
 		snprintf(err, errlen,
 			 "WebRTC: cannot bind UDP port %d: %s (another camrelay or go2rtc running? set [webrtc] port)",

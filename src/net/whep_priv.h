@@ -23,9 +23,9 @@
 
 enum cr_whep_state_e { CR_WHEP_CONNECTING = 0, CR_WHEP_DTLS, CR_WHEP_SENDING };
 
-/* Control data for IP_PKTINFO, aligned as CMSG_FIRSTHDR expects. */
+/* Control data for IP(V6)_PKTINFO, aligned as CMSG_FIRSTHDR expects. */
 union cr_whep_cmsg_u {
-	uint8_t buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	struct cmsghdr align;
 };
 
@@ -51,10 +51,11 @@ struct cr_whep_viewer_s {
 	enum cr_whep_state_e state;
 	char ufrag[12], pwd[28];
 	char remote_ufrag[64];
-	struct sockaddr_in addrs[CR_WHEP_MAX_ADDRS];
+	/* Addresses are IPv6, IPv4 ones v4-mapped (one dual-stack socket). */
+	struct sockaddr_in6 addrs[CR_WHEP_MAX_ADDRS];
 	int n_addrs;
-	struct sockaddr_in addr; /* where media goes */
-	struct in_addr local;    /* our address it wrote to: replies come from it */
+	struct sockaddr_in6 addr; /* where media goes */
+	struct in6_addr local;    /* our address it wrote to: replies come from it */
 	bool has_addr, nominated;
 	int64_t created_ns, consent_ns;
 	struct cr_dtls_s *dtls;
@@ -83,6 +84,7 @@ struct cr_whep_s {
 	int n_streams;
 	struct cr_whep_route_s routes[CR_MAX_STREAMS];
 	int fd, efd;
+	bool v4_only; /* no IPv6 in this kernel: an AF_INET socket */
 	int port;
 	struct event *udp_ev, *wake_ev, *tick_ev;
 	struct cr_dtls_ctx_s *dtls;

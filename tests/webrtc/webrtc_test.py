@@ -61,14 +61,15 @@ bitrate = %d
 
 
 class Server:
-    def __init__(self, build, toml, timeout_s=0):
+    def __init__(self, build, toml, timeout_s=0, candidates=("127.0.0.1",)):
         self.build = build
         self.http_port = free_port()
         self.udp_port = free_port(socket.SOCK_DGRAM)
         self.base = "http://127.0.0.1:%d" % self.http_port
         self.dir = tempfile.mkdtemp(prefix="camrelay-webrtc-")
         camrelay = os.path.join(build, "camrelay")
-        webrtc = "\n[webrtc]\nport = %d\ncandidates = [\"127.0.0.1\"]\n" % self.udp_port
+        webrtc = "\n[webrtc]\nport = %d\ncandidates = [%s]\n" % (
+            self.udp_port, ", ".join('"%s"' % c for c in candidates))
         if timeout_s:
             webrtc += "timeout = %d\n" % timeout_s
         cfg = os.path.join(self.dir, "camrelay.toml")
@@ -192,6 +193,18 @@ def aiortc_no_candidates(build):
     try:
         s, v, _ = aiortc_viewer(srv, "cam", 4, "--no-candidates")
         decoded_enough(s, v, 320, 240, "offer without candidates")
+    finally:
+        srv.stop()
+
+
+def aiortc_ipv6(build):
+    # Only an IPv6 loopback candidate: the viewer must come over IPv6 to the
+    # same dual-stack port the IPv4 viewers use.
+    srv = Server(build, stream_toml("cam", "h264"), candidates=("::1",))
+    try:
+        s, v, _ = aiortc_viewer(srv, "cam", 4)
+        decoded_enough(s, v, 320, 240, "IPv6 viewer")
+        check(v is not None and v["remote"].startswith("["), "viewer address is IPv6 (%s)" % (v and v["remote"]))
     finally:
         srv.stop()
 
@@ -422,6 +435,7 @@ SCENARIOS = {
     "aiortc-vp8": lambda b: aiortc_codec(b, "vp8"),
     "aiortc-no-candidates": aiortc_no_candidates,
     "aiortc-pli": aiortc_pli,
+    "aiortc-ipv6": aiortc_ipv6,
     "aiortc-nack": aiortc_nack,
     "aiortc-nack-no-rtx": lambda b: aiortc_nack(b, rtx=False),
     "bad-offers": bad_offers,
