@@ -13,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/stream.h"
+#include "core/v4l2_util.h"
 #include "net/http.h"
 #include "sink/webcam.h"
 #include "source/gphoto2.h"
@@ -66,8 +66,8 @@ static bool _first_v4l2_camera(char *path, size_t len, char *card, size_t clen)
 		if (fd < 0)
 			continue;
 		struct v4l2_capability cap = {0};
-		if (ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0) {
-			uint32_t c = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps : cap.capabilities;
+		if (cr_v4l2_ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0) {
+			uint32_t c = cr_v4l2_device_caps(&cap);
 			if ((c & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE)) &&
 			    !(c & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_VIDEO_OUTPUT)) &&
 			    strcmp((char *)cap.driver, "v4l2 loopback") != 0) {

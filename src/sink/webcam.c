@@ -38,6 +38,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/v4l2_util.h"
 #include "core/stream.h"
 #include "sink/sink.h"
 #include "sink/webcam.h"
@@ -82,15 +83,6 @@ struct _webcam_s {
 	atomic_uint_least64_t written, repeated, skipped;
 };
 
-static int _xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-	do
-		r = ioctl(fd, req, arg);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
-}
-
 /* ---- finding and checking the device ---- */
 
 static bool _is_loopback(const char *path, struct v4l2_capability *cap)
@@ -99,15 +91,11 @@ static bool _is_loopback(const char *path, struct v4l2_capability *cap)
 	if (fd < 0)
 		return false;
 	memset(cap, 0, sizeof(*cap));
-	bool ok = _xioctl(fd, VIDIOC_QUERYCAP, cap) == 0 && strcmp((char *)cap->driver, _LOOPBACK_DRIVER) == 0;
+	bool ok = cr_v4l2_ioctl(fd, VIDIOC_QUERYCAP, cap) == 0 && strcmp((char *)cap->driver, _LOOPBACK_DRIVER) == 0;
 	close(fd);
 	return ok;
 }
 
-static uint32_t _caps(const struct v4l2_capability *cap)
-{
-	return cap->capabilities & V4L2_CAP_DEVICE_CAPS ? cap->device_caps : cap->capabilities;
-}
 
 static int _cmp_dev(const void *a, const void *b)
 {
@@ -138,9 +126,10 @@ int cr_webcam_list(struct cr_webcam_dev_s *out, int max)
 		struct v4l2_capability cap;
 		if (!_is_loopback(v->path, &cap))
 			continue;
-		v->fed = !(_caps(&cap) & V4L2_CAP_VIDEO_OUTPUT);
+		uint32_t caps = cr_v4l2_device_caps(&cap);
+		v->fed = !(caps & V4L2_CAP_VIDEO_OUTPUT);
 		/* exclusive_caps shows one side at a time; announce_all shows both. */
-		v->exclusive = !((_caps(&cap) & V4L2_CAP_VIDEO_OUTPUT) && (_caps(&cap) & V4L2_CAP_VIDEO_CAPTURE));
+		v->exclusive = !((caps & V4L2_CAP_VIDEO_OUTPUT) && (caps & V4L2_CAP_VIDEO_CAPTURE));
 		n++;
 	}
 	if (d)
@@ -201,7 +190,7 @@ static int _open_device(struct _webcam_s *w, char *err, size_t errlen)
 		return -e;
 	}
 	struct v4l2_capability cap = {0};
-	int r = _xioctl(w->fd, VIDIOC_QUERYCAP, &cap);
+	int r = cr_v4l2_ioctl(w->fd, VIDIOC_QUERYCAP, &cap);
 	if (r < 0 || strcmp((char *)cap.driver, _LOOPBACK_DRIVER) != 0) {
 		_fmt(err, errlen,
 			 "%s is not a v4l2loopback device (driver \"%s\"): camrelay writes to virtual webcams "
@@ -209,14 +198,14 @@ static int _open_device(struct _webcam_s *w, char *err, size_t errlen)
 			 w->path, r < 0 ? "none: not a V4L2 device" : (char *)cap.driver, _MODPROBE_HINT);
 		return r < 0 ? r : -ENOTTY;
 	}
-	if (!(_caps(&cap) & V4L2_CAP_VIDEO_OUTPUT)) {
+	if (!(cr_v4l2_device_caps(&cap) & V4L2_CAP_VIDEO_OUTPUT)) {
 		_fmt(err, errlen,
 			 "webcam device %s is already fed by another program (the device shows no video output "
 			 "side); stop that program, or pick another device",
 			 w->path);
 		return -EBUSY;
 	}
-	w->exclusive = !(_caps(&cap) & V4L2_CAP_VIDEO_CAPTURE);
+	w->exclusive = !(cr_v4l2_device_caps(&cap) & V4L2_CAP_VIDEO_CAPTURE);
 	return 0;
 }
 
@@ -238,21 +227,20 @@ static int _configure(struct _webcam_s *w, char *err, size_t errlen)
 	fmt.fmt.pix.pixelformat = cr_pixfmt_to_fourcc(w->format);
 	fmt.fmt.pix.field = V4L2_FIELD_NONE;
 	fmt.fmt.pix.colorspace = V4L2_COLORSPACE_SRGB;
-	int r = _xioctl(w->fd, VIDIOC_S_FMT, &fmt);
-	if (r < 0) {
-		_fmt(err, errlen, "VIDIOC_S_FMT %s %dx%d on %s failed: %s%s", cr_pixfmt_name(w->format), w->width,
-			 w->height, w->path, strerror(-r),
-			 r == -EBUSY ? " (another program is feeding the device)" : "");
+	int r = CR_V4L2_IOCTL(w->fd, w->path, VIDIOC_S_FMT, &fmt, err, errlen, "asking %dx%d %s", w->width,
+			      w->height, cr_pixfmt_name(w->format));
+	if (r < 0)
 		return r;
-	}
 	enum cr_pixfmt_e got = cr_pixfmt_from_fourcc(fmt.fmt.pix.pixelformat);
 	if ((int)fmt.fmt.pix.width != w->width || (int)fmt.fmt.pix.height != w->height || got != w->format) {
 		/* v4l2loopback keeps the format while any reader has it open. */
 		if (got == CR_PIXFMT_NONE || got == CR_PIXFMT_MJPEG || fmt.fmt.pix.width < 2 || fmt.fmt.pix.height < 2) {
+			char fcc[16];
 			_fmt(err, errlen,
-				 "webcam device %s is held at format %.4s %ux%u by its readers or another producer; "
-				 "camrelay cannot write that format: close the programs using it",
-				 w->path, (char *)&fmt.fmt.pix.pixelformat, fmt.fmt.pix.width, fmt.fmt.pix.height);
+			     "webcam device %s is held at format %s %ux%u by its readers or another producer; "
+			     "camrelay cannot write that format: close the programs using it",
+			     w->path, cr_v4l2_fourcc_str(fmt.fmt.pix.pixelformat, fcc), fmt.fmt.pix.width,
+			     fmt.fmt.pix.height);
 			return -EBUSY;
 		}
 		CR_LOG_W(w->who,
@@ -274,19 +262,22 @@ static int _configure(struct _webcam_s *w, char *err, size_t errlen)
 	struct v4l2_streamparm parm = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT};
 	parm.parm.output.timeperframe.numerator = 1;
 	parm.parm.output.timeperframe.denominator = (uint32_t)(w->fps > 0 ? w->fps : 30);
-	_xioctl(w->fd, VIDIOC_S_PARM, &parm); /* advisory: what readers see as the rate */
+	cr_v4l2_ioctl(w->fd, VIDIOC_S_PARM, &parm); /* advisory: what readers see as the rate */
 
 	struct v4l2_requestbuffers req = {.count = _N_BUFS, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
 					  .memory = V4L2_MEMORY_MMAP};
-	if ((r = _xioctl(w->fd, VIDIOC_REQBUFS, &req)) < 0 || req.count < 1) {
-		_fmt(err, errlen, "VIDIOC_REQBUFS on %s failed: %s", w->path, r < 0 ? strerror(-r) : "no buffers");
-		return r < 0 ? r : -ENOMEM;
+	if ((r = CR_V4L2_IOCTL(w->fd, w->path, VIDIOC_REQBUFS, &req, err, errlen, "%d MMAP output buffers",
+			       _N_BUFS)) < 0)
+		return r;
+	if (req.count < 1) {
+		_fmt(err, errlen, "VIDIOC_REQBUFS on %s gave no buffers", w->path);
+		return -ENOMEM;
 	}
 	w->n_bufs = (int)(req.count > _N_BUFS ? _N_BUFS : req.count);
 	for (int i = 0; i < w->n_bufs; i++) {
 		struct v4l2_buffer b = {.index = (uint32_t)i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
 					.memory = V4L2_MEMORY_MMAP};
-		if ((r = _xioctl(w->fd, VIDIOC_QUERYBUF, &b)) < 0) {
+		if ((r = cr_v4l2_ioctl(w->fd, VIDIOC_QUERYBUF, &b)) < 0) {
 			_fmt(err, errlen, "VIDIOC_QUERYBUF %d on %s failed: %s", i, w->path, strerror(-r));
 			return r;
 		}
@@ -299,10 +290,8 @@ static int _configure(struct _webcam_s *w, char *err, size_t errlen)
 		}
 	}
 	int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
-	if ((r = _xioctl(w->fd, VIDIOC_STREAMON, &type)) < 0) {
-		_fmt(err, errlen, "VIDIOC_STREAMON on %s failed: %s", w->path, strerror(-r));
+	if ((r = CR_V4L2_IOCTL(w->fd, w->path, VIDIOC_STREAMON, &type, err, errlen, "output")) < 0)
 		return r;
-	}
 	w->configured = true;
 	w->last_buf = -1;
 	CR_LOG_I(w->who, "webcam %s: %s %dx%d @ %d fps, %u-byte frames, %d buffers%s", w->path, cr_pixfmt_name(w->format), w->width, w->height,
@@ -316,11 +305,11 @@ static int _queue(struct _webcam_s *w, int i)
 {
 	struct v4l2_buffer b = {.index = (uint32_t)i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
 				.memory = V4L2_MEMORY_MMAP, .bytesused = w->frame_size, .field = V4L2_FIELD_NONE};
-	int r = _xioctl(w->fd, VIDIOC_QBUF, &b);
+	int r = cr_v4l2_ioctl(w->fd, VIDIOC_QBUF, &b);
 	if (r == 0) {
 		/* Keep the queue's bookkeeping balanced; the loopback never blocks here. */
 		struct v4l2_buffer d = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
-		_xioctl(w->fd, VIDIOC_DQBUF, &d);
+		cr_v4l2_ioctl(w->fd, VIDIOC_DQBUF, &d);
 		w->last_write_ns = cr_now_ns();
 		w->last_buf = i;
 	}
@@ -483,7 +472,7 @@ static void _webcam_close(struct cr_sink_s *sink)
 		cr_stream_unsubscribe(w->sub);
 	if (w->configured) {
 		int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
-		_xioctl(w->fd, VIDIOC_STREAMOFF, &type);
+		cr_v4l2_ioctl(w->fd, VIDIOC_STREAMOFF, &type);
 	}
 	_unmap(w);
 	if (w->fd >= 0)
