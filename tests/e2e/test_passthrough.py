@@ -17,6 +17,18 @@ def main(exe):
     with e2e.Server(exe, toml=MJPEG_SOURCE) as srv:
         s = srv.stream()
         check(s["format"] == "mjpeg", f"source format {s['format']}")
+
+        # One client keeping up: the source's JPEGs go to the socket untouched.
+        p = subprocess.run(["curl", "-s", "-N", "--max-time", "2", srv.url + "/mjpeg/test"],
+                           capture_output=True)
+        parts = e2e.parse_multipart(p.stdout, "boundarydonotcross")
+        k = srv.stream()["counters"]
+        check(len(parts) > 10 and k["bytes_copied"] == 0 and k["frames_converted"] == 0,
+              f"{len(parts)} frames to a reader with {k['bytes_copied']} bytes copied, "
+              f"{k['frames_converted']} frames converted: not a zero-copy passthrough")
+
+        # Stalled clients (each holds at most two of the source's JPEGs, then
+        # drops): the others don't notice.
         stalled = []
         for _ in range(6):
             sock = e2e.socket.socket()
