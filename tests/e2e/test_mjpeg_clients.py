@@ -31,8 +31,6 @@ def main(exe):
         stalled = stalled_client("127.0.0.1", srv.port, "/mjpeg/test")
         srv.wait_for("the stalled client is subscribed",
                      lambda: len(srv.stream()["clients"]) == 1)
-        encoded0 = srv.metric("camrelay_packets_encoded_total", stream="test")
-        captured0 = srv.metric("camrelay_frames_captured_total", stream="test")
 
         tmp = srv.dir
         curls = []
@@ -42,6 +40,11 @@ def main(exe):
                 ["curl", "-s", "-N", "--max-time", str(READ_SECONDS), "-D", hdr, "-o", body,
                  srv.url + "/mjpeg/test"]), hdr, body))
         t0 = time.monotonic()
+        # The window the readers are compared with starts once both are
+        # subscribed (starting curl can take a while on a loaded machine).
+        srv.wait_for("both readers subscribed", lambda: len(srv.stream()["clients"]) == 3)
+        encoded0 = srv.metric("camrelay_packets_encoded_total", stream="test")
+        captured0 = srv.metric("camrelay_frames_captured_total", stream="test")
         rss = {}
         for second in range(1, READ_SECONDS + 1):
             time.sleep(max(0, t0 + second - 0.2 - time.monotonic()))
@@ -65,7 +68,7 @@ def main(exe):
                   f"client entry {c}")
 
         # Every frame whole, a JPEG of the stream's size, and (nearly) all of them.
-        need = min(MIN_FRAMES, int(encoded) - 10)
+        need = min(MIN_FRAMES, int(encoded) - 5)
         check(need >= 30, f"the daemon encoded only {encoded:.0f} frames in {READ_SECONDS} s")
         for i, (_, hdr, body) in enumerate(curls):
             with open(hdr, "rb") as f:
