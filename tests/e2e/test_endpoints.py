@@ -173,11 +173,13 @@ def main(exe):
             check(img.quantization[0][0] == jpeg_dc_quant(30),
                   f"{path}: luma DC quantiser {img.quantization[0][0]}, "
                   f"libjpeg quality 30 gives {jpeg_dc_quant(30)}")
+        reader = subprocess.Popen(["curl", "-s", "-N", "--max-time", "3", "-D", "-",
+                                   srv.url + "/mjpeg/test"], stdout=subprocess.PIPE)
+        srv.wait_for("the reader subscribed", lambda: len(srv.stream()["clients"]) == 1)
         enc0 = srv.metric("camrelay_packets_encoded_total", stream="test")
-        p = subprocess.run(["curl", "-s", "-N", "--max-time", "3", "-D", "-", srv.url + "/mjpeg/test"],
-                           capture_output=True)
+        out, _ = reader.communicate(timeout=30)
         enc = srv.metric("camrelay_packets_encoded_total", stream="test") - enc0
-        head, _, body = p.stdout.partition(b"\r\n\r\n")
+        head, _, body = out.partition(b"\r\n\r\n")
         parts = e2e.parse_multipart(body, "boundarydonotcross")
         print(f"fps = 10: {len(parts)} frames sent of {enc:.0f} encoded")
         check(enc / 3 - 3 <= len(parts) <= enc / 3 + 3,
