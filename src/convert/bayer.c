@@ -37,32 +37,59 @@ static inline int _m(int v, int n)
 	return v < 0 ? -v : v >= n ? 2 * n - 2 - v : v;
 }
 
+/* A green site: the row's other colour is left/right, the third up/down. */
+static inline void _g(const uint8_t *up, const uint8_t *cur, const uint8_t *dn, int x, int xl, int xr, int other,
+		      uint8_t *o)
+{
+	o[1] = cur[x];
+	o[other] = (uint8_t)((cur[xl] + cur[xr] + 1) >> 1);
+	o[2 - other] = (uint8_t)((up[x] + dn[x] + 1) >> 1);
+}
+
+/* A red or blue site: green from the four neighbours, the other from the
+ * four diagonals. */
+static inline void _rb(const uint8_t *up, const uint8_t *cur, const uint8_t *dn, int x, int xl, int xr, int c,
+		       uint8_t *o)
+{
+	o[c] = cur[x];
+	o[1] = (uint8_t)((up[x] + dn[x] + cur[xl] + cur[xr] + 2) >> 2);
+	o[2 - c] = (uint8_t)((up[xl] + up[xr] + dn[xl] + dn[xr] + 2) >> 2);
+}
+
+static inline void _px(const uint8_t *up, const uint8_t *cur, const uint8_t *dn, int x, int w, int c, int other,
+		       uint8_t *o)
+{
+	int xl = _m(x - 1, w), xr = _m(x + 1, w);
+	if (c == 1)
+		_g(up, cur, dn, x, xl, xr, other, o);
+	else
+		_rb(up, cur, dn, x, xl, xr, c, o);
+}
+
 static void _row(const struct cr_frame_s *in, const int cell[4], int y, uint8_t *rgb)
 {
 	const int w = in->width, h = in->height, s = in->stride[0];
 	const uint8_t *up = in->data[0] + (size_t)_m(y - 1, h) * (size_t)s, *cur = in->data[0] + (size_t)y * (size_t)s,
 		      *dn = in->data[0] + (size_t)_m(y + 1, h) * (size_t)s;
-	for (int x = 0; x < w; x++) {
-		int xl = _m(x - 1, w), xr = _m(x + 1, w);
-		int c = cell[(y & 1) * 2 + (x & 1)];
-		int v = cur[x], px[3];
-		int cross = (up[x] + dn[x] + cur[xl] + cur[xr] + 2) / 4;
-		int diag = (up[xl] + up[xr] + dn[xl] + dn[xr] + 2) / 4;
-		int horiz = (cur[xl] + cur[xr] + 1) / 2, vert = (up[x] + dn[x] + 1) / 2;
-		if (c == 1) { /* green site: the row's other colour is left/right */
-			int row_other = cell[(y & 1) * 2 + ((x + 1) & 1)];
-			px[1] = v;
-			px[row_other] = horiz;
-			px[2 - row_other] = vert;
-		} else { /* red or blue site */
-			px[c] = v;
-			px[1] = cross;
-			px[2 - c] = diag;
+	/* Colours of even and odd columns on this row: one is green. */
+	const int c0 = cell[(y & 1) * 2], c1 = cell[(y & 1) * 2 + 1];
+	const int rb = c0 == 1 ? c1 : c0;
+	int x = 1;
+	_px(up, cur, dn, 0, w, c0, rb, rgb);
+	/* Interior pairs (odd x, even x + 1) need no mirroring; one loop per
+	 * phase so the inner body has no branch. */
+	if (c1 == 1)
+		for (; x + 2 < w; x += 2) {
+			_g(up, cur, dn, x, x - 1, x + 1, rb, rgb + 3 * x);
+			_rb(up, cur, dn, x + 1, x, x + 2, rb, rgb + 3 * (x + 1));
 		}
-		rgb[3 * x] = (uint8_t)px[0];
-		rgb[3 * x + 1] = (uint8_t)px[1];
-		rgb[3 * x + 2] = (uint8_t)px[2];
-	}
+	else
+		for (; x + 2 < w; x += 2) {
+			_rb(up, cur, dn, x, x - 1, x + 1, rb, rgb + 3 * x);
+			_g(up, cur, dn, x + 1, x, x + 2, rb, rgb + 3 * (x + 1));
+		}
+	for (; x < w; x++)
+		_px(up, cur, dn, x, w, (x & 1) ? c1 : c0, rb, rgb + 3 * x);
 }
 
 int cr_bayer_to_i420(const struct cr_frame_s *in, struct cr_frame_s *out)

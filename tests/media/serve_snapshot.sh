@@ -27,7 +27,7 @@ snap() { # NAME NODE W H FORMAT
 	python3 "$T/check_frame.py" rgb "$O/$name.rgb" "$3" "$4" || fail "$name: snapshot is not the colour bars"
 }
 
-snap rgb "$(node 'RGB/YUV Capture')" 320 240 rgb24
+snap rgb "$(node 'RGB/YUV Capture')" 640 360 rgb24
 snap raw "$(node 'Raw Capture 0')" 320 240 srggb8
 snap raw1 "$(node 'Raw Capture 1')" 320 240 sgbrg8
 echo "PASS"
