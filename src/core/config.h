@@ -18,6 +18,7 @@
 #define CR_MAX_SOURCES 8
 #define CR_MAX_SINKS 16
 #define CR_MAX_CONTROLS 32
+#define CR_MAX_OVERLAY_RECTS 16
 
 /* A `key = value` pair for camera controls (V4L2 controls, gphoto2 settings).
  * Values stay text: the backend maps them to the device's own types. */
@@ -126,6 +127,29 @@ struct cr_sink_cfg_s {
 	enum cr_pixfmt_e pixel_format; /* webcam: format to write */
 	int width, height, fps; /* 0 = from source */
 	int line;
+
+	/* overlay (seed 003; src/sink/overlay.c). Rectangles are x, y, w, h. */
+	bool has_window;
+	int window[4];       /* overlay window on the framebuffer */
+	int n_clips;
+	int clips[CR_MAX_OVERLAY_RECTS][4];  /* framebuffer areas the video leaves alone */
+	int n_bitmap;
+	int bitmap[CR_MAX_OVERLAY_RECTS][4]; /* window areas where video shows (clip bitmap) */
+	bool has_chromakey;
+	uint32_t chromakey;  /* 0xRRGGBB, converted to the framebuffer's format */
+	bool has_global_alpha;
+	int global_alpha;    /* 0..255 */
+	uint32_t fbuf_flags; /* V4L2_FBUF_FLAG_* named in `flags` */
+	bool has_flags;
+	bool destructive;    /* capture overlay into framebuffer memory (needs CAP_SYS_ADMIN) */
+	char framebuffer[64];/* /dev/fbN: destructive target, or where the OSD is drawn */
+	bool osd;            /* output overlay: draw stream name, time, fps, viewers */
+
+	/* drm (src/sink/drm.c) */
+	char connector[32];  /* "Virtual-1", "HDMI-A-1"; "" = first connected */
+	char mode[32];       /* "1024x768", "1024x768@60"; "" = preferred */
+	bool has_rect;
+	int rect[4];         /* where the video goes on the screen; none = full screen */
 };
 
 struct cr_mjpeg_cfg_s {

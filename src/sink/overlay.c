@@ -1,0 +1,270 @@
+/* V4L2 overlays as a sink (seed 003): `[[stream.X.sinks]] type = "overlay"`.
+ *
+ * Two kinds, told apart by the device (VIDIOC_QUERYCAP):
+ *  - a video capture overlay: the device itself puts the picture on a
+ *    screen, either into framebuffer memory (destructive = true,
+ *    framebuffer = "/dev/fbN": its physical address from smem_start, which
+ *    needs CAP_SYS_ADMIN) or blended into the VGA signal (chroma key,
+ *    clips). No frame passes through camrelay: the sink sets the
+ *    framebuffer, window, clips and flags up, starts the overlay and holds
+ *    the device open (drivers stop an overlay when its owner closes).
+ *  - a video output overlay (OSD): the framebuffer the output device blends
+ *    over the video it sends. With osd = true camrelay draws the stream's
+ *    name, the time, the frame rate and the number of viewers into it once
+ *    a second, and the device blends it with the configured global alpha,
+ *    chroma key or the framebuffer's own alpha.
+ *
+ * Every feature asked for is checked against the device's capability flags
+ * first and refused with their names (fbuf.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/draw.h"
+#include "core/log.h"
+#include "core/stream.h"
+#include "core/v4l2_util.h"
+#include "sink/fbuf.h"
+#include "sink/sink.h"
+
+#define _OSD_X 16
+#define _OSD_Y 16
+#define _OSD_SCALE 2
+#define _OSD_PAD 4
+
+struct _overlay_s {
+	struct cr_sink_s *sink;
+	const char *who;
+	char path[256];
+	int fd;
+	struct cr_fbuf_state_s st;
+	bool started;
+
+	/* OSD */
+	char fbpath[64];
+	uint8_t *fbmem;
+	size_t fblen;
+	uint32_t pixfmt;
+	int fbw, fbh, fbstride, bpp;
+	uint32_t clear_px, fg_px, bg_px;
+	uint8_t *mask;
+	int mask_w, mask_h;
+	pthread_t thread;
+	bool has_thread;
+	atomic_bool stop;
+	uint64_t drawn;
+};
+
+static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}
+
+static void _put(struct _overlay_s *o, int x, int y, uint32_t px)
+{
+	uint8_t *p = o->fbmem + (size_t)y * (size_t)o->fbstride + (size_t)x * (size_t)o->bpp;
+	if (o->bpp == 2) {
+		uint16_t v = (uint16_t)px;
+		memcpy(p, &v, 2);
+	} else {
+		memcpy(p, &px, 4);
+	}
+}
+
+static void _fill(struct _overlay_s *o, int x0, int y0, int w, int h, uint32_t px)
+{
+	for (int y = y0; y < y0 + h && y < o->fbh; y++)
+		for (int x = x0; x < x0 + w && x < o->fbw; x++)
+			_put(o, x, y, px);
+}
+
+/* The OSD is drawn into an 8-bit mask with the shared 5x7 font (0: clear,
+ * 1: box, 255: text), then written out in the framebuffer's format. */
+static void _draw_osd(struct _overlay_s *o)
+{
+	struct cr_stream_status_s st;
+	cr_stream_status(o->sink->stream, &st);
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	char text[160];
+	_fmt(text, sizeof(text), "%s %02d:%02d:%02d %.1f FPS %d VIEWERS", cr_stream_name(o->sink->stream), tm.tm_hour,
+	     tm.tm_min, tm.tm_sec, st.fps_measured, st.n_subs);
+	int tw = cr_draw_text_width(text, _OSD_SCALE);
+	int w = tw + 2 * _OSD_PAD, h = 7 * _OSD_SCALE + 2 * _OSD_PAD;
+	if (w > o->fbw - _OSD_X)
+		w = o->fbw - _OSD_X;
+	if (h > o->fbh - _OSD_Y)
+		h = o->fbh - _OSD_Y;
+	if (w <= 0 || h <= 0)
+		return;
+	/* Clear what the previous (maybe longer) text covered. */
+	if (o->mask && o->mask_w > w)
+		_fill(o, _OSD_X + w, _OSD_Y, o->mask_w - w, o->mask_h, o->clear_px);
+	uint8_t *m = realloc(o->mask, (size_t)w * (size_t)h);
+	if (!m)
+		return;
+	o->mask = m;
+	o->mask_w = w;
+	o->mask_h = h;
+	memset(m, 1, (size_t)w * (size_t)h);
+	cr_draw_text(m, w, w, h, _OSD_PAD, _OSD_PAD, _OSD_SCALE, text, 255, -1);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++)
+			_put(o, _OSD_X + x, _OSD_Y + y, m[(size_t)y * (size_t)w + (size_t)x] == 255 ? o->fg_px : o->bg_px);
+	o->drawn++;
+}
+
+static void *_osd_thread(void *arg)
+{
+	struct _overlay_s *o = arg;
+	while (!atomic_load(&o->stop)) {
+		_draw_osd(o);
+		for (int i = 0; i < 10 && !atomic_load(&o->stop); i++)
+			usleep(100000);
+	}
+	return NULL;
+}
+
+/* Maps the output overlay's framebuffer and clears it to "show the video":
+ * the chroma key colour when keying, else fully transparent. */
+static int _osd_open(struct _overlay_s *o, char *err, size_t errlen)
+{
+	const struct cr_sink_cfg_s *cfg = o->sink->cfg;
+	if (cfg->framebuffer[0])
+		_fmt(o->fbpath, sizeof(o->fbpath), "%s", cfg->framebuffer);
+	else if (cr_fbdev_find((unsigned long)o->st.fb.base, o->fbpath, sizeof(o->fbpath)) < 0) {
+		_fmt(err, errlen,
+		     "no /dev/fbN has the memory %s blends (base %p); name it with framebuffer = \"/dev/fbN\"",
+		     o->path, o->st.fb.base);
+		return -ENOENT;
+	}
+	struct cr_fbdev_s fbd;
+	int r = cr_fbdev_info(o->fbpath, &fbd, err, errlen);
+	if (r < 0)
+		return r;
+	o->pixfmt = fbd.pixelformat;
+	o->bpp = cr_fbuf_bpp(o->pixfmt);
+	if (!o->bpp) {
+		_fmt(err, errlen, "OSD: framebuffer %s has %u bits per pixel; camrelay draws 16- and 32-bit RGB", o->fbpath,
+		     fbd.bpp);
+		return -EINVAL;
+	}
+	int fd = open(o->fbpath, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		_fmt(err, errlen, "OSD: cannot open %s: %s", o->fbpath, strerror(-r));
+		return r;
+	}
+	o->fblen = fbd.size ? fbd.size : (size_t)fbd.bytesperline * fbd.height;
+	o->fbmem = mmap(NULL, o->fblen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	r = -errno;
+	close(fd);
+	if (o->fbmem == MAP_FAILED) {
+		o->fbmem = NULL;
+		_fmt(err, errlen, "OSD: mmap of %s failed: %s", o->fbpath, strerror(-r));
+		return r;
+	}
+	o->fbw = (int)fbd.width;
+	o->fbh = (int)fbd.height;
+	o->fbstride = (int)fbd.bytesperline;
+	if ((size_t)o->fbstride * (size_t)o->fbh > o->fblen)
+		o->fbh = (int)(o->fblen / (size_t)o->fbstride);
+	bool keyed = (o->st.fb.flags & (V4L2_FBUF_FLAG_CHROMAKEY | V4L2_FBUF_FLAG_SRC_CHROMAKEY)) && cfg->has_chromakey;
+	o->clear_px = keyed ? cr_fbuf_pack_rgb(o->pixfmt, cfg->chromakey, false) : 0;
+	o->fg_px = cr_fbuf_pack_rgb(o->pixfmt, 0xffffff, true);
+	o->bg_px = cr_fbuf_pack_rgb(o->pixfmt, 0x000000, true);
+	_fill(o, 0, 0, o->fbw, o->fbh, o->clear_px);
+	return 0;
+}
+
+static void _overlay_close(struct cr_sink_s *sink)
+{
+	struct _overlay_s *o = sink->priv;
+	if (!o)
+		return;
+	atomic_store(&o->stop, true);
+	if (o->has_thread)
+		pthread_join(o->thread, NULL);
+	if (o->started)
+		cr_fbuf_overlay(o->fd, o->path, false, NULL, 0);
+	if (o->fbmem)
+		munmap(o->fbmem, o->fblen);
+	if (o->fd >= 0)
+		close(o->fd);
+	CR_LOG_I(o->who, "overlay %s: stopped%s", o->path, o->fbmem ? " (OSD)" : "");
+	free(o->mask);
+	free(o);
+	sink->priv = NULL;
+}
+
+static int _overlay_open(struct cr_sink_s *sink)
+{
+	const struct cr_sink_cfg_s *cfg = sink->cfg;
+	char *err = sink->error;
+	size_t errlen = sizeof(sink->error);
+	struct _overlay_s *o = calloc(1, sizeof(*o));
+	if (!o) {
+		_fmt(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	o->sink = sink;
+	o->who = cr_stream_name(sink->stream);
+	sink->priv = o;
+	o->fd = cr_v4l2_open(cfg->device, V4L2_CAP_VIDEO_OVERLAY | V4L2_CAP_VIDEO_OUTPUT_OVERLAY, o->path,
+			     sizeof(o->path), NULL, 0, err, errlen);
+	int r = o->fd;
+	char notes[512] = "";
+	if (r >= 0)
+		r = cr_fbuf_query(o->fd, o->path, &o->st, err, errlen);
+	if (r >= 0 && cfg->osd && !o->st.output) {
+		_fmt(err, errlen, "osd = true needs a video output overlay; %s is a capture overlay", o->path);
+		r = -EINVAL;
+	}
+	if (r >= 0)
+		r = cr_fbuf_apply(o->fd, o->path, cfg, &o->st, notes, sizeof(notes), err, errlen);
+	if (r >= 0 && cfg->osd)
+		r = _osd_open(o, err, errlen);
+	if (r >= 0 && (r = cr_fbuf_overlay(o->fd, o->path, true, err, errlen)) >= 0)
+		o->started = true;
+	if (r >= 0 && cfg->osd) {
+		_draw_osd(o);
+		if (pthread_create(&o->thread, NULL, _osd_thread, o) == 0)
+			o->has_thread = true;
+	}
+	if (r < 0) {
+		_overlay_close(sink);
+		return r;
+	}
+	char caps[256], flags[160];
+	cr_fbuf_caps_str(o->st.fb.capability, caps, sizeof(caps));
+	cr_fbuf_flags_str(o->st.fb.flags, flags, sizeof(flags));
+	CR_LOG_I(o->who, "overlay %s (%s): %s overlay on, window %ux%u%+d%+d, flags %s (capabilities: %s)%s%s%s%s",
+		 o->path, o->st.card, o->st.output ? "video output" : cfg->destructive ? "destructive" : "capture",
+		 o->st.win.w.width, o->st.win.w.height, o->st.win.w.left, o->st.win.w.top, flags, caps,
+		 o->fbmem ? ", OSD in " : "", o->fbmem ? o->fbpath : "", notes[0] ? "; " : "", notes);
+	if (!o->st.output)
+		CR_LOG_I(o->who,
+			 "overlay %s: the device draws while it captures, in the framebuffer's pixel format (%.4s)",
+			 o->path, (const char *)&o->st.fb.fmt.pixelformat);
+	return 0;
+}
+
+const struct cr_sink_ops_s cr_sink_overlay = {
+	.name = "overlay",
+	.type = CR_SINK_OVERLAY,
+	.open = _overlay_open,
+	.close = _overlay_close,
+};
