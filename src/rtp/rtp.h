@@ -35,6 +35,9 @@ struct cr_rtp_s {
 	/* Counters for sender reports. */
 	uint32_t packets, octets;
 	uint32_t last_ts;
+	/* VP9 for plain RTP receivers (ffmpeg): picture id only, no layer
+	 * indices or scalability structure, which ffmpeg 5.1 cannot parse. */
+	bool vp9_minimal;
 	/* Per format state. */
 	uint16_t picture_id;
 	uint8_t tl0_pic_idx;

@@ -2,7 +2,8 @@
  * layer: picture id, layer indices with TL0PICIDX (libwebrtc drops
  * non-flexible frames without it), and the scalability structure on the
  * first packet of each keyframe (one frame per group, referencing the one
- * before), which is what libwebrtc itself sends for a single layer. */
+ * before), which is what libwebrtc itself sends for a single layer. With
+ * vp9_minimal (plain RTP to ffmpeg) only the picture id. */
 #include <string.h>
 
 #include "rtp/rtp.h"
@@ -19,8 +20,12 @@ int cr_rtp_vp9(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts
 		b[h++] = 0; /* I P L F B E V Z, filled below */
 		b[h++] = (uint8_t)(0x80 | (pid >> 8));
 		b[h++] = (uint8_t)pid;
-		b[h++] = 0; /* TID 0, U 0, SID 0, D 0 */
-		b[h++] = r->tl0_pic_idx;
+		if (r->vp9_minimal) {
+			ss = false;
+		} else {
+			b[h++] = 0; /* TID 0, U 0, SID 0, D 0 */
+			b[h++] = r->tl0_pic_idx;
+		}
 		if (ss) {
 			bool y = r->width > 0 && r->height > 0;
 			b[h++] = (uint8_t)((y ? 0x10 : 0) | 0x08); /* N_S 0 (one layer), Y, G */
@@ -38,7 +43,7 @@ int cr_rtp_vp9(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts
 		size_t len = size - off < room ? size - off : room;
 		memcpy(b + h, data + off, len);
 		off += len;
-		b[0] = (uint8_t)(0x80 | (key ? 0 : 0x40) | 0x20 | (first ? 0x08 : 0) |
+		b[0] = (uint8_t)(0x80 | (key ? 0 : 0x40) | (r->vp9_minimal ? 0 : 0x20) | (first ? 0x08 : 0) |
 				 (off == size ? 0x04 : 0) | (ss ? 0x02 : 0));
 		cr_rtp_send(r, h + len, ts, off == size);
 		count++;

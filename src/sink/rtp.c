@@ -118,6 +118,7 @@ static int _open(struct cr_sink_s *sink)
 	cr_rtp_init(&r->rtp, enc.codec, (uint8_t)(o->present && o->payload_type ? o->payload_type : 96),
 		    rnd[0], (uint16_t)rnd[1]);
 	r->rtp.emit = _send;
+	r->rtp.vp9_minimal = true; /* what ffmpeg's depacketizer understands */
 	r->rtp.opaque = r;
 	r->ts_offset = rnd[2];
 	char name[140];

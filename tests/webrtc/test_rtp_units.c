@@ -254,6 +254,13 @@ static void test_vp8_vp9(void)
 	_payload(&r, frame, 50, 6, false);
 	CHECK((pkts[0][12] & 0x40) && !(pkts[0][12] & 0x02) && pkts[0][16] == (uint8_t)(tl0 + 1),
 	      "inter frame: P set, no SS, TL0PICIDX increments");
+	/* Plain RTP mode: picture id only. */
+	cr_rtp_init(&r, CR_CODEC_VP9, 98, 1, 7);
+	r.vp9_minimal = true;
+	_payload(&r, frame, 500, 5, true);
+	CHECK(npkts == 1 && pkts[0][12] == (0x80 | 0x08 | 0x04) && plen[0] == 12 + 3 + 500 &&
+		      memcmp(pkts[0] + 15, frame, 500) == 0,
+	      "minimal descriptor: I, B, E and the picture id");
 }
 
 static size_t _leb(const uint8_t *p, size_t *v)

@@ -381,7 +381,7 @@ def plain_rtp(build, codec):
                             "file,udp,rtp", "-show_entries", "stream=codec_name,width,height", "-of",
                             "json", path], capture_output=True, timeout=60)
         info = json.loads(p.stdout or b"{}").get("streams", [{}])[0]
-        check(info.get("codec_name") == codec and info.get("width") == 320,
+        check(info.get("codec_name") == {"h265": "hevc"}.get(codec, codec) and info.get("width") == 320,
               "ffprobe: %s 320x240 (%s)" % (codec, info))
     finally:
         srv.stop()
@@ -442,6 +442,8 @@ SCENARIOS = {
     "viewers-20": many_viewers,
     "rtp-h264": lambda b: plain_rtp(b, "h264"),
     "rtp-vp8": lambda b: plain_rtp(b, "vp8"),
+    "rtp-h265": lambda b: plain_rtp(b, "h265"),
+    "rtp-vp9": lambda b: plain_rtp(b, "vp9"),
     "chromium": chromium,
 }
 
