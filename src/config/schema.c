@@ -70,6 +70,21 @@
  *   width = 0                              0 = from source
  *   height = 0
  *   fps = 0
+ *   (overlay only, seed 003; rectangles are [x, y, w, h])
+ *   window = [40, 30, 320, 180]            overlay window on the framebuffer
+ *   clips = [[60, 50, 40, 40], ...]        framebuffer areas the video leaves alone
+ *   bitmap = [[0, 0, 160, 180], ...]       window areas where video shows (clip bitmap)
+ *   chromakey = 0x00ff00                   0xRRGGBB (sets the chromakey flag)
+ *   global_alpha = 128                     0..255 (sets the global_alpha flag)
+ *   flags = ["chromakey"]                  primary, overlay, chromakey, src_chromakey,
+ *                                          global_alpha, local_alpha, local_inv_alpha
+ *   destructive = false                    capture overlay into framebuffer memory
+ *   framebuffer = "/dev/fb0"               its /dev/fbN, or where the OSD is drawn
+ *   osd = false                            output overlay: draw name, time, fps, viewers
+ *   (drm only)
+ *   connector = "HDMI-A-1"                 "" = first connected
+ *   mode = "1920x1080"                     WxH or WxH@Hz; "" = preferred
+ *   rect = [0, 0, 960, 540]                where the video goes; default full screen
  *
  *   [webrtc]                                (ext) WHEP viewers
  *   port = 8555                            the one UDP port for all media, 1..65535
@@ -93,6 +108,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/videodev2.h>
 
 #include "config/toml.h"
 #include "media/mbus_names.h"
@@ -773,9 +789,165 @@ static int _load_source(struct _ctx_s *c, const struct cr_toml_s *t, const char 
 	return 0;
 }
 
+/* --- overlay and drm sink keys --- */
+
+/* [x, y, w, h] with w, h > 0. */
+static int _rect_of(struct _ctx_s *c, const struct cr_toml_s *v, const char *path, int out[4])
+{
+	if (cr_toml_type(v) != CR_TOML_ARRAY || cr_toml_len(v) != 4)
+		return _FAIL(c, v, path, "expected a rectangle [x, y, width, height]");
+	for (size_t i = 0; i < 4; i++) {
+		const struct cr_toml_s *e = cr_toml_at(v, i);
+		if (cr_toml_type(e) != CR_TOML_INTEGER)
+			return _wrong_type(c, e, path, "an integer in [x, y, width, height]");
+		int64_t n = cr_toml_int(e);
+		int64_t min = i < 2 ? -16384 : 1;
+		if (n < min || n > 16384)
+			return _FAIL(c, e, path, "%s out of range: %" PRId64 " (allowed: %" PRId64 "..16384)",
+				     i == 0 ? "x" : i == 1 ? "y" : i == 2 ? "width" : "height", n, min);
+		out[i] = (int)n;
+	}
+	return 1;
+}
+
+static int _get_rect(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key, int out[4])
+{
+	const struct cr_toml_s *v = cr_toml_get(t, key);
+	char sub[256];
+	if (!v)
+		return 0;
+	return _rect_of(c, v, _sub(sub, sizeof(sub), path, key), out);
+}
+
+static int _get_rects(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key,
+		      int (*out)[4], int *n)
+{
+	const struct cr_toml_s *v = cr_toml_get(t, key);
+	char sub[256];
+	int rc;
+	if (!v)
+		return 0;
+	_sub(sub, sizeof(sub), path, key);
+	if (cr_toml_type(v) != CR_TOML_ARRAY)
+		return _wrong_type(c, v, sub, "an array of rectangles [[x, y, width, height], ...]");
+	if (cr_toml_len(v) > CR_MAX_OVERLAY_RECTS)
+		return _FAIL(c, cr_toml_at(v, CR_MAX_OVERLAY_RECTS), sub, "too many rectangles (at most %d)",
+			     CR_MAX_OVERLAY_RECTS);
+	for (size_t i = 0; i < cr_toml_len(v); i++)
+		if ((rc = _rect_of(c, cr_toml_at(v, i), sub, out[i])) < 0)
+			return rc;
+	*n = (int)cr_toml_len(v);
+	return 1;
+}
+
+/* Seed 003, table 3 (struct v4l2_framebuffer flags), by name. */
+static const char *const _fbuf_flag_names[] = {"primary", "overlay", "chromakey", "src_chromakey",
+					       "global_alpha", "local_alpha", "local_inv_alpha", NULL};
+static const uint32_t _fbuf_flag_bits[] = {V4L2_FBUF_FLAG_PRIMARY, V4L2_FBUF_FLAG_OVERLAY,
+					   V4L2_FBUF_FLAG_CHROMAKEY, V4L2_FBUF_FLAG_SRC_CHROMAKEY,
+					   V4L2_FBUF_FLAG_GLOBAL_ALPHA, V4L2_FBUF_FLAG_LOCAL_ALPHA,
+					   V4L2_FBUF_FLAG_LOCAL_INV_ALPHA};
+
+static int _get_fbuf_flags(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, uint32_t *out)
+{
+	const struct cr_toml_s *v = cr_toml_get(t, "flags");
+	char sub[256], list[256];
+	if (!v)
+		return 0;
+	_sub(sub, sizeof(sub), path, "flags");
+	if (cr_toml_type(v) != CR_TOML_ARRAY)
+		return _wrong_type(c, v, sub, "an array of flag names");
+	*out = 0;
+	for (size_t i = 0; i < cr_toml_len(v); i++) {
+		const struct cr_toml_s *e = cr_toml_at(v, i);
+		if (cr_toml_type(e) != CR_TOML_STRING)
+			return _wrong_type(c, e, sub, "a flag name (string)");
+		int k = _index_of(_fbuf_flag_names, cr_toml_str(e, NULL));
+		if (k < 0)
+			return _FAIL(c, e, sub, "unknown overlay flag \"%.64s\" (allowed: %s)", cr_toml_str(e, NULL),
+				     _join(_fbuf_flag_names, list, sizeof(list)));
+		*out |= _fbuf_flag_bits[k];
+	}
+	return 1;
+}
+
+/* Keys that belong to one sink type only. */
+static int _only_for(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, const char *const *keys,
+		     const char *type, const char *want)
+{
+	char sub[256];
+	if (strcmp(type, want) == 0)
+		return 0;
+	for (int i = 0; keys[i]; i++) {
+		const struct cr_toml_s *v = cr_toml_get(t, keys[i]);
+		if (v)
+			return _fail_at(c, cr_toml_key_line(v), cr_toml_key_col(v), _sub(sub, sizeof(sub), path, keys[i]),
+					"only %s sinks take %s (type is %s)", want, keys[i], type);
+	}
+	return 0;
+}
+
+static int _load_overlay_keys(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, const char *type,
+			      struct cr_sink_cfg_s *sink)
+{
+	static const char *const overlay_keys[] = {"window", "clips", "bitmap", "chromakey", "global_alpha", "flags",
+						   "destructive", "framebuffer", "osd", NULL};
+	static const char *const drm_keys[] = {"connector", "mode", "rect", NULL};
+	const struct cr_toml_s *fbv = NULL;
+	char sub[256];
+	int64_t key = 0;
+	int rc;
+	if ((rc = _only_for(c, t, path, overlay_keys, type, "overlay")) < 0 ||
+	    (rc = _only_for(c, t, path, drm_keys, type, "drm")) < 0)
+		return rc;
+	if ((rc = _get_rect(c, t, path, "window", sink->window)) < 0)
+		return rc;
+	sink->has_window = rc > 0;
+	if ((rc = _get_rects(c, t, path, "clips", sink->clips, &sink->n_clips)) < 0 ||
+	    (rc = _get_rects(c, t, path, "bitmap", sink->bitmap, &sink->n_bitmap)) < 0)
+		return rc;
+	if ((rc = _get_int(c, t, path, "chromakey", 0, 0xffffff, &key)) < 0)
+		return rc;
+	sink->has_chromakey = rc > 0;
+	sink->chromakey = (uint32_t)key;
+	if ((rc = _get_intv(c, t, path, "global_alpha", 0, 255, &sink->global_alpha)) < 0)
+		return rc;
+	sink->has_global_alpha = rc > 0;
+	if ((rc = _get_fbuf_flags(c, t, path, &sink->fbuf_flags)) < 0)
+		return rc;
+	sink->has_flags = rc > 0;
+	if ((rc = _get_bool(c, t, path, "destructive", &sink->destructive)) < 0 ||
+	    (rc = _get_bool(c, t, path, "osd", &sink->osd)) < 0 ||
+	    (rc = _get_str(c, t, path, "framebuffer", sink->framebuffer, sizeof(sink->framebuffer), &fbv)) < 0)
+		return rc;
+	if (fbv && strncmp(sink->framebuffer, "/dev/fb", 7) != 0)
+		return _FAIL(c, fbv, _sub(sub, sizeof(sub), path, "framebuffer"),
+			     "expected a framebuffer device like \"/dev/fb0\", got \"%s\"", sink->framebuffer);
+	if (sink->destructive && sink->osd)
+		return _FAIL(c, cr_toml_get(t, "osd"), _sub(sub, sizeof(sub), path, "osd"),
+			     "an OSD is drawn on a video output overlay, which is never destructive: drop one of "
+			     "destructive and osd");
+	if ((rc = _get_str(c, t, path, "connector", sink->connector, sizeof(sink->connector), NULL)) < 0 ||
+	    (rc = _get_str(c, t, path, "mode", sink->mode, sizeof(sink->mode), NULL)) < 0)
+		return rc;
+	const struct cr_toml_s *mv = cr_toml_get(t, "mode");
+	unsigned mw, mh, hz;
+	char end;
+	if (mv && sink->mode[0] && sscanf(sink->mode, "%ux%u%c", &mw, &mh, &end) != 2 &&
+	    sscanf(sink->mode, "%ux%u@%u%c", &mw, &mh, &hz, &end) != 3)
+		return _FAIL(c, mv, _sub(sub, sizeof(sub), path, "mode"),
+			     "expected WIDTHxHEIGHT or WIDTHxHEIGHT@HZ like \"1920x1080\", got \"%s\"", sink->mode);
+	if ((rc = _get_rect(c, t, path, "rect", sink->rect)) < 0)
+		return rc;
+	sink->has_rect = rc > 0;
+	return 0;
+}
+
 static int _load_sink(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink)
 {
-	static const char *const keys[] = {"type", "device", "address", "pixel_format", "width", "height", "fps", NULL};
+	static const char *const keys[] = {"type", "device", "address", "pixel_format", "width", "height", "fps",
+					   "window", "clips", "bitmap", "chromakey", "global_alpha", "flags",
+					   "destructive", "framebuffer", "osd", "connector", "mode", "rect", NULL};
 	char type[16], sub[256];
 	int rc;
 
@@ -799,7 +971,7 @@ static int _load_sink(struct _ctx_s *c, const struct cr_toml_s *t, const char *p
 	if (sink->type != CR_SINK_RTP && addr)
 		return _FAIL(c, addr, _sub(sub, sizeof(sub), path, "address"), "only rtp sinks take an address (type is %s)",
 			     type);
-	return 0;
+	return _load_overlay_keys(c, t, path, type, sink);
 }
 
 /* An array of tables, written as [[x]] or as x = [{...}, ...]. */
