@@ -472,6 +472,9 @@ static int _dequeue(struct cr_source_s *src, struct _v4l2_s *v, struct cr_frame_
 		return 0;
 	}
 	bool starving = bs->n_queued == 0;
+	bs->refs++;
+	pthread_mutex_unlock(&bs->lock);
+
 	if ((int32_t)(b.sequence - v->next_sequence) > 0 && v->next_sequence) {
 		v->driver_dropped += b.sequence - v->next_sequence;
 		if (src->stats)
@@ -480,8 +483,6 @@ static int _dequeue(struct cr_source_s *src, struct _v4l2_s *v, struct cr_frame_
 			 b.sequence - v->next_sequence, (unsigned long long)v->driver_dropped);
 	}
 	v->next_sequence = b.sequence + 1;
-	bs->refs++;
-	pthread_mutex_unlock(&bs->lock);
 
 	struct _buf_s *buf = &bs->bufs[b.index];
 	struct cr_frame_s *f = &buf->frame;

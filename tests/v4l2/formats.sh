@@ -26,6 +26,7 @@ for size in 640x480 1280x720; do
   fps=0
   [ "$size" = 640x480 ] && fps=15
   for f in $FORMATS; do
+    [ "$f" = none ] && continue
     if ! grep -q "'$(fourcc "$f")'" <<<"$offered"; then
       echo "SKIP: $f: vivid does not offer $(fourcc "$f") (vivid has no compressed formats)"
       continue
@@ -43,7 +44,7 @@ fps = $fps
 prefer_dmabuf = true
 EOT
     echo "== $f $size"
-    if ! "$CHECK" "$W/c.toml" bars "${SECONDS_PER_FORMAT:-3}"; then
+    if ! "$CHECK" "$W/c.toml" bars "${SECONDS_PER_FORMAT:-5}"; then
       echo "FAILED: $f $size"
       fails=$((fails + 1))
     fi
