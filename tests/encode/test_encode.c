@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 		else
 			_usage();
 	}
-	if (!cfg.codec || !out_path)
+	if (!cfg.codec || !out_path || cfg.fps <= 0)
 		_usage();
 
 	camrelay_pixel_format api_fmt = !strcmp(pixfmt, "nv12")   ? CAMRELAY_PIXFMT_NV12
@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 	struct _out_s out = {.f = fopen(out_path, "wb")};
 	if (!out.f) {
 		fprintf(stderr, "cannot write %s: %s\n", out_path, strerror(errno));
+		src.ops->close(&src);
 		return 1;
 	}
 	const char *fourcc = !strcmp(cfg.codec, "vp8") ? "VP80" : !strcmp(cfg.codec, "vp9") ? "VP90"
@@ -140,6 +141,8 @@ int main(int argc, char **argv)
 	camrelay_encoder *enc = camrelay_encoder_create(&cfg, _on_packet, &out, err, sizeof(err));
 	if (!enc) {
 		fprintf(stderr, "%s\n", err);
+		src.ops->close(&src);
+		fclose(out.f);
 		return 1;
 	}
 	camrelay_codec_parameters params;
@@ -149,12 +152,15 @@ int main(int argc, char **argv)
 	int rc = 0;
 	for (int n = 0; n < frames && rc == 0; n++) {
 		struct cr_frame_s *f = NULL;
-		while (!f) {
+		while (!f && rc == 0) {
 			if (src.ops->read(&src, &f, 1000) < 0) {
 				fprintf(stderr, "test source: %s\n", src.error);
-				return 1;
+				rc = 1;
+				break;
 			}
 		}
+		if (!f)
+			break;
 		camrelay_frame fr = {.format = api_fmt, .width = f->width, .height = f->height,
 				     .timestamp_ns = (int64_t)n * 1000000000LL / cfg.fps};
 		for (int p = 0; p < f->n_planes; p++) {
