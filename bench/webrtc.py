@@ -5,8 +5,7 @@ capture -> RTP-sent latency from the daemon's own figures.
 
     bench/webrtc.py BUILD_DIR [N ...]      (default N: 1 10 50 100)
 
-Runs the daemon (camrelay serve when the config schema has [webrtc], else
-tests/webrtc/whep_server) and bench_webrtc_client, which does ICE, DTLS and
+Runs `camrelay serve` and bench_webrtc_client, which does ICE, DTLS and
 consent for N sessions but only counts packets, so the CPU measured is the
 server's. CPU is read from /proc/<pid>/stat over the steady window."""
 import json
@@ -55,13 +54,7 @@ bitrate = 2_000_000
     with open(cfg, "w") as f:
         f.write('[http]\nlisten = "127.0.0.1:%d"\n[webrtc]\nport = %d\ncandidates = ["127.0.0.1"]\n'
                 % (http_port, udp_port) + stream)
-    if subprocess.run([os.path.join(build, "camrelay"), "check-config", cfg],
-                      capture_output=True).returncode == 0:
-        cmd = [os.path.join(build, "camrelay"), "serve", "-c", cfg]
-    else:
-        with open(cfg, "w") as f:
-            f.write('[http]\nlisten = "127.0.0.1:%d"\n' % http_port + stream)
-        cmd = [os.path.join(build, "tests", "webrtc", "whep_server"), cfg, str(http_port), str(udp_port)]
+    cmd = [os.path.join(build, "camrelay"), "serve", "-c", cfg]
     log = open(os.path.join(d, "server.log"), "w")
     srv = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     client = os.path.join(build, "bench", "bench_webrtc_client")

@@ -5,10 +5,7 @@ timings.
 
     webrtc_test.py BUILD_DIR SCENARIO
 
-The daemon is `camrelay serve` when the config schema knows [webrtc] (so a
-test can pick its own UDP port), else tests/webrtc/whep_server, which runs
-the same library code on a bare evhttp with the port given on its command
-line."""
+The daemon is `camrelay serve` with its own HTTP and WebRTC ports per test."""
 import json
 import os
 import random
@@ -75,15 +72,7 @@ class Server:
         cfg = os.path.join(self.dir, "camrelay.toml")
         with open(cfg, "w") as f:
             f.write('[http]\nlisten = "127.0.0.1:%d"\n' % self.http_port + webrtc + toml)
-        ok = subprocess.run([camrelay, "check-config", cfg], capture_output=True).returncode == 0
-        if ok:
-            cmd = [camrelay, "serve", "-c", cfg]
-        else:
-            # The schema does not know [webrtc] yet: same config without it.
-            with open(cfg, "w") as f:
-                f.write('[http]\nlisten = "127.0.0.1:%d"\n' % self.http_port + toml)
-            cmd = [os.path.join(build, "tests", "webrtc", "whep_server"), cfg, str(self.http_port),
-                   str(self.udp_port), str(timeout_s)]
+        cmd = [camrelay, "serve", "-c", cfg]
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
         print("server:", " ".join(cmd), flush=True)
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
