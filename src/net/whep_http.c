@@ -154,6 +154,13 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		free(v);
 		return;
 	}
+	if (!cr_encoder_find(v->enc.backend, v->enc.codec)) {
+		cr_whep_http_reply(req, 503, "Service Unavailable",
+				   "stream %s: no %s encoder \"%s\" in this build (camrelay --version lists them)",
+				   sname, cr_codec_name(v->enc.codec), v->enc.backend);
+		free(v);
+		return;
+	}
 	v->w = w;
 	v->stream = stream;
 	v->created_ns = cr_now_ns();

@@ -242,7 +242,9 @@ def http_req(method, url, body=None, ctype=None, headers=None):
 
 
 def bad_offers(build):
-    srv = Server(build, stream_toml("cam", "h264"))
+    # "nohw" asks for an encoder this build does not have (RDK X5 hardware).
+    nohw = stream_toml("nohw", "h264").replace('backend = "software"', 'backend = "rdk"')
+    srv = Server(build, stream_toml("cam", "h264") + nohw)
     url = srv.base + "/whep/cam"
     corpus = os.path.join(HERE, "corpus", "sdp")
     try:
@@ -265,6 +267,8 @@ def bad_offers(build):
         check(st == 404, "unknown stream -> 404 (%d)" % st)
         # A good offer (Chromium's shape) creates a session; PATCH and DELETE on it.
         good = open(os.path.join(corpus, "good-chromium.sdp"), "rb").read()
+        st, _, text = http_req("POST", srv.base + "/whep/nohw", good, "application/sdp")
+        check(st == 503 and "rdk" in text, "encoder not in this build -> 503 saying which (%d: %s)" % (st, text.strip()))
         st, h, answer = http_req("POST", url, good, "application/sdp")
         check(st == 201 and h.get("Location", "").startswith("/session/cam/"), "good offer -> 201 + Location (%d)" % st)
         check("a=ice-lite" in answer and "a=setup:passive" in answer and "a=fingerprint:sha-256" in answer
