@@ -204,7 +204,8 @@ static void _overlay_close(struct cr_sink_s *sink)
 		munmap(o->fbmem, o->fblen);
 	if (o->fd >= 0)
 		close(o->fd);
-	CR_LOG_I(o->who, "overlay %s: stopped%s", o->path, o->fbmem ? " (OSD)" : "");
+	if (o->started)
+		CR_LOG_I(o->who, "overlay %s: stopped%s", o->path, o->fbmem ? " (OSD)" : "");
 	free(o->mask);
 	free(o);
 	sink->priv = NULL;
