@@ -180,10 +180,15 @@ static void _x265_request_keyframe(struct cr_encoder_s *enc)
  * one-pass rate control without lookahead keeps spending at the old rate
  * (measured: 80 -> 20 kbit/s left the output at 80). So a new bitrate
  * reopens the encoder: the stream goes on with an IDR carrying VPS/SPS/PPS,
- * which every decoder takes, at the cost of one keyframe per change. */
+ * which every decoder takes, at the cost of one keyframe per change (so
+ * changes under 10% are ignored). */
 static int _x265_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 {
 	struct _x265_s *x = enc->priv;
+	/* Congestion control nudges the rate often: small steps are not worth a keyframe. */
+	int64_t cur = (int64_t)x->param->rc.bitrate * 1000;
+	if (cur > 0 && bps > cur * 9 / 10 && bps < cur * 11 / 10)
+		return 0;
 	_x265_set_rate(x->param, bps);
 	x265_encoder *h = x265_encoder_open(x->param);
 	if (!h) {
