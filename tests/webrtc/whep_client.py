@@ -101,9 +101,9 @@ async def run(args):
     summary["rtx"] = "rtx/90000" in answer
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     try:
-        await asyncio.wait_for(first.wait(), timeout=15)
+        await asyncio.wait_for(first.wait(), timeout=40)
     except asyncio.TimeoutError:
-        summary["error"] = "no frame within 15 s"
+        summary["error"] = "no frame within 40 s"
     loop = asyncio.get_event_loop()
     end = loop.time() + args.seconds
     next_pli = loop.time() + (args.pli_every or 1e9)
