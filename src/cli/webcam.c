@@ -111,7 +111,8 @@ static int _choose_source(const char *from, struct cr_capture_cfg_s *cap)
 		}
 		if (dev)
 			snprintf(cap->device, sizeof(cap->device), "%s", dev);
-		printf("camrelay webcam: source %s %s\n", cap->backend, cap->device[0] ? cap->device : "(first found)");
+		printf("camrelay webcam: source %s %s\n", cap->backend,
+		       cap->device[0] ? cap->device : strcmp(cap->backend, "test") == 0 ? "pattern" : "(first found)");
 		return 0;
 	}
 	struct cr_gphoto2_camera_s cams[8];

@@ -145,10 +145,11 @@ def test_bad_inputs(sim_fail):
           'failing camera: the webcam (%s) shows placeholders (%d frames)' % (fmt, len(fr)))
     # One message, the same at every retry (under emulation the camera's
     # start outlasts open()'s wait, so each retry logs it again).
+    # (Lines are matched loosely: log lines of several threads can interleave.)
     text = cr.text()
-    msgs = set(re.findall(r'source reconnecting: (.*)', text))
-    check(len(msgs) == 1 and 'refuses to open a session' in next(iter(msgs)),
-          'failing camera: one message: %s' % (msgs or text[-300:]))
+    want = 'refuses to open a session (PTP General Error); switch it off and on'
+    check(want in text and 'source stopped' not in text,
+          'failing camera: the message says what to do (%d times): ...%s...' % (text.count(want), want))
     check(cr.p.poll() is None, 'failing camera: camrelay keeps retrying (still running)')
     check(cr.stop() == 0, 'camrelay exits 0 on SIGTERM')
 
@@ -163,8 +164,11 @@ def test_main(sim):
     check('Video Capture' in caps, 'the exclusive_caps device now lists as a capture device (Chrome sees it)')
 
     # GStreamer v4l2src
-    g = subprocess.run('gst-launch-1.0 -q v4l2src device=%s num-buffers=20 ! video/x-raw,format=I420,width=%d,'
-                       'height=%d ! fdsink fd=1' % (EXCL, W, H), shell=True, capture_output=True, timeout=90)
+    try:
+        g = subprocess.run('gst-launch-1.0 -q v4l2src device=%s num-buffers=20 ! video/x-raw,format=I420,width=%d,'
+                           'height=%d ! fdsink fd=1' % (EXCL, W, H), shell=True, capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise Fail('GStreamer v4l2src did not get 20 frames in 300 s')
     size = W * H * 3 // 2
     frames = [g.stdout[i:i + size] for i in range(0, len(g.stdout) - size + 1, size)]
     from camtest import bars_error, counter_of, i420_pixel
@@ -209,11 +213,13 @@ def test_main(sim):
         sim.send('%s 5' % cmd)
         t = time.monotonic()
         time.sleep(5)
-        during = [f for f in rd.since(t + 0.5)]
+        # Frames already on their way may still arrive in the first second.
+        during = [f for f in rd.since(t + 1.5)]
         back_at = rd.first_real_after(time.monotonic() - 0.05, 15)
         back = back_at - (t + 5) if back_at else 99
-        check(len(during) >= 4 and all(n is None for _, n in during[:-2]),
-              '%s 5 s: the consumer keeps getting (placeholder) frames: %d' % (cmd, len(during)))
+        ph = sum(1 for _, n in during if n is None)
+        check(ph >= 3 and ph >= len(during) - 2,
+              '%s 5 s: the consumer keeps getting frames: %d placeholders of %d' % (cmd, ph, len(during)))
         check(back <= limit, '%s 5 s: picture back %.2f s after the camera returned (limit %.1f)' % (cmd, back, limit))
         check(len(rd.snapshot()) > n0 and p.poll() is None, '%s: ffmpeg still running' % cmd)
 
@@ -273,6 +279,10 @@ def main():
                 fn()
             except Fail as e:
                 print('FAIL ' + str(e), flush=True)
+                failed = True
+            except Exception:  # noqa: BLE001 - report, clean up, go on
+                import traceback
+                print('FAIL ' + traceback.format_exc(), flush=True)
                 failed = True
             finally:
                 cleanup()
