@@ -45,7 +45,8 @@ for t in $targets; do
 	fi
 	grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ +DONE)' "$build/$t.log" || true
 done
-# WebRTC parsers of outside input (SDP offers, STUN, RTCP, payloader input):
+# WebRTC parsers of outside input (SDP offers, STUN, RTCP, payloader input,
+# DTLS records):
 # each gets the same share, seeds in tests/webrtc/corpus/.
 wsrc=$root/src
 webrtc_corpus=$root/tests/webrtc/corpus
@@ -56,7 +57,9 @@ $cc $cflags -o "$build/fuzz_sdp" "$here/fuzz_sdp.c" "$wsrc/net/sdp.c" $rtp_src
 $cc $cflags -o "$build/fuzz_stun" "$here/fuzz_stun.c" "$wsrc/net/stun.c" -lcrypto -lz
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_rtcp" "$here/fuzz_rtcp.c" "$wsrc/rtp/rtcp.c" $rtp_src
-for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp; do
+# shellcheck disable=SC2086
+$cc $cflags -o "$build/fuzz_dtls" "$here/fuzz_dtls.c" "$wsrc/net/dtls.c" -lssl -lcrypto
+for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp fuzz_dtls:dtls; do
 	name=${t%%:*}
 	seeds=$webrtc_corpus/${t##*:}
 	mkdir -p "$build/corpus-$name"
