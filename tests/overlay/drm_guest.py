@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Guest half of the display test (host half: test_drm_vm.py).
+
+camrelay serve streams vivid into a drm sink on bochs-drm (Virtual-1) at a
+rectangle; at each phase this script writes OUTDIR/<phase> and waits for the
+host's OUTDIR/<phase>.ack (the host has taken its screendump by then):
+  bars         vivid's colour bars are flowing to the drm sink (atomic)
+  placeholder  vivid unplugged (platform device unbound): placeholder frames
+  back         vivid loaded again (rmmod + modprobe): real frames again
+  legacy       camrelay restarted with the legacy modesetting path forced
+
+Usage (inside the VM, started with --bochs): drm_guest.py CAMRELAY OUTDIR"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+CAMRELAY, OUT = sys.argv[1], sys.argv[2]
+CAP = os.environ['CAMRELAY_VM_VIVID_CAP']
+PORT = 18093
+CFG = '/tmp/drm.toml'
+with open(CFG, 'w') as f:
+    f.write(f'[http]\nlisten = "127.0.0.1:{PORT}"\n[stream.cam]\n[[stream.cam.sources]]\n'
+            f'[stream.cam.sources.capture]\nbackend = "v4l2"\ndevice = "vivid"\nwidth = 640\nheight = 360\n'
+            'pixel_format = "yuyv"\n'
+            '[[stream.cam.sinks]]\ntype = "drm"\ndevice = "/dev/dri/card0"\nconnector = "Virtual-1"\n'
+            'rect = [100, 80, 640, 360]\n')
+
+
+def api():
+    try:
+        with urllib.request.urlopen(f'http://127.0.0.1:{PORT}/api/streams', timeout=5) as r:
+            j = json.load(r)
+    except Exception:
+        return None
+    streams = j.get('streams', j) if isinstance(j, dict) else j
+    return streams[0] if streams else None
+
+
+def drm_delivered(s):
+    return sum(c['delivered'] for c in s['clients'] if c['name'].startswith('drm')) if s else 0
+
+
+def wait(cond, timeout=90):
+    end = time.time() + timeout
+    while time.time() < end:
+        s = api()
+        if s and cond(s):
+            return s
+        time.sleep(0.5)
+    return api()
+
+
+def phase(name, s):
+    print(f'guest: phase {name}: state {s and s["state"]}, drm delivered {drm_delivered(s)}, counters '
+          f'{s and s["counters"]}', flush=True)
+    with open(f'{OUT}/{name}.json', 'w') as f:
+        json.dump(s, f)
+    os.rename(f'{OUT}/{name}.json', f'{OUT}/{name}')
+    end = time.time() + 120
+    while time.time() < end and not os.path.exists(f'{OUT}/{name}.ack'):
+        time.sleep(0.2)
+
+
+def serve(env_extra, log):
+    env = dict(os.environ, **env_extra)
+    return subprocess.Popen([CAMRELAY, 'serve', '-c', CFG], stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+log = open(f'{OUT}/serve.log', 'w')
+p = serve({}, log)
+s = wait(lambda s: s['state'] == 'running' and drm_delivered(s) >= 10)
+phase('bars', s)
+
+base = s['counters']['frames_placeholder'] if s else 0
+# Unplug: unbind the platform device (what a USB unplug does to uvcvideo).
+dev = os.path.basename(os.path.realpath(f'/sys/class/video4linux/{os.path.basename(CAP)}/device'))
+with open('/sys/bus/platform/drivers/vivid/unbind', 'w') as f:
+    f.write(dev)
+d0 = drm_delivered(s)
+s = wait(lambda s: s['state'] != 'running' and s['counters']['frames_placeholder'] >= base + 5 and
+         drm_delivered(s) >= d0 + 5)
+phase('placeholder', s)
+
+for _ in range(20):
+    if subprocess.run(['rmmod', 'vivid'], capture_output=True).returncode == 0:
+        break
+    time.sleep(0.5)
+subprocess.run(['modprobe', 'vivid'])
+cap0 = s['counters']['frames_captured'] if s else 0
+s = wait(lambda s: s['state'] == 'running' and s['counters']['frames_captured'] >= cap0 + 10, timeout=120)
+phase('back', s)
+
+p.terminate()
+p.wait(timeout=30)
+log.write('--- restart with CAMRELAY_DRM_LEGACY=1\n')
+log.flush()
+p = serve({'CAMRELAY_DRM_LEGACY': '1'}, log)
+s = wait(lambda s: s['state'] == 'running' and drm_delivered(s) >= 10)
+phase('legacy', s)
+p.terminate()
+p.wait(timeout=30)
+log.close()
+print(open(f'{OUT}/serve.log').read())
