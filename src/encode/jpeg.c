@@ -1,36 +1,55 @@
-/* MJPEG encoder: libjpeg-turbo from I420, straight into the packet. */
+/* MJPEG encoder: libjpeg-turbo from I420 into a reusable buffer, then one
+ * right-sized packet per frame (a JPEG is ~2% of the raw frame, so sizing the
+ * packet for the worst case would cost a raw-frame allocation per frame). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "convert/convert.h"
 #include "encode/encoder.h"
 
+struct _jpeg_s {
+	struct cr_jpeg_enc_s *tj;
+	uint8_t *buf;
+	size_t cap;
+};
+
 static int _jpeg_open(struct cr_encoder_s *enc)
 {
-	enc->priv = cr_jpeg_enc_new();
-	if (!enc->priv) {
+	struct _jpeg_s *j = calloc(1, sizeof(*j));
+	if (!j || !(j->tj = cr_jpeg_enc_new())) {
+		free(j);
 		snprintf(enc->error, sizeof(enc->error), "libjpeg-turbo: cannot create a compressor");
 		return -ENOMEM;
 	}
+	enc->priv = j;
 	enc->in_format = CR_PIXFMT_YUV420;
 	return 0;
 }
 
 static int _jpeg_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 {
+	struct _jpeg_s *j = enc->priv;
 	/* Worst case for a JPEG of an I420 frame is below the raw size plus headers. */
 	size_t cap = cr_pixfmt_frame_size(CR_PIXFMT_YUV420, f->width, f->height) + 65536;
-	struct cr_packet_s *pkt = cr_packet_new(CR_CODEC_MJPEG, cap);
-	if (!pkt)
-		return -ENOMEM;
+	if (j->cap < cap) {
+		free(j->buf);
+		j->buf = malloc(cap);
+		j->cap = j->buf ? cap : 0;
+		if (!j->buf)
+			return -ENOMEM;
+	}
 	int q = enc->cfg.quality > 0 ? enc->cfg.quality : 80;
-	long len = cr_jpeg_encode_i420(enc->priv, f, q, pkt->data, cap);
+	long len = cr_jpeg_encode_i420(j->tj, f, q, j->buf, j->cap);
 	if (len < 0) {
 		snprintf(enc->error, sizeof(enc->error), "libjpeg-turbo: compression failed");
-		cr_packet_unref(pkt);
 		return (int)len;
 	}
-	pkt->size = (size_t)len;
+	struct cr_packet_s *pkt = cr_packet_new(CR_CODEC_MJPEG, (size_t)len);
+	if (!pkt)
+		return -ENOMEM;
+	memcpy(pkt->data, j->buf, (size_t)len);
 	pkt->flags = CR_PACKET_KEYFRAME;
 	pkt->width = f->width;
 	pkt->height = f->height;
@@ -44,7 +63,12 @@ static int _jpeg_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 
 static void _jpeg_close(struct cr_encoder_s *enc)
 {
-	cr_jpeg_enc_destroy(enc->priv);
+	struct _jpeg_s *j = enc->priv;
+	if (!j)
+		return;
+	cr_jpeg_enc_destroy(j->tj);
+	free(j->buf);
+	free(j);
 	enc->priv = NULL;
 }
 
