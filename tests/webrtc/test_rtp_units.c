@@ -3,6 +3,7 @@
  * went in), RTCP, SDP (a real Chromium offer), SRTP, and a DTLS-SRTP
  * handshake against an OpenSSL client in the same process. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -567,6 +568,70 @@ static void test_dtls(void)
 	CHECK(_handshake("00:11:22", &k, km, &ok) < 0 && !ok, "a certificate that does not match the offer is refused");
 }
 
+/* ---- the fuzz seed corpus, replayed (under ASan in CI) ---- */
+
+static void _dtls_send_nothing(void *opaque, const uint8_t *p, size_t len)
+{
+	(void)opaque, (void)p, (void)len;
+}
+
+static void test_corpus(const char *corpus)
+{
+	static const char *const kinds[] = {"sdp", "stun", "rtcp", "dtls"};
+	char err[256];
+	struct cr_dtls_ctx_s *ctx = cr_dtls_ctx_new(err, sizeof(err));
+	int files = 0;
+	for (size_t k = 0; k < 4; k++) {
+		char dir[512];
+		snprintf(dir, sizeof(dir), "%s/%s", corpus, kinds[k]);
+		DIR *d = opendir(dir);
+		CHECK(d != NULL, "corpus directory %s", dir);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char path[1024];
+			size_t len;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			char *data = _read(path, &len);
+			if (!data)
+				continue;
+			files++;
+			const uint8_t *u = (const uint8_t *)data;
+			if (k == 0) {
+				static struct cr_sdp_offer_s o;
+				int r = cr_sdp_parse_offer(data, len, &o, err, sizeof(err));
+				if (strncmp(e->d_name, "good", 4) == 0)
+					CHECK(r == 0, "%s parses: %s", e->d_name, err);
+			} else if (k == 1) {
+				struct cr_stun_msg_s m;
+				int r = cr_stun_parse(u, len, &m);
+				CHECK((r == 0) == (strncmp(e->d_name, "rfc5769", 7) == 0), "%s: %d", e->d_name, r);
+			} else if (k == 2) {
+				struct cr_rtcp_info_s ri;
+				(void)cr_rtcp_parse(u, len, &ri);
+			} else if (ctx) {
+				struct cr_dtls_s *dt = cr_dtls_new(ctx, "", _dtls_send_nothing, NULL);
+				for (size_t off = 0; off + 2 <= len;) {
+					size_t n = (size_t)(u[off] << 8 | u[off + 1]);
+					off += 2;
+					if (n > len - off)
+						n = len - off;
+					if (cr_dtls_input(dt, u + off, n) < 0)
+						break;
+					off += n;
+				}
+				cr_dtls_free(dt);
+			}
+		}
+		closedir(d);
+	}
+	CHECK(files >= 25, "corpus files replayed: %d", files);
+	cr_dtls_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	const char *corpus = argc > 1 ? argv[1] : "tests/webrtc/corpus";
@@ -579,6 +644,7 @@ int main(int argc, char **argv)
 	test_sdp(corpus);
 	test_srtp();
 	test_dtls();
+	test_corpus(corpus);
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	else
