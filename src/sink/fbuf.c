@@ -457,7 +457,8 @@ int cr_fbuf_apply(int fd, const char *dev, const struct cr_sink_cfg_s *cfg, stru
 			return r;
 	} else if (set_fbuf) {
 		struct v4l2_framebuffer fb = st->fb;
-		fb.flags = want | (st->output ? V4L2_FBUF_FLAG_OVERLAY : (st->fb.flags & V4L2_FBUF_FLAG_OVERLAY));
+		/* Seed 003: set V4L2_FBUF_FLAG_OVERLAY for compatibility with bttv. */
+		fb.flags = want | V4L2_FBUF_FLAG_OVERLAY;
 		char names[160];
 		cr_fbuf_flags_str(fb.flags, names, sizeof(names));
 		r = CR_V4L2_IOCTL(fd, dev, VIDIOC_S_FBUF, &fb, err, errlen, "flags %s", names);
