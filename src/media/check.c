@@ -171,10 +171,12 @@ static int _sync_node(struct cr_mp_ctx_s *c, int src, int e, const struct v4l2_m
 /* Branches that stream together with the configured chain (enabled links
  * out of its source pads to entities off the chain: vimc's Raw Capture 0
  * and Debayer A both hang off Sensor A) get the format their source pad
- * gives, so the kernel's STREAMON check of the whole pipeline passes. A
- * sub-device sink pad that cannot take it, or a node that is streaming,
- * fails here with the link named. */
-int cr_mp_sync_siblings(struct cr_mp_ctx_s *c)
+ * gives, so the kernel's STREAMON check of the whole pipeline passes.
+ * With TRY (during negotiation): sub-device sink pads are tried and the
+ * steps recorded for the ACTIVE replay, capture nodes only checked; a sink
+ * that cannot take the format fails the attempt with the link named, before
+ * anything changes. With ACTIVE (after the replay): capture nodes are set. */
+int cr_mp_sync_siblings(struct cr_mp_ctx_s *c, uint32_t which)
 {
 	struct cr_media_s *m = c->m;
 	int *work = calloc((size_t)m->n_pads + 1, sizeof(int));
@@ -193,25 +195,36 @@ int cr_mp_sync_siblings(struct cr_mp_ctx_s *c)
 	while (n && rc == 0) {
 		int src = work[--n];
 		struct v4l2_mbus_framefmt a;
-		if (cr_media_get_fmt(m, src, V4L2_SUBDEV_FORMAT_ACTIVE, &a, NULL, 0) < 0)
+		if (cr_media_get_fmt(m, src, which, &a, NULL, 0) < 0)
 			continue;
 		for (int l = 0; l < m->n_links && rc == 0; l++) {
 			int sink = m->links[l].sink, e = m->pads[sink].entity;
-			if (m->links[l].source != src || !(m->links[l].flags & MEDIA_LNK_FL_ENABLED) || on_chain[e])
+			if (m->links[l].source != src || !c->want[l] || on_chain[e])
 				continue;
 			if (_is_video(m, e)) {
-				rc = _sync_node(c, src, e, &a);
+				if (which == V4L2_SUBDEV_FORMAT_ACTIVE)
+					rc = _sync_node(c, src, e, &a);
 				continue;
 			}
 			if (!cr_media_is_subdev(m, e))
 				continue;
-			struct v4l2_mbus_framefmt b = a;
-			if ((rc = cr_media_set_fmt(m, sink, V4L2_SUBDEV_FORMAT_ACTIVE, &b, c->err, c->errlen)) < 0)
-				break;
-			if (b.code != a.code || b.width != a.width || b.height != a.height) {
-				cr_mp_mismatch(c, src, sink, &a, &b, "(which streams with this pipeline) only takes");
-				rc = -EPIPE;
-				break;
+			if (which == V4L2_SUBDEV_FORMAT_TRY) {
+				struct v4l2_mbus_framefmt b = a;
+				if ((rc = cr_media_set_fmt(m, sink, which, &b, c->err, c->errlen)) < 0 ||
+				    (rc = cr_mp_record(c, &(struct cr_mp_op_s){.pad = sink, .fmt = b})) < 0)
+					break;
+				if (b.code != a.code || b.width != a.width || b.height != a.height) {
+					char pa[96], pb[96], fa[48], fb[48];
+					cr_mp_msg(c->err, c->errlen,
+						  "link %s -> %s streams together with this pipeline (the kernel checks it at "
+						  "STREAMON) but %s takes %s where %s gives %s; ask for a capture format whose "
+						  "media bus code both accept, or disable that link in media.links if it is "
+						  "not immutable",
+						  cr_media_pad_str(m, src, pa, sizeof(pa)), cr_media_pad_str(m, sink, pb, sizeof(pb)),
+						  pb, cr_media_fmt_str(&b, fb, sizeof(fb)), pa, cr_media_fmt_str(&a, fa, sizeof(fa)));
+					rc = -EPIPE;
+					break;
+				}
 			}
 			for (int i = 0; i < m->ents[e].n_pads && n < m->n_pads; i++) {
 				int p = cr_media_pad(m, e, i);

@@ -56,8 +56,11 @@ void cr_mp_mismatch(struct cr_mp_ctx_s *c, int src, int sink, const struct v4l2_
 int cr_mp_video_fmt(const char *node, uint32_t *fourcc, int *w, int *h);
 /* Every enabled link of the pipeline (ACTIVE) and the node's own format. */
 int cr_mp_validate(struct cr_mp_ctx_s *c, uint32_t fourcc, int w, int h);
-/* Branches streaming with the chain get the formats their source pads give. */
-int cr_mp_sync_siblings(struct cr_mp_ctx_s *c);
+/* Branches streaming with the chain get the formats their source pads give:
+ * TRY during negotiation (sub-device pads, recorded), ACTIVE after (nodes). */
+int cr_mp_sync_siblings(struct cr_mp_ctx_s *c, uint32_t which);
+/* Appends one configuration step for the ACTIVE replay. */
+int cr_mp_record(struct cr_mp_ctx_s *c, const struct cr_mp_op_s *op);
 /* "\"Sensor A\", \"Scaler\", ..." for messages. */
 void cr_mp_entity_list(const struct cr_media_s *m, char *out, size_t len);
 /* One [[media.controls]] entry on its entity's sub-device node. */

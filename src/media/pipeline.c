@@ -252,7 +252,7 @@ static void _chain_str(const struct cr_mp_ctx_s *c, char *out, size_t len)
 
 /* --- TRY negotiation ---------------------------------------------------- */
 
-static int _record(struct cr_mp_ctx_s *c, const struct cr_mp_op_s *op)
+int cr_mp_record(struct cr_mp_ctx_s *c, const struct cr_mp_op_s *op)
 {
 	if (c->n_ops == CR_MP_MAX_OPS) {
 		cr_mp_msg(c->err, c->errlen, "media pipeline needs more than %d configuration steps", CR_MP_MAX_OPS);
@@ -267,7 +267,7 @@ static int _try_fmt(struct cr_mp_ctx_s *c, int pad, struct v4l2_mbus_framefmt *f
 	int rc = cr_media_set_fmt(c->m, pad, V4L2_SUBDEV_FORMAT_TRY, f, c->err, c->errlen);
 	if (rc < 0)
 		return rc;
-	return _record(c, &(struct cr_mp_op_s){.pad = pad, .fmt = *f});
+	return cr_mp_record(c, &(struct cr_mp_op_s){.pad = pad, .fmt = *f});
 }
 
 /* A selection step: the config's rectangle, else (strategy off) the ACTIVE
@@ -298,7 +298,7 @@ static int _try_sel(struct cr_mp_ctx_s *c, int pad, uint32_t target, const int *
 		     asked.left, asked.top, asked.width, asked.height, r.left, r.top, r.width, r.height);
 		return -EINVAL;
 	}
-	return _record(c, &(struct cr_mp_op_s){.sel = true, .pad = pad, .target = target, .r = r});
+	return cr_mp_record(c, &(struct cr_mp_op_s){.sel = true, .pad = pad, .target = target, .r = r});
 }
 
 static int _enum_codes(struct cr_mp_ctx_s *c, int pad, uint32_t *out, int max)
@@ -384,7 +384,7 @@ static int _aspect_crop(struct cr_mp_ctx_s *c, int pad, const struct v4l2_mbus_f
 	/* LE: the driver may round the rectangle down, never past the frame. */
 	if (cr_media_set_sel(c->m, pad, V4L2_SUBDEV_FORMAT_TRY, V4L2_SEL_TGT_CROP, V4L2_SEL_FLAG_LE, &r, NULL, 0) < 0)
 		return 0; /* no sink crop on this entity: keep the full frame */
-	return _record(c, &(struct cr_mp_op_s){.sel = true, .pad = pad, .target = V4L2_SEL_TGT_CROP,
+	return cr_mp_record(c, &(struct cr_mp_op_s){.sel = true, .pad = pad, .target = V4L2_SEL_TGT_CROP,
 						.flags = V4L2_SEL_FLAG_LE, .r = r});
 }
 
@@ -548,7 +548,8 @@ static int _attempt(struct cr_mp_ctx_s *c, uint32_t head_code)
 		     f.width, f.height, c->fourcc ? cr_mp_fourcc_str(c->fourcc, b) : "any", c->width, c->height, offers, p);
 		return -EPIPE;
 	}
-	return 0;
+	/* Branches that stream along must take it too (still TRY). */
+	return cr_mp_sync_siblings(c, V4L2_SUBDEV_FORMAT_TRY);
 }
 
 /* Sensor codes to try, in order: those the next hop's sink pad takes (in
@@ -772,7 +773,7 @@ int cr_media_prepare(const char *video_node, const struct cr_capture_cfg_s *cfg,
 	for (int i = 0; c.cfg && i < c.cfg->n_controls; i++)
 		if ((rc = cr_mp_set_control(&c, &c.cfg->controls[i])) < 0)
 			goto out;
-	if ((rc = cr_mp_sync_siblings(&c)) < 0 || (rc = cr_mp_validate(&c, fourcc, width, height)) < 0)
+	if ((rc = cr_mp_sync_siblings(&c, V4L2_SUBDEV_FORMAT_ACTIVE)) < 0 || (rc = cr_mp_validate(&c, fourcc, width, height)) < 0)
 		goto out;
 	_describe(&c, note, notelen, (enum cr_mp_strategy_e)asked);
 out:

@@ -23,6 +23,14 @@ if "$B/tests/media/mc_capture" -c "$O/big.toml" --prepare-only 2> "$O/big.err"; 
 cat "$O/big.err"
 grep -q "4800x2400" "$O/big.err" || fail "message does not say the size asked"
 
+# RGB straight from the sensor to Raw Capture 0 would leave Debayer A, which
+# streams along (the sensor feeds both), with a code it cannot take.
+conf "$O/rawrgb.toml" "$(node 'Raw Capture 0')" 320 240 rgb24
+if "$B/tests/media/mc_capture" -c "$O/rawrgb.toml" --prepare-only 2> "$O/rawrgb.err"; then fail "rgb24 raw accepted"; fi
+cat "$O/rawrgb.err"
+grep -q 'streams together with this pipeline' "$O/rawrgb.err" || fail "sibling failure not explained"
+grep -q '"Debayer A":0' "$O/rawrgb.err" || fail "sibling failure does not name the pad"
+
 state > "$O/after.txt"
 diff -u "$O/before.txt" "$O/after.txt" || fail "ACTIVE state changed by failed negotiations"
 echo "Scaler:0 ACTIVE unchanged: $(media-ctl -d "$M" --get-v4l2 '"Scaler":0' | head -1)"
