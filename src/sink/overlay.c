@@ -183,9 +183,11 @@ static int _osd_open(struct _overlay_s *o, char *err, size_t errlen)
 	if ((size_t)o->fbstride * (size_t)o->fbh > o->fblen)
 		o->fbh = (int)(o->fblen / (size_t)o->fbstride);
 	bool keyed = (o->st.fb.flags & (V4L2_FBUF_FLAG_CHROMAKEY | V4L2_FBUF_FLAG_SRC_CHROMAKEY)) && cfg->has_chromakey;
-	o->clear_px = keyed ? cr_fbuf_pack_rgb(o->pixfmt, cfg->chromakey, false) : 0;
-	o->fg_px = cr_fbuf_pack_rgb(o->pixfmt, 0xffffff, true);
-	o->bg_px = cr_fbuf_pack_rgb(o->pixfmt, 0x000000, true);
+	/* With local_inv_alpha an alpha of 1 lets the video through. */
+	bool inv = (o->st.fb.flags & V4L2_FBUF_FLAG_LOCAL_INV_ALPHA) != 0;
+	o->clear_px = keyed ? cr_fbuf_pack_rgb(o->pixfmt, cfg->chromakey, false) : cr_fbuf_pack_rgb(o->pixfmt, 0, inv);
+	o->fg_px = cr_fbuf_pack_rgb(o->pixfmt, 0xffffff, !inv);
+	o->bg_px = cr_fbuf_pack_rgb(o->pixfmt, 0x000000, !inv);
 	_fill(o, 0, 0, o->fbw, o->fbh, o->clear_px);
 	return 0;
 }

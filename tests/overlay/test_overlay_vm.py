@@ -285,10 +285,43 @@ def test_osd():
         check('overlay /dev/' in text and 'OSD in /dev/fb0' in text, 'serve logged the overlay sink with its OSD')
 
 
+def test_osd_inv_alpha():
+    """local_inv_alpha: alpha 1 lets the video through, so the OSD clears to
+    alpha 1 and draws its text with alpha 0."""
+    fb_clear(0x1234)
+    cfg = f'{TMP}/osd2.toml'
+    with open(cfg, 'w') as f:
+        f.write('[http]\nlisten = "127.0.0.1:18094"\n[stream.inv]\n[[stream.inv.sources]]\n'
+                '[stream.inv.sources.capture]\nbackend = "test"\nwidth = 320\nheight = 240\nfps = 5\n'
+                f'[[stream.inv.sinks]]\ntype = "overlay"\ndevice = "{OUT}"\nosd = true\n'
+                'flags = ["local_inv_alpha"]\n')
+    p = subprocess.Popen([CAMRELAY, 'serve', '-c', cfg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 40
+        buf = b''
+        while time.time() < deadline and p.poll() is None:
+            time.sleep(1)
+            buf = fb_read()
+            if px(buf, 1440, 700, 560) == 0x8000:
+                break
+        fbuf = parse_get_fbuf(v4l2ctl('-d', OUT, '--get-fbuf'))
+        check('local_inv_alpha' in fbuf['flags'] and 'chromakey' not in fbuf['flags'] and
+              'global_alpha' not in fbuf['flags'], f'v4l2-ctl reads flags {fbuf["flags"]} back')
+        clear = sum(1 for y in range(100, 576, 9) for x in range(0, 720, 7) if px(buf, 1440, x, y) == 0x8000)
+        total = len(range(100, 576, 9)) * len(range(0, 720, 7))
+        check(clear == total, f'local_inv_alpha: framebuffer outside the OSD has alpha 1 ({clear}/{total})')
+        text = sum(1 for y in range(16, 40) for x in range(16, 600) if px(buf, 1440, x, y) == 0x7fff)
+        check(text > 150, f'local_inv_alpha: OSD text drawn with alpha 0 ({text} pixels)')
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+
+
 compare_json(CAP)
 compare_json(OUT)
 test_capture_overlay()
 test_refusals()
 test_osd()
+test_osd_inv_alpha()
 print(f'overlay-vm: {"FAILED: " + "; ".join(failures) if failures else "all passed"}')
 sys.exit(1 if failures else 0)
