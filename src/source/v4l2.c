@@ -35,6 +35,7 @@ struct _buf_s {
 	void *start[VIDEO_MAX_PLANES];
 	size_t length[VIDEO_MAX_PLANES];
 	int dmabuf_fd;
+	bool out;                /* its frame is held downstream (under the set's lock) */
 	struct cr_frame_s frame; /* the zero-copy frame handed out for this buffer */
 };
 
@@ -122,6 +123,7 @@ static void _frame_release(struct cr_frame_s *f)
 {
 	struct _bufset_s *bs = f->owner;
 	pthread_mutex_lock(&bs->lock);
+	bs->bufs[f->owner_index].out = false;
 	if (bs->fd >= 0)
 		_qbuf_locked(bs, f->owner_index); /* a failure shows up in the capture thread */
 	int last = --bs->refs == 0;
@@ -460,20 +462,32 @@ static int _dequeue(struct cr_source_s *src, struct _v4l2_s *v, struct cr_frame_
 		return _fail(src, v, r, "VIDIOC_DQBUF");
 	if (b.index >= (uint32_t)bs->n)
 		return _fail(src, v, -EIO, "VIDIOC_DQBUF (buffer index out of range)");
+	struct _buf_s *buf = &bs->bufs[b.index];
 
 	pthread_mutex_lock(&bs->lock);
-	bs->n_queued--;
 	size_t used = 0;
 	for (int p = 0; p < (v->mplane ? bs->n_mem_planes : 1); p++)
 		used += v->mplane ? planes[p].bytesused - planes[p].data_offset : b.bytesused;
-	if ((b.flags & V4L2_BUF_FLAG_ERROR) || used == 0) {
+	/* A buffer whose frame is still out was never queued back by us: a
+	 * driver that hands buffers to readers by its own rule (v4l2loopback
+	 * does) gives it again. Its frame must not be reused: copy instead, and
+	 * leave the queueing to that frame's release. */
+	bool again = buf->out;
+	if (!again)
+		bs->n_queued--;
+	if (((b.flags & V4L2_BUF_FLAG_ERROR) || used == 0) && !again) {
 		_qbuf_locked(bs, (int)b.index); /* a damaged or empty frame: skip it */
 		pthread_mutex_unlock(&bs->lock);
 		return 0;
 	}
-	bool starving = bs->n_queued == 0;
-	bs->refs++;
+	bool copy = again || bs->n_queued <= 0;
+	if (!copy) {
+		buf->out = true;
+		bs->refs++;
+	}
 	pthread_mutex_unlock(&bs->lock);
+	if ((b.flags & V4L2_BUF_FLAG_ERROR) || used == 0)
+		return 0;
 
 	if ((int32_t)(b.sequence - v->next_sequence) > 0 && v->next_sequence) {
 		v->driver_dropped += b.sequence - v->next_sequence;
@@ -484,43 +498,52 @@ static int _dequeue(struct cr_source_s *src, struct _v4l2_s *v, struct cr_frame_
 	}
 	v->next_sequence = b.sequence + 1;
 
-	struct _buf_s *buf = &bs->bufs[b.index];
-	struct cr_frame_s *f = &buf->frame;
+	/* Describe the buffer; hand the description out as the zero-copy frame
+	 * or copy from it. */
+	struct cr_frame_s d = {0};
 	const struct cr_v4l2_layout_s *l = &bs->layout;
-	memset(f, 0, sizeof(*f));
-	atomic_init(&f->refs, 1);
-	atomic_fetch_add(&cr_frames_alive, 1);
-	f->format = l->format;
-	f->width = l->width;
-	f->height = l->height;
-	f->n_planes = l->n_planes;
+	d.format = l->format;
+	d.width = l->width;
+	d.height = l->height;
+	d.n_planes = l->n_planes;
 	for (int p = 0; p < l->n_planes; p++) {
 		size_t data_off = v->mplane ? planes[l->mem_plane[p]].data_offset : 0;
-		f->data[p] = (uint8_t *)buf->start[l->mem_plane[p]] + data_off + l->offset[p];
-		f->stride[p] = l->stride[p];
-		f->dmabuf_offset[p] = (uint32_t)(data_off + l->offset[p]);
+		d.data[p] = (uint8_t *)buf->start[l->mem_plane[p]] + data_off + l->offset[p];
+		d.stride[p] = l->stride[p];
+		d.dmabuf_offset[p] = (uint32_t)(data_off + l->offset[p]);
 	}
-	f->size = used;
-	f->dmabuf_fd = buf->dmabuf_fd;
+	d.size = used;
+	d.dmabuf_fd = buf->dmabuf_fd;
 	if ((b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) == V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC &&
 	    (b.timestamp.tv_sec || b.timestamp.tv_usec))
-		f->ts_capture_ns = (int64_t)b.timestamp.tv_sec * 1000000000LL + (int64_t)b.timestamp.tv_usec * 1000;
+		d.ts_capture_ns = (int64_t)b.timestamp.tv_sec * 1000000000LL + (int64_t)b.timestamp.tv_usec * 1000;
 	else
-		f->ts_capture_ns = cr_now_ns();
-	f->release = _frame_release;
-	f->owner = bs;
-	f->owner_index = (int)b.index;
+		d.ts_capture_ns = cr_now_ns();
 
-	if (starving) {
-		/* Every other buffer is held downstream: give this one back now. */
-		struct cr_frame_s *copy = _copy_frame(src, v, f);
-		cr_frame_unref(f);
-		if (!copy) {
+	if (copy) {
+		/* Every other buffer is held downstream (or this one still is):
+		 * copy, and give the buffer back now so the driver has one. */
+		struct cr_frame_s *f = _copy_frame(src, v, &d);
+		if (!again) {
+			pthread_mutex_lock(&bs->lock);
+			if (bs->fd >= 0)
+				_qbuf_locked(bs, (int)b.index);
+			pthread_mutex_unlock(&bs->lock);
+		}
+		if (!f) {
 			_seterr(src->error, sizeof(src->error), "out of memory");
 			return -ENOMEM;
 		}
-		f = copy;
+		*out = f;
+		return 0;
 	}
+	struct cr_frame_s *f = &buf->frame;
+	*f = d;
+	atomic_init(&f->refs, 1);
+	atomic_fetch_add(&cr_frames_alive, 1);
+	f->release = _frame_release;
+	f->owner = bs;
+	f->owner_index = (int)b.index;
 	*out = f;
 	return 0;
 }

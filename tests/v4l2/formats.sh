@@ -44,7 +44,7 @@ fps = $fps
 prefer_dmabuf = true
 EOT
     echo "== $f $size"
-    if ! "$CHECK" "$W/c.toml" bars "${SECONDS_PER_FORMAT:-5}"; then
+    if ! "$CHECK" "$W/c.toml" bars "${SECONDS_PER_FORMAT:-8}"; then
       echo "FAILED: $f $size"
       fails=$((fails + 1))
     fi

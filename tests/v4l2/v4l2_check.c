@@ -251,12 +251,13 @@ static int _bars(int seconds)
 	 * (its sequence numbers jump; counted in frames_device_skipped): those
 	 * are the device's, not camrelay's, and reported apart. */
 	struct cr_stream_stats_s *stats = cr_stream_stats(_s);
-	/* The device's pace is the median of the per-frame timestamp steps
-	 * (frame numbers count the device's skips): a frame the emulated CPU
-	 * made late gives one long and one short step and moves the median not
-	 * at all, where it would skew a first-to-last span. */
+	/* Rate = frames over the span of their timestamps. vivid stamps frames
+	 * when it finishes them, so under the emulated CPU single stamps are
+	 * late by up to a frame or two: a long window keeps that small. The
+	 * device's pace counts the frames it skipped (its sequence numbers
+	 * jump when its generator runs late), camrelay's delivered rate does not. */
 	int64_t t0 = first->ts_capture_ns, tn = t0, tprev = t0;
-	uint64_t delivered = 0, seq0 = first->seq, kn = 0, kprev = 0;
+	uint64_t delivered = 0, seq0 = first->seq, seqprev = seq0, kn = 0;
 	uint64_t skipped0 = atomic_load(&stats->frames_device_skipped);
 	uint64_t copied_rate0 = atomic_load(&stats->bytes_copied);
 	static double steps[4096];
@@ -271,10 +272,10 @@ static int _bars(int seconds)
 		if (!f->placeholder) {
 			tn = f->ts_capture_ns;
 			delivered++;
-			kn = f->seq - seq0 + atomic_load(&stats->frames_device_skipped) - skipped0;
-			if (kn > kprev && n_steps < 4096)
-				steps[n_steps++] = (double)(tn - tprev) / 1e9 / (double)(kn - kprev);
-			kprev = kn;
+			kn = f->seq - seq0;
+			if (f->seq == seqprev + 1 && n_steps < 4096)
+				steps[n_steps++] = (double)(tn - tprev) / 1e9;
+			seqprev = f->seq;
 			tprev = tn;
 		}
 		cr_frame_unref(f);
@@ -283,14 +284,14 @@ static int _bars(int seconds)
 	double span = (double)(tn - t0) / 1e9;
 	qsort(steps, (size_t)n_steps, sizeof(steps[0]), _cmp_double);
 	double step = n_steps ? steps[n_steps / 2] : 0;
-	double fps_dev = step > 0 ? 1 / step : 0; /* the device's pace */
+	double fps_dev = span > 0 ? (double)(kn + skipped) / span : 0; /* the device's pace */
 	/* Frames camrelay captured in the window (this consumer may drop some
 	 * from its own queue; the frame numbers count those). */
-	double fps = span > 0 ? (double)(kn - skipped) / span : 0; /* frames counted over the span */
+	double fps = span > 0 ? (double)kn / span : 0; /* frames counted over the span */
 	printf("captured %llu frames in %.3f s of frame timestamps (%llu reached this consumer): %.3f fps; the device "
-	       "skipped %llu (device pace %.3f fps)\n",
-	       (unsigned long long)(kn - skipped), span, (unsigned long long)delivered, fps, (unsigned long long)skipped,
-	       fps_dev);
+	       "skipped %llu (device pace %.3f fps; median frame step %.1f ms)\n",
+	       (unsigned long long)kn, span, (unsigned long long)delivered, fps, (unsigned long long)skipped, fps_dev,
+	       step * 1000);
 	/* Frames go to consumers zero-copy; only when consumers hold every
 	 * buffer (here: a stage queue and this consumer's queue, 2 + 2 deep,
 	 * against 4 buffers, when the emulated CPU stalls this thread) is one
@@ -298,16 +299,16 @@ static int _bars(int seconds)
 	uint64_t starve_copied = atomic_load(&stats->bytes_copied) - copied_rate0;
 	size_t fbytes = cr_pixfmt_frame_size(st.format, st.width, st.height);
 	double n_copied = fbytes ? (double)starve_copied / (double)fbytes : 0;
-	_check(kn > skipped && n_copied <= 0.1 * (double)(kn - skipped),
+	_check(kn > 0 && n_copied <= 0.1 * (double)kn,
 	       "zero-copy: %.1f of %llu frames copied because consumers held every buffer", n_copied,
-	       (unsigned long long)(kn - skipped));
+	       (unsigned long long)kn);
 	if (getenv("RATE_INFO_ONLY"))
 		printf("note: rate not checked (a producer process sets it): %.3f fps, device reports %.3f\n", fps_dev,
 		       st.fps_nominal);
 	else
 		_check(st.fps_nominal > 0 && fabs(fps_dev - st.fps_nominal) <= 0.05 * st.fps_nominal,
-		       "frame rate %.3f fps (median of %d frame steps), device reports %.3f (within 5%%)", fps_dev,
-		       n_steps, st.fps_nominal);
+		       "device pace %.3f fps over %.1f s (%d frame steps), device reports %.3f (within 5%%)", fps_dev,
+		       span, n_steps, st.fps_nominal);
 	if (getenv("RATE_INFO_ONLY"))
 		;
 	else if (skipped == 0)
