@@ -186,6 +186,18 @@ def aiortc_no_candidates(build):
         srv.stop()
 
 
+def aiortc_fir(build):
+    srv = Server(build, stream_toml("cam", "h264", gop=600))
+    try:
+        s, v, _ = aiortc_viewer(srv, "cam", 6, "--fir-every", "1")
+        check(s.get("firs_sent", 0) >= 4, "client sent FIRs (%d)" % s.get("firs_sent", 0))
+        check(v is not None and v["firs"] >= 4, "server counted FIRs (%s)" % (v and v["firs"]))
+        check(v is not None and v["keyframes_sent"] >= 3,
+              "keyframes followed (%s sent, GOP 600)" % (v and v["keyframes_sent"]))
+    finally:
+        srv.stop()
+
+
 def aiortc_ipv6(build):
     # Only an IPv6 loopback candidate: the viewer must come over IPv6 to the
     # same dual-stack port the IPv4 viewers use.
@@ -429,6 +441,7 @@ SCENARIOS = {
     "aiortc-no-candidates": aiortc_no_candidates,
     "aiortc-pli": aiortc_pli,
     "aiortc-ipv6": aiortc_ipv6,
+    "aiortc-fir": aiortc_fir,
     "aiortc-nack": aiortc_nack,
     "aiortc-nack-no-rtx": lambda b: aiortc_nack(b, rtx=False),
     "bad-offers": bad_offers,

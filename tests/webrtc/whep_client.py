@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import re
+import struct
 import sys
 import urllib.request
 
@@ -30,7 +31,7 @@ def http(method, url, body=None, ctype=None):
 
 
 async def run(args):
-    summary = {"frames": 0, "width": 0, "height": 0, "dropped_on_purpose": 0, "plis_sent": 0,
+    summary = {"frames": 0, "width": 0, "height": 0, "dropped_on_purpose": 0, "plis_sent": 0, "firs_sent": 0,
                "sizes_ok": True}
     if args.drop_every:
         # Lose packets as the network would: before SRTP, so a retransmission
@@ -107,6 +108,8 @@ async def run(args):
     loop = asyncio.get_event_loop()
     end = loop.time() + args.seconds
     next_pli = loop.time() + (args.pli_every or 1e9)
+    next_fir = loop.time() + (args.fir_every or 1e9)
+    fir_seq = 0
     receiver = transceiver.receiver
     while loop.time() < end and "error" not in summary:
         await asyncio.sleep(0.1)
@@ -115,6 +118,14 @@ async def run(args):
             for s in receiver.getSynchronizationSources():
                 await receiver._send_rtcp_pli(s.source)
                 summary["plis_sent"] += 1
+        if args.fir_every and loop.time() >= next_fir:
+            # aiortc has no FIR of its own: RFC 5104 4.3.1 by hand.
+            next_fir = loop.time() + args.fir_every
+            for s in receiver.getSynchronizationSources():
+                fir_seq += 1
+                fir = struct.pack("!BBHII", 0x84, 206, 4, 1, 0) + struct.pack("!IB3x", s.source, fir_seq & 0xff)
+                await receiver._send_rtcp(fir)
+                summary["firs_sent"] += 1
     if args.keep_session:
         # The test reads the server's figures, then asks for ours: frames
         # still decode meanwhile, so both counts are taken at the same moment.
@@ -136,6 +147,7 @@ def main():
     ap.add_argument("--no-candidates", action="store_true")
     ap.add_argument("--no-rtx", action="store_true", help="offer no RTX: NACKs get plain retransmissions")
     ap.add_argument("--pli-every", type=float, default=0)
+    ap.add_argument("--fir-every", type=float, default=0)
     ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--keep-session", action="store_true",
                     help="print the summary; on a line from stdin print it again (current"
