@@ -1,6 +1,7 @@
 /* camrelay media [DEVICE] [--json|--dot]: a media graph's entities, pads with
  * their ACTIVE formats and selections, and links; as text (like
  * `media-ctl -p`), JSON, or Graphviz. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -163,16 +164,19 @@ static void _print_dot(struct cr_media_s *m)
 	printf("}\n");
 }
 
+/* DEVICE is a media device, or any video/sub-device node of a graph
+ * (also through /dev/v4l/by-path/... links). */
 static int _open_any(const char *spec, struct cr_media_s **m, char *err, size_t errlen)
 {
-	int ent;
-	if (strncmp(spec, "/dev/video", 10) == 0) {
-		int rc = cr_media_find_for_video(spec, m, &ent, err, errlen);
-		if (rc == 0)
-			snprintf(err, errlen, "%s is not part of a media-controller graph (a plain V4L2 device)", spec);
-		return rc == 1 ? 0 : rc < 0 ? rc : -1;
-	}
-	return cr_media_open(spec, m, err, errlen);
+	int ent, rc = cr_media_open(spec, m, err, errlen);
+	if (rc == 0 || rc == -ENOENT || rc == -EACCES)
+		return rc;
+	char first[400];
+	snprintf(first, sizeof(first), "%.399s", err);
+	if ((rc = cr_media_find_for_video(spec, m, &ent, err, errlen)) == 1)
+		return 0;
+	snprintf(err, errlen, "%.400s; nor is it a video node of a media-controller graph", first);
+	return -ENODEV;
 }
 
 static int _run(int argc, char **argv)
@@ -209,18 +213,19 @@ static int _run(int argc, char **argv)
 		return 2;
 	}
 	char devs[32][64], err[512];
+	const char *names[32] = {optind < argc ? argv[optind] : NULL};
 	int n = 1;
-	if (optind < argc)
-		snprintf(devs[0], sizeof(devs[0]), "%s", argv[optind]);
-	else if ((n = cr_media_list_devices(devs, 32)) == 0) {
+	if (optind == argc && (n = cr_media_list_devices(devs, 32)) == 0) {
 		fprintf(stderr, "camrelay media: no /dev/media* device (no media-controller driver is loaded)\n");
 		return 1;
 	}
 	json_t *all = out == _JSON ? json_array() : NULL;
 	int rc = 0;
+	for (int i = 0; optind == argc && i < n; i++)
+		names[i] = devs[i];
 	for (int i = 0; i < n; i++) {
 		struct cr_media_s *m;
-		if (_open_any(devs[i], &m, err, sizeof(err)) < 0) {
+		if (_open_any(names[i], &m, err, sizeof(err)) < 0) {
 			fprintf(stderr, "camrelay media: %s\n", err);
 			rc = 1;
 			continue;
