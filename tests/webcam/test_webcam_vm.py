@@ -188,9 +188,11 @@ def test_main(sim):
     # ffmpeg, kept running through everything below
     p, rd = ffmpeg(EXCL, W, H)
     wait_until(lambda: len(rd.snapshot()) >= 1, 60)
-    time.sleep(10)
+    time.sleep(12)
     real = [(a, n) for a, n in rd.snapshot() if n is not None]
-    check(len(real) >= 5 * FPS, 'ffmpeg -f v4l2 reads the simulator\'s picture (%d frames)' % len(real))
+    # How many depends on how fast the guest runs the simulator (the rate
+    # check below compares with what it served).
+    check(len(real) >= 15, 'ffmpeg -f v4l2 reads the simulator\'s picture (%d frames)' % len(real))
     body = real[len(real) // 4:]
     ours = (len(body) - 1) / (body[-1][0] - body[0][0])
     theirs = sim.rate_between(body[0][0], body[-1][0])
