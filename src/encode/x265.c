@@ -67,7 +67,7 @@ static int _x265_open(struct cr_encoder_s *enc)
 		snprintf(enc->error, sizeof(enc->error), "x265: preset %s rejected", _sw_speed_name(speed));
 		goto error;
 	}
-	p->logLevel = X265_LOG_WARNING; /* x265 logs to stderr itself */
+	p->logLevel = X265_LOG_ERROR; /* x265 writes to stderr itself: errors only */
 	p->internalCsp = X265_CSP_I420;
 	p->sourceWidth = enc->width;
 	p->sourceHeight = enc->height;
