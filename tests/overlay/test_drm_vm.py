@@ -129,6 +129,7 @@ def main():
         first, _, second = log.partition('--- restart')
         check('atomic modesetting' in first, 'log says atomic modesetting was used (bochs is an atomic driver)')
         check('legacy modesetting' in second, 'log says legacy modesetting was used when forced')
+        check('Sanitizer' not in log and 'runtime error' not in log, 'no sanitizer report from serve')
     finally:
         if vm.poll() is None:
             vm.terminate()

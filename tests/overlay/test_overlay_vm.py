@@ -283,6 +283,7 @@ def test_osd():
         text = log.read()
         print('\n'.join('  serve: ' + l for l in text.splitlines()[-8:]))
         check('overlay /dev/' in text and 'OSD in /dev/fb0' in text, 'serve logged the overlay sink with its OSD')
+        check('Sanitizer' not in text and 'runtime error' not in text, 'no sanitizer report from serve')
 
 
 def test_osd_inv_alpha():
