@@ -670,12 +670,13 @@ static void _drm_close(struct cr_sink_s *sink)
 	_free_bufs(d);
 	if (d->mode_blob)
 		drmModeDestroyPropertyBlob(d->fd, d->mode_blob);
-	if (d->fd >= 0) {
+	if (d->fd >= 0 && d->shown + d->resets > 0) {
 		CR_LOG_I(d->who, "drm %s: closed after %llu frames (%llu by DMA-BUF import, %llu copied), %llu mode resets",
 			 d->path, (unsigned long long)d->shown, (unsigned long long)d->imported,
 			 (unsigned long long)d->copied_frames, (unsigned long long)d->resets);
-		close(d->fd);
 	}
+	if (d->fd >= 0)
+		close(d->fd);
 	free(d);
 	sink->priv = NULL;
 }

@@ -7,7 +7,9 @@ host's OUTDIR/<phase>.ack (the host has taken its screendump by then):
   bars         vivid's colour bars are flowing to the drm sink (atomic)
   placeholder  vivid unplugged (platform device unbound): placeholder frames
   back         vivid loaded again (rmmod + modprobe): real frames again
-  legacy       camrelay restarted with the legacy modesetting path forced
+  legacy       camrelay restarted with the legacy modesetting path forced and
+               mode = "1024x768"
+Then a connector that does not exist, which serve refuses.
 
 Usage (inside the VM, started with --bochs): drm_guest.py CAMRELAY OUTDIR"""
 
@@ -22,12 +24,18 @@ CAMRELAY, OUT = sys.argv[1], sys.argv[2]
 CAP = os.environ['CAMRELAY_VM_VIVID_CAP']
 PORT = 18093
 CFG = '/tmp/drm.toml'
-with open(CFG, 'w') as f:
-    f.write(f'[http]\nlisten = "127.0.0.1:{PORT}"\n[stream.cam]\n[[stream.cam.sources]]\n'
-            f'[stream.cam.sources.capture]\nbackend = "v4l2"\ndevice = "vivid"\nwidth = 640\nheight = 360\n'
-            'pixel_format = "yuyv"\n'
-            '[[stream.cam.sinks]]\ntype = "drm"\ndevice = "/dev/dri/card0"\nconnector = "Virtual-1"\n'
-            'rect = [100, 80, 640, 360]\n')
+
+
+def write_cfg(extra=''):
+    with open(CFG, 'w') as f:
+        f.write(f'[http]\nlisten = "127.0.0.1:{PORT}"\n[stream.cam]\n[[stream.cam.sources]]\n'
+                f'[stream.cam.sources.capture]\nbackend = "v4l2"\ndevice = "vivid"\nwidth = 640\nheight = 360\n'
+                'pixel_format = "yuyv"\n'
+                '[[stream.cam.sinks]]\ntype = "drm"\ndevice = "/dev/dri/card0"\nconnector = "Virtual-1"\n'
+                'rect = [100, 80, 640, 360]\n' + extra)
+
+
+write_cfg()
 
 
 def api():
@@ -96,12 +104,21 @@ phase('back', s)
 
 p.terminate()
 p.wait(timeout=30)
-log.write('--- restart with CAMRELAY_DRM_LEGACY=1\n')
+log.write('--- restart with CAMRELAY_DRM_LEGACY=1, mode 1024x768\n')
 log.flush()
+write_cfg('mode = "1024x768"\n')
 p = serve({'CAMRELAY_DRM_LEGACY': '1'}, log)
 s = wait(lambda s: s['state'] == 'running' and drm_delivered(s) >= 10)
 phase('legacy', s)
 p.terminate()
 p.wait(timeout=30)
+# A connector that is not there: refused, naming the ones there are.
+write_cfg()
+with open(CFG) as f:
+    text = f.read().replace('connector = "Virtual-1"', 'connector = "HDMI-A-9"')
+with open(CFG, 'w') as f:
+    f.write(text)
+r = subprocess.run([CAMRELAY, 'serve', '-c', CFG], capture_output=True, text=True, timeout=120)
+log.write(f'--- connector HDMI-A-9: exit {r.returncode}\n{r.stdout}{r.stderr}')
 log.close()
 print(open(f'{OUT}/serve.log').read())
