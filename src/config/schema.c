@@ -53,6 +53,10 @@
  *   preset = "veryfast"                    (ext) software encoders only: ultrafast,
  *                                          superfast, veryfast, faster, fast, medium,
  *                                          slow, slower, veryslow, placebo
+ *   device = "/dev/video11"                (ext) v4l2-m2m: the encoder node (path, card
+ *                                          or bus info); default: the first that encodes
+ *   fallback = "software"                  (ext) v4l2-m2m: "software" encodes on the CPU
+ *                                          when no device encodes the codec; "none"
  *
  *   [stream.<name>.sources.output]          optional
  *   payload_type = 96                      RTP dynamic payload type, 96..127
@@ -694,7 +698,8 @@ static const char *const _preset_backends[] = {"software", "x264", "x265", "vpx"
 static int _load_encoder(struct _ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_encoder_cfg_s *e)
 {
 	static const char *const keys[] = {"backend", "codec", "bitrate", "profile", "level", "gop", "prefer_dmabuf",
-					   "preset", NULL};
+					   "preset", "device", "fallback", NULL};
+	static const char *const fallbacks[] = {"none", "software", NULL};
 	const struct cr_toml_s *cv = NULL;
 	char sub[256];
 	int rc;
@@ -736,6 +741,11 @@ static int _load_encoder(struct _ctx_s *c, const struct cr_toml_s *t, const char
 	    (rc = _get_bool(c, t, path, "prefer_dmabuf", &e->prefer_dmabuf)) < 0 ||
 	    (rc = _get_choice(c, t, path, "preset", "preset", _presets, e->preset, sizeof(e->preset))) < 0)
 		return rc;
+	int rc_preset = rc;
+	if ((rc = _get_str(c, t, path, "device", e->device, sizeof(e->device), NULL)) < 0 ||
+	    (rc = _get_choice(c, t, path, "fallback", "fallback", fallbacks, e->fallback, sizeof(e->fallback))) < 0)
+		return rc;
+	rc = rc_preset;
 	/* Hardware encoders have no speed/quality trade-off to pick. */
 	if (rc > 0 && _index_of(_preset_backends, e->backend) < 0)
 		return _FAIL(c, cr_toml_get(t, "preset"), _sub(sub, sizeof(sub), path, "preset"),

@@ -96,6 +96,8 @@ struct cr_encoder_cfg_s {
 	char preset[16]; /* software encoders: x264-style speed preset, "" = default */
 	int quality; /* MJPEG: 1..100 (from [stream.X.mjpeg]) */
 	bool prefer_dmabuf;
+	char device[256];  /* v4l2-m2m: encoder node, card name or bus info; "" = find one */
+	char fallback[16]; /* v4l2-m2m: "software" = use a software encoder when no device encodes */
 };
 
 struct cr_output_cfg_s {

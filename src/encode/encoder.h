@@ -21,6 +21,11 @@ struct cr_encoder_s {
 	uint8_t extradata[512];
 	size_t extradata_size;
 	char error[256];
+	/* Set by the stream before open(): the format frames arrive in (a
+	 * backend may prefer it to avoid a conversion) and the stream's stats
+	 * (a backend that copies frame data counts it in bytes_copied). */
+	enum cr_pixfmt_e src_format;
+	struct cr_stream_stats_s *stats;
 };
 
 struct cr_encoder_ops_s {
