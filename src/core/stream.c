@@ -199,6 +199,8 @@ static int _encoder_open(struct _stage_s *st, struct cr_frame_s *f)
 	st->enc.fps_den = s->src.fps_num ? s->src.fps_den : 1;
 	st->enc.emit = _emit_packet;
 	st->enc.emit_opaque = st;
+	st->enc.src_format = f->format; /* M2M: take the source's format when the device does */
+	st->enc.stats = &s->stats;      /* backends that copy frame data count it */
 	int r = ops->open(&st->enc);
 	if (r < 0) {
 		if (!st->failed_logged)
