@@ -14,6 +14,8 @@
 
 #include "core/format.h"
 
+struct cr_packet_s;
+
 struct cr_frame_s {
 	atomic_int refs;
 	enum cr_pixfmt_e format;
@@ -27,6 +29,10 @@ struct cr_frame_s {
 	uint64_t seq;          /* frame number from the source */
 	int64_t ts_capture_ns; /* CLOCK_MONOTONIC at capture */
 	bool placeholder;      /* generated while the source is unavailable */
+	/* The encoded access unit this frame was decoded from (URL sources), or
+	 * NULL: an encode stage of the same codec passes it on instead of encoding.
+	 * Owned by the frame; its release() unrefs it. */
+	struct cr_packet_s *coded;
 
 	/* Owner hooks: release() gives the memory back; called once, at refs 0. */
 	void (*release)(struct cr_frame_s *f);

@@ -41,6 +41,7 @@ struct _stage_s {
 	atomic_bool keyframe_wanted;
 	atomic_llong bitrate_wanted;
 	bool failed_logged;
+	bool passing; /* passing a URL source's access units through */
 };
 
 struct cr_sub_s {
@@ -228,6 +229,19 @@ static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
 		}
 		return;
 	}
+	/* A frame decoded from a URL source carries its access unit: a consumer
+	 * of the same codec gets it as it came (no re-encode). Keyframe requests
+	 * cannot reach the sender, so after a switch back from placeholders the
+	 * stage waits for the sender's next keyframe. */
+	if (f->coded && f->coded->codec == st->enc_cfg.codec) {
+		_encoder_close(st);
+		if (!st->passing && !(f->coded->flags & CR_PACKET_KEYFRAME))
+			return;
+		st->passing = true;
+		_emit_packet(&st->enc, f->coded);
+		return;
+	}
+	st->passing = false;
 	if (st->enc_open && (st->enc.width != f->width || st->enc.height != f->height)) {
 		CR_LOG_I(st->stream->cfg.name, "size changed to %dx%d: restarting the encoder", f->width,
 			 f->height);
@@ -621,12 +635,14 @@ int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen)
 		snprintf(err, errlen, "stream \"%s\" has no source", s->cfg.name);
 		return -EINVAL;
 	}
-	if (sc->url[0]) {
-		snprintf(err, errlen, "stream \"%s\": URL sources are not in this build yet (%s)",
+	/* A URL source runs like any other, by the backend for its scheme. */
+	s->src.url = sc->url;
+	s->src.ops = cr_source_find(sc->url[0] ? "url" : sc->capture.backend);
+	if (!s->src.ops && sc->url[0]) {
+		snprintf(err, errlen, "stream \"%s\": URL sources (%s) are not in this build (needs libavformat)",
 			 s->cfg.name, sc->url);
 		return -ENOTSUP;
 	}
-	s->src.ops = cr_source_find(sc->capture.backend);
 	if (!s->src.ops) {
 		snprintf(err, errlen, "stream \"%s\": capture backend \"%s\" is not in this build",
 			 s->cfg.name, sc->capture.backend);
@@ -693,7 +709,8 @@ void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st)
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_lock(&s->src_lock);
 	snprintf(st->note, sizeof(st->note), "%s", s->src.note);
-	snprintf(st->backend, sizeof(st->backend), "%s", s->cfg.sources[0].capture.backend);
+	snprintf(st->backend, sizeof(st->backend), "%s",
+		 s->cfg.sources[0].url[0] ? "url" : s->cfg.sources[0].capture.backend);
 	snprintf(st->device, sizeof(st->device), "%s",
 		 s->src.device_path[0] ? s->src.device_path : s->cfg.sources[0].capture.device);
 	st->format = s->src.format;

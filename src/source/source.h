@@ -29,6 +29,7 @@ struct cr_control_info_s {
 struct cr_source_s {
 	const struct cr_source_ops_s *ops;
 	const struct cr_capture_cfg_s *cfg;
+	const char *url; /* URL sources (backend "url"): the stream's url, else "" */
 	const char *stream_name;
 	struct cr_stream_stats_s *stats; /* count copies in stats->bytes_copied */
 	void *priv;
