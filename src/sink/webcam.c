@@ -446,8 +446,10 @@ static void *_webcam_thread(void *arg)
 				atomic_fetch_add(&w->repeated, 1);
 			continue;
 		}
-		/* Pace to the configured rate: skip frames that come early. */
-		if (interval && now < w->next_due_ns - interval / 4) {
+		/* Pace to the configured rate: skip frames that come early. (The
+		 * stream converts to our size; anything else is not ours to copy.) */
+		if ((interval && now < w->next_due_ns - interval / 4) || f->format != w->format ||
+		    f->width != w->width || f->height != w->height) {
 			atomic_fetch_add(&w->skipped, 1);
 			cr_sub_drop(w->sub);
 		} else {
