@@ -67,7 +67,36 @@ static json_t *_latency(struct cr_latency_s *l)
 			 cr_latency_percentile(l, 99) / 1000.0);
 }
 
-static json_t *_stream_json(struct cr_stream_s *s)
+struct _viewers_ctx_s {
+	const char *stream;
+	json_t *arr;
+};
+
+/* WHEP viewers of one stream, with what their receiver reports say. */
+static void _add_viewer(const struct cr_whep_viewer_info_s *v, void *opaque)
+{
+	struct _viewers_ctx_s *ctx = opaque;
+	if (strcmp(v->stream, ctx->stream) != 0)
+		return;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", v->id, "remote", v->remote, "state",
+			      v->state ? v->state : "", "codec", v->codec ? v->codec : "");
+	json_object_set_new(j, "packets_sent", json_integer((json_int_t)v->packets_sent));
+	json_object_set_new(j, "bytes_sent", json_integer((json_int_t)v->bytes_sent));
+	json_object_set_new(j, "frames_sent", json_integer((json_int_t)v->frames_sent));
+	json_object_set_new(j, "frames_dropped", json_integer((json_int_t)v->frames_dropped));
+	json_object_set_new(j, "keyframes_sent", json_integer((json_int_t)v->keyframes_sent));
+	json_object_set_new(j, "nacks", json_integer((json_int_t)v->nacks));
+	json_object_set_new(j, "retransmits", json_integer((json_int_t)v->retransmits));
+	json_object_set_new(j, "plis", json_integer((json_int_t)v->plis));
+	json_object_set_new(j, "firs", json_integer((json_int_t)v->firs));
+	json_object_set_new(j, "fraction_lost", json_real(v->fraction_lost));
+	json_object_set_new(j, "packets_lost", json_integer((json_int_t)v->packets_lost));
+	json_object_set_new(j, "jitter_ms", json_real(v->jitter_ms));
+	json_object_set_new(j, "rtt_ms", json_real(v->rtt_ms));
+	json_array_append_new(ctx->arr, j);
+}
+
+static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s)
 {
 	struct cr_stream_status_s st;
 	cr_stream_status(s, &st);
@@ -91,6 +120,10 @@ static json_t *_stream_json(struct cr_stream_s *s)
 			    json_pack("{s:f,s:f}", "nominal", st.fps_nominal, "measured", st.fps_measured));
 	json_object_set_new(j, "note", json_string(st.note));
 	json_object_set_new(j, "clients", clients);
+	struct _viewers_ctx_s vctx = {cr_stream_name(s), json_array()};
+	if (h->whep)
+		cr_whep_foreach_viewer(h->whep, _add_viewer, &vctx);
+	json_object_set_new(j, "webrtc_viewers", vctx.arr);
 	json_object_set_new(j, "drops", json_integer((json_int_t)st.drops));
 	json_object_set_new(
 		j, "counters",
@@ -110,12 +143,12 @@ static json_t *_stream_json(struct cr_stream_s *s)
 void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream)
 {
 	if (stream >= 0) {
-		_reply_json(req, 200, _stream_json(h->streams[stream]));
+		_reply_json(req, 200, _stream_json(h, h->streams[stream]));
 		return;
 	}
 	json_t *arr = json_array();
 	for (int i = 0; i < h->n_streams; i++)
-		json_array_append_new(arr, _stream_json(h->streams[i]));
+		json_array_append_new(arr, _stream_json(h, h->streams[i]));
 	_reply_json(req, 200, json_pack("{s:o}", "streams", arr));
 }
 

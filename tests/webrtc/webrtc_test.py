@@ -93,6 +93,12 @@ class Server:
         vid = session_url.rsplit("/", 1)[-1]
         for v in self.api()["viewers"]:
             if v["id"] == vid:
+                # The same viewer must be listed under its stream in /api/streams.
+                with urllib.request.urlopen(self.base + "/api/streams", timeout=5) as r:
+                    streams = json.loads(r.read())["streams"]
+                v["listed_in_streams"] = any(
+                    x["id"] == vid and s["name"] == v["stream"]
+                    for s in streams for x in s.get("webrtc_viewers", []))
                 return v
         return None
 
@@ -125,6 +131,8 @@ def sample_viewer(srv, p):
     except ValueError:
         return {"error": "client printed %r" % line}, None
     v = srv.viewer(summary["session"]) if "session" in summary else None
+    if v is not None:
+        check(v["listed_in_streams"], "the viewer is listed in /api/streams under its stream")
     p.stdin.write("\n")
     p.stdin.flush()
     line = p.stdout.readline()
