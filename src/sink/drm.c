@@ -492,8 +492,9 @@ static int _reset(struct _drm_s *d)
 	char err[256];
 	drmModeModeInfo old = d->mode;
 	d->resets++;
+	drmSetMaster(d->fd); /* the master before us may have gone */
 	int r = _pick(d, err, sizeof(err));
-	if (r == 0 && (old.hdisplay != d->mode.hdisplay || old.vdisplay != d->mode.vdisplay)) {
+	if (r == 0 && (!d->buf[0].fb_id || old.hdisplay != d->mode.hdisplay || old.vdisplay != d->mode.vdisplay)) {
 		_free_bufs(d);
 		d->front = 0;
 		r = _alloc_bufs(d, err, sizeof(err));
@@ -706,10 +707,16 @@ static int _drm_open(struct cr_sink_s *sink)
 	}
 	if (r == 0)
 		r = _alloc_bufs(d, err, errlen);
-	if (r == 0 && (r = _modeset(d, err, errlen)) < 0 && d->atomic) {
+	if (r == 0 && (r = _modeset(d, err, errlen)) < 0 && d->atomic && r != -EACCES && r != -EPERM) {
 		CR_LOG_W(d->who, "drm %s: %s; trying legacy modesetting", d->path, err);
 		d->atomic = false;
 		r = _modeset(d, err, errlen);
+	}
+	if (r == -EACCES || r == -EPERM) {
+		/* A desktop or another program has the screen: take it when it lets go
+		 * (the thread retries every second), rather than failing the stream. */
+		CR_LOG_W(d->who, "drm %s: %s; waiting for the screen", d->path, err);
+		r = 0;
 	}
 	if (r < 0) {
 		_drm_close(sink);

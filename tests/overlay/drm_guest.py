@@ -9,6 +9,8 @@ host's OUTDIR/<phase>.ack (the host has taken its screendump by then):
   back         vivid loaded again (rmmod + modprobe): real frames again
   legacy       camrelay restarted with the legacy modesetting path forced and
                mode = "1024x768"
+  takeover     a second camrelay (preferred mode, another rectangle) waits while
+               the first has the screen, and takes it over when it exits
 Then a connector that does not exist, which serve refuses.
 
 Usage (inside the VM, started with --bochs): drm_guest.py CAMRELAY OUTDIR"""
@@ -38,9 +40,9 @@ def write_cfg(extra=''):
 write_cfg()
 
 
-def api():
+def api(port=PORT):
     try:
-        with urllib.request.urlopen(f'http://127.0.0.1:{PORT}/api/streams', timeout=5) as r:
+        with urllib.request.urlopen(f'http://127.0.0.1:{port}/api/streams', timeout=5) as r:
             j = json.load(r)
     except Exception:
         return None
@@ -52,14 +54,14 @@ def drm_delivered(s):
     return sum(c['delivered'] for c in s['clients'] if c['name'].startswith('drm')) if s else 0
 
 
-def wait(cond, timeout=90):
+def wait(cond, timeout=90, port=PORT):
     end = time.time() + timeout
     while time.time() < end:
-        s = api()
+        s = api(port)
         if s and cond(s):
             return s
         time.sleep(0.5)
-    return api()
+    return api(port)
 
 
 def phase(name, s):
@@ -73,9 +75,9 @@ def phase(name, s):
         time.sleep(0.2)
 
 
-def serve(env_extra, log):
+def serve(env_extra, log, cfg=CFG):
     env = dict(os.environ, **env_extra)
-    return subprocess.Popen([CAMRELAY, 'serve', '-c', CFG], stdout=log, stderr=subprocess.STDOUT, env=env)
+    return subprocess.Popen([CAMRELAY, 'serve', '-c', cfg], stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 log = open(f'{OUT}/serve.log', 'w')
@@ -112,6 +114,32 @@ s = wait(lambda s: s['state'] == 'running' and drm_delivered(s) >= 10)
 phase('legacy', s)
 p.terminate()
 p.wait(timeout=30)
+
+# Takeover: A (1024x768) has the screen; B (the preferred mode, another
+# rectangle, the test source) waits for it, and takes it when A exits.
+log.write('--- takeover: A\n')
+log.flush()
+p = serve({}, log)
+wait(lambda s: s['state'] == 'running' and drm_delivered(s) >= 10)
+CFG_B = '/tmp/drm_b.toml'
+with open(CFG_B, 'w') as f:
+    f.write('[http]\nlisten = "127.0.0.1:18095"\n[stream.b]\n[[stream.b.sources]]\n'
+            '[stream.b.sources.capture]\nbackend = "test"\nwidth = 640\nheight = 360\nfps = 10\n'
+            '[[stream.b.sinks]]\ntype = "drm"\ndevice = "/dev/dri/card0"\nrect = [300, 200, 640, 360]\n')
+log_b = open(f'{OUT}/serve_b.log', 'w')
+pb = serve({}, log_b, CFG_B)
+end = time.time() + 60
+while time.time() < end and 'waiting for the screen' not in open(f'{OUT}/serve_b.log').read():
+    time.sleep(0.5)
+d_b = drm_delivered(api(18095))
+p.terminate()
+p.wait(timeout=30)
+s = wait(lambda s: drm_delivered(s) >= d_b + 10, port=18095)
+phase('takeover', s)
+pb.terminate()
+pb.wait(timeout=30)
+log_b.close()
+
 # A connector that is not there: refused, naming the ones there are.
 write_cfg()
 with open(CFG) as f:

@@ -6,7 +6,9 @@ each of its phases reads the screen from outside (monitor `screendump`) and
 checks the pixels: vivid's colour bars inside the configured rectangle
 (100,80 640x360) and black around it; the placeholder (dark, with text)
 while vivid is disconnected; the bars again after vivid is reloaded; the
-bars with legacy modesetting forced and mode = "1024x768". Also the log: which modesetting path
+bars with legacy modesetting forced and mode = "1024x768"; a second camrelay
+that waits while the first has the screen, then takes it over in its own mode
+and rectangle. Also the log: which modesetting path
 was used, and that the copy path counted its bytes.
 Exit 77 only when qemu-system-x86_64 is missing.
 
@@ -82,6 +84,15 @@ def check_bars(img, label):
     check(all(max(p) < 20 for p in outside), f'{label}: black around the rectangle ({outside})')
 
 
+def check_takeover(img):
+    # The test source's bars fill the top 3/4 and a box moves over them: one clean row is enough.
+    rows = [[tuple(int(c > 110) for c in pixel(img, 300 + 80 * i + 40, 200 + y)) for i in range(8)]
+            for y in (40, 100, 160, 220)]
+    check(any(r == BARS for r in rows), f'takeover: the second camrelay\'s bars at 300,200 ({rows})')
+    old = [pixel(img, x, y) for x, y in ((150, 100), (250, 400), (120, 300))]
+    check(all(max(p) < 20 for p in old), f'takeover: the first one\'s picture is gone ({old})')
+
+
 def check_placeholder(img):
     rows = [bars_row(img, RY + y) for y in (200, 300)]
     check(all(r != BARS for r in rows), 'placeholder: no colour bars in the rectangle')
@@ -102,7 +113,7 @@ def main():
                            '--outdir', d, '--', '/usr/bin/python3', os.path.join(HERE, 'drm_guest.py'),
                            CAMRELAY, d])
     try:
-        for name in ('bars', 'placeholder', 'back', 'legacy'):
+        for name in ('bars', 'placeholder', 'back', 'legacy', 'takeover'):
             end = time.time() + 400
             while time.time() < end and vm.poll() is None and not os.path.exists(os.path.join(d, name)):
                 time.sleep(0.5)
@@ -112,7 +123,9 @@ def main():
             img = screendump(mon, os.path.join(d, name + '.ppm'))
             want = (1024, 768) if name == 'legacy' else (1280, 800)
             if check(img is not None and img[:2] == want, f'{name}: screendump is the {want[0]}x{want[1]} mode ({img and img[:2]})'):
-                if name == 'placeholder':
+                if name == 'takeover':
+                    check_takeover(img)
+                elif name == 'placeholder':
                     check(api and api['state'] != 'running', f'placeholder: source state {api and api["state"]}')
                     check_placeholder(img)
                 else:
@@ -134,6 +147,10 @@ def main():
         check('Virtual-1 1024x768' in second, 'mode = "1024x768" was set')
         check('atomic modesetting' in first, 'log says atomic modesetting was used (bochs is an atomic driver)')
         check('legacy modesetting' in second, 'log says legacy modesetting was used when forced')
+        log_b = open(os.path.join(d, 'serve_b.log')).read()
+        check('waiting for the screen' in log_b and 'set again to 1280x800' in log_b,
+              'the second camrelay waited for the screen, then set its mode')
+        log += log_b
         check('Sanitizer' not in log and 'runtime error' not in log, 'no sanitizer report from serve')
     finally:
         if vm.poll() is None:
