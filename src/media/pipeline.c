@@ -636,10 +636,17 @@ static int _apply_active(struct cr_mp_ctx_s *c)
 		struct cr_mp_op_s *op = &c->ops[i];
 		char p[96], a[48], b[48];
 		int rc;
+		/* EBUSY: the pipeline streams (another node of it); fine if the
+		 * pad already is as wanted. */
 		if (op->sel) {
-			struct v4l2_rect r = op->r;
-			if ((rc = cr_media_set_sel(c->m, op->pad, V4L2_SUBDEV_FORMAT_ACTIVE, op->target, op->flags, &r,
-						   c->err, c->errlen)) < 0)
+			struct v4l2_rect r = op->r, cur;
+			rc = cr_media_set_sel(c->m, op->pad, V4L2_SUBDEV_FORMAT_ACTIVE, op->target, op->flags, &r, c->err,
+					      c->errlen);
+			if (rc == -EBUSY &&
+			    cr_media_get_sel(c->m, op->pad, V4L2_SUBDEV_FORMAT_ACTIVE, op->target, &cur, NULL, 0) == 0 &&
+			    memcmp(&cur, &op->r, sizeof(cur)) == 0)
+				continue;
+			if (rc < 0)
 				return rc;
 			if (memcmp(&r, &op->r, sizeof(r)) != 0) {
 				cr_mp_msg(c->err, c->errlen,
@@ -651,8 +658,12 @@ static int _apply_active(struct cr_mp_ctx_s *c)
 			}
 			continue;
 		}
-		struct v4l2_mbus_framefmt f = op->fmt;
-		if ((rc = cr_media_set_fmt(c->m, op->pad, V4L2_SUBDEV_FORMAT_ACTIVE, &f, c->err, c->errlen)) < 0)
+		struct v4l2_mbus_framefmt f = op->fmt, cur;
+		rc = cr_media_set_fmt(c->m, op->pad, V4L2_SUBDEV_FORMAT_ACTIVE, &f, c->err, c->errlen);
+		if (rc == -EBUSY && cr_media_get_fmt(c->m, op->pad, V4L2_SUBDEV_FORMAT_ACTIVE, &cur, NULL, 0) == 0 &&
+		    cur.code == op->fmt.code && cur.width == op->fmt.width && cur.height == op->fmt.height)
+			continue;
+		if (rc < 0)
 			return rc;
 		if (f.code != op->fmt.code || f.width != op->fmt.width || f.height != op->fmt.height) {
 			cr_mp_msg(c->err, c->errlen,

@@ -10,7 +10,7 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "qemu-system-x86_64 not 
 SRC=$(cd "$(dirname "$0")/../.." && pwd -P)
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/camrelay-media.XXXXXX")
 cd "$SRC" || exit 1
-tests/vm/run-in-vm --timeout 400 --outdir "$OUT" -- sh "tests/media/$SCRIPT" "$BUILD" "$OUT"
+tests/vm/run-in-vm --timeout 540 --outdir "$OUT" -- sh "tests/media/$SCRIPT" "$BUILD" "$OUT"
 rc=$?
 rm -rf "$OUT"
 exit $rc
