@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <drm_fourcc.h>
@@ -54,6 +55,7 @@ struct _buf_s {
 
 struct _import_s {
 	int dmabuf_fd; /* the source's fd (stable per V4L2 buffer) */
+	ino_t ino;     /* the DMA-BUF's inode: fd numbers are reused after a reconnect */
 	uint32_t handle, fb_id;
 };
 
@@ -536,14 +538,17 @@ static int _show_imported(struct _drm_s *d, struct cr_frame_s *f)
 		ok = ok || d->ovl_formats[i] == fourcc;
 	if (!ok || f->dmabuf_fd < 0)
 		return -ENOTSUP;
+	struct stat sb;
+	if (fstat(f->dmabuf_fd, &sb) < 0)
+		return -errno;
 	struct _import_s *im = NULL;
 	for (int i = 0; i < d->n_imports && !im; i++)
-		if (d->imports[i].dmabuf_fd == f->dmabuf_fd)
+		if (d->imports[i].dmabuf_fd == f->dmabuf_fd && d->imports[i].ino == sb.st_ino)
 			im = &d->imports[i];
 	if (!im) {
 		if (d->n_imports == _N_IMPORTS)
 			return -ENOSPC;
-		struct _import_s n = {.dmabuf_fd = f->dmabuf_fd};
+		struct _import_s n = {.dmabuf_fd = f->dmabuf_fd, .ino = sb.st_ino};
 		if (drmPrimeFDToHandle(d->fd, f->dmabuf_fd, &n.handle) < 0)
 			return -errno;
 		uint32_t handles[4] = {0}, pitches[4] = {0}, offsets[4] = {0};
@@ -553,8 +558,11 @@ static int _show_imported(struct _drm_s *d, struct cr_frame_s *f)
 			offsets[p] = f->dmabuf_offset[p];
 		}
 		if (drmModeAddFB2(d->fd, (uint32_t)f->width, (uint32_t)f->height, fourcc, handles, pitches, offsets,
-				  &n.fb_id, 0) < 0)
-			return -errno;
+				  &n.fb_id, 0) < 0) {
+			int e = errno;
+			drmCloseBufferHandle(d->fd, n.handle);
+			return -e;
+		}
 		d->imports[d->n_imports] = n;
 		im = &d->imports[d->n_imports++];
 	}
@@ -567,6 +575,21 @@ static int _show_imported(struct _drm_s *d, struct cr_frame_s *f)
 	d->on_plane = cr_frame_ref(f);
 	d->imported++;
 	return 0;
+}
+
+/* Imports hold the source's buffers; let them go when the source is gone. */
+static void _drop_imports(struct _drm_s *d)
+{
+	if (d->on_plane) {
+		drmModeSetPlane(d->fd, d->overlay, d->crtc_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+		cr_frame_unref(d->on_plane);
+		d->on_plane = NULL;
+	}
+	for (int i = 0; i < d->n_imports; i++) {
+		drmModeRmFB(d->fd, d->imports[i].fb_id);
+		drmCloseBufferHandle(d->fd, d->imports[i].handle);
+	}
+	d->n_imports = 0;
 }
 
 static int _show_copy(struct _drm_s *d, struct cr_frame_s *f)
@@ -583,11 +606,8 @@ static int _show_copy(struct _drm_s *d, struct cr_frame_s *f)
 		atomic_fetch_add(&cr_stream_stats(d->sink->stream)->bytes_copied, d->scaled->size);
 		src = d->scaled;
 	}
-	if (d->on_plane) { /* back from zero copy: the overlay plane off */
-		drmModeSetPlane(d->fd, d->overlay, d->crtc_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-		cr_frame_unref(d->on_plane);
-		d->on_plane = NULL;
-	}
+	if (d->on_plane || (f->placeholder && d->n_imports)) /* back from zero copy: the overlay plane off */
+		_drop_imports(d);
 	int back = 1 - d->front;
 	struct _buf_s *b = &d->buf[back];
 	I420ToARGB(src->data[0], src->stride[0], src->data[1], src->stride[1], src->data[2], src->stride[2],
@@ -656,14 +676,7 @@ static void _drm_close(struct cr_sink_s *sink)
 		pthread_join(d->thread, NULL);
 		cr_stream_unsubscribe(d->sub);
 	}
-	if (d->on_plane) {
-		drmModeSetPlane(d->fd, d->overlay, d->crtc_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-		cr_frame_unref(d->on_plane);
-	}
-	for (int i = 0; i < d->n_imports; i++) {
-		drmModeRmFB(d->fd, d->imports[i].fb_id);
-		drmCloseBufferHandle(d->fd, d->imports[i].handle);
-	}
+	_drop_imports(d);
 	if (d->scaled)
 		cr_frame_unref(d->scaled);
 	if (d->conv)
