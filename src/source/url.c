@@ -156,6 +156,12 @@ static int _url_open(struct cr_source_s *src)
 		src->ops->close(src);
 		return -ENOTSUP;
 	}
+	if (par->width <= 0 || par->height <= 0) { /* an SDP alone: nothing came */
+		snprintf(src->error, sizeof(src->error), "%s: no video arrived within %lld s (is the sender running?)",
+			 src->url, _TIMEOUT_NS / 1000000000LL);
+		src->ops->close(src);
+		return -ETIMEDOUT;
+	}
 	src->width = par->width;
 	src->height = par->height;
 	AVRational fr = st->avg_frame_rate.num ? st->avg_frame_rate : st->r_frame_rate;
@@ -342,10 +348,14 @@ static int _url_read(struct cr_source_s *src, struct cr_frame_s **out, int timeo
 		if (r != 0 || *out)
 			return r;
 	}
-	/* A read is only cut off after _TIMEOUT_NS without data: interrupting the
-	 * RTSP demuxer inside an interleaved TCP packet would lose its framing. */
-	u->deadline_ns = u->last_data_ns + _TIMEOUT_NS;
+	/* Cut off after timeout_ms so the core can feed placeholders and stop;
+	 * the demuxers check the callback while they wait for a packet, not
+	 * inside one (RTSP's interleaved TCP framing stays intact). */
+	int64_t wait = (int64_t)(timeout_ms > 100 ? timeout_ms : 100) * 1000000LL;
+	u->deadline_ns = now + wait < u->last_data_ns + _TIMEOUT_NS ? now + wait : u->last_data_ns + _TIMEOUT_NS;
 	int r = av_read_frame(u->fmt, u->pkt);
+	if (r == AVERROR_EXIT && cr_now_ns() < u->last_data_ns + _TIMEOUT_NS)
+		return 0;
 	if (r < 0)
 		return _fail(src, r, "reading");
 	now = cr_now_ns();

@@ -1,0 +1,29 @@
+#!/usr/bin/python3
+"""A real RTSP server for the URL-source tests: GStreamer's gst-rtsp-server
+(Debian's gir1.2-gst-rtsp-server-1.0) serving SMPTE colour bars as H.264 at
+rtsp://127.0.0.1:PORT/bars. Debian 12 packages no RTSP server CLI (no
+MediaMTX, no test-launch), so this is the smallest real one.
+
+  rtsp_server.py PORT"""
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+Gst.init(None)
+server = GstRtspServer.RTSPServer()
+server.set_address("127.0.0.1")
+server.set_service(sys.argv[1])
+factory = GstRtspServer.RTSPMediaFactory()
+factory.set_launch("( videotestsrc pattern=smpte is-live=true ! video/x-raw,width=640,height=360,framerate=30/1 "
+                   "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 "
+                   "! video/x-h264,profile=high ! rtph264pay name=pay0 pt=96 config-interval=1 )")
+factory.set_shared(True)
+server.get_mount_points().add_factory("/bars", factory)
+if server.attach(None) == 0:
+    sys.exit(f"cannot listen on 127.0.0.1:{sys.argv[1]}")
+print("ready", flush=True)
+GLib.MainLoop().run()
