@@ -13,6 +13,7 @@ framebuffer both use. Checked:
  3. the daemon with an output overlay sink (osd, chroma key, global alpha):
     v4l2-ctl reads the flags, key and alpha back; the OSD is in /dev/fb0
     and the rest of it is the key colour.
+ 3b. the same destructive overlay set up by an overlay sink in serve's config.
  4. a flag the device does not offer is refused with the reason (config and
     command line); a non-root destructive overlay gets the CAP_SYS_ADMIN
     explanation.
@@ -216,6 +217,43 @@ def test_capture_overlay():
     return err
 
 
+def test_capture_overlay_sink():
+    """The same through the daemon: an overlay sink in the config holds the
+    destructive overlay while serve runs; vivid draws while it captures."""
+    fb_clear()
+    xres, yres, ll = fb_info()
+    cfg = f'{TMP}/cap.toml'
+    with open(cfg, 'w') as f:
+        f.write('[http]\nlisten = "127.0.0.1:18096"\n[stream.t]\n[[stream.t.sources]]\n'
+                '[stream.t.sources.capture]\nbackend = "test"\nwidth = 320\nheight = 240\nfps = 5\n'
+                f'[[stream.t.sinks]]\ntype = "overlay"\ndevice = "{CAP}"\ndestructive = true\n'
+                'framebuffer = "/dev/fb0"\nwindow = [300, 200, 320, 180]\nclips = [[320, 220, 50, 50]]\n')
+    log = open(f'{TMP}/cap.log', 'w+')
+    p = subprocess.Popen([CAMRELAY, 'serve', '-c', cfg], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        end = time.time() + 30
+        while time.time() < end and 'destructive overlay on' not in open(f'{TMP}/cap.log').read():
+            time.sleep(0.5)
+        capture_frame(f'{TMP}/cap3.raw')
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+    log.seek(0)
+    text = log.read()
+    check('destructive overlay on, window 320x180+300+200' in text, 'serve: the overlay sink started the destructive overlay')
+    buf = fb_read()
+    inside = sum(1 for y in range(200 + 40, 380, 3) for x in range(300, 620, 3)
+                 if not (320 <= x < 370 and 220 <= y < 270) and px(buf, ll, x, y))
+    clip = sum(1 for y in range(220, 270) for x in range(320, 370) if px(buf, ll, x, y))
+    outside = sum(1 for y in range(0, yres, 7) for x in range(0, xres, 5)
+                  if not (300 <= x < 620 and 200 <= y < 380) and px(buf, ll, x, y))
+    row = [px(buf, ll, x, 350) & 0x7fff for x in range(300, 620, 20)]
+    check(len(set(row)) >= 6 and clip == 0 and outside == 0,
+          f'serve: colour bars in the configured window ({len(set(row))} colours: {[hex(v) for v in row]}; '
+          f'{inside} sampled pixels set), clip ({clip}) and outside ({outside}) untouched')
+    check('Sanitizer' not in text and 'runtime error' not in text, 'no sanitizer report from serve')
+
+
 def test_refusals():
     r = run([CAMRELAY, 'overlay', CAP, '--flags', 'local_inv_alpha'])
     check(r.returncode == 1 and f'device {CAP} does not offer local_inv_alpha (capabilities: list_clipping, bitmap_clipping)'
@@ -321,6 +359,7 @@ def test_osd_inv_alpha():
 compare_json(CAP)
 compare_json(OUT)
 test_capture_overlay()
+test_capture_overlay_sink()
 test_refusals()
 test_osd()
 test_osd_inv_alpha()
