@@ -99,14 +99,17 @@ class Sender:
             self.proc = None
 
 
-def receive_h264(sdp_text, out, seconds=3):
+def receive_h264(sdp_text, out, frames=60):
     """ffmpeg receives camrelay's rtp sink; returns ffprobe's profile of what came."""
     sdp = out + ".sdp"
     with open(sdp, "wb") as f:
         f.write(sdp_text)
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "fatal", "-y", "-protocol_whitelist",
-                    "file,udp,rtp", "-i", sdp, "-t", str(seconds), "-c", "copy", "-f", "h264", out],
-                   timeout=30, check=False)
+    try:
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "fatal", "-y", "-protocol_whitelist",
+                        "file,udp,rtp", "-i", sdp, "-frames:v", str(frames), "-c", "copy", "-f", "h264", out],
+                       timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        pass  # whatever came is judged below
     p = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
                         "stream=profile,width,height,nb_read_frames", "-of", "default=nw=1", out],
                        capture_output=True, text=True, timeout=30)
