@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL, *out = NULL, *fcc = NULL;
 	int frames = 3, c;
 	bool prepare_only = false, no_prepare = false;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log file at once */
 	while ((c = getopt_long(argc, argv, "c:o:F:n:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
