@@ -535,14 +535,23 @@ static void _emit(struct cr_encoder_s *enc, struct _m2m_s *m, int i, const struc
 	pkt->height = enc->height;
 	if (b->flags & V4L2_BUF_FLAG_KEYFRAME)
 		pkt->flags |= CR_PACKET_KEYFRAME;
+	bool typed = b->flags & (V4L2_BUF_FLAG_KEYFRAME | V4L2_BUF_FLAG_PFRAME | V4L2_BUF_FLAG_BFRAME);
 	/* H.264/H.265 keyframes start with their parameter sets (repeat_seq_header). */
 	const uint8_t *d = pkt->data;
 	if (used > 5 && d[0] == 0 && d[1] == 0 && (d[2] == 1 || (d[2] == 0 && d[3] == 1))) {
 		uint8_t nal = d[2] == 1 ? d[3] : d[4];
 		if ((enc->cfg.codec == CR_CODEC_H264 && (nal & 0x1f) == 7) ||
 		    (enc->cfg.codec == CR_CODEC_H265 && ((nal >> 1) & 0x3f) == 32))
-			pkt->flags |= CR_PACKET_CONFIG;
+			pkt->flags |= CR_PACKET_CONFIG | (typed ? 0 : CR_PACKET_KEYFRAME);
 	}
+	/* vicodec marks no frame type on its buffers; the FWHT header does
+	 * (struct fwht_cframe_hdr: big-endian flags at byte 20, FWHT_FL_I_FRAME
+	 * is bit 10). */
+	if (!typed && enc->cfg.codec == CR_CODEC_FWHT && used >= 44 && d[0] == 0x4f && d[1] == 0x4f &&
+	    (d[20 + 2] & 0x04))
+		pkt->flags |= CR_PACKET_KEYFRAME;
+	if (enc->cfg.codec == CR_CODEC_MJPEG)
+		pkt->flags |= CR_PACKET_KEYFRAME;
 	m->packets++;
 	enc->emit(enc, pkt);
 	cr_packet_unref(pkt);

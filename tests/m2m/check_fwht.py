@@ -43,23 +43,30 @@ def headers(path, w, h):
     return True
 
 
+def _bars_row(lum):
+    return all(lum[i] > lum[i + 1] + 5 for i in range(7)) and lum[0] > 150 and lum[7] < 40
+
+
 def bars(path, w, h):
+    """The decoder picks its raw format from the stream (4:2:0 or 4:2:2):
+    the last frame is read as YU12 and as YUYV; one must show the bars."""
     try:
         data = open(path, "rb").read()
     except OSError as e:
         print(f"{path}: {e}")
         return False
-    fsize = w * h * 3 // 2
-    if len(data) < fsize:
-        print(f"{path}: {len(data)} bytes, less than one {w}x{h} YU12 frame")
-        return False
-    frame = data[(len(data) // fsize - 1) * fsize:][:fsize]
     y = h * 7 // 8  # below vivid's text lines
-    row = frame[y * w:(y + 1) * w]
-    lum = [sum(row[int((i + 0.5) * w / 8) - 4:int((i + 0.5) * w / 8) + 4]) / 8 for i in range(8)]
-    print(f"{path}: {len(data) // fsize} frames; bar luma at row {y}: {[round(v) for v in lum]}")
-    falling = all(lum[i] > lum[i + 1] + 5 for i in range(7))
-    return falling and lum[0] > 150 and lum[7] < 40
+    for name, fsize, bpp in (("YU12", w * h * 3 // 2, 1), ("YUYV", w * h * 2, 2)):
+        if len(data) < fsize or len(data) % fsize:
+            continue
+        frame = data[(len(data) // fsize - 1) * fsize:][:fsize]
+        row = frame[y * w * bpp:(y + 1) * w * bpp:bpp]
+        lum = [sum(row[int((i + 0.5) * w / 8) - 4:int((i + 0.5) * w / 8) + 4]) / 8 for i in range(8)]
+        print(f"{path}: as {name}: {len(data) // fsize} frames; bar luma at row {y}: {[round(v) for v in lum]}")
+        if _bars_row(lum):
+            return True
+    print(f"{path}: {len(data)} bytes: no {w}x{h} frame with vivid's colour bars")
+    return False
 
 
 def main():

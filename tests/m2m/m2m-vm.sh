@@ -54,7 +54,7 @@ run() {
 		kill -0 $pid 2>/dev/null || break
 		sleep 0.2
 	done
-	curl -s --max-time 10 "http://127.0.0.1:$port/metrics" >"$W/$name.metrics"
+	curl -sS --max-time 20 "http://127.0.0.1:$port/metrics" >"$W/$name.metrics"
 	kill $pid 2>/dev/null
 	wait $pid
 	local rc=$?
@@ -71,7 +71,7 @@ check() {
 	local name=$1 w=$2 h=$3
 	if $PY "$CHECK" headers "$W/$name.fwht" "$w" "$h"; then ok "$name: FWHT headers ${w}x${h}"; else bad "$name: FWHT headers"; fi
 	rm -f "$W/$name.dec"
-	v4l2-ctl -d "$DEC" --set-fmt-video-out pixelformat=FWHT,width=$w,height=$h \
+	timeout 120 v4l2-ctl -d "$DEC" --set-fmt-video-out pixelformat=FWHT,width=$w,height=$h \
 		--set-fmt-video pixelformat=YU12 \
 		--stream-mmap --stream-out-mmap --stream-from "$W/$name.fwht" --stream-to "$W/$name.dec" \
 		--stream-count 3 >"$W/$name.declog" 2>&1
@@ -84,21 +84,21 @@ for c in $CASES; do
 	case $c in
 	mmap)
 		# Copy path: no DMA-BUF asked for; every frame's bytes counted.
-		cfg mmap 320 240 yuyv false false
+		cfg mmap 640 360 yuyv false false
 		if run mmap 12; then ok "mmap: 12 packets"; else bad "mmap: packets"; fi
-		check mmap 320 240
+		check mmap 640 360
 		per=$(metric camrelay_bytes_copied_per_frame "$W/mmap.metrics")
 		conv=$(metric camrelay_frames_converted_total "$W/mmap.metrics")
-		echo "mmap: bytes copied per frame $per (320x240 YUYV frame: 153600), frames converted $conv"
-		if [ -n "$per" ] && $PY -c "import sys; sys.exit(0 if 0 < float('$per') <= 153600 else 1)"; then
+		echo "mmap: bytes copied per frame $per (640x360 YUYV frame: 460800), frames converted $conv"
+		if [ -n "$per" ] && $PY -c "import sys; sys.exit(0 if 0 < float('$per') <= 460800 else 1)"; then
 			ok "mmap: copies counted ($per bytes/frame)"; else bad "mmap: bytes copied per frame '$per'"; fi
 		[ "$conv" = 0 ] && ok "mmap: no conversion (vicodec takes YUYV)" || bad "mmap: $conv frames converted"
 		;;
 	dmabuf)
 		# Zero copy: vivid exports, vicodec imports.
-		cfg dmabuf 320 240 yuv420 true true
+		cfg dmabuf 640 360 yuv420 true true
 		if run dmabuf 12; then ok "dmabuf: 12 packets"; else bad "dmabuf: packets"; fi
-		check dmabuf 320 240
+		check dmabuf 640 360
 		per=$(metric camrelay_bytes_copied_per_frame "$W/dmabuf.metrics")
 		tot=$(metric camrelay_bytes_copied_total "$W/dmabuf.metrics")
 		cap=$(metric camrelay_frames_captured_total "$W/dmabuf.metrics")
@@ -109,9 +109,9 @@ for c in $CASES; do
 	fallback)
 		# The encoder asks for DMA-BUF but the capture does not export:
 		# one log line, copies counted, streaming goes on.
-		cfg fallback 320 240 yuyv false true
+		cfg fallback 640 360 yuyv false true
 		if run fallback 12; then ok "fallback: 12 packets"; else bad "fallback: packets"; fi
-		check fallback 320 240
+		check fallback 640 360
 		n=$(grep -c "not imported as DMA-BUF" "$W/fallback.log")
 		[ "$n" = 1 ] && ok "fallback: exactly one log line" || bad "fallback: $n fallback lines"
 		tot=$(metric camrelay_bytes_copied_total "$W/fallback.metrics")
