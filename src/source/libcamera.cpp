@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
@@ -33,6 +34,10 @@ CameraManager *cm_get(char *err, size_t errlen)
 {
 	std::lock_guard<std::mutex> g(g_cm_lock);
 	if (!g_cm) {
+		// libcamera logs INFO lines at every start (each reconnect): only
+		// warnings, unless the user chose levels. Its logger reads the
+		// variable once, at its first message (logSetLevel takes no "*").
+		setenv("LIBCAMERA_LOG_LEVELS", "*:WARN", 0);
 		g_cm = new (std::nothrow) CameraManager();
 		int r = g_cm ? g_cm->start() : -ENOMEM;
 		if (r < 0) {
