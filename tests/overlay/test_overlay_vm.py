@@ -54,7 +54,7 @@ def check(cond, what):
     return cond
 
 
-def run(cmd, timeout=30, **kw):
+def run(cmd, timeout=120, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
 
 
@@ -146,7 +146,7 @@ def start_hold(args):
 def stop_hold(p):
     p.terminate()
     try:
-        out, err = p.communicate(timeout=10)
+        out, err = p.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         p.kill()
         out, err = p.communicate()
@@ -154,7 +154,7 @@ def stop_hold(p):
 
 
 def capture_frame(path):
-    r = run(['v4l2-ctl', '-d', CAP, '--stream-mmap', '--stream-count=4', f'--stream-to={path}'], timeout=60)
+    r = run(['v4l2-ctl', '-d', CAP, '--stream-mmap', '--stream-count=4', f"--stream-to={path}"], timeout=120)
     data = open(path, 'rb').read() if os.path.exists(path) else b''
     return r, data
 
@@ -231,13 +231,13 @@ def test_capture_overlay_sink():
     log = open(f'{TMP}/cap.log', 'w+')
     p = subprocess.Popen([CAMRELAY, 'serve', '-c', cfg], stdout=log, stderr=subprocess.STDOUT)
     try:
-        end = time.time() + 30
+        end = time.time() + 120
         while time.time() < end and 'destructive overlay on' not in open(f'{TMP}/cap.log').read():
             time.sleep(0.5)
         capture_frame(f'{TMP}/cap3.raw')
     finally:
         p.terminate()
-        p.wait(timeout=20)
+        p.wait(timeout=60)
     log.seek(0)
     text = log.read()
     check('destructive overlay on, window 320x180+300+200' in text, 'serve: the overlay sink started the destructive overlay')
@@ -263,7 +263,7 @@ def test_refusals():
         f.write('[http]\nlisten = "127.0.0.1:18091"\n[stream.t]\n[[stream.t.sources]]\n'
                 '[stream.t.sources.capture]\nbackend = "test"\nwidth = 320\nheight = 240\nfps = 5\n'
                 f'[[stream.t.sinks]]\ntype = "overlay"\ndevice = "{CAP}"\nflags = ["chromakey"]\n')
-    r = run([CAMRELAY, 'serve', '-c', cfg], timeout=60)
+    r = run([CAMRELAY, "serve", "-c", cfg], timeout=120)
     check(r.returncode != 0 and f'device {CAP} does not offer chromakey (capabilities: list_clipping, bitmap_clipping)'
           in r.stderr + r.stdout, f'config asking for chromakey on a capture overlay refused: {(r.stderr + r.stdout).strip()[-300:]}')
     # A destructive overlay as nobody: EPERM, explained.
@@ -288,7 +288,7 @@ def test_osd():
     log = open(f'{TMP}/osd.log', 'w+')
     p = subprocess.Popen([CAMRELAY, 'serve', '-c', cfg], stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 40
+        deadline = time.time() + 120
         buf = b''
         while time.time() < deadline and p.poll() is None:
             time.sleep(1)
@@ -316,7 +316,7 @@ def test_osd():
         check(later[16 * 1440:40 * 1440] != buf[16 * 1440:40 * 1440], 'OSD is redrawn (time changes)')
     finally:
         p.terminate()
-        p.wait(timeout=20)
+        p.wait(timeout=60)
         log.seek(0)
         text = log.read()
         print('\n'.join('  serve: ' + l for l in text.splitlines()[-8:]))
@@ -336,7 +336,7 @@ def test_osd_inv_alpha():
                 'flags = ["local_inv_alpha"]\n')
     p = subprocess.Popen([CAMRELAY, 'serve', '-c', cfg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 40
+        deadline = time.time() + 120
         buf = b''
         while time.time() < deadline and p.poll() is None:
             time.sleep(1)
@@ -353,7 +353,7 @@ def test_osd_inv_alpha():
         check(text > 150, f'local_inv_alpha: OSD text drawn with alpha 0 ({text} pixels)')
     finally:
         p.terminate()
-        p.wait(timeout=20)
+        p.wait(timeout=60)
 
 
 compare_json(CAP)
