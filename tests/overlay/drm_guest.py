@@ -54,7 +54,7 @@ def drm_delivered(s):
     return sum(c['delivered'] for c in s['clients'] if c['name'].startswith('drm')) if s else 0
 
 
-def wait(cond, timeout=90, port=PORT):
+def wait(cond, timeout=150, port=PORT):
     end = time.time() + timeout
     while time.time() < end:
         s = api(port)
@@ -128,7 +128,7 @@ with open(CFG_B, 'w') as f:
             '[[stream.b.sinks]]\ntype = "drm"\ndevice = "/dev/dri/card0"\nrect = [300, 200, 640, 360]\n')
 log_b = open(f'{OUT}/serve_b.log', 'w')
 pb = serve({}, log_b, CFG_B)
-end = time.time() + 60
+end = time.time() + 120
 while time.time() < end and 'waiting for the screen' not in open(f'{OUT}/serve_b.log').read():
     time.sleep(0.5)
 d_b = drm_delivered(api(18095))

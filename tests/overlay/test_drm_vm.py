@@ -109,7 +109,7 @@ def main():
         return 77
     d = tempfile.mkdtemp(prefix='camrelay-drm-')
     mon = os.path.join(d, 'mon.sock')
-    vm = subprocess.Popen([os.path.join(VM, 'run-in-vm'), '--timeout', '600', '--bochs', '--monitor', mon,
+    vm = subprocess.Popen([os.path.join(VM, 'run-in-vm'), '--timeout', '900', '--bochs', '--monitor', mon,
                            '--outdir', d, '--', '/usr/bin/python3', os.path.join(HERE, 'drm_guest.py'),
                            CAMRELAY, d])
     try:
