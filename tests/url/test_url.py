@@ -12,7 +12,10 @@ HTTP side is Python's urllib through tests/e2e/e2e.py).
         bars; the server stops -> "connection refused" naming the URL ->
         restarts -> running.
 
-  test_url.py CAMRELAY [sdp|rtsp|all]"""
+  codecs: H.265, VP8 and MJPEG over RTP with SDP files, H.264 in MPEG-TS
+        over rtp:// without one: each shows the bars.
+
+  test_url.py CAMRELAY [sdp|rtsp|codecs|all]"""
 import os
 import socket
 import subprocess
@@ -166,6 +169,43 @@ def test_sdp(exe, tmp):
         sender.stop()
 
 
+CODECS = [  # name, ffmpeg encoder arguments, ffmpeg muxer, through an SDP file
+    ("h265", ["-c:v", "libx265", "-x265-params", "keyint=15:log-level=error", "-tune", "zerolatency"], "rtp", True),
+    ("vp8", ["-c:v", "libvpx", "-deadline", "realtime", "-g", "15", "-b:v", "1M"], "rtp", True),
+    ("mjpeg", ["-c:v", "mjpeg", "-huffman", "default", "-q:v", "3", "-pix_fmt", "yuvj420p"], "rtp", True),
+    ("h264 in MPEG-TS over rtp://, no SDP", ["-c:v", "libx264", "-g", "15", "-tune", "zerolatency"],
+     "rtp_mpegts", False),
+]
+
+
+def test_codecs(exe, tmp):
+    """Each codec the URL source decodes shows the bars (MJPEG: the sender's JPEGs)."""
+    for name, args, muxer, with_sdp in CODECS:
+        port = free_udp_port() & ~1
+        sdp = os.path.join(tmp, f"c{port}.sdp")
+        cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi",
+               "-i", f"smptebars=size={W}x{H}:rate=30"] + args
+        if "-pix_fmt" not in args:
+            cmd += ["-pix_fmt", "yuv420p"]
+        cmd += ["-f", muxer, f"rtp://127.0.0.1:{port}"] + (["-sdp_file", sdp] if with_sdp else [])
+        sender = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if with_sdp:
+                deadline = time.monotonic() + 10
+                while not os.path.exists(sdp) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            url = sdp if with_sdp else f"rtp://127.0.0.1:{port}"
+            with e2e.Server(exe, toml=TOML.format(url=url, extra="")) as srv:
+                srv.wait_for(f"{name}: frames", lambda: running_with_frames(srv, 30), timeout=30)
+                s = srv.stream("cam")
+                want = "mjpeg" if name == "mjpeg" else "yuv420"
+                check(s["format"] == want, f"{name}: source format {s['format']}, expected {want}")
+                check_bars(snapshot(srv), name)
+        finally:
+            sender.terminate()
+            sender.wait(10)
+
+
 def start_rtsp(port):
     p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "rtsp_server.py"), str(port)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -205,6 +245,8 @@ def main(exe, which="all"):
             test_sdp(exe, tmp)
         if which in ("rtsp", "all"):
             test_rtsp(exe, tmp)
+        if which in ("codecs", "all"):
+            test_codecs(exe, tmp)
     print("PASS")
 
 
