@@ -27,7 +27,7 @@ EXCL = os.environ['CAMRELAY_VM_LOOP_EXCL']  # exclusive_caps=1, as Chrome needs
 LOOP = os.environ['CAMRELAY_VM_LOOP']       # exclusive_caps=0
 VIVID = os.environ['CAMRELAY_VM_VIVID_CAP']
 VIVID_OUT = os.environ['CAMRELAY_VM_VIVID_OUT']
-W, H, FPS, K = 320, 240, 10, 40  # small, and K pre-rendered pictures: the VM runs ~10x slower (TCG)
+W, H, FPS, K = 320, 240, 6, 40  # small, slow, K pre-rendered pictures: the VM runs ~10x slower (TCG)
 # Picture back after the camera returns. Sleep: 3 s (the brief). Unplug: the
 # stream core's reconnect backoff doubles up to 4 s (src/core/stream.c), so
 # after a 5 s outage the next attempt can come 3 s late: allowed 4.5 s.
@@ -198,7 +198,11 @@ def test_main(sim):
     theirs = sim.rate_between(body[0][0], body[-1][0])
     check(abs(ours / theirs - 1) <= 0.05, 'ffmpeg gets %.2f fps = the simulator\'s %.2f fps within 5%%' % (ours, theirs))
     counters = [n for _, n in body]
-    check(all(0 < (b - a) % K < K // 2 for a, b in zip(counters, counters[1:])), 'counters increase in the consumer')
+    # In order; a repeat is the sink's once-a-second keep-alive when the
+    # guest stalls, counted but allowed.
+    steps = [(b - a) % K for a, b in zip(counters, counters[1:])]
+    check(all(d < K // 2 for d in steps), 'frames arrive in order (%d repeated by the keep-alive)'
+          % steps.count(0))
 
     # camrelay restarted under the running consumer
     check(cr.stop() == 0, 'camrelay #1 exits 0 on SIGTERM')
