@@ -42,6 +42,7 @@ struct _stage_s {
 	atomic_llong bitrate_wanted;
 	bool failed_logged;
 	bool passing; /* passing a URL source's access units through */
+	uint64_t pass_seq; /* seq of the last frame passed through */
 };
 
 struct cr_sub_s {
@@ -235,6 +236,11 @@ static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
 	 * stage waits for the sender's next keyframe. */
 	if (f->coded && f->coded->codec == st->enc_cfg.codec) {
 		_encoder_close(st);
+		/* A gap in seq: this stage's queue dropped frames, so the next
+		 * access units refer to pictures the consumers never got. */
+		if (st->passing && f->seq != st->pass_seq + 1)
+			st->passing = false;
+		st->pass_seq = f->seq;
 		if (!st->passing && !(f->coded->flags & CR_PACKET_KEYFRAME))
 			return;
 		st->passing = true;
