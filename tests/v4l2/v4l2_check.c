@@ -302,14 +302,15 @@ static int _bars(int seconds)
 	_check(kn > 0 && n_copied <= 0.1 * (double)kn,
 	       "zero-copy: %.1f of %llu frames copied because consumers held every buffer", n_copied,
 	       (unsigned long long)kn);
-	/* The rate is checked when the device kept its own pace (skipped no
-	 * frame): then every frame it made reached camrelay's consumers, at the
-	 * rate it reports. When vivid skipped frames (its generator and clock
-	 * run late on the emulated CPU of a busy host), the figures are shown. */
+	/* The rate is checked when the device kept its own pace (skipped at
+	 * most 2% of the frames): then the frames it made reached camrelay's
+	 * consumers at the rate it reports. When vivid skipped more (its
+	 * generator runs late on the emulated CPU of a busy host), the figures
+	 * are shown instead. */
 	if (getenv("RATE_INFO_ONLY"))
 		printf("note: rate not checked (a producer process sets it): %.3f fps, device reports %.3f\n", fps,
 		       st.fps_nominal);
-	else if (skipped == 0)
+	else if ((double)skipped <= 0.02 * (double)(kn + skipped))
 		_check(st.fps_nominal > 0 && fabs(fps - st.fps_nominal) <= 0.05 * st.fps_nominal,
 		       "delivered frame rate %.3f fps over %.1f s, device reports %.3f (within 5%%)", fps, span,
 		       st.fps_nominal);
