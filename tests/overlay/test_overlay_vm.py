@@ -136,6 +136,18 @@ def px(buf, ll, x, y):
     return struct.unpack_from('<H', buf, y * ll + x * 2)[0]
 
 
+def stop_serve(p):
+    p.terminate()
+    try:
+        p.wait(timeout=60)
+        return True
+    except subprocess.TimeoutExpired:
+        subprocess.run(['sh', '-c', f'cat /proc/{p.pid}/task/*/stack /proc/{p.pid}/task/*/wchan 2>/dev/null | head -60'])
+        p.kill()
+        p.wait()
+        return False
+
+
 def start_hold(args):
     p = subprocess.Popen([CAMRELAY, 'overlay', CAP] + args + ['--start', '--hold', '60'],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -236,10 +248,11 @@ def test_capture_overlay_sink():
             time.sleep(0.5)
         capture_frame(f'{TMP}/cap3.raw')
     finally:
-        p.terminate()
-        p.wait(timeout=60)
+        stopped = stop_serve(p)
     log.seek(0)
     text = log.read()
+    if not check(stopped, 'serve stops on SIGTERM'):
+        print(text)
     check('destructive overlay on, window 320x180+300+200' in text, 'serve: the overlay sink started the destructive overlay')
     buf = fb_read()
     inside = sum(1 for y in range(200 + 40, 380, 3) for x in range(300, 620, 3)
@@ -356,6 +369,9 @@ def test_osd_inv_alpha():
         p.wait(timeout=60)
 
 
+if os.environ.get('OVERLAY_ONLY'):  # one case, for debugging
+    globals()[os.environ['OVERLAY_ONLY']]()
+    sys.exit(1 if failures else 0)
 compare_json(CAP)
 compare_json(OUT)
 test_capture_overlay()
