@@ -319,7 +319,11 @@ static struct _stage_s *_stage_get(struct cr_stream_s *s, const struct cr_sub_re
 	st->height = req->height;
 	st->enc_cfg = req->encoder;
 	st->enc.emit_opaque = st; /* MJPEG passthrough emits before any encoder is opened */
-	cr_queue_init(&st->in, _STAGE_DEPTH, _unref_frame);
+	/* An encoder importing DMA-BUFs holds capture buffers while frames wait:
+	 * one waiting frame keeps the capture driver from running dry (and
+	 * copying) with its few buffers. */
+	cr_queue_init(&st->in, st->kind == _STAGE_ENCODE && req->encoder.prefer_dmabuf ? 1 : _STAGE_DEPTH,
+		      _unref_frame);
 	if (pthread_create(&st->thread, NULL, _stage_thread, st) != 0) {
 		cr_queue_destroy(&st->in);
 		free(st);

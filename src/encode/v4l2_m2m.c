@@ -56,6 +56,7 @@ struct _m2m_s {
 	struct _buf_s out[_N_OUT], cap[_N_CAP];
 	bool streaming_out, streaming_cap;
 	bool copy_logged, keyframe_logged;
+	int skipped_run; /* DMABUF: frames in a row that came without a DMA-BUF */
 
 	uint64_t counter; /* frames queued; carried in the buffer timestamp */
 	struct {
@@ -256,6 +257,14 @@ static int _set_formats(struct cr_encoder_s *enc, struct _m2m_s *m)
 		_ERR(enc, "%s (%s) cannot encode %dx%d (it offers %dx%d)", m->path, m->card, enc->width, enc->height,
 		     m->coded_w, m->coded_h);
 		return -EINVAL;
+	}
+	if (m->coded_w != enc->width || m->coded_h != enc->height) {
+		/* Padded to the device's alignment: the visible part is the crop. */
+		struct v4l2_selection sel = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .target = V4L2_SEL_TGT_CROP,
+					     .r = {0, 0, (uint32_t)enc->width, (uint32_t)enc->height}};
+		if (cr_v4l2_ioctl(m->fd, VIDIOC_S_SELECTION, &sel) < 0)
+			CR_LOG_D("v4l2-m2m", "%s: no crop to %dx%d of %dx%d", m->path, enc->width, enc->height,
+				 m->coded_w, m->coded_h);
 	}
 	enc->in_format = cr_pixfmt_from_fourcc(m->raw_fourcc);
 	struct v4l2_streamparm parm = {.type = m->out_type};
@@ -781,8 +790,18 @@ static int _m2m_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 			return r;
 	} else if (m->out_mem == V4L2_MEMORY_DMABUF) {
 		const char *block = _import_blocker(enc, m, f, why, sizeof(why));
+		/* A lone frame without DMA-BUF is one the capture copied when its
+		 * buffers ran short: skip it and stay zero-copy; a run of them
+		 * means the source stopped exporting. */
+		if (block && f->dmabuf_fd < 0 && ++m->skipped_run < 3) {
+			CR_LOG_D("v4l2-m2m", "%s: frame %llu came without a DMA-BUF: skipped", m->path,
+				 (unsigned long long)f->seq);
+			return 0;
+		}
 		if (block && (r = _switch_to_mmap(enc, m, block)) < 0)
 			return r;
+		if (!block)
+			m->skipped_run = 0;
 	}
 	int i = 0;
 	while (i < m->n_out && m->out[i].queued)
