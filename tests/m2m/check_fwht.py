@@ -49,14 +49,14 @@ def _bars_row(lum):
 
 def bars(path, w, h):
     """The decoder picks its raw format from the stream (4:2:0 or 4:2:2):
-    the last frame is read as YU12 and as YUYV; one must show the bars."""
+    the last frame is read as YU12, YUYV and 422P; one must show the bars."""
     try:
         data = open(path, "rb").read()
     except OSError as e:
         print(f"{path}: {e}")
         return False
     y = h * 7 // 8  # below vivid's text lines
-    for name, fsize, bpp in (("YU12", w * h * 3 // 2, 1), ("YUYV", w * h * 2, 2)):
+    for name, fsize, bpp in (("YU12", w * h * 3 // 2, 1), ("YUYV", w * h * 2, 2), ("422P", w * h * 2, 1)):
         if len(data) < fsize or len(data) % fsize:
             continue
         frame = data[(len(data) // fsize - 1) * fsize:][:fsize]
