@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/stats.h"
 #include "core/v4l2_util.h"
@@ -626,7 +627,7 @@ static int _dequeue(struct cr_encoder_s *enc, struct _m2m_s *m, bool *last)
  * packets have come out, dequeueing as things arrive. */
 static int _wait(struct cr_encoder_s *enc, struct _m2m_s *m, int i, uint64_t packets, bool *last)
 {
-	int waited = 0;
+	int64_t end = cr_now_ns() + (int64_t)_WAIT_MS * 1000000;
 	for (;;) {
 		int r = _dequeue(enc, m, last);
 		if (r < 0)
@@ -634,7 +635,7 @@ static int _wait(struct cr_encoder_s *enc, struct _m2m_s *m, int i, uint64_t pac
 		bool out_back = i < 0 || !m->out[i].queued;
 		if ((out_back && m->packets >= packets) || (last && *last))
 			return 0;
-		if (waited >= _WAIT_MS) {
+		if (cr_now_ns() >= end) {
 			if (out_back)
 				return 0; /* the packet comes with a later frame */
 			_ERR(enc, "%s (%s) did not return a raw buffer within %d ms", m->path, m->card, _WAIT_MS);
@@ -646,7 +647,6 @@ static int _wait(struct cr_encoder_s *enc, struct _m2m_s *m, int i, uint64_t pac
 			_ERR(enc, "poll on %s failed: %s", m->path, strerror(errno));
 			return -errno;
 		}
-		waited += 100; /* an upper bound: each poll waits at most 100 ms */
 	}
 }
 

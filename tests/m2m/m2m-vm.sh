@@ -5,7 +5,8 @@
 # Each case checks the FWHT stream (headers, and vicodec's decoder turning
 # it back into vivid's colour bars) and the bytes-copied counters.
 #   m2m-vm.sh M2M_DRIVE CHECK_FWHT_PY [CASE...]
-# Cases: mmap dmabuf fallback layout seed (default: all).
+# Cases: mmap dmabuf fallback layout seed (default: all); mplane reloads
+# vicodec with multiplanar=1 for the cases after it.
 set -u
 DRIVE=$1 CHECK=$2
 shift 2
@@ -81,6 +82,15 @@ check() {
 
 for c in $CASES; do
 	case $c in
+	mplane)
+		# vicodec again with the multi-planar API (the _MPLANE buffer types).
+		rmmod vicodec && modprobe vicodec multiplanar=1 || bad "mplane: reloading vicodec"
+		for n in /sys/class/video4linux/*/name; do
+			d=/dev/$(basename "$(dirname "$n")")
+			case $(cat "$n") in stateful-encoder) ENC=$d ;; stateful-decoder) DEC=$d ;; esac
+		done
+		v4l2-ctl -d "$ENC" -D | grep -q "Video Memory-to-Memory Multiplanar" && ok "mplane: $ENC is multi-planar" || bad "mplane: $ENC not multi-planar"
+		;;
 	mmap)
 		# Copy path: no DMA-BUF asked for; every frame's bytes counted.
 		cfg mmap 640 480 yuyv false false
