@@ -213,7 +213,7 @@ static int _encoder_open(struct _stage_s *st, struct cr_frame_s *f)
 	}
 	st->failed_logged = false;
 	st->enc_open = true;
-	CR_LOG_I(s->cfg.name, "encoder %s: %s %dx%d from %s", ops->name,
+	CR_LOG_I(s->cfg.name, "encoder %s: %s %dx%d from %s", st->enc.ops->name, /* open() may hand over (fallback) */
 		 cr_codec_name(st->enc_cfg.codec), f->width, f->height, cr_pixfmt_name(st->enc.in_format));
 	return 0;
 }
@@ -295,7 +295,8 @@ static bool _enc_cfg_equal(const struct cr_encoder_cfg_s *a, const struct cr_enc
 	return a->codec == b->codec && strcmp(a->backend, b->backend) == 0 && a->bitrate == b->bitrate &&
 	       a->profile_idc == b->profile_idc && a->constraint_flags == b->constraint_flags &&
 	       a->level_idc == b->level_idc && a->gop == b->gop && a->quality == b->quality &&
-	       a->prefer_dmabuf == b->prefer_dmabuf && strcmp(a->preset, b->preset) == 0;
+	       a->prefer_dmabuf == b->prefer_dmabuf && strcmp(a->preset, b->preset) == 0 &&
+	       strcmp(a->device, b->device) == 0 && strcmp(a->fallback, b->fallback) == 0;
 }
 
 /* Under s->lock. */
@@ -551,7 +552,8 @@ static void _source_close(struct cr_stream_s *s)
 static void *_capture_thread(void *arg)
 {
 	struct cr_stream_s *s = arg;
-	const int64_t backoff_min = 250000000LL, backoff_max = 4000000000LL;
+	/* Capped at 2 s: a camera back from sleep is picked up within ~2 s. */
+	const int64_t backoff_min = 250000000LL, backoff_max = 2000000000LL;
 	int64_t backoff = backoff_min, next_ph = 0, last_frame = 0;
 	uint64_t seq = 0;
 
