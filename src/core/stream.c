@@ -552,8 +552,7 @@ static void _source_close(struct cr_stream_s *s)
 static void *_capture_thread(void *arg)
 {
 	struct cr_stream_s *s = arg;
-	/* Capped at 2 s: a camera back from sleep is picked up within ~2 s. */
-	const int64_t backoff_min = 250000000LL, backoff_max = 2000000000LL;
+	const int64_t backoff_min = 250000000LL, backoff_max = 4000000000LL;
 	int64_t backoff = backoff_min, next_ph = 0, last_frame = 0;
 	uint64_t seq = 0;
 
