@@ -62,7 +62,8 @@ run() {
 	echo "--- $name: m2m_drive exit $rc; log:"
 	sed 's/^/  /' "$W/$name.log"
 	grep -E '^camrelay_(bytes_copied|frames_captured|frames_converted|packets_encoded)' "$W/$name.metrics" | sed 's/^/  metrics: /'
-	[ -s "$W/$name.fwht" ] && [ -e "$W/$name.done" ] && grep -q "^packets $n$" "$W/$name.done"
+	# exit 0: n packets, clean stop (and, in sanitizer builds, no reports)
+	[ $rc = 0 ] && [ -s "$W/$name.fwht" ] && [ -e "$W/$name.done" ] && grep -q "^packets $n$" "$W/$name.done"
 }
 
 metric() { awk -v m="$1" '$1 == m || index($1, m "{") == 1 { print $2; exit }' "$2"; }
