@@ -29,7 +29,9 @@
 #include "source/v4l2_ctrl.h"
 #include "source/v4l2_fmt.h"
 
-#define _N_BUFFERS 4
+/* 6, not 4: the stage queue (2) and a subscriber queue (2) may hold 4 frames,
+ * and the driver needs buffers to fill meanwhile or frames get copied. */
+#define _N_BUFFERS 6
 
 struct _buf_s {
 	void *start[VIDEO_MAX_PLANES];
