@@ -552,7 +552,8 @@ static void _source_close(struct cr_stream_s *s)
 static void *_capture_thread(void *arg)
 {
 	struct cr_stream_s *s = arg;
-	const int64_t backoff_min = 250000000LL, backoff_max = 4000000000LL;
+	/* Capped at 1 s: a camera that comes back is picked up within ~1 s. */
+	const int64_t backoff_min = 250000000LL, backoff_max = 1000000000LL;
 	int64_t backoff = backoff_min, next_ph = 0, last_frame = 0;
 	uint64_t seq = 0;
 

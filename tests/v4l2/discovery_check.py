@@ -49,6 +49,16 @@ check(subs == set(glob.glob("/dev/v4l-subdev*")) and len(subs) > 0, f"sub-device
 kinds = {v["path"]: v.get("kind") for v in lst["video"]}
 check(kinds.get(devs[0]) == "capture" and kinds.get(devs[1]) == "m2m",
       f"kinds: {devs[0]} {kinds.get(devs[0])}, {devs[1]} {kinds.get(devs[1])}")
+# v4l2loopback devices, as sysfs names them (the bench loads two, one with exclusive_caps).
+loop_ref = {}
+for name_file in glob.glob("/sys/class/video4linux/video*/name"):
+    dev = "/dev/" + name_file.split("/")[-2]
+    drv = os.path.realpath(os.path.join(os.path.dirname(name_file), "device", "driver"))
+    if "v4l2loopback" in drv or "v4l2 loopback" in drv:
+        loop_ref[dev] = open(name_file).read().strip()
+loops = {w["path"]: w["label"] for w in lst.get("webcams", [])}
+check(len(loops) >= 2 and all(loops.get(p) == l for p, l in loop_ref.items()),
+      f"webcams: camrelay {loops} vs sysfs {loop_ref}")
 vcap = ours.get(devs[0], {})
 check("YUYV" in [f["fourcc"] for f in vcap.get("formats", {}).get("capture", [])], "list shows vivid's capture formats")
 
