@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "sink/webcam.h"
-#include "source/gphoto2.h"
 #include "cli/cli.h"
 #include "core/format.h"
 #include "core/v4l2_util.h"
@@ -246,12 +245,6 @@ static void _print_text(json_t *root)
 		printf("  %-18s %s%s\n", _s(o, "path"), _s(o, "name"),
 		       json_is_true(json_object_get(o, "read_only")) ? " (read-only)" : "");
 	}
-	json_t *cams = json_object_get(root, "gphoto2");
-	if (json_array_size(cams)) {
-		printf("Cameras (libgphoto2; backend = \"gphoto2\"):\n");
-		json_array_foreach(cams, i, o)
-		printf("  %-18s %s\n", _s(o, "port"), _s(o, "model"));
-	}
 	json_t *loops = json_object_get(root, "webcams");
 	if (json_array_size(loops)) {
 		printf("Virtual webcams (v4l2loopback; sink type = \"webcam\"):\n");
@@ -283,8 +276,7 @@ static int _run(int argc, char **argv)
 		} else if (c == 'h') {
 			printf("Usage: camrelay list [--json]\n"
 			       "Lists V4L2 video nodes (card, driver, bus info, capabilities, formats),\n"
-			       "sub-devices, media devices, cameras libgphoto2 detects and v4l2loopback\n"
-			       "webcams.\n");
+			       "sub-devices, media devices and v4l2loopback webcams.\n");
 			return 0;
 		} else {
 			return 2;
@@ -308,11 +300,6 @@ static int _run(int argc, char **argv)
 	json_object_set_new(root, "media", a = json_array());
 	for (int i = 0; i < n; i++)
 		json_array_append_new(a, _media_node(nodes[i]));
-	json_object_set_new(root, "gphoto2", a = json_array());
-	static struct cr_gphoto2_camera_s cams[16];
-	n = cr_gphoto2_list ? cr_gphoto2_list(cams, 16) : 0;
-	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:s,s:s}", "model", cams[i].model, "port", cams[i].port));
 	json_object_set_new(root, "webcams", a = json_array());
 	static struct cr_webcam_dev_s loops[32];
 	n = cr_webcam_list(loops, 32);
