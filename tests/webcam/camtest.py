@@ -25,7 +25,12 @@ def sanitizer_env():
     env = dict(os.environ)
     asan = env.get('ASAN_OPTIONS', '')
     if 'fast_unwind_on_malloc' not in asan:
-        env['ASAN_OPTIONS'] = (asan + ':' if asan else '') + 'fast_unwind_on_malloc=0'
+        asan = (asan + ':' if asan else '') + 'fast_unwind_on_malloc=0'
+    # Freed memory sits in a 256 MB quarantine by default, which would make
+    # the RSS-flat checks measure ASan rather than camrelay.
+    if 'quarantine_size_mb' not in asan:
+        asan += ':quarantine_size_mb=16'
+    env['ASAN_OPTIONS'] = asan
     lsan = env.get('LSAN_OPTIONS', '')
     if 'suppressions' not in lsan:
         env['LSAN_OPTIONS'] = (lsan + ':' if lsan else '') + 'suppressions=' + os.path.join(HERE, 'lsan.supp')
