@@ -245,7 +245,13 @@ def test_main(sim):
     time.sleep(3)
     fds1, rss1 = cr.fds(), cr.rss_kb()
     check(abs(fds1 - fds0) <= 1, '10 unplug cycles: camrelay fds flat (%d -> %d)' % (fds0, fds1))
-    check(rss1 - rss0 <= 4096, '10 unplug cycles: camrelay RSS flat (%d -> %d kB)' % (rss0, rss1))
+    # Under ASan the 16 MB quarantine (camtest.sanitizer_env) fills as memory
+    # is freed; leaks themselves are LSan's job at exit.
+    with open(CAMRELAY, 'rb') as f:
+        asan = b'__asan_init' in f.read()
+    slack = 4096 + (16384 if asan else 0)
+    check(rss1 - rss0 <= slack, '10 unplug cycles: camrelay RSS flat (%d -> %d kB, allowed +%d)'
+          % (rss0, rss1, slack))
     check(p.poll() is None and not ffmpeg_errors(EXCL), 'ffmpeg read through all of it without an error')
     check(cr.stop() == 0, 'camrelay exits 0 on SIGTERM')
 
