@@ -155,6 +155,21 @@ static int _cmd_serve(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	/* Encoders open when their first consumer arrives; a hardware encoder
+	 * that cannot exist here is said now, not then. */
+	for (int i = 0; i < cfg.n_streams; i++)
+		for (int k = 0; k < cfg.streams[i].n_sources; k++) {
+			const struct cr_encoder_cfg_s *e = &cfg.streams[i].sources[k].encoder;
+			int r = e->present ? cr_encoder_check(e, err, sizeof(err)) : 0;
+			if (r < 0) {
+				CR_LOG_E("serve", "%s:%d: stream \"%s\": encoder backend \"%s\": %s", cfg.path, e->line,
+					 cfg.streams[i].name, e->backend, err);
+				return 1;
+			}
+			if (r > 0)
+				CR_LOG_W("serve", "%s:%d: stream \"%s\": %s", cfg.path, e->line, cfg.streams[i].name, err);
+		}
+
 	struct cr_stream_s *streams[CR_MAX_STREAMS] = {0};
 	int rc = 0;
 	for (int i = 0; i < cfg.n_streams; i++) {

@@ -712,6 +712,7 @@ static int _load_encoder(struct _ctx_s *c, const struct cr_toml_s *t, const char
 		return rc;
 	if (rc == 0)
 		return _missing(c, t, path, "backend", "");
+	e->line = cr_toml_key_line(cr_toml_get(t, "backend"));
 	const char *codec = _get_name(c, t, path, "codec", &cv, &rc);
 	_sub(sub, sizeof(sub), path, "codec");
 	if (rc < 0)

@@ -98,6 +98,7 @@ struct cr_encoder_cfg_s {
 	bool prefer_dmabuf;
 	char device[256];  /* v4l2-m2m: encoder node, card name or bus info; "" = find one */
 	char fallback[16]; /* v4l2-m2m: "software" = use a software encoder when no device encodes */
+	int line;          /* of its backend key, for start-up messages */
 };
 
 struct cr_output_cfg_s {

@@ -1,4 +1,6 @@
 /* Look-ups in the generated backend tables. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "encode/encoder.h"
@@ -37,6 +39,33 @@ const struct cr_encoder_ops_s *cr_encoder_find(const char *name, enum cr_codec_e
 			return *p;
 	}
 	return NULL;
+}
+
+int cr_encoder_check(const struct cr_encoder_cfg_s *cfg, char *msg, size_t msglen)
+{
+	const struct cr_encoder_ops_s *ops = cr_encoder_find(cfg->backend, cfg->codec);
+	if (!ops) {
+		snprintf(msg, msglen, "encoder backend \"%s\" for %s is not in this build (camrelay --version lists them)",
+			 cfg->backend, cr_codec_name(cfg->codec));
+		return -ENOENT;
+	}
+	char why[384] = "";
+	int r = ops->check ? ops->check(cfg, why, sizeof(why)) : 0;
+	if (r >= 0)
+		return 0;
+	const struct cr_encoder_ops_s *sw =
+		strcmp(cfg->fallback, "software") == 0 ? cr_encoder_find("software", cfg->codec) : NULL;
+	if (sw) {
+		snprintf(msg, msglen, "%s; encoding %s in software (%s) as fallback = \"software\" asks", why,
+			 cr_codec_name(cfg->codec), sw->name);
+		return 1;
+	}
+	if (strcmp(cfg->fallback, "software") == 0)
+		snprintf(msg, msglen, "%s; and no software %s encoder in this build", why, cr_codec_name(cfg->codec));
+	else
+		snprintf(msg, msglen, "%s; set encoder.device to one, or fallback = \"software\" to encode on the CPU",
+			 why);
+	return r;
 }
 
 const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type)

@@ -32,6 +32,10 @@ struct cr_encoder_ops_s {
 	const char *name; /* config encoder.backend */
 	const enum cr_codec_e *codecs;    /* CR_CODEC_NONE-terminated */
 	const enum cr_pixfmt_e *formats;  /* accepted inputs, preferred first, NONE-terminated */
+	/* Optional, at program start before anything opens: can the backend
+	 * serve cfg at all (a hardware encoder: is there a device for the
+	 * codec)? 0, or a negative errno with the reason in err. */
+	int (*check)(const struct cr_encoder_cfg_s *cfg, char *err, size_t errlen);
 	int (*open)(struct cr_encoder_s *enc);
 	int (*encode)(struct cr_encoder_s *enc, struct cr_frame_s *frame);
 	void (*request_keyframe)(struct cr_encoder_s *enc);
@@ -42,5 +46,9 @@ struct cr_encoder_ops_s {
 extern const struct cr_encoder_ops_s *const cr_encoder_backends[];
 /* By backend name, or (name "" / "software") the first software backend for the codec. */
 const struct cr_encoder_ops_s *cr_encoder_find(const char *name, enum cr_codec_e codec);
+/* Start-up check of a configured encoder (ops->check, then fallback):
+ * 0 = usable; 1 = its fallback will be used (msg says so); negative = not
+ * usable (msg says why and what to do). */
+int cr_encoder_check(const struct cr_encoder_cfg_s *cfg, char *msg, size_t msglen);
 
 #endif

@@ -654,6 +654,30 @@ static int _wait(struct cr_encoder_s *enc, struct _m2m_s *m, int i, uint64_t pac
 
 static void _m2m_close(struct cr_encoder_s *enc);
 
+/* At program start: the same search open() does, so a missing device is
+ * reported before any consumer arrives. */
+static int _m2m_check(const struct cr_encoder_cfg_s *cfg, char *err, size_t errlen)
+{
+	struct _m2m_s *m = calloc(1, sizeof(*m));
+	struct cr_encoder_s *enc = calloc(1, sizeof(*enc));
+	int r = -ENOMEM;
+	snprintf(err, errlen, "out of memory");
+	if (!m || !enc)
+		goto out;
+	m->fd = -1;
+	enc->cfg = *cfg;
+	m->coded_fourcc = _codec_fourcc(cfg->codec);
+	r = m->coded_fourcc ? _find_device(enc, m) : -EINVAL;
+	if (r < 0)
+		snprintf(err, errlen, "%s", *enc->error ? enc->error : "V4L2 M2M encoders do not do this codec");
+	if (m->fd >= 0)
+		close(m->fd);
+out:
+	free(m);
+	free(enc);
+	return r < 0 ? r : 0;
+}
+
 static int _m2m_open(struct cr_encoder_s *enc)
 {
 	struct _m2m_s *m = calloc(1, sizeof(*m));
@@ -890,6 +914,7 @@ const struct cr_encoder_ops_s cr_encoder_v4l2_m2m = {
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_VP8, CR_CODEC_VP9, CR_CODEC_MJPEG,
 					    CR_CODEC_FWHT, CR_CODEC_NONE},
 	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_NV12, CR_PIXFMT_YUV420, CR_PIXFMT_YUYV, CR_PIXFMT_NONE},
+	.check = _m2m_check,
 	.open = _m2m_open,
 	.encode = _m2m_encode,
 	.request_keyframe = _m2m_request_keyframe,

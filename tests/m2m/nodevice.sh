@@ -1,9 +1,11 @@
 #!/bin/bash
 # Host (no V4L2 M2M device here): a v4l2-m2m encoder fails at open with a
 # message naming the codec and what was found; with fallback = "software" the
-# same config encodes on the CPU.   nodevice.sh M2M_DRIVE
+# same config encodes on the CPU. `camrelay serve` says both at start-up,
+# before any consumer opens the encoder.   nodevice.sh M2M_DRIVE CAMRELAY
 set -u
 DRIVE=$1
+CAMRELAY=$2
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 fail=0
@@ -48,5 +50,34 @@ elif grep -q 'no software h264 encoder in this build' "$W/fallback.log"; then
 	echo "ok: fallback asked, no software h264 in this build, said so"
 else
 	echo "FAIL: fallback = software not taken"; fail=1
+fi
+
+# camrelay serve: the missing device is a start-up error naming file:line
+# (the encoder's backend key is line 11 of what mk writes), exit 1.
+mk plain ""
+timeout 20 "$CAMRELAY" serve -c "$W/plain.toml" >"$W/serve-plain.log" 2>&1
+rc=$?
+cat "$W/serve-plain.log"
+if [ $rc -eq 1 ] && grep -q "$W/plain.toml:11: stream \"cam\": encoder backend \"v4l2-m2m\": no V4L2 M2M encoder for h264; found: none" "$W/serve-plain.log" &&
+   grep -q 'fallback = "software"' "$W/serve-plain.log" && ! grep -q 'serving' "$W/serve-plain.log"; then
+	echo "ok: serve stops at start-up with file:line, what was found and the fix"
+else
+	echo "FAIL: serve without an M2M device: expected exit 1 and the file:line message (exit $rc)"; fail=1
+fi
+# With fallback = "software": one start-up warning, then it serves (and encodes on first use).
+mk fallback 'fallback = "software"'
+"$CAMRELAY" serve -c "$W/fallback.toml" >"$W/serve-fallback.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q 'serving' "$W/serve-fallback.log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+kill -TERM $pid 2>/dev/null; wait $pid
+rc=$?
+cat "$W/serve-fallback.log"
+n=$(grep -c "$W/fallback.toml:11: stream \"cam\": no V4L2 M2M encoder for h264.*encoding h264 in software" "$W/serve-fallback.log")
+if [ "$n" -eq 1 ] && grep -q 'serving 1 stream' "$W/serve-fallback.log" && [ $rc -eq 0 ]; then
+	echo "ok: fallback = software: said once at start-up, serves"
+elif grep -q 'no software h264 encoder in this build' "$W/serve-fallback.log" && [ $rc -eq 1 ]; then
+	echo "ok: fallback asked, no software h264 in this build: start-up error"
+else
+	echo "FAIL: serve with fallback = software: expected one start-up line and serving (lines $n, exit $rc)"; fail=1
 fi
 exit $fail
