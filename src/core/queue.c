@@ -91,8 +91,19 @@ void cr_queue_destroy(struct cr_queue_s *q)
 
 uint64_t cr_queue_dropped(struct cr_queue_s *q)
 {
-	pthread_mutex_lock(&q->lock);
-	uint64_t d = q->dropped;
-	pthread_mutex_unlock(&q->lock);
+	uint64_t d;
+	cr_queue_counts(q, NULL, &d, NULL);
 	return d;
+}
+
+void cr_queue_counts(struct cr_queue_s *q, uint64_t *pushed, uint64_t *dropped, int *queued)
+{
+	pthread_mutex_lock(&q->lock);
+	if (pushed)
+		*pushed = q->pushed;
+	if (dropped)
+		*dropped = q->dropped;
+	if (queued)
+		*queued = q->count;
+	pthread_mutex_unlock(&q->lock);
 }

@@ -33,5 +33,7 @@ void cr_queue_close(struct cr_queue_s *q);
 /* Drops what is queued and frees the lock. */
 void cr_queue_destroy(struct cr_queue_s *q);
 uint64_t cr_queue_dropped(struct cr_queue_s *q);
+/* Items pushed and dropped so far, and waiting now (each may be NULL). */
+void cr_queue_counts(struct cr_queue_s *q, uint64_t *pushed, uint64_t *dropped, int *queued);
 
 #endif

@@ -402,16 +402,22 @@ void cr_stream_unsubscribe(struct cr_sub_s *sub)
 	pthread_mutex_unlock(&s->lock);
 	if (dead)
 		_stage_destroy(dead);
+	/* Nothing is pushed any more: what is still queued never reaches the
+	 * consumer, so the final count is exact (offered = delivered + dropped,
+	 * less what the consumer skipped by its own choice, e.g. a rate cap). */
+	uint64_t offered, dropped;
+	int queued;
+	cr_queue_counts(&sub->queue, &offered, &dropped, &queued);
+	CR_LOG_D(s->cfg.name, "%s gone: offered %llu, delivered %llu, dropped %llu", sub->name,
+		 (unsigned long long)offered, (unsigned long long)atomic_load(&sub->delivered),
+		 (unsigned long long)(dropped + atomic_load(&sub->self_dropped) + (uint64_t)queued));
 	cr_queue_destroy(&sub->queue);
 	free(sub);
 }
 
 void *cr_sub_pop(struct cr_sub_s *sub, int timeout_ms)
 {
-	void *item = cr_queue_pop(&sub->queue, timeout_ms);
-	if (item)
-		atomic_fetch_add(&sub->delivered, 1);
-	return item;
+	return cr_queue_pop(&sub->queue, timeout_ms);
 }
 
 void cr_sub_unref_item(struct cr_sub_s *sub, void *item)
@@ -421,6 +427,7 @@ void cr_sub_unref_item(struct cr_sub_s *sub, void *item)
 
 void cr_sub_sent(struct cr_sub_s *sub, int64_t ts_capture_ns)
 {
+	atomic_fetch_add(&sub->delivered, 1);
 	if (ts_capture_ns)
 		cr_latency_add_ns(&sub->stream->stats.capture_to_sent, cr_now_ns() - ts_capture_ns);
 }
@@ -453,7 +460,8 @@ void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub
 		info.format = sub->stage->format;
 		info.codec = sub->stage->enc_cfg.codec;
 		info.delivered = atomic_load(&sub->delivered);
-		info.dropped = cr_queue_dropped(&sub->queue) + atomic_load(&sub->self_dropped);
+		cr_queue_counts(&sub->queue, &info.offered, &info.dropped, NULL);
+		info.dropped += atomic_load(&sub->self_dropped);
 		fn(&info, opaque);
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -72,10 +72,13 @@ void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st);
 struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_req_s *req);
 void cr_stream_unsubscribe(struct cr_sub_s *sub);
 /* Next item (struct cr_frame_s * or struct cr_packet_s *, by kind), the
- * caller owns one reference; NULL on timeout. */
+ * caller owns one reference; NULL on timeout. Every item popped ends as
+ * cr_sub_sent() or cr_sub_drop() (or neither, when the subscriber skips it
+ * by its own choice, e.g. above its rate cap). */
 void *cr_sub_pop(struct cr_sub_s *sub, int timeout_ms);
 void cr_sub_unref_item(struct cr_sub_s *sub, void *item);
-/* Records capture→sent latency for an item the subscriber delivered. */
+/* Counts an item as delivered (handed to the socket, device or screen)
+ * and records its capture→sent latency. */
 void cr_sub_sent(struct cr_sub_s *sub, int64_t ts_capture_ns);
 /* Counts an item the subscriber threw away itself (e.g. socket full). */
 void cr_sub_drop(struct cr_sub_s *sub);
@@ -87,6 +90,7 @@ struct cr_sub_info_s {
 	enum cr_sub_kind_e kind;
 	enum cr_pixfmt_e format;
 	enum cr_codec_e codec;
+	uint64_t offered; /* pushed to its queue */
 	uint64_t delivered, dropped;
 };
 /* Calls fn for each subscriber (under the stream's lock: keep fn short). */

@@ -56,6 +56,7 @@ static void _add_sub(const struct cr_sub_info_s *info, void *opaque)
 									   : "as captured"));
 	else
 		json_object_set_new(c, "codec", json_string(cr_codec_name(info->codec)));
+	json_object_set_new(c, "offered", json_integer((json_int_t)info->offered));
 	json_object_set_new(c, "delivered", json_integer((json_int_t)info->delivered));
 	json_object_set_new(c, "dropped", json_integer((json_int_t)info->dropped));
 	json_array_append_new(opaque, c);

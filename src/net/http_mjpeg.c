@@ -11,7 +11,9 @@
  * buffer by reference (evbuffer_add_reference) holding a packet reference:
  * no copy. A client with two frames still unwritten gets no more until they
  * drain: the frames it misses are counted as its drops, and a stalled
- * client costs at most two packets of memory. */
+ * client costs at most two packets of memory. A frame counts as delivered
+ * when its last byte has gone to the socket; one still unwritten when the
+ * client goes counts as dropped. */
 #include <errno.h>
 #include <event2/bufferevent.h>
 #include <stdio.h>
@@ -110,11 +112,13 @@ static void _client_close(struct _mjpeg_client_s *c)
 			break;
 		}
 	CR_LOG_D("http", "mjpeg client of %s gone", cr_stream_name(h->streams[c->stream]));
+	for (int i = 0; i < _MAX_INFLIGHT; i++)
+		if (c->slots[i]) {
+			c->slots[i]->client = NULL; /* freed unwritten with the connection */
+			cr_sub_drop(c->sub);
+		}
 	cr_stream_unsubscribe(c->sub);
 	event_free(c->wake);
-	for (int i = 0; i < _MAX_INFLIGHT; i++)
-		if (c->slots[i])
-			c->slots[i]->client = NULL;
 	evhttp_connection_free(c->conn);
 	free(c);
 }

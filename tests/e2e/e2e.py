@@ -77,8 +77,9 @@ _servers = []  # for printing their logs when a test fails
 class Server:
     """camrelay serve -c CONFIG, with the config's listen address filled in."""
 
-    def __init__(self, exe, toml=TEST_STREAM_TOML, host="127.0.0.1", nofile=None):
+    def __init__(self, exe, toml=TEST_STREAM_TOML, host="127.0.0.1", nofile=None, args=()):
         self.exe = exe
+        self.args = list(args)  # more `camrelay serve` arguments, e.g. ["-v"]
         self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) for the daemon
         self.dir = tempfile.mkdtemp(prefix="camrelay-e2e-")
         self.port = free_port(host)
@@ -102,7 +103,7 @@ class Server:
         limit = None
         if self.nofile:
             limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
-        self.proc = subprocess.Popen([self.exe, "serve", "-c", self.config], stdout=self.log,
+        self.proc = subprocess.Popen([self.exe, "serve", "-c", self.config] + self.args, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env, preexec_fn=limit)
         self.pid = self.proc.pid
         deadline = time.monotonic() + timeout

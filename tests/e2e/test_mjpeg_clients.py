@@ -2,11 +2,18 @@
 """Two curl clients read /mjpeg/test for 5 s while a third client connects
 and never reads. The readers get every frame (≥ 140 of 150 at 30 fps), each
 one a whole JPEG; the stalled client costs no memory (RSS flat) and shows
-its drops; everything is released when the clients leave."""
+its drops; everything is released when the clients leave.
+
+Then the counters: every frame offered to a client is either delivered
+(written to its socket) or dropped, never both, also for a stalled client
+whose drops grow; and after the daemon closes the clients, the frames each
+one read are exactly its final delivered count."""
 
 import os
+import re
 import socket
 import subprocess
+import threading
 import time
 
 import e2e
@@ -118,6 +125,96 @@ def main(exe):
         srv.wait_for("two stream clients", lambda: len(srv.stream()["clients"]) == 2)
     for s in (reader, stalled, half):
         s.close()
+    counters(exe)
+
+
+def whole_jpegs(data):
+    """JPEGs whose every byte arrived, by their Content-Length (the boundary
+    after the last one may be missing: the daemon counts a frame delivered
+    once the JPEG itself has gone to the socket)."""
+    n, pos = 0, 0
+    while True:
+        m = re.compile(rb"Content-Length: (\d+)\r\n(?:[^\r\n]*\r\n)*\r\n").search(data, pos)
+        if not m:
+            return n
+        end = m.end() + int(m.group(1))
+        if end > len(data):
+            return n
+        check(data[m.end():m.end() + 2] == b"\xff\xd8", f"part {n} is not a JPEG")
+        n, pos = n + 1, end
+
+
+def read_to_eof(sock, out):
+    while True:
+        b = sock.recv(1 << 16)
+        if not b:
+            return
+        out.append(b)
+
+
+def counters(exe):
+    """Two readers and a stalled client; the daemon (with -v: it logs each
+    subscriber's final counters) is stopped while all three are connected,
+    so what each client holds at EOF is all it was ever sent."""
+    with e2e.Server(exe, args=["-v"]) as srv:
+        stalled = stalled_client("127.0.0.1", srv.port, "/mjpeg/test")
+        readers = []
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", srv.port))
+            sock.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: x\r\n\r\n")
+            chunks = []
+            t = threading.Thread(target=read_to_eof, args=(sock, chunks), daemon=True)
+            t.start()
+            readers.append((sock, chunks, t))
+        names = {f"mjpeg 127.0.0.1:{s.getsockname()[1]}": what for s, what in
+                 [(stalled, "stalled")] + [(r[0], f"reader {i}") for i, r in enumerate(readers)]}
+
+        def clients():
+            return {names.get(c["name"], c["name"]): c for c in srv.stream()["clients"]}
+
+        first = srv.wait_for("the stalled client drops frames",
+                             lambda: (lambda c: c if len(c) == 3 and c["stalled"]["dropped"] > 0 else None)(clients()))
+        # Frames it is offered now can only be dropped or, while the kernel
+        # still takes bytes, delivered: never both (the sum stays <= offered).
+        later = srv.wait_for("30 more drops for the stalled client",
+                             lambda: (lambda c: c if c["stalled"]["dropped"] >= first["stalled"]["dropped"] + 30
+                                      else None)(clients()))
+        s0, s1 = first["stalled"], later["stalled"]
+        print(f"stalled client: {s0} then {s1}")
+        for what, c in later.items():
+            # Offered but not yet counted: at most 2 in its queue and 2 unwritten.
+            pending = c["offered"] - c["delivered"] - c["dropped"]
+            check(0 <= pending <= 4, f"{what}: offered {c['offered']} != delivered {c['delivered']} + "
+                  f"dropped {c['dropped']} (+ at most 4 in flight)")
+        check(later["reader 0"]["delivered"] >= 30 and later["reader 1"]["delivered"] >= 30,
+              f"the readers got few frames: {later}")
+        drops = srv.metric("camrelay_drops", stream="test")
+        check(drops >= s1["dropped"], f"camrelay_drops {drops} < the stalled client's {s1['dropped']}")
+    # Stopped: every client's subscription ended with its final counters.
+    final = {}
+    with open(srv.log_path) as f:
+        for line in f:
+            m = re.search(r"(mjpeg \S+) gone: offered (\d+), delivered (\d+), dropped (\d+)", line)
+            if m and m.group(1) in names:
+                final[names[m.group(1)]] = tuple(int(x) for x in m.group(2, 3, 4))
+    check(len(final) == 3, f"final counters logged for {sorted(final)} of 3 clients")
+    got = {}
+    for i, (sock, chunks, t) in enumerate(readers):
+        t.join(20)
+        check(not t.is_alive(), f"reader {i}: no EOF after the daemon stopped")
+        got[f"reader {i}"] = whole_jpegs(b"".join(chunks))
+        sock.close()
+    stalled.settimeout(20)
+    chunks = []
+    read_to_eof(stalled, chunks)
+    stalled.close()
+    got["stalled"] = whole_jpegs(b"".join(chunks))
+    for what, (offered, delivered, dropped) in sorted(final.items()):
+        print(f"{what}: offered {offered}, delivered {delivered}, dropped {dropped}; read {got[what]} JPEGs")
+        check(delivered + dropped == offered,
+              f"{what}: delivered {delivered} + dropped {dropped} != offered {offered}")
+        check(got[what] == delivered, f"{what}: read {got[what]} JPEGs, the daemon counted {delivered} delivered")
+    check(final["stalled"][2] > 0, "the stalled client's final drops are 0")
 
 
 if __name__ == "__main__":
