@@ -712,6 +712,14 @@ void cr_stream_destroy(struct cr_stream_s *s)
 	free(s);
 }
 
+int cr_stream_sink_param_sets(struct cr_stream_s *s, int sink, uint8_t *out, size_t cap)
+{
+	/* Sinks open before the HTTP server starts and close after it stops. */
+	if (sink < 0 || sink >= s->n_sinks_open || !s->sinks[sink].ops->param_sets)
+		return -ENOENT;
+	return s->sinks[sink].ops->param_sets(&s->sinks[sink], out, cap);
+}
+
 const char *cr_stream_name(const struct cr_stream_s *s) { return s->cfg.name; }
 const struct cr_stream_cfg_s *cr_stream_cfg(const struct cr_stream_s *s) { return &s->cfg; }
 struct cr_stream_stats_s *cr_stream_stats(struct cr_stream_s *s) { return &s->stats; }

@@ -97,6 +97,10 @@ struct cr_sub_info_s {
 void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub_info_s *, void *),
 			   void *opaque);
 
+/* The parameter sets of the stream's sink number `sink` (config order),
+ * see cr_sink_ops_s.param_sets; -ENOENT when it has none to give. */
+int cr_stream_sink_param_sets(struct cr_stream_s *s, int sink, uint8_t *out, size_t cap);
+
 /* Controls of the running source. */
 int cr_stream_list_controls(struct cr_stream_s *s, struct cr_control_info_s *out, int max);
 int cr_stream_set_control(struct cr_stream_s *s, const char *name, const char *value, char *err,

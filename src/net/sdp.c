@@ -398,8 +398,65 @@ int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answ
 	return (int)off;
 }
 
+/* Appends base64 (RFC 4648, padded) of src to out at *off; false if it does not fit. */
+static bool _base64(char *out, size_t cap, size_t *off, const uint8_t *src, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	if (*off + (n + 2) / 3 * 4 >= cap)
+		return false;
+	char *o = out + *off;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)src[i] << 16 | (i + 1 < n ? (uint32_t)src[i + 1] << 8 : 0) |
+			     (i + 2 < n ? src[i + 2] : 0);
+		*o++ = a[v >> 18];
+		*o++ = a[(v >> 12) & 63];
+		*o++ = i + 1 < n ? a[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < n ? a[v & 63] : '=';
+	}
+	*o = 0;
+	*off = (size_t)(o - out);
+	return true;
+}
+
+/* The sprop-* parameters (RFC 6184 sprop-parameter-sets, RFC 7798
+ * sprop-vps/-sps/-pps) of Annex-B parameter sets, each list in the order
+ * the encoder wrote them. */
+static int _sprop(char *out, size_t cap, size_t *offp, enum cr_codec_e codec, const uint8_t *ps, size_t ps_len)
+{
+	static const struct {
+		enum cr_codec_e codec;
+		int type;
+		const char *key;
+	} lists[] = {{CR_CODEC_H264, 7, "sprop-parameter-sets"}, {CR_CODEC_H264, 8, NULL},
+		     {CR_CODEC_H265, 32, "sprop-vps"}, {CR_CODEC_H265, 33, "sprop-sps"},
+		     {CR_CODEC_H265, 34, "sprop-pps"}};
+	size_t off = *offp;
+	bool any_in_key = false, first = off > 0 && out[off - 1] == ' ';
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		if (lists[l].codec != codec)
+			continue;
+		if (lists[l].key) {
+			_PUT("%s%s=", first ? "" : ";", lists[l].key);
+			any_in_key = first = false;
+		}
+		const uint8_t *p = ps, *end = ps + ps_len, *nal;
+		size_t n;
+		while ((nal = cr_annexb_next(&p, end, &n))) {
+			if (n < 2 || cr_nal_type(codec, nal) != lists[l].type)
+				continue;
+			if (any_in_key)
+				_PUT(",");
+			if (!_base64(out, cap, &off, nal, n))
+				return -ENOSPC;
+			any_in_key = true;
+		}
+	}
+	*offp = off;
+	return 0;
+}
+
 int cr_sdp_plain_rtp(char *out, size_t cap, const char *name, const char *addr, int port,
-		     enum cr_codec_e codec, int pt, int clock_rate)
+		     enum cr_codec_e codec, int pt, int clock_rate, const uint8_t *ps, size_t ps_len)
 {
 	size_t off = 0;
 	bool v6 = strchr(addr, ':') != NULL;
@@ -409,8 +466,22 @@ int cr_sdp_plain_rtp(char *out, size_t cap, const char *name, const char *addr, 
 	_PUT("v=0\r\no=- 0 0 IN IP%c %s\r\ns=camrelay %s\r\nc=IN IP%c %s\r\nt=0 0\r\n", v6 ? '6' : '4',
 	     addr, name, v6 ? '6' : '4', addr);
 	_PUT("m=video %d RTP/AVP %d\r\na=rtpmap:%d %s/%d\r\n", port, pt, pt, enc, clock_rate);
-	if (codec == CR_CODEC_H264)
-		_PUT("a=fmtp:%d packetization-mode=1\r\n", pt);
+	/* The first SPS gives H.264's profile-level-id (its bytes 1..3). */
+	const uint8_t *p = ps, *sps = NULL, *nal;
+	size_t n;
+	while (!sps && ps_len && (nal = cr_annexb_next(&p, ps + ps_len, &n)))
+		sps = codec == CR_CODEC_H264 && n >= 4 && cr_nal_type(codec, nal) == 7 ? nal : NULL;
+	if (codec == CR_CODEC_H264) {
+		_PUT("a=fmtp:%d packetization-mode=1", pt);
+		if (sps)
+			_PUT(";profile-level-id=%02x%02x%02x", sps[1], sps[2], sps[3]);
+	} else if (codec == CR_CODEC_H265 && ps_len) {
+		_PUT("a=fmtp:%d ", pt);
+	}
+	if (ps_len && _sprop(out, cap, &off, codec, ps, ps_len) < 0)
+		return -ENOSPC;
+	if (codec == CR_CODEC_H264 || (codec == CR_CODEC_H265 && ps_len))
+		_PUT("\r\n");
 	_PUT("a=recvonly\r\n");
 	return (int)off;
 }

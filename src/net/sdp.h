@@ -81,9 +81,10 @@ int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answ
 			size_t cap);
 
 /* SDP for receiving a plain RTP output (ffplay -protocol_whitelist
- * file,udp,rtp -i x.sdp). Returns its length or -ENOSPC. */
+ * file,udp,rtp -i x.sdp). ps: the H.264/H.265 parameter sets (Annex-B) for
+ * sprop-* and profile-level-id, or NULL. Returns its length or -ENOSPC. */
 int cr_sdp_plain_rtp(char *out, size_t cap, const char *name, const char *addr, int port,
-		     enum cr_codec_e codec, int pt, int clock_rate);
+		     enum cr_codec_e codec, int pt, int clock_rate, const uint8_t *ps, size_t ps_len);
 
 /* Reads `key=value` from an fmtp parameter list into val; false if absent. */
 bool cr_sdp_fmtp_get(const char *fmtp, const char *key, char *val, size_t vallen);

@@ -79,6 +79,33 @@ int cr_rtp_payload(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_
 	}
 }
 
+int cr_nal_type(enum cr_codec_e codec, const uint8_t *nal)
+{
+	return codec == CR_CODEC_H265 ? (nal[0] >> 1) & 0x3f : nal[0] & 0x1f;
+}
+
+size_t cr_annexb_param_sets(enum cr_codec_e codec, const uint8_t *data, size_t size, uint8_t *out, size_t cap)
+{
+	if (codec != CR_CODEC_H264 && codec != CR_CODEC_H265)
+		return 0;
+	const uint8_t *p = data, *end = data + size, *nal;
+	size_t n, off = 0;
+	while ((nal = cr_annexb_next(&p, end, &n))) {
+		if (n < 2)
+			continue;
+		int t = cr_nal_type(codec, nal);
+		bool ps = codec == CR_CODEC_H265 ? t >= 32 && t <= 34 : t == 7 || t == 8;
+		if (!ps)
+			continue;
+		if (off + 4 + n > cap)
+			return 0;
+		memcpy(out + off, "\0\0\0\1", 4);
+		memcpy(out + off + 4, nal, n);
+		off += 4 + n;
+	}
+	return off;
+}
+
 const uint8_t *cr_annexb_next(const uint8_t **p, const uint8_t *end, size_t *nal_size)
 {
 	const uint8_t *s = *p;

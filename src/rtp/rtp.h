@@ -84,6 +84,12 @@ int cr_rtp_av1(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts
 /* Iterates NAL units of an Annex-B buffer: returns the next NAL (without its
  * start code) and its size, or NULL at the end. */
 const uint8_t *cr_annexb_next(const uint8_t **p, const uint8_t *end, size_t *nal_size);
+/* The parameter sets (H.264 SPS, PPS; H.265 VPS, SPS, PPS) of an Annex-B
+ * access unit, copied to out as Annex-B (4-byte start codes). Returns their
+ * size: 0 when there are none, other codecs, or they do not fit in cap. */
+size_t cr_annexb_param_sets(enum cr_codec_e codec, const uint8_t *data, size_t size, uint8_t *out, size_t cap);
+/* The NAL unit type (H.264 nal_unit_type, H.265 nal_unit_type) of a NAL. */
+int cr_nal_type(enum cr_codec_e codec, const uint8_t *nal);
 
 /* ---- RTCP (rtcp.c) ---- */
 

@@ -1,7 +1,9 @@
 /* Plain RTP output ([[stream.X.sinks]] type = "rtp", address = "host:port"):
  * the stream's encoded video as RTP over UDP, unicast or multicast, no
- * RTCP. GET /sdp/<stream> (net/whep.c) describes it for ffplay, ffprobe or
- * GStreamer's sdpdemux. Shares its encoder with the WHEP viewers. */
+ * RTCP. GET /sdp/<stream> (net/whep_http.c) describes it for ffplay, ffprobe
+ * or GStreamer's sdpdemux, with the H.264/H.265 parameter sets this sink last
+ * sent (sprop-*), so a receiver decodes from the first keyframe it gets.
+ * Shares its encoder with the WHEP viewers. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -30,6 +32,9 @@ struct _rtp_sink_s {
 	pthread_t thread;
 	atomic_bool running;
 	bool failed_logged;
+	pthread_mutex_t ps_lock; /* the sink thread writes, the HTTP thread reads */
+	uint8_t ps[1024];        /* parameter sets, Annex-B */
+	size_t ps_len;
 };
 
 static void _send(void *opaque, uint8_t *pkt, size_t len)
@@ -49,6 +54,16 @@ static void *_thread(void *arg)
 		struct cr_packet_s *pkt = cr_sub_pop(r->sub, 100);
 		if (!pkt)
 			continue;
+		if (pkt->flags & CR_PACKET_CONFIG) {
+			uint8_t ps[sizeof(r->ps)];
+			size_t n = cr_annexb_param_sets(r->rtp.codec, pkt->data, pkt->size, ps, sizeof(ps));
+			if (n) {
+				pthread_mutex_lock(&r->ps_lock);
+				memcpy(r->ps, ps, n);
+				r->ps_len = n;
+				pthread_mutex_unlock(&r->ps_lock);
+			}
+		}
 		uint32_t ts = (uint32_t)pkt->pts + r->ts_offset;
 		if (cr_rtp_payload(&r->rtp, pkt->data, pkt->size, ts, pkt->flags & CR_PACKET_KEYFRAME,
 				   pkt->width, pkt->height) > 0)
@@ -92,6 +107,7 @@ static int _open(struct cr_sink_s *sink)
 	}
 	r->sink = sink;
 	r->fd = -1;
+	pthread_mutex_init(&r->ps_lock, NULL);
 	if (_resolve(r, sink->cfg->address) < 0) {
 		snprintf(sink->error, sizeof(sink->error),
 			 "rtp sink (line %d): cannot resolve address \"%s\" (expected host:port)",
@@ -142,6 +158,7 @@ static int _open(struct cr_sink_s *sink)
 error:
 	if (r->fd >= 0)
 		close(r->fd);
+	pthread_mutex_destroy(&r->ps_lock);
 	free(r);
 	return -EINVAL;
 }
@@ -155,8 +172,20 @@ static void _close(struct cr_sink_s *sink)
 	pthread_join(r->thread, NULL);
 	cr_stream_unsubscribe(r->sub);
 	close(r->fd);
+	pthread_mutex_destroy(&r->ps_lock);
 	free(r);
 	sink->priv = NULL;
+}
+
+static int _param_sets(struct cr_sink_s *sink, uint8_t *out, size_t cap)
+{
+	struct _rtp_sink_s *r = sink->priv;
+	pthread_mutex_lock(&r->ps_lock);
+	int n = !r->ps_len ? -EAGAIN : r->ps_len > cap ? -ENOSPC : (int)r->ps_len;
+	if (n > 0)
+		memcpy(out, r->ps, r->ps_len);
+	pthread_mutex_unlock(&r->ps_lock);
+	return n;
 }
 
 const struct cr_sink_ops_s cr_sink_rtp = {
@@ -164,4 +193,5 @@ const struct cr_sink_ops_s cr_sink_rtp = {
 	.type = CR_SINK_RTP,
 	.open = _open,
 	.close = _close,
+	.param_sets = _param_sets,
 };

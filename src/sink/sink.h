@@ -23,6 +23,9 @@ struct cr_sink_ops_s {
 	enum cr_sink_type_e type;
 	int (*open)(struct cr_sink_s *sink);
 	void (*close)(struct cr_sink_s *sink);
+	/* Optional (rtp): the parameter sets of what the sink sends, Annex-B,
+	 * for its SDP; their size, -EAGAIN before the first keyframe. */
+	int (*param_sets)(struct cr_sink_s *sink, uint8_t *out, size_t cap);
 };
 
 extern const struct cr_sink_ops_s *const cr_sink_backends[];

@@ -422,10 +422,29 @@ static void test_sdp(const char *corpus)
 		      back.media[0].port == 0 && back.media[2].port == 0 && back.media[1].n_fmts == 2,
 	      "the answer parses back: audio and data rejected, video with RTX: %s", err);
 	CHECK(cr_sdp_build_answer(&o, &a, ans, 100) == -ENOSPC, "small buffer: -ENOSPC");
-	n = cr_sdp_plain_rtp(ans, sizeof(ans), "cam", "239.0.0.1", 5004, CR_CODEC_VP8, 97, 90000);
+	n = cr_sdp_plain_rtp(ans, sizeof(ans), "cam", "239.0.0.1", 5004, CR_CODEC_VP8, 97, 90000, NULL, 0);
 	CHECK(n > 0 && strstr(ans, "m=video 5004 RTP/AVP 97") && strstr(ans, "a=rtpmap:97 VP8/90000") &&
 		      strstr(ans, "c=IN IP4 239.0.0.1"),
 	      "plain RTP SDP");
+	/* Parameter sets out of a keyframe (SPS, PPS, IDR slice) into sprop-*. */
+	static const uint8_t au264[] = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xab, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80,
+					0, 0, 0, 1, 0x65, 0x88, 0x84};
+	uint8_t ps[64];
+	size_t psn = cr_annexb_param_sets(CR_CODEC_H264, au264, sizeof(au264), ps, sizeof(ps));
+	CHECK(psn == 8 + 4 + 5 && ps[4] == 0x67 && ps[13] == 0x68, "H.264 parameter sets out of a keyframe (%zu bytes)",
+	      psn);
+	n = cr_sdp_plain_rtp(ans, sizeof(ans), "cam", "::1", 5004, CR_CODEC_H264, 96, 90000, ps, psn);
+	CHECK(n > 0 && strstr(ans, "a=fmtp:96 packetization-mode=1;profile-level-id=42c01f;"
+				   "sprop-parameter-sets=Z0LAH6s=,aM48gA==\r\n"),
+	      "H.264 SDP: profile-level-id and sprop-parameter-sets:\n%s", ans);
+	static const uint8_t au265[] = {0, 0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 0, 1, 0x42, 0x01, 0x01, 0, 0, 0, 1,
+					0x44, 0x01, 0xc1, 0, 0, 0, 1, 0x26, 0x01, 0xaf};
+	psn = cr_annexb_param_sets(CR_CODEC_H265, au265, sizeof(au265), ps, sizeof(ps));
+	n = cr_sdp_plain_rtp(ans, sizeof(ans), "cam", "127.0.0.1", 5004, CR_CODEC_H265, 96, 90000, ps, psn);
+	CHECK(psn == 3 * 7 && n > 0 && strstr(ans, "a=fmtp:96 sprop-vps=QAEM;sprop-sps=QgEB;sprop-pps=RAHB\r\n"),
+	      "H.265 SDP: sprop-vps, sprop-sps, sprop-pps:\n%s", ans);
+	CHECK(cr_annexb_param_sets(CR_CODEC_H264, au264, sizeof(au264), ps, 10) == 0,
+	      "parameter sets that do not fit: none");
 	/* Every bad offer in the corpus either fails to parse or lacks what WHEP needs (tested end to end). */
 	const char *bad = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264\r\n";
 	CHECK(cr_sdp_parse_offer(bad, strlen(bad), &o, err, sizeof(err)) < 0 && strstr(err, "rtpmap"),

@@ -373,6 +373,130 @@ def many_viewers(build, n=20, seconds=30):
         srv.stop()
 
 
+class Bits:
+    """An RBSP bit reader (emulation prevention bytes removed) with Exp-Golomb."""
+
+    def __init__(self, nal):
+        self.d = bytearray()
+        zeros = 0
+        for b in nal:
+            if zeros >= 2 and b == 3:
+                zeros = 0
+                continue
+            self.d.append(b)
+            zeros = zeros + 1 if b == 0 else 0
+        self.pos = 0
+
+    def u(self, n):
+        v = 0
+        for _ in range(n):
+            v = v << 1 | (self.d[self.pos >> 3] >> (7 - (self.pos & 7))) & 1
+            self.pos += 1
+        return v
+
+    def ue(self):
+        n = 0
+        while self.u(1) == 0:
+            n += 1
+        return (1 << n) - 1 + self.u(n)
+
+    def se(self):
+        v = self.ue()
+        return (v + 1) // 2 if v & 1 else -(v // 2)
+
+
+def h264_sps(nal):
+    """profile_idc, constraint flags, level_idc, width, height of an SPS."""
+    b = Bits(nal[1:])
+    profile, flags, level = b.u(8), b.u(8), b.u(8)
+    b.ue()  # seq_parameter_set_id
+    chroma = 1
+    if profile in (100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135):
+        chroma = b.ue()
+        if chroma == 3:
+            b.u(1)
+        b.ue(), b.ue(), b.u(1)
+        if b.u(1):
+            raise ValueError("seq_scaling_matrix_present: not parsed here")
+    b.ue()  # log2_max_frame_num_minus4
+    poc = b.ue()
+    if poc == 0:
+        b.ue()
+    elif poc == 1:
+        b.u(1), b.se(), b.se()
+        for _ in range(b.ue()):
+            b.se()
+    b.ue(), b.u(1)  # max_num_ref_frames, gaps_in_frame_num_value_allowed_flag
+    w_mbs, h_units = b.ue() + 1, b.ue() + 1
+    frame_mbs_only = b.u(1)
+    if not frame_mbs_only:
+        b.u(1)
+    b.u(1)  # direct_8x8_inference_flag
+    crop = [b.ue() for _ in range(4)] if b.u(1) else [0, 0, 0, 0]
+    cx, cy = (2, 2 * (2 - frame_mbs_only)) if chroma == 1 else (1, 2 - frame_mbs_only)
+    return (profile, flags, level, w_mbs * 16 - cx * (crop[0] + crop[1]),
+            h_units * 16 * (2 - frame_mbs_only) - cy * (crop[2] + crop[3]))
+
+
+def h265_sps(nal):
+    """general_profile_idc, general_level_idc, width, height of an SPS."""
+    b = Bits(nal[2:])
+    b.u(4)
+    sub_layers = b.u(3)
+    b.u(1)
+    b.u(2), b.u(1)
+    profile = b.u(5)
+    b.u(32), b.u(48)
+    level = b.u(8)
+    present = [(b.u(1), b.u(1)) for _ in range(sub_layers)]
+    if sub_layers:
+        b.u(2 * (8 - sub_layers))
+    for p, l in present:
+        b.u(88 if p else 0), b.u(8 if l else 0)
+    b.ue()  # sps_seq_parameter_set_id
+    chroma = b.ue()
+    if chroma == 3:
+        b.u(1)
+    w, h = b.ue(), b.ue()
+    if b.u(1):
+        l, r, t, bo = (b.ue() for _ in range(4))
+        sx, sy = (2, 2) if chroma == 1 else (2, 1) if chroma == 2 else (1, 1)
+        w, h = w - sx * (l + r), h - sy * (t + bo)
+    return profile, level, w, h
+
+
+H264_PROFILES = {66: "Baseline", 77: "Main", 88: "Extended", 100: "High"}
+H265_PROFILES = {1: "Main", 2: "Main 10", 3: "Main Still Picture"}
+
+
+def check_sprop(sdp, codec, info):
+    """The SDP's sprop-* parameter sets are the stream's: NAL types, and the
+    SPS's profile, level and size are what ffprobe reports."""
+    import base64
+    fmtp = dict(kv.split("=", 1) for kv in
+                re.search(r"a=fmtp:\d+ ([^\r\n]*)", sdp).group(1).split(";")) if "a=fmtp:" in sdp else {}
+    if codec == "h264":
+        sets = [base64.b64decode(x) for x in fmtp.get("sprop-parameter-sets", "").split(",") if x]
+        check([n[0] & 0x1f for n in sets] == [7, 8], "sprop-parameter-sets: an SPS and a PPS (%s)" % fmtp)
+        if not sets or sets[0][0] & 0x1f != 7:
+            return
+        profile, flags, level, w, h = h264_sps(sets[0])
+        check(fmtp.get("profile-level-id") == sets[0][1:4].hex(), "profile-level-id is the SPS's (%s)" % fmtp)
+        name = ("Constrained " if profile == 66 and flags & 0x40 else "") + H264_PROFILES.get(profile, "?")
+    else:
+        sets = [[base64.b64decode(x) for x in fmtp.get(k, "").split(",") if x]
+                for k in ("sprop-vps", "sprop-sps", "sprop-pps")]
+        check([[(n[0] >> 1) & 0x3f for n in s] for s in sets] == [[32], [33], [34]],
+              "sprop-vps, sprop-sps, sprop-pps: one VPS, SPS, PPS (%s)" % fmtp)
+        if not sets[1]:
+            return
+        profile, level, w, h = h265_sps(sets[1][0])
+        name = H265_PROFILES.get(profile, "?")
+    print("     SPS: %s level %d %dx%d; ffprobe: %s" % (name, level, w, h, info))
+    check((name, level, w, h) == (info.get("profile"), info.get("level"), info.get("width"), info.get("height")),
+          "the SDP's SPS (%s, level %d, %dx%d) is what ffprobe decodes" % (name, level, w, h))
+
+
 def plain_rtp(build, codec):
     port = free_port(socket.SOCK_DGRAM)
     srv = Server(build, stream_toml("cam", codec, gop=30, sink="127.0.0.1:%d" % port))
@@ -391,11 +515,13 @@ def plain_rtp(build, codec):
         check(len(p.stdout) == frames * 320 * 240,
               "ffmpeg decoded %d frames of 320x240 (%d bytes)" % (frames, len(p.stdout)))
         p = subprocess.run(["ffprobe", "-hide_banner", "-loglevel", "error", "-protocol_whitelist",
-                            "file,udp,rtp", "-show_entries", "stream=codec_name,width,height", "-of",
-                            "json", path], capture_output=True, timeout=60)
+                            "file,udp,rtp", "-show_entries", "stream=codec_name,width,height,profile,level",
+                            "-of", "json", path], capture_output=True, timeout=60)
         info = json.loads(p.stdout or b"{}").get("streams", [{}])[0]
         check(info.get("codec_name") == {"h265": "hevc"}.get(codec, codec) and info.get("width") == 320,
               "ffprobe: %s 320x240 (%s)" % (codec, info))
+        if codec in ("h264", "h265"):
+            check_sprop(sdp, codec, info)
     finally:
         srv.stop()
 
