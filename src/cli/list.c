@@ -1,5 +1,7 @@
-/* camrelay list: every V4L2 video node, sub-device and media device, with
- * what each can do, so a user can pick the `device` for a config. */
+/* camrelay list: every V4L2 video node, sub-device and media device, the
+ * cameras libgphoto2 detects and the v4l2loopback webcams, with what each can
+ * do, so a user can pick the `device` for a config or `--from` for webcam. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -7,13 +9,18 @@
 #include <linux/media.h>
 #include <linux/v4l2-subdev.h>
 #include <linux/videodev2.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sink/webcam.h"
+#include "source/gphoto2.h"
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/format.h"
 #include "core/v4l2_util.h"
 
@@ -185,6 +192,156 @@ static json_t *_media_node(const char *path)
 	return o;
 }
 
+#define _GP_MAX 16
+#define _GP_TIMEOUT_S 15 /* a hung USB device can block the probe for minutes */
+
+/* Child side of _gphoto2_cameras: probes, writes "C\tmodel\tport" lines or one
+ * "E\terrno" line, and leaves by _exit(): libgphoto2's probe leaks inside
+ * camlibs it dlcloses (LeakSanitizer cannot symbolize those stacks, so no
+ * suppression matches), and _exit() skips the exit-time leak check and the
+ * parent's atexit handlers and stdio buffers. */
+static __attribute__((noreturn)) void _gphoto2_child(int fd)
+{
+	static struct cr_gphoto2_camera_s cams[_GP_MAX];
+	char line[256];
+	int n = cr_gphoto2_list(cams, _GP_MAX);
+	if (n < 0) {
+		int len = snprintf(line, sizeof(line), "E\t%d\n", -n);
+		(void)!write(fd, line, (size_t)len);
+	}
+	for (int i = 0; i < n; i++) {
+		/* fields must not hold the separators */
+		cams[i].model[strcspn(cams[i].model, "\t\n")] = 0;
+		cams[i].port[strcspn(cams[i].port, "\t\n")] = 0;
+		int len = snprintf(line, sizeof(line), "C\t%s\t%s\n", cams[i].model, cams[i].port);
+		if (write(fd, line, (size_t)len) != len)
+			break;
+	}
+	_exit(0);
+}
+
+/* Reads the child's answer until EOF or the deadline; 0, or -ETIMEDOUT. */
+static int _read_all(int fd, char *buf, size_t cap, size_t *len, int timeout_s)
+{
+	int64_t deadline = cr_now_ns() / 1000000 + (int64_t)timeout_s * 1000;
+	*len = 0;
+	for (;;) {
+		int64_t left = deadline - cr_now_ns() / 1000000;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return -ETIMEDOUT;
+		char tmp[1024];
+		ssize_t got = read(fd, tmp, sizeof(tmp));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return 0; /* EOF (or an error: take what came) */
+		size_t take = (size_t)got < cap - 1 - *len ? (size_t)got : cap - 1 - *len;
+		memcpy(buf + *len, tmp, take);
+		*len += take;
+		buf[*len] = 0;
+	}
+}
+
+/* Cameras libgphoto2 detects, into cams (model, port, --from); probed in a
+ * child process so a leaking or hanging probe cannot harm `list`. Returns an
+ * error message for "gphoto2_error", or NULL. */
+static const char *_gphoto2_cameras(json_t *cams, char *err, size_t errlen)
+{
+	const char *env = getenv("CAMRELAY_GPHOTO2_PROBE_TIMEOUT");
+	int timeout_s = env && atoi(env) > 0 ? atoi(env) : _GP_TIMEOUT_S;
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "cannot probe for gphoto2 cameras: pipe: %s", strerror(errno));
+		return err;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot probe for gphoto2 cameras: fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		_gphoto2_child(fds[1]);
+	}
+	close(fds[1]);
+	static char buf[_GP_MAX * 256 + 64];
+	size_t len;
+	int r = _read_all(fds[0], buf, sizeof(buf), &len, timeout_s);
+	close(fds[0]);
+	if (r == -ETIMEDOUT)
+		kill(pid, SIGKILL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r == -ETIMEDOUT) {
+		snprintf(err, errlen,
+			 "libgphoto2's camera probe did not finish within %d s (stopped it): a USB device may be hung; "
+			 "unplug and replug the camera (CAMRELAY_GPHOTO2_PROBE_TIMEOUT=SECONDS waits longer)",
+			 timeout_s);
+		return err;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "libgphoto2's camera probe crashed (%s %d); does `gphoto2 --auto-detect` work?",
+			 WIFSIGNALED(status) ? "signal" : "exit status",
+			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		return err;
+	}
+	const char *res = NULL;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *model = line + 2, *port = strchr(model, '\t');
+		if (line[0] == 'E' && line[1] == '\t') {
+			snprintf(err, errlen, "libgphoto2's camera probe failed (%s); `gphoto2 --auto-detect --debug` shows why",
+				 strerror(atoi(line + 2)));
+			res = err;
+		} else if (line[0] == 'C' && line[1] == '\t' && port) {
+			*port++ = 0;
+			json_array_append_new(cams, json_pack("{s:s,s:s,s:s+}", "model", model, "port", port, "from",
+							      "gphoto2:", port));
+		}
+	}
+	return res;
+}
+
+/* The desktop's gvfs gphoto2 monitor mounts cameras as they appear, and its
+ * gvfsd-gphoto2 then holds the USB interface: libgphoto2 in any other program
+ * fails with "Could not claim the USB device". Their names in /proc (comm is
+ * cut at 15 characters). */
+static const char *_gvfs_gphoto2(void)
+{
+	const char *found = NULL;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return NULL;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char p[64], comm[32] = "";
+		snprintf(p, sizeof(p), "/proc/%.20s/comm", e->d_name);
+		FILE *f = fopen(p, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+		if (strcmp(comm, "gvfsd-gphoto2") == 0)
+			found = "gvfsd-gphoto2";
+		else if (strcmp(comm, "gvfs-gphoto2-vo") == 0)
+			found = "gvfs-gphoto2-volume-monitor";
+	}
+	closedir(d);
+	return found;
+}
+
 static void _print_formats(json_t *fmts, const char *key, const char *label)
 {
 	json_t *a = json_object_get(fmts, key);
@@ -245,6 +402,21 @@ static void _print_text(json_t *root)
 		printf("  %-18s %s%s\n", _s(o, "path"), _s(o, "name"),
 		       json_is_true(json_object_get(o, "read_only")) ? " (read-only)" : "");
 	}
+	json_t *cams = json_object_get(root, "gphoto2");
+	if (cams) { /* absent: no libgphoto2 in this build */
+		printf("Cameras (libgphoto2):%s\n", json_array_size(cams) ? "" : " none found");
+		json_array_foreach(cams, i, o)
+		printf("  %-13s \"%s\"  (camrelay webcam --from %s)\n", _s(o, "port"), _s(o, "model"), _s(o, "from"));
+		if (json_object_get(root, "gphoto2_error"))
+			printf("  %s\n", _s(root, "gphoto2_error"));
+		if (json_object_get(root, "gvfs_gphoto2"))
+			printf("  note: %s is running: the desktop mounts cameras and holds them (\"Could not claim the\n"
+			       "  USB device\"); run: gio mount -s gphoto2  or: systemctl --user stop "
+			       "gvfs-gphoto2-volume-monitor\n",
+			       _s(root, "gvfs_gphoto2"));
+		if (json_array_size(cams))
+			printf("  In a config: backend = \"gphoto2\", device = the port or the model.\n");
+	}
 	json_t *loops = json_object_get(root, "webcams");
 	if (json_array_size(loops)) {
 		printf("Virtual webcams (v4l2loopback; sink type = \"webcam\"):\n");
@@ -276,7 +448,10 @@ static int _run(int argc, char **argv)
 		} else if (c == 'h') {
 			printf("Usage: camrelay list [--json]\n"
 			       "Lists V4L2 video nodes (card, driver, bus info, capabilities, formats),\n"
-			       "sub-devices, media devices and v4l2loopback webcams.\n");
+			       "sub-devices, media devices, the cameras libgphoto2 detects (USB DSLRs and\n"
+			       "mirrorless cameras) and v4l2loopback webcams. The libgphoto2 probe runs in a\n"
+			       "child process stopped after %d s (CAMRELAY_GPHOTO2_PROBE_TIMEOUT=SECONDS).\n",
+			       _GP_TIMEOUT_S);
 			return 0;
 		} else {
 			return 2;
@@ -300,6 +475,15 @@ static int _run(int argc, char **argv)
 	json_object_set_new(root, "media", a = json_array());
 	for (int i = 0; i < n; i++)
 		json_array_append_new(a, _media_node(nodes[i]));
+	if (cr_gphoto2_list) { /* weak: NULL without libgphoto2 */
+		char err[320];
+		const char *gerr, *gvfs = _gvfs_gphoto2();
+		json_object_set_new(root, "gphoto2", a = json_array());
+		if ((gerr = _gphoto2_cameras(a, err, sizeof(err))))
+			json_object_set_new(root, "gphoto2_error", json_string(gerr));
+		if (gvfs)
+			json_object_set_new(root, "gvfs_gphoto2", json_string(gvfs));
+	}
 	json_object_set_new(root, "webcams", a = json_array());
 	static struct cr_webcam_dev_s loops[32];
 	n = cr_webcam_list(loops, 32);

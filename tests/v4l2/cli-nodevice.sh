@@ -14,6 +14,36 @@ else echo "FAIL: probe unknown name: rc $rc: $msg"; fails=1; fi
 msg="$("$C" probe /dev/null 2>&1)"; rc=$?
 if [ $rc = 1 ] && grep -q "/dev/null is not a V4L2 device" <<<"$msg"; then echo "ok: probe /dev/null: $msg"
 else echo "FAIL: probe /dev/null: rc $rc: $msg"; fails=1; fi
+# Cameras: what `gphoto2 --auto-detect` sees (none on a build machine), with
+# libgphoto2's probe in a child process (its leaks must not fail ASan builds).
+if "$C" --version | grep -qE '^sources:.* gphoto2( |$)'; then
+  W="$(mktemp -d)"
+  trap 'rm -rf "$W"' EXIT
+  gphoto2 --auto-detect >"$W/gphoto2.txt" 2>&1 || { echo "FAIL: gphoto2 --auto-detect: $(cat "$W/gphoto2.txt")"; fails=1; }
+  if python3 - "$out" "$W/gphoto2.txt" <<'PY'
+import json, re, sys
+j = json.loads(sys.argv[1])
+ref = sorted(re.match(r"^(.*\S)\s+(\S+)\s*$", l).groups() for l in open(sys.argv[2]).read().split("\n")[2:] if l.strip())
+cams = sorted((c["model"], c["port"]) for c in j["gphoto2"])
+print(f"   list: {cams}, gphoto2 --auto-detect: {ref}")
+sys.exit(0 if cams == ref and "gphoto2_error" not in j else 1)
+PY
+  then echo "ok: list --json gphoto2 cameras are gphoto2 --auto-detect's"
+  else echo "FAIL: list --json gphoto2: $out"; fails=1; fi
+  txt="$("$C" list)"; rc=$?
+  if [ $rc = 0 ] && grep -q '^Cameras (libgphoto2):' <<<"$txt"; then echo "ok: list (text) has the libgphoto2 cameras"
+  else echo "FAIL: list (text): rc $rc: $txt"; fails=1; fi
+  # A probe that hangs (here: libgphoto2 opening a port driver that is a
+  # FIFO nobody writes) is stopped after CAMRELAY_GPHOTO2_PROBE_TIMEOUT s.
+  mkdir "$W/iolibs" && mkfifo "$W/iolibs/usb1.so"
+  hung="$(IOLIBS="$W/iolibs" CAMRELAY_GPHOTO2_PROBE_TIMEOUT=2 "$C" list --json)"; rc=$?
+  if [ $rc = 0 ] && python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j["gphoto2"] == [] and "did not finish within 2 s" in j["gphoto2_error"] and isinstance(j["video"], list) else 1)' "$hung"; then
+    echo "ok: a hung libgphoto2 probe is stopped; list still answers: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["gphoto2_error"])' "$hung")"
+  else echo "FAIL: hung probe: rc $rc: $hung"; fails=1; fi
+else
+  if python3 -c 'import json,sys; sys.exit("gphoto2" in json.loads(sys.argv[1]))' "$out"; then echo "ok: no libgphoto2 in this build: list has no gphoto2 key"
+  else echo "FAIL: list --json has gphoto2 without libgphoto2 in the build"; fails=1; fi
+fi
 "$C" probe 2>/dev/null; rc=$?
 if [ $rc = 2 ]; then echo "ok: probe without DEVICE is a usage error"; else echo "FAIL: probe without DEVICE: rc $rc"; fails=1; fi
 exit $fails

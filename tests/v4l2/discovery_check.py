@@ -59,6 +59,26 @@ for name_file in glob.glob("/sys/class/video4linux/video*/name"):
 loops = {w["path"]: w["label"] for w in lst.get("webcams", [])}
 check(len(loops) >= 2 and all(loops.get(p) == l for p, l in loop_ref.items()),
       f"webcams: camrelay {loops} vs sysfs {loop_ref}")
+# ---- list's cameras vs gphoto2 --auto-detect (the bench's usb-mtp camera) ----
+text = load("list.txt")
+if re.search(r"^sources:.*\bgphoto2\b", load("version.txt"), re.M):
+    ref = []  # gphoto2 prints "%-30s %-16s": model, then the port (no spaces)
+    for line in load("gphoto2.txt").split("\n")[2:]:
+        m = re.match(r"^(.*\S)\s+(\S+)\s*$", line)
+        if m:
+            ref.append((m.group(1), m.group(2)))
+    cams = [(c.get("model"), c.get("port")) for c in lst.get("gphoto2", [])]
+    usb = os.environ.get("CAMRELAY_VM_USB_CAMERA", "")
+    check(usb != "" and usb in [p for _, p in ref], f"gphoto2 --auto-detect sees the VM's camera at {usb!r}: {ref}")
+    check(sorted(cams) == sorted(ref) and len(cams) > 0, f"list's gphoto2 cameras {cams} vs gphoto2 --auto-detect {ref}")
+    check("gphoto2_error" not in lst, f"no gphoto2_error: {lst.get('gphoto2_error')}")
+    check(all(c.get("from") == "gphoto2:" + c.get("port", "") for c in lst.get("gphoto2", [])),
+          f"each camera says how to pick it: {[c.get('from') for c in lst.get('gphoto2', [])]}")
+    for model, port in ref:
+        check(re.search(rf"^  {re.escape(port)}\s+\"{re.escape(model)}\"\s+\(camrelay webcam --from gphoto2:{re.escape(port)}\)$",
+                        text, re.M) is not None, f"text list shows {model!r} at {port} with --from")
+else:
+    check("gphoto2" not in lst and "libgphoto2" not in text, "a build without libgphoto2 lists no gphoto2 cameras")
 vcap = ours.get(devs[0], {})
 check("YUYV" in [f["fourcc"] for f in vcap.get("formats", {}).get("capture", [])], "list shows vivid's capture formats")
 
