@@ -1,5 +1,6 @@
 #include "convert/convert.h"
 #include "convert/bayer.h"
+#include "convert/range.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -11,6 +12,8 @@
 
 struct cr_jpeg_enc_s {
 	tjhandle tj;
+	uint8_t *full; /* a limited-range frame expanded to full range */
+	size_t full_cap;
 };
 
 struct cr_converter_s {
@@ -37,13 +40,31 @@ void cr_jpeg_enc_destroy(struct cr_jpeg_enc_s *j)
 {
 	if (j) {
 		tjDestroy(j->tj);
+		free(j->full);
 		free(j);
 	}
 }
 
+static uint8_t *_scratch(uint8_t **buf, size_t *cap, size_t need);
+static void _i420_view(struct cr_frame_s *v, uint8_t *base, int w, int h);
+
 long cr_jpeg_encode_i420(struct cr_jpeg_enc_s *j, const struct cr_frame_s *in, int quality,
-			 uint8_t *dst, size_t dst_cap)
+			 uint8_t *dst, size_t dst_cap, size_t *expanded)
 {
+	/* JFIF YCbCr is full range: a limited-range frame is expanded first,
+	 * or black would decode as grey 16 and 75% white as 180, not 191. */
+	struct cr_frame_s full;
+	*expanded = 0;
+	if (!in->full_range) {
+		size_t need = cr_pixfmt_frame_size(CR_PIXFMT_YUV420, in->width, in->height);
+		uint8_t *buf = _scratch(&j->full, &j->full_cap, need);
+		if (!buf)
+			return -ENOMEM;
+		_i420_view(&full, buf, in->width, in->height);
+		cr_range_i420(in, &full, true);
+		*expanded = need;
+		in = &full;
+	}
 	const unsigned char *planes[3] = {in->data[0], in->data[1], in->data[2]};
 	int strides[3] = {in->stride[0], in->stride[1], in->stride[2]};
 	unsigned long len = dst_cap;
@@ -225,11 +246,14 @@ static int _from_i420(struct cr_converter_s *c, const struct cr_frame_s *s, stru
 		r = I420Copy(y, ys, u, us, v, vs, d0, ds, out->data[1], out->stride[1], out->data[2],
 			     out->stride[2], w, h);
 		break;
+	/* RGB from full-range YUV: libyuv's JPEG matrix, no range pass. */
 	case CR_PIXFMT_RGB24:
-		r = I420ToRAW(y, ys, u, us, v, vs, d0, ds, w, h);
+		r = s->full_range ? J420ToRAW(y, ys, u, us, v, vs, d0, ds, w, h) :
+				    I420ToRAW(y, ys, u, us, v, vs, d0, ds, w, h);
 		break;
 	case CR_PIXFMT_BGR24:
-		r = I420ToRGB24(y, ys, u, us, v, vs, d0, ds, w, h);
+		r = s->full_range ? J420ToRGB24(y, ys, u, us, v, vs, d0, ds, w, h) :
+				    I420ToRGB24(y, ys, u, us, v, vs, d0, ds, w, h);
 		break;
 	case CR_PIXFMT_GREY:
 		CopyPlane(y, ys, d0, ds, w, h);
@@ -238,19 +262,21 @@ static int _from_i420(struct cr_converter_s *c, const struct cr_frame_s *s, stru
 	case CR_PIXFMT_MJPEG: {
 		if (!c->enc && !(c->enc = cr_jpeg_enc_new()))
 			return -ENOMEM;
-		size_t cap = cr_pixfmt_frame_size(CR_PIXFMT_YUV420, w, h) + 65536;
-		long len = cr_jpeg_encode_i420(c->enc, s, c->quality, d0, cap);
+		size_t cap = cr_pixfmt_frame_size(CR_PIXFMT_YUV420, w, h) + 65536, expanded;
+		long len = cr_jpeg_encode_i420(c->enc, s, c->quality, d0, cap, &expanded);
 		if (len < 0) {
 			snprintf(c->error, sizeof(c->error), "JPEG encode failed");
 			return (int)len;
 		}
 		out->size = (size_t)len;
+		out->full_range = true;
 		return 0;
 	}
 	default:
 		snprintf(c->error, sizeof(c->error), "no conversion to %s", cr_pixfmt_name(out->format));
 		return -ENOTSUP;
 	}
+	out->full_range = false;
 	return r == 0 ? 0 : -EINVAL;
 }
 
@@ -259,19 +285,44 @@ int cr_converter_run(struct cr_converter_s *c, const struct cr_frame_s *in, stru
 	c->error[0] = 0;
 	struct cr_frame_s pivot, scaled;
 	const struct cr_frame_s *src = in;
+	struct cr_frame_s *mine = NULL; /* src when it is our own scratch (pivot, scaled) */
 	int r;
 	bool same_size = in->width == out->width && in->height == out->height;
-	if (out->format == CR_PIXFMT_YUV420 && same_size)
-		return _to_i420(c, in, out); /* straight into the output, no pivot */
-	if (in->format != CR_PIXFMT_YUV420) {
+	/* Raw outputs are limited range (what consumers and encoders assume),
+	 * JPEGs full range: a JPEG decoded for a raw consumer is compressed on
+	 * the I420 pivot, the smaller side of a scale (a JPEG output is expanded
+	 * by cr_jpeg_encode_i420). */
+	bool full = cr_frame_full_range(in);
+	if (out->format == CR_PIXFMT_YUV420 && same_size) {
+		/* Straight into the output, no pivot. */
+		if (in->format == CR_PIXFMT_YUV420 && full)
+			cr_range_i420(in, out, false); /* the copy is the compression */
+		else if ((r = _to_i420(c, in, out)) < 0)
+			return r;
+		else if (full)
+			cr_range_i420(out, out, false);
+		out->full_range = false;
+		return 0;
+	}
+	bool compress = full && out->format != CR_PIXFMT_MJPEG && out->format != CR_PIXFMT_RGB24 &&
+			out->format != CR_PIXFMT_BGR24;
+	bool shrink = (size_t)out->width * out->height < (size_t)in->width * in->height;
+	if (in->format != CR_PIXFMT_YUV420 || (compress && same_size)) {
 		uint8_t *buf = _scratch(&c->pivot, &c->pivot_cap,
 					cr_pixfmt_frame_size(CR_PIXFMT_YUV420, in->width, in->height));
 		if (!buf)
 			return -ENOMEM;
 		_i420_view(&pivot, buf, in->width, in->height);
-		if ((r = _to_i420(c, in, &pivot)) < 0)
-			return r;
-		src = &pivot;
+		if (in->format != CR_PIXFMT_YUV420) {
+			if ((r = _to_i420(c, in, &pivot)) < 0)
+				return r;
+			pivot.full_range = full;
+			if (compress && !shrink)
+				cr_range_i420(&pivot, &pivot, false);
+		} else { /* a full-range I420 frame, same size: compress into the pivot */
+			cr_range_i420(in, &pivot, false);
+		}
+		src = mine = &pivot;
 	}
 	if (src->width != out->width || src->height != out->height) {
 		uint8_t *buf = _scratch(&c->scaled, &c->scaled_cap,
@@ -284,7 +335,10 @@ int cr_converter_run(struct cr_converter_s *c, const struct cr_frame_s *in, stru
 			      scaled.data[1], scaled.stride[1], scaled.data[2], scaled.stride[2], out->width,
 			      out->height, kFilterBilinear) != 0)
 			return -EINVAL;
-		src = &scaled;
+		scaled.full_range = src->full_range;
+		src = mine = &scaled;
 	}
+	if (mine && mine->full_range && compress)
+		cr_range_i420(mine, mine, false);
 	return _from_i420(c, src, out);
 }

@@ -1,6 +1,7 @@
 /* Pixel-format conversion and scaling: a thin layer over libyuv (packed and
  * planar YUV, RGB) and libjpeg-turbo (MJPEG decode/encode). Every path goes
- * through those libraries; nothing here loops over pixels. */
+ * through those libraries, except the YUV range conversion between JPEGs
+ * (full range) and raw frames (limited range), a table (range.h). */
 #ifndef CR_CONVERT_H
 #define CR_CONVERT_H
 
@@ -13,17 +14,22 @@ void cr_converter_destroy(struct cr_converter_s *c);
 /* Converts `in` into `out`, whose format, size and planes are already set
  * (e.g. from cr_pool_get); scales when sizes differ. For MJPEG output,
  * out->size receives the JPEG length (plane 0 must be large enough).
- * `quality` is used for MJPEG output (1..100). */
+ * `quality` is used for MJPEG output (1..100). Raw YUV outputs are limited
+ * range whatever the input (a JPEG's full range is compressed); RGB from
+ * full-range YUV uses the full-range matrix. Sets out->full_range. */
 int cr_converter_run(struct cr_converter_s *c, const struct cr_frame_s *in, struct cr_frame_s *out);
 void cr_converter_set_quality(struct cr_converter_s *c, int quality);
 const char *cr_converter_error(const struct cr_converter_s *c);
 
 /* Encodes an I420 frame as JPEG into dst (capacity dst_cap); returns the
- * length or -errno. Shared by the MJPEG encoder and the converter. */
+ * length or -errno. Shared by the MJPEG encoder and the converter. A
+ * limited-range frame (in->full_range false) is first expanded to full range
+ * in a buffer of the encoder's; *expanded receives the bytes written there
+ * (0 for a full-range frame), for the caller's bytes_copied. */
 struct cr_jpeg_enc_s;
 struct cr_jpeg_enc_s *cr_jpeg_enc_new(void);
 void cr_jpeg_enc_destroy(struct cr_jpeg_enc_s *j);
 long cr_jpeg_encode_i420(struct cr_jpeg_enc_s *j, const struct cr_frame_s *in, int quality,
-			 uint8_t *dst, size_t dst_cap);
+			 uint8_t *dst, size_t dst_cap, size_t *expanded);
 
 #endif

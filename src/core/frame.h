@@ -29,6 +29,13 @@ struct cr_frame_s {
 	uint64_t seq;          /* frame number from the source */
 	int64_t ts_capture_ns; /* CLOCK_MONOTONIC at capture */
 	bool placeholder;      /* generated while the source is unavailable */
+	/* YUV range: false (the default) is BT.601 limited range, Y 16..235 and
+	 * Cb/Cr 16..240, as V4L2 cameras deliver and every raw consumer and
+	 * encoder takes; true is full range 0..255, as decoded from a JPEG (JFIF)
+	 * or a yuvj stream. MJPEG frames are full range by definition (see
+	 * cr_frame_full_range). The converter makes raw outputs limited and
+	 * JPEGs full (src/convert/range.h). */
+	bool full_range;
 	/* The encoded access unit this frame was decoded from (URL sources), or
 	 * NULL: an encode stage of the same codec passes it on instead of encoding.
 	 * Owned by the frame; its release() unrefs it. */
@@ -52,6 +59,12 @@ static inline struct cr_frame_s *cr_frame_ref(struct cr_frame_s *f)
 }
 
 void cr_frame_unref(struct cr_frame_s *f);
+
+/* Whether the frame's YUV is full range: flagged, or a JPEG. */
+static inline bool cr_frame_full_range(const struct cr_frame_s *f)
+{
+	return f->full_range || f->format == CR_PIXFMT_MJPEG;
+}
 
 enum cr_packet_flags_e {
 	CR_PACKET_KEYFRAME = 1 << 0,

@@ -87,6 +87,7 @@ struct cr_frame_s *cr_pool_get(struct cr_pool_s *pool)
 	f->seq = 0;
 	f->ts_capture_ns = 0;
 	f->placeholder = 0;
+	f->full_range = false;
 	if (cr_pixfmt_frame_size(f->format, f->width, f->height) == 0)
 		f->size = 0;
 	return f;

@@ -163,11 +163,16 @@ static struct cr_frame_s *_stage_convert(struct _stage_s *st, struct cr_frame_s 
 static void _stage_convert_frame(struct _stage_s *st, struct cr_frame_s *f)
 {
 	int w = st->width ? st->width : f->width, h = st->height ? st->height : f->height;
-	if (st->format == CR_PIXFMT_NONE || (st->format == f->format && w == f->width && h == f->height)) {
+	/* Raw consumers take limited range: a full-range frame (a yuvj picture
+	 * from a URL source) goes through the converter, which compresses it,
+	 * even when format and size already fit. */
+	bool full = f->full_range && f->format != CR_PIXFMT_MJPEG;
+	enum cr_pixfmt_e fmt = st->format != CR_PIXFMT_NONE ? st->format : f->format;
+	if (!full && (st->format == CR_PIXFMT_NONE || (fmt == f->format && w == f->width && h == f->height))) {
 		_deliver_frame(st, f);
 		return;
 	}
-	struct cr_frame_s *out = _stage_convert(st, f, st->format, w, h);
+	struct cr_frame_s *out = _stage_convert(st, f, fmt, w, h);
 	if (out) {
 		_deliver_frame(st, out);
 		cr_frame_unref(out);
@@ -261,7 +266,9 @@ static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
 	if (bps > 0 && st->enc.ops->set_bitrate)
 		st->enc.ops->set_bitrate(&st->enc, bps);
 	struct cr_frame_s *in = f;
-	if (f->format != st->enc.in_format) {
+	/* Encoders other than JPEG take limited range (the converter compresses;
+	 * the JPEG encoder takes either and makes it full range). */
+	if (f->format != st->enc.in_format || (f->full_range && st->enc_cfg.codec != CR_CODEC_MJPEG)) {
 		in = _stage_convert(st, f, st->enc.in_format, f->width, f->height);
 		if (!in)
 			return;

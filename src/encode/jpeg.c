@@ -1,12 +1,16 @@
 /* MJPEG encoder: libjpeg-turbo from I420 into a reusable buffer, then one
  * right-sized packet per frame (a JPEG is ~2% of the raw frame, so sizing the
- * packet for the worst case would cost a raw-frame allocation per frame). */
+ * packet for the worst case would cost a raw-frame allocation per frame).
+ * JPEGs are full range: a limited-range frame (cameras, the test source) is
+ * expanded on the way, one pass counted in bytes_copied; a camera's own JPEGs
+ * never come here (the stream passes them through). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "convert/convert.h"
+#include "core/stats.h"
 #include "encode/encoder.h"
 
 struct _jpeg_s {
@@ -41,7 +45,10 @@ static int _jpeg_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 			return -ENOMEM;
 	}
 	int q = enc->cfg.quality > 0 ? enc->cfg.quality : 80;
-	long len = cr_jpeg_encode_i420(j->tj, f, q, j->buf, j->cap);
+	size_t expanded;
+	long len = cr_jpeg_encode_i420(j->tj, f, q, j->buf, j->cap, &expanded);
+	if (expanded && enc->stats)
+		atomic_fetch_add(&enc->stats->bytes_copied, expanded);
 	if (len < 0) {
 		snprintf(enc->error, sizeof(enc->error), "libjpeg-turbo: compression failed");
 		return (int)len;

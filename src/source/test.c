@@ -21,7 +21,8 @@ struct _test_s {
 	uint64_t n;
 };
 
-/* 75% colour bars, BT.601 limited range. */
+/* 75% colour bars, BT.601 limited range (a JPEG of them, pixel_format = mjpeg,
+ * is expanded to full range by the converter: white 191, black 0). */
 static const uint8_t _bars[8][3] = {
 	{180, 128, 128}, {162, 44, 142}, {131, 156, 44}, {112, 72, 58},
 	{84, 184, 198},  {65, 100, 212}, {35, 212, 114}, {16, 128, 128},

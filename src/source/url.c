@@ -229,6 +229,15 @@ static void _av_frame_release(struct cr_frame_s *f)
 	free(f);
 }
 
+/* Full-range pictures (yuvj formats, or a stream that says so, e.g. H.264
+ * from a JPEG-ish source) are flagged: raw consumers get them compressed to
+ * limited range by the stream's converter. */
+static bool _av_full_range(const AVFrame *av)
+{
+	return av->color_range == AVCOL_RANGE_JPEG || av->format == AV_PIX_FMT_YUVJ420P ||
+	       av->format == AV_PIX_FMT_YUVJ422P || av->format == AV_PIX_FMT_YUVJ444P;
+}
+
 /* Wraps a decoded picture without copying its planes. */
 static struct cr_frame_s *_wrap(AVFrame *av)
 {
@@ -251,6 +260,7 @@ static struct cr_frame_s *_wrap(AVFrame *av)
 		f->size += (size_t)av->linesize[i] * (size_t)(i ? (av->height + 1) / 2 : av->height);
 	}
 	f->dmabuf_fd = -1;
+	f->full_range = _av_full_range(av);
 	f->owner = av;
 	f->release = _av_frame_release;
 	atomic_fetch_add(&cr_frames_alive, 1);
@@ -283,6 +293,7 @@ static struct cr_frame_s *_to_i420(struct cr_source_s *src, AVFrame *av)
 		return NULL;
 	}
 	f->release = _heap_coded_release;
+	f->full_range = _av_full_range(av);
 	atomic_fetch_add(&src->stats->bytes_copied, f->size);
 	av_frame_free(&av);
 	return f;

@@ -15,10 +15,10 @@ from PIL import Image
 import e2e
 from e2e import check
 
-# The six coloured bars, left to right, as a browser shows them (see
-# test_picture.py: limited-range values carried into the JPEG).
-BARS = [("yellow", (182, 181, 13)), ("cyan", (13, 181, 181)), ("green", (14, 181, 13)),
-        ("magenta", (182, 15, 183)), ("red", (183, 15, 15)), ("blue", (15, 16, 184))]
+# The six coloured bars, left to right, as a browser shows them: 75% bars in
+# a full-range JPEG (see test_picture.py).
+BARS = [("yellow", (191, 191, 0)), ("cyan", (0, 191, 191)), ("green", (0, 191, 0)),
+        ("magenta", (191, 0, 191)), ("red", (191, 0, 0)), ("blue", (0, 0, 191))]
 
 
 def main(exe):

@@ -8,17 +8,7 @@
 
 #include "core/clock.h"
 #include "core/stream.h"
-
-static int failures;
-#define CHECK(cond, ...) \
-	do { \
-		if (!(cond)) { \
-			failures++; \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__); \
-			fputc('\n', stderr); \
-		} \
-	} while (0)
+#include "tests/check.h"
 
 static struct cr_stream_cfg_s _cfg(int w, int h, int fps, enum cr_pixfmt_e fmt)
 {

@@ -137,21 +137,26 @@ def i420_pixel(buf, w, h, x, y):
     return Y, U, V
 
 
-def rgb_to_yuv(r, g, b):
-    """JPEG (JFIF, full range) YCbCr: what libjpeg-turbo hands out as planes."""
+def rgb_to_yuv(r, g, b, limited=True):
+    """BT.601 YCbCr: limited range (Y 16..235, Cb/Cr 16..240), what camrelay's
+    raw frames carry (a JPEG decoded for a raw consumer is compressed to it);
+    with limited=False, full range (JFIF), what a JPEG itself holds."""
     y = 0.299 * r + 0.587 * g + 0.114 * b
     u = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
     v = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+    if limited:
+        return 16 + y * 219 / 255, 128 + (u - 128) * 224 / 255, 128 + (v - 128) * 224 / 255
     return y, u, v
 
 
-def bars_error(pixel_at, w, h):
+def bars_error(pixel_at, w, h, limited=True):
     """Largest |difference| between the bars' expected and found YUV values,
-    sampled at the centre of each bar. pixel_at(x, y) -> (Y, U, V)."""
+    sampled at the centre of each bar. pixel_at(x, y) -> (Y, U, V): camrelay's
+    raw output (limited range), or a JPEG's own YCbCr with limited=False."""
     worst = 0
     for i, rgb in enumerate(BARS):
         x, y = (2 * i + 1) * w // 16, h * 3 // 8
-        want = rgb_to_yuv(*rgb)
+        want = rgb_to_yuv(*rgb, limited=limited)
         got = pixel_at(x, y)
         worst = max(worst, max(abs(a - b) for a, b in zip(want, got)))
     return worst

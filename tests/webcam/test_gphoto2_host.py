@@ -19,7 +19,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from camtest import Fail, RawPipe, Sim, bars_error, check, counter_of  # noqa: E402
 
 SIM, RAWPIPE = sys.argv[1], sys.argv[2]
-BAR_TOLERANCE = 16  # JPEG + chroma subsampling at bar centres stays well inside this
+# JPEG + chroma subsampling at bar centres stay within ~2; the wrong range
+# (full-range values in a raw frame, or the reverse) is off by 11..16.
+BAR_TOLERANCE = 5
 
 
 def rawpipe(sim, *extra, seconds=0):
@@ -38,7 +40,7 @@ def test_gphoto2_cli(sim):
         im = Image.open(os.path.join(d, files[0])).convert('YCbCr')
         check(im.size == (sim.w, sim.h), 'preview is %dx%d' % im.size)
         px = lambda x, y: im.getpixel((x, y))  # noqa: E731
-        err = bars_error(px, sim.w, sim.h)
+        err = bars_error(px, sim.w, sim.h, limited=False)  # the JPEG's own full-range YCbCr
         check(err <= BAR_TOLERANCE, 'preview colour bars match the simulator (max error %.1f)' % err)
         n = counter_of(px, sim.w, sim.h)
         check(n in sim.frames, 'preview frame counter %d is a frame the simulator served' % n)
@@ -62,7 +64,8 @@ def test_stream(sim):
           (len(real), len(frames) - len(real)))
     check(all((f['w'], f['h']) == (sim.w, sim.h) for f in real), 'frames are %dx%d, the size of the JPEG' % (sim.w, sim.h))
     worst = max(f['bars'] for f in real)
-    check(worst <= BAR_TOLERANCE, 'colour bars survive MJPEG -> I420 (max error %.1f)' % worst)
+    check(worst <= BAR_TOLERANCE, 'colour bars survive MJPEG -> I420, compressed to limited range '
+          '(max error %.1f)' % worst)
     counters = [f['counter'] for f in real]
     check(all(b > a for a, b in zip(counters, counters[1:])), 'frame counters increase')
     check(all(c in sim.frames for c in counters), 'every frame is one the simulator served')

@@ -19,17 +19,7 @@
 #include "net/srtp.h"
 #include "net/stun.h"
 #include "rtp/rtp.h"
-
-static int failures;
-#define CHECK(cond, ...) \
-	do { \
-		if (!(cond)) { \
-			failures++; \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__); \
-			fputc('\n', stderr); \
-		} \
-	} while (0)
+#include "tests/check.h"
 
 /* ---- STUN ---- */
 
