@@ -54,14 +54,18 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-def check_bars(jpeg, what):
+def check_bars(jpeg, what, level=191):
+    """level: the bars' RGB level, 191 for ffmpeg's 75% smptebars, 255 for
+    GStreamer's videotestsrc pattern=smpte (100% bars)."""
     img = e2e.decode_jpeg(jpeg).convert("RGB")
     check(img.size == (W, H), f"{what}: snapshot is {img.size}, sender sends {W}x{H}")
     y = H // 3
     for i, (name, want) in enumerate(BARS):
         x = (2 * i + 1) * W // 14
         px = img.getpixel((x, y))
-        ok = all(px[c] >= 140 if want[c] else px[c] <= 70 for c in range(3))
+        # In the full-range JPEG, whatever range the sender used: 75% bars are
+        # RGB 191 / 0 (a full-range picture expanded again would be ~205).
+        ok = all(abs(px[c] - level) <= 10 if want[c] else px[c] <= 12 for c in range(3))
         check(ok, f"{what}: bar {i} ({name}) at ({x},{y}) is RGB {px}, expected channels {want}")
     print(f"{what}: snapshot {W}x{H} shows the 7 SMPTE bars")
 
@@ -175,6 +179,9 @@ CODECS = [  # name, ffmpeg encoder arguments, ffmpeg muxer, through an SDP file
     ("mjpeg", ["-c:v", "mjpeg", "-huffman", "default", "-q:v", "3", "-pix_fmt", "yuvj420p"], "rtp", True),
     ("h264 in MPEG-TS over rtp://, no SDP", ["-c:v", "libx264", "-g", "15", "-tune", "zerolatency"],
      "rtp_mpegts", False),
+    # Full range (the VUI says so; decoded as yuvj420p): flagged, not expanded twice.
+    ("h264 full range", ["-c:v", "libx264", "-g", "15", "-tune", "zerolatency", "-pix_fmt", "yuvj420p"],
+     "rtp", True),
 ]
 
 
@@ -221,7 +228,7 @@ def test_rtsp(exe, tmp):
     try:
         with e2e.Server(exe, toml=TOML.format(url=url, extra="")) as srv:
             srv.wait_for("frames from the RTSP source", lambda: running_with_frames(srv, 30), timeout=30)
-            check_bars(snapshot(srv), "rtsp")
+            check_bars(snapshot(srv), "rtsp", level=255)
             n0 = srv.stream("cam")["counters"]["frames_captured"]
             server.terminate()
             server.wait(10)
@@ -233,7 +240,7 @@ def test_rtsp(exe, tmp):
             server = start_rtsp(port)
             srv.wait_for("running again after the server came back",
                          lambda: running_with_frames(srv, n0 + 30), timeout=30)
-            check_bars(snapshot(srv), "rtsp after reconnect")
+            check_bars(snapshot(srv), "rtsp after reconnect", level=255)
     finally:
         server.terminate()
         server.wait(10)
