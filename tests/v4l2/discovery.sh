@@ -19,6 +19,8 @@ export CAMRELAY_GPHOTO2_PROBE_TIMEOUT=300
 "$CAMRELAY" --version >"$W/version.txt"
 gphoto2 --auto-detect >"$W/gphoto2.txt" 2>&1
 v4l2-ctl --list-devices >"$W/devices.txt"
+# Each node's driver and card (the reference for list's v4l2loopback webcams).
+for dev in /dev/video*; do v4l2-ctl -d "$dev" --info >"$W/info-$(basename "$dev").txt"; done
 for dev in "$D" "$CAMRELAY_VM_VICODEC_ENC" "$CAMRELAY_VM_VIMC_RGB"; do
   n="$(basename "$dev")"
   "$CAMRELAY" probe --json "$dev" >"$W/probe-$n.json"

@@ -49,16 +49,35 @@ check(subs == set(glob.glob("/dev/v4l-subdev*")) and len(subs) > 0, f"sub-device
 kinds = {v["path"]: v.get("kind") for v in lst["video"]}
 check(kinds.get(devs[0]) == "capture" and kinds.get(devs[1]) == "m2m",
       f"kinds: {devs[0]} {kinds.get(devs[0])}, {devs[1]} {kinds.get(devs[1])}")
-# v4l2loopback devices, as sysfs names them (the bench loads two, one with exclusive_caps).
+# v4l2loopback devices: the nodes whose driver v4l2-ctl --info names "v4l2
+# loopback" (they have no parent device in sysfs, so no device/driver link),
+# with the card label it shows and sysfs's name for the node. The bench loads
+# two (run-in-vm: card_label=EXCL,LOOP exclusive_caps=1,0), at the nodes
+# guest-run found as CAMRELAY_VM_LOOP_EXCL and CAMRELAY_VM_LOOP.
 loop_ref = {}
-for name_file in glob.glob("/sys/class/video4linux/video*/name"):
-    dev = "/dev/" + name_file.split("/")[-2]
-    drv = os.path.realpath(os.path.join(os.path.dirname(name_file), "device", "driver"))
-    if "v4l2loopback" in drv or "v4l2 loopback" in drv:
-        loop_ref[dev] = open(name_file).read().strip()
-loops = {w["path"]: w["label"] for w in lst.get("webcams", [])}
-check(len(loops) >= 2 and all(loops.get(p) == l for p, l in loop_ref.items()),
-      f"webcams: camrelay {loops} vs sysfs {loop_ref}")
+for info_file in sorted(glob.glob(os.path.join(W, "info-video*.txt"))):
+    info = dict(re.findall(r"^\s*(Driver name|Card type)\s*: (.*)$", open(info_file).read(), re.M))
+    if info.get("Driver name") == "v4l2 loopback":
+        node = os.path.basename(info_file)[len("info-"):-len(".txt")]
+        loop_ref["/dev/" + node] = info.get("Card type")
+        with open(f"/sys/class/video4linux/{node}/name") as f:
+            sysname = f.read().strip()
+        check(sysname == info.get("Card type"), f"/dev/{node}: sysfs name {sysname!r} vs v4l2-ctl card {info.get('Card type')!r}")
+labels = dict(re.findall(r"(card_label|exclusive_caps)=(\S+)", os.environ.get("CAMRELAY_VM_LOOPBACK_PARAMS", "")))
+excl_label, plain_label = (labels.get("card_label", ",") + ",").split(",")[:2]
+want = {os.environ.get("CAMRELAY_VM_LOOP_EXCL"): excl_label, os.environ.get("CAMRELAY_VM_LOOP"): plain_label}
+check(len(loop_ref) >= 2 and all(p and lab for p, lab in want.items()) and
+      all(loop_ref.get(p) == lab for p, lab in want.items()),
+      f"v4l2-ctl --info finds the bench's v4l2loopback devices {want}: {loop_ref}")
+webcams = {w["path"]: w for w in lst.get("webcams", [])}
+loops = {p: w["label"] for p, w in webcams.items()}
+check(len(loop_ref) > 0 and loops == loop_ref, f"webcams: camrelay {loops} vs v4l2-ctl --info {loop_ref}")
+flags = {p: (w.get("exclusive_caps"), w.get("fed")) for p, w in webcams.items() if p in want}
+check(flags == {p: (p == os.environ.get("CAMRELAY_VM_LOOP_EXCL"), False) for p in want},
+      f"webcams' (exclusive_caps, fed): {flags} (exclusive_caps={labels.get('exclusive_caps')}, nothing feeds them)")
+for p, lab in loop_ref.items():
+    check(re.search(rf"^  {re.escape(p)}\s+\"{re.escape(lab)}\"", load("list.txt"), re.M) is not None,
+          f"text list shows webcam {p} \"{lab}\"")
 # ---- list's cameras vs gphoto2 --auto-detect (the bench's usb-mtp camera) ----
 text = load("list.txt")
 if re.search(r"^sources:.*\bgphoto2\b", load("version.txt"), re.M):
@@ -112,7 +131,7 @@ def parse_formats(text):
 def compare_formats(name, probe_list, text):
     ref = parse_formats(text)
     got = probe_list or []
-    check([f["fourcc"] for f in got] == [f["fourcc"] for f in ref],
+    check(len(ref) > 0 and [f["fourcc"] for f in got] == [f["fourcc"] for f in ref],
           f"{name}: fourccs {[f['fourcc'] for f in got]} vs v4l2-ctl {[f['fourcc'] for f in ref]}")
     n_sizes = n_ivals = 0
     for g, r in zip(got, ref):
@@ -153,13 +172,14 @@ TYPES = {"int": "int", "bool": "bool", "menu": "menu", "intmenu": "intmenu", "bu
          "int64": "int64", "str": "string", "bitmask": "bitmask"}
 
 
-def compare_ctrls(name, probe_ctrls, text):
+def compare_ctrls(name, probe_ctrls, text, some=False):
+    """some: the device has controls (v4l2-ctl's list must not come out empty)."""
     ref = parse_ctrls(text)
     got = {c["name"]: c for c in probe_ctrls}
     plain = {k: v for k, v in ref.items() if v["type"] in TYPES and not v["array"]}
     missing = sorted(set(plain) - set(got))
     extra = sorted(set(got) - set(ref))
-    check(not missing and not extra and (len(got) > 0 or not plain),
+    check(not missing and not extra and (len(got) > 0 or not plain) and (len(plain) > 0 or not some),
           f"{name}: {len(got)} controls named as v4l2-ctl names them" + (f"; missing {missing}, extra {extra}" if missing or extra else ""))
     bad = []
     for k, c in got.items():
@@ -189,10 +209,12 @@ for dev in devs:
     compare_formats(f"{dev} capture", p["formats"].get("capture"), load(f"formats-{n}.txt"))
     if kind == "m2m":
         compare_formats(f"{dev} output", p["formats"].get("output"), load(f"formats-out-{n}.txt"))
-    compare_ctrls(dev, p["controls"], load(f"ctrls-{n}.txt"))
+    # vivid and vicodec have controls on the video node; vimc's are on its sub-devices.
+    compare_ctrls(dev, p["controls"], load(f"ctrls-{n}.txt"), some=dev != devs[2])
     menus = [c for c in p["controls"] if c["type"] == "menu"]
-    if menus:
-        check(all(len(c["menu"]) > 0 for c in menus), f"{dev}: every menu control has its items")
+    # vivid has menu controls (Test Pattern, ...): there they must be listed.
+    check((len(menus) > 0 or dev != devs[0]) and all(len(c["menu"]) > 0 for c in menus),
+          f"{dev}: {len(menus)} menu controls, each with its items")
 
 byname = load("probe-byname.json")
 check(byname["path"] == devs[0], f"probe vivid (by card name) opens {byname['path']}")
