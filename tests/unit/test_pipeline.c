@@ -80,14 +80,21 @@ static void test_mjpeg_fanout(void)
 	cr_stream_foreach_sub(s, _collect, NULL);
 	int n = n_infos;
 	CHECK(n == 3, "3 subscribers listed, got %d", n);
+	int n_stalled = 0, n_fast = 0;
 	for (int i = 0; i < n; i++) {
-		if (strcmp(infos[i].name, "stalled") == 0)
+		if (strcmp(infos[i].name, "stalled") == 0) {
 			/* It read nothing: all but the 4 it holds were dropped for it alone. */
 			CHECK(infos[i].dropped + 4 + 2 >= (uint64_t)got, "stalled drops %llu of %d",
 			      (unsigned long long)infos[i].dropped, got);
-		if (strcmp(infos[i].name, "fast") == 0)
+			n_stalled++;
+		}
+		if (strcmp(infos[i].name, "fast") == 0) {
 			CHECK(infos[i].dropped == 0, "fast drops %llu", (unsigned long long)infos[i].dropped);
+			n_fast++;
+		}
 	}
+	/* The drop checks above ran: the list names both subscribers. */
+	CHECK(n_stalled == 1 && n_fast == 1, "listed by name: stalled %d, fast %d", n_stalled, n_fast);
 	struct cr_stream_status_s st;
 	cr_stream_status(s, &st);
 	CHECK(st.state == CR_SOURCE_RUNNING, "state %s", cr_source_state_name(st.state));

@@ -80,8 +80,12 @@ def test_stream(sim):
     names = {l.split()[1] for l in err if l.startswith('CONTROL ')}
     check({'iso', 'whitebalance', 'f_number', 'shutterspeed'} <= names,
           'settings listed from the widget tree: iso, whitebalance, f_number, shutterspeed')
-    sim.wait_for('SET 0x500f 800', 1, start)
-    check(True, 'config control iso=800 set at open')
+    sim.wait_for('SET 0x500f 800', 1, start)  # raises Fail when the camera never got it
+    lines = sim.lines[start:]
+    first = lambda prefix: next((i for i, l in enumerate(lines) if l.startswith(prefix)), -1)  # noqa: E731
+    check(0 <= first('SESSION open') < first('SET 0x500f 800') < first('LV start'),
+          'config control iso=800 set at open (the camera got ISO 800 after the session opened, before '
+          'live view started: lines %d, %d, %d)' % (first('SESSION open'), first('SET 0x500f 800'), first('LV start')))
     sim.wait_for('SET 0x5005 4', 1, start)
     check(any(l.startswith('SETCONTROL white_balance=Daylight ok') for l in err),
           'run-time control white_balance=Daylight set (camera got WhiteBalance 4)')
