@@ -37,7 +37,8 @@ static void _usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: camrelay webcam [--from SOURCE] [--to DEVICE] [--fps N] [--size WxH]\n"
-		"                       [--format yuv420|yuyv|nv12] [--http HOST:PORT] [-v]\n"
+		"                       [--format yuv420|yuyv|nv12] [--http HOST:PORT]\n"
+		"                       [--timeout-ms N] [--no-keep-format] [-v]\n"
 		"Feeds a camera into a v4l2loopback virtual webcam until interrupted.\n"
 		"  --from SOURCE   gphoto2                 the first camera libgphoto2 detects\n"
 		"                  gphoto2:MODEL|PORT      e.g. gphoto2:usb:001,004, gphoto2:ptpip:192.168.1.1,\n"
@@ -50,6 +51,10 @@ static void _usage(FILE *f)
 		"  --size WxH      webcam size (default: the camera's first size; fixed afterwards)\n"
 		"  --format F      webcam pixel format (default yuv420; yuyv for older applications)\n"
 		"  --http H:P      also serve the HTTP pages/API/MJPEG on H:P\n"
+		"  --timeout-ms N  readers get a \"not running\" picture N ms after the last frame\n"
+		"                  (camrelay stopped or killed); 0: off; default 1500\n"
+		"  --no-keep-format  let the device forget its format when camrelay exits (by default\n"
+		"                  it stays a camera, so applications may open it before camrelay runs)\n"
 		"  -v, --verbose   debug logging\n"
 		"Without a v4l2loopback device: sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay\n"
 		"Exit: 0 when interrupted, 1 when the webcam device cannot be used, 2 usage.\n");
@@ -173,11 +178,14 @@ static int _run(int argc, char **argv)
 		{"from", required_argument, NULL, 'f'}, {"to", required_argument, NULL, 't'},
 		{"fps", required_argument, NULL, 'r'},  {"size", required_argument, NULL, 's'},
 		{"format", required_argument, NULL, 'p'}, {"http", required_argument, NULL, 'H'},
+		{"timeout-ms", required_argument, NULL, 'T'}, {"no-keep-format", no_argument, NULL, 'K'},
 		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *from = NULL, *to = NULL, *http_listen = NULL;
 	int fps = 0, w = 0, h = 0, c;
 	enum cr_pixfmt_e fmt = CR_PIXFMT_YUV420;
+	int timeout_ms = 1500;
+	bool keep_format = true;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:t:r:s:p:H:vh", opts, NULL)) != -1) {
 		char *end;
@@ -210,6 +218,16 @@ static int _run(int argc, char **argv)
 			break;
 		case 'H':
 			http_listen = optarg;
+			break;
+		case 'T':
+			timeout_ms = (int)strtol(optarg, &end, 10);
+			if (*end || !*optarg || timeout_ms < 0 || timeout_ms > 100000) {
+				fprintf(stderr, "camrelay webcam: --timeout-ms wants 0..100000, got \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'K':
+			keep_format = false;
 			break;
 		case 'v':
 			cr_log_level = CR_LOG_DEBUG;
@@ -246,6 +264,8 @@ static int _run(int argc, char **argv)
 	sk->width = w;
 	sk->height = h;
 	sk->fps = fps;
+	sk->keep_format = keep_format;
+	sk->timeout_ms = timeout_ms;
 	_choose_sink(to, sk);
 	if (http_listen)
 		snprintf(cfg.http.listen, sizeof(cfg.http.listen), "%s", http_listen);

@@ -74,6 +74,11 @@
  *   width = 0                              0 = from source
  *   height = 0
  *   fps = 0
+ *   (webcam only)
+ *   keep_format = true                     the device keeps its format after camrelay
+ *                                          exits: apps may open it before camrelay runs
+ *   timeout_ms = 1500                      readers get a "not running" picture when no
+ *                                          frame came for this long; 0 = off (0..100000)
  *   (overlay only, seed 003; rectangles are [x, y, w, h])
  *   window = [40, 30, 320, 180]            overlay window on the framebuffer
  *   clips = [[60, 50, 40, 40], ...]        framebuffer areas the video leaves alone
@@ -958,7 +963,9 @@ static int _load_sink(struct _ctx_s *c, const struct cr_toml_s *t, const char *p
 {
 	static const char *const keys[] = {"type", "device", "address", "pixel_format", "width", "height", "fps",
 					   "window", "clips", "bitmap", "chromakey", "global_alpha", "flags",
-					   "destructive", "framebuffer", "osd", "connector", "mode", "rect", NULL};
+					   "destructive", "framebuffer", "osd", "connector", "mode", "rect", "keep_format",
+					   "timeout_ms", NULL};
+	static const char *const webcam_keys[] = {"keep_format", "timeout_ms", NULL};
 	char type[16], sub[256];
 	int rc;
 
@@ -974,7 +981,13 @@ static int _load_sink(struct _ctx_s *c, const struct cr_toml_s *t, const char *p
 	    (rc = _get_pixfmt(c, t, path, &sink->pixel_format)) < 0 ||
 	    (rc = _get_intv(c, t, path, "width", 0, 16384, &sink->width)) < 0 ||
 	    (rc = _get_intv(c, t, path, "height", 0, 16384, &sink->height)) < 0 ||
-	    (rc = _get_intv(c, t, path, "fps", 0, 1000, &sink->fps)) < 0)
+	    (rc = _get_intv(c, t, path, "fps", 0, 1000, &sink->fps)) < 0 ||
+	    (rc = _only_for(c, t, path, webcam_keys, type, "webcam")) < 0)
+		return rc;
+	sink->keep_format = true;
+	sink->timeout_ms = 1500;
+	if ((rc = _get_bool(c, t, path, "keep_format", &sink->keep_format)) < 0 ||
+	    (rc = _get_intv(c, t, path, "timeout_ms", 0, 100000, &sink->timeout_ms)) < 0)
 		return rc;
 	const struct cr_toml_s *addr = cr_toml_get(t, "address");
 	if (sink->type == CR_SINK_RTP && !addr)

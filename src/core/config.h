@@ -131,6 +131,10 @@ struct cr_sink_cfg_s {
 	int width, height, fps; /* 0 = from source */
 	int line;
 
+	/* webcam (src/sink/webcam.c; v4l2loopback's controls of the same names) */
+	bool keep_format;    /* default true: the format outlives camrelay */
+	int timeout_ms;      /* default 1500: "not running" picture after this long; 0 = off */
+
 	/* overlay (seed 003; src/sink/overlay.c). Rectangles are x, y, w, h. */
 	bool has_window;
 	int window[4];       /* overlay window on the framebuffer */

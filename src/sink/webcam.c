@@ -16,7 +16,16 @@
  *  - A producer that stops freezes consumers: the stream core sends
  *    placeholder frames while the source is down, and if the core itself
  *    goes quiet (a camera re-initialisation can block it for seconds) the
- *    last frame is queued again once a second.
+ *    last frame is queued again (keep-alive). When camrelay itself stops or
+ *    is killed, v4l2loopback's own `timeout` takes over: we upload a "not
+ *    running" picture as its timeout image, which readers then get.
+ *  - Before any producer ran, v4l2loopback 0.12 refuses readers (no format,
+ *    and exclusive_caps devices are not even listed): we set its
+ *    `keep_format` control, so after camrelay's first run the device stays
+ *    a camera with that format, and applications can be started before
+ *    camrelay (they see the "not running" picture until it comes).
+ *    A later run that wants another size takes the format back when no
+ *    reader holds the device.
  *
  * Pixel formats: I420 ("yuv420", the default) and YUYV are both accepted by
  * Chrome, Firefox, Zoom and OBS; a few older applications (Skype for Linux,
@@ -37,11 +46,14 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "convert/convert.h"
 #include "core/log.h"
+#include "core/placeholder.h"
 #include "core/v4l2_util.h"
 #include "core/stream.h"
 #include "sink/sink.h"
 #include "sink/webcam.h"
+#include "source/v4l2_ctrl.h"
 
 #define _N_BUFS 4
 
@@ -54,7 +66,7 @@ static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, co
 	vsnprintf(dst, len, fmt, ap);
 	va_end(ap);
 }
-#define _KEEPALIVE_NS 1000000000LL
+#define _KEEPALIVE_NS 1000000000LL /* at most; a third of timeout_ms when that is set */
 #define _LOOPBACK_DRIVER "v4l2 loopback"
 #define _MODPROBE_HINT "sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay"
 
@@ -77,7 +89,7 @@ struct _webcam_s {
 	pthread_t thread;
 	atomic_bool stop;
 	struct cr_sub_s *sub;
-	int64_t last_write_ns, next_due_ns;
+	int64_t last_write_ns, next_due_ns, keepalive_ns;
 	int last_buf; /* -1: nothing written yet */
 
 	atomic_uint_least64_t written, repeated, skipped;
@@ -219,8 +231,28 @@ static void _unmap(struct _webcam_s *w)
 
 /* Sets the format (or adopts the one consumers already hold), maps buffers,
  * starts streaming. */
+/* A format kept by keep_format from an earlier run is given back: clearing
+ * the control and closing our fd lets v4l2loopback forget it when the last
+ * opener closes (readers keep it, and then we adopt it). Programs that only
+ * look (v4l2-ctl, a browser listing cameras) hold the device for moments:
+ * later attempts leave it closed for a while first. */
+#define _RELEASE_TRIES 8
+static int _release_kept_format(struct _webcam_s *w, int attempt, char *err, size_t errlen)
+{
+	char e[256];
+	if (cr_v4l2_ctrl_set(w->fd, w->path, "keep_format", "0", e, sizeof(e)) < 0)
+		return -ENOTTY;
+	close(w->fd);
+	w->fd = -1;
+	if (attempt > 1)
+		usleep(250000);
+	return _open_device(w, err, errlen);
+}
+
 static int _configure(struct _webcam_s *w, char *err, size_t errlen)
 {
+	int released = 0;
+again:;
 	struct v4l2_format fmt = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT};
 	fmt.fmt.pix.width = (uint32_t)w->width;
 	fmt.fmt.pix.height = (uint32_t)w->height;
@@ -233,6 +265,13 @@ static int _configure(struct _webcam_s *w, char *err, size_t errlen)
 		return r;
 	enum cr_pixfmt_e got = cr_pixfmt_from_fourcc(fmt.fmt.pix.pixelformat);
 	if ((int)fmt.fmt.pix.width != w->width || (int)fmt.fmt.pix.height != w->height || got != w->format) {
+		if (released < _RELEASE_TRIES) {
+			if ((r = _release_kept_format(w, ++released, err, errlen)) == 0)
+				goto again;
+			if (w->fd < 0)
+				return r;
+			released = _RELEASE_TRIES; /* no keep_format control: nothing to give back */
+		}
 		/* v4l2loopback keeps the format while any reader has it open. */
 		if (got == CR_PIXFMT_NONE || got == CR_PIXFMT_MJPEG || fmt.fmt.pix.width < 2 || fmt.fmt.pix.height < 2) {
 			char fcc[16];
@@ -337,13 +376,12 @@ static void _fill_black(struct _webcam_s *w, uint8_t *p)
 	}
 }
 
-static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
+/* Copies a frame of our format and size into a device buffer, tightly
+ * packed as readers expect; returns the bytes copied. */
+static size_t _copy_planes(const struct _webcam_s *w, uint8_t *dst, const struct cr_frame_s *f)
 {
-	int i = w->next_buf;
-	w->next_buf = (w->next_buf + 1) % w->n_bufs;
 	int stride[3], rows[3];
 	int n = cr_pixfmt_planes(w->format, w->width, w->height, stride, rows);
-	uint8_t *dst = w->buf[i];
 	size_t copied = 0;
 	for (int p = 0; p < n && p < f->n_planes; p++) {
 		int len = stride[p] < f->stride[p] ? stride[p] : f->stride[p];
@@ -352,6 +390,14 @@ static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
 		dst += (size_t)stride[p] * rows[p];
 		copied += (size_t)len * rows[p];
 	}
+	return copied;
+}
+
+static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
+{
+	int i = w->next_buf;
+	w->next_buf = (w->next_buf + 1) % w->n_bufs;
+	size_t copied = _copy_planes(w, w->buf[i], f);
 	atomic_fetch_add(&cr_stream_stats(w->sink->stream)->bytes_copied, copied);
 	int r = _queue(w, i);
 	if (r < 0) {
@@ -361,6 +407,76 @@ static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
 	}
 	atomic_fetch_add(&w->written, 1);
 	cr_sub_sent(w->sub, f->ts_capture_ns);
+}
+
+/* ---- v4l2loopback's controls: keep_format, timeout and its image ---- */
+
+/* Sets one of the loopback's controls; v4l2loopback older than 0.12 lacks
+ * them, which costs only the feature (said once in the log). */
+static bool _loop_ctrl(struct _webcam_s *w, const char *name, int value)
+{
+	char v[16], err[256];
+	_fmt(v, sizeof(v), "%d", value);
+	if (cr_v4l2_ctrl_set(w->fd, w->path, name, v, err, sizeof(err)) == 0)
+		return true;
+	CR_LOG_W(w->who, "webcam %s: cannot set v4l2loopback's %s: %s", w->path, name, err);
+	return false;
+}
+
+/* The picture readers get once no frame came for timeout_ms: v4l2loopback
+ * gives the next opener after timeout_image_io=1 one MMAP buffer that holds
+ * the image (the driver's own protocol; no library wraps it). */
+static void _upload_timeout_image(struct _webcam_s *w, const char *reason)
+{
+	struct cr_frame_s *ph = cr_placeholder_render(w->width, w->height, w->who, reason), *img = ph;
+	struct cr_converter_s *conv = NULL;
+	if (ph && w->format != CR_PIXFMT_YUV420) {
+		img = cr_frame_new(w->format, w->width, w->height, 0);
+		conv = cr_converter_new();
+		if (!img || !conv || cr_converter_run(conv, ph, img) < 0) {
+			cr_frame_unref(img);
+			img = NULL;
+		}
+	}
+	/* The control is cached by the V4L2 core: from 0 to 1, so it is applied. */
+	int fd = -1;
+	if (!img || !_loop_ctrl(w, "timeout_image_io", 0) || !_loop_ctrl(w, "timeout_image_io", 1) ||
+	    (fd = open(w->path, O_RDWR | O_CLOEXEC)) < 0)
+		goto out;
+	struct v4l2_requestbuffers req = {.count = 1, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
+	struct v4l2_buffer b = {.index = 0, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
+	if (cr_v4l2_ioctl(fd, VIDIOC_REQBUFS, &req) < 0 || cr_v4l2_ioctl(fd, VIDIOC_QUERYBUF, &b) < 0 ||
+	    b.length < w->frame_size) {
+		CR_LOG_W(w->who, "webcam %s: v4l2loopback refused the timeout image", w->path);
+		goto out;
+	}
+	uint8_t *p = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, b.m.offset);
+	if (p == MAP_FAILED) {
+		CR_LOG_W(w->who, "webcam %s: mmap of the timeout image failed: %s", w->path, strerror(errno));
+		goto out;
+	}
+	_copy_planes(w, p, img);
+	b.bytesused = w->frame_size;
+	cr_v4l2_ioctl(fd, VIDIOC_QBUF, &b);
+	munmap(p, b.length);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (img != ph)
+		cr_frame_unref(img);
+	cr_frame_unref(ph);
+	cr_converter_destroy(conv);
+}
+
+/* After the format is set: whether it outlives us, and what readers see
+ * when we are gone. */
+static void _set_loop_controls(struct _webcam_s *w)
+{
+	const struct cr_sink_cfg_s *cfg = w->sink->cfg;
+	_loop_ctrl(w, "keep_format", cfg->keep_format ? 1 : 0);
+	if (cfg->timeout_ms > 0)
+		_upload_timeout_image(w, "camrelay is not running");
+	_loop_ctrl(w, "timeout", cfg->timeout_ms);
 }
 
 /* The size to write when none is configured: the source's, from its first
@@ -409,7 +525,7 @@ static void *_webcam_thread(void *arg)
 		w->fps = st.fps_nominal > 0 ? (int)(st.fps_nominal + 0.5) : 0;
 	}
 	/* Retry: readers may hold a format we cannot write until they close. */
-	bool logged = false;
+	bool logged = false, set_here = !w->configured;
 	while (!w->configured && !atomic_load(&w->stop)) {
 		int r = _configure(w, err, sizeof(err));
 		if (r == 0)
@@ -425,6 +541,8 @@ static void *_webcam_thread(void *arg)
 	if (!w->configured)
 		return NULL;
 	w->sink->error[0] = 0;
+	if (set_here)
+		_set_loop_controls(w);
 
 	char name[300];
 	_fmt(name, sizeof(name), "webcam %s", w->path);
@@ -441,7 +559,7 @@ static void *_webcam_thread(void *arg)
 		struct cr_frame_s *f = cr_sub_pop(w->sub, 100);
 		int64_t now = cr_now_ns();
 		if (!f) {
-			if (w->last_buf >= 0 && now - w->last_write_ns > _KEEPALIVE_NS &&
+			if (w->last_buf >= 0 && now - w->last_write_ns > w->keepalive_ns &&
 			    _queue(w, w->last_buf) == 0)
 				atomic_fetch_add(&w->repeated, 1);
 			continue;
@@ -473,6 +591,8 @@ static void _webcam_close(struct cr_sink_s *sink)
 	if (w->sub)
 		cr_stream_unsubscribe(w->sub);
 	if (w->configured) {
+		if (sink->cfg->timeout_ms > 0)
+			_upload_timeout_image(w, "camrelay stopped");
 		int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
 		cr_v4l2_ioctl(w->fd, VIDIOC_STREAMOFF, &type);
 	}
@@ -513,6 +633,11 @@ static int _webcam_open(struct cr_sink_s *sink)
 	if (!w->width || !w->height)
 		w->width = w->height = 0;
 	w->fps = cfg->fps;
+	/* Well inside v4l2loopback's timeout, so a quiet stream never shows the
+	 * "not running" picture. */
+	w->keepalive_ns = _KEEPALIVE_NS;
+	if (cfg->timeout_ms > 0 && (int64_t)cfg->timeout_ms * 1000000 / 3 < w->keepalive_ns)
+		w->keepalive_ns = (int64_t)cfg->timeout_ms * 1000000 / 3;
 	sink->priv = w;
 	int r = _resolve(w, cfg->device, sink->error, sizeof(sink->error));
 	if (r == 0)
@@ -522,6 +647,7 @@ static int _webcam_open(struct cr_sink_s *sink)
 		/* Queue one black frame so the device turns into a camera at once. */
 		_fill_black(w, w->buf[0]);
 		_queue(w, 0);
+		_set_loop_controls(w);
 	}
 	if (r == 0 && pthread_create(&w->thread, NULL, _webcam_thread, w) != 0)
 		r = -EAGAIN;

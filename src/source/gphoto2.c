@@ -14,7 +14,9 @@
  *    if that keeps failing is the camera re-initialised. */
 #include "source/gphoto2.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -134,6 +136,30 @@ static int _gp_fail(struct _gp_s *g, char *err, size_t errlen, const char *what,
 			_fmt(err, errlen, "camera %s: %s failed: %s (gphoto2 error %d)", g->name, what, detail, r);
 		return _gp_fatal(r) ? -EIO : -EPROTO;
 	}
+}
+
+/* ---- camlibs kept loaded ---- */
+
+/* gp_camera_init loads the camera's camlib and port library (libltdl
+ * dlopen) and gp_camera_exit unloads them, so every reconnect of a camera
+ * that sleeps or is unplugged maps them afresh, and what they allocated and
+ * never freed points into code that is gone (LeakSanitizer then has to
+ * re-read /proc/self/maps for every such frame). Marking them RTLD_NODELETE
+ * once keeps them for the life of the process: reconnects skip the reload.
+ * Under _gp_global. */
+static int _pin_one(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	const char *n = info->dlpi_name;
+	if (n && (strstr(n, "/libgphoto2/") || strstr(n, "/libgphoto2_port/")))
+		dlopen(n, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE); /* the handle is never closed: that is the point */
+	return 0;
+}
+
+static void _pin_camlibs(void)
+{
+	dl_iterate_phdr(_pin_one, NULL);
 }
 
 /* ---- detection ---- */
@@ -276,6 +302,7 @@ static int _gp_connect(struct _gp_s *g)
 	gp_port_info_list_free(il);
 	g->gp_msg[0] = 0;
 	r = gp_camera_init(g->cam, g->ctx);
+	_pin_camlibs();
 	if (r == GP_ERROR || r == GP_ERROR_CAMERA_ERROR) {
 		_fmt(g->error, sizeof(g->error),
 		     "camera %s refuses to open a session (%s); switch it off and on, and check it is in "

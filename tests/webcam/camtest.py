@@ -258,6 +258,7 @@ class FrameReader:
         self.p, self.w, self.h, self.tol = proc, w, h, tolerance
         self.size = w * h + 2 * ((w + 1) // 2) * ((h + 1) // 2)
         self.frames = []  # (arrival, counter or None)
+        self.others = []  # arrivals of frames that are neither bars nor a camrelay placeholder
         self.lock = threading.Lock()
         self.t = threading.Thread(target=self._read, daemon=True)
         self.t.start()
@@ -272,8 +273,12 @@ class FrameReader:
                 buf += c
             px = lambda x, y: i420_pixel(buf, self.w, self.h, x, y)  # noqa: E731
             n = counter_of(px, self.w, self.h) if bars_error(px, self.w, self.h) <= self.tol else None
+            # camrelay's placeholders (src/core/placeholder.c): grey 32 with white text.
+            other = n is None and not (24 <= buf[2 * self.w + 2] <= 40 and max(buf[0:self.w * self.h:3]) >= 200)
             with self.lock:
                 self.frames.append((time.monotonic(), n))
+                if other:
+                    self.others.append(self.frames[-1][0])
 
     def snapshot(self):
         with self.lock:
