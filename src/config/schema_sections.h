@@ -1,0 +1,16 @@
+/* Private to src/config: the loaders of a stream's blocks, called by the
+ * stream loader in schema.c. Each returns 0 or a negative errno after writing
+ * "file:line:col: path: problem" through c. */
+#ifndef CR_CONFIG_SCHEMA_SECTIONS_H
+#define CR_CONFIG_SCHEMA_SECTIONS_H
+
+#include "config/schema_get.h"
+#include "core/config.h"
+
+/* One [[stream.<name>.sources]] entry (schema_source.c). */
+int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		       struct cr_source_cfg_s *src);
+/* One [[stream.<name>.sinks]] entry (schema_sink.c). */
+int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink);
+
+#endif

@@ -1,0 +1,456 @@
+/* Config schema, the source blocks: [[stream.<name>.sources]] with url or
+ * capture (+ controls, media), encoder and output. The keys are listed in
+ * schema.c's comment, the config reference. */
+#include "config/schema_sections.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/schema_get.h"
+#include "config/values.h"
+#include "media/mbus_names.h"
+
+static const char *const _capture_backends[] = {"libcamera", "v4l2", "test", "gphoto2", NULL};
+static const char *const _encoder_backends[] = {"v4l2-m2m", "rdk", "software", "x264", "x265", "vpx", "aom", "jpeg", NULL};
+
+/* Library encoders do one codec family; hardware ones depend on the device. */
+static const struct {
+	const char *backend;
+	enum cr_codec_e codecs[3];
+	const char *allowed;
+} _encoder_codecs[] = {
+	{"x264", {CR_CODEC_H264}, "h264"},
+	{"x265", {CR_CODEC_H265}, "h265, hevc"},
+	{"vpx", {CR_CODEC_VP8, CR_CODEC_VP9}, "vp8, vp9"},
+	{"aom", {CR_CODEC_AV1}, "av1"},
+	{"jpeg", {CR_CODEC_MJPEG}, "mjpeg"},
+	{"rdk", {CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_MJPEG}, "h264, h265, hevc, mjpeg"},
+};
+
+/* Fills profile_idc, constraint_flags and level_idc from profile/level. */
+static int _h264_profile(struct cr_cfg_ctx_s *c, const struct cr_toml_s *enc, const char *path,
+			 struct cr_encoder_cfg_s *e)
+{
+	const struct cr_toml_s *pv = NULL, *lv = NULL;
+	char psub[256], lsub[256], list[256], why[128];
+	struct cr_h264_id_s id;
+	int rc, level_idc = -1;
+	const char *profile = cr_cfg_get_name(c, enc, path, "profile", &pv, &rc);
+	if (rc < 0)
+		return rc;
+	const char *lname = cr_cfg_get_name(c, enc, path, "level", &lv, &rc);
+	if (rc < 0)
+		return rc;
+	cr_cfg_sub(psub, sizeof(psub), path, "profile");
+	cr_cfg_sub(lsub, sizeof(lsub), path, "level");
+
+	if ((pv || lv) && e->codec != CR_CODEC_H264)
+		return CR_CFG_FAIL(c, pv ? pv : lv, pv ? psub : lsub,
+				   "profile and level apply to h264 only (codec is %s)", cr_codec_name(e->codec));
+	if (lv) {
+		if ((level_idc = cr_h264_level_idc(lname)) < 0)
+			return CR_CFG_FAIL(c, lv, lsub, "unknown H.264 level \"%.64s\" (allowed: %s)", lname,
+					   cr_cfg_join(cr_h264_level_names, list, sizeof(list)));
+		if (!pv)
+			return CR_CFG_FAIL(c, lv, lsub,
+					   "a level needs a profile (allowed: %s, or a profile-level-id like 42001f)",
+					   cr_cfg_join(cr_h264_profile_names, list, sizeof(list)));
+		snprintf(e->level, sizeof(e->level), "%s", lname);
+	}
+	if (!pv)
+		return 0;
+	if (cr_cfg_index_of(cr_h264_profile_names, profile) >= 0) {
+		if (!lv)
+			return CR_CFG_FAIL(c, enc, path,
+					   "missing required key \"level\" (profile \"%s\" needs a level, e.g. \"3.1\")",
+					   profile);
+		cr_h264_id_from_name(profile, level_idc, &id);
+	} else {
+		const char *problem = cr_h264_id_from_hex(profile, &id, why, sizeof(why));
+		if (problem == why) /* hex, but not a profile or level H.264 has */
+			return CR_CFG_FAIL(c, pv, psub, "profile-level-id \"%s\": %s", profile, problem);
+		if (problem)
+			return CR_CFG_FAIL(c, pv, psub,
+					   "unknown H.264 profile \"%.64s\" (allowed: %s, or a profile-level-id of 6 "
+					   "hex digits like 42001f)",
+					   profile, cr_cfg_join(cr_h264_profile_names, list, sizeof(list)));
+		/* both given: they must agree (1b may be spelled 11 + constraint_set3) */
+		if (lv && level_idc != id.level_idc && !(level_idc == 9 && id.level_idc == 11 && (id.constraint_flags & 0x10)))
+			return CR_CFG_FAIL(c, lv, lsub,
+					   "level \"%s\" contradicts profile-level-id \"%s\" (level_idc %u); drop one",
+					   lname, profile, id.level_idc);
+	}
+	snprintf(e->profile, sizeof(e->profile), "%s", profile);
+	e->profile_idc = id.profile_idc;
+	e->constraint_flags = id.constraint_flags;
+	e->level_idc = id.level_idc;
+	return 0;
+}
+
+/* Control values reach the device as text: integers and booleans are written
+ * out here; false for strings and other types, which the caller checks. */
+static bool _control_number_text(const struct cr_toml_s *v, char *out, size_t size)
+{
+	if (cr_toml_type(v) == CR_TOML_INTEGER)
+		snprintf(out, size, "%" PRId64, cr_toml_int(v));
+	else if (cr_toml_type(v) == CR_TOML_BOOL)
+		snprintf(out, size, "%s", cr_toml_bool(v) ? "true" : "false");
+	else
+		return false;
+	return true;
+}
+
+static int _load_controls(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			  struct cr_capture_cfg_s *cap)
+{
+	char sub[256];
+	for (size_t i = 0; i < cr_toml_len(t); i++) {
+		const struct cr_toml_s *v = cr_toml_at(t, i);
+		const char *name = cr_toml_key(v);
+		cr_cfg_sub(sub, sizeof(sub), path, name);
+		if (cap->n_controls >= CR_MAX_CONTROLS)
+			return cr_cfg_fail_at(c, cr_toml_key_line(v), cr_toml_key_col(v), sub,
+					      "too many controls (at most %d)", CR_MAX_CONTROLS);
+		struct cr_control_cfg_s *ctl = &cap->controls[cap->n_controls];
+		if (strlen(name) >= sizeof(ctl->name) || !name[0])
+			return cr_cfg_fail_at(c, cr_toml_key_line(v), cr_toml_key_col(v), sub,
+					      "control name must be 1..%zu bytes", sizeof(ctl->name) - 1);
+		size_t len;
+		if (cr_toml_type(v) == CR_TOML_STRING) {
+			cr_toml_str(v, &len);
+			if (len >= sizeof(ctl->value) || len != strlen(cr_toml_str(v, NULL)))
+				return CR_CFG_FAIL(c, v, sub, "control value must be under %zu bytes, without NUL",
+						   sizeof(ctl->value));
+			memcpy(ctl->value, cr_toml_str(v, NULL), len + 1);
+		} else if (!_control_number_text(v, ctl->value, sizeof(ctl->value))) {
+			return cr_cfg_wrong_type(c, v, sub, "an integer, boolean or string");
+		}
+		snprintf(ctl->name, sizeof(ctl->name), "%s", name);
+		cap->n_controls++;
+	}
+	return 0;
+}
+
+/* [stream.X.sources.capture.media] (ext): the media-controller pipeline
+ * feeding a V4L2 capture node (src/media/media.h).
+ *   strategy = "auto"                        auto, quality, speed, off
+ *   [[...media.links]]   source = "Sensor A:0", sink = "Debayer A:0", enabled = true
+ *   [[...media.pads]]    entity = "Scaler", pad = 0, format = "RGB888_1X24",
+ *                        width = 640, height = 480, crop = [x, y, w, h], compose = [x, y, w, h]
+ *   [[...media.controls]] entity = "Sensor A", name = "test_pattern", value = 1 */
+static const char *const _media_strategies[] = {"auto", "quality", "speed", "off", NULL};
+
+/* "Entity name:pad" */
+static int _media_pad_ref(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key,
+			  char *name, size_t size, int *pad)
+{
+	const struct cr_toml_s *v = NULL;
+	char sub[256];
+	int rc;
+	const char *s = cr_cfg_get_name(c, t, path, key, &v, &rc);
+	if (!s)
+		return rc ? rc : cr_cfg_missing(c, t, path, key, " (\"entity name:pad number\", e.g. \"Sensor A:0\")");
+	cr_cfg_sub(sub, sizeof(sub), path, key);
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long n = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || colon == s || !colon[1] || *end || n < 0 || n > 255)
+		return CR_CFG_FAIL(c, v, sub,
+				   "expected \"entity name:pad number\" such as \"Sensor A:0\", got \"%.64s\"", s);
+	if ((size_t)(colon - s) >= size)
+		return CR_CFG_FAIL(c, v, sub, "entity name too long (at most %zu bytes)", size - 1);
+	snprintf(name, size, "%.*s", (int)(colon - s), s);
+	*pad = (int)n;
+	return 1;
+}
+
+/* [x, y, w, h] */
+static int _media_rect(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key, int out[4],
+		       bool *has)
+{
+	const struct cr_toml_s *v = cr_toml_get(t, key);
+	char sub[256];
+	if (!v)
+		return 0;
+	cr_cfg_sub(sub, sizeof(sub), path, key);
+	if (cr_toml_type(v) != CR_TOML_ARRAY || cr_toml_len(v) != 4)
+		return CR_CFG_FAIL(c, v, sub, "expected [x, y, width, height] (4 integers)");
+	for (size_t i = 0; i < 4; i++) {
+		const struct cr_toml_s *e = cr_toml_at(v, i);
+		if (cr_toml_type(e) != CR_TOML_INTEGER)
+			return cr_cfg_wrong_type(c, e, sub, "an integer in [x, y, width, height]");
+		int64_t x = cr_toml_int(e);
+		if (x < (i < 2 ? 0 : 1) || x > 65535)
+			return CR_CFG_FAIL(c, e, sub, "out of range: %" PRId64 " (allowed: %d..65535 for %s)", x,
+					   i < 2 ? 0 : 1, (const char *[]){"x", "y", "width", "height"}[i]);
+		out[i] = (int)x;
+	}
+	*has = true;
+	return 1;
+}
+
+static int _load_media_link(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			    struct cr_media_link_cfg_s *l)
+{
+	static const char *const keys[] = {"source", "sink", "enabled", NULL};
+	int rc;
+	l->enabled = true;
+	l->line = cr_toml_line(t);
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
+	    (rc = _media_pad_ref(c, t, path, "source", l->source, sizeof(l->source), &l->source_pad)) < 0 ||
+	    (rc = _media_pad_ref(c, t, path, "sink", l->sink, sizeof(l->sink), &l->sink_pad)) < 0 ||
+	    (rc = cr_cfg_get_bool(c, t, path, "enabled", &l->enabled)) < 0)
+		return rc;
+	return 0;
+}
+
+static int _load_media_pad(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			   struct cr_media_pad_cfg_s *p)
+{
+	static const char *const keys[] = {"entity", "pad", "format", "width", "height", "crop", "compose", NULL};
+	const struct cr_toml_s *v = NULL;
+	char sub[256];
+	int rc;
+	p->line = cr_toml_line(t);
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
+	    (rc = cr_cfg_get_str(c, t, path, "entity", p->entity, sizeof(p->entity), NULL)) < 0)
+		return rc;
+	if (rc == 0)
+		return cr_cfg_missing(c, t, path, "entity", " (an entity name as `camrelay media` shows it)");
+	if ((rc = cr_cfg_get_intv(c, t, path, "pad", 0, 255, &p->pad)) < 0)
+		return rc;
+	if (rc == 0)
+		return cr_cfg_missing(c, t, path, "pad", " (the pad number)");
+	const char *fmt = cr_cfg_get_name(c, t, path, "format", &v, &rc);
+	if (rc < 0)
+		return rc;
+	if (fmt && !(p->code = cr_mbus_code_of_name(fmt)))
+		return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, "format"),
+				   "unknown media bus format \"%.64s\" (allowed: a MEDIA_BUS_FMT_* name without the prefix, "
+				   "such as RGB888_1X24, SRGGB8_1X8, YUYV8_2X8, UYVY8_1X16)",
+				   fmt);
+	if ((rc = cr_cfg_get_intv(c, t, path, "width", 1, 65535, &p->width)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "height", 1, 65535, &p->height)) < 0 ||
+	    (rc = _media_rect(c, t, path, "crop", p->crop, &p->has_crop)) < 0 ||
+	    (rc = _media_rect(c, t, path, "compose", p->compose, &p->has_compose)) < 0)
+		return rc;
+	return 0;
+}
+
+static int _load_media_control(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			       struct cr_media_control_cfg_s *ctl)
+{
+	static const char *const keys[] = {"entity", "name", "value", NULL};
+	const struct cr_toml_s *v = cr_toml_get(t, "value");
+	char sub[256];
+	int rc;
+	ctl->line = cr_toml_line(t);
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
+	    (rc = cr_cfg_get_str(c, t, path, "entity", ctl->entity, sizeof(ctl->entity), NULL)) < 0)
+		return rc;
+	if (rc == 0)
+		return cr_cfg_missing(c, t, path, "entity", " (the sub-device's entity name)");
+	if ((rc = cr_cfg_get_str(c, t, path, "name", ctl->name, sizeof(ctl->name), NULL)) < 0)
+		return rc;
+	if (rc == 0)
+		return cr_cfg_missing(c, t, path, "name",
+				      " (the control name, as v4l2-ctl -d /dev/v4l-subdevN -L shows it)");
+	if (!v)
+		return cr_cfg_missing(c, t, path, "value", "");
+	if (cr_toml_type(v) == CR_TOML_STRING)
+		return (rc = cr_cfg_get_str(c, t, path, "value", ctl->value, sizeof(ctl->value), NULL)) < 0 ? rc : 0;
+	if (!_control_number_text(v, ctl->value, sizeof(ctl->value)))
+		return cr_cfg_wrong_type(c, v, cr_cfg_sub(sub, sizeof(sub), path, "value"),
+					 "an integer, boolean or string (a menu item)");
+	return 0;
+}
+
+static int _load_media(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_media_cfg_s *m)
+{
+	static const char *const keys[] = {"strategy", "links", "pads", "controls", NULL};
+	const struct cr_toml_s *links = NULL, *pads = NULL, *ctls = NULL;
+	char item[300];
+	int rc;
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
+	    (rc = cr_cfg_get_choice(c, t, path, "strategy", "media pipeline strategy", _media_strategies, m->strategy,
+				    sizeof(m->strategy))) < 0 ||
+	    (rc = cr_cfg_get_table_array(c, t, path, "links", CR_MAX_MEDIA_LINKS, &links)) < 0 ||
+	    (rc = cr_cfg_get_table_array(c, t, path, "pads", CR_MAX_MEDIA_PADS, &pads)) < 0 ||
+	    (rc = cr_cfg_get_table_array(c, t, path, "controls", CR_MAX_MEDIA_CONTROLS, &ctls)) < 0)
+		return rc;
+	for (size_t i = 0; i < cr_toml_len(links); i++)
+		if ((rc = _load_media_link(c, cr_toml_at(links, i), cr_cfg_item(item, sizeof(item), path, "links", i),
+					   &m->links[m->n_links++])) < 0)
+			return rc;
+	for (size_t i = 0; i < cr_toml_len(pads); i++)
+		if ((rc = _load_media_pad(c, cr_toml_at(pads, i), cr_cfg_item(item, sizeof(item), path, "pads", i),
+					  &m->pads[m->n_pads++])) < 0)
+			return rc;
+	for (size_t i = 0; i < cr_toml_len(ctls); i++)
+		if ((rc = _load_media_control(c, cr_toml_at(ctls, i),
+					      cr_cfg_item(item, sizeof(item), path, "controls", i),
+					      &m->controls[m->n_controls++])) < 0)
+			return rc;
+	return 0;
+}
+
+static int _load_capture(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			 struct cr_capture_cfg_s *cap)
+{
+	static const char *const keys[] = {"backend", "device", "width", "height", "fps", "pixel_format",
+					   "prefer_dmabuf", "controls", "media", NULL};
+	const struct cr_toml_s *controls = NULL, *media = NULL;
+	char sub[256];
+	int rc;
+
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0)
+		return rc;
+	if ((rc = cr_cfg_get_choice(c, t, path, "backend", "capture backend", _capture_backends, cap->backend,
+				    sizeof(cap->backend))) < 0)
+		return rc;
+	if (rc == 0)
+		return cr_cfg_missing(c, t, path, "backend", "");
+	if ((rc = cr_cfg_get_str(c, t, path, "device", cap->device, sizeof(cap->device), NULL)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "width", 0, 16384, &cap->width)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "height", 0, 16384, &cap->height)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "fps", 0, 1000, &cap->fps)) < 0 ||
+	    (rc = cr_cfg_get_pixfmt(c, t, path, &cap->pixel_format)) < 0 ||
+	    (rc = cr_cfg_get_bool(c, t, path, "prefer_dmabuf", &cap->prefer_dmabuf)) < 0 ||
+	    (rc = cr_cfg_get_table(c, t, path, "controls", &controls)) < 0)
+		return rc;
+	if (controls && (rc = _load_controls(c, controls, cr_cfg_sub(sub, sizeof(sub), path, "controls"), cap)) < 0)
+		return rc;
+	if ((rc = cr_cfg_get_table(c, t, path, "media", &media)) < 0 ||
+	    (media && (rc = _load_media(c, media, cr_cfg_sub(sub, sizeof(sub), path, "media"), &cap->media)) < 0))
+		return rc;
+	if (strcmp(cap->backend, "test") == 0) {
+		/* The test pattern has no device to ask for defaults. */
+		if (!cap->width)
+			cap->width = 1280;
+		if (!cap->height)
+			cap->height = 720;
+		if (!cap->fps)
+			cap->fps = 30;
+		if (!cap->pixel_format)
+			cap->pixel_format = CR_PIXFMT_YUYV;
+	}
+	return 0;
+}
+
+/* x264's preset names; every software backend maps them to its own speed. */
+static const char *const _presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+				       "slow", "slower", "veryslow", "placebo", NULL};
+static const char *const _preset_backends[] = {"software", "x264", "x265", "vpx", "aom", NULL};
+
+static int _load_encoder(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			 struct cr_encoder_cfg_s *e)
+{
+	static const char *const keys[] = {"backend", "codec", "bitrate", "profile", "level", "gop", "prefer_dmabuf",
+					   "preset", "device", "fallback", NULL};
+	static const char *const fallbacks[] = {"none", "software", NULL};
+	const struct cr_toml_s *cv = NULL;
+	char sub[256];
+	int rc;
+
+	e->present = true;
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0)
+		return rc;
+	if ((rc = cr_cfg_get_choice(c, t, path, "backend", "encoder backend", _encoder_backends, e->backend,
+				    sizeof(e->backend))) < 0)
+		return rc;
+	if (rc == 0)
+		return cr_cfg_missing(c, t, path, "backend", "");
+	e->line = cr_toml_key_line(cr_toml_get(t, "backend"));
+	const char *codec = cr_cfg_get_name(c, t, path, "codec", &cv, &rc);
+	cr_cfg_sub(sub, sizeof(sub), path, "codec");
+	if (rc < 0)
+		return rc;
+	if (codec) {
+		if ((e->codec = cr_codec_from_name(codec)) == CR_CODEC_NONE)
+			return CR_CFG_FAIL(c, cv, sub, "unknown codec \"%.64s\" (allowed: %s)", codec,
+					   cr_codec_allowed());
+	} else {
+		e->codec = strcmp(e->backend, "jpeg") == 0 ? CR_CODEC_MJPEG :
+			   strcmp(e->backend, "x265") == 0 ? CR_CODEC_H265 :
+			   strcmp(e->backend, "vpx") == 0  ? CR_CODEC_VP8 :
+			   strcmp(e->backend, "aom") == 0  ? CR_CODEC_AV1 :
+							     CR_CODEC_H264;
+	}
+	for (size_t i = 0; i < sizeof(_encoder_codecs) / sizeof(_encoder_codecs[0]); i++) {
+		if (strcmp(_encoder_codecs[i].backend, e->backend) != 0)
+			continue;
+		bool ok = false;
+		for (size_t k = 0; k < 3; k++)
+			ok |= _encoder_codecs[i].codecs[k] == e->codec;
+		if (!ok)
+			return CR_CFG_FAIL(c, cv, sub, "encoder backend \"%s\" cannot encode %s (allowed: %s)",
+					   e->backend, cr_codec_name(e->codec), _encoder_codecs[i].allowed);
+	}
+	if ((rc = cr_cfg_get_int(c, t, path, "bitrate", 0, 1000000000, &e->bitrate)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "gop", 0, 1000000, &e->gop)) < 0 ||
+	    (rc = cr_cfg_get_bool(c, t, path, "prefer_dmabuf", &e->prefer_dmabuf)) < 0 ||
+	    (rc = cr_cfg_get_choice(c, t, path, "preset", "preset", _presets, e->preset, sizeof(e->preset))) < 0)
+		return rc;
+	int rc_preset = rc;
+	if ((rc = cr_cfg_get_str(c, t, path, "device", e->device, sizeof(e->device), NULL)) < 0 ||
+	    (rc = cr_cfg_get_choice(c, t, path, "fallback", "fallback", fallbacks, e->fallback, sizeof(e->fallback))) <
+		0)
+		return rc;
+	rc = rc_preset;
+	/* Hardware encoders have no speed/quality trade-off to pick. */
+	if (rc > 0 && cr_cfg_index_of(_preset_backends, e->backend) < 0)
+		return CR_CFG_FAIL(c, cr_toml_get(t, "preset"), cr_cfg_sub(sub, sizeof(sub), path, "preset"),
+				   "preset applies to software encoders only (backend is %s; allowed: software, x264, x265, vpx, aom)",
+				   e->backend);
+	return _h264_profile(c, t, path, e);
+}
+
+static int _load_output(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_output_cfg_s *o)
+{
+	static const char *const keys[] = {"payload_type", "clock_rate", NULL};
+	int rc;
+	o->present = true;
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "payload_type", 96, 127, &o->payload_type)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "clock_rate", 1, INT32_MAX, &o->clock_rate)) < 0)
+		return rc;
+	return 0;
+}
+
+int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_source_cfg_s *src)
+{
+	static const char *const keys[] = {"url", "capture", "encoder", "output", NULL};
+	const struct cr_toml_s *cap = NULL, *enc = NULL, *out = NULL, *url = NULL;
+	char sub[256];
+	int rc;
+
+	src->line = cr_toml_line(t);
+	src->output.payload_type = 96;
+	src->output.clock_rate = 90000;
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
+	    (rc = cr_cfg_get_str(c, t, path, "url", src->url, sizeof(src->url), &url)) < 0 ||
+	    (rc = cr_cfg_get_table(c, t, path, "capture", &cap)) < 0 ||
+	    (rc = cr_cfg_get_table(c, t, path, "encoder", &enc)) < 0 ||
+	    (rc = cr_cfg_get_table(c, t, path, "output", &out)) < 0)
+		return rc;
+	if (url && (cap || enc)) {
+		const struct cr_toml_s *v = cap ? cap : enc;
+		return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, cap ? "capture" : "encoder"),
+				   "url and capture/encoder are mutually exclusive (a source is either a URL or a device)");
+	}
+	if (url && (!src->url[0] || (!strstr(src->url, "://") && !strstr(src->url, ".sdp"))))
+		return CR_CFG_FAIL(c, url, cr_cfg_sub(sub, sizeof(sub), path, "url"),
+				   "not a URL: \"%s\" (allowed: rtsp://..., rtp://..., udp://..., http://..., a .sdp file)", src->url);
+	if (!url && !cap)
+		return CR_CFG_FAIL(c, t, path,
+				   "a source needs either \"url\" or a capture block (allowed: url, capture + encoder)");
+	if (cap && (rc = _load_capture(c, cap, cr_cfg_sub(sub, sizeof(sub), path, "capture"), &src->capture)) < 0)
+		return rc;
+	if (enc && (rc = _load_encoder(c, enc, cr_cfg_sub(sub, sizeof(sub), path, "encoder"), &src->encoder)) < 0)
+		return rc;
+	if (out && (rc = _load_output(c, out, cr_cfg_sub(sub, sizeof(sub), path, "output"), &src->output)) < 0)
+		return rc;
+	return 0;
+}
