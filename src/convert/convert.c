@@ -255,8 +255,11 @@ static int _from_i420(struct cr_converter_s *c, const struct cr_frame_s *s, stru
 		r = s->full_range ? J420ToRGB24(y, ys, u, us, v, vs, d0, ds, w, h) :
 				    I420ToRGB24(y, ys, u, us, v, vs, d0, ds, w, h);
 		break;
-	case CR_PIXFMT_GREY:
-		CopyPlane(y, ys, d0, ds, w, h);
+	case CR_PIXFMT_GREY: /* full-range luma (cr_frame_full_range) */
+		if (s->full_range)
+			CopyPlane(y, ys, d0, ds, w, h);
+		else
+			cr_range_plane(y, ys, d0, ds, w, h, false, true);
 		r = 0;
 		break;
 	case CR_PIXFMT_MJPEG: {
@@ -288,8 +291,8 @@ int cr_converter_run(struct cr_converter_s *c, const struct cr_frame_s *in, stru
 	struct cr_frame_s *mine = NULL; /* src when it is our own scratch (pivot, scaled) */
 	int r;
 	bool same_size = in->width == out->width && in->height == out->height;
-	/* Raw outputs are limited range (what consumers and encoders assume),
-	 * JPEGs full range: a JPEG decoded for a raw consumer is compressed on
+	/* Raw YUV outputs are limited range (what consumers and encoders
+	 * assume), JPEGs and GREY full range: a JPEG decoded for a raw consumer is compressed on
 	 * the I420 pivot, the smaller side of a scale (a JPEG output is expanded
 	 * by cr_jpeg_encode_i420). */
 	bool full = cr_frame_full_range(in);
@@ -305,7 +308,7 @@ int cr_converter_run(struct cr_converter_s *c, const struct cr_frame_s *in, stru
 		return 0;
 	}
 	bool compress = full && out->format != CR_PIXFMT_MJPEG && out->format != CR_PIXFMT_RGB24 &&
-			out->format != CR_PIXFMT_BGR24;
+			out->format != CR_PIXFMT_BGR24 && out->format != CR_PIXFMT_GREY;
 	bool shrink = (size_t)out->width * out->height < (size_t)in->width * in->height;
 	if (in->format != CR_PIXFMT_YUV420 || (compress && same_size)) {
 		uint8_t *buf = _scratch(&c->pivot, &c->pivot_cap,

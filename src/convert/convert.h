@@ -15,8 +15,9 @@ void cr_converter_destroy(struct cr_converter_s *c);
  * (e.g. from cr_pool_get); scales when sizes differ. For MJPEG output,
  * out->size receives the JPEG length (plane 0 must be large enough).
  * `quality` is used for MJPEG output (1..100). Raw YUV outputs are limited
- * range whatever the input (a JPEG's full range is compressed); RGB from
- * full-range YUV uses the full-range matrix. Sets out->full_range. */
+ * range whatever the input (a JPEG's or GREY's full range is compressed);
+ * GREY output is full-range luma; RGB from full-range YUV uses the
+ * full-range matrix. Sets out->full_range. */
 int cr_converter_run(struct cr_converter_s *c, const struct cr_frame_s *in, struct cr_frame_s *out);
 void cr_converter_set_quality(struct cr_converter_s *c, int quality);
 const char *cr_converter_error(const struct cr_converter_s *c);

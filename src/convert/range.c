@@ -68,10 +68,11 @@ _ROW(_row_chroma_full, _CHROMA_FULL)
 _ROW(_row_luma_limited, _LUMA_LIMITED)
 _ROW(_row_chroma_limited, _CHROMA_LIMITED)
 
-typedef void (*_row_fn)(const uint8_t *s, uint8_t *d, int w);
-
-static void _plane(_row_fn row, const uint8_t *s, int ss, uint8_t *d, int ds, int w, int h)
+void cr_range_plane(const uint8_t *s, int ss, uint8_t *d, int ds, int w, int h, bool chroma, bool to_full)
 {
+	void (*row)(const uint8_t *, uint8_t *, int) =
+		chroma ? (to_full ? _row_chroma_full : _row_chroma_limited) :
+			 (to_full ? _row_luma_full : _row_luma_limited);
 	for (int y = 0; y < h; y++, s += ss, d += ds)
 		row(s, d, w);
 }
@@ -79,10 +80,9 @@ static void _plane(_row_fn row, const uint8_t *s, int ss, uint8_t *d, int ds, in
 void cr_range_i420(const struct cr_frame_s *in, struct cr_frame_s *out, bool to_full)
 {
 	int cw = (in->width + 1) / 2, ch = (in->height + 1) / 2;
-	_plane(to_full ? _row_luma_full : _row_luma_limited, in->data[0], in->stride[0], out->data[0],
-	       out->stride[0], in->width, in->height);
+	cr_range_plane(in->data[0], in->stride[0], out->data[0], out->stride[0], in->width, in->height, false,
+		       to_full);
 	for (int p = 1; p < 3; p++)
-		_plane(to_full ? _row_chroma_full : _row_chroma_limited, in->data[p], in->stride[p],
-		       out->data[p], out->stride[p], cw, ch);
+		cr_range_plane(in->data[p], in->stride[p], out->data[p], out->stride[p], cw, ch, true, to_full);
 	out->full_range = to_full;
 }

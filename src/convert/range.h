@@ -7,8 +7,14 @@
 #define CR_RANGE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/frame.h"
+
+/* One plane (luma, or with `chroma` Cb or Cr) of w x h from src into dst
+ * (may be the same) at the other range. */
+void cr_range_plane(const uint8_t *src, int src_stride, uint8_t *dst, int dst_stride, int w, int h,
+		    bool chroma, bool to_full);
 
 /* Rewrites the I420 planes of `in` into `out` (same size; may be the same
  * frame: in place) at the other range: to full range when `to_full`, else to

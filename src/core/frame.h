@@ -32,9 +32,9 @@ struct cr_frame_s {
 	/* YUV range: false (the default) is BT.601 limited range, Y 16..235 and
 	 * Cb/Cr 16..240, as V4L2 cameras deliver and every raw consumer and
 	 * encoder takes; true is full range 0..255, as decoded from a JPEG (JFIF)
-	 * or a yuvj stream. MJPEG frames are full range by definition (see
-	 * cr_frame_full_range). The converter makes raw outputs limited and
-	 * JPEGs full (src/convert/range.h). */
+	 * or a yuvj stream. MJPEG and GREY frames are full range by definition
+	 * (see cr_frame_full_range). The converter makes raw YUV outputs limited
+	 * and JPEGs full (src/convert/range.h). */
 	bool full_range;
 	/* The encoded access unit this frame was decoded from (URL sources), or
 	 * NULL: an encode stage of the same codec passes it on instead of encoding.
@@ -60,10 +60,11 @@ static inline struct cr_frame_s *cr_frame_ref(struct cr_frame_s *f)
 
 void cr_frame_unref(struct cr_frame_s *f);
 
-/* Whether the frame's YUV is full range: flagged, or a JPEG. */
+/* Whether the frame's YUV is full range: flagged, a JPEG, or luma only
+ * (GREY: full range by convention, as vivid sends it and JPEG greyscale). */
 static inline bool cr_frame_full_range(const struct cr_frame_s *f)
 {
-	return f->full_range || f->format == CR_PIXFMT_MJPEG;
+	return f->full_range || f->format == CR_PIXFMT_MJPEG || f->format == CR_PIXFMT_GREY;
 }
 
 enum cr_packet_flags_e {

@@ -131,6 +131,22 @@ static void test_converter(void)
 	CHECK(row[(w / 4) * 3] <= 3 && row[(w * 3 / 4) * 3] >= 252, "MJPEG -> RGB24: black %d, white %d",
 	      row[(w / 4) * 3], row[(w * 3 / 4) * 3]);
 
+	/* GREY is full-range luma: into I420 it is compressed, out of it expanded. */
+	struct cr_frame_s *grey = cr_frame_new(CR_PIXFMT_GREY, w, h, 0), *grey_i420 = cr_frame_new(CR_PIXFMT_YUV420, w, h, 0);
+	for (int y = 0; y < h; y++) { /* the black / white halves, full range */
+		memset(grey->data[0] + y * grey->stride[0], 0, w / 2);
+		memset(grey->data[0] + y * grey->stride[0] + w / 2, 255, w / 2);
+	}
+	CHECK(cr_converter_run(c, grey, grey_i420) == 0, "%s", cr_converter_error(c));
+	row = grey_i420->data[0] + (h / 4) * grey_i420->stride[0];
+	CHECK(row[w / 4] == 16 && row[w * 3 / 4] == 235 && grey_i420->data[1][0] == 128,
+	      "GREY -> I420: Y %d/%d, U %d, want 16/235/128", row[w / 4], row[w * 3 / 4], grey_i420->data[1][0]);
+	memset(grey->data[0], 7, (size_t)grey->stride[0] * h);
+	CHECK(cr_converter_run(c, grey_i420, grey) == 0, "%s", cr_converter_error(c));
+	row = grey->data[0] + (h / 4) * grey->stride[0];
+	CHECK(row[w / 4] == 0 && row[w * 3 / 4] == 255, "I420 -> GREY: %d/%d, want 0/255", row[w / 4],
+	      row[w * 3 / 4]);
+
 	/* Limited I420 → JPEG: expanded, so libjpeg-turbo decodes 0 and 255. */
 	struct cr_frame_s *back = cr_frame_new(CR_PIXFMT_MJPEG, w, h, (size_t)w * h * 2 + 65536);
 	cr_converter_set_quality(c, 95);
@@ -140,7 +156,7 @@ static void test_converter(void)
 	CHECK(row[w / 4] <= 3 && row[w * 3 / 4] >= 252, "I420 -> MJPEG -> Y %d/%d, want 0/255", row[w / 4],
 	      row[w * 3 / 4]);
 	tjDestroy(tj);
-	struct cr_frame_s *all[] = {jpeg, o, half, twice, again, full, yuyv, rgb, back};
+	struct cr_frame_s *all[] = {jpeg, o, half, twice, again, full, yuyv, rgb, back, grey, grey_i420};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		cr_frame_unref(all[i]);
 	cr_converter_destroy(c);

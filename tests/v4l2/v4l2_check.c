@@ -124,22 +124,23 @@ static const double _bars_rgb[8][3] = {
 };
 static const char *const _bar_names[8] = {"white", "yellow", "cyan", "green", "magenta", "red", "blue", "black"};
 
-static int _full_range; /* JPEG sources: JFIF's full-range 601 */
+/* JPEG sources: JFIF's full-range 601, which the converter compresses to
+ * limited range like everything raw; their bars are EBU bars. */
+static int _jpeg_source;
 
 static void _expected_yuv(int bar, double kr, double kb, int grey, double out[3])
 {
 	/* ffmpeg's pal75bars (the JPEG source) are EBU bars: 100% white, 75% colours */
 	static const double white100[3] = {1, 1, 1};
-	const double *c = _full_range && bar == 0 ? white100 : _bars_rgb[bar];
-	if (grey) { /* vivid's GREY: full-range luma with BT.709 weights */
+	const double *c = _jpeg_source && bar == 0 ? white100 : _bars_rgb[bar];
+	if (grey) { /* vivid's GREY: luma with BT.709 weights (full range, compressed like JPEGs) */
 		kr = 0.2126;
 		kb = 0.0722;
 	}
 	double y = kr * c[0] + (1 - kr - kb) * c[1] + kb * c[2];
-	double range = _full_range ? 255 : 224;
-	out[0] = grey || _full_range ? 255 * y : 16 + 219 * y;
-	out[1] = 128 + range * (c[2] - y) / (2 * (1 - kb));
-	out[2] = 128 + range * (c[0] - y) / (2 * (1 - kr));
+	out[0] = 16 + 219 * y;
+	out[1] = 128 + 224 * (c[2] - y) / (2 * (1 - kb));
+	out[2] = 128 + 224 * (c[0] - y) / (2 * (1 - kr));
 }
 
 /* Y'CbCr matrix the device used: from its format, as V4L2 defines defaults. */
@@ -390,11 +391,11 @@ static int _bars(int seconds)
 		double kr, kb;
 		const char *mname;
 		_device_matrix(st.device, &kr, &kb, &mname);
-		_full_range = st.format == CR_PIXFMT_MJPEG;
-		printf("device Y'CbCr matrix: BT.%s%s\n", _full_range ? "601 full range (JPEG)" : mname,
-		       _full_range ? "" : "");
+		_jpeg_source = st.format == CR_PIXFMT_MJPEG;
+		printf("device Y'CbCr matrix: BT.%s\n",
+		       _jpeg_source ? "601 full range (JPEG), decoded to limited range" : mname);
 		_check_bars(i420, kr, kb, st.format == CR_PIXFMT_GREY,
-			    st.format == CR_PIXFMT_RGB24 || st.format == CR_PIXFMT_BGR24 || _full_range);
+			    st.format == CR_PIXFMT_RGB24 || st.format == CR_PIXFMT_BGR24 || _jpeg_source);
 	}
 	cr_converter_destroy(conv);
 	cr_frame_unref(i420);
