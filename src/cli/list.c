@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <linux/media.h>
 #include <linux/v4l2-subdev.h>
@@ -20,21 +19,12 @@
 #include "sink/webcam.h"
 #include "source/gphoto2.h"
 #include "cli/cli.h"
+#include "cli/discovery.h"
 #include "core/clock.h"
 #include "core/format.h"
 #include "core/v4l2_util.h"
 
 #define _MAX_NODES 128
-
-static json_t *_caps_array(uint32_t caps)
-{
-	char s[512];
-	cr_v4l2_caps_str(caps, s, sizeof(s));
-	json_t *a = json_array();
-	for (char *tok = strtok(s, ", "); tok; tok = strtok(NULL, ", "))
-		json_array_append_new(a, json_string(tok));
-	return a;
-}
 
 /* Short role of a node, for people: what it is used for. */
 static const char *_kind(uint32_t caps)
@@ -59,26 +49,6 @@ static const char *_kind(uint32_t caps)
 	if (caps & V4L2_CAP_RADIO)
 		return "radio";
 	return "other";
-}
-
-static json_t *_formats(int fd, uint32_t type)
-{
-	json_t *a = json_array();
-	for (uint32_t i = 0; i < 128; i++) {
-		struct v4l2_fmtdesc d = {.index = i, .type = type};
-		if (cr_v4l2_ioctl(fd, VIDIOC_ENUM_FMT, &d) < 0)
-			break;
-		char fcc[16];
-		enum cr_pixfmt_e f = cr_pixfmt_from_fourcc(d.pixelformat);
-		json_t *o = json_pack("{s:s,s:s}", "fourcc", cr_v4l2_fourcc_str(d.pixelformat, fcc), "description",
-				      (const char *)d.description);
-		if (f)
-			json_object_set_new(o, "camrelay", json_string(cr_pixfmt_name(f)));
-		if (d.flags & V4L2_FMT_FLAG_COMPRESSED)
-			json_object_set_new(o, "compressed", json_true());
-		json_array_append_new(a, o);
-	}
-	return a;
 }
 
 static void _sysfs_name(const char *path, char *out, size_t n)
@@ -124,20 +94,20 @@ static json_t *_video_node(const char *path)
 	json_object_set_new(o, "version", json_sprintf("%u.%u.%u", cap.version >> 16, (cap.version >> 8) & 0xff,
 						       cap.version & 0xff));
 	json_object_set_new(o, "kind", json_string(_kind(caps)));
-	json_object_set_new(o, "caps", _caps_array(caps));
+	json_object_set_new(o, "caps", cr_cli_caps_json(caps));
 	json_t *fmts = json_object();
 	if (caps & V4L2_CAP_VIDEO_CAPTURE)
-		json_object_set_new(fmts, "capture", _formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE));
+		json_object_set_new(fmts, "capture", cr_cli_formats_json(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, NULL));
 	if (caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE)
-		json_object_set_new(fmts, "capture", _formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE));
+		json_object_set_new(fmts, "capture", cr_cli_formats_json(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, NULL));
 	if (caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_OUTPUT))
-		json_object_set_new(fmts, "output", _formats(fd, V4L2_BUF_TYPE_VIDEO_OUTPUT));
+		json_object_set_new(fmts, "output", cr_cli_formats_json(fd, V4L2_BUF_TYPE_VIDEO_OUTPUT, NULL));
 	if (caps & (V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_VIDEO_OUTPUT_MPLANE))
-		json_object_set_new(fmts, "output", _formats(fd, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE));
+		json_object_set_new(fmts, "output", cr_cli_formats_json(fd, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, NULL));
 	if (caps & V4L2_CAP_VIDEO_M2M)
-		json_object_set_new(fmts, "capture", _formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE));
+		json_object_set_new(fmts, "capture", cr_cli_formats_json(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, NULL));
 	if (caps & V4L2_CAP_VIDEO_M2M_MPLANE)
-		json_object_set_new(fmts, "capture", _formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE));
+		json_object_set_new(fmts, "capture", cr_cli_formats_json(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, NULL));
 	if (json_object_size(fmts))
 		json_object_set_new(o, "formats", fmts);
 	else
@@ -436,27 +406,22 @@ static void _print_text(json_t *root)
 	       json_array_size(video) ? _s(json_array_get(video, 0), "card") : "HD Pro Webcam C920");
 }
 
+static void _usage(void)
+{
+	printf("Usage: camrelay list [--json]\n"
+	       "Lists V4L2 video nodes (card, driver, bus info, capabilities, formats),\n"
+	       "sub-devices, media devices, the cameras libgphoto2 detects (USB DSLRs and\n"
+	       "mirrorless cameras) and v4l2loopback webcams. The libgphoto2 probe runs in a\n"
+	       "child process stopped after %d s (CAMRELAY_GPHOTO2_PROBE_TIMEOUT=SECONDS).\n",
+	       _GP_TIMEOUT_S);
+}
+
 static int _run(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
-	int c, json = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (c == 'j') {
-			json = 1;
-		} else if (c == 'h') {
-			printf("Usage: camrelay list [--json]\n"
-			       "Lists V4L2 video nodes (card, driver, bus info, capabilities, formats),\n"
-			       "sub-devices, media devices, the cameras libgphoto2 detects (USB DSLRs and\n"
-			       "mirrorless cameras) and v4l2loopback webcams. The libgphoto2 probe runs in a\n"
-			       "child process stopped after %d s (CAMRELAY_GPHOTO2_PROBE_TIMEOUT=SECONDS).\n",
-			       _GP_TIMEOUT_S);
-			return 0;
-		} else {
-			return 2;
-		}
-	}
+	bool json;
+	int rc = cr_cli_discovery_opts(argc, argv, _usage, &json);
+	if (rc >= 0)
+		return rc;
 	if (optind != argc) {
 		fprintf(stderr, "camrelay list: unexpected argument \"%s\" (see --help)\n", argv[optind]);
 		return 2;
@@ -491,13 +456,7 @@ static int _run(int argc, char **argv)
 		json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:b}", "path", loops[i].path, "label",
 						   loops[i].label, "fed", loops[i].fed, "exclusive_caps",
 						   loops[i].exclusive));
-	if (json) {
-		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("\n");
-	} else {
-		_print_text(root);
-	}
-	json_decref(root);
+	cr_cli_print(root, json, _print_text);
 	return 0;
 }
 

@@ -3,7 +3,6 @@
  * current format and rate, and every control with its range, default,
  * current value and menu items. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <linux/videodev2.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/discovery.h"
 #include "core/format.h"
 #include "core/v4l2_util.h"
 #include "source/v4l2_ctrl.h"
@@ -74,27 +74,12 @@ static json_t *_sizes(int fd, uint32_t fourcc)
 	return a;
 }
 
-static json_t *_formats(int fd, uint32_t type)
+/* What probe adds to list's format entries. */
+static void _format_detail(int fd, const struct v4l2_fmtdesc *d, json_t *o)
 {
-	json_t *a = json_array();
-	for (uint32_t i = 0; i < 128; i++) {
-		struct v4l2_fmtdesc d = {.index = i, .type = type};
-		if (cr_v4l2_ioctl(fd, VIDIOC_ENUM_FMT, &d) < 0)
-			break;
-		char fcc[16];
-		json_t *o = json_pack("{s:s,s:s}", "fourcc", cr_v4l2_fourcc_str(d.pixelformat, fcc), "description",
-				      (const char *)d.description);
-		enum cr_pixfmt_e f = cr_pixfmt_from_fourcc(d.pixelformat);
-		if (f)
-			json_object_set_new(o, "camrelay", json_string(cr_pixfmt_name(f)));
-		if (d.flags & V4L2_FMT_FLAG_COMPRESSED)
-			json_object_set_new(o, "compressed", json_true());
-		if (d.flags & V4L2_FMT_FLAG_EMULATED)
-			json_object_set_new(o, "emulated", json_true());
-		json_object_set_new(o, "sizes", _sizes(fd, d.pixelformat));
-		json_array_append_new(a, o);
-	}
-	return a;
+	if (d->flags & V4L2_FMT_FLAG_EMULATED)
+		json_object_set_new(o, "emulated", json_true());
+	json_object_set_new(o, "sizes", _sizes(fd, d->pixelformat));
 }
 
 static json_t *_current(int fd, uint32_t type)
@@ -291,25 +276,20 @@ static void _print_text(json_t *root)
 	}
 }
 
+static void _usage(void)
+{
+	printf("Usage: camrelay probe DEVICE [--json]\n"
+	       "DEVICE is a path (/dev/video0), a card name or a bus info, as in a config.\n"
+	       "Shows inputs, formats with sizes and frame rates, and controls with their\n"
+	       "ranges and values (names as the config's [...capture.controls] takes them).\n");
+}
+
 static int _run(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
-	int c, json = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (c == 'j') {
-			json = 1;
-		} else if (c == 'h') {
-			printf("Usage: camrelay probe DEVICE [--json]\n"
-			       "DEVICE is a path (/dev/video0), a card name or a bus info, as in a config.\n"
-			       "Shows inputs, formats with sizes and frame rates, and controls with their\n"
-			       "ranges and values (names as the config's [...capture.controls] takes them).\n");
-			return 0;
-		} else {
-			return 2;
-		}
-	}
+	bool json;
+	int rc = cr_cli_discovery_opts(argc, argv, _usage, &json);
+	if (rc >= 0)
+		return rc;
 	if (optind != argc - 1) {
 		fprintf(stderr, "camrelay probe: expected one DEVICE (see --help)\n");
 		return 2;
@@ -330,12 +310,7 @@ static int _run(int argc, char **argv)
 	json_t *root = json_pack("{s:s,s:s,s:s%,s:s%}", "path", path, "card", card, "driver", (const char *)cap.driver,
 				 strnlen((const char *)cap.driver, 16), "bus_info", (const char *)cap.bus_info,
 				 strnlen((const char *)cap.bus_info, 32));
-	char cs[512];
-	cr_v4l2_caps_str(caps, cs, sizeof(cs));
-	json_t *ca = json_array();
-	for (char *tok = strtok(cs, ", "); tok; tok = strtok(NULL, ", "))
-		json_array_append_new(ca, json_string(tok));
-	json_object_set_new(root, "caps", ca);
+	json_object_set_new(root, "caps", cr_cli_caps_json(caps));
 	json_object_set_new(root, "inputs", _inputs(fd));
 	uint32_t cur_type = 0;
 	json_t *fmts = json_object();
@@ -352,7 +327,7 @@ static int _run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		if (!(caps & types[i].caps))
 			continue;
-		json_object_set_new(fmts, types[i].name, _formats(fd, types[i].type));
+		json_object_set_new(fmts, types[i].name, cr_cli_formats_json(fd, types[i].type, _format_detail));
 		if (!cur_type && types[i].type != V4L2_BUF_TYPE_VIDEO_OVERLAY)
 			cur_type = types[i].type;
 	}
@@ -362,13 +337,7 @@ static int _run(int argc, char **argv)
 		json_object_set_new(root, "current", cur);
 	json_object_set_new(root, "controls", _controls(fd));
 	close(fd);
-	if (json) {
-		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("\n");
-	} else {
-		_print_text(root);
-	}
-	json_decref(root);
+	cr_cli_print(root, json, _print_text);
 	return 0;
 }
 
