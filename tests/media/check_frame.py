@@ -70,6 +70,9 @@ def check_view(path, w, h, sw, cx, cw):
         if not all(level_ok(px[c], want[c]) for c in range(3)):
             sys.exit(f"({x},{y}) shows sensor column {sx}, bar {bar} ({name}): RGB {tuple(px)}, expected {want}")
         seen.add(bar)
+    # The columns shown cover several bars (a crop of 8 bars); none checked is no check.
+    if len(seen) < 2:
+        sys.exit(f"view: only bars {sorted(seen)} checked: columns {cx}..{cx + cw} of {sw} leave nothing to compare")
     print(f"view ok: columns {cx}..{cx + cw} of {sw}: bars {sorted(seen)}")
 
 

@@ -41,6 +41,10 @@ def parse_media_ctl(text):
 
 def main():
     ents, links = parse_media_ctl(open(sys.argv[1]).read())
+    # Every media device has an entity: none parsed means the reference is not
+    # media-ctl -p's text (and would agree with an empty answer).
+    if not ents:
+        sys.exit(f"{sys.argv[1]}: no entities in media-ctl's output")
     j = json.load(open(sys.argv[2]))
     jents = {e["id"]: e for e in j["entities"]}
     if set(jents) != set(ents):
