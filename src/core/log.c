@@ -36,3 +36,13 @@ void cr_log(enum cr_log_level_e level, const char *who, const char *fmt, ...)
 	fwrite(line, 1, len, stderr);
 	pthread_mutex_unlock(&_log_lock);
 }
+
+void cr_msgf(char *dst, size_t len, const char *fmt, ...)
+{
+	if (!dst || !len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}

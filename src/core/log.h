@@ -2,12 +2,19 @@
 #ifndef CR_LOG_H
 #define CR_LOG_H
 
+#include <stddef.h>
+
 enum cr_log_level_e { CR_LOG_ERROR = 0, CR_LOG_WARN, CR_LOG_INFO, CR_LOG_DEBUG };
 
 extern enum cr_log_level_e cr_log_level;
 
 void cr_log(enum cr_log_level_e level, const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A message into a caller's buffer, for functions that return -errno and
+ * leave logging to their caller: cut to len, nothing written when dst is NULL
+ * or len 0. (Also gcc's -Wformat-truncation does not look through it.) */
+void cr_msgf(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define CR_LOG_E(who, ...) cr_log(CR_LOG_ERROR, who, __VA_ARGS__)
 #define CR_LOG_W(who, ...) cr_log(CR_LOG_WARN, who, __VA_ARGS__)

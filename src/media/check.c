@@ -17,12 +17,12 @@ int cr_mp_video_fmt(const char *node, uint32_t *fourcc, int *w, int *h)
 	if (fd < 0)
 		return -errno;
 	struct v4l2_format f = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
-	int rc = cr_mp_xioctl(fd, VIDIOC_G_FMT, &f);
+	int rc = cr_v4l2_ioctl(fd, VIDIOC_G_FMT, &f);
 	if (rc == 0) {
 		*fourcc = f.fmt.pix.pixelformat, *w = (int)f.fmt.pix.width, *h = (int)f.fmt.pix.height;
 	} else {
 		f = (struct v4l2_format){.type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE};
-		if ((rc = cr_mp_xioctl(fd, VIDIOC_G_FMT, &f)) == 0)
+		if ((rc = cr_v4l2_ioctl(fd, VIDIOC_G_FMT, &f)) == 0)
 			*fourcc = f.fmt.pix_mp.pixelformat, *w = (int)f.fmt.pix_mp.width, *h = (int)f.fmt.pix_mp.height;
 	}
 	close(fd);
@@ -78,7 +78,7 @@ static int _check_node_link(struct cr_mp_ctx_s *c, int l, uint32_t fourcc, int w
 	if (got == fourcc && (int)a.width == w && (int)a.height == h)
 		return 0;
 	char p[96], s[48], x[8], y[8];
-	cr_mp_msg(c->err, c->errlen,
+	cr_msgf(c->err, c->errlen,
 	     "link %s -> \"%s\":%d: the source pad gives %s (%s %ux%u at %s) but %s is set to %s %dx%d; %s %s %ux%u%s%s",
 	     cr_media_pad_str(m, src, p, sizeof(p)), m->ents[e].name, m->pads[m->links[l].sink].index,
 	     cr_media_fmt_str(&a, s, sizeof(s)), got ? cr_mp_fourcc_str(got, x) : "no known pixel format", a.width, a.height,
@@ -99,7 +99,7 @@ int cr_mp_validate(struct cr_mp_ctx_s *c, uint32_t fourcc, int w, int h)
 		int l = cr_media_link_between(m, c->hop[i].src, c->hop[i + 1].sink);
 		char pa[96], pb[96];
 		if (l < 0 || !(m->links[l].flags & MEDIA_LNK_FL_ENABLED)) {
-			cr_mp_msg(c->err, c->errlen, "link %s -> %s is not enabled; enable it in media.links",
+			cr_msgf(c->err, c->errlen, "link %s -> %s is not enabled; enable it in media.links",
 			     cr_media_pad_str(m, c->hop[i].src, pa, sizeof(pa)),
 			     cr_media_pad_str(m, c->hop[i + 1].sink, pb, sizeof(pb)));
 			return -EPIPE;
@@ -129,7 +129,7 @@ int cr_mp_validate(struct cr_mp_ctx_s *c, uint32_t fourcc, int w, int h)
 			rc = -EPIPE;
 		} else if (a.field != b.field && b.field != V4L2_FIELD_NONE) {
 			char pa[96], pb[96];
-			cr_mp_msg(c->err, c->errlen, "link %s -> %s: the source pad's field order %u differs from the sink pad's %u",
+			cr_msgf(c->err, c->errlen, "link %s -> %s: the source pad's field order %u differs from the sink pad's %u",
 			     cr_media_pad_str(m, src, pa, sizeof(pa)), cr_media_pad_str(m, sink, pb, sizeof(pb)), a.field,
 			     b.field);
 			rc = -EPIPE;
@@ -155,10 +155,10 @@ static int _sync_node(struct cr_mp_ctx_s *c, int src, int e, const struct v4l2_m
 	f.fmt.pix.height = a->height;
 	f.fmt.pix.pixelformat = fourcc;
 	f.fmt.pix.field = V4L2_FIELD_NONE;
-	int rc = cr_mp_xioctl(fd, VIDIOC_S_FMT, &f);
+	int rc = cr_v4l2_ioctl(fd, VIDIOC_S_FMT, &f);
 	if (rc < 0) {
 		char p[96], x[8];
-		cr_mp_msg(c->err, c->errlen,
+		cr_msgf(c->err, c->errlen,
 		     "%s (\"%s\") streams together with %s (both fed by %s) but VIDIOC_S_FMT %s %ux%u on it failed: %s%s",
 		     m->ents[e].devnode, m->ents[e].name, m->ents[c->video].devnode, cr_media_pad_str(m, src, p, sizeof(p)),
 		     cr_mp_fourcc_str(fourcc, x), a->width, a->height, strerror(-rc),
@@ -215,13 +215,13 @@ int cr_mp_sync_siblings(struct cr_mp_ctx_s *c, uint32_t which)
 					break;
 				if (b.code != a.code || b.width != a.width || b.height != a.height) {
 					char pa[96], pb[96], fa[48], fb[48];
-					cr_mp_msg(c->err, c->errlen,
-						  "link %s -> %s streams together with this pipeline (the kernel checks it at "
-						  "STREAMON) but %s takes %s where %s gives %s; ask for a capture format whose "
-						  "media bus code both accept, or disable that link in media.links if it is "
-						  "not immutable",
-						  cr_media_pad_str(m, src, pa, sizeof(pa)), cr_media_pad_str(m, sink, pb, sizeof(pb)),
-						  pb, cr_media_fmt_str(&b, fb, sizeof(fb)), pa, cr_media_fmt_str(&a, fa, sizeof(fa)));
+					cr_msgf(c->err, c->errlen,
+						"link %s -> %s streams together with this pipeline (the kernel checks it at "
+						"STREAMON) but %s takes %s where %s gives %s; ask for a capture format whose "
+						"media bus code both accept, or disable that link in media.links if it is "
+						"not immutable",
+						cr_media_pad_str(m, src, pa, sizeof(pa)), cr_media_pad_str(m, sink, pb, sizeof(pb)),
+						pb, cr_media_fmt_str(&b, fb, sizeof(fb)), pa, cr_media_fmt_str(&a, fa, sizeof(fa)));
 					rc = -EPIPE;
 					break;
 				}

@@ -48,7 +48,7 @@ static int _ctrl_value(int fd, const struct v4l2_query_ext_ctrl *q, const char *
 	_norm(text, want, sizeof(want));
 	for (int64_t i = q->minimum; i <= q->maximum; i++) {
 		struct v4l2_querymenu qm = {.id = q->id, .index = (uint32_t)i};
-		if (cr_mp_xioctl(fd, VIDIOC_QUERYMENU, &qm) < 0)
+		if (cr_v4l2_ioctl(fd, VIDIOC_QUERYMENU, &qm) < 0)
 			continue;
 		_norm((const char *)qm.name, name, sizeof(name));
 		if (strcmp(name, want) == 0) {
@@ -66,7 +66,7 @@ int cr_mp_set_control(struct cr_mp_ctx_s *c, const struct cr_media_control_cfg_s
 	if (e < 0) {
 		char list[512];
 		cr_mp_entity_list(m, list, sizeof(list));
-		cr_mp_msg(c->err, c->errlen, "config line %d: no entity \"%s\" in %s; entities: %s", cc->line, cc->entity,
+		cr_msgf(c->err, c->errlen, "config line %d: no entity \"%s\" in %s; entities: %s", cc->line, cc->entity,
 		     m->path, list);
 		return -ENOENT;
 	}
@@ -77,7 +77,7 @@ int cr_mp_set_control(struct cr_mp_ctx_s *c, const struct cr_media_control_cfg_s
 	size_t o = 0;
 	_norm(cc->name, want, sizeof(want));
 	struct v4l2_query_ext_ctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND};
-	while (cr_mp_xioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q) == 0) {
+	while (cr_v4l2_ioctl(fd, VIDIOC_QUERY_EXT_CTRL, &q) == 0) {
 		if (q.type != V4L2_CTRL_TYPE_CTRL_CLASS) {
 			_norm(q.name, name, sizeof(name));
 			if (strcmp(name, want) == 0)
@@ -88,13 +88,13 @@ int cr_mp_set_control(struct cr_mp_ctx_s *c, const struct cr_media_control_cfg_s
 		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
 	}
 	if (strcmp(name, want) != 0) {
-		cr_mp_msg(c->err, c->errlen, "config line %d: \"%s\" (%s) has no control \"%s\"; it has: %s", cc->line,
+		cr_msgf(c->err, c->errlen, "config line %d: \"%s\" (%s) has no control \"%s\"; it has: %s", cc->line,
 		     cc->entity, m->ents[e].devnode, cc->name, have[0] ? have : "none");
 		return -ENOENT;
 	}
 	int64_t v;
 	if (_ctrl_value(fd, &q, cc->value, &v) < 0 || (q.type != V4L2_CTRL_TYPE_BUTTON && (v < q.minimum || v > q.maximum))) {
-		cr_mp_msg(c->err, c->errlen, "config line %d: value \"%s\" for control \"%s\" of \"%s\" is out of range (%lld..%lld%s)",
+		cr_msgf(c->err, c->errlen, "config line %d: value \"%s\" for control \"%s\" of \"%s\" is out of range (%lld..%lld%s)",
 		     cc->line, cc->value, name, cc->entity, (long long)q.minimum, (long long)q.maximum,
 		     q.type == V4L2_CTRL_TYPE_MENU ? ", or a menu item name" : "");
 		return -ERANGE;
@@ -105,9 +105,9 @@ int cr_mp_set_control(struct cr_mp_ctx_s *c, const struct cr_media_control_cfg_s
 	else
 		ctl.value = (int32_t)v;
 	struct v4l2_ext_controls cs = {.which = V4L2_CTRL_WHICH_CUR_VAL, .count = 1, .controls = &ctl};
-	int rc = cr_mp_xioctl(fd, VIDIOC_S_EXT_CTRLS, &cs);
+	int rc = cr_v4l2_ioctl(fd, VIDIOC_S_EXT_CTRLS, &cs);
 	if (rc < 0)
-		cr_mp_msg(c->err, c->errlen, "VIDIOC_S_EXT_CTRLS on %s (\"%s\" %s = %lld) failed: %s", m->ents[e].devnode,
+		cr_msgf(c->err, c->errlen, "VIDIOC_S_EXT_CTRLS on %s (\"%s\" %s = %lld) failed: %s", m->ents[e].devnode,
 		     cc->entity, name, (long long)v, strerror(-rc));
 	return rc;
 }

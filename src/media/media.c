@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,29 +13,11 @@
 
 #include "media/media.h"
 
+#include "core/log.h"
+#include "core/v4l2_util.h"
+
 /* MEDIA_LNK_FL_LINK_TYPE is (0xf << 28), a signed overflow: UBSan flags it. */
 #define _LINK_TYPE 0xf0000000u
-
-/* One wrapper for every ioctl here: EINTR retried, -errno returned. */
-static int _xioctl(int fd, unsigned long req, void *arg)
-{
-	int rc;
-	do
-		rc = ioctl(fd, req, arg);
-	while (rc < 0 && errno == EINTR);
-	return rc < 0 ? -errno : 0;
-}
-
-static void _msg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void _msg(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *_hint(int e)
 {
@@ -116,8 +97,8 @@ static int _read_topology(struct cr_media_s *m, char *err, size_t errlen)
 
 	for (int attempt = 0; attempt < 4 && rc == -EAGAIN; attempt++) {
 		memset(&t, 0, sizeof(t));
-		if ((rc = _xioctl(m->fd, MEDIA_IOC_G_TOPOLOGY, &t)) < 0) {
-			_msg(err, errlen, "MEDIA_IOC_G_TOPOLOGY on %s failed: %s%s", m->path, strerror(-rc), _hint(-rc));
+		if ((rc = cr_v4l2_ioctl(m->fd, MEDIA_IOC_G_TOPOLOGY, &t)) < 0) {
+			cr_msgf(err, errlen, "MEDIA_IOC_G_TOPOLOGY on %s failed: %s%s", m->path, strerror(-rc), _hint(-rc));
 			return rc;
 		}
 		uint64_t version = t.topology_version;
@@ -134,20 +115,20 @@ static int _read_topology(struct cr_media_s *m, char *err, size_t errlen)
 		t.ptr_interfaces = (uintptr_t)intfs;
 		t.ptr_pads = (uintptr_t)pads;
 		t.ptr_links = (uintptr_t)links;
-		if ((rc = _xioctl(m->fd, MEDIA_IOC_G_TOPOLOGY, &t)) < 0) {
+		if ((rc = cr_v4l2_ioctl(m->fd, MEDIA_IOC_G_TOPOLOGY, &t)) < 0) {
 			if (rc == -ENOSPC) { /* grew in between */
 				rc = -EAGAIN;
 				continue;
 			}
-			_msg(err, errlen, "MEDIA_IOC_G_TOPOLOGY on %s failed: %s", m->path, strerror(-rc));
+			cr_msgf(err, errlen, "MEDIA_IOC_G_TOPOLOGY on %s failed: %s", m->path, strerror(-rc));
 			break;
 		}
 		rc = t.topology_version == version ? 0 : -EAGAIN;
 	}
 	if (rc < 0) {
 		if (rc == -ENOMEM || rc == -EAGAIN)
-			_msg(err, errlen, "reading the topology of %s failed: %s", m->path,
-			     rc == -ENOMEM ? "out of memory" : "it kept changing");
+			cr_msgf(err, errlen, "reading the topology of %s failed: %s", m->path,
+				rc == -ENOMEM ? "out of memory" : "it kept changing");
 		goto out;
 	}
 
@@ -156,7 +137,7 @@ static int _read_topology(struct cr_media_s *m, char *err, size_t errlen)
 	m->links = calloc(t.num_links + 1, sizeof(*m->links));
 	if (!m->ents || !m->pads || !m->links) {
 		rc = -ENOMEM;
-		_msg(err, errlen, "out of memory reading %s", m->path);
+		cr_msgf(err, errlen, "out of memory reading %s", m->path);
 		goto out;
 	}
 	for (uint32_t i = 0; i < t.num_entities; i++) {
@@ -215,22 +196,22 @@ int cr_media_open(const char *path, struct cr_media_s **out, char *err, size_t e
 	*out = NULL;
 	struct cr_media_s *m = calloc(1, sizeof(*m));
 	if (!m) {
-		_msg(err, errlen, "out of memory opening %s", path);
+		cr_msgf(err, errlen, "out of memory opening %s", path);
 		return -ENOMEM;
 	}
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	m->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (m->fd < 0) {
 		int e = errno;
-		_msg(err, errlen, "cannot open media device %s: %s%s", path, strerror(e), _hint(e));
+		cr_msgf(err, errlen, "cannot open media device %s: %s%s", path, strerror(e), _hint(e));
 		free(m);
 		return -e;
 	}
 	struct media_device_info info;
 	memset(&info, 0, sizeof(info));
-	int rc = _xioctl(m->fd, MEDIA_IOC_DEVICE_INFO, &info);
+	int rc = cr_v4l2_ioctl(m->fd, MEDIA_IOC_DEVICE_INFO, &info);
 	if (rc < 0) {
-		_msg(err, errlen, "MEDIA_IOC_DEVICE_INFO on %s failed: %s (is it a media device?)", path, strerror(-rc));
+		cr_msgf(err, errlen, "MEDIA_IOC_DEVICE_INFO on %s failed: %s (is it a media device?)", path, strerror(-rc));
 		cr_media_close(m);
 		return rc;
 	}
@@ -279,11 +260,11 @@ int cr_media_find_for_video(const char *video_node, struct cr_media_s **out, int
 	*out = NULL;
 	if (stat(video_node, &st) < 0) {
 		int e = errno;
-		_msg(err, errlen, "cannot find %s: %s", video_node, strerror(e));
+		cr_msgf(err, errlen, "cannot find %s: %s", video_node, strerror(e));
 		return -e;
 	}
 	if (!S_ISCHR(st.st_mode)) {
-		_msg(err, errlen, "%s is not a device node", video_node);
+		cr_msgf(err, errlen, "%s is not a device node", video_node);
 		return -ENODEV;
 	}
 	char want[64], devs[32][64];
@@ -366,10 +347,10 @@ int cr_media_setup_link(struct cr_media_s *m, int link, bool enable, char *err, 
 	if (!!(l->flags & MEDIA_LNK_FL_ENABLED) == enable)
 		return 0;
 	if (l->flags & MEDIA_LNK_FL_IMMUTABLE) {
-		_msg(err, errlen,
-		     "link %s -> %s is immutable (always %s): the driver does not allow %s it; remove it from "
-		     "media.links",
-		     a, b, l->flags & MEDIA_LNK_FL_ENABLED ? "enabled" : "disabled", enable ? "enabling" : "disabling");
+		cr_msgf(err, errlen,
+			"link %s -> %s is immutable (always %s): the driver does not allow %s it; remove it from "
+			"media.links",
+			a, b, l->flags & MEDIA_LNK_FL_ENABLED ? "enabled" : "disabled", enable ? "enabling" : "disabling");
 		return -EPERM;
 	}
 	struct media_link_desc d;
@@ -382,10 +363,10 @@ int cr_media_setup_link(struct cr_media_s *m, int link, bool enable, char *err, 
 	d.sink.flags = MEDIA_PAD_FL_SINK;
 	d.flags = (l->flags & ~(uint32_t)MEDIA_LNK_FL_ENABLED) | (enable ? MEDIA_LNK_FL_ENABLED : 0);
 	d.flags &= ~_LINK_TYPE;
-	int rc = _xioctl(m->fd, MEDIA_IOC_SETUP_LINK, &d);
+	int rc = cr_v4l2_ioctl(m->fd, MEDIA_IOC_SETUP_LINK, &d);
 	if (rc < 0) {
-		_msg(err, errlen, "MEDIA_IOC_SETUP_LINK on %s (%s link %s -> %s) failed: %s%s", m->path,
-		     enable ? "enabling" : "disabling", a, b, strerror(-rc), _hint(-rc));
+		cr_msgf(err, errlen, "MEDIA_IOC_SETUP_LINK on %s (%s link %s -> %s) failed: %s%s", m->path,
+			enable ? "enabling" : "disabling", a, b, strerror(-rc), _hint(-rc));
 		return rc;
 	}
 	l->flags = d.flags;
@@ -398,16 +379,16 @@ int cr_media_subdev_fd(struct cr_media_s *m, int entity, char *err, size_t errle
 	if (e->fd >= 0)
 		return e->fd;
 	if (!cr_media_is_subdev(m, entity)) {
-		_msg(err, errlen,
-		     "entity \"%s\" of %s has no sub-device node (the driver does not expose it, or the kernel "
-		     "lacks CONFIG_VIDEO_V4L2_SUBDEV_API)",
-		     e->name, m->path);
+		cr_msgf(err, errlen,
+			"entity \"%s\" of %s has no sub-device node (the driver does not expose it, or the kernel "
+			"lacks CONFIG_VIDEO_V4L2_SUBDEV_API)",
+			e->name, m->path);
 		return -ENODEV;
 	}
 	e->fd = open(e->devnode, O_RDWR | O_CLOEXEC);
 	if (e->fd < 0) {
 		int x = errno;
-		_msg(err, errlen, "cannot open %s (entity \"%s\"): %s%s", e->devnode, e->name, strerror(x), _hint(x));
+		cr_msgf(err, errlen, "cannot open %s (entity \"%s\"): %s%s", e->devnode, e->name, strerror(x), _hint(x));
 		return -x;
 	}
 	return e->fd;
@@ -434,11 +415,11 @@ static int _pad_ioctl(struct cr_media_s *m, int pad, unsigned long req, const ch
 	int fd = cr_media_subdev_fd(m, ent, err, errlen);
 	if (fd < 0)
 		return fd;
-	int rc = _xioctl(fd, req, arg);
+	int rc = cr_v4l2_ioctl(fd, req, arg);
 	if (rc < 0) {
 		char p[96];
-		_msg(err, errlen, "%s on %s (pad %s, %s) failed: %s%s", req_name, m->ents[ent].devnode,
-		     cr_media_pad_str(m, pad, p, sizeof(p)), what, strerror(-rc), _hint(-rc));
+		cr_msgf(err, errlen, "%s on %s (pad %s, %s) failed: %s%s", req_name, m->ents[ent].devnode,
+			cr_media_pad_str(m, pad, p, sizeof(p)), what, strerror(-rc), _hint(-rc));
 	}
 	return rc;
 }

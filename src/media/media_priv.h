@@ -4,6 +4,8 @@
 #ifndef CR_MEDIA_PRIV_H
 #define CR_MEDIA_PRIV_H
 
+#include "core/log.h"
+#include "core/v4l2_util.h"
 #include "media/media.h"
 
 #define CR_MP_MAX_HOPS 16
@@ -45,9 +47,6 @@ struct cr_mp_ctx_s {
 	bool own_open; /* the capture node's own format is not chosen yet (prepare without size/format) */
 };
 
-void cr_mp_msg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* ioctl with EINTR retried: 0 or -errno. */
-int cr_mp_xioctl(int fd, unsigned long req, void *arg);
 const char *cr_mp_fourcc_str(uint32_t f, char buf[8]);
 /* Message for a link whose ends differ: both formats and what to write. */
 void cr_mp_mismatch(struct cr_mp_ctx_s *c, int src, int sink, const struct v4l2_mbus_framefmt *a,

@@ -14,7 +14,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,25 +23,6 @@
 #include "media/media_priv.h"
 
 static const char *const _strategy_names[] = {"auto", "quality", "speed", "off"};
-
-void cr_mp_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-int cr_mp_xioctl(int fd, unsigned long req, void *arg)
-{
-	int rc;
-	do
-		rc = ioctl(fd, req, arg);
-	while (rc < 0 && errno == EINTR);
-	return rc < 0 ? -errno : 0;
-}
 
 const char *cr_mp_fourcc_str(uint32_t f, char buf[8])
 {
@@ -80,13 +60,13 @@ static int _cfg_pad(struct cr_mp_ctx_s *c, const char *entity, int index, uint32
 	if (e < 0) {
 		char list[512];
 		cr_mp_entity_list(m, list, sizeof(list));
-		cr_mp_msg(c->err, c->errlen, "config line %d: no entity \"%s\" in %s (%s); entities: %s", line, entity,
+		cr_msgf(c->err, c->errlen, "config line %d: no entity \"%s\" in %s (%s); entities: %s", line, entity,
 		     m->path, m->model, list);
 		return -ENOENT;
 	}
 	int p = cr_media_pad(m, e, index);
 	if (p < 0 || (dir && !(m->pads[p].flags & dir))) {
-		cr_mp_msg(c->err, c->errlen, "config line %d: entity \"%s\" has no %s pad %d (it has %d pad%s; see: camrelay media %s)",
+		cr_msgf(c->err, c->errlen, "config line %d: entity \"%s\" has no %s pad %d (it has %d pad%s; see: camrelay media %s)",
 		     line, entity, dir == MEDIA_PAD_FL_SOURCE ? "source" : dir == MEDIA_PAD_FL_SINK ? "sink" : "",
 		     index, m->ents[e].n_pads, m->ents[e].n_pads == 1 ? "" : "s", m->path);
 		return -ENOENT;
@@ -109,13 +89,13 @@ static int _plan_cfg_links(struct cr_mp_ctx_s *c)
 		cr_media_pad_str(m, a, pa, sizeof(pa));
 		cr_media_pad_str(m, b, pb, sizeof(pb));
 		if (l < 0) {
-			cr_mp_msg(c->err, c->errlen, "config line %d: %s has no link %s -> %s (see: camrelay media %s)", lc->line,
+			cr_msgf(c->err, c->errlen, "config line %d: %s has no link %s -> %s (see: camrelay media %s)", lc->line,
 			     m->path, pa, pb, m->path);
 			return -ENOENT;
 		}
 		bool on = m->links[l].flags & MEDIA_LNK_FL_ENABLED;
 		if ((m->links[l].flags & MEDIA_LNK_FL_IMMUTABLE) && on != lc->enabled) {
-			cr_mp_msg(c->err, c->errlen,
+			cr_msgf(c->err, c->errlen,
 			     "config line %d: link %s -> %s is immutable (always %s): the driver does not allow %s it; "
 			     "remove it from media.links",
 			     lc->line, pa, pb, on ? "enabled" : "disabled", lc->enabled ? "enabling" : "disabling");
@@ -167,17 +147,17 @@ static int _upstream_link(struct cr_mp_ctx_s *c, int pad)
 	if (n_on == 1)
 		return on;
 	if (n_on > 1) {
-		cr_mp_msg(c->err, c->errlen, "%d enabled links feed %s of %s; disable all but one in media.links", n_on, p,
+		cr_msgf(c->err, c->errlen, "%d enabled links feed %s of %s; disable all but one in media.links", n_on, p,
 		     m->path);
 		return -EINVAL;
 	}
 	if (n == 0) {
-		cr_mp_msg(c->err, c->errlen, "no link feeds %s of %s: nothing upstream can be configured", p, m->path);
+		cr_msgf(c->err, c->errlen, "no link feeds %s of %s: nothing upstream can be configured", p, m->path);
 		return -ENOENT;
 	}
 	if (c->strategy == CR_MP_OFF) {
 		char q[96];
-		cr_mp_msg(c->err, c->errlen,
+		cr_msgf(c->err, c->errlen,
 		     "no enabled link feeds %s of %s and media.strategy is \"off\"; enable one in media.links (e.g. "
 		     "source = \"%s:%d\", sink = \"%s:%d\", enabled = true)",
 		     p, m->path, m->ents[m->pads[m->links[cand[0]].source].entity].name,
@@ -195,7 +175,7 @@ static int _upstream_link(struct cr_mp_ctx_s *c, int pad)
 			c->want[cand[i]] = true;
 			return cand[i];
 		}
-	cr_mp_msg(c->err, c->errlen, "no link into %s of %s leads to a source entity", p, m->path);
+	cr_msgf(c->err, c->errlen, "no link into %s of %s leads to a source entity", p, m->path);
 	return -ENOENT;
 }
 
@@ -207,7 +187,7 @@ static int _build_chain(struct cr_mp_ctx_s *c)
 	int n = 0, pad = c->video_pad;
 	while (pad >= 0) {
 		if (n == CR_MP_MAX_HOPS) {
-			cr_mp_msg(c->err, c->errlen, "the pipeline feeding %s is longer than %d entities (a loop?)",
+			cr_msgf(c->err, c->errlen, "the pipeline feeding %s is longer than %d entities (a loop?)",
 			     m->ents[c->video].devnode, CR_MP_MAX_HOPS);
 			return -ELOOP;
 		}
@@ -216,7 +196,7 @@ static int _build_chain(struct cr_mp_ctx_s *c)
 			return l;
 		int src = m->links[l].source, e = m->pads[src].entity;
 		if (!cr_media_is_subdev(m, e)) {
-			cr_mp_msg(c->err, c->errlen,
+			cr_msgf(c->err, c->errlen,
 			     "entity \"%s\" upstream of %s has no sub-device node, so its pads cannot be configured "
 			     "(the driver configures it itself; set media.strategy = \"off\")",
 			     m->ents[e].name, m->ents[c->video].devnode);
@@ -255,7 +235,7 @@ static void _chain_str(const struct cr_mp_ctx_s *c, char *out, size_t len)
 int cr_mp_record(struct cr_mp_ctx_s *c, const struct cr_mp_op_s *op)
 {
 	if (c->n_ops == CR_MP_MAX_OPS) {
-		cr_mp_msg(c->err, c->errlen, "media pipeline needs more than %d configuration steps", CR_MP_MAX_OPS);
+		cr_msgf(c->err, c->errlen, "media pipeline needs more than %d configuration steps", CR_MP_MAX_OPS);
 		return -E2BIG;
 	}
 	c->ops[c->n_ops++] = *op;
@@ -291,7 +271,7 @@ static int _try_sel(struct cr_mp_ctx_s *c, int pad, uint32_t target, const int *
 		return rect ? rc : 0;
 	if (rect && (r.left != asked.left || r.top != asked.top || r.width != asked.width || r.height != asked.height)) {
 		char p[96];
-		cr_mp_msg(c->err, c->errlen,
+		cr_msgf(c->err, c->errlen,
 		     "%s %s (%d,%d)/%ux%u from the config is not possible; the driver offers (%d,%d)/%ux%u: use that "
 		     "in media.pads",
 		     cr_media_pad_str(c->m, pad, p, sizeof(p)), target == V4L2_SEL_TGT_CROP ? "crop" : "compose",
@@ -308,7 +288,7 @@ static int _enum_codes(struct cr_mp_ctx_s *c, int pad, uint32_t *out, int max)
 	for (uint32_t i = 0; fd >= 0 && n < max; i++) {
 		struct v4l2_subdev_mbus_code_enum e = {.pad = (uint32_t)c->m->pads[pad].index, .index = i,
 						       .which = V4L2_SUBDEV_FORMAT_TRY};
-		if (cr_mp_xioctl(fd, VIDIOC_SUBDEV_ENUM_MBUS_CODE, &e) < 0)
+		if (cr_v4l2_ioctl(fd, VIDIOC_SUBDEV_ENUM_MBUS_CODE, &e) < 0)
 			break;
 		out[n++] = e.code;
 	}
@@ -339,7 +319,7 @@ static void _head_size(struct cr_mp_ctx_s *c, int pad, uint32_t code, struct v4l
 	for (uint32_t i = 0; fd >= 0 && i < 256; i++) {
 		struct v4l2_subdev_frame_size_enum e = {.index = i, .pad = (uint32_t)c->m->pads[pad].index,
 							.code = code, .which = V4L2_SUBDEV_FORMAT_TRY};
-		if (cr_mp_xioctl(fd, VIDIOC_SUBDEV_ENUM_FRAME_SIZE, &e) < 0)
+		if (cr_v4l2_ioctl(fd, VIDIOC_SUBDEV_ENUM_FRAME_SIZE, &e) < 0)
 			break;
 		uint32_t w = e.max_width, h = e.max_height;
 		if (!quality) {
@@ -405,7 +385,7 @@ void cr_mp_mismatch(struct cr_mp_ctx_s *c, int src, int sink, const struct v4l2_
 {
 	char pa[96], pb[96], fa[48], fb[48];
 	const char *name = cr_mbus_name(a->code);
-	cr_mp_msg(c->err, c->errlen,
+	cr_msgf(c->err, c->errlen,
 	     "link %s -> %s: the source pad gives %s but the sink pad %s %s; give both ends the same format, e.g. "
 	     "[[...media.pads]] entity = \"%s\", pad = %d, format = \"%s\", width = %u, height = %u%s",
 	     cr_media_pad_str(c->m, src, pa, sizeof(pa)), cr_media_pad_str(c->m, sink, pb, sizeof(pb)),
@@ -539,7 +519,7 @@ static int _attempt(struct cr_mp_ctx_s *c, uint32_t head_code)
 		int last = c->hop[c->n - 1].src;
 		if (c->fourcc && fourcc != c->fourcc)
 			_offers(c, last, offers, sizeof(offers));
-		cr_mp_msg(c->err, c->errlen,
+		cr_msgf(c->err, c->errlen,
 		     "link %s -> \"%s\":%d: the source pad gives %s (%s %ux%u at the capture node) but the capture is "
 		     "configured for %s %dx%d%s; set capture width/height/pixel_format to match, or configure %s in "
 		     "media.pads",
@@ -594,7 +574,7 @@ static int _negotiate(struct cr_mp_ctx_s *c, enum cr_mp_strategy_e s)
 		int n = _head_codes(c, codes, 16);
 		if (n == 0) {
 			char p[96], a[8];
-			cr_mp_msg(c->err, c->errlen, "%s offers no media bus code that gives %s at %s (see: camrelay media %s)",
+			cr_msgf(c->err, c->errlen, "%s offers no media bus code that gives %s at %s (see: camrelay media %s)",
 			     cr_media_pad_str(c->m, c->hop[0].src, p, sizeof(p)),
 			     c->fourcc ? cr_mp_fourcc_str(c->fourcc, a) : "a known pixel format", c->m->ents[c->video].devnode,
 			     c->m->path);
@@ -610,7 +590,7 @@ static int _negotiate(struct cr_mp_ctx_s *c, enum cr_mp_strategy_e s)
 			}
 		}
 	}
-	cr_mp_msg(c->err, c->errlen, "%s", err);
+	cr_msgf(c->err, c->errlen, "%s", err);
 	return rc;
 }
 
@@ -649,7 +629,7 @@ static int _apply_active(struct cr_mp_ctx_s *c)
 			if (rc < 0)
 				return rc;
 			if (memcmp(&r, &op->r, sizeof(r)) != 0) {
-				cr_mp_msg(c->err, c->errlen,
+				cr_msgf(c->err, c->errlen,
 				     "%s: the driver changed the ACTIVE selection (%d,%d)/%ux%u that TRY accepted to "
 				     "(%d,%d)/%ux%u (a driver bug); set it explicitly in media.pads",
 				     cr_media_pad_str(c->m, op->pad, p, sizeof(p)), op->r.left, op->r.top, op->r.width,
@@ -666,7 +646,7 @@ static int _apply_active(struct cr_mp_ctx_s *c)
 		if (rc < 0)
 			return rc;
 		if (f.code != op->fmt.code || f.width != op->fmt.width || f.height != op->fmt.height) {
-			cr_mp_msg(c->err, c->errlen,
+			cr_msgf(c->err, c->errlen,
 			     "%s: the driver changed the ACTIVE format %s that TRY accepted to %s (a driver bug); set it "
 			     "explicitly in media.pads",
 			     cr_media_pad_str(c->m, op->pad, p, sizeof(p)), cr_media_fmt_str(&op->fmt, a, sizeof(a)),
@@ -731,7 +711,7 @@ int cr_media_prepare(const char *video_node, const struct cr_capture_cfg_s *cfg,
 		note[0] = 0;
 	int asked = _strategy(cfg);
 	if (asked < 0) {
-		cr_mp_msg(err, errlen, "media.strategy \"%s\" is not one of: auto, quality, speed, off", cfg->media.strategy);
+		cr_msgf(err, errlen, "media.strategy \"%s\" is not one of: auto, quality, speed, off", cfg->media.strategy);
 		return -EINVAL;
 	}
 	int rc = cr_media_find_for_video(video_node, &c.m, &c.video, err, errlen);
@@ -739,7 +719,7 @@ int cr_media_prepare(const char *video_node, const struct cr_capture_cfg_s *cfg,
 		return rc;
 	struct cr_media_s *m = c.m;
 	if (!_has_subdevs(m) || (c.video_pad = _video_pad(m, c.video)) < 0) {
-		cr_mp_msg(note, notelen, "%s has a media graph (%s) without sub-devices to configure", video_node, m->path);
+		cr_msgf(note, notelen, "%s has a media graph (%s) without sub-devices to configure", video_node, m->path);
 		cr_media_close(m);
 		return 0;
 	}
@@ -768,7 +748,7 @@ int cr_media_prepare(const char *video_node, const struct cr_capture_cfg_s *cfg,
 		for (int k = 0; k < c.n; k++)
 			found |= c.hop[k].src == p || c.hop[k].sink == p;
 		if (!found) {
-			cr_mp_msg(err, errlen, "config line %d: pad \"%s\":%d is not on the pipeline feeding %s (%s)", pc->line,
+			cr_msgf(err, errlen, "config line %d: pad \"%s\":%d is not on the pipeline feeding %s (%s)", pc->line,
 			     pc->entity, pc->pad, video_node, chain);
 			rc = -EINVAL;
 			goto out;
@@ -776,7 +756,7 @@ int cr_media_prepare(const char *video_node, const struct cr_capture_cfg_s *cfg,
 	}
 	if ((rc = _negotiate(&c, (enum cr_mp_strategy_e)asked)) < 0) {
 		size_t o = strlen(err);
-		cr_mp_msg(err + o, errlen - o, " [pipeline %s; nothing was changed on the device]", chain);
+		cr_msgf(err + o, errlen - o, " [pipeline %s; nothing was changed on the device]", chain);
 		goto out;
 	}
 	if ((rc = _apply_links(&c)) < 0 || (rc = _apply_active(&c)) < 0)
@@ -799,7 +779,7 @@ int cr_media_explain_epipe(const char *video_node, char *msg, size_t len)
 	int rc = cr_media_find_for_video(video_node, &c.m, &c.video, msg, len);
 	if (rc <= 0) {
 		if (rc == 0)
-			cr_mp_msg(msg, len, "%s is not part of a media graph; the driver rejected its format combination", video_node);
+			cr_msgf(msg, len, "%s is not part of a media graph; the driver rejected its format combination", video_node);
 		return rc;
 	}
 	struct cr_media_s *m = c.m;
@@ -807,7 +787,7 @@ int cr_media_explain_epipe(const char *video_node, char *msg, size_t len)
 	c.fixed = calloc((size_t)m->n_links + 1, sizeof(bool));
 	if (!c.want || !c.fixed || (c.video_pad = _video_pad(m, c.video)) < 0) {
 		rc = c.want && c.fixed ? -ENODEV : -ENOMEM;
-		cr_mp_msg(msg, len, "cannot read the pipeline of %s", video_node);
+		cr_msgf(msg, len, "cannot read the pipeline of %s", video_node);
 		goto out;
 	}
 	for (int l = 0; l < m->n_links; l++)
@@ -818,7 +798,7 @@ int cr_media_explain_epipe(const char *video_node, char *msg, size_t len)
 	if ((rc = _build_chain(&c)) == 0 && (rc = cr_mp_validate(&c, fourcc, w, h)) == 0) {
 		char chain[512];
 		_chain_str(&c, chain, sizeof(chain));
-		cr_mp_msg(msg, len,
+		cr_msgf(msg, len,
 		     "every link of %s has the same format at both ends; the driver refused the pipeline for another "
 		     "reason (see dmesg)",
 		     chain);

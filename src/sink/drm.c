@@ -25,7 +25,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,21 +99,13 @@ struct _drm_s {
 	uint64_t shown, imported, copied_frames, resets;
 };
 
-static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(dst, len, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- finding the card, connector, mode, CRTC and planes ---- */
 
 static void _conn_name(int fd, drmModeConnector *c, char *out, size_t n)
 {
 	(void)fd;
 	const char *t = drmModeGetConnectorTypeName(c->connector_type);
-	_fmt(out, n, "%s-%u", t ? t : "Unknown", c->connector_type_id);
+	cr_msgf(out, n, "%s-%u", t ? t : "Unknown", c->connector_type_id);
 }
 
 static bool _has_connected(int fd)
@@ -133,12 +124,12 @@ static bool _has_connected(int fd)
 static int _open_card(struct _drm_s *d, const char *spec, char *err, size_t errlen)
 {
 	if (spec[0]) {
-		_fmt(d->path, sizeof(d->path), "%s", spec);
+		cr_msgf(d->path, sizeof(d->path), "%s", spec);
 		d->fd = open(spec, O_RDWR | O_CLOEXEC);
 		if (d->fd < 0) {
 			int e = errno;
-			_fmt(err, errlen, "cannot open display %s: %s%s", spec, strerror(e),
-			     e == EACCES ? "; add yourself to group video (or render)" : "");
+			cr_msgf(err, errlen, "cannot open display %s: %s%s", spec, strerror(e),
+				e == EACCES ? "; add yourself to group video (or render)" : "");
 			return -e;
 		}
 		return 0;
@@ -151,12 +142,12 @@ static int _open_card(struct _drm_s *d, const char *spec, char *err, size_t errl
 			continue;
 		if (_has_connected(fd)) {
 			d->fd = fd;
-			_fmt(d->path, sizeof(d->path), "%s", p);
+			cr_msgf(d->path, sizeof(d->path), "%s", p);
 			return 0;
 		}
 		close(fd);
 	}
-	_fmt(err, errlen, "no DRM card (/dev/dri/card*) with a connected screen; name one with device = \"/dev/dri/cardN\"");
+	cr_msgf(err, errlen, "no DRM card (/dev/dri/card*) with a connected screen; name one with device = \"/dev/dri/cardN\"");
 	return -ENODEV;
 }
 
@@ -192,7 +183,7 @@ static int _pick(struct _drm_s *d, char *err, size_t errlen)
 	const struct cr_sink_cfg_s *cfg = d->sink->cfg;
 	drmModeRes *res = drmModeGetResources(d->fd);
 	if (!res) {
-		_fmt(err, errlen, "%s is not a KMS display device (drmModeGetResources: %s)", d->path, strerror(errno));
+		cr_msgf(err, errlen, "%s is not a KMS display device (drmModeGetResources: %s)", d->path, strerror(errno));
 		return -ENODEV;
 	}
 	drmModeConnector *conn = NULL;
@@ -204,19 +195,19 @@ static int _pick(struct _drm_s *d, char *err, size_t errlen)
 		char name[32];
 		_conn_name(d->fd, c, name, sizeof(name));
 		size_t l = strlen(seen);
-		_fmt(seen + l, sizeof(seen) - l, "%s%s (%s)", l ? ", " : "", name,
-		     c->connection == DRM_MODE_CONNECTED ? "connected" : "not connected");
+		cr_msgf(seen + l, sizeof(seen) - l, "%s%s (%s)", l ? ", " : "", name,
+			c->connection == DRM_MODE_CONNECTED ? "connected" : "not connected");
 		bool want = cfg->connector[0] ? strcmp(cfg->connector, name) == 0 : c->connection == DRM_MODE_CONNECTED;
 		if (want && c->connection == DRM_MODE_CONNECTED && c->count_modes > 0) {
 			conn = c;
-			_fmt(d->conn_name, sizeof(d->conn_name), "%s", name);
+			cr_msgf(d->conn_name, sizeof(d->conn_name), "%s", name);
 		} else {
 			drmModeFreeConnector(c);
 		}
 	}
 	if (!conn) {
-		_fmt(err, errlen, "%s: no %s%s%s connector with a screen (connectors: %s)", d->path,
-		     cfg->connector[0] ? "\"" : "connected", cfg->connector, cfg->connector[0] ? "\"" : "", seen);
+		cr_msgf(err, errlen, "%s: no %s%s%s connector with a screen (connectors: %s)", d->path,
+			cfg->connector[0] ? "\"" : "connected", cfg->connector, cfg->connector[0] ? "\"" : "", seen);
 		drmModeFreeResources(res);
 		return -ENODEV;
 	}
@@ -229,10 +220,10 @@ static int _pick(struct _drm_s *d, char *err, size_t errlen)
 		char modes[256] = "";
 		for (int i = 0; i < conn->count_modes && i < 16; i++) {
 			size_t l = strlen(modes);
-			_fmt(modes + l, sizeof(modes) - l, "%s%ux%u@%u", l ? ", " : "", conn->modes[i].hdisplay,
-			     conn->modes[i].vdisplay, conn->modes[i].vrefresh);
+			cr_msgf(modes + l, sizeof(modes) - l, "%s%ux%u@%u", l ? ", " : "", conn->modes[i].hdisplay,
+				conn->modes[i].vdisplay, conn->modes[i].vrefresh);
 		}
-		_fmt(err, errlen, "%s %s has no mode %s (modes: %s)", d->path, d->conn_name, cfg->mode, modes);
+		cr_msgf(err, errlen, "%s %s has no mode %s (modes: %s)", d->path, d->conn_name, cfg->mode, modes);
 		drmModeFreeConnector(conn);
 		drmModeFreeResources(res);
 		return -EINVAL;
@@ -258,7 +249,7 @@ static int _pick(struct _drm_s *d, char *err, size_t errlen)
 	drmModeFreeConnector(conn);
 	drmModeFreeResources(res);
 	if (!d->crtc_id) {
-		_fmt(err, errlen, "%s %s: no CRTC can drive it", d->path, d->conn_name);
+		cr_msgf(err, errlen, "%s %s: no CRTC can drive it", d->path, d->conn_name);
 		return -ENODEV;
 	}
 
@@ -289,7 +280,7 @@ static int _pick(struct _drm_s *d, char *err, size_t errlen)
 	}
 	drmModeFreePlaneResources(pr);
 	if (d->atomic && !d->primary) {
-		_fmt(err, errlen, "%s: no primary plane for CRTC %u", d->path, d->crtc_id);
+		cr_msgf(err, errlen, "%s: no primary plane for CRTC %u", d->path, d->crtc_id);
 		return -ENODEV;
 	}
 	return 0;
@@ -319,24 +310,24 @@ static int _alloc_bufs(struct _drm_s *d, char *err, size_t errlen)
 		uint64_t off;
 		int r = drmModeCreateDumbBuffer(d->fd, w, h, 32, 0, &b->handle, &b->pitch, &b->size);
 		if (r < 0) {
-			_fmt(err, errlen, "%s: creating a %ux%u dumb buffer failed: %s", d->path, w, h, strerror(-r));
+			cr_msgf(err, errlen, "%s: creating a %ux%u dumb buffer failed: %s", d->path, w, h, strerror(-r));
 			return r;
 		}
 		uint32_t handles[4] = {b->handle}, pitches[4] = {b->pitch}, offsets[4] = {0};
 		if ((r = drmModeAddFB2(d->fd, w, h, DRM_FORMAT_XRGB8888, handles, pitches, offsets, &b->fb_id, 0)) < 0) {
 			r = -errno;
-			_fmt(err, errlen, "%s: drmModeAddFB2 XRGB8888 %ux%u failed: %s", d->path, w, h, strerror(-r));
+			cr_msgf(err, errlen, "%s: drmModeAddFB2 XRGB8888 %ux%u failed: %s", d->path, w, h, strerror(-r));
 			return r;
 		}
 		if ((r = drmModeMapDumbBuffer(d->fd, b->handle, &off)) < 0) {
-			_fmt(err, errlen, "%s: mapping a dumb buffer failed: %s", d->path, strerror(-r));
+			cr_msgf(err, errlen, "%s: mapping a dumb buffer failed: %s", d->path, strerror(-r));
 			return r;
 		}
 		b->map = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, (off_t)off);
 		if (b->map == MAP_FAILED) {
 			b->map = NULL;
 			r = -errno;
-			_fmt(err, errlen, "%s: mmap of a dumb buffer failed: %s", d->path, strerror(-r));
+			cr_msgf(err, errlen, "%s: mmap of a dumb buffer failed: %s", d->path, strerror(-r));
 			return r;
 		}
 		memset(b->map, 0, b->size);
@@ -415,7 +406,7 @@ static int _modeset(struct _drm_s *d, char *err, size_t errlen)
 		d->mode_blob = 0;
 		if ((r = _atomic_props(d)) < 0 ||
 		    (r = drmModeCreatePropertyBlob(d->fd, &d->mode, sizeof(d->mode), &d->mode_blob)) < 0) {
-			_fmt(err, errlen, "%s: atomic properties missing (%s)", d->path, strerror(-r));
+			cr_msgf(err, errlen, "%s: atomic properties missing (%s)", d->path, strerror(-r));
 			return r;
 		}
 		drmModeAtomicReq *req = drmModeAtomicAlloc();
@@ -436,9 +427,9 @@ static int _modeset(struct _drm_s *d, char *err, size_t errlen)
 			r = -errno;
 	}
 	if (r < 0) {
-		_fmt(err, errlen, "%s: setting %s to %ux%u@%u (%s) failed: %s%s", d->path, d->conn_name, d->mode.hdisplay,
-		     d->mode.vdisplay, d->mode.vrefresh, d->atomic ? "atomic" : "legacy", strerror(-r),
-		     r == -EACCES || r == -EPERM
+		cr_msgf(err, errlen, "%s: setting %s to %ux%u@%u (%s) failed: %s%s", d->path, d->conn_name, d->mode.hdisplay,
+			d->mode.vdisplay, d->mode.vrefresh, d->atomic ? "atomic" : "legacy", strerror(-r),
+			r == -EACCES || r == -EPERM
 			     ? "; another program is DRM master (a desktop, Xorg, Weston): stop it or switch to a free VT"
 			     : "");
 		return r;
@@ -504,7 +495,7 @@ static int _reset(struct _drm_s *d)
 	if (r == 0)
 		r = _modeset(d, err, sizeof(err));
 	if (r < 0)
-		_fmt(d->sink->error, sizeof(d->sink->error), "%s", err);
+		cr_msgf(d->sink->error, sizeof(d->sink->error), "%s", err);
 	else
 		CR_LOG_I(d->who, "drm %s: %s set again to %ux%u@%u", d->path, d->conn_name, d->mode.hdisplay,
 			 d->mode.vdisplay, d->mode.vrefresh);
@@ -702,7 +693,7 @@ static int _drm_open(struct cr_sink_s *sink)
 	size_t errlen = sizeof(sink->error);
 	struct _drm_s *d = calloc(1, sizeof(*d));
 	if (!d) {
-		_fmt(err, errlen, "out of memory");
+		cr_msgf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	d->sink = sink;
@@ -739,12 +730,12 @@ static int _drm_open(struct cr_sink_s *sink)
 	 * scales to the rectangle in I420, shared with other sinks asking the same. */
 	bool zc = d->overlay && d->prime_import;
 	char name[96];
-	_fmt(name, sizeof(name), "drm %s %s", d->path, d->conn_name);
+	cr_msgf(name, sizeof(name), "drm %s %s", d->path, d->conn_name);
 	struct cr_sub_req_s req = {.kind = CR_SUB_RAW, .format = zc ? CR_PIXFMT_NONE : CR_PIXFMT_YUV420,
 				   .width = zc ? 0 : d->rw, .height = zc ? 0 : d->rh, .depth = 2, .name = name};
 	d->sub = cr_stream_subscribe(sink->stream, &req);
 	if (!d->sub) {
-		_fmt(err, errlen, "drm %s: cannot subscribe to the stream", d->path);
+		cr_msgf(err, errlen, "drm %s: cannot subscribe to the stream", d->path);
 		_drm_close(sink);
 		return -ENOMEM;
 	}

@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/v4l2_util.h"
 #include "sink/fbuf.h"
 
@@ -56,16 +56,6 @@ static const struct {
 #define _CHROMA_FLAGS (V4L2_FBUF_FLAG_CHROMAKEY | V4L2_FBUF_FLAG_SRC_CHROMAKEY)
 #define _ALPHA_FLAGS (V4L2_FBUF_FLAG_GLOBAL_ALPHA | V4L2_FBUF_FLAG_LOCAL_ALPHA | V4L2_FBUF_FLAG_LOCAL_INV_ALPHA)
 
-static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, const char *fmt, ...)
-{
-	if (!dst || !len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(dst, len, fmt, ap);
-	va_end(ap);
-}
-
 static void _names(const struct _name_s *t, uint32_t bits, char *out, size_t n)
 {
 	size_t o = 0;
@@ -78,7 +68,7 @@ static void _names(const struct _name_s *t, uint32_t bits, char *out, size_t n)
 			o += (size_t)k;
 		}
 	if (!o)
-		_fmt(out, n, "none");
+		cr_msgf(out, n, "none");
 }
 
 void cr_fbuf_caps_str(uint32_t caps, char *out, size_t n)
@@ -165,16 +155,16 @@ int cr_fbdev_info(const char *path, struct cr_fbdev_s *fbd, char *err, size_t er
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		_fmt(err, errlen, "cannot open framebuffer %s: %s%s", path, strerror(e),
-		     e == EACCES ? "; add yourself to group video" : "");
+		cr_msgf(err, errlen, "cannot open framebuffer %s: %s%s", path, strerror(e),
+			e == EACCES ? "; add yourself to group video" : "");
 		return -e;
 	}
 	struct fb_fix_screeninfo fix;
 	struct fb_var_screeninfo var;
 	if (ioctl(fd, FBIOGET_FSCREENINFO, &fix) < 0 || ioctl(fd, FBIOGET_VSCREENINFO, &var) < 0) {
 		int e = errno;
-		_fmt(err, errlen, "FBIOGET_FSCREENINFO/VSCREENINFO on %s failed: %s (not a framebuffer device?)", path,
-		     strerror(e));
+		cr_msgf(err, errlen, "FBIOGET_FSCREENINFO/VSCREENINFO on %s failed: %s (not a framebuffer device?)", path,
+			strerror(e));
 		close(fd);
 		return -e;
 	}
@@ -205,7 +195,7 @@ int cr_fbdev_find(unsigned long phys, char *path, size_t len)
 		struct cr_fbdev_s fbd;
 		snprintf(p, sizeof(p), "/dev/fb%d", i);
 		if (cr_fbdev_info(p, &fbd, NULL, 0) == 0 && phys && fbd.phys == phys) {
-			_fmt(path, len, "%s", p);
+			cr_msgf(path, len, "%s", p);
 			return 0;
 		}
 	}
@@ -231,10 +221,10 @@ int cr_fbuf_query(int fd, const char *dev, struct cr_fbuf_state_s *st, char *err
 	if (!(c & (V4L2_CAP_VIDEO_OVERLAY | V4L2_CAP_VIDEO_OUTPUT_OVERLAY))) {
 		char names[256];
 		cr_v4l2_caps_str(c, names, sizeof(names));
-		_fmt(err, errlen,
-		     "%s (%s) has no video overlay (device capabilities: %s); overlays are a capture or output "
-		     "device's feature, e.g. vivid's (modprobe vivid node_types=0xf1d3d)",
-		     dev, st->card, names);
+		cr_msgf(err, errlen,
+			"%s (%s) has no video overlay (device capabilities: %s); overlays are a capture or output "
+			"device's feature, e.g. vivid's (modprobe vivid node_types=0xf1d3d)",
+			dev, st->card, names);
 		return -ENOTTY;
 	}
 	st->output = (c & V4L2_CAP_VIDEO_OUTPUT_OVERLAY) != 0;
@@ -258,7 +248,7 @@ static int _refuse(const struct cr_fbuf_state_s *st, const char *dev, const char
 {
 	char names[256];
 	cr_fbuf_caps_str(st->fb.capability, names, sizeof(names));
-	_fmt(err, errlen, "device %s does not offer %s (capabilities: %s)", dev, what, names);
+	cr_msgf(err, errlen, "device %s does not offer %s (capabilities: %s)", dev, what, names);
 	return -EOPNOTSUPP;
 }
 
@@ -275,22 +265,22 @@ static int _check_caps(const char *dev, const struct cr_sink_cfg_s *cfg, uint32_
 	if (cfg->n_bitmap && !(caps & V4L2_FBUF_CAP_BITMAP_CLIPPING))
 		return _refuse(st, dev, "bitmap_clipping (bitmap)", err, errlen);
 	if (cfg->destructive && st->output) {
-		_fmt(err, errlen, "%s is a video output overlay (OSD); those are always non-destructive: drop destructive",
-		     dev);
+		cr_msgf(err, errlen, "%s is a video output overlay (OSD); those are always non-destructive: drop destructive",
+			dev);
 		return -EINVAL;
 	}
 	if (cfg->destructive && (caps & V4L2_FBUF_CAP_EXTERNOVERLAY)) {
-		_fmt(err, errlen,
-		     "%s only does non-destructive overlays (capability externoverlay): drop destructive and "
-		     "framebuffer, use chromakey or clips",
-		     dev);
+		cr_msgf(err, errlen,
+			"%s only does non-destructive overlays (capability externoverlay): drop destructive and "
+			"framebuffer, use chromakey or clips",
+			dev);
 		return -EINVAL;
 	}
 	if (!cfg->destructive && !st->output && cfg->has_flags && !(caps & V4L2_FBUF_CAP_EXTERNOVERLAY)) {
-		_fmt(err, errlen,
-		     "%s only does destructive overlays (no externoverlay capability): set destructive = true and "
-		     "framebuffer = \"/dev/fbN\"",
-		     dev);
+		cr_msgf(err, errlen,
+			"%s only does destructive overlays (no externoverlay capability): set destructive = true and "
+			"framebuffer = \"/dev/fbN\"",
+			dev);
 		return -EINVAL;
 	}
 	return 0;
@@ -305,15 +295,15 @@ static int _set_fbuf_destructive(int fd, const char *dev, const struct cr_sink_c
 	if (r < 0)
 		return r;
 	if (!fbd.pixelformat) {
-		_fmt(err, errlen, "framebuffer %s has %u bits per pixel in a layout V4L2 cannot name; pick another", fbpath,
-		     fbd.bpp);
+		cr_msgf(err, errlen, "framebuffer %s has %u bits per pixel in a layout V4L2 cannot name; pick another", fbpath,
+			fbd.bpp);
 		return -EINVAL;
 	}
 	if (!fbd.phys) {
-		_fmt(err, errlen,
-		     "framebuffer %s (%s) does not reveal its physical address (smem_start is 0: DRM drivers hide it); "
-		     "a destructive overlay cannot write there",
-		     fbpath, fbd.id);
+		cr_msgf(err, errlen,
+			"framebuffer %s (%s) does not reveal its physical address (smem_start is 0: DRM drivers hide it); "
+			"a destructive overlay cannot write there",
+			fbpath, fbd.id);
 		return -EINVAL;
 	}
 	struct v4l2_framebuffer fb = {0};
@@ -329,27 +319,27 @@ static int _set_fbuf_destructive(int fd, const char *dev, const struct cr_sink_c
 	char fcc[16];
 	r = cr_v4l2_ioctl(fd, VIDIOC_S_FBUF, &fb);
 	if (r == -EPERM) {
-		_fmt(err, errlen,
-		     "VIDIOC_S_FBUF on %s (destructive overlay into %s at 0x%lx) failed: Operation not permitted; "
-		     "pointing a device's DMA at memory needs CAP_SYS_ADMIN: run camrelay as root, or give the "
-		     "binary that capability once: sudo setcap cap_sys_admin+ep $(command -v camrelay)",
-		     dev, fbpath, fbd.phys);
+		cr_msgf(err, errlen,
+			"VIDIOC_S_FBUF on %s (destructive overlay into %s at 0x%lx) failed: Operation not permitted; "
+			"pointing a device's DMA at memory needs CAP_SYS_ADMIN: run camrelay as root, or give the "
+			"binary that capability once: sudo setcap cap_sys_admin+ep $(command -v camrelay)",
+			dev, fbpath, fbd.phys);
 		return r;
 	}
 	if (r < 0) {
-		_fmt(err, errlen,
-		     "VIDIOC_S_FBUF on %s (destructive overlay into %s: %ux%u %s, %u bytes per line, base 0x%lx) "
-		     "failed: %s%s",
-		     dev, fbpath, fbd.width, fbd.height, cr_v4l2_fourcc_str(fbd.pixelformat, fcc), fbd.bytesperline,
-		     fbd.phys, strerror(-r),
-		     r == -EINVAL ? "; the device may not write this pixel format or this framebuffer (vivid only "
+		cr_msgf(err, errlen,
+			"VIDIOC_S_FBUF on %s (destructive overlay into %s: %ux%u %s, %u bytes per line, base 0x%lx) "
+			"failed: %s%s",
+			dev, fbpath, fbd.width, fbd.height, cr_v4l2_fourcc_str(fbd.pixelformat, fcc), fbd.bytesperline,
+			fbd.phys, strerror(-r),
+			r == -EINVAL ? "; the device may not write this pixel format or this framebuffer (vivid only "
 				    "writes into its own fb)"
 			: r == -EBUSY ? "; the overlay is running: stop it first (camrelay overlay DEV --stop)"
 				      : "");
 		return r;
 	}
-	_fmt(notes, noteslen, "destructive overlay into %s (%s %ux%u %s at 0x%lx)", fbpath, fbd.id, fbd.width,
-	     fbd.height, cr_v4l2_fourcc_str(fbd.pixelformat, fcc), fbd.phys);
+	cr_msgf(notes, noteslen, "destructive overlay into %s (%s %ux%u %s at 0x%lx)", fbpath, fbd.id, fbd.width,
+		fbd.height, cr_v4l2_fourcc_str(fbd.pixelformat, fcc), fbd.phys);
 	return 0;
 }
 
@@ -414,20 +404,20 @@ static int _set_window(int fd, const char *dev, const struct cr_sink_cfg_s *cfg,
 	free(bm);
 	if (r == -EINVAL && cfg->n_clips > 1) {
 		size_t l = strlen(err);
-		_fmt(err + l, errlen - l, " (clip rectangles must not overlap)");
+		cr_msgf(err + l, errlen - l, " (clip rectangles must not overlap)");
 	}
 	if (r < 0)
 		return r;
 	if (cfg->has_window && memcmp(&asked, &win->w, sizeof(asked)) != 0) {
 		size_t l = notes ? strlen(notes) : 0;
-		_fmt(notes + l, noteslen - l, "%sthe driver set the window to %ux%u%+d%+d (asked %ux%u%+d%+d)",
-		     l ? "; " : "", win->w.width, win->w.height, win->w.left, win->w.top, asked.width, asked.height,
-		     asked.left, asked.top);
+		cr_msgf(notes + l, noteslen - l, "%sthe driver set the window to %ux%u%+d%+d (asked %ux%u%+d%+d)",
+			l ? "; " : "", win->w.width, win->w.height, win->w.left, win->w.top, asked.width, asked.height,
+			asked.left, asked.top);
 	}
 	if ((int)win->clipcount != cfg->n_clips) {
 		size_t l = notes ? strlen(notes) : 0;
-		_fmt(notes + l, noteslen - l, "%sthe driver kept %u of %d clips", l ? "; " : "", win->clipcount,
-		     cfg->n_clips);
+		cr_msgf(notes + l, noteslen - l, "%sthe driver kept %u of %d clips", l ? "; " : "", win->clipcount,
+			cfg->n_clips);
 	}
 	return 0;
 }
@@ -464,8 +454,8 @@ int cr_fbuf_apply(int fd, const char *dev, const struct cr_sink_cfg_s *cfg, stru
 		r = CR_V4L2_IOCTL(fd, dev, VIDIOC_S_FBUF, &fb, err, errlen, "flags %s", names);
 		if (r == -EINVAL) {
 			size_t l = strlen(err);
-			_fmt(err + l, errlen - l,
-			     " (devices commonly take one alpha mode at a time and not chromakey with src_chromakey)");
+			cr_msgf(err + l, errlen - l,
+				" (devices commonly take one alpha mode at a time and not chromakey with src_chromakey)");
 		}
 		if (r < 0)
 			return r;
@@ -499,10 +489,10 @@ int cr_fbuf_overlay(int fd, const char *dev, bool on, char *err, size_t errlen)
 	int r = CR_V4L2_IOCTL(fd, dev, VIDIOC_OVERLAY, &i, err, errlen, "%s", on ? "start" : "stop");
 	if (r == -EINVAL && on && err) {
 		size_t l = strlen(err);
-		_fmt(err + l, errlen - l,
-		     " (no framebuffer set, or the device's video format cannot be overlaid: capture/output in the "
-		     "framebuffer's RGB format, e.g. v4l2-ctl -d %s %s pixelformat=AR15)",
-		     dev, _is_output(fd) ? "-x" : "-v");
+		cr_msgf(err + l, errlen - l,
+			" (no framebuffer set, or the device's video format cannot be overlaid: capture/output in the "
+			"framebuffer's RGB format, e.g. v4l2-ctl -d %s %s pixelformat=AR15)",
+			dev, _is_output(fd) ? "-x" : "-v");
 	}
 	return r;
 }

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,14 +63,6 @@ struct _overlay_s {
 	uint64_t drawn;
 };
 
-static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(dst, len, fmt, ap);
-	va_end(ap);
-}
-
 static void _put(struct _overlay_s *o, int x, int y, uint32_t px)
 {
 	uint8_t *p = o->fbmem + (size_t)y * (size_t)o->fbstride + (size_t)x * (size_t)o->bpp;
@@ -100,8 +91,8 @@ static void _draw_osd(struct _overlay_s *o)
 	struct tm tm;
 	localtime_r(&now, &tm);
 	char text[160];
-	_fmt(text, sizeof(text), "%s %02d:%02d:%02d %.1f FPS %d VIEWERS", cr_stream_name(o->sink->stream), tm.tm_hour,
-	     tm.tm_min, tm.tm_sec, st.fps_measured, st.n_subs);
+	cr_msgf(text, sizeof(text), "%s %02d:%02d:%02d %.1f FPS %d VIEWERS", cr_stream_name(o->sink->stream), tm.tm_hour,
+		tm.tm_min, tm.tm_sec, st.fps_measured, st.n_subs);
 	int tw = cr_draw_text_width(text, _OSD_SCALE);
 	int w = tw + 2 * _OSD_PAD, h = 7 * _OSD_SCALE + 2 * _OSD_PAD;
 	if (w > o->fbw - _OSD_X)
@@ -144,11 +135,11 @@ static int _osd_open(struct _overlay_s *o, char *err, size_t errlen)
 {
 	const struct cr_sink_cfg_s *cfg = o->sink->cfg;
 	if (cfg->framebuffer[0])
-		_fmt(o->fbpath, sizeof(o->fbpath), "%s", cfg->framebuffer);
+		cr_msgf(o->fbpath, sizeof(o->fbpath), "%s", cfg->framebuffer);
 	else if (cr_fbdev_find((unsigned long)o->st.fb.base, o->fbpath, sizeof(o->fbpath)) < 0) {
-		_fmt(err, errlen,
-		     "no /dev/fbN has the memory %s blends (base %p); name it with framebuffer = \"/dev/fbN\"",
-		     o->path, o->st.fb.base);
+		cr_msgf(err, errlen,
+			"no /dev/fbN has the memory %s blends (base %p); name it with framebuffer = \"/dev/fbN\"",
+			o->path, o->st.fb.base);
 		return -ENOENT;
 	}
 	struct cr_fbdev_s fbd;
@@ -158,14 +149,14 @@ static int _osd_open(struct _overlay_s *o, char *err, size_t errlen)
 	o->pixfmt = fbd.pixelformat;
 	o->bpp = cr_fbuf_bpp(o->pixfmt);
 	if (!o->bpp) {
-		_fmt(err, errlen, "OSD: framebuffer %s has %u bits per pixel; camrelay draws 16- and 32-bit RGB", o->fbpath,
-		     fbd.bpp);
+		cr_msgf(err, errlen, "OSD: framebuffer %s has %u bits per pixel; camrelay draws 16- and 32-bit RGB", o->fbpath,
+			fbd.bpp);
 		return -EINVAL;
 	}
 	int fd = open(o->fbpath, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		_fmt(err, errlen, "OSD: cannot open %s: %s", o->fbpath, strerror(-r));
+		cr_msgf(err, errlen, "OSD: cannot open %s: %s", o->fbpath, strerror(-r));
 		return r;
 	}
 	o->fblen = fbd.size ? fbd.size : (size_t)fbd.bytesperline * fbd.height;
@@ -174,7 +165,7 @@ static int _osd_open(struct _overlay_s *o, char *err, size_t errlen)
 	close(fd);
 	if (o->fbmem == MAP_FAILED) {
 		o->fbmem = NULL;
-		_fmt(err, errlen, "OSD: mmap of %s failed: %s", o->fbpath, strerror(-r));
+		cr_msgf(err, errlen, "OSD: mmap of %s failed: %s", o->fbpath, strerror(-r));
 		return r;
 	}
 	o->fbw = (int)fbd.width;
@@ -220,7 +211,7 @@ static int _overlay_open(struct cr_sink_s *sink)
 	size_t errlen = sizeof(sink->error);
 	struct _overlay_s *o = calloc(1, sizeof(*o));
 	if (!o) {
-		_fmt(err, errlen, "out of memory");
+		cr_msgf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	o->sink = sink;
@@ -233,7 +224,7 @@ static int _overlay_open(struct cr_sink_s *sink)
 	if (r >= 0)
 		r = cr_fbuf_query(o->fd, o->path, &o->st, err, errlen);
 	if (r >= 0 && cfg->osd && !o->st.output) {
-		_fmt(err, errlen, "osd = true needs a video output overlay; %s is a capture overlay", o->path);
+		cr_msgf(err, errlen, "osd = true needs a video output overlay; %s is a capture overlay", o->path);
 		r = -EINVAL;
 	}
 	if (r >= 0)

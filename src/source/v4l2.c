@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <linux/videodev2.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,16 +67,6 @@ struct _v4l2_s {
 	uint32_t next_sequence; /* the driver's, to notice frames it dropped */
 	uint64_t driver_dropped;
 };
-
-/* snprintf for messages: truncation of a long message is fine. */
-static void _seterr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void _seterr(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- buffer sets ---- */
 
@@ -170,12 +159,12 @@ static int _start(struct cr_source_s *src, struct _v4l2_s *v)
 	if (r < 0)
 		return r;
 	if (rb.count < 2) {
-		_seterr(err, errlen, "%s (%s) gave %u buffers; camrelay needs at least 2", v->path, v->card, rb.count);
+		cr_msgf(err, errlen, "%s (%s) gave %u buffers; camrelay needs at least 2", v->path, v->card, rb.count);
 		return -ENOMEM;
 	}
 	struct _bufset_s *bs = calloc(1, sizeof(*bs));
 	if (!bs) {
-		_seterr(err, errlen, "out of memory");
+		cr_msgf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&bs->lock, NULL);
@@ -207,7 +196,7 @@ static int _start(struct cr_source_s *src, struct _v4l2_s *v)
 			void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, v->fd, off);
 			if (m == MAP_FAILED) {
 				r = -errno;
-				_seterr(err, errlen, "mmap of buffer %d plane %d (%zu bytes) of %s failed: %s", i, p,
+				cr_msgf(err, errlen, "mmap of buffer %d plane %d (%zu bytes) of %s failed: %s", i, p,
 					 len, v->path, strerror(-r));
 				return r;
 			}
@@ -227,7 +216,7 @@ static int _start(struct cr_source_s *src, struct _v4l2_s *v)
 		r = _qbuf_locked(bs, i);
 		pthread_mutex_unlock(&bs->lock);
 		if (r < 0) {
-			_seterr(err, errlen, "VIDIOC_QBUF on %s (buffer %d) failed: %s%s", v->path, i, strerror(-r),
+			cr_msgf(err, errlen, "VIDIOC_QBUF on %s (buffer %d) failed: %s%s", v->path, i, strerror(-r),
 				 cr_v4l2_errno_hint(-r, v->path));
 			return r;
 		}
@@ -235,7 +224,7 @@ static int _start(struct cr_source_s *src, struct _v4l2_s *v)
 	size_t max = v->layout.format == CR_PIXFMT_MJPEG ? v->sizeimage : 0;
 	v->copy_pool = cr_pool_new(v->layout.format, v->layout.width, v->layout.height, max);
 	if (!v->copy_pool) {
-		_seterr(err, errlen, "out of memory");
+		cr_msgf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	uint32_t type = v->type;
@@ -245,7 +234,7 @@ static int _start(struct cr_source_s *src, struct _v4l2_s *v)
 		/* A media pipeline whose formats do not match: say which link. */
 		char why[256];
 		if (cr_media_explain_epipe(v->path, why, sizeof(why)) == 0)
-			_seterr(err, errlen, "VIDIOC_STREAMON on %s failed: the pipeline's formats disagree: %s", v->path,
+			cr_msgf(err, errlen, "VIDIOC_STREAMON on %s failed: the pipeline's formats disagree: %s", v->path,
 				why);
 	}
 	if (r < 0)
@@ -299,7 +288,7 @@ static int _prepare_media(struct cr_source_s *src, struct _v4l2_s *v)
 		return r;
 	if (note[0]) {
 		size_t l = strlen(src->note);
-		_seterr(src->note + l, sizeof(src->note) - l, "%s%s", l ? "; " : "", note);
+		cr_msgf(src->note + l, sizeof(src->note) - l, "%s%s", l ? "; " : "", note);
 	}
 	return 0;
 }
@@ -323,7 +312,7 @@ static int _v4l2_open(struct cr_source_s *src)
 {
 	struct _v4l2_s *v = calloc(1, sizeof(*v));
 	if (!v) {
-		_seterr(src->error, sizeof(src->error), "out of memory");
+		cr_msgf(src->error, sizeof(src->error), "out of memory");
 		return -ENOMEM;
 	}
 	src->priv = v;
@@ -343,7 +332,7 @@ static int _v4l2_open(struct cr_source_s *src)
 	if (!(caps & (V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE)) || !(caps & V4L2_CAP_STREAMING)) {
 		char cs[256];
 		cr_v4l2_caps_str(caps, cs, sizeof(cs));
-		_seterr(src->error, sizeof(src->error),
+		cr_msgf(src->error, sizeof(src->error),
 			 "%s (%s) is not a streaming video capture device (it has: %s); camrelay list shows which "
 			 "node captures",
 			 v->path, v->card, cs);
@@ -412,9 +401,9 @@ static int _handle_events(struct cr_source_s *src, struct _v4l2_s *v)
 static int _fail(struct cr_source_s *src, struct _v4l2_s *v, int r, const char *what)
 {
 	if (r == -ENODEV || r == -ENXIO)
-		_seterr(src->error, sizeof(src->error), "%s (%s) disappeared: %s", v->path, v->card, strerror(-r));
+		cr_msgf(src->error, sizeof(src->error), "%s (%s) disappeared: %s", v->path, v->card, strerror(-r));
 	else
-		_seterr(src->error, sizeof(src->error), "%s (%s): %s failed: %s%s", v->path, v->card, what,
+		cr_msgf(src->error, sizeof(src->error), "%s (%s): %s failed: %s%s", v->path, v->card, what,
 			 strerror(-r), r == -EIO ? " (the driver reported a streaming error)" : "");
 	return r;
 }
@@ -533,7 +522,7 @@ static int _dequeue(struct cr_source_s *src, struct _v4l2_s *v, struct cr_frame_
 			pthread_mutex_unlock(&bs->lock);
 		}
 		if (!f) {
-			_seterr(src->error, sizeof(src->error), "out of memory");
+			cr_msgf(src->error, sizeof(src->error), "out of memory");
 			return -ENOMEM;
 		}
 		*out = f;
@@ -622,7 +611,7 @@ static int _v4l2_set_control(struct cr_source_s *src, const char *name, const ch
 	struct _v4l2_s *v = src->priv;
 	int r = cr_v4l2_ctrl_set(v->fd, v->path, name, value, v->errbuf, sizeof(v->errbuf));
 	if (r < 0)
-		_seterr(src->error, sizeof(src->error), "%s", v->errbuf);
+		cr_msgf(src->error, sizeof(src->error), "%s", v->errbuf);
 	return r;
 }
 

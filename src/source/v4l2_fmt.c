@@ -4,7 +4,6 @@
 #include "source/v4l2_fmt.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,17 +52,6 @@ static int _pref_rank(enum cr_pixfmt_e f)
 			return (int)i;
 	return 99;
 }
-
-/* snprintf for messages: truncation of a long message is fine. */
-static void _seterr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void _seterr(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 
 struct _choice_s {
 	uint32_t fourcc;
@@ -207,7 +195,7 @@ static int _choose(struct cr_source_s *src, struct _v4l2_s *v, int cur_w, int cu
 			_consider(v->fd, fd.pixelformat, aw, ah, aw, ah, cfg->fps, &base, best, &have);
 	}
 	if (!have) {
-		_seterr(src->error, sizeof(src->error),
+		cr_msgf(src->error, sizeof(src->error),
 			 "%s (%s) offers no pixel format camrelay can use (offers: %s; camrelay takes: %s)",
 			 v->path, v->card, offered[0] ? offered : "none", cr_pixfmt_allowed());
 		return -EINVAL;
@@ -309,7 +297,7 @@ static int _negotiate(struct cr_source_s *src, struct _v4l2_s *v)
 	v->fmt = f;
 	_make_layout(v);
 	if (v->layout.format == CR_PIXFMT_NONE) {
-		_seterr(src->error, sizeof(src->error), "%s (%s) switched to pixel format %s, which camrelay cannot use",
+		cr_msgf(src->error, sizeof(src->error), "%s (%s) switched to pixel format %s, which camrelay cannot use",
 			 v->path, v->card,
 			 cr_v4l2_fourcc_str(v->mplane ? f.fmt.pix_mp.pixelformat : f.fmt.pix.pixelformat, fcc));
 		return -EINVAL;
@@ -346,7 +334,7 @@ static int _negotiate(struct cr_source_s *src, struct _v4l2_s *v)
 		char asked[96], got[96];
 		_fmt_desc(asked, sizeof(asked), cfg->width, cfg->height, cfg->pixel_format, cfg->fps);
 		_fmt_desc(got, sizeof(got), src->width, src->height, src->format, fps);
-		_seterr(src->note, sizeof(src->note), "asked %s, %s (%s) gives %s", asked, v->path, v->card, got);
+		cr_msgf(src->note, sizeof(src->note), "asked %s, %s (%s) gives %s", asked, v->path, v->card, got);
 	}
 	return 0;
 }
@@ -359,7 +347,7 @@ static int _follow_dv_timings(struct cr_source_s *src, struct _v4l2_s *v)
 	struct v4l2_dv_timings t = {0}, cur = {0};
 	int r = cr_v4l2_ioctl(v->fd, VIDIOC_QUERY_DV_TIMINGS, &t);
 	if (r == -ENOLINK || r == -ENOLCK || r == -ERANGE) {
-		_seterr(src->error, sizeof(src->error), "%s (%s): %s", v->path, v->card,
+		cr_msgf(src->error, sizeof(src->error), "%s (%s): %s", v->path, v->card,
 			 r == -ENOLINK ? "no signal on the input" : r == -ENOLCK ? "input signal not stable (no lock)"
 										 : "input signal out of range");
 		return r;
