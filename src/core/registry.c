@@ -45,8 +45,8 @@ int cr_encoder_check(const struct cr_encoder_cfg_s *cfg, char *msg, size_t msgle
 {
 	const struct cr_encoder_ops_s *ops = cr_encoder_find(cfg->backend, cfg->codec);
 	if (!ops) {
-		snprintf(msg, msglen, "encoder backend \"%s\" for %s is not in this build (camrelay --version lists them)",
-			 cfg->backend, cr_codec_name(cfg->codec));
+		snprintf(msg, msglen, "not in this build for %s (camrelay --version lists the backends it has)",
+			 cr_codec_name(cfg->codec));
 		return -ENOENT;
 	}
 	char why[384] = "";
