@@ -122,7 +122,7 @@ int cr_cfg_get_table_array(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, co
 			   size_t max, const struct cr_toml_s **out)
 {
 	static const char want[] = "an array of tables ([[...]])";
-	const struct cr_toml_s *v;
+	const struct cr_toml_s *v = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_lookup(c, t, path, key, CR_TOML_ARRAY, want, sub, &v);
 	if (rc <= 0)
@@ -139,7 +139,7 @@ int cr_cfg_get_table_array(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, co
 int cr_cfg_get_str(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key, char *out,
 		   size_t size, const struct cr_toml_s **at)
 {
-	const struct cr_toml_s *v;
+	const struct cr_toml_s *v = NULL;
 	char sub[CR_CFG_PATH];
 	size_t len;
 	int rc = cr_cfg_lookup(c, t, path, key, CR_TOML_STRING, "a string", sub, &v);
@@ -159,7 +159,7 @@ int cr_cfg_get_str(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char
 int cr_cfg_get_int(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key, int64_t min,
 		   int64_t max, int64_t *out)
 {
-	const struct cr_toml_s *v;
+	const struct cr_toml_s *v = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_lookup(c, t, path, key, CR_TOML_INTEGER, "an integer", sub, &v);
 	if (rc <= 0)
@@ -184,7 +184,7 @@ int cr_cfg_get_intv(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const cha
 
 int cr_cfg_get_bool(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key, bool *out)
 {
-	const struct cr_toml_s *v;
+	const struct cr_toml_s *v = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_lookup(c, t, path, key, CR_TOML_BOOL, "a boolean (true or false)", sub, &v);
 	if (rc > 0)
@@ -234,7 +234,7 @@ int cr_cfg_get_pixfmt(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const c
 int cr_cfg_get_hostport(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key,
 			char *out, size_t size)
 {
-	const struct cr_toml_s *v;
+	const struct cr_toml_s *v = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_get_str(c, t, path, key, out, size, &v);
 	if (rc <= 0)
@@ -277,7 +277,7 @@ int cr_cfg_get_rect(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const cha
 int cr_cfg_get_rects(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *key,
 		     int (*out)[4], int *n)
 {
-	const struct cr_toml_s *v;
+	const struct cr_toml_s *v = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_lookup(c, t, path, key, CR_TOML_ARRAY, "an array of rectangles [[x, y, width, height], ...]",
 			       sub, &v);
