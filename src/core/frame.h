@@ -30,11 +30,12 @@ struct cr_frame_s {
 	int64_t ts_capture_ns; /* CLOCK_MONOTONIC at capture */
 	bool placeholder;      /* generated while the source is unavailable */
 	/* YUV range: false (the default) is BT.601 limited range, Y 16..235 and
-	 * Cb/Cr 16..240, as V4L2 cameras deliver and every raw consumer and
+	 * Cb/Cr 16..240, as most V4L2 cameras deliver and every raw consumer and
 	 * encoder takes; true is full range 0..255, as decoded from a JPEG (JFIF)
-	 * or a yuvj stream. MJPEG and GREY frames are full range by definition
-	 * (see cr_frame_full_range). The converter makes raw YUV outputs limited
-	 * and JPEGs full (src/convert/range.h). */
+	 * or a yuvj stream, or as a V4L2 format's quantization says. MJPEG and
+	 * GREY frames are full range by definition (see cr_frame_full_range).
+	 * The converter makes raw YUV outputs limited and JPEGs full
+	 * (src/convert/range.h). */
 	bool full_range;
 	/* The encoded access unit this frame was decoded from (URL sources), or
 	 * NULL: an encode stage of the same codec passes it on instead of encoding.

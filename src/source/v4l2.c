@@ -432,6 +432,7 @@ static struct cr_frame_s *_copy_frame(struct cr_source_s *src, struct _v4l2_s *v
 	if (src->stats)
 		atomic_fetch_add(&src->stats->bytes_copied, copied);
 	f->ts_capture_ns = in->ts_capture_ns;
+	f->full_range = in->full_range;
 	return f;
 }
 
@@ -505,6 +506,7 @@ static int _dequeue(struct cr_source_s *src, struct _v4l2_s *v, struct cr_frame_
 	}
 	d.size = used;
 	d.dmabuf_fd = buf->dmabuf_fd;
+	d.full_range = l->full_range; /* as negotiated: a flag, no pixel work here */
 	if ((b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) == V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC &&
 	    (b.timestamp.tv_sec || b.timestamp.tv_usec))
 		d.ts_capture_ns = (int64_t)b.timestamp.tv_sec * 1000000000LL + (int64_t)b.timestamp.tv_usec * 1000;

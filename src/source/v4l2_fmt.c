@@ -45,6 +45,24 @@ enum cr_pixfmt_e cr_v4l2_format_of(uint32_t fourcc)
 	return cr_pixfmt_from_fourcc(fourcc);
 }
 
+bool cr_v4l2_full_range(enum cr_pixfmt_e format, uint32_t quantization, uint32_t colorspace, uint32_t ycbcr_enc)
+{
+	switch (format) {
+	case CR_PIXFMT_YUYV:
+	case CR_PIXFMT_UYVY:
+	case CR_PIXFMT_YVYU:
+	case CR_PIXFMT_NV12:
+	case CR_PIXFMT_YUV420:
+		break;
+	default:
+		return false;
+	}
+	(void)ycbcr_enc; /* in the kernel macro's signature; no default depends on it (yet) */
+	if (quantization == V4L2_QUANTIZATION_DEFAULT)
+		quantization = V4L2_MAP_QUANTIZATION_DEFAULT(false, colorspace, ycbcr_enc);
+	return quantization == V4L2_QUANTIZATION_FULL_RANGE;
+}
+
 static int _pref_rank(enum cr_pixfmt_e f)
 {
 	for (size_t i = 0; i < sizeof(_preference) / sizeof(_preference[0]); i++)
@@ -208,11 +226,14 @@ static void _make_layout(struct _v4l2_s *v)
 {
 	struct cr_v4l2_layout_s *l = &v->layout;
 	memset(l, 0, sizeof(*l));
-	uint32_t fourcc;
+	uint32_t fourcc, quant, colsp, enc;
 	int bpl[VIDEO_MAX_PLANES] = {0}, n_mem = 1;
 	if (v->mplane) {
 		const struct v4l2_pix_format_mplane *mp = &v->fmt.fmt.pix_mp;
 		fourcc = mp->pixelformat;
+		quant = mp->quantization;
+		colsp = mp->colorspace;
+		enc = mp->ycbcr_enc;
 		l->width = (int)mp->width;
 		l->height = (int)mp->height;
 		n_mem = mp->num_planes ? mp->num_planes : 1;
@@ -223,12 +244,16 @@ static void _make_layout(struct _v4l2_s *v)
 		}
 	} else {
 		fourcc = v->fmt.fmt.pix.pixelformat;
+		quant = v->fmt.fmt.pix.quantization;
+		colsp = v->fmt.fmt.pix.colorspace;
+		enc = v->fmt.fmt.pix.ycbcr_enc;
 		l->width = (int)v->fmt.fmt.pix.width;
 		l->height = (int)v->fmt.fmt.pix.height;
 		bpl[0] = (int)v->fmt.fmt.pix.bytesperline;
 		v->sizeimage = v->fmt.fmt.pix.sizeimage;
 	}
 	l->format = cr_v4l2_format_of(fourcc);
+	l->full_range = cr_v4l2_full_range(l->format, quant, colsp, enc);
 	int tight[3], rows[3];
 	l->n_planes = cr_pixfmt_planes(l->format, l->width, l->height, tight, rows);
 	if (l->n_planes == 0) { /* compressed */
@@ -260,6 +285,22 @@ static void _fmt_desc(char *out, size_t n, int w, int h, enum cr_pixfmt_e f, dou
 	if (fps > 0)
 		snprintf(r, sizeof(r), " @%.4g", fps);
 	snprintf(out, n, "%s%s%s", s, f ? cr_pixfmt_name(f) : "any format", r);
+}
+
+/* Once per negotiation: the Y'CbCr range frames are flagged with, and why. */
+static void _log_range(const struct cr_source_s *src, const struct _v4l2_s *v)
+{
+	const struct cr_v4l2_layout_s *l = &v->layout;
+	if (!cr_v4l2_full_range(l->format, V4L2_QUANTIZATION_FULL_RANGE, 0, 0))
+		return; /* not Y'CbCr: the format says the range */
+	uint32_t q = v->mplane ? v->fmt.fmt.pix_mp.quantization : v->fmt.fmt.pix.quantization;
+	uint32_t cs = v->mplane ? v->fmt.fmt.pix_mp.colorspace : v->fmt.fmt.pix.colorspace;
+	CR_LOG_I(src->stream_name, "%s (%s): %s %dx%d in %s range (V4L2 quantization %s, colorspace %u)", v->path,
+		 v->card, cr_pixfmt_name(l->format), l->width, l->height, l->full_range ? "full" : "limited",
+		 q == V4L2_QUANTIZATION_FULL_RANGE  ? "full range"
+		 : q == V4L2_QUANTIZATION_LIM_RANGE ? "limited range"
+						    : "default",
+		 cs);
 }
 
 static int _negotiate(struct cr_source_s *src, struct _v4l2_s *v)
@@ -322,6 +363,7 @@ static int _negotiate(struct cr_source_s *src, struct _v4l2_s *v)
 	src->format = v->layout.format;
 	src->width = v->layout.width;
 	src->height = v->layout.height;
+	_log_range(src, v);
 
 	/* Tell what differs from the config, in the config's terms. */
 	double fps = src->fps_den ? (double)src->fps_num / src->fps_den : 0;

@@ -6,7 +6,10 @@
 # under the VM's emulated CPU vivid itself cannot generate frames that fast.)
 # Then `camrelay serve`: an HTTP snapshot and the MJPEG stream show the bars;
 # and MJPEG input through v4l2loopback (fed by ffmpeg's 75% bars) passes
-# through without decoding or copying.
+# through without decoding or copying. Last, the colour range (single- and
+# multi-planar): with vivid's Quantization control at "Full Range" its YUYV
+# bars carry full-range luma, and camrelay's snapshot (decoded by ffmpeg)
+# must show the same bar luma as with limited range (no double expansion).
 # Args: V4L2_CHECK CAMRELAY [mplane]  (FORMATS in the environment to pick some)
 set -u
 CHECK="$1" CAMRELAY="$2" MODE="${3:-}"
@@ -21,6 +24,12 @@ fourcc() {
     yuyv) echo YUYV ;; uyvy) echo UYVY ;; yvyu) echo YVYU ;; nv12) echo NV12 ;;
     yuv420) echo YU12 ;; rgb888) echo RGB3 ;; grey) echo GREY ;; mjpeg) echo MJPG ;;
   esac
+}
+# `camrelay serve` of vivid's yuyv 640x480 at 15 fps on HTTP port $1.
+serve_toml() {
+  printf '[http]\nlisten = "127.0.0.1:%s"\n[stream.cam]\n[[stream.cam.sources]]\n' "$1"
+  printf '[stream.cam.sources.capture]\nbackend = "v4l2"\ndevice = "%s"\n' "$D"
+  printf 'width = 640\nheight = 480\nfps = 15\npixel_format = "yuyv"\n'
 }
 offered="$(v4l2-ctl -d "$D" --list-formats)"
 for size in 640x480 1280x720; do
@@ -60,19 +69,7 @@ EOT
 done
 if [ "$MODE" != mplane ]; then
   echo "== camrelay serve: snapshot and MJPEG stream (yuyv 640x480)"
-  cat >"$W/s.toml" <<EOT
-[http]
-listen = "127.0.0.1:18932"
-[stream.cam]
-[[stream.cam.sources]]
-[stream.cam.sources.capture]
-backend = "v4l2"
-device = "$D"
-width = 640
-height = 480
-fps = 15
-pixel_format = "yuyv"
-EOT
+  serve_toml 18932 >"$W/s.toml"
   "$CAMRELAY" serve -c "$W/s.toml" >"$W/serve.log" 2>&1 &
   pid=$!
   ok=0
@@ -112,5 +109,68 @@ EOT
   fi
   kill "$fpid"; wait "$fpid" 2>/dev/null
 fi
+
+# Bar luma of a JPEG, decoded by ffmpeg: the mean of 5x5 at the middle row of
+# each of vivid's eight bars (640x480), as "Y0 Y1 ... Y7".
+bar_luma() {
+  ffmpeg -nostdin -v error -i "$1" -f rawvideo -pix_fmt yuvj420p -y "$1.yuv" &&
+    python3 -c '
+import sys
+w, h = 640, 480
+y = open(sys.argv[1], "rb").read()[: w * h]
+if len(y) < w * h:
+    sys.exit("short decode")
+out = []
+for b in range(8):
+    x = w * (2 * b + 1) // 16
+    out.append(round(sum(y[(h // 2 + dy) * w + x + dx] for dy in range(-2, 3) for dx in range(-2, 3)) / 25))
+print(*out)' "$1.yuv"
+}
+# Frames the stream has captured (from /api/streams), or 0.
+captured() {
+  curl -sf "http://127.0.0.1:$1/api/streams/cam" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["frames_captured"])' 2>/dev/null || echo 0
+}
+echo "== colour range: vivid Quantization limited vs full range (yuyv 640x480, snapshot decoded by ffmpeg)"
+serve_toml 18933 >"$W/r.toml"
+v4l2-ctl -d "$D" -c quantization=2 # Limited Range
+"$CAMRELAY" serve -c "$W/r.toml" >"$W/range.log" 2>&1 &
+pid=$!
+lim="" full=""
+for _ in $(seq 60); do
+  curl -sf -o "$W/lim.jpg" http://127.0.0.1:18933/snapshot/cam && [ -s "$W/lim.jpg" ] && break
+  sleep 0.5
+done
+lim="$(bar_luma "$W/lim.jpg")"
+# The control change is a source change (vivid sends V4L2_EVENT_SOURCE_CHANGE):
+# camrelay renegotiates on the same fd; the snapshot comes from frames after it.
+v4l2-ctl -d "$D" -c quantization=1 # Full Range
+for _ in $(seq 40); do grep -q 'source changed, renegotiating' "$W/range.log" && break; sleep 0.25; done
+c0="$(captured 18933)"
+for _ in $(seq 80); do [ "$(captured 18933)" -ge $((c0 + 10)) ] && break; sleep 0.25; done
+curl -sf -o "$W/full.jpg" http://127.0.0.1:18933/snapshot/cam && full="$(bar_luma "$W/full.jpg")"
+v4l2-ctl -d "$D" -c quantization=0 # back to Default
+kill -TERM "$pid"; wait "$pid"
+echo "bar luma, limited-range vivid: ${lim:-none}; full-range vivid: ${full:-none}"
+read -r -a L <<<"$lim"
+read -r -a F <<<"$full"
+if [ "${#L[@]}" = 8 ] && [ "${L[0]}" -ge 187 ] && [ "${L[0]}" -le 195 ] && [ "${L[7]}" -le 4 ]; then
+  echo "ok: limited range: 75% white $((L[0])) (191 +-4), black ${L[7]} (<= 4)"
+else
+  echo "FAIL: limited range: bar luma '${lim}' is not 75% bars (white 191 +-4, black <= 4)"
+  tail -5 "$W/range.log"; fails=$((fails + 1))
+fi
+bad=""
+if [ "${#F[@]}" != 8 ]; then bad="no snapshot"; else
+  for b in 0 1 2 3 4 5 6 7; do
+    d=$((F[b] - L[b])); [ "${d#-}" -le 4 ] || bad="$bad bar $b: ${F[b]} vs ${L[b]};"
+  done
+fi
+if [ -z "$bad" ] && [ "${#L[@]}" = 8 ]; then echo "ok: full range: the same bar luma (+-4)"
+else echo "FAIL: full range: bar luma differs from limited range:${bad}"; tail -5 "$W/range.log"; fails=$((fails + 1)); fi
+if grep -q 'yuyv 640x480 in full range (V4L2 quantization full range' "$W/range.log"; then
+  echo "ok: the log says full range: $(grep -o 'yuyv 640x480 in full range.*' "$W/range.log" | head -1)"
+else echo "FAIL: no 'yuyv 640x480 in full range' line in camrelay's log"; fails=$((fails + 1)); fi
+
 echo "formats: $fails failed"
 [ "$fails" = 0 ]

@@ -1,6 +1,7 @@
 /* Host-side checks of the V4L2 helpers that need no device: control name
  * normalisation (what config and API names must match), fourcc text, caps
- * names, errno hints and the message of a failed ioctl. */
+ * names, errno hints, the message of a failed ioctl and the Y'CbCr range a
+ * negotiated format's colorimetry means. */
 #include <fcntl.h>
 #include <linux/videodev2.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/v4l2_util.h"
+#include "source/v4l2_fmt.h"
 
 static int _fails;
 
@@ -46,6 +48,33 @@ int main(void)
 	_eq(cr_v4l2_fourcc_str(V4L2_PIX_FMT_YUYV, fcc), "YUYV", "fourcc YUYV");
 	_eq(cr_v4l2_fourcc_str(V4L2_PIX_FMT_MJPEG, fcc), "MJPG", "fourcc MJPG");
 	_eq(cr_v4l2_fourcc_str(V4L2_PIX_FMT_Y16_BE, fcc), "Y16-BE", "fourcc Y16 big-endian");
+
+	/* Y'CbCr range from V4L2 colorimetry: what the capture source flags its
+	 * frames with (V4L2_MAP_QUANTIZATION_DEFAULT when the driver says DEFAULT). */
+	static const struct {
+		enum cr_pixfmt_e format;
+		uint32_t quantization, colorspace;
+		bool full;
+		const char *what;
+	} ranges[] = {
+		{CR_PIXFMT_YUYV, V4L2_QUANTIZATION_FULL_RANGE, V4L2_COLORSPACE_SRGB, true, "yuyv, full range"},
+		{CR_PIXFMT_YUYV, V4L2_QUANTIZATION_LIM_RANGE, V4L2_COLORSPACE_SRGB, false, "yuyv, limited range"},
+		{CR_PIXFMT_NV12, V4L2_QUANTIZATION_DEFAULT, V4L2_COLORSPACE_JPEG, true, "nv12, default, JPEG colorspace"},
+		{CR_PIXFMT_UYVY, V4L2_QUANTIZATION_LIM_RANGE, V4L2_COLORSPACE_JPEG, false,
+		 "uyvy, limited range beats the JPEG colorspace"},
+		{CR_PIXFMT_YUV420, V4L2_QUANTIZATION_DEFAULT, V4L2_COLORSPACE_SRGB, false, "yuv420, default, sRGB"},
+		{CR_PIXFMT_YVYU, V4L2_QUANTIZATION_DEFAULT, V4L2_COLORSPACE_DEFAULT, false, "yvyu, all default"},
+		{CR_PIXFMT_YUYV, V4L2_QUANTIZATION_DEFAULT, V4L2_COLORSPACE_REC709, false, "yuyv, default, Rec. 709"},
+		{CR_PIXFMT_RGB24, V4L2_QUANTIZATION_DEFAULT, V4L2_COLORSPACE_SRGB, false, "rgb888: not Y'CbCr"},
+		{CR_PIXFMT_GREY, V4L2_QUANTIZATION_FULL_RANGE, V4L2_COLORSPACE_SRGB, false, "grey: its format's range"},
+		{CR_PIXFMT_MJPEG, V4L2_QUANTIZATION_DEFAULT, V4L2_COLORSPACE_JPEG, false, "mjpeg: its format's range"},
+	};
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		_eq(cr_v4l2_full_range(ranges[i].format, ranges[i].quantization, ranges[i].colorspace,
+				       V4L2_YCBCR_ENC_DEFAULT)
+			    ? "full"
+			    : "limited",
+		    ranges[i].full ? "full" : "limited", ranges[i].what);
 
 	char caps[256];
 	cr_v4l2_caps_str(V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING | V4L2_CAP_VIDEO_M2M_MPLANE, caps, sizeof(caps));
