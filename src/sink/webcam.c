@@ -37,7 +37,6 @@
 #include <linux/videodev2.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,15 +56,6 @@
 
 #define _N_BUFS 4
 
-/* snprintf that truncates quietly: messages are cut, never overflow (and
- * gcc's -Wformat-truncation does not look through the va_list). */
-static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(dst, len, fmt, ap);
-	va_end(ap);
-}
 #define _KEEPALIVE_NS 1000000000LL /* at most; a third of timeout_ms when that is set */
 #define _LOOPBACK_DRIVER "v4l2 loopback"
 #define _MODPROBE_HINT "sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay"
@@ -127,14 +117,14 @@ int cr_webcam_list(struct cr_webcam_dev_s *out, int max)
 		struct cr_webcam_dev_s *v = &out[n];
 		memset(v, 0, sizeof(*v));
 		char p[300];
-		_fmt(p, sizeof(p), "/sys/class/video4linux/%s/name", e->d_name);
+		cr_msgf(p, sizeof(p), "/sys/class/video4linux/%s/name", e->d_name);
 		FILE *f = fopen(p, "r");
 		if (f) {
 			if (fgets(v->label, sizeof(v->label), f))
 				v->label[strcspn(v->label, "\n")] = 0;
 			fclose(f);
 		}
-		_fmt(v->path, sizeof(v->path), "/dev/%s", e->d_name);
+		cr_msgf(v->path, sizeof(v->path), "/dev/%s", e->d_name);
 		struct v4l2_capability cap;
 		if (!_is_loopback(v->path, &cap))
 			continue;
@@ -155,7 +145,7 @@ int cr_webcam_list(struct cr_webcam_dev_s *out, int max)
 static int _resolve(struct _webcam_s *w, const char *device, char *err, size_t errlen)
 {
 	if (device[0] == '/') {
-		_fmt(w->path, sizeof(w->path), "%s", device);
+		cr_msgf(w->path, sizeof(w->path), "%s", device);
 		return 0;
 	}
 	struct cr_webcam_dev_s devs[32];
@@ -163,20 +153,20 @@ static int _resolve(struct _webcam_s *w, const char *device, char *err, size_t e
 	char seen[200] = "";
 	for (int i = 0; i < n; i++) {
 		size_t l = strlen(seen);
-		_fmt(seen + l, sizeof(seen) - l, "%s%s \"%s\"%s", l ? ", " : "", devs[i].path, devs[i].label,
+		cr_msgf(seen + l, sizeof(seen) - l, "%s%s \"%s\"%s", l ? ", " : "", devs[i].path, devs[i].label,
 		     devs[i].fed ? " (fed)" : "");
 		if (device[0] ? strcmp(devs[i].label, device) == 0 : !devs[i].fed) {
-			_fmt(w->path, sizeof(w->path), "%s", devs[i].path);
+			cr_msgf(w->path, sizeof(w->path), "%s", devs[i].path);
 			return 0;
 		}
 	}
 	if (!n)
-		_fmt(err, errlen, "no v4l2loopback device%s%s: %s", device[0] ? " named " : "", device,
+		cr_msgf(err, errlen, "no v4l2loopback device%s%s: %s", device[0] ? " named " : "", device,
 		     _MODPROBE_HINT);
 	else if (device[0])
-		_fmt(err, errlen, "no v4l2loopback device with card label \"%s\" (there are: %s)", device, seen);
+		cr_msgf(err, errlen, "no v4l2loopback device with card label \"%s\" (there are: %s)", device, seen);
 	else
-		_fmt(err, errlen,
+		cr_msgf(err, errlen,
 		     "every v4l2loopback device is already fed by another program (%s); stop it, or add "
 		     "one: sudo modprobe -r v4l2loopback && %s devices=2",
 		     seen, _MODPROBE_HINT);
@@ -190,28 +180,28 @@ static int _open_device(struct _webcam_s *w, char *err, size_t errlen)
 	if (w->fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			_fmt(err, errlen, "webcam device %s does not exist; load v4l2loopback: %s", w->path,
+			cr_msgf(err, errlen, "webcam device %s does not exist; load v4l2loopback: %s", w->path,
 				 _MODPROBE_HINT);
 		else if (e == EACCES)
-			_fmt(err, errlen, "no permission to open %s; add yourself to group video: sudo usermod -aG video $USER",
+			cr_msgf(err, errlen, "no permission to open %s; add yourself to group video: sudo usermod -aG video $USER",
 				 w->path);
 		else if (e == EBUSY)
-			_fmt(err, errlen, "webcam device %s is busy (v4l2loopback max_openers reached)", w->path);
+			cr_msgf(err, errlen, "webcam device %s is busy (v4l2loopback max_openers reached)", w->path);
 		else
-			_fmt(err, errlen, "cannot open webcam device %s: %s", w->path, strerror(e));
+			cr_msgf(err, errlen, "cannot open webcam device %s: %s", w->path, strerror(e));
 		return -e;
 	}
 	struct v4l2_capability cap = {0};
 	int r = cr_v4l2_ioctl(w->fd, VIDIOC_QUERYCAP, &cap);
 	if (r < 0 || strcmp((char *)cap.driver, _LOOPBACK_DRIVER) != 0) {
-		_fmt(err, errlen,
+		cr_msgf(err, errlen,
 			 "%s is not a v4l2loopback device (driver \"%s\"): camrelay writes to virtual webcams "
 			 "only; load one with: %s",
 			 w->path, r < 0 ? "none: not a V4L2 device" : (char *)cap.driver, _MODPROBE_HINT);
 		return r < 0 ? r : -ENOTTY;
 	}
 	if (!(cr_v4l2_device_caps(&cap) & V4L2_CAP_VIDEO_OUTPUT)) {
-		_fmt(err, errlen,
+		cr_msgf(err, errlen,
 			 "webcam device %s is already fed by another program (the device shows no video output "
 			 "side); stop that program, or pick another device",
 			 w->path);
@@ -275,7 +265,7 @@ again:;
 		/* v4l2loopback keeps the format while any reader has it open. */
 		if (got == CR_PIXFMT_NONE || got == CR_PIXFMT_MJPEG || fmt.fmt.pix.width < 2 || fmt.fmt.pix.height < 2) {
 			char fcc[16];
-			_fmt(err, errlen,
+			cr_msgf(err, errlen,
 			     "webcam device %s is held at format %s %ux%u by its readers or another producer; "
 			     "camrelay cannot write that format: close the programs using it",
 			     w->path, cr_v4l2_fourcc_str(fmt.fmt.pix.pixelformat, fcc), fmt.fmt.pix.width,
@@ -293,7 +283,7 @@ again:;
 	w->sizeimage = fmt.fmt.pix.sizeimage;
 	w->frame_size = (uint32_t)cr_pixfmt_frame_size(w->format, w->width, w->height);
 	if (w->sizeimage < w->frame_size) {
-		_fmt(err, errlen, "webcam device %s: buffer of %u bytes is too small for %s %dx%d", w->path,
+		cr_msgf(err, errlen, "webcam device %s: buffer of %u bytes is too small for %s %dx%d", w->path,
 			 w->sizeimage, cr_pixfmt_name(w->format), w->width, w->height);
 		return -EINVAL;
 	}
@@ -309,7 +299,7 @@ again:;
 			       _N_BUFS)) < 0)
 		return r;
 	if (req.count < 1) {
-		_fmt(err, errlen, "VIDIOC_REQBUFS on %s gave no buffers", w->path);
+		cr_msgf(err, errlen, "VIDIOC_REQBUFS on %s gave no buffers", w->path);
 		return -ENOMEM;
 	}
 	w->n_bufs = (int)(req.count > _N_BUFS ? _N_BUFS : req.count);
@@ -317,14 +307,14 @@ again:;
 		struct v4l2_buffer b = {.index = (uint32_t)i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
 					.memory = V4L2_MEMORY_MMAP};
 		if ((r = cr_v4l2_ioctl(w->fd, VIDIOC_QUERYBUF, &b)) < 0) {
-			_fmt(err, errlen, "VIDIOC_QUERYBUF %d on %s failed: %s", i, w->path, strerror(-r));
+			cr_msgf(err, errlen, "VIDIOC_QUERYBUF %d on %s failed: %s", i, w->path, strerror(-r));
 			return r;
 		}
 		w->buf_len[i] = b.length;
 		w->buf[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, b.m.offset);
 		if (w->buf[i] == MAP_FAILED) {
 			r = -errno;
-			_fmt(err, errlen, "mmap of buffer %d of %s failed: %s", i, w->path, strerror(-r));
+			cr_msgf(err, errlen, "mmap of buffer %d of %s failed: %s", i, w->path, strerror(-r));
 			return r;
 		}
 	}
@@ -416,7 +406,7 @@ static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
 static bool _loop_ctrl(struct _webcam_s *w, const char *name, int value)
 {
 	char v[16], err[256];
-	_fmt(v, sizeof(v), "%d", value);
+	cr_msgf(v, sizeof(v), "%d", value);
 	if (cr_v4l2_ctrl_set(w->fd, w->path, name, v, err, sizeof(err)) == 0)
 		return true;
 	CR_LOG_W(w->who, "webcam %s: cannot set v4l2loopback's %s: %s", w->path, name, err);
@@ -534,7 +524,7 @@ static void *_webcam_thread(void *arg)
 		if (!logged)
 			CR_LOG_E(w->who, "%s; retrying every 2 s", err);
 		logged = true;
-		_fmt(w->sink->error, sizeof(w->sink->error), "%s", err);
+		cr_msgf(w->sink->error, sizeof(w->sink->error), "%s", err);
 		for (int i = 0; i < 20 && !atomic_load(&w->stop); i++)
 			usleep(100000);
 	}
@@ -545,7 +535,7 @@ static void *_webcam_thread(void *arg)
 		_set_loop_controls(w);
 
 	char name[300];
-	_fmt(name, sizeof(name), "webcam %s", w->path);
+	cr_msgf(name, sizeof(name), "webcam %s", w->path);
 	struct cr_sub_req_s req = {.kind = CR_SUB_RAW, .format = w->format, .width = w->width,
 				   .height = w->height, .depth = 2, .name = name};
 	w->sub = cr_stream_subscribe(w->sink->stream, &req);
@@ -611,7 +601,7 @@ static int _webcam_open(struct cr_sink_s *sink)
 	const struct cr_sink_cfg_s *cfg = sink->cfg;
 	struct _webcam_s *w = calloc(1, sizeof(*w));
 	if (!w) {
-		_fmt(sink->error, sizeof(sink->error), "out of memory");
+		cr_msgf(sink->error, sizeof(sink->error), "out of memory");
 		return -ENOMEM;
 	}
 	w->sink = sink;
@@ -622,7 +612,7 @@ static int _webcam_open(struct cr_sink_s *sink)
 	if (w->format != CR_PIXFMT_YUV420 && w->format != CR_PIXFMT_YUYV && w->format != CR_PIXFMT_NV12 &&
 	    w->format != CR_PIXFMT_UYVY && w->format != CR_PIXFMT_GREY && w->format != CR_PIXFMT_RGB24 &&
 	    w->format != CR_PIXFMT_BGR24) {
-		_fmt(sink->error, sizeof(sink->error),
+		cr_msgf(sink->error, sizeof(sink->error),
 			 "webcam pixel_format %s is not supported (allowed: yuv420, yuyv, nv12, uyvy, rgb24, bgr24, grey)",
 			 cr_pixfmt_name(w->format));
 		free(w);

@@ -20,7 +20,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +34,6 @@
 #include "source/source.h"
 
 #define _LV_RESTARTS_MAX 3 /* live-view restarts in a row before a full re-init */
-
-/* snprintf that truncates quietly: messages are cut, never overflow (and
- * gcc's -Wformat-truncation does not look through the va_list). */
-static __attribute__((format(printf, 3, 4))) void _fmt(char *dst, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(dst, len, fmt, ap);
-	va_end(ap);
-}
 
 /* gp_camera_init/exit load and unload camlibs through libltdl, which is not
  * thread-safe: every init, exit and detection takes this lock. */
@@ -87,7 +76,7 @@ struct _gp_s {
 static void _on_ctx_error(GPContext *ctx, const char *text, void *data)
 {
 	struct _gp_s *g = data;
-	_fmt(g->gp_msg, sizeof(g->gp_msg), "%s", text);
+	cr_msgf(g->gp_msg, sizeof(g->gp_msg), "%s", text);
 	for (char *p = g->gp_msg; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
@@ -104,36 +93,36 @@ static int _gp_fail(struct _gp_s *g, char *err, size_t errlen, const char *what,
 	const char *detail = g->gp_msg[0] ? g->gp_msg : gp_result_as_string(r);
 	switch (r) {
 	case GP_ERROR_IO_USB_CLAIM:
-		_fmt(err, errlen,
+		cr_msgf(err, errlen,
 		     "camera %s is held by another program (usually gvfs-gphoto2-volume-monitor); run: "
 		     "gio mount -s gphoto2  or: systemctl --user stop gvfs-gphoto2-volume-monitor",
 		     g->name);
 		return -EBUSY;
 	case GP_ERROR_IO_USB_FIND:
-		_fmt(err, errlen,
+		cr_msgf(err, errlen,
 		     "camera %s is gone (PTP No Device: unplugged, switched off or asleep); "
 		     "re-initialising it when it is back",
 		     g->name);
 		return -ENODEV;
 	case GP_ERROR_TIMEOUT:
-		_fmt(err, errlen, "camera %s does not answer (%s: asleep or out of reach?)", g->name, what);
+		cr_msgf(err, errlen, "camera %s does not answer (%s: asleep or out of reach?)", g->name, what);
 		return -ETIMEDOUT;
 	case GP_ERROR_MODEL_NOT_FOUND:
-		_fmt(err, errlen,
+		cr_msgf(err, errlen,
 		     "no camera found by libgphoto2 (is it on, connected and in PTP mode? check: gphoto2 "
 		     "--auto-detect)");
 		return -ENODEV;
 	case GP_ERROR_NOT_SUPPORTED:
-		_fmt(err, errlen,
+		cr_msgf(err, errlen,
 		     "camera %s: %s is not supported by libgphoto2 for this model (%s); cameras with "
 		     "'Liveview' at http://www.gphoto.org/proj/libgphoto2/support.php work",
 		     g->name, what, detail);
 		return -ENOTSUP;
 	default:
 		if (_gp_fatal(r))
-			_fmt(err, errlen, "lost camera %s (%s: %s)", g->name, what, detail);
+			cr_msgf(err, errlen, "lost camera %s (%s: %s)", g->name, what, detail);
 		else
-			_fmt(err, errlen, "camera %s: %s failed: %s (gphoto2 error %d)", g->name, what, detail, r);
+			cr_msgf(err, errlen, "camera %s: %s failed: %s (gphoto2 error %d)", g->name, what, detail, r);
 		return _gp_fatal(r) ? -EIO : -EPROTO;
 	}
 }
@@ -218,8 +207,8 @@ int cr_gphoto2_list(struct cr_gphoto2_camera_s *out, int max)
 		const char *model = NULL, *port = NULL;
 		gp_list_get_name(list, i, &model);
 		gp_list_get_value(list, i, &port);
-		_fmt(out[n].model, sizeof(out[n].model), "%s", model ? model : "?");
-		_fmt(out[n].port, sizeof(out[n].port), "%s", port ? port : "?");
+		cr_msgf(out[n].model, sizeof(out[n].model), "%s", model ? model : "?");
+		cr_msgf(out[n].port, sizeof(out[n].port), "%s", port ? port : "?");
 		n++;
 	}
 	gp_list_free(list);
@@ -233,8 +222,8 @@ static int _gp_choose(struct _gp_s *g, char *model, size_t mlen, char *port, siz
 {
 	const char *dev = g->cfg.device;
 	if (strncmp(dev, "ptpip:", 6) == 0) { /* cannot be probed: the generic PTP/IP driver */
-		_fmt(model, mlen, "PTP/IP Camera");
-		_fmt(port, plen, "%s", dev);
+		cr_msgf(model, mlen, "PTP/IP Camera");
+		cr_msgf(port, plen, "%s", dev);
 		return 0;
 	}
 	CameraList *list = NULL;
@@ -251,22 +240,22 @@ static int _gp_choose(struct _gp_s *g, char *model, size_t mlen, char *port, siz
 		if (!m || !p)
 			continue;
 		size_t sl = strlen(seen);
-		_fmt(seen + sl, sizeof(seen) - sl, "%s\"%s\" at %s", sl ? ", " : "", m, p);
+		cr_msgf(seen + sl, sizeof(seen) - sl, "%s\"%s\" at %s", sl ? ", " : "", m, p);
 		if (!dev[0] || (is_port && strcmp(dev, p) == 0) || (!is_port && strcasecmp(dev, m) == 0)) {
 			found = i;
-			_fmt(model, mlen, "%s", m);
-			_fmt(port, plen, "%s", p);
+			cr_msgf(model, mlen, "%s", m);
+			cr_msgf(port, plen, "%s", p);
 		}
 	}
 	gp_list_free(list);
 	if (found >= 0)
 		return 0;
 	if (!dev[0])
-		_fmt(g->error, sizeof(g->error),
+		cr_msgf(g->error, sizeof(g->error),
 			 "no camera found by libgphoto2 (is it on, connected by USB and in PTP mode? check: "
 			 "gphoto2 --auto-detect)");
 	else
-		_fmt(g->error, sizeof(g->error), "no camera %s \"%s\" (libgphoto2 sees: %s)",
+		cr_msgf(g->error, sizeof(g->error), "no camera %s \"%s\" (libgphoto2 sees: %s)",
 			 is_port ? "at port" : "named", dev, seen[0] ? seen : "none");
 	return -ENODEV;
 }
@@ -277,9 +266,9 @@ static int _gp_connect(struct _gp_s *g)
 	int r = _gp_choose(g, model, sizeof(model), port, sizeof(port));
 	if (r < 0)
 		return r;
-	_fmt(g->name, sizeof(g->name), "\"%s\" at %s", model, port);
+	cr_msgf(g->name, sizeof(g->name), "\"%s\" at %s", model, port);
 	pthread_mutex_lock(&g->mbox_lock);
-	_fmt(g->port, sizeof(g->port), "%s", port);
+	cr_msgf(g->port, sizeof(g->port), "%s", port);
 	pthread_mutex_unlock(&g->mbox_lock);
 
 	CameraAbilitiesList *al = _gp_abilities(g->ctx);
@@ -295,7 +284,7 @@ static int _gp_connect(struct _gp_s *g)
 	    (r = gp_port_info_list_get_info(il, p, &pi)) < GP_OK || (r = gp_camera_set_port_info(g->cam, pi)) < GP_OK) {
 		if (il)
 			gp_port_info_list_free(il);
-		_fmt(g->error, sizeof(g->error), "camera %s: libgphoto2 has no driver or port for it: %s",
+		cr_msgf(g->error, sizeof(g->error), "camera %s: libgphoto2 has no driver or port for it: %s",
 			 g->name, gp_result_as_string(r));
 		return -ENODEV;
 	}
@@ -304,7 +293,7 @@ static int _gp_connect(struct _gp_s *g)
 	r = gp_camera_init(g->cam, g->ctx);
 	_pin_camlibs();
 	if (r == GP_ERROR || r == GP_ERROR_CAMERA_ERROR) {
-		_fmt(g->error, sizeof(g->error),
+		cr_msgf(g->error, sizeof(g->error),
 		     "camera %s refuses to open a session (%s); switch it off and on, and check it is in "
 		     "PTP/remote mode, not mass storage",
 		     g->name, g->gp_msg[0] ? g->gp_msg : gp_result_as_string(r));
@@ -379,10 +368,10 @@ static int _set_widget(char *err, size_t errlen, CameraWidget *w, const char *na
 							   strspn(value, "0123456789.") == strlen(value)))
 				pick = c;
 			size_t l = strlen(allowed);
-			_fmt(allowed + l, sizeof(allowed) - l, "%s%s", l ? ", " : "", c);
+			cr_msgf(allowed + l, sizeof(allowed) - l, "%s%s", l ? ", " : "", c);
 		}
 		if (!pick) {
-			_fmt(err, errlen, "setting %s: \"%s\" is not one of the camera's choices (%s)",
+			cr_msgf(err, errlen, "setting %s: \"%s\" is not one of the camera's choices (%s)",
 				 name, value, allowed);
 			return -EINVAL;
 		}
@@ -397,7 +386,7 @@ static int _set_widget(char *err, size_t errlen, CameraWidget *w, const char *na
 		float v = strtof(value, &end), lo, hi, step;
 		gp_widget_get_range(w, &lo, &hi, &step);
 		if (end == value || *end || v < lo || v > hi) {
-			_fmt(err, errlen, "setting %s: \"%s\" is not a number in %g..%g", name,
+			cr_msgf(err, errlen, "setting %s: \"%s\" is not a number in %g..%g", name,
 				 value, lo, hi);
 			return -EINVAL;
 		}
@@ -407,14 +396,14 @@ static int _set_widget(char *err, size_t errlen, CameraWidget *w, const char *na
 	case GP_WIDGET_TOGGLE: {
 		int v = strcmp(value, "1") == 0 || strcasecmp(value, "on") == 0 || strcasecmp(value, "true") == 0;
 		if (!v && strcmp(value, "0") && strcasecmp(value, "off") && strcasecmp(value, "false")) {
-			_fmt(err, errlen, "setting %s: \"%s\" is not on/off", name, value);
+			cr_msgf(err, errlen, "setting %s: \"%s\" is not on/off", name, value);
 			return -EINVAL;
 		}
 		r = gp_widget_set_value(w, &v);
 		break;
 	}
 	default:
-		_fmt(err, errlen, "setting %s cannot be set from text", name);
+		cr_msgf(err, errlen, "setting %s cannot be set from text", name);
 		return -EINVAL;
 	}
 	return r < GP_OK ? -EINVAL : 0;
@@ -435,7 +424,7 @@ static int _gp_set_locked(struct _gp_s *g, char *err, size_t errlen, const char 
 	if (w)
 		gp_widget_get_readonly(w, &ro);
 	if (!w || ro) {
-		_fmt(err, errlen, "camera %s has no %ssetting \"%s\" (list them: gphoto2 --list-config)", g->name,
+		cr_msgf(err, errlen, "camera %s has no %ssetting \"%s\" (list them: gphoto2 --list-config)", g->name,
 		     w ? "writable " : "", name);
 		r = -ENOENT;
 	} else if ((r = _set_widget(err, errlen, w, name, value)) == 0) {
@@ -457,7 +446,7 @@ static int _gp_set_control(struct cr_source_s *src, const char *name, const char
 	if (g->cam_ready)
 		r = _gp_set_locked(g, src->error, sizeof(src->error), name, value);
 	else
-		_fmt(src->error, sizeof(src->error), "camera %s is not connected (yet)", g->name);
+		cr_msgf(src->error, sizeof(src->error), "camera %s is not connected (yet)", g->name);
 	pthread_mutex_unlock(&g->lock);
 	return r;
 }
@@ -484,7 +473,7 @@ static void _walk(CameraWidget *w, struct _walk_s *k)
 		return;
 	struct cr_control_info_s *c = &k->out[k->n];
 	memset(c, 0, sizeof(*c));
-	_fmt(c->name, sizeof(c->name), "%s", name);
+	cr_msgf(c->name, sizeof(c->name), "%s", name);
 	for (char *p = c->name; *p; p++)
 		*p = *p == '-' ? '_' : (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 	switch (t) {
@@ -496,7 +485,7 @@ static void _walk(CameraWidget *w, struct _walk_s *k)
 		c->max = gp_widget_count_choices(w) - 1;
 		c->step = 1;
 		c->value = _choice_index(w, cur);
-		_fmt(c->text, sizeof(c->text), "%s", cur ? cur : "");
+		cr_msgf(c->text, sizeof(c->text), "%s", cur ? cur : "");
 		break;
 	}
 	case GP_WIDGET_RANGE: {
@@ -508,7 +497,7 @@ static void _walk(CameraWidget *w, struct _walk_s *k)
 		c->max = llroundf(hi);
 		c->step = llroundf(step) > 0 ? llroundf(step) : 1;
 		c->value = llroundf(v);
-		_fmt(c->text, sizeof(c->text), "%g", v);
+		cr_msgf(c->text, sizeof(c->text), "%g", v);
 		break;
 	}
 	case GP_WIDGET_TOGGLE: {
@@ -523,7 +512,7 @@ static void _walk(CameraWidget *w, struct _walk_s *k)
 		const char *v = NULL;
 		gp_widget_get_value(w, &v);
 		c->type = CR_CONTROL_STRING;
-		_fmt(c->text, sizeof(c->text), "%s", v ? v : "");
+		cr_msgf(c->text, sizeof(c->text), "%s", v ? v : "");
 		break;
 	}
 	case GP_WIDGET_BUTTON:
@@ -577,7 +566,7 @@ static int _gp_capture(struct _gp_s *g, struct cr_frame_s **out)
 	int w = 0, h = 0, subsamp, cs;
 	if (r >= GP_OK && (gp_file_get_data_and_size(file, &data, &size) < GP_OK || size == 0 ||
 			   tjDecompressHeader3(g->tj, (const unsigned char *)data, size, &w, &h, &subsamp, &cs) != 0)) {
-		_fmt(g->gp_msg, sizeof(g->gp_msg), "the live-view image is not a JPEG (%lu bytes)", size);
+		cr_msgf(g->gp_msg, sizeof(g->gp_msg), "the live-view image is not a JPEG (%lu bytes)", size);
 		r = GP_ERROR_CORRUPTED_DATA;
 	}
 	struct cr_frame_s *f = r >= GP_OK ? calloc(1, sizeof(*f)) : NULL;
@@ -677,9 +666,9 @@ static int _gp_preview_failed(struct _gp_s *g, int r, char *err, size_t errlen)
 		return _gp_fail(g, err, errlen, "live view", r);
 	}
 	char why[256];
-	_fmt(why, sizeof(why), "%s", g->gp_msg[0] ? g->gp_msg : gp_result_as_string(r));
+	cr_msgf(why, sizeof(why), "%s", g->gp_msg[0] ? g->gp_msg : gp_result_as_string(r));
 	if (++g->lv_restarts > _LV_RESTARTS_MAX) {
-		_fmt(err, errlen, "camera %s: live view failed %d times in a row (%s); re-initialising the camera",
+		cr_msgf(err, errlen, "camera %s: live view failed %d times in a row (%s); re-initialising the camera",
 		     g->name, g->lv_restarts - 1, why);
 		return -EIO;
 	}
@@ -724,7 +713,7 @@ static void *_gp_worker(void *arg)
 		}
 		if ((r = _gp_preview_failed(g, r, err, sizeof(err))) < 0) {
 			pthread_mutex_lock(&g->mbox_lock);
-			_fmt(g->error, sizeof(g->error), "%s", err);
+			cr_msgf(g->error, sizeof(g->error), "%s", err);
 			pthread_mutex_unlock(&g->mbox_lock);
 			_gp_end(g, r);
 			break;
@@ -792,15 +781,15 @@ static int _gp_open(struct cr_source_s *src)
 	pthread_cond_init(&g->mbox_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	g->cfg = *src->cfg;
-	_fmt(g->who, sizeof(g->who), "%s", src->stream_name ? src->stream_name : "gphoto2");
-	_fmt(g->name, sizeof(g->name), "%s", g->cfg.device[0] ? g->cfg.device : "(first found)");
+	cr_msgf(g->who, sizeof(g->who), "%s", src->stream_name ? src->stream_name : "gphoto2");
+	cr_msgf(g->name, sizeof(g->name), "%s", g->cfg.device[0] ? g->cfg.device : "(first found)");
 	src->priv = g;
 	g->ctx = gp_context_new();
 	g->tj = tjInitDecompress();
 	pthread_t t;
 	pthread_attr_t attr;
 	if (!g->ctx || !g->tj || gp_camera_new(&g->cam) < GP_OK || pthread_attr_init(&attr) != 0) {
-		_fmt(src->error, sizeof(src->error), "out of memory");
+		cr_msgf(src->error, sizeof(src->error), "out of memory");
 		_gp_close(src);
 		return -ENOMEM;
 	}
@@ -812,7 +801,7 @@ static int _gp_open(struct cr_source_s *src)
 		g->done = true;
 		atomic_fetch_sub(&g->refs, 1);
 		pthread_attr_destroy(&attr);
-		_fmt(src->error, sizeof(src->error), "cannot start the camera thread");
+		cr_msgf(src->error, sizeof(src->error), "cannot start the camera thread");
 		_gp_close(src);
 		return -EAGAIN;
 	}
@@ -836,9 +825,9 @@ static int _gp_open(struct cr_source_s *src)
 		src->width = g->mbox->width;
 		src->height = g->mbox->height;
 	}
-	_fmt(src->device_path, sizeof(src->device_path), "%s", g->port[0] ? g->port : g->cfg.device);
+	cr_msgf(src->device_path, sizeof(src->device_path), "%s", g->port[0] ? g->port : g->cfg.device);
 	if (st < 0 && !g->mbox)
-		_fmt(src->error, sizeof(src->error), "%s", g->error);
+		cr_msgf(src->error, sizeof(src->error), "%s", g->error);
 	pthread_mutex_unlock(&g->mbox_lock);
 	if (st < 0 && src->width == 0) {
 		_gp_close(src);
@@ -847,7 +836,7 @@ static int _gp_open(struct cr_source_s *src)
 	src->format = CR_PIXFMT_MJPEG;
 	src->note[0] = 0;
 	if ((g->cfg.width && g->cfg.width != src->width) || (g->cfg.height && g->cfg.height != src->height))
-		_fmt(src->note, sizeof(src->note), "camera %s gives live view at %dx%d, not the configured %dx%d",
+		cr_msgf(src->note, sizeof(src->note), "camera %s gives live view at %dx%d, not the configured %dx%d",
 		     g->name, src->width, src->height, g->cfg.width, g->cfg.height);
 	g->rate_n = 0;
 	return 0;
@@ -871,7 +860,7 @@ static int _gp_read(struct cr_source_s *src, struct cr_frame_s **out, int timeou
 	g->mbox = NULL;
 	int st = g->state;
 	if (!f && st < 0)
-		_fmt(src->error, sizeof(src->error), "%s", g->error);
+		cr_msgf(src->error, sizeof(src->error), "%s", g->error);
 	pthread_mutex_unlock(&g->mbox_lock);
 	if (!f)
 		return st;
