@@ -1,0 +1,376 @@
+#!/usr/bin/python3
+"""MJPEG over HTTP from a V4L2 camera: camrelay side by side with µStreamer
+(Debian 12's `ustreamer` 4.9) on the same input, in the QEMU bench.
+
+    meson setup /tmp/build-rel -Dbuildtype=release && ninja -C /tmp/build-rel -j2
+    bench/ustreamer.py /tmp/build-rel/camrelay [--seconds 15] [--sizes 640x480,1280x720]
+                       [--clients 1,10] [--json FILE]
+
+The host kernel has no V4L2, so the measuring runs inside the project's VM
+(tests/vm/run-in-vm, one boot for all rows) against vivid's capture node
+($CAMRELAY_VM_VIVID_CAP, /dev/video0): the guest sees the host's root
+read-only, so the host's /usr/bin/ustreamer runs there unchanged. The script
+installs `ustreamer` on the host with apt-get when it is missing (needs root).
+
+For each size (vivid YUYV, set with v4l2-ctl first) and each number of MJPEG
+clients, one server at a time, µStreamer first, then camrelay:
+
+    ustreamer --device DEV --format YUYV --resolution WxH --host 127.0.0.1 --port P
+              (software "CPU" encoder, its default quality 80, default workers)
+    camrelay serve -c FILE -l 127.0.0.1:P   (v4l2 capture of DEV, yuyv WxH, [stream.cam.mjpeg] quality = 80)
+
+Neither is given a frame rate: both ask vivid for its highest rate at that
+size (vivid's webcam input gave 25 fps at 640x480, 12.5 fps at 1280x720).
+The clients (a Python thread each, in the same guest, not counted) read
+/stream resp. /mjpeg/cam and count the multipart boundaries. After the server
+answers HTTP and every client has its first frame, plus a warm-up, the
+measured window starts: the server's CPU is utime+stime of the whole process
+(/proc/PID/stat) over the window, divided by the frames of the stream in the
+window (the mean of what each client received); RSS is VmRSS at the window's
+end; fps is frames per client per second; KB/frame is bytes on the wire per
+frame (JPEG plus part headers), which shows the two encoders' quality match.
+
+The VM is QEMU TCG (software emulation, 2 vCPUs on a shared 2-core host):
+absolute CPU times are several times what real hardware takes and they move
+with the host's load. The point is the camrelay/µStreamer ratio on identical
+input in the same VM, printed per row. The host's load average is printed
+with the table.
+
+Exits non-zero with a message if a server does not start or exits, or a
+client gets no frames."""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from mjpeg import cpu_seconds, free_port, status_kb  # noqa: E402  (bench/mjpeg.py)
+USTREAMER = "/usr/bin/ustreamer"
+TCG_NOTE = ("QEMU TCG (software-emulated CPU): absolute ms/frame are inflated several times "
+            "and noisy; compare the camrelay/µStreamer ratios, measured on identical input.")
+
+CAMRELAY_CONFIG = """[stream.cam]
+[[stream.cam.sources]]
+[stream.cam.sources.capture]
+backend = "v4l2"
+device = "{device}"
+width = {width}
+height = {height}
+pixel_format = "yuyv"
+
+[stream.cam.mjpeg]
+quality = 80
+"""
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- guest side
+
+class Readers:
+    """N MJPEG clients, a thread each (blocking reads): parse the response head
+    for the multipart boundary, then count boundaries and bytes, discard the rest."""
+
+    def __init__(self, port, path, n):
+        self.frames = [0] * n
+        self.bytes = [0] * n
+        self.error = None
+        self.stop = threading.Event()
+        self.socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(n)]
+        self.threads = [threading.Thread(target=self._client, args=(i, path), daemon=True)
+                        for i in range(n)]
+        for t in self.threads:
+            t.start()
+
+    def _client(self, i, path):
+        s = self.socks[i]
+        s.settimeout(0.5)  # wake up now and then to see self.stop
+        try:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            head, mark = b"", None
+            carry = b""
+            while not self.stop.is_set():
+                try:
+                    data = s.recv(262144)
+                except socket.timeout:
+                    continue
+                if not data:
+                    return
+                if mark is None:
+                    head += data
+                    if b"\r\n\r\n" not in head:
+                        continue
+                    head, _, data = head.partition(b"\r\n\r\n")
+                    mark = b"--" + boundary(head)
+                buf = carry + data
+                self.frames[i] += buf.count(mark)
+                carry = buf[-(len(mark) - 1):]
+                self.bytes[i] += len(data)
+        except (BenchError, OSError) as e:
+            self.error = f"client {i}: {e}"
+
+    def snapshot(self):
+        return list(self.frames), list(self.bytes)
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        for s in self.socks:
+            s.close()
+
+
+def boundary(head):
+    """The multipart boundary of an HTTP answer's head (status 200 or BenchError)."""
+    lines = head.decode("latin-1").split("\r\n")
+    if " 200 " not in lines[0] + " ":
+        raise BenchError(f"HTTP answer {lines[0]!r}")
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-type" and "boundary=" in value:
+            return value.split("boundary=", 1)[1].split(";")[0].strip().strip('"').encode()
+    raise BenchError(f"no multipart boundary in {head!r}")
+
+
+def tail(path, n=15):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return ""
+
+
+def measure(name, cmd, ready_path, stream_path, port, n_clients, seconds, warmup, workdir):
+    """Start one server, wait until it serves and every client has frames, measure, stop it."""
+    log_path = os.path.join(workdir, f"{name}-{port}.log")
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    readers = None
+
+    def fail(why):
+        raise BenchError(f"{name} ({' '.join(cmd)}): {why}; its log ({log_path}), last lines:\n"
+                         + tail(log_path))
+
+    try:
+        url = f"http://127.0.0.1:{port}{ready_path}"
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                fail(f"exited with status {proc.returncode} before serving HTTP")
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    fail(f"does not answer {url} after 60 s")
+                time.sleep(0.2)
+        readers = Readers(port, stream_path, n_clients)
+        deadline = time.monotonic() + 60
+        while min(readers.frames) == 0:
+            if readers.error:
+                fail(readers.error)
+            if proc.poll() is not None:
+                fail(f"exited with status {proc.returncode}")
+            if time.monotonic() > deadline:
+                fail(f"{readers.frames.count(0)} of {n_clients} clients got no frame in 60 s "
+                     f"from {stream_path}")
+            time.sleep(0.1)
+        time.sleep(warmup)
+        c0, t0, (f0, b0) = cpu_seconds(proc.pid), time.monotonic(), readers.snapshot()
+        time.sleep(seconds)
+        c1, t1, (f1, b1) = cpu_seconds(proc.pid), time.monotonic(), readers.snapshot()
+        if proc.poll() is not None:
+            fail(f"exited with status {proc.returncode} during the measurement")
+        rss, hwm = status_kb(proc.pid, "VmRSS"), status_kb(proc.pid, "VmHWM")
+        if readers.error:
+            fail(readers.error)
+    finally:
+        if readers:
+            readers.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+    got = [b - a for a, b in zip(f0, f1)]
+    if min(got) == 0:
+        fail(f"{got.count(0)} of {n_clients} clients got no frames in the {seconds:.0f} s window")
+    per_client = sum(got) / n_clients
+    wire = sum(b - a for a, b in zip(b0, b1))
+    return {
+        "server": name, "clients": n_clients, "seconds": t1 - t0,
+        "cpu_s": c1 - c0,
+        "cpu_ms_per_frame": (c1 - c0) * 1000 / per_client,
+        "cpu_pct": (c1 - c0) * 100 / (t1 - t0),
+        "rss_mb": rss / 1024, "hwm_mb": hwm / 1024,
+        "frames": got, "fps": per_client / (t1 - t0),
+        "kb_per_frame": wire / sum(got) / 1024,
+    }
+
+
+def guest_main(a):
+    device = os.environ.get("CAMRELAY_VM_VIVID_CAP") or "/dev/video0"
+    workdir = tempfile.mkdtemp(prefix="ubench-")
+    rows = []
+    for size in a.sizes.split(","):
+        w, h = (int(x) for x in size.split("x"))
+        subprocess.run(["v4l2-ctl", "-d", device, f"--set-fmt-video=width={w},height={h},pixelformat=YUYV"],
+                       check=True)
+        fmt = subprocess.run(["v4l2-ctl", "-d", device, "--get-fmt-video", "--get-parm"],
+                             capture_output=True, text=True).stdout
+        if f"{w}/{h}" not in fmt.replace(" ", ""):
+            raise BenchError(f"{device}: vivid did not take YUYV {size}:\n{fmt}")
+        for n in (int(x) for x in a.clients.split(",")):
+            for name in ("ustreamer", "camrelay"):
+                port = free_port()
+                if name == "ustreamer":
+                    cmd = [USTREAMER, "--device", device, "--format", "YUYV", "--resolution", size,
+                           "--host", "127.0.0.1", "--port", str(port), "--exit-on-parent-death"]
+                    ready, path = "/state", "/stream"
+                else:
+                    cfg = os.path.join(workdir, f"camrelay-{size}-{n}.toml")
+                    with open(cfg, "w") as f:
+                        f.write(CAMRELAY_CONFIG.format(device=device, width=w, height=h))
+                    cmd = [a.camrelay, "serve", "-c", cfg, "-l", f"127.0.0.1:{port}"]
+                    ready, path = "/api/streams", "/mjpeg/cam"
+                print(f"ubench: {size}, {n} client(s), {name} ...", flush=True)
+                r = measure(name, cmd, ready, path, port, n, a.seconds, a.warmup, workdir)
+                r["size"] = size
+                rows.append(r)
+                print(f"ubench:   {r['cpu_ms_per_frame']:.2f} ms CPU/frame, {r['cpu_pct']:.0f}% CPU, "
+                      f"RSS {r['rss_mb']:.1f} MB, {r['fps']:.2f} fps/client", flush=True)
+    with open(a.out, "w") as f:
+        json.dump({"rows": rows, "guest_cpus": os.cpu_count(),
+                   "guest_loadavg": os.getloadavg()}, f, indent=1)
+
+
+# ----------------------------------------------------------------- host side
+
+def ensure_ustreamer():
+    if os.access(USTREAMER, os.X_OK):
+        return
+    if os.geteuid() != 0:
+        raise BenchError(f"{USTREAMER} is missing and installing it needs root: "
+                         "run `apt-get install ustreamer` as root, or this script as root")
+    print("ubench: installing ustreamer with apt-get", file=sys.stderr, flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", "ustreamer"]
+    if subprocess.run(cmd, env=env).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env)
+        if subprocess.run(cmd, env=env).returncode != 0:
+            raise BenchError("apt-get install ustreamer failed (see above)")
+    if not os.access(USTREAMER, os.X_OK):
+        raise BenchError(f"ustreamer installed but {USTREAMER} is not there")
+
+
+def ustreamer_version():
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "ustreamer"],
+                         capture_output=True, text=True).stdout
+    return out or "?"
+
+
+def print_table(res, a, load_before, load_after):
+    rows = res["rows"]
+    print()
+    print(f"MJPEG over HTTP from vivid YUYV (V4L2), µStreamer {ustreamer_version()} vs camrelay, "
+          f"quality 80 both, {a.seconds:.0f} s window per row, in the VM ({res['guest_cpus']} vCPUs)")
+    print(TCG_NOTE)
+    print(f"host: {os.cpu_count()} CPUs, load average before {' '.join(f'{x:.2f}' for x in load_before)}, "
+          f"after {' '.join(f'{x:.2f}' for x in load_after)}")
+    print()
+    hdr = (f"{'size':9s} {'clients':>7s} {'server':9s} {'CPU ms/frame':>12s} {'CPU %':>6s} "
+           f"{'RSS MB':>7s} {'fps/client':>10s} {'frames/client (min-max)':>23s} {'KB/frame':>8s}")
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        fr = f"{min(r['frames'])}-{max(r['frames'])}" if len(r["frames"]) > 1 else str(r["frames"][0])
+        print(f"{r['size']:9s} {r['clients']:7d} {r['server']:9s} {r['cpu_ms_per_frame']:12.2f} "
+              f"{r['cpu_pct']:6.1f} {r['rss_mb']:7.1f} {r['fps']:10.2f} {fr:>23s} {r['kb_per_frame']:8.1f}")
+    print()
+    print("camrelay / µStreamer (below 1: camrelay uses less)")
+    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'RSS':>6s} {'fps':>6s}")
+    pairs = {}
+    for r in rows:
+        pairs.setdefault((r["size"], r["clients"]), {})[r["server"]] = r
+    for (size, n), p in pairs.items():
+        u, c = p.get("ustreamer"), p.get("camrelay")
+        if not (u and c):
+            continue
+        print(f"{size:9s} {n:7d} {c['cpu_ms_per_frame'] / u['cpu_ms_per_frame']:10.2f} "
+              f"{c['rss_mb'] / u['rss_mb']:6.2f} {c['fps'] / u['fps']:6.2f}")
+
+
+def host_main(a):
+    camrelay = os.path.realpath(a.camrelay)
+    if not os.access(camrelay, os.X_OK):
+        raise BenchError(f"{a.camrelay}: no camrelay executable there (build a release: meson setup "
+                         "/tmp/build-rel -Dbuildtype=release && ninja -C /tmp/build-rel -j2)")
+    ensure_ustreamer()
+    outdir = tempfile.mkdtemp(prefix="ubench-out-")
+    out = os.path.join(outdir, "results.json")
+    n_runs = len(a.sizes.split(",")) * len(a.clients.split(",")) * 2
+    timeout = 180 + n_runs * (a.seconds + a.warmup + 60)
+    cmd = [os.path.join(REPO, "tests/vm/run-in-vm"), "--timeout", str(int(timeout)), "--outdir", outdir,
+           "--", "/usr/bin/python3", os.path.realpath(__file__), "--guest", camrelay,
+           "--out", out, "--seconds", str(a.seconds), "--warmup", str(a.warmup),
+           "--sizes", a.sizes, "--clients", a.clients]
+    load_before = os.getloadavg()
+    print(f"ubench: booting the VM (TCG), {n_runs} runs of ~{a.seconds + a.warmup:.0f} s",
+          file=sys.stderr, flush=True)
+    # The guest must see the camrelay binary: run-in-vm keeps the working
+    # directory visible even under /tmp (the guest's /tmp is a fresh tmpfs).
+    rc = subprocess.run(cmd, cwd=os.path.dirname(camrelay)).returncode
+    load_after = os.getloadavg()
+    if not os.path.exists(out):
+        raise BenchError(f"the benchmark in the VM failed (run-in-vm exit status {rc}, see above)")
+    with open(out) as f:
+        res = json.load(f)
+    print_table(res, a, load_before, load_after)
+    if a.json:
+        shutil.copy(out, a.json)
+    if rc != 0:
+        raise BenchError(f"run-in-vm exited with status {rc} after the measurement (121: kernel "
+                         "WARNING/BUG in dmesg, printed above)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("camrelay", help="camrelay executable (a release build)")
+    ap.add_argument("--seconds", type=float, default=15, help="measured window per row")
+    ap.add_argument("--warmup", type=float, default=3,
+                    help="seconds after every client has its first frame, before the window")
+    ap.add_argument("--sizes", default="640x480,1280x720")
+    ap.add_argument("--clients", default="1,10")
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    try:
+        if a.guest:
+            a.camrelay = os.path.realpath(a.camrelay)
+            guest_main(a)
+        else:
+            host_main(a)
+    except BenchError as e:
+        print(f"ubench: FAILED: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
