@@ -4,6 +4,8 @@
 #ifndef CR_CLI_H
 #define CR_CLI_H
 
+#include <stdbool.h>
+
 struct cr_command_s {
 	const char *name;
 	int (*run)(int argc, char **argv); /* argv[0] is the command name */
@@ -11,5 +13,10 @@ struct cr_command_s {
 };
 
 extern const struct cr_command_s *const cr_extra_commands[];
+
+/* SIGINT and SIGTERM set a flag (src/cli/stop.c). */
+void cr_cli_catch_stop(void);
+bool cr_cli_stop_requested(void);
+void cr_cli_wait_stop(void); /* sleeps until one of them came */
 
 #endif

@@ -17,14 +17,6 @@
 #include "sink/sink.h"
 #include "source/source.h"
 
-static volatile sig_atomic_t _stop;
-
-static void _on_signal(int sig)
-{
-	(void)sig;
-	_stop = 1;
-}
-
 static void _print_version(void)
 {
 	printf("camrelay %s\n", CR_VERSION);
@@ -151,9 +143,7 @@ static int _cmd_serve(int argc, char **argv)
 		snprintf(cfg.http.listen, sizeof(cfg.http.listen), "%s", listen);
 
 	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = _on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cr_cli_catch_stop();
 
 	/* Encoders open when their first consumer arrives; a hardware encoder
 	 * that cannot exist here is said now, not then. */
@@ -188,8 +178,7 @@ static int _cmd_serve(int argc, char **argv)
 	}
 	CR_LOG_I("serve", "serving %d stream%s on http://%s/", cfg.n_streams, cfg.n_streams == 1 ? "" : "s",
 		 cfg.http.listen);
-	while (!_stop)
-		pause();
+	cr_cli_wait_stop();
 	CR_LOG_I("serve", "stopping");
 	cr_http_stop(http);
 out:

@@ -16,14 +16,6 @@
 #include "core/v4l2_util.h"
 #include "sink/fbuf.h"
 
-static volatile sig_atomic_t _stop;
-
-static void _on_signal(int sig)
-{
-	(void)sig;
-	_stop = 1;
-}
-
 static void _usage(FILE *f)
 {
 	fprintf(f,
@@ -261,9 +253,8 @@ static int _run(int argc, char **argv)
 		_print_text(path, &st);
 	fflush(stdout);
 	if (hold >= 0) {
-		signal(SIGINT, _on_signal);
-		signal(SIGTERM, _on_signal);
-		for (int i = 0; !_stop && (hold == 0 || i < hold * 10); i++)
+		cr_cli_catch_stop();
+		for (int i = 0; !cr_cli_stop_requested() && (hold == 0 || i < hold * 10); i++)
 			usleep(100000);
 		if (start)
 			cr_fbuf_overlay(fd, path, false, NULL, 0);

@@ -25,14 +25,6 @@
 #include "source/gphoto2.h"
 #include "source/source.h"
 
-static volatile sig_atomic_t _stop;
-
-static void _on_signal(int sig)
-{
-	(void)sig;
-	_stop = 1;
-}
-
 static void _usage(FILE *f)
 {
 	fprintf(f,
@@ -272,9 +264,7 @@ static int _run(int argc, char **argv)
 	fflush(stdout);
 
 	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = _on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cr_cli_catch_stop();
 
 	char err[1024];
 	struct cr_stream_s *stream = cr_stream_new(s);
@@ -295,8 +285,7 @@ static int _run(int argc, char **argv)
 	}
 	printf("camrelay webcam: running; Ctrl-C to stop\n");
 	fflush(stdout);
-	while (!_stop)
-		pause();
+	cr_cli_wait_stop();
 	if (http)
 		cr_http_stop(http);
 	cr_stream_destroy(stream);
