@@ -95,6 +95,11 @@
  *   mode = "1920x1080"                     WxH or WxH@Hz; "" = preferred
  *   rect = [0, 0, 960, 540]                where the video goes; default full screen
  *
+ *   webrtc_codecs = ["h264"]              (ext) in [stream.<name>]: codecs WebRTC viewers
+ *                                          may get (h264, vp8, vp9, av1); see schema_auth.c
+ *   [http] server_names, cors_origins, tls_cert, tls_key; [auth]; [limits]:
+ *                                          see schema_auth.c
+ *
  *   [webrtc]                                (ext) WHEP viewers
  *   port = 8555                            the one UDP port for all media, 1..65535
  *   candidates = ["192.168.1.10"]          ICE host candidate addresses (at most 8);
@@ -142,7 +147,7 @@ static bool _valid_stream_name(const char *s)
 
 static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s)
 {
-	static const char *const keys[] = {"sources", "mjpeg", "sinks", NULL};
+	static const char *const keys[] = {"sources", "mjpeg", "sinks", "webrtc_codecs", NULL};
 	static const char *const mjpeg_keys[] = {"quality", "fps", NULL};
 	const struct cr_toml_s *sources = NULL, *sinks = NULL, *mjpeg = NULL;
 	char sub[CR_CFG_PATH], item[300];
@@ -152,7 +157,8 @@ static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
 	    (rc = cr_cfg_get_table_array(c, t, path, "sources", CR_MAX_SOURCES, &sources)) < 0 ||
 	    (rc = cr_cfg_get_table_array(c, t, path, "sinks", CR_MAX_SINKS, &sinks)) < 0 ||
-	    (rc = cr_cfg_get_table(c, t, path, "mjpeg", &mjpeg)) < 0)
+	    (rc = cr_cfg_get_table(c, t, path, "mjpeg", &mjpeg)) < 0 ||
+	    (rc = cr_cfg_load_webrtc_codecs(c, t, path, s)) < 0)
 		return rc;
 	if (!sources || cr_toml_len(sources) == 0)
 		return CR_CFG_FAIL(c, t, path, "a stream needs at least one source: add [[%s.sources]]", path);
@@ -207,9 +213,9 @@ static int _load_webrtc(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struc
 
 static int _load_root(struct cr_cfg_ctx_s *c, const struct cr_toml_s *root, struct cr_config_s *cfg)
 {
-	static const char *const keys[] = {"http", "stream", "webrtc", NULL};
-	static const char *const http_keys[] = {"listen", NULL};
-	const struct cr_toml_s *http = NULL, *streams = NULL, *webrtc = NULL;
+	static const char *const keys[] = {"http", "stream", "webrtc", "auth", "limits", NULL};
+	static const char *const http_keys[] = {"listen", "server_names", "cors_origins", "tls_cert", "tls_key", NULL};
+	const struct cr_toml_s *http = NULL, *streams = NULL, *webrtc = NULL, *auth = NULL, *limits = NULL;
 	char path[256];
 	int rc;
 
@@ -219,7 +225,13 @@ static int _load_root(struct cr_cfg_ctx_s *c, const struct cr_toml_s *root, stru
 		return rc;
 	if (http &&
 	    ((rc = cr_cfg_check_keys(c, http, "http", http_keys)) < 0 ||
-	     (rc = cr_cfg_get_hostport(c, http, "http", "listen", cfg->http.listen, sizeof(cfg->http.listen))) < 0))
+	     (rc = cr_cfg_get_hostport(c, http, "http", "listen", cfg->http.listen, sizeof(cfg->http.listen))) < 0 ||
+	     (rc = cr_cfg_load_http_access(c, http, &cfg->http)) < 0))
+		return rc;
+	if ((rc = cr_cfg_get_table(c, root, "", "auth", &auth)) < 0 ||
+	    (auth && (rc = cr_cfg_load_auth(c, auth, &cfg->auth)) < 0) ||
+	    (rc = cr_cfg_get_table(c, root, "", "limits", &limits)) < 0 ||
+	    (limits && (rc = cr_cfg_load_limits(c, limits, &cfg->limits)) < 0))
 		return rc;
 	if ((rc = cr_cfg_get_table(c, root, "", "webrtc", &webrtc)) < 0 ||
 	    (webrtc && (rc = _load_webrtc(c, webrtc, &cfg->webrtc)) < 0))

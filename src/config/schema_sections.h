@@ -13,4 +13,11 @@ int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 /* One [[stream.<name>.sinks]] entry (schema_sink.c). */
 int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink);
 
+/* schema_auth.c: [http]'s access keys, [auth], [limits], a stream's webrtc_codecs. */
+int cr_cfg_load_http_access(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_http_cfg_s *h);
+int cr_cfg_load_auth(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_auth_cfg_s *a);
+int cr_cfg_load_limits(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_limits_cfg_s *l);
+int cr_cfg_load_webrtc_codecs(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			      struct cr_stream_cfg_s *s);
+
 #endif

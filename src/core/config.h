@@ -171,10 +171,53 @@ struct cr_stream_cfg_s {
 	struct cr_mjpeg_cfg_s mjpeg;
 	int n_sinks;
 	struct cr_sink_cfg_s sinks[CR_MAX_SINKS];
+	/* Codecs WebRTC viewers may be served in; none = the encoder's codec
+	 * plus one fallback browsers decode (net/whep_http.c). */
+	int n_webrtc_codecs;
+	enum cr_codec_e webrtc_codecs[4];
 };
 
+#define CR_MAX_HTTP_NAMES 8
 struct cr_http_cfg_s {
 	char listen[128]; /* "127.0.0.1:8080" */
+	int n_server_names; /* Host header values accepted besides the listen address */
+	char server_names[CR_MAX_HTTP_NAMES][128];
+	int n_cors_origins; /* origins allowed to read answers cross-origin; none = same origin only */
+	char cors_origins[CR_MAX_HTTP_NAMES][128];
+	char tls_cert[256], tls_key[256]; /* PEM files: HTTPS when both are set */
+};
+
+/* [auth] (net/auth.h): rights a credential grants, per stream. */
+#define CR_RIGHT_VIEW 1u    /* MJPEG, snapshot, WHEP, /sdp, the pages */
+#define CR_RIGHT_CONTROL 2u /* camera controls, ending other sessions */
+#define CR_RIGHT_ADMIN 4u   /* /api details, /metrics */
+#define CR_RIGHTS_ALL 7u
+#define CR_MAX_AUTH_TOKENS 16
+#define CR_MAX_AUTH_ACCOUNTS 16
+struct cr_auth_account_cfg_s {
+	char username[64];
+	char password[256]; /* clear text, or an argon2 hash "$argon2id$..." */
+	unsigned rights;    /* CR_RIGHT_*, default all */
+};
+struct cr_auth_cfg_s {
+	bool present; /* an [auth] table: every request needs credentials */
+	int n_tokens; /* static bearer tokens: every right on every stream (as live777) */
+	char tokens[CR_MAX_AUTH_TOKENS][256];
+	char secret[256]; /* HS256 key of JWTs, "" = no JWTs */
+	int n_accounts;   /* HTTP Basic (and RTSP) accounts */
+	struct cr_auth_account_cfg_s accounts[CR_MAX_AUTH_ACCOUNTS];
+};
+
+/* [limits]: what one client, or all of them, may take. 0 = the default. */
+struct cr_limits_cfg_s {
+	int http_connections;        /* open HTTP connections in total (default 1000) */
+	int http_connections_per_ip; /* per peer address (default 64) */
+	int header_timeout;          /* seconds to send a whole request header (default 10) */
+	int whep_sessions;           /* WebRTC sessions in total (default 200) */
+	int whep_sessions_per_stream;/* default 100 */
+	int whep_sessions_per_ip;    /* default 16 */
+	int whep_pending_timeout;    /* seconds a session may take to connect (default 15) */
+	int mjpeg_clients_per_stream;/* default 200 */
 };
 
 /* [webrtc]: every WHEP viewer's media goes through one UDP port. */
@@ -190,6 +233,8 @@ struct cr_config_s {
 	char path[256]; /* file it came from, "" for the built-in default */
 	struct cr_http_cfg_s http;
 	struct cr_webrtc_cfg_s webrtc;
+	struct cr_auth_cfg_s auth;
+	struct cr_limits_cfg_s limits;
 	int n_streams;
 	struct cr_stream_cfg_s streams[CR_MAX_STREAMS];
 };

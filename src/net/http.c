@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "net/http_access.h"
 #include "net/http_priv.h"
 #include "net/whep.h"
 
@@ -37,9 +39,12 @@
 static const char *const _reasons[][2] = {
 	{"200", "OK"},
 	{"400", "Bad Request"},
+	{"401", "Unauthorized"},
 	{"403", "Forbidden"},
 	{"404", "Not Found"},
 	{"405", "Method Not Allowed"},
+	{"421", "Misdirected Request"},
+	{"429", "Too Many Requests"},
 	{"500", "Internal Server Error"},
 	{"503", "Service Unavailable"},
 };
@@ -91,14 +96,28 @@ struct cr_encoder_cfg_s cr_http_mjpeg_encoder(const struct cr_http_s *h, int i)
 	return e;
 }
 
+/* Lists only the streams the caller may see; without valid credentials a
+ * 401, so that names cannot be probed. */
 static void _no_stream(struct cr_http_s *h, struct evhttp_request *req, const char *name)
 {
 	char list[512] = "";
 	size_t n = 0;
+	unsigned rights;
+	if (cr_http_rights(h->cfg, req, NULL, &rights) < 0) {
+		cr_http_allowed(h->cfg, req, NULL, CR_RIGHT_VIEW);
+		return;
+	}
 	for (int i = 0; i < h->n_streams && n < sizeof(list); i++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
-				      cr_stream_name(h->streams[i]));
-	cr_http_reply_text(req, 404, "no stream \"%s\" (streams: %s)", name, h->n_streams ? list : "none");
+		if (cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) == 0 &&
+		    (rights & CR_RIGHT_VIEW))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "",
+					      cr_stream_name(h->streams[i]));
+	cr_http_reply_text(req, 404, "no stream \"%s\" (streams: %s)", name, n ? list : "none");
+}
+
+static bool _may(struct cr_http_s *h, struct evhttp_request *req, int i, unsigned need)
+{
+	return cr_http_allowed(h->cfg, req, i >= 0 ? cr_stream_name(h->streams[i]) : NULL, need);
 }
 
 static void _bad_method(struct evhttp_request *req, const char *path, const char *allow)
@@ -132,7 +151,11 @@ static const char _page_head[] =
 
 static const char _page_script[] =
 	"<script>\n"
-	"function upd(){fetch('/api/streams').then(r=>r.json()).then(j=>{for(const s of j.streams){\n"
+	/* A page opened with ?token= passes it on: u() for URLs, H for fetch headers. */
+	"const T=new URLSearchParams(location.search).get('token');\n"
+	"function u(p){return T?p+(p.includes('?')?'&':'?')+'token='+encodeURIComponent(T):p}\n"
+	"const H=T?{'Authorization':'Bearer '+T}:{};\n"
+	"function upd(){fetch(u('/api/streams')).then(r=>r.json()).then(j=>{for(const s of j.streams){\n"
 	" const e=document.getElementById('st-'+s.name);if(!e)continue;\n"
 	" e.querySelector('.state').textContent=s.state+(s.message?': '+s.message:'');\n"
 	" e.querySelector('.state').className='state'+(s.state=='running'?'':' bad');\n"
@@ -140,12 +163,12 @@ static const char _page_script[] =
 	" e.querySelector('.fps').textContent=s.fps.measured.toFixed(1)+' (nominal '+s.fps.nominal+')';\n"
 	" e.querySelector('.cl').textContent=s.clients.length;\n"
 	" e.querySelector('.dr').textContent=s.drops;}}).catch(()=>{});}\n"
-	"function ctl(n){fetch('/api/streams/'+encodeURIComponent(n)+'/controls').then(r=>r.json())"
+	"function ctl(n){fetch(u('/api/streams/'+encodeURIComponent(n)+'/controls')).then(r=>r.json())"
 	".then(j=>{const f=document.getElementById('ctl-'+n);f.textContent='';\n"
 	" for(const c of j.controls){const l=document.createElement('label');l.textContent=c.name+' ';\n"
 	"  const i=document.createElement('input');i.value=c.text||c.value;\n"
 	"  if(c.type=='int'){i.type='number';i.min=c.min;i.max=c.max;i.step=c.step;}\n"
-	"  i.onchange=()=>{fetch('/api/streams/'+encodeURIComponent(n)+'/controls',{method:'POST',"
+	"  i.onchange=()=>{fetch(u('/api/streams/'+encodeURIComponent(n)+'/controls'),{method:'POST',"
 	"body:JSON.stringify({[c.name]:i.value})}).then(r=>r.ok?null:r.text().then(alert));};\n"
 	"  l.appendChild(i);f.appendChild(l);f.appendChild(document.createTextNode(' '));}})"
 	".catch(()=>{});}\n"
@@ -156,11 +179,11 @@ static const char _page_script[] =
 	" pc.ontrack=e=>{v.srcObject=e.streams[0];};\n"
 	" await pc.setLocalDescription(await pc.createOffer());\n"
 	" const r=await fetch('/whep/'+encodeURIComponent(n),{method:'POST',"
-	"headers:{'Content-Type':'application/sdp'},body:pc.localDescription.sdp});\n"
+	"headers:Object.assign({'Content-Type':'application/sdp'},H),body:pc.localDescription.sdp});\n"
 	" const t=await r.text();if(r.status!=201){alert(t);pc.close();return;}\n"
 	" await pc.setRemoteDescription({type:'answer',sdp:t});img.replaceWith(v);\n"
 	" const loc=r.headers.get('Location');"
-	"addEventListener('pagehide',()=>{if(loc)fetch(loc,{method:'DELETE',keepalive:true});});}\n"
+	"addEventListener('pagehide',()=>{if(loc)fetch(loc,{method:'DELETE',headers:H,keepalive:true});});}\n"
 	"setInterval(upd,2000);upd();\n"
 	/* /#webrtc: every stream over WebRTC at once (a link to share; the tests use it). */
 	"if(location.hash=='#webrtc')document.querySelectorAll('button[data-n]').forEach(b=>b.click());\n"
@@ -173,10 +196,23 @@ static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
+	/* Links carry the page's ?token= on (encoded), so <img> MJPEG works too. */
+	char token[1024], tq[3200] = "";
+	cr_http_query_token(req, token, sizeof(token));
+	char *etoken = token[0] ? evhttp_encode_uri(token) : NULL;
+	if (etoken)
+		snprintf(tq, sizeof(tq), "?token=%s", etoken);
+	free(etoken);
 	evbuffer_add(b, _page_head, sizeof(_page_head) - 1);
 	if (h->whep)
-		evbuffer_add_printf(b, "<p>WebRTC: <a href=\"/api/webrtc\">/api/webrtc</a></p>\n");
+		evbuffer_add_printf(b, "<p>WebRTC: <a href=\"/api/webrtc%s\">/api/webrtc</a></p>\n", tq);
+	int shown = 0;
 	for (int i = 0; i < h->n_streams; i++) {
+		unsigned rights = 0;
+		if (cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) < 0 ||
+		    !(rights & CR_RIGHT_VIEW))
+			continue; /* streams a caller may not see are not listed */
+		shown++;
 		struct cr_stream_status_s st;
 		cr_stream_status(h->streams[i], &st);
 		char *name = evhttp_encode_uri(cr_stream_name(h->streams[i]));
@@ -184,9 +220,9 @@ static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
 		_html_escape(b, cr_stream_name(h->streams[i]));
 		evbuffer_add_printf(b, "\"><h2>");
 		_html_escape(b, cr_stream_name(h->streams[i]));
-		evbuffer_add_printf(b, "</h2><img src=\"/mjpeg/%s\" alt=\"live preview\">\n<table>"
+		evbuffer_add_printf(b, "</h2><img src=\"/mjpeg/%s%s\" alt=\"live preview\">\n<table>"
 				       "<tr><td>state</td><td class=\"state\">%s",
-				    name ? name : "", cr_source_state_name(st.state));
+				    name ? name : "", tq, cr_source_state_name(st.state));
 		if (st.message[0]) {
 			evbuffer_add_printf(b, ": ");
 			_html_escape(b, st.message);
@@ -200,13 +236,13 @@ static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
 				    "<tr><td>fps</td><td class=\"fps\">%.1f</td></tr>"
 				    "<tr><td>clients</td><td class=\"cl\">%d</td></tr>"
 				    "<tr><td>drops</td><td class=\"dr\">%llu</td></tr></table>\n"
-				    "<p><a href=\"/mjpeg/%s\">MJPEG</a> &middot; "
-				    "<a href=\"/snapshot/%s\">snapshot</a> &middot; "
-				    "<a href=\"/api/streams/%s\">JSON</a> &middot; "
+				    "<p><a href=\"/mjpeg/%s%s\">MJPEG</a> &middot; "
+				    "<a href=\"/snapshot/%s%s\">snapshot</a> &middot; "
+				    "<a href=\"/api/streams/%s%s\">JSON</a> &middot; "
 				    "<a href=\"#\" onclick=\"ctl(this.dataset.n);return false\" data-n=\"",
 				    cr_pixfmt_name(st.format), st.width, st.height, st.fps_measured, st.n_subs,
-				    (unsigned long long)st.drops, name ? name : "", name ? name : "",
-				    name ? name : "");
+				    (unsigned long long)st.drops, name ? name : "", tq, name ? name : "", tq,
+				    name ? name : "", tq);
 		_html_escape(b, cr_stream_name(h->streams[i]));
 		evbuffer_add_printf(b, "\">controls</a></p><div id=\"ctl-");
 		_html_escape(b, cr_stream_name(h->streams[i]));
@@ -219,8 +255,8 @@ static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
 		evbuffer_add_printf(b, "</div>\n");
 		free(name);
 	}
-	if (h->n_streams == 0)
-		evbuffer_add_printf(b, "<p>No streams configured.</p>\n");
+	if (shown == 0)
+		evbuffer_add_printf(b, "<p>No streams%s.</p>\n", h->n_streams ? " you may see" : " configured");
 	evbuffer_add(b, _page_script, sizeof(_page_script) - 1);
 	evbuffer_add_printf(b, "</body></html>\n");
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
@@ -256,7 +292,9 @@ static void _stream_route(struct cr_http_s *h, struct evhttp_request *req, const
 	int i = cr_http_stream_index(h, name);
 	if (i < 0)
 		_no_stream(h, req, name);
-	else if (!_is_get(req))
+	else if (!_may(h, req, i, CR_RIGHT_VIEW)) {
+		/* replied */
+	} else if (!_is_get(req))
 		_bad_method(req, path, "GET, HEAD");
 	else
 		fn(h, req, i);
@@ -266,8 +304,11 @@ static void _stream_route(struct cr_http_s *h, struct evhttp_request *req, const
 static void _api_route(struct cr_http_s *h, struct evhttp_request *req, const char *path)
 {
 	const char *rest = path + strlen("/api/streams");
+	unsigned rights;
 	if (*rest == 0 || strcmp(rest, "/") == 0) {
-		if (!_is_get(req))
+		if (cr_http_rights(h->cfg, req, NULL, &rights) < 0)
+			cr_http_allowed(h->cfg, req, NULL, CR_RIGHT_VIEW); /* the 401 */
+		else if (!_is_get(req))
 			_bad_method(req, path, "GET, HEAD");
 		else
 			cr_http_api_streams(h, req, -1);
@@ -288,7 +329,9 @@ static void _api_route(struct cr_http_s *h, struct evhttp_request *req, const ch
 		cr_http_reply_text(req, 400, "cannot decode the stream name in %s", path);
 	else if (i < 0)
 		_no_stream(h, req, name);
-	else if (controls && !_is_get(req) && m != EVHTTP_REQ_POST && m != EVHTTP_REQ_PUT)
+	else if (!_may(h, req, i, controls && !_is_get(req) ? CR_RIGHT_VIEW | CR_RIGHT_CONTROL : CR_RIGHT_VIEW)) {
+		/* replied */
+	} else if (controls && !_is_get(req) && m != EVHTTP_REQ_POST && m != EVHTTP_REQ_PUT)
 		_bad_method(req, path, "GET, HEAD, POST, PUT");
 	else if (controls)
 		cr_http_api_controls(h, req, i);
@@ -308,8 +351,12 @@ static void _route(struct evhttp_request *req, void *arg)
 	const char *s;
 	if (!path || !*path)
 		path = "/";
-	CR_LOG_D("http", "%s %s%s%s", evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "(other)",
-		 path, query ? "?" : "", query ? query : "");
+	/* Never the query: it may hold a ?token=. */
+	CR_LOG_D("http", "%s %s%s", evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "(other)", path,
+		 query ? "?..." : "");
+	if (!cr_http_host_ok(h->cfg, req))
+		return;
+	cr_http_cors(h->cfg, req);
 
 	if (strcmp(path, "/") == 0 || strcmp(path, "/stream") == 0 || strcmp(path, "/snapshot") == 0) {
 		/* mjpg-streamer's /?action=stream|snapshot and µStreamer's paths: first stream. */
@@ -320,14 +367,19 @@ static void _route(struct evhttp_request *req, void *arg)
 		char act[32];
 		snprintf(act, sizeof(act), "%s", action ? action : "");
 		evhttp_clear_headers(&q);
+		unsigned rights;
 		if (!_is_get(req)) {
 			_bad_method(req, path, "GET, HEAD");
 		} else if (!act[0]) {
-			_index_page(h, req);
+			if (cr_http_rights(h->cfg, req, NULL, &rights) < 0)
+				cr_http_allowed(h->cfg, req, NULL, CR_RIGHT_VIEW); /* the 401 */
+			else
+				_index_page(h, req);
 		} else if (strcmp(act, "stream") != 0 && strcmp(act, "snapshot") != 0) {
 			cr_http_reply_text(req, 400, "unknown action \"%s\" (allowed: stream, snapshot)", act);
 		} else if (h->n_streams == 0) {
 			cr_http_reply_text(req, 404, "no streams configured");
+		} else if (!_may(h, req, 0, CR_RIGHT_VIEW)) {
 		} else if (strcmp(act, "stream") == 0) {
 			cr_http_mjpeg_start(h, req, 0);
 		} else {
@@ -344,12 +396,12 @@ static void _route(struct evhttp_request *req, void *arg)
 			_bad_method(req, path, "GET, HEAD");
 		else if (h->n_streams == 0)
 			cr_http_reply_text(req, 404, "no streams configured");
-		else
+		else if (_may(h, req, 0, CR_RIGHT_VIEW))
 			cr_http_ustreamer_state(h, req);
 	} else if (strcmp(path, "/metrics") == 0) {
 		if (!_is_get(req))
 			_bad_method(req, path, "GET, HEAD");
-		else
+		else if (_may(h, req, -1, CR_RIGHT_ADMIN))
 			cr_http_metrics(h, req);
 	} else {
 		cr_http_reply_text(req, 404, "no such page: %s (see / for the list)", path);
@@ -472,6 +524,22 @@ static void _accept_error(struct evconnlistener *lev, void *arg)
 	event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT, _accept_resume, lev, &tv);
 }
 
+/* Listening beyond loopback without [auth]: say who can now do what. */
+static void _warn_exposed(const struct cr_config_s *cfg, const char *listen)
+{
+	char host[128], port[16];
+	unsigned char a[16];
+	if (cfg->auth.present || _split_listen(listen, host, sizeof(host), port, sizeof(port)) < 0)
+		return;
+	if ((inet_pton(AF_INET, host, a) == 1 && a[0] == 127) || strcmp(host, "::1") == 0 ||
+	    strcmp(host, "localhost") == 0)
+		return;
+	CR_LOG_W("http", "listening on %s without [auth]: anyone who can reach this port can watch every "
+			 "stream; camera controls, /metrics and /api details stay limited to this machine "
+			 "(loopback). Add an [auth] table (tokens, secret or accounts) before exposing it",
+		 listen);
+}
+
 static void *_loop_thread(void *arg)
 {
 	struct cr_http_s *h = arg;
@@ -513,6 +581,7 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	if ((fd = _listen_socket(listen, err, errlen)) < 0)
 		goto error;
 	_raise_fd_limit();
+	_warn_exposed(cfg, listen);
 	struct evconnlistener *lev =
 		evconnlistener_new(h->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (!lev || !evhttp_bind_listener(h->http, lev)) {

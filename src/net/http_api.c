@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/frame.h"
+#include "net/http_access.h"
 #include "net/http_priv.h"
 #include "net/whep.h"
 
@@ -36,7 +37,6 @@ static void _reply_json(struct evhttp_request *req, int code, json_t *j)
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
 	evhttp_add_header(hdr, "Content-Type", "application/json");
 	evhttp_add_header(hdr, "Cache-Control", "no-store");
-	evhttp_add_header(hdr, "Access-Control-Allow-Origin", "*");
 	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", b);
 	evbuffer_free(b);
 }
@@ -46,10 +46,18 @@ static const char *_kind_name(enum cr_sub_kind_e k)
 	return k == CR_SUB_RAW ? "raw" : k == CR_SUB_ENCODED ? "encoded" : "?";
 }
 
+struct _subs_ctx_s {
+	json_t *arr;
+	bool admin;
+};
+
 static void _add_sub(const struct cr_sub_info_s *info, void *opaque)
 {
+	struct _subs_ctx_s *ctx = opaque;
 	json_t *c = json_object();
-	json_object_set_new(c, "name", json_string(info->name));
+	/* "mjpeg 192.0.2.7:50122": the peer's address only for admins. */
+	json_object_set_new(c, "name", ctx->admin ? json_string(info->name)
+						  : json_stringn(info->name, strcspn(info->name, " ")));
 	json_object_set_new(c, "kind", json_string(_kind_name(info->kind)));
 	if (info->kind == CR_SUB_RAW)
 		json_object_set_new(c, "format", json_string(info->format ? cr_pixfmt_name(info->format)
@@ -59,7 +67,7 @@ static void _add_sub(const struct cr_sub_info_s *info, void *opaque)
 	json_object_set_new(c, "offered", json_integer((json_int_t)info->offered));
 	json_object_set_new(c, "delivered", json_integer((json_int_t)info->delivered));
 	json_object_set_new(c, "dropped", json_integer((json_int_t)info->dropped));
-	json_array_append_new(opaque, c);
+	json_array_append_new(ctx->arr, c);
 }
 
 static json_t *_latency(struct cr_latency_s *l)
@@ -71,6 +79,7 @@ static json_t *_latency(struct cr_latency_s *l)
 struct _viewers_ctx_s {
 	const char *stream;
 	json_t *arr;
+	bool admin;
 };
 
 /* WHEP viewers of one stream, with what their receiver reports say. */
@@ -79,8 +88,10 @@ static void _add_viewer(const struct cr_whep_viewer_info_s *v, void *opaque)
 	struct _viewers_ctx_s *ctx = opaque;
 	if (strcmp(v->stream, ctx->stream) != 0)
 		return;
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", v->id, "remote", v->remote, "state",
-			      v->state ? v->state : "", "codec", v->codec ? v->codec : "");
+	json_t *j = json_pack("{s:s,s:s,s:s}", "id", v->id, "state", v->state ? v->state : "", "codec",
+			      v->codec ? v->codec : "");
+	if (ctx->admin)
+		json_object_set_new(j, "remote", json_string(v->remote));
 	json_object_set_new(j, "packets_sent", json_integer((json_int_t)v->packets_sent));
 	json_object_set_new(j, "bytes_sent", json_integer((json_int_t)v->bytes_sent));
 	json_object_set_new(j, "frames_sent", json_integer((json_int_t)v->frames_sent));
@@ -97,7 +108,7 @@ static void _add_viewer(const struct cr_whep_viewer_info_s *v, void *opaque)
 	json_array_append_new(ctx->arr, j);
 }
 
-static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s)
+static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool admin)
 {
 	struct cr_stream_status_s st;
 	cr_stream_status(s, &st);
@@ -108,7 +119,8 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s)
 	uint64_t frames = captured + placeholder;
 
 	json_t *clients = json_array();
-	cr_stream_foreach_sub(s, _add_sub, clients);
+	struct _subs_ctx_s sctx = {clients, admin};
+	cr_stream_foreach_sub(s, _add_sub, &sctx);
 	json_t *j = json_object();
 	json_object_set_new(j, "name", json_string(cr_stream_name(s)));
 	json_object_set_new(j, "source", json_pack("{s:s,s:s}", "backend", st.backend, "device", st.device));
@@ -121,7 +133,7 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s)
 			    json_pack("{s:f,s:f}", "nominal", st.fps_nominal, "measured", st.fps_measured));
 	json_object_set_new(j, "note", json_string(st.note));
 	json_object_set_new(j, "clients", clients);
-	struct _viewers_ctx_s vctx = {cr_stream_name(s), json_array()};
+	struct _viewers_ctx_s vctx = {cr_stream_name(s), json_array(), admin};
 	if (h->whep)
 		cr_whep_foreach_viewer(h->whep, _add_viewer, &vctx);
 	json_object_set_new(j, "webrtc_viewers", vctx.arr);
@@ -143,13 +155,17 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s)
 
 void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream)
 {
+	unsigned rights = 0;
 	if (stream >= 0) {
-		_reply_json(req, 200, _stream_json(h, h->streams[stream]));
+		cr_http_rights(h->cfg, req, cr_stream_name(h->streams[stream]), &rights);
+		_reply_json(req, 200, _stream_json(h, h->streams[stream], rights & CR_RIGHT_ADMIN));
 		return;
 	}
 	json_t *arr = json_array();
 	for (int i = 0; i < h->n_streams; i++)
-		json_array_append_new(arr, _stream_json(h, h->streams[i]));
+		if (cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) == 0 &&
+		    (rights & CR_RIGHT_VIEW)) /* streams a caller may not see are not listed */
+			json_array_append_new(arr, _stream_json(h, h->streams[i], rights & CR_RIGHT_ADMIN));
 	_reply_json(req, 200, json_pack("{s:o}", "streams", arr));
 }
 

@@ -243,7 +243,6 @@ void cr_http_mjpeg_start(struct cr_http_s *h, struct evhttp_request *req, int st
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 			    "HTTP/1.0 200 OK\r\n"
 			    "Server: camrelay\r\n"
-			    "Access-Control-Allow-Origin: *\r\n"
 			    "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n"
 			    "Pragma: no-cache\r\n"
 			    "Connection: close\r\n"
@@ -296,7 +295,6 @@ static void _snapshot_wake(evutil_socket_t fd, short what, void *arg)
 		snprintf(ts, sizeof(ts), "%.06f", _wallclock_s(p->ts_capture_ns));
 		evhttp_add_header(hdr, "Content-Type", "image/jpeg");
 		evhttp_add_header(hdr, "Cache-Control", "no-store, no-cache, must-revalidate, max-age=0");
-		evhttp_add_header(hdr, "Access-Control-Allow-Origin", "*");
 		evhttp_add_header(hdr, "X-Timestamp", ts);
 		cr_sub_sent(s->sub, p->ts_capture_ns);
 		evhttp_send_reply(req, 200, "OK", b);

@@ -16,22 +16,13 @@
 #include "core/stream.h"
 #include "encode/encoder.h"
 #include "net/dtls.h"
+#include "net/http_access.h"
 #include "net/sdp.h"
 #include "net/whep_priv.h"
-
-void cr_whep_http_cors(struct evhttp_request *req)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
-	evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
-	evhttp_add_header(h, "Access-Control-Allow-Headers", "Content-Type, Authorization, If-Match");
-	evhttp_add_header(h, "Access-Control-Expose-Headers", "Location, ETag, Accept-Patch");
-}
 
 void cr_whep_http_reply(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
 {
 	struct evbuffer *b = evbuffer_new();
-	cr_whep_http_cors(req);
 	if (b && fmt) {
 		va_list ap;
 		va_start(ap, fmt);
@@ -61,22 +52,45 @@ static bool _content_type(struct evhttp_request *req, const char *want)
 	return ct && strncasecmp(ct, want, strlen(want)) == 0;
 }
 
+/* The codecs stream may be served in over WebRTC, in order of preference:
+ * [stream.X] webrtc_codecs, else the configured encoder's codec plus one
+ * fallback every browser decodes (H.264, or VP8 when that is the encoder's).
+ * So a viewer can never start more than two encoders per stream by what it
+ * offers (AV1 in software is the costliest). */
+static int _allowed_codecs(const struct cr_stream_cfg_s *sc, enum cr_codec_e out[4])
+{
+	struct cr_encoder_cfg_s e;
+	if (sc->n_webrtc_codecs > 0) {
+		memcpy(out, sc->webrtc_codecs, sizeof(sc->webrtc_codecs[0]) * (size_t)sc->n_webrtc_codecs);
+		return sc->n_webrtc_codecs;
+	}
+	if (!cr_rtp_stream_encoder(sc, CR_CODEC_H264, &e)) {
+		out[0] = CR_CODEC_H264;
+		out[1] = CR_CODEC_VP8;
+		return 2;
+	}
+	out[0] = e.codec;
+	out[1] = e.codec == CR_CODEC_H264 ? CR_CODEC_VP8 : CR_CODEC_H264;
+	return 2;
+}
+
 static int _negotiate(struct cr_whep_s *w, int stream, const struct cr_sdp_media_s *m,
 		      struct cr_encoder_cfg_s *enc, char *fmtp, size_t fmtp_len, int *rtx_pt)
 {
+	static const struct cr_stream_cfg_s no_encoder; /* gives the software settings */
 	const struct cr_stream_cfg_s *sc = cr_stream_cfg(w->streams[stream]);
-	static const enum cr_codec_e fallbacks[] = {CR_CODEC_H264, CR_CODEC_VP8, CR_CODEC_VP9,
-						    CR_CODEC_AV1};
-	for (size_t i = 0; i < sizeof(fallbacks) / sizeof(fallbacks[0]); i++) {
-		bool configured = cr_rtp_stream_encoder(sc, fallbacks[i], enc);
-		if (!configured && !cr_encoder_find(enc->backend, enc->codec))
+	enum cr_codec_e codecs[4];
+	int n = _allowed_codecs(sc, codecs);
+	for (int i = 0; i < n; i++) {
+		/* The configured encoder for its codec, the software one otherwise. */
+		if (!cr_rtp_stream_encoder(sc, codecs[i], enc) || enc->codec != codecs[i])
+			cr_rtp_stream_encoder(&no_encoder, codecs[i], enc);
+		if (!cr_encoder_find(enc->backend, enc->codec))
 			continue;
 		struct cr_sdp_want_s want = {enc->codec, enc->profile_idc, enc->constraint_flags};
 		int idx = cr_sdp_match(m, &want, fmtp, fmtp_len, rtx_pt);
 		if (idx >= 0)
 			return m->fmts[idx].pt;
-		if (configured)
-			return -1;
 	}
 	return -1;
 }
@@ -146,11 +160,15 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 			if (m->fmts[i].name[0] && !strstr(offered, m->fmts[i].name))
 				o += (size_t)snprintf(offered + o, sizeof(offered) - o, "%s%s", o ? " " : "",
 						      m->fmts[i].name);
-		struct cr_encoder_cfg_s e;
-		cr_rtp_stream_encoder(cr_stream_cfg(w->streams[stream]), CR_CODEC_H264, &e);
+		enum cr_codec_e codecs[4];
+		char allowed[64] = "";
+		int n = _allowed_codecs(cr_stream_cfg(w->streams[stream]), codecs);
+		for (int i = 0, k = 0; i < n; i++)
+			k += snprintf(allowed + k, sizeof(allowed) - (size_t)k, "%s%s", i ? ", " : "",
+				      cr_codec_name(codecs[i]));
 		cr_whep_http_reply(req, 400, "Bad Request",
-		       "no codec in common: stream %s sends %s, the offer has %s", sname,
-		       cr_codec_name(e.codec), offered[0] ? offered : "no video formats");
+		       "no codec in common: stream %s is served in %s (webrtc_codecs), the offer has %s", sname,
+		       allowed, offered[0] ? offered : "no video formats");
 		free(v);
 		return;
 	}
@@ -165,11 +183,15 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	v->stream = stream;
 	v->created_ns = cr_now_ns();
 	v->info.rtt_ms = -1;
-	cr_whep_random_text(v->id, 17);
+	/* The session URL's id is its owner's key (DELETE, PATCH): 190 random
+	 * bits, never shown elsewhere; v->id is the public name in the API,
+	 * /metrics and logs. */
+	cr_whep_random_text(v->id, 9);
+	cr_whep_random_text(v->secret, sizeof(v->secret));
 	cr_whep_random_text(v->ufrag, 9);
 	cr_whep_random_text(v->pwd, 25);
 	snprintf(v->remote_ufrag, sizeof(v->remote_ufrag), "%s", m->ufrag);
-	snprintf(v->path, sizeof(v->path), "/session/%s/%s", sname, v->id);
+	snprintf(v->path, sizeof(v->path), "/session/%s/%s", sname, v->secret);
 	snprintf(v->name, sizeof(v->name), "whep %s", v->id);
 	snprintf(v->info.id, sizeof(v->info.id), "%s", v->id);
 	snprintf(v->info.stream, sizeof(v->info.stream), "%s", sname);
@@ -205,12 +227,12 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	w->stats.sessions_total++;
 	w->stats.sessions_active++;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	cr_whep_http_cors(req);
 	evhttp_add_header(h, "Content-Type", "application/sdp");
 	evhttp_add_header(h, "Location", v->path);
+	evhttp_add_header(h, "X-Viewer-Id", v->id); /* its public name in /api/webrtc */
 	evhttp_add_header(h, "Accept-Patch", "application/trickle-ice-sdpfrag");
-	char etag[40];
-	snprintf(etag, sizeof(etag), "\"%s\"", v->id);
+	char etag[48];
+	snprintf(etag, sizeof(etag), "\"%s\"", v->secret);
 	evhttp_add_header(h, "ETag", etag);
 	struct evbuffer *b = evbuffer_new();
 	evbuffer_add(b, answer, (size_t)alen);
@@ -221,9 +243,22 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		 cr_codec_name(v->enc.codec), v->pt, v->rtx_pt >= 0 ? ", rtx" : "");
 }
 
+/* Host check, CORS for configured origins, and (except for pre-flights,
+ * which carry no credentials) the right on the stream. */
+static bool _door(struct cr_whep_s *w, struct evhttp_request *req, int stream, unsigned need)
+{
+	if (!cr_http_host_ok(w->cfg, req))
+		return false;
+	cr_http_cors(w->cfg, req);
+	return evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS ||
+	       cr_http_allowed(w->cfg, req, stream >= 0 ? cr_stream_name(w->streams[stream]) : NULL, need);
+}
+
 static void _on_whep(struct evhttp_request *req, void *arg)
 {
 	struct cr_whep_route_s *r = arg;
+	if (!_door(r->w, req, r->stream, CR_RIGHT_VIEW))
+		return;
 	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_OPTIONS:
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Accept-Post", "application/sdp");
@@ -241,6 +276,9 @@ static void _on_whep(struct evhttp_request *req, void *arg)
 static void _on_session(struct evhttp_request *req, void *arg)
 {
 	struct cr_whep_viewer_s *v = arg;
+	/* The URL is the owner's key; with [auth] its credentials must hold too. */
+	if (!_door(v->w, req, v->stream, CR_RIGHT_VIEW))
+		return;
 	switch (evhttp_request_get_command(req)) {
 	case EVHTTP_REQ_OPTIONS:
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Accept-Patch",
@@ -355,6 +393,8 @@ static void _on_api(struct evhttp_request *req, void *arg)
 {
 	struct cr_whep_s *w = arg;
 	const struct cr_whep_stats_s *s = &w->stats;
+	if (!_door(w, req, -1, CR_RIGHT_ADMIN))
+		return;
 	json_t *viewers = json_array();
 	cr_whep_foreach_viewer(w, _add_viewer_json, viewers);
 	json_t *root = json_pack(
@@ -370,7 +410,6 @@ static void _on_api(struct evhttp_request *req, void *arg)
 	char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
 	json_decref(root);
 	struct evbuffer *b = evbuffer_new();
-	cr_whep_http_cors(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
 	if (text)
 		evbuffer_add(b, text, strlen(text));
@@ -436,7 +475,6 @@ static bool _sdp_send(struct cr_whep_s *w, int stream, struct evhttp_request *re
 		if (n < 0)
 			break;
 		struct evbuffer *b = evbuffer_new();
-		cr_whep_http_cors(req);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/sdp");
 		evbuffer_add(b, sdp, (size_t)n);
 		evhttp_send_reply(req, 200, "OK", b);
@@ -451,7 +489,7 @@ static bool _sdp_send(struct cr_whep_s *w, int stream, struct evhttp_request *re
 static void _on_sdp(struct evhttp_request *req, void *arg)
 {
 	struct cr_whep_route_s *r = arg;
-	if (_sdp_send(r->w, r->stream, req, false))
+	if (!_door(r->w, req, r->stream, CR_RIGHT_VIEW) || _sdp_send(r->w, r->stream, req, false))
 		return;
 	struct cr_whep_sdp_wait_s *q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -488,6 +526,8 @@ static const char _player_html[] =
 	"<script>\n"
 	"const stream = %s, status = document.getElementById('s'), video = document.getElementById('v');\n"
 	"let pc, session;\n"
+	/* ?token= of this page goes to WHEP as a bearer token (never in a URL). */
+	"const token = new URLSearchParams(location.search).get('token'), auth = token ? {Authorization: 'Bearer ' + token} : {};\n"
 	"async function play() {\n"
 	"  pc = new RTCPeerConnection();\n"
 	"  pc.addTransceiver('video', {direction: 'recvonly'});\n"
@@ -498,13 +538,13 @@ static const char _player_html[] =
 	"  };\n"
 	"  await pc.setLocalDescription(await pc.createOffer());\n"
 	"  const r = await fetch('/whep/' + encodeURIComponent(stream),\n"
-	"    {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: pc.localDescription.sdp});\n"
+	"    {method: 'POST', headers: Object.assign({'Content-Type': 'application/sdp'}, auth), body: pc.localDescription.sdp});\n"
 	"  const text = await r.text();\n"
 	"  if (r.status !== 201) { status.textContent = 'WHEP: ' + r.status + ' ' + text; return; }\n"
 	"  session = r.headers.get('Location');\n"
 	"  await pc.setRemoteDescription({type: 'answer', sdp: text});\n"
 	"}\n"
-	"function stop() { if (session) fetch(session, {method: 'DELETE', keepalive: true}); if (pc) pc.close(); session = null; }\n"
+	"function stop() { if (session) fetch(session, {method: 'DELETE', headers: auth, keepalive: true}); if (pc) pc.close(); session = null; }\n"
 	"function restart() { stop(); play().catch(e => status.textContent = e); }\n"
 	"window.addEventListener('pagehide', stop);\n"
 	"play().catch(e => status.textContent = e);\n"
@@ -513,6 +553,8 @@ static const char _player_html[] =
 static void _on_player(struct evhttp_request *req, void *arg)
 {
 	struct cr_whep_route_s *r = arg;
+	if (!_door(r->w, req, r->stream, CR_RIGHT_VIEW))
+		return;
 	const char *name = cr_stream_name(r->w->streams[r->stream]);
 	/* Stream names are [A-Za-z0-9_-] (config schema): safe in HTML and JS. */
 	char quoted[80];

@@ -44,7 +44,8 @@ struct cr_whep_route_s {
 struct cr_whep_viewer_s {
 	struct cr_whep_s *w;
 	struct cr_whep_viewer_s *next;
-	char id[33];
+	char id[33];     /* public: API, /metrics, logs */
+	char secret[33]; /* the session URL's id: its owner's key */
 	char path[128];
 	char name[96];
 	int stream;
@@ -115,7 +116,6 @@ uint32_t cr_whep_random32(void);
 void cr_whep_http_register(struct cr_whep_s *w);
 void cr_whep_http_unregister(struct cr_whep_s *w);
 void cr_whep_http_sdp_tick(struct cr_whep_s *w); /* every tick: answers waiting /sdp/ requests */
-void cr_whep_http_cors(struct evhttp_request *req);
 void cr_whep_http_reply(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -112,7 +112,7 @@ class Server:
                 raise Fail(f"camrelay exited with {self.proc.returncode} at start:\n{self.log_tail()}")
             try:
                 status, _, _ = get(self.url + "/api/streams", timeout=1)
-                if status == 200:
+                if status in (200, 401):  # 401: an [auth] config is up too
                     return self
             except OSError:
                 pass

@@ -79,7 +79,7 @@ def main(exe):
         stalled = socket.socket()
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         stalled.connect(("127.0.0.1", srv.port))
-        stalled.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: x\r\n\r\n")
+        stalled.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         st = srv.wait_for("the stalled client drops frames",
                           lambda: [c for c in srv.stream()["clients"] if c["dropped"] > 0])
         c = st[0]

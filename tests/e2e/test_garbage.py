@@ -14,20 +14,20 @@ from e2e import check
 
 N = 2000
 SEEDS = [
-    b"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
-    b"GET /?action=snapshot HTTP/1.1\r\nHost: h\r\n\r\n",
-    b"GET /api/streams HTTP/1.1\r\nHost: h\r\n\r\n",
-    b"GET /api/streams/test HTTP/1.1\r\nHost: h\r\n\r\n",
-    b"GET /api/streams/test/controls HTTP/1.1\r\nHost: h\r\n\r\n",
-    b"POST /api/streams/test/controls HTTP/1.1\r\nHost: h\r\nContent-Length: 19\r\n\r\n{\"brightness\": 100}",
-    b"PUT /api/streams/test/controls HTTP/1.1\r\nHost: h\r\nContent-Length: 14\r\n\r\nbrightness=100",
-    b"POST /api/streams/test/controls HTTP/1.1\r\nHost: h\r\nContent-Length: 33\r\n\r\n{\"a\": [1, {\"b\": null}], \"c\": 1e9}",
-    b"GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n",
-    b"GET /snapshot/test HTTP/1.1\r\nHost: h\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"GET /?action=snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"GET /api/streams HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"GET /api/streams/test HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"GET /api/streams/test/controls HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"POST /api/streams/test/controls HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 19\r\n\r\n{\"brightness\": 100}",
+    b"PUT /api/streams/test/controls HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 14\r\n\r\nbrightness=100",
+    b"POST /api/streams/test/controls HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 33\r\n\r\n{\"a\": [1, {\"b\": null}], \"c\": 1e9}",
+    b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"GET /snapshot/test HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
     b"GET /mjpeg/test HTTP/1.0\r\n\r\n",
-    b"GET /stream HTTP/1.1\r\nHost: h\r\n\r\n",
-    b"HEAD /mjpeg/test HTTP/1.1\r\nHost: h\r\n\r\n",
-    b"OPTIONS /api/streams HTTP/1.1\r\nHost: h\r\n\r\n",
+    b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"HEAD /mjpeg/test HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"OPTIONS /api/streams HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
 ]
 TOKENS = [b"%", b"%00", b"%2F", b"%25", b"/", b"//", b"..", b"?", b"&", b"=", b"#", b"\xff", b"\x00",
           b"{", b"}", b"\"", b"\\", b"[", b"]", b":", b",", b"test", b"controls", b"action=stream",
@@ -90,7 +90,7 @@ def main(exe):
         socks = []
         for _ in range(70):
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-            s.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             socks.append(s)
         srv.wait_for("the daemon says it is out of file descriptors",
                      lambda: "open files limit 48" in srv.log_tail(200))

@@ -161,7 +161,7 @@ def counters(exe):
         readers = []
         for _ in range(2):
             sock = socket.create_connection(("127.0.0.1", srv.port))
-            sock.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             chunks = []
             t = threading.Thread(target=read_to_eof, args=(sock, chunks), daemon=True)
             t.start()

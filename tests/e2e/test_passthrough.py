@@ -34,7 +34,7 @@ def main(exe):
             sock = e2e.socket.socket()
             sock.setsockopt(e2e.socket.SOL_SOCKET, e2e.socket.SO_RCVBUF, 4096)
             sock.connect(("127.0.0.1", srv.port))
-            sock.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /mjpeg/test HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             stalled.append(sock)
         srv.wait_for("the stalled clients drop frames",
                      lambda: sum(c["dropped"] > 0 for c in srv.stream()["clients"]) == 6)

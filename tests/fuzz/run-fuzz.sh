@@ -18,7 +18,7 @@ cflags="-std=c17 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$root/src
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 toml_src="$root/src/config/toml.c $root/src/config/toml_lex.c"
 config_src="$toml_src $root/src/config/schema.c $root/src/config/schema_get.c $root/src/config/schema_source.c
-	$root/src/config/schema_sink.c $root/src/config/values.c $root/src/core/format.c"
+	$root/src/config/schema_sink.c $root/src/config/schema_auth.c $root/src/config/values.c $root/src/core/format.c"
 targets="fuzz_config fuzz_toml"
 
 mkdir -p "$build"
@@ -27,9 +27,9 @@ $cc $cflags -o "$build/fuzz_config" "$here/fuzz_config.c" $config_src -lm
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_toml" "$here/fuzz_toml.c" $toml_src -lm
 
-# SECONDS is shared by these and the WebRTC targets further down.
+# SECONDS is shared by these, the WebRTC targets and fuzz_auth further down.
 webrtc_targets="fuzz_sdp fuzz_stun fuzz_rtcp"
-n=$(echo "$targets $webrtc_targets" | wc -w)
+n=$(echo "$targets $webrtc_targets fuzz_auth" | wc -w)
 each=$((total / n))
 [ "$each" -ge 1 ] || each=1
 status=0
@@ -60,9 +60,14 @@ $cc $cflags -o "$build/fuzz_stun" "$here/fuzz_stun.c" "$wsrc/net/stun.c" -lcrypt
 $cc $cflags -o "$build/fuzz_rtcp" "$here/fuzz_rtcp.c" "$wsrc/rtp/rtcp.c" $rtp_src
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_dtls" "$here/fuzz_dtls.c" "$wsrc/net/dtls.c" -lssl -lcrypto
-for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp fuzz_dtls:dtls; do
+# Access control: Authorization header / ?token= values (Bearer, Basic, JWT);
+# its seeds are in tests/fuzz/corpus/auth.
+# shellcheck disable=SC2086
+$cc $cflags -o "$build/fuzz_auth" "$here/fuzz_auth.c" "$wsrc/net/auth.c" -lcrypto -ljansson -largon2
+for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp fuzz_dtls:dtls fuzz_auth:auth; do
 	name=${t%%:*}
 	seeds=$webrtc_corpus/${t##*:}
+	[ -d "$seeds" ] || seeds=$here/corpus/${t##*:}
 	mkdir -p "$build/corpus-$name"
 	echo "== $name: $each s"
 	if ! "$build/$name" -max_total_time="$each" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \

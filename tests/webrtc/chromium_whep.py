@@ -35,7 +35,7 @@ JS_START = r"""
   await pc.setRemoteDescription({type: 'answer', sdp: text});
   window.pcs = window.pcs || {};
   window.pcs[%(name)s] = pc;
-  return {location: r.headers.get('Location')};
+  return {location: r.headers.get('Location'), viewer: r.headers.get('X-Viewer-Id')};
 })()
 """
 
@@ -164,7 +164,7 @@ def main():
             results[n].update(cdp.evaluate(JS_STATS % {"name": json.dumps(n)}) or {})
             api = http_json(args.base + "/api/webrtc")
             results[n]["bars"] = cdp.evaluate(JS_PIXELS % {"name": json.dumps(n)})
-            vid = results[n]["location"].rsplit("/", 1)[-1]
+            vid = results[n].get("viewer")
             for v in api["viewers"]:
                 if v["id"] == vid:
                     results[n]["server_frames_sent"] = v["frames_sent"]

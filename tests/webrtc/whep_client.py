@@ -97,6 +97,7 @@ async def run(args):
     loc = headers.get("Location", "")
     base = re.match(r"(https?://[^/]+)", args.url).group(1)
     summary["session"] = base + loc
+    summary["viewer"] = headers.get("X-Viewer-Id", "")
     m = re.search(r"a=rtpmap:\d+ ([A-Za-z0-9]+)/90000", answer)
     summary["codec"] = m.group(1) if m else "?"
     summary["rtx"] = "rtx/90000" in answer
