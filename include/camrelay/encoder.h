@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <camrelay/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -86,27 +88,27 @@ typedef struct camrelay_codec_parameters {
 
 /* Opens an encoder. NULL on failure, with the reason in err (what failed,
  * on what, and what to change). */
-camrelay_encoder *camrelay_encoder_create(const camrelay_encoder_config *cfg, camrelay_packet_cb on_packet,
+CAMRELAY_API camrelay_encoder *camrelay_encoder_create(const camrelay_encoder_config *cfg, camrelay_packet_cb on_packet,
 					  void *opaque, char *err, size_t errlen);
 
 /* Encodes one frame; on_packet() is called for each packet it produces
  * (with the software encoders: exactly one, for this frame). Frames in a
  * format the backend does not take are converted (libyuv). 0, or a negative
  * errno with camrelay_encoder_error() saying why. */
-int camrelay_encoder_push_frame(camrelay_encoder *enc, const camrelay_frame *frame);
+CAMRELAY_API int camrelay_encoder_push_frame(camrelay_encoder *enc, const camrelay_frame *frame);
 
 /* Safe from any thread; take effect at the next push_frame: the next frame
  * becomes a keyframe / the rate control aims at the new bitrate. */
-void camrelay_encoder_request_keyframe(camrelay_encoder *enc);
-int camrelay_encoder_set_bitrate(camrelay_encoder *enc, int64_t bps);
+CAMRELAY_API void camrelay_encoder_request_keyframe(camrelay_encoder *enc);
+CAMRELAY_API int camrelay_encoder_set_bitrate(camrelay_encoder *enc, int64_t bps);
 
 /* Fills *out (pointers valid until camrelay_encoder_destroy()); returns 0. */
-int camrelay_encoder_codec_parameters(const camrelay_encoder *enc, camrelay_codec_parameters *out);
+CAMRELAY_API int camrelay_encoder_codec_parameters(const camrelay_encoder *enc, camrelay_codec_parameters *out);
 
 /* Why the last call failed ("" if it did not). */
-const char *camrelay_encoder_error(const camrelay_encoder *enc);
+CAMRELAY_API const char *camrelay_encoder_error(const camrelay_encoder *enc);
 
-void camrelay_encoder_destroy(camrelay_encoder *enc);
+CAMRELAY_API void camrelay_encoder_destroy(camrelay_encoder *enc);
 
 #ifdef __cplusplus
 }

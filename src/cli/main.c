@@ -161,10 +161,12 @@ static int _cmd_serve(int argc, char **argv)
 		}
 
 	struct cr_stream_s *streams[CR_MAX_STREAMS] = {0};
+	struct cr_sinks_s *sinks[CR_MAX_STREAMS] = {0};
 	int rc = 0;
 	for (int i = 0; i < cfg.n_streams; i++) {
 		streams[i] = cr_stream_new(&cfg.streams[i]);
-		if (!streams[i] || cr_stream_start(streams[i], err, sizeof(err)) < 0) {
+		if (!streams[i] || cr_stream_start(streams[i], err, sizeof(err)) < 0 ||
+		    cr_sinks_open(streams[i], &sinks[i], err, sizeof(err)) < 0) {
 			CR_LOG_E("serve", "%s", streams[i] ? err : "out of memory");
 			rc = 1;
 			goto out;
@@ -182,8 +184,10 @@ static int _cmd_serve(int argc, char **argv)
 	CR_LOG_I("serve", "stopping");
 	cr_http_stop(http);
 out:
-	for (int i = 0; i < cfg.n_streams; i++)
+	for (int i = 0; i < cfg.n_streams; i++) {
+		cr_sinks_close(sinks[i]);
 		cr_stream_destroy(streams[i]);
+	}
 	return rc;
 }
 

@@ -21,6 +21,7 @@
 #include "core/stream.h"
 #include "core/v4l2_util.h"
 #include "net/http.h"
+#include "sink/sink.h"
 #include "sink/webcam.h"
 #include "source/gphoto2.h"
 #include "source/source.h"
@@ -272,7 +273,8 @@ static int _run(int argc, char **argv)
 		fprintf(stderr, "camrelay webcam: out of memory\n");
 		return 1;
 	}
-	if (cr_stream_start(stream, err, sizeof(err)) < 0) {
+	struct cr_sinks_s *sinks = NULL;
+	if (cr_stream_start(stream, err, sizeof(err)) < 0 || cr_sinks_open(stream, &sinks, err, sizeof(err)) < 0) {
 		fprintf(stderr, "camrelay webcam: %s\n", err);
 		cr_stream_destroy(stream);
 		return 1;
@@ -280,6 +282,7 @@ static int _run(int argc, char **argv)
 	struct cr_http_s *http = NULL;
 	if (http_listen && !(http = cr_http_start(&cfg, &stream, 1, err, sizeof(err)))) {
 		fprintf(stderr, "camrelay webcam: %s\n", err);
+		cr_sinks_close(sinks);
 		cr_stream_destroy(stream);
 		return 1;
 	}
@@ -288,6 +291,7 @@ static int _run(int argc, char **argv)
 	cr_cli_wait_stop();
 	if (http)
 		cr_http_stop(http);
+	cr_sinks_close(sinks);
 	cr_stream_destroy(stream);
 	return 0;
 }

@@ -300,7 +300,8 @@ static int _load_capture(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 			 struct cr_capture_cfg_s *cap)
 {
 	static const char *const keys[] = {"backend", "device", "width", "height", "fps", "pixel_format",
-					   "prefer_dmabuf", "controls", "media", NULL};
+					   "prefer_dmabuf", "controls", "media", "pattern", NULL};
+	static const char *const patterns[] = {"bars", "noise", NULL};
 	const struct cr_toml_s *controls = NULL, *media = NULL;
 	char sub[256];
 	int rc;
@@ -325,6 +326,12 @@ static int _load_capture(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 	if ((rc = cr_cfg_get_table(c, t, path, "media", &media)) < 0 ||
 	    (media && (rc = _load_media(c, media, cr_cfg_sub(sub, sizeof(sub), path, "media"), &cap->media)) < 0))
 		return rc;
+	if ((rc = cr_cfg_get_choice(c, t, path, "pattern", "test pattern", patterns, cap->pattern,
+				    sizeof(cap->pattern))) < 0)
+		return rc;
+	if (rc > 0 && strcmp(cap->backend, "test") != 0)
+		return CR_CFG_FAIL(c, cr_toml_get(t, "pattern"), cr_cfg_sub(sub, sizeof(sub), path, "pattern"),
+				   "pattern applies to the test backend only (backend is %s)", cap->backend);
 	if (strcmp(cap->backend, "test") == 0) {
 		/* The test pattern has no device to ask for defaults. */
 		if (!cap->width)

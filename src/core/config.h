@@ -78,6 +78,7 @@ struct cr_capture_cfg_s {
 	int fps;           /* 0 = device default */
 	enum cr_pixfmt_e pixel_format; /* CR_PIXFMT_NONE = device default */
 	bool prefer_dmabuf;
+	char pattern[8]; /* test: "bars" ("" too) or "noise" (detail and motion for encoders) */
 	int n_controls;
 	struct cr_control_cfg_s controls[CR_MAX_CONTROLS];
 	struct cr_media_cfg_s media; /* v4l2 capture behind a media controller */

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "encode/encoder.h"
-#include "sink/sink.h"
 #include "source/source.h"
 
 const struct cr_source_ops_s *cr_source_find(const char *name)
@@ -66,12 +65,4 @@ int cr_encoder_check(const struct cr_encoder_cfg_s *cfg, char *msg, size_t msgle
 		snprintf(msg, msglen, "%s; set encoder.device to one, or fallback = \"software\" to encode on the CPU",
 			 why);
 	return r;
-}
-
-const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type)
-{
-	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p; p++)
-		if ((*p)->type == type)
-			return *p;
-	return NULL;
 }

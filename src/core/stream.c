@@ -12,7 +12,6 @@
 #include "core/pool.h"
 #include "core/queue.h"
 #include "encode/encoder.h"
-#include "sink/sink.h"
 
 #define _STAGE_DEPTH 2
 
@@ -28,6 +27,9 @@ struct _stage_s {
 
 	struct cr_queue_s in;
 	pthread_t thread;
+	/* Held by the stage thread while it calls direct subscribers (outside
+	 * the stream's lock), so that unsubscribing waits for a call to end. */
+	pthread_mutex_t deliver_lock;
 	int n_subs;
 	struct _stage_s *next;
 
@@ -50,6 +52,8 @@ struct cr_sub_s {
 	struct _stage_s *stage;
 	enum cr_sub_kind_e kind;
 	struct cr_queue_s queue;
+	void (*deliver)(void *item, void *opaque); /* direct: no queue */
+	void *deliver_opaque;
 	char name[96];
 	bool wait_keyframe; /* packets: deliver nothing before the first keyframe */
 	atomic_uint_least64_t delivered, self_dropped;
@@ -77,9 +81,6 @@ struct cr_stream_s {
 	int64_t fps_window_start;
 	uint64_t fps_window_frames;
 	double fps_measured;
-
-	struct cr_sink_s sinks[CR_MAX_SINKS];
-	int n_sinks_open;
 };
 
 const char *cr_source_state_name(enum cr_source_state_e s)
@@ -94,14 +95,41 @@ static void _unref_packet(void *item) { cr_packet_unref(item); }
 
 /* ---- delivery to subscribers ---- */
 
+#define _MAX_DIRECT 8
+
+/* Calls the direct subscribers collected under s->lock, which is released
+ * here: the stage's deliver_lock, taken before, keeps each of them alive
+ * until its call returns (cr_stream_unsubscribe waits for it). */
+static void _call_direct(struct _stage_s *st, struct cr_sub_s **direct, int n, void *item)
+{
+	if (n == 0) {
+		pthread_mutex_unlock(&st->stream->lock);
+		return;
+	}
+	pthread_mutex_lock(&st->deliver_lock);
+	pthread_mutex_unlock(&st->stream->lock);
+	for (int i = 0; i < n; i++) {
+		direct[i]->deliver(item, direct[i]->deliver_opaque);
+		atomic_fetch_add(&direct[i]->delivered, 1);
+	}
+	pthread_mutex_unlock(&st->deliver_lock);
+}
+
 static void _deliver_frame(struct _stage_s *st, struct cr_frame_s *f)
 {
 	struct cr_stream_s *s = st->stream;
+	struct cr_sub_s *direct[_MAX_DIRECT];
+	int n = 0;
 	pthread_mutex_lock(&s->lock);
-	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next)
-		if (sub->stage == st)
+	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next) {
+		if (sub->stage != st)
+			continue;
+		if (sub->deliver && n < _MAX_DIRECT)
+			direct[n++] = sub;
+		else if (!sub->deliver)
 			cr_queue_push(&sub->queue, cr_frame_ref(f));
-	pthread_mutex_unlock(&s->lock);
+	}
+	_call_direct(st, direct, n, f);
 }
 
 static void _emit_packet(struct cr_encoder_s *enc, struct cr_packet_s *pkt)
@@ -112,6 +140,8 @@ static void _emit_packet(struct cr_encoder_s *enc, struct cr_packet_s *pkt)
 	atomic_fetch_add(&s->stats.packets_encoded, 1);
 	if (pkt->ts_capture_ns)
 		cr_latency_add_ns(&s->stats.capture_to_encoded, pkt->ts_encoded_ns - pkt->ts_capture_ns);
+	struct cr_sub_s *direct[_MAX_DIRECT];
+	int n = 0;
 	pthread_mutex_lock(&s->lock);
 	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next) {
 		if (sub->stage != st)
@@ -121,9 +151,12 @@ static void _emit_packet(struct cr_encoder_s *enc, struct cr_packet_s *pkt)
 				continue;
 			sub->wait_keyframe = false;
 		}
-		cr_queue_push(&sub->queue, cr_packet_ref(pkt));
+		if (sub->deliver && n < _MAX_DIRECT)
+			direct[n++] = sub;
+		else if (!sub->deliver)
+			cr_queue_push(&sub->queue, cr_packet_ref(pkt));
 	}
-	pthread_mutex_unlock(&s->lock);
+	_call_direct(st, direct, n, pkt);
 }
 
 /* ---- stage threads ---- */
@@ -327,6 +360,7 @@ static struct _stage_s *_stage_get(struct cr_stream_s *s, const struct cr_sub_re
 	st->height = req->height;
 	st->enc_cfg = req->encoder;
 	st->enc.emit_opaque = st; /* MJPEG passthrough emits before any encoder is opened */
+	pthread_mutex_init(&st->deliver_lock, NULL);
 	/* An encoder importing DMA-BUFs holds capture buffers while frames wait:
 	 * one waiting frame keeps the capture driver from running dry (and
 	 * copying) with its few buffers. */
@@ -334,6 +368,7 @@ static struct _stage_s *_stage_get(struct cr_stream_s *s, const struct cr_sub_re
 		      _unref_frame);
 	if (pthread_create(&st->thread, NULL, _stage_thread, st) != 0) {
 		cr_queue_destroy(&st->in);
+		pthread_mutex_destroy(&st->deliver_lock);
 		free(st);
 		return NULL;
 	}
@@ -349,6 +384,7 @@ static void _stage_destroy(struct _stage_s *st)
 	cr_queue_destroy(&st->in);
 	cr_converter_destroy(st->conv);
 	cr_pool_destroy(st->pool);
+	pthread_mutex_destroy(&st->deliver_lock);
 	free(st);
 }
 
@@ -366,6 +402,8 @@ struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_
 		      req->kind == CR_SUB_RAW ? _unref_frame : _unref_packet);
 	sub->queue.notify = req->notify;
 	sub->queue.notify_opaque = req->opaque;
+	sub->deliver = req->deliver;
+	sub->deliver_opaque = req->opaque;
 	sub->wait_keyframe = req->kind == CR_SUB_ENCODED;
 	pthread_mutex_lock(&s->lock);
 	sub->stage = _stage_get(s, req);
@@ -407,6 +445,10 @@ void cr_stream_unsubscribe(struct cr_sub_s *sub)
 			}
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (sub->deliver) { /* a call under way ends first */
+		pthread_mutex_lock(&sub->stage->deliver_lock);
+		pthread_mutex_unlock(&sub->stage->deliver_lock);
+	}
 	if (dead)
 		_stage_destroy(dead);
 	/* Nothing is pushed any more: what is still queued never reaches the
@@ -455,6 +497,11 @@ int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps)
 		return -EINVAL;
 	atomic_store(&sub->stage->bitrate_wanted, bps);
 	return 0;
+}
+
+uint64_t cr_sub_stage_dropped(struct cr_sub_s *sub)
+{
+	return cr_queue_dropped(&sub->stage->in);
 }
 
 void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub_info_s *, void *),
@@ -681,23 +728,6 @@ int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen)
 		return -EAGAIN;
 	}
 	s->capture_started = true;
-	for (int i = 0; i < s->cfg.n_sinks; i++) {
-		struct cr_sink_s *k = &s->sinks[i];
-		k->cfg = &s->cfg.sinks[i];
-		k->stream = s;
-		k->ops = cr_sink_find(k->cfg->type);
-		if (!k->ops) {
-			snprintf(err, errlen, "stream \"%s\": sink type %d (line %d) is not in this build",
-				 s->cfg.name, (int)k->cfg->type, k->cfg->line);
-			return -ENOTSUP;
-		}
-		int r = k->ops->open(k);
-		if (r < 0) {
-			snprintf(err, errlen, "stream \"%s\": %s sink: %s", s->cfg.name, k->ops->name, k->error);
-			return r;
-		}
-		s->n_sinks_open = i + 1;
-	}
 	return 0;
 }
 
@@ -705,8 +735,6 @@ void cr_stream_destroy(struct cr_stream_s *s)
 {
 	if (!s)
 		return;
-	for (int i = s->n_sinks_open - 1; i >= 0; i--)
-		s->sinks[i].ops->close(&s->sinks[i]);
 	atomic_store(&s->running, false);
 	if (s->capture_started)
 		pthread_join(s->capture_thread, NULL);
@@ -717,14 +745,6 @@ void cr_stream_destroy(struct cr_stream_s *s)
 	pthread_mutex_destroy(&s->src_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
-}
-
-int cr_stream_sink_param_sets(struct cr_stream_s *s, int sink, uint8_t *out, size_t cap)
-{
-	/* Sinks open before the HTTP server starts and close after it stops. */
-	if (sink < 0 || sink >= s->n_sinks_open || !s->sinks[sink].ops->param_sets)
-		return -ENOENT;
-	return s->sinks[sink].ops->param_sets(&s->sinks[sink], out, cap);
 }
 
 const char *cr_stream_name(const struct cr_stream_s *s) { return s->cfg.name; }

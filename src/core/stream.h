@@ -31,7 +31,11 @@ struct cr_sub_req_s {
 	int depth;                       /* queue depth, default 2 */
 	/* Optional: called (from a pipeline thread) after each push. */
 	void (*notify)(void *opaque);
-	void *opaque;
+	/* Optional, instead of the queue: called on the stage thread with each
+	 * item (a borrowed reference: take one to keep it). It must not
+	 * unsubscribe or destroy the stream; a slow one delays the stage. */
+	void (*deliver)(void *item, void *opaque);
+	void *opaque; /* for notify or deliver */
 	const char *name; /* for /api/streams, e.g. "mjpeg 127.0.0.1:5678" */
 };
 
@@ -59,7 +63,8 @@ struct cr_stream_status_s {
 const char *cr_source_state_name(enum cr_source_state_e s);
 
 struct cr_stream_s *cr_stream_new(const struct cr_stream_cfg_s *cfg);
-/* Starts the capture thread and the configured sinks. */
+/* Starts the capture thread (the daemon opens the configured sinks,
+ * src/sink/sinks.c). */
 int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen);
 /* Stops everything; subscribers must be gone (or are closed). */
 void cr_stream_destroy(struct cr_stream_s *s);
@@ -84,6 +89,9 @@ void cr_sub_sent(struct cr_sub_s *sub, int64_t ts_capture_ns);
 void cr_sub_drop(struct cr_sub_s *sub);
 void cr_sub_request_keyframe(struct cr_sub_s *sub);
 int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps);
+/* Frames the subscriber's stage dropped at its input (a slow encoder or
+ * converter: its queue keeps the newest frames). */
+uint64_t cr_sub_stage_dropped(struct cr_sub_s *sub);
 
 struct cr_sub_info_s {
 	char name[96];
@@ -96,10 +104,6 @@ struct cr_sub_info_s {
 /* Calls fn for each subscriber (under the stream's lock: keep fn short). */
 void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub_info_s *, void *),
 			   void *opaque);
-
-/* The parameter sets of the stream's sink number `sink` (config order),
- * see cr_sink_ops_s.param_sets; -ENOENT when it has none to give. */
-int cr_stream_sink_param_sets(struct cr_stream_s *s, int sink, uint8_t *out, size_t cap);
 
 /* Controls of the running source. */
 int cr_stream_list_controls(struct cr_stream_s *s, struct cr_control_info_s *out, int max);

@@ -19,6 +19,7 @@
 #include "net/http_access.h"
 #include "net/sdp.h"
 #include "net/whep_priv.h"
+#include "sink/sink.h"
 
 void cr_whep_http_reply(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
 {
@@ -458,7 +459,7 @@ static bool _sdp_send(struct cr_whep_s *w, int stream, struct evhttp_request *re
 		uint8_t ps[1024];
 		int ps_len = 0;
 		if (enc.codec == CR_CODEC_H264 || enc.codec == CR_CODEC_H265) {
-			ps_len = cr_stream_sink_param_sets(w->streams[stream], i, ps, sizeof(ps));
+			ps_len = cr_sinks_param_sets(w->streams[stream], i, ps, sizeof(ps));
 			if (ps_len == -EAGAIN && !last)
 				return false;
 			if (ps_len == -EAGAIN)

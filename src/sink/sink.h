@@ -6,6 +6,9 @@
 #ifndef CR_SINK_H
 #define CR_SINK_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "core/config.h"
 
 struct cr_stream_s;
@@ -30,5 +33,14 @@ struct cr_sink_ops_s {
 
 extern const struct cr_sink_ops_s *const cr_sink_backends[];
 const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type);
+
+/* The sinks of one stream (sinks.c), opened after cr_stream_start() and
+ * closed before cr_stream_destroy(). */
+struct cr_sinks_s;
+int cr_sinks_open(struct cr_stream_s *s, struct cr_sinks_s **out, char *err, size_t errlen);
+void cr_sinks_close(struct cr_sinks_s *set);
+/* The parameter sets of the stream's sink number `sink` (config order),
+ * see cr_sink_ops_s.param_sets; -ENOENT when it has none to give. */
+int cr_sinks_param_sets(struct cr_stream_s *s, int sink, uint8_t *out, size_t cap);
 
 #endif

@@ -1,0 +1,94 @@
+/* The configured sinks of the daemon's streams ([[stream.X.sinks]]): opened
+ * after a stream starts, closed before it stops. The stream core knows no
+ * sink; this layer owns them. A small table maps a stream to its open sinks
+ * so the HTTP side can ask a sink for its SDP parameters. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/stream.h"
+#include "sink/sink.h"
+
+struct cr_sinks_s {
+	struct cr_stream_s *stream;
+	int n_open;
+	struct cr_sink_s sinks[CR_MAX_SINKS];
+	struct cr_sinks_s *next;
+};
+
+static pthread_mutex_t _lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cr_sinks_s *_all;
+
+const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type)
+{
+	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p; p++)
+		if ((*p)->type == type)
+			return *p;
+	return NULL;
+}
+
+int cr_sinks_open(struct cr_stream_s *s, struct cr_sinks_s **out, char *err, size_t errlen)
+{
+	const struct cr_stream_cfg_s *cfg = cr_stream_cfg(s);
+	struct cr_sinks_s *set = calloc(1, sizeof(*set));
+	*out = NULL;
+	if (!set) {
+		snprintf(err, errlen, "stream \"%s\": out of memory for its sinks", cfg->name);
+		return -ENOMEM;
+	}
+	set->stream = s;
+	for (int i = 0; i < cfg->n_sinks; i++) {
+		struct cr_sink_s *k = &set->sinks[i];
+		k->cfg = &cfg->sinks[i];
+		k->stream = s;
+		k->ops = cr_sink_find(k->cfg->type);
+		if (!k->ops) {
+			snprintf(err, errlen, "stream \"%s\": sink type %d (line %d) is not in this build", cfg->name,
+				 (int)k->cfg->type, k->cfg->line);
+			cr_sinks_close(set);
+			return -ENOTSUP;
+		}
+		int r = k->ops->open(k);
+		if (r < 0) {
+			snprintf(err, errlen, "stream \"%s\": %s sink: %s", cfg->name, k->ops->name, k->error);
+			cr_sinks_close(set);
+			return r;
+		}
+		set->n_open = i + 1;
+	}
+	pthread_mutex_lock(&_lock);
+	set->next = _all;
+	_all = set;
+	pthread_mutex_unlock(&_lock);
+	*out = set;
+	return 0;
+}
+
+void cr_sinks_close(struct cr_sinks_s *set)
+{
+	if (!set)
+		return;
+	pthread_mutex_lock(&_lock);
+	for (struct cr_sinks_s **p = &_all; *p; p = &(*p)->next)
+		if (*p == set) {
+			*p = set->next;
+			break;
+		}
+	pthread_mutex_unlock(&_lock);
+	for (int i = set->n_open - 1; i >= 0; i--)
+		set->sinks[i].ops->close(&set->sinks[i]);
+	free(set);
+}
+
+int cr_sinks_param_sets(struct cr_stream_s *s, int sink, uint8_t *out, size_t cap)
+{
+	int r = -ENOENT;
+	/* Under the table's lock: a set is not closed while its sink answers. */
+	pthread_mutex_lock(&_lock);
+	for (struct cr_sinks_s *set = _all; set; set = set->next)
+		if (set->stream == s && sink >= 0 && sink < set->n_open && set->sinks[sink].ops->param_sets)
+			r = set->sinks[sink].ops->param_sets(&set->sinks[sink], out, cap);
+	pthread_mutex_unlock(&_lock);
+	return r;
+}

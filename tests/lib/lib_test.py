@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""libcamrelay as a stranger gets it: `meson install` into a temporary
+directory, found through pkg-config (camrelay.pc, prefix-relocatable), then:
+
+  install        headers, soname, pkg-config --libs (no libevent, jansson,
+                 OpenSSL), nm -D lists only the public API, no such NEEDED
+                 entry, abidiff against the committed baseline
+  c              examples/pipeline_example.c built with pkg-config and run
+  rust           examples/rust (std only) built with Debian's cargo, offline, and run
+  python         examples/pipeline.py (ctypes) on /usr/bin/python3
+  config-error   a bad config through the library gives the daemon's
+                 file:line:column message, opening nothing (strace)
+  core-layers    no file of the library includes a sink, net or cli header
+
+lib_test.py MODE BUILD_DIR SOURCE_DIR SANITIZE"""
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+MODE, BUILD, SRC, SANITIZE = sys.argv[1:5]
+SAN = SANITIZE not in ("", "none")
+failed = passed = 0
+ABIDW_OPTS = ["--exported-interfaces-only", "--no-corpus-path", "--no-comp-dir-path", "--no-show-locs",
+              "--no-elf-needed", "--drop-private-types"]
+
+
+def check(ok, what, detail=""):
+    global failed, passed
+    print(("ok: " if ok else "FAIL: ") + what + (": " + detail if detail else ""), flush=True)
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run(cmd, **kw)
+
+
+def install(tmp):
+    """meson install into tmp/dest, then the tree is moved to tmp/prefix, so
+    that only a relocatable camrelay.pc can still find it. Returns the env
+    for pkg-config and the prefix."""
+    dest = os.path.join(tmp, "dest")
+    with open(os.path.join(BUILD, ".lib_test.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # meson install writes one log per build dir
+        r = run(["meson", "install", "-C", BUILD, "--no-rebuild", "--quiet", "--destdir", dest])
+    if r.returncode != 0:
+        print(r.stdout, r.stderr)
+        sys.exit("meson install failed")
+    pcs = [os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs if f == "camrelay.pc"]
+    if len(pcs) != 1:
+        sys.exit(f"camrelay.pc installed {len(pcs)} times")
+    # <dest>/<prefix>/<libdir>/pkgconfig/camrelay.pc; move <dest>/<prefix> away.
+    prefix_in_dest = os.path.normpath(run(["pkg-config", "--variable=prefix", pcs[0]]).stdout.strip())
+    if not prefix_in_dest.startswith(dest + "/"):
+        sys.exit(f"camrelay.pc's prefix {prefix_in_dest} is not where it was installed (not relocatable)")
+    moved = os.path.join(tmp, "prefix")
+    shutil.move(prefix_in_dest, moved)
+    pcdir = os.path.join(moved, os.path.relpath(os.path.dirname(pcs[0]), prefix_in_dest))
+    env = dict(os.environ, PKG_CONFIG_PATH=pcdir)
+    env.pop("LD_LIBRARY_PATH", None)  # meson points it at the build tree: use the installed copy
+    return env, moved
+
+
+def pkg(env, *args):
+    r = run(["pkg-config", *args, "camrelay"], env=env)
+    if r.returncode != 0:
+        sys.exit("pkg-config: " + r.stderr)
+    return r.stdout.strip()
+
+
+def san_env(env, leaks=True):
+    """A program that is not built with ASan loading the ASan build's library
+    needs the runtime preloaded."""
+    if not SAN:
+        return env
+    libs = [run(["cc", f"-print-file-name={n}"]).stdout.strip() for n in ("libasan.so", "libubsan.so")]
+    env = dict(env, LD_PRELOAD=" ".join(libs))
+    if not leaks:
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    return env
+
+
+def mode_install(env, prefix):
+    libdir = pkg(env, "--variable=libdir")
+    so = os.path.join(libdir, "libcamrelay.so")
+    check(os.path.realpath(libdir).startswith(os.path.realpath(prefix)), "camrelay.pc is relocatable",
+          f"libdir {libdir}")
+    inc = pkg(env, "--variable=includedir")
+    for h in ("pipeline.h", "encoder.h", "export.h"):
+        check(os.path.exists(os.path.join(inc, "camrelay", h)), f"header camrelay/{h} installed")
+    soname = re.search(r"SONAME.*\[(.*)\]", run(["readelf", "-d", so]).stdout)
+    check(soname is not None and soname.group(1) == "libcamrelay.so.0", "soname libcamrelay.so.0",
+          soname.group(1) if soname else "none")
+    libs = pkg(env, "--libs") + " " + pkg(env, "--libs", "--static")
+    bad = [w for w in ("event", "jansson", "ssl", "crypto", "srtp") if w in libs]
+    check(not bad, "pkg-config --libs camrelay names no libevent, jansson, OpenSSL", libs)
+    needed = re.findall(r"NEEDED.*\[(.*)\]", run(["readelf", "-d", so]).stdout)
+    bad = [n for n in needed if re.match(r"lib(event|jansson|ssl|crypto|srtp)", n)]
+    check(not bad, "libcamrelay.so needs no libevent, jansson, OpenSSL", " ".join(needed))
+    syms = run(["nm", "-D", "--defined-only", so]).stdout.split("\n")
+    names = [l.split()[-1] for l in syms if l.strip()]
+    api = set(re.findall(r"\b(camrelay_\w+)\s*\(", open(os.path.join(inc, "camrelay", "pipeline.h")).read() +
+                         open(os.path.join(inc, "camrelay", "encoder.h")).read()))
+    other = [n for n in names if n.split("@")[0] not in api and n != "CAMRELAY_0.1"]
+    check(not other and len(names) > 10, "nm -D --defined-only lists only the public API",
+          f"{len(names)} symbols; not in the headers: {other[:10]}")
+    missing = sorted(api - {n.split("@")[0] for n in names})
+    check(not missing, "every function of the headers is exported", " ".join(missing))
+    baseline = os.path.join(SRC, "tests/lib/libcamrelay.abi")
+    if not shutil.which("abidiff"):
+        check(False, "abidiff installed (abigail-tools)")
+        return
+    # The same abidw options as the baseline was made with (tests/lib/update-abi).
+    current = os.path.join(os.path.dirname(prefix), "current.abi")
+    r = run(["abidw", *ABIDW_OPTS, "--headers-dir", os.path.join(inc, "camrelay"), so, "--out-file", current])
+    if r.returncode:
+        check(False, "abidw", r.stderr)
+        return
+    r = run(["abidiff", baseline, current])
+    check(r.returncode == 0, "abidiff against tests/lib/libcamrelay.abi (a change there: tests/lib/update-abi)",
+          (r.stdout + r.stderr).strip()[-3000:])
+
+
+def cflags_san():
+    return [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer"] if SAN else []
+
+
+def mode_c(env, prefix, tmp):
+    exe = os.path.join(tmp, "pipeline_example")
+    cmd = ["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-g", *cflags_san(),
+           os.path.join(SRC, "examples/pipeline_example.c"), "-o", exe, *pkg(env, "--cflags").split(),
+           *pkg(env, "--libs").split(), "-Wl,-rpath," + pkg(env, "--variable=libdir"), "-lpthread"]
+    r = run(cmd)
+    check(r.returncode == 0, "C example builds with pkg-config's flags", r.stderr[-2000:])
+    if r.returncode:
+        return
+    r = run([exe], capture_output=False, env=env)
+    check(r.returncode == 0, "C example: all its checks pass")
+
+
+def mode_rust(env, prefix, tmp):
+    crate = os.path.join(tmp, "rust")
+    shutil.copytree(os.path.join(SRC, "examples/rust"), crate,
+                    ignore=shutil.ignore_patterns("target", "Cargo.lock"))
+    # Debian's cargo and rustc (~/.cargo/bin may hold another), offline: the crate uses std only.
+    cenv = dict(env, CARGO_HOME=os.path.join(tmp, "cargo-home"), RUSTC="/usr/bin/rustc",
+                CARGO_TARGET_DIR=os.path.join(tmp, "target"))
+    r = run(["/usr/bin/cargo", "build", "--offline", "--quiet", "--bin", "camrelay-example"], cwd=crate,
+            env=cenv)
+    check(r.returncode == 0, "Rust crate builds with /usr/bin/cargo --offline", r.stderr[-3000:])
+    if r.returncode:
+        return
+    exe = os.path.join(tmp, "target", "debug", "camrelay-example")
+    r = run([exe], capture_output=False, env=san_env(env))
+    check(r.returncode == 0, "Rust example: all its checks pass")
+
+
+def mode_python(env, prefix, tmp):
+    r = run(["/usr/bin/python3", os.path.join(SRC, "examples/pipeline.py")], capture_output=False,
+            env=san_env(env, leaks=False))
+    check(r.returncode == 0, "Python ctypes example: all its checks pass")
+
+
+BAD = """[stream.cam]
+[[stream.cam.sources]]
+[stream.cam.sources.capture]
+backend = "v4l2"
+device = "{dev}"
+[stream.cam.sources.encoder]
+backend = "x264"
+codec = "h264"
+bitrate = 1_000_000
+gop = -5
+"""
+
+
+def mode_config_error(env, prefix, tmp):
+    """The same message as `camrelay check-config`, and (strace) no open of
+    the configured device."""
+    dev = os.path.join(tmp, "video-not-to-open")
+    open(dev, "w").close()
+    path = os.path.join(tmp, "bad.toml")
+    with open(path, "w") as f:
+        f.write(BAD.format(dev=dev))
+    daemon = run([os.path.join(BUILD, "camrelay"), "check-config", path])
+    serve = run([os.path.join(BUILD, "camrelay"), "serve", "-c", path])
+    exe = os.path.join(tmp, "pipeline_example")
+    r = run(["cc", "-std=c17", "-g", *cflags_san(), os.path.join(SRC, "examples/pipeline_example.c"), "-o", exe,
+             *pkg(env, "--cflags").split(), *pkg(env, "--libs").split(),
+             "-Wl,-rpath," + pkg(env, "--variable=libdir"), "-lpthread"])
+    if r.returncode:
+        sys.exit(r.stderr)
+    trace = os.path.join(tmp, "strace.txt")
+    # LeakSanitizer cannot run under ptrace.
+    senv = dict(env, ASAN_OPTIONS=env.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+    lib = run(["strace", "-f", "-e", "trace=open,openat", "-o", trace, exe, path], env=senv)
+    msg = daemon.stderr.strip()
+    check(daemon.returncode == 3 and serve.returncode == 3 and re.match(re.escape(path) + r":10:\d+: ", msg),
+          "the daemon refuses the file with file:line:column", msg)
+    check(lib.returncode == 3 and lib.stderr.strip() == msg, "the library gives the daemon's message",
+          lib.stderr.strip())
+    opened = [l for l in open(trace) if dev in l and "execve" not in l]
+    check(not opened, "no device opened on a config error", "".join(opened)[:500])
+    # The C struct goes through the same rules.
+    py = f"""
+import ctypes, sys
+sys.path.insert(0, {os.path.join(SRC, 'examples')!r})
+import pipeline as cr
+lib = cr.load()
+cfg = cr.Config(capture_backend=b"test", codec=b"h263")
+err = ctypes.create_string_buffer(512)
+p = lib.camrelay_pipeline_create(ctypes.byref(cfg), err, 512)
+print(err.value.decode())
+sys.exit(0 if not p else 1)
+"""
+    r = run(["/usr/bin/python3", "-c", py], env=san_env(env, leaks=False))
+    check(r.returncode == 0 and "codec: unknown codec \"h263\" (allowed:" in r.stdout,
+          "camrelay_pipeline_create(struct) checks by the same rules", r.stdout.strip() + r.stderr[-500:])
+
+
+def mode_core_layers():
+    """The library (src/core, config, media, convert, source, encode, rtp,
+    api) includes nothing from the daemon's layers."""
+    bad = []
+    for d in ("core", "config", "media", "convert", "source", "encode", "rtp", "api"):
+        for dirpath, _, files in os.walk(os.path.join(SRC, "src", d)):
+            for f in files:
+                if not f.endswith((".c", ".h", ".cpp")):
+                    continue
+                p = os.path.join(dirpath, f)
+                for n, line in enumerate(open(p), 1):
+                    if re.match(r'\s*#\s*include\s*"(sink|net|cli)/', line):
+                        bad.append(f"{os.path.relpath(p, SRC)}:{n}: {line.strip()}")
+    check(not bad, "no library source includes a sink, net or cli header", "; ".join(bad))
+
+
+def main():
+    if MODE == "core-layers":
+        mode_core_layers()
+    else:
+        with tempfile.TemporaryDirectory(prefix="camrelay-lib-") as tmp:
+            env, prefix = install(tmp)
+            if MODE == "install":
+                mode_install(env, prefix)
+            elif MODE == "c":
+                mode_c(env, prefix, tmp)
+            elif MODE == "rust":
+                mode_rust(env, prefix, tmp)
+            elif MODE == "python":
+                mode_python(env, prefix, tmp)
+            elif MODE == "config-error":
+                mode_config_error(env, prefix, tmp)
+            else:
+                sys.exit(f"unknown mode {MODE}")
+    print(f"lib-{MODE}: {passed} passed, {failed} failed")
+    sys.exit(1 if failed or not passed else 0)
+
+
+main()
