@@ -15,6 +15,7 @@ import os
 import queue
 import subprocess
 import sys
+import time
 
 API_MAJOR = 0
 KEYFRAME, CONFIG = 1, 2
@@ -177,7 +178,12 @@ def main():
     check(r == 0 and after * 2 <= before, "set_bitrate 2 -> 0.5 Mbit/s halves the bytes within 2 s",
           f"{before} bytes in 60 packets before, {after} after")
     pipe.close()
-    threads_after = len(os.listdir("/proc/self/task"))
+    # A joined thread leaves /proc a moment after pthread_join returns: wait up to 2 s.
+    for _ in range(100):
+        threads_after = len(os.listdir("/proc/self/task"))
+        if threads_after == threads_before:
+            break
+        time.sleep(0.02)
     check(threads_after == threads_before, "destroy leaves no thread", f"{threads_before} -> {threads_after}")
     print(f"pipeline.py: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -11,6 +11,8 @@ directory, found through pkg-config (camrelay.pc, prefix-relocatable), then:
   config-error   a bad config through the library gives the daemon's
                  file:line:column message, opening nothing (strace)
   core-layers    no file of the library includes a sink, net or cli header
+  vm             the C example in the real-kernel VM (tests/lib/lib-vm.sh):
+                 vivid -> x264, and vivid -> vicodec with prefer_dmabuf (0 bytes copied)
 
 lib_test.py MODE BUILD_DIR SOURCE_DIR SANITIZE"""
 import fcntl
@@ -133,12 +135,16 @@ def cflags_san():
     return [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer"] if SAN else []
 
 
-def mode_c(env, prefix, tmp):
+def build_c_example(env, tmp):
     exe = os.path.join(tmp, "pipeline_example")
-    cmd = ["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-g", *cflags_san(),
-           os.path.join(SRC, "examples/pipeline_example.c"), "-o", exe, *pkg(env, "--cflags").split(),
-           *pkg(env, "--libs").split(), "-Wl,-rpath," + pkg(env, "--variable=libdir"), "-lpthread"]
-    r = run(cmd)
+    r = run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-g", *cflags_san(),
+             os.path.join(SRC, "examples/pipeline_example.c"), "-o", exe, *pkg(env, "--cflags").split(),
+             *pkg(env, "--libs").split(), "-Wl,-rpath," + pkg(env, "--variable=libdir"), "-lpthread"])
+    return exe, r
+
+
+def mode_c(env, prefix, tmp):
+    exe, r = build_c_example(env, tmp)
     check(r.returncode == 0, "C example builds with pkg-config's flags", r.stderr[-2000:])
     if r.returncode:
         return
@@ -192,10 +198,7 @@ def mode_config_error(env, prefix, tmp):
         f.write(BAD.format(dev=dev))
     daemon = run([os.path.join(BUILD, "camrelay"), "check-config", path])
     serve = run([os.path.join(BUILD, "camrelay"), "serve", "-c", path])
-    exe = os.path.join(tmp, "pipeline_example")
-    r = run(["cc", "-std=c17", "-g", *cflags_san(), os.path.join(SRC, "examples/pipeline_example.c"), "-o", exe,
-             *pkg(env, "--cflags").split(), *pkg(env, "--libs").split(),
-             "-Wl,-rpath," + pkg(env, "--variable=libdir"), "-lpthread"])
+    exe, r = build_c_example(env, tmp)
     if r.returncode:
         sys.exit(r.stderr)
     trace = os.path.join(tmp, "strace.txt")
@@ -226,6 +229,18 @@ sys.exit(0 if not p else 1)
           "camrelay_pipeline_create(struct) checks by the same rules", r.stdout.strip() + r.stderr[-500:])
 
 
+def mode_vm(env, prefix, tmp):
+    exe, r = build_c_example(env, tmp)
+    if r.returncode:
+        check(False, "C example builds", r.stderr[-2000:])
+        return
+    vm = os.path.join(SRC, "tests/vm/run-in-vm")
+    # The install lives in tmp, shared into the guest at the same path.
+    r = run([vm, "--timeout", os.environ.get("CAMRELAY_VM_TIMEOUT", "900"), "--outdir", tmp, "--",
+             os.path.join(SRC, "tests/lib/lib-vm.sh"), exe], capture_output=False, env=env)
+    check(r.returncode == 0, "in the VM: vivid and vivid -> vicodec through the library", f"exit {r.returncode}")
+
+
 def mode_core_layers():
     """The library (src/core, config, media, convert, source, encode, rtp,
     api) includes nothing from the daemon's layers."""
@@ -245,6 +260,9 @@ def mode_core_layers():
 def main():
     if MODE == "core-layers":
         mode_core_layers()
+    elif MODE == "vm" and not shutil.which("qemu-system-x86_64"):
+        print("SKIP: qemu-system-x86_64 is not installed (scripts/install-deps installs it)")
+        sys.exit(77)
     else:
         with tempfile.TemporaryDirectory(prefix="camrelay-lib-") as tmp:
             env, prefix = install(tmp)
@@ -256,6 +274,8 @@ def main():
                 mode_rust(env, prefix, tmp)
             elif MODE == "python":
                 mode_python(env, prefix, tmp)
+            elif MODE == "vm":
+                mode_vm(env, prefix, tmp)
             elif MODE == "config-error":
                 mode_config_error(env, prefix, tmp)
             else:

@@ -87,7 +87,15 @@ fn main() {
         let after = bytes(&got[end..end + 60]);
         c.check(r.is_ok() && after * 2 <= before, "set_bitrate 2 -> 0.5 Mbit/s halves the bytes within 2 s", format!("{} bytes in 60 packets before, {} after", before, after));
     } // Drop: destroy
-    let after_threads = threads();
+    // A joined thread leaves /proc a moment after pthread_join returns: wait up to 2 s.
+    let mut after_threads = threads();
+    for _ in 0..100 {
+        if after_threads == before_threads {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        after_threads = threads();
+    }
     c.check(after_threads == before_threads, "drop leaves no thread", format!("{} -> {}", before_threads, after_threads));
     println!("camrelay-example: {} passed, {} failed", c.passed, c.failed);
     std::process::exit(if c.failed > 0 { 1 } else { 0 });
