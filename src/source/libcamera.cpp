@@ -5,6 +5,8 @@
 // allocations use std::nothrow.
 #include "source/libcamera_priv.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -29,10 +31,80 @@ namespace {
 std::mutex g_cm_lock;
 CameraManager *g_cm;
 int g_cm_users;
+// Set when a manager found no camera and no IPA module was installed: later
+// opens fail at once with that message instead of starting libcamera again
+// (which logs its "No IPA found" lines at every reconnect).
+bool g_no_ipa;
+
+// Counts ipa_*.so files in DIR.
+int ipa_count_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	while (struct dirent *e = readdir(d)) {
+		size_t l = strlen(e->d_name);
+		if (!strncmp(e->d_name, "ipa_", 4) && l > 3 && !strcmp(e->d_name + l - 3, ".so"))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+// The IPA modules (image processing algorithms) libcamera can load: from
+// LIBCAMERA_IPA_MODULE_PATH and from its install directory, which is
+// "libcamera/" beside the libcamera library itself (Debian: package
+// libcamera-ipa, only suggested by libcamera0.0.3). Writes that directory.
+int ipa_count(char *dir, size_t dirlen)
+{
+	int n = 0;
+	if (const char *env = getenv("LIBCAMERA_IPA_MODULE_PATH")) {
+		std::string paths(env);
+		size_t a = 0;
+		while (a <= paths.size()) {
+			size_t b = paths.find(':', a);
+			if (b == std::string::npos)
+				b = paths.size();
+			n += ipa_count_dir(paths.substr(a, b - a).c_str());
+			a = b + 1;
+		}
+	}
+	Dl_info info;
+	snprintf(dir, dirlen, "the libcamera IPA directory");
+	if (dladdr((void *)&libcamera::logSetLevel, &info) && info.dli_fname) {
+		char *lib = realpath(info.dli_fname, nullptr);
+		const char *path = lib ? lib : info.dli_fname;
+		if (const char *slash = strrchr(path, '/')) {
+			snprintf(dir, dirlen, "%.*s/libcamera", (int)(slash - path), path);
+			n += ipa_count_dir(dir);
+		}
+		free(lib);
+	}
+	return n;
+}
+
+void no_ipa_message(char *err, size_t errlen)
+{
+	char dir[256];
+	ipa_count(dir, sizeof(dir));
+	snprintf(err, errlen,
+		 "libcamera found no camera it can use and no IPA modules are installed (none in %s): "
+		 "install the libcamera-ipa package (apt install libcamera-ipa)",
+		 dir);
+}
 
 CameraManager *cm_get(char *err, size_t errlen)
 {
 	std::lock_guard<std::mutex> g(g_cm_lock);
+	if (!g_cm && g_no_ipa) {
+		char dir[256];
+		if (ipa_count(dir, sizeof(dir)) == 0) {
+			no_ipa_message(err, errlen);
+			return nullptr;
+		}
+		g_no_ipa = false; // installed meanwhile: try again
+	}
 	if (!g_cm) {
 		// libcamera logs INFO lines at every start (each reconnect): only
 		// warnings, unless the user chose levels. Its logger reads the
@@ -134,6 +206,15 @@ extern "C" int cr_lc_open(const char *device, int w, int h, uint32_t fourcc, cr_
 		lc->cam = cams[(size_t)idx];
 	else
 		lc->cam = cm->get(device);
+	if (!lc->cam && cams.empty()) {
+		char dir[256];
+		if (ipa_count(dir, sizeof(dir)) == 0) {
+			std::lock_guard<std::mutex> g(g_cm_lock);
+			g_no_ipa = true;
+			no_ipa_message(err, errlen);
+			return -ENODEV;
+		}
+	}
 	if (!lc->cam) {
 		std::string ids;
 		for (auto &c : cams)

@@ -24,8 +24,9 @@ BARS = [("yellow", (191, 191, 0)), ("cyan", (0, 191, 191)), ("green", (0, 191, 0
 def main(exe):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
-        print("chromium not installed: skipped")
-        sys.exit(77)
+        # scripts/install-deps installs it: missing is a broken set-up, not a skip
+        print("FAIL chromium not found: install the chromium package (scripts/install-deps)")
+        sys.exit(1)
     with e2e.Server(exe) as srv:
         shot = os.path.join(srv.dir, "page.png")
         dom = subprocess.run(

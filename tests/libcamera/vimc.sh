@@ -15,6 +15,35 @@ cam --list > "$O/cam.txt" 2>&1 || true
 cat "$O/cam.txt"
 grep -q "Sensor B" "$O/cam.txt" || fail "libcamera does not see vimc's camera"
 
+# Without IPA modules (package libcamera-ipa not installed: libcamera0.0.3 only
+# suggests it) libcamera sees vimc but cannot use it. camrelay must say so in
+# one line naming the package, not leave libcamera's warnings in a loop. An
+# empty tmpfs over the IPA directory, in a mount namespace of its own, is the
+# machine without the package.
+LCLIB=$(ldd "$B/camrelay" | awk '/libcamera\.so/ {print $3; exit}')
+IPA=$(dirname "$(readlink -f "$LCLIB")")/libcamera
+ls "$IPA"/ipa_*.so >/dev/null 2>&1 || fail "no IPA modules in $IPA: install libcamera-ipa (scripts/install-deps)"
+cat > "$O/noipa.toml" <<EOT
+[http]
+listen = "127.0.0.1:18462"
+[stream.cam]
+[[stream.cam.sources]]
+[stream.cam.sources.capture]
+backend = "libcamera"
+device = "0"
+EOT
+rc=0
+unshare -m sh -c "mount -t tmpfs none '$IPA' && exec timeout -s INT 45 '$B/camrelay' serve -c '$O/noipa.toml'" \
+	> "$O/noipa.log" 2>&1 || rc=$?
+cat "$O/noipa.log"
+# 124: still serving (placeholder frames, retrying) when the 45 s were up (libcamera starts slowly under TCG)
+[ "$rc" -eq 124 ] || fail "without IPA modules camrelay exited with $rc instead of retrying"
+n=$(grep -c "install the libcamera-ipa package" "$O/noipa.log" || true)
+[ "$n" -eq 1 ] || fail "without IPA modules: $n lines naming libcamera-ipa (want exactly 1)"
+loop=$(grep -c "No IPA found" "$O/noipa.log" || true)
+[ "$loop" -le 1 ] || fail "libcamera's 'No IPA found' logged $loop times: camrelay restarts libcamera in a loop"
+echo "without IPA: one message naming libcamera-ipa, libcamera's warning $loop time(s)"
+
 PORT=18461
 U=http://127.0.0.1:$PORT
 W=640

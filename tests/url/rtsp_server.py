@@ -14,6 +14,11 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 Gst.init(None)
+# Each element of the pipeline below, with the Debian package that has it.
+for element, package in (("videotestsrc", "gstreamer1.0-plugins-base"), ("x264enc", "gstreamer1.0-plugins-ugly"),
+                         ("rtph264pay", "gstreamer1.0-plugins-good")):
+    if Gst.ElementFactory.find(element) is None:
+        sys.exit(f"GStreamer element {element} missing: install {package} (scripts/install-deps)")
 server = GstRtspServer.RTSPServer()
 server.set_address("127.0.0.1")
 server.set_service(sys.argv[1])

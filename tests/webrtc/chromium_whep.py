@@ -112,6 +112,8 @@ def http_json(url):
 
 def start_chromium(port, profile):
     exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(exe):
+        sys.exit("chromium not found: install the chromium package (scripts/install-deps)")
     # The /usr/bin/chromium wrapper is a shell script: run the real binary
     # so that its pid is the browser's.
     real = "/usr/lib/chromium/chromium"

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The fresh-machine check: a minimal Debian 12 root made by debootstrap, in
+# which scripts/install-deps must install everything that building camrelay
+# and the suites that need no VM take. A package missing from install-deps
+# fails here however the machine running CI was set up by hand.
+#   tests/fresh/fresh-root.sh [MESON-TEST-ARGS...]
+# Default: the suites unit config e2e url libcamera, then the tests
+# gphoto2-sim (libgphoto2's camlibs, the gphoto2 CLI), webrtc-aiortc-h264 and
+# webrtc-chromium (aiortc, Chromium): everything that runs without the VM.
+# Needs root (debootstrap, chroot, mounts) and Debian's package mirror.
+# Cache: ${CAMRELAY_FRESH_CACHE:-$HOME/.cache/camrelay-fresh}:
+#   base-<k1>/  debootstrap --variant=minbase bookworm (k1: this recipe, the mirror)
+#   deps-<k2>/  base + scripts/install-deps (k2: k1 and install-deps' content)
+# A warm run (install-deps unchanged) copies the tree in, runs install-deps
+# again (it must find nothing missing), builds with -Werror and runs the
+# suites in a network namespace of their own (no clashes with ports on the
+# host, no network: loopback plus a veth pair on 192.0.2.0/24, a documentation
+# range that exists only there, because WebRTC peers ignore loopback-only hosts). Last line: "fresh-root: N passed, N failed".
+set -uo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd -P)
+CACHE=${CAMRELAY_FRESH_CACHE:-${HOME:?set CAMRELAY_FRESH_CACHE}/.cache/camrelay-fresh}
+RECIPE=1 # bump when the root recipe below changes
+
+log() { echo "fresh-root: $*" >&2; }
+finish() { # RC: the closing line
+	if [ "$1" -eq 0 ]; then echo "fresh-root: 1 passed, 0 failed"; else echo "fresh-root: 0 passed, 1 failed"; fi
+	exit "$1"
+}
+[ "$(id -u)" -eq 0 ] || { log "needs root (chroot, mounts)"; finish 1; }
+for t in debootstrap chroot unshare ip sha256sum tar git; do
+	command -v "$t" >/dev/null || { log "$t not found: run scripts/install-deps"; finish 1; }
+done
+
+# The host's Debian mirror (deb822 .sources or one-line sources.list).
+mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null)
+[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+k1=$(printf '%s\n' "$RECIPE" "$mirror" | sha256sum | cut -c1-12)
+k2=$(cat <(echo "$k1") "$SRC/scripts/install-deps" | sha256sum | cut -c1-12)
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
+
+# in_root ROOT NET CMD...: runs CMD in ROOT with /proc, /sys, /dev, a fresh
+# /tmp, in a mount namespace of its own (mounts vanish with it). NET=net
+# shares the host's network (apt), NET=lo gives only a loopback.
+in_root() {
+	local root=$1 net=$2
+	shift 2
+	local nsopt=(-m --propagation private)
+	[ "$net" = lo ] && nsopt+=(-n)
+	cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+	NETNS=$net unshare "${nsopt[@]}" /bin/bash -c '
+		set -e
+		r=$1; shift
+		if [ "$NETNS" = lo ]; then
+			ip link set lo up
+			ip link add cr0 type veth peer name cr1
+			ip addr add 192.0.2.1/24 dev cr0
+			ip addr add 192.0.2.2/24 dev cr1
+			ip link set cr0 up
+			ip link set cr1 up
+		fi
+		mount -t proc proc "$r/proc"
+		mount --rbind /sys "$r/sys"
+		mount --rbind /dev "$r/dev"
+		mount -t tmpfs -o size=2g tmpfs "$r/tmp"
+		exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+	' in_root "$root" "$@"
+}
+
+base=$CACHE/base-$k1
+if [ ! -e "$base/.ready" ]; then
+	log "debootstrap bookworm from $mirror into $base (once)"
+	rm -rf "$base"
+	debootstrap --variant=minbase bookworm "$base" "$mirror" >"$CACHE/debootstrap.log" 2>&1 || {
+		tail -20 "$CACHE/debootstrap.log" >&2
+		log "debootstrap failed (log: $CACHE/debootstrap.log)"
+		finish 1
+	}
+	# The host's package sources and apt settings (a pinned snapshot mirror
+	# needs Check-Valid-Until off); no service starts inside the root.
+	rm -f "$base/etc/apt/sources.list"
+	cp /etc/apt/sources.list "$base/etc/apt/" 2>/dev/null || true
+	cp /etc/apt/sources.list.d/*.sources "$base/etc/apt/sources.list.d/" 2>/dev/null || true
+	echo 'Acquire::Check-Valid-Until "false";' >"$base/etc/apt/apt.conf.d/99camrelay-fresh"
+	printf '#!/bin/sh\nexit 101\n' >"$base/usr/sbin/policy-rc.d"
+	chmod +x "$base/usr/sbin/policy-rc.d"
+	touch "$base/.ready"
+fi
+
+deps=$CACHE/deps-$k2
+if [ ! -e "$deps/.ready" ]; then
+	log "scripts/install-deps in a copy of the fresh root ($deps)"
+	rm -rf "$deps"
+	cp -a "$base" "$deps"
+	rm -f "$deps/.ready"
+	cp "$SRC/scripts/install-deps" "$deps/root/install-deps"
+	if ! in_root "$deps" net /bin/bash /root/install-deps >"$CACHE/install-deps.log" 2>&1; then
+		tail -30 "$CACHE/install-deps.log" >&2
+		log "scripts/install-deps failed in the fresh root (log: $CACHE/install-deps.log)"
+		rm -rf "$deps"
+		finish 1
+	fi
+	in_root "$deps" net apt-get clean >/dev/null 2>&1 || true
+	touch "$deps/.ready"
+	# Roots of older install-deps versions are not needed any more.
+	for d in "$CACHE"/deps-*; do [ "$d" = "$deps" ] || rm -rf "$d"; done
+fi
+
+log "building and testing in $deps"
+rm -rf "$deps/src"
+mkdir -p "$deps/src"
+(cd "$SRC" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$deps/src" || finish 1
+in_root "$deps" lo /bin/bash -c '
+	set -uo pipefail
+	cd /src
+	# Everything must be there already: install-deps may not find anything missing
+	# (and has no network here to fetch it).
+	out=$(scripts/install-deps 2>&1) || { echo "$out"; echo "install-deps failed inside the root"; exit 1; }
+	[ -z "$out" ] || { echo "$out"; echo "install-deps still finds packages missing after installing them"; exit 1; }
+	scripts/build ci || exit 1
+	t() { meson test -C build/ci --print-errorlogs --num-processes 2 --timeout-multiplier 2 "$@"; }
+	if [ $# -gt 0 ]; then
+		t "$@"
+	else
+		rc=0
+		t --suite unit --suite config --suite e2e --suite url --suite libcamera || rc=1
+		t gphoto2-sim webrtc-aiortc-h264 webrtc-chromium || rc=1
+		exit $rc
+	fi
+' fresh "$@"
+rc=$?
+rm -rf "$deps/src"
+finish $rc
