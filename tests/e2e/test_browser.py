@@ -2,7 +2,7 @@
 """The index page in a real browser: headless Chromium loads /, its live
 preview (<img src="/mjpeg/test">, the multipart stream) shows the test
 source's colour bars in order, and the page's script filled in the status
-from /api/streams. Skipped (exit 77) when Chromium is not installed."""
+from /api/streams. Chromium missing is a failure naming the package."""
 
 import json
 import os

@@ -2,11 +2,11 @@
 # meson wrapper for one media test in the real-kernel VM:
 #   vm-test.sh SCRIPT BUILD_DIR
 # Boots tests/vm/run-in-vm (vimc loaded) and runs tests/media/SCRIPT inside,
-# with a shared scratch directory. Exit 77 (skip) only when QEMU is missing.
+# with a shared scratch directory. QEMU missing is a failure naming the package.
 set -u
 SCRIPT=$1
 BUILD=$2
-command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "qemu-system-x86_64 not installed: skipping"; exit 77; }
+command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "FAIL: qemu-system-x86_64 not found: install qemu-system-x86 (scripts/install-deps)"; exit 1; }
 SRC=$(cd "$(dirname "$0")/../.." && pwd -P)
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/camrelay-media.XXXXXX")
 cd "$SRC" || exit 1
