@@ -50,6 +50,7 @@ static void _usage(FILE *f)
 		"                  it stays a camera, so applications may open it before camrelay runs)\n"
 		"  -v, --verbose   debug logging\n"
 		"Without a v4l2loopback device: sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay\n"
+		"  (the module comes with the v4l2loopback-dkms package)\n"
 		"Exit: 0 when interrupted, 1 when the webcam device cannot be used, 2 usage.\n");
 }
 

@@ -58,7 +58,8 @@
 
 #define _KEEPALIVE_NS 1000000000LL /* at most; a third of timeout_ms when that is set */
 #define _LOOPBACK_DRIVER "v4l2 loopback"
-#define _MODPROBE_HINT "sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay"
+#define _MODPROBE_HINT \
+	"sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay (the module: apt install v4l2loopback-dkms)"
 
 struct _webcam_s {
 	struct cr_sink_s *sink;
