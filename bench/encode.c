@@ -1,6 +1,8 @@
 /* Benchmark driver for bench/encode.sh.
  *
- *   bench_encode dump W H N FILE     N I420 frames of the test source into FILE
+ *   bench_encode dump W H N FILE [PATTERN]
+ *                                    N I420 frames of the test source (bars, or
+ *                                    PATTERN noise) into FILE
  *   bench_encode read W H FILE       reads FILE as `encode` does, nothing else
  *   bench_encode encode CODEC W H FPS BITRATE GOP FILE [PRESET] [OUT]
  *                                    encodes FILE (raw I420) through the public
@@ -20,10 +22,11 @@
 #include "core/config.h"
 #include "source/source.h"
 
-static int _dump(int w, int h, int n, const char *path)
+static int _dump(int w, int h, int n, const char *path, const char *pattern)
 {
 	struct cr_capture_cfg_s cap = {.width = w, .height = h, .fps = 1000, .pixel_format = CR_PIXFMT_YUV420};
 	snprintf(cap.backend, sizeof(cap.backend), "test");
+	snprintf(cap.pattern, sizeof(cap.pattern), "%s", pattern ? pattern : "");
 	struct cr_source_s src = {.ops = cr_source_find("test"), .cfg = &cap, .stream_name = "bench"};
 	if (!src.ops || src.ops->open(&src) < 0) {
 		fprintf(stderr, "test source: %s\n", src.error);
@@ -167,11 +170,11 @@ int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "read"))
 		return _read(atoi(argv[2]), atoi(argv[3]), argv[4]);
-	if (argc == 6 && !strcmp(argv[1], "dump"))
-		return _dump(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "dump"))
+		return _dump(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5], argc == 7 ? argv[6] : NULL);
 	if (argc >= 9 && !strcmp(argv[1], "encode"))
 		return _encode(argv + 2, argc - 2);
-	fprintf(stderr, "usage: bench_encode dump W H N FILE\n"
+	fprintf(stderr, "usage: bench_encode dump W H N FILE [PATTERN]\n"
 			"       bench_encode encode CODEC W H FPS BITRATE GOP FILE [PRESET] [OUT]\n"
 			"       bench_encode read W H FILE\n");
 	return 2;

@@ -39,7 +39,7 @@ class Packet(ctypes.Structure):
     _fields_ = [("data", ctypes.POINTER(ctypes.c_uint8)), ("size", ctypes.c_size_t),
                 ("capture_time_ns", ctypes.c_int64), ("pts", ctypes.c_int64), ("clock_rate", ctypes.c_uint32),
                 ("flags", ctypes.c_uint32), ("codec", ctypes.c_int), ("width", ctypes.c_int),
-                ("height", ctypes.c_int), ("sequence", ctypes.c_uint64)]
+                ("height", ctypes.c_int), ("sequence", ctypes.c_uint64), ("encoded_time_ns", ctypes.c_int64)]
 
 
 PACKET_FN = ctypes.CFUNCTYPE(None, ctypes.POINTER(Packet), ctypes.c_void_p)

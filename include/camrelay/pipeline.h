@@ -81,6 +81,7 @@ typedef struct camrelay_encoded_packet {
 	camrelay_codec codec;
 	int width, height;
 	uint64_t sequence; /* frame number from the source */
+	int64_t encoded_time_ns; /* CLOCK_MONOTONIC when the encoder handed it over */
 } camrelay_encoded_packet;
 
 typedef struct camrelay_rtp_packet {

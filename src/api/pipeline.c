@@ -211,6 +211,7 @@ static void _deliver_packet(void *item, void *opaque)
 		.width = pkt->width,
 		.height = pkt->height,
 		.sequence = pkt->seq,
+		.encoded_time_ns = pkt->ts_encoded_ns,
 	};
 	_in_callback = p;
 	if (p->on_packet)

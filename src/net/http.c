@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hostport.h"
 #include "core/log.h"
 #include "net/http_access.h"
 #include "net/http_priv.h"
@@ -389,6 +390,8 @@ static void _route(struct evhttp_request *req, void *arg)
 		_stream_route(h, req, path, s, cr_http_mjpeg_start);
 	} else if ((s = _after(path, "/snapshot/"))) {
 		_stream_route(h, req, path, s, cr_http_snapshot_start);
+	} else if ((s = _after(path, "/sdp/"))) {
+		_stream_route(h, req, path, s, cr_http_sdp_start);
 	} else if (strncmp(path, "/api/streams", 12) == 0 && (path[12] == 0 || path[12] == '/')) {
 		_api_route(h, req, path);
 	} else if (strcmp(path, "/state") == 0) {
@@ -410,32 +413,10 @@ static void _route(struct evhttp_request *req, void *arg)
 
 /* ---- listening ---- */
 
-/* "host:port", "[v6]:port" or ":port" (all addresses). */
-static int _split_listen(const char *listen, char *host, size_t hl, char *port, size_t pl)
-{
-	const char *colon;
-	if (listen[0] == '[') {
-		const char *end = strchr(listen, ']');
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		snprintf(host, hl, "%.*s", (int)(end - listen - 1), listen + 1);
-		colon = end + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
-			return -EINVAL;
-		snprintf(host, hl, "%.*s", (int)(colon - listen), listen);
-	}
-	snprintf(port, pl, "%s", colon + 1);
-	if (!port[0] || strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
-		return -EINVAL;
-	return 0;
-}
-
 static int _listen_socket(const char *addr, char *err, size_t errlen)
 {
 	char host[128], port[16];
-	if (_split_listen(addr, host, sizeof(host), port, sizeof(port)) < 0) {
+	if (cr_hostport_split(addr, host, sizeof(host), port, sizeof(port)) < 0) {
 		snprintf(err, errlen,
 			 "http listen address \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, "
 			 ":8080)",
@@ -529,7 +510,7 @@ static void _warn_exposed(const struct cr_config_s *cfg, const char *listen)
 {
 	char host[128], port[16];
 	unsigned char a[16];
-	if (cfg->auth.present || _split_listen(listen, host, sizeof(host), port, sizeof(port)) < 0)
+	if (cfg->auth.present || cr_hostport_split(listen, host, sizeof(host), port, sizeof(port)) < 0)
 		return;
 	if ((inet_pton(AF_INET, host, a) == 1 && a[0] == 127) || strcmp(host, "::1") == 0 ||
 	    strcmp(host, "localhost") == 0)
@@ -620,6 +601,7 @@ void cr_http_stop(struct cr_http_s *h)
 	/* The loop has ended: this thread now owns its state. */
 	cr_whep_detach(h->whep);
 	cr_http_mjpeg_close_all(h);
+	cr_http_sdp_stop(h);
 	if (h->http)
 		evhttp_free(h->http);
 	if (h->base)

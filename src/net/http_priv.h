@@ -31,6 +31,8 @@ struct cr_http_s {
 	/* Loop-thread state. */
 	struct _mjpeg_client_s *clients;
 	struct _snapshot_s *snapshots;
+	struct cr_http_sdp_wait_s *sdp_waits; /* GET /sdp/ waiting for parameter sets */
+	struct event *sdp_timer;
 };
 
 /* Routing helpers (http.c). */
@@ -40,6 +42,10 @@ void cr_http_reply_text(struct evhttp_request *req, int code, const char *fmt, .
 	__attribute__((format(printf, 3, 4)));
 /* The encoder settings every MJPEG consumer of stream i shares. */
 struct cr_encoder_cfg_s cr_http_mjpeg_encoder(const struct cr_http_s *h, int i);
+
+/* http_sdp.c: GET /sdp/<stream> (the RTP sink's SDP); stop frees what waits. */
+void cr_http_sdp_start(struct cr_http_s *h, struct evhttp_request *req, int stream);
+void cr_http_sdp_stop(struct cr_http_s *h);
 
 /* http_api.c */
 void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream);

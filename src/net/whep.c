@@ -624,7 +624,6 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cr_whep_s *w = arg;
 	int64_t now = cr_now_ns();
-	cr_whep_http_sdp_tick(w);
 	if (now - w->last_drop_check_ns >= 200000000LL) {
 		w->last_drop_check_ns = now;
 		_check_drops(w);

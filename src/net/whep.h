@@ -5,7 +5,6 @@
  *   PATCH  /session/<stream>/<id>     trickle candidates: 204 (ICE-lite needs
  *                                     none); ICE restart: 422
  *   OPTIONS on both                   CORS pre-flight
- *   GET    /sdp/<stream>              SDP of the stream's plain RTP sink
  *   GET    /play/<stream>             a page that plays the stream (WHEP in JS)
  *   GET    /api/webrtc                viewers and counters (JSON)
  *

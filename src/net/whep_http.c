@@ -1,5 +1,6 @@
 /* WHEP signalling over HTTP (POST offer / PATCH / DELETE / OPTIONS with
- * CORS), /api/webrtc, the /metrics lines and /sdp/<stream>; see whep.h. */
+ * CORS), /api/webrtc, the /metrics lines; see whep.h. (/sdp/<stream> is the
+ * RTP sink's, served by net/http_sdp.c.) */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -19,7 +20,6 @@
 #include "net/http_access.h"
 #include "net/sdp.h"
 #include "net/whep_priv.h"
-#include "sink/sink.h"
 
 void cr_whep_http_reply(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
 {
@@ -419,103 +419,6 @@ static void _on_api(struct evhttp_request *req, void *arg)
 	free(text);
 }
 
-/* GET /sdp/<stream>: the SDP of the stream's first plain RTP sink. For
- * H.264/H.265 it carries the parameter sets the sink last sent; a request
- * that comes before the first keyframe (just after start) waits for it, at
- * most _SDP_WAIT_TICKS ticks, then gets the SDP without them (receivers then
- * wait for in-band ones, which every keyframe carries). */
-#define _SDP_WAIT_TICKS 60 /* of 50 ms */
-
-struct cr_whep_sdp_wait_s {
-	struct evhttp_request *req;
-	int stream, ticks;
-	struct cr_whep_sdp_wait_s *next;
-};
-
-/* Sends the SDP, or returns false (nothing sent) while the parameter sets
- * are not known yet and this is not the last try. */
-static bool _sdp_send(struct cr_whep_s *w, int stream, struct evhttp_request *req, bool last)
-{
-	const struct cr_stream_cfg_s *sc = cr_stream_cfg(w->streams[stream]);
-	for (int i = 0; i < sc->n_sinks; i++) {
-		const struct cr_sink_cfg_s *k = &sc->sinks[i];
-		if (k->type != CR_SINK_RTP)
-			continue;
-		char host[128];
-		snprintf(host, sizeof(host), "%s", k->address);
-		char *colon = strrchr(host, ':');
-		if (!colon)
-			break;
-		*colon = 0;
-		char *h = host;
-		if (*h == '[') { /* [v6]:port */
-			h++;
-			char *e = strchr(h, ']');
-			if (e)
-				*e = 0;
-		}
-		struct cr_encoder_cfg_s enc;
-		cr_rtp_stream_encoder(sc, CR_CODEC_H264, &enc);
-		uint8_t ps[1024];
-		int ps_len = 0;
-		if (enc.codec == CR_CODEC_H264 || enc.codec == CR_CODEC_H265) {
-			ps_len = cr_sinks_param_sets(w->streams[stream], i, ps, sizeof(ps));
-			if (ps_len == -EAGAIN && !last)
-				return false;
-			if (ps_len == -EAGAIN)
-				CR_LOG_W(sc->name, "/sdp/%s: no keyframe from the encoder within %d ms; the SDP goes "
-					 "without sprop-* parameter sets (receivers wait for in-band ones)",
-					 sc->name, _SDP_WAIT_TICKS * 50);
-			ps_len = ps_len < 0 ? 0 : ps_len;
-		}
-		const struct cr_output_cfg_s *o = &sc->sources[0].output;
-		char sdp[4096];
-		int n = cr_sdp_plain_rtp(sdp, sizeof(sdp), sc->name, h, atoi(colon + 1), enc.codec,
-					 o->present && o->payload_type ? o->payload_type : 96,
-					 o->present && o->clock_rate ? o->clock_rate : 90000, ps, (size_t)ps_len);
-		if (n < 0)
-			break;
-		struct evbuffer *b = evbuffer_new();
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/sdp");
-		evbuffer_add(b, sdp, (size_t)n);
-		evhttp_send_reply(req, 200, "OK", b);
-		evbuffer_free(b);
-		return true;
-	}
-	cr_whep_http_reply(req, 404, "Not Found", "stream %s has no RTP sink ([[stream.%s.sinks]] type = \"rtp\")",
-	       sc->name, sc->name);
-	return true;
-}
-
-static void _on_sdp(struct evhttp_request *req, void *arg)
-{
-	struct cr_whep_route_s *r = arg;
-	if (!_door(r->w, req, r->stream, CR_RIGHT_VIEW) || _sdp_send(r->w, r->stream, req, false))
-		return;
-	struct cr_whep_sdp_wait_s *q = calloc(1, sizeof(*q));
-	if (!q) {
-		_sdp_send(r->w, r->stream, req, true);
-		return;
-	}
-	/* A client that goes away meanwhile is no matter: libevent detaches the
-	 * request from the dead connection, and replying then just frees it. */
-	*q = (struct cr_whep_sdp_wait_s){.req = req, .stream = r->stream, .next = r->w->sdp_waits};
-	r->w->sdp_waits = q;
-}
-
-void cr_whep_http_sdp_tick(struct cr_whep_s *w)
-{
-	for (struct cr_whep_sdp_wait_s **p = &w->sdp_waits; *p;) {
-		struct cr_whep_sdp_wait_s *q = *p;
-		if (_sdp_send(w, q->stream, q->req, ++q->ticks >= _SDP_WAIT_TICKS)) {
-			*p = q->next;
-			free(q);
-		} else {
-			p = &q->next;
-		}
-	}
-}
-
 /* GET /play/<stream>: a page that plays the stream over WHEP, for people
  * (and for embedding: the <video> and the 30 lines of script are all it
  * takes). */
@@ -575,8 +478,6 @@ void cr_whep_http_register(struct cr_whep_s *w)
 		w->routes[i].stream = i;
 		snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
 		evhttp_set_cb(w->http, path, _on_whep, &w->routes[i]);
-		snprintf(path, sizeof(path), "/sdp/%s", cr_stream_name(w->streams[i]));
-		evhttp_set_cb(w->http, path, _on_sdp, &w->routes[i]);
 		snprintf(path, sizeof(path), "/play/%s", cr_stream_name(w->streams[i]));
 		evhttp_set_cb(w->http, path, _on_player, &w->routes[i]);
 	}
@@ -585,17 +486,9 @@ void cr_whep_http_register(struct cr_whep_s *w)
 
 void cr_whep_http_unregister(struct cr_whep_s *w)
 {
-	/* Their requests go with their connections in evhttp_free(). */
-	while (w->sdp_waits) {
-		struct cr_whep_sdp_wait_s *q = w->sdp_waits;
-		w->sdp_waits = q->next;
-		free(q);
-	}
 	for (int i = 0; i < w->n_streams; i++) {
 		char path[128];
 		snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
-		evhttp_del_cb(w->http, path);
-		snprintf(path, sizeof(path), "/sdp/%s", cr_stream_name(w->streams[i]));
 		evhttp_del_cb(w->http, path);
 		snprintf(path, sizeof(path), "/play/%s", cr_stream_name(w->streams[i]));
 		evhttp_del_cb(w->http, path);

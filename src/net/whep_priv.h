@@ -95,7 +95,6 @@ struct cr_whep_s {
 	int64_t last_keyframe_ns[CR_MAX_STREAMS];
 	int64_t last_drop_check_ns;
 	struct cr_whep_viewer_s *viewers;
-	struct cr_whep_sdp_wait_s *sdp_waits; /* GET /sdp/ waiting for parameter sets */
 	struct cr_whep_stats_s stats;
 	/* Outgoing batch. */
 	uint8_t batch[CR_WHEP_BATCH][CR_WHEP_PKT_CAP];
@@ -115,7 +114,6 @@ uint32_t cr_whep_random32(void);
 /* whep_http.c */
 void cr_whep_http_register(struct cr_whep_s *w);
 void cr_whep_http_unregister(struct cr_whep_s *w);
-void cr_whep_http_sdp_tick(struct cr_whep_s *w); /* every tick: answers waiting /sdp/ requests */
 void cr_whep_http_reply(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -1,7 +1,7 @@
 /* Plain RTP output ([[stream.X.sinks]] type = "rtp", address = "host:port"):
  * the stream's encoded video as RTP over UDP, unicast or multicast, no
- * RTCP. GET /sdp/<stream> (net/whep_http.c) describes it for ffplay, ffprobe
- * or GStreamer's sdpdemux, with the H.264/H.265 parameter sets this sink last
+ * RTCP. GET /sdp/<stream> (net/http_sdp.c) serves the SDP this sink writes,
+ * for ffplay, ffprobe or GStreamer's sdpdemux, with the H.264/H.265 parameter sets this sink last
  * sent (sprop-*), so a receiver decodes from the first keyframe it gets.
  * Shares its encoder with the WHEP viewers. */
 #include <errno.h>
@@ -16,8 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/hostport.h"
 #include "core/log.h"
 #include "core/stream.h"
+#include "net/sdp.h"
 #include "rtp/rtp.h"
 #include "sink/sink.h"
 
@@ -75,21 +77,11 @@ static void *_thread(void *arg)
 
 static int _resolve(struct _rtp_sink_s *r, const char *address)
 {
-	char host[128];
-	snprintf(host, sizeof(host), "%s", address);
-	char *colon = strrchr(host, ':');
-	if (!colon)
+	char host[128], port[8];
+	if (cr_hostport_split(address, host, sizeof(host), port, sizeof(port)) < 0)
 		return -EINVAL;
-	*colon = 0;
-	char *h = host;
-	if (*h == '[') {
-		h++;
-		char *e = strchr(h, ']');
-		if (e)
-			*e = 0;
-	}
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
-	if (getaddrinfo(h, colon + 1, &hints, &ai) != 0 || !ai)
+	if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
 		return -EINVAL;
 	memcpy(&r->dst, ai->ai_addr, ai->ai_addrlen);
 	r->dst_len = ai->ai_addrlen;
@@ -177,15 +169,33 @@ static void _close(struct cr_sink_s *sink)
 	sink->priv = NULL;
 }
 
-static int _param_sets(struct cr_sink_s *sink, uint8_t *out, size_t cap)
+/* The SDP of what this sink sends (GET /sdp/<stream>, net/http_sdp.c). For
+ * H.264/H.265 it carries the parameter sets the sink last sent; before the
+ * first keyframe -EAGAIN, unless `last`: then it goes without them
+ * (receivers wait for in-band ones, which every keyframe carries). */
+static int _sdp(struct cr_sink_s *sink, char *out, size_t cap, bool last)
 {
 	struct _rtp_sink_s *r = sink->priv;
-	pthread_mutex_lock(&r->ps_lock);
-	int n = !r->ps_len ? -EAGAIN : r->ps_len > cap ? -ENOSPC : (int)r->ps_len;
-	if (n > 0)
-		memcpy(out, r->ps, r->ps_len);
-	pthread_mutex_unlock(&r->ps_lock);
-	return n;
+	const struct cr_stream_cfg_s *sc = cr_stream_cfg(sink->stream);
+	char host[128], port[8];
+	if (cr_hostport_split(sink->cfg->address, host, sizeof(host), port, sizeof(port)) < 0)
+		return -EINVAL;
+	uint8_t ps[sizeof(r->ps)];
+	size_t ps_len = 0;
+	if (r->rtp.codec == CR_CODEC_H264 || r->rtp.codec == CR_CODEC_H265) {
+		pthread_mutex_lock(&r->ps_lock);
+		ps_len = r->ps_len;
+		memcpy(ps, r->ps, ps_len);
+		pthread_mutex_unlock(&r->ps_lock);
+		if (!ps_len && !last)
+			return -EAGAIN;
+		if (!ps_len)
+			CR_LOG_W(sc->name, "/sdp/%s: no keyframe from the encoder yet; the SDP goes without sprop-* "
+				 "parameter sets (receivers wait for in-band ones)", sc->name);
+	}
+	const struct cr_output_cfg_s *o = &sc->sources[0].output;
+	return cr_sdp_plain_rtp(out, cap, sc->name, host, atoi(port), r->rtp.codec, r->rtp.pt,
+				o->present && o->clock_rate ? o->clock_rate : 90000, ps, ps_len);
 }
 
 const struct cr_sink_ops_s cr_sink_rtp = {
@@ -193,5 +203,5 @@ const struct cr_sink_ops_s cr_sink_rtp = {
 	.type = CR_SINK_RTP,
 	.open = _open,
 	.close = _close,
-	.param_sets = _param_sets,
+	.sdp = _sdp,
 };

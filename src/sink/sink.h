@@ -6,8 +6,8 @@
 #ifndef CR_SINK_H
 #define CR_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "core/config.h"
 
@@ -26,9 +26,10 @@ struct cr_sink_ops_s {
 	enum cr_sink_type_e type;
 	int (*open)(struct cr_sink_s *sink);
 	void (*close)(struct cr_sink_s *sink);
-	/* Optional (rtp): the parameter sets of what the sink sends, Annex-B,
-	 * for its SDP; their size, -EAGAIN before the first keyframe. */
-	int (*param_sets)(struct cr_sink_s *sink, uint8_t *out, size_t cap);
+	/* Optional (rtp): the SDP describing what the sink sends, into out; its
+	 * length, -EAGAIN while it waits for the stream's parameter sets (not
+	 * when `last`), -ENOSPC. */
+	int (*sdp)(struct cr_sink_s *sink, char *out, size_t cap, bool last);
 };
 
 extern const struct cr_sink_ops_s *const cr_sink_backends[];
@@ -39,8 +40,8 @@ const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type);
 struct cr_sinks_s;
 int cr_sinks_open(struct cr_stream_s *s, struct cr_sinks_s **out, char *err, size_t errlen);
 void cr_sinks_close(struct cr_sinks_s *set);
-/* The parameter sets of the stream's sink number `sink` (config order),
- * see cr_sink_ops_s.param_sets; -ENOENT when it has none to give. */
-int cr_sinks_param_sets(struct cr_stream_s *s, int sink, uint8_t *out, size_t cap);
+/* The SDP of the stream's first sink that describes itself (rtp), see
+ * cr_sink_ops_s.sdp; -ENOENT when no sink of the stream has one. */
+int cr_sinks_sdp(struct cr_stream_s *s, char *out, size_t cap, bool last);
 
 #endif

@@ -1,7 +1,7 @@
 /* The configured sinks of the daemon's streams ([[stream.X.sinks]]): opened
  * after a stream starts, closed before it stops. The stream core knows no
  * sink; this layer owns them. A small table maps a stream to its open sinks
- * so the HTTP side can ask a sink for its SDP parameters. */
+ * so the HTTP side can ask a sink for its SDP (/sdp/<stream>). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -81,14 +81,15 @@ void cr_sinks_close(struct cr_sinks_s *set)
 	free(set);
 }
 
-int cr_sinks_param_sets(struct cr_stream_s *s, int sink, uint8_t *out, size_t cap)
+int cr_sinks_sdp(struct cr_stream_s *s, char *out, size_t cap, bool last)
 {
 	int r = -ENOENT;
 	/* Under the table's lock: a set is not closed while its sink answers. */
 	pthread_mutex_lock(&_lock);
-	for (struct cr_sinks_s *set = _all; set; set = set->next)
-		if (set->stream == s && sink >= 0 && sink < set->n_open && set->sinks[sink].ops->param_sets)
-			r = set->sinks[sink].ops->param_sets(&set->sinks[sink], out, cap);
+	for (struct cr_sinks_s *set = _all; set && r == -ENOENT; set = set->next)
+		for (int i = 0; set->stream == s && i < set->n_open && r == -ENOENT; i++)
+			if (set->sinks[i].ops->sdp)
+				r = set->sinks[i].ops->sdp(&set->sinks[i], out, cap, last);
 	pthread_mutex_unlock(&_lock);
 	return r;
 }

@@ -77,9 +77,9 @@ class Server:
         print("server:", " ".join(cmd), flush=True)
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(100):
-            try:
-                self.api()
-                return
+            try:  # /api/streams: also served by a build without WebRTC (plain RTP tests)
+                with urllib.request.urlopen(self.base + "/api/streams", timeout=5):
+                    return
             except OSError:
                 time.sleep(0.1)
         self.stop()

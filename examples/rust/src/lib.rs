@@ -32,6 +32,7 @@ mod ffi {
         pub width: c_int,
         pub height: c_int,
         pub sequence: u64,
+        pub encoded_time_ns: i64,
     }
 
     pub type PacketFn = extern "C" fn(pkt: *const EncodedPacket, opaque: *mut c_void);
@@ -75,6 +76,7 @@ pub struct EncodedPacket {
     pub width: i32,
     pub height: i32,
     pub sequence: u64,
+    pub encoded_time_ns: i64,
 }
 
 impl EncodedPacket {
@@ -119,6 +121,7 @@ extern "C" fn on_packet(pkt: *const ffi::EncodedPacket, opaque: *mut c_void) {
         width: pkt.width,
         height: pkt.height,
         sequence: pkt.sequence,
+        encoded_time_ns: pkt.encoded_time_ns,
     });
 }
 

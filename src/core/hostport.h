@@ -1,0 +1,13 @@
+/* The one "host:port" splitter: "host:port", "[v6]:port" or ":port" (any
+ * address). The config checks the text first (config/values.c says what is
+ * wrong with it); the HTTP listener, the RTP sink and its SDP split it here. */
+#ifndef CR_HOSTPORT_H
+#define CR_HOSTPORT_H
+
+#include <stddef.h>
+
+/* host without brackets ("" for ":port"), port digits. 0, or -EINVAL when s
+ * is not of that shape or either part does not fit. */
+int cr_hostport_split(const char *s, char *host, size_t hostlen, char *port, size_t portlen);
+
+#endif
