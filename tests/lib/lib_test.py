@@ -261,8 +261,9 @@ def main():
     if MODE == "core-layers":
         mode_core_layers()
     elif MODE == "vm" and not shutil.which("qemu-system-x86_64"):
-        print("SKIP: qemu-system-x86_64 is not installed (scripts/install-deps installs it)")
-        sys.exit(77)
+        # A failure, not a skip: a skipped VM test would leave the real kernel untested with CI green.
+        print("FAIL: qemu-system-x86_64 not found: install qemu-system-x86 (scripts/install-deps)")
+        sys.exit(1)
     else:
         with tempfile.TemporaryDirectory(prefix="camrelay-lib-") as tmp:
             env, prefix = install(tmp)
