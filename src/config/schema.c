@@ -107,7 +107,22 @@
  *   timeout = 30                           seconds without ICE consent before a
  *                                          viewer is dropped, 1..3600
  *
- * The loaders: this file (root, [http], [webrtc], [stream.<name>]),
+ *   [rtsp]                                  (ext) the RTSP server (rtsp://HOST:8554/<stream>)
+ *   enabled = true                         false: no RTSP server
+ *   listen = "127.0.0.1:8554"              host:port
+ *   rtp_port = 0                           even UDP port for RTP (RTCP: +1), 1024..65534;
+ *                                          0 = a free pair
+ *   session_timeout = 60                   seconds without a request or RTCP report
+ *                                          before a UDP session ends, 5..3600
+ *   max_clients = 256                      sessions in total, 1..10000 (503 beyond)
+ *   max_clients_per_stream = 100           1..10000 (453 beyond)
+ *   tcp_buffer_kb = 1024                   a TCP client's send buffer; full = dropped
+ *   multicast_group = "239.255.42.1"       IPv4 multicast group of the first stream
+ *                                          (the next ones +1, +2, ...); "" = no multicast
+ *   multicast_port = 5004                  its port (RTCP +1)
+ *   multicast_ttl = 4                      1..255
+ *
+ * The loaders: this file (root, [http], [rtsp], [webrtc], [stream.<name>]),
  * schema_source.c (sources) and schema_sink.c (sinks); they read keys through
  * schema_get.c's typed getters.
  *
@@ -119,6 +134,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,11 +227,44 @@ static int _load_webrtc(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struc
 	return 0;
 }
 
+static int _load_rtsp(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_rtsp_cfg_s *r)
+{
+	static const char *const keys[] = {"enabled", "listen", "rtp_port", "session_timeout", "max_clients",
+					   "max_clients_per_stream", "tcp_buffer_kb", "multicast_group",
+					   "multicast_port", "multicast_ttl", NULL};
+	const struct cr_toml_s *at = NULL;
+	bool enabled = true;
+	int rc;
+	if ((rc = cr_cfg_check_keys(c, t, "rtsp", keys)) < 0 ||
+	    (rc = cr_cfg_get_bool(c, t, "rtsp", "enabled", &enabled)) < 0 ||
+	    (rc = cr_cfg_get_hostport(c, t, "rtsp", "listen", r->listen, sizeof(r->listen))) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, "rtsp", "rtp_port", 1024, 65534, &r->rtp_port)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, "rtsp", "session_timeout", 5, 3600, &r->session_timeout)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, "rtsp", "max_clients", 1, 10000, &r->max_clients)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, "rtsp", "max_clients_per_stream", 1, 10000, &r->max_clients_per_stream)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, "rtsp", "tcp_buffer_kb", 64, 65536, &r->tcp_buffer_kb)) < 0 ||
+	    (rc = cr_cfg_get_str(c, t, "rtsp", "multicast_group", r->multicast_group, sizeof(r->multicast_group),
+				 &at)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, "rtsp", "multicast_port", 1024, 65534, &r->multicast_port)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, "rtsp", "multicast_ttl", 1, 255, &r->multicast_ttl)) < 0)
+		return rc;
+	r->disabled = !enabled;
+	if (r->rtp_port % 2)
+		return CR_CFG_FAIL(c, cr_toml_get(t, "rtp_port"), "rtsp.rtp_port",
+				   "%d is odd (RTP takes an even port, RTCP the next one)", r->rtp_port);
+	struct in_addr a;
+	if (at && (inet_pton(AF_INET, r->multicast_group, &a) != 1 || (ntohl(a.s_addr) >> 28) != 14))
+		return CR_CFG_FAIL(c, at, "rtsp.multicast_group",
+				   "\"%.64s\" is not an IPv4 multicast address (224.0.0.0 to 239.255.255.255, e.g. "
+				   "239.255.42.1)", r->multicast_group);
+	return 0;
+}
+
 static int _load_root(struct cr_cfg_ctx_s *c, const struct cr_toml_s *root, struct cr_config_s *cfg)
 {
-	static const char *const keys[] = {"http", "stream", "webrtc", "auth", "limits", NULL};
+	static const char *const keys[] = {"http", "stream", "webrtc", "auth", "rtsp", "limits", NULL};
 	static const char *const http_keys[] = {"listen", "server_names", "cors_origins", "tls_cert", "tls_key", NULL};
-	const struct cr_toml_s *http = NULL, *streams = NULL, *webrtc = NULL, *auth = NULL, *limits = NULL;
+	const struct cr_toml_s *http = NULL, *streams = NULL, *webrtc = NULL, *auth = NULL, *limits = NULL, *rtsp = NULL;
 	char path[256];
 	int rc;
 
@@ -235,6 +284,9 @@ static int _load_root(struct cr_cfg_ctx_s *c, const struct cr_toml_s *root, stru
 		return rc;
 	if ((rc = cr_cfg_get_table(c, root, "", "webrtc", &webrtc)) < 0 ||
 	    (webrtc && (rc = _load_webrtc(c, webrtc, &cfg->webrtc)) < 0))
+		return rc;
+	if ((rc = cr_cfg_get_table(c, root, "", "rtsp", &rtsp)) < 0 ||
+	    (rtsp && (rc = _load_rtsp(c, rtsp, &cfg->rtsp)) < 0))
 		return rc;
 	if (!streams || cr_toml_len(streams) == 0)
 		return cr_cfg_fail_at(c, 1, 1, "stream",

@@ -230,12 +230,27 @@ struct cr_webrtc_cfg_s {
 	int timeout;      /* seconds without ICE consent (STUN) before a viewer is dropped, 0 = 30 */
 };
 
+/* [rtsp]: the RTSP server (net/rtsp.h); every value 0/"" = its default. */
+struct cr_rtsp_cfg_s {
+	bool disabled;             /* enabled = false */
+	char listen[128];          /* "" = 127.0.0.1:8554 */
+	int rtp_port;              /* UDP RTP port (RTCP +1), 0 = a free pair */
+	int session_timeout;       /* seconds, 0 = 60 */
+	int max_clients;           /* sessions in total, 0 = 256 */
+	int max_clients_per_stream;/* 0 = 100 */
+	int tcp_buffer_kb;         /* per TCP client, 0 = 1024 */
+	char multicast_group[64];  /* IPv4 group of the first stream ("" = no multicast) */
+	int multicast_port;        /* 0 = 5004 */
+	int multicast_ttl;         /* 0 = 4 */
+};
+
 struct cr_config_s {
 	char path[256]; /* file it came from, "" for the built-in default */
 	struct cr_http_cfg_s http;
 	struct cr_webrtc_cfg_s webrtc;
 	struct cr_auth_cfg_s auth;
 	struct cr_limits_cfg_s limits;
+	struct cr_rtsp_cfg_s rtsp;
 	int n_streams;
 	struct cr_stream_cfg_s streams[CR_MAX_STREAMS];
 };

@@ -251,6 +251,7 @@ static int _encoder_open(struct _stage_s *st, struct cr_frame_s *f)
 	}
 	st->failed_logged = false;
 	st->enc_open = true;
+	atomic_fetch_add(&s->stats.encoders_opened, 1);
 	CR_LOG_I(s->cfg.name, "encoder %s: %s %dx%d from %s", st->enc.ops->name, /* open() may hand over (fallback) */
 		 cr_codec_name(st->enc_cfg.codec), f->width, f->height, cr_pixfmt_name(st->enc.in_format));
 	return 0;
@@ -759,6 +760,8 @@ void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st)
 	snprintf(st->message, sizeof(st->message), "%s", s->message);
 	st->fps_measured = s->fps_measured;
 	st->n_subs = s->n_subs;
+	for (struct _stage_s *g = s->stages; g; g = g->next)
+		st->n_encoders += g->kind == _STAGE_ENCODE;
 	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next)
 		st->drops += cr_queue_dropped(&sub->queue) + atomic_load(&sub->self_dropped);
 	pthread_mutex_unlock(&s->lock);

@@ -57,6 +57,7 @@ struct cr_stream_status_s {
 	int width, height;
 	double fps_nominal, fps_measured;
 	int n_subs;
+	int n_encoders;  /* encode stages: one per distinct encoder setting, shared by its subscribers */
 	uint64_t drops; /* all subscribers together */
 };
 

@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "net/http_access.h"
 #include "net/http_priv.h"
+#include "net/rtsp.h"
 #include "net/whep.h"
 
 #define _ALL_METHODS \
@@ -413,12 +414,12 @@ static void _route(struct evhttp_request *req, void *arg)
 
 /* ---- listening ---- */
 
-static int _listen_socket(const char *addr, char *err, size_t errlen)
+int cr_net_listen_socket(const char *addr, char *err, size_t errlen)
 {
 	char host[128], port[16];
 	if (cr_hostport_split(addr, host, sizeof(host), port, sizeof(port)) < 0) {
 		snprintf(err, errlen,
-			 "http listen address \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, "
+			 "listen address \"%s\" is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, "
 			 ":8080)",
 			 addr);
 		return -1;
@@ -428,7 +429,7 @@ static int _listen_socket(const char *addr, char *err, size_t errlen)
 			*res = NULL;
 	int r = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
 	if (r != 0) {
-		snprintf(err, errlen, "http addr address %s: cannot resolve \"%s\": %s", addr, host,
+		snprintf(err, errlen, "listen address %s: cannot resolve \"%s\": %s", addr, host,
 			 gai_strerror(r));
 		return -1;
 	}
@@ -559,7 +560,7 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	evhttp_set_max_body_size(h->http, 65536);
 	evhttp_set_timeout(h->http, 30);
 	evhttp_set_gencb(h->http, _route, h);
-	if ((fd = _listen_socket(listen, err, errlen)) < 0)
+	if ((fd = cr_net_listen_socket(listen, err, errlen)) < 0)
 		goto error;
 	_raise_fd_limit();
 	_warn_exposed(cfg, listen);
@@ -579,6 +580,15 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	h->whep = cr_whep_attach(h->http, h->base, cfg, h->streams, h->n_streams, werr, sizeof(werr));
 	if (!h->whep)
 		CR_LOG_E("http", "WHEP disabled: %s", werr);
+	/* RTSP too. A port that was asked for must be had; the default one may
+	 * be taken (another camrelay, MediaMTX): then HTTP serves without it. */
+	h->rtsp = cr_rtsp_attach(h->base, cfg, h->streams, h->n_streams, werr, sizeof(werr));
+	if (!h->rtsp && werr[0] && cfg->rtsp.listen[0]) {
+		snprintf(err, errlen, "%s", werr);
+		goto error;
+	}
+	if (!h->rtsp && werr[0])
+		CR_LOG_W("rtsp", "RTSP disabled: %s (set [rtsp] listen, or enabled = false)", werr);
 	if (pthread_create(&h->thread, NULL, _loop_thread, h) != 0) {
 		snprintf(err, errlen, "cannot start the HTTP thread");
 		goto error;
@@ -599,6 +609,7 @@ void cr_http_stop(struct cr_http_s *h)
 		pthread_join(h->thread, NULL);
 	}
 	/* The loop has ended: this thread now owns its state. */
+	cr_rtsp_detach(h->rtsp);
 	cr_whep_detach(h->whep);
 	cr_http_mjpeg_close_all(h);
 	cr_http_sdp_stop(h);

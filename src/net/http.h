@@ -15,4 +15,8 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 				int n_streams, char *err, size_t errlen);
 void cr_http_stop(struct cr_http_s *http);
 
+/* A non-blocking listening TCP socket on "host:port", "[v6]:port" or
+ * ":port" (HTTP and RTSP); -1 with the reason in err. */
+int cr_net_listen_socket(const char *addr, char *err, size_t errlen);
+
 #endif

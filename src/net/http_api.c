@@ -13,6 +13,7 @@
 #include "core/frame.h"
 #include "net/http_access.h"
 #include "net/http_priv.h"
+#include "net/rtsp.h"
 #include "net/whep.h"
 
 /* ---- JSON ---- */
@@ -108,6 +109,29 @@ static void _add_viewer(const struct cr_whep_viewer_info_s *v, void *opaque)
 	json_array_append_new(ctx->arr, j);
 }
 
+/* RTSP sessions of one stream, with what their receiver reports say. */
+static void _add_rtsp_client(const struct cr_rtsp_client_info_s *v, void *opaque)
+{
+	struct _viewers_ctx_s *ctx = opaque;
+	if (strcmp(v->stream, ctx->stream) != 0)
+		return;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "session", v->session, "transport",
+			      v->transport ? v->transport : "", "state", v->state ? v->state : "", "codec",
+			      v->codec ? v->codec : "");
+	if (ctx->admin)
+		json_object_set_new(j, "remote", json_string(v->remote));
+	json_object_set_new(j, "packets_sent", json_integer((json_int_t)v->packets_sent));
+	json_object_set_new(j, "bytes_sent", json_integer((json_int_t)v->bytes_sent));
+	json_object_set_new(j, "packets_dropped", json_integer((json_int_t)v->packets_dropped));
+	json_object_set_new(j, "frames_sent", json_integer((json_int_t)v->frames_sent));
+	json_object_set_new(j, "frames_dropped", json_integer((json_int_t)v->frames_dropped));
+	json_object_set_new(j, "receiver_reports", json_integer((json_int_t)v->receiver_reports));
+	json_object_set_new(j, "fraction_lost", json_real(v->fraction_lost));
+	json_object_set_new(j, "packets_lost", json_integer((json_int_t)v->packets_lost));
+	json_object_set_new(j, "jitter_ms", json_real(v->jitter_ms));
+	json_array_append_new(ctx->arr, j);
+}
+
 static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool admin)
 {
 	struct cr_stream_status_s st;
@@ -137,16 +161,21 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	if (h->whep)
 		cr_whep_foreach_viewer(h->whep, _add_viewer, &vctx);
 	json_object_set_new(j, "webrtc_viewers", vctx.arr);
+	struct _viewers_ctx_s rctx = {cr_stream_name(s), json_array(), admin};
+	cr_rtsp_foreach_client(h->rtsp, _add_rtsp_client, &rctx);
+	json_object_set_new(j, "rtsp_clients", rctx.arr);
+	json_object_set_new(j, "encoders", json_integer(st.n_encoders));
 	json_object_set_new(j, "drops", json_integer((json_int_t)st.drops));
 	json_object_set_new(
 		j, "counters",
-		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "frames_captured", (json_int_t)captured,
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "frames_captured", (json_int_t)captured,
 			  "frames_placeholder", (json_int_t)placeholder, "frames_converted",
 			  (json_int_t)atomic_load(&stats->frames_converted), "packets_encoded",
 			  (json_int_t)atomic_load(&stats->packets_encoded), "bytes_copied",
 			  (json_int_t)copied, "bytes_copied_per_frame",
 			  (json_int_t)(frames ? copied / frames : 0), "reconnects",
-			  (json_int_t)atomic_load(&stats->reconnects)));
+			  (json_int_t)atomic_load(&stats->reconnects), "encoders_opened",
+			  (json_int_t)atomic_load(&stats->encoders_opened)));
 	json_object_set_new(j, "latency_ms",
 			    json_pack("{s:o,s:o}", "capture_to_encoded", _latency(&stats->capture_to_encoded),
 				      "capture_to_sent", _latency(&stats->capture_to_sent)));
@@ -528,6 +557,8 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 	evbuffer_add_printf(b, "camrelay_packets_alive %ld\n", atomic_load(&cr_packets_alive));
 	if (h->whep)
 		cr_whep_metrics(h->whep, b);
+	if (h->rtsp)
+		cr_rtsp_metrics(h->rtsp, b);
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
 	evhttp_add_header(hdr, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_add_header(hdr, "Cache-Control", "no-store");

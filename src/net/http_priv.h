@@ -27,6 +27,7 @@ struct cr_http_s {
 	pthread_t thread;
 	bool thread_started;
 	struct cr_whep_s *whep; /* WebRTC viewers (net/whep.h), NULL when unavailable */
+	struct cr_rtsp_s *rtsp; /* the RTSP server (net/rtsp.h), NULL when off */
 
 	/* Loop-thread state. */
 	struct _mjpeg_client_s *clients;

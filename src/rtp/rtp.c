@@ -56,6 +56,7 @@ const char *cr_rtp_encoding_name(enum cr_codec_e codec)
 	case CR_CODEC_VP8: return "VP8";
 	case CR_CODEC_VP9: return "VP9";
 	case CR_CODEC_AV1: return "AV1";
+	case CR_CODEC_MJPEG: return "JPEG";
 	default: return NULL;
 	}
 }
@@ -75,6 +76,7 @@ int cr_rtp_payload(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_
 	case CR_CODEC_VP8: return cr_rtp_vp8(r, data, size, ts, keyframe);
 	case CR_CODEC_VP9: return cr_rtp_vp9(r, data, size, ts, keyframe);
 	case CR_CODEC_AV1: return cr_rtp_av1(r, data, size, ts, keyframe);
+	case CR_CODEC_MJPEG: return cr_rtp_jpeg(r, data, size, ts);
 	default: return -ENOTSUP;
 	}
 }

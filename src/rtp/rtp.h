@@ -9,6 +9,7 @@
  *   VP8   RFC 7741 (15-bit picture id)
  *   VP9   RFC 9628 (non-flexible mode, picture id, TL0PICIDX, SS on keyframes)
  *   AV1   AOM "RTP Payload Format for AV1" (aggregation header, OBU elements)
+ *   JPEG  RFC 2435 (baseline 4:2:0 / 4:2:2, tables in band; for RTSP)
  */
 #ifndef CR_RTP_H
 #define CR_RTP_H
@@ -54,7 +55,8 @@ void cr_rtp_init(struct cr_rtp_s *r, enum cr_codec_e codec, uint8_t pt, uint32_t
 int cr_rtp_payload(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts,
 		   bool keyframe, int width, int height);
 
-/* Whether a codec has a payloader in this file set. */
+/* Whether a codec has a payloader for WebRTC and the RTP sink (JPEG, which
+ * only RTSP sends, is not counted). */
 bool cr_rtp_supported(enum cr_codec_e codec);
 /* The encoding name for SDP rtpmap ("H264", "VP8", ...). */
 const char *cr_rtp_encoding_name(enum cr_codec_e codec);
@@ -80,6 +82,7 @@ int cr_rtp_h265(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t t
 int cr_rtp_vp8(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool key);
 int cr_rtp_vp9(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool key);
 int cr_rtp_av1(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool key);
+int cr_rtp_jpeg(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts);
 
 /* Iterates NAL units of an Annex-B buffer: returns the next NAL (without its
  * start code) and its size, or NULL at the end. */

@@ -26,9 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	static const enum cr_codec_e codecs[] = {CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_VP8,
-						 CR_CODEC_VP9, CR_CODEC_AV1};
+						 CR_CODEC_VP9, CR_CODEC_AV1, CR_CODEC_MJPEG};
 	static struct cr_rtp_s r;
-	cr_rtp_init(&r, codecs[data[0] % 5], 96, 1, 65530);
+	cr_rtp_init(&r, codecs[data[0] % 6], 96, 1, 65530);
 	r.emit = _emit;
 	total = 0;
 	int n = cr_rtp_payload(&r, data + 1, size - 1, 0, data[0] & 0x80, 320, 240);

@@ -27,8 +27,8 @@ $cc $cflags -o "$build/fuzz_config" "$here/fuzz_config.c" $config_src -lm
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_toml" "$here/fuzz_toml.c" $toml_src -lm
 
-# SECONDS is shared by these, the WebRTC targets and fuzz_auth further down.
-webrtc_targets="fuzz_sdp fuzz_stun fuzz_rtcp"
+# SECONDS is shared by these, the WebRTC/RTSP targets and fuzz_auth further down.
+webrtc_targets="fuzz_sdp fuzz_stun fuzz_rtcp fuzz_dtls fuzz_rtsp"
 n=$(echo "$targets $webrtc_targets fuzz_auth" | wc -w)
 each=$((total / n))
 [ "$each" -ge 1 ] || each=1
@@ -46,25 +46,26 @@ for t in $targets; do
 	fi
 	grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ +DONE)' "$build/$t.log" || true
 done
-# WebRTC parsers of outside input (SDP offers, STUN, RTCP, payloader input,
-# DTLS records):
+# WebRTC and RTSP parsers of outside input (SDP offers, STUN, RTCP, payloader
+# input, DTLS records, RTSP messages; RTSP seeds in tests/rtsp/corpus/):
 # each gets the same share, seeds in tests/webrtc/corpus/.
 wsrc=$root/src
 webrtc_corpus=$root/tests/webrtc/corpus
-rtp_src="$wsrc/rtp/rtp.c $wsrc/rtp/nal.c $wsrc/rtp/h264.c $wsrc/rtp/h265.c $wsrc/rtp/vp8.c $wsrc/rtp/vp9.c $wsrc/rtp/av1.c"
+rtp_src="$wsrc/rtp/rtp.c $wsrc/rtp/nal.c $wsrc/rtp/h264.c $wsrc/rtp/h265.c $wsrc/rtp/vp8.c $wsrc/rtp/vp9.c $wsrc/rtp/av1.c $wsrc/rtp/jpeg.c"
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_sdp" "$here/fuzz_sdp.c" "$wsrc/net/sdp.c" $rtp_src
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_stun" "$here/fuzz_stun.c" "$wsrc/net/stun.c" -lcrypto -lz
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_rtcp" "$here/fuzz_rtcp.c" "$wsrc/rtp/rtcp.c" $rtp_src
+$cc $cflags -o "$build/fuzz_rtsp" "$here/fuzz_rtsp.c" "$wsrc/net/rtsp_msg.c"
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_dtls" "$here/fuzz_dtls.c" "$wsrc/net/dtls.c" -lssl -lcrypto
 # Access control: Authorization header / ?token= values (Bearer, Basic, JWT);
 # its seeds are in tests/fuzz/corpus/auth.
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_auth" "$here/fuzz_auth.c" "$wsrc/net/auth.c" -lcrypto -ljansson -largon2
-for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp fuzz_dtls:dtls fuzz_auth:auth; do
+for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp fuzz_dtls:dtls fuzz_auth:auth fuzz_rtsp:../../rtsp/corpus; do
 	name=${t%%:*}
 	seeds=$webrtc_corpus/${t##*:}
 	[ -d "$seeds" ] || seeds=$here/corpus/${t##*:}

@@ -1,0 +1,539 @@
+#!/usr/bin/python3
+"""RTSP server tests with real clients: ffmpeg/ffprobe (TCP and UDP),
+GStreamer rtspsrc, aiortc WHEP viewers beside them, raw sockets for hostile
+input. Loopback only; every camrelay gets its own ports.
+
+    rtsp_test.py BUILD_DIR SCENARIO
+
+Debian 12's VLC cannot be one of the clients: it is built with
+--disable-live555 (see `cvlc -vv`'s configure line), and the SAT>IP module
+that answers rtsp:// instead expects MPEG-TS."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+failures = []
+# 75% bars: white, yellow, cyan, green, magenta, red, blue, black (as decoded, full range RGB).
+BARS = [(191, 191, 191), (191, 191, 0), (0, 191, 191), (0, 191, 0), (191, 0, 191), (191, 0, 0), (0, 0, 191),
+        (0, 0, 0)]
+
+
+def check(cond, what):
+    print("  %s %s" % ("ok  " if cond else "FAIL", what), flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def stream_toml(name, codec=None, w=320, h=240, fps=30, pixfmt=None, bitrate=0, gop=0):
+    t = '\n[stream.%s]\n[[stream.%s.sources]]\n[stream.%s.sources.capture]\nbackend = "test"\n' \
+        'width = %d\nheight = %d\nfps = %d\n' % (name, name, name, w, h, fps)
+    if pixfmt:
+        t += 'pixel_format = "%s"\n' % pixfmt
+    if codec:
+        t += '[stream.%s.sources.encoder]\nbackend = "software"\ncodec = "%s"\n' % (name, codec)
+        if bitrate:
+            t += "bitrate = %d\n" % bitrate
+        if gop:
+            t += "gop = %d\n" % gop
+    return t
+
+
+class Server:
+    def __init__(self, build, toml, rtsp_extra=""):
+        self.http_port, self.rtsp_port = free_port(), free_port()
+        self.base = "http://127.0.0.1:%d" % self.http_port
+        self.rtsp = "rtsp://127.0.0.1:%d" % self.rtsp_port
+        self.dir = tempfile.mkdtemp(prefix="camrelay-rtsp-")
+        cfg = os.path.join(self.dir, "camrelay.toml")
+        with open(cfg, "w") as f:
+            f.write('[http]\nlisten = "127.0.0.1:%d"\n[webrtc]\nport = %d\ncandidates = ["127.0.0.1"]\n'
+                    '[rtsp]\nlisten = "127.0.0.1:%d"\n%s\n%s' % (self.http_port, free_port(socket.SOCK_DGRAM),
+                                                                self.rtsp_port, rtsp_extra, toml))
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen([os.path.join(build, "camrelay"), "serve", "-c", cfg], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                self.streams()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the server did not start")
+
+    def streams(self):
+        with urllib.request.urlopen(self.base + "/api/streams", timeout=5) as r:
+            return {s["name"]: s for s in json.loads(r.read())["streams"]}
+
+    def metrics(self):
+        with urllib.request.urlopen(self.base + "/metrics", timeout=5) as r:
+            out = {}
+            for line in r.read().decode().splitlines():
+                if line and not line.startswith("#"):
+                    k, v = line.rsplit(" ", 1)
+                    out[k] = float(v)
+            return out
+
+    def log_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        check(self.proc.returncode == 0, "server exited cleanly (status %s)" % self.proc.returncode)
+        text = self.log_text()
+        check("runtime error" not in text and "Sanitizer" not in text, "no sanitizer report in the server log")
+        if failures:
+            print("---- server log (tail) ----\n" + "".join(text.splitlines(True)[-40:]))
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---- real clients ----
+
+def bars_of(rgb, w, h):
+    y = h // 3
+    return [tuple(rgb[(y * w + int((i + 0.5) * w / 8)) * 3:(y * w + int((i + 0.5) * w / 8)) * 3 + 3])
+            for i in range(8)]
+
+
+def bars_ok(bars):
+    return len(bars) == 8 and all(abs(a - b) <= 40 for got, exp in zip(bars, BARS) for a, b in zip(got, exp))
+
+
+class FFmpeg:
+    """ffmpeg -rtsp_transport T -i URL: decodes `frames` frames (or `seconds`
+    of stream time), keeps the last as RGB and the count from -progress."""
+
+    def __init__(self, url, transport, workdir, tag, frames=0, seconds=0):
+        self.last = os.path.join(workdir, "%s.rgb" % tag)
+        self.prog = os.path.join(workdir, "%s.progress" % tag)
+        limit = ["-frames:v", str(frames)] if frames else ["-t", str(seconds)]
+        self.p = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-rtsp_transport",
+                                   transport, "-i", url] + limit +
+                                  ["-fps_mode", "passthrough", "-progress", self.prog, "-f", "image2",
+                                   "-update", "1", "-pix_fmt", "rgb24", "-c:v", "rawvideo", "-y", self.last],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def result(self, timeout=90):
+        try:
+            _, err = self.p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            _, err = self.p.communicate()
+        frames = 0
+        try:
+            with open(self.prog) as f:
+                for m in re.finditer(r"^frame=(\d+)", f.read(), re.M):
+                    frames = int(m.group(1))
+        except OSError:
+            pass
+        try:
+            with open(self.last, "rb") as f:
+                rgb = f.read()
+        except OSError:
+            rgb = b""
+        return self.p.returncode, frames, rgb, err.decode(errors="replace")[-300:]
+
+
+class Gst:
+    """gst-launch-1.0 rtspsrc: EOS after `frames` decoded frames; the last as RGB."""
+
+    def __init__(self, url, transport, workdir, tag, frames, w, h):
+        self.dir = os.path.join(workdir, tag)
+        os.makedirs(self.dir, exist_ok=True)
+        self.p = subprocess.Popen(["gst-launch-1.0", "-q", "rtspsrc", "location=" + url, "protocols=" + transport,
+                                   "latency=200", "!", "decodebin", "!", "videoconvert", "!",
+                                   "video/x-raw,format=RGB,width=%d,height=%d" % (w, h), "!", "identity",
+                                   "eos-after=%d" % (frames + 1), "!", "multifilesink", "max-files=1",
+                                   "location=" + os.path.join(self.dir, "f%06d.rgb")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def result(self, timeout=90):
+        try:
+            _, err = self.p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            _, err = self.p.communicate()
+        files = sorted(os.listdir(self.dir))
+        frames = int(files[-1][1:7]) + 1 if files else 0
+        rgb = open(os.path.join(self.dir, files[-1]), "rb").read() if files else b""
+        return self.p.returncode, frames, rgb, err.decode(errors="replace")[-300:]
+
+
+def decoded(name, res, want, w, h):
+    rc, frames, rgb, err = res
+    bars = bars_of(rgb, w, h) if len(rgb) == w * h * 3 else []
+    print("     %s: rc %s, %d frames, bars %s %s" % (name, rc, frames, bars, err.strip()[-200:]))
+    check(rc == 0 and frames >= want, "%s decoded %d frames (wants %d)" % (name, frames, want))
+    check(bars_ok(bars), "%s shows the colour bars" % name)
+
+
+# ---- raw RTSP for what players do not send ----
+
+class Raw:
+    def __init__(self, port, rcvbuf=0):
+        self.s = socket.socket()
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.connect(("127.0.0.1", port))
+        self.s.settimeout(10)
+        self.buf = b""
+        self.cseq = 0
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def request(self, method, url, headers=()):
+        self.cseq += 1
+        self.send(("%s %s RTSP/1.0\r\nCSeq: %d\r\n%s\r\n" % (method, url, self.cseq,
+                                                            "".join(h + "\r\n" for h in headers))).encode())
+        return self.response()
+
+    def response(self):
+        """(status, headers, body) of the next response; interleaved data is skipped."""
+        while True:
+            while self.buf[:1] == b"$" and len(self.buf) >= 4:
+                n = struct.unpack(">H", self.buf[2:4])[0]
+                if len(self.buf) < 4 + n:
+                    break
+                self.buf = self.buf[4 + n:]
+            end = self.buf.find(b"\r\n\r\n")
+            if self.buf[:1] != b"$" and end >= 0:
+                head = self.buf[:end].decode(errors="replace").split("\r\n")
+                hdrs = {}
+                for line in head[1:]:
+                    k, _, v = line.partition(":")
+                    hdrs[k.strip().lower()] = v.strip()
+                n = int(hdrs.get("content-length", 0))
+                if len(self.buf) >= end + 4 + n:
+                    body = self.buf[end + 4:end + 4 + n]
+                    self.buf = self.buf[end + 4 + n:]
+                    return int(head[0].split()[1]), hdrs, body
+            data = self.s.recv(65536)
+            if not data:
+                return None, {}, b""
+            self.buf += data
+
+    def closed(self, timeout=5):
+        """True when the server closes the connection within timeout s
+        (reading what comes meanwhile)."""
+        self.s.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if not self.s.recv(65536):
+                    return True
+            return False
+        except socket.timeout:
+            return False
+        except OSError:  # a reset: closed with our data unread
+            return True
+
+
+def play_tcp(raw, url):
+    raw.request("DESCRIBE", url, ["Accept: application/sdp"])
+    st, h, _ = raw.request("SETUP", url + "/trackID=0", ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"])
+    sess = h.get("session", "").split(";")[0]
+    raw.request("PLAY", url, ["Session: " + sess])
+    return st, sess
+
+
+# ---- scenarios ----
+
+def clients(build, codec, path_of, pixfmt=None, transports=("tcp", "udp"), frames=300):
+    """ffmpeg and GStreamer over the given transports at once, 10 s each."""
+    srv = Server(build, stream_toml("cam", codec, pixfmt=pixfmt))
+    url = srv.rtsp + path_of("cam")
+    try:
+        raw = Raw(srv.rtsp_port)
+        st, h, sdp = raw.request("DESCRIBE", url)
+        sdp = sdp.decode()
+        print("     DESCRIBE: %d\n%s" % (st, sdp))
+        check(st == 200 and h.get("content-type") == "application/sdp" and "a=control:" in sdp,
+              "DESCRIBE answers an SDP with a control URL")
+        want = {None: "H264/90000", "h264": "H264/90000", "h265": "H265/90000", "mjpeg": "JPEG/90000"}
+        enc = "JPEG/90000" if "mjpeg" in path_of("x") else want[codec]
+        check(enc in sdp, "the SDP names %s" % enc)
+        if enc == "H264/90000":
+            check("sprop-parameter-sets=" in sdp and "profile-level-id=" in sdp, "H.264 sprop and profile-level-id")
+        if enc == "H265/90000":
+            check(all(k in sdp for k in ("sprop-vps=", "sprop-sps=", "sprop-pps=")), "H.265 sprop-vps/sps/pps")
+        raw.s.close()
+        running = []
+        for t in transports:
+            running.append(("ffmpeg " + t, FFmpeg(url, t, srv.dir, "ff-" + t, frames=frames)))
+            running.append(("gst rtspsrc " + t, Gst(url, t, srv.dir, "gst-" + t, frames, 320, 240)))
+        time.sleep(4)
+        s = srv.streams()["cam"]
+        rc = s["rtsp_clients"]
+        print("     /api/streams rtsp_clients: %s" % json.dumps(rc))
+        check(len(rc) == len(running) and all(c["state"] == "playing" for c in rc),
+              "%d clients listed as playing in /api/streams" % len(running))
+        for name, c in running:
+            decoded(name, c.result(), frames, 320, 240)
+        m = srv.metrics()
+        check(m.get("camrelay_rtsp_sessions_total", 0) >= len(running), "sessions counted in /metrics (%s)" % m.get("camrelay_rtsp_sessions_total"))
+        if "udp" in transports:
+            rr = [c for c in rc if c["transport"] == "udp" and c["receiver_reports"] > 0]
+            check(len(rr) >= 1, "receiver reports from the UDP clients read (%d)" % len(rr))
+        if pixfmt == "mjpeg" and "mjpeg" in path_of("x"):
+            check(s["counters"]["encoders_opened"] == 0, "a JPEG camera's frames go out without an encoder "
+                  "(encoders opened: %d)" % s["counters"]["encoders_opened"])
+    finally:
+        srv.stop()
+
+
+def _session_frames(log):
+    """{client tag: (frames sent, dropped)} from the session and TEARDOWN/close lines."""
+    tags, out = {}, {}
+    for m in re.finditer(r"session (\w+) of \w+: \w+ over \w+ \(\S*\?client=(\d+)", log):
+        tags[m.group(1)] = int(m.group(2))
+    for m in re.finditer(r"session (\w+) of \w+: (?:TEARDOWN|connection closed) after (\d+) frames sent, "
+                         r"(\d+) dropped", log):
+        if m.group(1) in tags:
+            out[tags[m.group(1)]] = (int(m.group(2)), int(m.group(3)))
+    return out
+
+
+def many(build, n=30, whep=5, seconds=15):
+    """n RTSP clients (half UDP, half TCP) and whep aiortc viewers on one
+    stream, plus a TCP client that stops reading."""
+    srv = Server(build, stream_toml("cam", "h264", w=160, h=120, fps=15, bitrate=600_000, gop=30),
+                 "tcp_buffer_kb = 64\n")
+    procs = []
+    try:
+        stalled = Raw(srv.rtsp_port, rcvbuf=4096)
+        st, _ = play_tcp(stalled, srv.rtsp + "/cam")
+        check(st == 200, "the stalling client set up")
+        # The (slow to start) WHEP viewers first, then the RTSP clients.
+        viewers = [subprocess.Popen([PY, os.path.join(HERE, "..", "webrtc", "whep_client.py"), srv.base + "/whep/cam",
+                                     "--seconds", str(seconds + 10), "--keep-session"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True) for _ in range(whep)]
+        for _ in range(300):
+            if len(srv.streams()["cam"]["webrtc_viewers"]) >= whep:
+                break
+            time.sleep(0.2)
+        for i in range(n):
+            procs.append(FFmpeg(srv.rtsp + "/cam?client=%d" % i, "udp" if i % 2 else "tcp", srv.dir, "c%d" % i,
+                                seconds=seconds))
+        for _ in range(100):
+            s = srv.streams()["cam"]
+            if len(s["rtsp_clients"]) >= n and len(s["webrtc_viewers"]) >= whep:
+                break
+            time.sleep(0.2)
+        print("     %d RTSP sessions, %d WHEP viewers, encoders %d" % (len(s["rtsp_clients"]),
+                                                                       len(s["webrtc_viewers"]), s["encoders"]))
+        check(len(s["rtsp_clients"]) >= n and len(s["webrtc_viewers"]) == whep,
+              "%d RTSP sessions and %d WHEP viewers at once" % (n, whep))
+        check(s["encoders"] == 1, "one encoder for RTSP and WHEP (%d)" % s["encoders"])
+        results = [p.result(timeout=120) for p in procs]
+        vres = [whep_sample(srv, v) for v in viewers]
+        time.sleep(1)
+        sent = _session_frames(srv.log_text())
+        good = 0
+        for i, (rc, frames, _, err) in enumerate(results):
+            fs = sent.get(i, (0, 0))[0]
+            if rc == 0 and fs >= 50 and frames >= 0.95 * fs:
+                good += 1
+            else:
+                print("     client %d (%s): rc %s, decoded %d of %d sent %s" % (i, "udp" if i % 2 else "tcp", rc,
+                                                                            frames, fs, err.strip()[-150:]))
+        check(good == n, "%d of %d RTSP clients decoded >= 95%% of the frames sent to them" % (good, n))
+        okv = [v for v, sent_v in vres if sent_v >= 50 and v.get("frames", 0) >= 0.95 * sent_v and v.get("width") == 160]
+        print("     WHEP viewers (decoded, sent): %s" % [(v.get("frames"), sv) for v, sv in vres])
+        check(len(okv) == whep, "%d of %d WHEP viewers decoded >= 95%% of the frames sent to them" % (len(okv), whep))
+        m = srv.metrics()
+        check(m.get("camrelay_rtsp_clients_dropped_slow_total", 0) == 1,
+              "the client that stopped reading was dropped (%s)" % m.get("camrelay_rtsp_clients_dropped_slow_total"))
+        check(stalled.closed(), "its connection is closed")
+        s = srv.streams()["cam"]
+        check(s["counters"]["encoders_opened"] == 1, "one encoder opened in all (%d)" % s["counters"]["encoders_opened"])
+    finally:
+        for p in procs:
+            if p.p.poll() is None:
+                p.p.kill()
+        srv.stop()
+
+
+def whep_sample(srv, p):
+    """A --keep-session viewer: (its counts, frames the server sent it) read
+    while the session still exists, then ended."""
+    try:
+        summary = json.loads(p.stdout.readline())
+        vid = summary.get("session", "").rsplit("/", 1)[-1]
+        with urllib.request.urlopen(srv.base + "/api/webrtc", timeout=5) as r:
+            sent = [v["frames_sent"] for v in json.loads(r.read())["viewers"] if v["id"] == vid]
+        p.stdin.write("\n")
+        p.stdin.flush()
+        summary = json.loads(p.stdout.readline())
+        p.communicate("\n", timeout=30)
+        return summary, sent[0] if sent else 0
+    except (ValueError, OSError, subprocess.TimeoutExpired) as e:
+        p.kill()
+        return {"error": str(e)}, 0
+
+
+def hostile(build):
+    srv = Server(build, stream_toml("cam", "h264") + stream_toml("two", "h264", w=160, h=120),
+                 "max_clients = 3\nmax_clients_per_stream = 2\nsession_timeout = 5\n")
+    url = srv.rtsp + "/cam"
+    try:
+        watcher = FFmpeg(url, "tcp", srv.dir, "watcher", frames=400)
+        time.sleep(2)
+        r = Raw(srv.rtsp_port)
+        r.send(b"OPTIONS * RTSP/1.0\r\nCSeq: x1\r\n\r\n")
+        st, _, _ = r.response()
+        check(st == 400 and r.closed(), "a bad CSeq: 400 and closed (%s)" % st)
+        r = Raw(srv.rtsp_port)
+        r.send(b"OPTIONS * RTSP/1.0\r\n\r\n")
+        st, _, _ = r.response()
+        check(st == 400, "no CSeq: 400 (%s)" % st)
+        r = Raw(srv.rtsp_port)
+        r.send(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+        st, _, _ = r.response()
+        check(st == 413 and r.closed(), "a 20 KB header: 413 and closed (%s)" % st)
+        r = Raw(srv.rtsp_port)
+        r.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        st, _, _ = r.response()
+        check(st == 505, "HTTP on the RTSP port: 505 (%s)" % st)
+        r = Raw(srv.rtsp_port)
+        st, _, _ = r.request("PLAY", url, ["Session: 0123456789abcdef"])
+        check(st == 454, "PLAY with a wrong session: 454 (%s)" % st)
+        st, _, _ = r.request("SETUP", url, ["Transport: RTP/AVP/TCP;unicast;interleaved=300-301"])
+        check(st == 461, "interleaved channels out of range: 461 (%s)" % st)
+        st, sess = play_tcp(r, url)
+        check(st == 200, "a raw TCP client plays (2nd session of cam)")
+        r.send(b"$\x07\x00\x04abcd")
+        check(r.closed(), "interleaved data on a channel not set up closes the connection")
+        # 10k pipelined requests: every one answered (or the connection closed).
+        r = Raw(srv.rtsp_port)
+        r.send(b"".join(b"OPTIONS * RTSP/1.0\r\nCSeq: %d\r\n\r\n" % i for i in range(10000)))
+        got = 0
+        while got < 10000:
+            st, _, _ = r.response()
+            if st is None:
+                break
+            got += st == 200
+        check(got == 10000, "10k pipelined OPTIONS: %d answered" % got)
+        # Limits: cam has the watcher; one more fits, a third gets 453;
+        # two's second session would make 4 > max_clients 3: 503.
+        a = Raw(srv.rtsp_port)
+        check(play_tcp(a, url)[0] == 200, "cam's 2nd session")
+        b = Raw(srv.rtsp_port)
+        b.request("DESCRIBE", url)
+        st, _, _ = b.request("SETUP", url, ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"])
+        check(st == 453, "cam's 3rd session: 453 Not Enough Bandwidth (%s)" % st)
+        c = Raw(srv.rtsp_port)
+        check(play_tcp(c, srv.rtsp + "/two")[0] == 200, "two's 1st session")
+        d = Raw(srv.rtsp_port)
+        d.request("DESCRIBE", srv.rtsp + "/two")
+        st, _, _ = d.request("SETUP", srv.rtsp + "/two", ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"])
+        check(st == 503, "a 4th session in all: 503 (%s)" % st)
+        check("refused with 453" in srv.log_text() and "refused with 503" in srv.log_text(), "both refusals logged")
+        for x in (a, b, c, d):
+            x.s.close()
+        udp_sr_and_timeout(srv, url)
+        res = watcher.result()
+        decoded("ffmpeg beside the hostile clients", res, 400, 320, 240)
+    finally:
+        srv.stop()
+
+
+def udp_sr_and_timeout(srv, url):
+    """A raw UDP session: RTP and sender reports arrive on its ports, the SR
+    maps to the RTP clock; then it goes quiet and the session times out."""
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", 0))
+    port = rtp.getsockname()[1]
+    rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        rtcp.bind(("127.0.0.1", port + 1))
+    except OSError:
+        check(False, "a free RTCP port next to %d" % port)
+        return
+    r = Raw(srv.rtsp_port)
+    r.request("DESCRIBE", url)
+    st, h, _ = r.request("SETUP", url + "/trackID=0", ["Transport: RTP/AVP;unicast;client_port=%d-%d" % (port, port + 1)])
+    sess = h.get("session", "").split(";")[0]
+    check(st == 200 and "server_port=" in h.get("transport", ""), "UDP SETUP answers server_port (%s)" % h)
+    st, h, _ = r.request("PLAY", url, ["Session: " + sess])
+    m = re.search(r"seq=(\d+);rtptime=(\d+)", h.get("rtp-info", ""))
+    check(st == 200 and m, "PLAY answers RTP-Info with seq and rtptime (%s)" % h.get("rtp-info"))
+    rtp.settimeout(5)
+    rtcp.settimeout(5)
+    first, _ = rtp.recvfrom(2000)
+    seq, ts, ssrc = struct.unpack(">HII", first[2:12])
+    check(m and abs(seq - int(m.group(1))) < 3, "the first RTP packet has RTP-Info's seq (%d, %s)" % (seq, m and m.group(1)))
+    sr = None
+    deadline = time.time() + 6
+    while time.time() < deadline and sr is None:
+        try:
+            p, _ = rtcp.recvfrom(2000)
+        except socket.timeout:
+            break
+        if len(p) >= 28 and p[1] == 200:
+            sr = struct.unpack(">IIIIII", p[4:28])
+    last_ts = None
+    rtp.settimeout(0.5)
+    try:
+        for _ in range(20):
+            p, _ = rtp.recvfrom(2000)
+            last_ts = struct.unpack(">I", p[4:8])[0]
+    except socket.timeout:
+        pass
+    check(sr is not None and sr[0] == ssrc, "a sender report for the session's SSRC arrives on the RTCP port")
+    if sr and last_ts is not None:
+        # The SR's RTP time is "now" on the video clock: near the newest packets' timestamps.
+        diff = (sr[3] - ts) & 0xffffffff
+        check(diff < 90000 * 10, "the SR's RTP timestamp is on the video's clock (%d ticks after the first packet)" % diff)
+    # Quiet now (no RTCP, no requests): session_timeout = 5 ends it.
+    before = srv.metrics().get("camrelay_rtsp_sessions_timed_out_total", 0)
+    for _ in range(100):
+        if srv.metrics().get("camrelay_rtsp_sessions_timed_out_total", 0) > before:
+            break
+        time.sleep(0.1)
+    check(srv.metrics().get("camrelay_rtsp_sessions_timed_out_total", 0) > before, "a quiet UDP session times out")
+    rtp.close()
+    rtcp.close()
+
+
+SCENARIOS = {
+    "h264": lambda b: clients(b, None, lambda s: "/" + s),
+    "h265": lambda b: clients(b, "h265", lambda s: "/" + s, transports=("tcp", "udp")),
+    "mjpeg": lambda b: clients(b, None, lambda s: "/%s/mjpeg" % s, pixfmt="mjpeg"),
+    "many": many,
+    "hostile": hostile,
+}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[2]](sys.argv[1])
+    print("FAILED: %d" % len(failures) if failures else "all passed")
+    sys.exit(1 if failures else 0)
