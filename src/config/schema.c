@@ -262,7 +262,7 @@ static int _load_rtsp(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct 
 
 static int _load_root(struct cr_cfg_ctx_s *c, const struct cr_toml_s *root, struct cr_config_s *cfg)
 {
-	static const char *const keys[] = {"http", "stream", "webrtc", "auth", "rtsp", "limits", NULL};
+	static const char *const keys[] = {"http", "stream", "webrtc", "auth", "limits", "rtsp", NULL};
 	static const char *const http_keys[] = {"listen", "server_names", "cors_origins", "tls_cert", "tls_key", NULL};
 	const struct cr_toml_s *http = NULL, *streams = NULL, *webrtc = NULL, *auth = NULL, *limits = NULL, *rtsp = NULL;
 	char path[256];
