@@ -87,6 +87,13 @@ static void _fail(struct cr_rtsp_conn_s *c, int cseq, int code, const char *fmt,
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	CR_LOG_D("rtsp", "%s: %d %s: %s", c->remote, code, _reason(code), why);
+	if (code == 401) {
+		char challenge[512];
+		cr_rtsp_challenge(c, challenge, sizeof(challenge));
+		c->r->stats.unauthorized++;
+		_reply(c, cseq, code, NULL, 0, "%s", challenge);
+		return;
+	}
 	_reply(c, cseq, code, NULL, 0, NULL);
 }
 
@@ -140,6 +147,8 @@ static struct cr_rtsp_client_s *_client_for(struct cr_rtsp_conn_s *c, const stru
 		return NULL;
 	}
 	if (cr_rtsp_media_for(c->r, path, &media) < 0)
+		return NULL;
+	if (cr_rtsp_authorize(c, m, cr_stream_name(c->r->streams[media.stream]), query, code) < 0)
 		return NULL;
 	struct cr_rtsp_client_s *cl = c->client;
 	if (cl && (cl->media.stream != media.stream || cl->media.mjpeg != media.mjpeg)) {

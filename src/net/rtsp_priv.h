@@ -60,6 +60,7 @@ struct cr_rtsp_conn_s {
 	struct sockaddr_storage peer, local;
 	socklen_t peer_len, local_len;
 	struct cr_rtsp_client_s *client; /* at most one session per connection */
+	char nonce[33]; /* Digest, made with the first challenge */
 	int64_t last_rx_ns, closing_ns;
 	bool closing; /* reply flushed, then closed */
 };
@@ -122,6 +123,15 @@ void cr_rtsp_media_tick(struct cr_rtsp_s *r, int64_t now);
  * known yet (and !last), -ENOSPC. */
 int cr_rtsp_media_sdp(struct cr_rtsp_s *r, const struct cr_rtsp_media_s *m, const char *local_ip, char *out,
 		      size_t cap, bool last);
+
+/* rtsp_auth.c */
+struct cr_rtsp_msg_s;
+/* 0 when the request may use stream (no [auth], or credentials with the
+ * view right); else -1 with *code 401 or 403 (logged). */
+int cr_rtsp_authorize(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, const char *stream, const char *query,
+		      int *code);
+/* The WWW-Authenticate headers of a 401 (CRLF-terminated lines). */
+void cr_rtsp_challenge(struct cr_rtsp_conn_s *c, char *out, size_t cap);
 
 /* rtsp.c */
 void cr_rtsp_conn_close(struct cr_rtsp_conn_s *c, const char *why);

@@ -8,6 +8,7 @@ input. Loopback only; every camrelay gets its own ports.
 Debian 12's VLC cannot be one of the clients: it is built with
 --disable-live555 (see `cvlc -vv`'s configure line), and the SAT>IP module
 that answers rtsp:// instead expects MPEG-TS."""
+import base64
 import json
 import os
 import re
@@ -59,7 +60,8 @@ def stream_toml(name, codec=None, w=320, h=240, fps=30, pixfmt=None, bitrate=0, 
 
 
 class Server:
-    def __init__(self, build, toml, rtsp_extra=""):
+    def __init__(self, build, toml, rtsp_extra="", token=None):
+        self.token = token  # for the HTTP API when [auth] is on
         self.http_port, self.rtsp_port = free_port(), free_port()
         self.base = "http://127.0.0.1:%d" % self.http_port
         self.rtsp = "rtsp://127.0.0.1:%d" % self.rtsp_port
@@ -82,12 +84,18 @@ class Server:
         self.stop()
         raise RuntimeError("the server did not start")
 
+    def _get(self, path):
+        req = urllib.request.Request(self.base + path)
+        if self.token:
+            req.add_header("Authorization", "Bearer " + self.token)
+        return urllib.request.urlopen(req, timeout=5)
+
     def streams(self):
-        with urllib.request.urlopen(self.base + "/api/streams", timeout=5) as r:
+        with self._get("/api/streams") as r:
             return {s["name"]: s for s in json.loads(r.read())["streams"]}
 
     def metrics(self):
-        with urllib.request.urlopen(self.base + "/metrics", timeout=5) as r:
+        with self._get("/metrics") as r:
             out = {}
             for line in r.read().decode().splitlines():
                 if line and not line.startswith("#"):
@@ -169,7 +177,8 @@ class Gst:
     def __init__(self, url, transport, workdir, tag, frames, w, h):
         self.dir = os.path.join(workdir, tag)
         os.makedirs(self.dir, exist_ok=True)
-        self.p = subprocess.Popen(["gst-launch-1.0", "-q", "rtspsrc", "location=" + url, "protocols=" + transport,
+        self.p = subprocess.Popen(["gst-launch-1.0", "-q", "rtspsrc", "location=" + url] +
+                                  ["protocols=" + transport.split()[0]] + transport.split()[1:] + [
                                    "latency=200", "!", "decodebin", "!", "videoconvert", "!",
                                    "video/x-raw,format=RGB,width=%d,height=%d" % (w, h), "!", "identity",
                                    "eos-after=%d" % (frames + 1), "!", "multifilesink", "max-files=1",
@@ -525,7 +534,54 @@ def udp_sr_and_timeout(srv, url):
     rtcp.close()
 
 
+def auth(build):
+    """[auth]: Digest and Basic accounts (rtsp://user:pass@host/stream) and a
+    ?token= in the URL; wrong or missing credentials get 401 with
+    WWW-Authenticate and no media."""
+    token = "rtsp-test-token-0123456789"
+    srv = Server(build, '[auth]\ntokens = ["%s"]\n[[auth.accounts]]\nusername = "viewer"\npassword = "pa:ss-w0rd"\n'
+                 % token + stream_toml("cam"), token=token)
+    host = srv.rtsp[len("rtsp://"):]
+    try:
+        r = Raw(srv.rtsp_port)
+        st, h, _ = r.request("DESCRIBE", srv.rtsp + "/cam")
+        check(st == 401, "DESCRIBE without credentials: 401 (%s)" % st)
+        st, h, _ = r.request("SETUP", srv.rtsp + "/cam", ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1"])
+        check(st == 401, "SETUP without credentials: 401 (%s)" % st)
+        basic = base64.b64encode(b"viewer:pa:ss-w0rd").decode()
+        st, _, sdp = r.request("DESCRIBE", srv.rtsp + "/cam", ["Authorization: Basic " + basic])
+        check(st == 200 and b"m=video" in sdp, "DESCRIBE with Basic credentials: 200 (%s)" % st)
+        bad = base64.b64encode(b"viewer:nope").decode()
+        st, _, _ = r.request("DESCRIBE", srv.rtsp + "/cam", ["Authorization: Basic " + bad])
+        check(st == 401, "a wrong Basic password: 401 (%s)" % st)
+        r.s.close()
+        r = Raw(srv.rtsp_port)
+        r.send(b"DESCRIBE %s/cam RTSP/1.0\r\nCSeq: 1\r\n\r\n" % srv.rtsp.encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += r.s.recv(4096)
+        check(b"WWW-Authenticate: Digest realm=" in data and b"WWW-Authenticate: Basic" in data and
+              b"WWW-Authenticate: Bearer" in data, "the 401 offers Digest, Basic and Bearer")
+        r.s.close()
+        clients = [("ffmpeg user:pass (Digest)", FFmpeg("rtsp://viewer:pa%%3Ass-w0rd@%s/cam" % host, "tcp", srv.dir,
+                                                        "digest", frames=60)),
+                   ("ffmpeg ?token=", FFmpeg(srv.rtsp + "/cam?token=" + token, "udp", srv.dir, "token", frames=60)),
+                   ("gst rtspsrc user-id/user-pw", Gst(srv.rtsp + "/cam", "tcp user-id=viewer user-pw=pa:ss-w0rd",
+                                                       srv.dir, "gst", 60, 320, 240))]
+        for name, c in clients:
+            decoded(name, c.result(), 60, 320, 240)
+        for url in ("rtsp://viewer:wrong@%s/cam" % host, srv.rtsp + "/cam?token=wrong"):
+            rc, frames, _, err = FFmpeg(url, "tcp", srv.dir, "wrong", frames=10).result(timeout=30)
+            check(rc != 0 and frames == 0 and "401" in err, "%s: refused with 401 (%s)" % (url, err.strip()[-80:]))
+        m = srv.metrics()
+        check(m.get("camrelay_rtsp_unauthorized_total", 0) >= 4, "401s counted (%s)" % m.get("camrelay_rtsp_unauthorized_total"))
+        check("401 (" in srv.log_text(), "refusals logged")
+    finally:
+        srv.stop()
+
+
 SCENARIOS = {
+    "auth": auth,
     "h264": lambda b: clients(b, None, lambda s: "/" + s),
     "h265": lambda b: clients(b, "h265", lambda s: "/" + s, transports=("tcp", "udp")),
     "mjpeg": lambda b: clients(b, None, lambda s: "/%s/mjpeg" % s, pixfmt="mjpeg"),

@@ -1,0 +1,131 @@
+/* Access control at the RTSP door: what players send for
+ * rtsp://user:pass@host/stream (Basic, or Digest after our challenge) and a
+ * ?token= in the URL, decided by net/auth.c like every other door. Digest
+ * (RFC 2617, MD5, as RTSP clients implement it) is computed here: it needs
+ * the account's clear password, which net/auth.c hands out through
+ * cr_auth_account (an argon2-hashed account can only do Basic). The nonce
+ * is per connection, random. */
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "net/auth.h"
+#include "net/rtsp_msg.h"
+#include "net/rtsp_priv.h"
+
+static void _md5_hex(const char *text, char out[33])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	if (!EVP_Digest(text, strlen(text), d, &n, EVP_md5(), NULL))
+		n = 0;
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", i < n ? d[i] : 0);
+	out[32] = 0;
+}
+
+/* key="value" or key=value from a Digest header. */
+static bool _param(const char *h, const char *key, char *out, size_t cap)
+{
+	size_t kl = strlen(key);
+	for (const char *p = h; (p = strcasestr(p, key)); p += kl) {
+		if ((p != h && p[-1] != ' ' && p[-1] != ',') || p[kl] != '=')
+			continue;
+		const char *v = p + kl + 1;
+		bool quoted = *v == '"';
+		v += quoted;
+		size_t n = quoted ? strcspn(v, "\"") : strcspn(v, ", ");
+		if (n >= cap || (quoted && v[n] != '"'))
+			return false;
+		memcpy(out, v, n);
+		out[n] = 0;
+		return true;
+	}
+	return false;
+}
+
+/* The rights a Digest Authorization gives (0 with rc < 0 when it fails). */
+static int _digest(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, unsigned *rights)
+{
+	const struct cr_auth_cfg_s *a = &c->r->cfg->auth;
+	const char *h = m->authorization + 7;
+	char user[64], realm[64], nonce[64], uri[1024], resp[64], qop[16] = "", nc[16] = "", cnonce[128] = "";
+	if (!_param(h, "username", user, sizeof(user)) || !_param(h, "realm", realm, sizeof(realm)) ||
+	    !_param(h, "nonce", nonce, sizeof(nonce)) || !_param(h, "uri", uri, sizeof(uri)) ||
+	    !_param(h, "response", resp, sizeof(resp)) || strlen(resp) != 32)
+		return CR_AUTH_BAD;
+	for (char *k = resp; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
+	_param(h, "qop", qop, sizeof(qop));
+	_param(h, "nc", nc, sizeof(nc));
+	_param(h, "cnonce", cnonce, sizeof(cnonce));
+	const struct cr_auth_account_cfg_s *acc = cr_auth_account(a, user);
+	if (!acc || strncmp(acc->password, "$argon2", 7) == 0 || strcmp(nonce, c->nonce) != 0)
+		return CR_AUTH_BAD;
+	char text[1600], ha1[33], ha2[33], want[33];
+	snprintf(text, sizeof(text), "%s:%s:%s", user, realm, acc->password);
+	_md5_hex(text, ha1);
+	OPENSSL_cleanse(text, sizeof(text));
+	snprintf(text, sizeof(text), "%s:%s", m->method, uri);
+	_md5_hex(text, ha2);
+	if (qop[0])
+		snprintf(text, sizeof(text), "%s:%s:%s:%s:%s:%s", ha1, nonce, nc, cnonce, qop, ha2);
+	else
+		snprintf(text, sizeof(text), "%s:%s:%s", ha1, nonce, ha2);
+	_md5_hex(text, want);
+	if (CRYPTO_memcmp(want, resp, 32) != 0)
+		return CR_AUTH_BAD;
+	*rights = acc->rights;
+	return 0;
+}
+
+int cr_rtsp_authorize(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, const char *stream, const char *query,
+		      int *code)
+{
+	const struct cr_config_s *cfg = c->r->cfg;
+	if (!cfg->auth.present)
+		return 0;
+	char token[4097] = "";
+	cr_rtsp_query_get(query, "token", token, sizeof(token));
+	unsigned rights = 0;
+	int rc;
+	if (strncasecmp(m->authorization, "Digest ", 7) == 0)
+		rc = _digest(c, m, &rights);
+	else
+		rc = cr_auth_check(&cfg->auth, m->authorization[0] ? m->authorization : NULL, token[0] ? token : NULL,
+				   stream, (int64_t)time(NULL), &rights);
+	OPENSSL_cleanse(token, sizeof(token));
+	if (rc == 0 && (rights & CR_RIGHT_VIEW))
+		return 0;
+	*code = rc < 0 ? 401 : 403;
+	CR_LOG_I("rtsp", "%s: %s %s: %d (%s)", c->remote, m->method, stream, *code,
+		 rc < 0 ? cr_auth_problem(rc) : "no view right on this stream");
+	return -1;
+}
+
+void cr_rtsp_challenge(struct cr_rtsp_conn_s *c, char *out, size_t cap)
+{
+	const struct cr_auth_cfg_s *a = &c->r->cfg->auth;
+	if (!c->nonce[0]) {
+		unsigned char r[16];
+		if (getrandom(r, sizeof(r), 0) != sizeof(r))
+			memset(r, 0, sizeof(r));
+		for (int i = 0; i < 16; i++)
+			snprintf(c->nonce + 2 * i, 3, "%02x", r[i]);
+	}
+	size_t n = 0;
+	out[0] = 0;
+	if (a->n_accounts) /* Digest first: players take the strongest they know */
+		n += (size_t)snprintf(out + n, cap - n,
+				      "WWW-Authenticate: Digest realm=\"camrelay\", nonce=\"%s\", algorithm=MD5\r\n"
+				      "WWW-Authenticate: Basic realm=\"camrelay\"\r\n",
+				      c->nonce);
+	if (n < cap && (a->n_tokens || a->secret[0]))
+		snprintf(out + n, cap - n, "WWW-Authenticate: Bearer realm=\"camrelay\"\r\n");
+}
