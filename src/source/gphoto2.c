@@ -11,7 +11,12 @@
  *    Camera that saw -52, libgphoto2#1069);
  *  - live view dropped while the camera still answers (Nikon bodies after
  *    thousands of frames): live view is switched off and on again, and only
- *    if that keeps failing is the camera re-initialised. */
+ *    if that keeps failing is the camera re-initialised;
+ *  - Canon EOS bodies end live view by themselves (a timeout) and report it
+ *    only through their event queue: the queue is read after every frame
+ *    (_gp_drain_events), so the next preview switches live view on again at
+ *    once; libgphoto2's own KeepDeviceOn in every preview and event poll keeps
+ *    the body from powering off while it streams. */
 #include "source/gphoto2.h"
 
 #include <dlfcn.h>
@@ -66,6 +71,7 @@ struct _gp_s {
 	char name[256];   /* "model" at port, for messages */
 	char gp_msg[256]; /* libgphoto2's last context error */
 	int lv_restarts;
+	int events; /* 0 not checked yet, 1 read the camera's events after each frame, -1 do not */
 	atomic_bool dead; /* the camera stopped answering */
 
 	/* Read side (the core's capture thread). */
@@ -607,6 +613,64 @@ static int _gp_restart_liveview(struct _gp_s *g)
 	return r;
 }
 
+/* Whether the camera reports its state through events that libgphoto2 queues
+ * during previews: Canon bodies, whose live-view output device libgphoto2
+ * names "output" (EOS: EVFOutputDevice). Under g->lock. */
+static bool _gp_has_events(struct _gp_s *g)
+{
+	CameraWidget *w = NULL;
+	if (gp_camera_get_single_config(g->cam, "output", &w, g->ctx) < GP_OK)
+		return false;
+	gp_widget_free(w);
+	return true;
+}
+
+/* The camera's live-view output ("Off", "TFT", "PC", "TFT + PC", ...) into
+ * out; "" when it cannot be read. Under g->lock. */
+static void _gp_output(struct _gp_s *g, char *out, size_t len)
+{
+	CameraWidget *w = NULL;
+	const char *v = NULL;
+	out[0] = 0;
+	if (gp_camera_get_single_config(g->cam, "output", &w, g->ctx) < GP_OK)
+		return;
+	if (gp_widget_get_value(w, &v) == GP_OK && v)
+		cr_msgf(out, len, "%s", v);
+	gp_widget_free(w);
+}
+
+/* Reads the events libgphoto2 queued (Canon EOS: GetEvent records fetched in
+ * every preview and never read back otherwise), up to 32 a frame. This keeps
+ * the queue from growing and libgphoto2's property cache current: when the
+ * body ended live view by itself (EVF output device 0xd1b0 without "PC"),
+ * the next preview sees it and switches live view on again, instead of
+ * asking for frames that do not come (libgphoto2 retries "not ready" for
+ * 3 s before it gives up). */
+static void _gp_drain_events(struct _gp_s *g)
+{
+	bool evf = false;
+	pthread_mutex_lock(&g->lock);
+	if (g->events == 0)
+		g->events = _gp_has_events(g) ? 1 : -1;
+	for (int i = 0; g->events > 0 && i < 32; i++) {
+		CameraEventType type = GP_EVENT_TIMEOUT;
+		void *data = NULL;
+		int r = gp_camera_wait_for_event(g->cam, 0, &type, &data, g->ctx);
+		if (r >= GP_OK && type == GP_EVENT_UNKNOWN && data && strncmp(data, "PTP Property d1b0 ", 18) == 0)
+			evf = true;
+		free(data); /* a string, a CameraFilePath or NULL: all malloc'd for the caller */
+		if (r < GP_OK || type == GP_EVENT_TIMEOUT)
+			break;
+	}
+	char out[64] = "";
+	if (evf)
+		_gp_output(g, out, sizeof(out));
+	pthread_mutex_unlock(&g->lock);
+	if (out[0] && !strstr(out, "PC"))
+		CR_LOG_W(g->who, "camera %s ended live view (camera output now \"%s\"); switching it on again", g->name,
+			 out);
+}
+
 static void _gp_measure_rate(struct cr_source_s *src, struct _gp_s *g, int64_t now)
 {
 	if (g->rate_n++ == 0) {
@@ -709,6 +773,7 @@ static void *_gp_worker(void *arg)
 		if (r >= GP_OK) {
 			g->lv_restarts = 0;
 			_gp_post(g, f);
+			_gp_drain_events(g);
 			continue;
 		}
 		if ((r = _gp_preview_failed(g, r, err, sizeof(err))) < 0) {

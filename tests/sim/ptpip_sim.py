@@ -4,11 +4,16 @@ driver to open a session, list and set a few settings, and stream live view
 (Nikon StartLiveView 0x9201 / DeviceReady 0x90C8 / GetLiveViewImage 0x9203,
 as camlibs/ptp2/library.c camera_capture_preview does for PTP_VENDOR_NIKON),
 so the real libgphoto2 can be tested without a camera. Stdlib + python3-pil.
+With --vendor canon it is a Canon EOS body instead (ptpip_eos.py: remote and
+event mode, GetEvent polling, the EVF output device, GetViewFinderData, a
+mirror that answers busy, live view that times out, auto power-off), by
+default a 1200D: "Canon EOS 1200D", 1056x704 at 6 fps.
 
 Written by hand: no packaged PTP/IP responder exists in Debian.
 
 Usage:
   ptpip_sim.py [--port 15740] [--size 1056x704] [--fps 25] [--fail-all] [--cache K]
+               [--vendor nikon|canon] [--lv-timeout S] [--auto-off S] [--mirror-ms MS]
 Prints "READY port=N" once listening (--port 0 picks a free port). libgphoto2
 reaches it as  --port ptpip:127.0.0.1:N:N  (command and event port).
 
@@ -18,14 +23,17 @@ Commands on stdin (one per line), for fault tests:
   unplug N     close every connection and the listening socket for N seconds
   errors on|off  answer every operation with GeneralError (0x2002)
   droplv       live view breaks: GetLiveViewImage fails with GeneralError
-               while the camera still answers, until EndLiveView (0x9202)
+               while the camera still answers, until EndLiveView (0x9202);
+               Canon: the body ends live view after the next frame
+  poweron      Canon: switch a camera that powered itself off on again
   notlv        live view turns off: GetLiveViewImage answers NotLiveView
                (0xA00B), which libgphoto2 handles by restarting it
-  stats        print "STATS frames=N sessions=N"
+  stats        print "STATS frames=N sessions=N" (Canon: keepalives=N lv_starts=N)
   quit
 Events are printed on stdout: "SESSION open", "SET 0x500f 800", "LV start",
 "LV end", "FRAME n t" (only with --verbose; t = CLOCK_MONOTONIC seconds
-when the frame was handed to the host).
+when the frame was handed to the host); Canon also "LV end timeout|dropped|
+by the host|session closed", "REMOTE n", "POWER off", "POWER on".
 
 Each frame: eight colour bars (top 3/4; BARS below, RGB), a dark band with the
 frame number as text and as 16 blocks (bit 15 first; white = 1) across the
@@ -186,8 +194,11 @@ class Camera:
             b += struct.pack('<BH', 2, len(form[1])) + b''.join(struct.pack(f, v) for v in form[1])
         return b
 
-    def lv_image(self):
-        """Waits for the next frame slot, returns the Nikon LV data (header + JPEG)."""
+    def session_closed(self):
+        """The host's command connection ended (dialects reset their state)."""
+
+    def paced_jpeg(self):
+        """Waits for the next frame slot, returns its JPEG."""
         interval = 1.0 / self.args.fps
         now = time.monotonic()
         with self.lock:
@@ -202,6 +213,11 @@ class Camera:
         jpeg = self.frame(n)
         if self.args.verbose:
             say('FRAME %d %.6f' % (n, time.monotonic()))
+        return jpeg
+
+    def lv_image(self):
+        """The Nikon LV data: header + the next JPEG."""
+        jpeg = self.paced_jpeg()
         # Nikon D800-style 384-byte header: we fill the sizes, the rest zeros.
         hdr = bytearray(384)
         struct.pack_into('>HH', hdr, 0, self.width, self.height)
@@ -321,7 +337,10 @@ class Server:
                 name = ptp_string(self.args.model)[1:]  # UTF-16LE, NUL-terminated
                 send_packet(sock, INIT_CMD_ACK, struct.pack('<I', 1) + b'\x11' * 16 + name +
                             struct.pack('<I', 0x00010000))
-                self.command_loop(sock)
+                try:
+                    self.command_loop(sock)
+                finally:
+                    cam.session_closed()
             elif ptype == INIT_EVT_REQ:
                 send_packet(sock, INIT_EVT_ACK, b'')
                 while not self.stop:  # nothing to report: hold the connection
@@ -410,6 +429,25 @@ class Server:
             say('PLUGGED')
         threading.Thread(target=replug, daemon=True).start()
 
+    def power_off(self):
+        """The camera switched itself off: gone until power_on()."""
+        s, self.cam.listener = self.cam.listener, None
+        if s:
+            s.close()
+        say('POWER off')
+        self.drop_all()
+
+    def power_on(self):
+        if self.cam.listener is None:
+            self.cam.powered = True
+            for _ in range(50):  # a connection of the last session may still hold the port
+                try:
+                    self.listen()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            say('POWER on')
+
     def sleep(self, seconds):
         self.cam.sleep_until = time.monotonic() + seconds
         say('ASLEEP %g' % seconds)
@@ -430,19 +468,39 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--port', type=int, default=15740)
     ap.add_argument('--size', type=parse_size, default=(1056, 704))
-    ap.add_argument('--fps', type=float, default=25.0)
+    ap.add_argument('--fps', type=float, default=None, help='default 25 (Nikon), 6 (Canon)')
     ap.add_argument('--quality', type=int, default=85)
-    ap.add_argument('--model', default='camrelay-sim')
+    ap.add_argument('--model', default=None, help='default camrelay-sim (Nikon), Canon EOS 1200D')
+    ap.add_argument('--vendor', choices=('nikon', 'canon'), default='nikon',
+                    help='live-view dialect: Nikon, or Canon EOS (ptpip_eos.py)')
+    ap.add_argument('--lv-timeout', type=float, default=0, metavar='S',
+                    help='Canon: the body ends live view after S seconds (0: never)')
+    ap.add_argument('--auto-off', type=float, default=0, metavar='S',
+                    help='Canon: power off after S seconds without KeepDeviceOn (0: never)')
+    ap.add_argument('--mirror-ms', type=float, default=1200, metavar='MS',
+                    help='Canon: DeviceBusy for MS after live view starts (the mirror)')
     ap.add_argument('--fail-all', action='store_true', help='answer every operation with an error')
     ap.add_argument('--cache', type=int, default=0, metavar='K',
                     help='render K pictures once and cycle through them (frame counter n %% K)')
     ap.add_argument('--verbose', action='store_true')
     args = ap.parse_args()
+    canon = args.vendor == 'canon'
+    if args.fps is None:
+        args.fps = 6.0 if canon else 25.0
+    if args.model is None:
+        args.model = 'Canon EOS 1200D' if canon else 'camrelay-sim'
 
-    cam = Camera(args)
+    if canon:
+        sys.modules.setdefault('ptpip_sim', sys.modules[__name__])  # one module, one print lock
+        import ptpip_eos
+        cam = ptpip_eos.CanonEOS(args)
+    else:
+        cam = Camera(args)
     srv = Server(cam, args)
     srv.listen()
     threading.Thread(target=srv.accept_loop, daemon=True).start()
+    if canon:
+        ptpip_eos.start(cam, srv)
     say('READY port=%d' % srv.port)
 
     for line in sys.stdin:
@@ -459,13 +517,19 @@ def main():
                 cam.errors = words[1] == 'on'
                 say('ERRORS %s' % words[1])
             elif cmd == 'droplv':
-                cam.lv_broken = True
+                if canon:
+                    cam.drop_lv()
+                else:
+                    cam.lv_broken = True
                 say('LV dropped')
+            elif cmd == 'poweron' and canon:
+                srv.power_on()
             elif cmd == 'notlv':
                 cam.lv_notlv = True
                 say('LV off')
             elif cmd == 'stats':
-                say('STATS frames=%d sessions=%d' % (cam.frames, cam.sessions))
+                extra = ' keepalives=%d lv_starts=%d' % (cam.keepalives, cam.lv_starts) if canon else ''
+                say('STATS frames=%d sessions=%d%s' % (cam.frames, cam.sessions, extra))
             elif cmd == 'quit':
                 break
             else:

@@ -47,6 +47,19 @@ def check(cond, msg):
     print('ok  ' + msg, flush=True)
 
 
+def run_sections(sections):
+    """Runs (name, fn) pairs, each on after the other fails; True if all passed."""
+    ok = True
+    for name, fn in sections:
+        print('-- ' + name, flush=True)
+        try:
+            fn()
+        except Fail as e:
+            print('FAIL ' + str(e), flush=True)
+            ok = False
+    return ok
+
+
 class Sim:
     """The simulator, with its stdout lines collected (FRAME lines kept apart)."""
 

@@ -16,7 +16,7 @@ import time
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from camtest import Fail, RawPipe, Sim, bars_error, check, counter_of  # noqa: E402
+from camtest import RawPipe, Sim, bars_error, check, counter_of, run_sections  # noqa: E402
 
 SIM, RAWPIPE = sys.argv[1], sys.argv[2]
 # JPEG + chroma subsampling at bar centres stay within ~2; the wrong range
@@ -168,23 +168,16 @@ def test_failing_camera(sim_path):
 
 
 def main():
-    failed = False
     sim = Sim(SIM)
     try:
-        for name, fn in (('gphoto2 CLI', lambda: test_gphoto2_cli(sim)),
-                         ('stream', lambda: test_stream(sim)),
-                         ('live view drop', lambda: test_liveview_drop(sim)),
-                         ('outages', lambda: test_outages(sim, [('unplug', 1.5)] * 6 + [('sleep', 3)] * 2)),
-                         ('failing camera', lambda: test_failing_camera(SIM))):
-            print('-- ' + name, flush=True)
-            try:
-                fn()
-            except Fail as e:
-                print('FAIL ' + str(e), flush=True)
-                failed = True
+        ok = run_sections([('gphoto2 CLI', lambda: test_gphoto2_cli(sim)),
+                           ('stream', lambda: test_stream(sim)),
+                           ('live view drop', lambda: test_liveview_drop(sim)),
+                           ('outages', lambda: test_outages(sim, [('unplug', 1.5)] * 6 + [('sleep', 3)] * 2)),
+                           ('failing camera', lambda: test_failing_camera(SIM))])
     finally:
         sim.close()
-    return 1 if failed else 0
+    return 0 if ok else 1
 
 
 if __name__ == '__main__':
