@@ -1,7 +1,8 @@
 /* `camrelay webcam`: any camera as a webcam, with no config file. Picks a
  * camera (a DSLR through libgphoto2 first, then a V4L2 camera, else the
  * test pattern) and the first free v4l2loopback device, says what it chose
- * and how to choose otherwise, and runs until interrupted. The seed recipe
+ * and how to choose otherwise, and runs until interrupted. IP cameras
+ * (rtsp://, http:// MJPEG) and video files are taken with --from. The seed recipe
  * `gphoto2 --capture-movie --stdout | ffmpeg ... -f v4l2 /dev/video10` in one
  * process, with the size and rate taken from the camera. */
 #include <dirent.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -37,6 +39,8 @@ static void _usage(FILE *f)
 		"                  gphoto2:MODEL|PORT      e.g. gphoto2:usb:001,004, gphoto2:ptpip:192.168.1.1,\n"
 		"                                          gphoto2:\"Nikon DSC D750\" (also bare usb:/ptpip: ports)\n"
 		"                  /dev/videoN, v4l2:DEV   a V4L2 camera\n"
+		"                  rtsp://..., http://...  an IP camera (RTSP, or MJPEG over HTTP)\n"
+		"                  FILE                    a video file (mp4, mkv, ...), looped\n"
 		"                  test                    the built-in test pattern\n"
 		"                  default: first gphoto2 camera, else first V4L2 camera, else test\n"
 		"  --to DEVICE     /dev/videoN or a v4l2loopback card label; default: first free one\n"
@@ -51,7 +55,8 @@ static void _usage(FILE *f)
 		"  -v, --verbose   debug logging\n"
 		"Without a v4l2loopback device: sudo modprobe v4l2loopback exclusive_caps=1 card_label=camrelay\n"
 		"  (the module comes with the v4l2loopback-dkms package)\n"
-		"Exit: 0 when interrupted, 1 when the webcam device cannot be used, 2 usage.\n");
+		"Exit: 0 when interrupted, 1 when the webcam device cannot be used, 2 usage,\n"
+		"3 a --from file that cannot be read.\n");
 }
 
 /* The first V4L2 capture device that is a camera (not a loopback, not M2M). */
@@ -80,11 +85,52 @@ static bool _first_v4l2_camera(char *path, size_t len, char *card, size_t clen)
 	return found;
 }
 
-/* Fills the capture block from --from; prints what was chosen. */
-static int _choose_source(const char *from, struct cr_capture_cfg_s *cap)
+/* --from an IP camera's URL or a video file: sc's url, or the file backend.
+ * 0, 1 when from is neither, or an exit code. */
+static int _choose_url_or_file(const char *from, struct cr_source_cfg_s *sc)
 {
+	struct stat st;
+	bool url = strstr(from, "://") != NULL;
+	bool file = !url && strncmp(from, "/dev/", 5) != 0 && strncmp(from, "v4l2:", 5) != 0 &&
+		    (stat(from, &st) == 0 ? !S_ISCHR(st.st_mode) : strchr(from, '.') || strchr(from, '/'));
+	if (!url && !file)
+		return 1;
+	const char *backend = url ? "url" : "file";
+	if (!cr_source_find(backend)) {
+		fprintf(stderr, "camrelay webcam: this build has no %s source (libavformat; see camrelay --version)\n",
+			backend);
+		return 2;
+	}
+	if (url) {
+		snprintf(sc->url, sizeof(sc->url), "%s", from);
+		printf("camrelay webcam: source IP camera %s\n", from);
+		return 0;
+	}
+	int e = access(from, R_OK) != 0 ? errno : stat(from, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+	if (e) {
+		fprintf(stderr, "camrelay webcam: --from \"%s\": cannot read it as a video file: %s\n", from, strerror(e));
+		return 3;
+	}
+	if (strlen(from) >= sizeof(sc->capture.device)) {
+		fprintf(stderr, "camrelay webcam: --from: the path is longer than %zu bytes\n", sizeof(sc->capture.device) - 1);
+		return 2;
+	}
+	snprintf(sc->capture.backend, sizeof(sc->capture.backend), "file");
+	snprintf(sc->capture.device, sizeof(sc->capture.device), "%s", from);
+	sc->capture.loop = true;
+	printf("camrelay webcam: source video file %s (looped, at its own frame rate)\n", from);
+	return 0;
+}
+
+/* Fills the source from --from; prints what was chosen. */
+static int _choose_source(const char *from, struct cr_source_cfg_s *sc)
+{
+	struct cr_capture_cfg_s *cap = &sc->capture;
 	bool have_gp = cr_source_find("gphoto2") != NULL && cr_gphoto2_list;
 	bool have_v4l2 = cr_source_find("v4l2") != NULL;
+	int r;
+	if (from && (r = _choose_url_or_file(from, sc)) != 1)
+		return r;
 	if (from) {
 		const char *dev = NULL;
 		if (strcmp(from, "test") == 0) {
@@ -100,7 +146,7 @@ static int _choose_source(const char *from, struct cr_capture_cfg_s *cap)
 			dev = from[0] == '/' ? from : from + 5;
 		} else {
 			fprintf(stderr, "camrelay webcam: --from \"%s\": expected gphoto2[:MODEL|PORT], usb:..., ptpip:..., "
-					"/dev/videoN, v4l2:DEV or test\n", from);
+					"/dev/videoN, v4l2:DEV, rtsp://..., http://..., a video file or test\n", from);
 			return 2;
 		}
 		if (!cr_source_find(cap->backend)) {
@@ -138,7 +184,7 @@ static int _choose_source(const char *from, struct cr_capture_cfg_s *cap)
 		       have_gp ? "libgphoto2 detects none" : "no gphoto2 in this build",
 		       have_v4l2 ? ", no V4L2 camera" : "");
 	}
-	printf("  choose another with --from gphoto2:PORT, --from /dev/videoN or --from test\n");
+	printf("  choose another with --from gphoto2:PORT, --from /dev/videoN, --from rtsp://..., --from FILE or --from test\n");
 	return 0;
 }
 
@@ -248,7 +294,7 @@ static int _run(int argc, char **argv)
 	s->n_sources = 1;
 	s->sources[0].output.payload_type = 96;
 	s->sources[0].output.clock_rate = 90000;
-	int r = _choose_source(from, &s->sources[0].capture);
+	int r = _choose_source(from, &s->sources[0]);
 	if (r)
 		return r;
 	s->n_sinks = 1;
@@ -300,5 +346,5 @@ static int _run(int argc, char **argv)
 const struct cr_command_s cr_command_webcam = {
 	.name = "webcam",
 	.run = _run,
-	.summary = "feed a camera (DSLR, V4L2) into a v4l2loopback virtual webcam",
+	.summary = "feed a camera (DSLR, V4L2, IP camera) or a video file into a v4l2loopback virtual webcam",
 };

@@ -10,7 +10,9 @@
  *
  *   [[stream.<name>.sources]]               one or more; each is either
  *   url = "rtsp://cam/stream"              a URL source, or
- *   [stream.<name>.sources.capture]         a capture device (never both)
+ *   file = "/path/clip.mkv"                (ext) a video file (+ encoder), or
+ *   loop = true                            (ext) file: start again at the end
+ *   [stream.<name>.sources.capture]         a capture device (only one of the three)
  *   backend = "v4l2"                       libcamera, v4l2, test, gphoto2 (required)
  *   device = "/dev/video0"                 path, camera id or name; "" = first
  *   width = 640                            0 = device default

@@ -3,10 +3,13 @@
  * schema.c's comment, the config reference. */
 #include "config/schema_sections.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/schema_get.h"
 #include "config/values.h"
@@ -426,10 +429,34 @@ static int _load_output(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 	return 0;
 }
 
+/* file = "/path/clip.mkv" (+ loop): the "file" capture backend on that path.
+ * The file must be readable now; whether libavformat can decode it is found
+ * when the stream starts. */
+static int _load_file(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		      const struct cr_toml_s *file, struct cr_source_cfg_s *src)
+{
+	char sub[256];
+	struct stat st;
+	struct cr_capture_cfg_s *cap = &src->capture;
+	int rc;
+	cr_cfg_sub(sub, sizeof(sub), path, "file");
+	if (!cap->device[0])
+		return CR_CFG_FAIL(c, file, sub, "empty (a path to a video file, e.g. \"/home/me/clip.mp4\")");
+	if (access(cap->device, R_OK) != 0 || stat(cap->device, &st) != 0)
+		return CR_CFG_FAIL(c, file, sub, "cannot read \"%s\": %s", cap->device, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return CR_CFG_FAIL(c, file, sub, "\"%s\" is a directory, not a video file", cap->device);
+	snprintf(cap->backend, sizeof(cap->backend), "file");
+	cap->loop = true;
+	if ((rc = cr_cfg_get_bool(c, t, path, "loop", &cap->loop)) < 0)
+		return rc;
+	return 0;
+}
+
 int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_source_cfg_s *src)
 {
-	static const char *const keys[] = {"url", "capture", "encoder", "output", NULL};
-	const struct cr_toml_s *cap = NULL, *enc = NULL, *out = NULL, *url = NULL;
+	static const char *const keys[] = {"url", "file", "loop", "capture", "encoder", "output", NULL};
+	const struct cr_toml_s *cap = NULL, *enc = NULL, *out = NULL, *url = NULL, *file = NULL;
 	char sub[256];
 	int rc;
 
@@ -438,6 +465,7 @@ int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 	src->output.clock_rate = 90000;
 	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
 	    (rc = cr_cfg_get_str(c, t, path, "url", src->url, sizeof(src->url), &url)) < 0 ||
+	    (rc = cr_cfg_get_str(c, t, path, "file", src->capture.device, sizeof(src->capture.device), &file)) < 0 ||
 	    (rc = cr_cfg_get_table(c, t, path, "capture", &cap)) < 0 ||
 	    (rc = cr_cfg_get_table(c, t, path, "encoder", &enc)) < 0 ||
 	    (rc = cr_cfg_get_table(c, t, path, "output", &out)) < 0)
@@ -447,12 +475,24 @@ int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 		return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, cap ? "capture" : "encoder"),
 				   "url and capture/encoder are mutually exclusive (a source is either a URL or a device)");
 	}
+	if (file && (url || cap)) {
+		const struct cr_toml_s *v = url ? url : cap;
+		return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, url ? "url" : "capture"),
+				   "file and %s are mutually exclusive (a source is a URL, a file or a device)",
+				   url ? "url" : "capture");
+	}
+	if (!file && cr_toml_get(t, "loop"))
+		return CR_CFG_FAIL(c, cr_toml_get(t, "loop"), cr_cfg_sub(sub, sizeof(sub), path, "loop"),
+				   "loop applies to file sources only (file = \"/path/clip.mp4\")");
 	if (url && (!src->url[0] || (!strstr(src->url, "://") && !strstr(src->url, ".sdp"))))
 		return CR_CFG_FAIL(c, url, cr_cfg_sub(sub, sizeof(sub), path, "url"),
-				   "not a URL: \"%s\" (allowed: rtsp://..., rtp://..., udp://..., http://..., a .sdp file)", src->url);
-	if (!url && !cap)
+				   "not a URL: \"%s\" (allowed: rtsp://..., rtp://..., udp://..., http://..., a .sdp file; "
+				   "a video file is file = \"%s\")", src->url, src->url);
+	if (file && (rc = _load_file(c, t, path, file, src)) < 0)
+		return rc;
+	if (!url && !cap && !file)
 		return CR_CFG_FAIL(c, t, path,
-				   "a source needs either \"url\" or a capture block (allowed: url, capture + encoder)");
+				   "a source needs \"url\", \"file\" or a capture block (allowed: url, file, capture + encoder)");
 	if (cap && (rc = _load_capture(c, cap, cr_cfg_sub(sub, sizeof(sub), path, "capture"), &src->capture)) < 0)
 		return rc;
 	if (enc && (rc = _load_encoder(c, enc, cr_cfg_sub(sub, sizeof(sub), path, "encoder"), &src->encoder)) < 0)

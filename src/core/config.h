@@ -72,8 +72,9 @@ struct cr_media_cfg_s {
 };
 
 struct cr_capture_cfg_s {
-	char backend[16];  /* "v4l2", "libcamera", "test", "gphoto2" */
-	char device[256];  /* path, card name, bus info, or camera id */
+	char backend[16];  /* "v4l2", "libcamera", "test", "gphoto2", "file" (from a source's file key) */
+	char device[256];  /* path, card name, bus info, or camera id; file: the video file */
+	bool loop;         /* file: start again at the end (the source's loop key, default true) */
 	int width, height; /* 0 = device default */
 	int fps;           /* 0 = device default */
 	enum cr_pixfmt_e pixel_format; /* CR_PIXFMT_NONE = device default */

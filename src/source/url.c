@@ -20,6 +20,7 @@
 #include <libyuv.h>
 
 #include "core/clock.h"
+#include "source/avframe.h"
 #include "source/source.h"
 
 #define _TIMEOUT_NS 5000000000LL
@@ -221,52 +222,6 @@ static struct cr_packet_s *_coded_packet(struct cr_source_s *src, struct _url_s 
 	return p;
 }
 
-static void _av_frame_release(struct cr_frame_s *f)
-{
-	AVFrame *av = f->owner;
-	av_frame_free(&av);
-	cr_packet_unref(f->coded);
-	free(f);
-}
-
-/* Full-range pictures (yuvj formats, or a stream that says so, e.g. H.264
- * from a JPEG-ish source) are flagged: raw consumers get them compressed to
- * limited range by the stream's converter. */
-static bool _av_full_range(const AVFrame *av)
-{
-	return av->color_range == AVCOL_RANGE_JPEG || av->format == AV_PIX_FMT_YUVJ420P ||
-	       av->format == AV_PIX_FMT_YUVJ422P || av->format == AV_PIX_FMT_YUVJ444P;
-}
-
-/* Wraps a decoded picture without copying its planes. */
-static struct cr_frame_s *_wrap(AVFrame *av)
-{
-	enum cr_pixfmt_e fmt = av->format == AV_PIX_FMT_YUV420P || av->format == AV_PIX_FMT_YUVJ420P ?
-				       CR_PIXFMT_YUV420 :
-			       av->format == AV_PIX_FMT_NV12 ? CR_PIXFMT_NV12 : CR_PIXFMT_NONE;
-	if (fmt == CR_PIXFMT_NONE)
-		return NULL;
-	struct cr_frame_s *f = calloc(1, sizeof(*f));
-	if (!f)
-		return NULL;
-	atomic_init(&f->refs, 1);
-	f->format = fmt;
-	f->width = av->width;
-	f->height = av->height;
-	f->n_planes = fmt == CR_PIXFMT_NV12 ? 2 : 3;
-	for (int i = 0; i < f->n_planes; i++) {
-		f->data[i] = av->data[i];
-		f->stride[i] = av->linesize[i];
-		f->size += (size_t)av->linesize[i] * (size_t)(i ? (av->height + 1) / 2 : av->height);
-	}
-	f->dmabuf_fd = -1;
-	f->full_range = _av_full_range(av);
-	f->owner = av;
-	f->release = _av_frame_release;
-	atomic_fetch_add(&cr_frames_alive, 1);
-	return f;
-}
-
 static void _heap_coded_release(struct cr_frame_s *f)
 {
 	cr_packet_unref(f->coded);
@@ -293,7 +248,7 @@ static struct cr_frame_s *_to_i420(struct cr_source_s *src, AVFrame *av)
 		return NULL;
 	}
 	f->release = _heap_coded_release;
-	f->full_range = _av_full_range(av);
+	f->full_range = cr_av_full_range(av);
 	atomic_fetch_add(&src->stats->bytes_copied, f->size);
 	av_frame_free(&av);
 	return f;
@@ -330,7 +285,7 @@ static int _receive(struct cr_source_s *src, struct _url_s *u, struct cr_frame_s
 		av_frame_free(&av);
 		return r == AVERROR(EAGAIN) ? 0 : _fail(src, r, "decoding");
 	}
-	struct cr_frame_s *f = _wrap(av);
+	struct cr_frame_s *f = cr_av_wrap(av);
 	if (!f)
 		f = _to_i420(src, av);
 	if (!f) {

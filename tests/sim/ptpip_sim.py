@@ -107,6 +107,30 @@ def decode_counter(luma_at, width, height):
     return n
 
 
+def picture_base(w, h):
+    """The bars on dark grey, without the counter (PIL RGB image)."""
+    img = Image.new('RGB', (w, h), (32, 32, 32))
+    d = ImageDraw.Draw(img)
+    for i, c in enumerate(BARS):
+        d.rectangle([w * i // 8, 0, w * (i + 1) // 8 - 1, h * 3 // 4 - 1], fill=c)
+    return img
+
+
+def picture(base, n, text):
+    """Frame n: the base with a caption and the counter blocks (see decode_counter)."""
+    w, h = base.size
+    img = base.copy()
+    d = ImageDraw.Draw(img)
+    d.text((8, h * 3 // 4 + 8), text, fill=(235, 235, 235))
+    bw = w // COUNTER_BITS
+    y0 = h - h // 8
+    for i in range(COUNTER_BITS):
+        bit = (n >> (COUNTER_BITS - 1 - i)) & 1
+        x0 = i * w // COUNTER_BITS
+        d.rectangle([x0 + bw // 6, y0, x0 + bw - bw // 6, h - 1], fill=(235, 235, 235) if bit else (16, 16, 16))
+    return img
+
+
 class Camera:
     def __init__(self, args):
         self.args = args
@@ -137,26 +161,11 @@ class Camera:
             self.cache[i] = self.render(i)
 
     def _render_base(self):
-        w, h = self.width, self.height
-        img = Image.new('RGB', (w, h), (32, 32, 32))
-        d = ImageDraw.Draw(img)
-        for i, c in enumerate(BARS):
-            d.rectangle([w * i // 8, 0, w * (i + 1) // 8 - 1, h * 3 // 4 - 1], fill=c)
-        return img
+        return picture_base(self.width, self.height)
 
     def render(self, n):
-        w, h = self.width, self.height
-        img = self.base.copy()
-        d = ImageDraw.Draw(img)
-        d.text((8, h * 3 // 4 + 8), 'camrelay ptpip sim  frame %d  %dx%d@%g' %
-               (n, w, h, self.args.fps), fill=(235, 235, 235))
-        bw = w // COUNTER_BITS
-        y0 = h - h // 8
-        for i in range(COUNTER_BITS):
-            bit = (n >> (COUNTER_BITS - 1 - i)) & 1
-            x0 = i * w // COUNTER_BITS
-            d.rectangle([x0 + bw // 6, y0, x0 + bw - bw // 6, h - 1],
-                        fill=(235, 235, 235) if bit else (16, 16, 16))
+        img = picture(self.base, n, 'camrelay ptpip sim  frame %d  %dx%d@%g' %
+                      (n, self.width, self.height, self.args.fps))
         out = io.BytesIO()
         img.save(out, 'JPEG', quality=self.args.quality)
         return out.getvalue()

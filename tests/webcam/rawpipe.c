@@ -3,7 +3,7 @@
  * webcam sink, to stdout — the webcam sink's work with a pipe in place of
  * the v4l2loopback device (the host has no v4l2loopback).
  *
- *   rawpipe --backend gphoto2 --device ptpip:127.0.0.1:P:P [--size WxH]
+ *   rawpipe --backend gphoto2 --device ptpip:127.0.0.1:P:P [--size WxH]   (or --backend file --device CLIP)
  *           [--format yuv420] [--seconds N] [--control name=value]...
  *           [--list-controls] [--set-after SEC name=value] [--header]
  *
@@ -94,6 +94,7 @@ int main(int argc, char **argv)
 	snprintf(cfg.name, sizeof(cfg.name), "rawpipe");
 	cfg.n_sources = 1;
 	snprintf(cap->backend, sizeof(cap->backend), "test");
+	cap->loop = true; /* --backend file: looped, as a source's file key does by default */
 	int w = 0, h = 0, c;
 	double seconds = 5, set_after = -1;
 	bool list = false, header = false;
