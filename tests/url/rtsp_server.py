@@ -4,7 +4,7 @@
 rtsp://127.0.0.1:PORT/bars. Debian 12 packages no RTSP server CLI (no
 MediaMTX, no test-launch), so this is the smallest real one.
 
-  rtsp_server.py PORT"""
+  rtsp_server.py PORT [WxH [FPS]]   (default 640x360 at 30 fps)"""
 import sys
 
 import gi
@@ -23,7 +23,9 @@ server = GstRtspServer.RTSPServer()
 server.set_address("127.0.0.1")
 server.set_service(sys.argv[1])
 factory = GstRtspServer.RTSPMediaFactory()
-factory.set_launch("( videotestsrc pattern=smpte is-live=true ! video/x-raw,width=640,height=360,framerate=30/1 "
+w, h = (int(v) for v in (sys.argv[2] if len(sys.argv) > 2 else "640x360").split("x"))
+fps = int(sys.argv[3]) if len(sys.argv) > 3 else 30
+factory.set_launch(f"( videotestsrc pattern=smpte is-live=true ! video/x-raw,width={w},height={h},framerate={fps}/1 "
                    "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 "
                    "! video/x-h264,profile=high ! rtph264pay name=pay0 pt=96 config-interval=1 )")
 factory.set_shared(True)

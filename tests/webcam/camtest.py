@@ -267,8 +267,9 @@ class FrameReader:
     -f rawvideo, GStreamer fdsink), classified on arrival: the simulator's
     picture (bars match: counter read back) or anything else (placeholder)."""
 
-    def __init__(self, proc, w, h, tolerance=16):
+    def __init__(self, proc, w, h, tolerance=16, on_frame=None):
         self.p, self.w, self.h, self.tol = proc, w, h, tolerance
+        self.on_frame = on_frame  # called with each raw frame, for other pictures
         self.size = w * h + 2 * ((w + 1) // 2) * ((h + 1) // 2)
         self.frames = []  # (arrival, counter or None)
         self.others = []  # arrivals of frames that are neither bars nor a camrelay placeholder
@@ -284,6 +285,8 @@ class FrameReader:
                 if not c:
                     return
                 buf += c
+            if self.on_frame:
+                self.on_frame(buf)
             px = lambda x, y: i420_pixel(buf, self.w, self.h, x, y)  # noqa: E731
             n = counter_of(px, self.w, self.h) if bars_error(px, self.w, self.h) <= self.tol else None
             # camrelay's placeholders (src/core/placeholder.c): grey 32 with white text.
