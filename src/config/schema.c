@@ -69,7 +69,7 @@
  *   fps = 0                                cap on frame rate, 0 = every frame
  *
  *   [[stream.<name>.sinks]]                 (ext) zero or more outputs
- *   type = "webcam"                        webcam, rtp, drm, overlay (required)
+ *   type = "webcam"                        webcam, rtp, drm, overlay, whip (required)
  *   device = "/dev/video10"                webcam/drm/overlay device
  *   address = "239.0.0.1:5004"             rtp only, and required there
  *   pixel_format = "yuyv"                  format to write; default from source
@@ -81,6 +81,13 @@
  *                                          exits: apps may open it before camrelay runs
  *   timeout_ms = 1500                      readers get a "not running" picture when no
  *                                          frame came for this long; 0 = off (0..100000)
+ *   (whip only: WebRTC push, RFC 9725; src/sink/whip.c)
+ *   url = "https://sfu.example/whip/cam1"  WHIP endpoint, http:// or https:// (required)
+ *   token = "..."                          sent as Authorization: Bearer
+ *   backoff_max_ms = 8000                  longest wait between attempts (250..600000);
+ *                                          the wait starts at 250 ms and doubles
+ *   ice_servers = [{ urls = ["stun:h:3478", "turn:h:3478?transport=udp"],
+ *                    username = "u", credential = "p" }]   at most 4, 4 urls each
  *   (overlay only, seed 003; rectangles are [x, y, w, h])
  *   window = [40, 30, 320, 180]            overlay window on the framebuffer
  *   clips = [[60, 50, 40, 40], ...]        framebuffer areas the video leaves alone

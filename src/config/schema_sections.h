@@ -12,6 +12,9 @@ int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 		       struct cr_source_cfg_s *src);
 /* One [[stream.<name>.sinks]] entry (schema_sink.c). */
 int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink);
+/* The keys of whip sinks (schema_whip.c): url, token, ice_servers. */
+int cr_cfg_load_whip_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *type,
+			  struct cr_sink_cfg_s *sink);
 
 /* schema_auth.c: [http]'s access keys, [auth], [limits], a stream's webrtc_codecs. */
 int cr_cfg_load_http_access(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_http_cfg_s *h);

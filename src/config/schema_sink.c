@@ -9,7 +9,7 @@
 
 #include "config/schema_get.h"
 
-static const char *const _sink_types[] = {"webcam", "rtp", "drm", "overlay", NULL};
+static const char *const _sink_types[] = {"webcam", "rtp", "drm", "overlay", "whip", NULL};
 
 
 /* Seed 003, table 3 (struct v4l2_framebuffer flags), by name. */
@@ -122,7 +122,7 @@ int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 	static const char *const keys[] = {"type", "device", "address", "pixel_format", "width", "height", "fps",
 					   "window", "clips", "bitmap", "chromakey", "global_alpha", "flags",
 					   "destructive", "framebuffer", "osd", "connector", "mode", "rect", "keep_format",
-					   "timeout_ms", NULL};
+					   "timeout_ms", "url", "token", "ice_servers", "backoff_max_ms", NULL};
 	static const char *const webcam_keys[] = {"keep_format", "timeout_ms", NULL};
 	char type[16], sub[256];
 	int rc;
@@ -132,7 +132,7 @@ int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 	    (rc = cr_cfg_get_choice(c, t, path, "type", "sink type", _sink_types, type, sizeof(type))) < 0)
 		return rc;
 	if (rc == 0)
-		return cr_cfg_missing(c, t, path, "type", " (allowed: webcam, rtp, drm, overlay)");
+		return cr_cfg_missing(c, t, path, "type", " (allowed: webcam, rtp, drm, overlay, whip)");
 	sink->type = (enum cr_sink_type_e)(CR_SINK_WEBCAM + cr_cfg_index_of(_sink_types, type));
 	if ((rc = cr_cfg_get_str(c, t, path, "device", sink->device, sizeof(sink->device), NULL)) < 0 ||
 	    (rc = cr_cfg_get_hostport(c, t, path, "address", sink->address, sizeof(sink->address))) < 0 ||
@@ -153,5 +153,7 @@ int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 	if (sink->type != CR_SINK_RTP && addr)
 		return CR_CFG_FAIL(c, addr, cr_cfg_sub(sub, sizeof(sub), path, "address"),
 				   "only rtp sinks take an address (type is %s)", type);
+	if ((rc = cr_cfg_load_whip_keys(c, t, path, type, sink)) < 0)
+		return rc;
 	return _load_overlay_keys(c, t, path, type, sink);
 }

@@ -123,6 +123,18 @@ enum cr_sink_type_e {
 	CR_SINK_RTP,        /* plain RTP to a UDP address */
 	CR_SINK_DRM,        /* DRM/KMS display */
 	CR_SINK_OVERLAY,    /* V4L2 overlay (seed 003) */
+	CR_SINK_WHIP,       /* WebRTC push to a WHIP server (RFC 9725) */
+};
+
+#define CR_MAX_ICE_SERVERS 4
+#define CR_MAX_ICE_URLS 4
+
+/* One ice_servers entry of a whip sink (live777's shape). */
+struct cr_ice_server_cfg_s {
+	int n_urls;
+	char urls[CR_MAX_ICE_URLS][256]; /* stun:host[:port], turn:host[:port][?transport=udp] */
+	char username[128];
+	char credential[256];
 };
 
 struct cr_sink_cfg_s {
@@ -159,6 +171,13 @@ struct cr_sink_cfg_s {
 	char mode[32];       /* "1024x768", "1024x768@60"; "" = preferred */
 	bool has_rect;
 	int rect[4];         /* where the video goes on the screen; none = full screen */
+
+	/* whip (src/sink/whip.c) */
+	char url[512];       /* http:// or https:// WHIP endpoint */
+	char token[1024];    /* Authorization: Bearer; "" = none */
+	int backoff_max_ms;  /* longest wait between attempts, default 8000 */
+	int n_ice_servers;
+	struct cr_ice_server_cfg_s ice_servers[CR_MAX_ICE_SERVERS];
 };
 
 struct cr_mjpeg_cfg_s {

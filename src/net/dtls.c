@@ -92,7 +92,8 @@ struct cr_dtls_ctx_s *cr_dtls_ctx_new(char *err, size_t errlen)
 	X509_digest(x, EVP_sha256(), md, &mdlen);
 	_hex_fp(md, mdlen, c->fingerprint);
 
-	c->ssl_ctx = SSL_CTX_new(DTLS_server_method());
+	/* Either role: WHEP sessions accept, WHIP sessions connect. */
+	c->ssl_ctx = SSL_CTX_new(DTLS_method());
 	if (!c->ssl_ctx) {
 		_ssl_error(err, errlen, "cannot create the DTLS context");
 		goto error;
@@ -294,10 +295,26 @@ int cr_dtls_srtp_keys(struct cr_dtls_s *d, struct cr_srtp_keys_s *k)
 		return -EPROTO;
 	}
 	/* client key, server key, client salt, server salt (RFC 5764 4.2). */
-	memcpy(k->remote, km, key);
-	memcpy(k->local, km + key, key);
-	memcpy(k->remote + key, km + 2 * key, salt);
-	memcpy(k->local + key, km + 2 * key + salt, salt);
+	bool server = SSL_is_server(d->ssl);
+	uint8_t *client = server ? k->remote : k->local, *srv = server ? k->local : k->remote;
+	memcpy(client, km, key);
+	memcpy(srv, km + key, key);
+	memcpy(client + key, km + 2 * key, salt);
+	memcpy(srv + key, km + 2 * key + salt, salt);
 	k->len = key + salt;
+	return 0;
+}
+
+int cr_dtls_connect(struct cr_dtls_s *d)
+{
+	SSL_set_connect_state(d->ssl);
+	int r = SSL_do_handshake(d->ssl);
+	_flush(d);
+	int e = SSL_get_error(d->ssl, r);
+	if (r <= 0 && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+		_ssl_error(d->error, sizeof(d->error), "DTLS handshake failed to start");
+		d->failed = true;
+		return -EPROTO;
+	}
 	return 0;
 }

@@ -27,6 +27,9 @@ const char *cr_dtls_fingerprint(const struct cr_dtls_ctx_s *ctx);
 struct cr_dtls_s *cr_dtls_new(struct cr_dtls_ctx_s *ctx, const char *remote_fp, cr_dtls_send_fn send,
 			      void *opaque);
 void cr_dtls_free(struct cr_dtls_s *d);
+/* Takes the client role instead (WHIP, src/net/whip_peer.c) and sends the
+ * ClientHello; cr_dtls_tick resends it. 0 or -EPROTO. */
+int cr_dtls_connect(struct cr_dtls_s *d);
 /* One datagram from the peer. Returns 1 when the handshake has just
  * completed, 0 when more is needed (or it already had), -EPIPE when the peer
  * closed, another negative value on failure (message in cr_dtls_error). */

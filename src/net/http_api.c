@@ -15,6 +15,7 @@
 #include "net/http_priv.h"
 #include "net/rtsp.h"
 #include "net/whep.h"
+#include "net/whip.h"
 
 /* ---- JSON ---- */
 
@@ -165,6 +166,7 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	cr_rtsp_foreach_client(h->rtsp, _add_rtsp_client, &rctx);
 	json_object_set_new(j, "rtsp_clients", rctx.arr);
 	json_object_set_new(j, "encoders", json_integer(st.n_encoders));
+	json_object_set_new(j, "whip", cr_whip_json(cr_stream_name(s), admin));
 	json_object_set_new(j, "drops", json_integer((json_int_t)st.drops));
 	json_object_set_new(
 		j, "counters",
@@ -559,6 +561,7 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 		cr_whep_metrics(h->whep, b);
 	if (h->rtsp)
 		cr_rtsp_metrics(h->rtsp, b);
+	cr_whip_metrics(b);
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
 	evhttp_add_header(hdr, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_add_header(hdr, "Cache-Control", "no-store");

@@ -94,6 +94,13 @@ size_t cr_annexb_param_sets(enum cr_codec_e codec, const uint8_t *data, size_t s
 /* The NAL unit type (H.264 nal_unit_type, H.265 nal_unit_type) of a NAL. */
 int cr_nal_type(enum cr_codec_e codec, const uint8_t *nal);
 
+/* RFC 4588 retransmission (rtx.c): the RTP packet pkt of len bytes as an
+ * RTX packet of payload type rtx_pt, SSRC rtx_ssrc and sequence seq (the
+ * original sequence number first in the payload) into out. Returns its
+ * length (len + 2), 0 when cap is too small or pkt is shorter than a header. */
+size_t cr_rtp_rtx_wrap(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len, int rtx_pt, uint32_t rtx_ssrc,
+		       uint16_t seq);
+
 /* ---- RTCP (rtcp.c) ---- */
 
 struct cr_rtcp_rr_s {

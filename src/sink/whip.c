@@ -1,0 +1,492 @@
+/* WHIP sink ([[stream.X.sinks]] type = "whip", url, token, ice_servers):
+ * publishes the stream's encoded video to a WHIP server (RFC 9725) — an
+ * SFU or media server (live777, MediaMTX, Janus's WHIP front, ...) that fans
+ * it out. Its own thread runs a libevent loop: POST the offer (Bearer
+ * token), follow Location, ICE/DTLS/SRTP through net/whip_peer.c, frames
+ * from an encoded subscriber (the encoder WHEP viewers and the RTP sink
+ * share), PLI/FIR as keyframe requests. Any failure — no answer, 4xx/5xx,
+ * a malformed answer, ICE, DTLS, consent, ICMP unreachable — logs one line
+ * naming the URL, the status and the server's words, and publishes again
+ * after a backoff (0.25 s doubling to backoff_max_ms, 8 s by default; reset
+ * once media flows) with a
+ * fresh POST. DELETE of the session when the sink stops or gives it up. */
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/stream.h"
+#include "net/dtls.h"
+#include "net/whip.h"
+#include "rtp/rtp.h"
+#include "sink/sink.h"
+
+#define _BACKOFF_MIN_S 0.25
+#define _KEYFRAME_GAP_NS 200000000LL
+
+struct _whip_s {
+	struct cr_sink_s *sink;
+	const char *stream_name;
+	struct event_base *base;
+	struct event *wake_ev, *retry_ev, *teardown_ev, *stats_ev, *stop_ev, *delete_ev;
+	char delete_url[512]; /* a session given up, DELETEd from the loop */
+	int efd;
+	pthread_t thread;
+	atomic_bool stop;
+	bool stopping;
+	struct cr_dtls_ctx_s *dtls;
+	struct cr_whip_http_s *http;
+	struct cr_whip_peer_s *peer;
+	struct cr_whip_offer_s offer;
+	struct cr_encoder_cfg_s enc;
+	char fmtp[128];
+	struct cr_sub_s *sub;
+	bool wait_key;
+	uint32_t ts_offset;
+	int64_t last_key_ns, attempt_ns;
+	double backoff_s;
+	char session[512], etag[128];
+	/* Read by the HTTP thread through cr_whip_foreach, under lock. */
+	pthread_mutex_t lock;
+	const char *state;
+	char last_error[400];
+	uint64_t attempts, failures, publishes;
+	struct cr_whip_figures_s fig;
+	struct _whip_s *next;
+};
+
+static pthread_mutex_t _reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct _whip_s *_all;
+
+static void _set_state(struct _whip_s *w, const char *st)
+{
+	pthread_mutex_lock(&w->lock);
+	w->state = st;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void _unsubscribe(struct _whip_s *w)
+{
+	if (w->sub)
+		cr_stream_unsubscribe(w->sub);
+	w->sub = NULL;
+}
+
+/* Server answers are shown as one line, control characters as '?'. */
+static void _clean(char *out, size_t n, const char *in, size_t len)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < len && k + 1 < n; i++) {
+		char c = in[i];
+		if (c == '\n' || c == '\r') {
+			if (k && out[k - 1] != ' ')
+				out[k++] = ' ';
+			continue;
+		}
+		out[k++] = (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
+	}
+	while (k && out[k - 1] == ' ')
+		k--;
+	out[k] = 0;
+}
+
+static void _on_delete(void *opaque, const struct cr_whip_reply_s *r)
+{
+	struct _whip_s *w = opaque;
+	if (r->status && (r->status < 200 || r->status > 299) && r->status != 404)
+		CR_LOG_W(w->stream_name, "whip %s: DELETE of the session answered %d %s", w->sink->cfg->url, r->status,
+			 r->reason);
+	if (w->stopping)
+		event_base_loopbreak(w->base);
+}
+
+static void _delete_session(struct _whip_s *w, const char *url)
+{
+	char err[200];
+	if (!url[0])
+		return;
+	if (cr_whip_http_request(w->http, "DELETE", url, w->sink->cfg->token, NULL, NULL, 0, _on_delete, w, err,
+				 sizeof(err)) < 0)
+		CR_LOG_W(w->stream_name, "whip: DELETE %s: %s", url, err);
+	else
+		CR_LOG_D(w->stream_name, "whip: DELETE %s", url);
+}
+
+static void _on_delete_ev(evutil_socket_t fd, short what, void *arg)
+{
+	struct _whip_s *w = arg;
+	(void)fd, (void)what;
+	_delete_session(w, w->delete_url);
+	w->delete_url[0] = 0;
+}
+
+/* Ends the attempt, says why once, and schedules the next one. */
+static void _retry(struct _whip_s *w, const char *why)
+{
+	_unsubscribe(w);
+	cr_whip_peer_free(w->peer);
+	w->peer = NULL;
+	if (w->stopping)
+		return;
+	CR_LOG_W(w->stream_name, "whip %s: %s; publishing again in %.2f s", w->sink->cfg->url, why, w->backoff_s);
+	pthread_mutex_lock(&w->lock);
+	w->failures++;
+	w->state = "retrying";
+	snprintf(w->last_error, sizeof(w->last_error), "%s", why);
+	memset(&w->fig.pair, 0, sizeof(w->fig.pair));
+	pthread_mutex_unlock(&w->lock);
+	/* Not from inside an HTTP callback: the DELETE goes out from the loop. */
+	snprintf(w->delete_url, sizeof(w->delete_url), "%s", w->session);
+	w->session[0] = 0;
+	if (w->delete_url[0])
+		event_active(w->delete_ev, EV_TIMEOUT, 0);
+	struct timeval tv = {(time_t)w->backoff_s, (suseconds_t)((w->backoff_s - (int)w->backoff_s) * 1e6)};
+	event_add(w->retry_ev, &tv);
+	double max = w->sink->cfg->backoff_max_ms / 1000.0;
+	pthread_mutex_lock(&w->lock);
+	w->backoff_s = w->backoff_s * 2 > max ? max : w->backoff_s * 2;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void _on_keyframe(void *opaque)
+{
+	struct _whip_s *w = opaque;
+	int64_t now = cr_now_ns();
+	if (!w->sub || now - w->last_key_ns < _KEYFRAME_GAP_NS)
+		return;
+	w->last_key_ns = now;
+	cr_sub_request_keyframe(w->sub);
+	CR_LOG_D(w->stream_name, "whip: keyframe requested by the server (PLI/FIR)");
+}
+
+static void _notify(void *opaque)
+{
+	struct _whip_s *w = opaque;
+	uint64_t one = 1;
+	if (write(w->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is non-zero already, the loop wakes anyway. */
+	}
+}
+
+static void _on_peer_state(void *opaque, enum cr_whip_peer_state_e st)
+{
+	struct _whip_s *w = opaque;
+	if (st == CR_WHIP_PEER_DTLS) {
+		_set_state(w, "dtls");
+	} else if (st == CR_WHIP_PEER_MEDIA) {
+		char name[600];
+		snprintf(name, sizeof(name), "whip %s", w->sink->cfg->url);
+		struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = w->enc, .depth = 16, .notify = _notify,
+					   .opaque = w, .name = name};
+		w->sub = cr_stream_subscribe(w->sink->stream, &req);
+		w->wait_key = true;
+		if (w->sub)
+			cr_sub_request_keyframe(w->sub);
+		pthread_mutex_lock(&w->lock);
+		w->backoff_s = _BACKOFF_MIN_S;
+		w->publishes++;
+		w->state = "publishing";
+		w->last_error[0] = 0;
+		pthread_mutex_unlock(&w->lock);
+		struct cr_whip_figures_s f;
+		cr_whip_peer_figures(w->peer, &f);
+		CR_LOG_I(w->stream_name, "whip: publishing %s to %s (session %s, %s, %.0f ms after the POST)",
+			 cr_codec_name(w->enc.codec), w->sink->cfg->url, w->session, f.pair,
+			 (cr_now_ns() - w->attempt_ns) / 1e6);
+	} else if (st == CR_WHIP_PEER_FAILED) {
+		event_active(w->teardown_ev, EV_TIMEOUT, 0); /* not from inside the peer's callback */
+	}
+}
+
+static void _on_teardown(evutil_socket_t fd, short what, void *arg)
+{
+	struct _whip_s *w = arg;
+	(void)fd, (void)what;
+	if (w->peer && cr_whip_peer_state(w->peer) == CR_WHIP_PEER_FAILED) {
+		char why[300];
+		snprintf(why, sizeof(why), "%s", cr_whip_peer_error(w->peer));
+		_retry(w, why);
+	}
+}
+
+static void _on_post(void *opaque, const struct cr_whip_reply_s *r)
+{
+	struct _whip_s *w = opaque;
+	char why[400], body[200], err[240];
+	if (r->status == 0) {
+		snprintf(why, sizeof(why), "POST failed: %s", r->error);
+	} else if (r->status != 201) {
+		_clean(body, sizeof(body), r->body ? r->body : "", r->body_len);
+		snprintf(why, sizeof(why), "POST answered %d %s%s%s", r->status, r->reason, body[0] ? ": " : "", body);
+	} else if (!r->location[0]) {
+		snprintf(why, sizeof(why), "POST answered 201 without a Location header (not a WHIP server?)");
+	} else if (strncasecmp(r->content_type, "application/sdp", 15) != 0) {
+		snprintf(w->session, sizeof(w->session), "%s", r->location);
+		snprintf(why, sizeof(why), "POST answered 201 with Content-Type \"%.60s\", not application/sdp",
+			 r->content_type);
+	} else {
+		snprintf(w->session, sizeof(w->session), "%s", r->location);
+		snprintf(w->etag, sizeof(w->etag), "%s", r->etag);
+		struct cr_whip_answer_s *a = calloc(1, sizeof(*a));
+		int rc = a ? cr_whip_parse_answer(r->body ? r->body : "", r->body_len, &w->offer, a, err, sizeof(err))
+			   : -ENOMEM;
+		if (rc == 0 && (rc = cr_whip_peer_start(w->peer, a)) < 0)
+			snprintf(err, sizeof(err), "cannot start ICE");
+		free(a);
+		if (rc == 0) {
+			_set_state(w, "connecting");
+			return;
+		}
+		snprintf(why, sizeof(why), "bad answer: %s", a ? err : "out of memory");
+	}
+	_retry(w, why);
+}
+
+static void _attempt(struct _whip_s *w)
+{
+	char err[256], why[300];
+	char *sdp = malloc(8192);
+	pthread_mutex_lock(&w->lock);
+	w->attempts++;
+	w->state = "posting";
+	pthread_mutex_unlock(&w->lock);
+	w->attempt_ns = cr_now_ns();
+	w->offer.stream = w->stream_name;
+	w->offer.fmtp = w->fmtp;
+	if (getrandom(&w->offer.session_id, sizeof(w->offer.session_id), 0) < 0)
+		w->offer.session_id = (uint64_t)w->attempt_ns;
+	w->offer.session_id >>= 2;
+	struct cr_whip_peer_cbs_s cbs = {_on_keyframe, _on_peer_state, w};
+	w->peer = sdp ? cr_whip_peer_new(w->base, w->dtls, &cbs, &w->offer, err, sizeof(err)) : NULL;
+	int n = w->peer ? cr_whip_build_offer(&w->offer, sdp, 8192) : -ENOMEM;
+	if (n < 0 || cr_whip_http_request(w->http, "POST", w->sink->cfg->url, w->sink->cfg->token, "application/sdp",
+					  sdp, (size_t)n, _on_post, w, err, sizeof(err)) < 0) {
+		snprintf(why, sizeof(why), "%s", n < 0 && !w->peer ? (sdp ? err : "out of memory")
+					       : n < 0 ? "the offer does not fit" : err);
+		_retry(w, why);
+	}
+	free(sdp);
+}
+
+static void _on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	_attempt(arg);
+}
+
+static void _drain(struct _whip_s *w)
+{
+	struct cr_packet_s *pkt;
+	while (w->sub && (pkt = cr_sub_pop(w->sub, 0))) {
+		bool key = pkt->flags & CR_PACKET_KEYFRAME;
+		if (w->wait_key && !key) {
+			cr_sub_unref_item(w->sub, pkt);
+			continue;
+		}
+		w->wait_key = false;
+		cr_whip_peer_send_frame(w->peer, pkt->data, pkt->size, (uint32_t)pkt->pts + w->ts_offset, key, pkt->width,
+					pkt->height);
+		cr_sub_sent(w->sub, pkt->ts_capture_ns);
+		cr_sub_unref_item(w->sub, pkt);
+	}
+}
+
+static void _on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	event_base_loopbreak(((struct _whip_s *)arg)->base);
+}
+
+static void _on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct _whip_s *w = arg;
+	uint64_t n;
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: woken for nothing */
+	}
+	if (atomic_load(&w->stop) && !w->stopping) {
+		w->stopping = true;
+		_unsubscribe(w);
+		event_del(w->retry_ev);
+		cr_whip_peer_free(w->peer);
+		w->peer = NULL;
+		if (!w->session[0]) {
+			event_base_loopbreak(w->base);
+			return;
+		}
+		_delete_session(w, w->session); /* its answer, or 2 s, ends the loop */
+		struct timeval tv = {2, 0};
+		event_add(w->stop_ev, &tv);
+		return;
+	}
+	if (w->peer)
+		_drain(w);
+}
+
+static void _on_stats(evutil_socket_t fd, short what, void *arg)
+{
+	struct _whip_s *w = arg;
+	(void)fd, (void)what;
+	if (!w->peer)
+		return;
+	pthread_mutex_lock(&w->lock);
+	cr_whip_peer_figures(w->peer, &w->fig);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *_thread(void *arg)
+{
+	struct _whip_s *w = arg;
+	_attempt(w);
+	event_base_dispatch(w->base);
+	_unsubscribe(w);
+	cr_whip_peer_free(w->peer);
+	w->peer = NULL;
+	return NULL;
+}
+
+/* H.264's fmtp from the encoder's profile (constrained baseline 3.1 unless
+ * the stream says otherwise); the others need none. */
+static void _fmtp(struct _whip_s *w)
+{
+	w->fmtp[0] = 0;
+	if (w->enc.codec == CR_CODEC_H264)
+		snprintf(w->fmtp, sizeof(w->fmtp), "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=%02x%02x%02x",
+			 w->enc.profile_idc ? w->enc.profile_idc : 0x42,
+			 w->enc.profile_idc ? w->enc.constraint_flags : 0xe0, w->enc.level_idc ? w->enc.level_idc : 0x1f);
+}
+
+static int _setup_loop(struct _whip_s *w)
+{
+	w->base = event_base_new();
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!w->base || w->efd < 0)
+		return -ENOMEM;
+	w->wake_ev = event_new(w->base, w->efd, EV_READ | EV_PERSIST, _on_wake, w);
+	w->retry_ev = evtimer_new(w->base, _on_retry, w);
+	w->teardown_ev = evtimer_new(w->base, _on_teardown, w);
+	w->delete_ev = evtimer_new(w->base, _on_delete_ev, w);
+	w->stop_ev = evtimer_new(w->base, _on_stop_timeout, w);
+	w->stats_ev = event_new(w->base, -1, EV_PERSIST, _on_stats, w);
+	struct timeval tv = {0, 250000};
+	if (!w->wake_ev || !w->retry_ev || !w->teardown_ev || !w->delete_ev || !w->stop_ev || !w->stats_ev ||
+	    event_add(w->wake_ev, NULL) < 0 || event_add(w->stats_ev, &tv) < 0)
+		return -ENOMEM;
+	w->http = cr_whip_http_new(w->base);
+	return w->http ? 0 : -ENOMEM;
+}
+
+static void _free(struct _whip_s *w)
+{
+	struct event *evs[] = {w->wake_ev, w->retry_ev, w->teardown_ev, w->delete_ev, w->stop_ev, w->stats_ev};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	cr_whip_http_free(w->http);
+	if (w->base)
+		event_base_free(w->base);
+	if (w->efd >= 0)
+		close(w->efd);
+	cr_dtls_ctx_free(w->dtls);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+static int _open(struct cr_sink_s *sink)
+{
+	const struct cr_stream_cfg_s *sc = cr_stream_cfg(sink->stream);
+	struct _whip_s *w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(sink->error, sizeof(sink->error), "out of memory");
+		return -ENOMEM;
+	}
+	w->sink = sink;
+	w->stream_name = sc->name;
+	w->efd = -1;
+	w->state = "starting";
+	w->backoff_s = _BACKOFF_MIN_S;
+	pthread_mutex_init(&w->lock, NULL);
+	cr_rtp_stream_encoder(sc, CR_CODEC_H264, &w->enc);
+	if (!cr_rtp_supported(w->enc.codec)) {
+		snprintf(sink->error, sizeof(sink->error), "whip sink (line %d): codec %s has no RTP payloader",
+			 sink->cfg->line, cr_codec_name(w->enc.codec));
+		_free(w);
+		return -EINVAL;
+	}
+	const struct cr_output_cfg_s *o = &sc->sources[0].output;
+	w->offer.codec = w->enc.codec;
+	w->offer.pt = o->present && o->payload_type ? o->payload_type : 96;
+	w->offer.rtx_pt = w->offer.pt == 127 ? 126 : w->offer.pt + 1;
+	_fmtp(w);
+	if (getrandom(&w->ts_offset, sizeof(w->ts_offset), 0) < 0)
+		w->ts_offset = (uint32_t)rand();
+	char err[200];
+	if (!(w->dtls = cr_dtls_ctx_new(err, sizeof(err))) || _setup_loop(w) < 0) {
+		snprintf(sink->error, sizeof(sink->error), "whip sink: %s", w->dtls ? "cannot set up its event loop" : err);
+		_free(w);
+		return -ENOMEM;
+	}
+	if (pthread_create(&w->thread, NULL, _thread, w) != 0) {
+		snprintf(sink->error, sizeof(sink->error), "whip sink: cannot start its thread");
+		_free(w);
+		return -EAGAIN;
+	}
+	pthread_mutex_lock(&_reg_lock);
+	w->next = _all;
+	_all = w;
+	pthread_mutex_unlock(&_reg_lock);
+	sink->priv = w;
+	CR_LOG_I(sc->name, "whip sink: publishing %s to %s", cr_codec_name(w->enc.codec), sink->cfg->url);
+	return 0;
+}
+
+static void _close(struct cr_sink_s *sink)
+{
+	struct _whip_s *w = sink->priv;
+	if (!w)
+		return;
+	pthread_mutex_lock(&_reg_lock);
+	for (struct _whip_s **p = &_all; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	pthread_mutex_unlock(&_reg_lock);
+	atomic_store(&w->stop, true);
+	_notify(w);
+	pthread_join(w->thread, NULL);
+	_free(w);
+	sink->priv = NULL;
+}
+
+void cr_whip_foreach(void (*fn)(const struct cr_whip_info_s *, void *), void *opaque)
+{
+	pthread_mutex_lock(&_reg_lock);
+	for (struct _whip_s *w = _all; w; w = w->next) {
+		pthread_mutex_lock(&w->lock);
+		struct cr_whip_info_s i = {.stream = w->stream_name, .url = w->sink->cfg->url, .state = w->state,
+					   .session = "", .last_error = w->last_error, .attempts = w->attempts,
+					   .failures = w->failures, .publishes = w->publishes,
+					   .backoff_s = w->backoff_s, .f = w->fig};
+		fn(&i, opaque);
+		pthread_mutex_unlock(&w->lock);
+	}
+	pthread_mutex_unlock(&_reg_lock);
+}
+
+const struct cr_sink_ops_s cr_sink_whip = {
+	.name = "whip",
+	.type = CR_SINK_WHIP,
+	.open = _open,
+	.close = _close,
+};

@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""WHIP push (src/sink/whip.c) against real WebRTC stacks acting as WHIP
+servers, each started here, loopback only. Counters decide.
+
+    whip_test.py BUILD_DIR SCENARIO
+
+aiortc    publish to tests/whip/whip_server_aiortc.py: >= 95% of the frames
+          camrelay sent decoded at 320x240; the server's PLI gives a keyframe
+          (GOP 600, so no other would come); packets the server drops are
+          NACKed and resent (RTX); DELETE when camrelay stops
+restart   the server is killed (SIGKILL) and started again: camrelay
+          publishes again (the time is printed, and must be under 5 s)
+errors    401 (bad token), 500, a 201 with HTML, a 201 without Location, a
+          201 whose body is not SDP: one log line per attempt naming the URL,
+          the status and the server's message, retries, no crash, the fd count
+          flat over 10 failures"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "webrtc"))
+import webrtc_test as wt  # noqa: E402  (Server, stream_toml, check, free_port)
+
+PY = "/usr/bin/python3"
+check = wt.check
+
+
+class WhipServer:
+    def __init__(self, port, *extra):
+        self.port = port
+        cmd = [PY, os.path.join(HERE, "whip_server_aiortc.py"), str(port)] + list(extra)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        if "ready" not in line:
+            raise RuntimeError("the aiortc WHIP server did not start: %r" % line)
+        self.ready = time.monotonic()
+
+    def stats(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % self.port, timeout=5) as r:
+            return json.loads(r.read())
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+
+def whip_toml(url, token="test-token-1234", gop=0, extra=""):
+    t = wt.stream_toml("cam", "h264", gop=gop)
+    t += '[[stream.cam.sinks]]\ntype = "whip"\nurl = "%s"\ntoken = "%s"\n%s' % (url, token, extra)
+    return t
+
+
+def whip_info(srv):
+    with urllib.request.urlopen(srv.base + "/api/streams", timeout=5) as r:
+        streams = json.loads(r.read())["streams"]
+    w = streams[0].get("whip", [])
+    return w[0] if w else {}
+
+
+def wait_for(fn, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    return None
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+# ---- scenarios ----
+
+def aiortc(build):
+    port = wt.free_port()
+    ws = WhipServer(port, "--token", "test-token-1234", "--pli-at", "45", "--drop-every", "40")
+    url = "http://127.0.0.1:%d/whip/cam" % port
+    srv = wt.Server(build, whip_toml(url, gop=600))
+    try:
+        ok = wait_for(lambda: any(s["frames"] >= 200 for s in ws.stats()["sessions"]), 40)
+        check(ok, "the aiortc WHIP server decodes frames")
+        w = whip_info(srv)
+        st = ws.stats()
+        s = st["sessions"][-1] if st["sessions"] else {}
+        sent = w.get("frames_sent", 0)
+        print("     camrelay: %s" % json.dumps(w))
+        print("     server:   %s" % json.dumps(st))
+        check(w.get("state") == "publishing" and w.get("publishes") == 1, "state publishing, one publication")
+        check(sent >= 150 and s.get("frames", 0) >= 0.95 * sent,
+              ">= 95%% of the %d frames sent decoded (%d)" % (sent, s.get("frames", 0)))
+        check((s.get("width"), s.get("height")) == (320, 240) and s.get("sizes_ok"), "frames are 320x240")
+        check(s.get("plis_sent", 0) >= 1 and w.get("plis", 0) >= 1, "camrelay got the server's PLI")
+        check(s.get("keyframes_after_pli", 0) >= 1 and w.get("keyframes_sent", 0) >= 2,
+              "the PLI gave a keyframe (GOP 600: no other keyframe comes)")
+        check(st.get("dropped_on_purpose", 0) > 0 and w.get("nacks", 0) > 0 and w.get("retransmits", 0) > 0,
+              "dropped packets were NACKed and resent (%s dropped, %s NACKs, %s resent)"
+              % (st.get("dropped_on_purpose"), w.get("nacks"), w.get("retransmits")))
+        check(w.get("rtx") is True, "RTX negotiated")
+        check(w.get("rtt_ms", -1) >= 0 and w.get("pair", "").startswith("host"),
+              "RTT from receiver reports, a host pair shown")
+        with urllib.request.urlopen(srv.base + "/metrics", timeout=5) as r:
+            m = r.read().decode()
+        check('camrelay_whip_publishing{stream="cam"} 1' in m, "/metrics shows the publication")
+    finally:
+        srv.stop()
+        st = ws.stats()
+        check(st["deletes"] == 1, "the session was DELETEd when camrelay stopped (%d)" % st["deletes"])
+        ws.kill()
+
+
+def restart(build):
+    port = wt.free_port()
+    ws = WhipServer(port)
+    url = "http://127.0.0.1:%d/whip/cam" % port
+    srv = wt.Server(build, whip_toml(url))
+    try:
+        ok = wait_for(lambda: any(s["frames"] >= 30 for s in ws.stats()["sessions"]), 40)
+        check(ok, "first publication decodes")
+        first_frame = {}
+        ws.kill()
+        ws = WhipServer(port)
+        t0 = ws.ready
+
+        def republished():
+            ss = ws.stats()["sessions"]
+            if ss and ss[0]["frames"] > 0:
+                first_frame.setdefault("t", time.monotonic())
+                return True
+            return False
+        ok = wait_for(republished, 30)
+        dt = first_frame.get("t", 1e9) - t0
+        print("     re-published: first frame at the restarted server %.2f s after it was ready" % dt)
+        check(ok, "camrelay published again to the restarted server")
+        check(dt < 5.0, "re-published within 5 s (%.2f s)" % dt)
+        w = whip_info(srv)
+        check(w.get("publishes") == 2 and w.get("failures", 0) >= 1, "two publications, the loss counted (%s)" % w)
+    finally:
+        srv.stop()
+        ws.kill()
+
+
+def errors(build):
+    port = wt.free_port()
+    url = "http://127.0.0.1:%d/whip/cam" % port
+    srv = wt.Server(build, whip_toml(url, extra="backoff_max_ms = 250\n"))
+    cases = [("401", ["--token", "the-right-token"], r"POST answered 401 Unauthorized: invalid token"),
+             ("500", ["--mode", "500"], r"POST answered 500 Internal Server Error: internal trouble"),
+             ("html", ["--mode", "html"], r"POST answered 201 with Content-Type \"text/html\", not application/sdp"),
+             ("no Location", ["--mode", "nolocation"], r"POST answered 201 without a Location header"),
+             ("bad SDP", ["--mode", "badsdp"], r"bad answer: the answer is not valid SDP: line 2")]
+    try:
+        for name, args, pattern in cases:
+            ws = WhipServer(port, *args)
+            try:
+                base = whip_info(srv).get("failures", 0)
+                ok = wait_for(lambda: whip_info(srv).get("failures", 0) >= base + 3, 20)
+                check(ok, "%s: camrelay retries (%s)" % (name, whip_info(srv).get("failures")))
+                w = whip_info(srv)
+                check(w.get("state") in ("retrying", "posting") and re.search(pattern, w.get("last_error", "")),
+                      "%s: the error is shown in /api/streams (%r)" % (name, w.get("last_error")))
+                if name == "500":
+                    # 10 more failures: the process keeps no fd from them.
+                    before, f0 = fd_count(srv.proc.pid), w["failures"]
+                    wait_for(lambda: whip_info(srv).get("failures", 0) >= f0 + 10, 30)
+                    after = fd_count(srv.proc.pid)
+                    check(after <= before, "500: fd count flat over 10 failures (%d -> %d)" % (before, after))
+            finally:
+                ws.kill()
+        check(srv.proc.poll() is None, "camrelay still runs")
+        srv.log.flush()
+        srv.log.seek(0)
+        text = srv.log.read()
+        for name, _, pattern in cases:
+            lines = [l for l in text.splitlines() if re.search(pattern, l)]
+            check(lines and all(url in l and "publishing again in" in l for l in lines),
+                  "%s: one log line per attempt naming the URL (%d lines)" % (name, len(lines)))
+        w = whip_info(srv)
+        n401 = len(re.findall(r"401 Unauthorized", text))
+        check(w["attempts"] >= w["failures"] >= 15 and n401 >= 3, "attempts counted (%s)" % w)
+    finally:
+        srv.stop()
+
+
+SCENARIOS = {"aiortc": aiortc, "restart": restart, "errors": errors}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[2]](sys.argv[1])
+    print("%d failure(s)" % len(wt.failures))
+    sys.exit(1 if wt.failures else 0)
