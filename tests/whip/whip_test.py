@@ -123,6 +123,101 @@ def aiortc(build):
         ws.kill()
 
 
+def h264_depacketize(pkts):
+    """RTP H.264 (RFC 6184: single NAL, STAP-A, FU-A) to Annex-B, in sequence
+    order; written here so that ffmpeg decodes a plain byte stream."""
+    out = bytearray()
+    sc = b"\x00\x00\x00\x01"
+    for p in sorted(pkts, key=lambda p: p[0]):
+        pl = p[1]
+        t = pl[0] & 0x1f
+        if 1 <= t <= 23:
+            out += sc + pl
+        elif t == 24:
+            i = 1
+            while i + 2 <= len(pl):
+                n = int.from_bytes(pl[i:i + 2], "big")
+                out += sc + pl[i + 2:i + 2 + n]
+                i += 2 + n
+        elif t == 28 and len(pl) > 2:
+            if pl[1] & 0x80:
+                out += sc + bytes([(pl[0] & 0xe0) | (pl[1] & 0x1f)])
+            out += pl[2:]
+    return bytes(out)
+
+
+def werift(build):
+    """werift forwards the RTP it receives (after its own SRTP, NACK and RTX
+    handling) to this test, which depacketizes it for ffmpeg to decode."""
+    node_dir = os.path.join(HERE, "werift")
+    if not os.path.exists(os.path.join(node_dir, "node_modules", "werift", "package.json")):
+        check(False, "werift is installed (run tests/whip/werift/setup, or scripts/install-deps)")
+        return
+    rx = wt.socket.socket(wt.socket.AF_INET, wt.socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.2)
+    pkts, ext = [], {"seq": None, "roll": 0}
+
+    def receive(stop):
+        while not stop.is_set():
+            try:
+                d = rx.recv(2048)
+            except OSError:
+                continue
+            if len(d) < 13:
+                continue
+            seq = int.from_bytes(d[2:4], "big")
+            if ext["seq"] is not None and seq < 1000 and ext["seq"] > 64000:
+                ext["roll"] += 65536
+            ext["seq"] = seq
+            cc = d[0] & 0x0f
+            pkts.append((ext["roll"] + seq, d[12 + 4 * cc:]))
+    import threading
+    stop = threading.Event()
+    th = threading.Thread(target=receive, args=(stop,), daemon=True)
+    th.start()
+    port = wt.free_port()
+    node = subprocess.Popen(["node", os.path.join(node_dir, "whip_server_werift.mjs"), str(port),
+                             "--forward", "127.0.0.1:%d" % rx.getsockname()[1], "--pli-after", "300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = node.stdout.readline()
+    check("ready" in line, "the werift WHIP server started (%r)" % line.strip())
+    url = "http://127.0.0.1:%d/whip/cam" % port
+    srv = wt.Server(build, whip_toml(url, gop=600))
+
+    def stats():
+        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % port, timeout=5) as r:
+            return json.loads(r.read())
+    w = {}
+    try:
+        ok = wait_for(lambda: any(s["packets"] >= 450 for s in stats()["sessions"]), 40)
+        check(ok, "werift receives the publication")
+        w = whip_info(srv)
+        time.sleep(0.3)
+    finally:
+        srv.stop()
+        st = stats()
+        node.kill()
+        node.wait()
+        stop.set()
+        th.join()
+    ff = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-f", "h264", "-i", "-", "-vf", "showinfo",
+                         "-f", "null", "-"], input=h264_depacketize(pkts), capture_output=True, timeout=60)
+    frames = re.findall(r"\bn: *\d+ .*? s:(\d+x\d+) .*?iskey:(\d)", ff.stderr.decode(errors="replace"))
+    sent = w.get("frames_sent", 0)
+    keys = sum(1 for _, k in frames if k == "1")
+    print("     camrelay: %s" % json.dumps(w))
+    print("     werift: %s; %d packets forwarded; ffmpeg decoded %d frames, %d keyframes"
+          % (json.dumps(st), len(pkts), len(frames), keys))
+    check(w.get("state") == "publishing" and w.get("dtls_role") in ("client", "server"),
+          "published to werift (DTLS %s)" % w.get("dtls_role"))
+    check(sent >= 100 and len(frames) >= 0.95 * sent, ">= 95%% of the %d frames sent decoded (%d)" % (sent, len(frames)))
+    check(frames and all(s == "320x240" for s, _ in frames), "frames are 320x240")
+    check(sum(s["plis_sent"] for s in st["sessions"]) == 1 and w.get("plis", 0) >= 1 and keys >= 2,
+          "werift's PLI gave a keyframe (GOP 600: %d keyframes decoded)" % keys)
+    check(st["deletes"] == 1, "the session was DELETEd when camrelay stopped")
+
+
 def restart(build):
     port = wt.free_port()
     ws = WhipServer(port)
@@ -196,7 +291,7 @@ def errors(build):
         srv.stop()
 
 
-SCENARIOS = {"aiortc": aiortc, "restart": restart, "errors": errors}
+SCENARIOS = {"aiortc": aiortc, "werift": werift, "restart": restart, "errors": errors}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[2]](sys.argv[1])
