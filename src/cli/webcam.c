@@ -89,10 +89,16 @@ static bool _first_v4l2_camera(char *path, size_t len, char *card, size_t clen)
  * 0, 1 when from is neither, or an exit code. */
 static int _choose_url_or_file(const char *from, struct cr_source_cfg_s *sc)
 {
+	static const char *const others[] = {"gphoto2", "usb:", "ptpip:", "v4l2:", "/dev/", NULL};
 	struct stat st;
 	bool url = strstr(from, "://") != NULL;
-	bool file = !url && strncmp(from, "/dev/", 5) != 0 && strncmp(from, "v4l2:", 5) != 0 &&
-		    (stat(from, &st) == 0 ? !S_ISCHR(st.st_mode) : strchr(from, '.') || strchr(from, '/'));
+	bool file = !url && strcmp(from, "test") != 0;
+	for (int i = 0; file && others[i]; i++)
+		file = strncmp(from, others[i], strlen(others[i])) != 0;
+	if (file && stat(from, &st) == 0)
+		file = !S_ISCHR(st.st_mode);
+	else if (file)
+		file = strchr(from, '.') || strchr(from, '/'); /* looks like a path: say it is missing */
 	if (!url && !file)
 		return 1;
 	const char *backend = url ? "url" : "file";

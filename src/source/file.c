@@ -198,6 +198,10 @@ static int _decode_next(struct cr_source_s *src, struct _file_s *u)
 			}
 			if ((r = _rewind(src, u)) < 0)
 				return r;
+		} else if (r == AVERROR_INVALIDDATA) { /* a damaged picture (frame threads report it here) */
+			if (!u->damaged)
+				CR_LOG_W(src->stream_name, "file %s: a damaged picture was skipped", src->cfg->device);
+			u->damaged = true;
 		} else if (r != AVERROR(EAGAIN)) {
 			return _fail(src, r, "decoding");
 		} else if (!u->draining) {
