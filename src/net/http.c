@@ -254,6 +254,14 @@ static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
 			_html_escape(b, cr_stream_name(h->streams[i]));
 			evbuffer_add_printf(b, "\">watch over WebRTC</button></p>");
 		}
+		if (h->rtsp) {
+			char url[400];
+			cr_rtsp_stream_url(h->rtsp, evhttp_find_header(evhttp_request_get_input_headers(req), "Host"),
+					   cr_stream_name(h->streams[i]), url, sizeof(url));
+			evbuffer_add_printf(b, "<p>RTSP (VLC, ffmpeg, NVRs): <code class=\"rtsp\">");
+			_html_escape(b, url);
+			evbuffer_add_printf(b, "</code></p>");
+		}
 		evbuffer_add_printf(b, "</div>\n");
 		free(name);
 	}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hostport.h"
 #include "core/log.h"
 #include "core/stream.h"
 #include "net/http.h"
@@ -680,6 +681,21 @@ void cr_rtsp_detach(struct cr_rtsp_s *r)
 const char *cr_rtsp_base_url(const struct cr_rtsp_s *r)
 {
 	return r ? r->base_url : "";
+}
+
+void cr_rtsp_stream_url(const struct cr_rtsp_s *r, const char *http_host, const char *stream, char *out, size_t cap)
+{
+	const char *listen = r->cfg->rtsp.listen[0] ? r->cfg->rtsp.listen : "127.0.0.1:8554";
+	char host[128] = "", port[16] = "8554", hh[128] = "", hp[16];
+	cr_hostport_split(listen, host, sizeof(host), port, sizeof(port));
+	if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+		/* "name:port", "[v6]:port" or a bare name */
+		if (http_host && cr_hostport_split(http_host, hh, sizeof(hh), hp, sizeof(hp)) < 0)
+			snprintf(hh, sizeof(hh), "%s", http_host);
+		snprintf(host, sizeof(host), "%s", hh[0] ? hh : "localhost");
+	}
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(out, cap, "rtsp://%s%s%s:%s/%s", v6 ? "[" : "", host, v6 ? "]" : "", port, stream);
 }
 
 void cr_rtsp_foreach_client(struct cr_rtsp_s *r, void (*fn)(const struct cr_rtsp_client_info_s *, void *),

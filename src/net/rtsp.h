@@ -64,5 +64,9 @@ void cr_rtsp_stats(struct cr_rtsp_s *r, struct cr_rtsp_stats_s *out);
 void cr_rtsp_metrics(struct cr_rtsp_s *r, struct evbuffer *out);
 /* "rtsp://127.0.0.1:8554" (what [rtsp] listen says), for pages. */
 const char *cr_rtsp_base_url(const struct cr_rtsp_s *r);
+/* rtsp://HOST:PORT/<stream> for a page: HOST from [rtsp] listen, or from
+ * http_host (the page request's Host header) when it listens on every
+ * address. */
+void cr_rtsp_stream_url(const struct cr_rtsp_s *r, const char *http_host, const char *stream, char *out, size_t cap);
 
 #endif

@@ -307,6 +307,9 @@ def clients(build, codec, path_of, pixfmt=None, transports=("tcp", "udp"), frame
         if enc == "H265/90000":
             check(all(k in sdp for k in ("sprop-vps=", "sprop-sps=", "sprop-pps=")), "H.265 sprop-vps/sps/pps")
         raw.s.close()
+        with srv._get("/") as r:
+            page = r.read().decode()
+        check(('<code class="rtsp">%s/cam</code>' % srv.rtsp) in page, "the index page shows the stream's RTSP URL")
         running = []
         for t in transports:
             running.append(("ffmpeg " + t, FFmpeg(url, t, srv.dir, "ff-" + t, frames=frames)))
