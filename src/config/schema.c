@@ -69,9 +69,10 @@
  *   fps = 0                                cap on frame rate, 0 = every frame
  *
  *   [[stream.<name>.sinks]]                 (ext) zero or more outputs
- *   type = "webcam"                        webcam, rtp, drm, overlay, whip (required)
+ *   type = "webcam"                        webcam, rtp, drm, overlay, whip, rtsp (required)
  *   device = "/dev/video10"                webcam/drm/overlay device
  *   address = "239.0.0.1:5004"             rtp only, and required there
+ *   url = "rtsp://server:8554/path"        rtsp only, and required there (push: ANNOUNCE/RECORD)
  *   pixel_format = "yuyv"                  format to write; default from source
  *   width = 0                              0 = from source
  *   height = 0

@@ -9,7 +9,7 @@
 
 #include "config/schema_get.h"
 
-static const char *const _sink_types[] = {"webcam", "rtp", "drm", "overlay", "whip", NULL};
+static const char *const _sink_types[] = {"webcam", "rtp", "drm", "overlay", "whip", "rtsp", NULL};
 
 
 /* Seed 003, table 3 (struct v4l2_framebuffer flags), by name. */
@@ -119,7 +119,7 @@ static int _load_overlay_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t,
 
 int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink)
 {
-	static const char *const keys[] = {"type", "device", "address", "pixel_format", "width", "height", "fps",
+	static const char *const keys[] = {"type", "device", "address", "url", "pixel_format", "width", "height", "fps",
 					   "window", "clips", "bitmap", "chromakey", "global_alpha", "flags",
 					   "destructive", "framebuffer", "osd", "connector", "mode", "rect", "keep_format",
 					   "timeout_ms", "url", "token", "ice_servers", "backoff_max_ms", NULL};
@@ -132,7 +132,7 @@ int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 	    (rc = cr_cfg_get_choice(c, t, path, "type", "sink type", _sink_types, type, sizeof(type))) < 0)
 		return rc;
 	if (rc == 0)
-		return cr_cfg_missing(c, t, path, "type", " (allowed: webcam, rtp, drm, overlay, whip)");
+		return cr_cfg_missing(c, t, path, "type", " (allowed: webcam, rtp, drm, overlay, whip, rtsp)");
 	sink->type = (enum cr_sink_type_e)(CR_SINK_WEBCAM + cr_cfg_index_of(_sink_types, type));
 	if ((rc = cr_cfg_get_str(c, t, path, "device", sink->device, sizeof(sink->device), NULL)) < 0 ||
 	    (rc = cr_cfg_get_hostport(c, t, path, "address", sink->address, sizeof(sink->address))) < 0 ||
@@ -147,6 +147,16 @@ int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 	if ((rc = cr_cfg_get_bool(c, t, path, "keep_format", &sink->keep_format)) < 0 ||
 	    (rc = cr_cfg_get_intv(c, t, path, "timeout_ms", 0, 100000, &sink->timeout_ms)) < 0)
 		return rc;
+	/* url: rtsp here, whip in schema_whip.c (which refuses it on other types). */
+	const struct cr_toml_s *url = NULL;
+	if (sink->type == CR_SINK_RTSP &&
+	    (rc = cr_cfg_get_str(c, t, path, "url", sink->url, sizeof(sink->url), &url)) < 0)
+		return rc;
+	if (sink->type == CR_SINK_RTSP && !url)
+		return cr_cfg_missing(c, t, path, "url", " (an rtsp sink publishes to rtsp://server:8554/path)");
+	if (sink->type == CR_SINK_RTSP && (strncmp(sink->url, "rtsp://", 7) != 0 || !sink->url[7] || sink->url[7] == '/'))
+		return CR_CFG_FAIL(c, url, cr_cfg_sub(sub, sizeof(sub), path, "url"),
+				   "\"%.200s\" is not an rtsp:// URL (rtsp://[user:password@]server[:port]/path)", sink->url);
 	const struct cr_toml_s *addr = cr_toml_get(t, "address");
 	if (sink->type == CR_SINK_RTP && !addr)
 		return cr_cfg_missing(c, t, path, "address", " (an rtp sink sends to host:port)");

@@ -60,11 +60,13 @@ int cr_cfg_load_whip_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, con
 	int rc;
 	if (strcmp(type, "whip") != 0) {
 		for (int i = 0; whip_keys[i]; i++) {
+			bool url_key = strcmp(whip_keys[i], "url") == 0;
 			const struct cr_toml_s *v = cr_toml_get(t, whip_keys[i]);
-			if (v)
+			if (v && !(url_key && strcmp(type, "rtsp") == 0)) /* rtsp sinks have a url too */
 				return cr_cfg_fail_at(c, cr_toml_key_line(v), cr_toml_key_col(v),
 						      cr_cfg_sub(sub, sizeof(sub), path, whip_keys[i]),
-						      "only whip sinks take %s (type is %s)", whip_keys[i], type);
+						      "only %s sinks take %s (type is %s)", url_key ? "whip and rtsp" : "whip",
+						      whip_keys[i], type);
 		}
 		return 0;
 	}

@@ -124,6 +124,7 @@ enum cr_sink_type_e {
 	CR_SINK_DRM,        /* DRM/KMS display */
 	CR_SINK_OVERLAY,    /* V4L2 overlay (seed 003) */
 	CR_SINK_WHIP,       /* WebRTC push to a WHIP server (RFC 9725) */
+	CR_SINK_RTSP,       /* RTSP push (ANNOUNCE/RECORD) to a server */
 };
 
 #define CR_MAX_ICE_SERVERS 4
@@ -173,7 +174,7 @@ struct cr_sink_cfg_s {
 	int rect[4];         /* where the video goes on the screen; none = full screen */
 
 	/* whip (src/sink/whip.c) */
-	char url[512];       /* http:// or https:// WHIP endpoint */
+	char url[512];       /* http:// or https:// WHIP endpoint; rtsp: rtsp://[user:pass@]server[:port]/path */
 	char token[1024];    /* Authorization: Bearer; "" = none */
 	int backoff_max_ms;  /* longest wait between attempts, default 8000 */
 	int n_ice_servers;

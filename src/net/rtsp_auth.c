@@ -19,7 +19,7 @@
 #include "net/rtsp_msg.h"
 #include "net/rtsp_priv.h"
 
-static void _md5_hex(const char *text, char out[33])
+void cr_rtsp_md5_hex(const char *text, char out[33])
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
@@ -70,15 +70,15 @@ static int _digest(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, unsi
 		return CR_AUTH_BAD;
 	char text[1600], ha1[33], ha2[33], want[33];
 	snprintf(text, sizeof(text), "%s:%s:%s", user, realm, acc->password);
-	_md5_hex(text, ha1);
+	cr_rtsp_md5_hex(text, ha1);
 	OPENSSL_cleanse(text, sizeof(text));
 	snprintf(text, sizeof(text), "%s:%s", m->method, uri);
-	_md5_hex(text, ha2);
+	cr_rtsp_md5_hex(text, ha2);
 	if (qop[0])
 		snprintf(text, sizeof(text), "%s:%s:%s:%s:%s:%s", ha1, nonce, nc, cnonce, qop, ha2);
 	else
 		snprintf(text, sizeof(text), "%s:%s:%s", ha1, nonce, ha2);
-	_md5_hex(text, want);
+	cr_rtsp_md5_hex(text, want);
 	if (CRYPTO_memcmp(want, resp, 32) != 0)
 		return CR_AUTH_BAD;
 	*rights = acc->rights;

@@ -61,6 +61,9 @@ struct cr_rtsp_url_s {
 /* rtsp://[user[:pass]@]host[:port][/path][?query], or a bare path
  * ("/stream", as some clients send in requests). 0 or -EINVAL. */
 int cr_rtsp_parse_url(const char *url, struct cr_rtsp_url_s *u);
+/* MD5 of text as 32 lower-case hex digits, for Digest (RFC 2617) on both
+ * sides: the server's check and the push sink's answer (rtsp_auth.c). */
+void cr_rtsp_md5_hex(const char *text, char out[33]);
 /* The value of key in a query string (k=v&k2=v2), percent-decoded. */
 bool cr_rtsp_query_get(const char *query, const char *key, char *out, size_t cap);
 

@@ -1,4 +1,4 @@
-/* Configured outputs ([[stream.X.sinks]]): webcam, rtp, drm, overlay. One
+/* Configured outputs ([[stream.X.sinks]]): webcam, rtp, drm, overlay, whip, rtsp. One
  * file per sink, one const ops table each (cr_sink_backends[]). A sink
  * subscribes to its stream for raw frames or packets and runs on its own
  * thread; network viewers (MJPEG, WHEP) are not sinks but subscribers made

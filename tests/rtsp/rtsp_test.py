@@ -614,7 +614,71 @@ def auth(build):
         srv.stop()
 
 
+def _record_server(port, outdir):
+    os.makedirs(outdir, exist_ok=True)
+    p = subprocess.Popen([PY, os.path.join(HERE, "record_server.py"), str(port), outdir], stdout=subprocess.PIPE,
+                         text=True)
+    check(p.stdout.readline().strip() == "ready", "gst-rtsp-server (record mode) listens on %d" % port)
+    return p
+
+
+def _recorded(outdir):
+    """(frames written, the last one's bytes)."""
+    files = sorted(f for f in os.listdir(outdir) if f.endswith(".rgb"))
+    if not files:
+        return 0, b""
+    with open(os.path.join(outdir, files[-1]), "rb") as f:
+        return int(files[-1][1:7]) + 1, f.read()
+
+
+def _wait_recorded(outdir, frames, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n, rgb = _recorded(outdir)
+        if n >= frames and len(rgb) == 320 * 240 * 3:
+            return n, rgb
+        time.sleep(0.1)
+    return _recorded(outdir)
+
+
+def push(build):
+    """The rtsp sink records into gst-rtsp-server; the server is killed and
+    started again: camrelay reconnects and video flows within 5 s."""
+    port = free_port()
+    srv = Server(build, stream_toml("cam", "h264", gop=30) +
+                 '[[stream.cam.sinks]]\ntype = "rtsp"\nurl = "rtsp://127.0.0.1:%d/live"\n' % port)
+    rec = None
+    try:
+        out1 = os.path.join(srv.dir, "rec1")
+        rec = _record_server(port, out1)
+        n, rgb = _wait_recorded(out1, 60, 30)
+        bars = bars_of(rgb, 320, 240) if len(rgb) == 320 * 240 * 3 else []
+        print("     recorded %d frames, bars %s" % (n, bars))
+        check(n >= 60 and bars_ok(bars), "the server decodes what camrelay records, with the colour bars")
+        rec.kill()
+        rec.wait()
+        time.sleep(2)  # camrelay notices and retries meanwhile
+        out2 = os.path.join(srv.dir, "rec2")
+        rec = _record_server(port, out2)
+        t0 = time.monotonic()
+        n, rgb = _wait_recorded(out2, 1, 20)
+        took = time.monotonic() - t0
+        print("     after the restart: first frame %.2f s after the server was back, %d frames" % (took, n))
+        check(n >= 1 and took <= 5, "video again within 5 s of the server's restart (%.2f s)" % took)
+        n, rgb = _wait_recorded(out2, 30, 20)
+        check(n >= 30 and bars_ok(bars_of(rgb, 320, 240) if len(rgb) == 320 * 240 * 3 else []),
+              "and it keeps flowing (%d frames, colour bars)" % n)
+        log = srv.log_text()
+        check(log.count("rtsp sink: recording") >= 2, "two recording sessions logged")
+    finally:
+        if rec:
+            rec.kill()
+            rec.wait()
+        srv.stop()
+
+
 SCENARIOS = {
+    "push": push,
     "auth": auth,
     "h264": lambda b: clients(b, None, lambda s: "/" + s),
     "h265": lambda b: clients(b, "h265", lambda s: "/" + s, transports=("tcp", "udp")),
