@@ -145,8 +145,10 @@ class FFmpeg:
         self.last = os.path.join(workdir, "%s.rgb" % tag)
         self.prog = os.path.join(workdir, "%s.progress" % tag)
         limit = ["-frames:v", str(frames)] if frames else ["-t", str(seconds)]
+        # A client descheduled on a loaded machine must not lose datagrams.
+        inopt = ["-buffer_size", str(4 << 20)] if transport == "udp" else []
         self.p = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-rtsp_transport",
-                                   transport, "-i", url] + limit +
+                                   transport] + inopt + ["-i", url] + limit +
                                   ["-fps_mode", "passthrough", "-stats_period", "0.1", "-progress", self.prog,
                                    "-f", "image2",
                                    "-update", "1", "-pix_fmt", "rgb24", "-c:v", "rawvideo", "-y", self.last],
@@ -320,13 +322,17 @@ def clients(build, codec, path_of, pixfmt=None, transports=("tcp", "udp"), frame
         print("     /api/streams rtsp_clients: %s" % json.dumps(rc))
         check(len(rc) == len(running) and all(c["state"] == "playing" for c in rc),
               "%d clients listed as playing in /api/streams" % len(running))
+        mm = srv.metrics()
+        check(sum(k.startswith("camrelay_rtsp_client_jitter_ms{") for k in mm) == len(running) and
+              sum(k.startswith("camrelay_rtsp_client_fraction_lost{") for k in mm) == len(running),
+              "/metrics has each session's loss and jitter")
         for name, c in running:
             decoded(name, c.result(), frames, 320, 240)
         m = srv.metrics()
         check(m.get("camrelay_rtsp_sessions_total", 0) >= len(running), "sessions counted in /metrics (%s)" % m.get("camrelay_rtsp_sessions_total"))
         if "udp" in transports:
-            rr = [c for c in rc if c["transport"] == "udp" and c["receiver_reports"] > 0]
-            check(len(rr) >= 1, "receiver reports from the UDP clients read (%d)" % len(rr))
+            rr = m.get("camrelay_rtsp_receiver_reports_total", 0)
+            check(rr >= 1, "receiver reports from the UDP clients read (%d)" % rr)
         if pixfmt == "mjpeg" and "mjpeg" in path_of("x"):
             check(s["counters"]["encoders_opened"] == 0, "a JPEG camera's frames go out without an encoder "
                   "(encoders opened: %d)" % s["counters"]["encoders_opened"])
@@ -345,7 +351,7 @@ class _Sampler(threading.Thread):
         self.result = whep_sample(self.srv, self.p)
 
 
-def many(build, n=30, whep=5, seconds=15):
+def many(build, n=30, whep=5, seconds=25):
     """n RTSP clients (half UDP, half TCP) and whep aiortc viewers on one
     stream, plus a TCP client that stops reading."""
     srv = Server(build, stream_toml("cam", "h264", w=160, h=120, fps=15, bitrate=600_000, gop=30),
@@ -369,7 +375,7 @@ def many(build, n=30, whep=5, seconds=15):
             time.sleep(0.2)
         for i in range(n):
             procs.append(FFmpeg(srv.rtsp + "/cam?client=%d" % i, "udp" if i % 2 else "tcp", srv.dir, "c%d" % i,
-                                seconds=seconds))
+                                seconds=seconds + 20))  # outlasts the window however slowly they all start
         for _ in range(100):
             s = srv.streams()["cam"]
             if len(s["rtsp_clients"]) >= n and len(s["webrtc_viewers"]) >= whep:
@@ -391,14 +397,14 @@ def many(build, n=30, whep=5, seconds=15):
             sent = {c["session"]: c["frames_sent"] for c in srv.streams()["cam"]["rtsp_clients"]}
             return dec, [sent.get(tags.get(i), 0) for i in range(n)]
 
-        time.sleep(2)
+        time.sleep(3)  # every client past its start
         dec0, sent0 = snapshot()
-        time.sleep(seconds - 6)
+        time.sleep(seconds - 5)  # a long window: the counts' jitter under load is a few frames
         dec1, sent1 = snapshot()
         good = 0
         for i in range(n):
             dd, ds = dec1[i] - dec0[i], sent1[i] - sent0[i]
-            if ds >= 8 * (seconds - 6) and dd >= 0.95 * ds:
+            if ds >= 8 * (seconds - 5) and dd >= 0.95 * ds:
                 good += 1
             else:
                 print("     client %d (%s): decoded %d of %d sent in the window" % (i, "udp" if i % 2 else "tcp", dd, ds))
@@ -410,8 +416,8 @@ def many(build, n=30, whep=5, seconds=15):
         for t in samplers:
             t.join(timeout=60)
         vres = [t.result for t in samplers]
-        okv = [v for v, sent_v in vres if sent_v >= 50 and v.get("frames", 0) >= 0.95 * sent_v and v.get("width") == 160]
-        print("     WHEP viewers (decoded, sent): %s" % [(v.get("frames"), sv) for v, sv in vres])
+        okv = [v for v, sent_v in vres if sent_v >= 40 and v.get("frames", 0) >= 0.95 * sent_v and v.get("width") == 160]
+        print("     WHEP viewers' 10 s window (decoded, sent): %s" % [(v.get("frames"), sv) for v, sv in vres])
         check(len(okv) == whep, "%d of %d WHEP viewers decoded >= 95%% of the frames sent to them" % (len(okv), whep))
         m = srv.metrics()
         check(m.get("camrelay_rtsp_clients_dropped_slow_total", 0) == 1,
@@ -426,19 +432,25 @@ def many(build, n=30, whep=5, seconds=15):
         srv.stop()
 
 
-def whep_sample(srv, p):
-    """A --keep-session viewer: (its counts, frames the server sent it) read
-    while the session still exists, then ended."""
-    try:
-        summary = json.loads(p.stdout.readline())
-        vid = summary.get("viewer") or summary.get("session", "").rsplit("/", 1)[-1]
+def whep_sample(srv, p, gap=10):
+    """A --keep-session viewer over a window of gap seconds after it first
+    reports: (its summary with "frames" = frames decoded in the window,
+    frames the server sent it in the window), then ended."""
+    def sent(vid):
         with urllib.request.urlopen(srv.base + "/api/webrtc", timeout=5) as r:
-            sent = [v["frames_sent"] for v in json.loads(r.read())["viewers"] if v["id"] == vid]
+            return sum(v["frames_sent"] for v in json.loads(r.read())["viewers"] if v["id"] == vid)
+    try:
+        first = json.loads(p.stdout.readline())
+        vid = first.get("viewer") or first.get("session", "").rsplit("/", 1)[-1]
+        sent0 = sent(vid)
+        time.sleep(gap)
+        sent1 = sent(vid)
         p.stdin.write("\n")
         p.stdin.flush()
         summary = json.loads(p.stdout.readline())
         p.communicate("\n", timeout=30)
-        return summary, sent[0] if sent else 0
+        summary["frames"] = summary.get("frames", 0) - first.get("frames", 0)
+        return summary, sent1 - sent0
     except (ValueError, OSError, subprocess.TimeoutExpired) as e:
         p.kill()
         return {"error": str(e)}, 0
