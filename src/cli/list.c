@@ -193,14 +193,14 @@ static __attribute__((noreturn)) void _gphoto2_child(int fd)
 /* Reads the child's answer until EOF or the deadline; 0, or -ETIMEDOUT. */
 static int _read_all(int fd, char *buf, size_t cap, size_t *len, int timeout_s)
 {
-	int64_t deadline = cr_now_ns() / 1000000 + (int64_t)timeout_s * 1000;
+	int64_t deadline = cr_deadline_ns((int64_t)timeout_s * 1000);
 	*len = 0;
 	for (;;) {
-		int64_t left = deadline - cr_now_ns() / 1000000;
+		int left = cr_ms_left(deadline);
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int r = poll(&p, 1, (int)left);
+		int r = poll(&p, 1, left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0)

@@ -2,6 +2,7 @@
 #ifndef CR_LOG_H
 #define CR_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum cr_log_level_e { CR_LOG_ERROR = 0, CR_LOG_WARN, CR_LOG_INFO, CR_LOG_DEBUG };
@@ -15,6 +16,17 @@ void cr_log(enum cr_log_level_e level, const char *who, const char *fmt, ...)
  * leave logging to their caller: cut to len, nothing written when dst is NULL
  * or len 0. (Also gcc's -Wformat-truncation does not look through it.) */
 void cr_msgf(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The one "say it once" (µStreamer's US_ONCE): `said` is a bool of the
+ * caller's state (per stage, device, sink); clear it to say it again, e.g.
+ * after a recovery. */
+#define CR_LOG_ONCE(said, level, who, ...) \
+	do { \
+		if (!(said)) { \
+			(said) = true; \
+			cr_log(level, who, __VA_ARGS__); \
+		} \
+	} while (0)
 
 #define CR_LOG_E(who, ...) cr_log(CR_LOG_ERROR, who, __VA_ARGS__)
 #define CR_LOG_W(who, ...) cr_log(CR_LOG_WARN, who, __VA_ARGS__)

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 void cr_queue_init(struct cr_queue_s *q, int depth, void (*unref)(void *item))
 {
 	*q = (struct cr_queue_s){0};
@@ -45,16 +47,7 @@ void cr_queue_push(struct cr_queue_s *q, void *item)
 void *cr_queue_pop(struct cr_queue_s *q, int timeout_ms)
 {
 	void *item = NULL;
-	struct timespec deadline;
-	if (timeout_ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-	}
+	struct timespec deadline = cr_timespec_ns(timeout_ms > 0 ? cr_deadline_ns(timeout_ms) : 0);
 	pthread_mutex_lock(&q->lock);
 	while (q->count == 0 && !q->closed && timeout_ms != 0) {
 		if (timeout_ms < 0)

@@ -22,19 +22,14 @@ static int _has_codec(const struct cr_encoder_ops_s *ops, enum cr_codec_e codec)
 	return 0;
 }
 
-/* Backends that are not software encoders: never chosen implicitly. */
-static int _is_hardware(const char *name)
-{
-	return strcmp(name, "v4l2-m2m") == 0 || strcmp(name, "rdk") == 0;
-}
-
 const struct cr_encoder_ops_s *cr_encoder_find(const char *name, enum cr_codec_e codec)
 {
 	int any = !name || !*name || strcmp(name, "software") == 0;
 	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++) {
 		if (!_has_codec(*p, codec))
 			continue;
-		if (any ? !_is_hardware((*p)->name) : strcmp((*p)->name, name) == 0)
+		/* Hardware encoders are never chosen implicitly. */
+		if (any ? !(*p)->hardware : strcmp((*p)->name, name) == 0)
 			return *p;
 	}
 	return NULL;

@@ -177,11 +177,9 @@ static struct cr_frame_s *_stage_convert(struct _stage_s *st, struct cr_frame_s 
 	if (!out)
 		return NULL;
 	if (cr_converter_run(st->conv, in, out) < 0) {
-		if (!st->failed_logged)
-			CR_LOG_W(st->stream->cfg.name, "cannot convert %s %dx%d to %s: %s",
-				 cr_pixfmt_name(in->format), in->width, in->height, cr_pixfmt_name(fmt),
-				 cr_converter_error(st->conv));
-		st->failed_logged = true;
+		CR_LOG_ONCE(st->failed_logged, CR_LOG_WARN, st->stream->cfg.name, "cannot convert %s %dx%d to %s: %s",
+			    cr_pixfmt_name(in->format), in->width, in->height, cr_pixfmt_name(fmt),
+			    cr_converter_error(st->conv));
 		cr_frame_unref(out);
 		return NULL;
 	}
@@ -224,10 +222,8 @@ static int _encoder_open(struct _stage_s *st, struct cr_frame_s *f)
 	struct cr_stream_s *s = st->stream;
 	const struct cr_encoder_ops_s *ops = cr_encoder_find(st->enc_cfg.backend, st->enc_cfg.codec);
 	if (!ops) {
-		if (!st->failed_logged)
-			CR_LOG_E(s->cfg.name, "no encoder backend \"%s\" for codec %s in this build",
-				 st->enc_cfg.backend, cr_codec_name(st->enc_cfg.codec));
-		st->failed_logged = true;
+		CR_LOG_ONCE(st->failed_logged, CR_LOG_ERROR, s->cfg.name, "no encoder backend \"%s\" for codec %s in this build",
+			    st->enc_cfg.backend, cr_codec_name(st->enc_cfg.codec));
 		return -ENOENT;
 	}
 	memset(&st->enc, 0, sizeof(st->enc));
@@ -243,10 +239,8 @@ static int _encoder_open(struct _stage_s *st, struct cr_frame_s *f)
 	st->enc.stats = &s->stats;      /* backends that copy frame data count it */
 	int r = ops->open(&st->enc);
 	if (r < 0) {
-		if (!st->failed_logged)
-			CR_LOG_E(s->cfg.name, "encoder %s (%s) failed to open at %dx%d: %s", ops->name,
-				 cr_codec_name(st->enc_cfg.codec), f->width, f->height, st->enc.error);
-		st->failed_logged = true;
+		CR_LOG_ONCE(st->failed_logged, CR_LOG_ERROR, s->cfg.name, "encoder %s (%s) failed to open at %dx%d: %s",
+			    ops->name, cr_codec_name(st->enc_cfg.codec), f->width, f->height, st->enc.error);
 		return r;
 	}
 	st->failed_logged = false;
@@ -308,10 +302,9 @@ static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
 			return;
 	}
 	int r = st->enc.ops->encode(&st->enc, in);
-	if (r < 0 && !st->failed_logged) {
-		CR_LOG_E(st->stream->cfg.name, "encoder %s failed: %s", st->enc.ops->name, st->enc.error);
-		st->failed_logged = true;
-	}
+	if (r < 0)
+		CR_LOG_ONCE(st->failed_logged, CR_LOG_ERROR, st->stream->cfg.name, "encoder %s failed: %s",
+			    st->enc.ops->name, st->enc.error);
 	if (in != f)
 		cr_frame_unref(in);
 }

@@ -3,6 +3,8 @@
 #ifndef CR_ENCODER_H
 #define CR_ENCODER_H
 
+#include <stdbool.h>
+
 #include "core/config.h"
 #include "core/frame.h"
 
@@ -31,6 +33,9 @@ struct cr_encoder_s {
 struct cr_encoder_ops_s {
 	const char *name; /* config encoder.backend */
 	const enum cr_codec_e *codecs;    /* CR_CODEC_NONE-terminated */
+	/* A device encodes (never picked for backend "software"/""; start-up
+	 * check and fallback apply). */
+	bool hardware;
 	const enum cr_pixfmt_e *formats;  /* accepted inputs, preferred first, NONE-terminated */
 	/* Optional, at program start before anything opens: can the backend
 	 * serve cfg at all (a hardware encoder: is there a device for the

@@ -483,11 +483,9 @@ static const char *_import_blocker(struct cr_encoder_s *enc, struct _m2m_s *m, c
 
 static void _log_copy_once(struct cr_encoder_s *enc, struct _m2m_s *m, const char *why)
 {
-	if (m->copy_logged)
-		return;
-	m->copy_logged = true;
-	CR_LOG_W("v4l2-m2m", "%s (%s): raw frames are copied into the encoder's buffers, not imported as DMA-BUF: %s",
-		 m->path, m->card, why);
+	CR_LOG_ONCE(m->copy_logged, CR_LOG_WARN, "v4l2-m2m",
+		    "%s (%s): raw frames are copied into the encoder's buffers, not imported as DMA-BUF: %s", m->path,
+		    m->card, why);
 	(void)enc;
 }
 
@@ -860,11 +858,10 @@ static void _m2m_request_keyframe(struct cr_encoder_s *enc)
 {
 	struct _m2m_s *m = enc->priv;
 	int r = _ctrl(m, V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME, 1);
-	if (r < 0 && !m->keyframe_logged) {
-		m->keyframe_logged = true;
-		CR_LOG_I("v4l2-m2m", "%s (%s) cannot force a keyframe (%s): keyframes come every gop frames", m->path,
-			 m->card, strerror(-r));
-	}
+	if (r < 0)
+		CR_LOG_ONCE(m->keyframe_logged, CR_LOG_INFO, "v4l2-m2m",
+			    "%s (%s) cannot force a keyframe (%s): keyframes come every gop frames", m->path, m->card,
+			    strerror(-r));
 }
 
 static int _m2m_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
@@ -911,6 +908,7 @@ static void _m2m_close(struct cr_encoder_s *enc)
 
 const struct cr_encoder_ops_s cr_encoder_v4l2_m2m = {
 	.name = "v4l2-m2m",
+	.hardware = true,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_VP8, CR_CODEC_VP9, CR_CODEC_MJPEG,
 					    CR_CODEC_FWHT, CR_CODEC_NONE},
 	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_NV12, CR_PIXFMT_YUV420, CR_PIXFMT_YUYV, CR_PIXFMT_NONE},

@@ -42,11 +42,9 @@ struct _rtp_sink_s {
 static void _send(void *opaque, uint8_t *pkt, size_t len)
 {
 	struct _rtp_sink_s *r = opaque;
-	if (sendto(r->fd, pkt, len, 0, (struct sockaddr *)&r->dst, r->dst_len) < 0 && !r->failed_logged) {
-		CR_LOG_W(cr_stream_name(r->sink->stream), "rtp sink: sending to %s failed: %s",
-			 r->sink->cfg->address, strerror(errno));
-		r->failed_logged = true;
-	}
+	if (sendto(r->fd, pkt, len, 0, (struct sockaddr *)&r->dst, r->dst_len) < 0)
+		CR_LOG_ONCE(r->failed_logged, CR_LOG_WARN, cr_stream_name(r->sink->stream),
+			    "rtp sink: sending to %s failed: %s", r->sink->cfg->address, strerror(errno));
 }
 
 static void *_thread(void *arg)

@@ -522,9 +522,7 @@ static void *_webcam_thread(void *arg)
 		if (r == 0)
 			break;
 		_unmap(w);
-		if (!logged)
-			CR_LOG_E(w->who, "%s; retrying every 2 s", err);
-		logged = true;
+		CR_LOG_ONCE(logged, CR_LOG_ERROR, w->who, "%s; retrying every 2 s", err);
 		cr_msgf(w->sink->error, sizeof(w->sink->error), "%s", err);
 		for (int i = 0; i < 20 && !atomic_load(&w->stop); i++)
 			usleep(100000);

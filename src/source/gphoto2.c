@@ -815,9 +815,7 @@ static void _gp_close(struct cr_source_s *src)
 	/* A camera that answers closes its session in well under a second: wait,
 	 * so that nothing is left running at exit. One that does not answer
 	 * would hold the stream for its timeouts: let the worker finish alone. */
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += 2;
+	struct timespec until = cr_timespec_ns(cr_deadline_ns(2000));
 	pthread_mutex_lock(&g->mbox_lock);
 	while (!g->done && !atomic_load(&g->dead) && pthread_cond_timedwait(&g->mbox_cond, &g->mbox_lock, &until) == 0) {
 	}
@@ -875,13 +873,7 @@ static int _gp_open(struct cr_source_s *src)
 	/* Wait a little for the first frame (it gives the size: live view has
 	 * one size per body) or a quick failure (no camera, refused); a slow
 	 * camera goes on in the background while read() feeds the core. */
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += 500000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = cr_timespec_ns(cr_deadline_ns(500));
 	pthread_mutex_lock(&g->mbox_lock);
 	while (!g->mbox && g->state == 0 && pthread_cond_timedwait(&g->mbox_cond, &g->mbox_lock, &until) == 0) {
 	}
@@ -910,14 +902,7 @@ static int _gp_open(struct cr_source_s *src)
 static int _gp_read(struct cr_source_s *src, struct cr_frame_s **out, int timeout_ms)
 {
 	struct _gp_s *g = src->priv;
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = cr_timespec_ns(cr_deadline_ns(timeout_ms));
 	pthread_mutex_lock(&g->mbox_lock);
 	while (!g->mbox && g->state == 0 && pthread_cond_timedwait(&g->mbox_cond, &g->mbox_lock, &until) == 0) {
 	}

@@ -169,9 +169,9 @@ static void _render(struct cr_source_s *src, struct _test_s *t, struct cr_frame_
 static int _test_read(struct cr_source_s *src, struct cr_frame_s **out, int timeout_ms)
 {
 	struct _test_s *t = src->priv;
-	int64_t now = cr_now_ns();
-	if (t->next_ns > now + (int64_t)timeout_ms * 1000000LL) {
-		cr_sleep_until_ns(now + (int64_t)timeout_ms * 1000000LL);
+	int64_t until = cr_deadline_ns(timeout_ms);
+	if (t->next_ns > until) {
+		cr_sleep_until_ns(until);
 		return 0;
 	}
 	cr_sleep_until_ns(t->next_ns);
