@@ -689,7 +689,33 @@ def push(build):
         srv.stop()
 
 
+def multicast(build):
+    """[rtsp] multicast_group: SETUP ;multicast gets the stream's group; one
+    sender for all; ffmpeg (udp_multicast) and GStreamer (udp-mcast) decode.
+    In a network namespace of its own (loopback with the multicast route), so
+    that no datagram leaves the machine."""
+    if not os.environ.get("CR_RTSP_NETNS"):
+        r = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up && ip link set lo multicast on && "
+                            "ip route add 224.0.0.0/4 dev lo && CR_RTSP_NETNS=1 exec %s %s %s multicast"
+                            % (PY, os.path.abspath(__file__), os.path.abspath(build))])
+        check(r.returncode == 0, "the multicast test in its network namespace")
+        return
+    port = free_port(socket.SOCK_DGRAM) & ~1
+    srv = Server(build, stream_toml("cam"), 'multicast_group = "239.255.%d.1"\nmulticast_port = %d\n'
+                 % (port % 200 + 20, port))
+    try:
+        url = srv.rtsp + "/cam"
+        clients = [("ffmpeg udp_multicast", FFmpeg(url, "udp_multicast", srv.dir, "ffm", frames=60)),
+                   ("gst rtspsrc udp-mcast", Gst(url, "udp-mcast", srv.dir, "gstm", 60, 320, 240))]
+        for name, c in clients:
+            decoded(name, c.result(), 60, 320, 240)
+        check("over multicast" in srv.log_text(), "the sessions were multicast ones")
+    finally:
+        srv.stop()
+
+
 SCENARIOS = {
+    "multicast": multicast,
     "push": push,
     "auth": auth,
     "h264": lambda b: clients(b, None, lambda s: "/" + s),
