@@ -233,7 +233,7 @@ struct cr_auth_cfg_s {
 /* [limits]: what one client, or all of them, may take. 0 = the default. */
 struct cr_limits_cfg_s {
 	int http_connections;        /* open HTTP connections in total (default 1000) */
-	int http_connections_per_ip; /* per peer address (default 64) */
+	int http_connections_per_ip; /* per peer address (default 256) */
 	int header_timeout;          /* seconds to send a whole request header (default 10) */
 	int whep_sessions;           /* WebRTC sessions in total (default 200) */
 	int whep_sessions_per_stream;/* default 100 */

@@ -70,6 +70,7 @@ struct cr_stream_s {
 
 	struct cr_source_s src;
 	pthread_mutex_t src_lock; /* open/close vs. control calls */
+	struct cr_stream_status_s src_snap; /* the source part of the last status read (under lock) */
 	bool src_open;
 	pthread_t capture_thread;
 	bool capture_started;
@@ -757,8 +758,20 @@ void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st)
 		st->n_encoders += g->kind == _STAGE_ENCODE;
 	for (struct cr_sub_s *sub = s->subs; sub; sub = sub->next)
 		st->drops += cr_queue_dropped(&sub->queue) + atomic_load(&sub->self_dropped);
-	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_lock(&s->src_lock);
+	/* The source may hold src_lock for seconds (a slow open): status never
+	 * waits for it (the HTTP loop asks), it then gives the last snapshot. */
+	if (pthread_mutex_trylock(&s->src_lock) != 0) {
+		struct cr_stream_status_s *k = &s->src_snap;
+		memcpy(st->note, k->note, sizeof(st->note));
+		memcpy(st->backend, k->backend, sizeof(st->backend));
+		memcpy(st->device, k->device, sizeof(st->device));
+		st->format = k->format;
+		st->width = k->width;
+		st->height = k->height;
+		st->fps_nominal = k->fps_nominal;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	snprintf(st->note, sizeof(st->note), "%s", s->src.note);
 	snprintf(st->backend, sizeof(st->backend), "%s",
 		 s->cfg.sources[0].url[0] ? "url" : s->cfg.sources[0].capture.backend);
@@ -770,12 +783,15 @@ void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st)
 	if (s->src.fps_den > 0)
 		st->fps_nominal = (double)s->src.fps_num / s->src.fps_den;
 	pthread_mutex_unlock(&s->src_lock);
+	s->src_snap = *st;
+	pthread_mutex_unlock(&s->lock);
 }
 
 int cr_stream_list_controls(struct cr_stream_s *s, struct cr_control_info_s *out, int max)
 {
 	int r = -ENODEV;
-	pthread_mutex_lock(&s->src_lock);
+	if (pthread_mutex_trylock(&s->src_lock) != 0)
+		return -EBUSY; /* opening: the caller (the HTTP loop) does not wait */
 	if (s->src_open)
 		r = s->src.ops->list_controls ? s->src.ops->list_controls(&s->src, out, max) : 0;
 	pthread_mutex_unlock(&s->src_lock);
@@ -786,7 +802,10 @@ int cr_stream_set_control(struct cr_stream_s *s, const char *name, const char *v
 			  size_t errlen)
 {
 	int r;
-	pthread_mutex_lock(&s->src_lock);
+	if (pthread_mutex_trylock(&s->src_lock) != 0) {
+		snprintf(err, errlen, "the source of stream \"%s\" is busy (opening); try again", s->cfg.name);
+		return -EBUSY; /* the caller (the HTTP loop) does not wait for a device */
+	}
 	if (!s->src_open) {
 		snprintf(err, errlen, "the source of stream \"%s\" is not open", s->cfg.name);
 		r = -ENODEV;

@@ -17,7 +17,7 @@
 
 struct cr_dtls_ctx_s {
 	SSL_CTX *ssl_ctx;
-	char fingerprint[100];
+	char fingerprint[200];
 };
 
 struct cr_dtls_s {
@@ -25,7 +25,8 @@ struct cr_dtls_s {
 	BIO *rbio, *wbio;
 	cr_dtls_send_fn send;
 	void *opaque;
-	char remote_fp[160];
+	const EVP_MD *remote_md; /* the offer's a=fingerprint algorithm */
+	char remote_fp[200];
 	bool done, failed;
 	char error[256];
 };
@@ -131,12 +132,31 @@ void cr_dtls_ctx_free(struct cr_dtls_ctx_s *c)
 
 const char *cr_dtls_fingerprint(const struct cr_dtls_ctx_s *c) { return c->fingerprint; }
 
-struct cr_dtls_s *cr_dtls_new(struct cr_dtls_ctx_s *ctx, const char *remote_fp, cr_dtls_send_fn send,
-			      void *opaque)
+/* RFC 8122's hash names that browsers use (RFC 8122 also lists md2/md5,
+ * which are refused). */
+static const EVP_MD *_fp_md(const char *alg)
 {
-	struct cr_dtls_s *d = calloc(1, sizeof(*d));
+	static const struct {
+		const char *name;
+		const EVP_MD *(*md)(void);
+	} algs[] = {{"sha-1", EVP_sha1},     {"sha-224", EVP_sha224}, {"sha-256", EVP_sha256},
+		    {"sha-384", EVP_sha384}, {"sha-512", EVP_sha512}};
+	for (size_t i = 0; alg && i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (strcasecmp(alg, algs[i].name) == 0)
+			return algs[i].md();
+	return NULL;
+}
+
+bool cr_dtls_fp_alg_known(const char *alg) { return _fp_md(alg) != NULL; }
+
+struct cr_dtls_s *cr_dtls_new(struct cr_dtls_ctx_s *ctx, const char *fp_alg, const char *remote_fp,
+			      cr_dtls_send_fn send, void *opaque)
+{
+	const EVP_MD *md = _fp_md(fp_alg);
+	struct cr_dtls_s *d = md ? calloc(1, sizeof(*d)) : NULL;
 	if (!d)
 		return NULL;
+	d->remote_md = md;
 	d->ssl = SSL_new(ctx->ssl_ctx);
 	d->rbio = BIO_new(BIO_s_mem());
 	d->wbio = BIO_new(BIO_s_mem());
@@ -192,8 +212,6 @@ static void _flush(struct cr_dtls_s *d)
 
 static int _check_peer(struct cr_dtls_s *d)
 {
-	if (!d->remote_fp[0])
-		return 0;
 	X509 *peer = SSL_get1_peer_certificate(d->ssl);
 	if (!peer) {
 		snprintf(d->error, sizeof(d->error), "the DTLS client sent no certificate");
@@ -201,8 +219,8 @@ static int _check_peer(struct cr_dtls_s *d)
 	}
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	char fp[100];
-	X509_digest(peer, EVP_sha256(), md, &mdlen);
+	char fp[200];
+	X509_digest(peer, d->remote_md, md, &mdlen);
 	X509_free(peer);
 	_hex_fp(md, mdlen, fp);
 	if (strcasecmp(fp, d->remote_fp) != 0) {

@@ -22,10 +22,14 @@ void cr_dtls_ctx_free(struct cr_dtls_ctx_s *ctx);
 /* "AB:CD:..." SHA-256 of the certificate, for a=fingerprint. */
 const char *cr_dtls_fingerprint(const struct cr_dtls_ctx_s *ctx);
 
-/* remote_fp: the offer's sha-256 fingerprint the client's certificate must
- * match ("" to accept any, e.g. other algorithms). */
-struct cr_dtls_s *cr_dtls_new(struct cr_dtls_ctx_s *ctx, const char *remote_fp, cr_dtls_send_fn send,
-			      void *opaque);
+/* Whether fp_alg (an a=fingerprint hash name) is one cr_dtls_new takes:
+ * sha-1, sha-224, sha-256, sha-384, sha-512. */
+bool cr_dtls_fp_alg_known(const char *fp_alg);
+/* remote_fp: the offer's fingerprint ("AB:CD:...", hash fp_alg) that the
+ * client's certificate must match; nothing else is accepted. NULL when
+ * fp_alg is not known (or out of memory). */
+struct cr_dtls_s *cr_dtls_new(struct cr_dtls_ctx_s *ctx, const char *fp_alg, const char *remote_fp,
+			      cr_dtls_send_fn send, void *opaque);
 void cr_dtls_free(struct cr_dtls_s *d);
 /* Takes the client role instead (WHIP, src/net/whip_peer.c) and sends the
  * ClientHello; cr_dtls_tick resends it. 0 or -EPROTO. */

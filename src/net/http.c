@@ -30,6 +30,7 @@
 #include "core/hostport.h"
 #include "core/log.h"
 #include "net/http_access.h"
+#include "net/http_conn.h"
 #include "net/http_priv.h"
 #include "net/rtsp.h"
 #include "net/whep.h"
@@ -364,6 +365,7 @@ static void _route(struct evhttp_request *req, void *arg)
 	/* Never the query: it may hold a ?token=. */
 	CR_LOG_D("http", "%s %s%s", evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "(other)", path,
 		 query ? "?..." : "");
+	cr_http_conn_dispatched(h->conns, req, false);
 	if (!cr_http_host_ok(h->cfg, req))
 		return;
 	cr_http_cors(h->cfg, req);
@@ -450,7 +452,7 @@ int cr_net_listen_socket(const char *addr, char *err, size_t errlen)
 		}
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
 			break;
 		e = errno;
 		close(fd);
@@ -568,6 +570,8 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	evhttp_set_max_body_size(h->http, 65536);
 	evhttp_set_timeout(h->http, 30);
 	evhttp_set_gencb(h->http, _route, h);
+	if (!(h->conns = cr_http_conns_new(h->base, h->http, cfg, err, errlen)))
+		goto error;
 	if ((fd = cr_net_listen_socket(listen, err, errlen)) < 0)
 		goto error;
 	_raise_fd_limit();
@@ -623,6 +627,7 @@ void cr_http_stop(struct cr_http_s *h)
 	cr_http_sdp_stop(h);
 	if (h->http)
 		evhttp_free(h->http);
+	cr_http_conns_free(h->conns);
 	if (h->base)
 		event_base_free(h->base);
 	free(h);

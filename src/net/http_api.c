@@ -12,8 +12,10 @@
 
 #include "core/frame.h"
 #include "net/http_access.h"
+#include "net/http_conn.h"
 #include "net/http_priv.h"
 #include "net/rtsp.h"
+#include "net/limits.h"
 #include "net/whep.h"
 #include "net/whip.h"
 
@@ -562,6 +564,9 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 	if (h->rtsp)
 		cr_rtsp_metrics(h->rtsp, b);
 	cr_whip_metrics(b);
+	cr_limits_metrics(b);
+	_family(b, "camrelay_http_connections", "gauge", "Open HTTP connections.");
+	evbuffer_add_printf(b, "camrelay_http_connections %d\n", cr_http_conns_open(h->conns));
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
 	evhttp_add_header(hdr, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_add_header(hdr, "Cache-Control", "no-store");

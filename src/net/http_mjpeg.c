@@ -23,7 +23,9 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "net/http_conn.h"
 #include "net/http_priv.h"
+#include "net/limits.h"
 
 #define _BOUNDARY "boundarydonotcross"
 #define _MAX_INFLIGHT 2
@@ -210,6 +212,16 @@ void cr_http_mjpeg_start(struct cr_http_s *h, struct evhttp_request *req, int st
 		evhttp_send_reply(req, 200, "OK", NULL);
 		return;
 	}
+	int n = 0, cap = cr_limit(&h->cfg->limits, CR_LIMIT_MJPEG_PER_STREAM);
+	for (struct _mjpeg_client_s *o = h->clients; o; o = o->next)
+		n += o->stream == stream;
+	if (n >= cap) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "stream \"%s\" has %d MJPEG clients already", cr_stream_name(h->streams[stream]),
+			 n);
+		cr_limit_reply(req, CR_LIMIT_MJPEG_PER_STREAM, msg);
+		return;
+	}
 	struct _mjpeg_client_s *c = calloc(1, sizeof(*c));
 	if (!c) {
 		cr_http_reply_text(req, 500, "out of memory");
@@ -234,6 +246,7 @@ void cr_http_mjpeg_start(struct cr_http_s *h, struct evhttp_request *req, int st
 				   cr_stream_name(h->streams[stream]));
 		return;
 	}
+	cr_http_conn_dispatched(h->conns, req, true); /* streams: no request deadline */
 	/* From here on the connection is ours: evhttp will not touch it again,
 	 * and evhttp_connection_free() at close frees the request with it. */
 	bufferevent_setcb(c->bev, _client_read, NULL, _client_event, c);

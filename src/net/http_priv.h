@@ -28,6 +28,7 @@ struct cr_http_s {
 	bool thread_started;
 	struct cr_whep_s *whep; /* WebRTC viewers (net/whep.h), NULL when unavailable */
 	struct cr_rtsp_s *rtsp; /* the RTSP server (net/rtsp.h), NULL when off */
+	struct cr_http_conns_s *conns; /* HTTPS, connection caps (net/http_conn.h) */
 
 	/* Loop-thread state. */
 	struct _mjpeg_client_s *clients;

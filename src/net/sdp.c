@@ -82,7 +82,7 @@ static bool _has_prefix(const char *s, size_t len, const char *prefix, const cha
 }
 
 struct _ice_s {
-	char ufrag[64], pwd[128], fp_alg[16], fingerprint[160], setup[16];
+	char ufrag[64], pwd[128], fp_alg[16], fingerprint[200], setup[16];
 };
 
 static int _attr(struct cr_sdp_media_s *m, struct _ice_s *sess, const char *v, size_t len, int ln,
@@ -102,7 +102,7 @@ static int _attr(struct cr_sdp_media_s *m, struct _ice_s *sess, const char *v, s
 		const char *tok;
 		size_t tl;
 		if (!_token(&r, end, &tok, &tl) || !_copy(fp_alg, 16, tok, tl) ||
-		    !_token(&r, end, &tok, &tl) || !_copy(fp, 160, tok, tl))
+		    !_token(&r, end, &tok, &tl) || !_copy(fp, 200, tok, tl))
 			return _fail(err, errlen, ln, "bad fingerprint (expected \"a=fingerprint:sha-256 AB:CD:...\")");
 	} else if (_has_prefix(v, len, "setup:", &r)) {
 		if (!_copy(setup, 16, r, (size_t)(end - r)))

@@ -30,7 +30,7 @@ struct cr_sdp_media_s {
 	char first_fmt[32]; /* for echoing a rejected section */
 	char mid[32];
 	char ufrag[64], pwd[128];
-	char fp_alg[16], fingerprint[160];
+	char fp_alg[16], fingerprint[200]; /* sha-512: 191 characters */
 	char setup[16];
 	char direction[16];
 	bool rtcp_mux;

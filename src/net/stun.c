@@ -206,6 +206,12 @@ size_t cr_stun_binding_response(uint8_t *out, size_t cap, const uint8_t tid[12],
 size_t cr_stun_binding_request(uint8_t *out, size_t cap, const uint8_t tid[12], const char *username,
 			       const char *key, size_t keylen, bool use_candidate)
 {
+	return cr_stun_check_request(out, cap, tid, username, key, keylen, use_candidate, true);
+}
+
+size_t cr_stun_check_request(uint8_t *out, size_t cap, const uint8_t tid[12], const char *username,
+			     const char *key, size_t keylen, bool use_candidate, bool controlling)
+{
 	size_t ul = strlen(username), off = 20;
 	size_t need = 20 + 4 + ((ul + 3) & ~(size_t)3) + 8 + 12 + 4 + 32;
 	if (cap < need || ul > 512)
@@ -222,7 +228,7 @@ size_t cr_stun_binding_request(uint8_t *out, size_t cap, const uint8_t tid[12], 
 	_put16(out + off + 2, 4);
 	_put32(out + off + 4, 0x6e0001ff);
 	off += 8;
-	_put16(out + off, _ATTR_ICE_CONTROLLING);
+	_put16(out + off, controlling ? _ATTR_ICE_CONTROLLING : _ATTR_ICE_CONTROLLED);
 	_put16(out + off + 2, 8);
 	memset(out + off + 4, 0x5a, 8);
 	off += 12;

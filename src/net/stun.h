@@ -46,5 +46,9 @@ size_t cr_stun_binding_response(uint8_t *out, size_t cap, const uint8_t tid[12],
  * ICE-CONTROLLING, USE-CANDIDATE when asked, MESSAGE-INTEGRITY, FINGERPRINT. */
 size_t cr_stun_binding_request(uint8_t *out, size_t cap, const uint8_t tid[12], const char *username,
 			       const char *key, size_t keylen, bool use_candidate);
+/* The same with the ICE role chosen: an ICE-lite agent's consent checks
+ * (RFC 7675) carry ICE-CONTROLLED and no USE-CANDIDATE. */
+size_t cr_stun_check_request(uint8_t *out, size_t cap, const uint8_t tid[12], const char *username,
+			     const char *key, size_t keylen, bool use_candidate, bool controlling);
 
 #endif

@@ -58,7 +58,7 @@ uint32_t cr_whep_random32(void)
 	return v;
 }
 
-static void _addr_text(const struct sockaddr_in6 *a, char *out, size_t n)
+void cr_whep_addr_text(const struct sockaddr_in6 *a, char *out, size_t n)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
@@ -70,13 +70,7 @@ static void _addr_text(const struct sockaddr_in6 *a, char *out, size_t n)
 	}
 }
 
-static bool _same_addr(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
-{
-	return IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &b->sin6_addr) && a->sin6_port == b->sin6_port;
-}
-
-/* The v4-mapped form kept inside -> a plain IPv4 address when `v4`. */
-static socklen_t _plain(const struct sockaddr_in6 *a, bool v4, struct sockaddr_storage *out)
+socklen_t cr_whep_plain(const struct sockaddr_in6 *a, bool v4, struct sockaddr_storage *out)
 {
 	if (!v4) {
 		memcpy(out, a, sizeof(*a));
@@ -94,7 +88,7 @@ static socklen_t _plain(const struct sockaddr_in6 *a, bool v4, struct sockaddr_s
 static socklen_t _to_wire(const struct cr_whep_s *w, const struct sockaddr_in6 *a,
 			  struct sockaddr_storage *out)
 {
-	return _plain(a, w->v4_only, out);
+	return cr_whep_plain(a, w->v4_only, out);
 }
 
 static void _v4_mapped(struct in6_addr *out, const struct in_addr *a)
@@ -102,15 +96,6 @@ static void _v4_mapped(struct in6_addr *out, const struct in_addr *a)
 	memset(out, 0, sizeof(*out));
 	out->s6_addr[10] = out->s6_addr[11] = 0xff;
 	memcpy(&out->s6_addr[12], a, 4);
-}
-
-static struct cr_whep_viewer_s *_viewer_by_addr(struct cr_whep_s *w, const struct sockaddr_in6 *from)
-{
-	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
-		for (int i = 0; i < v->n_addrs; i++)
-			if (_same_addr(&v->addrs[i], from))
-				return v;
-	return NULL;
 }
 
 /* ---- sending ---- */
@@ -147,7 +132,7 @@ static void _set_source(const struct cr_whep_s *w, struct msghdr *h, union cr_wh
 		h->msg_control = NULL, h->msg_controllen = 0;
 }
 
-static void _sendto(struct cr_whep_s *w, const void *p, size_t len, const struct sockaddr_in6 *to,
+void cr_whep_sendto(struct cr_whep_s *w, const void *p, size_t len, const struct sockaddr_in6 *to,
 		    const struct in6_addr *local)
 {
 	struct sockaddr_storage ss;
@@ -228,11 +213,15 @@ void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len)
 {
 	struct cr_whep_viewer_s *v = opaque;
 	uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
-	struct cr_whep_hist_s *h = &v->hist[seq % CR_WHEP_HIST];
+	struct cr_whep_hist_s *h = &v->hist[seq % v->n_hist];
 	h->seq = seq;
 	h->len = (uint16_t)len;
 	h->used = true;
+	h->resent_ns = 0;
 	memcpy(h->data, pkt, len);
+	v->rtx_credit += (int64_t)len / CR_WHEP_RTX_SHARE;
+	if (v->rtx_credit > CR_WHEP_RTX_BURST)
+		v->rtx_credit = CR_WHEP_RTX_BURST;
 	_queue(v, pkt, len, false);
 }
 
@@ -331,8 +320,20 @@ void cr_whep_viewer_close(struct cr_whep_viewer_s *v)
 void cr_whep_dtls_send(void *opaque, const uint8_t *p, size_t len)
 {
 	struct cr_whep_viewer_s *v = opaque;
-	if (v->has_addr)
-		_sendto(v->w, p, len, &v->addr, &v->local);
+	if (v->has_dtls_addr)
+		cr_whep_sendto(v->w, p, len, &v->dtls_addr, &v->dtls_local);
+}
+
+/* About one second of packets at the encoder's bitrate (NACKs come within
+ * an RTT or two), a power of two between CR_WHEP_HIST_MIN and CR_WHEP_HIST;
+ * 512 (~4 Mbit/s for 1 s) when the bitrate is the backend's default. */
+static int _history_size(const struct cr_encoder_cfg_s *enc)
+{
+	int64_t want = enc->bitrate > 0 ? enc->bitrate / 8 / 1100 : 512;
+	int n = CR_WHEP_HIST_MIN;
+	while (n < want && n < CR_WHEP_HIST)
+		n *= 2;
+	return n;
 }
 
 static int _start_media(struct cr_whep_viewer_s *v)
@@ -346,7 +347,9 @@ static int _start_media(struct cr_whep_viewer_s *v)
 	}
 	/* The NACK history is allocated only for viewers that got this far, so
 	 * offers that never connect cost little. */
-	v->hist = calloc(CR_WHEP_HIST, sizeof(*v->hist));
+	v->n_hist = _history_size(&v->enc);
+	v->hist = calloc((size_t)v->n_hist, sizeof(*v->hist));
+	v->rtx_credit = CR_WHEP_RTX_BURST / 8;
 	if (!v->hist)
 		return -ENOMEM;
 	v->srtp = cr_srtp_new(&keys, err, sizeof(err));
@@ -367,66 +370,13 @@ static int _start_media(struct cr_whep_viewer_s *v)
 	CR_LOG_D("whep", "viewer %s: SRTP profile %s", v->id,
 		 keys.profile == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80");
 	char a[64];
-	_addr_text(&v->addr, a, sizeof(a));
+	cr_whep_addr_text(&v->dtls_addr, a, sizeof(a));
 	CR_LOG_I("whep", "viewer %s of stream %s: sending %s to %s", v->id,
 		 cr_stream_name(w->streams[v->stream]), cr_codec_name(v->enc.codec), a);
 	return 0;
 }
 
 /* ---- UDP: STUN, DTLS, SRTCP ---- */
-
-static void _on_stun(struct cr_whep_s *w, uint8_t *p, size_t len, const struct sockaddr_in6 *from,
-		     const struct in6_addr *local)
-{
-	struct cr_stun_msg_s m;
-	if (cr_stun_parse(p, len, &m) < 0) {
-		w->stats.stun_bad++;
-		return;
-	}
-	if (m.type != CR_STUN_BINDING_REQUEST)
-		return; /* indications keep NAT bindings; nothing to do */
-	const uint8_t *colon = m.username ? memchr(m.username, ':', m.username_len) : NULL;
-	if (!colon) {
-		w->stats.stun_bad++;
-		return;
-	}
-	size_t ll = (size_t)(colon - m.username), rl = m.username_len - ll - 1;
-	struct cr_whep_viewer_s *v;
-	for (v = w->viewers; v; v = v->next)
-		if (strlen(v->ufrag) == ll && memcmp(v->ufrag, m.username, ll) == 0)
-			break;
-	if (!v || (v->remote_ufrag[0] && (strlen(v->remote_ufrag) != rl ||
-					  memcmp(v->remote_ufrag, colon + 1, rl) != 0)) ||
-	    !cr_stun_check_integrity(p, len, &m, v->pwd, strlen(v->pwd))) {
-		w->stats.stun_bad++;
-		return;
-	}
-	uint8_t out[256];
-	struct sockaddr_storage mapped; /* the peer's own family for XOR-MAPPED-ADDRESS */
-	_plain(from, IN6_IS_ADDR_V4MAPPED(&from->sin6_addr), &mapped);
-	size_t n = cr_stun_binding_response(out, sizeof(out), m.tid, (const struct sockaddr *)&mapped,
-					    v->pwd, strlen(v->pwd));
-	if (n)
-		_sendto(w, out, n, from, local);
-	v->consent_ns = cr_now_ns();
-	int i;
-	for (i = 0; i < v->n_addrs; i++)
-		if (_same_addr(&v->addrs[i], from))
-			break;
-	if (i == v->n_addrs) {
-		if (v->n_addrs < CR_WHEP_MAX_ADDRS)
-			v->addrs[v->n_addrs++] = *from;
-		else
-			v->addrs[CR_WHEP_MAX_ADDRS - 1] = *from;
-	}
-	if (!v->has_addr || (m.use_candidate && !(v->nominated && _same_addr(&v->addr, from)))) {
-		v->addr = *from;
-		v->local = *local;
-		v->has_addr = true;
-		v->nominated = m.use_candidate;
-		_addr_text(from, v->info.remote, sizeof(v->info.remote));
-	}
-}
 
 static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 {
@@ -458,10 +408,21 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 	if (ri.n_nack && ri.media_ssrc == v->rtp.ssrc) {
 		v->info.nacks += (uint64_t)ri.n_nack;
 		w->stats.nacks += (uint64_t)ri.n_nack;
+		int64_t now = cr_now_ns(), rtt = v->info.rtt_ms > 0 ? (int64_t)(v->info.rtt_ms * 1e6) : 100000000LL;
+		rtt = rtt < 10000000LL ? 10000000LL : rtt > 500000000LL ? 500000000LL : rtt;
 		for (int i = 0; i < ri.n_nack; i++) {
-			struct cr_whep_hist_s *h = &v->hist[ri.nack_seqs[i] % CR_WHEP_HIST];
+			struct cr_whep_hist_s *h = &v->hist[ri.nack_seqs[i] % v->n_hist];
 			if (!h->used || h->seq != ri.nack_seqs[i])
 				continue;
+			/* Budget: a share of the media sent, and once per RTT per packet. */
+			if ((h->resent_ns && now - h->resent_ns < rtt) || v->rtx_credit < h->len) {
+				v->info.retransmits_refused++;
+				w->stats.retransmits_refused++;
+				continue;
+			}
+			h->resent_ns = now;
+			v->rtx_credit -= h->len;
+			w->stats.retransmit_bytes += h->len;
 			if (v->rtx_pt >= 0) {
 				/* RFC 4588: own SSRC and sequence, the original sequence first. */
 				uint8_t rtx[CR_RTP_MAX_PACKET + 2];
@@ -527,24 +488,27 @@ static void _on_udp(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n == 0)
 			continue;
+		if (!cr_whep_ice_announced(w, &local)) {
+			w->stats.udp_garbage++; /* media only on the addresses announced */
+			continue;
+		}
 		size_t len = (size_t)n;
 		uint8_t b0 = buf[0];
 		/* RFC 7983: 0-3 STUN, 20-63 DTLS, 128-191 RTP/RTCP. */
 		if (b0 < 4) {
-			_on_stun(w, buf, len, &from, &local);
+			cr_whep_ice_stun(w, buf, len, &from, &local);
 			continue;
 		}
-		struct cr_whep_viewer_s *v = _viewer_by_addr(w, &from);
+		/* Only from a pair's address; media goes where ICE consent says. */
+		struct cr_whep_viewer_s *v = cr_whep_ice_viewer_by_addr(w, &from);
 		if (!v) {
 			w->stats.udp_garbage++;
 			continue;
 		}
-		if (!v->nominated && !_same_addr(&v->addr, &from)) {
-			v->addr = from;
-			v->local = local;
-			_addr_text(&from, v->info.remote, sizeof(v->info.remote));
-		}
 		if (b0 >= 20 && b0 <= 63) {
+			v->dtls_addr = from; /* handshake replies go back where it came from */
+			v->dtls_local = local;
+			v->has_dtls_addr = true;
 			if (v->state == CR_WHEP_CONNECTING)
 				v->state = CR_WHEP_DTLS;
 			int r = cr_dtls_input(v->dtls, buf, len);
@@ -639,6 +603,15 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 			cr_whep_viewer_close(v);
 			continue;
 		}
+		/* An offer that never connects holds a slot only briefly. */
+		if (v->state != CR_WHEP_SENDING && now - v->created_ns > w->pending_ns) {
+			CR_LOG_D("whep", "viewer %s: not connected within %lld s; dropped", v->id,
+				 (long long)(w->pending_ns / 1000000000LL));
+			w->stats.sessions_pending_expired++;
+			cr_whep_viewer_close(v);
+			continue;
+		}
+		cr_whep_ice_tick(v, now);
 		if (v->state == CR_WHEP_DTLS)
 			cr_dtls_tick(v->dtls);
 		if (v->state == CR_WHEP_SENDING && now - v->last_sr_ns >= _SR_GAP_NS && v->rtp.packets > 0)
@@ -648,46 +621,6 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- set-up ---- */
-
-static void _gather_candidates(struct cr_whep_s *w)
-{
-	const struct cr_webrtc_cfg_s *c = &w->cfg->webrtc;
-	w->n_candidates = 0;
-	for (int i = 0; i < c->n_candidates && i < CR_MAX_CANDIDATES; i++)
-		snprintf(w->candidates[w->n_candidates++], 64, "%s", c->candidates[i]);
-	if (w->n_candidates)
-		return;
-	struct ifaddrs *ifs = NULL, *loop = NULL;
-	if (getifaddrs(&ifs) == 0) {
-		for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP))
-				continue;
-			if (i->ifa_flags & IFF_LOOPBACK) {
-				loop = i;
-				continue;
-			}
-			if (w->n_candidates < CR_MAX_CANDIDATES * 2 - 1)
-				inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
-					  w->candidates[w->n_candidates++], 64);
-		}
-		/* Then IPv6 addresses a browser elsewhere can reach (not link-local,
-		 * which would need a scope). */
-		for (struct ifaddrs *i = ifs; i && !w->v4_only; i = i->ifa_next) {
-			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || !(i->ifa_flags & IFF_UP) ||
-			    (i->ifa_flags & IFF_LOOPBACK))
-				continue;
-			const struct in6_addr *a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-			if (IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_V4MAPPED(a6))
-				continue;
-			if (w->n_candidates < CR_MAX_CANDIDATES * 2 - 1)
-				inet_ntop(AF_INET6, a6, w->candidates[w->n_candidates++], 64);
-		}
-	}
-	/* Loopback last: useful only to a browser on this machine. */
-	snprintf(w->candidates[w->n_candidates++], 64, "%s", "127.0.0.1");
-	(void)loop;
-	freeifaddrs(ifs);
-}
 
 /* One dual-stack socket for IPv6 and (v4-mapped) IPv4 viewers; a plain
  * IPv4 socket where the kernel has no IPv6. */
@@ -749,6 +682,7 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 	w->n_streams = n < CR_MAX_STREAMS ? n : CR_MAX_STREAMS;
 	w->port = cfg->webrtc.port > 0 ? cfg->webrtc.port : 8555;
 	w->timeout_ns = (cfg->webrtc.timeout > 0 ? cfg->webrtc.timeout : 30) * 1000000000LL;
+	w->pending_ns = (cfg->limits.whep_pending_timeout > 0 ? cfg->limits.whep_pending_timeout : 15) * 1000000000LL;
 	if (!(w->dtls = cr_dtls_ctx_new(err, errlen)) || _open_udp(w, err, errlen) < 0)
 		goto error;
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -761,7 +695,7 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 		snprintf(err, errlen, "WebRTC: cannot set up the event loop");
 		goto error;
 	}
-	_gather_candidates(w);
+	cr_whep_ice_gather(w);
 	for (int i = 0; i < w->n_streams; i++)
 		w->streams[i] = streams[i];
 	cr_whep_http_register(w);

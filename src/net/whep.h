@@ -43,14 +43,16 @@ struct cr_whep_viewer_info_s {
 	const char *codec;
 	uint64_t packets_sent, bytes_sent, frames_sent, keyframes_sent, frames_dropped;
 	uint64_t nacks, retransmits, plis, firs, keyframes_requested;
+	uint64_t retransmits_refused; /* over the byte budget, or asked again within an RTT */
 	double fraction_lost; /* 0..1, from the last receiver report */
 	int64_t packets_lost;
 	double jitter_ms, rtt_ms; /* rtt -1 until known */
 };
 
 struct cr_whep_stats_s {
-	uint64_t sessions_total, sessions_active, sessions_timed_out;
+	uint64_t sessions_total, sessions_active, sessions_timed_out, sessions_pending_expired;
 	uint64_t packets_sent, bytes_sent, retransmits, nacks, plis, firs, keyframes_requested;
+	uint64_t retransmits_refused, retransmit_bytes;
 	uint64_t stun_bad, dtls_failed, udp_garbage;
 };
 

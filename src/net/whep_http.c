@@ -18,6 +18,8 @@
 #include "encode/encoder.h"
 #include "net/dtls.h"
 #include "net/http_access.h"
+#include "net/http_conn.h"
+#include "net/limits.h"
 #include "net/sdp.h"
 #include "net/whep_priv.h"
 
@@ -96,6 +98,38 @@ static int _negotiate(struct cr_whep_s *w, int stream, const struct cr_sdp_media
 	return -1;
 }
 
+/* [limits] on sessions: in total, per stream, per client address (pending
+ * ones count too; they expire after whep_pending_timeout). */
+static bool _within_limits(struct cr_whep_s *w, struct evhttp_request *req, int stream, char *peer, size_t n)
+{
+	const struct cr_limits_cfg_s *l = &w->cfg->limits;
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	if (c)
+		evhttp_connection_get_peer(c, &addr, &port);
+	snprintf(peer, n, "%s", addr ? addr : "?");
+	int on_stream = 0, from_peer = 0;
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next) {
+		on_stream += v->stream == stream;
+		from_peer += strcmp(v->peer, peer) == 0;
+	}
+	char msg[160];
+	enum cr_limit_e hit = CR_LIMIT_COUNT;
+	if (from_peer >= cr_limit(l, CR_LIMIT_WHEP_PER_IP))
+		hit = CR_LIMIT_WHEP_PER_IP;
+	else if (on_stream >= cr_limit(l, CR_LIMIT_WHEP_PER_STREAM))
+		hit = CR_LIMIT_WHEP_PER_STREAM;
+	else if ((int)w->stats.sessions_active >= cr_limit(l, CR_LIMIT_WHEP_SESSIONS))
+		hit = CR_LIMIT_WHEP_SESSIONS;
+	if (hit == CR_LIMIT_COUNT)
+		return true;
+	snprintf(msg, sizeof(msg), "%d WebRTC sessions %s already; try again later", cr_limit(l, hit),
+		 hit == CR_LIMIT_WHEP_PER_IP ? "from this address" : hit == CR_LIMIT_WHEP_PER_STREAM ? "of this stream" : "");
+	cr_limit_reply(req, hit, msg);
+	return false;
+}
+
 static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stream)
 {
 	const char *sname = cr_stream_name(w->streams[stream]);
@@ -132,6 +166,12 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		cr_whep_http_reply(req, 400, "Bad Request", "the offer has no a=fingerprint (DTLS-SRTP is required)");
 		return;
 	}
+	if (!cr_dtls_fp_alg_known(m->fp_alg)) {
+		cr_whep_http_reply(req, 400, "Bad Request",
+				   "a=fingerprint uses hash \"%.16s\"; this server checks sha-1, sha-224, sha-256, "
+				   "sha-384 and sha-512", m->fp_alg);
+		return;
+	}
 	if (strcmp(m->setup, "passive") == 0) {
 		cr_whep_http_reply(req, 400, "Bad Request", "the offer says a=setup:passive; this server is passive too (use actpass or active)");
 		return;
@@ -140,12 +180,9 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		cr_whep_http_reply(req, 400, "Bad Request", "the video section's protocol is %s; WebRTC needs UDP/TLS/RTP/SAVPF", m->proto);
 		return;
 	}
-	if (w->stats.sessions_active >= CR_WHEP_MAX_SESSIONS) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
-		cr_whep_http_reply(req, 503, "Service Unavailable",
-				   "%d WebRTC sessions already; try again later", CR_WHEP_MAX_SESSIONS);
+	char peer[64];
+	if (!_within_limits(w, req, stream, peer, sizeof(peer)))
 		return;
-	}
 	struct cr_whep_viewer_s *v = calloc(1, sizeof(*v));
 	if (!v) {
 		cr_whep_http_reply(req, 503, "Service Unavailable", "out of memory");
@@ -182,6 +219,7 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	}
 	v->w = w;
 	v->stream = stream;
+	snprintf(v->peer, sizeof(v->peer), "%s", peer);
 	v->created_ns = cr_now_ns();
 	v->info.rtt_ms = -1;
 	/* The session URL's id is its owner's key (DELETE, PATCH): 190 random
@@ -192,6 +230,8 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	cr_whep_random_text(v->ufrag, 9);
 	cr_whep_random_text(v->pwd, 25);
 	snprintf(v->remote_ufrag, sizeof(v->remote_ufrag), "%s", m->ufrag);
+	snprintf(v->remote_pwd, sizeof(v->remote_pwd), "%s", m->pwd);
+	v->dest = -1;
 	snprintf(v->path, sizeof(v->path), "/session/%s/%s", sname, v->secret);
 	snprintf(v->name, sizeof(v->name), "whep %s", v->id);
 	snprintf(v->info.id, sizeof(v->info.id), "%s", v->id);
@@ -203,8 +243,7 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	v->ts_offset = cr_whep_random32();
 	v->rtx_ssrc = cr_whep_random32();
 	v->rtx_seq = (uint16_t)cr_whep_random32();
-	const char *fp = strcasecmp(m->fp_alg, "sha-256") == 0 ? m->fingerprint : "";
-	v->dtls = cr_dtls_new(w->dtls, fp, cr_whep_dtls_send, v);
+	v->dtls = cr_dtls_new(w->dtls, m->fp_alg, m->fingerprint, cr_whep_dtls_send, v);
 	const char *cands[CR_MAX_CANDIDATES * 2];
 	for (int i = 0; i < w->n_candidates; i++)
 		cands[i] = w->candidates[i];
@@ -248,6 +287,7 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
  * which carry no credentials) the right on the stream. */
 static bool _door(struct cr_whep_s *w, struct evhttp_request *req, int stream, unsigned need)
 {
+	cr_http_conn_dispatched(NULL, req, false);
 	if (!cr_http_host_ok(w->cfg, req))
 		return false;
 	cr_http_cors(w->cfg, req);
@@ -352,6 +392,8 @@ void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
 			    "camrelay_webrtc_sessions_timed_out_total %llu\n"
 			    "camrelay_webrtc_packets_sent_total %llu\ncamrelay_webrtc_bytes_sent_total %llu\n"
 			    "camrelay_webrtc_retransmits_total %llu\ncamrelay_webrtc_nacks_total %llu\n"
+			    "camrelay_webrtc_retransmits_refused_total %llu\ncamrelay_webrtc_retransmit_bytes_total %llu\n"
+			    "camrelay_webrtc_sessions_pending_expired_total %llu\n"
 			    "camrelay_webrtc_plis_total %llu\ncamrelay_webrtc_firs_total %llu\n"
 			    "camrelay_webrtc_keyframes_requested_total %llu\n"
 			    "camrelay_webrtc_stun_rejected_total %llu\ncamrelay_webrtc_dtls_failed_total %llu\n"
@@ -359,7 +401,9 @@ void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
 			    (unsigned long long)s->sessions_total, (unsigned long long)s->sessions_active,
 			    (unsigned long long)s->sessions_timed_out, (unsigned long long)s->packets_sent,
 			    (unsigned long long)s->bytes_sent, (unsigned long long)s->retransmits,
-			    (unsigned long long)s->nacks, (unsigned long long)s->plis,
+			    (unsigned long long)s->nacks, (unsigned long long)s->retransmits_refused,
+			    (unsigned long long)s->retransmit_bytes, (unsigned long long)s->sessions_pending_expired,
+			    (unsigned long long)s->plis,
 			    (unsigned long long)s->firs, (unsigned long long)s->keyframes_requested,
 			    (unsigned long long)s->stun_bad, (unsigned long long)s->dtls_failed,
 			    (unsigned long long)s->udp_garbage);
@@ -376,8 +420,7 @@ void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
 
 static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque)
 {
-	json_array_append_new(
-		opaque,
+	json_t *j =
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f, s:f}",
 			  "id", i->id, "stream", i->stream, "remote", i->remote, "state", i->state,
 			  "codec", i->codec, "packets_sent", (json_int_t)i->packets_sent, "bytes_sent",
@@ -387,7 +430,9 @@ static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque
 			  "retransmits", (json_int_t)i->retransmits, "plis", (json_int_t)i->plis, "firs",
 			  (json_int_t)i->firs, "keyframes_requested", (json_int_t)i->keyframes_requested,
 			  "fraction_lost", i->fraction_lost, "packets_lost", (json_int_t)i->packets_lost,
-			  "jitter_ms", i->jitter_ms, "rtt_ms", i->rtt_ms));
+			  "jitter_ms", i->jitter_ms, "rtt_ms", i->rtt_ms);
+	json_object_set_new(j, "retransmits_refused", json_integer((json_int_t)i->retransmits_refused));
+	json_array_append_new(opaque, j);
 }
 
 static void _on_api(struct evhttp_request *req, void *arg)
@@ -408,6 +453,10 @@ static void _on_api(struct evhttp_request *req, void *arg)
 		(json_int_t)s->firs, "keyframes_requested", (json_int_t)s->keyframes_requested,
 		"stun_rejected", (json_int_t)s->stun_bad, "dtls_failed", (json_int_t)s->dtls_failed,
 		"udp_garbage", (json_int_t)s->udp_garbage);
+	json_t *totals = json_object_get(root, "totals");
+	json_object_set_new(totals, "retransmits_refused", json_integer((json_int_t)s->retransmits_refused));
+	json_object_set_new(totals, "retransmit_bytes", json_integer((json_int_t)s->retransmit_bytes));
+	json_object_set_new(totals, "sessions_pending_expired", json_integer((json_int_t)s->sessions_pending_expired));
 	char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
 	json_decref(root);
 	struct evbuffer *b = evbuffer_new();

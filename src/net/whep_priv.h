@@ -15,10 +15,14 @@
 #include "net/whep.h"
 #include "rtp/rtp.h"
 
-#define CR_WHEP_HIST 1024   /* packets kept per viewer for NACK (~4 s at 2 Mbit/s) */
+#define CR_WHEP_HIST 1024   /* most packets kept per viewer for NACK (~4 s at 2 Mbit/s) */
+#define CR_WHEP_HIST_MIN 128 /* least; between, about 1 s of the encoder's bitrate */
+/* Retransmissions of one viewer may take this share of its media bytes (and
+ * a burst of CR_WHEP_RTX_BURST), so NACKs cannot turn into a flood. */
+#define CR_WHEP_RTX_SHARE 4 /* one quarter */
+#define CR_WHEP_RTX_BURST (128 * 1024)
 #define CR_WHEP_BATCH 32    /* datagrams per sendmmsg */
-#define CR_WHEP_MAX_ADDRS 4 /* validated remote addresses per viewer */
-#define CR_WHEP_MAX_SESSIONS 1000 /* pending ones are small; history comes with media */
+#define CR_WHEP_MAX_ADDRS 4 /* candidate pairs per viewer (remote addresses that sent valid checks) */
 #define CR_WHEP_PKT_CAP (CR_RTP_MAX_PACKET + CR_SRTP_MAX_TRAILER + 16)
 
 enum cr_whep_state_e { CR_WHEP_CONNECTING = 0, CR_WHEP_DTLS, CR_WHEP_SENDING };
@@ -33,7 +37,22 @@ struct cr_whep_hist_s {
 	uint16_t seq;
 	uint16_t len;
 	bool used;
+	int64_t resent_ns; /* one resend per RTT at most */
 	uint8_t data[CR_RTP_MAX_PACKET];
+};
+
+/* A remote address that sent a valid ICE check (a candidate pair with our
+ * address it wrote to). Media goes only where consent is fresh: the address
+ * answered one of our own checks within [webrtc] timeout (RFC 7675), so a
+ * forged check from elsewhere cannot aim a viewer's media at a third party. */
+struct cr_whep_pair_s {
+	struct sockaddr_in6 addr;
+	struct in6_addr local;
+	int64_t consent_ns; /* last valid answer to our check, 0 = none yet */
+	int64_t checked_ns; /* our last check */
+	uint8_t tid[12];    /* of that check */
+	int tries;          /* checks sent without an answer */
+	bool nominated;     /* USE-CANDIDATE seen from it */
 };
 
 struct cr_whep_route_s {
@@ -49,16 +68,21 @@ struct cr_whep_viewer_s {
 	char path[128];
 	char name[96];
 	int stream;
+	char peer[64]; /* the HTTP client's address ([limits] per IP) */
 	enum cr_whep_state_e state;
 	char ufrag[12], pwd[28];
-	char remote_ufrag[64];
+	char remote_ufrag[64], remote_pwd[128];
 	/* Addresses are IPv6, IPv4 ones v4-mapped (one dual-stack socket). */
-	struct sockaddr_in6 addrs[CR_WHEP_MAX_ADDRS];
-	int n_addrs;
-	struct sockaddr_in6 addr; /* where media goes */
+	struct cr_whep_pair_s pairs[CR_WHEP_MAX_ADDRS];
+	int n_pairs;
+	int dest;                 /* the pair media goes to, -1 while none has consent */
+	struct sockaddr_in6 addr; /* pairs[dest].addr */
 	struct in6_addr local;    /* our address it wrote to: replies come from it */
-	bool has_addr, nominated;
-	int64_t created_ns, consent_ns;
+	bool has_addr;
+	struct sockaddr_in6 dtls_addr; /* where the last DTLS record came from (a pair) */
+	struct in6_addr dtls_local;
+	bool has_dtls_addr;
+	int64_t created_ns, consent_ns; /* consent_ns: newest of the pairs' */
 	struct cr_dtls_s *dtls;
 	struct cr_srtp_s *srtp;
 	struct cr_sub_s *sub;
@@ -75,6 +99,8 @@ struct cr_whep_viewer_s {
 	int64_t last_sr_ns;
 	struct cr_whep_viewer_info_s info;
 	struct cr_whep_hist_s *hist;
+	int n_hist;
+	int64_t rtx_credit; /* bytes retransmissions may still take */
 };
 
 struct cr_whep_s {
@@ -90,8 +116,9 @@ struct cr_whep_s {
 	struct event *udp_ev, *wake_ev, *tick_ev;
 	struct cr_dtls_ctx_s *dtls;
 	char candidates[CR_MAX_CANDIDATES * 2][64];
+	struct in6_addr candidate_addrs[CR_MAX_CANDIDATES * 2]; /* the same, IPv4 v4-mapped */
 	int n_candidates;
-	int64_t timeout_ns;
+	int64_t timeout_ns, pending_ns;
 	int64_t last_keyframe_ns[CR_MAX_STREAMS];
 	int64_t last_drop_check_ns;
 	struct cr_whep_viewer_s *viewers;
@@ -104,7 +131,29 @@ struct cr_whep_s {
 	union cr_whep_cmsg_u batch_cmsg[CR_WHEP_BATCH];
 };
 
+/* whep_ice.c: STUN on the shared port, candidate pairs and consent. */
+void cr_whep_ice_stun(struct cr_whep_s *w, const uint8_t *p, size_t len, const struct sockaddr_in6 *from,
+		      const struct in6_addr *local);
+/* Consent checks due, consent expiry and the choice of destination. */
+void cr_whep_ice_tick(struct cr_whep_viewer_s *v, int64_t now);
+struct cr_whep_viewer_s *cr_whep_ice_viewer_by_addr(struct cr_whep_s *w, const struct sockaddr_in6 *from);
+/* The host candidates to announce: [webrtc] candidates, else 127.0.0.1 when
+ * HTTP listens on loopback, else every interface's address. */
+void cr_whep_ice_gather(struct cr_whep_s *w);
+/* Whether a datagram that arrived at local came to an announced address. */
+bool cr_whep_ice_announced(const struct cr_whep_s *w, const struct in6_addr *local);
+
+static inline bool cr_whep_same_addr(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
+{
+	return IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &b->sin6_addr) && a->sin6_port == b->sin6_port;
+}
+
 /* whep.c */
+void cr_whep_sendto(struct cr_whep_s *w, const void *p, size_t len, const struct sockaddr_in6 *to,
+		    const struct in6_addr *local);
+void cr_whep_addr_text(const struct sockaddr_in6 *a, char *out, size_t n);
+/* The v4-mapped form kept inside -> a plain IPv4 address when v4. */
+socklen_t cr_whep_plain(const struct sockaddr_in6 *a, bool v4, struct sockaddr_storage *out);
 void cr_whep_viewer_close(struct cr_whep_viewer_s *v);
 void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len); /* payloader emit */
 void cr_whep_dtls_send(void *opaque, const uint8_t *p, size_t len);

@@ -488,7 +488,7 @@ int cr_whip_peer_start(struct cr_whip_peer_s *p, const struct cr_whip_answer_s *
 	p->rtx_pt = a->rtx_pt;
 	p->fig.rtx = a->rtx_pt >= 0;
 	p->fig.dtls_role = strcmp(a->setup, "active") == 0 ? "server" : "client";
-	p->dtls = cr_dtls_new(p->dtls_ctx, a->fingerprint, _dtls_send, p);
+	p->dtls = cr_dtls_new(p->dtls_ctx, "sha-256", a->fingerprint, _dtls_send, p); /* the answer's, checked sha-256 */
 	if (!p->dtls)
 		return -ENOMEM;
 	p->started_ns = p->state_ns = cr_now_ns();

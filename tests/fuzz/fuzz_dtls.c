@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!ctx)
 			abort();
 	}
-	struct cr_dtls_s *d = cr_dtls_new(ctx, "", _send, NULL);
+	struct cr_dtls_s *d = cr_dtls_new(ctx, "sha-256", "", _send, NULL);
 	/* Input: [len16][datagram]... */
 	while (size >= 2) {
 		size_t n = (size_t)(data[0] << 8 | data[1]);

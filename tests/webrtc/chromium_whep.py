@@ -110,7 +110,7 @@ def http_json(url):
         return json.loads(r.read())
 
 
-def start_chromium(port, profile):
+def start_chromium(port, profile, extra=()):
     exe = shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(exe):
         sys.exit("chromium not found: install the chromium package (scripts/install-deps)")
@@ -122,7 +122,7 @@ def start_chromium(port, profile):
     args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--user-data-dir=" + profile, "--remote-debugging-port=%d" % port,
-            "--remote-allow-origins=*", "about:blank"]
+            "--remote-allow-origins=*"] + list(extra) + ["about:blank"]
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)
     for _ in range(150):

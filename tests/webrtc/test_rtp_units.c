@@ -534,7 +534,7 @@ static int _handshake(const char *client_fp_override, struct cr_srtp_keys_s *ser
 	SSL_set_connect_state(c);
 	static struct _dgrams_s q;
 	q.n = 0;
-	struct cr_dtls_s *d = cr_dtls_new(ctx, client_fp_override ? client_fp_override : fp, _to_client, &q);
+	struct cr_dtls_s *d = cr_dtls_new(ctx, "sha-256", client_fp_override ? client_fp_override : fp, _to_client, &q);
 	int server_done = 0, rounds = 0;
 	while (rounds++ < 20 && server_done == 0) {
 		SSL_do_handshake(c);
@@ -622,7 +622,7 @@ static void test_corpus(const char *corpus)
 				struct cr_rtcp_info_s ri;
 				(void)cr_rtcp_parse(u, len, &ri);
 			} else if (ctx) {
-				struct cr_dtls_s *dt = cr_dtls_new(ctx, "", _dtls_send_nothing, NULL);
+				struct cr_dtls_s *dt = cr_dtls_new(ctx, "sha-256", "", _dtls_send_nothing, NULL);
 				for (size_t off = 0; off + 2 <= len;) {
 					size_t n = (size_t)(u[off] << 8 | u[off + 1]);
 					off += 2;

@@ -1,0 +1,299 @@
+/* HTTPS and connection limits for the HTTP server; see http_conn.h. */
+#include "net/http_conn.h"
+
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "net/limits.h"
+
+struct _conn_s {
+	bool used, long_lived;
+	struct sockaddr_in6 peer; /* IPv4 peers v4-mapped */
+	int64_t since_ns;         /* accepted, or its last request dispatched */
+};
+
+struct cr_http_conns_s {
+	struct event_base *base;
+	const struct cr_config_s *cfg;
+	SSL_CTX *ssl; /* NULL: plain HTTP */
+	struct event *check, *sweep, *hup;
+	struct bufferevent **fresh; /* accepted, not yet checked against the caps */
+	int n_fresh, cap_fresh;
+	struct _conn_s *conns; /* by file descriptor */
+	int cap, n_open;
+};
+
+/* One HTTP server per process: the WHEP routes reach it through this. */
+static struct cr_http_conns_s *_current;
+
+#define _PLAIN_BODY "400: this port speaks HTTPS; use https:// (plain HTTP is not served on it)\n"
+#define _PLAIN_LEN 75 /* strlen(_PLAIN_BODY), checked below */
+#define _STR(x) #x
+#define _XSTR(x) _STR(x)
+static const char _plain_on_tls[] =
+	"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+	"Content-Length: " _XSTR(_PLAIN_LEN) "\r\n\r\n" _PLAIN_BODY;
+_Static_assert(sizeof(_PLAIN_BODY) - 1 == _PLAIN_LEN, "_PLAIN_LEN");
+
+/* A plain HTTP request on the TLS port: OpenSSL stops at its first bytes
+ * (SSL_R_HTTP_REQUEST, no alert sent), so a plain answer can still go out. */
+static void _tls_info(const SSL *ssl, int where, int ret)
+{
+	if (!(where & SSL_CB_ACCEPT_EXIT) || ret > 0 || ERR_GET_REASON(ERR_peek_error()) != SSL_R_HTTP_REQUEST)
+		return;
+	int fd = SSL_get_fd(ssl);
+	if (fd >= 0 && send(fd, _plain_on_tls, sizeof(_plain_on_tls) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		shutdown(fd, SHUT_WR);
+}
+
+static SSL_CTX *_tls_ctx(const struct cr_http_cfg_s *h, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *what = "cannot create a TLS context";
+	if (!ctx)
+		goto error;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_info_callback(ctx, _tls_info);
+	what = "cannot read the certificate (PEM) tls_cert";
+	if (SSL_CTX_use_certificate_chain_file(ctx, h->tls_cert) != 1)
+		goto error;
+	what = "cannot read the private key (PEM) tls_key";
+	if (SSL_CTX_use_PrivateKey_file(ctx, h->tls_key, SSL_FILETYPE_PEM) != 1)
+		goto error;
+	what = "tls_key does not belong to tls_cert";
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		goto error;
+	return ctx;
+error:;
+	char reason[200] = "";
+	ERR_error_string_n(ERR_get_error(), reason, sizeof(reason));
+	ERR_clear_error();
+	snprintf(err, errlen, "HTTPS: %s (%s, %s): %s", what, h->tls_cert, h->tls_key, reason);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static void _on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct cr_http_conns_s *c = arg;
+	char err[512];
+	SSL_CTX *ctx = _tls_ctx(&c->cfg->http, err, sizeof(err));
+	if (!ctx) {
+		CR_LOG_E("http", "SIGHUP: %s; still serving the previous certificate", err);
+		return;
+	}
+	SSL_CTX_free(c->ssl); /* connections keep their own reference */
+	c->ssl = ctx;
+	CR_LOG_I("http", "SIGHUP: certificate %s re-read", c->cfg->http.tls_cert);
+}
+
+static struct bufferevent *_new_bev(struct event_base *base, void *arg)
+{
+	struct cr_http_conns_s *c = arg;
+	struct bufferevent *bev;
+	if (c->ssl) {
+		SSL *ssl = SSL_new(c->ssl);
+		bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+							  BEV_OPT_CLOSE_ON_FREE)
+			  : NULL;
+		if (!bev)
+			SSL_free(ssl);
+	} else {
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!bev)
+		return NULL;
+	/* evhttp gives it the socket after this returns; the check runs before
+	 * the loop polls again, so before anything can free it. */
+	if (c->n_fresh == c->cap_fresh) {
+		int n = c->cap_fresh ? c->cap_fresh * 2 : 64;
+		struct bufferevent **f = realloc(c->fresh, sizeof(*f) * (size_t)n);
+		if (!f)
+			return bev;
+		c->fresh = f;
+		c->cap_fresh = n;
+	}
+	c->fresh[c->n_fresh++] = bev;
+	event_active(c->check, EV_TIMEOUT, 0);
+	return bev;
+}
+
+static bool _peer(int fd, struct sockaddr_in6 *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->sin6_family = AF_INET6;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+		out->sin6_addr.s6_addr[10] = out->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->sin6_addr.s6_addr[12], &s4->sin_addr, 4);
+		out->sin6_port = s4->sin_port;
+	} else if (ss.ss_family == AF_INET6) {
+		memcpy(out, &ss, sizeof(*out));
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static bool _grow(struct cr_http_conns_s *c, int fd)
+{
+	if (fd < c->cap)
+		return true;
+	int n = c->cap ? c->cap : 256;
+	while (n <= fd)
+		n *= 2;
+	struct _conn_s *m = realloc(c->conns, sizeof(*m) * (size_t)n);
+	if (!m)
+		return false;
+	memset(m + c->cap, 0, sizeof(*m) * (size_t)(n - c->cap));
+	c->conns = m;
+	c->cap = n;
+	return true;
+}
+
+/* Over a cap: a plain answer when the connection is plain HTTP, then the
+ * socket is shut down (evhttp sees the end and frees it). */
+static void _refuse(struct cr_http_conns_s *c, int fd, enum cr_limit_e why, const char *detail)
+{
+	cr_limit_refused(why, detail);
+	if (!c->ssl) {
+		char msg[256];
+		int code = why == CR_LIMIT_HTTP_PER_IP ? 429 : 503;
+		int n = snprintf(msg, sizeof(msg),
+				 "HTTP/1.1 %d %s\r\nRetry-After: %d\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+				 "Content-Length: %zu\r\n\r\n%s\n",
+				 code, code == 429 ? "Too Many Requests" : "Service Unavailable", code == 429 ? 30 : 10,
+				 strlen(detail) + 1, detail);
+		if (send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			/* nothing more to do: the socket goes down anyway */
+		}
+	}
+	shutdown(fd, SHUT_RDWR);
+}
+
+static void _on_check(evutil_socket_t unused, short what, void *arg)
+{
+	struct cr_http_conns_s *c = arg;
+	const struct cr_limits_cfg_s *l = &c->cfg->limits;
+	int64_t now = cr_now_ns();
+	for (int i = 0; i < c->n_fresh; i++) {
+		int fd = (int)bufferevent_getfd(c->fresh[i]);
+		struct sockaddr_in6 peer;
+		if (fd < 0 || !_peer(fd, &peer) || !_grow(c, fd))
+			continue;
+		int same = 0;
+		for (int k = 0; k < c->cap; k++)
+			same += c->conns[k].used && k != fd &&
+				IN6_ARE_ADDR_EQUAL(&c->conns[k].peer.sin6_addr, &peer.sin6_addr);
+		if (c->n_open >= cr_limit(l, CR_LIMIT_HTTP_CONNECTIONS)) {
+			_refuse(c, fd, CR_LIMIT_HTTP_CONNECTIONS, "too many HTTP connections; try again later");
+		} else if (same >= cr_limit(l, CR_LIMIT_HTTP_PER_IP)) {
+			_refuse(c, fd, CR_LIMIT_HTTP_PER_IP, "too many HTTP connections from this address");
+		} else {
+			c->n_open += !c->conns[fd].used;
+			c->conns[fd] = (struct _conn_s){.used = true, .peer = peer, .since_ns = now};
+		}
+	}
+	c->n_fresh = 0;
+}
+
+/* Once a second: forget closed connections (the descriptor's peer is gone
+ * or another), and shut down those that sent no complete request within
+ * header_timeout of being accepted or of their last request. */
+static void _on_sweep(evutil_socket_t unused, short what, void *arg)
+{
+	struct cr_http_conns_s *c = arg;
+	int64_t now = cr_now_ns(), deadline = cr_limit(&c->cfg->limits, CR_LIMIT_HEADER_TIMEOUT) * 1000000000LL;
+	for (int fd = 0; fd < c->cap; fd++) {
+		struct _conn_s *k = &c->conns[fd];
+		struct sockaddr_in6 peer;
+		if (!k->used)
+			continue;
+		if (!_peer(fd, &peer) || !IN6_ARE_ADDR_EQUAL(&peer.sin6_addr, &k->peer.sin6_addr) ||
+		    peer.sin6_port != k->peer.sin6_port) {
+			k->used = false;
+			c->n_open--;
+		} else if (!k->long_lived && now - k->since_ns > deadline) {
+			cr_limit_refused(CR_LIMIT_HEADER_TIMEOUT, "no complete request in time; connection closed");
+			shutdown(fd, SHUT_RDWR);
+			k->used = false;
+			c->n_open--;
+		}
+	}
+}
+
+void cr_http_conn_dispatched(struct cr_http_conns_s *c, struct evhttp_request *req, bool long_lived)
+{
+	c = c ? c : _current;
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	int fd = bev ? (int)bufferevent_getfd(bev) : -1;
+	if (!c || fd < 0 || fd >= c->cap || !c->conns[fd].used)
+		return;
+	c->conns[fd].since_ns = cr_now_ns();
+	c->conns[fd].long_lived |= long_lived;
+}
+
+int cr_http_conns_open(const struct cr_http_conns_s *c) { return c ? c->n_open : 0; }
+
+struct cr_http_conns_s *cr_http_conns_new(struct event_base *base, struct evhttp *http,
+					  const struct cr_config_s *cfg, char *err, size_t errlen)
+{
+	struct cr_http_conns_s *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->base = base;
+	c->cfg = cfg;
+	if (cfg->http.tls_cert[0] && !(c->ssl = _tls_ctx(&cfg->http, err, errlen)))
+		goto error;
+	c->check = event_new(base, -1, 0, _on_check, c);
+	c->sweep = event_new(base, -1, EV_PERSIST, _on_sweep, c);
+	c->hup = c->ssl ? evsignal_new(base, SIGHUP, _on_hup, c) : NULL;
+	struct timeval second = {1, 0};
+	if (!c->check || !c->sweep || event_add(c->sweep, &second) < 0 || (c->ssl && (!c->hup || event_add(c->hup, NULL) < 0))) {
+		snprintf(err, errlen, "libevent: cannot set up the HTTP connection checks");
+		goto error;
+	}
+	evhttp_set_bevcb(http, _new_bev, c);
+	_current = c;
+	return c;
+error:
+	cr_http_conns_free(c);
+	return NULL;
+}
+
+void cr_http_conns_free(struct cr_http_conns_s *c)
+{
+	if (!c)
+		return;
+	if (_current == c)
+		_current = NULL;
+	if (c->check)
+		event_free(c->check);
+	if (c->sweep)
+		event_free(c->sweep);
+	if (c->hup)
+		event_free(c->hup);
+	SSL_CTX_free(c->ssl);
+	free(c->fresh);
+	free(c->conns);
+	free(c);
+}
