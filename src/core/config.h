@@ -237,7 +237,7 @@ struct cr_limits_cfg_s {
 	int header_timeout;          /* seconds to send a whole request header (default 10) */
 	int whep_sessions;           /* WebRTC sessions in total (default 200) */
 	int whep_sessions_per_stream;/* default 100 */
-	int whep_sessions_per_ip;    /* default 16 */
+	int whep_sessions_per_ip;    /* default 50 */
 	int whep_pending_timeout;    /* seconds a session may take to connect (default 15) */
 	int mjpeg_clients_per_stream;/* default 200 */
 };

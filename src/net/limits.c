@@ -20,7 +20,7 @@ static const struct {
 	[CR_LIMIT_HEADER_TIMEOUT] = {"header_timeout", 10, 408, "HTTP request not sent in time (closed)"},
 	[CR_LIMIT_WHEP_SESSIONS] = {"whep_sessions", 200, 503, "WebRTC session (total cap)"},
 	[CR_LIMIT_WHEP_PER_STREAM] = {"whep_sessions_per_stream", 100, 503, "WebRTC session (per stream cap)"},
-	[CR_LIMIT_WHEP_PER_IP] = {"whep_sessions_per_ip", 16, 429, "WebRTC session (per address cap)"},
+	[CR_LIMIT_WHEP_PER_IP] = {"whep_sessions_per_ip", 50, 429, "WebRTC session (per address cap)"},
 	[CR_LIMIT_MJPEG_PER_STREAM] = {"mjpeg_clients_per_stream", 200, 503, "MJPEG client (per stream cap)"},
 };
 

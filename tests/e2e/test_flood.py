@@ -36,6 +36,7 @@ listen = "{listen}"
 [limits]
 header_timeout = 4
 whep_pending_timeout = 60
+whep_sessions_per_ip = 16
 
 [stream.test]
 [[stream.test.sources]]
