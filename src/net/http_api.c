@@ -18,6 +18,7 @@
 #include "net/limits.h"
 #include "net/whep.h"
 #include "net/whip.h"
+#include "sink/rtp_sink.h"
 
 /* ---- JSON ---- */
 
@@ -135,6 +136,21 @@ static void _add_rtsp_client(const struct cr_rtsp_client_info_s *v, void *opaque
 	json_array_append_new(ctx->arr, j);
 }
 
+/* Plain RTP sinks of one stream, with what their receiver said over RTCP. */
+static void _add_rtp_sink(const struct cr_rtp_sink_info_s *r, void *opaque)
+{
+	struct _viewers_ctx_s *ctx = opaque;
+	if (strcmp(r->stream, ctx->stream) != 0)
+		return;
+	json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "rtcp_packets", (json_int_t)r->rtcp_packets, "plis",
+			      (json_int_t)r->plis, "firs", (json_int_t)r->firs, "keyframes_requested",
+			      (json_int_t)r->keyframes_requested, "remb_bps", (json_int_t)r->remb_bps,
+			      "fraction_lost", r->fraction_lost, "jitter_ms", r->jitter_ms);
+	if (ctx->admin)
+		json_object_set_new(j, "address", json_string(r->address));
+	json_array_append_new(ctx->arr, j);
+}
+
 static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool admin)
 {
 	struct cr_stream_status_s st;
@@ -169,6 +185,9 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	json_object_set_new(j, "rtsp_clients", rctx.arr);
 	json_object_set_new(j, "encoders", json_integer(st.n_encoders));
 	json_object_set_new(j, "whip", cr_whip_json(cr_stream_name(s), admin));
+	struct _viewers_ctx_s pctx = {cr_stream_name(s), json_array(), admin};
+	cr_rtp_sink_foreach(_add_rtp_sink, &pctx);
+	json_object_set_new(j, "rtp_sinks", pctx.arr);
 	json_object_set_new(j, "drops", json_integer((json_int_t)st.drops));
 	json_object_set_new(
 		j, "counters",

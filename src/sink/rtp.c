@@ -1,6 +1,10 @@
 /* Plain RTP output ([[stream.X.sinks]] type = "rtp", address = "host:port"):
- * the stream's encoded video as RTP over UDP, unicast or multicast, no
- * RTCP. GET /sdp/<stream> (net/http_sdp.c) serves the SDP this sink writes,
+ * the stream's encoded video as RTP over UDP, unicast or multicast. A
+ * sender report goes to port + 1 every second from the same socket (RFC
+ * 3550's pair), and RTCP coming back to that socket is read: a receiver's
+ * PLI or FIR (Janus's streaming plugin sends one for each new viewer when
+ * its mountpoint has a videortcpport) becomes a keyframe request, REMB and
+ * receiver reports are shown (cr_rtp_sink_foreach, /api/streams). GET /sdp/<stream> (net/http_sdp.c) serves the SDP this sink writes,
  * for ffplay, ffprobe or GStreamer's sdpdemux, with the H.264/H.265 parameter sets this sink last
  * sent (sprop-*), so a receiver decodes from the first keyframe it gets.
  * Shares its encoder with the WHEP viewers. */
@@ -17,10 +21,12 @@
 #include <unistd.h>
 
 #include "core/hostport.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/stream.h"
 #include "net/sdp.h"
 #include "rtp/rtp.h"
+#include "sink/rtp_sink.h"
 #include "sink/sink.h"
 
 struct _rtp_sink_s {
@@ -37,7 +43,15 @@ struct _rtp_sink_s {
 	pthread_mutex_t ps_lock; /* the sink thread writes, the HTTP thread reads */
 	uint8_t ps[1024];        /* parameter sets, Annex-B */
 	size_t ps_len;
+	/* RTCP: SR to port + 1, feedback read back (the sink thread). */
+	struct sockaddr_storage rtcp_dst;
+	int64_t last_sr_ns, last_frame_ns, last_key_ns;
+	struct cr_rtp_sink_info_s info; /* under ps_lock */
+	struct _rtp_sink_s *next;
 };
+
+static pthread_mutex_t _reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct _rtp_sink_s *_all;
 
 static void _send(void *opaque, uint8_t *pkt, size_t len)
 {
@@ -47,11 +61,67 @@ static void _send(void *opaque, uint8_t *pkt, size_t len)
 			    "rtp sink: sending to %s failed: %s", r->sink->cfg->address, strerror(errno));
 }
 
+static void _send_sr(struct _rtp_sink_s *r, int64_t now)
+{
+	uint8_t sr[128];
+	char cname[80];
+	snprintf(cname, sizeof(cname), "camrelay-%s", cr_stream_name(r->sink->stream));
+	uint32_t ts = r->rtp.last_ts + (uint32_t)((now - r->last_frame_ns) * 9 / 100000);
+	size_t n = cr_rtcp_sender_report(sr, sizeof(sr), r->rtp.ssrc, cr_ntp_now(), ts, r->rtp.packets,
+					 r->rtp.octets, cname);
+	socklen_t len = r->rtcp_dst.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	if (n)
+		sendto(r->fd, sr, n, 0, (struct sockaddr *)&r->rtcp_dst, len);
+	r->last_sr_ns = now;
+}
+
+/* RTCP the receiver sent back to this socket (outside input: parsed by the
+ * fuzzed rtcp.c; what fails to parse is dropped). */
+static void _read_rtcp(struct _rtp_sink_s *r)
+{
+	for (int i = 0; i < 16; i++) {
+		uint8_t b[1500];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(r->fd, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			return;
+		struct cr_rtcp_info_s ri;
+		if (!cr_rtp_is_rtcp(b, (size_t)n) || (cr_rtcp_parse(b, (size_t)n, &ri) < 0 && !ri.pli && !ri.fir))
+			continue;
+		pthread_mutex_lock(&r->ps_lock);
+		r->info.rtcp_packets++;
+		r->info.plis += (uint64_t)ri.pli;
+		r->info.firs += (uint64_t)ri.fir;
+		if (ri.remb)
+			r->info.remb_bps = ri.remb_bps;
+		for (int k = 0; k < ri.n_rr; k++)
+			if (ri.rr[k].ssrc == r->rtp.ssrc) {
+				r->info.fraction_lost = ri.rr[k].fraction_lost / 256.0;
+				r->info.jitter_ms = ri.rr[k].jitter / 90.0;
+			}
+		int64_t now = cr_now_ns();
+		bool key = (ri.pli || ri.fir) && now - r->last_key_ns > 200000000LL;
+		r->info.keyframes_requested += key;
+		pthread_mutex_unlock(&r->ps_lock);
+		if (key) {
+			r->last_key_ns = now;
+			cr_sub_request_keyframe(r->sub);
+			CR_LOG_D(cr_stream_name(r->sink->stream), "rtp sink %s: keyframe asked for by the receiver (%s)",
+				 r->sink->cfg->address, ri.pli ? "PLI" : "FIR");
+		}
+	}
+}
+
 static void *_thread(void *arg)
 {
 	struct _rtp_sink_s *r = arg;
 	while (atomic_load(&r->running)) {
-		struct cr_packet_s *pkt = cr_sub_pop(r->sub, 100);
+		struct cr_packet_s *pkt = cr_sub_pop(r->sub, 50);
+		_read_rtcp(r);
+		int64_t now = cr_now_ns();
+		if (r->rtp.packets && now - r->last_sr_ns >= 1000000000LL)
+			_send_sr(r, now);
 		if (!pkt)
 			continue;
 		if (pkt->flags & CR_PACKET_CONFIG) {
@@ -66,8 +136,10 @@ static void *_thread(void *arg)
 		}
 		uint32_t ts = (uint32_t)pkt->pts + r->ts_offset;
 		if (cr_rtp_payload(&r->rtp, pkt->data, pkt->size, ts, pkt->flags & CR_PACKET_KEYFRAME,
-				   pkt->width, pkt->height) > 0)
+				   pkt->width, pkt->height) > 0) {
+			r->last_frame_ns = cr_now_ns();
 			cr_sub_sent(r->sub, pkt->ts_capture_ns);
+		}
 		cr_sub_unref_item(r->sub, pkt);
 	}
 	return NULL;
@@ -83,6 +155,11 @@ static int _resolve(struct _rtp_sink_s *r, const char *address)
 		return -EINVAL;
 	memcpy(&r->dst, ai->ai_addr, ai->ai_addrlen);
 	r->dst_len = ai->ai_addrlen;
+	/* RTCP on the next port (RFC 3550 11). */
+	memcpy(&r->rtcp_dst, ai->ai_addr, ai->ai_addrlen);
+	in_port_t *rp = r->rtcp_dst.ss_family == AF_INET ? &((struct sockaddr_in *)&r->rtcp_dst)->sin_port
+							 : &((struct sockaddr_in6 *)&r->rtcp_dst)->sin6_port;
+	*rp = htons((uint16_t)(ntohs(*rp) + 1));
 	freeaddrinfo(ai);
 	return 0;
 }
@@ -142,6 +219,12 @@ static int _open(struct cr_sink_s *sink)
 		goto error;
 	}
 	sink->priv = r;
+	snprintf(r->info.stream, sizeof(r->info.stream), "%s", sc->name);
+	snprintf(r->info.address, sizeof(r->info.address), "%s", sink->cfg->address);
+	pthread_mutex_lock(&_reg_lock);
+	r->next = _all;
+	_all = r;
+	pthread_mutex_unlock(&_reg_lock);
 	CR_LOG_I(sc->name, "rtp sink: %s to %s (SDP at /sdp/%s)", cr_codec_name(enc.codec),
 		 sink->cfg->address, sc->name);
 	return 0;
@@ -158,6 +241,13 @@ static void _close(struct cr_sink_s *sink)
 	struct _rtp_sink_s *r = sink->priv;
 	if (!r)
 		return;
+	pthread_mutex_lock(&_reg_lock);
+	for (struct _rtp_sink_s **p = &_all; *p; p = &(*p)->next)
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	pthread_mutex_unlock(&_reg_lock);
 	atomic_store(&r->running, false);
 	pthread_join(r->thread, NULL);
 	cr_stream_unsubscribe(r->sub);
@@ -203,3 +293,15 @@ const struct cr_sink_ops_s cr_sink_rtp = {
 	.close = _close,
 	.sdp = _sdp,
 };
+
+void cr_rtp_sink_foreach(void (*fn)(const struct cr_rtp_sink_info_s *, void *), void *opaque)
+{
+	pthread_mutex_lock(&_reg_lock);
+	for (struct _rtp_sink_s *r = _all; r; r = r->next) {
+		pthread_mutex_lock(&r->ps_lock);
+		struct cr_rtp_sink_info_s i = r->info;
+		pthread_mutex_unlock(&r->ps_lock);
+		fn(&i, opaque);
+	}
+	pthread_mutex_unlock(&_reg_lock);
+}

@@ -218,6 +218,129 @@ def werift(build):
     check(st["deletes"] == 1, "the session was DELETEd when camrelay stopped")
 
 
+class Janus:
+    """Debian's janus with only the streaming plugin and the HTTP transport,
+    its config written here: one RTP mountpoint (id 1) with a video RTCP
+    port, so that Janus sends its PLI for a new viewer back to the sender."""
+
+    def __init__(self, video_port):
+        self.dir = wt.tempfile.mkdtemp(prefix="camrelay-janus-")
+        self.http_port = wt.free_port()
+        lib = "/usr/lib/x86_64-linux-gnu/janus"
+        for sub, name in (("plugins", "libjanus_streaming.so"), ("transports", "libjanus_http.so")):
+            os.makedirs(os.path.join(self.dir, sub))
+            os.symlink(os.path.join(lib, sub, name), os.path.join(self.dir, sub, name))
+        conf = {
+            "janus.jcfg": 'general: { debug_level = 4 }\nmedia: { rtp_port_range = "40000-50000" }\n'
+                          'nat: { ignore_mdns = true }\n',
+            "janus.transport.http.jcfg": 'general: { json = "plain" base_path = "/janus" http = true '
+                                         'port = %d ip = "127.0.0.1" https = false }\n'
+                                         'admin: { admin_http = false }\n' % self.http_port,
+            "janus.plugin.streaming.jcfg": 'cam: { type = "rtp" id = 1 description = "camrelay" audio = false '
+                                           'video = true videoport = %d videortcpport = %d videopt = 96 '
+                                           'videocodec = "h264" '
+                                           'videofmtp = "profile-level-id=42e01f;packetization-mode=1" }\n'
+                                           % (video_port, video_port + 1),
+        }
+        for name, text in conf.items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
+        self.log = open(os.path.join(self.dir, "janus.log"), "w+")
+        self.proc = subprocess.Popen(["janus", "-F", self.dir, "-P", os.path.join(self.dir, "plugins"),
+                                      "-T", os.path.join(self.dir, "transports"), "--disable-colors"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = "http://127.0.0.1:%d/janus" % self.http_port
+
+        def up():
+            try:
+                with urllib.request.urlopen(self.url + "/info", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        if not wait_for(up, 20):
+            self.stop()
+            raise RuntimeError("janus did not start (log in %s)" % self.dir)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def rtp_sink_info(srv):
+    with urllib.request.urlopen(srv.base + "/api/streams", timeout=5) as r:
+        s = json.loads(r.read())["streams"][0]
+    return (s.get("rtp_sinks") or [{}])[0]
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def janus(build, viewers=20):
+    """camrelay's RTP sink -> Janus's streaming plugin -> aiortc viewers.
+    GOP 600 (20 s): a viewer sees video only when Janus's PLI for it became
+    a keyframe in camrelay."""
+    video_port = wt.free_port(wt.socket.SOCK_DGRAM) & ~1
+    jn = Janus(video_port)
+    toml = wt.stream_toml("cam", "h264", gop=600, sink="127.0.0.1:%d" % video_port)
+    srv = wt.Server(build, toml)
+    procs = []
+    try:
+        time.sleep(1.0)
+
+        def viewer(seconds):
+            return subprocess.Popen([PY, os.path.join(HERE, "janus_viewer.py"), jn.url, "1", "--seconds",
+                                     str(seconds)], stdout=subprocess.PIPE, text=True)
+        before = rtp_sink_info(srv)
+        p1 = viewer(4)
+        out, _ = p1.communicate(timeout=60)
+        one = json.loads(out or "{}")
+        after = rtp_sink_info(srv)
+        print("     one viewer: %s; rtp sink %s -> %s" % (json.dumps(one), json.dumps(before), json.dumps(after)))
+        check("error" not in one and one.get("frames", 0) >= 0.95 * 30 * 4,
+              "a Janus viewer decodes >= 95%% of 4 s at 30 fps (%s)" % one.get("frames"))
+        # GOP 600 is 20 s: a first frame well before that can only come from the
+        # keyframe Janus's PLI asked for (without it: 16.8 s here).
+        check(one.get("keyframes", 0) >= 1 and one.get("first_frame_s", 99) < 5,
+              "the viewer's first frame, a keyframe, came %.3f s after 'watch'" % one.get("first_frame_s", 99))
+        check((one.get("width"), one.get("height")) == (320, 240) and one.get("sizes_ok"), "frames are 320x240")
+        check(after.get("plis", 0) + after.get("firs", 0) > before.get("plis", 0) + before.get("firs", 0)
+              and after.get("keyframes_requested", 0) > before.get("keyframes_requested", 0),
+              "Janus's PLI for the new viewer reached camrelay as a keyframe request")
+        check(after.get("rtcp_packets", 0) > 0, "the RTP sink reads Janus's RTCP")
+        if viewers > 1:
+            t0 = cpu_ticks(srv.proc.pid)
+            time.sleep(3)
+            idle = cpu_ticks(srv.proc.pid) - t0
+            procs = [viewer(6) for _ in range(viewers)]
+            time.sleep(8)
+            t0 = cpu_ticks(srv.proc.pid)
+            time.sleep(3)
+            busy = cpu_ticks(srv.proc.pid) - t0
+            res = [json.loads(p.communicate(timeout=90)[0] or "{}") for p in procs]
+            procs = []
+            # 6 s of 30 fps after each viewer's first frame
+            ok = [r for r in res if "error" not in r and r.get("frames", 0) >= 0.95 * 30 * 6
+                  and r.get("sizes_ok") and r.get("width") == 320 and r.get("keyframes", 0) >= 1]
+            print("     %d viewers: frames %s; camrelay CPU ticks over 3 s: %d with 1 sink alone, %d with %d "
+                  "Janus viewers" % (viewers, [r.get("frames") for r in res], idle, busy, viewers))
+            check(len(ok) == viewers, "all %d Janus viewers decode" % viewers)
+            check(busy <= idle * 1.1 + 2, "camrelay's CPU with %d viewers within 10%% of 1 (%d vs %d ticks)"
+                  % (viewers, busy, idle))
+    finally:
+        for p in procs:
+            p.kill()
+        srv.stop()
+        jn.stop()
+
+
 def restart(build):
     port = wt.free_port()
     ws = WhipServer(port)
@@ -291,7 +414,7 @@ def errors(build):
         srv.stop()
 
 
-SCENARIOS = {"aiortc": aiortc, "werift": werift, "restart": restart, "errors": errors}
+SCENARIOS = {"aiortc": aiortc, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[2]](sys.argv[1])
