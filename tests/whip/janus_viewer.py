@@ -7,7 +7,8 @@ the tests.
 Creates a session, attaches janus.plugin.streaming, watches the mountpoint,
 answers Janus's offer, decodes the video for N seconds and prints a JSON
 summary: frames decoded, their size, keyframes, seconds from 'watch' to the
-first decoded frame."""
+first decoded frame, and with --fps the frames between the first and the
+last decoded one by their RTP timestamps."""
 import argparse
 import asyncio
 import json
@@ -60,6 +61,9 @@ async def run(args):
             except Exception:
                 break
             summary["frames"] += 1
+            if frame.pts is not None:
+                summary.setdefault("first_pts", frame.pts)
+                summary["last_pts"] = frame.pts
             summary["keyframes"] += bool(getattr(frame, "key_frame", False))
             if summary["frames"] == 1:
                 summary["width"], summary["height"] = frame.width, frame.height
@@ -84,6 +88,9 @@ async def run(args):
         summary["error"] = "no frame within 20 s"
     await asyncio.sleep(args.seconds)
     keep.cancel()
+    if "last_pts" in summary and args.fps:
+        # Frames the span between the first and the last decoded one holds.
+        summary["expected"] = round((summary["last_pts"] - summary["first_pts"]) * args.fps / 90000) + 1
     await pc.close()
     post(surl, {"janus": "destroy"})
     print(json.dumps(summary), flush=True)
@@ -101,6 +108,7 @@ def main():
     ap.add_argument("url")
     ap.add_argument("id", type=int)
     ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--fps", type=float, default=0, help="the stream's rate: report the frames expected")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))
 
