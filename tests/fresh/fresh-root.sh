@@ -36,7 +36,9 @@ mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/de
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
 [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
 k1=$(printf '%s\n' "$RECIPE" "$mirror" | sha256sum | cut -c1-12)
-k2=$(cat <(echo "$k1") "$SRC/scripts/install-deps" | sha256sum | cut -c1-12)
+# install-deps and what it runs (npm packages of the tests: package.json, setup)
+k2=$( (echo "$k1"; cd "$SRC" && cat scripts/install-deps $(git ls-files '*package.json' '*package-lock.json' \
+	'*/setup')) | sha256sum | cut -c1-12)
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
@@ -70,6 +72,13 @@ in_root() {
 	' in_root "$root" "$@"
 }
 
+# copy_tree ROOT: the repository's tracked files (as in the work tree) into ROOT/src.
+copy_tree() {
+	rm -rf "$1/src"
+	mkdir -p "$1/src"
+	(cd "$SRC" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$1/src"
+}
+
 base=$CACHE/base-$k1
 if [ ! -e "$base/.ready" ]; then
 	log "debootstrap bookworm from $mirror into $base (once)"
@@ -96,23 +105,26 @@ if [ ! -e "$deps/.ready" ]; then
 	rm -rf "$deps"
 	cp -a "$base" "$deps"
 	rm -f "$deps/.ready"
-	cp "$SRC/scripts/install-deps" "$deps/root/install-deps"
-	if ! in_root "$deps" net /bin/bash /root/install-deps >"$CACHE/install-deps.log" 2>&1; then
+	copy_tree "$deps"
+	if ! in_root "$deps" net /bin/bash /src/scripts/install-deps >"$CACHE/install-deps.log" 2>&1; then
 		tail -30 "$CACHE/install-deps.log" >&2
 		log "scripts/install-deps failed in the fresh root (log: $CACHE/install-deps.log)"
 		rm -rf "$deps"
 		finish 1
 	fi
 	in_root "$deps" net apt-get clean >/dev/null 2>&1 || true
+	# What install-deps put into the tree (npm's node_modules for tests) is kept
+	# for the test runs, which have no network.
+	(cd "$deps/src" && find . -name node_modules -type d -prune -print0 | tar --null -T - -cf "$deps/root/tree-installed.tar")
+	rm -rf "$deps/src"
 	touch "$deps/.ready"
 	# Roots of older install-deps versions are not needed any more.
 	for d in "$CACHE"/deps-*; do [ "$d" = "$deps" ] || rm -rf "$d"; done
 fi
 
 log "building and testing in $deps"
-rm -rf "$deps/src"
-mkdir -p "$deps/src"
-(cd "$SRC" && git ls-files -z | tar --null -T - -cf -) | tar -xf - -C "$deps/src" || finish 1
+copy_tree "$deps" || finish 1
+[ ! -f "$deps/root/tree-installed.tar" ] || tar -xf "$deps/root/tree-installed.tar" -C "$deps/src" || finish 1
 in_root "$deps" lo /bin/bash -c '
 	set -uo pipefail
 	cd /src
