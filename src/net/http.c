@@ -612,12 +612,23 @@ error:
 	return NULL;
 }
 
+/* Runs on the loop. event_base_loop clears the break flag when it starts,
+ * so a loopbreak from another thread before the loop thread got there was
+ * forgotten and stop hung in pthread_join (a SIGTERM right after start: seen
+ * under load); an event stays pending until the loop runs it. */
+static void _break_cb(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
 void cr_http_stop(struct cr_http_s *h)
 {
 	if (!h)
 		return;
 	if (h->thread_started) {
-		event_base_loopbreak(h->base);
+		const struct timeval now = {0, 0};
+		if (event_base_once(h->base, -1, EV_TIMEOUT, _break_cb, h->base, &now) < 0)
+			event_base_loopbreak(h->base);
 		pthread_join(h->thread, NULL);
 	}
 	/* The loop has ended: this thread now owns its state. */
