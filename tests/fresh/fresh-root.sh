@@ -52,7 +52,13 @@ in_root() {
 	local nsopt=(-m --propagation private)
 	[ "$net" = lo ] && nsopt+=(-n)
 	cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-	NETNS=$net unshare "${nsopt[@]}" /bin/bash -c '
+	# npm (install-deps installs test packages with it) trusts the CAs the host's
+	# Node is told to (NODE_EXTRA_CA_CERTS, e.g. a proxy's): the root gets a copy.
+	local extra=()
+	if [ "$net" = net ] && [ -r "${NODE_EXTRA_CA_CERTS:-}" ]; then
+		cp -L "$NODE_EXTRA_CA_CERTS" "$root/etc/ssl/host-extra-ca.crt" && extra=(NODE_EXTRA_CA_CERTS=/etc/ssl/host-extra-ca.crt)
+	fi
+	EXTRA_ENV="${extra[*]}" NETNS=$net unshare "${nsopt[@]}" /bin/bash -c '
 		set -e
 		r=$1; shift
 		if [ "$NETNS" = lo ]; then
@@ -67,7 +73,7 @@ in_root() {
 		mount --rbind /sys "$r/sys"
 		mount --rbind /dev "$r/dev"
 		mount -t tmpfs -o size=2g tmpfs "$r/tmp"
-		exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" \
+		exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" $EXTRA_ENV \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
 	' in_root "$root" "$@"
 }
