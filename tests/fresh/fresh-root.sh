@@ -56,7 +56,9 @@ in_root() {
 	# Node is told to (NODE_EXTRA_CA_CERTS, e.g. a proxy's): the root gets a copy.
 	local extra=()
 	if [ "$net" = net ] && [ -r "${NODE_EXTRA_CA_CERTS:-}" ]; then
-		cp -L "$NODE_EXTRA_CA_CERTS" "$root/etc/ssl/host-extra-ca.crt" && extra=(NODE_EXTRA_CA_CERTS=/etc/ssl/host-extra-ca.crt)
+		# a new root has no /etc/ssl until ca-certificates is installed in it
+		mkdir -p "$root/etc/ssl" && cp -L "$NODE_EXTRA_CA_CERTS" "$root/etc/ssl/host-extra-ca.crt" &&
+			extra=(NODE_EXTRA_CA_CERTS=/etc/ssl/host-extra-ca.crt)
 	fi
 	EXTRA_ENV="${extra[*]}" NETNS=$net unshare "${nsopt[@]}" /bin/bash -c '
 		set -e
