@@ -33,4 +33,22 @@ void cr_jpeg_enc_destroy(struct cr_jpeg_enc_s *j);
 long cr_jpeg_encode_i420(struct cr_jpeg_enc_s *j, const struct cr_frame_s *in, int quality,
 			 uint8_t *dst, size_t dst_cap, size_t *expanded);
 
+/* A converter with the pool its outputs come from (recreated when the wanted
+ * format or size changes): the stream's convert stages and every encode
+ * step (encode/encoder.h) convert through one of these. */
+struct cr_stream_stats_s;
+struct cr_convert_step_s {
+	struct cr_converter_s *conv;
+	struct cr_pool_s *pool;
+	enum cr_pixfmt_e pool_fmt;
+	int pool_w, pool_h;
+};
+/* `in` as fmt at w x h (a new reference; seq, capture time and the
+ * placeholder mark carried over), counted in stats (frames_converted,
+ * bytes_copied) when given. NULL on failure with the reason in err. */
+struct cr_frame_s *cr_convert_step_run(struct cr_convert_step_s *cs, const struct cr_frame_s *in,
+				       enum cr_pixfmt_e fmt, int w, int h, struct cr_stream_stats_s *stats,
+				       char *err, size_t errlen);
+void cr_convert_step_free(struct cr_convert_step_s *cs);
+
 #endif

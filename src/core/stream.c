@@ -34,14 +34,8 @@ struct _stage_s {
 	struct _stage_s *next;
 
 	/* Owned by the stage thread. */
-	struct cr_converter_s *conv;
-	struct cr_pool_s *pool;
-	enum cr_pixfmt_e pool_fmt;
-	int pool_w, pool_h;
-	struct cr_encoder_s enc;
-	bool enc_open;
-	atomic_bool keyframe_wanted;
-	atomic_llong bitrate_wanted;
+	struct cr_convert_step_s cv;  /* convert stages */
+	struct cr_encode_step_s es;   /* encode stages */
 	bool failed_logged;
 	bool passing; /* passing a URL source's access units through */
 	uint64_t pass_seq; /* seq of the last frame passed through */
@@ -165,30 +159,10 @@ static void _emit_packet(struct cr_encoder_s *enc, struct cr_packet_s *pkt)
 static struct cr_frame_s *_stage_convert(struct _stage_s *st, struct cr_frame_s *in,
 					 enum cr_pixfmt_e fmt, int w, int h)
 {
-	if (!st->conv && !(st->conv = cr_converter_new()))
-		return NULL;
-	if (!st->pool || st->pool_fmt != fmt || st->pool_w != w || st->pool_h != h) {
-		cr_pool_destroy(st->pool);
-		st->pool = cr_pool_new(fmt, w, h, (size_t)w * h * 3 / 2 + 65536);
-		st->pool_fmt = fmt;
-		st->pool_w = w;
-		st->pool_h = h;
-	}
-	struct cr_frame_s *out = st->pool ? cr_pool_get(st->pool) : NULL;
+	char err[256];
+	struct cr_frame_s *out = cr_convert_step_run(&st->cv, in, fmt, w, h, &st->stream->stats, err, sizeof(err));
 	if (!out)
-		return NULL;
-	if (cr_converter_run(st->conv, in, out) < 0) {
-		CR_LOG_ONCE(st->failed_logged, CR_LOG_WARN, st->stream->cfg.name, "cannot convert %s %dx%d to %s: %s",
-			    cr_pixfmt_name(in->format), in->width, in->height, cr_pixfmt_name(fmt),
-			    cr_converter_error(st->conv));
-		cr_frame_unref(out);
-		return NULL;
-	}
-	out->seq = in->seq;
-	out->ts_capture_ns = in->ts_capture_ns;
-	out->placeholder = in->placeholder;
-	atomic_fetch_add(&st->stream->stats.frames_converted, 1);
-	atomic_fetch_add(&st->stream->stats.bytes_copied, out->size);
+		CR_LOG_ONCE(st->failed_logged, CR_LOG_WARN, st->stream->cfg.name, "%s", err);
 	return out;
 }
 
@@ -213,9 +187,7 @@ static void _stage_convert_frame(struct _stage_s *st, struct cr_frame_s *f)
 
 static void _encoder_close(struct _stage_s *st)
 {
-	if (st->enc_open)
-		st->enc.ops->close(&st->enc);
-	st->enc_open = false;
+	cr_encode_step_close(&st->es);
 }
 
 static int _encoder_open(struct _stage_s *st, struct cr_frame_s *f)
@@ -227,28 +199,28 @@ static int _encoder_open(struct _stage_s *st, struct cr_frame_s *f)
 			    st->enc_cfg.backend, cr_codec_name(st->enc_cfg.codec));
 		return -ENOENT;
 	}
-	memset(&st->enc, 0, sizeof(st->enc));
-	st->enc.ops = ops;
-	st->enc.cfg = st->enc_cfg;
-	st->enc.width = f->width;
-	st->enc.height = f->height;
-	st->enc.fps_num = s->src.fps_num ? s->src.fps_num : 30;
-	st->enc.fps_den = s->src.fps_num ? s->src.fps_den : 1;
-	st->enc.emit = _emit_packet;
-	st->enc.emit_opaque = st;
-	st->enc.src_format = f->format; /* M2M: take the source's format when the device does */
-	st->enc.stats = &s->stats;      /* backends that copy frame data count it */
-	int r = ops->open(&st->enc);
+	memset(&st->es.enc, 0, sizeof(st->es.enc));
+	st->es.enc.ops = ops;
+	st->es.enc.cfg = st->enc_cfg;
+	st->es.enc.width = f->width;
+	st->es.enc.height = f->height;
+	st->es.enc.fps_num = s->src.fps_num ? s->src.fps_num : 30;
+	st->es.enc.fps_den = s->src.fps_num ? s->src.fps_den : 1;
+	st->es.enc.emit = _emit_packet;
+	st->es.enc.emit_opaque = st;
+	st->es.enc.src_format = f->format; /* M2M: take the source's format when the device does */
+	st->es.enc.stats = &s->stats;      /* backends that copy frame data count it */
+	int r = ops->open(&st->es.enc);
 	if (r < 0) {
 		CR_LOG_ONCE(st->failed_logged, CR_LOG_ERROR, s->cfg.name, "encoder %s (%s) failed to open at %dx%d: %s",
-			    ops->name, cr_codec_name(st->enc_cfg.codec), f->width, f->height, st->enc.error);
+			    ops->name, cr_codec_name(st->enc_cfg.codec), f->width, f->height, st->es.enc.error);
 		return r;
 	}
 	st->failed_logged = false;
-	st->enc_open = true;
+	st->es.open = true;
 	atomic_fetch_add(&s->stats.encoders_opened, 1);
-	CR_LOG_I(s->cfg.name, "encoder %s: %s %dx%d from %s", st->enc.ops->name, /* open() may hand over (fallback) */
-		 cr_codec_name(st->enc_cfg.codec), f->width, f->height, cr_pixfmt_name(st->enc.in_format));
+	CR_LOG_I(s->cfg.name, "encoder %s: %s %dx%d from %s", st->es.enc.ops->name, /* open() may hand over (fallback) */
+		 cr_codec_name(st->enc_cfg.codec), f->width, f->height, cr_pixfmt_name(st->es.enc.in_format));
 	return 0;
 }
 
@@ -259,7 +231,7 @@ static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
 		struct cr_packet_s *pkt = cr_packet_wrap_frame(CR_CODEC_MJPEG, f);
 		if (pkt) {
 			pkt->pts = pkt->dts = f->ts_capture_ns * 9 / 100000;
-			_emit_packet(&st->enc, pkt);
+			_emit_packet(&st->es.enc, pkt);
 			cr_packet_unref(pkt);
 		}
 		return;
@@ -278,36 +250,24 @@ static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
 		if (!st->passing && !(f->coded->flags & CR_PACKET_KEYFRAME))
 			return;
 		st->passing = true;
-		_emit_packet(&st->enc, f->coded);
+		_emit_packet(&st->es.enc, f->coded);
 		return;
 	}
 	st->passing = false;
-	if (st->enc_open && (st->enc.width != f->width || st->enc.height != f->height)) {
+	if (st->es.open && (st->es.enc.width != f->width || st->es.enc.height != f->height)) {
 		CR_LOG_I(st->stream->cfg.name, "size changed to %dx%d: restarting the encoder", f->width,
 			 f->height);
 		_encoder_close(st);
 	}
-	if (!st->enc_open && _encoder_open(st, f) < 0)
+	if (!st->es.open && _encoder_open(st, f) < 0)
 		return;
-	if (atomic_exchange(&st->keyframe_wanted, false) && st->enc.ops->request_keyframe)
-		st->enc.ops->request_keyframe(&st->enc);
-	long long bps = atomic_exchange(&st->bitrate_wanted, 0);
-	if (bps > 0 && st->enc.ops->set_bitrate)
-		st->enc.ops->set_bitrate(&st->enc, bps);
-	struct cr_frame_s *in = f;
-	/* Encoders other than JPEG take limited range (the converter compresses;
-	 * the JPEG encoder takes either and makes it full range). */
-	if (f->format != st->enc.in_format || (f->full_range && st->enc_cfg.codec != CR_CODEC_MJPEG)) {
-		in = _stage_convert(st, f, st->enc.in_format, f->width, f->height);
-		if (!in)
-			return;
+	if (cr_encode_step_run(&st->es, f) < 0) {
+		if (st->es.convert_failed)
+			CR_LOG_ONCE(st->failed_logged, CR_LOG_WARN, st->stream->cfg.name, "%s", st->es.error);
+		else
+			CR_LOG_ONCE(st->failed_logged, CR_LOG_ERROR, st->stream->cfg.name, "encoder %s failed: %s",
+				    st->es.enc.ops->name, st->es.error);
 	}
-	int r = st->enc.ops->encode(&st->enc, in);
-	if (r < 0)
-		CR_LOG_ONCE(st->failed_logged, CR_LOG_ERROR, st->stream->cfg.name, "encoder %s failed: %s",
-			    st->enc.ops->name, st->enc.error);
-	if (in != f)
-		cr_frame_unref(in);
 }
 
 static void *_stage_thread(void *arg)
@@ -354,7 +314,7 @@ static struct _stage_s *_stage_get(struct cr_stream_s *s, const struct cr_sub_re
 	st->width = req->width;
 	st->height = req->height;
 	st->enc_cfg = req->encoder;
-	st->enc.emit_opaque = st; /* MJPEG passthrough emits before any encoder is opened */
+	st->es.enc.emit_opaque = st; /* MJPEG passthrough emits before any encoder is opened */
 	pthread_mutex_init(&st->deliver_lock, NULL);
 	/* An encoder importing DMA-BUFs holds capture buffers while frames wait:
 	 * one waiting frame keeps the capture driver from running dry (and
@@ -377,8 +337,8 @@ static void _stage_destroy(struct _stage_s *st)
 	cr_queue_close(&st->in);
 	pthread_join(st->thread, NULL);
 	cr_queue_destroy(&st->in);
-	cr_converter_destroy(st->conv);
-	cr_pool_destroy(st->pool);
+	cr_convert_step_free(&st->cv);
+	cr_encode_step_free(&st->es);
 	pthread_mutex_destroy(&st->deliver_lock);
 	free(st);
 }
@@ -410,7 +370,7 @@ struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_
 	}
 	sub->stage->n_subs++;
 	if (sub->kind == CR_SUB_ENCODED)
-		atomic_store(&sub->stage->keyframe_wanted, true);
+		atomic_store(&sub->stage->es.keyframe_wanted, true);
 	sub->next = s->subs;
 	s->subs = sub;
 	s->n_subs++;
@@ -483,14 +443,14 @@ void cr_sub_drop(struct cr_sub_s *sub)
 
 void cr_sub_request_keyframe(struct cr_sub_s *sub)
 {
-	atomic_store(&sub->stage->keyframe_wanted, true);
+	atomic_store(&sub->stage->es.keyframe_wanted, true);
 }
 
 int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps)
 {
 	if (sub->kind != CR_SUB_ENCODED || bps <= 0)
 		return -EINVAL;
-	atomic_store(&sub->stage->bitrate_wanted, bps);
+	atomic_store(&sub->stage->es.bitrate_wanted, bps);
 	return 0;
 }
 

@@ -9,83 +9,53 @@
 #include <string.h>
 
 #include "camrelay/encoder.h"
-#include "convert/convert.h"
-#include "core/pool.h"
+#include "core/h264.h"
 #include "encode/encoder.h"
 
 struct camrelay_encoder {
-	struct cr_encoder_s enc;
-	bool open;
+	struct cr_encode_step_s step; /* the stream's encode stages run the same step */
 	camrelay_packet_cb on_packet;
 	void *opaque;
-	struct cr_converter_s *conv;
-	struct cr_pool_s *pool;
-	atomic_bool keyframe_wanted;
-	atomic_llong bitrate_wanted;
 	uint64_t seq;
 	char error[256];
 };
 
-/* H.264 profile names and levels as the config file takes them (schema.c). */
-static const struct {
-	const char *name;
-	uint8_t idc, constraints;
-} _profiles[] = {
-	{"baseline", 66, 0x00},
-	{"constrained-baseline", 66, 0xE0},
-	{"main", 77, 0x00},
-	{"high", 100, 0x00},
-};
-static const struct {
-	const char *name;
-	uint8_t idc;
-} _levels[] = {
-	{"1", 10},   {"1.1", 11}, {"1.2", 12}, {"1.3", 13}, {"2", 20}, {"2.1", 21}, {"2.2", 22},
-	{"3", 30},   {"3.1", 31}, {"3.2", 32}, {"4", 40},   {"4.1", 41}, {"4.2", 42}, {"5", 50},
-	{"5.1", 51}, {"5.2", 52}, {"6", 60},   {"6.1", 61}, {"6.2", 62},
-};
-#define _N(a) (sizeof(a) / sizeof((a)[0]))
-
+/* profile/level as the config file takes them (core/h264.c's table), but
+ * both optional here: baseline at level 3.1 by default. */
 static int _h264_profile(const camrelay_encoder_config *c, struct cr_encoder_cfg_s *e, char *err,
 			 size_t errlen)
 {
 	const char *profile = c->profile && *c->profile ? c->profile : "baseline";
 	const char *level = c->level && *c->level ? c->level : NULL;
-	int level_idc = 0;
-	if (level) {
-		for (size_t i = 0; i < _N(_levels); i++)
-			if (strcmp(level, _levels[i].name) == 0)
-				level_idc = _levels[i].idc;
-		if (!level_idc) {
-			snprintf(err, errlen, "unknown H.264 level \"%.32s\" (allowed: 1 .. 6.2, e.g. \"3.1\")", level);
+	int level_idc = level ? cr_h264_level_idc(level) : 31;
+	char why[96];
+	struct cr_h264_id_s id;
+	if (level_idc < 0) {
+		snprintf(err, errlen, "unknown H.264 level \"%.32s\" (allowed: 1 .. 6.2, e.g. \"3.1\")", level);
+		return -EINVAL;
+	}
+	if (cr_h264_id_from_name(profile, level_idc, &id) < 0) {
+		const char *problem = cr_h264_id_from_hex(profile, &id, why, sizeof(why));
+		if (problem == why) {
+			snprintf(err, errlen, "profile-level-id \"%s\": %s", profile, problem);
+			return -EINVAL;
+		}
+		if (problem) {
+			snprintf(err, errlen,
+				 "unknown H.264 profile \"%.32s\" (allowed: baseline, constrained-baseline, main, high, "
+				 "or a profile-level-id of 6 hex digits like 42001f)",
+				 profile);
+			return -EINVAL;
+		}
+		if (level && level_idc != id.level_idc) {
+			snprintf(err, errlen, "level \"%s\" contradicts profile-level-id \"%s\" (level_idc %u); drop one",
+				 level, profile, id.level_idc);
 			return -EINVAL;
 		}
 	}
-	for (size_t i = 0; i < _N(_profiles); i++)
-		if (strcmp(profile, _profiles[i].name) == 0) {
-			e->profile_idc = _profiles[i].idc;
-			e->constraint_flags = _profiles[i].constraints;
-			e->level_idc = (uint8_t)(level_idc ? level_idc : 31);
-			return 0;
-		}
-	unsigned b[3];
-	int n = 0;
-	if (strlen(profile) != 6 || strspn(profile, "0123456789abcdefABCDEF") != 6 ||
-	    sscanf(profile, "%2x%2x%2x%n", &b[0], &b[1], &b[2], &n) != 3 || n != 6) {
-		snprintf(err, errlen,
-			 "unknown H.264 profile \"%.32s\" (allowed: baseline, constrained-baseline, main, high, or a "
-			 "profile-level-id of 6 hex digits like 42001f)",
-			 profile);
-		return -EINVAL;
-	}
-	if (level_idc && level_idc != (int)b[2]) {
-		snprintf(err, errlen, "level \"%s\" contradicts profile-level-id \"%s\" (level_idc %u); drop one",
-			 level, profile, b[2]);
-		return -EINVAL;
-	}
-	e->profile_idc = (uint8_t)b[0];
-	e->constraint_flags = (uint8_t)b[1];
-	e->level_idc = (uint8_t)b[2];
+	e->profile_idc = id.profile_idc;
+	e->constraint_flags = id.constraint_flags;
+	e->level_idc = id.level_idc;
 	return 0;
 }
 
@@ -164,7 +134,7 @@ camrelay_encoder *camrelay_encoder_create(const camrelay_encoder_config *cfg, ca
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	struct cr_encoder_cfg_s *ec = &e->enc.cfg;
+	struct cr_encoder_cfg_s *ec = &e->step.enc.cfg;
 	ec->present = true;
 	ec->codec = codec;
 	snprintf(ec->backend, sizeof(ec->backend), "%s", backend);
@@ -182,21 +152,21 @@ camrelay_encoder *camrelay_encoder_create(const camrelay_encoder_config *cfg, ca
 		snprintf(err, errlen, "profile and level apply to h264 only (codec is %s)", cr_codec_name(codec));
 		goto error;
 	}
-	e->enc.ops = ops;
-	e->enc.width = cfg->width;
-	e->enc.height = cfg->height;
-	e->enc.fps_num = cfg->fps > 0 ? cfg->fps : 30;
-	e->enc.fps_den = 1;
-	e->enc.emit = _api_emit;
-	e->enc.emit_opaque = e;
+	e->step.enc.ops = ops;
+	e->step.enc.width = cfg->width;
+	e->step.enc.height = cfg->height;
+	e->step.enc.fps_num = cfg->fps > 0 ? cfg->fps : 30;
+	e->step.enc.fps_den = 1;
+	e->step.enc.emit = _api_emit;
+	e->step.enc.emit_opaque = e;
 	e->on_packet = on_packet;
 	e->opaque = opaque;
-	if (ops->open(&e->enc) < 0) {
+	if (ops->open(&e->step.enc) < 0) {
 		snprintf(err, errlen, "encoder %s (%s) failed to open at %dx%d: %s", ops->name, cr_codec_name(codec),
-			 cfg->width, cfg->height, e->enc.error[0] ? e->enc.error : "no reason given");
+			 cfg->width, cfg->height, e->step.enc.error[0] ? e->step.enc.error : "no reason given");
 		goto error;
 	}
-	e->open = true;
+	e->step.open = true;
 	return e;
 error:
 	free(e);
@@ -216,21 +186,13 @@ static enum cr_pixfmt_e _pixfmt(camrelay_pixel_format f)
 	return CR_PIXFMT_NONE;
 }
 
-static bool _backend_takes(const struct cr_encoder_ops_s *ops, enum cr_pixfmt_e f)
-{
-	for (const enum cr_pixfmt_e *p = ops->formats; p && *p; p++)
-		if (*p == f)
-			return true;
-	return false;
-}
-
 /* The caller's planes, seen as a frame for the duration of one call. */
 static void _no_release(struct cr_frame_s *f) { (void)f; }
 
 int camrelay_encoder_push_frame(camrelay_encoder *e, const camrelay_frame *in)
 {
-	struct cr_encoder_s *enc = &e->enc;
-	e->error[0] = enc->error[0] = 0;
+	struct cr_encoder_s *enc = &e->step.enc;
+	e->error[0] = 0;
 	enum cr_pixfmt_e fmt = _pixfmt(in->format);
 	if (fmt == CR_PIXFMT_NONE) {
 		snprintf(e->error, sizeof(e->error), "unknown pixel format %d (use CAMRELAY_PIXFMT_I420, _NV12, _YUYV)",
@@ -260,39 +222,15 @@ int camrelay_encoder_push_frame(camrelay_encoder *e, const camrelay_frame *in)
 	f.seq = e->seq++;
 	f.ts_capture_ns = in->timestamp_ns;
 
-	struct cr_frame_s *src = &f, *conv = NULL;
-	if (!_backend_takes(enc->ops, fmt) && fmt != enc->in_format) {
-		if (!e->conv && !(e->conv = cr_converter_new()))
-			return -ENOMEM;
-		if (!e->pool && !(e->pool = cr_pool_new(enc->in_format, enc->width, enc->height, 0)))
-			return -ENOMEM;
-		if (!(conv = cr_pool_get(e->pool)))
-			return -ENOMEM;
-		if (cr_converter_run(e->conv, &f, conv) < 0) {
-			snprintf(e->error, sizeof(e->error), "converting %s to %s: %s", cr_pixfmt_name(fmt),
-				 cr_pixfmt_name(enc->in_format), cr_converter_error(e->conv));
-			cr_frame_unref(conv);
-			return -EINVAL;
-		}
-		conv->seq = f.seq;
-		conv->ts_capture_ns = f.ts_capture_ns;
-		src = conv;
-	}
-	if (atomic_exchange(&e->keyframe_wanted, false) && enc->ops->request_keyframe)
-		enc->ops->request_keyframe(enc);
-	long long bps = atomic_exchange(&e->bitrate_wanted, 0);
-	int r = 0;
-	if (bps > 0 && enc->ops->set_bitrate && (r = enc->ops->set_bitrate(enc, bps)) < 0)
-		snprintf(e->error, sizeof(e->error), "%s", enc->error);
-	if (r >= 0 && (r = enc->ops->encode(enc, src)) < 0)
-		snprintf(e->error, sizeof(e->error), "%s", enc->error[0] ? enc->error : "encoding failed");
-	cr_frame_unref(conv);
+	int r = cr_encode_step_run(&e->step, &f);
+	if (r < 0 || e->step.error[0])
+		snprintf(e->error, sizeof(e->error), "%s", e->step.error);
 	return r;
 }
 
 void camrelay_encoder_request_keyframe(camrelay_encoder *e)
 {
-	atomic_store(&e->keyframe_wanted, true);
+	atomic_store(&e->step.keyframe_wanted, true);
 }
 
 int camrelay_encoder_set_bitrate(camrelay_encoder *e, int64_t bps)
@@ -301,24 +239,24 @@ int camrelay_encoder_set_bitrate(camrelay_encoder *e, int64_t bps)
 		snprintf(e->error, sizeof(e->error), "invalid bitrate %lld bit/s (must be > 0)", (long long)bps);
 		return -EINVAL;
 	}
-	if (!e->enc.ops->set_bitrate) {
-		snprintf(e->error, sizeof(e->error), "encoder %s cannot change its bitrate", e->enc.ops->name);
+	if (!e->step.enc.ops->set_bitrate) {
+		snprintf(e->error, sizeof(e->error), "encoder %s cannot change its bitrate", e->step.enc.ops->name);
 		return -ENOTSUP;
 	}
-	atomic_store(&e->bitrate_wanted, (long long)bps);
+	atomic_store(&e->step.bitrate_wanted, (long long)bps);
 	return 0;
 }
 
 int camrelay_encoder_codec_parameters(const camrelay_encoder *e, camrelay_codec_parameters *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->data = e->enc.extradata;
-	out->size = e->enc.extradata_size;
-	out->codec = cr_codec_name(e->enc.cfg.codec);
-	out->backend = e->enc.ops->name;
+	out->data = e->step.enc.extradata;
+	out->size = e->step.enc.extradata_size;
+	out->codec = cr_codec_name(e->step.enc.cfg.codec);
+	out->backend = e->step.enc.ops->name;
 	/* profile_idc, constraint flags and level_idc follow the SPS NAL header. */
-	const uint8_t *p = e->enc.extradata;
-	for (size_t i = 0; e->enc.cfg.codec == CR_CODEC_H264 && i + 6 < e->enc.extradata_size; i++)
+	const uint8_t *p = e->step.enc.extradata;
+	for (size_t i = 0; e->step.enc.cfg.codec == CR_CODEC_H264 && i + 6 < e->step.enc.extradata_size; i++)
 		if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1 && (p[i + 3] & 0x1F) == 7) {
 			snprintf(out->profile_level_id, sizeof(out->profile_level_id), "%02x%02x%02x", p[i + 4],
 				 p[i + 5], p[i + 6]);
@@ -336,9 +274,6 @@ void camrelay_encoder_destroy(camrelay_encoder *e)
 {
 	if (!e)
 		return;
-	if (e->open)
-		e->enc.ops->close(&e->enc);
-	cr_converter_destroy(e->conv);
-	cr_pool_destroy(e->pool);
+	cr_encode_step_free(&e->step);
 	free(e);
 }

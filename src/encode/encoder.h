@@ -3,8 +3,10 @@
 #ifndef CR_ENCODER_H
 #define CR_ENCODER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
+#include "convert/convert.h"
 #include "core/config.h"
 #include "core/frame.h"
 
@@ -55,5 +57,26 @@ const struct cr_encoder_ops_s *cr_encoder_find(const char *name, enum cr_codec_e
  * 0 = usable; 1 = its fallback will be used (msg says so); negative = not
  * usable (msg says why and what to do). */
 int cr_encoder_check(const struct cr_encoder_cfg_s *cfg, char *msg, size_t msglen);
+
+/* One encoder at work: the stream's encode stages and the public encoder API
+ * (camrelay_encoder_push_frame) both run frames through here. Requests from
+ * other threads wait in the atomics for the next frame. */
+struct cr_encode_step_s {
+	struct cr_encoder_s enc; /* ops, cfg, size, emit set before cr_encode_step_run */
+	bool open;
+	atomic_bool keyframe_wanted;
+	atomic_llong bitrate_wanted;
+	struct cr_convert_step_s cv;
+	bool convert_failed; /* the last failure was a conversion, not the encoder */
+	char error[256];
+};
+/* Applies pending requests, converts when the backend does not take the
+ * frame as it is (format, or full range for encoders other than JPEG),
+ * encodes. 0, or a negative errno with the reason in step->error. */
+int cr_encode_step_run(struct cr_encode_step_s *s, struct cr_frame_s *f);
+/* Closes the encoder (the converter stays for the next open). */
+void cr_encode_step_close(struct cr_encode_step_s *s);
+/* Closes and frees the converter. */
+void cr_encode_step_free(struct cr_encode_step_s *s);
 
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/h264.h"
 #include "core/log.h"
 #include "core/stats.h"
 #include "core/v4l2_util.h"
@@ -306,12 +307,9 @@ static void _set_controls(struct cr_encoder_s *enc, struct _m2m_s *m)
 			       c->profile_idc == 77  ? V4L2_MPEG_VIDEO_H264_PROFILE_MAIN :
 			       constrained	     ? V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE :
 						       V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE;
-		static const int lv[] = {10, 9, 11, 12, 13, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50, 51, 52, 60, 61, 62};
-		for (size_t i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
-			if (lv[i] == c->level_idc) {
-				ctl[5].want = true;
-				ctl[5].value = (int32_t)i; /* V4L2_MPEG_VIDEO_H264_LEVEL_1_0 = 0, 1B = 1, ... */
-			}
+		int lv = cr_h264_level_index(c->level_idc); /* V4L2_MPEG_VIDEO_H264_LEVEL_1_0 = 0, 1B = 1, ... */
+		ctl[5].want = lv >= 0;
+		ctl[5].value = lv;
 	}
 	for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
 		if (!ctl[i].want)

@@ -18,7 +18,7 @@ cflags="-std=c17 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I$root/src
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 toml_src="$root/src/config/toml.c $root/src/config/toml_lex.c"
 # Every schema file (a new one, like schema_whip.c, must not break the link).
-config_src="$toml_src $(ls "$root"/src/config/schema*.c | tr '\n' ' ') $root/src/config/values.c $root/src/core/format.c"
+config_src="$toml_src $(ls "$root"/src/config/schema*.c | tr '\n' ' ') $root/src/config/values.c $root/src/core/h264.c $root/src/core/format.c"
 targets="fuzz_config fuzz_toml"
 
 mkdir -p "$build"
