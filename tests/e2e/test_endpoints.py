@@ -182,8 +182,14 @@ def main(exe):
         head, _, body = out.partition(b"\r\n\r\n")
         parts = e2e.parse_multipart(body, "boundarydonotcross")
         print(f"fps = 10: {len(parts)} frames sent of {enc:.0f} encoded")
-        check(enc / 3 - 3 <= len(parts) <= enc / 3 + 3,
-              f"fps = 10 of 30: {len(parts)} frames sent of {enc:.0f} encoded, wanted a third")
+        # Bounds that hold on a loaded machine (where the source may make fewer
+        # than 30 frames a second): the cap drops at most two frames of three,
+        # and curl's 3 s window lets at most 10 a second (+3 for the edges) through.
+        check(enc / 3 - 3 <= len(parts) <= 3 * 10 + 3,
+              f"fps = 10 of 30: {len(parts)} frames sent of {enc:.0f} encoded, wanted "
+              f"at least a third and at most 33 in 3 s")
+        check(enc <= 36 or len(parts) < enc - 3,
+              f"fps = 10: {len(parts)} frames sent of {enc:.0f} encoded: the cap dropped none")
 
         # Hostile paths: answered, never a crash.
         for path in ["/api/streams/%00", "/mjpeg/%", "/mjpeg/", "/snapshot/",
