@@ -23,6 +23,7 @@
 #include "rtp/rtp.h"
 
 struct camrelay_pipeline {
+	struct cr_config_s *all; /* owns the blocks cfg points into (a media pipeline) */
 	struct cr_stream_cfg_s cfg;
 	struct cr_encoder_cfg_s enc; /* what the packet subscriber asks for */
 	uint32_t clock_rate;
@@ -69,13 +70,13 @@ static camrelay_pipeline *_from_config(const struct cr_config_s *all, const char
 {
 	const struct cr_stream_cfg_s *sc = NULL;
 	for (int i = 0; i < all->n_streams && !sc; i++)
-		if (!stream || strcmp(all->streams[i].name, stream) == 0)
-			sc = &all->streams[i];
+		if (!stream || strcmp(all->streams[i]->name, stream) == 0)
+			sc = all->streams[i];
 	if (!sc) {
 		char names[256] = "";
 		for (int i = 0; i < all->n_streams; i++)
 			cr_msgf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
-				all->streams[i].name);
+				all->streams[i]->name);
 		snprintf(err, errlen, "%s: no stream \"%s\" (streams: %s)", name, stream ? stream : "",
 			 names[0] ? names : "none");
 		return NULL;
@@ -115,7 +116,7 @@ camrelay_pipeline *camrelay_pipeline_create_toml(const char *toml, const char *n
 		return NULL;
 	}
 	name = name ? name : "<toml>";
-	struct cr_config_s *all = malloc(sizeof(*all));
+	struct cr_config_s *all = calloc(1, sizeof(*all));
 	if (!all) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -123,8 +124,14 @@ camrelay_pipeline *camrelay_pipeline_create_toml(const char *toml, const char *n
 	camrelay_pipeline *p = NULL;
 	if (cr_config_parse(name, toml, strlen(toml), all, err, errlen) == 0)
 		p = _from_config(all, name, stream, err, errlen);
+	if (p) {
+		p->all = all;
+		p->cfg.n_sinks = 0; /* the library opens no sinks */
+		return p;
+	}
+	cr_config_free(all);
 	free(all);
-	return p;
+	return NULL;
 }
 
 camrelay_pipeline *camrelay_pipeline_create(const camrelay_pipeline_config *cfg, char *err, size_t errlen)
@@ -333,6 +340,9 @@ void camrelay_pipeline_destroy(camrelay_pipeline *p)
 		return;
 	cr_latency_destroy(&p->delivered);
 	pthread_mutex_destroy(&p->err_lock);
+	if (p->all)
+		cr_config_free(p->all);
+	free(p->all);
 	free(p);
 }
 

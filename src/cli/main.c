@@ -77,7 +77,7 @@ static int _cmd_check_config(int argc, char **argv)
 	printf("%s: ok: %d stream%s, http on %s\n", argv[optind], cfg.n_streams,
 	       cfg.n_streams == 1 ? "" : "s", cfg.http.listen);
 	for (int i = 0; i < cfg.n_streams; i++) {
-		const struct cr_stream_cfg_s *s = &cfg.streams[i];
+		const struct cr_stream_cfg_s *s = cfg.streams[i];
 		for (int j = 0; j < s->n_sources; j++) {
 			const struct cr_source_cfg_s *src = &s->sources[j];
 			if (src->url[0])
@@ -148,23 +148,23 @@ static int _cmd_serve(int argc, char **argv)
 	/* Encoders open when their first consumer arrives; a hardware encoder
 	 * that cannot exist here is said now, not then. */
 	for (int i = 0; i < cfg.n_streams; i++)
-		for (int k = 0; k < cfg.streams[i].n_sources; k++) {
-			const struct cr_encoder_cfg_s *e = &cfg.streams[i].sources[k].encoder;
+		for (int k = 0; k < cfg.streams[i]->n_sources; k++) {
+			const struct cr_encoder_cfg_s *e = &cfg.streams[i]->sources[k].encoder;
 			int r = e->present ? cr_encoder_check(e, err, sizeof(err)) : 0;
 			if (r < 0) {
 				CR_LOG_E("serve", "%s:%d: stream \"%s\": encoder backend \"%s\": %s", cfg.path, e->line,
-					 cfg.streams[i].name, e->backend, err);
+					 cfg.streams[i]->name, e->backend, err);
 				return 1;
 			}
 			if (r > 0)
-				CR_LOG_W("serve", "%s:%d: stream \"%s\": %s", cfg.path, e->line, cfg.streams[i].name, err);
+				CR_LOG_W("serve", "%s:%d: stream \"%s\": %s", cfg.path, e->line, cfg.streams[i]->name, err);
 		}
 
 	struct cr_stream_s *streams[CR_MAX_STREAMS] = {0};
 	struct cr_sinks_s *sinks[CR_MAX_STREAMS] = {0};
 	int rc = 0;
 	for (int i = 0; i < cfg.n_streams; i++) {
-		streams[i] = cr_stream_new(&cfg.streams[i]);
+		streams[i] = cr_stream_new(cfg.streams[i]);
 		if (!streams[i] || cr_stream_start(streams[i], err, sizeof(err)) < 0 ||
 		    cr_sinks_open(streams[i], &sinks[i], err, sizeof(err)) < 0) {
 			CR_LOG_E("serve", "%s", streams[i] ? err : "out of memory");

@@ -293,8 +293,13 @@ static int _run(int argc, char **argv)
 
 	static struct cr_config_s cfg;
 	memset(&cfg, 0, sizeof(cfg));
+	struct cr_stream_cfg_s *s = cfg.streams[0] = cr_config_block(&cfg, sizeof(*s));
+	struct cr_sink_cfg_s *sk = s ? cr_config_block(&cfg, sizeof(*sk)) : NULL;
+	if (!sk) {
+		fprintf(stderr, "camrelay webcam: out of memory\n");
+		return 1;
+	}
 	cfg.n_streams = 1;
-	struct cr_stream_cfg_s *s = &cfg.streams[0];
 	snprintf(s->name, sizeof(s->name), "webcam");
 	s->mjpeg.quality = 80;
 	s->n_sources = 1;
@@ -304,7 +309,7 @@ static int _run(int argc, char **argv)
 	if (r)
 		return r;
 	s->n_sinks = 1;
-	struct cr_sink_cfg_s *sk = &s->sinks[0];
+	s->sinks[0] = sk;
 	sk->type = CR_SINK_WEBCAM;
 	sk->pixel_format = fmt;
 	sk->width = w;

@@ -193,10 +193,14 @@ static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 					     cr_cfg_item(item, sizeof(item), path, "sources", i),
 					     &s->sources[s->n_sources++])) < 0)
 			return rc;
-	for (size_t i = 0; i < cr_toml_len(sinks); i++)
-		if ((rc = cr_cfg_load_sink(c, cr_toml_at(sinks, i), cr_cfg_item(item, sizeof(item), path, "sinks", i),
-					   &s->sinks[s->n_sinks++])) < 0)
+	for (size_t i = 0; i < cr_toml_len(sinks); i++) {
+		cr_cfg_item(item, sizeof(item), path, "sinks", i);
+		/* a block per configured sink */
+		if (!(s->sinks[s->n_sinks] = cr_config_block(c->cfg, sizeof(struct cr_sink_cfg_s))))
+			return CR_CFG_FAIL(c, cr_toml_at(sinks, i), item, "out of memory");
+		if ((rc = cr_cfg_load_sink(c, cr_toml_at(sinks, i), item, s->sinks[s->n_sinks++])) < 0)
 			return rc;
+	}
 	if (mjpeg) {
 		cr_cfg_sub(sub, sizeof(sub), path, "mjpeg");
 		if ((rc = cr_cfg_check_keys(c, mjpeg, sub, mjpeg_keys)) < 0 ||
@@ -307,7 +311,10 @@ static int _load_root(struct cr_cfg_ctx_s *c, const struct cr_toml_s *root, stru
 	for (size_t i = 0; i < cr_toml_len(streams); i++) {
 		const struct cr_toml_s *t = cr_toml_at(streams, i);
 		const char *name = cr_toml_key(t);
-		struct cr_stream_cfg_s *s = &cfg->streams[cfg->n_streams++];
+		struct cr_stream_cfg_s *s = cfg->streams[cfg->n_streams] = cr_config_block(cfg, sizeof(*s));
+		if (!s)
+			return cr_cfg_fail_at(c, cr_toml_key_line(t), cr_toml_key_col(t), "stream", "out of memory");
+		cfg->n_streams++;
 		snprintf(path, sizeof(path), "stream.%.200s", name);
 		if (!_valid_stream_name(name) || strlen(name) >= sizeof(s->name))
 			return cr_cfg_fail_at(c, cr_toml_key_line(t), cr_toml_key_col(t), path,
@@ -334,7 +341,7 @@ static void _init(struct cr_config_s *cfg, const char *path)
 int cr_config_parse(const char *name, const char *text, size_t len, struct cr_config_s *cfg, char *err,
 		    size_t errlen)
 {
-	struct cr_cfg_ctx_s c = {.file = name, .err = err, .errlen = errlen};
+	struct cr_cfg_ctx_s c = {.file = name, .err = err, .errlen = errlen, .cfg = cfg};
 	struct cr_toml_s *root;
 	char msg[512];
 	int rc;
@@ -349,6 +356,8 @@ int cr_config_parse(const char *name, const char *text, size_t len, struct cr_co
 	}
 	rc = _load_root(&c, root, cfg);
 	cr_toml_free(root);
+	if (rc < 0) /* nothing half-loaded stays behind */
+		cr_config_free(cfg);
 	return rc;
 }
 
@@ -357,6 +366,7 @@ int cr_config_load(const char *path, struct cr_config_s *cfg, char *err, size_t 
 	struct stat st;
 	char *text = NULL;
 	int rc, fd = open(path, O_RDONLY | O_CLOEXEC);
+	_init(cfg, path); /* a config that could not be read is empty, not garbage */
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
@@ -398,10 +408,36 @@ out:
 	return rc;
 }
 
+struct cr_config_block_s {
+	struct cr_config_block_s *next;
+	max_align_t data[]; /* the caller's struct */
+};
+
+void *cr_config_block(struct cr_config_s *cfg, size_t size)
+{
+	struct cr_config_block_s *b = calloc(1, sizeof(*b) + size);
+	if (!b)
+		return NULL;
+	b->next = cfg->blocks;
+	cfg->blocks = b;
+	return b->data;
+}
+
+void cr_config_free(struct cr_config_s *cfg)
+{
+	for (struct cr_config_block_s *b = cfg->blocks, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	_init(cfg, "");
+}
+
 void cr_config_default(struct cr_config_s *cfg)
 {
 	_init(cfg, "");
-	struct cr_stream_cfg_s *s = &cfg->streams[0];
+	struct cr_stream_cfg_s *s = cfg->streams[0] = cr_config_block(cfg, sizeof(*s));
+	if (!s)
+		return; /* out of memory: no streams */
 	cfg->n_streams = 1;
 	snprintf(s->name, sizeof(s->name), "test");
 	s->mjpeg.quality = 80;

@@ -15,10 +15,13 @@
 #include "core/format.h"
 
 /* Where messages go: the file name they start with and the caller's buffer. */
+struct cr_config_s;
+
 struct cr_cfg_ctx_s {
 	const char *file;
 	char *err;
 	size_t errlen;
+	struct cr_config_s *cfg; /* where blocks come from (cr_config_block) */
 };
 
 /* Key paths only ever appear in messages; longer ones are cut. */

@@ -326,9 +326,17 @@ static int _load_capture(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 		return rc;
 	if (controls && (rc = _load_controls(c, controls, cr_cfg_sub(sub, sizeof(sub), path, "controls"), cap)) < 0)
 		return rc;
-	if ((rc = cr_cfg_get_table(c, t, path, "media", &media)) < 0 ||
-	    (media && (rc = _load_media(c, media, cr_cfg_sub(sub, sizeof(sub), path, "media"), &cap->media)) < 0))
+	if ((rc = cr_cfg_get_table(c, t, path, "media", &media)) < 0)
 		return rc;
+	if (media) { /* a block only for a capture that has a media pipeline */
+		struct cr_media_cfg_s *m = cr_config_block(c->cfg, sizeof(*m));
+		cr_cfg_sub(sub, sizeof(sub), path, "media");
+		if (!m)
+			return CR_CFG_FAIL(c, media, sub, "out of memory");
+		cap->media = m;
+		if ((rc = _load_media(c, media, sub, m)) < 0)
+			return rc;
+	}
 	if ((rc = cr_cfg_get_choice(c, t, path, "pattern", "test pattern", patterns, cap->pattern,
 				    sizeof(cap->pattern))) < 0)
 		return rc;

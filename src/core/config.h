@@ -82,7 +82,9 @@ struct cr_capture_cfg_s {
 	char pattern[8]; /* test: "bars" ("" too) or "noise" (detail and motion for encoders) */
 	int n_controls;
 	struct cr_control_cfg_s controls[CR_MAX_CONTROLS];
-	struct cr_media_cfg_s media; /* v4l2 capture behind a media controller */
+	/* v4l2 capture behind a media controller: a block of the config's,
+	 * NULL without a [media] table. */
+	const struct cr_media_cfg_s *media;
 };
 
 struct cr_encoder_cfg_s {
@@ -192,7 +194,7 @@ struct cr_stream_cfg_s {
 	struct cr_source_cfg_s sources[CR_MAX_SOURCES];
 	struct cr_mjpeg_cfg_s mjpeg;
 	int n_sinks;
-	struct cr_sink_cfg_s sinks[CR_MAX_SINKS];
+	struct cr_sink_cfg_s *sinks[CR_MAX_SINKS]; /* blocks of the config's, one per configured sink */
 	/* Codecs WebRTC viewers may be served in; none = the encoder's codec
 	 * plus one fallback browsers decode (net/whep_http.c). */
 	int n_webrtc_codecs;
@@ -272,11 +274,24 @@ struct cr_config_s {
 	struct cr_auth_cfg_s auth;
 	struct cr_limits_cfg_s limits;
 	struct cr_rtsp_cfg_s rtsp;
+	/* Each configured stream, its sinks and its media pipeline are blocks
+	 * allocated for that config (cr_config_block): a config costs what it
+	 * configures, not every stream's and sink's keys at their maximum. A
+	 * copy of a stream's config shares the blocks: the config outlives it. */
 	int n_streams;
-	struct cr_stream_cfg_s streams[CR_MAX_STREAMS];
+	struct cr_stream_cfg_s *streams[CR_MAX_STREAMS];
+	struct cr_config_block_s *blocks;
 };
 
-/* Reads and validates a config file. On error returns a negative errno-style
+/* A zeroed block owned by cfg (freed by cr_config_free); NULL when out of
+ * memory. */
+void *cr_config_block(struct cr_config_s *cfg, size_t size);
+/* Frees cfg's blocks and clears it. cfg must be zeroed or loaded. */
+void cr_config_free(struct cr_config_s *cfg);
+
+/* Reads and validates a config file into cfg, which must be zeroed or
+ * cr_config_free'd (its blocks are freed on error too, but cfg must still
+ * be cr_config_free'd after use). On error returns a negative errno-style
  * code and writes one message "file:line:col: key: problem (allowed: ...)"
  * into err. */
 int cr_config_load(const char *path, struct cr_config_s *cfg, char *err, size_t errlen);

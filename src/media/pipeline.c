@@ -677,10 +677,10 @@ static bool _has_subdevs(const struct cr_media_s *m)
 
 static int _strategy(const struct cr_capture_cfg_s *cfg)
 {
-	if (!cfg || !cfg->media.strategy[0])
+	if (!cfg || !cfg->media || !cfg->media->strategy[0])
 		return CR_MP_AUTO;
 	for (int i = 0; i < 4; i++)
-		if (strcmp(cfg->media.strategy, _strategy_names[i]) == 0)
+		if (strcmp(cfg->media->strategy, _strategy_names[i]) == 0)
 			return i;
 	return -1;
 }
@@ -705,13 +705,13 @@ int cr_media_prepare(const char *video_node, const struct cr_capture_cfg_s *cfg,
 		     uint32_t fourcc, char *note, size_t notelen, char *err, size_t errlen)
 {
 	struct cr_mp_ctx_s c = {.width = width, .height = height, .fourcc = fourcc, .err = err, .errlen = errlen};
-	c.cfg = cfg ? &cfg->media : NULL;
+	c.cfg = cfg ? cfg->media : NULL;
 	c.own_open = !fourcc || !width || !height;
 	if (note && notelen)
 		note[0] = 0;
 	int asked = _strategy(cfg);
 	if (asked < 0) {
-		cr_msgf(err, errlen, "media.strategy \"%s\" is not one of: auto, quality, speed, off", cfg->media.strategy);
+		cr_msgf(err, errlen, "media.strategy \"%s\" is not one of: auto, quality, speed, off", cfg->media->strategy);
 		return -EINVAL;
 	}
 	int rc = cr_media_find_for_video(video_node, &c.m, &c.video, err, errlen);

@@ -40,7 +40,7 @@ int cr_sinks_open(struct cr_stream_s *s, struct cr_sinks_s **out, char *err, siz
 	set->stream = s;
 	for (int i = 0; i < cfg->n_sinks; i++) {
 		struct cr_sink_s *k = &set->sinks[i];
-		k->cfg = &cfg->sinks[i];
+		k->cfg = cfg->sinks[i];
 		k->stream = s;
 		k->ops = cr_sink_find(k->cfg->type);
 		if (!k->ops) {

@@ -277,8 +277,8 @@ static void _apply_config_controls(struct cr_source_s *src, struct _v4l2_s *v)
  * nodes that say so (V4L2_CAP_IO_MC) or when the config has media keys. */
 static int _prepare_media(struct cr_source_s *src, struct _v4l2_s *v)
 {
-	const struct cr_media_cfg_s *m = &src->cfg->media;
-	if (!(v->caps & V4L2_CAP_IO_MC) && !m->n_links && !m->n_pads && !m->n_controls && !m->strategy[0])
+	const struct cr_media_cfg_s *m = src->cfg->media;
+	if (!(v->caps & V4L2_CAP_IO_MC) && (!m || (!m->n_links && !m->n_pads && !m->n_controls && !m->strategy[0])))
 		return 0;
 	uint32_t fourcc = v->mplane ? v->fmt.fmt.pix_mp.pixelformat : v->fmt.fmt.pix.pixelformat;
 	char note[256] = "";

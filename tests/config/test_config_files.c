@@ -63,16 +63,16 @@ static char **_list(const char *dir)
 static const struct cr_source_cfg_s *_src(const char *stream, int i)
 {
 	for (int s = 0; s < _cfg.n_streams; s++)
-		if (strcmp(_cfg.streams[s].name, stream) == 0)
-			return i < _cfg.streams[s].n_sources ? &_cfg.streams[s].sources[i] : NULL;
+		if (strcmp(_cfg.streams[s]->name, stream) == 0)
+			return i < _cfg.streams[s]->n_sources ? &_cfg.streams[s]->sources[i] : NULL;
 	return NULL;
 }
 
 static const struct cr_stream_cfg_s *_stream(const char *name)
 {
 	for (int s = 0; s < _cfg.n_streams; s++)
-		if (strcmp(_cfg.streams[s].name, name) == 0)
-			return &_cfg.streams[s];
+		if (strcmp(_cfg.streams[s]->name, name) == 0)
+			return _cfg.streams[s];
 	return NULL;
 }
 
@@ -89,9 +89,9 @@ static void _check_seed_common(const struct cr_source_cfg_s *src, const char *de
 	CHECK(src->encoder.gop == 60);
 	CHECK(src->output.present && src->output.payload_type == 96 && src->output.clock_rate == 90000);
 	CHECK(strcmp(_cfg.http.listen, "127.0.0.1:8080") == 0);
-	CHECK(_cfg.n_streams == 1 && _cfg.streams[0].n_sources == 1 && _cfg.streams[0].n_sinks == 0);
+	CHECK(_cfg.n_streams == 1 && _cfg.streams[0]->n_sources == 1 && _cfg.streams[0]->n_sinks == 0);
 	CHECK(_cfg.webrtc.port == 0 && _cfg.webrtc.n_candidates == 0 && src->encoder.preset[0] == '\0');
-	CHECK(_cfg.streams[0].mjpeg.quality == 80 && _cfg.streams[0].mjpeg.fps == 0);
+	CHECK(_cfg.streams[0]->mjpeg.quality == 80 && _cfg.streams[0]->mjpeg.fps == 0);
 }
 
 static void _check_good(const char *name)
@@ -146,10 +146,10 @@ static void _check_good(const char *name)
 		      src->encoder.level_idc == 40);
 		CHECK(!src->output.present && src->output.payload_type == 96 && src->output.clock_rate == 90000);
 		CHECK(s->n_sinks == 4);
-		CHECK(s->sinks[0].type == CR_SINK_WEBCAM && strcmp(s->sinks[0].device, "/dev/video10") == 0);
-		CHECK(s->sinks[0].pixel_format == CR_PIXFMT_YUYV && s->sinks[0].width == 1280);
-		CHECK(s->sinks[1].type == CR_SINK_RTP && strcmp(s->sinks[1].address, "[::1]:5004") == 0);
-		CHECK(s->sinks[2].type == CR_SINK_DRM && s->sinks[3].type == CR_SINK_OVERLAY && s->sinks[3].fps == 10);
+		CHECK(s->sinks[0]->type == CR_SINK_WEBCAM && strcmp(s->sinks[0]->device, "/dev/video10") == 0);
+		CHECK(s->sinks[0]->pixel_format == CR_PIXFMT_YUYV && s->sinks[0]->width == 1280);
+		CHECK(s->sinks[1]->type == CR_SINK_RTP && strcmp(s->sinks[1]->address, "[::1]:5004") == 0);
+		CHECK(s->sinks[2]->type == CR_SINK_DRM && s->sinks[3]->type == CR_SINK_OVERLAY && s->sinks[3]->fps == 10);
 
 		CHECK((src = _src("pattern", 0)) != NULL);
 		if (src) {
@@ -204,6 +204,7 @@ static int _run(const char *mode, const char *dir)
 		char path[1024], err[1024], expect[512], prefix[1100];
 		int line, col, before = _failures;
 		snprintf(path, sizeof(path), "%s/%s", dir, *p);
+		cr_config_free(&_cfg); /* the last file's blocks */
 		int rc = cr_config_load(path, &_cfg, err, sizeof(err));
 		if (good) {
 			if (rc < 0) {
@@ -241,14 +242,15 @@ static int _run(const char *mode, const char *dir)
 
 static void _check_default(void)
 {
+	cr_config_free(&_cfg); /* the last file's blocks */
 	cr_config_default(&_cfg);
-	CHECK(_cfg.n_streams == 1 && strcmp(_cfg.streams[0].name, "test") == 0);
-	const struct cr_source_cfg_s *src = &_cfg.streams[0].sources[0];
-	CHECK(_cfg.streams[0].n_sources == 1 && strcmp(src->capture.backend, "test") == 0);
+	CHECK(_cfg.n_streams == 1 && strcmp(_cfg.streams[0]->name, "test") == 0);
+	const struct cr_source_cfg_s *src = &_cfg.streams[0]->sources[0];
+	CHECK(_cfg.streams[0]->n_sources == 1 && strcmp(src->capture.backend, "test") == 0);
 	CHECK(src->capture.width == 1280 && src->capture.height == 720 && src->capture.fps == 30);
 	CHECK(src->capture.pixel_format == CR_PIXFMT_YUYV);
 	CHECK(strcmp(_cfg.http.listen, "127.0.0.1:8080") == 0);
-	CHECK(_cfg.streams[0].mjpeg.quality == 80);
+	CHECK(_cfg.streams[0]->mjpeg.quality == 80);
 }
 
 /* Profile/level decoding and load errors that need no file of their own. */
@@ -275,12 +277,13 @@ static void _check_profiles(void)
 			 "encoder = { backend = \"software\", profile = \"%s\"%s%s%s }\n",
 			 cases[i].profile, cases[i].level ? ", level = \"" : "", cases[i].level ? cases[i].level : "",
 			 cases[i].level ? "\"" : "");
+		cr_config_free(&_cfg); /* the last file's blocks */
 		if (cr_config_parse("profile.toml", text, strlen(text), &_cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "FAIL profile %s: %s\n", cases[i].profile, err);
 			_failures++;
 			continue;
 		}
-		const struct cr_encoder_cfg_s *e = &_cfg.streams[0].sources[0].encoder;
+		const struct cr_encoder_cfg_s *e = &_cfg.streams[0]->sources[0].encoder;
 		if (e->profile_idc != cases[i].idc || e->constraint_flags != cases[i].flags ||
 		    e->level_idc != cases[i].level_idc) {
 			fprintf(stderr, "FAIL profile %s/%s: got %u/0x%02x/%u\n", cases[i].profile,
@@ -288,11 +291,13 @@ static void _check_profiles(void)
 			_failures++;
 		}
 	}
+	cr_config_free(&_cfg); /* the last file's blocks */
 	if (cr_config_load("/nonexistent/cam.toml", &_cfg, err, sizeof(err)) != -ENOENT ||
 	    strcmp(err, "/nonexistent/cam.toml: cannot read: No such file or directory") != 0) {
 		fprintf(stderr, "FAIL missing file: %s\n", err);
 		_failures++;
 	}
+	cr_config_free(&_cfg); /* the last file's blocks */
 	if (cr_config_parse("empty.toml", "", 0, &_cfg, err, sizeof(err)) >= 0 ||
 	    strncmp(err, "empty.toml:1:1: stream: no streams defined", 42) != 0) {
 		fprintf(stderr, "FAIL empty file: %s\n", err);

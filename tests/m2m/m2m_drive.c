@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	struct cr_stream_s *s = cr_stream_new(&cfg.streams[0]);
+	struct cr_stream_s *s = cr_stream_new(cfg.streams[0]);
 	if (!s || cr_stream_start(s, err, sizeof(err)) < 0) {
 		fprintf(stderr, "m2m_drive: %s\n", s ? err : "out of memory");
 		return 1;
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .depth = 8, .name = "m2m_drive"};
-	req.encoder = cfg.streams[0].sources[0].encoder;
+	req.encoder = cfg.streams[0]->sources[0].encoder;
 	struct cr_sub_s *sub = cr_stream_subscribe(s, &req);
 	FILE *out = fopen(argv[2], "wb");
 	int rc = 1, got = 0, keys = 0;

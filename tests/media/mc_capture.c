@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	const struct cr_capture_cfg_s *cap = &cfg.streams[0].sources[0].capture;
+	const struct cr_capture_cfg_s *cap = &cfg.streams[0]->sources[0].capture;
 	uint32_t fourcc = cr_pixfmt_to_fourcc(cap->pixel_format);
 	if (fcc && strlen(fcc) == 4)
 		fourcc = v4l2_fourcc(fcc[0], fcc[1], fcc[2], fcc[3]);

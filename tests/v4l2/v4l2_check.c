@@ -228,7 +228,7 @@ static int _cmp_double(const void *a, const void *b)
 
 static int _bars(int seconds)
 {
-	const struct cr_capture_cfg_s *cap = &_cfg.streams[0].sources[0].capture;
+	const struct cr_capture_cfg_s *cap = &_cfg.streams[0]->sources[0].capture;
 	struct cr_sub_s *raw = _raw_sub();
 	if (!raw) {
 		_check(0, "subscribe");
@@ -430,7 +430,7 @@ static int _controls(const char *dev)
 		return 1;
 	}
 	cr_frame_unref(f);
-	const struct cr_capture_cfg_s *cap = &_cfg.streams[0].sources[0].capture;
+	const struct cr_capture_cfg_s *cap = &_cfg.streams[0]->sources[0].capture;
 	char got[256], want[160], err[512];
 	for (int i = 0; i < cap->n_controls; i++) {
 		_v4l2ctl_get(dev, cap->controls[i].name, got, sizeof(got));
@@ -658,7 +658,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int fds_start = _count_fds();
-	_s = cr_stream_new(&_cfg.streams[0]);
+	_s = cr_stream_new(_cfg.streams[0]);
 	if (!_s || cr_stream_start(_s, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cannot start the stream: %s\n", err);
 		return 1;
