@@ -105,6 +105,8 @@
  *   mode = "1920x1080"                     WxH or WxH@Hz; "" = preferred
  *   rect = [0, 0, 960, 540]                where the video goes; default full screen
  *
+ *   [stream.<name>.audio]                  (ext) the stream's sound: see schema_audio.c
+ *
  *   webrtc_codecs = ["h264"]              (ext) in [stream.<name>]: codecs WebRTC viewers
  *                                          may get (h264, vp8, vp9, av1); see schema_auth.c
  *   [http] server_names, cors_origins, tls_cert, tls_key; [auth]; [limits]:
@@ -173,9 +175,9 @@ static bool _valid_stream_name(const char *s)
 
 static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s)
 {
-	static const char *const keys[] = {"sources", "mjpeg", "sinks", "webrtc_codecs", NULL};
+	static const char *const keys[] = {"sources", "mjpeg", "sinks", "webrtc_codecs", "audio", NULL};
 	static const char *const mjpeg_keys[] = {"quality", "fps", NULL};
-	const struct cr_toml_s *sources = NULL, *sinks = NULL, *mjpeg = NULL;
+	const struct cr_toml_s *sources = NULL, *sinks = NULL, *mjpeg = NULL, *audio = NULL;
 	char sub[CR_CFG_PATH], item[300];
 	int rc;
 
@@ -184,6 +186,7 @@ static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 	    (rc = cr_cfg_get_table_array(c, t, path, "sources", CR_MAX_SOURCES, &sources)) < 0 ||
 	    (rc = cr_cfg_get_table_array(c, t, path, "sinks", CR_MAX_SINKS, &sinks)) < 0 ||
 	    (rc = cr_cfg_get_table(c, t, path, "mjpeg", &mjpeg)) < 0 ||
+	    (rc = cr_cfg_get_table(c, t, path, "audio", &audio)) < 0 ||
 	    (rc = cr_cfg_load_webrtc_codecs(c, t, path, s)) < 0)
 		return rc;
 	if (!sources || cr_toml_len(sources) == 0)
@@ -208,6 +211,8 @@ static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 		    (rc = cr_cfg_get_intv(c, mjpeg, sub, "fps", 0, 1000, &s->mjpeg.fps)) < 0)
 			return rc;
 	}
+	if (audio && (rc = cr_cfg_load_audio(c, audio, cr_cfg_sub(sub, sizeof(sub), path, "audio"), s)) < 0)
+		return rc;
 	return 0;
 }
 

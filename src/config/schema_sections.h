@@ -15,6 +15,9 @@ int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 /* The keys of whip sinks (schema_whip.c): url, token, ice_servers. */
 int cr_cfg_load_whip_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *type,
 			  struct cr_sink_cfg_s *sink);
+/* [stream.<name>.audio] (schema_audio.c); after the sources (it sets their
+ * test pattern's flash). */
+int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s);
 
 /* schema_auth.c: [http]'s access keys, [auth], [limits], a stream's webrtc_codecs. */
 int cr_cfg_load_http_access(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_http_cfg_s *h);

@@ -80,6 +80,8 @@ struct cr_capture_cfg_s {
 	enum cr_pixfmt_e pixel_format; /* CR_PIXFMT_NONE = device default */
 	bool prefer_dmabuf;
 	char pattern[8]; /* test: "bars" ("" too) or "noise" (detail and motion for encoders) */
+	bool flash; /* test: a bright box for 100 ms each second of CLOCK_MONOTONIC (set when the
+		       stream's audio is the test tone, whose beeps come on the same clock) */
 	int n_controls;
 	struct cr_control_cfg_s controls[CR_MAX_CONTROLS];
 	/* v4l2 capture behind a media controller: a block of the config's,
@@ -188,8 +190,24 @@ struct cr_mjpeg_cfg_s {
 	int fps;     /* 0 = every frame */
 };
 
+/* [stream.<name>.audio] (src/audio/): a second branch of the stream,
+ * encoded to Opus once for every consumer (schema_audio.c). */
+struct cr_audio_cfg_s {
+	bool present;
+	char backend[16];  /* "test", "alsa" */
+	char device[128];  /* alsa: PCM name ("default", "hw:1,0") or card name */
+	int rate;          /* 8000, 12000, 16000, 24000, 48000 (Opus's input rates) */
+	int channels;      /* 1 or 2 */
+	int bitrate;       /* Opus bit/s, 6000..510000; 0 = 32000 per channel */
+	bool fec;          /* Opus in-band FEC (default true) */
+	bool dtx;          /* Opus DTX: near nothing sent during silence (default false) */
+	int tone;          /* test: tone frequency in Hz (default 440) */
+	int line, col;     /* of the backend key, for start-up messages */
+};
+
 struct cr_stream_cfg_s {
 	char name[64];
+	struct cr_audio_cfg_s audio;
 	int n_sources;
 	struct cr_source_cfg_s sources[CR_MAX_SOURCES];
 	struct cr_mjpeg_cfg_s mjpeg;

@@ -3,15 +3,16 @@
 
     gen_backends.py OUT KIND=NAME,NAME... [KIND=...]
 
-KIND is source, encoder (the library's tables, backends.c) or sink, command
+KIND is source, encoder, audio (the library's tables, backends.c) or sink, command
 (the daemon's, daemon_tables.c). Each backend file adds its ops symbol to a
 list in its meson.build; the pipeline looks backends up in these tables and
 never #ifdefs on one."""
 import sys
 
-HEADERS = {'source': 'source/source.h', 'encoder': 'encode/encoder.h', 'sink': 'sink/sink.h',
+HEADERS = {'source': 'source/source.h', 'audio': 'audio/audio.h', 'encoder': 'encode/encoder.h', 'sink': 'sink/sink.h',
            'command': 'cli/cli.h'}
 TABLES = {'source': ('struct cr_source_ops_s', 'cr_source_backends'),
+          'audio': ('struct cr_audio_ops_s', 'cr_audio_backends'),
           'encoder': ('struct cr_encoder_ops_s', 'cr_encoder_backends'),
           'sink': ('struct cr_sink_ops_s', 'cr_sink_backends'),
           'command': ('struct cr_command_s', 'cr_extra_commands')}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/audio.h"
 #include "convert/convert.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -63,6 +64,7 @@ struct cr_stream_s {
 	int n_subs;
 
 	struct cr_source_s src;
+	struct cr_audio_s *audio; /* [stream.X.audio], or NULL */
 	pthread_mutex_t src_lock; /* open/close vs. control calls */
 	struct cr_stream_status_s src_snap; /* the source part of the last status read (under lock) */
 	bool src_open;
@@ -654,6 +656,10 @@ struct cr_stream_s *cr_stream_new(const struct cr_stream_cfg_s *cfg)
 	s->src.cfg = &s->cfg.sources[0].capture;
 	s->src.stream_name = s->cfg.name;
 	s->src.stats = &s->stats;
+	if (cfg->audio.present && !(s->audio = cr_audio_new(&s->cfg.audio, s->cfg.name))) {
+		cr_stream_destroy(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -677,6 +683,9 @@ int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen)
 			 s->cfg.name, sc->capture.backend);
 		return -ENOTSUP;
 	}
+	int rc = s->audio ? cr_audio_start(s->audio, err, errlen) : 0;
+	if (rc < 0)
+		return rc;
 	atomic_store(&s->running, true);
 	if (pthread_create(&s->capture_thread, NULL, _capture_thread, s) != 0) {
 		snprintf(err, errlen, "stream \"%s\": cannot start the capture thread", s->cfg.name);
@@ -695,6 +704,7 @@ void cr_stream_destroy(struct cr_stream_s *s)
 		pthread_join(s->capture_thread, NULL);
 	while (s->subs) /* subscribers left behind by their owners */
 		cr_stream_unsubscribe(s->subs);
+	cr_audio_destroy(s->audio);
 	cr_latency_destroy(&s->stats.capture_to_encoded);
 	cr_latency_destroy(&s->stats.capture_to_sent);
 	pthread_mutex_destroy(&s->src_lock);
@@ -705,6 +715,7 @@ void cr_stream_destroy(struct cr_stream_s *s)
 const char *cr_stream_name(const struct cr_stream_s *s) { return s->cfg.name; }
 const struct cr_stream_cfg_s *cr_stream_cfg(const struct cr_stream_s *s) { return &s->cfg; }
 struct cr_stream_stats_s *cr_stream_stats(struct cr_stream_s *s) { return &s->stats; }
+struct cr_audio_s *cr_stream_audio(struct cr_stream_s *s) { return s->audio; }
 
 void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st)
 {

@@ -73,6 +73,8 @@ void cr_stream_destroy(struct cr_stream_s *s);
 const char *cr_stream_name(const struct cr_stream_s *s);
 const struct cr_stream_cfg_s *cr_stream_cfg(const struct cr_stream_s *s);
 struct cr_stream_stats_s *cr_stream_stats(struct cr_stream_s *s);
+/* The stream's audio branch (audio/audio.h), NULL without [stream.X.audio]. */
+struct cr_audio_s *cr_stream_audio(struct cr_stream_s *s);
 void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st);
 
 struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_req_s *req);

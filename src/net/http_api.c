@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "audio/audio.h"
 #include "core/frame.h"
 #include "net/http_access.h"
 #include "net/http_conn.h"
@@ -151,6 +152,27 @@ static void _add_rtp_sink(const struct cr_rtp_sink_info_s *r, void *opaque)
 	json_array_append_new(ctx->arr, j);
 }
 
+/* [stream.X.audio]: its source, the Opus encoder's output, level, faults. */
+static json_t *_audio_json(struct cr_stream_s *s)
+{
+	struct cr_audio_s *a = cr_stream_audio(s);
+	if (!a)
+		return json_null();
+	struct cr_audio_status_s st;
+	cr_audio_status(a, &st);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i}", "backend", st.backend, "device", st.device,
+			      "state", st.state, "message", st.message, "codec", "opus", "rate", st.rate, "channels",
+			      st.channels, "bitrate", st.bitrate, "subscribers", st.n_subs);
+	json_object_set_new(j, "level_dbfs", json_real(st.level_dbfs));
+	json_object_set_new(j, "counters",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "packets", (json_int_t)st.packets, "bytes",
+				      (json_int_t)st.bytes, "xruns", (json_int_t)st.xruns, "reconnects",
+				      (json_int_t)st.reconnects, "silent_blocks", (json_int_t)st.silent_blocks,
+				      "drift_drops", (json_int_t)st.drift_drops, "drift_gaps", (json_int_t)st.drift_gaps));
+	json_object_set_new(j, "latency_ms", json_pack("{s:f,s:f}", "p50", st.latency_p50_ms, "p99", st.latency_p99_ms));
+	return j;
+}
+
 static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool admin)
 {
 	struct cr_stream_status_s st;
@@ -176,6 +198,7 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 			    json_pack("{s:f,s:f}", "nominal", st.fps_nominal, "measured", st.fps_measured));
 	json_object_set_new(j, "note", json_string(st.note));
 	json_object_set_new(j, "clients", clients);
+	json_object_set_new(j, "audio", _audio_json(s));
 	struct _viewers_ctx_s vctx = {cr_stream_name(s), json_array(), admin};
 	if (h->whep)
 		cr_whep_foreach_viewer(h->whep, _add_viewer, &vctx);

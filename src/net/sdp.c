@@ -485,3 +485,13 @@ int cr_sdp_plain_rtp(char *out, size_t cap, const char *name, const char *addr, 
 	_PUT("a=recvonly\r\n");
 	return (int)off;
 }
+
+int cr_sdp_plain_opus(char *out, size_t cap, int port, int pt, int channels, bool fec)
+{
+	size_t off = 0;
+	/* RFC 7587 7: the rtpmap always says 2 channels; sprop-stereo says what is sent. */
+	_PUT("m=audio %d RTP/AVP %d\r\na=rtpmap:%d opus/48000/2\r\n", port, pt, pt);
+	_PUT("a=fmtp:%d minptime=10;useinbandfec=%d;sprop-stereo=%d\r\na=ptime:20\r\na=recvonly\r\n", pt,
+	     fec ? 1 : 0, channels > 1 ? 1 : 0);
+	return (int)off;
+}

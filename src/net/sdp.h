@@ -86,6 +86,10 @@ int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answ
 int cr_sdp_plain_rtp(char *out, size_t cap, const char *name, const char *addr, int port,
 		     enum cr_codec_e codec, int pt, int clock_rate, const uint8_t *ps, size_t ps_len);
 
+/* The audio section (RFC 7587 Opus) appended after cr_sdp_plain_rtp's; its
+ * length or -ENOSPC. */
+int cr_sdp_plain_opus(char *out, size_t cap, int port, int pt, int channels, bool fec);
+
 /* Reads `key=value` from an fmtp parameter list into val; false if absent. */
 bool cr_sdp_fmtp_get(const char *fmtp, const char *key, char *val, size_t vallen);
 

@@ -10,6 +10,7 @@
  *   VP9   RFC 9628 (non-flexible mode, picture id, TL0PICIDX, SS on keyframes)
  *   AV1   AOM "RTP Payload Format for AV1" (aggregation header, OBU elements)
  *   JPEG  RFC 2435 (baseline 4:2:0 / 4:2:2, tables in band; for RTSP)
+ *   Opus  RFC 7587 (audio, opus.c)
  */
 #ifndef CR_RTP_H
 #define CR_RTP_H
@@ -54,6 +55,14 @@ void cr_rtp_init(struct cr_rtp_s *r, enum cr_codec_e codec, uint8_t pt, uint32_t
  * Returns the number of packets emitted, or -EINVAL for a malformed input. */
 int cr_rtp_payload(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts,
 		   bool keyframe, int width, int height);
+
+/* Opus (RFC 7587, opus.c): one packet per payload; talkspurt sets the
+ * marker. Returns 1, or -EINVAL when it does not fit a packet. */
+int cr_rtp_opus(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool talkspurt);
+/* The RTP clock of Opus, and the payload type camrelay offers it at where
+ * it chooses (plain RTP; browsers' offers say theirs). */
+#define CR_RTP_OPUS_CLOCK 48000
+#define CR_RTP_OPUS_PT 111
 
 /* Whether a codec has a payloader for WebRTC and the RTP sink (JPEG, which
  * only RTSP sends, is not counted). */

@@ -7,7 +7,14 @@
  * receiver reports are shown (cr_rtp_sink_foreach, /api/streams). GET /sdp/<stream> (net/http_sdp.c) serves the SDP this sink writes,
  * for ffplay, ffprobe or GStreamer's sdpdemux, with the H.264/H.265 parameter sets this sink last
  * sent (sprop-*), so a receiver decodes from the first keyframe it gets.
- * Shares its encoder with the WHEP viewers. */
+ * Shares its encoder with the WHEP viewers.
+ *
+ * With [stream.X.audio], the stream's Opus packets go to port + 2 (RTCP
+ * + 3), one more m-line in the SDP. Both sender reports map RTP time to the
+ * NTP time of the moment it was captured (video: from the capture time of
+ * the last frame sent; audio: its timestamps are the capture clock's), so a
+ * receiver that lines the two up by their reports (ffmpeg, GStreamer) plays
+ * them in sync. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -20,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "audio/audio.h"
 #include "core/hostport.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -45,7 +53,14 @@ struct _rtp_sink_s {
 	size_t ps_len;
 	/* RTCP: SR to port + 1, feedback read back (the sink thread). */
 	struct sockaddr_storage rtcp_dst;
-	int64_t last_sr_ns, last_frame_ns, last_key_ns;
+	int64_t last_sr_ns, last_capture_ns, last_key_ns;
+	/* Audio (the audio thread's): Opus to port + 2, RTCP to port + 3. */
+	struct cr_audio_sub_s *asub;
+	struct cr_rtp_s artp;
+	uint32_t ats_offset;
+	struct sockaddr_storage adst, artcp_dst;
+	int64_t alast_sr_ns;
+	bool afailed_logged;
 	struct cr_rtp_sink_info_s info; /* under ps_lock */
 	struct _rtp_sink_s *next;
 };
@@ -61,18 +76,53 @@ static void _send(void *opaque, uint8_t *pkt, size_t len)
 			    "rtp sink: sending to %s failed: %s", r->sink->cfg->address, strerror(errno));
 }
 
-static void _send_sr(struct _rtp_sink_s *r, int64_t now)
+static socklen_t _salen(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+/* A sender report for rtp, whose RTP time `ts` is CLOCK_MONOTONIC `now`. */
+static void _send_sr_of(struct _rtp_sink_s *r, const struct cr_rtp_s *rtp, uint32_t ts,
+			const struct sockaddr_storage *to)
 {
 	uint8_t sr[128];
 	char cname[80];
 	snprintf(cname, sizeof(cname), "camrelay-%s", cr_stream_name(r->sink->stream));
-	uint32_t ts = r->rtp.last_ts + (uint32_t)((now - r->last_frame_ns) * 9 / 100000);
-	size_t n = cr_rtcp_sender_report(sr, sizeof(sr), r->rtp.ssrc, cr_ntp_now(), ts, r->rtp.packets,
-					 r->rtp.octets, cname);
-	socklen_t len = r->rtcp_dst.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	size_t n = cr_rtcp_sender_report(sr, sizeof(sr), rtp->ssrc, cr_ntp_now(), ts, rtp->packets, rtp->octets,
+					 cname);
 	if (n)
-		sendto(r->fd, sr, n, 0, (struct sockaddr *)&r->rtcp_dst, len);
+		sendto(r->fd, sr, n, 0, (const struct sockaddr *)to, _salen(to));
+}
+
+static void _send_sr(struct _rtp_sink_s *r, int64_t now)
+{
+	/* The last frame's RTP time was its capture time: count on from there. */
+	int64_t d = now - r->last_capture_ns;
+	uint32_t ts = r->rtp.last_ts + (uint32_t)(d / 100000 * 9 + d % 100000 * 9 / 100000);
+	_send_sr_of(r, &r->rtp, ts, &r->rtcp_dst);
 	r->last_sr_ns = now;
+}
+
+/* On the audio thread, for each Opus packet (audio/audio.h). */
+static void _audio_deliver(const struct cr_audio_packet_s *p, void *opaque)
+{
+	struct _rtp_sink_s *r = opaque;
+	int64_t now = cr_now_ns();
+	/* A report before the first packet, then each second: receivers line
+	 * audio up with video from their first packets. */
+	if (r->alast_sr_ns == 0 || now - r->alast_sr_ns >= 1000000000LL) {
+		_send_sr_of(r, &r->artp, cr_audio_rtp_ts(now) + r->ats_offset, &r->artcp_dst);
+		r->alast_sr_ns = now;
+	}
+	cr_rtp_opus(&r->artp, p->data, p->size, p->ts + r->ats_offset, p->talkspurt);
+}
+
+static void _send_audio(void *opaque, uint8_t *pkt, size_t len)
+{
+	struct _rtp_sink_s *r = opaque;
+	if (sendto(r->fd, pkt, len, 0, (struct sockaddr *)&r->adst, _salen(&r->adst)) < 0)
+		CR_LOG_ONCE(r->afailed_logged, CR_LOG_WARN, cr_stream_name(r->sink->stream),
+			    "rtp sink: sending audio to %s + 2 failed: %s", r->sink->cfg->address, strerror(errno));
 }
 
 /* RTCP the receiver sent back to this socket (outside input: parsed by the
@@ -137,7 +187,7 @@ static void *_thread(void *arg)
 		uint32_t ts = (uint32_t)pkt->pts + r->ts_offset;
 		if (cr_rtp_payload(&r->rtp, pkt->data, pkt->size, ts, pkt->flags & CR_PACKET_KEYFRAME,
 				   pkt->width, pkt->height) > 0) {
-			r->last_frame_ns = cr_now_ns();
+			r->last_capture_ns = pkt->ts_capture_ns ? pkt->ts_capture_ns : cr_now_ns();
 			cr_sub_sent(r->sub, pkt->ts_capture_ns);
 		}
 		cr_sub_unref_item(r->sub, pkt);
@@ -160,6 +210,14 @@ static int _resolve(struct _rtp_sink_s *r, const char *address)
 	in_port_t *rp = r->rtcp_dst.ss_family == AF_INET ? &((struct sockaddr_in *)&r->rtcp_dst)->sin_port
 							 : &((struct sockaddr_in6 *)&r->rtcp_dst)->sin6_port;
 	*rp = htons((uint16_t)(ntohs(*rp) + 1));
+	/* Audio on the next pair (RFC 3551's even/odd pairs). */
+	r->adst = r->artcp_dst = r->rtcp_dst;
+	in_port_t *ap = r->adst.ss_family == AF_INET ? &((struct sockaddr_in *)&r->adst)->sin_port
+						     : &((struct sockaddr_in6 *)&r->adst)->sin6_port;
+	*ap = htons((uint16_t)(ntohs(*ap) + 1));
+	in_port_t *acp = r->artcp_dst.ss_family == AF_INET ? &((struct sockaddr_in *)&r->artcp_dst)->sin_port
+							   : &((struct sockaddr_in6 *)&r->artcp_dst)->sin6_port;
+	*acp = htons((uint16_t)(ntohs(*acp) + 2));
 	freeaddrinfo(ai);
 	return 0;
 }
@@ -212,12 +270,24 @@ static int _open(struct cr_sink_s *sink)
 		snprintf(sink->error, sizeof(sink->error), "rtp sink: cannot subscribe to the stream");
 		goto error;
 	}
+	struct cr_audio_s *audio = cr_stream_audio(sink->stream);
+	if (audio) {
+		uint32_t ar[3];
+		if (getrandom(ar, sizeof(ar), 0) != sizeof(ar))
+			ar[0] = ar[1] = ar[2] = (uint32_t)rand();
+		cr_rtp_init(&r->artp, CR_CODEC_NONE, CR_RTP_OPUS_PT, ar[0], (uint16_t)ar[1]);
+		r->artp.emit = _send_audio;
+		r->artp.opaque = r;
+		r->ats_offset = ar[2];
+	}
 	atomic_store(&r->running, true);
 	if (pthread_create(&r->thread, NULL, _thread, r) != 0) {
 		snprintf(sink->error, sizeof(sink->error), "rtp sink: cannot start its thread");
 		cr_stream_unsubscribe(r->sub);
 		goto error;
 	}
+	if (audio && !(r->asub = cr_audio_subscribe(audio, _audio_deliver, r)))
+		CR_LOG_E(sc->name, "rtp sink %s: out of memory: no audio", sink->cfg->address);
 	sink->priv = r;
 	snprintf(r->info.stream, sizeof(r->info.stream), "%s", sc->name);
 	snprintf(r->info.address, sizeof(r->info.address), "%s", sink->cfg->address);
@@ -225,8 +295,8 @@ static int _open(struct cr_sink_s *sink)
 	r->next = _all;
 	_all = r;
 	pthread_mutex_unlock(&_reg_lock);
-	CR_LOG_I(sc->name, "rtp sink: %s to %s (SDP at /sdp/%s)", cr_codec_name(enc.codec),
-		 sink->cfg->address, sc->name);
+	CR_LOG_I(sc->name, "rtp sink: %s to %s%s (SDP at /sdp/%s)", cr_codec_name(enc.codec), sink->cfg->address,
+		 r->asub ? ", Opus to its port + 2" : "", sc->name);
 	return 0;
 error:
 	if (r->fd >= 0)
@@ -248,6 +318,7 @@ static void _close(struct cr_sink_s *sink)
 			break;
 		}
 	pthread_mutex_unlock(&_reg_lock);
+	cr_audio_unsubscribe(r->asub);
 	atomic_store(&r->running, false);
 	pthread_join(r->thread, NULL);
 	cr_stream_unsubscribe(r->sub);
@@ -282,8 +353,13 @@ static int _sdp(struct cr_sink_s *sink, char *out, size_t cap, bool last)
 				 "parameter sets (receivers wait for in-band ones)", sc->name);
 	}
 	const struct cr_output_cfg_s *o = &sc->sources[0].output;
-	return cr_sdp_plain_rtp(out, cap, sc->name, host, atoi(port), r->rtp.codec, r->rtp.pt,
-				o->present && o->clock_rate ? o->clock_rate : 90000, ps, ps_len);
+	int n = cr_sdp_plain_rtp(out, cap, sc->name, host, atoi(port), r->rtp.codec, r->rtp.pt,
+				 o->present && o->clock_rate ? o->clock_rate : 90000, ps, ps_len);
+	if (n < 0 || !r->asub)
+		return n;
+	int m = cr_sdp_plain_opus(out + n, cap - (size_t)n, atoi(port) + 2, r->artp.pt, sc->audio.channels,
+				  sc->audio.fec);
+	return m < 0 ? m : n + m;
 }
 
 const struct cr_sink_ops_s cr_sink_rtp = {

@@ -6,7 +6,12 @@
  * pattern = "noise" instead pans across a fine random texture (twice the
  * frame in each direction, colour in 8x8 patches) and adds sensor-like noise
  * to every frame: as hard to code as a camera's picture, where the bars
- * cost x264 a fifth of a 2 Mbit/s budget. */
+ * cost x264 a fifth of a 2 Mbit/s budget.
+ *
+ * With `flash` (the stream's audio is the test tone, src/audio/test.c) a
+ * white box fills the middle of the upper half for 100 ms from each whole
+ * second of CLOCK_MONOTONIC, when the tone beeps: the frame nearest the
+ * second (within half a frame interval) is the first bright one. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +162,8 @@ static void _render(struct cr_source_s *src, struct _test_s *t, struct cr_frame_
 	int x = (int)((t->n * 8) % (uint64_t)(w > box ? w - box : 1));
 	int y = h * 3 / 4 + (h / 4 - box) / 2;
 	cr_draw_box(f->data[0], f->stride[0], w, h, x, y, box, box, 235);
+	if (src->cfg->flash && (ts + t->interval_ns / 2) % 1000000000LL < 100000000LL)
+		cr_draw_box(f->data[0], f->stride[0], w, h, w / 4, h / 8, w / 2, h / 4, 235);
 	char text[64];
 	int64_t ms = (ts - t->start_ns) / 1000000;
 	snprintf(text, sizeof(text), "#%06llu %lld.%03lldS", (unsigned long long)t->n, (long long)(ms / 1000),

@@ -1,0 +1,361 @@
+/* The audio branch of a stream: one capture thread reads 20 ms blocks from
+ * the source, one libopus encoder (while anyone listens) turns each into a
+ * packet, and every subscriber gets the same packet.
+ *
+ * Time: a block's RTP timestamp follows its sample count, anchored to its
+ * CLOCK_MONOTONIC capture time (minus the encoder's lookahead, so the
+ * decoded sound lines up with that time). A sound card's clock drifts
+ * against the system's; the drift is absorbed, never accumulated: when the
+ * count runs more than one block ahead of the clock a block is dropped, when
+ * it falls more than one block behind the timestamps jump forward to the
+ * clock (the receiver conceals the 20 ms gap). Both are counted.
+ *
+ * A source that fails is closed and reopened with backoff (250 ms doubling
+ * to 4 s, as video does); meanwhile the stage sends silence on the clock, so
+ * receivers keep a running audio track. */
+#include "audio/audio.h"
+
+#include <errno.h>
+#include <math.h>
+#include <opus/opus.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/stats.h"
+
+#define _BLOCK_NS 20000000LL
+#define _BLOCK_TS 960 /* 20 ms of the 48 kHz RTP clock */
+#define _MAX_PACKET 1500
+
+struct cr_audio_sub_s {
+	struct cr_audio_s *audio;
+	void (*deliver)(const struct cr_audio_packet_s *p, void *opaque);
+	void *opaque;
+	struct cr_audio_sub_s *next;
+};
+
+struct cr_audio_s {
+	struct cr_audio_cfg_s cfg;
+	char stream[64];
+	struct cr_audio_source_s src;
+	OpusEncoder *enc;
+	int64_t lookahead_ns;
+	pthread_t thread;
+	bool started;
+	atomic_bool running;
+
+	pthread_mutex_t lock; /* subscribers (held while delivering) and status */
+	struct cr_audio_sub_s *subs;
+	struct cr_audio_status_s st;
+	struct cr_latency_s latency; /* capture of a block's first sample → sent to every subscriber */
+
+	/* The capture thread's. */
+	bool open, logged;
+	int64_t retry_ns, backoff_ms, silence_ns;
+	bool have_ts, talkspurt;
+	uint32_t next_ts;
+	uint64_t drift_gaps, drift_drops;
+	int16_t *pcm;
+};
+
+const struct cr_audio_ops_s *cr_audio_find(const char *name)
+{
+	for (int i = 0; cr_audio_backends[i]; i++)
+		if (strcmp(cr_audio_backends[i]->name, name) == 0)
+			return cr_audio_backends[i];
+	return NULL;
+}
+
+static double _level_dbfs(const int16_t *pcm, int n)
+{
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += (double)pcm[i] * pcm[i];
+	double rms = sqrt(sum / (n > 0 ? n : 1)) / 32768.0;
+	return rms > 1e-5 ? 20.0 * log10(rms) : -100.0;
+}
+
+/* The RTP timestamp for a block captured at ts_ns, or false to drop it
+ * (the card's clock ran a block ahead). */
+static bool _stamp(struct cr_audio_s *a, int64_t ts_ns, uint32_t *out)
+{
+	uint32_t clock_ts = cr_audio_rtp_ts(ts_ns - a->lookahead_ns);
+	int32_t diff = (int32_t)(clock_ts - a->next_ts);
+	if (!a->have_ts || diff > _BLOCK_TS) {
+		if (a->have_ts)
+			a->drift_gaps++;
+		a->next_ts = clock_ts;
+		a->have_ts = true;
+		a->talkspurt = true;
+	} else if (diff < -_BLOCK_TS) {
+		a->drift_drops++;
+		return false;
+	}
+	*out = a->next_ts;
+	a->next_ts += _BLOCK_TS;
+	return true;
+}
+
+static void _encode(struct cr_audio_s *a, int64_t ts_ns)
+{
+	uint8_t out[_MAX_PACKET];
+	struct cr_audio_packet_s p = {.data = out, .ts_capture_ns = ts_ns};
+	double level = _level_dbfs(a->pcm, a->src.frames * a->cfg.channels);
+	pthread_mutex_lock(&a->lock);
+	a->st.level_dbfs = level;
+	a->st.drift_gaps = a->drift_gaps;
+	a->st.drift_drops = a->drift_drops;
+	bool listened = a->subs != NULL;
+	pthread_mutex_unlock(&a->lock);
+	if (!_stamp(a, ts_ns, &p.ts) || !listened) {
+		a->talkspurt = true;
+		return;
+	}
+	opus_int32 n = opus_encode(a->enc, a->pcm, a->src.frames, out, sizeof(out));
+	if (n < 0) {
+		CR_LOG_E(a->stream, "audio: Opus encoding failed: %s", opus_strerror(n));
+		return;
+	}
+	/* RFC 7587 3.2: with DTX, packets of 2 bytes or less need not be sent. */
+	if (a->cfg.dtx && n <= 2) {
+		a->talkspurt = true;
+		return;
+	}
+	p.size = (size_t)n;
+	p.talkspurt = a->talkspurt;
+	a->talkspurt = false;
+	pthread_mutex_lock(&a->lock);
+	for (struct cr_audio_sub_s *s = a->subs; s; s = s->next)
+		s->deliver(&p, s->opaque);
+	a->st.packets++;
+	a->st.bytes += (uint64_t)n;
+	pthread_mutex_unlock(&a->lock);
+	cr_latency_add_ns(&a->latency, cr_now_ns() - ts_ns);
+}
+
+static void _set_state(struct cr_audio_s *a, const char *state, const char *msg)
+{
+	pthread_mutex_lock(&a->lock);
+	snprintf(a->st.state, sizeof(a->st.state), "%s", state);
+	snprintf(a->st.message, sizeof(a->st.message), "%s", msg);
+	snprintf(a->st.device, sizeof(a->st.device), "%s", a->src.device_path);
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void _try_open(struct cr_audio_s *a)
+{
+	int64_t now = cr_now_ns();
+	if (now < a->retry_ns)
+		return;
+	a->src.error[0] = 0;
+	int rc = a->src.ops->open(&a->src);
+	if (rc == 0) {
+		a->open = true;
+		a->logged = false;
+		a->backoff_ms = 250;
+		CR_LOG_I(a->stream, "audio: capturing from %s (%d Hz, %d channel%s, Opus %d bit/s)",
+			 a->src.device_path, a->cfg.rate, a->cfg.channels, a->cfg.channels > 1 ? "s" : "",
+			 a->st.bitrate);
+		_set_state(a, "running", "");
+		return;
+	}
+	if (!a->src.error[0])
+		snprintf(a->src.error, sizeof(a->src.error), "%s audio source: cannot open (%s)", a->cfg.backend,
+			 strerror(-rc));
+	if (!a->logged)
+		CR_LOG_E(a->stream, "audio: %s; sending silence and retrying", a->src.error);
+	a->logged = true;
+	_set_state(a, "reconnecting", a->src.error);
+	a->retry_ns = now + a->backoff_ms * 1000000LL;
+	a->backoff_ms = a->backoff_ms * 2 > 4000 ? 4000 : a->backoff_ms * 2;
+}
+
+/* One block of silence on the clock while the source is down. */
+static int64_t _silence(struct cr_audio_s *a)
+{
+	int64_t now = cr_now_ns();
+	if (a->silence_ns < now - 3 * _BLOCK_NS || a->silence_ns > now + _BLOCK_NS)
+		a->silence_ns = now / _BLOCK_NS * _BLOCK_NS - _BLOCK_NS;
+	cr_sleep_until_ns(a->silence_ns + _BLOCK_NS);
+	memset(a->pcm, 0, sizeof(int16_t) * (size_t)a->src.frames * (size_t)a->cfg.channels);
+	int64_t ts = a->silence_ns;
+	a->silence_ns += _BLOCK_NS;
+	pthread_mutex_lock(&a->lock);
+	a->st.silent_blocks++;
+	pthread_mutex_unlock(&a->lock);
+	return ts;
+}
+
+static void *_thread(void *arg)
+{
+	struct cr_audio_s *a = arg;
+	while (atomic_load(&a->running)) {
+		if (!a->open)
+			_try_open(a);
+		int64_t ts = 0;
+		if (!a->open) {
+			_encode(a, _silence(a));
+			continue;
+		}
+		int rc = a->src.ops->read(&a->src, a->pcm, &ts, 100);
+		if (rc == 0)
+			continue;
+		if (rc == -EPIPE) {
+			pthread_mutex_lock(&a->lock);
+			a->st.xruns++;
+			pthread_mutex_unlock(&a->lock);
+			continue;
+		}
+		if (rc < 0) {
+			CR_LOG_W(a->stream, "audio: %s; reopening", a->src.error[0] ? a->src.error : strerror(-rc));
+			a->src.ops->close(&a->src);
+			a->open = false;
+			a->retry_ns = cr_now_ns() + a->backoff_ms * 1000000LL;
+			pthread_mutex_lock(&a->lock);
+			a->st.reconnects++;
+			pthread_mutex_unlock(&a->lock);
+			_set_state(a, "reconnecting", a->src.error);
+			a->silence_ns = cr_now_ns() / _BLOCK_NS * _BLOCK_NS;
+			continue;
+		}
+		_encode(a, ts);
+	}
+	if (a->open)
+		a->src.ops->close(&a->src);
+	a->open = false;
+	return NULL;
+}
+
+struct cr_audio_s *cr_audio_new(const struct cr_audio_cfg_s *cfg, const char *stream_name)
+{
+	struct cr_audio_s *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->cfg = *cfg;
+	snprintf(a->stream, sizeof(a->stream), "%s", stream_name);
+	pthread_mutex_init(&a->lock, NULL);
+	cr_latency_init(&a->latency);
+	a->src.cfg = &a->cfg;
+	a->src.stream_name = a->stream;
+	a->src.frames = cfg->rate / 50;
+	a->backoff_ms = 250;
+	a->st.bitrate = cfg->bitrate ? cfg->bitrate : 32000 * cfg->channels;
+	a->st.rate = cfg->rate;
+	a->st.channels = cfg->channels;
+	a->st.level_dbfs = -100.0;
+	snprintf(a->st.state, sizeof(a->st.state), "starting");
+	snprintf(a->st.backend, sizeof(a->st.backend), "%s", cfg->backend);
+	return a;
+}
+
+static int _open_encoder(struct cr_audio_s *a, char *err, size_t errlen)
+{
+	int rc;
+	a->enc = opus_encoder_create(a->cfg.rate, a->cfg.channels, OPUS_APPLICATION_AUDIO, &rc);
+	if (!a->enc) {
+		snprintf(err, errlen, "stream \"%s\": audio: libopus refuses %d Hz, %d channels: %s", a->stream,
+			 a->cfg.rate, a->cfg.channels, opus_strerror(rc));
+		return -EINVAL;
+	}
+	opus_int32 lookahead = 0;
+	if (opus_encoder_ctl(a->enc, OPUS_SET_BITRATE(a->st.bitrate)) != OPUS_OK ||
+	    opus_encoder_ctl(a->enc, OPUS_SET_INBAND_FEC(a->cfg.fec ? 1 : 0)) != OPUS_OK ||
+	    /* FEC only pays when the encoder expects losses. */
+	    opus_encoder_ctl(a->enc, OPUS_SET_PACKET_LOSS_PERC(a->cfg.fec ? 10 : 0)) != OPUS_OK ||
+	    opus_encoder_ctl(a->enc, OPUS_SET_DTX(a->cfg.dtx ? 1 : 0)) != OPUS_OK ||
+	    opus_encoder_ctl(a->enc, OPUS_GET_LOOKAHEAD(&lookahead)) != OPUS_OK) {
+		snprintf(err, errlen, "stream \"%s\": audio: libopus refuses bitrate %d / fec / dtx", a->stream,
+			 a->st.bitrate);
+		return -EINVAL;
+	}
+	a->lookahead_ns = (int64_t)lookahead * 1000000000LL / a->cfg.rate;
+	return 0;
+}
+
+int cr_audio_start(struct cr_audio_s *a, char *err, size_t errlen)
+{
+	a->src.ops = cr_audio_find(a->cfg.backend);
+	if (!a->src.ops) {
+		snprintf(err, errlen, "stream \"%s\": audio backend \"%s\" is not in this build%s", a->stream,
+			 a->cfg.backend, strcmp(a->cfg.backend, "alsa") == 0 ? " (needs libasound2-dev)" : "");
+		return -ENOTSUP;
+	}
+	int rc = _open_encoder(a, err, errlen);
+	if (rc < 0)
+		return rc;
+	a->pcm = calloc((size_t)a->src.frames * (size_t)a->cfg.channels, sizeof(int16_t));
+	if (!a->pcm) {
+		snprintf(err, errlen, "stream \"%s\": audio: out of memory", a->stream);
+		return -ENOMEM;
+	}
+	atomic_store(&a->running, true);
+	if (pthread_create(&a->thread, NULL, _thread, a) != 0) {
+		snprintf(err, errlen, "stream \"%s\": cannot start the audio thread", a->stream);
+		return -EAGAIN;
+	}
+	a->started = true;
+	return 0;
+}
+
+void cr_audio_destroy(struct cr_audio_s *a)
+{
+	if (!a)
+		return;
+	atomic_store(&a->running, false);
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	while (a->subs)
+		cr_audio_unsubscribe(a->subs);
+	if (a->enc)
+		opus_encoder_destroy(a->enc);
+	free(a->pcm);
+	cr_latency_destroy(&a->latency);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+struct cr_audio_sub_s *cr_audio_subscribe(struct cr_audio_s *a,
+					  void (*deliver)(const struct cr_audio_packet_s *p, void *opaque),
+					  void *opaque)
+{
+	struct cr_audio_sub_s *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	*s = (struct cr_audio_sub_s){.audio = a, .deliver = deliver, .opaque = opaque};
+	pthread_mutex_lock(&a->lock);
+	s->next = a->subs;
+	a->subs = s;
+	a->st.n_subs++;
+	pthread_mutex_unlock(&a->lock);
+	return s;
+}
+
+void cr_audio_unsubscribe(struct cr_audio_sub_s *sub)
+{
+	if (!sub)
+		return;
+	struct cr_audio_s *a = sub->audio;
+	pthread_mutex_lock(&a->lock); /* also waits for a delivery in progress */
+	for (struct cr_audio_sub_s **p = &a->subs; *p; p = &(*p)->next)
+		if (*p == sub) {
+			*p = sub->next;
+			a->st.n_subs--;
+			break;
+		}
+	pthread_mutex_unlock(&a->lock);
+	free(sub);
+}
+
+void cr_audio_status(struct cr_audio_s *a, struct cr_audio_status_s *st)
+{
+	pthread_mutex_lock(&a->lock);
+	*st = a->st;
+	pthread_mutex_unlock(&a->lock);
+	st->latency_p50_ms = cr_latency_percentile(&a->latency, 50) / 1000.0;
+	st->latency_p99_ms = cr_latency_percentile(&a->latency, 99) / 1000.0;
+}

@@ -1,0 +1,93 @@
+/* Config schema, [stream.<name>.audio] (src/audio/): the stream's sound.
+ *
+ *   backend = "test"        test (a tone, beeping each second), alsa
+ *   device = "default"     alsa: PCM name ("default", "hw:1,0", "plughw:CARD=Loopback,DEV=1")
+ *                           or a card name as `camrelay list` shows it
+ *   rate = 48000            8000, 12000, 16000, 24000, 48000
+ *   channels = 1            1 or 2
+ *   bitrate = 32000         Opus bit/s, 6000..510000 (default 32000 per channel)
+ *   fec = true              Opus in-band forward error correction
+ *   dtx = false             Opus discontinuous transmission (little is sent in silence)
+ *   tone = 440              test: the tone's frequency in Hz, 50..8000 (below rate / 2)
+ *
+ * With the test backend, a test video source of the stream flashes a box
+ * for 100 ms each second of the same clock the beeps come on. */
+#include "config/schema_sections.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config/schema_get.h"
+
+/* The audio backends (src/audio/: one file each, cr_audio_backends[]). */
+static const char *const _audio_backends[] = {"test", "alsa", NULL};
+
+static int _rate_ok(int r)
+{
+	return r == 8000 || r == 12000 || r == 16000 || r == 24000 || r == 48000;
+}
+
+static int _load_opus(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_audio_cfg_s *a)
+{
+	char sub[CR_CFG_PATH];
+	const struct cr_toml_s *v;
+	int rc;
+	a->fec = true;
+	if ((rc = cr_cfg_get_intv(c, t, path, "bitrate", 6000, 510000, &a->bitrate)) < 0 ||
+	    (rc = cr_cfg_get_bool(c, t, path, "fec", &a->fec)) < 0 ||
+	    (rc = cr_cfg_get_bool(c, t, path, "dtx", &a->dtx)) < 0)
+		return rc;
+	if ((v = cr_toml_get(t, "tone")) && strcmp(a->backend, "test") != 0)
+		return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, "tone"),
+				   "tone applies to the test backend only (backend is %s)", a->backend);
+	a->tone = 440;
+	if ((rc = cr_cfg_get_intv(c, t, path, "tone", 50, 8000, &a->tone)) < 0)
+		return rc;
+	if (a->tone * 2 >= a->rate)
+		return CR_CFG_FAIL(c, cr_toml_get(t, "tone"), cr_cfg_sub(sub, sizeof(sub), path, "tone"),
+				   "a %d Hz tone needs a rate above %d (rate is %d)", a->tone, 2 * a->tone, a->rate);
+	return 0;
+}
+
+int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s)
+{
+	static const char *const keys[] = {"backend", "device", "rate", "channels", "bitrate", "fec", "dtx",
+					   "tone", NULL};
+	struct cr_audio_cfg_s *a = &s->audio;
+	const struct cr_toml_s *v;
+	char sub[CR_CFG_PATH];
+	int rc;
+	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
+	    (rc = cr_cfg_get_choice(c, t, path, "backend", "audio backend", _audio_backends, a->backend,
+				    sizeof(a->backend))) < 0)
+		return rc;
+	if (rc == 0)
+		return cr_cfg_missing(c, t, path, "backend", " (allowed: test, alsa)");
+	v = cr_toml_get(t, "backend");
+	a->line = cr_toml_line(v);
+	a->col = cr_toml_col(v);
+	a->rate = 48000;
+	a->channels = 1;
+	if ((rc = cr_cfg_get_intv(c, t, path, "rate", 1, 1000000, &a->rate)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "channels", 1, 2, &a->channels)) < 0 ||
+	    (rc = cr_cfg_get_str(c, t, path, "device", a->device, sizeof(a->device), &v)) < 0)
+		return rc;
+	if (rc > 0 && strcmp(a->backend, "alsa") != 0)
+		return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, "device"),
+				   "device applies to the alsa backend only (backend is %s)", a->backend);
+	if (strcmp(a->backend, "alsa") == 0 && !a->device[0])
+		snprintf(a->device, sizeof(a->device), "default");
+	if (!_rate_ok(a->rate))
+		return CR_CFG_FAIL(c, cr_toml_get(t, "rate"), cr_cfg_sub(sub, sizeof(sub), path, "rate"),
+				   "unsupported rate %d (allowed: 8000, 12000, 16000, 24000, 48000: Opus's input "
+				   "rates)", a->rate);
+	if ((rc = _load_opus(c, t, path, a)) < 0)
+		return rc;
+	a->present = true;
+	/* The test tone beeps on CLOCK_MONOTONIC's seconds; the test picture
+	 * flashes on the same ones, so a recording shows how far apart they are. */
+	for (int i = 0; i < s->n_sources; i++)
+		s->sources[i].capture.flash = strcmp(a->backend, "test") == 0 && !s->sources[i].url[0] &&
+					      strcmp(s->sources[i].capture.backend, "test") == 0;
+	return 0;
+}
