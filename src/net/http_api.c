@@ -111,6 +111,7 @@ static void _add_viewer(const struct cr_whep_viewer_info_s *v, void *opaque)
 	json_object_set_new(j, "packets_lost", json_integer((json_int_t)v->packets_lost));
 	json_object_set_new(j, "jitter_ms", json_real(v->jitter_ms));
 	json_object_set_new(j, "rtt_ms", json_real(v->rtt_ms));
+	json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)v->audio_packets_sent));
 	json_array_append_new(ctx->arr, j);
 }
 

@@ -339,6 +339,39 @@ int cr_sdp_match(const struct cr_sdp_media_s *m, const struct cr_sdp_want_s *wan
 		off += (size_t)_n; \
 	} while (0)
 
+static int _candidates(char *out, size_t cap, const struct cr_sdp_answer_s *a)
+{
+	size_t off = 0;
+	for (int c = 0; c < a->n_candidates; c++) {
+		bool v6 = strchr(a->candidates[c], ':') != NULL;
+		/* Host candidates, the first preferred (RFC 8445 5.1.2.1). */
+		_PUT("a=candidate:%d 1 udp %u %s %d typ host\r\n", c + 1,
+		     (126u << 24) | ((65535u - (unsigned)c - (v6 ? 1000u : 0u)) << 8) | 255u, a->candidates[c],
+		     a->port);
+	}
+	_PUT("a=end-of-candidates\r\n");
+	return (int)off;
+}
+
+/* The accepted audio section: Opus (RFC 7587) on the video's transport. */
+static int _audio_section(char *out, size_t cap, const struct cr_sdp_media_s *m, const struct cr_sdp_answer_s *a)
+{
+	size_t off = 0;
+	int pt = a->audio_pt;
+	_PUT("m=audio 9 UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n", pt);
+	_PUT("a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=ice-options:ice2\r\n", a->ufrag, a->pwd);
+	_PUT("a=fingerprint:sha-256 %s\r\na=setup:passive\r\n", a->fingerprint);
+	if (m->mid[0])
+		_PUT("a=mid:%s\r\n", m->mid);
+	_PUT("a=sendonly\r\na=rtcp-mux\r\na=msid:camrelay %s-audio\r\n", a->stream);
+	_PUT("a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1%s\r\n", pt, pt,
+	     a->audio_channels > 1 ? ";stereo=1;sprop-stereo=1" : "");
+	_PUT("a=ssrc:%u cname:camrelay-%s\r\na=ssrc:%u msid:camrelay %s-audio\r\n", a->audio_ssrc, a->stream,
+	     a->audio_ssrc, a->stream);
+	int n = _candidates(out + off, cap - off, a);
+	return n < 0 ? n : (int)off + n;
+}
+
 int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answer_s *a, char *out,
 			size_t cap)
 {
@@ -346,11 +379,20 @@ int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answ
 	const struct cr_sdp_media_s *vm = &o->media[a->media];
 	_PUT("v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=camrelay\r\nt=0 0\r\na=ice-lite\r\n",
 	     (unsigned long long)a->session_id);
+	const struct cr_sdp_media_s *am = a->audio && a->audio_media >= 0 && a->audio_media < o->n_media &&
+						  a->audio_media != a->media ? &o->media[a->audio_media] : NULL;
 	if (vm->mid[0])
-		_PUT("a=group:BUNDLE %s\r\n", vm->mid);
+		_PUT("a=group:BUNDLE %s%s%s\r\n", vm->mid, am && am->mid[0] ? " " : "", am ? am->mid : "");
 	_PUT("a=msid-semantic: WMS camrelay\r\n");
 	for (int i = 0; i < o->n_media; i++) {
 		const struct cr_sdp_media_s *m = &o->media[i];
+		if (am && i == a->audio_media) {
+			int n = _audio_section(out + off, cap - off, m, a);
+			if (n < 0)
+				return n;
+			off += (size_t)n;
+			continue;
+		}
 		if (i != a->media) {
 			_PUT("m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->type, m->proto, m->first_fmt);
 			if (m->mid[0])
@@ -386,14 +428,10 @@ int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answ
 		if (a->rtx_pt >= 0)
 			_PUT("a=ssrc:%u cname:camrelay-%s\r\na=ssrc:%u msid:camrelay %s\r\n", a->rtx_ssrc,
 			     a->stream, a->rtx_ssrc, a->stream);
-		for (int c = 0; c < a->n_candidates; c++) {
-			bool v6 = strchr(a->candidates[c], ':') != NULL;
-			/* Host candidates, the first preferred (RFC 8445 5.1.2.1). */
-			_PUT("a=candidate:%d 1 udp %u %s %d typ host\r\n", c + 1,
-			     (126u << 24) | ((65535u - (unsigned)c - (v6 ? 1000u : 0u)) << 8) | 255u,
-			     a->candidates[c], a->port);
-		}
-		_PUT("a=end-of-candidates\r\n");
+		int n = _candidates(out + off, cap - off, a);
+		if (n < 0)
+			return n;
+		off += (size_t)n;
 	}
 	return (int)off;
 }

@@ -74,6 +74,12 @@ struct cr_sdp_answer_s {
 	const char *const *candidates; /* addresses (IPv4 or IPv6 literals) */
 	int n_candidates;
 	int port;
+	/* Audio (Opus, bundled with the video), when `audio`: the index of the
+	 * offer's audio section to accept, its payload type, SSRC, channels. */
+	bool audio;
+	int audio_media, audio_pt;
+	uint32_t audio_ssrc;
+	int audio_channels;
 };
 
 /* The answer; returns its length or -ENOSPC. */

@@ -190,7 +190,7 @@ static void _flush(struct cr_whep_s *w)
 	w->batch_n = 0;
 }
 
-static void _queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp)
+void cr_whep_queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp)
 {
 	struct cr_whep_s *w = v->w;
 	if (!v->srtp || !v->has_addr || len > CR_RTP_MAX_PACKET)
@@ -222,7 +222,7 @@ void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len)
 	v->rtx_credit += (int64_t)len / CR_WHEP_RTX_SHARE;
 	if (v->rtx_credit > CR_WHEP_RTX_BURST)
 		v->rtx_credit = CR_WHEP_RTX_BURST;
-	_queue(v, pkt, len, false);
+	cr_whep_queue(v, pkt, len, false);
 }
 
 static void _request_keyframe(struct cr_whep_viewer_s *v, const char *why)
@@ -270,20 +270,23 @@ static void _on_wake(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		CR_LOG_W("whep", "eventfd read: %s", strerror(errno));
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
-		if (v->state == CR_WHEP_SENDING)
+		if (v->state == CR_WHEP_SENDING) {
 			_drain(v);
+			cr_whep_audio_drain(v);
+		}
 	_flush(w);
 }
 
 /* Pipeline threads: wake the loop. */
-static void _notify(void *opaque)
+void cr_whep_notify(struct cr_whep_s *w)
 {
-	struct cr_whep_s *w = opaque;
 	uint64_t one = 1;
 	if (write(w->efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is already non-zero, the loop will wake. */
 	}
 }
+
+static void _notify(void *opaque) { cr_whep_notify(opaque); }
 
 /* ---- viewers ---- */
 
@@ -309,6 +312,7 @@ void cr_whep_viewer_close(struct cr_whep_viewer_s *v)
 	w->batch_n = k;
 	if (v->sub)
 		cr_stream_unsubscribe(v->sub);
+	cr_whep_audio_free(v);
 	evhttp_del_cb(w->http, v->path);
 	cr_dtls_free(v->dtls);
 	cr_srtp_free(v->srtp);
@@ -359,6 +363,8 @@ static int _start_media(struct cr_whep_viewer_s *v)
 	}
 	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = v->enc, .depth = _DEPTH,
 				   .notify = _notify, .opaque = w, .name = v->name};
+	if (cr_whep_audio_start(v) < 0)
+		CR_LOG_W("whep", "viewer %s: out of memory: no audio", v->id);
 	v->sub = cr_stream_subscribe(w->streams[v->stream], &req);
 	if (!v->sub) {
 		CR_LOG_W("whep", "viewer %s: cannot subscribe to stream %s", v->id,
@@ -440,9 +446,9 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 				rtx[12] = h->data[2];
 				rtx[13] = h->data[3];
 				memcpy(rtx + 14, h->data + CR_RTP_HEADER, h->len - CR_RTP_HEADER);
-				_queue(v, rtx, h->len + 2u, false);
+				cr_whep_queue(v, rtx, h->len + 2u, false);
 			} else {
-				_queue(v, h->data, h->len, false);
+				cr_whep_queue(v, h->data, h->len, false);
 			}
 			v->info.retransmits++;
 			w->stats.retransmits++;
@@ -541,7 +547,7 @@ static void _send_sr(struct cr_whep_viewer_s *v, int64_t now)
 	size_t n = cr_rtcp_sender_report(sr, sizeof(sr), v->rtp.ssrc, cr_ntp_now(), ts, v->rtp.packets,
 					 v->rtp.octets, cname);
 	if (n)
-		_queue(v, sr, n, true);
+		cr_whep_queue(v, sr, n, true);
 	v->last_sr_ns = now;
 }
 
@@ -616,6 +622,8 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 			cr_dtls_tick(v->dtls);
 		if (v->state == CR_WHEP_SENDING && now - v->last_sr_ns >= _SR_GAP_NS && v->rtp.packets > 0)
 			_send_sr(v, now);
+		if (v->state == CR_WHEP_SENDING)
+			cr_whep_audio_tick(v, now);
 	}
 	_flush(w);
 }

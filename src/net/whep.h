@@ -44,6 +44,7 @@ struct cr_whep_viewer_info_s {
 	uint64_t packets_sent, bytes_sent, frames_sent, keyframes_sent, frames_dropped;
 	uint64_t nacks, retransmits, plis, firs, keyframes_requested;
 	uint64_t retransmits_refused; /* over the byte budget, or asked again within an RTT */
+	uint64_t audio_packets_sent;  /* Opus, when the viewer's offer took audio */
 	double fraction_lost; /* 0..1, from the last receiver report */
 	int64_t packets_lost;
 	double jitter_ms, rtt_ms; /* rtt -1 until known */

@@ -243,6 +243,9 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	v->ts_offset = cr_whep_random32();
 	v->rtx_ssrc = cr_whep_random32();
 	v->rtx_seq = (uint16_t)cr_whep_random32();
+	int apt = -1, ami = cr_whep_audio_pick(&offer, w->streams[stream], &apt);
+	if (ami >= 0 && cr_whep_audio_new(v, apt) < 0)
+		ami = -1;
 	v->dtls = cr_dtls_new(w->dtls, m->fp_alg, m->fingerprint, cr_whep_dtls_send, v);
 	const char *cands[CR_MAX_CANDIDATES * 2];
 	for (int i = 0; i < w->n_candidates; i++)
@@ -252,12 +255,15 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		.ssrc = v->rtp.ssrc, .rtx_ssrc = v->rtx_ssrc, .ufrag = v->ufrag, .pwd = v->pwd,
 		.fingerprint = cr_dtls_fingerprint(w->dtls), .stream = sname,
 		.session_id = ((uint64_t)cr_whep_random32() << 20) ^ cr_whep_random32(), .candidates = cands,
-		.n_candidates = w->n_candidates, .port = w->port};
+		.n_candidates = w->n_candidates, .port = w->port, .audio = ami >= 0, .audio_media = ami,
+		.audio_pt = apt, .audio_ssrc = cr_whep_audio_ssrc(v),
+		.audio_channels = cr_stream_cfg(w->streams[stream])->audio.channels};
 	char *answer = malloc(16384);
 	int alen = answer ? cr_sdp_build_answer(&offer, &a, answer, 16384) : -ENOMEM;
 	if (!v->dtls || alen < 0 || evhttp_set_cb(w->http, v->path, _on_session, v) != 0) {
 		cr_whep_http_reply(req, 500, "Internal Server Error", "cannot create the session");
 		cr_dtls_free(v->dtls);
+		cr_whep_audio_free(v);
 		free(answer);
 		free(v);
 		return;
@@ -279,8 +285,8 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	evhttp_send_reply(req, 201, "Created", b);
 	evbuffer_free(b);
 	free(answer);
-	CR_LOG_I("whep", "viewer %s of stream %s: answered (%s, payload type %d%s)", v->id, sname,
-		 cr_codec_name(v->enc.codec), v->pt, v->rtx_pt >= 0 ? ", rtx" : "");
+	CR_LOG_I("whep", "viewer %s of stream %s: answered (%s, payload type %d%s%s)", v->id, sname,
+		 cr_codec_name(v->enc.codec), v->pt, v->rtx_pt >= 0 ? ", rtx" : "", v->audio ? ", Opus audio" : "");
 }
 
 /* Host check, CORS for configured origins, and (except for pre-flights,
@@ -432,6 +438,7 @@ static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque
 			  "fraction_lost", i->fraction_lost, "packets_lost", (json_int_t)i->packets_lost,
 			  "jitter_ms", i->jitter_ms, "rtt_ms", i->rtt_ms);
 	json_object_set_new(j, "retransmits_refused", json_integer((json_int_t)i->retransmits_refused));
+	json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)i->audio_packets_sent));
 	json_array_append_new(opaque, j);
 }
 

@@ -101,6 +101,7 @@ struct cr_whep_viewer_s {
 	struct cr_whep_hist_s *hist;
 	int n_hist;
 	int64_t rtx_credit; /* bytes retransmissions may still take */
+	struct cr_whep_audio_s *audio; /* whep_audio.c: Opus when the offer took it, else NULL */
 };
 
 struct cr_whep_s {
@@ -159,6 +160,23 @@ void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len); /* payloader emit *
 void cr_whep_dtls_send(void *opaque, const uint8_t *p, size_t len);
 void cr_whep_random_text(char *out, size_t n);
 uint32_t cr_whep_random32(void);
+/* SRTP-protects an RTP (or RTCP) packet of v into the send batch. */
+void cr_whep_queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp);
+/* From any thread: wakes the loop to drain subscribers. */
+void cr_whep_notify(struct cr_whep_s *w);
+
+/* whep_audio.c: a viewer's Opus (RFC 7587), bundled with its video. */
+struct cr_sdp_offer_s;
+struct cr_whep_audio_s;
+/* The offer's audio section that can receive Opus (*pt gets its payload
+ * type), or -1 (none, or the stream has no audio). */
+int cr_whep_audio_pick(const struct cr_sdp_offer_s *o, struct cr_stream_s *s, int *pt);
+int cr_whep_audio_new(struct cr_whep_viewer_s *v, int pt);
+uint32_t cr_whep_audio_ssrc(const struct cr_whep_viewer_s *v);
+int cr_whep_audio_start(struct cr_whep_viewer_s *v);   /* subscribes, when media starts */
+void cr_whep_audio_drain(struct cr_whep_viewer_s *v);  /* on wake-up */
+void cr_whep_audio_tick(struct cr_whep_viewer_s *v, int64_t now); /* sender reports */
+void cr_whep_audio_free(struct cr_whep_viewer_s *v);
 
 /* whep_http.c */
 void cr_whep_http_register(struct cr_whep_s *w);

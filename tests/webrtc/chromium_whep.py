@@ -6,7 +6,8 @@ page, posts the offer, plays for N seconds, and reads getStats().
     chromium_whep.py HTTP_BASE STREAM[,STREAM...] --seconds N
 
 Prints one JSON object per stream: framesDecoded, frame size, codec,
-pliCount, nackCount, framesDropped, the session Location, and the server's
+pliCount, nackCount, framesDropped, the session Location (with --audio: the
+audio inbound-rtp stats read twice, 2 s apart), and the server's
 frames_sent for that viewer (from /api/webrtc, read before the DELETE), and the colour at the middle of each of the
 test source's eight bars in a frame drawn from a <video> element."""
 import argparse
@@ -27,6 +28,17 @@ JS_START = r"""
 (async () => {
   const pc = new RTCPeerConnection();
   pc.addTransceiver('video', {direction: 'recvonly'});
+  if (%(audio)s) {
+    pc.addTransceiver('audio', {direction: 'recvonly'});
+    // Chromium pulls (decodes) remote audio for a track that is played.
+    pc.ontrack = e => {
+      if (e.track.kind !== 'audio') return;
+      const a = document.createElement('audio');
+      a.srcObject = new MediaStream([e.track]);
+      document.body.appendChild(a);
+      a.play().catch(err => { window.audioPlayError = String(err); });
+    };
+  }
   await pc.setLocalDescription(await pc.createOffer());
   const r = await fetch(%(url)s, {method: 'POST', headers: {'Content-Type': 'application/sdp'},
                                   body: pc.localDescription.sdp});
@@ -76,6 +88,16 @@ JS_STATS = r"""
         out[k] = s[k];
       const c = stats.get(s.codecId);
       out.codec = c ? c.mimeType : '?';
+    }
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+      const a = {};
+      for (const k of ['totalSamplesReceived', 'audioLevel', 'totalAudioEnergy', 'packetsReceived',
+                       'packetsLost', 'concealedSamples', 'jitterBufferDelay', 'jitterBufferEmittedCount'])
+        a[k] = s[k];
+      const c = stats.get(s.codecId);
+      a.codec = c ? c.mimeType : '?';
+      if (window.audioPlayError) a.playError = window.audioPlayError;
+      out.audio = a;
     }
   });
   return out;
@@ -145,9 +167,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=6)
     ap.add_argument("--devtools-port", type=int, default=19222)
     ap.add_argument("--player", help="also open /play/PLAYER and report what it shows")
+    ap.add_argument("--audio", action="store_true",
+                    help="also receive audio, play it, and report its inbound-rtp stats twice, 2 s apart")
     args = ap.parse_args()
     profile = tempfile.mkdtemp(prefix="camrelay-chromium-")
-    proc, ws = start_chromium(args.devtools_port, profile)
+    proc, ws = start_chromium(args.devtools_port, profile,
+                              ["--autoplay-policy=no-user-gesture-required"] if args.audio else [])
     results = {}
     try:
         cdp = Cdp(ws)
@@ -157,8 +182,16 @@ def main():
         names = args.streams.split(",")
         for n in names:
             url = json.dumps(args.base + "/whep/" + n)
-            results[n] = cdp.evaluate(JS_START % {"url": url, "name": json.dumps(n)}) or {}
+            results[n] = cdp.evaluate(JS_START % {"url": url, "name": json.dumps(n),
+                                                   "audio": "true" if args.audio else "false"}) or {}
         time.sleep(args.seconds)
+        if args.audio:
+            # totalSamplesReceived must grow: read it once here, once below.
+            for n in names:
+                if "error" not in results[n]:
+                    st = cdp.evaluate(JS_STATS % {"name": json.dumps(n)}) or {}
+                    results[n]["audio_before"] = st.get("audio")
+            time.sleep(2)
         for n in names:
             if "error" in results[n]:
                 continue
@@ -171,6 +204,7 @@ def main():
                 if v["id"] == vid:
                     results[n]["server_frames_sent"] = v["frames_sent"]
                     results[n]["server_plis"] = v["plis"]
+                    results[n]["server_audio_packets_sent"] = v.get("audio_packets_sent", 0)
         for n in names:
             if "location" in results[n]:
                 req = urllib.request.Request(args.base + results[n]["location"], method="DELETE")

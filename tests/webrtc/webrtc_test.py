@@ -579,7 +579,64 @@ def chromium(build):
         srv.stop()
 
 
+def aiortc_audio(build):
+    """Issue 19: an offer with audio gets the stream's Opus, bundled; aiortc
+    decodes it and its spectrum peaks at the test tone. A video-only offer to
+    the same stream is answered without audio."""
+    tone = 660
+    srv = Server(build, stream_toml("cam", "h264") + '[stream.cam.audio]\nbackend = "test"\ntone = %d\n' % tone)
+    try:
+        s, v, _ = aiortc_viewer(srv, "cam", 5, "--audio")
+        print("     aiortc with audio: %s" % json.dumps(s))
+        decoded_enough(s, v, 320, 240, "aiortc video beside audio")
+        check(s.get("audio_in_answer"), "the answer accepts the audio section")
+        check(v is not None and v.get("audio_packets_sent", 0) >= 150,
+              "server sent >= 150 Opus packets (%s)" % (v or {}).get("audio_packets_sent"))
+        check(s.get("audio_frames", 0) >= 150, "aiortc decoded >= 150 audio frames (%s)" % s.get("audio_frames"))
+        check(abs(s.get("audio_tone_hz", 0) - tone) <= 3, "the decoded spectrum peaks at %d Hz (%s)"
+              % (tone, s.get("audio_tone_hz")))
+        check(-30 <= s.get("audio_dbfs", -100) <= -10, "audio level between the tone and the beep (%s dBFS)"
+              % s.get("audio_dbfs"))
+        s, v, _ = aiortc_viewer(srv, "cam", 3)
+        decoded_enough(s, v, 320, 240, "video-only viewer of a stream with audio")
+        check(not s.get("audio_in_answer") and v is not None and v.get("audio_packets_sent", 1) == 0,
+              "a video-only offer gets no audio")
+    finally:
+        srv.stop()
+
+
+def chromium_audio(build):
+    """Issue 19: Chromium receives the stream's Opus over WHEP, plays it,
+    and its stats show samples arriving and a level above zero."""
+    srv = Server(build, stream_toml("cam", "h264") + '[stream.cam.audio]\nbackend = "test"\n')
+    try:
+        p = subprocess.run([PY, os.path.join(HERE, "chromium_whep.py"), srv.base, "cam", "--seconds", "5",
+                            "--devtools-port", str(free_port()), "--audio"],
+                           capture_output=True, text=True, timeout=180)
+        try:
+            r = json.loads(p.stdout)["cam"]
+        except (ValueError, KeyError):
+            check(False, "chromium driver output: %s %s" % (p.stdout[-500:], p.stderr[-500:]))
+            return
+        a0, a1 = r.get("audio_before") or {}, r.get("audio") or {}
+        print("     chromium audio: before %s\n     after %s\n     server sent %s Opus packets"
+              % (json.dumps(a0), json.dumps(a1), r.get("server_audio_packets_sent")))
+        check("error" not in r and r.get("state") == "connected", "chromium connected")
+        check(a1.get("codec", "").lower() == "audio/opus", "chromium negotiated Opus (%s)" % a1.get("codec"))
+        check(a0.get("totalSamplesReceived", 0) > 0 and
+              a1.get("totalSamplesReceived", 0) >= a0.get("totalSamplesReceived", 0) + 48000,
+              "totalSamplesReceived grows by >= 1 s of samples in 2 s (%s -> %s)"
+              % (a0.get("totalSamplesReceived"), a1.get("totalSamplesReceived")))
+        check((a1.get("audioLevel") or 0) > 0 and (a1.get("totalAudioEnergy") or 0) > 0,
+              "audioLevel > 0 (%s), totalAudioEnergy > 0 (%s)" % (a1.get("audioLevel"), a1.get("totalAudioEnergy")))
+        check(r.get("framesDecoded", 0) >= 30, "the video plays beside it (%s frames)" % r.get("framesDecoded"))
+    finally:
+        srv.stop()
+
+
 SCENARIOS = {
+    "aiortc-audio": aiortc_audio,
+    "chromium-audio": chromium_audio,
     "aiortc-h264": lambda b: aiortc_codec(b, "h264"),
     "aiortc-vp8": lambda b: aiortc_codec(b, "vp8"),
     "aiortc-no-candidates": aiortc_no_candidates,

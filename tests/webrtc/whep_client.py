@@ -2,12 +2,14 @@
 """A WHEP viewer built on aiortc (Debian python3-aiortc), for the tests.
 
     whep_client.py URL --seconds N [--no-candidates] [--pli-every S]
-                   [--drop-every K] [--json]
+                   [--drop-every K] [--audio] [--json]
 
 Posts an offer to URL (http://host:port/whep/<stream>), plays the video
 track for N seconds, decoding every frame, and prints a JSON summary:
 frames decoded, frame size, codec, the session URL, PLIs sent, packets
-dropped on purpose (which make aiortc send NACKs)."""
+dropped on purpose (which make aiortc send NACKs). With --audio it also
+offers to receive audio and reports the decoded audio's frames, level and
+the frequency its spectrum peaks at (numpy)."""
 import argparse
 import asyncio
 import json
@@ -51,6 +53,21 @@ async def run(args):
 
     pc = RTCPeerConnection()
     transceiver = pc.addTransceiver("video", direction="recvonly")
+    pcm = []
+    if args.audio:
+        pc.addTransceiver("audio", direction="recvonly")
+        summary["audio_frames"] = 0
+
+    async def consume_audio(track):
+        while True:
+            try:
+                frame = await track.recv()
+            except Exception:
+                break
+            summary["audio_frames"] += 1
+            summary["audio_rate"] = frame.sample_rate
+            a = frame.to_ndarray().reshape(-1, len(frame.layout.channels))
+            pcm.append(a[:, 0].astype("float32") / 32768.0)
     done = asyncio.Event()
     first = asyncio.Event()
 
@@ -69,7 +86,7 @@ async def run(args):
 
     @pc.on("track")
     def on_track(track):
-        asyncio.ensure_future(consume(track))
+        asyncio.ensure_future(consume_audio(track) if track.kind == "audio" else consume(track))
 
     await pc.setLocalDescription(await pc.createOffer())
     offer = pc.localDescription.sdp
@@ -127,11 +144,24 @@ async def run(args):
                 fir = struct.pack("!BBHII", 0x84, 206, 4, 1, 0) + struct.pack("!IB3x", s.source, fir_seq & 0xff)
                 await receiver._send_rtcp(fir)
                 summary["firs_sent"] += 1
+    summary["audio_in_answer"] = "m=audio 9 " in answer
+
+    def analyse_audio():
+        if not pcm:
+            return
+        import numpy as np
+        x = np.concatenate(pcm)[-summary.get("audio_rate", 48000) * 3:]  # the last 3 s
+        spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+        summary["audio_tone_hz"] = round(float(np.fft.rfftfreq(len(x), 1.0 / summary["audio_rate"])[int(np.argmax(spec))]), 1)
+        summary["audio_dbfs"] = round(float(20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-9)), 1)
+
+    analyse_audio()
     if args.keep_session:
         # The test reads the server's figures, then asks for ours: frames
         # still decode meanwhile, so both counts are taken at the same moment.
         print(json.dumps(summary), flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)
+        analyse_audio()
         print(json.dumps(summary), flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)
     status, _, _ = http("DELETE", summary["session"])
@@ -150,6 +180,7 @@ def main():
     ap.add_argument("--pli-every", type=float, default=0)
     ap.add_argument("--fir-every", type=float, default=0)
     ap.add_argument("--drop-every", type=int, default=0)
+    ap.add_argument("--audio", action="store_true", help="also receive audio; report its spectrum's peak")
     ap.add_argument("--keep-session", action="store_true",
                     help="print the summary; on a line from stdin print it again (current"
                          " counts); on another line DELETE and print the final one")
