@@ -41,7 +41,7 @@ static uint32_t _crc(const uint8_t *p, size_t len)
 	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)len) ^ _FP_XOR;
 }
 
-static void _xor_addr(const uint8_t *v, size_t len, const uint8_t *tid, struct sockaddr_storage *ss)
+void cr_stun_xor_addr(const uint8_t *v, size_t len, const uint8_t *tid, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (len >= 8 && v[1] == 1) {
@@ -102,7 +102,7 @@ int cr_stun_parse(const uint8_t *p, size_t len, struct cr_stun_msg_s *m)
 			m->ice_controlled = true;
 			break;
 		case _ATTR_XOR_MAPPED:
-			_xor_addr(v, alen, m->tid, &m->xor_mapped);
+			cr_stun_xor_addr(v, alen, m->tid, &m->xor_mapped);
 			m->has_xor_mapped = m->xor_mapped.ss_family != 0;
 			break;
 		case _ATTR_INTEGRITY:
@@ -149,8 +149,7 @@ bool cr_stun_check_integrity(const uint8_t *p, size_t len, const struct cr_stun_
 	return CRYPTO_memcmp(mac, p + m->integrity_at + 4, 20) == 0;
 }
 
-/* Appends MESSAGE-INTEGRITY and FINGERPRINT to a message of `off` bytes. */
-static size_t _seal(uint8_t *out, size_t cap, size_t off, const char *key, size_t keylen)
+size_t cr_stun_seal(uint8_t *out, size_t cap, size_t off, const char *key, size_t keylen)
 {
 	if (off + 24 + 8 > cap)
 		return 0;
@@ -166,6 +165,35 @@ static size_t _seal(uint8_t *out, size_t cap, size_t off, const char *key, size_
 	return off + 8;
 }
 
+size_t cr_stun_put_xor_addr(uint8_t *a, size_t cap, uint16_t type, const struct sockaddr *addr, const uint8_t tid[12])
+{
+	if (addr->sa_family == AF_INET && cap >= 12) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+		_put16(a, type);
+		_put16(a + 2, 8);
+		a[4] = 0;
+		a[5] = 1;
+		_put16(a + 6, (uint16_t)(ntohs(sin->sin_port) ^ (_MAGIC >> 16)));
+		_put32(a + 8, ntohl(sin->sin_addr.s_addr) ^ _MAGIC);
+		return 12;
+	}
+	if (addr->sa_family == AF_INET6 && cap >= 24) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
+		uint8_t mask[16];
+		_put32(mask, _MAGIC);
+		memcpy(mask + 4, tid, 12);
+		_put16(a, type);
+		_put16(a + 2, 20);
+		a[4] = 0;
+		a[5] = 2;
+		_put16(a + 6, (uint16_t)(ntohs(sin6->sin6_port) ^ (_MAGIC >> 16)));
+		for (int i = 0; i < 16; i++)
+			a[8 + i] = sin6->sin6_addr.s6_addr[i] ^ mask[i];
+		return 24;
+	}
+	return 0;
+}
+
 size_t cr_stun_binding_response(uint8_t *out, size_t cap, const uint8_t tid[12],
 				const struct sockaddr *addr, const char *key, size_t keylen)
 {
@@ -175,32 +203,9 @@ size_t cr_stun_binding_response(uint8_t *out, size_t cap, const uint8_t tid[12],
 	_put32(out + 4, _MAGIC);
 	memcpy(out + 8, tid, 12);
 	size_t off = 20;
-	uint8_t *a = out + off;
-	if (addr->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
-		_put16(a, _ATTR_XOR_MAPPED);
-		_put16(a + 2, 8);
-		a[4] = 0;
-		a[5] = 1;
-		_put16(a + 6, (uint16_t)(ntohs(sin->sin_port) ^ (_MAGIC >> 16)));
-		_put32(a + 8, ntohl(sin->sin_addr.s_addr) ^ _MAGIC);
-		off += 12;
-	} else if (addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
-		uint8_t mask[16];
-		_put32(mask, _MAGIC);
-		memcpy(mask + 4, tid, 12);
-		_put16(a, _ATTR_XOR_MAPPED);
-		_put16(a + 2, 20);
-		a[4] = 0;
-		a[5] = 2;
-		_put16(a + 6, (uint16_t)(ntohs(sin6->sin6_port) ^ (_MAGIC >> 16)));
-		for (int i = 0; i < 16; i++)
-			a[8 + i] = sin6->sin6_addr.s6_addr[i] ^ mask[i];
-		off += 24;
-	}
+	off += cr_stun_put_xor_addr(out + off, cap - off, _ATTR_XOR_MAPPED, addr, tid);
 	_put16(out + 2, (uint16_t)(off - 20));
-	return _seal(out, cap, off, key, keylen);
+	return cr_stun_seal(out, cap, off, key, keylen);
 }
 
 size_t cr_stun_binding_request(uint8_t *out, size_t cap, const uint8_t tid[12], const char *username,
@@ -238,5 +243,5 @@ size_t cr_stun_check_request(uint8_t *out, size_t cap, const uint8_t tid[12], co
 		off += 4;
 	}
 	_put16(out + 2, (uint16_t)(off - 20));
-	return _seal(out, cap, off, key, keylen);
+	return cr_stun_seal(out, cap, off, key, keylen);
 }

@@ -51,4 +51,13 @@ size_t cr_stun_binding_request(uint8_t *out, size_t cap, const uint8_t tid[12], 
 size_t cr_stun_check_request(uint8_t *out, size_t cap, const uint8_t tid[12], const char *username,
 			     const char *key, size_t keylen, bool use_candidate, bool controlling);
 
+/* For TURN (net/turn.c): an XOR-*-ADDRESS value into ss (family 0 when
+ * malformed); one written as attribute `type` (returns its size, 0 when it
+ * does not fit); MESSAGE-INTEGRITY and FINGERPRINT appended to a message of
+ * `off` bytes (returns the new size, 0 when it does not fit). */
+void cr_stun_xor_addr(const uint8_t *v, size_t len, const uint8_t *tid, struct sockaddr_storage *ss);
+size_t cr_stun_put_xor_addr(uint8_t *a, size_t cap, uint16_t type, const struct sockaddr *addr,
+			    const uint8_t tid[12]);
+size_t cr_stun_seal(uint8_t *out, size_t cap, size_t off, const char *key, size_t keylen);
+
 #endif

@@ -5,8 +5,10 @@
  *   whip_http.c  POST / DELETE over libevent's HTTP client (https through
  *                bufferevent_openssl, the system's CA store)
  *   whip_peer.c  one UDP socket: ICE as the controlling full agent (checks
- *                to the server's candidates, ICE-lite ones included), DTLS
- *                client, SRTP, RTP with a NACK history and RTX, RTCP
+ *                to the server's candidates, ICE-lite ones included, directly
+ *                and through a TURN relay), DTLS client, SRTP, RTP with a
+ *                NACK history and RTX, RTCP
+ *   turn.c       TURN and STUN client for the srflx/relay candidates
  *
  * The DTLS, SRTP, STUN, RTCP and payloader code is WHEP's (net/dtls.c,
  * net/srtp.c, net/stun.c, rtp/). Figures reach /api/streams and /metrics
@@ -27,6 +29,7 @@
 struct event_base;
 struct evbuffer;
 struct cr_dtls_ctx_s;
+struct cr_ice_server_cfg_s;
 
 /* ---- SDP (whip_sdp.c) ---- */
 
@@ -106,26 +109,36 @@ struct cr_whip_figures_s {
 	uint64_t remb_bps;
 	double fraction_lost, jitter_ms, rtt_ms; /* rtt -1 until known */
 	int64_t packets_lost;
-	char pair[160]; /* "host 127.0.0.1:5000 -> host 127.0.0.1:6000" */
+	char pair[160]; /* "host *:5000 -> host 127.0.0.1:6000", "relay A (TURN B) -> host C" */
+	char gathered[160]; /* "srflx 192.0.2.1:5000, relay 198.51.100.2:49152"; "" without ice_servers */
+	char ice_note[240]; /* what failed with the ice_servers */
 	bool relayed;
 	bool rtx;
 	const char *dtls_role; /* "client" or "server" */
 };
 
 struct cr_whip_peer_s;
-/* Called on the loop: the server asked for a keyframe (PLI/FIR), or the
- * peer changed state (MEDIA: sending; FAILED: cr_whip_peer_error says why). */
+/* Called on the loop: the server asked for a keyframe (PLI/FIR), the
+ * peer changed state (MEDIA: sending; FAILED: cr_whip_peer_error says why),
+ * or gathering through the ice_servers ended. */
 struct cr_whip_peer_cbs_s {
 	void (*keyframe)(void *opaque);
 	void (*state)(void *opaque, enum cr_whip_peer_state_e st);
+	void (*gathered)(void *opaque);
 	void *opaque;
 };
 
 /* Opens the UDP socket and fills the offer's ICE part (o->ufrag, pwd,
- * fingerprint, local candidates). NULL with err on failure. */
+ * fingerprint, host candidates). With ice servers it then gathers (at
+ * most 3 s; cr_whip_peer_gathering): cbs->gathered says when, and
+ * cr_whip_peer_fill_offer adds the srflx/relay candidates to the offer.
+ * NULL with err on failure. */
 struct cr_whip_peer_s *cr_whip_peer_new(struct event_base *base, struct cr_dtls_ctx_s *dtls,
 					const struct cr_whip_peer_cbs_s *cbs, struct cr_whip_offer_s *o,
-					char *err, size_t errlen);
+					const struct cr_ice_server_cfg_s *servers, int n_servers, char *err,
+					size_t errlen);
+bool cr_whip_peer_gathering(const struct cr_whip_peer_s *p);
+void cr_whip_peer_fill_offer(const struct cr_whip_peer_s *p, struct cr_whip_offer_s *o);
 void cr_whip_peer_free(struct cr_whip_peer_s *p);
 /* Starts connectivity checks to the answer's candidates, then DTLS. */
 int cr_whip_peer_start(struct cr_whip_peer_s *p, const struct cr_whip_answer_s *a);

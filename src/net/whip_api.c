@@ -23,6 +23,8 @@ static void _add(const struct cr_whip_info_s *i, void *opaque)
 		json_object_set_new(j, "url", json_string(i->url));
 		json_object_set_new(j, "last_error", json_string(i->last_error));
 		json_object_set_new(j, "pair", json_string(f->pair));
+		json_object_set_new(j, "gathered", json_string(f->gathered));
+		json_object_set_new(j, "ice_note", json_string(f->ice_note));
 	}
 	json_object_set_new(j, "relayed", json_boolean(f->relayed));
 	json_object_set_new(j, "rtx", json_boolean(f->rtx));
@@ -67,12 +69,14 @@ static void _metric(const struct cr_whip_info_s *i, void *opaque)
 			    "camrelay_whip_retransmits_total{stream=\"%s\"} %llu\n"
 			    "camrelay_whip_plis_total{stream=\"%s\"} %llu\n"
 			    "camrelay_whip_remb_bps{stream=\"%s\"} %llu\n"
-			    "camrelay_whip_rtt_ms{stream=\"%s\"} %.2f\n",
+			    "camrelay_whip_rtt_ms{stream=\"%s\"} %.2f\n"
+			    "camrelay_whip_relayed{stream=\"%s\"} %d\n",
 			    s, strcmp(i->state, "publishing") == 0, s, (unsigned long long)i->attempts, s,
 			    (unsigned long long)i->failures, s, (unsigned long long)f->packets_sent, s,
 			    (unsigned long long)f->bytes_sent, s, (unsigned long long)f->frames_sent, s,
 			    (unsigned long long)f->nacks, s, (unsigned long long)f->retransmits, s,
-			    (unsigned long long)f->plis, s, (unsigned long long)f->remb_bps, s, f->rtt_ms);
+			    (unsigned long long)f->plis, s, (unsigned long long)f->remb_bps, s, f->rtt_ms, s,
+			    f->relayed);
 }
 
 void cr_whip_metrics(struct evbuffer *out) { cr_whip_foreach(_metric, out); }

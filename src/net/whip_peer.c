@@ -6,7 +6,15 @@
  * Then the UDP socket is connected to that pair, so that an ICMP port
  * unreachable (the server went away) ends the session at once; consent
  * (RFC 7675) is refreshed every 2 s. Written by hand on net/stun.c: libnice
- * would bring GLib and a second event loop for the part used here. */
+ * would bring GLib and a second event loop for the part used here.
+ *
+ * With ice_servers, candidates are gathered before the offer goes out (at
+ * most 3 s): the server-reflexive address from the first stun: URL (or the
+ * TURN server's mapped address), and a relayed one from the first turn: URL
+ * (net/turn.c). Every server candidate is then checked directly and through
+ * the relay (Send indications, after a CreatePermission for all of them);
+ * a relayed pair, once chosen, gets a channel (ChannelData) and the socket
+ * is connected to the TURN server. A direct pair gives the allocation back. */
 #include "net/whip.h"
 
 #include <arpa/inet.h>
@@ -23,9 +31,11 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "net/dtls.h"
 #include "net/srtp.h"
 #include "net/stun.h"
+#include "net/turn.h"
 #include "rtp/rtp.h"
 
 #define _TICK_MS 20
@@ -36,6 +46,7 @@
 #define _CONSENT_LOST_NS 8000000000LL
 #define _SR_GAP_NS 1000000000LL
 #define _HIST 1024
+#define _GATHER_NS 3000000000LL
 
 struct _hist_s {
 	uint16_t seq, len;
@@ -55,7 +66,12 @@ struct cr_whip_peer_s {
 	int n_local;
 	struct cr_whip_cand_s local[CR_WHIP_MAX_LOCAL];
 	struct cr_whip_answer_s ans;
-	uint8_t tids[CR_WHIP_MAX_CANDS][12];
+	uint8_t tids[CR_WHIP_MAX_CANDS][12];  /* checks sent directly */
+	uint8_t rtids[CR_WHIP_MAX_CANDS][12]; /* the same through the relay */
+	struct cr_turn_s *turn, *stun;         /* NULL when not configured / given up */
+	bool gathering, sel_relay;
+	int64_t gather_ns;
+	char note[240]; /* what went wrong with the ICE servers */
 	uint8_t consent_tid[12];
 	int next_check, sel;
 	int64_t started_ns, state_ns, last_check_ns, consent_tx_ns, consent_rx_ns, last_sr_ns, last_frame_ns;
@@ -99,12 +115,37 @@ static void _send_raw(struct cr_whip_peer_s *p, const void *b, size_t len, const
 {
 	ssize_t r = to ? sendto(p->fd, b, len, 0, (const struct sockaddr *)to, sizeof(*to)) : send(p->fd, b, len, 0);
 	if (r < 0 && errno == ECONNREFUSED && p->sel >= 0)
-		_fail(p, "the server's media port refused the packets (ICMP port unreachable): it went away");
+		_fail(p, p->sel_relay ? "the TURN server's port refused the packets (ICMP port unreachable): it went away"
+				      : "the server's media port refused the packets (ICMP port unreachable): it went away");
+}
+
+/* TURN/STUN requests and relayed datagrams: always to the server's address
+ * (also on a socket connected to it). */
+static void _turn_send(void *opaque, const struct sockaddr_in6 *to, const uint8_t *b, size_t len)
+{
+	_send_raw(opaque, b, len, to);
+}
+
+/* To `to` directly, or through the TURN relay. */
+static void _send_via(struct cr_whip_peer_s *p, const void *b, size_t len, const struct sockaddr_in6 *to, bool relay)
+{
+	if (relay) {
+		if (p->turn)
+			cr_turn_send(p->turn, to, b, len);
+		return;
+	}
+	_send_raw(p, b, len, p->sel >= 0 ? NULL : to);
+}
+
+/* To the selected pair. */
+static void _send(struct cr_whip_peer_s *p, const void *b, size_t len)
+{
+	_send_via(p, b, len, &p->ans.cands[p->sel].addr, p->sel_relay);
 }
 
 /* ---- ICE ---- */
 
-static void _send_check(struct cr_whip_peer_s *p, int i, uint8_t tid[12], bool nominate)
+static void _send_check(struct cr_whip_peer_s *p, int i, uint8_t tid[12], bool nominate, bool relay)
 {
 	char user[200];
 	uint8_t buf[512];
@@ -114,22 +155,36 @@ static void _send_check(struct cr_whip_peer_s *p, int i, uint8_t tid[12], bool n
 			tid[k] = (uint8_t)rand();
 	size_t n = cr_stun_binding_request(buf, sizeof(buf), tid, user, p->ans.pwd, strlen(p->ans.pwd), nominate);
 	if (n)
-		_send_raw(p, buf, n, p->sel >= 0 ? NULL : &p->ans.cands[i].addr);
+		_send_via(p, buf, n, &p->ans.cands[i].addr, relay);
 }
 
-static void _on_selected(struct cr_whip_peer_s *p, int i)
+static void _on_selected(struct cr_whip_peer_s *p, int i, bool relay)
 {
-	p->sel = i;
 	const struct cr_whip_cand_s *c = &p->ans.cands[i];
-	if (connect(p->fd, (const struct sockaddr *)&c->addr, sizeof(c->addr)) < 0) {
+	if (!relay && p->turn) {
+		cr_turn_release(p->turn); /* before connect(): it goes to the TURN server */
+		cr_turn_free(p->turn);
+		p->turn = NULL;
+	}
+	p->sel = i;
+	p->sel_relay = relay;
+	const struct sockaddr_in6 *to = relay ? cr_turn_server(p->turn) : &c->addr;
+	if (connect(p->fd, (const struct sockaddr *)to, sizeof(*to)) < 0) {
 		_fail(p, "cannot use the candidate pair: %s", strerror(errno));
 		return;
 	}
-	char a[64];
+	char a[64], r[64], t[64];
 	cr_whip_addr_text(&c->addr, a, sizeof(a));
-	snprintf(p->fig.pair, sizeof(p->fig.pair), "host *:%u -> %s %s", p->n_local ? ntohs(p->local[0].addr.sin6_port) : 0,
-		 c->type, a);
-	p->fig.relayed = strcmp(c->type, "relay") == 0;
+	if (relay) {
+		cr_turn_bind(p->turn, &c->addr);
+		cr_whip_addr_text(cr_turn_relayed(p->turn), r, sizeof(r));
+		cr_whip_addr_text(cr_turn_server(p->turn), t, sizeof(t));
+		snprintf(p->fig.pair, sizeof(p->fig.pair), "relay %s (TURN %s) -> %s %s", r, t, c->type, a);
+	} else {
+		snprintf(p->fig.pair, sizeof(p->fig.pair), "host *:%u -> %s %s",
+			 p->n_local ? ntohs(p->local[0].addr.sin6_port) : 0, c->type, a);
+	}
+	p->fig.relayed = relay || strcmp(c->type, "relay") == 0;
 	p->consent_rx_ns = p->consent_tx_ns = cr_now_ns();
 	p->state = CR_WHIP_PEER_DTLS;
 	p->state_ns = cr_now_ns();
@@ -139,7 +194,8 @@ static void _on_selected(struct cr_whip_peer_s *p, int i)
 		_fail(p, "%s", cr_dtls_error(p->dtls));
 }
 
-static void _on_stun(struct cr_whip_peer_s *p, const uint8_t *b, size_t len, const struct sockaddr_in6 *from)
+static void _on_stun(struct cr_whip_peer_s *p, const uint8_t *b, size_t len, const struct sockaddr_in6 *from,
+		     bool relay)
 {
 	struct cr_stun_msg_s m;
 	if (cr_stun_parse(b, len, &m) < 0)
@@ -164,26 +220,27 @@ static void _on_stun(struct cr_whip_peer_s *p, const uint8_t *b, size_t len, con
 		size_t n = cr_stun_binding_response(out, sizeof(out), m.tid, (const struct sockaddr *)&mapped, p->pwd,
 						    strlen(p->pwd));
 		if (n)
-			_send_raw(p, out, n, p->sel >= 0 ? NULL : from);
+			_send_via(p, out, n, from, relay);
 		return;
 	}
 	if (m.type != CR_STUN_BINDING_SUCCESS || !cr_stun_check_integrity(b, len, &m, p->ans.pwd, strlen(p->ans.pwd)))
 		return;
 	if (p->sel >= 0) {
-		if (memcmp(m.tid, p->consent_tid, 12) == 0 || memcmp(m.tid, p->tids[p->sel], 12) == 0)
+		if (memcmp(m.tid, p->consent_tid, 12) == 0 ||
+		    memcmp(m.tid, p->sel_relay ? p->rtids[p->sel] : p->tids[p->sel], 12) == 0)
 			p->consent_rx_ns = cr_now_ns();
 		return;
 	}
-	for (int i = 0; i < p->ans.n_cands; i++)
-		if (memcmp(m.tid, p->tids[i], 12) == 0 && p->state == CR_WHIP_PEER_ICE) {
-			_on_selected(p, i);
+	for (int i = 0; i < p->ans.n_cands && p->state == CR_WHIP_PEER_ICE && p->started_ns; i++)
+		if (memcmp(m.tid, relay ? p->rtids[i] : p->tids[i], 12) == 0) {
+			_on_selected(p, i, relay);
 			return;
 		}
 }
 
 static void _dtls_send(void *opaque, const uint8_t *b, size_t len)
 {
-	_send_raw(opaque, b, len, NULL);
+	_send(opaque, b, len);
 }
 
 /* ---- media ---- */
@@ -201,7 +258,7 @@ static void _on_rtp(void *opaque, uint8_t *pkt, size_t len)
 	memcpy(p->out, pkt, len);
 	if (cr_srtp_protect(p->srtp, p->out, &l) < 0)
 		return;
-	_send_raw(p, p->out, l, NULL);
+	_send(p, p->out, l);
 	p->fig.packets_sent++;
 	p->fig.bytes_sent += l;
 }
@@ -211,7 +268,7 @@ static void _send_rtcp(struct cr_whip_peer_s *p, const uint8_t *b, size_t len)
 	size_t l = len;
 	memcpy(p->out, b, len);
 	if (cr_srtp_protect_rtcp(p->srtp, p->out, &l) == 0)
-		_send_raw(p, p->out, l, NULL);
+		_send(p, p->out, l);
 }
 
 static void _retransmit(struct cr_whip_peer_s *p, uint16_t seq)
@@ -227,7 +284,7 @@ static void _retransmit(struct cr_whip_peer_s *p, uint16_t seq)
 		return;
 	if (cr_srtp_protect(p->srtp, p->out, &len) < 0)
 		return;
-	_send_raw(p, p->out, len, NULL);
+	_send(p, p->out, len);
 	p->fig.retransmits++;
 }
 
@@ -281,36 +338,52 @@ static void _start_media(struct cr_whip_peer_s *p)
 	p->cbs.state(p->cbs.opaque, p->state);
 }
 
+/* One datagram from the server, directly or out of the relay. */
+static void _on_packet(struct cr_whip_peer_s *p, uint8_t *buf, size_t n, const struct sockaddr_in6 *from, bool relay)
+{
+	uint8_t b0 = buf[0];
+	if (b0 < 4) {
+		_on_stun(p, buf, n, from, relay);
+	} else if (b0 >= 20 && b0 <= 63 && p->dtls && p->sel >= 0 && relay == p->sel_relay) {
+		int r = cr_dtls_input(p->dtls, buf, n);
+		if (r == 1)
+			_start_media(p);
+		else if (r == -EPIPE)
+			_fail(p, "the server closed the DTLS session");
+		else if (r < 0)
+			_fail(p, "%s", cr_dtls_error(p->dtls)[0] ? cr_dtls_error(p->dtls) : "DTLS failed");
+	} else if (b0 >= 128 && b0 <= 191 && p->srtp && relay == p->sel_relay && cr_rtp_is_rtcp(buf, n)) {
+		_on_rtcp(p, buf, n);
+	}
+}
+
 static void _on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct cr_whip_peer_s *p = arg;
 	(void)what;
 	for (int round = 0; round < 64 && p->state != CR_WHIP_PEER_FAILED; round++) {
-		uint8_t buf[2048];
-		struct sockaddr_in6 from;
+		uint8_t buf[2048], *d = buf;
+		struct sockaddr_in6 from, peer;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
 		if (n < 0) {
 			if (errno == ECONNREFUSED && p->sel >= 0)
-				_fail(p, "the server's media port refused the packets (ICMP port unreachable): it went away");
+				_fail(p, "the %s port refused the packets (ICMP port unreachable): it went away",
+				      p->sel_relay ? "TURN server's" : "server's media");
 			break;
 		}
 		if (n == 0 || from.sin6_family != AF_INET6)
 			continue;
-		uint8_t b0 = buf[0];
-		if (b0 < 4) {
-			_on_stun(p, buf, (size_t)n, &from);
-		} else if (b0 >= 20 && b0 <= 63 && p->dtls && p->sel >= 0) {
-			int r = cr_dtls_input(p->dtls, buf, (size_t)n);
-			if (r == 1)
-				_start_media(p);
-			else if (r == -EPIPE)
-				_fail(p, "the server closed the DTLS session");
-			else if (r < 0)
-				_fail(p, "%s", cr_dtls_error(p->dtls)[0] ? cr_dtls_error(p->dtls) : "DTLS failed");
-		} else if (b0 >= 128 && b0 <= 191 && p->srtp && cr_rtp_is_rtcp(buf, (size_t)n)) {
-			_on_rtcp(p, buf, (size_t)n);
-		}
+		size_t dl = (size_t)n;
+		int r = 0;
+		if (p->turn && cr_turn_from(p->turn, &from))
+			r = cr_turn_input(p->turn, buf, (size_t)n, cr_now_ns(), &d, &dl, &peer);
+		if (r == 0 && p->stun && cr_turn_from(p->stun, &from))
+			r = cr_turn_input(p->stun, buf, (size_t)n, cr_now_ns(), &d, &dl, &peer) == 1 ? -1 : 0;
+		if (r == 1 && dl)
+			_on_packet(p, d, dl, &peer, true);
+		else if (r == 0 && !(p->turn && cr_turn_from(p->turn, &from)) && !(p->stun && cr_turn_from(p->stun, &from)))
+			_on_packet(p, buf, (size_t)n, &from, false);
 	}
 }
 
@@ -326,28 +399,64 @@ static void _send_sr(struct cr_whip_peer_s *p, int64_t now)
 	p->last_sr_ns = now;
 }
 
+static void _ice_tick(struct cr_whip_peer_s *p, int64_t now)
+{
+	if (!p->started_ns)
+		return; /* gathered, the answer not there yet */
+	if (now - p->started_ns > _ICE_TIMEOUT_NS) {
+		char list[160] = "";
+		for (int i = 0; i < p->ans.n_cands && strlen(list) < 120; i++) {
+			char a[64];
+			cr_whip_addr_text(&p->ans.cands[i].addr, a, sizeof(a));
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", a);
+		}
+		_fail(p, "ICE failed: none of the server's %d candidates (%s) answered in 10 s%s%s%s", p->ans.n_cands,
+		      list, p->turn ? " directly or through TURN" : "", p->note[0] ? "; " : "", p->note);
+		return;
+	}
+	if (now - p->last_check_ns >= _CHECK_GAP_NS) {
+		/* every candidate directly, then every one through the relay */
+		int pairs = p->ans.n_cands * (p->turn ? 2 : 1), k = p->next_check++ % pairs, i = k % p->ans.n_cands;
+		bool relay = k >= p->ans.n_cands;
+		_send_check(p, i, relay ? p->rtids[i] : p->tids[i], true, relay);
+		p->last_check_ns = now;
+	}
+}
+
+/* Retransmissions and refreshes; a TURN failure ends a relayed session
+ * and only drops the relayed pairs of one still checking. */
+static void _turn_tick(struct cr_whip_peer_s *p, int64_t now)
+{
+	if (p->stun)
+		cr_turn_tick(p->stun, now);
+	if (!p->turn)
+		return;
+	cr_turn_tick(p->turn, now);
+	if (cr_turn_state(p->turn) != CR_TURN_FAILED || p->gathering)
+		return;
+	if (p->sel_relay) {
+		_fail(p, "%s", cr_turn_error(p->turn));
+		return;
+	}
+	snprintf(p->note, sizeof(p->note), "%s", cr_turn_error(p->turn));
+	cr_turn_free(p->turn);
+	p->turn = NULL;
+}
+
+static void _gather_tick(struct cr_whip_peer_s *p, int64_t now);
+
 static void _on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cr_whip_peer_s *p = arg;
 	(void)fd, (void)what;
 	int64_t now = cr_now_ns();
+	_turn_tick(p, now);
+	if (p->gathering) {
+		_gather_tick(p, now);
+		return;
+	}
 	if (p->state == CR_WHIP_PEER_ICE) {
-		if (now - p->started_ns > _ICE_TIMEOUT_NS) {
-			char list[160] = "";
-			for (int i = 0; i < p->ans.n_cands && strlen(list) < 120; i++) {
-				char a[64];
-				cr_whip_addr_text(&p->ans.cands[i].addr, a, sizeof(a));
-				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", a);
-			}
-			_fail(p, "ICE failed: none of the server's %d candidates (%s) answered in 10 s", p->ans.n_cands,
-			      list);
-			return;
-		}
-		if (now - p->last_check_ns >= _CHECK_GAP_NS) {
-			int i = p->next_check++ % p->ans.n_cands;
-			_send_check(p, i, p->tids[i], true);
-			p->last_check_ns = now;
-		}
+		_ice_tick(p, now);
 		return;
 	}
 	if (p->state == CR_WHIP_PEER_FAILED)
@@ -364,7 +473,7 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (now - p->consent_tx_ns >= _CONSENT_GAP_NS) {
-		_send_check(p, p->sel, p->consent_tid, false);
+		_send_check(p, p->sel, p->consent_tid, false, p->sel_relay);
 		p->consent_tx_ns = now;
 	}
 	if (p->state == CR_WHIP_PEER_MEDIA && now - p->last_sr_ns >= _SR_GAP_NS && p->rtp.packets)
@@ -373,23 +482,130 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- set-up ---- */
 
-static void _add_local(struct cr_whip_peer_s *p, const struct sockaddr *sa, uint16_t port)
+/* Type preference (RFC 8445 5.1.2.2): host 126, srflx 100, relay 0. */
+static void _add_cand(struct cr_whip_peer_s *p, const struct sockaddr_in6 *a, const char *type)
 {
 	if (p->n_local >= CR_WHIP_MAX_LOCAL)
 		return;
 	struct cr_whip_cand_s *c = &p->local[p->n_local];
 	memset(c, 0, sizeof(*c));
-	c->addr.sin6_family = AF_INET6;
-	c->addr.sin6_port = htons(port);
-	if (sa->sa_family == AF_INET) {
-		c->addr.sin6_addr.s6_addr[10] = c->addr.sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&c->addr.sin6_addr.s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else {
-		c->addr.sin6_addr = ((const struct sockaddr_in6 *)sa)->sin6_addr;
-	}
-	c->priority = (126u << 24) | ((65535u - (unsigned)p->n_local) << 8) | 255u;
-	snprintf(c->type, sizeof(c->type), "host");
+	c->addr = *a;
+	unsigned pref = strcmp(type, "host") == 0 ? 126u : strcmp(type, "srflx") == 0 ? 100u : 0u;
+	c->priority = (pref << 24) | ((65535u - (unsigned)p->n_local) << 8) | 255u;
+	snprintf(c->type, sizeof(c->type), "%s", type);
 	p->n_local++;
+}
+
+static void _add_local(struct cr_whip_peer_s *p, const struct sockaddr *sa, uint16_t port)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	if (sa->sa_family == AF_INET) {
+		a.sin6_addr.s6_addr[10] = a.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&a.sin6_addr.s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else {
+		a.sin6_addr = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+	}
+	_add_cand(p, &a, "host");
+}
+
+static void _note(struct cr_whip_peer_s *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void _note(struct cr_whip_peer_s *p, const char *fmt, ...)
+{
+	size_t l = strlen(p->note);
+	if (l + 3 >= sizeof(p->note))
+		return;
+	if (l)
+		l += (size_t)snprintf(p->note + l, sizeof(p->note) - l, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->note + l, sizeof(p->note) - l, fmt, ap);
+	va_end(ap);
+}
+
+/* The first stun: and the first UDP turn: URL of the ice_servers. */
+static void _start_servers(struct cr_whip_peer_s *p, const struct cr_ice_server_cfg_s *sv, int n)
+{
+	int64_t now = cr_now_ns();
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < sv[i].n_urls; k++) {
+			const char *u = sv[i].urls[k];
+			bool turn = strncmp(u, "turn:", 5) == 0, tcp;
+			struct sockaddr_in6 a;
+			if ((turn && p->turn) || (!turn && p->stun))
+				continue;
+			if (cr_turn_resolve(u, &a, &tcp) < 0) {
+				_note(p, "cannot resolve %s", u);
+				continue;
+			}
+			if (tcp) {
+				_note(p, "%s: only TURN over UDP is supported", u);
+				continue;
+			}
+			struct cr_turn_s *t = cr_turn_new(&a, turn ? sv[i].username : NULL,
+							  turn ? sv[i].credential : NULL, _turn_send, p);
+			if (!t)
+				continue;
+			*(turn ? &p->turn : &p->stun) = t;
+			cr_turn_start(t, now);
+		}
+	p->gathering = p->turn || p->stun;
+	p->gather_ns = now;
+}
+
+static bool _is_local(const struct cr_whip_peer_s *p, const struct sockaddr_in6 *a)
+{
+	for (int i = 0; i < p->n_local; i++)
+		if (p->local[i].addr.sin6_port == a->sin6_port && memcmp(&p->local[i].addr.sin6_addr, &a->sin6_addr, 16) == 0)
+			return true;
+	return false;
+}
+
+/* Done when every server answered or failed, or after 3 s: the
+ * server-reflexive candidate (unless it is a host one: no NAT), the relayed
+ * one, and a note of what failed. */
+static void _gather_tick(struct cr_whip_peer_s *p, int64_t now)
+{
+	bool waiting = (p->stun && cr_turn_state(p->stun) == CR_TURN_WAITING) ||
+		       (p->turn && cr_turn_state(p->turn) == CR_TURN_WAITING);
+	if (waiting && now - p->gather_ns < _GATHER_NS)
+		return;
+	p->gathering = false;
+	struct sockaddr_in6 srflx = {0};
+	struct cr_turn_s *ts[2] = {p->stun, p->turn};
+	for (int k = 0; k < 2; k++) {
+		struct cr_turn_s *t = ts[k];
+		if (t && cr_turn_state(t) == CR_TURN_READY && !srflx.sin6_family)
+			srflx = *cr_turn_mapped(t);
+		else if (t && cr_turn_state(t) != CR_TURN_READY) {
+			char a[64];
+			cr_whip_addr_text(cr_turn_server(t), a, sizeof(a));
+			if (cr_turn_state(t) == CR_TURN_FAILED)
+				_note(p, "%s", cr_turn_error(t));
+			else
+				_note(p, "%s server %s: no answer in 3 s", k ? "TURN" : "STUN", a);
+		}
+	}
+	char a[64], b[64];
+	if (srflx.sin6_family && !_is_local(p, &srflx)) {
+		_add_cand(p, &srflx, "srflx");
+		cr_whip_addr_text(&srflx, a, sizeof(a));
+		snprintf(p->fig.gathered, sizeof(p->fig.gathered), "srflx %s", a);
+	} else if (srflx.sin6_family) {
+		snprintf(p->fig.gathered, sizeof(p->fig.gathered), "srflx = host (no NAT)");
+	}
+	if (p->turn && cr_turn_state(p->turn) == CR_TURN_READY) {
+		_add_cand(p, cr_turn_relayed(p->turn), "relay");
+		cr_whip_addr_text(cr_turn_relayed(p->turn), b, sizeof(b));
+		size_t l = strlen(p->fig.gathered);
+		snprintf(p->fig.gathered + l, sizeof(p->fig.gathered) - l, "%srelay %s", l ? ", " : "", b);
+	} else {
+		cr_turn_free(p->turn);
+		p->turn = NULL;
+	}
+	cr_turn_free(p->stun);
+	p->stun = NULL;
+	snprintf(p->fig.ice_note, sizeof(p->fig.ice_note), "%s", p->note);
+	p->cbs.gathered(p->cbs.opaque);
 }
 
 /* Host candidates: every IPv4 address that is up, global IPv6 ones, then
@@ -437,7 +653,8 @@ static int _open_socket(struct cr_whip_peer_s *p, char *err, size_t errlen)
 
 struct cr_whip_peer_s *cr_whip_peer_new(struct event_base *base, struct cr_dtls_ctx_s *dtls,
 					const struct cr_whip_peer_cbs_s *cbs, struct cr_whip_offer_s *o,
-					char *err, size_t errlen)
+					const struct cr_ice_server_cfg_s *servers, int n_servers, char *err,
+					size_t errlen)
 {
 	struct cr_whip_peer_s *p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -476,6 +693,12 @@ struct cr_whip_peer_s *cr_whip_peer_new(struct event_base *base, struct cr_dtls_
 		snprintf(err, errlen, "cannot set up the event loop");
 		goto error;
 	}
+	_start_servers(p, servers, n_servers);
+	struct timeval tv = {0, _TICK_MS * 1000};
+	if (p->gathering && event_add(p->tick_ev, &tv) < 0) {
+		snprintf(err, errlen, "cannot set up the event loop");
+		goto error;
+	}
 	return p;
 error:
 	cr_whip_peer_free(p);
@@ -491,6 +714,12 @@ int cr_whip_peer_start(struct cr_whip_peer_s *p, const struct cr_whip_answer_s *
 	p->dtls = cr_dtls_new(p->dtls_ctx, "sha-256", a->fingerprint, _dtls_send, p); /* the answer's, checked sha-256 */
 	if (!p->dtls)
 		return -ENOMEM;
+	if (p->turn) {
+		struct sockaddr_in6 peers[CR_WHIP_MAX_CANDS];
+		for (int i = 0; i < a->n_cands; i++)
+			peers[i] = a->cands[i].addr;
+		cr_turn_permit(p->turn, peers, a->n_cands);
+	}
 	p->started_ns = p->state_ns = cr_now_ns();
 	p->state = CR_WHIP_PEER_ICE;
 	struct timeval tv = {0, _TICK_MS * 1000};
@@ -509,11 +738,20 @@ void cr_whip_peer_free(struct cr_whip_peer_s *p)
 		close(p->fd);
 	cr_dtls_free(p->dtls);
 	cr_srtp_free(p->srtp);
+	cr_turn_free(p->turn);
+	cr_turn_free(p->stun);
 	free(p->hist);
 	free(p);
 }
 
 enum cr_whip_peer_state_e cr_whip_peer_state(const struct cr_whip_peer_s *p) { return p->state; }
+bool cr_whip_peer_gathering(const struct cr_whip_peer_s *p) { return p->gathering; }
+
+void cr_whip_peer_fill_offer(const struct cr_whip_peer_s *p, struct cr_whip_offer_s *o)
+{
+	o->n_local = p->n_local;
+	memcpy(o->local, p->local, sizeof(p->local));
+}
 const char *cr_whip_peer_error(const struct cr_whip_peer_s *p) { return p->error; }
 
 void cr_whip_peer_send_frame(struct cr_whip_peer_s *p, const uint8_t *data, size_t size, uint32_t ts90k,

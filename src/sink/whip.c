@@ -37,7 +37,7 @@ struct _whip_s {
 	struct cr_sink_s *sink;
 	const char *stream_name;
 	struct event_base *base;
-	struct event *wake_ev, *retry_ev, *teardown_ev, *stats_ev, *stop_ev, *delete_ev;
+	struct event *wake_ev, *retry_ev, *teardown_ev, *stats_ev, *stop_ev, *delete_ev, *post_ev;
 	char delete_url[512]; /* a session given up, DELETEd from the loop */
 	int efd;
 	pthread_t thread;
@@ -55,6 +55,7 @@ struct _whip_s {
 	int64_t last_key_ns, attempt_ns;
 	double backoff_s;
 	char session[512], etag[128];
+	char logged_note[240];
 	/* Read by the HTTP thread through cr_whip_foreach, under lock. */
 	pthread_mutex_t lock;
 	const char *state;
@@ -251,13 +252,49 @@ static void _on_post(void *opaque, const struct cr_whip_reply_s *r)
 	_retry(w, why);
 }
 
-static void _attempt(struct _whip_s *w)
+/* The offer, once the peer has its candidates. */
+static void _post(struct _whip_s *w)
 {
 	char err[256], why[300];
 	char *sdp = malloc(8192);
+	cr_whip_peer_fill_offer(w->peer, &w->offer);
+	struct cr_whip_figures_s f;
+	cr_whip_peer_figures(w->peer, &f);
+	if (strcmp(f.ice_note, w->logged_note) != 0 && f.ice_note[0]) /* once, not at every attempt */
+		CR_LOG_W(w->stream_name, "whip %s: ICE servers: %s", w->sink->cfg->url, f.ice_note);
+	snprintf(w->logged_note, sizeof(w->logged_note), "%s", f.ice_note);
+	pthread_mutex_lock(&w->lock);
+	w->fig = f;
+	w->state = "posting";
+	pthread_mutex_unlock(&w->lock);
+	int n = sdp ? cr_whip_build_offer(&w->offer, sdp, 8192) : -ENOMEM;
+	if (n < 0 || cr_whip_http_request(w->http, "POST", w->sink->cfg->url, w->sink->cfg->token, "application/sdp",
+					  sdp, (size_t)n, _on_post, w, err, sizeof(err)) < 0) {
+		snprintf(why, sizeof(why), "%s", !sdp ? "out of memory" : n < 0 ? "the offer does not fit" : err);
+		_retry(w, why);
+	}
+	free(sdp);
+}
+
+static void _on_gathered(void *opaque)
+{
+	event_active(((struct _whip_s *)opaque)->post_ev, EV_TIMEOUT, 0); /* not from inside the peer */
+}
+
+static void _on_post_ev(evutil_socket_t fd, short what, void *arg)
+{
+	struct _whip_s *w = arg;
+	(void)fd, (void)what;
+	if (w->peer && !w->stopping)
+		_post(w);
+}
+
+static void _attempt(struct _whip_s *w)
+{
+	char err[256], why[300];
 	pthread_mutex_lock(&w->lock);
 	w->attempts++;
-	w->state = "posting";
+	w->state = w->sink->cfg->n_ice_servers ? "gathering" : "posting";
 	pthread_mutex_unlock(&w->lock);
 	w->attempt_ns = cr_now_ns();
 	w->offer.stream = w->stream_name;
@@ -265,16 +302,16 @@ static void _attempt(struct _whip_s *w)
 	if (getrandom(&w->offer.session_id, sizeof(w->offer.session_id), 0) < 0)
 		w->offer.session_id = (uint64_t)w->attempt_ns;
 	w->offer.session_id >>= 2;
-	struct cr_whip_peer_cbs_s cbs = {_on_keyframe, _on_peer_state, w};
-	w->peer = sdp ? cr_whip_peer_new(w->base, w->dtls, &cbs, &w->offer, err, sizeof(err)) : NULL;
-	int n = w->peer ? cr_whip_build_offer(&w->offer, sdp, 8192) : -ENOMEM;
-	if (n < 0 || cr_whip_http_request(w->http, "POST", w->sink->cfg->url, w->sink->cfg->token, "application/sdp",
-					  sdp, (size_t)n, _on_post, w, err, sizeof(err)) < 0) {
-		snprintf(why, sizeof(why), "%s", n < 0 && !w->peer ? (sdp ? err : "out of memory")
-					       : n < 0 ? "the offer does not fit" : err);
+	struct cr_whip_peer_cbs_s cbs = {.keyframe = _on_keyframe, .state = _on_peer_state, .gathered = _on_gathered,
+					 .opaque = w};
+	w->peer = cr_whip_peer_new(w->base, w->dtls, &cbs, &w->offer, w->sink->cfg->ice_servers,
+				   w->sink->cfg->n_ice_servers, err, sizeof(err));
+	if (!w->peer) {
+		snprintf(why, sizeof(why), "%s", err);
 		_retry(w, why);
+	} else if (!cr_whip_peer_gathering(w->peer)) {
+		_post(w);
 	}
-	free(sdp);
 }
 
 static void _on_retry(evutil_socket_t fd, short what, void *arg)
@@ -377,9 +414,10 @@ static int _setup_loop(struct _whip_s *w)
 	w->teardown_ev = evtimer_new(w->base, _on_teardown, w);
 	w->delete_ev = evtimer_new(w->base, _on_delete_ev, w);
 	w->stop_ev = evtimer_new(w->base, _on_stop_timeout, w);
+	w->post_ev = evtimer_new(w->base, _on_post_ev, w);
 	w->stats_ev = event_new(w->base, -1, EV_PERSIST, _on_stats, w);
 	struct timeval tv = {0, 250000};
-	if (!w->wake_ev || !w->retry_ev || !w->teardown_ev || !w->delete_ev || !w->stop_ev || !w->stats_ev ||
+	if (!w->wake_ev || !w->retry_ev || !w->teardown_ev || !w->delete_ev || !w->stop_ev || !w->stats_ev || !w->post_ev ||
 	    event_add(w->wake_ev, NULL) < 0 || event_add(w->stats_ev, &tv) < 0)
 		return -ENOMEM;
 	w->http = cr_whip_http_new(w->base);
@@ -388,7 +426,7 @@ static int _setup_loop(struct _whip_s *w)
 
 static void _free(struct _whip_s *w)
 {
-	struct event *evs[] = {w->wake_ev, w->retry_ev, w->teardown_ev, w->delete_ev, w->stop_ev, w->stats_ev};
+	struct event *evs[] = {w->wake_ev, w->retry_ev, w->teardown_ev, w->delete_ev, w->stop_ev, w->stats_ev, w->post_ev};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);

@@ -2,7 +2,7 @@
 """A WHIP server (RFC 9725) on aiortc (Debian python3-aiortc), for the tests.
 
     whip_server_aiortc.py PORT [--token T] [--mode ok|401|500|html|nolocation|badsdp]
-                          [--drop-every K] [--pli-at N]
+                          [--drop-every K] [--pli-at N] [--bind ADDR]
 
 POST /whip/<name>  application/sdp offer -> 201, answer, Location
 DELETE <Location>  ends the session
@@ -152,6 +152,7 @@ def main():
     ap.add_argument("--mode", default="ok", choices=["ok", "401", "500", "html", "nolocation", "badsdp"])
     ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--pli-at", type=int, default=0)
+    ap.add_argument("--bind", default="127.0.0.1", help="HTTP address (the TURN test's namespace)")
     args = ap.parse_args()
     if args.drop_every:
         # Lose packets as a network would: before SRTP, so aiortc NACKs them.
@@ -169,7 +170,7 @@ def main():
 
         pylibsrtp.Session.unprotect = dropping
     loop = asyncio.new_event_loop()
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv = ThreadingHTTPServer((args.bind, args.port), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     print("ready", flush=True)
     loop.run_forever()
