@@ -25,6 +25,9 @@
 
 #define CR_WHIP_MAX_CANDS 16
 #define CR_WHIP_MAX_LOCAL 8
+/* transport-wide sequence numbers (one-byte header extension) for transport-cc feedback */
+#define CR_WHIP_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+#define CR_WHIP_TWCC_ID 3
 
 struct event_base;
 struct evbuffer;
@@ -57,6 +60,8 @@ struct cr_whip_answer_s {
 	char setup[16]; /* "passive" (or none): camrelay is the DTLS client; "active": the server */
 	int pt, rtx_pt; /* rtx_pt -1 when the server took no RTX */
 	bool nack, pli, fir, remb;
+	int twcc_id;  /* the transport-cc header extension's id when the answer kept it, else 0 */
+	bool twcc_fb; /* a=rtcp-fb:<pt> transport-cc */
 	int n_cands;
 	struct cr_whip_cand_s cands[CR_WHIP_MAX_CANDS];
 };
@@ -107,6 +112,9 @@ struct cr_whip_figures_s {
 	uint64_t packets_sent, bytes_sent, frames_sent, keyframes_sent;
 	uint64_t nacks, retransmits, plis, firs, remb_packets;
 	uint64_t remb_bps;
+	bool twcc;                  /* transport-cc negotiated: every packet numbered */
+	uint64_t twcc_feedbacks;    /* transport-cc feedback messages read */
+	uint64_t twcc_received, twcc_lost; /* packets they reported, each counted once */
 	double fraction_lost, jitter_ms, rtt_ms; /* rtt -1 until known */
 	int64_t packets_lost;
 	char pair[160]; /* "host *:5000 -> host 127.0.0.1:6000", "relay A (TURN B) -> host C" */

@@ -39,6 +39,10 @@ static void _add(const struct cr_whip_info_s *i, void *opaque)
 	json_object_set_new(j, "firs", json_integer((json_int_t)f->firs));
 	json_object_set_new(j, "remb_bps", json_integer((json_int_t)f->remb_bps));
 	json_object_set_new(j, "remb_packets", json_integer((json_int_t)f->remb_packets));
+	json_object_set_new(j, "transport_cc", json_boolean(f->twcc));
+	json_object_set_new(j, "twcc_feedbacks", json_integer((json_int_t)f->twcc_feedbacks));
+	json_object_set_new(j, "twcc_received", json_integer((json_int_t)f->twcc_received));
+	json_object_set_new(j, "twcc_lost", json_integer((json_int_t)f->twcc_lost));
 	json_object_set_new(j, "fraction_lost", json_real(f->fraction_lost));
 	json_object_set_new(j, "packets_lost", json_integer((json_int_t)f->packets_lost));
 	json_object_set_new(j, "jitter_ms", json_real(f->jitter_ms));
@@ -70,13 +74,15 @@ static void _metric(const struct cr_whip_info_s *i, void *opaque)
 			    "camrelay_whip_plis_total{stream=\"%s\"} %llu\n"
 			    "camrelay_whip_remb_bps{stream=\"%s\"} %llu\n"
 			    "camrelay_whip_rtt_ms{stream=\"%s\"} %.2f\n"
-			    "camrelay_whip_relayed{stream=\"%s\"} %d\n",
+			    "camrelay_whip_relayed{stream=\"%s\"} %d\n"
+			    "camrelay_whip_twcc_received_total{stream=\"%s\"} %llu\n"
+			    "camrelay_whip_twcc_lost_total{stream=\"%s\"} %llu\n",
 			    s, strcmp(i->state, "publishing") == 0, s, (unsigned long long)i->attempts, s,
 			    (unsigned long long)i->failures, s, (unsigned long long)f->packets_sent, s,
 			    (unsigned long long)f->bytes_sent, s, (unsigned long long)f->frames_sent, s,
 			    (unsigned long long)f->nacks, s, (unsigned long long)f->retransmits, s,
 			    (unsigned long long)f->plis, s, (unsigned long long)f->remb_bps, s, f->rtt_ms, s,
-			    f->relayed);
+			    f->relayed, s, (unsigned long long)f->twcc_received, s, (unsigned long long)f->twcc_lost);
 }
 
 void cr_whip_metrics(struct evbuffer *out) { cr_whip_foreach(_metric, out); }

@@ -81,6 +81,9 @@ struct cr_whip_peer_s {
 	uint32_t rtx_ssrc;
 	uint16_t rtx_seq;
 	int rtx_pt;
+	int twcc_id; /* transport-cc header extension id, 0 when not negotiated */
+	uint16_t twcc_seq, twcc_next;
+	bool twcc_counted;
 	struct _hist_s *hist;
 	struct cr_whip_figures_s fig;
 	uint8_t out[CR_RTP_MAX_PACKET + CR_SRTP_MAX_TRAILER + 16];
@@ -245,6 +248,43 @@ static void _dtls_send(void *opaque, const uint8_t *b, size_t len)
 
 /* ---- media ---- */
 
+/* The transport-wide sequence number as a one-byte header extension (RFC
+ * 8285) into a packet of the payloader (no CSRC, no extension yet), in
+ * place: the buffer has room for 8 more bytes. Retransmissions get their
+ * own number, as transport-cc asks. */
+static size_t _stamp(struct cr_whip_peer_s *p, uint8_t *pkt, size_t len)
+{
+	if (!p->twcc_id || len < 12 || (pkt[0] & 0x1f))
+		return len;
+	memmove(pkt + 20, pkt + 12, len - 12);
+	pkt[0] |= 0x10;
+	pkt[12] = 0xbe, pkt[13] = 0xde, pkt[14] = 0, pkt[15] = 1;
+	pkt[16] = (uint8_t)(p->twcc_id << 4 | 1); /* id, 2 bytes */
+	pkt[17] = (uint8_t)(p->twcc_seq >> 8), pkt[18] = (uint8_t)p->twcc_seq, pkt[19] = 0;
+	p->twcc_seq++;
+	return len + 8;
+}
+
+/* Counts each transport sequence number once, as the first feedback that
+ * covers it reported it (a later report of a late arrival is not recounted). */
+static void _on_twcc(struct cr_whip_peer_s *p, const struct cr_rtcp_info_s *ri)
+{
+	p->fig.twcc_feedbacks++;
+	for (unsigned k = 0; k < ri->twcc_count; k++) {
+		uint16_t seq = (uint16_t)(ri->twcc_base + k);
+		if (p->twcc_counted && (int16_t)(seq - p->twcc_next) < 0)
+			continue;
+		if (ri->twcc_recv[k / 8] & (1u << (k % 8)))
+			p->fig.twcc_received++;
+		else
+			p->fig.twcc_lost++;
+	}
+	uint16_t end = (uint16_t)(ri->twcc_base + ri->twcc_count);
+	if (!p->twcc_counted || (int16_t)(end - p->twcc_next) > 0)
+		p->twcc_next = end;
+	p->twcc_counted = true;
+}
+
 static void _on_rtp(void *opaque, uint8_t *pkt, size_t len)
 {
 	struct cr_whip_peer_s *p = opaque;
@@ -254,8 +294,8 @@ static void _on_rtp(void *opaque, uint8_t *pkt, size_t len)
 	h->len = (uint16_t)len;
 	h->used = true;
 	memcpy(h->data, pkt, len);
-	size_t l = len;
 	memcpy(p->out, pkt, len);
+	size_t l = _stamp(p, p->out, len);
 	if (cr_srtp_protect(p->srtp, p->out, &l) < 0)
 		return;
 	_send(p, p->out, l);
@@ -282,6 +322,7 @@ static void _retransmit(struct cr_whip_peer_s *p, uint16_t seq)
 	else if (!(len = cr_rtp_rtx_wrap(p->out, CR_RTP_MAX_PACKET + 2, h->data, h->len, p->rtx_pt, p->rtx_ssrc,
 					 p->rtx_seq++)))
 		return;
+	len = _stamp(p, p->out, len);
 	if (cr_srtp_protect(p->srtp, p->out, &len) < 0)
 		return;
 	_send(p, p->out, len);
@@ -308,6 +349,8 @@ static void _on_rtcp(struct cr_whip_peer_s *p, uint8_t *b, size_t len)
 	p->fig.firs += (uint64_t)ri.fir;
 	if (ri.pli || ri.fir)
 		p->cbs.keyframe(p->cbs.opaque);
+	if (ri.twcc)
+		_on_twcc(p, &ri);
 	if (ri.remb) {
 		p->fig.remb_packets++;
 		p->fig.remb_bps = ri.remb_bps;
@@ -710,6 +753,8 @@ int cr_whip_peer_start(struct cr_whip_peer_s *p, const struct cr_whip_answer_s *
 	p->ans = *a;
 	p->rtx_pt = a->rtx_pt;
 	p->fig.rtx = a->rtx_pt >= 0;
+	p->twcc_id = a->twcc_id;
+	p->fig.twcc = a->twcc_id > 0;
 	p->fig.dtls_role = strcmp(a->setup, "active") == 0 ? "server" : "client";
 	p->dtls = cr_dtls_new(p->dtls_ctx, "sha-256", a->fingerprint, _dtls_send, p); /* the answer's, checked sha-256 */
 	if (!p->dtls)

@@ -61,12 +61,14 @@ int cr_whip_build_offer(const struct cr_whip_offer_s *o, char *out, size_t cap)
 	 * client, some (aiortc) active. */
 	_PUT("a=fingerprint:sha-256 %s\r\na=setup:actpass\r\n", o->fingerprint);
 	_PUT("a=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n");
+	_PUT("a=extmap:%d %s\r\n", CR_WHIP_TWCC_ID, CR_WHIP_TWCC_URI);
 	_PUT("a=msid:camrelay %s\r\n", o->stream);
 	_PUT("a=rtpmap:%d %s/90000\r\n", o->pt, name);
 	if (o->fmtp && o->fmtp[0])
 		_PUT("a=fmtp:%d %s\r\n", o->pt, o->fmtp);
 	_PUT("a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\na=rtcp-fb:%d goog-remb\r\n",
 	     o->pt, o->pt, o->pt, o->pt);
+	_PUT("a=rtcp-fb:%d transport-cc\r\n", o->pt);
 	if (o->rtx_pt >= 0) {
 		_PUT("a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", o->rtx_pt, o->rtx_pt, o->pt);
 		_PUT("a=ssrc-group:FID %u %u\r\n", o->ssrc, o->rtx_ssrc);
@@ -147,12 +149,30 @@ static int _fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* What net/sdp.c does not keep: candidates, a=ice-lite, goog-remb. */
+/* "a=extmap:<id>[/<direction>] <uri>[ ...]" naming transport-cc: its id (1..14), else 0. */
+static int _twcc_extmap(const char *p, size_t l)
+{
+	size_t ul = strlen(CR_WHIP_TWCC_URI);
+	if (l < 9 || memcmp(p, "a=extmap:", 9) != 0)
+		return 0;
+	int id = 0;
+	size_t i = 9;
+	for (; i < l && p[i] >= '0' && p[i] <= '9' && id < 1000; i++)
+		id = id * 10 + (p[i] - '0');
+	while (i < l && p[i] != ' ')
+		i++; /* a direction */
+	if (i + 1 + ul > l || memcmp(p + i + 1, CR_WHIP_TWCC_URI, ul) != 0 || (i + 1 + ul < l && p[i + 1 + ul] != ' '))
+		return 0;
+	return id >= 1 && id <= 14 ? id : 0;
+}
+
+/* What net/sdp.c does not keep: candidates, a=ice-lite, goog-remb, transport-cc. */
 static void _scan_lines(const char *text, size_t len, int pt, struct cr_whip_answer_s *a)
 {
 	const char *p = text, *end = text + len;
-	char remb[32];
+	char remb[32], tcc[40];
 	int n = snprintf(remb, sizeof(remb), "a=rtcp-fb:%d goog-remb", pt);
+	int nt = snprintf(tcc, sizeof(tcc), "a=rtcp-fb:%d transport-cc", pt);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
 		size_t l = (size_t)(le - p);
@@ -162,6 +182,10 @@ static void _scan_lines(const char *text, size_t len, int pt, struct cr_whip_ans
 			a->ice_lite = true;
 		else if ((size_t)n == l && memcmp(p, remb, l) == 0)
 			a->remb = true;
+		else if ((size_t)nt == l && memcmp(p, tcc, l) == 0)
+			a->twcc_fb = true;
+		else if (_twcc_extmap(p, l))
+			a->twcc_id = _twcc_extmap(p, l);
 		else if (l > 12 && memcmp(p, "a=candidate:", 12) == 0 && a->n_cands < CR_WHIP_MAX_CANDS &&
 			 cr_whip_parse_candidate(p + 12, l - 12, &a->cands[a->n_cands]))
 			a->n_cands++;

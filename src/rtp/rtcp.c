@@ -1,5 +1,5 @@
 /* RTCP, RFC 3550 / 4585 / 5104: receiver reports and the feedback a video
- * sender acts on (PLI, FIR, generic NACK, REMB), and sender reports. Parses
+ * sender acts on (PLI, FIR, generic NACK, REMB, transport-cc), and sender reports. Parses
  * outside input: every length is checked against the buffer (fuzzed). */
 #include <errno.h>
 #include <string.h>
@@ -37,6 +37,38 @@ static void _report_blocks(const uint8_t *p, size_t len, int rc, struct cr_rtcp_
 		rr->lsr = _u32(p + 16);
 		rr->dlsr = _u32(p + 20);
 	}
+}
+
+/* Transport-cc feedback's packet status chunks (after the 8-byte header
+ * part: base, count, reference time, feedback count); the receive deltas
+ * that follow are not needed for the figures. */
+static int _twcc(const uint8_t *b, size_t blen, struct cr_rtcp_info_s *out)
+{
+	if (blen < 16)
+		return -EINVAL;
+	out->twcc = true;
+	out->twcc_base = (uint16_t)(b[8] << 8 | b[9]);
+	unsigned count = (unsigned)(b[10] << 8 | b[11]), k = 0, max = sizeof(out->twcc_recv) * 8;
+	memset(out->twcc_recv, 0, sizeof(out->twcc_recv));
+	for (size_t i = 16; i + 2 <= blen && k < count; i += 2) {
+		unsigned c = (unsigned)(b[i] << 8 | b[i + 1]);
+		if (!(c & 0x8000)) { /* run length: 2-bit symbol, 13-bit length */
+			unsigned sym = (c >> 13) & 3, run = c & 0x1fff;
+			for (unsigned r = 0; r < run && k < count; r++, k++)
+				if (sym && k < max)
+					out->twcc_recv[k / 8] |= (uint8_t)(1u << (k % 8));
+		} else if (!(c & 0x4000)) { /* 14 one-bit symbols */
+			for (int r = 13; r >= 0 && k < count; r--, k++)
+				if ((c >> r) & 1 && k < max)
+					out->twcc_recv[k / 8] |= (uint8_t)(1u << (k % 8));
+		} else { /* 7 two-bit symbols */
+			for (int r = 6; r >= 0 && k < count; r--, k++)
+				if ((c >> (2 * r)) & 3 && k < max)
+					out->twcc_recv[k / 8] |= (uint8_t)(1u << (k % 8));
+		}
+	}
+	out->twcc_count = (uint16_t)(k < max ? k : max);
+	return k < count ? -EINVAL : 0;
 }
 
 int cr_rtcp_parse(const uint8_t *p, size_t len, struct cr_rtcp_info_s *out)
@@ -81,6 +113,8 @@ int cr_rtcp_parse(const uint8_t *p, size_t len, struct cr_rtcp_info_s *out)
 							out->nack_seqs[out->n_nack++] = (uint16_t)(pid + k);
 					}
 				}
+			} else if (count == 15 && _twcc(b, blen, out) < 0) {
+				return -EINVAL;
 			}
 			break;
 		case 206: /* PSFB */

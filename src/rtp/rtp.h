@@ -130,10 +130,17 @@ struct cr_rtcp_info_s {
 	uint32_t media_ssrc;     /* of the last feedback message */
 	bool remb;
 	uint64_t remb_bps;
+	/* transport-wide congestion control feedback (draft-holmer-rmcat-
+	 * transport-wide-cc-extensions-01), the last one: which of the
+	 * transport sequence numbers base .. base+count-1 arrived (bit k of
+	 * twcc_recv for base+k; at most 1024 kept) */
+	bool twcc;
+	uint16_t twcc_base, twcc_count;
+	uint8_t twcc_recv[128];
 };
 
 /* Parses a compound RTCP packet (after SRTCP unprotect): receiver reports,
- * PLI, FIR, generic NACK, REMB. Returns 0, or -EINVAL when the packet is
+ * PLI, FIR, generic NACK, REMB, transport-cc. Returns 0, or -EINVAL when the packet is
  * malformed (what was parsed before the error is kept). */
 int cr_rtcp_parse(const uint8_t *p, size_t len, struct cr_rtcp_info_s *out);
 /* A sender report (with one SDES CNAME chunk) into buf; returns its length. */

@@ -2,7 +2,7 @@
 """A WHIP server (RFC 9725) on aiortc (Debian python3-aiortc), for the tests.
 
     whip_server_aiortc.py PORT [--token T] [--mode ok|401|500|html|nolocation|badsdp]
-                          [--drop-every K] [--pli-at N] [--bind ADDR]
+                          [--drop-every K] [--pli-at N] [--bind ADDR] [--dtls-passive]
 
 POST /whip/<name>  application/sdp offer -> 201, answer, Location
 DELETE <Location>  ends the session
@@ -13,10 +13,13 @@ GET /stats         JSON: sessions, deletes, posts, and per session the frames
 --pli-at N sends one PLI after the Nth decoded frame of each session (the
 test then expects a keyframe from camrelay). Modes other than ok answer every
 POST with that failure: 401 (bad token), 500, a 201 with an HTML body, a 201
-without Location, a 201 whose body is not SDP."""
+without Location, a 201 whose body is not SDP. --dtls-passive answers
+a=setup:passive (aiortc is then the DTLS server, camrelay the client; aiortc
+answers active by itself). Each session records the answer's a=setup."""
 import argparse
 import asyncio
 import json
+import re
 import sys
 import threading
 import uuid
@@ -65,8 +68,12 @@ async def answer(offer):
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
     for t in pc.getTransceivers():
         st["receiver"] = t.receiver
+        if args.dtls_passive:
+            t.receiver.transport._set_role("server")  # createAnswer keeps a set role
     await pc.setLocalDescription(await pc.createAnswer())
-    return pc, st, pc.localDescription.sdp
+    sdp = pc.localDescription.sdp
+    st["setup"] = ",".join(sorted(set(re.findall(r"a=setup:(\w+)", sdp))))
+    return pc, st, sdp
 
 
 async def close(pc):
@@ -152,6 +159,7 @@ def main():
     ap.add_argument("--mode", default="ok", choices=["ok", "401", "500", "html", "nolocation", "badsdp"])
     ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--pli-at", type=int, default=0)
+    ap.add_argument("--dtls-passive", action="store_true")
     ap.add_argument("--bind", default="127.0.0.1", help="HTTP address (the TURN test's namespace)")
     args = ap.parse_args()
     if args.drop_every:

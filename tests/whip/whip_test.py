@@ -8,6 +8,8 @@ aiortc    publish to tests/whip/whip_server_aiortc.py: >= 95% of the frames
           camrelay sent decoded at 320x240; the server's PLI gives a keyframe
           (GOP 600, so no other would come); packets the server drops are
           NACKed and resent (RTX); DELETE when camrelay stops
+dtls      the server answers a=setup:passive: camrelay is the DTLS client
+          (aiortc and werift answer active by themselves); >= 95% decoded
 restart   the server is killed (SIGKILL) and started again: camrelay
           publishes again (the time is printed, and must be under 5 s)
 errors    401 (bad token), 500, a 201 with HTML, a 201 without Location, a
@@ -170,8 +172,10 @@ def werift(build):
             if ext["seq"] is not None and seq < 1000 and ext["seq"] > 64000:
                 ext["roll"] += 65536
             ext["seq"] = seq
-            cc = d[0] & 0x0f
-            pkts.append((ext["roll"] + seq, d[12 + 4 * cc:]))
+            off = 12 + 4 * (d[0] & 0x0f)
+            if d[0] & 0x10:  # header extension (the transport-wide sequence number)
+                off += 4 + 4 * int.from_bytes(d[off + 2:off + 4], "big")
+            pkts.append((ext["roll"] + seq, d[off:]))
     import threading
     stop = threading.Event()
     th = threading.Thread(target=receive, args=(stop,), daemon=True)
@@ -216,6 +220,13 @@ def werift(build):
     check(sum(s["plis_sent"] for s in st["sessions"]) == 1 and w.get("plis", 0) >= 1 and keys >= 2,
           "werift's PLI gave a keyframe (GOP 600: %d keyframes decoded)" % keys)
     check(st["deletes"] == 1, "the session was DELETEd when camrelay stopped")
+    # werift answers transport-cc: camrelay numbers every packet and reads the feedback.
+    sent_pk = w.get("packets_sent", 0)
+    check(w.get("transport_cc") is True and w.get("twcc_feedbacks", 0) > 0 and
+          0.8 * sent_pk <= w.get("twcc_received", 0) <= sent_pk + w.get("retransmits", 0) and
+          w.get("twcc_lost", -1) <= 0.02 * sent_pk,
+          "transport-cc feedback read: %s feedbacks, %s of %d packets reported received, %s lost"
+          % (w.get("twcc_feedbacks"), w.get("twcc_received"), sent_pk, w.get("twcc_lost")))
 
 
 class Janus:
@@ -416,7 +427,29 @@ def errors(build):
         srv.stop()
 
 
-SCENARIOS = {"aiortc": aiortc, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
+def dtls(build):
+    port = wt.free_port()
+    ws = WhipServer(port, "--token", "test-token-1234", "--dtls-passive")
+    srv = wt.Server(build, whip_toml("http://127.0.0.1:%d/whip/cam" % port))
+    try:
+        ok = wait_for(lambda: any(s["frames"] >= 100 for s in ws.stats()["sessions"]), 40)
+        check(ok, "the aiortc WHIP server decodes frames")
+        w = whip_info(srv)
+        s = ws.stats()["sessions"][-1]
+        print("     camrelay: %s" % json.dumps(w))
+        print("     server:   %s" % json.dumps(s))
+        check(s.get("setup") == "passive", "the answer said a=setup:passive (%r)" % s.get("setup"))
+        check(w.get("dtls_role") == "client" and w.get("publishes") == 1,
+              "camrelay took the DTLS client role (%r)" % w.get("dtls_role"))
+        sent = w.get("frames_sent", 0)
+        check(sent >= 80 and s.get("frames", 0) >= 0.95 * sent,
+              ">= 95%% of the %d frames sent decoded (%d)" % (sent, s.get("frames", 0)))
+    finally:
+        srv.stop()
+        ws.kill()
+
+
+SCENARIOS = {"aiortc": aiortc, "dtls": dtls, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[2]](sys.argv[1])

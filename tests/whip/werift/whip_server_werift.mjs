@@ -1,6 +1,6 @@
 // A WHIP server (RFC 9725) on werift, a pure TypeScript WebRTC stack, for
 // tests/whip. Every RTP packet of the published video (after SRTP, RTX and
-// NACK handling by werift) is forwarded to --forward host:port, where the
+// NACK handling by werift; transport-cc feedback sent by werift) is forwarded to --forward host:port, where the
 // test's ffmpeg depacketizes and decodes it.
 //
 //   node whip_server_werift.mjs PORT --forward 127.0.0.1:P [--pli-after N]
@@ -10,7 +10,7 @@
 import http from "node:http";
 import dgram from "node:dgram";
 import { randomUUID } from "node:crypto";
-import { RTCPeerConnection, RTCRtpCodecParameters } from "werift";
+import { RTCPeerConnection, RTCRtpCodecParameters, useTransportWideCC } from "werift";
 
 const args = process.argv.slice(2);
 const port = Number(args[0]);
@@ -31,11 +31,14 @@ async function answer(offer) {
         new RTCRtpCodecParameters({
           mimeType: "video/H264",
           clockRate: 90000,
-          rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "goog-remb" }],
+          rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "goog-remb" },
+                         { type: "transport-cc" }],
           parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
         }),
       ],
     },
+    // transport-wide sequence numbers, answered with transport-cc feedback
+    headerExtensions: { video: [useTransportWideCC()] },
   });
   const st = { packets: 0, plis_sent: 0 };
   pc.onTrack.subscribe((track) => {
