@@ -26,8 +26,13 @@ static int _dump(int w, int h, int n, const char *path, const char *pattern)
 {
 	struct cr_capture_cfg_s cap = {.width = w, .height = h, .fps = 1000, .pixel_format = CR_PIXFMT_YUV420};
 	snprintf(cap.backend, sizeof(cap.backend), "test");
-	snprintf(cap.pattern, sizeof(cap.pattern), "%s", pattern ? pattern : "");
 	struct cr_source_s src = {.ops = cr_source_find("test"), .cfg = &cap, .stream_name = "bench"};
+	char err[256] = "";
+	if (src.ops && pattern && *pattern &&
+	    cr_option_set_text(src.ops->options, cap.opts, "pattern", pattern, err, sizeof(err)) < 0) {
+		fprintf(stderr, "test source: %s\n", err);
+		return 1;
+	}
 	if (!src.ops || src.ops->open(&src) < 0) {
 		fprintf(stderr, "test source: %s\n", src.error);
 		return 1;

@@ -24,6 +24,8 @@ static void _fill(void)
 	if (n < cap)
 		n += (size_t)snprintf(_backends + n, cap - n, "; encoders:");
 	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p && n < cap; p++) {
+		if (!(*p)->open) /* declared, not built */
+			continue;
 		n += (size_t)snprintf(_backends + n, cap - n, " %s(", (*p)->name);
 		for (const enum cr_codec_e *c = (*p)->codecs; *c && n < cap; c++)
 			n += (size_t)snprintf(_backends + n, cap - n, "%s%s", c == (*p)->codecs ? "" : ",",

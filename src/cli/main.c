@@ -25,6 +25,8 @@ static void _print_version(void)
 		printf(" %s", (*p)->name);
 	printf("\nencoders:");
 	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++) {
+		if (!(*p)->open) /* declared, not built */
+			continue;
 		printf(" %s(", (*p)->name);
 		for (const enum cr_codec_e *c = (*p)->codecs; *c; c++)
 			printf("%s%s", c == (*p)->codecs ? "" : ",", cr_codec_name(*c));

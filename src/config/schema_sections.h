@@ -6,6 +6,7 @@
 
 #include "config/schema_get.h"
 #include "core/config.h"
+#include "core/options.h"
 
 /* One [[stream.<name>.sources]] entry (schema_source.c). */
 int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
@@ -18,6 +19,22 @@ int cr_cfg_load_whip_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, con
 /* [stream.<name>.audio] (schema_audio.c); after the sources (it sets their
  * test pattern's flash). */
 int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s);
+
+/* schema_backend.c: a backend's own keys (core/options.h), as the schema
+ * sees a backend of the generated tables. */
+struct cr_cfg_backend_s {
+	const char *name;
+	const struct cr_option_s *options;
+};
+/* Unknown-key check of a capture/encoder table: its common keys and every
+ * key some backend declares. */
+int cr_cfg_check_backend_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			      const char *const *common, const struct cr_cfg_backend_s *b, size_t n);
+/* The chosen backend's options from t into block (defaults first); a key
+ * only other backends declare: "KEY applies to the X backend only". */
+int cr_cfg_load_backend_options(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+				const struct cr_cfg_backend_s *b, size_t n, const struct cr_cfg_backend_s *chosen,
+				void *block, size_t block_size);
 
 /* schema_auth.c: [http]'s access keys, [auth], [limits], a stream's webrtc_codecs. */
 int cr_cfg_load_http_access(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_http_cfg_s *h);

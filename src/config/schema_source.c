@@ -13,24 +13,46 @@
 
 #include "config/schema_get.h"
 #include "config/values.h"
+#include "encode/encoder.h"
+#include "source/source.h"
 #include "media/mbus_names.h"
 
-static const char *const _capture_backends[] = {"libcamera", "v4l2", "test", "gphoto2", NULL};
-static const char *const _encoder_backends[] = {"v4l2-m2m", "rdk", "software", "x264", "x265", "vpx", "aom", "jpeg", NULL};
+/* The schema's view of the generated backend tables (backends.c): names and
+ * the keys each declares. Capture backends are those capture.backend names
+ * (not the ones a source's url/file key picks). */
+static size_t _capture_backends(struct cr_cfg_backend_s *out, const char **names, size_t max)
+{
+	size_t n = 0;
+	for (const struct cr_source_ops_s *const *p = cr_source_backends; *p && n + 1 < max; p++)
+		if (!(*p)->source_key) {
+			out[n] = (struct cr_cfg_backend_s){(*p)->name, (*p)->options};
+			names[n++] = (*p)->name;
+		}
+	names[n] = NULL;
+	return n;
+}
 
-/* Library encoders do one codec family; hardware ones depend on the device. */
-static const struct {
-	const char *backend;
-	enum cr_codec_e codecs[3];
-	const char *allowed;
-} _encoder_codecs[] = {
-	{"x264", {CR_CODEC_H264}, "h264"},
-	{"x265", {CR_CODEC_H265}, "h265, hevc"},
-	{"vpx", {CR_CODEC_VP8, CR_CODEC_VP9}, "vp8, vp9"},
-	{"aom", {CR_CODEC_AV1}, "av1"},
-	{"jpeg", {CR_CODEC_MJPEG}, "mjpeg"},
-	{"rdk", {CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_MJPEG}, "h264, h265, hevc, mjpeg"},
-};
+/* "software" (the first software backend for the codec) and every encoder. */
+static size_t _encoder_backends(struct cr_cfg_backend_s *out, const char **names, size_t max)
+{
+	size_t n = 0;
+	names[n] = "software";
+	out[n++] = (struct cr_cfg_backend_s){"software", NULL};
+	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p && n + 1 < max; p++) {
+		out[n] = (struct cr_cfg_backend_s){(*p)->name, (*p)->options};
+		names[n++] = (*p)->name;
+	}
+	names[n] = NULL;
+	return n;
+}
+
+static const struct cr_encoder_ops_s *_encoder_ops(const char *name)
+{
+	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++)
+		if (strcmp((*p)->name, name) == 0)
+			return *p;
+	return NULL;
+}
 
 /* Fills profile_idc, constraint_flags and level_idc from profile/level. */
 static int _h264_profile(struct cr_cfg_ctx_s *c, const struct cr_toml_s *enc, const char *path,
@@ -299,19 +321,23 @@ static int _load_media(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 	return 0;
 }
 
+#define _MAX_BACKENDS 24
+
 static int _load_capture(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			 struct cr_capture_cfg_s *cap)
 {
 	static const char *const keys[] = {"backend", "device", "width", "height", "fps", "pixel_format",
-					   "prefer_dmabuf", "controls", "media", "pattern", NULL};
-	static const char *const patterns[] = {"bars", "noise", NULL};
+					   "prefer_dmabuf", "controls", "media", NULL};
+	struct cr_cfg_backend_s b[_MAX_BACKENDS];
+	const char *names[_MAX_BACKENDS];
+	size_t n = _capture_backends(b, names, _MAX_BACKENDS);
 	const struct cr_toml_s *controls = NULL, *media = NULL;
 	char sub[256];
 	int rc;
 
-	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0)
+	if ((rc = cr_cfg_check_backend_keys(c, t, path, keys, b, n)) < 0)
 		return rc;
-	if ((rc = cr_cfg_get_choice(c, t, path, "backend", "capture backend", _capture_backends, cap->backend,
+	if ((rc = cr_cfg_get_choice(c, t, path, "backend", "capture backend", names, cap->backend,
 				    sizeof(cap->backend))) < 0)
 		return rc;
 	if (rc == 0)
@@ -337,50 +363,57 @@ static int _load_capture(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 		if ((rc = _load_media(c, media, sub, m)) < 0)
 			return rc;
 	}
-	if ((rc = cr_cfg_get_choice(c, t, path, "pattern", "test pattern", patterns, cap->pattern,
-				    sizeof(cap->pattern))) < 0)
+	const struct cr_source_ops_s *ops = cr_source_find(cap->backend);
+	const struct cr_cfg_backend_s *chosen = &b[cr_cfg_index_of(names, cap->backend)];
+	if ((rc = cr_cfg_load_backend_options(c, t, path, b, n, chosen, cap->opts, sizeof(cap->opts))) < 0)
 		return rc;
-	if (rc > 0 && strcmp(cap->backend, "test") != 0)
-		return CR_CFG_FAIL(c, cr_toml_get(t, "pattern"), cr_cfg_sub(sub, sizeof(sub), path, "pattern"),
-				   "pattern applies to the test backend only (backend is %s)", cap->backend);
-	if (strcmp(cap->backend, "test") == 0) {
-		/* The test pattern has no device to ask for defaults. */
+	const struct cr_capture_defaults_s *d = ops ? ops->defaults : NULL;
+	if (d) { /* a backend without a device to ask for defaults */
 		if (!cap->width)
-			cap->width = 1280;
+			cap->width = d->width;
 		if (!cap->height)
-			cap->height = 720;
+			cap->height = d->height;
 		if (!cap->fps)
-			cap->fps = 30;
+			cap->fps = d->fps;
 		if (!cap->pixel_format)
-			cap->pixel_format = CR_PIXFMT_YUYV;
+			cap->pixel_format = d->format;
 	}
 	return 0;
 }
 
-/* x264's preset names; every software backend maps them to its own speed. */
-static const char *const _presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
-				       "slow", "slower", "veryslow", "placebo", NULL};
-static const char *const _preset_backends[] = {"software", "x264", "x265", "vpx", "aom", NULL};
+/* The backend's codecs, joined for messages. */
+static const char *_codec_names(const struct cr_encoder_ops_s *ops, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (const enum cr_codec_e *k = ops->codecs; *k && o < size; k++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ", " : "", cr_codec_name(*k));
+	return buf;
+}
 
 static int _load_encoder(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			 struct cr_encoder_cfg_s *e)
 {
 	static const char *const keys[] = {"backend", "codec", "bitrate", "profile", "level", "gop", "prefer_dmabuf",
-					   "preset", "device", "fallback", NULL};
+					   "device", "fallback", NULL};
 	static const char *const fallbacks[] = {"none", "software", NULL};
+	struct cr_cfg_backend_s b[_MAX_BACKENDS];
+	const char *names[_MAX_BACKENDS];
+	size_t n = _encoder_backends(b, names, _MAX_BACKENDS);
 	const struct cr_toml_s *cv = NULL;
-	char sub[256];
+	char sub[256], list[128];
 	int rc;
 
 	e->present = true;
-	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0)
+	if ((rc = cr_cfg_check_backend_keys(c, t, path, keys, b, n)) < 0)
 		return rc;
-	if ((rc = cr_cfg_get_choice(c, t, path, "backend", "encoder backend", _encoder_backends, e->backend,
+	if ((rc = cr_cfg_get_choice(c, t, path, "backend", "encoder backend", names, e->backend,
 				    sizeof(e->backend))) < 0)
 		return rc;
 	if (rc == 0)
 		return cr_cfg_missing(c, t, path, "backend", "");
 	e->line = cr_toml_key_line(cr_toml_get(t, "backend"));
+	const struct cr_encoder_ops_s *ops = _encoder_ops(e->backend);
 	const char *codec = cr_cfg_get_name(c, t, path, "codec", &cv, &rc);
 	cr_cfg_sub(sub, sizeof(sub), path, "codec");
 	if (rc < 0)
@@ -390,38 +423,31 @@ static int _load_encoder(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 			return CR_CFG_FAIL(c, cv, sub, "unknown codec \"%.64s\" (allowed: %s)", codec,
 					   cr_codec_allowed());
 	} else {
-		e->codec = strcmp(e->backend, "jpeg") == 0 ? CR_CODEC_MJPEG :
-			   strcmp(e->backend, "x265") == 0 ? CR_CODEC_H265 :
-			   strcmp(e->backend, "vpx") == 0  ? CR_CODEC_VP8 :
-			   strcmp(e->backend, "aom") == 0  ? CR_CODEC_AV1 :
-							     CR_CODEC_H264;
+		e->codec = ops ? ops->codecs[0] : CR_CODEC_H264; /* "software": H.264 */
 	}
-	for (size_t i = 0; i < sizeof(_encoder_codecs) / sizeof(_encoder_codecs[0]); i++) {
-		if (strcmp(_encoder_codecs[i].backend, e->backend) != 0)
-			continue;
-		bool ok = false;
-		for (size_t k = 0; k < 3; k++)
-			ok |= _encoder_codecs[i].codecs[k] == e->codec;
-		if (!ok)
-			return CR_CFG_FAIL(c, cv, sub, "encoder backend \"%s\" cannot encode %s (allowed: %s)",
-					   e->backend, cr_codec_name(e->codec), _encoder_codecs[i].allowed);
-	}
+	bool ok = !ops;
+	for (const enum cr_codec_e *k = ops ? ops->codecs : NULL; k && *k; k++)
+		ok |= *k == e->codec;
+	if (!ok)
+		return CR_CFG_FAIL(c, cv, sub, "encoder backend \"%s\" cannot encode %s (allowed: %s)", e->backend,
+				   cr_codec_name(e->codec), _codec_names(ops, list, sizeof(list)));
 	if ((rc = cr_cfg_get_int(c, t, path, "bitrate", 0, 1000000000, &e->bitrate)) < 0 ||
 	    (rc = cr_cfg_get_intv(c, t, path, "gop", 0, 1000000, &e->gop)) < 0 ||
 	    (rc = cr_cfg_get_bool(c, t, path, "prefer_dmabuf", &e->prefer_dmabuf)) < 0 ||
-	    (rc = cr_cfg_get_choice(c, t, path, "preset", "preset", _presets, e->preset, sizeof(e->preset))) < 0)
-		return rc;
-	int rc_preset = rc;
-	if ((rc = cr_cfg_get_str(c, t, path, "device", e->device, sizeof(e->device), NULL)) < 0 ||
+	    (rc = cr_cfg_get_str(c, t, path, "device", e->device, sizeof(e->device), NULL)) < 0 ||
 	    (rc = cr_cfg_get_choice(c, t, path, "fallback", "fallback", fallbacks, e->fallback, sizeof(e->fallback))) <
 		0)
 		return rc;
-	rc = rc_preset;
-	/* Hardware encoders have no speed/quality trade-off to pick. */
-	if (rc > 0 && cr_cfg_index_of(_preset_backends, e->backend) < 0)
-		return CR_CFG_FAIL(c, cr_toml_get(t, "preset"), cr_cfg_sub(sub, sizeof(sub), path, "preset"),
-				   "preset applies to software encoders only (backend is %s; allowed: software, x264, x265, vpx, aom)",
-				   e->backend);
+	/* "software" takes the keys of the software backend the codec gets. */
+	struct cr_cfg_backend_s sw;
+	const struct cr_cfg_backend_s *chosen = &b[cr_cfg_index_of(names, e->backend)];
+	if (!ops) {
+		const struct cr_encoder_ops_s *s = cr_encoder_find("software", e->codec);
+		sw = (struct cr_cfg_backend_s){"software", s ? s->options : NULL};
+		chosen = &sw;
+	}
+	if ((rc = cr_cfg_load_backend_options(c, t, path, b, n, chosen, e->opts, sizeof(e->opts))) < 0)
+		return rc;
 	return _h264_profile(c, t, path, e);
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/format.h"
+#include "core/options.h"
 
 #define CR_MAX_STREAMS 32
 #define CR_MAX_SOURCES 8
@@ -72,14 +73,15 @@ struct cr_media_cfg_s {
 };
 
 struct cr_capture_cfg_s {
-	char backend[16];  /* "v4l2", "libcamera", "test", "gphoto2", "file" (from a source's file key) */
+	char backend[16];  /* a source backend's name (cr_source_backends; "file" from a source's file key) */
 	char device[256];  /* path, card name, bus info, or camera id; file: the video file */
 	bool loop;         /* file: start again at the end (the source's loop key, default true) */
 	int width, height; /* 0 = device default */
 	int fps;           /* 0 = device default */
 	enum cr_pixfmt_e pixel_format; /* CR_PIXFMT_NONE = device default */
 	bool prefer_dmabuf;
-	char pattern[8]; /* test: "bars" ("" too) or "noise" (detail and motion for encoders) */
+	/* The backend's own keys (its ops table's options, core/options.h). */
+	_Alignas(max_align_t) unsigned char opts[CR_BACKEND_OPTS_SIZE];
 	bool flash; /* test: a bright box for 100 ms each second of CLOCK_MONOTONIC (set when the
 		       stream's audio is the test tone, whose beeps come on the same clock) */
 	int n_controls;
@@ -91,7 +93,7 @@ struct cr_capture_cfg_s {
 
 struct cr_encoder_cfg_s {
 	bool present;
-	char backend[16]; /* "v4l2-m2m", "rdk", "software", "x264", ... */
+	char backend[16]; /* "software" or an encoder backend's name (cr_encoder_backends) */
 	enum cr_codec_e codec;
 	int64_t bitrate; /* bit/s, 0 = backend default */
 	/* H.264: profile_idc/constraint/level_idc from a name+level or 6-hex id. */
@@ -99,7 +101,8 @@ struct cr_encoder_cfg_s {
 	char level[8];
 	uint8_t profile_idc, constraint_flags, level_idc;
 	int gop; /* frames between keyframes, 0 = backend default */
-	char preset[16]; /* software encoders: x264-style speed preset, "" = default */
+	/* The backend's own keys (its ops table's options, core/options.h). */
+	_Alignas(max_align_t) unsigned char opts[CR_BACKEND_OPTS_SIZE];
 	int quality; /* MJPEG: 1..100 (from [stream.X.mjpeg]) */
 	bool prefer_dmabuf;
 	char device[256];  /* v4l2-m2m: encoder node, card name or bus info; "" = find one */

@@ -26,7 +26,7 @@ const struct cr_encoder_ops_s *cr_encoder_find(const char *name, enum cr_codec_e
 {
 	int any = !name || !*name || strcmp(name, "software") == 0;
 	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++) {
-		if (!_has_codec(*p, codec))
+		if (!(*p)->open || !_has_codec(*p, codec))
 			continue;
 		/* Hardware encoders are never chosen implicitly. */
 		if (any ? !(*p)->hardware : strcmp((*p)->name, name) == 0)

@@ -79,7 +79,7 @@ static int _aom_open(struct cr_encoder_s *enc)
 	int speed = _sw_speed(enc);
 	if (speed < 0) {
 		snprintf(enc->error, sizeof(enc->error), "libaom: unknown preset \"%s\" (allowed: %s)",
-			 enc->cfg.preset, _SW_PRESETS);
+			 _sw_preset(enc), _SW_PRESETS);
 		return -EINVAL;
 	}
 	struct _aom_s *a = calloc(1, sizeof(*a));
@@ -235,6 +235,7 @@ static int _aom_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 
 const struct cr_encoder_ops_s cr_encoder_aom = {
 	.name = "aom",
+	.options = cr_sw_options,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_AV1, CR_CODEC_NONE},
 	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_YUV420, CR_PIXFMT_NONE},
 	.open = _aom_open,

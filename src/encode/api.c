@@ -81,7 +81,7 @@ static const char *_built_for(enum cr_codec_e codec, char *buf, size_t len)
 {
 	buf[0] = 0;
 	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++)
-		for (const enum cr_codec_e *c = (*p)->codecs; *c; c++)
+		for (const enum cr_codec_e *c = (*p)->open ? (*p)->codecs : NULL; c && *c; c++)
 			if (*c == codec) {
 				size_t n = strlen(buf);
 				snprintf(buf + n, len - n, "%s%s", n ? ", " : "", (*p)->name);
@@ -140,11 +140,11 @@ camrelay_encoder *camrelay_encoder_create(const camrelay_encoder_config *cfg, ca
 	snprintf(ec->backend, sizeof(ec->backend), "%s", backend);
 	ec->bitrate = cfg->bitrate;
 	ec->gop = cfg->gop;
-	if (cfg->preset && strlen(cfg->preset) >= sizeof(ec->preset)) {
-		snprintf(err, errlen, "unknown preset \"%.32s\"", cfg->preset);
+	/* the backend's own keys (its ops table's options) */
+	cr_options_defaults(ops->options, ec->opts);
+	if (cfg->preset && *cfg->preset &&
+	    cr_option_set_text(ops->options, ec->opts, "preset", cfg->preset, err, errlen) < 0)
 		goto error;
-	}
-	snprintf(ec->preset, sizeof(ec->preset), "%s", cfg->preset ? cfg->preset : "");
 	if (codec == CR_CODEC_H264) {
 		if (_h264_profile(cfg, ec, err, errlen) < 0)
 			goto error;

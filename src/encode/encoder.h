@@ -39,10 +39,13 @@ struct cr_encoder_ops_s {
 	 * check and fallback apply). */
 	bool hardware;
 	const enum cr_pixfmt_e *formats;  /* accepted inputs, preferred first, NONE-terminated */
+	/* Its own config keys, in cfg.opts (core/options.h); CR_OPTS_END-terminated. */
+	const struct cr_option_s *options;
 	/* Optional, at program start before anything opens: can the backend
 	 * serve cfg at all (a hardware encoder: is there a device for the
 	 * codec)? 0, or a negative errno with the reason in err. */
 	int (*check)(const struct cr_encoder_cfg_s *cfg, char *err, size_t errlen);
+	/* NULL: a name the config knows but this build has no driver for. */
 	int (*open)(struct cr_encoder_s *enc);
 	int (*encode)(struct cr_encoder_s *enc, struct cr_frame_s *frame);
 	void (*request_keyframe)(struct cr_encoder_s *enc);

@@ -37,6 +37,17 @@ static inline int _sw_kbps(int64_t bps)
 	return k < 1 ? 1 : k > 1000000 ? 1000000 : (int)k;
 }
 
+/* The software backends' own keys (sw.c's cr_sw_options), in cfg.opts. */
+struct cr_sw_opts_s {
+	char preset[16]; /* x264-style speed preset, "" = by picture size */
+};
+extern const struct cr_option_s cr_sw_options[];
+
+static inline const char *_sw_preset(const struct cr_encoder_s *enc)
+{
+	return ((const struct cr_sw_opts_s *)(const void *)enc->cfg.opts)->preset;
+}
+
 /* Encoder threads: one per core, at most 8 (more only adds latency at these sizes). */
 static inline int _sw_threads(void)
 {
@@ -50,7 +61,7 @@ static inline int _sw_speed(const struct cr_encoder_s *enc)
 {
 	static const char *const names[] = {"placebo", "veryslow", "slower", "slow", "medium",
 					    "fast", "faster", "veryfast", "superfast", "ultrafast"};
-	const char *p = enc->cfg.preset;
+	const char *p = _sw_preset(enc);
 	if (!*p)
 		return (int64_t)enc->width * enc->height >= 1280 * 720 ? 9 : 7;
 	for (int i = 0; i < 10; i++)

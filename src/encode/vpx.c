@@ -69,7 +69,7 @@ static int _vpx_open(struct cr_encoder_s *enc)
 	int speed = _sw_speed(enc);
 	if (speed < 0) {
 		snprintf(enc->error, sizeof(enc->error), "%s: unknown preset \"%s\" (allowed: %s)", lib,
-			 enc->cfg.preset, _SW_PRESETS);
+			 _sw_preset(enc), _SW_PRESETS);
 		return -EINVAL;
 	}
 	struct _vpx_s *v = calloc(1, sizeof(*v));
@@ -214,6 +214,7 @@ static int _vpx_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 
 const struct cr_encoder_ops_s cr_encoder_vpx = {
 	.name = "vpx",
+	.options = cr_sw_options,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_VP8, CR_CODEC_VP9, CR_CODEC_NONE},
 	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_YUV420, CR_PIXFMT_NONE},
 	.open = _vpx_open,

@@ -100,7 +100,7 @@ static int _x264_open(struct cr_encoder_s *enc)
 	const char *profile = _x264_profile_name(enc->cfg.profile_idc);
 	if (speed < 0) {
 		snprintf(enc->error, sizeof(enc->error), "x264: unknown preset \"%s\" (allowed: %s)",
-			 enc->cfg.preset, _SW_PRESETS);
+			 _sw_preset(enc), _SW_PRESETS);
 		goto error;
 	}
 	if (!profile) {
@@ -252,6 +252,7 @@ static void _x264_close(struct cr_encoder_s *enc)
 
 const struct cr_encoder_ops_s cr_encoder_x264 = {
 	.name = "x264",
+	.options = cr_sw_options,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_H264, CR_CODEC_NONE},
 	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_YUV420, CR_PIXFMT_NV12, CR_PIXFMT_NONE},
 	.open = _x264_open,

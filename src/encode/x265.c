@@ -59,7 +59,7 @@ static int _x265_open(struct cr_encoder_s *enc)
 	int speed = _sw_speed(enc);
 	if (speed < 0) {
 		snprintf(enc->error, sizeof(enc->error), "x265: unknown preset \"%s\" (allowed: %s)",
-			 enc->cfg.preset, _SW_PRESETS);
+			 _sw_preset(enc), _SW_PRESETS);
 		goto error;
 	}
 	x265_param *p = x->param = x265_param_alloc();
@@ -204,6 +204,7 @@ static int _x265_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 
 const struct cr_encoder_ops_s cr_encoder_x265 = {
 	.name = "x265",
+	.options = cr_sw_options,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_H265, CR_CODEC_NONE},
 	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_YUV420, CR_PIXFMT_NONE},
 	.open = _x265_open,

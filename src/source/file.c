@@ -305,6 +305,7 @@ static int _file_read(struct cr_source_s *src, struct cr_frame_s **out, int time
 
 const struct cr_source_ops_s cr_source_file = {
 	.name = "file",
+	.source_key = "file",
 	.open = _file_open,
 	.read = _file_read,
 	.close = _file_close,

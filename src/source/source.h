@@ -45,6 +45,16 @@ struct cr_source_s {
 
 struct cr_source_ops_s {
 	const char *name; /* config capture.backend */
+	/* "url"/"file": chosen by that key of a source, not by capture.backend. */
+	const char *source_key;
+	/* Its own config keys, in cfg->opts (core/options.h); CR_OPTS_END-terminated. */
+	const struct cr_option_s *options;
+	/* Optional: what width/height/fps/pixel_format mean when not configured
+	 * (a device without defaults of its own, e.g. the test pattern). */
+	const struct cr_capture_defaults_s {
+		int width, height, fps;
+		enum cr_pixfmt_e format;
+	} *defaults;
 	/* Opens the device and starts streaming. -errno and src->error on failure. */
 	int (*open)(struct cr_source_s *src);
 	/* Waits up to timeout_ms for one frame. 0 with *out = NULL: no frame yet.

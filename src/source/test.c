@@ -13,6 +13,7 @@
  * second of CLOCK_MONOTONIC, when the tone beeps: the frame nearest the
  * second (within half a frame interval) is the first bright one. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@
 #include "core/draw.h"
 #include "core/pool.h"
 #include "source/source.h"
+
+/* The test backend's own keys (core/options.h), in cfg->opts. */
+struct _test_opts_s {
+	char pattern[8];
+};
 
 struct _test_s {
 	uint8_t *base; /* the I420 bars, drawn once; or the noise texture (2w x 2h) */
@@ -102,7 +108,7 @@ static int _test_open(struct cr_source_s *src)
 	src->fps_num = cfg->fps > 0 ? cfg->fps : 30;
 	src->fps_den = 1;
 	snprintf(src->device_path, sizeof(src->device_path), "test");
-	t->noise = strcmp(cfg->pattern, "noise") == 0;
+	t->noise = strcmp(((const struct _test_opts_s *)(const void *)cfg->opts)->pattern, "noise") == 0;
 	t->rng = 0x9e3779b97f4a7c15ULL;
 	t->base = t->noise ? malloc(cr_pixfmt_frame_size(CR_PIXFMT_YUV420, 2 * src->width, 2 * src->height))
 			   : malloc(cr_pixfmt_frame_size(CR_PIXFMT_YUV420, src->width, src->height));
@@ -223,8 +229,20 @@ static void _test_close(struct cr_source_s *src)
 	src->priv = NULL;
 }
 
+static const char *const _patterns[] = {"bars", "noise", NULL};
+static const struct cr_option_s _test_options[] = {
+	{.key = "pattern", .type = CR_OPT_CHOICE, .offset = offsetof(struct _test_opts_s, pattern),
+	 .size = sizeof(((struct _test_opts_s *)0)->pattern), .choices = _patterns, .def_str = "bars",
+	 .noun = "test pattern", .help = "bars (flat colour bars) or noise (detail and motion for encoders)"},
+	CR_OPTS_END,
+};
+_Static_assert(sizeof(struct _test_opts_s) <= CR_BACKEND_OPTS_SIZE, "test options fit their block");
+
 const struct cr_source_ops_s cr_source_test = {
 	.name = "test",
+	.options = _test_options,
+	/* no device to ask: 720p30 YUYV unless configured */
+	.defaults = &(const struct cr_capture_defaults_s){1280, 720, 30, CR_PIXFMT_YUYV},
 	.open = _test_open,
 	.read = _test_read,
 	.close = _test_close,

@@ -374,6 +374,7 @@ static void _url_close(struct cr_source_s *src)
 
 const struct cr_source_ops_s cr_source_url = {
 	.name = "url",
+	.source_key = "url",
 	.open = _url_open,
 	.read = _url_read,
 	.close = _url_close,

@@ -15,9 +15,19 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "encode/encoder.h"
+#include "source/source.h"
 
 /* ~1.6 MB: too big for the stack. */
 static struct cr_config_s _cfg;
+
+/* A backend's own key as the schema stored it in the block (its table says where). */
+static const char *_opt(const struct cr_option_s *opts, const unsigned char *block, const char *key)
+{
+	const struct cr_option_s *o = cr_option_find(opts, key);
+	return o ? (const char *)block + o->offset : "(not declared)";
+}
+#define _SW_OPT(e, key) _opt(cr_encoder_find("software", (e)->codec)->options, (e)->opts, key)
 static int _failures;
 
 #define CHECK(cond)                                                                      \
@@ -90,7 +100,7 @@ static void _check_seed_common(const struct cr_source_cfg_s *src, const char *de
 	CHECK(src->output.present && src->output.payload_type == 96 && src->output.clock_rate == 90000);
 	CHECK(strcmp(_cfg.http.listen, "127.0.0.1:8080") == 0);
 	CHECK(_cfg.n_streams == 1 && _cfg.streams[0]->n_sources == 1 && _cfg.streams[0]->n_sinks == 0);
-	CHECK(_cfg.webrtc.port == 0 && _cfg.webrtc.n_candidates == 0 && src->encoder.preset[0] == '\0');
+	CHECK(_cfg.webrtc.port == 0 && _cfg.webrtc.n_candidates == 0 && _SW_OPT(&src->encoder, "preset")[0] == '\0');
 	CHECK(_cfg.streams[0]->mjpeg.quality == 80 && _cfg.streams[0]->mjpeg.fps == 0);
 }
 
@@ -140,7 +150,7 @@ static void _check_good(const char *name)
 		CHECK(strcmp(src->capture.controls[1].value, "false") == 0);
 		CHECK(strcmp(src->capture.controls[2].value, "50 Hz") == 0);
 		CHECK(strcmp(src->encoder.backend, "x264") == 0 && src->encoder.codec == CR_CODEC_H264);
-		CHECK(strcmp(src->encoder.preset, "veryfast") == 0);
+		CHECK(strcmp(_SW_OPT(&src->encoder, "preset"), "veryfast") == 0);
 		CHECK(src->encoder.bitrate == 2500000 && src->encoder.gop == 30);
 		CHECK(src->encoder.profile_idc == 66 && src->encoder.constraint_flags == 0xE0 &&
 		      src->encoder.level_idc == 40);
@@ -156,6 +166,7 @@ static void _check_good(const char *name)
 			CHECK(strcmp(src->capture.backend, "test") == 0);
 			CHECK(src->capture.width == 1280 && src->capture.height == 720 && src->capture.fps == 30);
 			CHECK(src->capture.pixel_format == CR_PIXFMT_YUYV);
+			CHECK(strcmp(_opt(cr_source_find("test")->options, src->capture.opts, "pattern"), "bars") == 0); /* the table's default */
 			CHECK(src->encoder.codec == CR_CODEC_VP9 && src->encoder.bitrate == 800000);
 		}
 		CHECK((src = _src("dslr", 0)) != NULL);

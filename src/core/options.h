@@ -1,0 +1,45 @@
+/* Configuration keys a backend declares for itself (in the spirit of FFmpeg's
+ * AVOption and PipeWire's SPA props): each source and encoder backend lists
+ * its own keys in its ops table, with type, default, range or allowed
+ * values, where the value goes in the backend's own block, and a help line.
+ * The config schema (src/config/schema_backend.c) walks these tables: it
+ * keeps no list of backends, codecs or backend keys of its own. */
+#ifndef CR_OPTIONS_H
+#define CR_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cr_opt_type_e {
+	CR_OPT_INT = 1, /* int; min..max */
+	CR_OPT_BOOL,    /* bool */
+	CR_OPT_CHOICE,  /* char[size]: one of choices ("" until set) */
+	CR_OPT_STRING,  /* char[size] */
+};
+
+struct cr_option_s {
+	const char *key;
+	enum cr_opt_type_e type;
+	size_t offset, size; /* in the backend's block (size: of a char array) */
+	int64_t def, min, max;       /* INT (def, min, max), BOOL (def) */
+	const char *const *choices;  /* CHOICE: NULL-terminated allowed values */
+	const char *def_str;         /* CHOICE, STRING: default, NULL = "" */
+	const char *noun;            /* in messages ("unknown test pattern"), NULL = key */
+	const char *help;            /* one line: what it does */
+};
+
+/* Every backend's block is this big at most (its options' offset + size;
+ * a backend's table is checked against it when the config is read). */
+#define CR_BACKEND_OPTS_SIZE 32
+#define CR_OPTS_END {0}
+
+/* The option named key, or NULL. */
+const struct cr_option_s *cr_option_find(const struct cr_option_s *opts, const char *key);
+/* Writes every option's default into block. */
+void cr_options_defaults(const struct cr_option_s *opts, void *block);
+/* Sets one option from text (the public API's char * settings). 0, or
+ * -EINVAL with the problem (allowed values listed) in err. */
+int cr_option_set_text(const struct cr_option_s *opts, void *block, const char *key, const char *value, char *err,
+		       size_t errlen);
+
+#endif
