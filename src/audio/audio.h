@@ -29,6 +29,13 @@ struct cr_audio_source_s {
 	char error[256];        /* why the last call failed, in words a user can act on */
 };
 
+/* A capture device as `camrelay list` shows it. */
+struct cr_audio_device_s {
+	char name[96];  /* what `device` takes: "plughw:CARD=Loopback,DEV=1" */
+	char card[80];  /* "Loopback" */
+	char desc[80];  /* the PCM's name */
+};
+
 struct cr_audio_ops_s {
 	const char *name; /* [stream.X.audio] backend */
 	/* Opens the device and starts capture. -errno and src->error on failure. */
@@ -40,6 +47,8 @@ struct cr_audio_ops_s {
 	 * closes and reopens it). */
 	int (*read)(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns, int timeout_ms);
 	void (*close)(struct cr_audio_source_s *src);
+	/* Optional: the capture devices there are, up to max; how many. */
+	int (*list)(struct cr_audio_device_s *out, int max);
 };
 
 extern const struct cr_audio_ops_s *const cr_audio_backends[];

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audio/audio.h"
 #include "sink/webcam.h"
 #include "source/gphoto2.h"
 #include "cli/cli.h"
@@ -395,6 +396,11 @@ static void _print_text(json_t *root)
 		       json_is_true(json_object_get(o, "exclusive_caps")) ? " exclusive_caps" : "",
 		       json_is_true(json_object_get(o, "fed")) ? " (fed by another program)" : "");
 	}
+	json_t *audio = json_object_get(root, "audio");
+	printf("Audio capture devices:%s\n", json_array_size(audio) ? "" : " none");
+	json_array_foreach(audio, i, o)
+	printf("  %-30s \"%s\" %s ([stream.X.audio] backend = \"%s\", device = this or the card)\n", _s(o, "device"),
+	       _s(o, "card"), _s(o, "name"), _s(o, "backend"));
 	json_t *media = json_object_get(root, "media");
 	if (json_array_size(media)) {
 		printf("Media devices:\n");
@@ -411,7 +417,8 @@ static void _usage(void)
 	printf("Usage: camrelay list [--json]\n"
 	       "Lists V4L2 video nodes (card, driver, bus info, capabilities, formats),\n"
 	       "sub-devices, media devices, the cameras libgphoto2 detects (USB DSLRs and\n"
-	       "mirrorless cameras) and v4l2loopback webcams. The libgphoto2 probe runs in a\n"
+	       "mirrorless cameras), v4l2loopback webcams and audio capture devices (ALSA).\n"
+	       "The libgphoto2 probe runs in a\n"
 	       "child process stopped after %d s (CAMRELAY_GPHOTO2_PROBE_TIMEOUT=SECONDS).\n",
 	       _GP_TIMEOUT_S);
 }
@@ -456,6 +463,12 @@ static int _run(int argc, char **argv)
 		json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:b}", "path", loops[i].path, "label",
 						   loops[i].label, "fed", loops[i].fed, "exclusive_caps",
 						   loops[i].exclusive));
+	json_object_set_new(root, "audio", a = json_array());
+	static struct cr_audio_device_s ad[32];
+	for (int b = 0; cr_audio_backends[b]; b++)
+		for (int i = 0, k = cr_audio_backends[b]->list ? cr_audio_backends[b]->list(ad, 32) : 0; i < k; i++)
+			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s}", "backend", cr_audio_backends[b]->name,
+							   "device", ad[i].name, "card", ad[i].card, "name", ad[i].desc));
 	cr_cli_print(root, json, _print_text);
 	return 0;
 }
