@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/service.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/stream.h"
@@ -95,11 +96,34 @@ static int _cmd_check_config(int argc, char **argv)
 	return 0;
 }
 
+/* SIGHUP: re-reads the config file. One with errors is refused whole with its
+ * file:line:column message and the running configuration stays. A valid one
+ * is not applied: restarting, adding and removing streams while the others
+ * keep their viewers (live reload) is not in this build yet, and camrelay
+ * says so instead of dying as SIGHUP's default would. */
+static void _serve_reload(void *ctx)
+{
+	const char *path = ctx;
+	static struct cr_config_s next;
+	char err[1024];
+	if (!path) {
+		CR_LOG_W("reload", "SIGHUP: serving the built-in test stream (no -c FILE): nothing to re-read");
+		return;
+	}
+	if (cr_config_load(path, &next, err, sizeof(err)) < 0) {
+		CR_LOG_E("reload", "%s; the running configuration stays", err);
+		return;
+	}
+	CR_LOG_W("reload", "%s: valid (%d stream%s), not applied: live reload is not in this build yet; "
+		 "restart camrelay to apply it", path, next.n_streams, next.n_streams == 1 ? "" : "s");
+}
+
 static int _cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 					      {"listen", required_argument, NULL, 'l'},
 					      {"verbose", no_argument, NULL, 'v'},
+					      {"log-format", required_argument, NULL, 'F'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	const char *path = NULL, *listen = NULL;
@@ -116,12 +140,26 @@ static int _cmd_serve(int argc, char **argv)
 		case 'v':
 			cr_log_level = CR_LOG_DEBUG;
 			break;
+		case 'F':
+			if (cr_log_set_format(optarg) < 0) {
+				fprintf(stderr, "camrelay serve: --log-format \"%s\" is not a log format (allowed: text, json)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h':
-			printf("Usage: camrelay serve [-c FILE] [-l HOST:PORT] [-v]\n"
+			printf("Usage: camrelay serve [-c FILE] [-l HOST:PORT] [-v] [--log-format FORMAT]\n"
 			       "Runs the streams of FILE; without -c, the built-in test stream.\n"
 			       "  -c, --config FILE     configuration (see README.md)\n"
 			       "  -l, --listen H:P      HTTP address (overrides [http] listen)\n"
-			       "  -v, --verbose         debug logging\n");
+			       "  -v, --verbose         debug logging\n"
+			       "  --log-format FORMAT   text (default; under systemd with syslog priority\n"
+			       "                        prefixes) or json (one object per line)\n"
+			       "SIGINT/SIGTERM stop. SIGHUP re-reads FILE: one with errors is refused\n"
+			       "(file:line:column) and the running configuration stays; a valid one is\n"
+			       "not applied until a restart (no live reload yet).\n"
+			       "Under systemd (Type=notify) it sends READY=1 and STATUS= once serving,\n"
+			       "and WATCHDOG=1 from the main loop when WatchdogSec is set.\n");
 			return 0;
 		default:
 			return 2;
@@ -145,7 +183,7 @@ static int _cmd_serve(int argc, char **argv)
 		snprintf(cfg.http.listen, sizeof(cfg.http.listen), "%s", listen);
 
 	signal(SIGPIPE, SIG_IGN);
-	cr_cli_catch_stop();
+	cr_service_block_signals(); /* before any thread: only the main loop takes them */
 
 	/* Encoders open when their first consumer arrives; a hardware encoder
 	 * that cannot exist here is said now, not then. */
@@ -182,7 +220,12 @@ static int _cmd_serve(int argc, char **argv)
 	}
 	CR_LOG_I("serve", "serving %d stream%s on http://%s/", cfg.n_streams, cfg.n_streams == 1 ? "" : "s",
 		 cfg.http.listen);
-	cr_cli_wait_stop();
+	char names[256] = "";
+	for (int i = 0, n = 0; i < cfg.n_streams && n >= 0 && (size_t)n < sizeof(names); i++)
+		n += snprintf(names + n, sizeof(names) - (size_t)n, "%s%s", i ? ", " : "", cfg.streams[i].name);
+	cr_service_notify("READY=1\nSTATUS=serving %d stream%s (%s) on http://%s/", cfg.n_streams,
+			  cfg.n_streams == 1 ? "" : "s", names, cfg.http.listen);
+	cr_service_loop(_serve_reload, (void *)path);
 	CR_LOG_I("serve", "stopping");
 	cr_http_stop(http);
 out:
@@ -200,6 +243,7 @@ static const struct cr_command_s _commands[] = {
 
 int main(int argc, char **argv)
 {
+	cr_log_set_format(NULL); /* syslog priority prefixes when stderr is the journal */
 	if (argc < 2) {
 		_usage(stderr);
 		return 2;

@@ -1,4 +1,7 @@
-/* Logging: one line per event to stderr, with level and subsystem. */
+/* Logging: one line per event to stderr, with level and subsystem. Three
+ * shapes: text ("12:00:00.000 warn  serve: ..."), journal ("<4>serve: ...",
+ * syslog priority prefixes that journald reads, chosen when stderr is the
+ * stream named by $JOURNAL_STREAM) and json (one object per line). */
 #ifndef CR_LOG_H
 #define CR_LOG_H
 
@@ -8,6 +11,14 @@
 enum cr_log_level_e { CR_LOG_ERROR = 0, CR_LOG_WARN, CR_LOG_INFO, CR_LOG_DEBUG };
 
 extern enum cr_log_level_e cr_log_level;
+
+enum cr_log_format_e { CR_LOG_FMT_TEXT = 0, CR_LOG_FMT_JOURNAL, CR_LOG_FMT_JSON };
+
+extern enum cr_log_format_e cr_log_format;
+
+/* Sets cr_log_format: "text", "json", or NULL for the default (journal when
+ * stderr is $JOURNAL_STREAM, else text). -EINVAL for another name. */
+int cr_log_set_format(const char *name);
 
 void cr_log(enum cr_log_level_e level, const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
