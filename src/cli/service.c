@@ -19,13 +19,20 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+static volatile sig_atomic_t _hup;
+
+static void _on_hup(int sig)
+{
+	(void)sig;
+	_hup = 1;
+}
+
 static sigset_t _service_signals(void)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
 	return set;
 }
 
@@ -33,6 +40,11 @@ void cr_service_block_signals(void)
 {
 	sigset_t set = _service_signals();
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* SIGHUP stays unblocked: with [http] tls_cert the HTTP loop takes it
+	 * through libevent (the certificate is re-read, net/http_conn.c), which
+	 * replaces this handler; otherwise this flag, which the loop polls. */
+	struct sigaction sa = {.sa_handler = _on_hup};
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 void cr_service_notify(const char *fmt, ...)
@@ -73,7 +85,7 @@ void cr_service_loop(void (*reload)(void *ctx), void *ctx)
 	sigset_t set = _service_signals();
 	uint64_t wd = _watchdog_usec();
 	/* half the watchdog period, as sd_watchdog_enabled(3) advises; else wake
-	 * once a second only for the test hook */
+	 * once a second for SIGHUP's flag and the test hook */
 	uint64_t period = wd ? wd / 2 : 1000000;
 	const char *stall_env = getenv("CAMRELAY_TEST_STALL_MAIN_LOOP");
 	double stall_at = stall_env ? _now() + atof(stall_env) : 0;
@@ -86,7 +98,8 @@ void cr_service_loop(void (*reload)(void *ctx), void *ctx)
 		int sig = sigtimedwait(&set, NULL, &to);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		if (sig == SIGHUP) {
+		if (_hup) {
+			_hup = 0;
 			if (reload)
 				reload(ctx);
 			else

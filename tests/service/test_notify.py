@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -152,7 +153,6 @@ def reload_checks():
     """SIGHUP with a broken file: refused with file:line:column, the MJPEG
     client of the running stream keeps getting frames; with a valid changed
     file: said not to be applied (no live reload yet), still serving."""
-    import threading
     with tempfile.TemporaryDirectory() as tmp:
         lis = Listener(tmp)
         conf = os.path.join(tmp, "cam.toml")
@@ -210,6 +210,31 @@ def reload_checks():
             p.wait()
 
 
+def tls_hup_check():
+    """With [http] tls_cert, SIGHUP still reaches the HTTP loop's certificate
+    re-read (libevent's handler), and camrelay keeps running."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem", "-days", "2",
+                        "-subj", "/CN=localhost"], check=True, capture_output=True)
+        conf = os.path.join(tmp, "tls.toml")
+        with open(conf, "w") as f:
+            f.write(f'[http]\ntls_cert = "{tmp}/cert.pem"\ntls_key = "{tmp}/key.pem"\n' + CONFIG.format(fps=30))
+        lis = Listener(tmp)
+        p, port, t0, log = start(tmp, lis, config=conf)
+        try:
+            msgs, ready = lis.recv_until(lambda m: m.get("READY") == "1", 60)
+            check(ready is not None, "READY=1 with TLS")
+            threading.Thread(target=lambda: lis.collect(60), daemon=True).start()
+            p.send_signal(signal.SIGHUP)
+            check(wait_log(log, "SIGHUP: certificate"), "with tls_cert, SIGHUP re-reads the certificate")
+            check(p.poll() is None, "and camrelay keeps running")
+        finally:
+            p.kill()
+            p.wait()
+
+
 main()
 reload_checks()
+tls_hup_check()
 finish()
