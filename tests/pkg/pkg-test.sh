@@ -168,6 +168,7 @@ fresh_install() {
 	' 2>&1)
 	echo "$out" | sed 's/^/  root: /'
 	check "amd64 root: camrelay serve as the camrelay user sends READY=1 with STATUS" grep -q "^READY=1 STATUS=serving 1 stream (test) on http://127.0.0.1:8080/" <<<"$out"
+	check "amd64 root: and exits 0 on the SIGTERM right after READY" grep -qx "exit status 0" <<<"$out"
 	check "amd64 root: systemd-analyze verify accepts the installed unit" grep -qx "verify-ok" <<<"$out"
 	# remove: everything but the conffile; purge: that too
 	out=$(in_root "$root" net /bin/bash -c '
