@@ -41,7 +41,12 @@ def run(args, journal=None):
                 break
             time.sleep(0.1)
         p.send_signal(signal.SIGTERM)
-        p.wait(120)  # an ASan build's exit (leak check) on a loaded machine
+        try:
+            p.wait(120)  # an ASan build's exit (leak check) on a loaded machine
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            check(False, f"camrelay serve {' '.join(args)} exits on SIGTERM")
         err.seek(0)
         return err.read().decode(errors="replace").splitlines()
 
