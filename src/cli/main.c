@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/reload.h"
 #include "cli/service.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -96,26 +97,15 @@ static int _cmd_check_config(int argc, char **argv)
 	return 0;
 }
 
-/* SIGHUP: re-reads the config file. One with errors is refused whole with its
- * file:line:column message and the running configuration stays. A valid one
- * is not applied: restarting, adding and removing streams while the others
- * keep their viewers (live reload) is not in this build yet, and camrelay
- * says so instead of dying as SIGHUP's default would. */
-static void _serve_reload(void *ctx)
+/* SIGHUP (main thread): the certificate (HTTPS) and the config file are
+ * read again on the HTTP loop (cli/reload.c), which logs what changed. */
+static void _serve_sighup(void *ctx)
 {
-	const char *path = ctx;
-	static struct cr_config_s next;
-	char err[1024];
-	if (!path) {
-		CR_LOG_W("reload", "SIGHUP: serving the built-in test stream (no -c FILE): nothing to re-read");
-		return;
-	}
-	if (cr_config_load(path, &next, err, sizeof(err)) < 0) {
-		CR_LOG_E("reload", "%s; the running configuration stays", err);
-		return;
-	}
-	CR_LOG_W("reload", "%s: valid (%d stream%s), not applied: live reload is not in this build yet; "
-		 "restart camrelay to apply it", path, next.n_streams, next.n_streams == 1 ? "" : "s");
+	struct cr_serve_s *sv = ctx;
+	char msg[2048];
+	if (!sv->path)
+		CR_LOG_W("reload", "SIGHUP: serving the built-in test stream (no -c FILE): no config to re-read");
+	cr_http_reload(sv->http, msg, sizeof(msg));
 }
 
 static int _cmd_serve(int argc, char **argv)
@@ -155,9 +145,10 @@ static int _cmd_serve(int argc, char **argv)
 			       "  -v, --verbose         debug logging\n"
 			       "  --log-format FORMAT   text (default; under systemd with syslog priority\n"
 			       "                        prefixes) or json (one object per line)\n"
-			       "SIGINT/SIGTERM stop. SIGHUP re-reads FILE: one with errors is refused\n"
-			       "(file:line:column) and the running configuration stays; a valid one is\n"
-			       "not applied until a restart (no live reload yet).\n"
+			       "SIGINT/SIGTERM stop. SIGHUP (or POST /api/reload) re-reads FILE and the\n"
+			       "HTTPS certificate: streams whose blocks changed restart, new ones start,\n"
+			       "removed ones stop, the others keep running untouched; a file with errors\n"
+			       "is refused (file:line:column) and the running configuration stays.\n"
 			       "Under systemd (Type=notify) it sends READY=1 and STATUS= once serving,\n"
 			       "and WATCHDOG=1 from the main loop when WatchdogSec is set.\n");
 			return 0;
@@ -200,39 +191,38 @@ static int _cmd_serve(int argc, char **argv)
 				CR_LOG_W("serve", "%s:%d: stream \"%s\": %s", cfg.path, e->line, cfg.streams[i]->name, err);
 		}
 
-	struct cr_stream_s *streams[CR_MAX_STREAMS] = {0};
-	struct cr_sinks_s *sinks[CR_MAX_STREAMS] = {0};
+	static struct cr_serve_s sv;
+	sv = (struct cr_serve_s){.cfg = &cfg, .path = path};
 	int rc = 0;
 	for (int i = 0; i < cfg.n_streams; i++) {
-		streams[i] = cr_stream_new(cfg.streams[i]);
-		if (!streams[i] || cr_stream_start(streams[i], err, sizeof(err)) < 0 ||
-		    cr_sinks_open(streams[i], &sinks[i], err, sizeof(err)) < 0) {
-			CR_LOG_E("serve", "%s", streams[i] ? err : "out of memory");
+		struct cr_stream_s *s = sv.streams[sv.n++] = cr_stream_new(cfg.streams[i]);
+		if (!s || cr_stream_start(s, err, sizeof(err)) < 0 ||
+		    cr_sinks_open(s, &sv.sinks[i], err, sizeof(err)) < 0) {
+			CR_LOG_E("serve", "%s", s ? err : "out of memory");
 			rc = 1;
 			goto out;
 		}
 	}
-	struct cr_http_s *http = cr_http_start(&cfg, streams, cfg.n_streams, err, sizeof(err));
-	if (!http) {
+	sv.http = cr_http_start(&cfg, sv.streams, sv.n, err, sizeof(err));
+	if (!sv.http) {
 		CR_LOG_E("serve", "%s", err);
 		rc = 1;
 		goto out;
 	}
+	if (path)
+		cr_http_set_reload(sv.http, cr_serve_reload, &sv);
 	CR_LOG_I("serve", "serving %d stream%s on http://%s/", cfg.n_streams, cfg.n_streams == 1 ? "" : "s",
 		 cfg.http.listen);
 	char names[256] = "";
 	for (int i = 0, n = 0; i < cfg.n_streams && n >= 0 && (size_t)n < sizeof(names); i++)
-		n += snprintf(names + n, sizeof(names) - (size_t)n, "%s%s", i ? ", " : "", cfg.streams[i].name);
+		n += snprintf(names + n, sizeof(names) - (size_t)n, "%s%s", i ? ", " : "", cfg.streams[i]->name);
 	cr_service_notify("READY=1\nSTATUS=serving %d stream%s (%s) on http://%s/", cfg.n_streams,
 			  cfg.n_streams == 1 ? "" : "s", names, cfg.http.listen);
-	cr_service_loop(_serve_reload, (void *)path);
+	cr_service_loop(_serve_sighup, &sv);
 	CR_LOG_I("serve", "stopping");
-	cr_http_stop(http);
+	cr_http_stop(sv.http);
 out:
-	for (int i = 0; i < cfg.n_streams; i++) {
-		cr_sinks_close(sinks[i]);
-		cr_stream_destroy(streams[i]);
-	}
+	cr_serve_close(&sv);
 	return rc;
 }
 

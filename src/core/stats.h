@@ -28,6 +28,7 @@ struct cr_stream_stats_s {
 	atomic_uint_least64_t packets_encoded;
 	atomic_uint_least64_t bytes_copied;   /* CPU copies of frame data (conversions included) */
 	atomic_uint_least64_t reconnects;
+	atomic_uint_least64_t source_opens; /* the source opened (at start, after a failure, a reload's restart) */
 	atomic_uint_least64_t encoders_opened; /* encoder (re)starts: sharing keeps it at one per setting */
 	atomic_uint_least64_t frames_device_skipped; /* frames the device itself dropped (V4L2 sequence gaps) */
 	struct cr_latency_s capture_to_encoded;

@@ -71,6 +71,8 @@ struct cr_stream_s {
 	pthread_t capture_thread;
 	bool capture_started;
 	atomic_bool running;
+	atomic_bool removed; /* taken out of the config by a reload: stopped, hidden */
+	bool audio_started;
 
 	/* Status, under lock. */
 	enum cr_source_state_e state;
@@ -592,6 +594,7 @@ static void *_capture_thread(void *arg)
 				backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
 				continue;
 			}
+			atomic_fetch_add(&s->stats.source_opens, 1);
 			if (s->src.note[0])
 				CR_LOG_W(s->cfg.name, "%s", s->src.note);
 			CR_LOG_I(s->cfg.name, "source %s %s: %s %dx%d @ %d/%d fps", s->src.ops->name,
@@ -683,9 +686,10 @@ int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen)
 			 s->cfg.name, sc->capture.backend);
 		return -ENOTSUP;
 	}
-	int rc = s->audio ? cr_audio_start(s->audio, err, errlen) : 0;
+	int rc = s->audio && !s->audio_started ? cr_audio_start(s->audio, err, errlen) : 0;
 	if (rc < 0)
 		return rc;
+	s->audio_started = s->audio != NULL;
 	atomic_store(&s->running, true);
 	if (pthread_create(&s->capture_thread, NULL, _capture_thread, s) != 0) {
 		snprintf(err, errlen, "stream \"%s\": cannot start the capture thread", s->cfg.name);
@@ -694,6 +698,43 @@ int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen)
 	s->capture_started = true;
 	return 0;
 }
+
+void cr_stream_stop(struct cr_stream_s *s)
+{
+	atomic_store(&s->running, false);
+	if (s->capture_started)
+		pthread_join(s->capture_thread, NULL);
+	s->capture_started = false;
+}
+
+/* The capture thread is stopped while the configuration changes, so only
+ * readers on other threads of the name (unchanged) and of cfg remain: the
+ * caller runs this where those readers run (the HTTP loop, serve's reload).
+ * The audio keeps running as it was (its thread reads s->cfg.audio). */
+int cr_stream_reconfigure(struct cr_stream_s *s, const struct cr_stream_cfg_s *cfg, char *err, size_t errlen)
+{
+	cr_stream_stop(s);
+	pthread_mutex_lock(&s->src_lock);
+	pthread_mutex_lock(&s->lock);
+	struct cr_audio_cfg_s audio = s->cfg.audio;
+	s->cfg = *cfg;
+	s->cfg.audio = audio;
+	memset(&s->src, 0, sizeof(s->src));
+	s->src.cfg = &s->cfg.sources[0].capture;
+	s->src.stream_name = s->cfg.name;
+	s->src.stats = &s->stats;
+	s->src_open = false;
+	memset(&s->src_snap, 0, sizeof(s->src_snap));
+	s->state = CR_SOURCE_STARTING;
+	s->message[0] = 0;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->src_lock);
+	atomic_store(&s->removed, false);
+	return cr_stream_start(s, err, errlen);
+}
+
+void cr_stream_set_removed(struct cr_stream_s *s, bool removed) { atomic_store(&s->removed, removed); }
+bool cr_stream_removed(const struct cr_stream_s *s) { return atomic_load(&s->removed); }
 
 void cr_stream_destroy(struct cr_stream_s *s)
 {

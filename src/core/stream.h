@@ -69,6 +69,16 @@ struct cr_stream_s *cr_stream_new(const struct cr_stream_cfg_s *cfg);
 int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen);
 /* Stops everything; subscribers must be gone (or are closed). */
 void cr_stream_destroy(struct cr_stream_s *s);
+/* Stops the capture thread (state "stopped"); subscribers stay. */
+void cr_stream_stop(struct cr_stream_s *s);
+/* Live reload: stops the source, takes cfg (same name) and starts again;
+ * subscribers stay subscribed and get the new source's frames. The audio
+ * ([stream.X.audio]) is not touched: a change there needs a restart. */
+int cr_stream_reconfigure(struct cr_stream_s *s, const struct cr_stream_cfg_s *cfg, char *err, size_t errlen);
+/* A stream taken out of the config by a reload stays allocated (consumers
+ * hold indexes to it) but stopped; lookups by name skip it. */
+void cr_stream_set_removed(struct cr_stream_s *s, bool removed);
+bool cr_stream_removed(const struct cr_stream_s *s);
 
 const char *cr_stream_name(const struct cr_stream_s *s);
 const struct cr_stream_cfg_s *cr_stream_cfg(const struct cr_stream_s *s);

@@ -86,7 +86,7 @@ void cr_http_reply_text(struct evhttp_request *req, int code, const char *fmt, .
 int cr_http_stream_index(struct cr_http_s *h, const char *name)
 {
 	for (int i = 0; i < h->n_streams; i++)
-		if (strcmp(cr_stream_name(h->streams[i]), name) == 0)
+		if (!cr_stream_removed(h->streams[i]) && strcmp(cr_stream_name(h->streams[i]), name) == 0)
 			return i;
 	return -1;
 }
@@ -111,7 +111,8 @@ static void _no_stream(struct cr_http_s *h, struct evhttp_request *req, const ch
 		return;
 	}
 	for (int i = 0; i < h->n_streams && n < sizeof(list); i++)
-		if (cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) == 0 &&
+		if (!cr_stream_removed(h->streams[i]) &&
+		    cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) == 0 &&
 		    (rights & CR_RIGHT_VIEW))
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "",
 					      cr_stream_name(h->streams[i]));
@@ -212,7 +213,8 @@ static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
 	int shown = 0;
 	for (int i = 0; i < h->n_streams; i++) {
 		unsigned rights = 0;
-		if (cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) < 0 ||
+		if (cr_stream_removed(h->streams[i]) ||
+		    cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) < 0 ||
 		    !(rights & CR_RIGHT_VIEW))
 			continue; /* streams a caller may not see are not listed */
 		shown++;
@@ -405,6 +407,11 @@ static void _route(struct evhttp_request *req, void *arg)
 		_stream_route(h, req, path, s, cr_http_sdp_start);
 	} else if (strncmp(path, "/api/streams", 12) == 0 && (path[12] == 0 || path[12] == '/')) {
 		_api_route(h, req, path);
+	} else if (strcmp(path, "/api/reload") == 0) {
+		if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+			_bad_method(req, path, "POST");
+		else if (_may(h, req, -1, CR_RIGHT_ADMIN))
+			cr_http_api_reload(h, req);
 	} else if (strcmp(path, "/state") == 0) {
 		if (!_is_get(req))
 			_bad_method(req, path, "GET, HEAD");
@@ -549,6 +556,8 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 		return NULL;
 	}
 	h->cfg = cfg;
+	pthread_mutex_init(&h->call_lock, NULL);
+	pthread_cond_init(&h->call_done, NULL);
 	h->n_streams = n_streams < CR_MAX_STREAMS ? n_streams : CR_MAX_STREAMS;
 	for (int i = 0; i < h->n_streams; i++)
 		h->streams[i] = streams[i];
@@ -612,6 +621,60 @@ error:
 	return NULL;
 }
 
+/* ---- live reload ---- */
+
+void cr_http_set_reload(struct cr_http_s *h, cr_http_reload_fn fn, void *ctx)
+{
+	h->reload_fn = fn;
+	h->reload_ctx = ctx;
+}
+
+int cr_http_add_stream(struct cr_http_s *h, struct cr_stream_s *s)
+{
+	if (h->n_streams >= CR_MAX_STREAMS)
+		return -ENOSPC;
+	h->streams[h->n_streams++] = s;
+	cr_whep_add_stream(h->whep, s);
+	cr_rtsp_add_stream(h->rtsp, s);
+	return 0;
+}
+
+struct _call_s {
+	struct cr_http_s *h;
+	char *msg;
+	size_t len;
+	int r;
+	bool done;
+};
+
+static void _call_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct _call_s *c = arg;
+	cr_http_conns_reload_tls(c->h->conns);
+	c->r = c->h->reload_fn ? c->h->reload_fn(c->h->reload_ctx, c->msg, c->len) : 0;
+	pthread_mutex_lock(&c->h->call_lock);
+	c->done = true;
+	pthread_cond_broadcast(&c->h->call_done);
+	pthread_mutex_unlock(&c->h->call_lock);
+}
+
+int cr_http_reload(struct cr_http_s *h, char *msg, size_t len)
+{
+	struct _call_s c = {.h = h, .msg = msg, .len = len};
+	const struct timeval now = {0, 0};
+	if (len)
+		msg[0] = 0;
+	if (event_base_once(h->base, -1, EV_TIMEOUT, _call_cb, &c, &now) < 0) {
+		snprintf(msg, len, "libevent: cannot reach the HTTP loop");
+		return -EIO;
+	}
+	pthread_mutex_lock(&h->call_lock);
+	while (!c.done)
+		pthread_cond_wait(&h->call_done, &h->call_lock);
+	pthread_mutex_unlock(&h->call_lock);
+	return c.r;
+}
+
 /* Runs on the loop. event_base_loop clears the break flag when it starts,
  * so a loopbreak from another thread before the loop thread got there was
  * forgotten and stop hung in pthread_join (a SIGTERM right after start: seen
@@ -641,5 +704,7 @@ void cr_http_stop(struct cr_http_s *h)
 	cr_http_conns_free(h->conns);
 	if (h->base)
 		event_base_free(h->base);
+	pthread_cond_destroy(&h->call_done);
+	pthread_mutex_destroy(&h->call_lock);
 	free(h);
 }

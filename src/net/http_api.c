@@ -215,14 +215,15 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	json_object_set_new(j, "drops", json_integer((json_int_t)st.drops));
 	json_object_set_new(
 		j, "counters",
-		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "frames_captured", (json_int_t)captured,
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "frames_captured", (json_int_t)captured,
 			  "frames_placeholder", (json_int_t)placeholder, "frames_converted",
 			  (json_int_t)atomic_load(&stats->frames_converted), "packets_encoded",
 			  (json_int_t)atomic_load(&stats->packets_encoded), "bytes_copied",
 			  (json_int_t)copied, "bytes_copied_per_frame",
 			  (json_int_t)(frames ? copied / frames : 0), "reconnects",
 			  (json_int_t)atomic_load(&stats->reconnects), "encoders_opened",
-			  (json_int_t)atomic_load(&stats->encoders_opened)));
+			  (json_int_t)atomic_load(&stats->encoders_opened), "source_opens",
+			  (json_int_t)atomic_load(&stats->source_opens)));
 	json_object_set_new(j, "latency_ms",
 			    json_pack("{s:o,s:o}", "capture_to_encoded", _latency(&stats->capture_to_encoded),
 				      "capture_to_sent", _latency(&stats->capture_to_sent)));
@@ -239,10 +240,28 @@ void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int st
 	}
 	json_t *arr = json_array();
 	for (int i = 0; i < h->n_streams; i++)
-		if (cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) == 0 &&
+		if (!cr_stream_removed(h->streams[i]) &&
+		    cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) == 0 &&
 		    (rights & CR_RIGHT_VIEW)) /* streams a caller may not see are not listed */
 			json_array_append_new(arr, _stream_json(h, h->streams[i], rights & CR_RIGHT_ADMIN));
 	_reply_json(req, 200, json_pack("{s:o}", "streams", arr));
+}
+
+/* POST /api/reload (admin right, checked by the router): re-reads the
+ * certificate (HTTPS) and the config file, applied as SIGHUP would. 200 with
+ * what changed; 422 when the file was refused (the running config stays);
+ * 503 when there is no file (serve without -c, webcam). */
+void cr_http_api_reload(struct cr_http_s *h, struct evhttp_request *req)
+{
+	if (!h->reload_fn) {
+		cr_http_reply_text(req, 503, "nothing to reload: camrelay runs without a config file (serve -c FILE)");
+		return;
+	}
+	char msg[2048];
+	msg[0] = 0;
+	cr_http_conns_reload_tls(h->conns);
+	int r = h->reload_fn(h->reload_ctx, msg, sizeof(msg));
+	_reply_json(req, r == 0 ? 200 : 422, json_pack("{s:b,s:s}", "applied", r == 0, "message", msg));
 }
 
 /* µStreamer's /state, for the first stream: tools written for µStreamer
@@ -586,7 +605,8 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 	for (size_t m = 0; m < sizeof(_metrics) / sizeof(_metrics[0]); m++) {
 		_family(b, _metrics[m].name, _metrics[m].type, _metrics[m].help);
 		for (int i = 0; i < h->n_streams; i++)
-			_stream_metric(b, (int)m, h->streams[i]);
+			if (!cr_stream_removed(h->streams[i]))
+				_stream_metric(b, (int)m, h->streams[i]);
 	}
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);

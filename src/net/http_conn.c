@@ -27,7 +27,7 @@ struct cr_http_conns_s {
 	struct event_base *base;
 	const struct cr_config_s *cfg;
 	SSL_CTX *ssl; /* NULL: plain HTTP */
-	struct event *check, *sweep, *hup;
+	struct event *check, *sweep;
 	struct bufferevent **fresh; /* accepted, not yet checked against the caps */
 	int n_fresh, cap_fresh;
 	struct _conn_s *conns; /* by file descriptor */
@@ -85,9 +85,10 @@ error:;
 	return NULL;
 }
 
-static void _on_hup(evutil_socket_t sig, short what, void *arg)
+void cr_http_conns_reload_tls(struct cr_http_conns_s *c)
 {
-	struct cr_http_conns_s *c = arg;
+	if (!c || !c->ssl)
+		return;
 	char err[512];
 	SSL_CTX *ctx = _tls_ctx(&c->cfg->http, err, sizeof(err));
 	if (!ctx) {
@@ -266,9 +267,8 @@ struct cr_http_conns_s *cr_http_conns_new(struct event_base *base, struct evhttp
 		goto error;
 	c->check = event_new(base, -1, 0, _on_check, c);
 	c->sweep = event_new(base, -1, EV_PERSIST, _on_sweep, c);
-	c->hup = c->ssl ? evsignal_new(base, SIGHUP, _on_hup, c) : NULL;
 	struct timeval second = {1, 0};
-	if (!c->check || !c->sweep || event_add(c->sweep, &second) < 0 || (c->ssl && (!c->hup || event_add(c->hup, NULL) < 0))) {
+	if (!c->check || !c->sweep || event_add(c->sweep, &second) < 0) {
 		snprintf(err, errlen, "libevent: cannot set up the HTTP connection checks");
 		goto error;
 	}
@@ -290,8 +290,6 @@ void cr_http_conns_free(struct cr_http_conns_s *c)
 		event_free(c->check);
 	if (c->sweep)
 		event_free(c->sweep);
-	if (c->hup)
-		event_free(c->hup);
 	SSL_CTX_free(c->ssl);
 	free(c->fresh);
 	free(c->conns);

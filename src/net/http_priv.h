@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/stream.h"
+#include "net/http.h"
 
 struct _mjpeg_client_s;
 struct _snapshot_s;
@@ -35,6 +36,12 @@ struct cr_http_s {
 	struct _snapshot_s *snapshots;
 	struct cr_http_sdp_wait_s *sdp_waits; /* GET /sdp/ waiting for parameter sets */
 	struct event *sdp_timer;
+
+	/* Live reload (net/http.h) */
+	cr_http_reload_fn reload_fn;
+	void *reload_ctx;
+	pthread_mutex_t call_lock;
+	pthread_cond_t call_done;
 };
 
 /* Routing helpers (http.c). */
@@ -53,6 +60,8 @@ void cr_http_sdp_stop(struct cr_http_s *h);
 void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream);
 void cr_http_api_controls(struct cr_http_s *h, struct evhttp_request *req, int stream);
 void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req);
+/* POST /api/reload: the reload function's result as JSON. */
+void cr_http_api_reload(struct cr_http_s *h, struct evhttp_request *req);
 void cr_http_ustreamer_state(struct cr_http_s *h, struct evhttp_request *req);
 
 /* http_mjpeg.c */

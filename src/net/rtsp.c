@@ -664,6 +664,12 @@ error:
 	return NULL;
 }
 
+void cr_rtsp_add_stream(struct cr_rtsp_s *r, struct cr_stream_s *s)
+{
+	if (r && r->n_streams < CR_MAX_STREAMS)
+		r->streams[r->n_streams++] = s;
+}
+
 void cr_rtsp_detach(struct cr_rtsp_s *r)
 {
 	if (!r)

@@ -32,6 +32,8 @@ struct cr_rtsp_s *cr_rtsp_attach(struct event_base *base, const struct cr_config
 				 struct cr_stream_s **streams, int n, char *err, size_t errlen);
 /* Closes every connection; on the loop thread or after the loop ended. */
 void cr_rtsp_detach(struct cr_rtsp_s *r);
+/* Live reload (on the loop thread): serve one more stream. */
+void cr_rtsp_add_stream(struct cr_rtsp_s *r, struct cr_stream_s *s);
 
 struct cr_rtsp_client_info_s {
 	char session[20];

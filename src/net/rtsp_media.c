@@ -51,7 +51,7 @@ int cr_rtsp_media_for(struct cr_rtsp_s *r, const char *path, struct cr_rtsp_medi
 	}
 	m->stream = -1;
 	for (int i = 0; i < r->n_streams; i++)
-		if (strcmp(cr_stream_name(r->streams[i]), name) == 0)
+		if (!cr_stream_removed(r->streams[i]) && strcmp(cr_stream_name(r->streams[i]), name) == 0)
 			m->stream = i;
 	if (m->stream < 0)
 		return -ENOENT;

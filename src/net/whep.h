@@ -34,6 +34,8 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 /* Ends every session and frees everything; call on the loop thread or after
  * the loop has stopped, before evhttp_free/event_base_free. */
 void cr_whep_detach(struct cr_whep_s *w);
+/* Live reload (on the loop thread): serve one more stream. */
+void cr_whep_add_stream(struct cr_whep_s *w, struct cr_stream_s *s);
 
 struct cr_whep_viewer_info_s {
 	char id[40];

@@ -297,6 +297,11 @@ static bool _door(struct cr_whep_s *w, struct evhttp_request *req, int stream, u
 	if (!cr_http_host_ok(w->cfg, req))
 		return false;
 	cr_http_cors(w->cfg, req);
+	if (stream >= 0 && cr_stream_removed(w->streams[stream])) {
+		cr_whep_http_reply(req, 404, "Not Found", "stream \"%s\" was removed from the config",
+				   cr_stream_name(w->streams[stream]));
+		return false;
+	}
 	return evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS ||
 	       cr_http_allowed(w->cfg, req, stream >= 0 ? cr_stream_name(w->streams[stream]) : NULL, need);
 }
@@ -526,18 +531,30 @@ static void _on_player(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+static void _register(struct cr_whep_s *w, int i)
+{
+	char path[128];
+	w->routes[i].w = w;
+	w->routes[i].stream = i;
+	snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
+	evhttp_set_cb(w->http, path, _on_whep, &w->routes[i]);
+	snprintf(path, sizeof(path), "/play/%s", cr_stream_name(w->streams[i]));
+	evhttp_set_cb(w->http, path, _on_player, &w->routes[i]);
+}
+
 void cr_whep_http_register(struct cr_whep_s *w)
 {
-	for (int i = 0; i < w->n_streams; i++) {
-		char path[128];
-		w->routes[i].w = w;
-		w->routes[i].stream = i;
-		snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
-		evhttp_set_cb(w->http, path, _on_whep, &w->routes[i]);
-		snprintf(path, sizeof(path), "/play/%s", cr_stream_name(w->streams[i]));
-		evhttp_set_cb(w->http, path, _on_player, &w->routes[i]);
-	}
+	for (int i = 0; i < w->n_streams; i++)
+		_register(w, i);
 	evhttp_set_cb(w->http, "/api/webrtc", _on_api, w);
+}
+
+void cr_whep_add_stream(struct cr_whep_s *w, struct cr_stream_s *s)
+{
+	if (!w || w->n_streams >= CR_MAX_STREAMS)
+		return;
+	w->streams[w->n_streams] = s;
+	_register(w, w->n_streams++);
 }
 
 void cr_whep_http_unregister(struct cr_whep_s *w)

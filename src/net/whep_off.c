@@ -13,6 +13,8 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 
 void cr_whep_detach(struct cr_whep_s *w) {}
 
+void cr_whep_add_stream(struct cr_whep_s *w, struct cr_stream_s *s) {}
+
 void cr_whep_foreach_viewer(struct cr_whep_s *w,
 			    void (*fn)(const struct cr_whep_viewer_info_s *, void *), void *opaque)
 {
