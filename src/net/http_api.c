@@ -595,6 +595,32 @@ static void _stream_metric(struct evbuffer *b, int m, struct cr_stream_s *s)
 	}
 }
 
+/* Streams with [stream.X.audio]: level, packets, faults (audio/audio.h). */
+static void _audio_metrics(struct cr_http_s *h, struct evbuffer *b)
+{
+	static const struct _metric_s m[] = {
+		{"camrelay_audio_up", "gauge", "1 when the audio source delivers (0: silence is sent)."},
+		{"camrelay_audio_level_dbfs", "gauge", "RMS level of the last 20 ms of audio, dBFS (-100: silence)."},
+		{"camrelay_audio_packets_total", "counter", "Opus packets encoded and handed to the audio consumers."},
+		{"camrelay_audio_xruns_total", "counter", "Capture overruns recovered (samples lost)."},
+		{"camrelay_audio_reconnects_total", "counter", "Times the audio device was reopened after failing."},
+		{"camrelay_audio_silent_blocks_total", "counter", "20 ms blocks of silence sent while the device was away."},
+	};
+	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		_family(b, m[k].name, m[k].type, m[k].help);
+		for (int i = 0; i < h->n_streams; i++) {
+			struct cr_audio_s *a = cr_stream_audio(h->streams[i]);
+			if (!a)
+				continue;
+			struct cr_audio_status_s st;
+			cr_audio_status(a, &st);
+			double v[] = {strcmp(st.state, "running") == 0, st.level_dbfs, (double)st.packets, (double)st.xruns,
+				      (double)st.reconnects, (double)st.silent_blocks};
+			_sample(b, m[k].name, cr_stream_name(h->streams[i]), NULL, v[k]);
+		}
+	}
+}
+
 void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -622,6 +648,7 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 	evbuffer_add_printf(b, "camrelay_frames_alive %ld\n", atomic_load(&cr_frames_alive));
 	_family(b, "camrelay_packets_alive", "gauge", "Packets allocated and not yet released.");
 	evbuffer_add_printf(b, "camrelay_packets_alive %ld\n", atomic_load(&cr_packets_alive));
+	_audio_metrics(h, b);
 	if (h->whep)
 		cr_whep_metrics(h->whep, b);
 	if (h->rtsp)

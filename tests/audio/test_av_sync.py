@@ -130,6 +130,14 @@ address = "127.0.0.1:%d"
         check(a.get("counters", {}).get("packets", 0) >= 300, "it sent at least 300 packets (7 s at 50 a second)")
         check(-40 < a.get("level_dbfs", -100) < 0, "its level is the tone's or the beep's (%s dBFS)"
               % a.get("level_dbfs"))
+        with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+            metrics = dict(l.rsplit(" ", 1) for l in r.read().decode().splitlines() if l and l[0] != "#")
+        print("     /metrics audio: %s" % {k: v for k, v in metrics.items() if "audio" in k})
+        check(metrics.get('camrelay_audio_up{stream="cam"}') == "1" and
+              float(metrics.get('camrelay_audio_packets_total{stream="cam"}', 0)) >= 300 and
+              -40 < float(metrics.get('camrelay_audio_level_dbfs{stream="cam"}', -100)) < 0 and
+              metrics.get('camrelay_audio_xruns_total{stream="cam"}') == "0",
+              "/metrics: audio up, packets, level, xruns")
     finally:
         srv.terminate()
         try:
