@@ -15,6 +15,7 @@
 #include "core/stream.h"
 #include "cr_build.h"
 #include "encode/encoder.h"
+#include "net/datachannel.h"
 #include "net/http.h"
 #include "sink/sink.h"
 #include "source/source.h"
@@ -37,7 +38,7 @@ static void _print_version(void)
 	printf("\nsinks:");
 	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p; p++)
 		printf(" %s", (*p)->name);
-	printf("\n");
+	printf("\ndatachannel: %s\n", cr_dc_available ? "yes (libusrsctp)" : "no");
 }
 
 static void _usage(FILE *f)
@@ -175,6 +176,11 @@ static int _cmd_serve(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	cr_service_block_signals(); /* before any thread: only the main loop takes them */
+	/* Bridge addresses that are taken are config errors: said before anything starts. */
+	if (cr_dc_check_config(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 3;
+	}
 
 	/* Encoders open when their first consumer arrives; a hardware encoder
 	 * that cannot exist here is said now, not then. */

@@ -42,5 +42,8 @@ int cr_cfg_load_auth(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct c
 int cr_cfg_load_limits(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_limits_cfg_s *l);
 int cr_cfg_load_webrtc_codecs(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			      struct cr_stream_cfg_s *s);
+/* schema_datachannel.c: [stream.<name>.datachannel]. */
+int cr_cfg_load_datachannel(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			    struct cr_datachannel_cfg_s *d);
 
 #endif

@@ -208,6 +208,24 @@ struct cr_audio_cfg_s {
 	int line, col;     /* of the backend key, for start-up messages */
 };
 
+/* [stream.<name>.datachannel]: WebRTC data channels of the stream's WHEP
+ * viewers bridged to UDP (net/datachannel.h; config/schema_datachannel.c). */
+enum cr_dc_direction_e { CR_DC_BOTH = 0, CR_DC_TO_VIEWERS, CR_DC_FROM_VIEWERS };
+enum cr_dc_msgtype_e { CR_DC_AUTO = 0, CR_DC_TEXT, CR_DC_BINARY };
+struct cr_datachannel_cfg_s {
+	bool present;
+	char listen[128];  /* UDP IP:port whose datagrams go to the viewers; "" = none */
+	char forward[128]; /* UDP IP:port viewers' messages go to; "" = the last sender on listen */
+	char label[64];    /* only channels of this label are bridged; "" = any */
+	enum cr_dc_direction_e direction;
+	enum cr_dc_msgtype_e message_type; /* what a datagram becomes: auto = text when it reads as text */
+	int max_message_size; /* bytes, both ways (default 65536) */
+	int viewer_buffer;    /* bytes queued towards one viewer at most (default 262144) */
+	int viewer_rate;      /* messages per second one viewer may send (default 200) */
+	int max_channels;     /* open channels per viewer (default 4) */
+	int listen_line, listen_col; /* for a listen address that turns out to be taken */
+};
+
 struct cr_stream_cfg_s {
 	char name[64];
 	struct cr_audio_cfg_s audio;
@@ -220,6 +238,7 @@ struct cr_stream_cfg_s {
 	 * plus one fallback browsers decode (net/whep_http.c). */
 	int n_webrtc_codecs;
 	enum cr_codec_e webrtc_codecs[4];
+	struct cr_datachannel_cfg_s datachannel;
 };
 
 #define CR_MAX_HTTP_NAMES 8

@@ -29,6 +29,8 @@ struct cr_dtls_s {
 	char remote_fp[200];
 	bool done, failed;
 	char error[256];
+	cr_dtls_app_fn app;
+	void *app_opaque;
 };
 
 static void _ssl_error(char *buf, size_t n, const char *what)
@@ -255,17 +257,22 @@ int cr_dtls_input(struct cr_dtls_s *d, const uint8_t *p, size_t len)
 		d->failed = true;
 		return -EPROTO;
 	}
-	/* After the handshake only alerts (close_notify) are expected. */
+	/* After the handshake: application data (SCTP) and alerts (close_notify). */
 	uint8_t buf[2048];
-	int r = SSL_read(d->ssl, buf, sizeof(buf));
-	_flush(d);
-	if (r <= 0) {
+	for (;;) {
+		int r = SSL_read(d->ssl, buf, sizeof(buf));
+		if (r > 0) {
+			if (d->app)
+				d->app(d->app_opaque, buf, (size_t)r);
+			continue;
+		}
+		_flush(d);
 		int e = SSL_get_error(d->ssl, r);
 		if (e == SSL_ERROR_ZERO_RETURN || (SSL_get_shutdown(d->ssl) & SSL_RECEIVED_SHUTDOWN))
 			return -EPIPE;
 		ERR_clear_error();
+		return 0;
 	}
-	return 0;
 }
 
 int cr_dtls_tick(struct cr_dtls_s *d)
@@ -333,6 +340,25 @@ int cr_dtls_connect(struct cr_dtls_s *d)
 		_ssl_error(d->error, sizeof(d->error), "DTLS handshake failed to start");
 		d->failed = true;
 		return -EPROTO;
+	}
+	return 0;
+}
+
+void cr_dtls_set_app(struct cr_dtls_s *d, cr_dtls_app_fn fn, void *opaque)
+{
+	d->app = fn;
+	d->app_opaque = opaque;
+}
+
+int cr_dtls_write(struct cr_dtls_s *d, const uint8_t *p, size_t len)
+{
+	if (!d->done || d->failed)
+		return -ENOTCONN;
+	int r = SSL_write(d->ssl, p, (int)len);
+	_flush(d);
+	if (r <= 0) {
+		ERR_clear_error();
+		return -EIO;
 	}
 	return 0;
 }

@@ -42,6 +42,13 @@ int cr_dtls_input(struct cr_dtls_s *d, const uint8_t *p, size_t len);
  * timer, or -1 when none runs. */
 int cr_dtls_tick(struct cr_dtls_s *d);
 bool cr_dtls_done(const struct cr_dtls_s *d);
+/* Application data (SCTP for data channels, RFC 8261): records that arrive
+ * after the handshake go to fn; without fn they are read and dropped. */
+typedef void (*cr_dtls_app_fn)(void *opaque, const uint8_t *p, size_t len);
+void cr_dtls_set_app(struct cr_dtls_s *d, cr_dtls_app_fn fn, void *opaque);
+/* Sends p as one application data record. 0, -ENOTCONN before the
+ * handshake completed, -EIO. */
+int cr_dtls_write(struct cr_dtls_s *d, const uint8_t *p, size_t len);
 /* The negotiated SRTP profile and keys (we are the DTLS server). */
 int cr_dtls_srtp_keys(struct cr_dtls_s *d, struct cr_srtp_keys_s *keys);
 const char *cr_dtls_error(const struct cr_dtls_s *d);

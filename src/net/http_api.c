@@ -112,6 +112,8 @@ static void _add_viewer(const struct cr_whep_viewer_info_s *v, void *opaque)
 	json_object_set_new(j, "jitter_ms", json_real(v->jitter_ms));
 	json_object_set_new(j, "rtt_ms", json_real(v->rtt_ms));
 	json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)v->audio_packets_sent));
+	if (v->has_dc)
+		json_object_set_new(j, "datachannel", cr_whep_dc_json(&v->dc, true));
 	json_array_append_new(ctx->arr, j);
 }
 
@@ -204,6 +206,9 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	if (h->whep)
 		cr_whep_foreach_viewer(h->whep, _add_viewer, &vctx);
 	json_object_set_new(j, "webrtc_viewers", vctx.arr);
+	struct cr_dc_stats_s dcs;
+	if (h->whep && cr_whep_dc_stats(h->whep, cr_stream_name(s), &dcs))
+		json_object_set_new(j, "datachannel", cr_whep_dc_json(&dcs, false));
 	struct _viewers_ctx_s rctx = {cr_stream_name(s), json_array(), admin};
 	cr_rtsp_foreach_client(h->rtsp, _add_rtsp_client, &rctx);
 	json_object_set_new(j, "rtsp_clients", rctx.arr);

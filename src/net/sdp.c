@@ -112,6 +112,25 @@ static int _attr(struct cr_sdp_media_s *m, struct _ice_s *sess, const char *v, s
 	} else if (_has_prefix(v, len, "mid:", &r)) {
 		if (!_copy(m->mid, sizeof(m->mid), r, (size_t)(end - r)))
 			return _fail(err, errlen, ln, "mid too long");
+	} else if (_has_prefix(v, len, "sctp-port:", &r)) {
+		if (!_parse_int(r, (size_t)(end - r), 1, 65535, &m->sctp_port))
+			return _fail(err, errlen, ln, "bad sctp-port (expected 1..65535)");
+	} else if (_has_prefix(v, len, "sctpmap:", &r)) {
+		/* draft-ietf-mmusic-sctp-sdp-05: a=sctpmap:5000 webrtc-datachannel 65535 */
+		const char *tok;
+		size_t tl;
+		if (!_token(&r, end, &tok, &tl) || !_parse_int(tok, tl, 1, 65535, &m->sctp_port))
+			return _fail(err, errlen, ln, "bad sctpmap (expected \"a=sctpmap:5000 webrtc-datachannel 1024\")");
+		m->sctpmap = _token(&r, end, &tok, &tl) && tl == 18 && memcmp(tok, "webrtc-datachannel", 18) == 0;
+	} else if (_has_prefix(v, len, "max-message-size:", &r)) {
+		int64_t mm = 0;
+		for (const char *q = r; q < end; q++) {
+			if (*q < '0' || *q > '9' || mm > 1000000000000LL)
+				return _fail(err, errlen, ln, "bad max-message-size");
+			mm = mm * 10 + (*q - '0');
+		}
+		/* 0 means "any size" (RFC 8841 6): kept as the largest. */
+		m->max_message_size = r == end ? 0 : mm == 0 ? UINT64_MAX : (uint64_t)mm;
 	} else if (len == 8 && memcmp(v, "rtcp-mux", 8) == 0) {
 		m->rtcp_mux = true;
 	} else if ((len == 8 && (memcmp(v, "sendrecv", 8) == 0 || memcmp(v, "recvonly", 8) == 0 ||
@@ -353,6 +372,28 @@ static int _candidates(char *out, size_t cap, const struct cr_sdp_answer_s *a)
 	return (int)off;
 }
 
+/* The accepted data channel section: SCTP over the video's DTLS, in the
+ * offer's form (RFC 8841, or the older DTLS/SCTP <port> + a=sctpmap). */
+static int _dc_section(char *out, size_t cap, const struct cr_sdp_media_s *m, const struct cr_sdp_answer_s *a)
+{
+	size_t off = 0;
+	if (m->sctpmap)
+		_PUT("m=application 9 DTLS/SCTP %d\r\nc=IN IP4 0.0.0.0\r\n", a->sctp_port);
+	else
+		_PUT("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n");
+	_PUT("a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=ice-options:ice2\r\n", a->ufrag, a->pwd);
+	_PUT("a=fingerprint:sha-256 %s\r\na=setup:passive\r\n", a->fingerprint);
+	if (m->mid[0])
+		_PUT("a=mid:%s\r\n", m->mid);
+	if (m->sctpmap)
+		_PUT("a=sctpmap:%d webrtc-datachannel 1024\r\n", a->sctp_port);
+	else
+		_PUT("a=sctp-port:%d\r\n", a->sctp_port);
+	_PUT("a=max-message-size:%d\r\n", a->max_message_size);
+	int n = _candidates(out + off, cap - off, a);
+	return n < 0 ? n : (int)off + n;
+}
+
 /* The accepted audio section: Opus (RFC 7587) on the video's transport. */
 static int _audio_section(char *out, size_t cap, const struct cr_sdp_media_s *m, const struct cr_sdp_answer_s *a)
 {
@@ -381,8 +422,13 @@ int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answ
 	     (unsigned long long)a->session_id);
 	const struct cr_sdp_media_s *am = a->audio && a->audio_media >= 0 && a->audio_media < o->n_media &&
 						  a->audio_media != a->media ? &o->media[a->audio_media] : NULL;
+	const struct cr_sdp_media_s *dm = a->has_dc && a->dc_media >= 0 && a->dc_media < o->n_media &&
+						  a->dc_media != a->media ? &o->media[a->dc_media] : NULL;
+	/* The video first: its section's ICE and DTLS carry the bundle (aiortc
+	 * takes the answer's first mid as the transport). */
 	if (vm->mid[0])
-		_PUT("a=group:BUNDLE %s%s%s\r\n", vm->mid, am && am->mid[0] ? " " : "", am ? am->mid : "");
+		_PUT("a=group:BUNDLE %s%s%s%s%s\r\n", vm->mid, am && am->mid[0] ? " " : "", am ? am->mid : "",
+		     dm && dm->mid[0] ? " " : "", dm ? dm->mid : "");
 	_PUT("a=msid-semantic: WMS camrelay\r\n");
 	for (int i = 0; i < o->n_media; i++) {
 		const struct cr_sdp_media_s *m = &o->media[i];
@@ -393,10 +439,20 @@ int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answ
 			off += (size_t)n;
 			continue;
 		}
+		if (dm && i == a->dc_media) {
+			int n = _dc_section(out + off, cap - off, m, a);
+			if (n < 0)
+				return n;
+			off += (size_t)n;
+			continue;
+		}
 		if (i != a->media) {
 			_PUT("m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->type, m->proto, m->first_fmt);
 			if (m->mid[0])
 				_PUT("a=mid:%s\r\n", m->mid);
+			/* Rejected, yet with credentials: aiortc checks them in every section. */
+			_PUT("a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", a->ufrag, a->pwd);
+			_PUT("a=fingerprint:sha-256 %s\r\na=setup:passive\r\n", a->fingerprint);
 			_PUT("a=inactive\r\n");
 			continue;
 		}

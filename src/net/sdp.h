@@ -34,6 +34,9 @@ struct cr_sdp_media_s {
 	char setup[16];
 	char direction[16];
 	bool rtcp_mux;
+	int sctp_port;             /* a=sctp-port (data channels), 0 = not given */
+	bool sctpmap;              /* the older form: DTLS/SCTP <port> + a=sctpmap (aiortc's) */
+	uint64_t max_message_size; /* a=max-message-size, 0 = not given */
 	int n_fmts;
 	struct cr_sdp_fmt_s fmts[CR_SDP_MAX_FMTS];
 };
@@ -80,6 +83,12 @@ struct cr_sdp_answer_s {
 	int audio_media, audio_pt;
 	uint32_t audio_ssrc;
 	int audio_channels;
+	/* has_dc: section dc_media, the data channels, accepted (bundled with
+	 * the video): answered with a=sctp-port and a=max-message-size. */
+	bool has_dc;
+	int dc_media;
+	int sctp_port;
+	int max_message_size;
 };
 
 /* The answer; returns its length or -ENOSPC. */

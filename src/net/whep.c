@@ -314,6 +314,7 @@ void cr_whep_viewer_close(struct cr_whep_viewer_s *v)
 		cr_stream_unsubscribe(v->sub);
 	cr_whep_audio_free(v);
 	evhttp_del_cb(w->http, v->path);
+	cr_dc_peer_free(v->dc); /* its ABORT leaves through the DTLS session, freed next */
 	cr_dtls_free(v->dtls);
 	cr_srtp_free(v->srtp);
 	w->stats.sessions_active--;
@@ -326,6 +327,19 @@ void cr_whep_dtls_send(void *opaque, const uint8_t *p, size_t len)
 	struct cr_whep_viewer_s *v = opaque;
 	if (v->has_dtls_addr)
 		cr_whep_sendto(v->w, p, len, &v->dtls_addr, &v->dtls_local);
+}
+
+void cr_whep_dc_out(void *opaque, const uint8_t *p, size_t len)
+{
+	struct cr_whep_viewer_s *v = opaque;
+	cr_dtls_write(v->dtls, p, len);
+}
+
+void cr_whep_dc_in(void *opaque, const uint8_t *p, size_t len)
+{
+	struct cr_whep_viewer_s *v = opaque;
+	if (v->dc && v->state == CR_WHEP_SENDING)
+		cr_dc_peer_input(v->dc, p, len);
 }
 
 /* About one second of packets at the encoder's bitrate (NACKs come within
@@ -373,6 +387,12 @@ static int _start_media(struct cr_whep_viewer_s *v)
 	}
 	v->state = CR_WHEP_SENDING;
 	v->last_sr_ns = cr_now_ns();
+	/* Data channels are extra: without them the video still plays. */
+	if (v->dc && cr_dc_peer_start(v->dc, err, sizeof(err)) < 0) {
+		CR_LOG_W("whep", "viewer %s: no data channels: %s", v->id, err);
+		cr_dc_peer_free(v->dc);
+		v->dc = NULL;
+	}
 	CR_LOG_D("whep", "viewer %s: SRTP profile %s", v->id,
 		 keys.profile == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80");
 	char a[64];
@@ -704,8 +724,13 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 		goto error;
 	}
 	cr_whep_ice_gather(w);
-	for (int i = 0; i < w->n_streams; i++)
+	const struct cr_stream_cfg_s *scfg[CR_MAX_STREAMS];
+	for (int i = 0; i < w->n_streams; i++) {
 		w->streams[i] = streams[i];
+		scfg[i] = cr_stream_cfg(streams[i]);
+	}
+	if (!(w->dc = cr_dc_new(base, cfg->path, scfg, w->n_streams, err, errlen)))
+		goto error;
 	cr_whep_http_register(w);
 	CR_LOG_I("whep", "WebRTC on UDP port %d, candidates: %s%s", w->port, w->candidates[0],
 		 w->n_candidates > 1 ? " ..." : "");
@@ -721,6 +746,7 @@ void cr_whep_detach(struct cr_whep_s *w)
 		return;
 	while (w->viewers)
 		cr_whep_viewer_close(w->viewers);
+	cr_dc_free(w->dc);
 	if (w->http)
 		cr_whep_http_unregister(w);
 	if (w->udp_ev)

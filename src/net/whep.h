@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "net/datachannel.h"
 
 struct evhttp;
 struct event_base;
@@ -50,6 +51,8 @@ struct cr_whep_viewer_info_s {
 	double fraction_lost; /* 0..1, from the last receiver report */
 	int64_t packets_lost;
 	double jitter_ms, rtt_ms; /* rtt -1 until known */
+	bool has_dc;              /* its data channels are bridged: dc holds their counters */
+	struct cr_dc_stats_s dc;
 };
 
 struct cr_whep_stats_s {
@@ -63,7 +66,11 @@ struct cr_whep_stats_s {
 void cr_whep_foreach_viewer(struct cr_whep_s *w,
 			    void (*fn)(const struct cr_whep_viewer_info_s *, void *), void *opaque);
 void cr_whep_stats(struct cr_whep_s *w, struct cr_whep_stats_s *out);
-/* Prometheus text lines (camrelay_webrtc_*) for /metrics. */
+/* The DataChannel <-> UDP bridge counters of stream; false when it has none. */
+bool cr_whep_dc_stats(struct cr_whep_s *w, const char *stream, struct cr_dc_stats_s *out);
+/* Those counters as a jansson object (NULL in a build without WebRTC). */
+struct json_t *cr_whep_dc_json(const struct cr_dc_stats_s *s, bool per_viewer);
+/* Prometheus text lines (camrelay_webrtc_*, camrelay_datachannel_*) for /metrics. */
 void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out);
 
 #endif

@@ -130,6 +130,35 @@ static bool _within_limits(struct cr_whep_s *w, struct evhttp_request *req, int 
 	return false;
 }
 
+/* The offer's data channel section (m=application ... webrtc-datachannel),
+ * when it may be bridged: the stream has a datachannel, the section has the
+ * video's DTLS certificate (the answer bundles it with the video, whose ICE
+ * credentials then serve both) and the caller has the control right.
+ * Otherwise -1, with *refusal saying why when a section was offered (the
+ * answer then rejects it with port 0, as today). */
+static int _dc_section(struct cr_whep_s *w, struct evhttp_request *req, int stream,
+		       const struct cr_sdp_offer_s *o, const struct cr_sdp_media_s *video, const char **refusal)
+{
+	int dci = -1;
+	for (int i = 0; i < o->n_media && dci < 0; i++)
+		if (strcmp(o->media[i].type, "application") == 0 && o->media[i].port != 0 &&
+		    strstr(o->media[i].proto, "SCTP") &&
+		    (strcmp(o->media[i].first_fmt, "webrtc-datachannel") == 0 || o->media[i].sctpmap))
+			dci = i;
+	if (dci < 0)
+		return -1;
+	const struct cr_sdp_media_s *d = &o->media[dci];
+	unsigned rights = 0;
+	if (!cr_dc_config(w->dc, stream))
+		*refusal = "refused: this stream has no datachannel";
+	else if (strcasecmp(d->fingerprint, video->fingerprint) != 0) /* one DTLS association for both */
+		*refusal = "refused: the data channel section is not bundled with the video";
+	else if (cr_http_rights(w->cfg, req, cr_stream_name(w->streams[stream]), &rights) < 0 ||
+		 !(rights & CR_RIGHT_CONTROL))
+		*refusal = "refused: the bridge needs the control right";
+	return *refusal ? -1 : dci;
+}
+
 static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stream)
 {
 	const char *sname = cr_stream_name(w->streams[stream]);
@@ -180,6 +209,8 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		cr_whep_http_reply(req, 400, "Bad Request", "the video section's protocol is %s; WebRTC needs UDP/TLS/RTP/SAVPF", m->proto);
 		return;
 	}
+	const char *dc_refusal = NULL;
+	int dci = _dc_section(w, req, stream, &offer, m, &dc_refusal);
 	char peer[64];
 	if (!_within_limits(w, req, stream, peer, sizeof(peer)))
 		return;
@@ -247,6 +278,11 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	if (ami >= 0 && cr_whep_audio_new(v, apt) < 0)
 		ami = -1;
 	v->dtls = cr_dtls_new(w->dtls, m->fp_alg, m->fingerprint, cr_whep_dtls_send, v);
+	if (dci >= 0 && v->dtls) {
+		v->dc = cr_dc_peer_new(w->dc, stream, v->id, (uint16_t)offer.media[dci].sctp_port,
+				       offer.media[dci].max_message_size, cr_whep_dc_out, v);
+		cr_dtls_set_app(v->dtls, cr_whep_dc_in, v);
+	}
 	const char *cands[CR_MAX_CANDIDATES * 2];
 	for (int i = 0; i < w->n_candidates; i++)
 		cands[i] = w->candidates[i];
@@ -257,11 +293,14 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		.session_id = ((uint64_t)cr_whep_random32() << 20) ^ cr_whep_random32(), .candidates = cands,
 		.n_candidates = w->n_candidates, .port = w->port, .audio = ami >= 0, .audio_media = ami,
 		.audio_pt = apt, .audio_ssrc = cr_whep_audio_ssrc(v),
-		.audio_channels = cr_stream_cfg(w->streams[stream])->audio.channels};
+		.audio_channels = cr_stream_cfg(w->streams[stream])->audio.channels,
+		.has_dc = v->dc != NULL, .dc_media = dci, .sctp_port = 5000,
+		.max_message_size = v->dc ? cr_dc_config(w->dc, stream)->max_message_size : 0};
 	char *answer = malloc(16384);
 	int alen = answer ? cr_sdp_build_answer(&offer, &a, answer, 16384) : -ENOMEM;
 	if (!v->dtls || alen < 0 || evhttp_set_cb(w->http, v->path, _on_session, v) != 0) {
 		cr_whep_http_reply(req, 500, "Internal Server Error", "cannot create the session");
+		cr_dc_peer_free(v->dc);
 		cr_dtls_free(v->dtls);
 		cr_whep_audio_free(v);
 		free(answer);
@@ -277,6 +316,8 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	evhttp_add_header(h, "Location", v->path);
 	evhttp_add_header(h, "X-Viewer-Id", v->id); /* its public name in /api/webrtc */
 	evhttp_add_header(h, "Accept-Patch", "application/trickle-ice-sdpfrag");
+	if (dci >= 0 || dc_refusal)
+		evhttp_add_header(h, "X-DataChannel", v->dc ? "bridged" : dc_refusal ? dc_refusal : "refused");
 	char etag[48];
 	snprintf(etag, sizeof(etag), "\"%s\"", v->secret);
 	evhttp_add_header(h, "ETag", etag);
@@ -389,11 +430,51 @@ void cr_whep_foreach_viewer(struct cr_whep_s *w,
 {
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next) {
 		v->info.state = _state_name(v->state);
+		v->info.has_dc = v->dc != NULL;
+		if (v->dc)
+			cr_dc_peer_stats(v->dc, &v->info.dc);
 		fn(&v->info, opaque);
 	}
 }
 
 void cr_whep_stats(struct cr_whep_s *w, struct cr_whep_stats_s *out) { *out = w->stats; }
+
+bool cr_whep_dc_stats(struct cr_whep_s *w, const char *stream, struct cr_dc_stats_s *out)
+{
+	for (int i = 0; w && i < w->n_streams; i++)
+		if (strcmp(cr_stream_name(w->streams[i]), stream) == 0 && cr_dc_config(w->dc, i)) {
+			cr_dc_stream_stats(w->dc, i, out);
+			return true;
+		}
+	return false;
+}
+
+json_t *cr_whep_dc_json(const struct cr_dc_stats_s *s, bool per_viewer)
+{
+	json_t *j = json_object();
+	const struct {
+		const char *name;
+		uint64_t v;
+		bool stream_only;
+	} f[] = {
+		{"udp_in", s->udp_in, true}, {"udp_in_bytes", s->udp_in_bytes, true},
+		{"udp_out", s->udp_out, true}, {"udp_out_bytes", s->udp_out_bytes, true},
+		{"to_viewers", s->to_viewers, false}, {"to_viewers_bytes", s->to_viewers_bytes, false},
+		{"from_viewers", s->from_viewers, false}, {"from_viewers_bytes", s->from_viewers_bytes, false},
+		{"dropped_full", s->dropped_full, false}, {"oversized", s->oversized, false},
+		{"rate_limited", s->rate_limited, false}, {"no_target", s->no_target, false},
+		{"udp_errors", s->udp_errors, false}, {"channels_opened", s->channels_opened, false},
+		{"channels_refused", s->channels_refused, false}, {"dcep_bad", s->dcep_bad, false},
+		{"sctp_rejected", s->sctp_rejected, false}, {"channels_open", s->channels_open, false},
+		{"viewers", s->viewers, true},
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!(per_viewer && f[i].stream_only))
+			json_object_set_new(j, f[i].name, json_integer((json_int_t)f[i].v));
+	if (per_viewer)
+		json_object_set_new(j, "up", json_boolean(s->viewers != 0));
+	return j;
+}
 
 void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
 {
@@ -427,6 +508,20 @@ void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
 				    v->info.stream, v->id, (unsigned long long)v->info.packets_sent,
 				    v->info.stream, v->id, v->info.fraction_lost, v->info.stream, v->id,
 				    v->info.jitter_ms, v->info.stream, v->id, v->info.rtt_ms);
+	cr_dc_metrics(w->dc, out);
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next) {
+		struct cr_dc_stats_s d;
+		if (!v->dc)
+			continue;
+		cr_dc_peer_stats(v->dc, &d);
+		evbuffer_add_printf(out,
+				    "camrelay_datachannel_viewer_to_viewer_total{stream=\"%s\",id=\"%s\"} %llu\n"
+				    "camrelay_datachannel_viewer_from_viewer_total{stream=\"%s\",id=\"%s\"} %llu\n"
+				    "camrelay_datachannel_viewer_dropped_total{stream=\"%s\",id=\"%s\"} %llu\n",
+				    v->info.stream, v->id, (unsigned long long)d.to_viewers, v->info.stream, v->id,
+				    (unsigned long long)d.from_viewers, v->info.stream, v->id,
+				    (unsigned long long)(d.dropped_full + d.oversized + d.rate_limited));
+	}
 }
 
 static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque)
@@ -444,6 +539,8 @@ static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque
 			  "jitter_ms", i->jitter_ms, "rtt_ms", i->rtt_ms);
 	json_object_set_new(j, "retransmits_refused", json_integer((json_int_t)i->retransmits_refused));
 	json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)i->audio_packets_sent));
+	if (i->has_dc)
+		json_object_set_new(j, "datachannel", cr_whep_dc_json(&i->dc, true));
 	json_array_append_new(opaque, j);
 }
 

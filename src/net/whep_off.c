@@ -23,3 +23,7 @@ void cr_whep_foreach_viewer(struct cr_whep_s *w,
 void cr_whep_stats(struct cr_whep_s *w, struct cr_whep_stats_s *out) { *out = (struct cr_whep_stats_s){0}; }
 
 void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out) {}
+
+bool cr_whep_dc_stats(struct cr_whep_s *w, const char *stream, struct cr_dc_stats_s *out) { return false; }
+
+struct json_t *cr_whep_dc_json(const struct cr_dc_stats_s *s, bool per_viewer) { return NULL; }

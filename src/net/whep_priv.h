@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "net/datachannel.h"
 #include "net/srtp.h"
 #include "net/whep.h"
 #include "rtp/rtp.h"
@@ -85,6 +86,7 @@ struct cr_whep_viewer_s {
 	int64_t created_ns, consent_ns; /* consent_ns: newest of the pairs' */
 	struct cr_dtls_s *dtls;
 	struct cr_srtp_s *srtp;
+	struct cr_dc_peer_s *dc; /* its data channels, when bridged */
 	struct cr_sub_s *sub;
 	struct cr_encoder_cfg_s enc;
 	struct cr_rtp_s rtp;
@@ -116,6 +118,7 @@ struct cr_whep_s {
 	int port;
 	struct event *udp_ev, *wake_ev, *tick_ev;
 	struct cr_dtls_ctx_s *dtls;
+	struct cr_dc_s *dc; /* the streams' DataChannel <-> UDP bridges */
 	char candidates[CR_MAX_CANDIDATES * 2][64];
 	struct in6_addr candidate_addrs[CR_MAX_CANDIDATES * 2]; /* the same, IPv4 v4-mapped */
 	int n_candidates;
@@ -158,6 +161,9 @@ socklen_t cr_whep_plain(const struct sockaddr_in6 *a, bool v4, struct sockaddr_s
 void cr_whep_viewer_close(struct cr_whep_viewer_s *v);
 void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len); /* payloader emit */
 void cr_whep_dtls_send(void *opaque, const uint8_t *p, size_t len);
+/* SCTP packets of a viewer's data channels out through, and in from, its DTLS. */
+void cr_whep_dc_out(void *opaque, const uint8_t *p, size_t len);
+void cr_whep_dc_in(void *opaque, const uint8_t *p, size_t len);
 void cr_whep_random_text(char *out, size_t n);
 uint32_t cr_whep_random32(void);
 /* SRTP-protects an RTP (or RTCP) packet of v into the send batch. */

@@ -30,7 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							    .codec = codecs[c], .fmtp = fmtp, .ssrc = 1, .rtx_ssrc = 2,
 							    .ufrag = "u", .pwd = "p", .fingerprint = "AA",
 							    .stream = "s", .candidates = cands, .n_candidates = 1,
-							    .port = 8555};
+							    .port = 8555, .sctp_port = 5000, .max_message_size = 65536};
+				/* The first data channel section, as WHEP accepts it. */
+				for (int d = 0; d < o.n_media && !a.has_dc; d++)
+					if (strcmp(o.media[d].type, "application") == 0)
+						a.has_dc = true, a.dc_media = d;
 				static char ans[32768];
 				int n = cr_sdp_build_answer(&o, &a, ans, sizeof(ans));
 				if (n >= (int)sizeof(ans))
