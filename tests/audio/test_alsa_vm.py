@@ -48,7 +48,7 @@ def player():
 
 class Camrelay:
     def __init__(self, camrelay, audio, rtp_port=None):
-        self.http = 18400 + len(os.listdir("/tmp")) % 50
+        self.http = 18400 + len(os.listdir("/tmp")) % 50 * 2
         self.dir = tempfile.mkdtemp(prefix="cr-alsa-")
         cfg = os.path.join(self.dir, "c.toml")
         with open(cfg, "w") as f:
@@ -203,27 +203,25 @@ def main():
             print(log[-3000:])
 
     # Busy, missing, unsupported rate: clear messages, the video runs on.
-    hold = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "alsa", "-ac", "1", "-ar", "48000",
-                             "-i", "hw:CARD=Loopback,DEV=1", "-f", "null", "-"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # ffmpeg starts slowly under TCG: wait until it holds the capture side.
-    status = "/proc/asound/Loopback/pcm1c/sub0/status"
-    for _ in range(300):
-        if os.path.exists(status) and "closed" not in open(status).read():
-            break
-        time.sleep(0.1)
+    # Busy: another camrelay holds the capture side (snd-aloop has one
+    # substream per side here); the second is told so, and starts when the
+    # first lets go.
+    hold = Camrelay(camrelay, 'device = "hw:CARD=Loopback,DEV=1"')
+    a, t = hold.wait_audio(lambda a: a.get("state") == "running", 20)
+    check(t is not None, "the first capture of hw:CARD=Loopback,DEV=1 runs (%s)" % a.get("message"))
     cr = Camrelay(camrelay, 'device = "hw:CARD=Loopback,DEV=1"')
     try:
         a, t = cr.wait_audio(lambda a: "busy" in a.get("message", "").lower(), 10)
         print("     busy: %s" % a.get("message"))
         check(t is not None and "fuser" in a.get("message", ""), "a busy device is named, with the fix")
         check(cr.stream()["state"] == "running", "the video runs meanwhile")
-        hold.terminate()
-        hold.wait(timeout=10)
+        hold.stop()
         a, t = cr.wait_audio(lambda a: a.get("state") == "running", 8)
         check(t is not None, "capture starts once the device is free (%.1f s)" % (t or -1))
     finally:
         cr.stop()
+        if hold.p.poll() is None:
+            hold.stop()
     for audio, want, what in [('device = "hw:CARD=Nope,DEV=0"', "camrelay list", "a missing device"),
                               ('device = "hw:CARD=Loopback,DEV=1"\nrate = 16000', "does not capture at 16000 Hz",
                                "an unsupported rate (the playback side holds 48 kHz)")]:
