@@ -583,15 +583,31 @@ static void _on_api(struct evhttp_request *req, void *arg)
 static const char _player_html[] =
 	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s - camrelay</title>\n"
 	"<style>body{margin:0;background:#111;color:#ccc;font:14px sans-serif}"
-	"video{width:100%%;max-height:95vh;background:#000}#s{padding:4px 8px}</style></head>\n"
+	"video{width:100%%;max-height:95vh;background:#000}#s{padding:4px 8px}"
+	"#dc{padding:4px 8px}#dc input{width:60%%}#log{max-height:30vh;overflow:auto;margin:4px 0}</style></head>\n"
 	"<body><video id=\"v\" autoplay muted playsinline controls></video><div id=\"s\">connecting...</div>\n"
+	/* The message panel: shown when the stream bridges a data channel to UDP. */
+	"<form id=\"dc\" hidden><input id=\"m\" placeholder=\"message to the device\" autocomplete=\"off\">"
+	"<button>send</button> <span id=\"ds\"></span><pre id=\"log\"></pre></form>\n"
 	"<script>\n"
 	"const stream = %s, status = document.getElementById('s'), video = document.getElementById('v');\n"
-	"let pc, session;\n"
+	"const dcLabel = %s, panel = document.getElementById('dc'), log = document.getElementById('log');\n"
+	"let pc, session, dc;\n"
+	"function note(t) { log.textContent = (t + '\\n' + log.textContent).slice(0, 20000); }\n"
+	"panel.onsubmit = e => { e.preventDefault(); const m = document.getElementById('m');\n"
+	"  if (dc && dc.readyState === 'open' && m.value) { dc.send(m.value); note('> ' + m.value); m.value = ''; } };\n"
 	/* ?token= of this page goes to WHEP as a bearer token (never in a URL). */
 	"const token = new URLSearchParams(location.search).get('token'), auth = token ? {Authorization: 'Bearer ' + token} : {};\n"
 	"async function play() {\n"
 	"  pc = new RTCPeerConnection();\n"
+	"  if (dcLabel !== null) {\n"
+	"    dc = pc.createDataChannel(dcLabel || 'control');\n"
+	"    dc.binaryType = 'arraybuffer';\n"
+	"    dc.onopen = () => { panel.hidden = false; document.getElementById('ds').textContent = 'channel open'; };\n"
+	"    dc.onclose = () => { document.getElementById('ds').textContent = 'channel closed'; };\n"
+	"    dc.onmessage = e => note('< ' + (typeof e.data === 'string' ? e.data :\n"
+	"      Array.from(new Uint8Array(e.data)).map(x => x.toString(16).padStart(2, '0')).join(' ')));\n"
+	"  }\n"
 	"  pc.addTransceiver('video', {direction: 'recvonly'});\n"
 	"  pc.ontrack = e => { video.srcObject = new MediaStream([e.track]); };\n"
 	"  pc.onconnectionstatechange = () => {\n"
@@ -604,6 +620,8 @@ static const char _player_html[] =
 	"  const text = await r.text();\n"
 	"  if (r.status !== 201) { status.textContent = 'WHEP: ' + r.status + ' ' + text; return; }\n"
 	"  session = r.headers.get('Location');\n"
+	"  const why = r.headers.get('X-DataChannel');\n"
+	"  if (why && why !== 'bridged') { panel.hidden = false; document.getElementById('ds').textContent = why; }\n"
 	"  await pc.setRemoteDescription({type: 'answer', sdp: text});\n"
 	"}\n"
 	"function stop() { if (session) fetch(session, {method: 'DELETE', headers: auth, keepalive: true}); if (pc) pc.close(); session = null; }\n"
@@ -621,9 +639,15 @@ static void _on_player(struct evhttp_request *req, void *arg)
 	/* Stream names are [A-Za-z0-9_-] (config schema): safe in HTML and JS. */
 	char quoted[80];
 	snprintf(quoted, sizeof(quoted), "\"%s\"", name);
+	/* The label is any text of the config: JSON with '/' escaped is safe in <script>. */
+	const struct cr_datachannel_cfg_s *dcc = cr_dc_config(r->w->dc, r->stream);
+	json_t *label = dcc ? json_string(dcc->label) : NULL;
+	char *label_js = label ? json_dumps(label, JSON_ENCODE_ANY | JSON_ESCAPE_SLASH) : NULL;
+	json_decref(label);
 	struct evbuffer *b = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/html; charset=utf-8");
-	evbuffer_add_printf(b, _player_html, name, quoted);
+	evbuffer_add_printf(b, _player_html, name, quoted, label_js ? label_js : "null");
+	free(label_js);
 	evhttp_send_reply(req, 200, "OK", b);
 	evbuffer_free(b);
 }

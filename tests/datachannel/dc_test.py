@@ -240,7 +240,139 @@ def config_errors(build):
     taken.close()
 
 
+JS_START = r"""
+(async () => {
+  const pc = new RTCPeerConnection();
+  const dc = pc.createDataChannel('control');
+  dc.binaryType = 'arraybuffer';
+  window.dcmsgs = [];
+  const fnv = b => { let h = 0x811c9dc5; for (const x of b) { h ^= x; h = Math.imul(h, 0x01000193) >>> 0; } return h; };
+  dc.onmessage = e => {
+    const text = typeof e.data === 'string';
+    const b = text ? new TextEncoder().encode(e.data) : new Uint8Array(e.data);
+    window.dcmsgs.push({t: text ? 'str' : 'bin', len: b.length, fnv: fnv(b),
+      head: text ? e.data.slice(0, 40) : Array.from(b.slice(0, 20)).map(x => x.toString(16).padStart(2, '0')).join(''),
+      at: performance.now()});
+  };
+  const opened = new Promise(r => { dc.onopen = () => r(true); setTimeout(() => r(false), 30000); });
+  pc.addTransceiver('video', {direction: 'recvonly'});
+  await pc.setLocalDescription(await pc.createOffer());
+  const r = await fetch(%(url)s, {method: 'POST', headers: {'Content-Type': 'application/sdp'}, body: pc.localDescription.sdp});
+  const text = await r.text();
+  if (r.status !== 201) return {error: 'POST: ' + r.status + ' ' + text};
+  await pc.setRemoteDescription({type: 'answer', sdp: text});
+  window.pc = pc; window.dc = dc;
+  return {open: await opened, location: r.headers.get('Location'), viewer: r.headers.get('X-Viewer-Id'),
+          offer_dc: pc.localDescription.sdp.includes('webrtc-datachannel')};
+})()
+"""
+
+JS_FRAMES = r"""
+(async () => {
+  let n = 0;
+  (await window.pc.getStats()).forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'video') n = s.framesDecoded; });
+  return n;
+})()
+"""
+
+
+def fnv(b):
+    h = 0x811c9dc5
+    for x in b:
+        h = ((h ^ x) * 0x01000193) & 0xffffffff
+    return h
+
+
+def chromium(build):
+    import shutil
+    import tempfile
+    sys.path.insert(0, os.path.join(HERE, "..", "webrtc"))
+    import chromium_whep as cw
+    dev = Device()
+    toml = wt.stream_toml("cam", "h264") + dc_toml(dev.listen, dev.forward, "viewer_rate = 5000\nviewer_buffer = 1048576\n")
+    srv = wt.Server(build, toml)
+    profile = tempfile.mkdtemp(prefix="camrelay-chromium-")
+    proc = None
+    try:
+        proc, ws = cw.start_chromium(wt.free_port(), profile)
+        cdp = cw.Cdp(ws)
+        cdp.call("Page.navigate", url=srv.base + "/api/webrtc")
+        time.sleep(1)
+        first = cdp.evaluate(JS_START % {"url": json.dumps(srv.base + "/whep/cam")}) or {}
+        print("     chromium: %s" % first)
+        check(first.get("open") is True and first.get("offer_dc"),
+              "chromium: the control channel opens inside the WHEP session")
+        vid = first.get("viewer")
+        f0, s0, t0 = cdp.evaluate(JS_FRAMES), viewer_dc(srv, vid).get("frames_sent", 0), time.time()
+        dev.send("hello viewer ✓".encode())
+        dev.send(bytes([0xff, 0x00, 0x80, 0x01]))
+        big = bytes((i * 7) % 251 for i in range(60 * 1024))
+        dev.send(big)
+        time.sleep(0.5)
+        for i in range(1000):
+            dev.send(b"n%d" % i)
+            if i % 10 == 9:
+                time.sleep(0.01)
+        got, last = [], -1
+        for _ in range(30):
+            got = cdp.evaluate("window.dcmsgs") or []
+            if len(got) >= 1003 or len(got) == last:
+                break
+            last = len(got)
+            time.sleep(1)
+        check(len(got) >= 3 and got[0]["t"] == "str" and got[0]["head"] == "hello viewer ✓",
+              "chromium: a UDP text datagram arrives as a string (%s)" % got[:1])
+        check(len(got) >= 3 and got[1]["t"] == "bin" and got[1]["head"] == "ff008001",
+              "chromium: a UDP binary datagram arrives as an ArrayBuffer (%s)" % got[1:2])
+        check(len(got) >= 3 and got[2]["len"] == len(big) and got[2]["fnv"] == fnv(big),
+              "chromium: a 60 KiB datagram arrives whole (%s)" % (got[2]["len"] if len(got) > 2 else None))
+        seq = [m["head"] for m in got[3:]]
+        check(seq == ["n%d" % i for i in range(1000)],
+              "chromium: 1,000 datagrams arrive as 1,000 messages in order (%d)" % len(seq))
+        cdp.evaluate("window.dc.send('hello device ✓'); window.dc.send(new Uint8Array([0, 255, 16])); "
+                     "for (let i = 0; i < 1000; i++) window.dc.send('v' + i); true")
+        rx = dev.recv_all(1002)
+        check(rx[:1] == ["hello device ✓".encode()], "chromium: a string arrives at forward as its UTF-8 (%s)" % rx[:1])
+        check(rx[1:2] == [b"\x00\xff\x10"], "chromium: binary arrives at forward byte for byte (%s)" % rx[1:2])
+        check(rx[2:] == [b"v%d" % i for i in range(1000)],
+              "chromium: 1,000 messages arrive at forward as 1,000 datagrams in order (%d)" % (len(rx) - 2))
+        time.sleep(max(0, 5 - (time.time() - t0)))
+        f1, s1 = cdp.evaluate(JS_FRAMES), viewer_dc(srv, vid).get("frames_sent", 0)
+        print("     chromium decoded %d of %d frames sent in %.1f s with the messages" % (f1 - f0, s1 - s0, time.time() - t0))
+        check(s1 - s0 >= 60 and f1 - f0 >= 0.9 * (s1 - s0),
+              "chromium: the video keeps decoding at full rate meanwhile (%d of %d)" % (f1 - f0, s1 - s0))
+        d = viewer_dc(srv, vid).get("datachannel", {})
+        check(d.get("to_viewers") == 1003 and d.get("from_viewers") == 1002, "chromium: the viewer's counters (%s)" % d)
+        loc = first.get("location")
+        if loc:
+            urllib.request.urlopen(urllib.request.Request(srv.base + loc, method="DELETE"), timeout=10).read()
+        # The player page's message panel: a datagram shows, a line typed goes out.
+        cdp.call("Page.navigate", url=srv.base + "/play/cam")
+        panel = wait_for(lambda: (lambda r: r if r and r.get("ds") == "channel open" else None)(cdp.evaluate(
+            "({ds: document.getElementById('ds').textContent, hidden: document.getElementById('dc').hidden})")), 20)
+        dev.send(b"to the page")
+        logtext = wait_for(lambda: (lambda t: t if t and "< to the page" in t else None)(
+            cdp.evaluate("document.getElementById('log').textContent")), 10)
+        cdp.evaluate("document.getElementById('m').value = 'typed line'; "
+                     "document.getElementById('dc').requestSubmit(); true")
+        rx = dev.recv_all(1, timeout=10)
+        check(panel and not panel.get("hidden") and logtext and rx == [b"typed line"],
+              "/play/cam shows the message panel: a datagram appears, a typed line reaches forward (%s %r %s)"
+              % (panel, (logtext or "")[:60], rx))
+    finally:
+        if proc:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+        shutil.rmtree(profile, ignore_errors=True)
+        srv.stop()
+
+
 SCENARIOS = {
+    "chromium": chromium,
     "aiortc": aiortc,
     "config": config_errors,
 }
