@@ -8,6 +8,7 @@
  *   /stream, /snapshot, /state µStreamer compatibility (first stream)
  *   /mjpeg/NAME, /snapshot/NAME
  *   /api/streams[/NAME[/controls]]
+ *   /api/sessions/ID           DELETE: end a WebRTC viewer (control right)
  *   /metrics                   Prometheus text format */
 #include "net/http.h"
 
@@ -407,6 +408,8 @@ static void _route(struct evhttp_request *req, void *arg)
 		_stream_route(h, req, path, s, cr_http_sdp_start);
 	} else if (strncmp(path, "/api/streams", 12) == 0 && (path[12] == 0 || path[12] == '/')) {
 		_api_route(h, req, path);
+	} else if ((s = _after(path, "/api/sessions/"))) {
+		cr_http_api_end_session(h, req, s);
 	} else if (strcmp(path, "/api/reload") == 0) {
 		if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
 			_bad_method(req, path, "POST");
@@ -610,6 +613,8 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	}
 	if (!h->rtsp && werr[0])
 		CR_LOG_W("rtsp", "RTSP disabled: %s (set [rtsp] listen, or enabled = false)", werr);
+	if (h->whep)
+		cr_whep_set_rtsp(h->whep, h->rtsp);
 	if (pthread_create(&h->thread, NULL, _loop_thread, h) != 0) {
 		snprintf(err, errlen, "cannot start the HTTP thread");
 		goto error;

@@ -466,6 +466,58 @@ void cr_http_api_controls(struct cr_http_s *h, struct evhttp_request *req, int s
 		_controls_reply(h, req, stream);
 }
 
+/* ---- ending other people's sessions ---- */
+
+/* Whether req may end sessions of stream i: the control right there, or admin. */
+static bool _may_end(struct cr_http_s *h, struct evhttp_request *req, int i)
+{
+	unsigned rights = 0;
+	return cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) == 0 &&
+	       (rights & (CR_RIGHT_CONTROL | CR_RIGHT_ADMIN));
+}
+
+/* DELETE /api/sessions/<id>: a WebRTC viewer ended by its public id (the one
+ * /api/streams lists) by someone with the control right on its stream. An
+ * unknown id is a 404 only for callers who may end some session: a viewer
+ * learns nothing by probing ids. */
+void cr_http_api_end_session(struct cr_http_s *h, struct evhttp_request *req, const char *id)
+{
+	unsigned rights;
+	if (cr_http_rights(h->cfg, req, NULL, &rights) < 0) {
+		cr_http_allowed(h->cfg, req, NULL, CR_RIGHT_CONTROL); /* the 401 */
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_DELETE) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "DELETE");
+		cr_http_reply_text(req, 405, "/api/sessions/<id> accepts DELETE only");
+		return;
+	}
+	if (!_same_origin(req)) {
+		cr_http_reply_text(req, 403, "a page from %s may not end sessions (cross-origin request refused)",
+				   evhttp_find_header(evhttp_request_get_input_headers(req), "Origin"));
+		return;
+	}
+	int i = strlen(id) < 40 ? cr_whep_viewer_stream(h->whep, id) : -1;
+	if (i >= 0) {
+		if (!_may_end(h, req, i)) {
+			cr_http_allowed(h->cfg, req, cr_stream_name(h->streams[i]), CR_RIGHT_CONTROL); /* the 403 */
+			return;
+		}
+		cr_whep_viewer_end(h->whep, id, "by DELETE /api/sessions (control right)");
+		evhttp_send_reply(req, 204, "No Content", NULL);
+		return;
+	}
+	bool any = false;
+	for (int k = 0; k < h->n_streams && !any; k++)
+		any = _may_end(h, req, k);
+	if (any)
+		cr_http_reply_text(req, 404, "no session \"%.40s\" (ids: webrtc_viewers in /api/streams)", id);
+	else
+		cr_http_reply_text(req, 403, "ending sessions takes the control right on their stream%s",
+				   h->cfg->auth.present ? "" : " (only given to this machine, loopback, "
+							      "while no [auth] is configured)");
+}
+
 /* ---- /metrics ---- */
 
 /* Prometheus label values: backslash, quote and newline escaped. */

@@ -59,6 +59,8 @@ void cr_http_sdp_stop(struct cr_http_s *h);
 /* http_api.c */
 void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream);
 void cr_http_api_controls(struct cr_http_s *h, struct evhttp_request *req, int stream);
+/* DELETE /api/sessions/<id>: ends a WebRTC viewer (control right on its stream). */
+void cr_http_api_end_session(struct cr_http_s *h, struct evhttp_request *req, const char *id);
 void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req);
 /* POST /api/reload: the reload function's result as JSON. */
 void cr_http_api_reload(struct cr_http_s *h, struct evhttp_request *req);

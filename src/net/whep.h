@@ -7,6 +7,8 @@
  *   OPTIONS on both                   CORS pre-flight
  *   GET    /play/<stream>             a page that plays the stream (WHEP in JS)
  *   GET    /api/webrtc                viewers and counters (JSON)
+ *   (DELETE /api/sessions/<public id>: the control right ends someone else's
+ *   session; routed by net/http.c, see cr_whep_viewer_stream below)
  *
  * ICE-lite + DTLS-SRTP; every viewer's media on one UDP port, demultiplexed
  * by STUN USERNAME on first contact and by remote address after. Each viewer
@@ -15,6 +17,7 @@
 #ifndef CR_WHEP_H
 #define CR_WHEP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +35,9 @@ struct cr_whep_s;
 struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 				 const struct cr_config_s *cfg, struct cr_stream_s **streams, int n,
 				 char *err, size_t errlen);
+/* The RTSP server whose URLs /play/<stream> shows (NULL: none). */
+struct cr_rtsp_s;
+void cr_whep_set_rtsp(struct cr_whep_s *w, const struct cr_rtsp_s *rtsp);
 /* Ends every session and frees everything; call on the loop thread or after
  * the loop has stopped, before evhttp_free/event_base_free. */
 void cr_whep_detach(struct cr_whep_s *w);
@@ -66,6 +72,11 @@ struct cr_whep_stats_s {
 void cr_whep_foreach_viewer(struct cr_whep_s *w,
 			    void (*fn)(const struct cr_whep_viewer_info_s *, void *), void *opaque);
 void cr_whep_stats(struct cr_whep_s *w, struct cr_whep_stats_s *out);
+/* The stream index of the viewer whose public id (X-Viewer-Id, /api/streams)
+ * is id, or -1. */
+int cr_whep_viewer_stream(struct cr_whep_s *w, const char *id);
+/* Ends that viewer's session (why goes to the log); false when there is none. */
+bool cr_whep_viewer_end(struct cr_whep_s *w, const char *id, const char *why);
 /* The DataChannel <-> UDP bridge counters of stream; false when it has none. */
 bool cr_whep_dc_stats(struct cr_whep_s *w, const char *stream, struct cr_dc_stats_s *out);
 /* Those counters as a jansson object (NULL in a build without WebRTC). */

@@ -20,6 +20,7 @@
 #include "net/http_access.h"
 #include "net/http_conn.h"
 #include "net/limits.h"
+#include "net/rtsp.h"
 #include "net/sdp.h"
 #include "net/whep_priv.h"
 
@@ -437,6 +438,30 @@ void cr_whep_foreach_viewer(struct cr_whep_s *w,
 	}
 }
 
+static struct cr_whep_viewer_s *_by_public_id(struct cr_whep_s *w, const char *id)
+{
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
+		if (strcmp(v->id, id) == 0)
+			return v;
+	return NULL;
+}
+
+int cr_whep_viewer_stream(struct cr_whep_s *w, const char *id)
+{
+	struct cr_whep_viewer_s *v = w ? _by_public_id(w, id) : NULL;
+	return v ? v->stream : -1;
+}
+
+bool cr_whep_viewer_end(struct cr_whep_s *w, const char *id, const char *why)
+{
+	struct cr_whep_viewer_s *v = w ? _by_public_id(w, id) : NULL;
+	if (!v)
+		return false;
+	CR_LOG_I("whep", "viewer %s of stream %s: session ended %s", v->id, v->info.stream, why);
+	cr_whep_viewer_close(v);
+	return true;
+}
+
 void cr_whep_stats(struct cr_whep_s *w, struct cr_whep_stats_s *out) { *out = w->stats; }
 
 bool cr_whep_dc_stats(struct cr_whep_s *w, const char *stream, struct cr_dc_stats_s *out)
@@ -583,9 +608,9 @@ static void _on_api(struct evhttp_request *req, void *arg)
 static const char _player_html[] =
 	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s - camrelay</title>\n"
 	"<style>body{margin:0;background:#111;color:#ccc;font:14px sans-serif}"
-	"video{width:100%%;max-height:95vh;background:#000}#s{padding:4px 8px}"
+	"video{width:100%%;max-height:95vh;background:#000}#s,#r{padding:4px 8px}"
 	"#dc{padding:4px 8px}#dc input{width:60%%}#log{max-height:30vh;overflow:auto;margin:4px 0}</style></head>\n"
-	"<body><video id=\"v\" autoplay muted playsinline controls></video><div id=\"s\">connecting...</div>\n"
+	"<body><video id=\"v\" autoplay muted playsinline controls></video><div id=\"s\">connecting...</div>\n%s"
 	/* The message panel: shown when the stream bridges a data channel to UDP. */
 	"<form id=\"dc\" hidden><input id=\"m\" placeholder=\"message to the device\" autocomplete=\"off\">"
 	"<button>send</button> <span id=\"ds\"></span><pre id=\"log\"></pre></form>\n"
@@ -639,6 +664,17 @@ static void _on_player(struct evhttp_request *req, void *arg)
 	/* Stream names are [A-Za-z0-9_-] (config schema): safe in HTML and JS. */
 	char quoted[80];
 	snprintf(quoted, sizeof(quoted), "\"%s\"", name);
+	/* The RTSP URL, as the index page shows it (its host may come from the
+	 * Host header: escaped). */
+	char url[400], rtsp[600] = "";
+	if (r->w->rtsp) {
+		cr_rtsp_stream_url(r->w->rtsp, evhttp_find_header(evhttp_request_get_input_headers(req), "Host"), name,
+				   url, sizeof(url));
+		char *e = evhttp_htmlescape(url);
+		snprintf(rtsp, sizeof(rtsp), "<div id=\"r\">RTSP (VLC, ffmpeg, NVRs): <code class=\"rtsp\">%s</code></div>\n",
+			 e ? e : "");
+		free(e);
+	}
 	/* The label is any text of the config: JSON with '/' escaped is safe in <script>. */
 	const struct cr_datachannel_cfg_s *dcc = cr_dc_config(r->w->dc, r->stream);
 	json_t *label = dcc ? json_string(dcc->label) : NULL;
@@ -646,11 +682,13 @@ static void _on_player(struct evhttp_request *req, void *arg)
 	json_decref(label);
 	struct evbuffer *b = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/html; charset=utf-8");
-	evbuffer_add_printf(b, _player_html, name, quoted, label_js ? label_js : "null");
+	evbuffer_add_printf(b, _player_html, name, rtsp, quoted, label_js ? label_js : "null");
 	free(label_js);
 	evhttp_send_reply(req, 200, "OK", b);
 	evbuffer_free(b);
 }
+
+void cr_whep_set_rtsp(struct cr_whep_s *w, const struct cr_rtsp_s *rtsp) { w->rtsp = rtsp; }
 
 static void _register(struct cr_whep_s *w, int i)
 {

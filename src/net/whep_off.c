@@ -15,6 +15,8 @@ void cr_whep_detach(struct cr_whep_s *w) {}
 
 void cr_whep_add_stream(struct cr_whep_s *w, struct cr_stream_s *s) {}
 
+void cr_whep_set_rtsp(struct cr_whep_s *w, const struct cr_rtsp_s *rtsp) {}
+
 void cr_whep_foreach_viewer(struct cr_whep_s *w,
 			    void (*fn)(const struct cr_whep_viewer_info_s *, void *), void *opaque)
 {
@@ -27,3 +29,7 @@ void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out) {}
 bool cr_whep_dc_stats(struct cr_whep_s *w, const char *stream, struct cr_dc_stats_s *out) { return false; }
 
 struct json_t *cr_whep_dc_json(const struct cr_dc_stats_s *s, bool per_viewer) { return NULL; }
+
+int cr_whep_viewer_stream(struct cr_whep_s *w, const char *id) { return -1; }
+
+bool cr_whep_viewer_end(struct cr_whep_s *w, const char *id, const char *why) { return false; }

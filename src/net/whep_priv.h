@@ -113,6 +113,7 @@ struct cr_whep_s {
 	struct cr_stream_s *streams[CR_MAX_STREAMS];
 	int n_streams;
 	struct cr_whep_route_s routes[CR_MAX_STREAMS];
+	const struct cr_rtsp_s *rtsp; /* for the RTSP URL on /play/<stream> */
 	int fd, efd;
 	bool v4_only; /* no IPv6 in this kernel: an AF_INET socket */
 	int port;

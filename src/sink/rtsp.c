@@ -4,9 +4,11 @@
  * the SDP (net/sdp.c's, with the parameter sets of the first keyframe),
  * SETUP with mode=record over TCP interleaved, RECORD, then RTP and RTCP
  * sender reports on channels 0 and 1 of the same connection. Credentials in
- * the URL answer a 401 with Basic or Digest. When the server goes away it
- * reconnects with a backoff (0.25 s doubling to 2 s) and starts again at a
- * keyframe. Shares the stream's encoder with the other RTP consumers.
+ * the URL answer a 401 with Basic or Digest (each later request signed for
+ * its own method and URI). When the server goes away it reconnects with a
+ * backoff (0.25 s doubling to 2 s; 1 s doubling to 30 s while the server
+ * refuses the credentials: each attempt costs the encoder a keyframe) and
+ * starts again at a keyframe. Shares the stream's encoder with the other RTP consumers.
  * Hand-written (blocking sockets on the sink's own thread): no Debian C
  * library records RTSP from our own packets without its own pipeline. */
 #include <errno.h>
@@ -43,7 +45,8 @@ struct _push_s {
 	int fd;
 	int cseq;
 	char session[128];
-	char authorization[512]; /* for the next requests, once challenged */
+	char challenge[512];     /* the server's WWW-Authenticate, once challenged */
+	char authorization[512]; /* the answer to it for the request being sent */
 	struct cr_sub_s *sub;
 	struct cr_rtp_s rtp;
 	uint32_t ts_offset;
@@ -188,6 +191,9 @@ static int _request(struct _push_s *p, const char *method, const char *uri, cons
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		char head[2048];
+		p->authorization[0] = 0;
+		if (p->challenge[0] && _answer(p, p->challenge, method, uri) < 0)
+			p->authorization[0] = 0;
 		size_t bl = body ? strlen(body) : 0;
 		int n = snprintf(head, sizeof(head), "%s %s RTSP/1.0\r\nCSeq: %d\r\nUser-Agent: camrelay\r\n%s%s%s%s%s%s",
 				 method, uri, ++p->cseq, p->authorization[0] ? "Authorization: " : "", p->authorization,
@@ -206,14 +212,33 @@ static int _request(struct _push_s *p, const char *method, const char *uri, cons
 			rc = _response(p, m);
 		if (rc < 0)
 			return rc;
-		if (m->status != 401 || attempt > 0)
+		if (m->status != 401 || attempt > 0 || !p->url.user[0])
 			return m->status;
-		char challenge[512];
-		snprintf(challenge, sizeof(challenge), "%s", m->www_authenticate);
-		if (_answer(p, challenge, method, uri) < 0)
-			return 401;
+		snprintf(p->challenge, sizeof(p->challenge), "%s", m->www_authenticate);
 	}
 	return 401;
+}
+
+/* What a refusal of method says to the user; -EACCES for credentials. */
+static int _refused(struct _push_s *p, const char *method, const char *uri, int st, char *why, size_t cap)
+{
+	if (st < 0) {
+		snprintf(why, cap, "%s %s: %s", method, uri, strerror(-st));
+		return st;
+	}
+	if (st == 401 && !p->url.user[0]) {
+		snprintf(why, cap, "%s %s: 401 Unauthorized: the server asks for credentials; put them in the sink's "
+				   "url (rtsp://USER:PASSWORD@host/path)", method, uri);
+		return -EACCES;
+	}
+	if (st == 401 || st == 403) {
+		snprintf(why, cap, "%s %s: %d %s: the server refused user \"%s\" (%s); check the user and password "
+				   "in the sink's url", method, uri, st, st == 401 ? "Unauthorized" : "Forbidden",
+			 p->url.user, strncasecmp(p->challenge, "Digest", 6) == 0 ? "Digest" : "Basic");
+		return -EACCES;
+	}
+	snprintf(why, cap, "%s %s: refused with status %d", method, uri, st);
+	return -EPROTO;
 }
 
 /* ---- the session ---- */
@@ -253,23 +278,18 @@ static int _start(struct _push_s *p, const uint8_t *ps, size_t ps_len, char *why
 		return -EINVAL;
 	snprintf(dir ? dir : sdp + n, sizeof(sdp) - (size_t)((dir ? dir : sdp + n) - sdp), "a=control:trackID=0\r\n");
 	p->session[0] = 0;
+	p->challenge[0] = 0; /* a new connection: a new challenge (Digest nonce) */
 	int st = _request(p, "ANNOUNCE", p->url_text, "Content-Type: application/sdp\r\n", sdp, &m);
-	if (st != 200) {
-		snprintf(why, cap, "ANNOUNCE %s: %s", p->url_text, st < 0 ? strerror(-st) : "refused");
-		return st < 0 ? st : -st;
-	}
+	if (st != 200)
+		return _refused(p, "ANNOUNCE", p->url_text, st, why, cap);
 	snprintf(track, sizeof(track), "%s/trackID=0", p->url_text);
 	st = _request(p, "SETUP", track, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n", NULL, &m);
-	if (st != 200) {
-		snprintf(why, cap, "SETUP %s: %s", track, st < 0 ? strerror(-st) : "refused");
-		return st < 0 ? st : -st;
-	}
+	if (st != 200)
+		return _refused(p, "SETUP", track, st, why, cap);
 	snprintf(p->session, sizeof(p->session), "%s", m.session);
 	st = _request(p, "RECORD", p->url_text, "Range: npt=0.000-\r\n", NULL, &m);
-	if (st != 200) {
-		snprintf(why, cap, "RECORD %s: %s", p->url_text, st < 0 ? strerror(-st) : "refused");
-		return st < 0 ? st : -st;
-	}
+	if (st != 200)
+		return _refused(p, "RECORD", p->url_text, st, why, cap);
 	return 0;
 }
 
@@ -379,15 +399,19 @@ static void *_thread(void *arg)
 		}
 		if (rc == 0 || p->connects != connects)
 			backoff_ms = 250; /* it was recording: try again soon */
+		else if (rc == -EACCES && backoff_ms < 1000)
+			backoff_ms = 1000; /* credentials do not fix themselves */
 		if (!atomic_load(&p->running))
 			break;
 		/* Log a failure once until it changes (a server down for an hour is one line). */
 		if (strcmp(why, last_why) != 0)
-			CR_LOG_W(p->name, "rtsp sink: %s; retrying every %lld ms or less", why, (long long)backoff_ms);
+			CR_LOG_W(p->name, "rtsp sink: %s; retrying in %lld ms, then less often (up to every %d s)", why,
+				 (long long)backoff_ms, rc == -EACCES ? 30 : 2);
 		snprintf(last_why, sizeof(last_why), "%s", why);
 		for (int64_t t = 0; t < backoff_ms && atomic_load(&p->running); t += 50)
 			cr_sleep_until_ns(cr_now_ns() + 50000000LL);
-		backoff_ms = backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2;
+		int64_t most = rc == -EACCES ? 30000 : 2000;
+		backoff_ms = backoff_ms * 2 > most ? most : backoff_ms * 2;
 	}
 	return NULL;
 }

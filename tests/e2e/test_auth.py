@@ -6,9 +6,14 @@ token on controls -> 401/403; the right credentials -> 200; ?token= for
 MJPEG; Basic accounts (clear and argon2 hashed, made with Debian's
 libargon2); streams a caller may not see are not listed; addresses only for
 admins; tokens never logged; the Host header check (DNS rebinding); CORS only
-for configured origins. Then, without [auth], in a network namespace of its
+for configured origins. Ending other people's WebRTC sessions (finding 2):
+aiortc viewers (Debian python3-aiortc) watch; DELETE /api/sessions/<public
+id> is 401/403 for no credentials and view-only ones (the viewer keeps
+decoding), 404 for an unknown id, 204 for the control right and for admin
+(that viewer's frames stop and it leaves /api/streams). Then, without [auth], in a network namespace of its
 own, a peer that is not loopback may watch but not change controls."""
 
+import asyncio
 import base64
 import ctypes
 import hashlib
@@ -23,6 +28,7 @@ import time
 
 import e2e
 from e2e import check
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 TOKEN = "static-token-3f9a1c"
 SECRET = "jwt-secret-0123456789abcdef"
@@ -242,6 +248,95 @@ print("ok")
           f"non-loopback peer without [auth]: {p.stdout[-800:]} {p.stderr[-1500:]}")
 
 
+class Viewer:
+    """An aiortc WHEP viewer of a stream, with a bearer token; counts frames."""
+
+    def __init__(self, srv, stream, token):
+        self.srv, self.stream, self.token, self.frames = srv, stream, token, 0
+
+    async def start(self):
+        self.pc = RTCPeerConnection()
+        self.pc.addTransceiver("video", direction="recvonly")
+
+        @self.pc.on("track")
+        def on_track(track):
+            async def consume():
+                while True:
+                    try:
+                        await track.recv()
+                    except Exception:
+                        return
+                    self.frames += 1
+            asyncio.ensure_future(consume())
+
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        st, head, answer = await asyncio.to_thread(
+            curl, self.srv, f"/whep/{self.stream}", "-H", "Content-Type: application/sdp",
+            *bearer(self.token), method="POST", data=self.pc.localDescription.sdp, max_time=10)
+        check(st == 201, f"WHEP POST with a view token: {st} {answer[:200]!r}")
+        self.id = next(l.split(":", 1)[1].strip() for l in head.split("\r\n") if l.lower().startswith("x-viewer-id:"))
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer.decode(), type="answer"))
+        return self
+
+    async def frames_after(self, n, timeout=30):
+        end = time.monotonic() + timeout
+        start = self.frames
+        while self.frames < start + n and time.monotonic() < end:
+            await asyncio.sleep(0.1)
+        return self.frames - start
+
+
+def listed(srv, stream, vid):
+    _, _, body = curl(srv, f"/api/streams/{stream}", *bearer(TOKEN))
+    return any(v["id"] == vid for v in json.loads(body)["webrtc_viewers"])
+
+
+async def end_sessions(srv):
+    """Finding 2: who may end someone else's WebRTC session."""
+    now = int(time.time())
+    view_a = jwt({"id": "a", "exp": now + 600, "mode": 4})
+    control_a = jwt({"id": "a", "exp": now + 600, "mode": 1})  # control only, no view
+    control_b = jwt({"id": "b", "exp": now + 600, "mode": 5})
+    v1 = await Viewer(srv, "a", view_a).start()
+    v2 = await Viewer(srv, "a", view_a).start()
+    check(await v1.frames_after(10) >= 10 and await v2.frames_after(10) >= 10, "the viewers decode no frames")
+    check(await asyncio.to_thread(listed, srv, "a", v1.id), f"viewer {v1.id} not in /api/streams/a")
+
+    async def delete(vid, *args):
+        st, _, body = await asyncio.to_thread(curl, srv, f"/api/sessions/{vid}", *args, method="DELETE")
+        return st, body
+
+    for what, args, want in [("no credentials", [], 401), ("wrong token", bearer("nope"), 401),
+                             ("view JWT of a", bearer(view_a), 403), ("bob (view account)", ["-u", "bob:builder"], 403),
+                             ("control JWT of b", bearer(control_b), 403)]:
+        st, body = await delete(v1.id, *args)
+        check(st == want, f"{what}: DELETE /api/sessions/{v1.id} -> {st}, want {want} ({body[:120]!r})")
+    st, body = await delete("nosuchid", *bearer(view_a))
+    check(st == 403, f"view JWT of a: DELETE of an unknown id -> {st}, want 403 (no probing of ids)")
+    got = await v1.frames_after(10)
+    check(got >= 10, f"the viewer stopped after refused DELETEs ({got} frames since)")
+    check(await asyncio.to_thread(listed, srv, "a", v1.id), "a refused DELETE removed the viewer")
+    st, body = await delete("nosuchid", *bearer(control_a))
+    check(st == 404, f"control JWT of a: DELETE of an unknown id -> {st}, want 404 ({body[:120]!r})")
+    st, _, _ = await asyncio.to_thread(curl, srv, f"/api/sessions/{v1.id}", *bearer(control_a))
+    check(st == 405, f"GET /api/sessions/<id> -> {st}, want 405")
+    # The control right ends v1; admin (the static token) ends v2.
+    for v, what, args in [(v1, "control JWT of a", bearer(control_a)), (v2, "static token (admin)", bearer(TOKEN))]:
+        st, body = await delete(v.id, *args)
+        check(st == 204, f"{what}: DELETE /api/sessions/{v.id} -> {st}, want 204 ({body[:120]!r})")
+        check(not await asyncio.to_thread(listed, srv, "a", v.id), f"viewer {v.id} still in /api/streams after 204")
+        await asyncio.sleep(1)  # packets already on their way
+        n = v.frames
+        await asyncio.sleep(2)
+        check(v.frames - n <= 2, f"{what}: viewer {v.id} still decodes after its session ended "
+                                 f"({v.frames - n} frames in 2 s)")
+        st, body = await delete(v.id, *args)
+        check(st == 404, f"{what}: a second DELETE -> {st}, want 404")
+    print(f"sessions: view-only DELETEs refused (401/403), control and admin ended {v1.id} and {v2.id}")
+    await v1.pc.close()
+    await v2.pc.close()
+
+
 def main(exe):
     toml = TOML % (TOKEN, SECRET, argon2_hash("builder"))
     srv = e2e.Server(exe, toml=toml, args=["-v"])
@@ -249,6 +344,7 @@ def main(exe):
         matrix(srv)
         details(srv)
         doors(srv)
+        asyncio.run(end_sessions(srv))
     log = open(srv.log_path).read()
     for secret in [TOKEN, SECRET, "wonderland", "builder"]:
         check(secret not in log, f"the log holds a secret ({secret[:4]}...)")

@@ -312,6 +312,9 @@ def clients(build, codec, path_of, pixfmt=None, transports=("tcp", "udp"), frame
         with srv._get("/") as r:
             page = r.read().decode()
         check(('<code class="rtsp">%s/cam</code>' % srv.rtsp) in page, "the index page shows the stream's RTSP URL")
+        with srv._get("/play/cam") as r:
+            page = r.read().decode()
+        check(('<code class="rtsp">%s/cam</code>' % srv.rtsp) in page, "/play/cam shows the stream's RTSP URL")
         running = []
         for t in transports:
             running.append(("ffmpeg " + t, FFmpeg(url, t, srv.dir, "ff-" + t, frames=frames)))
@@ -626,11 +629,18 @@ def auth(build):
         srv.stop()
 
 
-def _record_server(port, outdir):
+def _record_server(port, outdir, auth=()):
+    """gst-rtsp-server in record mode; p.clients counts the connections it took."""
     os.makedirs(outdir, exist_ok=True)
-    p = subprocess.Popen([PY, os.path.join(HERE, "record_server.py"), str(port), outdir], stdout=subprocess.PIPE,
-                         text=True)
+    p = subprocess.Popen([PY, os.path.join(HERE, "record_server.py"), str(port), outdir] +
+                         (["--auth"] + list(auth) if auth else []), stdout=subprocess.PIPE, text=True)
     check(p.stdout.readline().strip() == "ready", "gst-rtsp-server (record mode) listens on %d" % port)
+    p.clients = 0
+
+    def count():
+        for line in p.stdout:
+            p.clients += line.strip() == "client"
+    threading.Thread(target=count, daemon=True).start()
     return p
 
 
@@ -689,6 +699,54 @@ def push(build):
         srv.stop()
 
 
+def push_auth(build):
+    """The rtsp sink against gst-rtsp-server's own RTSPAuth: Digest, then
+    Basic, with the URL's credentials (recorded video with the bars); a wrong
+    password: a clear log line (once, without the password) and a growing
+    backoff between attempts (counted at the server)."""
+    for method in ("digest", "basic"):
+        port = free_port()
+        srv = Server(build, stream_toml("cam", "h264", gop=30) + '[[stream.cam.sinks]]\ntype = "rtsp"\n'
+                     'url = "rtsp://pusher:s%%3Acret@127.0.0.1:%d/live"\n' % port)
+        rec = None
+        try:
+            out = os.path.join(srv.dir, "rec-" + method)
+            rec = _record_server(port, out, (method, "pusher", "s:cret"))
+            n, rgb = _wait_recorded(out, 30, 30)
+            bars = bars_of(rgb, 320, 240) if len(rgb) == 320 * 240 * 3 else []
+            print("     %s: recorded %d frames, bars %s" % (method, n, bars))
+            check(n >= 30 and bars_ok(bars), "%s: the server decodes what camrelay records with credentials" % method)
+            check("s:cret" not in srv.log_text() and "s%3Acret" not in srv.log_text(), "no password in the log")
+        finally:
+            if rec:
+                rec.kill()
+                rec.wait()
+            srv.stop()
+    port = free_port()
+    srv = Server(build, stream_toml("cam", "h264", gop=30) + '[[stream.cam.sinks]]\ntype = "rtsp"\n'
+                 'url = "rtsp://pusher:Wr0ngPa55@127.0.0.1:%d/live"\n' % port)
+    rec = None
+    try:
+        out = os.path.join(srv.dir, "rec-wrong")
+        rec = _record_server(port, out, ("digest", "pusher", "s:cret"))
+        time.sleep(12)
+        attempts = rec.clients
+        log = srv.log_text()
+        lines = [l for l in log.splitlines() if "refused user" in l]
+        print("     wrong password: %d attempts in 12 s; %s" % (attempts, lines[:1]))
+        check(len(lines) == 1 and '"pusher"' in lines[0] and "Digest" in lines[0] and "password" in lines[0],
+              "one clear log line naming the user and the scheme")
+        check("Wr0ngPa55" not in log, "the wrong password is not in the log")
+        # 1, 2, 4, 8 s apart: at most 5 in 12 s (a fixed 0.25..2 s backoff makes 8 or more).
+        check(2 <= attempts <= 5, "attempts back off (%d in 12 s, want 2..5)" % attempts)
+        check(_recorded(out)[0] == 0, "nothing recorded with a wrong password")
+    finally:
+        if rec:
+            rec.kill()
+            rec.wait()
+        srv.stop()
+
+
 def multicast(build):
     """[rtsp] multicast_group: SETUP ;multicast gets the stream's group; one
     sender for all; ffmpeg (udp_multicast) and GStreamer (udp-mcast) decode.
@@ -718,6 +776,7 @@ def multicast(build):
 SCENARIOS = {
     "multicast": multicast,
     "push": push,
+    "push-auth": push_auth,
     "auth": auth,
     "h264": lambda b: clients(b, None, lambda s: "/" + s),
     "h265": lambda b: clients(b, "h265", lambda s: "/" + s, transports=("tcp", "udp")),
