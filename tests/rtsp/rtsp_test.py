@@ -6,8 +6,13 @@ input. Loopback only; every camrelay gets its own ports.
     rtsp_test.py BUILD_DIR SCENARIO
 
 Debian 12's VLC cannot be one of the clients: it is built with
---disable-live555 (see `cvlc -vv`'s configure line), and the SAT>IP module
-that answers rtsp:// instead expects MPEG-TS."""
+--disable-live555 (see `cvlc -vv`'s configure line; Debian bug #981439), and
+the SAT>IP module that answers rtsp:// instead expects MPEG-TS. Checked
+again (session 4) through every vlc-plugin-* package of Debian 12 (3.0.24):
+none has an RTSP client; vlc-plugin-base's access_realrtsp talks only to
+Real/Helix servers ("only real/helix rtsp servers supported for now"), its
+avio access has no rtsp protocol (FFmpeg's RTSP is a demuxer), and Debian
+packages no live555 (liveMedia) library VLC could load."""
 import base64
 import json
 import os
