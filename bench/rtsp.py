@@ -2,9 +2,12 @@
 """camrelay's RTSP server against GStreamer's gst-rtsp-server (Debian 12,
 Python GI), serving the same thing in the same run: a 1280x720 30 fps test
 pattern as H.264 at 2 Mbit/s (x264, one shared encoder in both), to the same
-clients (ffmpeg -rtsp_transport tcp -c copy, no decoding).
+clients: by default bench/rtsp_clients.py, N sessions over TCP interleaved
+in one Python process that count RTP packets and frames without decoding
+(--client ffmpeg: one ffmpeg -rtsp_transport tcp -c copy process per client,
+which 50 of starve two cores).
 
-  bench/rtsp.py BUILD_DIR [--clients 1,10,50] [--seconds 10]
+  bench/rtsp.py BUILD_DIR [--clients 1,10,50] [--seconds 10] [--client light|ffmpeg]
 
 Prints, per server: time to the first decoded frame (ffmpeg and GStreamer
 rtspsrc, median of 3), server CPU (utime+stime over a steady window) with
@@ -12,6 +15,7 @@ rtspsrc, median of 3), server CPU (utime+stime over a steady window) with
 camrelay/gst-rtsp-server ratios. Exits 1 naming the server when it does
 not start or a client gets nothing."""
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -109,6 +113,27 @@ def frames(path):
         return 0
 
 
+def load_light(url, pid, n, seconds, name):
+    """bench/rtsp_clients.py: the server's CPU over the clients' own window."""
+    p = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "rtsp_clients.py"),
+                          url, str(n), "4", str(seconds)], stdout=subprocess.PIPE, text=True)
+    if p.stdout.readline().strip() != "window":
+        sys.exit("%s: the light clients could not set up %d sessions" % (name, n))
+    c0 = cpu_seconds(pid)
+    line = p.stdout.readline()
+    c1 = cpu_seconds(pid)
+    if p.wait() != 0 or not line:
+        sys.exit("%s: a light client's session ended early" % name)
+    r = json.loads(line)
+    # A figure for clients that were not fed means nothing: each must get 80% of 30 fps.
+    starved = sum(1 for f in r["frames"] if f < 0.8 * 30 * r["seconds"])
+    if starved:
+        sys.exit("%s: %d of %d clients got under 80%% of the frames in the window (%s; machine too loaded?)"
+                 % (name, starved, n, sorted(r["frames"])[:5]))
+    time.sleep(1)
+    return 100 * (c1 - c0) / r["seconds"]
+
+
 def load(url, pid, n, seconds, name, tmp):
     progs = [os.path.join(tmp, "%s-%d-%d.progress" % (name, n, i)) for i in range(n)]
     clients = [subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
@@ -139,6 +164,7 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--clients", default="1,10,50")
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--client", choices=("light", "ffmpeg"), default="light")
     a = ap.parse_args()
     counts = [int(x) for x in a.clients.split(",")]
     tmp = tempfile.mkdtemp(prefix="camrelay-bench-rtsp-")
@@ -160,8 +186,10 @@ def main():
             res[name]["ttff"] = ttff(url)
         for n in counts:  # the two servers alternate, one at a time
             for name, url, pid in servers:
-                res[name][n] = load(url, pid, n, a.seconds, name, tmp)
-        print("RTSP, 1280x720 30 fps H.264 2 Mbit/s, TCP clients (ffmpeg -c copy); %s" % a.build)
+                res[name][n] = (load_light(url, pid, n, a.seconds, name) if a.client == "light"
+                                else load(url, pid, n, a.seconds, name, tmp))
+        print("RTSP, 1280x720 30 fps H.264 2 Mbit/s, TCP clients (%s); %s"
+              % ("bench/rtsp_clients.py, one process" if a.client == "light" else "ffmpeg -c copy", a.build))
         print("%-16s %12s %12s" % ("", "camrelay", "gst-rtsp-srv"))
         c, g = res["camrelay"], res["gst-rtsp-server"]
         print("%-16s %11.2fs %11.2fs   ratio %.2f" % ("first frame ffmpeg", c["ttff"][0], g["ttff"][0],

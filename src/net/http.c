@@ -368,7 +368,8 @@ static void _route(struct evhttp_request *req, void *arg)
 	/* Never the query: it may hold a ?token=. */
 	CR_LOG_D("http", "%s %s%s", evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "(other)", path,
 		 query ? "?..." : "");
-	cr_http_conn_dispatched(h->conns, req, false);
+	if (cr_http_conn_dispatched(h->conns, req, false))
+		return; /* over a connection cap: answered */
 	if (!cr_http_host_ok(h->cfg, req))
 		return;
 	cr_http_cors(h->cfg, req);
@@ -584,6 +585,10 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	evhttp_set_gencb(h->http, _route, h);
 	if (!(h->conns = cr_http_conns_new(h->base, h->http, cfg, err, errlen)))
 		goto error;
+	if (!(h->ctl = cr_http_ctl_new(h))) {
+		snprintf(err, errlen, "cannot start the camera controls' thread");
+		goto error;
+	}
 	if ((fd = cr_net_listen_socket(listen, err, errlen)) < 0)
 		goto error;
 	_raise_fd_limit();
@@ -704,6 +709,7 @@ void cr_http_stop(struct cr_http_s *h)
 	cr_whep_detach(h->whep);
 	cr_http_mjpeg_close_all(h);
 	cr_http_sdp_stop(h);
+	cr_http_ctl_free(h->ctl);
 	if (h->http)
 		evhttp_free(h->http);
 	cr_http_conns_free(h->conns);

@@ -47,6 +47,8 @@ static void _reply_json(struct evhttp_request *req, int code, json_t *j)
 	evbuffer_free(b);
 }
 
+void cr_http_reply_json(struct evhttp_request *req, int code, struct json_t *j) { _reply_json(req, code, j); }
+
 static const char *_kind_name(enum cr_sub_kind_e k)
 {
 	return k == CR_SUB_RAW ? "raw" : k == CR_SUB_ENCODED ? "encoded" : "?";
@@ -297,47 +299,6 @@ void cr_http_ustreamer_state(struct cr_http_s *h, struct evhttp_request *req)
 
 /* ---- controls ---- */
 
-static const char *_control_type(enum cr_control_type_e t)
-{
-	switch (t) {
-	case CR_CONTROL_INT:
-		return "int";
-	case CR_CONTROL_BOOL:
-		return "bool";
-	case CR_CONTROL_MENU:
-		return "menu";
-	case CR_CONTROL_BUTTON:
-		return "button";
-	case CR_CONTROL_STRING:
-		return "string";
-	}
-	return "?";
-}
-
-static void _controls_reply(struct cr_http_s *h, struct evhttp_request *req, int stream)
-{
-	struct cr_control_info_s ctl[64];
-	int n = cr_stream_list_controls(h->streams[stream], ctl, 64);
-	if (n < 0) {
-		cr_http_reply_text(req, 503, "cannot list the controls of stream \"%s\": %s",
-				   cr_stream_name(h->streams[stream]),
-				   n == -ENODEV ? "its source is not open right now" : strerror(-n));
-		return;
-	}
-	json_t *arr = json_array();
-	for (int i = 0; i < n; i++) {
-		json_t *c = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "name", ctl[i].name, "type",
-				      _control_type(ctl[i].type), "min", (json_int_t)ctl[i].min, "max",
-				      (json_int_t)ctl[i].max, "step", (json_int_t)ctl[i].step, "default",
-				      (json_int_t)ctl[i].def, "value", (json_int_t)ctl[i].value);
-		if (ctl[i].text[0])
-			json_object_set_new(c, "text", json_string(ctl[i].text));
-		json_array_append_new(arr, c);
-	}
-	_reply_json(req, 200, json_pack("{s:s,s:o}", "stream", cr_stream_name(h->streams[stream]),
-					"controls", arr));
-}
-
 /* A JSON value as the text the backends take ("100", "1", "auto"). */
 static int _json_value_text(json_t *v, char *out, size_t n)
 {
@@ -354,87 +315,89 @@ static int _json_value_text(json_t *v, char *out, size_t n)
 	return 0;
 }
 
-static int _set(struct cr_http_s *h, struct evhttp_request *req, int stream, const char *name,
-		const char *value)
+static bool _pair(struct evhttp_request *req, struct cr_http_ctl_job_s *j, const char *name, const char *value)
 {
-	char err[512];
-	if (cr_stream_set_control(h->streams[stream], name, value, err, sizeof(err)) < 0) {
-		cr_http_reply_text(req, 400, "cannot set %s=%s on stream \"%s\": %s", name, value,
-				   cr_stream_name(h->streams[stream]), err);
-		return -1;
-	}
-	return 0;
+	int r = cr_http_ctl_add(j, name, value);
+	if (r == -E2BIG)
+		cr_http_reply_text(req, 400, "too many controls in one request (at most 32)");
+	else if (r < 0)
+		cr_http_reply_text(req, 400, "control name or value too long: %.64s", name);
+	return r == 0;
 }
 
+/* The body's name=value pairs into j: JSON {"brightness": 100} or a form.
+ * Their number, or -1 after a 400. */
+static int _parse_set(struct evhttp_request *req, struct cr_http_ctl_job_s *j, char *body, size_t len)
+{
+	int n = 0;
+	size_t skip = strspn(body, " \t\r\n");
+	if (body[skip] == '{') {
+		json_error_t jerr;
+		json_t *o = json_loadb(body, len, 0, &jerr);
+		bool ok = o && json_is_object(o);
+		if (!ok)
+			cr_http_reply_text(req, 400, "request body is not a JSON object: %s (line %d column %d)",
+					   o ? "not an object" : jerr.text, jerr.line, jerr.column);
+		const char *key;
+		json_t *v;
+		json_object_foreach(ok ? o : NULL, key, v)
+		{
+			char text[256];
+			if (_json_value_text(v, text, sizeof(text)) < 0) {
+				cr_http_reply_text(req, 400, "control %s: value must be a number, string or boolean", key);
+				ok = false;
+			}
+			if (!ok || !(ok = _pair(req, j, key, text)))
+				break;
+			n++;
+		}
+		json_decref(o);
+		return ok ? n : -1;
+	}
+	struct evkeyvalq q = {0};
+	if (evhttp_parse_query_str(body, &q) < 0) {
+		cr_http_reply_text(req, 400, "request body is neither JSON ({\"brightness\": 100}) nor a form (brightness=100)");
+		return -1;
+	}
+	bool ok = true;
+	for (struct evkeyval *kv = q.tqh_first; kv && ok; kv = kv->next.tqe_next)
+		n += (ok = _pair(req, j, kv->key, kv->value));
+	evhttp_clear_headers(&q);
+	return ok ? n : -1;
+}
+
+/* Parsed here, set and listed on the controls' worker (http_ctl.c). */
 static void _controls_set(struct cr_http_s *h, struct evhttp_request *req, int stream)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	char *body = malloc(len + 1);
-	if (!body) {
+	struct cr_http_ctl_job_s *j = cr_http_ctl_job(req, stream);
+	if (!body || !j) {
 		cr_http_reply_text(req, 500, "out of memory");
+		free(body);
+		free(j);
 		return;
 	}
 	evbuffer_copyout(in, body, len);
 	body[len] = 0;
-	size_t skip = strspn(body, " \t\r\n");
-	int n_set = 0;
-	if (body[skip] == '{') {
-		json_error_t jerr;
-		json_t *j = json_loadb(body, len, 0, &jerr);
-		if (!j || !json_is_object(j)) {
-			cr_http_reply_text(req, 400, "request body is not a JSON object: %s (line %d column %d)",
-					   j ? "not an object" : jerr.text, jerr.line, jerr.column);
-			json_decref(j);
-			free(body);
-			return;
-		}
-		const char *key;
-		json_t *v;
-		json_object_foreach(j, key, v)
-		{
-			char text[256];
-			if (_json_value_text(v, text, sizeof(text)) < 0) {
-				cr_http_reply_text(req, 400,
-						   "control %s: value must be a number, string or boolean", key);
-				json_decref(j);
-				free(body);
-				return;
-			}
-			if (_set(h, req, stream, key, text) < 0) {
-				json_decref(j);
-				free(body);
-				return;
-			}
-			n_set++;
-		}
-		json_decref(j);
-	} else {
-		struct evkeyvalq q = {0};
-		if (evhttp_parse_query_str(body, &q) < 0) {
-			cr_http_reply_text(req, 400,
-					   "request body is neither JSON ({\"brightness\": 100}) nor a form "
-					   "(brightness=100)");
-			free(body);
-			return;
-		}
-		for (struct evkeyval *kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
-			if (_set(h, req, stream, kv->key, kv->value) < 0) {
-				evhttp_clear_headers(&q);
-				free(body);
-				return;
-			}
-			n_set++;
-		}
-		evhttp_clear_headers(&q);
-	}
+	int n = _parse_set(req, j, body, len);
 	free(body);
-	if (n_set == 0) {
-		cr_http_reply_text(req, 400,
-				   "no control given: send JSON {\"brightness\": 100} or a form brightness=100");
-		return;
-	}
-	_controls_reply(h, req, stream);
+	if (n == 0)
+		cr_http_reply_text(req, 400, "no control given: send JSON {\"brightness\": 100} or a form brightness=100");
+	if (n > 0)
+		cr_http_ctl_submit(h, j);
+	else
+		free(j);
+}
+
+static void _controls_reply(struct cr_http_s *h, struct evhttp_request *req, int stream)
+{
+	struct cr_http_ctl_job_s *j = cr_http_ctl_job(req, stream);
+	if (!j)
+		cr_http_reply_text(req, 500, "out of memory");
+	else
+		cr_http_ctl_submit(h, j);
 }
 
 /* A form POST is a "simple" cross-origin request: without this, any web page

@@ -17,8 +17,17 @@
 #include "core/log.h"
 #include "net/limits.h"
 
+/* Over a cap on the TLS port, a connection still gets its handshake and a
+ * 503/429 with Retry-After in the TLS stream, as plain HTTP gets one on the
+ * socket: at most _REFUSING such connections at once, each for at most
+ * _REFUSE_BUDGET_NS (beyond either: closed at once, as before). A handshake
+ * costs a signature: this bounds what refusing can cost. */
+#define _REFUSING 64
+#define _REFUSE_BUDGET_NS 2000000000LL
+
 struct _conn_s {
 	bool used, long_lived;
+	int refuse; /* 1 + the cr_limit_e it is refused for; 0: admitted */
 	struct sockaddr_in6 peer; /* IPv4 peers v4-mapped */
 	int64_t since_ns;         /* accepted, or its last request dispatched */
 };
@@ -32,6 +41,7 @@ struct cr_http_conns_s {
 	int n_fresh, cap_fresh;
 	struct _conn_s *conns; /* by file descriptor */
 	int cap, n_open;
+	int n_refusing; /* TLS connections being refused (handshake, then 503/429) */
 };
 
 /* One HTTP server per process: the WHEP routes reach it through this. */
@@ -168,11 +178,32 @@ static bool _grow(struct cr_http_conns_s *c, int fd)
 	return true;
 }
 
+/* A descriptor's old entry (its connection closed, the number reused) is
+ * no longer counted. */
+static void _forget(struct cr_http_conns_s *c, int fd)
+{
+	struct _conn_s *k = &c->conns[fd];
+	if (k->used && k->refuse)
+		c->n_refusing--;
+	else if (k->used)
+		c->n_open--;
+	k->used = false;
+}
+
 /* Over a cap: a plain answer when the connection is plain HTTP, then the
- * socket is shut down (evhttp sees the end and frees it). */
-static void _refuse(struct cr_http_conns_s *c, int fd, enum cr_limit_e why, const char *detail)
+ * socket is shut down (evhttp sees the end and frees it). Over TLS, while
+ * the budget allows, the connection is kept for its handshake and its first
+ * request is answered (cr_http_conn_dispatched). */
+static void _refuse(struct cr_http_conns_s *c, int fd, enum cr_limit_e why, const char *detail, int64_t now,
+		    const struct sockaddr_in6 *peer)
 {
 	cr_limit_refused(why, detail);
+	if (c->ssl && c->n_refusing < _REFUSING) {
+		_forget(c, fd);
+		c->n_refusing++;
+		c->conns[fd] = (struct _conn_s){.used = true, .refuse = 1 + (int)why, .peer = *peer, .since_ns = now};
+		return;
+	}
 	if (!c->ssl) {
 		char msg[256];
 		int code = why == CR_LIMIT_HTTP_PER_IP ? 429 : 503;
@@ -200,14 +231,15 @@ static void _on_check(evutil_socket_t unused, short what, void *arg)
 			continue;
 		int same = 0;
 		for (int k = 0; k < c->cap; k++)
-			same += c->conns[k].used && k != fd &&
+			same += c->conns[k].used && !c->conns[k].refuse && k != fd &&
 				IN6_ARE_ADDR_EQUAL(&c->conns[k].peer.sin6_addr, &peer.sin6_addr);
 		if (c->n_open >= cr_limit(l, CR_LIMIT_HTTP_CONNECTIONS)) {
-			_refuse(c, fd, CR_LIMIT_HTTP_CONNECTIONS, "too many HTTP connections; try again later");
+			_refuse(c, fd, CR_LIMIT_HTTP_CONNECTIONS, "too many HTTP connections; try again later", now, &peer);
 		} else if (same >= cr_limit(l, CR_LIMIT_HTTP_PER_IP)) {
-			_refuse(c, fd, CR_LIMIT_HTTP_PER_IP, "too many HTTP connections from this address");
+			_refuse(c, fd, CR_LIMIT_HTTP_PER_IP, "too many HTTP connections from this address", now, &peer);
 		} else {
-			c->n_open += !c->conns[fd].used;
+			_forget(c, fd);
+			c->n_open++;
 			c->conns[fd] = (struct _conn_s){.used = true, .peer = peer, .since_ns = now};
 		}
 	}
@@ -226,10 +258,17 @@ static void _on_sweep(evutil_socket_t unused, short what, void *arg)
 		struct sockaddr_in6 peer;
 		if (!k->used)
 			continue;
-		if (!_peer(fd, &peer) || !IN6_ARE_ADDR_EQUAL(&peer.sin6_addr, &k->peer.sin6_addr) ||
-		    peer.sin6_port != k->peer.sin6_port) {
-			k->used = false;
-			c->n_open--;
+		bool gone = !_peer(fd, &peer) || !IN6_ARE_ADDR_EQUAL(&peer.sin6_addr, &k->peer.sin6_addr) ||
+			    peer.sin6_port != k->peer.sin6_port;
+		if (k->refuse) {
+			/* Answered and closed, or out of its budget. */
+			if (!gone && now - k->since_ns <= _REFUSE_BUDGET_NS)
+				continue;
+			if (!gone)
+				shutdown(fd, SHUT_RDWR);
+			_forget(c, fd);
+		} else if (gone) {
+			_forget(c, fd);
 		} else if (!k->long_lived && now - k->since_ns > deadline) {
 			cr_limit_refused(CR_LIMIT_HEADER_TIMEOUT, "no complete request in time; connection closed");
 			shutdown(fd, SHUT_RDWR);
@@ -239,16 +278,25 @@ static void _on_sweep(evutil_socket_t unused, short what, void *arg)
 	}
 }
 
-void cr_http_conn_dispatched(struct cr_http_conns_s *c, struct evhttp_request *req, bool long_lived)
+bool cr_http_conn_dispatched(struct cr_http_conns_s *c, struct evhttp_request *req, bool long_lived)
 {
 	c = c ? c : _current;
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
 	int fd = bev ? (int)bufferevent_getfd(bev) : -1;
 	if (!c || fd < 0 || fd >= c->cap || !c->conns[fd].used)
-		return;
+		return false;
+	if (c->conns[fd].refuse) {
+		/* Counted when it was accepted; its one answer, then the end. */
+		enum cr_limit_e why = (enum cr_limit_e)(c->conns[fd].refuse - 1);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		cr_limit_answer(req, why, why == CR_LIMIT_HTTP_PER_IP ? "too many HTTP connections from this address"
+								     : "too many HTTP connections; try again later");
+		return true;
+	}
 	c->conns[fd].since_ns = cr_now_ns();
 	c->conns[fd].long_lived |= long_lived;
+	return false;
 }
 
 int cr_http_conns_open(const struct cr_http_conns_s *c) { return c ? c->n_open : 0; }

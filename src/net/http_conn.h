@@ -4,6 +4,8 @@
  * answer saying to use https://), and [limits] on connections: in total,
  * per client address, and a deadline for a request to arrive
  * (header_timeout), so trickling clients (slowloris) cannot hold sockets.
+ * Refusals answer 503/429 with Retry-After, over TLS too (after the
+ * handshake, within a budget: see http_conn.c).
  *
  * libevent 2.1's evhttp accepts by itself; this module sees each connection
  * through evhttp's bufferevent callback and tracks it by file descriptor
@@ -27,8 +29,10 @@ struct cr_http_conns_s *cr_http_conns_new(struct event_base *base, struct evhttp
 					  const struct cr_config_s *cfg, char *err, size_t errlen);
 void cr_http_conns_free(struct cr_http_conns_s *c);
 /* A request of this connection reached a handler; long_lived: it now
- * streams (MJPEG) and the request deadline no longer applies. */
-void cr_http_conn_dispatched(struct cr_http_conns_s *c, struct evhttp_request *req, bool long_lived);
+ * streams (MJPEG) and the request deadline no longer applies. True when
+ * the connection was over a cap (a TLS one, kept for its handshake): it
+ * has been answered 503/429 with Retry-After, the handler does nothing. */
+bool cr_http_conn_dispatched(struct cr_http_conns_s *c, struct evhttp_request *req, bool long_lived);
 /* Reads tls_cert/tls_key again (SIGHUP, POST /api/reload; on the loop
  * thread); a pair that fails keeps the previous one, logged. No-op without TLS. */
 void cr_http_conns_reload_tls(struct cr_http_conns_s *c);

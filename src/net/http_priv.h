@@ -30,6 +30,7 @@ struct cr_http_s {
 	struct cr_whep_s *whep; /* WebRTC viewers (net/whep.h), NULL when unavailable */
 	struct cr_rtsp_s *rtsp; /* the RTSP server (net/rtsp.h), NULL when off */
 	struct cr_http_conns_s *conns; /* HTTPS, connection caps (net/http_conn.h) */
+	struct cr_http_ctl_s *ctl;     /* the camera controls' worker (http_ctl.c) */
 
 	/* Loop-thread state. */
 	struct _mjpeg_client_s *clients;
@@ -57,6 +58,9 @@ void cr_http_sdp_start(struct cr_http_s *h, struct evhttp_request *req, int stre
 void cr_http_sdp_stop(struct cr_http_s *h);
 
 /* http_api.c */
+struct json_t;
+/* Replies with j as indented JSON (and frees it); 500 when it cannot. */
+void cr_http_reply_json(struct evhttp_request *req, int code, struct json_t *j);
 void cr_http_api_streams(struct cr_http_s *h, struct evhttp_request *req, int stream);
 void cr_http_api_controls(struct cr_http_s *h, struct evhttp_request *req, int stream);
 /* DELETE /api/sessions/<id>: ends a WebRTC viewer (control right on its stream). */
@@ -65,6 +69,15 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req);
 /* POST /api/reload: the reload function's result as JSON. */
 void cr_http_api_reload(struct cr_http_s *h, struct evhttp_request *req);
 void cr_http_ustreamer_state(struct cr_http_s *h, struct evhttp_request *req);
+
+/* http_ctl.c: camera controls on a worker thread. A job lists the stream's
+ * controls after setting its name=value pairs (none: list only); submit
+ * takes it and answers req from the loop when the devices are done. */
+struct cr_http_ctl_s *cr_http_ctl_new(struct cr_http_s *h);
+void cr_http_ctl_free(struct cr_http_ctl_s *c); /* after the loop has ended */
+struct cr_http_ctl_job_s *cr_http_ctl_job(struct evhttp_request *req, int stream);
+int cr_http_ctl_add(struct cr_http_ctl_job_s *j, const char *name, const char *value); /* -E2BIG, -ENAMETOOLONG */
+void cr_http_ctl_submit(struct cr_http_s *h, struct cr_http_ctl_job_s *j);
 
 /* http_mjpeg.c */
 void cr_http_mjpeg_start(struct cr_http_s *h, struct evhttp_request *req, int stream);

@@ -22,6 +22,7 @@ static const struct {
 	[CR_LIMIT_WHEP_PER_STREAM] = {"whep_sessions_per_stream", 100, 503, "WebRTC session (per stream cap)"},
 	[CR_LIMIT_WHEP_PER_IP] = {"whep_sessions_per_ip", 50, 429, "WebRTC session (per address cap)"},
 	[CR_LIMIT_MJPEG_PER_STREAM] = {"mjpeg_clients_per_stream", 200, 503, "MJPEG client (per stream cap)"},
+	[CR_LIMIT_CONTROL_WAITING] = {"control_requests_waiting", 16, 503, "camera control request (waiting cap)"},
 };
 
 static atomic_uint_fast64_t _refused[CR_LIMIT_COUNT];
@@ -39,7 +40,7 @@ int cr_limit(const struct cr_limits_cfg_s *l, enum cr_limit_e which)
 		[CR_LIMIT_WHEP_PER_IP] = &l->whep_sessions_per_ip,
 		[CR_LIMIT_MJPEG_PER_STREAM] = &l->mjpeg_clients_per_stream,
 	};
-	return *v[which] > 0 ? *v[which] : _limits[which].def;
+	return v[which] && *v[which] > 0 ? *v[which] : _limits[which].def; /* no key: the default */
 }
 
 void cr_limit_refused(enum cr_limit_e which, const char *detail)
@@ -58,6 +59,11 @@ void cr_limit_refused(enum cr_limit_e which, const char *detail)
 void cr_limit_reply(struct evhttp_request *req, enum cr_limit_e which, const char *detail)
 {
 	cr_limit_refused(which, detail);
+	cr_limit_answer(req, which, detail);
+}
+
+void cr_limit_answer(struct evhttp_request *req, enum cr_limit_e which, const char *detail)
+{
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Retry-After", _limits[which].code == 429 ? "30" : "10");
 	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");

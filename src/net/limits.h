@@ -18,6 +18,7 @@ enum cr_limit_e {
 	CR_LIMIT_WHEP_PER_STREAM,
 	CR_LIMIT_WHEP_PER_IP,
 	CR_LIMIT_MJPEG_PER_STREAM,
+	CR_LIMIT_CONTROL_WAITING, /* camera control requests waiting for a device (fixed) */
 	CR_LIMIT_COUNT
 };
 
@@ -29,6 +30,8 @@ void cr_limit_refused(enum cr_limit_e which, const char *detail);
 /* Replies 503 (totals) or 429 (per IP) with Retry-After and a text body,
  * after cr_limit_refused. */
 void cr_limit_reply(struct evhttp_request *req, enum cr_limit_e which, const char *detail);
+/* The same reply without counting (the refusal was counted earlier). */
+void cr_limit_answer(struct evhttp_request *req, enum cr_limit_e which, const char *detail);
 uint64_t cr_limit_refusals(enum cr_limit_e which);
 /* The Prometheus lines: camrelay_limit_refusals_total{reason="..."}. */
 struct evbuffer;

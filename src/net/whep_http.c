@@ -335,7 +335,8 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
  * which carry no credentials) the right on the stream. */
 static bool _door(struct cr_whep_s *w, struct evhttp_request *req, int stream, unsigned need)
 {
-	cr_http_conn_dispatched(NULL, req, false);
+	if (cr_http_conn_dispatched(NULL, req, false))
+		return false; /* over a connection cap: answered */
 	if (!cr_http_host_ok(w->cfg, req))
 		return false;
 	cr_http_cors(w->cfg, req);

@@ -22,6 +22,8 @@ Commands on stdin (one per line), for fault tests:
                dropped when it wakes up
   unplug N     close every connection and the listening socket for N seconds
   errors on|off  answer every operation with GeneralError (0x2002)
+  slowset S    SetDevicePropValue answers after S seconds (a DSLR busy with
+               a setting; 0: at once again)
   droplv       live view breaks: GetLiveViewImage fails with GeneralError
                while the camera still answers, until EndLiveView (0x9202);
                Canon: the body ends live view after the next frame
@@ -146,6 +148,7 @@ class Camera:
             PROP_LIVEVIEW_STATUS: [DTC_UINT8, False, 0, 0, ('range', 0, 1, 1)],
         }
         self.errors = args.fail_all
+        self.slow_set = 0.0
         self.sleep_until = 0.0
         self.unplugged_until = 0.0
         self.lv_broken = False
@@ -263,6 +266,9 @@ class Camera:
             ok = form[1] <= v <= form[2] if form[0] == 'range' else v in form[1]
             if not ok:
                 return RC_INVALID_VALUE, None, []
+            if self.slow_set:
+                say('SLOWSET 0x%04x start' % prop)
+                time.sleep(self.slow_set)
             self.props[prop][3] = v
             say('SET 0x%04x %d' % (prop, v))
             return RC_OK, None, []
@@ -525,6 +531,9 @@ def main():
             elif cmd == 'errors':
                 cam.errors = words[1] == 'on'
                 say('ERRORS %s' % words[1])
+            elif cmd == 'slowset':
+                cam.slow_set = float(words[1])
+                say('SLOWSET %s' % words[1])
             elif cmd == 'droplv':
                 if canon:
                     cam.drop_lv()
