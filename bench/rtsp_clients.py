@@ -36,6 +36,15 @@ class Session:
         msg = "%s %s RTSP/1.0\r\nCSeq: %d\r\nUser-Agent: camrelay-bench\r\n%s\r\n" % (
             method, url, self.cseq, "".join(h + "\r\n" for h in headers))
         self.sock.sendall(msg.encode())
+        while True:  # interleaved data the server sends before its answer (PLAY's first RTP) is skipped
+            while len(self.buf) < 4 or (self.buf[:1] == b"$" and len(self.buf) < 4 + struct.unpack_from("!H", self.buf, 2)[0]):
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    sys.exit("%s %s: connection closed" % (method, url))
+                self.buf += chunk
+            if self.buf[:1] != b"$":
+                break
+            self.buf = self.buf[4 + struct.unpack_from("!H", self.buf, 2)[0]:]
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(65536)
             if not chunk:
