@@ -30,41 +30,22 @@ void cr_rtsp_md5_hex(const char *text, char out[33])
 	out[32] = 0;
 }
 
-/* key="value" or key=value from a Digest header. */
-static bool _param(const char *h, const char *key, char *out, size_t cap)
-{
-	size_t kl = strlen(key);
-	for (const char *p = h; (p = strcasestr(p, key)); p += kl) {
-		if ((p != h && p[-1] != ' ' && p[-1] != ',') || p[kl] != '=')
-			continue;
-		const char *v = p + kl + 1;
-		bool quoted = *v == '"';
-		v += quoted;
-		size_t n = quoted ? strcspn(v, "\"") : strcspn(v, ", ");
-		if (n >= cap || (quoted && v[n] != '"'))
-			return false;
-		memcpy(out, v, n);
-		out[n] = 0;
-		return true;
-	}
-	return false;
-}
-
 /* The rights a Digest Authorization gives (0 with rc < 0 when it fails). */
 static int _digest(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, unsigned *rights)
 {
 	const struct cr_auth_cfg_s *a = &c->r->cfg->auth;
 	const char *h = m->authorization + 7;
 	char user[64], realm[64], nonce[64], uri[1024], resp[64], qop[16] = "", nc[16] = "", cnonce[128] = "";
-	if (!_param(h, "username", user, sizeof(user)) || !_param(h, "realm", realm, sizeof(realm)) ||
-	    !_param(h, "nonce", nonce, sizeof(nonce)) || !_param(h, "uri", uri, sizeof(uri)) ||
-	    !_param(h, "response", resp, sizeof(resp)) || strlen(resp) != 32)
+	if (!cr_rtsp_header_param(h, "username", user, sizeof(user)) ||
+	    !cr_rtsp_header_param(h, "realm", realm, sizeof(realm)) ||
+	    !cr_rtsp_header_param(h, "nonce", nonce, sizeof(nonce)) || !cr_rtsp_header_param(h, "uri", uri, sizeof(uri)) ||
+	    !cr_rtsp_header_param(h, "response", resp, sizeof(resp)) || strlen(resp) != 32)
 		return CR_AUTH_BAD;
 	for (char *k = resp; *k; k++)
 		*k = (char)tolower((unsigned char)*k);
-	_param(h, "qop", qop, sizeof(qop));
-	_param(h, "nc", nc, sizeof(nc));
-	_param(h, "cnonce", cnonce, sizeof(cnonce));
+	cr_rtsp_header_param(h, "qop", qop, sizeof(qop));
+	cr_rtsp_header_param(h, "nc", nc, sizeof(nc));
+	cr_rtsp_header_param(h, "cnonce", cnonce, sizeof(cnonce));
 	const struct cr_auth_account_cfg_s *acc = cr_auth_account(a, user);
 	if (!acc || strncmp(acc->password, "$argon2", 7) == 0 || strcmp(nonce, c->nonce) != 0)
 		return CR_AUTH_BAD;

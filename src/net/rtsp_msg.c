@@ -369,3 +369,22 @@ bool cr_rtsp_query_get(const char *query, const char *key, char *out, size_t cap
 	}
 	return false;
 }
+
+bool cr_rtsp_header_param(const char *h, const char *key, char *out, size_t cap)
+{
+	size_t kl = strlen(key);
+	for (const char *p = h; (p = strcasestr(p, key)); p += kl) {
+		if ((p != h && p[-1] != ' ' && p[-1] != ',') || p[kl] != '=')
+			continue;
+		const char *v = p + kl + 1;
+		bool quoted = *v == '"';
+		v += quoted;
+		size_t n = quoted ? strcspn(v, "\"") : strcspn(v, ", ");
+		if (n >= cap || (quoted && v[n] != '"'))
+			return false;
+		memcpy(out, v, n);
+		out[n] = 0;
+		return true;
+	}
+	return false;
+}

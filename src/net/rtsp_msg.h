@@ -66,5 +66,10 @@ int cr_rtsp_parse_url(const char *url, struct cr_rtsp_url_s *u);
 void cr_rtsp_md5_hex(const char *text, char out[33]);
 /* The value of key in a query string (k=v&k2=v2), percent-decoded. */
 bool cr_rtsp_query_get(const char *query, const char *key, char *out, size_t cap);
+/* key="value" or key=value of an auth header's parameters (a Digest
+ * Authorization, a WWW-Authenticate challenge): the key must start the header's
+ * parameters or follow a space or comma ("nonce" never matches "cnonce").
+ * False when absent, unterminated or longer than cap - 1. */
+bool cr_rtsp_header_param(const char *h, const char *key, char *out, size_t cap);
 
 #endif

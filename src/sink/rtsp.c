@@ -141,22 +141,6 @@ static int _response(struct _push_s *p, struct cr_rtsp_msg_s *m)
 
 /* ---- authentication ---- */
 
-static bool _param(const char *h, const char *key, char *out, size_t cap)
-{
-	const char *v = strcasestr(h, key);
-	if (!v || v[strlen(key)] != '=')
-		return false;
-	v += strlen(key) + 1;
-	bool q = *v == '"';
-	v += q;
-	size_t n = q ? strcspn(v, "\"") : strcspn(v, ", ");
-	if (n >= cap)
-		return false;
-	memcpy(out, v, n);
-	out[n] = 0;
-	return true;
-}
-
 /* The Authorization for method on uri after a challenge (Digest or Basic). */
 static int _answer(struct _push_s *p, const char *challenge, const char *method, const char *uri)
 {
@@ -164,7 +148,8 @@ static int _answer(struct _push_s *p, const char *challenge, const char *method,
 		return -EACCES;
 	if (strncasecmp(challenge, "Digest", 6) == 0) {
 		char realm[128], nonce[128], text[1024], ha1[33], ha2[33], resp[33];
-		if (!_param(challenge, "realm", realm, sizeof(realm)) || !_param(challenge, "nonce", nonce, sizeof(nonce)))
+		if (!cr_rtsp_header_param(challenge, "realm", realm, sizeof(realm)) ||
+		    !cr_rtsp_header_param(challenge, "nonce", nonce, sizeof(nonce)))
 			return -EPROTO;
 		snprintf(text, sizeof(text), "%s:%s:%s", p->url.user, realm, p->url.pass);
 		cr_rtsp_md5_hex(text, ha1);

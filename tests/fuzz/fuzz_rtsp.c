@@ -1,6 +1,7 @@
 /* libFuzzer: RTSP requests and responses as the server and the push sink
  * read them (net/rtsp_msg.c): the message parser, then the Transport
- * header, the URL and its query of what parsed. */
+ * header, the URL and its query, and the auth headers' parameters
+ * (Digest Authorization, WWW-Authenticate) of what parsed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	struct cr_rtsp_url_s u;
 	char v[64];
+	static const char *const keys[] = {"realm", "nonce", "username", "uri", "response", "qop", "nc", "cnonce"};
+	for (size_t i = 0; n > 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (cr_rtsp_header_param(m.authorization, keys[i], v, sizeof(v)) && strlen(v) >= sizeof(v))
+			abort();
+		if (cr_rtsp_header_param(m.www_authenticate, keys[i], v, sizeof(v)) && strlen(v) >= sizeof(v))
+			abort();
+	}
 	if (cr_rtsp_parse_url(m.uri, &u) == 0) {
 		if ((u.host[0] && u.port < 1) || u.port > 65535 || strlen(u.path) >= sizeof(u.path))
 			abort();
@@ -32,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, k);
 	text[k] = 0;
 	cr_rtsp_parse_transport(text, &t);
+	cr_rtsp_header_param(text, "nonce", v, sizeof(v));
 	if (cr_rtsp_parse_url(text, &u) == 0)
 		cr_rtsp_query_get(u.query, "token", v, sizeof(v));
 	return 0;
