@@ -219,7 +219,12 @@ def decoded(name, res, want, w, h):
     rc, frames, rgb, err = res
     bars = bars_of(rgb, w, h) if len(rgb) == w * h * 3 else []
     print("     %s: rc %s, %d frames, bars %s %s" % (name, rc, frames, bars, err.strip()[-200:]))
-    check(rc == 0 and frames >= want, "%s decoded %d frames (wants %d)" % (name, frames, want))
+    # rtspsrc sometimes fails its PAUSE at the end, after every frame was
+    # decoded ("gst_rtspsrc_pause … Could not send message. (Received
+    # end-of-file)", seen in CI and on a helper's run at load): a teardown
+    # race in the client, tolerated only then; any other error still fails.
+    teardown = rc == 1 and "gst_rtspsrc_pause" in err and "Received end-of-file" in err
+    check((rc == 0 or teardown) and frames >= want, "%s decoded %d frames (wants %d)" % (name, frames, want))
     check(bars_ok(bars), "%s shows the colour bars" % name)
 
 
