@@ -123,8 +123,9 @@ typedef void (*camrelay_frame_fn)(const camrelay_raw_frame *frame, void *opaque)
  * (NULL: the first). `name` is used in messages ("cam.toml"; NULL: "<toml>").
  * A configuration error gives NULL and the message the daemon prints
  * ("cam.toml:7:10: stream.cam.sources[0].encoder.codec: ... (allowed: ...)")
- * in err; nothing is opened before start. Sinks, [http] and [webrtc] are
- * checked but not used: the callbacks are the outputs. Without an [encoder]
+ * in err; nothing is opened before start. [http] and [webrtc] are checked
+ * but not used, [[...sinks]] blocks (the daemon's: their keys live in its
+ * sink backends) are skipped unread: the callbacks are the outputs. Without an [encoder]
  * block the pipeline encodes H.264 constrained baseline in software. */
 CAMRELAY_API camrelay_pipeline *camrelay_pipeline_create_toml(const char *toml, const char *name,
 							      const char *stream, char *err, size_t errlen);

@@ -240,6 +240,7 @@ static const struct cr_command_s _commands[] = {
 int main(int argc, char **argv)
 {
 	cr_log_set_format(NULL); /* syslog priority prefixes when stderr is the journal */
+	cr_sinks_config_tables(); /* the config reader learns the sinks' keys */
 	if (argc < 2) {
 		_usage(stderr);
 		return 2;

@@ -198,7 +198,8 @@ static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 					     cr_cfg_item(item, sizeof(item), path, "sources", i),
 					     &s->sources[s->n_sources++])) < 0)
 			return rc;
-	for (size_t i = 0; i < cr_toml_len(sinks); i++) {
+	/* sinks are read with the daemon's sink tables; the library skips them */
+	for (size_t i = 0; cr_cfg_sinks_known() && i < cr_toml_len(sinks); i++) {
 		cr_cfg_item(item, sizeof(item), path, "sinks", i);
 		/* a block per configured sink */
 		if (!(s->sinks[s->n_sinks] = cr_config_block(c->cfg, sizeof(struct cr_sink_cfg_s))))

@@ -43,9 +43,10 @@ static const char *_declared_by(const struct cr_cfg_backend_s *b, size_t n, cons
 	return buf;
 }
 
-static int _load_option(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
-			const struct cr_option_s *o, char *block)
+int cr_cfg_load_option(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		       const struct cr_option_s *o, void *blockp)
 {
+	char *block = blockp;
 	int v = 0, rc;
 	bool bv = false;
 	switch (o->type) {
@@ -63,6 +64,8 @@ static int _load_option(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 					 o->size);
 	case CR_OPT_STRING:
 		return cr_cfg_get_str(c, t, path, o->key, block + o->offset, o->size, NULL);
+	case CR_OPT_CUSTOM:
+		return o->load(c, t, path, o, block);
 	}
 	return 0;
 }
@@ -82,8 +85,7 @@ int cr_cfg_load_backend_options(struct cr_cfg_ctx_s *c, const struct cr_toml_s *
 	char sub[CR_CFG_PATH], who[256];
 	int rc;
 	for (const struct cr_option_s *o = chosen->options; o && o->key; o++)
-		if (o->offset + (o->type == CR_OPT_INT ? sizeof(int) : o->type == CR_OPT_BOOL ? sizeof(bool) : o->size) >
-		    block_size)
+		if (cr_cfg_option_end(o) > block_size)
 			return cr_cfg_fail_at(c, cr_toml_line(t), cr_toml_col(t), path,
 					      "backend %s: option %s does not fit its block (a bug in its table)",
 					      chosen->name, o->key);
@@ -93,7 +95,7 @@ int cr_cfg_load_backend_options(struct cr_cfg_ctx_s *c, const struct cr_toml_s *
 		const char *key = cr_toml_key(v);
 		const struct cr_option_s *o = cr_option_find(chosen->options, key);
 		if (o) {
-			if ((rc = _load_option(c, t, path, o, block)) < 0)
+			if ((rc = cr_cfg_load_option(c, t, path, o, block)) < 0)
 				return rc;
 			continue;
 		}
@@ -102,5 +104,19 @@ int cr_cfg_load_backend_options(struct cr_cfg_ctx_s *c, const struct cr_toml_s *
 			return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, key),
 					   "%s applies to %s only (backend is %s)", key, who, chosen->name);
 	}
+	return cr_cfg_check_required(c, t, path, chosen->options);
+}
+
+size_t cr_cfg_option_end(const struct cr_option_s *o)
+{
+	return o->offset + (o->type == CR_OPT_INT ? sizeof(int) : o->type == CR_OPT_BOOL ? sizeof(bool) : o->size);
+}
+
+int cr_cfg_check_required(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			  const struct cr_option_s *opts)
+{
+	for (const struct cr_option_s *o = opts; o && o->key; o++)
+		if (o->required && !cr_toml_get(t, o->key))
+			return cr_cfg_missing(c, t, path, o->key, o->required);
 	return 0;
 }

@@ -11,11 +11,10 @@
 /* One [[stream.<name>.sources]] entry (schema_source.c). */
 int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		       struct cr_source_cfg_s *src);
-/* One [[stream.<name>.sinks]] entry (schema_sink.c). */
+/* One [[stream.<name>.sinks]] entry (schema_sink.c), read when the daemon
+ * has handed over its sink tables (cr_cfg_sinks_known). */
+bool cr_cfg_sinks_known(void);
 int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink);
-/* The keys of whip sinks (schema_whip.c): url, token, ice_servers. */
-int cr_cfg_load_whip_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, const char *type,
-			  struct cr_sink_cfg_s *sink);
 /* [stream.<name>.audio] (schema_audio.c); after the sources (it sets their
  * test pattern's flash). */
 int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s);
@@ -35,6 +34,15 @@ int cr_cfg_check_backend_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t,
 int cr_cfg_load_backend_options(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 				const struct cr_cfg_backend_s *b, size_t n, const struct cr_cfg_backend_s *chosen,
 				void *block, size_t block_size);
+
+/* One option of a backend's table from t into block (1 set, 0 absent, <0). */
+int cr_cfg_load_option(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		       const struct cr_option_s *o, void *block);
+/* Where o ends in its block (offset + size of its value). */
+size_t cr_cfg_option_end(const struct cr_option_s *o);
+/* "missing required key" for the first required option t lacks. */
+int cr_cfg_check_required(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			  const struct cr_option_s *opts);
 
 /* schema_auth.c: [http]'s access keys, [auth], [limits], a stream's webrtc_codecs. */
 int cr_cfg_load_http_access(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct cr_http_cfg_s *h);

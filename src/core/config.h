@@ -340,6 +340,11 @@ int cr_config_load(const char *path, struct cr_config_s *cfg, char *err, size_t 
 int cr_config_parse(const char *name, const char *text, size_t len, struct cr_config_s *cfg,
 		    char *err, size_t errlen);
 
+/* The sink backends the reader knows ([[stream.<name>.sinks]] entries):
+ * the daemon's table (n entries, kept, not copied). Without one (the
+ * library opens no sinks) sink entries are skipped unread. */
+void cr_config_use_sinks(const struct cr_sink_schema_s *sinks, size_t n);
+
 /* The embedded default: one stream "test" from the test source at
  * 1280x720@30, HTTP on 127.0.0.1:8080. */
 void cr_config_default(struct cr_config_s *cfg);

@@ -23,7 +23,7 @@ void cr_options_defaults(const struct cr_option_s *opts, void *block)
 			*(int *)(b + o->offset) = (int)o->def;
 		else if (o->type == CR_OPT_BOOL)
 			*(bool *)(b + o->offset) = o->def != 0;
-		else
+		else if (o->type != CR_OPT_CUSTOM)
 			snprintf(b + o->offset, o->size, "%s", o->def_str ? o->def_str : "");
 	}
 }
@@ -81,6 +81,9 @@ int cr_option_set_text(const struct cr_option_s *opts, void *block, const char *
 		}
 		snprintf(b + o->offset, o->size, "%s", value);
 		return 0;
+	case CR_OPT_CUSTOM:
+		break;
 	}
+	snprintf(err, errlen, "%s cannot be set from text", key);
 	return -EINVAL;
 }

@@ -1,5 +1,5 @@
 /* Configuration keys a backend declares for itself (in the spirit of FFmpeg's
- * AVOption and PipeWire's SPA props): each source and encoder backend lists
+ * AVOption and PipeWire's SPA props): each source, encoder and sink backend lists
  * its own keys in its ops table, with type, default, range or allowed
  * values, where the value goes in the backend's own block, and a help line.
  * The config schema (src/config/schema_backend.c) walks these tables: it
@@ -15,7 +15,17 @@ enum cr_opt_type_e {
 	CR_OPT_BOOL,    /* bool */
 	CR_OPT_CHOICE,  /* char[size]: one of choices ("" until set) */
 	CR_OPT_STRING,  /* char[size] */
+	CR_OPT_CUSTOM,  /* read by the option's own load() (rectangles, URLs, lists) */
 };
+
+struct cr_cfg_ctx_s;
+struct cr_toml_s;
+struct cr_option_s;
+/* CR_OPT_CUSTOM: reads o->key of the TOML table t into block. 1 when set, 0
+ * when absent, or a negative errno after writing "file:line:col: path: ..."
+ * through c (config/schema_get.h has the getters). */
+typedef int (*cr_option_load_f)(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+				const struct cr_option_s *o, void *block);
 
 struct cr_option_s {
 	const char *key;
@@ -26,6 +36,19 @@ struct cr_option_s {
 	const char *def_str;         /* CHOICE, STRING: default, NULL = "" */
 	const char *noun;            /* in messages ("unknown test pattern"), NULL = key */
 	const char *help;            /* one line: what it does */
+	cr_option_load_f load;       /* CUSTOM */
+	const char *required;        /* non-NULL: the key must be set; the hint the message ends with */
+};
+
+/* A sink backend as the config reader sees it. The sinks live in the daemon
+ * (src/sink/), the reader in the library: the daemon hands its table over
+ * with cr_config_use_sinks() (core/config.h) before it reads a config. */
+struct cr_sink_schema_s {
+	const char *name;
+	int type;                          /* enum cr_sink_type_e */
+	const struct cr_option_s *options; /* offsets into struct cr_sink_cfg_s */
+	/* Optional: checks keys against each other once all are read. */
+	int (*check)(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, void *sink);
 };
 
 /* Every backend's block is this big at most (its options' offset + size;

@@ -39,6 +39,7 @@
 #include <xf86drmMode.h>
 
 #include "convert/convert.h"
+#include "config/schema_get.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stream.h"
@@ -755,9 +756,45 @@ static int _drm_open(struct cr_sink_s *sink)
 	return 0;
 }
 
+static int _load_mode(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		      const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	const struct cr_toml_s *mv = NULL;
+	unsigned mw, mh, hz;
+	char end, sub[CR_CFG_PATH];
+	int rc = cr_cfg_get_str(c, t, path, o->key, sink->mode, sizeof(sink->mode), &mv);
+	if (rc > 0 && sink->mode[0] && sscanf(sink->mode, "%ux%u%c", &mw, &mh, &end) != 2 &&
+	    sscanf(sink->mode, "%ux%u@%u%c", &mw, &mh, &hz, &end) != 3)
+		return CR_CFG_FAIL(c, mv, cr_cfg_sub(sub, sizeof(sub), path, o->key),
+				   "expected WIDTHxHEIGHT or WIDTHxHEIGHT@HZ like \"1920x1080\", got \"%s\"", sink->mode);
+	return rc;
+}
+
+static int _load_rect(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		      const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	int rc = cr_cfg_get_rect(c, t, path, o->key, sink->rect);
+	sink->has_rect = rc > 0;
+	return rc;
+}
+
+#define _FIELD_SIZE(f) sizeof(((struct cr_sink_cfg_s *)0)->f)
+static const struct cr_option_s _options[] = {
+	{.key = "connector", .type = CR_OPT_STRING, .offset = offsetof(struct cr_sink_cfg_s, connector),
+	 .size = _FIELD_SIZE(connector), .help = "\"HDMI-A-1\", \"Virtual-1\"; \"\" = first connected"},
+	{.key = "mode", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_sink_cfg_s, mode), .size = _FIELD_SIZE(mode),
+	 .load = _load_mode, .help = "WxH or WxH@Hz; \"\" = the screen's preferred mode"},
+	{.key = "rect", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_sink_cfg_s, rect), .size = _FIELD_SIZE(rect),
+	 .load = _load_rect, .help = "where the video goes on the screen"},
+	CR_OPTS_END,
+};
+
 const struct cr_sink_ops_s cr_sink_drm = {
 	.name = "drm",
 	.type = CR_SINK_DRM,
+	.options = _options,
 	.open = _drm_open,
 	.close = _drm_close,
 };

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/schema_get.h"
 #include "core/clock.h"
 #include "core/draw.h"
 #include "core/log.h"
@@ -256,9 +257,122 @@ static int _overlay_open(struct cr_sink_s *sink)
 	return 0;
 }
 
+/* Config keys (seed 003; rectangles are x, y, w, h). */
+static int _load_rect(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		      const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	int rc;
+	if (strcmp(o->key, "window") == 0) {
+		rc = cr_cfg_get_rect(c, t, path, o->key, sink->window);
+		sink->has_window = rc > 0;
+		return rc;
+	}
+	if (strcmp(o->key, "clips") == 0)
+		return cr_cfg_get_rects(c, t, path, o->key, sink->clips, &sink->n_clips);
+	return cr_cfg_get_rects(c, t, path, o->key, sink->bitmap, &sink->n_bitmap);
+}
+
+/* chromakey (0xRRGGBB) and global_alpha (0..255) set their flags. */
+static int _load_key(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		     const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	int64_t v = 0;
+	bool chroma = strcmp(o->key, "chromakey") == 0;
+	int rc = cr_cfg_get_int(c, t, path, o->key, 0, chroma ? 0xffffff : 255, &v);
+	if (rc > 0 && chroma) {
+		sink->has_chromakey = true;
+		sink->chromakey = (uint32_t)v;
+	} else if (rc > 0) {
+		sink->has_global_alpha = true;
+		sink->global_alpha = (int)v;
+	}
+	return rc;
+}
+
+/* Seed 003, table 3 (struct v4l2_framebuffer flags), by name. */
+static const char *const _flag_names[] = {"primary", "overlay", "chromakey", "src_chromakey",
+					  "global_alpha", "local_alpha", "local_inv_alpha", NULL};
+static const uint32_t _flag_bits[] = {V4L2_FBUF_FLAG_PRIMARY, V4L2_FBUF_FLAG_OVERLAY, V4L2_FBUF_FLAG_CHROMAKEY,
+				      V4L2_FBUF_FLAG_SRC_CHROMAKEY, V4L2_FBUF_FLAG_GLOBAL_ALPHA,
+				      V4L2_FBUF_FLAG_LOCAL_ALPHA, V4L2_FBUF_FLAG_LOCAL_INV_ALPHA};
+
+static int _load_flags(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		       const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	const struct cr_toml_s *v = cr_toml_get(t, o->key);
+	char sub[CR_CFG_PATH], list[256];
+	if (!v)
+		return 0;
+	cr_cfg_sub(sub, sizeof(sub), path, o->key);
+	if (cr_toml_type(v) != CR_TOML_ARRAY)
+		return cr_cfg_wrong_type(c, v, sub, "an array of flag names");
+	sink->fbuf_flags = 0;
+	for (size_t i = 0; i < cr_toml_len(v); i++) {
+		const struct cr_toml_s *e = cr_toml_at(v, i);
+		if (cr_toml_type(e) != CR_TOML_STRING)
+			return cr_cfg_wrong_type(c, e, sub, "a flag name (string)");
+		int k = cr_cfg_index_of(_flag_names, cr_toml_str(e, NULL));
+		if (k < 0)
+			return CR_CFG_FAIL(c, e, sub, "unknown overlay flag \"%.64s\" (allowed: %s)",
+					   cr_toml_str(e, NULL), cr_cfg_join(_flag_names, list, sizeof(list)));
+		sink->fbuf_flags |= _flag_bits[k];
+	}
+	sink->has_flags = true;
+	return 1;
+}
+
+static int _load_framebuffer(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			     const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	const struct cr_toml_s *fbv = NULL;
+	char sub[CR_CFG_PATH];
+	int rc = cr_cfg_get_str(c, t, path, o->key, sink->framebuffer, sizeof(sink->framebuffer), &fbv);
+	if (rc > 0 && strncmp(sink->framebuffer, "/dev/fb", 7) != 0)
+		return CR_CFG_FAIL(c, fbv, cr_cfg_sub(sub, sizeof(sub), path, o->key),
+				   "expected a framebuffer device like \"/dev/fb0\", got \"%s\"", sink->framebuffer);
+	return rc;
+}
+
+static int _check(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, void *block)
+{
+	const struct cr_sink_cfg_s *sink = block;
+	char sub[CR_CFG_PATH];
+	if (sink->destructive && sink->osd)
+		return CR_CFG_FAIL(c, cr_toml_get(t, "osd"), cr_cfg_sub(sub, sizeof(sub), path, "osd"),
+				   "an OSD is drawn on a video output overlay, which is never destructive: drop one of "
+				   "destructive and osd");
+	return 0;
+}
+
+#define _OFF(f) .offset = offsetof(struct cr_sink_cfg_s, f), .size = sizeof(((struct cr_sink_cfg_s *)0)->f)
+static const struct cr_option_s _options[] = {
+	{.key = "window", .type = CR_OPT_CUSTOM, _OFF(window), .load = _load_rect,
+	 .help = "overlay window on the framebuffer"},
+	{.key = "clips", .type = CR_OPT_CUSTOM, _OFF(clips), .load = _load_rect,
+	 .help = "framebuffer areas the video leaves alone"},
+	{.key = "bitmap", .type = CR_OPT_CUSTOM, _OFF(bitmap), .load = _load_rect,
+	 .help = "window areas where the video shows"},
+	{.key = "chromakey", .type = CR_OPT_CUSTOM, _OFF(chromakey), .load = _load_key, .help = "0xRRGGBB"},
+	{.key = "global_alpha", .type = CR_OPT_CUSTOM, _OFF(global_alpha), .load = _load_key, .help = "0..255"},
+	{.key = "flags", .type = CR_OPT_CUSTOM, _OFF(fbuf_flags), .load = _load_flags,
+	 .help = "struct v4l2_framebuffer flags by name"},
+	{.key = "destructive", .type = CR_OPT_BOOL, _OFF(destructive),
+	 .help = "capture overlay written into framebuffer memory"},
+	{.key = "framebuffer", .type = CR_OPT_CUSTOM, _OFF(framebuffer), .load = _load_framebuffer,
+	 .help = "/dev/fbN: destructive target, or where the OSD is drawn"},
+	{.key = "osd", .type = CR_OPT_BOOL, _OFF(osd), .help = "output overlay: draw name, time, fps, viewers"},
+	CR_OPTS_END,
+};
+
 const struct cr_sink_ops_s cr_sink_overlay = {
 	.name = "overlay",
 	.type = CR_SINK_OVERLAY,
+	.options = _options,
+	.check = _check,
 	.open = _overlay_open,
 	.close = _overlay_close,
 };

@@ -29,6 +29,7 @@
 
 #include "audio/audio.h"
 #include "core/hostport.h"
+#include "config/schema_get.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stream.h"
@@ -362,9 +363,24 @@ static int _sdp(struct cr_sink_s *sink, char *out, size_t cap, bool last)
 	return m < 0 ? m : n + m;
 }
 
+static int _load_address(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			 const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	return cr_cfg_get_hostport(c, t, path, o->key, sink->address, sizeof(sink->address));
+}
+
+static const struct cr_option_s _options[] = {
+	{.key = "address", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_sink_cfg_s, address),
+	 .size = sizeof(((struct cr_sink_cfg_s *)0)->address), .load = _load_address,
+	 .required = " (an rtp sink sends to host:port)", .help = "host:port the RTP goes to (RTCP +1)"},
+	CR_OPTS_END,
+};
+
 const struct cr_sink_ops_s cr_sink_rtp = {
 	.name = "rtp",
 	.type = CR_SINK_RTP,
+	.options = _options,
 	.open = _open,
 	.close = _close,
 	.sdp = _sdp,

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/schema_get.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stream.h"
@@ -462,9 +463,31 @@ static void _close(struct cr_sink_s *sink)
 	sink->priv = NULL;
 }
 
+static int _load_url(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		     const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	const struct cr_toml_s *url = NULL;
+	char sub[CR_CFG_PATH];
+	int rc = cr_cfg_get_str(c, t, path, o->key, sink->url, sizeof(sink->url), &url);
+	if (rc > 0 && (strncmp(sink->url, "rtsp://", 7) != 0 || !sink->url[7] || sink->url[7] == '/'))
+		return CR_CFG_FAIL(c, url, cr_cfg_sub(sub, sizeof(sub), path, o->key),
+				   "\"%.200s\" is not an rtsp:// URL (rtsp://[user:password@]server[:port]/path)", sink->url);
+	return rc;
+}
+
+static const struct cr_option_s _options[] = {
+	{.key = "url", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_sink_cfg_s, url),
+	 .size = sizeof(((struct cr_sink_cfg_s *)0)->url), .load = _load_url,
+	 .required = " (an rtsp sink publishes to rtsp://server:8554/path)",
+	 .help = "rtsp://[user:password@]server[:port]/path to publish to"},
+	CR_OPTS_END,
+};
+
 const struct cr_sink_ops_s cr_sink_rtsp = {
 	.name = "rtsp",
 	.type = CR_SINK_RTSP,
+	.options = _options,
 	.open = _open,
 	.close = _close,
 };

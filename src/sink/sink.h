@@ -26,6 +26,12 @@ struct cr_sink_ops_s {
 	enum cr_sink_type_e type;
 	int (*open)(struct cr_sink_s *sink);
 	void (*close)(struct cr_sink_s *sink);
+	/* Its own config keys (core/options.h; offsets into struct
+	 * cr_sink_cfg_s), CR_OPTS_END-terminated, and an optional check of
+	 * keys against each other; the config reader gets them through
+	 * cr_sinks_config_tables(). */
+	const struct cr_option_s *options;
+	int (*check)(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, void *sink);
 	/* Optional (rtp): the SDP describing what the sink sends, into out; its
 	 * length, -EAGAIN while it waits for the stream's parameter sets (not
 	 * when `last`), -ENOSPC. */
@@ -33,6 +39,9 @@ struct cr_sink_ops_s {
 };
 
 extern const struct cr_sink_ops_s *const cr_sink_backends[];
+/* Hands the sinks' option tables to the config reader (cr_config_use_sinks);
+ * call before reading a config whose sinks are to be read. */
+void cr_sinks_config_tables(void);
 const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type);
 
 /* The sinks of one stream (sinks.c), opened after cr_stream_start() and

@@ -28,6 +28,16 @@ const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type)
 	return NULL;
 }
 
+void cr_sinks_config_tables(void)
+{
+	static struct cr_sink_schema_s tables[16];
+	size_t n = 0;
+	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p && n < 16; p++, n++)
+		tables[n] = (struct cr_sink_schema_s){.name = (*p)->name, .type = (int)(*p)->type,
+						      .options = (*p)->options, .check = (*p)->check};
+	cr_config_use_sinks(tables, n);
+}
+
 int cr_sinks_open(struct cr_stream_s *s, struct cr_sinks_s **out, char *err, size_t errlen)
 {
 	const struct cr_stream_cfg_s *cfg = cr_stream_cfg(s);

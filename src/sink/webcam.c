@@ -651,9 +651,19 @@ static int _webcam_open(struct cr_sink_s *sink)
 	return 0;
 }
 
+/* v4l2loopback's controls of the same names. */
+static const struct cr_option_s _options[] = {
+	{.key = "keep_format", .type = CR_OPT_BOOL, .offset = offsetof(struct cr_sink_cfg_s, keep_format), .def = 1,
+	 .help = "the device stays a camera after camrelay exits"},
+	{.key = "timeout_ms", .type = CR_OPT_INT, .offset = offsetof(struct cr_sink_cfg_s, timeout_ms), .def = 1500,
+	 .min = 0, .max = 100000, .help = "readers get a \"not running\" picture this long after the last frame"},
+	CR_OPTS_END,
+};
+
 const struct cr_sink_ops_s cr_sink_webcam = {
 	.name = "webcam",
 	.type = CR_SINK_WEBCAM,
+	.options = _options,
 	.open = _webcam_open,
 	.close = _webcam_close,
 };

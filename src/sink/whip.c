@@ -22,6 +22,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "config/schema_get.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stream.h"
@@ -522,9 +523,116 @@ void cr_whip_foreach(void (*fn)(const struct cr_whip_info_s *, void *), void *op
 	pthread_mutex_unlock(&_reg_lock);
 }
 
+/* Config keys: url, token, backoff_max_ms, and ice_servers in the shape
+ * live777's config uses ({ urls = [...], username, credential }). */
+static bool _ice_url_ok(const char *u)
+{
+	return strncmp(u, "stun:", 5) == 0 || strncmp(u, "turn:", 5) == 0;
+}
+
+static int _load_ice_server(struct cr_cfg_ctx_s *c, const struct cr_toml_s *e, const char *path,
+			    struct cr_ice_server_cfg_s *s)
+{
+	static const char *const keys[] = {"urls", "username", "credential", NULL};
+	const struct cr_toml_s *urls = NULL;
+	char sub[CR_CFG_PATH];
+	int rc;
+	if ((rc = cr_cfg_check_keys(c, e, path, keys)) < 0 ||
+	    (rc = cr_cfg_get_str(c, e, path, "username", s->username, sizeof(s->username), NULL)) < 0 ||
+	    (rc = cr_cfg_get_str(c, e, path, "credential", s->credential, sizeof(s->credential), NULL)) < 0)
+		return rc;
+	urls = cr_toml_get(e, "urls");
+	if (!urls)
+		return cr_cfg_missing(c, e, path, "urls", " (e.g. urls = [\"stun:stun.example:3478\"])");
+	cr_cfg_sub(sub, sizeof(sub), path, "urls");
+	/* One string or an array of them, as in the browser's RTCIceServer. */
+	size_t n = cr_toml_type(urls) == CR_TOML_STRING ? 1 : cr_toml_len(urls);
+	if (cr_toml_type(urls) != CR_TOML_STRING && cr_toml_type(urls) != CR_TOML_ARRAY)
+		return cr_cfg_wrong_type(c, urls, sub, "an array of \"stun:...\" / \"turn:...\" strings");
+	if (n == 0 || n > CR_MAX_ICE_URLS)
+		return CR_CFG_FAIL(c, urls, sub, "expected 1 to %d URLs, got %zu", CR_MAX_ICE_URLS, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct cr_toml_s *u = cr_toml_type(urls) == CR_TOML_STRING ? urls : cr_toml_at(urls, i);
+		size_t len;
+		if (cr_toml_type(u) != CR_TOML_STRING)
+			return cr_cfg_wrong_type(c, u, sub, "a \"stun:...\" or \"turn:...\" string");
+		const char *v = cr_toml_str(u, &len);
+		if (len != strlen(v) || len >= sizeof(s->urls[0]) || !_ice_url_ok(v))
+			return CR_CFG_FAIL(c, u, sub, "bad ICE server URL \"%.80s\" (allowed: stun:host[:port], "
+					   "turn:host[:port][?transport=udp])", v);
+		if (strncmp(v, "turn:", 5) == 0 && (!s->username[0] || !s->credential[0]))
+			return CR_CFG_FAIL(c, u, sub, "a TURN server needs username and credential");
+		snprintf(s->urls[i], sizeof(s->urls[i]), "%s", v);
+	}
+	s->n_urls = (int)n;
+	return 0;
+}
+
+static int _load_ice_servers(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			     const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	const struct cr_toml_s *arr = NULL;
+	char sub[CR_CFG_PATH];
+	int rc = cr_cfg_get_table_array(c, t, path, o->key, CR_MAX_ICE_SERVERS, &arr);
+	for (size_t i = 0; rc > 0 && arr && i < cr_toml_len(arr); i++) {
+		cr_cfg_item(sub, sizeof(sub), path, o->key, i);
+		if ((rc = _load_ice_server(c, cr_toml_at(arr, i), sub, &sink->ice_servers[i])) < 0)
+			return rc;
+		sink->n_ice_servers = (int)i + 1;
+		rc = 1;
+	}
+	return rc;
+}
+
+static int _load_url(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		     const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	const struct cr_toml_s *url = NULL;
+	char sub[CR_CFG_PATH];
+	int rc = cr_cfg_get_str(c, t, path, o->key, sink->url, sizeof(sink->url), &url);
+	if (rc <= 0)
+		return rc;
+	const char *host = strncmp(sink->url, "http://", 7) == 0 ? sink->url + 7
+			   : strncmp(sink->url, "https://", 8) == 0 ? sink->url + 8 : NULL;
+	if (!host || !*host || *host == '/')
+		return CR_CFG_FAIL(c, url, cr_cfg_sub(sub, sizeof(sub), path, o->key),
+				   "expected an http:// or https:// URL with a host, got \"%.80s\"", sink->url);
+	return rc;
+}
+
+static int _load_token(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		       const struct cr_option_s *o, void *block)
+{
+	struct cr_sink_cfg_s *sink = block;
+	const struct cr_toml_s *v = NULL;
+	char sub[CR_CFG_PATH];
+	int rc = cr_cfg_get_str(c, t, path, o->key, sink->token, sizeof(sink->token), &v);
+	for (const char *p = sink->token; rc > 0 && *p; p++)
+		if ((unsigned char)*p < 0x21 || *p == 0x7f)
+			return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, o->key),
+					   "a bearer token has no spaces or control characters");
+	return rc;
+}
+
+#define _OFF(f) .offset = offsetof(struct cr_sink_cfg_s, f), .size = sizeof(((struct cr_sink_cfg_s *)0)->f)
+static const struct cr_option_s _options[] = {
+	{.key = "url", .type = CR_OPT_CUSTOM, _OFF(url), .load = _load_url,
+	 .required = " (a whip sink posts to http(s)://host/whip/...)", .help = "the WHIP endpoint"},
+	{.key = "token", .type = CR_OPT_CUSTOM, _OFF(token), .load = _load_token,
+	 .help = "sent as Authorization: Bearer"},
+	{.key = "backoff_max_ms", .type = CR_OPT_INT, .offset = offsetof(struct cr_sink_cfg_s, backoff_max_ms),
+	 .def = 8000, .min = 250, .max = 600000, .help = "longest wait between attempts"},
+	{.key = "ice_servers", .type = CR_OPT_CUSTOM, _OFF(ice_servers), .load = _load_ice_servers,
+	 .help = "STUN/TURN servers (live777's shape)"},
+	CR_OPTS_END,
+};
+
 const struct cr_sink_ops_s cr_sink_whip = {
 	.name = "whip",
 	.type = CR_SINK_WHIP,
+	.options = _options,
 	.open = _open,
 	.close = _close,
 };

@@ -9,6 +9,7 @@
  *                                the message must start "<path>:<line>:<col>: "
  */
 #include <dirent.h>
+#include <linux/videodev2.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "core/config.h"
 #include "encode/encoder.h"
+#include "sink/sink.h"
 #include "source/source.h"
 
 /* ~1.6 MB: too big for the stack. */
@@ -104,6 +106,34 @@ static void _check_seed_common(const struct cr_source_cfg_s *src, const char *de
 	CHECK(_cfg.streams[0]->mjpeg.quality == 80 && _cfg.streams[0]->mjpeg.fps == 0);
 }
 
+/* Keys the sink backends declare in their own tables (src/sink/<name>.c). */
+static void _check_sink_keys(const char *name)
+{
+	const struct cr_stream_cfg_s *s = _stream("cam");
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	if (name[0] == 'w') {
+		const struct cr_sink_cfg_s *w = s->sinks[0], *w2 = s->sinks[1];
+		CHECK(s->n_sinks == 2 && w->type == CR_SINK_WHIP && strcmp(w->url, "https://sfu.example/whip/cam1") == 0);
+		CHECK(strcmp(w->token, "eyJhbGciOiJIUzI1NiJ9.e30.x") == 0 && w->backoff_max_ms == 30000);
+		CHECK(w->n_ice_servers == 1 && w->ice_servers[0].n_urls == 2 &&
+		      strcmp(w->ice_servers[0].urls[1], "turn:turn.example:3478?transport=udp") == 0 &&
+		      strcmp(w->ice_servers[0].credential, "p") == 0);
+		CHECK(w2->backoff_max_ms == 8000 && w2->n_ice_servers == 0 && w2->token[0] == '\0'); /* defaults */
+		return;
+	}
+	const struct cr_sink_cfg_s *o = s->sinks[0], *osd = s->sinks[1], *d = s->sinks[2];
+	CHECK(s->n_sinks == 3 && o->type == CR_SINK_OVERLAY && o->destructive && !o->osd);
+	CHECK(strcmp(o->framebuffer, "/dev/fb0") == 0 && o->has_window && o->window[2] == 320);
+	CHECK(o->n_clips == 2 && o->clips[1][0] == 200 && o->n_bitmap == 1 && o->bitmap[0][2] == 160);
+	CHECK(!o->has_chromakey && !o->has_flags && !o->has_global_alpha);
+	CHECK(osd->osd && osd->has_flags && osd->fbuf_flags == V4L2_FBUF_FLAG_CHROMAKEY);
+	CHECK(osd->has_chromakey && osd->chromakey == 0x00ff00 && osd->has_global_alpha && osd->global_alpha == 200);
+	CHECK(d->type == CR_SINK_DRM && strcmp(d->connector, "Virtual-1") == 0 && strcmp(d->mode, "1024x768") == 0);
+	CHECK(d->has_rect && d->rect[0] == 100 && d->rect[3] == 360);
+}
+
 static void _check_good(const char *name)
 {
 	const struct cr_source_cfg_s *src;
@@ -158,6 +188,7 @@ static void _check_good(const char *name)
 		CHECK(s->n_sinks == 4);
 		CHECK(s->sinks[0]->type == CR_SINK_WEBCAM && strcmp(s->sinks[0]->device, "/dev/video10") == 0);
 		CHECK(s->sinks[0]->pixel_format == CR_PIXFMT_YUYV && s->sinks[0]->width == 1280);
+		CHECK(s->sinks[0]->keep_format && s->sinks[0]->timeout_ms == 1500); /* the webcam table's defaults */
 		CHECK(s->sinks[1]->type == CR_SINK_RTP && strcmp(s->sinks[1]->address, "[::1]:5004") == 0);
 		CHECK(s->sinks[2]->type == CR_SINK_DRM && s->sinks[3]->type == CR_SINK_OVERLAY && s->sinks[3]->fps == 10);
 
@@ -184,6 +215,8 @@ static void _check_good(const char *name)
 			CHECK(strcmp(src->url, "rtsp://192.168.1.100:554/stream") == 0);
 			CHECK(!src->encoder.present && src->capture.backend[0] == '\0');
 		}
+	} else if (strcmp(name, "overlay-drm.toml") == 0 || strcmp(name, "whip.toml") == 0) {
+		_check_sink_keys(name);
 	} else {
 		printf("  (no field checks for %s)\n", name);
 	}
@@ -322,6 +355,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s good|bad DIR\n", argv[0]);
 		return 2;
 	}
+	cr_sinks_config_tables(); /* as the daemon: sinks are read with their tables */
 	if (strcmp(argv[1], "good") == 0) {
 		_check_default();
 		_check_profiles();

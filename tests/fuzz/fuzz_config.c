@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "sink/sink.h"
 
 /* Static: its blocks are freed after each input. */
 static struct cr_config_s _cfg;
@@ -15,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[512];
+	cr_sinks_config_tables(); /* as the daemon: the sinks' keys are read too */
 	int rc = cr_config_parse("fuzz.toml", (const char *)data, size, &_cfg, err, sizeof(err));
 
 	/* Every refusal names the file and a position; every success has a
