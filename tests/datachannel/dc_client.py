@@ -15,6 +15,7 @@ First line out: {"open": true, "viewer": ID, "dc": X-DataChannel header}
     {"cmd": "garbage", "n": K}      K random SCTP packets through the DTLS
     {"cmd": "dcep", "hex": "...", "sid": S}  a raw DCEP message on stream S
     {"cmd": "opens", "n": K}        K DATA_CHANNEL_OPENs on fresh streams
+    {"cmd": "channel", "label": L}  one more channel -> {"state": "open"|"closed"...}
     {"cmd": "pause", "seconds": S}  stop reading the SCTP association
     {"cmd": "quit"}                  DELETE the session and exit
 Each received message is {"t": "str"|"bin", "len": n, "sha": sha256 hex,
@@ -37,7 +38,10 @@ def http(method, url, body=None, ctype=None, token=None):
     req = urllib.request.Request(url, data=body, method=method)
     if ctype:
         req.add_header("Content-Type", ctype)
-    if token:
+    if token and ":" in token:  # user:password (HTTP Basic)
+        import base64
+        req.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
+    elif token:
         req.add_header("Authorization", "Bearer " + token)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -156,6 +160,18 @@ async def run(args):
                 if i % 20 == 19:
                     await asyncio.sleep(0.01)
             out({"ok": True})
+        elif cmd == "channel":
+            # Another channel, opened in-band after the connection is up.
+            extra = pc.createDataChannel(c["label"])
+            done = asyncio.Event()
+            extra.on("open", done.set)
+            extra.on("close", done.set)
+            try:
+                await asyncio.wait_for(done.wait(), timeout=10)
+            except asyncio.TimeoutError:
+                pass
+            await asyncio.sleep(0.5)  # a refusal closes it right after
+            out({"state": extra.readyState})
         elif cmd == "pause":
             # Stop reading: DTLS records for the association are dropped, so
             # nothing is acknowledged (the video keeps decoding).
@@ -181,7 +197,7 @@ def main():
     ap.add_argument("--unordered", action="store_true")
     ap.add_argument("--max-retransmits", type=int)
     ap.add_argument("--no-channel", action="store_true")
-    ap.add_argument("--token")
+    ap.add_argument("--token", help="a bearer token, or user:password for HTTP Basic")
     args = ap.parse_args()
     sys.exit(asyncio.run(run(args)))
 
