@@ -143,13 +143,25 @@ async def run(args):
         elif cmd == "garbage":
             # Well-formed DTLS records whose content is not SCTP (random
             # bytes, bad checksums, truncated headers).
-            for i in range(c["n"]):
-                await sctp.transport._send_data(os.urandom(1 + (i * 37) % 300))
-            await sctp.transport._send_data(b"\x13\x88\x13\x88" + b"\0" * 8)  # header only, bad tag
-            out({"ok": True})
+            import random
+            rnd = random.Random(15)  # the same garbage every run
+            sent = 0
+            try:
+                for i in range(c["n"]):
+                    await sctp.transport._send_data(bytes(rnd.randrange(256) for _ in range(1 + (i * 37) % 300)))
+                    sent += 1
+                await sctp.transport._send_data(b"\x13\x88\x13\x88" + b"\0" * 8)  # header only, bad tag
+                sent += 1
+            except ConnectionError as e:
+                out({"sent": sent, "error": str(e)})
+                continue
+            out({"sent": sent})
         elif cmd == "dcep":
-            await sctp._send(c["sid"], 50, bytes.fromhex(c["hex"]))
-            out({"ok": True})
+            try:
+                await sctp._send(c["sid"], 50, bytes.fromhex(c["hex"]))
+                out({"ok": True})
+            except ConnectionError as e:
+                out({"error": str(e)})
         elif cmd == "opens":
             # DATA_CHANNEL_OPENs on streams of our parity, as many as asked.
             sid0 = c.get("first", 100)
