@@ -480,8 +480,8 @@ def viewers_20(build):
     one stops reading its association: the others still get everything, in
     time, and its drops are counted."""
     dev = Device()
-    toml = wt.stream_toml("cam", "h264", w=160, h=120, fps=10, bitrate=100_000) + dc_toml(
-        dev.listen, dev.forward, "viewer_buffer = 65536\n")
+    toml = wt.stream_toml("cam", "h264", w=96, h=64, fps=5, bitrate=50_000) + dc_toml(
+        dev.listen, dev.forward, "viewer_buffer = 262144\n")  # ~200 of these messages: 2 s of slack
     srv = wt.Server(build, toml)
     p = subprocess.Popen([PY, os.path.join(HERE, "dc_many.py"), srv.base + "/whep/cam", "20"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -507,9 +507,16 @@ def viewers_20(build):
         for i in range(100, 600):  # 100 a second, 1 KiB each, for 5 s
             dev.send(b"%d %.6f" % (i, time.monotonic()) + pad)
             time.sleep(0.01)
-        time.sleep(3)
-        r = cmd(cmd="report")
-        counts, lat = r.get("counts", []), r.get("lat", [])
+        # Slow receivers (20 in one Python process on a loaded machine) may
+        # still be reading: wait while their counts grow.
+        last, end = None, time.time() + 30
+        while time.time() < end:
+            time.sleep(2)
+            r = cmd(cmd="report")
+            counts, lat = r.get("counts", []), r.get("lat", [])
+            if counts[1:] == [600] * 19 or counts == last:
+                break
+            last = counts
         others = [x[100:] for x in lat[1:]]
         flat = sorted(v for x in others for v in x)
         within = sum(1 for v in flat if v <= 100) / max(1, len(flat))
