@@ -456,8 +456,11 @@ def hostile(build):
               "the message flood is rate limited (%s of 1000 refused, %s passed)" % (d.get("rate_limited"),
                                                                               d.get("from_viewers")))
         rx = dev.recv_all(1000, timeout=3)
-        check(len(rx) <= 160 and all(len(x) < 4096 for x in rx),
-              "forward got what the rate allows and nothing oversized (%d datagrams)" % len(rx))
+        # The bucket's refill while the flood runs depends on the client's
+        # pace: the counters, not a wall-clock figure, say what passed.
+        check(len(rx) == d.get("from_viewers") and all(len(x) < 4096 for x in rx),
+              "forward got what the rate let pass (%d datagrams, %s counted) and nothing oversized"
+              % (len(rx), d.get("from_viewers")))
         for i in range(10):
             dev.send(b"after %d" % i)
         ra = received(a, 10, timeout=15)
@@ -475,71 +478,93 @@ def hostile(build):
         srv.stop()
 
 
+class Many:
+    """dc_many.py: k viewers in one aiortc process."""
+
+    def __init__(self, srv, k):
+        self.p = subprocess.Popen([PY, os.path.join(HERE, "dc_many.py"), srv.base + "/whep/cam", str(k)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def first(self):
+        return json.loads(self.p.stdout.readline() or "{}")
+
+    def cmd(self, **c):
+        self.p.stdin.write(json.dumps(c) + "\n")
+        self.p.stdin.flush()
+        return json.loads(self.p.stdout.readline() or "{}")
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
 def viewers_20(build):
-    """20 viewers in one aiortc process: each datagram reaches all 20; then
-    one stops reading its association: the others still get everything, in
-    time, and its drops are counted."""
+    """20 viewers, 5 in each of 4 aiortc processes (one process of 20 fell
+    seconds behind at load 16, and a receiver that lags has its own buffer
+    fill: its messages are then dropped, rightly): each datagram reaches all
+    20; then one stops reading its association: the others still get
+    everything and its drops are counted."""
     dev = Device()
     toml = wt.stream_toml("cam", "h264", w=96, h=64, fps=5, bitrate=50_000) + dc_toml(
-        dev.listen, dev.forward, "viewer_buffer = 262144\n")  # ~200 of these messages: 2 s of slack
+        dev.listen, dev.forward, "viewer_buffer = 393216\n")  # ~300 of these messages: 3 s of slack
     srv = wt.Server(build, toml)
-    p = subprocess.Popen([PY, os.path.join(HERE, "dc_many.py"), srv.base + "/whep/cam", "20"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    def cmd(**c):
-        p.stdin.write(json.dumps(c) + "\n")
-        p.stdin.flush()
-        return json.loads(p.stdout.readline() or "{}")
-
+    procs = []
     try:
-        first = json.loads(p.stdout.readline() or "{}")
-        check(first.get("open") == 20, "20 viewers with an open channel (%s)" % first.get("open"))
+        firsts = []
+        for _ in range(4):  # one after another: handshakes at once would all be slow
+            procs.append(Many(srv, 5))
+            firsts.append(procs[-1].first())
+        opened = sum(f.get("open", 0) for f in firsts)
+        vids = [v for f in firsts for v in f.get("viewers", [])]
+        check(opened == 20, "20 viewers with an open channel (%s)" % opened)
+
+        def report(done):
+            """Counts and latencies of all 20 once done(counts), or after 30 s:
+            slow receivers may still be reading, and what their kernel dropped
+            while they lagged comes again after SCTP's retransmission timeout
+            (1 s, doubling)."""
+            end = time.time() + 30
+            while True:
+                rs = [m.cmd(cmd="report") for m in procs]
+                counts = [c for r in rs for c in r.get("counts", [])]
+                if done(counts) or time.time() > end:
+                    return counts, [x for r in rs for x in r.get("lat", [])], all(
+                        ok for r in rs for ok in r.get("seqs_ok", [False]))
+                time.sleep(1)
+
         for i in range(100):
             dev.send(b"%d %.6f" % (i, time.monotonic()))
             time.sleep(0.01)
-        time.sleep(2)
-        r = cmd(cmd="report")
-        counts = r.get("counts", [])
-        check(counts == [100] * 20 and all(r.get("seqs_ok", [])),
-              "each of 100 datagrams reached all 20 viewers, in order (%s)" % counts)
-        cmd(cmd="pause", viewer=0)
+        counts, _, ordered = report(lambda c: c == [100] * 20)
+        check(counts == [100] * 20 and ordered, "each of 100 datagrams reached all 20 viewers, in order (%s)" % counts)
+        procs[0].cmd(cmd="pause", viewer=0)
         pad = b" " + b"p" * 1000
         for i in range(100, 600):  # 100 a second, 1 KiB each, for 5 s
             dev.send(b"%d %.6f" % (i, time.monotonic()) + pad)
             time.sleep(0.01)
-        # Slow receivers (20 in one Python process on a loaded machine) may
-        # still be reading: wait while their counts grow.
-        last, end = None, time.time() + 30
-        while time.time() < end:
-            time.sleep(2)
-            r = cmd(cmd="report")
-            counts, lat = r.get("counts", []), r.get("lat", [])
-            if counts[1:] == [600] * 19 or counts == last:
-                break
-            last = counts
+        time.sleep(1)
+        counts, lat, _ = report(lambda c: c[1:] == [600] * 19)
         others = [x[100:] for x in lat[1:]]
         flat = sorted(v for x in others for v in x)
         within = sum(1 for v in flat if v <= 100) / max(1, len(flat))
         p50 = flat[len(flat) // 2] if flat else -1
         p99 = flat[int(len(flat) * 0.99)] if flat else -1
-        print("     while viewer 0 stalls: the others received %s; latency p50 %.1f ms, p99 %.1f ms, %.2f%% within "
-              "100 ms" % (counts[1:], p50, p99, within * 100))
+        print("     while viewer 0 stalls: the others received %s; at the receivers p50 %.1f ms, p99 %.1f ms, "
+              "%.2f%% within 100 ms" % (counts[1:], p50, p99, within * 100))
         check(counts[1:] == [600] * 19, "the 19 others received all 500 datagrams while one stalled")
-        # Timings are reported, not judged (a loaded machine's Python receivers
-        # add their own delay); bench/datachannel.py measures a browser's.
-        vid = first.get("viewers", [""])[0]
-        d = viewer_dc(srv, vid).get("datachannel", {})
+        d = viewer_dc(srv, vids[0] if vids else "").get("datachannel", {})
         s = stream_dc(srv)
         print("     the stalled viewer: %s" % json.dumps(d))
         check(d.get("dropped_full", 0) > 0 and counts[0] < 600,
               "the stalled viewer's drops are counted (%s dropped, %s received)" % (d.get("dropped_full"), counts[0]))
         check(s.get("dropped_full") == d.get("dropped_full"), "only the stalled viewer dropped (%s)" % s.get("dropped_full"))
-        cmd(cmd="quit")
-        p.wait(timeout=60)
+        for m in procs:
+            m.cmd(cmd="quit")
+            m.p.wait(timeout=60)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        for m in procs:
+            m.stop()
         srv.stop()
 
 
