@@ -395,8 +395,7 @@ static int _load_encoder(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 			 struct cr_encoder_cfg_s *e)
 {
 	static const char *const keys[] = {"backend", "codec", "bitrate", "profile", "level", "gop", "prefer_dmabuf",
-					   "device", "fallback", NULL};
-	static const char *const fallbacks[] = {"none", "software", NULL};
+					   NULL};
 	struct cr_cfg_backend_s b[_MAX_BACKENDS];
 	const char *names[_MAX_BACKENDS];
 	size_t n = _encoder_backends(b, names, _MAX_BACKENDS);
@@ -433,10 +432,7 @@ static int _load_encoder(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 				   cr_codec_name(e->codec), _codec_names(ops, list, sizeof(list)));
 	if ((rc = cr_cfg_get_int(c, t, path, "bitrate", 0, 1000000000, &e->bitrate)) < 0 ||
 	    (rc = cr_cfg_get_intv(c, t, path, "gop", 0, 1000000, &e->gop)) < 0 ||
-	    (rc = cr_cfg_get_bool(c, t, path, "prefer_dmabuf", &e->prefer_dmabuf)) < 0 ||
-	    (rc = cr_cfg_get_str(c, t, path, "device", e->device, sizeof(e->device), NULL)) < 0 ||
-	    (rc = cr_cfg_get_choice(c, t, path, "fallback", "fallback", fallbacks, e->fallback, sizeof(e->fallback))) <
-		0)
+	    (rc = cr_cfg_get_bool(c, t, path, "prefer_dmabuf", &e->prefer_dmabuf)) < 0)
 		return rc;
 	/* "software" takes the keys of the software backend the codec gets. */
 	struct cr_cfg_backend_s sw;

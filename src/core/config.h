@@ -101,12 +101,11 @@ struct cr_encoder_cfg_s {
 	char level[8];
 	uint8_t profile_idc, constraint_flags, level_idc;
 	int gop; /* frames between keyframes, 0 = backend default */
-	/* The backend's own keys (its ops table's options, core/options.h). */
-	_Alignas(max_align_t) unsigned char opts[CR_BACKEND_OPTS_SIZE];
+	/* The backend's own keys (its ops table's options, core/options.h):
+	 * software encoders' preset, v4l2-m2m's device and fallback. */
+	_Alignas(max_align_t) unsigned char opts[CR_ENCODER_OPTS_SIZE];
 	int quality; /* MJPEG: 1..100 (from [stream.X.mjpeg]) */
 	bool prefer_dmabuf;
-	char device[256];  /* v4l2-m2m: encoder node, card name or bus info; "" = find one */
-	char fallback[16]; /* v4l2-m2m: "software" = use a software encoder when no device encodes */
 	int line;          /* of its backend key, for start-up messages */
 };
 

@@ -15,6 +15,14 @@ const struct cr_option_s *cr_option_find(const struct cr_option_s *opts, const c
 	return NULL;
 }
 
+const char *cr_option_str(const struct cr_option_s *opts, const void *block, const char *key)
+{
+	const struct cr_option_s *o = cr_option_find(opts, key);
+	if (!o || (o->type != CR_OPT_CHOICE && o->type != CR_OPT_STRING))
+		return "";
+	return (const char *)block + o->offset;
+}
+
 void cr_options_defaults(const struct cr_option_s *opts, void *block)
 {
 	char *b = block;

@@ -54,10 +54,15 @@ struct cr_sink_schema_s {
 /* Every backend's block is this big at most (its options' offset + size;
  * a backend's table is checked against it when the config is read). */
 #define CR_BACKEND_OPTS_SIZE 32
+/* An encoder's block: room for v4l2-m2m's device path and fallback. */
+#define CR_ENCODER_OPTS_SIZE 304
 #define CR_OPTS_END {0}
 
 /* The option named key, or NULL. */
 const struct cr_option_s *cr_option_find(const struct cr_option_s *opts, const char *key);
+/* The value of a CHOICE or STRING option key in block; "" when opts does
+ * not declare key (a key of other backends). */
+const char *cr_option_str(const struct cr_option_s *opts, const void *block, const char *key);
 /* Writes every option's default into block. */
 void cr_options_defaults(const struct cr_option_s *opts, void *block);
 /* Sets one option from text (the public API's char * settings). 0, or

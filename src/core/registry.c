@@ -47,14 +47,15 @@ int cr_encoder_check(const struct cr_encoder_cfg_s *cfg, char *msg, size_t msgle
 	int r = ops->check ? ops->check(cfg, why, sizeof(why)) : 0;
 	if (r >= 0)
 		return 0;
-	const struct cr_encoder_ops_s *sw =
-		strcmp(cfg->fallback, "software") == 0 ? cr_encoder_find("software", cfg->codec) : NULL;
+	/* fallback: a key of the hardware backends that declare it (v4l2-m2m) */
+	bool fallback = strcmp(cr_option_str(ops->options, cfg->opts, "fallback"), "software") == 0;
+	const struct cr_encoder_ops_s *sw = fallback ? cr_encoder_find("software", cfg->codec) : NULL;
 	if (sw) {
 		snprintf(msg, msglen, "%s; encoding %s in software (%s) as fallback = \"software\" asks", why,
 			 cr_codec_name(cfg->codec), sw->name);
 		return 1;
 	}
-	if (strcmp(cfg->fallback, "software") == 0)
+	if (fallback)
 		snprintf(msg, msglen, "%s; and no software %s encoder in this build", why, cr_codec_name(cfg->codec));
 	else
 		snprintf(msg, msglen, "%s; set encoder.device to one, or fallback = \"software\" to encode on the CPU",

@@ -294,8 +294,7 @@ static bool _enc_cfg_equal(const struct cr_encoder_cfg_s *a, const struct cr_enc
 	return a->codec == b->codec && strcmp(a->backend, b->backend) == 0 && a->bitrate == b->bitrate &&
 	       a->profile_idc == b->profile_idc && a->constraint_flags == b->constraint_flags &&
 	       a->level_idc == b->level_idc && a->gop == b->gop && a->quality == b->quality &&
-	       a->prefer_dmabuf == b->prefer_dmabuf && memcmp(a->opts, b->opts, sizeof(a->opts)) == 0 &&
-	       strcmp(a->device, b->device) == 0 && strcmp(a->fallback, b->fallback) == 0;
+	       a->prefer_dmabuf == b->prefer_dmabuf && memcmp(a->opts, b->opts, sizeof(a->opts)) == 0;
 }
 
 /* Under s->lock. */

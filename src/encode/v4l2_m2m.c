@@ -131,13 +131,34 @@ static bool _probe(int fd, uint32_t want, bool *mplane, char *card, size_t cardl
 	return has;
 }
 
+/* Its own config keys (core/options.h), in cfg.opts. */
+struct _m2m_opts_s {
+	char device[256];  /* encoder node, card name or bus info; "" = find one */
+	char fallback[16]; /* "software" = use a software encoder when no device encodes */
+};
+_Static_assert(sizeof(struct _m2m_opts_s) <= CR_ENCODER_OPTS_SIZE, "v4l2-m2m options fit their block");
+static const char *const _fallbacks[] = {"none", "software", NULL};
+static const struct cr_option_s _m2m_options[] = {
+	{.key = "device", .type = CR_OPT_STRING, .offset = offsetof(struct _m2m_opts_s, device),
+	 .size = sizeof(((struct _m2m_opts_s *)0)->device), .help = "encoder node, card or bus info; \"\" = search"},
+	{.key = "fallback", .type = CR_OPT_CHOICE, .offset = offsetof(struct _m2m_opts_s, fallback),
+	 .size = sizeof(((struct _m2m_opts_s *)0)->fallback), .choices = _fallbacks,
+	 .help = "software: encode on the CPU when no device encodes the codec"},
+	CR_OPTS_END,
+};
+
+static const struct _m2m_opts_s *_opts(const struct cr_encoder_s *enc)
+{
+	return (const struct _m2m_opts_s *)(const void *)enc->cfg.opts;
+}
+
 static int _find_device(struct cr_encoder_s *enc, struct _m2m_s *m)
 {
 	uint32_t want = m->coded_fourcc;
 	char found[512] = "";
-	if (*enc->cfg.device) {
+	if (*_opts(enc)->device) {
 		char err[256];
-		int fd = cr_v4l2_open(enc->cfg.device, V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE, m->path,
+		int fd = cr_v4l2_open(_opts(enc)->device, V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE, m->path,
 				      sizeof(m->path), NULL, 0, err, sizeof(err));
 		if (fd < 0) {
 			_ERR(enc, "%s", err);
@@ -691,7 +712,7 @@ static int _m2m_open(struct cr_encoder_s *enc)
 		goto error;
 	}
 	if ((r = _find_device(enc, m)) < 0) {
-		if (strcmp(enc->cfg.fallback, "software") == 0) {
+		if (strcmp(_opts(enc)->fallback, "software") == 0) {
 			const struct cr_encoder_ops_s *sw = cr_encoder_find("software", enc->cfg.codec);
 			if (sw) {
 				CR_LOG_W("v4l2-m2m", "%s; encoding %s in software (%s) as fallback = \"software\" asks",
@@ -910,6 +931,7 @@ const struct cr_encoder_ops_s cr_encoder_v4l2_m2m = {
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_VP8, CR_CODEC_VP9, CR_CODEC_MJPEG,
 					    CR_CODEC_FWHT, CR_CODEC_NONE},
 	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_NV12, CR_PIXFMT_YUV420, CR_PIXFMT_YUYV, CR_PIXFMT_NONE},
+	.options = _m2m_options,
 	.check = _m2m_check,
 	.open = _m2m_open,
 	.encode = _m2m_encode,

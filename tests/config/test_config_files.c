@@ -215,6 +215,13 @@ static void _check_good(const char *name)
 			CHECK(strcmp(src->url, "rtsp://192.168.1.100:554/stream") == 0);
 			CHECK(!src->encoder.present && src->capture.backend[0] == '\0');
 		}
+	} else if (strcmp(name, "m2m-keys.toml") == 0) {
+		const struct cr_encoder_ops_s *m2m = cr_encoder_find("v4l2-m2m", CR_CODEC_H264);
+		CHECK((src = _src("cam", 0)) != NULL && m2m != NULL);
+		if (src && m2m) {
+			CHECK(strcmp(_opt(m2m->options, src->encoder.opts, "device"), "/dev/video11") == 0);
+			CHECK(strcmp(_opt(m2m->options, src->encoder.opts, "fallback"), "software") == 0);
+		}
 	} else if (strcmp(name, "overlay-drm.toml") == 0 || strcmp(name, "whip.toml") == 0) {
 		_check_sink_keys(name);
 	} else {
