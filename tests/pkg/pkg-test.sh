@@ -15,6 +15,9 @@
 #    on /etc/camrelay/camrelay.toml; camrelay serve reaches READY=1 on a
 #    NOTIFY_SOCKET; systemd-analyze verify accepts the installed unit (--man=no:
 #    the root has no man-db; tests/service checks Documentation= with man);
+#    booted by systemd-nspawn -b (systemd as PID 1, see boot_check), systemctl
+#    start/reload/stop camrelay work under the unit's sandbox as the camrelay
+#    user (figure: systemctl start to READY);
 #    apt-get remove leaves only the config; purge removes that too.
 # Prints figures (package sizes, install footprint) and ends with
 # "pkg-test: N passed, N failed".
@@ -120,6 +123,52 @@ arm64() {
 	check "arm64: unit and config suites under qemu-aarch64 pass ($n of ${#names[@]}: ${names[*]})" test $rc -eq 0 -a "$n" -eq ${#names[@]} -a "$n" -gt 0
 }
 
+# boot_check ROOT: ROOT (camrelay and systemd installed) booted by
+# systemd-nspawn -b, systemd as PID 1, without network (a loopback only):
+# tests/pkg/boot-check.sh, run there by a oneshot unit, starts camrelay.service
+# three times (systemctl returns at READY=1), reloads it once (SIGHUP), stops
+# it, and powers off; its key=value answers are checked here.
+boot_check() {
+	local root=$1 b
+	command -v systemd-nspawn >/dev/null || { bad "amd64 root: systemd-nspawn found (scripts/install-deps: systemd-container)"; return; }
+	cp "$SRC/tests/pkg/boot-check.sh" "$root/root/"
+	printf '[Unit]\nDescription=tests/pkg: systemctl start, reload, stop camrelay.service\nAfter=multi-user.target\n[Service]\nType=oneshot\nExecStart=/bin/bash /root/boot-check.sh\n' \
+		>"$root/etc/systemd/system/camrelay-boot-check.service"
+	mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+	ln -sf /etc/systemd/system/camrelay-boot-check.service "$root/etc/systemd/system/multi-user.target.wants/"
+	# no system bus on the host: no machined registration, the caller's own unit
+	local t0=$SECONDS
+	(cd / && timeout 300 systemd-nspawn -q -D "$root" -b --private-network --register=no --keep-unit \
+		--console=pipe </dev/null >"$OUT/boot-check-nspawn.log" 2>&1)
+	local rc=$?
+	b=$(cat "$root/root/boot-check.out" 2>/dev/null)
+	sed 's/^/  boot: /' <<<"$b"
+	echo "  boot: systemd-nspawn -b, the checks and poweroff took $((SECONDS - t0)) s"
+	check "amd64 root: booted by systemd-nspawn -b, the check ran to its end (nspawn exit $rc, log $OUT/boot-check-nspawn.log)" \
+		grep -qx "done=1" <<<"$b"
+	local i ok=1 ms=()
+	for i in 1 2 3; do
+		grep -qx "start$i.rc=0" <<<"$b" && grep -qx "start$i.active=active" <<<"$b" &&
+			grep -qx "start$i.status=serving 1 stream (test) on http://127.0.0.1:8080/" <<<"$b" &&
+			grep -qx "start$i.user=camrelay" <<<"$b" || ok=0
+		ms+=("$(sed -n "s/^start$i.ms=//p" <<<"$b") ms")
+	done
+	check "amd64 root: systemd (PID 1) starts camrelay.service 3 times: active at READY, STATUS=serving 1 stream, user camrelay" test $ok = 1
+	echo "figure: systemctl start camrelay to READY (systemd-nspawn, systemd as PID 1, ExecStartPre check-config included): ${ms[*]}"
+	ok=1
+	grep -qx "reload.rc=0" <<<"$b" && grep -qx "reload.samepid=yes" <<<"$b" &&
+		grep -qx "reload.active=active" <<<"$b" && grep -q "^reload.log=.*camrelay.toml reloaded" <<<"$b" || ok=0
+	check "amd64 root: systemctl reload: camrelay re-reads its config (journal), same process, still active" test $ok = 1
+	ok=1
+	for i in 1 2 3; do
+		grep -qx "stop$i.rc=0" <<<"$b" && grep -qx "stop$i.result=success" <<<"$b" &&
+			grep -qx "stop$i.active=inactive" <<<"$b" || ok=0
+	done
+	check "amd64 root: systemctl stop camrelay: inactive, Result=success (3 times)" test $ok = 1
+	rm -f "$root/etc/systemd/system/multi-user.target.wants/camrelay-boot-check.service" \
+		"$root/etc/systemd/system/camrelay-boot-check.service" "$root/root/boot-check.sh" "$root/root/boot-check.out"
+}
+
 fresh_install() {
 	[ "$(id -u)" -eq 0 ] || { bad "amd64 fresh install needs root (chroot)"; return; }
 	. "$SRC/tests/fresh/root.sh"
@@ -170,6 +219,7 @@ fresh_install() {
 	check "amd64 root: camrelay serve as the camrelay user sends READY=1 with STATUS" grep -q "^READY=1 STATUS=serving 1 stream (test) on http://127.0.0.1:8080/" <<<"$out"
 	check "amd64 root: and exits 0 on the SIGTERM right after READY" grep -qx "exit status 0" <<<"$out"
 	check "amd64 root: systemd-analyze verify accepts the installed unit" grep -qx "verify-ok" <<<"$out"
+	boot_check "$root"
 	# remove: everything but the conffile; purge: that too
 	out=$(in_root "$root" net /bin/bash -c '
 		export DEBIAN_FRONTEND=noninteractive
