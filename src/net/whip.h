@@ -51,6 +51,7 @@ struct cr_whip_offer_s {
 	uint64_t session_id;
 	int n_local;
 	struct cr_whip_cand_s local[CR_WHIP_MAX_LOCAL];
+	bool trickling; /* more candidates follow in a PATCH: no a=end-of-candidates */
 };
 
 struct cr_whip_answer_s {
@@ -76,6 +77,21 @@ int cr_whip_parse_answer(const char *text, size_t len, const struct cr_whip_offe
 /* "a=candidate:..." value (after "candidate:") into c; false when it is not
  * a UDP candidate of component 1 with a literal address. */
 bool cr_whip_parse_candidate(const char *v, size_t len, struct cr_whip_cand_s *c);
+/* Trickle ICE / ICE restart fragments (RFC 8840 application/trickle-ice-sdpfrag,
+ * RFC 9725 4.3): what camrelay PATCHes, what the server answers. */
+struct cr_whip_frag_s {
+	char ufrag[64], pwd[128]; /* "" when the fragment has none */
+	bool ice_lite, end;       /* a=ice-lite, a=end-of-candidates */
+	int n_cands;
+	struct cr_whip_cand_s cands[CR_WHIP_MAX_CANDS];
+};
+/* o's ICE credentials and its local candidates from index `first` on, with
+ * a=end-of-candidates. Returns the length or -ENOSPC. */
+int cr_whip_build_frag(const struct cr_whip_offer_s *o, int first, char *out, size_t cap);
+/* The server's fragment (outside input, fuzzed: fuzz_whip_frag): ICE
+ * credentials (both or neither, ice-chars, 4..63 / 22..127 long),
+ * candidates, a=end-of-candidates. -EINVAL with the reason in err. */
+int cr_whip_parse_frag(const char *text, size_t len, struct cr_whip_frag_s *f, char *err, size_t errlen);
 /* "127.0.0.1:5000" / "[::1]:5000". */
 void cr_whip_addr_text(const struct sockaddr_in6 *a, char *out, size_t n);
 
@@ -98,15 +114,24 @@ struct cr_whip_http_s;
 struct cr_whip_http_s *cr_whip_http_new(struct event_base *base);
 void cr_whip_http_free(struct cr_whip_http_s *h);
 /* One request at a time; a new one cancels the last. done runs on the loop
- * (also for failures: status 0). 0, or a negative errno with err set. */
+ * (also for failures: status 0). if_match: the If-Match header, or NULL.
+ * 0, or a negative errno with err set. */
 int cr_whip_http_request(struct cr_whip_http_s *h, const char *method, const char *url, const char *token,
-			 const char *ctype, const char *body, size_t len, cr_whip_http_fn done, void *opaque,
-			 char *err, size_t errlen);
+			 const char *ctype, const char *if_match, const char *body, size_t len, cr_whip_http_fn done,
+			 void *opaque, char *err, size_t errlen);
 bool cr_whip_http_busy(const struct cr_whip_http_s *h);
 
 /* ---- the media peer (whip_peer.c) ---- */
 
-enum cr_whip_peer_state_e { CR_WHIP_PEER_ICE = 0, CR_WHIP_PEER_DTLS, CR_WHIP_PEER_MEDIA, CR_WHIP_PEER_FAILED };
+/* LOST: consent lost while sending (RFC 7675): the sink restarts ICE
+ * (cr_whip_peer_restart) or gives the session up. */
+enum cr_whip_peer_state_e {
+	CR_WHIP_PEER_ICE = 0,
+	CR_WHIP_PEER_DTLS,
+	CR_WHIP_PEER_MEDIA,
+	CR_WHIP_PEER_LOST,
+	CR_WHIP_PEER_FAILED
+};
 
 struct cr_whip_figures_s {
 	uint64_t packets_sent, bytes_sent, frames_sent, keyframes_sent;
@@ -122,6 +147,11 @@ struct cr_whip_figures_s {
 	char ice_note[240]; /* what failed with the ice_servers */
 	bool relayed;
 	bool rtx;
+	/* kept by the sink (src/sink/whip.c) across sessions: */
+	uint64_t ice_restarts; /* ICE restarts over PATCH that brought the media back */
+	uint64_t trickled;     /* local candidates sent in PATCH requests the server took */
+	char trickle[120];     /* what became of the last trickle PATCH ("" without one) */
+	char restart[160];     /* what became of the last ICE restart ("" before one) */
 	const char *dtls_role; /* "client" or "server" */
 };
 
@@ -138,15 +168,28 @@ struct cr_whip_peer_cbs_s {
 
 /* Opens the UDP socket and fills the offer's ICE part (o->ufrag, pwd,
  * fingerprint, host candidates). With ice servers it then gathers (at
- * most 3 s; cr_whip_peer_gathering): cbs->gathered says when, and
- * cr_whip_peer_fill_offer adds the srflx/relay candidates to the offer.
+ * most 3 s; cr_whip_peer_gathering) beside the checks: cbs->gathered says
+ * when, and cr_whip_peer_fill_offer adds the srflx/relay candidates to the
+ * offer (for the trickle PATCH).
  * NULL with err on failure. */
 struct cr_whip_peer_s *cr_whip_peer_new(struct event_base *base, struct cr_dtls_ctx_s *dtls,
 					const struct cr_whip_peer_cbs_s *cbs, struct cr_whip_offer_s *o,
 					const struct cr_ice_server_cfg_s *servers, int n_servers, char *err,
 					size_t errlen);
 bool cr_whip_peer_gathering(const struct cr_whip_peer_s *p);
+/* The offer's local candidates (o->n_local) as they are now; trickling
+ * while gathering goes on. */
 void cr_whip_peer_fill_offer(const struct cr_whip_peer_s *p, struct cr_whip_offer_s *o);
+/* LOST: new local ICE credentials (into the offer's ufrag/pwd, which point
+ * at the peer's), for the restart PATCH. */
+void cr_whip_peer_new_credentials(struct cr_whip_peer_s *p);
+/* The server's restart answer: its new credentials (and candidates, when it
+ * sent any), checks again; DTLS and SRTP stay; MEDIA again when a pair
+ * answers, FAILED after 10 s. */
+int cr_whip_peer_restart(struct cr_whip_peer_s *p, const struct cr_whip_frag_s *f);
+/* Candidates the server trickled in a 200 answer to a PATCH. */
+void cr_whip_peer_add_remote(struct cr_whip_peer_s *p, const struct cr_whip_frag_s *f);
+
 void cr_whip_peer_free(struct cr_whip_peer_s *p);
 /* Starts connectivity checks to the answer's candidates, then DTLS. */
 int cr_whip_peer_start(struct cr_whip_peer_s *p, const struct cr_whip_answer_s *a);

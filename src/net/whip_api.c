@@ -25,7 +25,11 @@ static void _add(const struct cr_whip_info_s *i, void *opaque)
 		json_object_set_new(j, "pair", json_string(f->pair));
 		json_object_set_new(j, "gathered", json_string(f->gathered));
 		json_object_set_new(j, "ice_note", json_string(f->ice_note));
+		json_object_set_new(j, "trickle", json_string(f->trickle));
+		json_object_set_new(j, "restart", json_string(f->restart));
 	}
+	json_object_set_new(j, "trickled", json_integer((json_int_t)f->trickled));
+	json_object_set_new(j, "ice_restarts", json_integer((json_int_t)f->ice_restarts));
 	json_object_set_new(j, "relayed", json_boolean(f->relayed));
 	json_object_set_new(j, "rtx", json_boolean(f->rtx));
 	json_object_set_new(j, "dtls_role", json_string(f->dtls_role ? f->dtls_role : ""));
@@ -76,13 +80,15 @@ static void _metric(const struct cr_whip_info_s *i, void *opaque)
 			    "camrelay_whip_rtt_ms{stream=\"%s\"} %.2f\n"
 			    "camrelay_whip_relayed{stream=\"%s\"} %d\n"
 			    "camrelay_whip_twcc_received_total{stream=\"%s\"} %llu\n"
-			    "camrelay_whip_twcc_lost_total{stream=\"%s\"} %llu\n",
+			    "camrelay_whip_twcc_lost_total{stream=\"%s\"} %llu\n"
+			    "camrelay_whip_ice_restarts_total{stream=\"%s\"} %llu\n",
 			    s, strcmp(i->state, "publishing") == 0, s, (unsigned long long)i->attempts, s,
 			    (unsigned long long)i->failures, s, (unsigned long long)f->packets_sent, s,
 			    (unsigned long long)f->bytes_sent, s, (unsigned long long)f->frames_sent, s,
 			    (unsigned long long)f->nacks, s, (unsigned long long)f->retransmits, s,
 			    (unsigned long long)f->plis, s, (unsigned long long)f->remb_bps, s, f->rtt_ms, s,
-			    f->relayed, s, (unsigned long long)f->twcc_received, s, (unsigned long long)f->twcc_lost);
+			    f->relayed, s, (unsigned long long)f->twcc_received, s, (unsigned long long)f->twcc_lost, s,
+			    (unsigned long long)f->ice_restarts);
 }
 
 void cr_whip_metrics(struct evbuffer *out) { cr_whip_foreach(_metric, out); }

@@ -1,4 +1,4 @@
-/* WHIP signalling over libevent's HTTP client (evhttp_connection /
+/* WHIP signalling (POST, PATCH, DELETE) over libevent's HTTP client (evhttp_connection /
  * evhttp_make_request); https through bufferevent_openssl with the
  * system's CA store and the URL's host checked. See whip.h. */
 #include "net/whip.h"
@@ -204,8 +204,8 @@ static int _connect(struct cr_whip_http_s *h, const struct evhttp_uri *u, char *
 }
 
 int cr_whip_http_request(struct cr_whip_http_s *h, const char *method, const char *url, const char *token,
-			 const char *ctype, const char *body, size_t len, cr_whip_http_fn done, void *opaque,
-			 char *err, size_t errlen)
+			 const char *ctype, const char *if_match, const char *body, size_t len, cr_whip_http_fn done,
+			 void *opaque, char *err, size_t errlen)
 {
 	enum evhttp_cmd_type cmd = strcmp(method, "POST") == 0     ? EVHTTP_REQ_POST
 				   : strcmp(method, "DELETE") == 0 ? EVHTTP_REQ_DELETE
@@ -249,8 +249,15 @@ int cr_whip_http_request(struct cr_whip_http_s *h, const char *method, const cha
 	}
 	if (ctype)
 		evhttp_add_header(hd, "Content-Type", ctype);
-	if (body && len)
+	if (if_match)
+		evhttp_add_header(hd, "If-Match", if_match);
+	if (body && len) {
+		/* libevent adds Content-Length by itself for POST and PUT only */
+		char cl[24];
+		snprintf(cl, sizeof(cl), "%zu", len);
+		evhttp_add_header(hd, "Content-Length", cl);
 		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	}
 	evhttp_uri_free(u);
 	h->req = req;
 	if (evhttp_make_request(h->conn, req, cmd, target) != 0) {

@@ -8,10 +8,13 @@
  * (RFC 7675) is refreshed every 2 s. Written by hand on net/stun.c: libnice
  * would bring GLib and a second event loop for the part used here.
  *
- * With ice_servers, candidates are gathered before the offer goes out (at
- * most 3 s): the server-reflexive address from the first stun: URL (or the
- * TURN server's mapped address), and a relayed one from the first turn: URL
- * (net/turn.c). Every server candidate is then checked directly and through
+ * With ice_servers, candidates are gathered while the offer (with the host
+ * candidates) goes out and the first checks run (at most 3 s; the sink
+ * trickles them in a PATCH): the server-reflexive address from the first
+ * stun: URL (or the TURN server's mapped address), and a relayed one from
+ * the first turn: URL (net/turn.c). An ICE restart (consent lost, the sink
+ * got the server's new credentials) checks again on the same socket with
+ * DTLS and SRTP kept. Every server candidate is then checked directly and through
  * the relay (Send indications, after a CreatePermission for all of them);
  * a relayed pair, once chosen, gets a channel (ChannelData) and the socket
  * is connected to the TURN server. A direct pair gives the allocation back. */
@@ -189,6 +192,11 @@ static void _on_selected(struct cr_whip_peer_s *p, int i, bool relay)
 	}
 	p->fig.relayed = relay || strcmp(c->type, "relay") == 0;
 	p->consent_rx_ns = p->consent_tx_ns = cr_now_ns();
+	if (p->srtp) { /* an ICE restart: DTLS and SRTP carry on */
+		p->state = CR_WHIP_PEER_MEDIA;
+		p->cbs.state(p->cbs.opaque, p->state);
+		return;
+	}
 	p->state = CR_WHIP_PEER_DTLS;
 	p->state_ns = cr_now_ns();
 	p->cbs.state(p->cbs.opaque, p->state);
@@ -459,7 +467,8 @@ static void _ice_tick(struct cr_whip_peer_s *p, int64_t now)
 	}
 	if (now - p->last_check_ns >= _CHECK_GAP_NS) {
 		/* every candidate directly, then every one through the relay */
-		int pairs = p->ans.n_cands * (p->turn ? 2 : 1), k = p->next_check++ % pairs, i = k % p->ans.n_cands;
+		bool via = p->turn && cr_turn_state(p->turn) == CR_TURN_READY;
+		int pairs = p->ans.n_cands * (via ? 2 : 1), k = p->next_check++ % pairs, i = k % p->ans.n_cands;
 		bool relay = k >= p->ans.n_cands;
 		_send_check(p, i, relay ? p->rtids[i] : p->tids[i], true, relay);
 		p->last_check_ns = now;
@@ -488,21 +497,30 @@ static void _turn_tick(struct cr_whip_peer_s *p, int64_t now)
 
 static void _gather_tick(struct cr_whip_peer_s *p, int64_t now);
 
+/* The server's candidates may reach us through the relay. */
+static void _permit(struct cr_whip_peer_s *p)
+{
+	struct sockaddr_in6 peers[CR_WHIP_MAX_CANDS];
+	if (!p->turn || !p->started_ns)
+		return;
+	for (int i = 0; i < p->ans.n_cands; i++)
+		peers[i] = p->ans.cands[i].addr;
+	cr_turn_permit(p->turn, peers, p->ans.n_cands);
+}
+
 static void _on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cr_whip_peer_s *p = arg;
 	(void)fd, (void)what;
 	int64_t now = cr_now_ns();
 	_turn_tick(p, now);
-	if (p->gathering) {
-		_gather_tick(p, now);
-		return;
-	}
+	if (p->gathering)
+		_gather_tick(p, now); /* beside the checks: its candidates are trickled */
 	if (p->state == CR_WHIP_PEER_ICE) {
 		_ice_tick(p, now);
 		return;
 	}
-	if (p->state == CR_WHIP_PEER_FAILED)
+	if (p->state == CR_WHIP_PEER_FAILED || p->state == CR_WHIP_PEER_LOST)
 		return;
 	if (p->state == CR_WHIP_PEER_DTLS) {
 		if (now - p->state_ns > _DTLS_TIMEOUT_NS) {
@@ -512,7 +530,13 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 		cr_dtls_tick(p->dtls);
 	}
 	if (now - p->consent_rx_ns > _CONSENT_LOST_NS) {
-		_fail(p, "ICE consent lost: no answer to connectivity checks for 8 s");
+		if (p->state != CR_WHIP_PEER_MEDIA) {
+			_fail(p, "ICE consent lost: no answer to connectivity checks for 8 s");
+			return;
+		}
+		snprintf(p->error, sizeof(p->error), "ICE consent lost: no answer to connectivity checks for 8 s");
+		p->state = CR_WHIP_PEER_LOST; /* the sink restarts ICE or gives up */
+		p->cbs.state(p->cbs.opaque, p->state);
 		return;
 	}
 	if (now - p->consent_tx_ns >= _CONSENT_GAP_NS) {
@@ -637,6 +661,7 @@ static void _gather_tick(struct cr_whip_peer_s *p, int64_t now)
 		snprintf(p->fig.gathered, sizeof(p->fig.gathered), "srflx = host (no NAT)");
 	}
 	if (p->turn && cr_turn_state(p->turn) == CR_TURN_READY) {
+		_permit(p);
 		_add_cand(p, cr_turn_relayed(p->turn), "relay");
 		cr_whip_addr_text(cr_turn_relayed(p->turn), b, sizeof(b));
 		size_t l = strlen(p->fig.gathered);
@@ -759,16 +784,47 @@ int cr_whip_peer_start(struct cr_whip_peer_s *p, const struct cr_whip_answer_s *
 	p->dtls = cr_dtls_new(p->dtls_ctx, "sha-256", a->fingerprint, _dtls_send, p); /* the answer's, checked sha-256 */
 	if (!p->dtls)
 		return -ENOMEM;
-	if (p->turn) {
-		struct sockaddr_in6 peers[CR_WHIP_MAX_CANDS];
-		for (int i = 0; i < a->n_cands; i++)
-			peers[i] = a->cands[i].addr;
-		cr_turn_permit(p->turn, peers, a->n_cands);
-	}
 	p->started_ns = p->state_ns = cr_now_ns();
 	p->state = CR_WHIP_PEER_ICE;
+	_permit(p);
 	struct timeval tv = {0, _TICK_MS * 1000};
 	return event_add(p->tick_ev, &tv) < 0 ? -EIO : 0;
+}
+
+void cr_whip_peer_new_credentials(struct cr_whip_peer_s *p)
+{
+	_random_text(p->ufrag, sizeof(p->ufrag));
+	_random_text(p->pwd, sizeof(p->pwd));
+}
+
+void cr_whip_peer_add_remote(struct cr_whip_peer_s *p, const struct cr_whip_frag_s *f)
+{
+	for (int i = 0; i < f->n_cands && p->ans.n_cands < CR_WHIP_MAX_CANDS; i++)
+		p->ans.cands[p->ans.n_cands++] = f->cands[i];
+	_permit(p);
+}
+
+int cr_whip_peer_restart(struct cr_whip_peer_s *p, const struct cr_whip_frag_s *f)
+{
+	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+	if (p->state != CR_WHIP_PEER_LOST || !f->ufrag[0])
+		return -EINVAL;
+	snprintf(p->ans.ufrag, sizeof(p->ans.ufrag), "%s", f->ufrag);
+	snprintf(p->ans.pwd, sizeof(p->ans.pwd), "%s", f->pwd);
+	if (f->n_cands) {
+		p->ans.n_cands = f->n_cands;
+		memcpy(p->ans.cands, f->cands, sizeof(f->cands));
+		p->ans.ice_lite = f->ice_lite;
+	}
+	if (connect(p->fd, &unspec, sizeof(unspec)) < 0) /* checks go to every candidate again */
+		return -errno;
+	p->sel = -1;
+	p->next_check = 0;
+	memset(p->fig.pair, 0, sizeof(p->fig.pair));
+	_permit(p);
+	p->started_ns = p->state_ns = cr_now_ns();
+	p->state = CR_WHIP_PEER_ICE;
+	return 0;
 }
 
 void cr_whip_peer_free(struct cr_whip_peer_s *p)
@@ -794,6 +850,7 @@ bool cr_whip_peer_gathering(const struct cr_whip_peer_s *p) { return p->gatherin
 
 void cr_whip_peer_fill_offer(const struct cr_whip_peer_s *p, struct cr_whip_offer_s *o)
 {
+	o->trickling = p->gathering;
 	o->n_local = p->n_local;
 	memcpy(o->local, p->local, sizeof(p->local));
 }

@@ -43,6 +43,23 @@ static void _ip_text(const struct sockaddr_in6 *a, char *out, size_t n)
 		inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)n);
 }
 
+/* a=candidate lines of o's local candidates from `first` on (foundation:
+ * the index + 1, the same in the offer and in later fragments). */
+static int _put_cands(const struct cr_whip_offer_s *o, int first, char *out, size_t cap)
+{
+	size_t off = 0;
+	for (int i = first; i < o->n_local; i++) {
+		char ip[INET6_ADDRSTRLEN];
+		_ip_text(&o->local[i].addr, ip, sizeof(ip));
+		_PUT("a=candidate:%d 1 udp %u %s %u typ %s", i + 1, o->local[i].priority, ip,
+		     ntohs(o->local[i].addr.sin6_port), o->local[i].type);
+		if (strcmp(o->local[i].type, "host") != 0)
+			_PUT(" raddr 0.0.0.0 rport 0");
+		_PUT("\r\n");
+	}
+	return (int)off;
+}
+
 int cr_whip_build_offer(const struct cr_whip_offer_s *o, char *out, size_t cap)
 {
 	size_t off = 0;
@@ -50,7 +67,7 @@ int cr_whip_build_offer(const struct cr_whip_offer_s *o, char *out, size_t cap)
 	if (!name)
 		return -EINVAL;
 	_PUT("v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=camrelay\r\nt=0 0\r\n", (unsigned long long)o->session_id);
-	_PUT("a=group:BUNDLE 0\r\na=msid-semantic: WMS camrelay\r\n");
+	_PUT("a=group:BUNDLE 0\r\na=ice-options:trickle\r\na=msid-semantic: WMS camrelay\r\n");
 	_PUT("m=video 9 UDP/TLS/RTP/SAVPF %d", o->pt);
 	if (o->rtx_pt >= 0)
 		_PUT(" %d", o->rtx_pt);
@@ -78,15 +95,24 @@ int cr_whip_build_offer(const struct cr_whip_offer_s *o, char *out, size_t cap)
 	if (o->rtx_pt >= 0)
 		_PUT("a=ssrc:%u cname:camrelay-%s\r\na=ssrc:%u msid:camrelay %s\r\n", o->rtx_ssrc, o->stream,
 		     o->rtx_ssrc, o->stream);
-	for (int i = 0; i < o->n_local; i++) {
-		char ip[INET6_ADDRSTRLEN];
-		_ip_text(&o->local[i].addr, ip, sizeof(ip));
-		_PUT("a=candidate:%d 1 udp %u %s %u typ %s", i + 1, o->local[i].priority, ip,
-		     ntohs(o->local[i].addr.sin6_port), o->local[i].type);
-		if (strcmp(o->local[i].type, "host") != 0)
-			_PUT(" raddr 0.0.0.0 rport 0");
-		_PUT("\r\n");
-	}
+	int n = _put_cands(o, 0, out + off, cap - off);
+	if (n < 0)
+		return n;
+	off += (size_t)n;
+	if (!o->trickling)
+		_PUT("a=end-of-candidates\r\n");
+	return (int)off;
+}
+
+int cr_whip_build_frag(const struct cr_whip_offer_s *o, int first, char *out, size_t cap)
+{
+	size_t off = 0;
+	_PUT("a=ice-options:trickle\r\na=group:BUNDLE 0\r\nm=video 9 UDP/TLS/RTP/SAVPF %d\r\na=mid:0\r\n", o->pt);
+	_PUT("a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", o->ufrag, o->pwd);
+	int n = _put_cands(o, first, out + off, cap - off);
+	if (n < 0)
+		return n;
+	off += (size_t)n;
 	_PUT("a=end-of-candidates\r\n");
 	return (int)off;
 }
@@ -253,4 +279,68 @@ int cr_whip_parse_answer(const char *text, size_t len, const struct cr_whip_offe
 out:
 	free(s);
 	return rc;
+}
+
+/* ice-char (RFC 8839 5.4): ALPHA / DIGIT / "+" / "/". */
+static bool _ice_chars(const char *p, size_t l)
+{
+	for (size_t i = 0; i < l; i++) {
+		char c = p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+	}
+	return true;
+}
+
+/* "a=<name>:<value>" with value within [min, cap) ice-chars into out. */
+static int _frag_cred(const char *p, size_t l, const char *name, size_t min, char *out, size_t cap, char *err,
+		      size_t errlen)
+{
+	size_t nl = strlen(name);
+	if (l - nl < min || l - nl >= cap || !_ice_chars(p + nl, l - nl))
+		return _fail(err, errlen, "the fragment's %.*s is not %zu to %zu ICE characters", (int)(nl - 3), name + 2,
+			     min, cap - 1);
+	memcpy(out, p + nl, l - nl);
+	out[l - nl] = 0;
+	return 0;
+}
+
+/* Written by hand: the fragment is a few SDP lines (RFC 8840 9.2) that
+ * net/sdp.c, which wants a whole description, does not take. Lines this
+ * agent has no use for (m=, a=mid, a=group, a=ice-options) are skipped. */
+int cr_whip_parse_frag(const char *text, size_t len, struct cr_whip_frag_s *f, char *err, size_t errlen)
+{
+	const char *p = text, *end = text + len;
+	int line = 0;
+	memset(f, 0, sizeof(*f));
+	if (memchr(text, 0, len))
+		return _fail(err, errlen, "the fragment has a NUL byte");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+		size_t l = (size_t)(le - p);
+		line++;
+		if (l && p[l - 1] == '\r')
+			l--;
+		if (l && (l < 2 || p[1] != '=' || p[0] < 'a' || p[0] > 'z'))
+			return _fail(err, errlen, "line %d of the fragment is not an SDP line (<letter>=<value>)", line);
+		if (l > 12 && memcmp(p, "a=ice-ufrag:", 12) == 0) {
+			if (_frag_cred(p, l, "a=ice-ufrag:", 4, f->ufrag, sizeof(f->ufrag), err, errlen) < 0)
+				return -EINVAL;
+		} else if (l > 10 && memcmp(p, "a=ice-pwd:", 10) == 0) {
+			if (_frag_cred(p, l, "a=ice-pwd:", 22, f->pwd, sizeof(f->pwd), err, errlen) < 0)
+				return -EINVAL;
+		} else if (l == 10 && memcmp(p, "a=ice-lite", 10) == 0) {
+			f->ice_lite = true;
+		} else if (l == 19 && memcmp(p, "a=end-of-candidates", 19) == 0) {
+			f->end = true;
+		} else if (l > 12 && memcmp(p, "a=candidate:", 12) == 0 && f->n_cands < CR_WHIP_MAX_CANDS &&
+			   cr_whip_parse_candidate(p + 12, l - 12, &f->cands[f->n_cands])) {
+			f->n_cands++;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (!f->ufrag[0] != !f->pwd[0])
+		return _fail(err, errlen, "the fragment has a=ice-%s without a=ice-%s", f->ufrag[0] ? "ufrag" : "pwd",
+			     f->ufrag[0] ? "pwd" : "ufrag");
+	return 0;
 }

@@ -9,7 +9,15 @@
  * naming the URL, the status and the server's words, and publishes again
  * after a backoff (0.25 s doubling to backoff_max_ms, 8 s by default; reset
  * once media flows) with a
- * fresh POST. DELETE of the session when the sink stops or gives it up. */
+ * fresh POST. DELETE of the session when the sink stops or gives it up.
+ *
+ * PATCH (RFC 9725 4.3, application/trickle-ice-sdpfrag): the offer goes out
+ * with the host candidates at once; the server-reflexive and relayed ones
+ * gathered meanwhile follow in one PATCH (If-Match: the ETag). When consent
+ * is lost while publishing, ICE restarts over PATCH (If-Match: "*", new
+ * ufrag/pwd; the server's fragment gives its new ones) and DTLS/SRTP carry
+ * on; a server without an ETag, or answering the PATCH with anything but
+ * 200 and a fragment (405/501: no PATCH; 422: no restart), gets a fresh POST. */
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -38,7 +46,7 @@ struct _whip_s {
 	struct cr_sink_s *sink;
 	const char *stream_name;
 	struct event_base *base;
-	struct event *wake_ev, *retry_ev, *teardown_ev, *stats_ev, *stop_ev, *delete_ev, *post_ev;
+	struct event *wake_ev, *retry_ev, *teardown_ev, *stats_ev, *stop_ev, *delete_ev, *trickle_ev;
 	char delete_url[512]; /* a session given up, DELETEd from the loop */
 	int efd;
 	pthread_t thread;
@@ -57,11 +65,15 @@ struct _whip_s {
 	double backoff_s;
 	char session[512], etag[128];
 	char logged_note[240];
+	bool answered, trickle_pending, no_patch; /* no_patch: 405/501 to a PATCH of this session */
+	int n_offered, n_trickling;               /* local candidates in the offer, in the PATCH in flight */
 	/* Read by the HTTP thread through cr_whip_foreach, under lock. */
 	pthread_mutex_t lock;
 	const char *state;
 	char last_error[400];
 	uint64_t attempts, failures, publishes;
+	uint64_t ice_restarts, trickled;
+	char trickle[120], restart[160];
 	struct cr_whip_figures_s fig;
 	struct _whip_s *next;
 };
@@ -74,6 +86,16 @@ static void _set_state(struct _whip_s *w, const char *st)
 	pthread_mutex_lock(&w->lock);
 	w->state = st;
 	pthread_mutex_unlock(&w->lock);
+}
+
+/* The peer's figures and the sink's own (trickle, restarts); under lock. */
+static void _figures(struct _whip_s *w)
+{
+	cr_whip_peer_figures(w->peer, &w->fig);
+	w->fig.ice_restarts = w->ice_restarts;
+	w->fig.trickled = w->trickled;
+	snprintf(w->fig.trickle, sizeof(w->fig.trickle), "%s", w->trickle);
+	snprintf(w->fig.restart, sizeof(w->fig.restart), "%s", w->restart);
 }
 
 static void _unsubscribe(struct _whip_s *w)
@@ -116,7 +138,7 @@ static void _delete_session(struct _whip_s *w, const char *url)
 	char err[200];
 	if (!url[0])
 		return;
-	if (cr_whip_http_request(w->http, "DELETE", url, w->sink->cfg->token, NULL, NULL, 0, _on_delete, w, err,
+	if (cr_whip_http_request(w->http, "DELETE", url, w->sink->cfg->token, NULL, NULL, NULL, 0, _on_delete, w, err,
 				 sizeof(err)) < 0)
 		CR_LOG_W(w->stream_name, "whip: DELETE %s: %s", url, err);
 	else
@@ -159,6 +181,154 @@ static void _retry(struct _whip_s *w, const char *why)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* ---- PATCH: trickle and ICE restart (RFC 9725 4.3) ---- */
+
+static bool _is_frag(const struct cr_whip_reply_s *r)
+{
+	return strncasecmp(r->content_type, "application/trickle-ice-sdpfrag", 31) == 0;
+}
+
+/* "405 Method Not Allowed: <the server's words>" */
+static void _status_text(const struct cr_whip_reply_s *r, char *out, size_t n)
+{
+	char body[120];
+	if (r->status == 0) {
+		snprintf(out, n, "failed: %s", r->error);
+		return;
+	}
+	_clean(body, sizeof(body), r->body ? r->body : "", r->body_len);
+	snprintf(out, n, "%d %s%s%.80s", r->status, r->reason, body[0] && !_is_frag(r) ? ": " : "",
+		 _is_frag(r) ? "" : body);
+}
+
+static void _on_trickle(void *opaque, const struct cr_whip_reply_s *r)
+{
+	struct _whip_s *w = opaque;
+	char st[200], err[200];
+	struct cr_whip_frag_s f;
+	_status_text(r, st, sizeof(st));
+	pthread_mutex_lock(&w->lock);
+	if (r->status >= 200 && r->status <= 299) {
+		w->trickled += (uint64_t)w->n_trickling;
+		snprintf(w->trickle, sizeof(w->trickle), "%d candidate(s) sent, PATCH answered %.60s", w->n_trickling, st);
+	} else {
+		w->no_patch = r->status == 405 || r->status == 501;
+		snprintf(w->trickle, sizeof(w->trickle), "not taken: PATCH %.90s", st);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (r->status >= 200 && r->status <= 299)
+		CR_LOG_I(w->stream_name, "whip %s: %d gathered candidate(s) trickled (PATCH %s)", w->sink->cfg->url,
+			 w->n_trickling, st);
+	else /* ICE goes on: the server learns them from the checks (peer-reflexive) */
+		CR_LOG_W(w->stream_name, "whip %s: trickle PATCH of %d candidate(s) %s%s", w->sink->cfg->url,
+			 w->n_trickling, r->status ? "answered " : "", st);
+	if (r->status == 200 && _is_frag(r) && w->peer) {
+		if (cr_whip_parse_frag(r->body ? r->body : "", r->body_len, &f, err, sizeof(err)) == 0)
+			cr_whip_peer_add_remote(w->peer, &f);
+		else
+			CR_LOG_W(w->stream_name, "whip %s: the server's trickle answer: %s", w->sink->cfg->url, err);
+	}
+	if (r->etag[0])
+		snprintf(w->etag, sizeof(w->etag), "%s", r->etag);
+}
+
+/* The candidates gathered after the POST, in one PATCH. */
+static void _trickle(struct _whip_s *w)
+{
+	char err[200], *frag = malloc(4096);
+	w->trickle_pending = false;
+	cr_whip_peer_fill_offer(w->peer, &w->offer);
+	int n = frag && w->offer.n_local > w->n_offered ? cr_whip_build_frag(&w->offer, w->n_offered, frag, 4096) : -1;
+	w->n_trickling = w->offer.n_local - w->n_offered;
+	if (n > 0 && cr_whip_http_request(w->http, "PATCH", w->session, w->sink->cfg->token,
+					  "application/trickle-ice-sdpfrag", w->etag[0] ? w->etag : NULL, frag, (size_t)n,
+					  _on_trickle, w, err, sizeof(err)) < 0)
+		CR_LOG_W(w->stream_name, "whip %s: trickle PATCH: %s", w->sink->cfg->url, err);
+	free(frag);
+}
+
+static void _on_restart(void *opaque, const struct cr_whip_reply_s *r)
+{
+	struct _whip_s *w = opaque;
+	char st[200], err[200] = "", why[400];
+	struct cr_whip_frag_s *f = calloc(1, sizeof(*f));
+	_status_text(r, st, sizeof(st));
+	int rc = -EINVAL;
+	if (r->status == 200 && _is_frag(r) && f &&
+	    (rc = cr_whip_parse_frag(r->body ? r->body : "", r->body_len, f, err, sizeof(err))) == 0 && !f->ufrag[0]) {
+		snprintf(err, sizeof(err), "the fragment has no a=ice-ufrag/a=ice-pwd");
+		rc = -EINVAL;
+	}
+	if (rc == 0 && w->peer && (rc = cr_whip_peer_restart(w->peer, f)) < 0)
+		snprintf(err, sizeof(err), "cannot restart ICE: %s", strerror(-rc));
+	free(f);
+	if (rc == 0) {
+		if (r->etag[0])
+			snprintf(w->etag, sizeof(w->etag), "%s", r->etag);
+		pthread_mutex_lock(&w->lock);
+		snprintf(w->restart, sizeof(w->restart), "PATCH answered %.60s: checking the new credentials", st);
+		w->state = "restarting";
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	if (r->status == 405 || r->status == 501)
+		w->no_patch = true;
+	snprintf(why, sizeof(why), "ICE consent lost; the ICE restart PATCH %s%s%s%s", r->status ? "answered " : "", st,
+		 err[0] ? ": " : "", err);
+	pthread_mutex_lock(&w->lock);
+	snprintf(w->restart, sizeof(w->restart), "PATCH %s%.80s%s%.40s; fresh POST", r->status ? "answered " : "", st,
+		 err[0] ? ": " : "", err);
+	pthread_mutex_unlock(&w->lock);
+	_retry(w, why);
+}
+
+/* Consent lost while publishing: ICE restart over PATCH where the server
+ * can take it, else the session is given up for a fresh POST. */
+static void _restart(struct _whip_s *w)
+{
+	char err[200], why[400], *frag;
+	int n = -1;
+	if (!w->etag[0] || w->no_patch) {
+		const char *no = !w->etag[0] ? "the server gave no ETag" : "the server takes no PATCH";
+		pthread_mutex_lock(&w->lock);
+		snprintf(w->restart, sizeof(w->restart), "not tried (%s); fresh POST", no);
+		pthread_mutex_unlock(&w->lock);
+		snprintf(why, sizeof(why), "%s; no ICE restart (%s)", cr_whip_peer_error(w->peer), no);
+		_retry(w, why);
+		return;
+	}
+	cr_whip_peer_new_credentials(w->peer);
+	cr_whip_peer_fill_offer(w->peer, &w->offer);
+	if ((frag = malloc(4096)))
+		n = cr_whip_build_frag(&w->offer, 0, frag, 4096);
+	_set_state(w, "restarting");
+	CR_LOG_W(w->stream_name, "whip %s: %s; restarting ICE (PATCH %s)", w->sink->cfg->url, cr_whip_peer_error(w->peer),
+		 w->session);
+	if (n < 0 || cr_whip_http_request(w->http, "PATCH", w->session, w->sink->cfg->token,
+					  "application/trickle-ice-sdpfrag", "*", frag, (size_t)n, _on_restart, w, err,
+					  sizeof(err)) < 0) {
+		snprintf(why, sizeof(why), "ICE consent lost; the ICE restart PATCH: %s", n < 0 ? "no memory" : err);
+		_retry(w, why);
+	}
+	free(frag);
+}
+
+/* A restart found a pair: the same session and subscription go on. */
+static void _restarted(struct _whip_s *w)
+{
+	struct cr_whip_figures_s f;
+	cr_whip_peer_figures(w->peer, &f);
+	w->wait_key = true;
+	cr_sub_request_keyframe(w->sub);
+	pthread_mutex_lock(&w->lock);
+	w->ice_restarts++;
+	w->state = "publishing";
+	snprintf(w->restart, sizeof(w->restart), "done: %.140s", f.pair);
+	pthread_mutex_unlock(&w->lock);
+	CR_LOG_I(w->stream_name, "whip: ICE restarted, publishing again to %s (session %s kept, %s)", w->sink->cfg->url,
+		 w->session, f.pair);
+}
+
 static void _on_keyframe(void *opaque)
 {
 	struct _whip_s *w = opaque;
@@ -184,6 +354,10 @@ static void _on_peer_state(void *opaque, enum cr_whip_peer_state_e st)
 	struct _whip_s *w = opaque;
 	if (st == CR_WHIP_PEER_DTLS) {
 		_set_state(w, "dtls");
+	} else if (st == CR_WHIP_PEER_MEDIA && w->sub) {
+		_restarted(w);
+	} else if (st == CR_WHIP_PEER_LOST) {
+		event_active(w->teardown_ev, EV_TIMEOUT, 0); /* restart or retry, not from inside the peer */
 	} else if (st == CR_WHIP_PEER_MEDIA) {
 		char name[600];
 		snprintf(name, sizeof(name), "whip %s", w->sink->cfg->url);
@@ -213,7 +387,9 @@ static void _on_teardown(evutil_socket_t fd, short what, void *arg)
 {
 	struct _whip_s *w = arg;
 	(void)fd, (void)what;
-	if (w->peer && cr_whip_peer_state(w->peer) == CR_WHIP_PEER_FAILED) {
+	if (w->peer && cr_whip_peer_state(w->peer) == CR_WHIP_PEER_LOST) {
+		_restart(w);
+	} else if (w->peer && cr_whip_peer_state(w->peer) == CR_WHIP_PEER_FAILED) {
 		char why[300];
 		snprintf(why, sizeof(why), "%s", cr_whip_peer_error(w->peer));
 		_retry(w, why);
@@ -246,6 +422,9 @@ static void _on_post(void *opaque, const struct cr_whip_reply_s *r)
 		free(a);
 		if (rc == 0) {
 			_set_state(w, "connecting");
+			w->answered = true;
+			if (w->trickle_pending)
+				_trickle(w);
 			return;
 		}
 		snprintf(why, sizeof(why), "bad answer: %s", a ? err : "out of memory");
@@ -265,12 +444,15 @@ static void _post(struct _whip_s *w)
 		CR_LOG_W(w->stream_name, "whip %s: ICE servers: %s", w->sink->cfg->url, f.ice_note);
 	snprintf(w->logged_note, sizeof(w->logged_note), "%s", f.ice_note);
 	pthread_mutex_lock(&w->lock);
-	w->fig = f;
+	_figures(w);
 	w->state = "posting";
 	pthread_mutex_unlock(&w->lock);
+	w->n_offered = w->offer.n_local;
+	w->answered = w->trickle_pending = w->no_patch = false;
+	w->etag[0] = 0;
 	int n = sdp ? cr_whip_build_offer(&w->offer, sdp, 8192) : -ENOMEM;
 	if (n < 0 || cr_whip_http_request(w->http, "POST", w->sink->cfg->url, w->sink->cfg->token, "application/sdp",
-					  sdp, (size_t)n, _on_post, w, err, sizeof(err)) < 0) {
+					  NULL, sdp, (size_t)n, _on_post, w, err, sizeof(err)) < 0) {
 		snprintf(why, sizeof(why), "%s", !sdp ? "out of memory" : n < 0 ? "the offer does not fit" : err);
 		_retry(w, why);
 	}
@@ -279,15 +461,19 @@ static void _post(struct _whip_s *w)
 
 static void _on_gathered(void *opaque)
 {
-	event_active(((struct _whip_s *)opaque)->post_ev, EV_TIMEOUT, 0); /* not from inside the peer */
+	event_active(((struct _whip_s *)opaque)->trickle_ev, EV_TIMEOUT, 0); /* not from inside the peer */
 }
 
-static void _on_post_ev(evutil_socket_t fd, short what, void *arg)
+static void _on_trickle_ev(evutil_socket_t fd, short what, void *arg)
 {
 	struct _whip_s *w = arg;
 	(void)fd, (void)what;
-	if (w->peer && !w->stopping)
-		_post(w);
+	if (!w->peer || w->stopping)
+		return;
+	if (w->answered)
+		_trickle(w);
+	else
+		w->trickle_pending = true; /* after the POST's answer */
 }
 
 static void _attempt(struct _whip_s *w)
@@ -295,7 +481,7 @@ static void _attempt(struct _whip_s *w)
 	char err[256], why[300];
 	pthread_mutex_lock(&w->lock);
 	w->attempts++;
-	w->state = w->sink->cfg->n_ice_servers ? "gathering" : "posting";
+	w->state = "posting";
 	pthread_mutex_unlock(&w->lock);
 	w->attempt_ns = cr_now_ns();
 	w->offer.stream = w->stream_name;
@@ -310,8 +496,8 @@ static void _attempt(struct _whip_s *w)
 	if (!w->peer) {
 		snprintf(why, sizeof(why), "%s", err);
 		_retry(w, why);
-	} else if (!cr_whip_peer_gathering(w->peer)) {
-		_post(w);
+	} else {
+		_post(w); /* gathering goes on: its candidates follow in a PATCH */
 	}
 }
 
@@ -378,7 +564,7 @@ static void _on_stats(evutil_socket_t fd, short what, void *arg)
 	if (!w->peer)
 		return;
 	pthread_mutex_lock(&w->lock);
-	cr_whip_peer_figures(w->peer, &w->fig);
+	_figures(w);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -415,10 +601,10 @@ static int _setup_loop(struct _whip_s *w)
 	w->teardown_ev = evtimer_new(w->base, _on_teardown, w);
 	w->delete_ev = evtimer_new(w->base, _on_delete_ev, w);
 	w->stop_ev = evtimer_new(w->base, _on_stop_timeout, w);
-	w->post_ev = evtimer_new(w->base, _on_post_ev, w);
+	w->trickle_ev = evtimer_new(w->base, _on_trickle_ev, w);
 	w->stats_ev = event_new(w->base, -1, EV_PERSIST, _on_stats, w);
 	struct timeval tv = {0, 250000};
-	if (!w->wake_ev || !w->retry_ev || !w->teardown_ev || !w->delete_ev || !w->stop_ev || !w->stats_ev || !w->post_ev ||
+	if (!w->wake_ev || !w->retry_ev || !w->teardown_ev || !w->delete_ev || !w->stop_ev || !w->stats_ev || !w->trickle_ev ||
 	    event_add(w->wake_ev, NULL) < 0 || event_add(w->stats_ev, &tv) < 0)
 		return -ENOMEM;
 	w->http = cr_whip_http_new(w->base);
@@ -427,7 +613,7 @@ static int _setup_loop(struct _whip_s *w)
 
 static void _free(struct _whip_s *w)
 {
-	struct event *evs[] = {w->wake_ev, w->retry_ev, w->teardown_ev, w->delete_ev, w->stop_ev, w->stats_ev, w->post_ev};
+	struct event *evs[] = {w->wake_ev, w->retry_ev, w->teardown_ev, w->delete_ev, w->stop_ev, w->stats_ev, w->trickle_ev};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);

@@ -3,9 +3,18 @@
 
     whip_server_aiortc.py PORT [--token T] [--mode ok|401|500|html|nolocation|badsdp]
                           [--drop-every K] [--pli-at N] [--bind ADDR] [--dtls-passive]
+                          [--patch trickle|none]
 
-POST /whip/<name>  application/sdp offer -> 201, answer, Location
+POST /whip/<name>  application/sdp offer -> 201, answer, Location, ETag
+PATCH <Location>   application/trickle-ice-sdpfrag (RFC 9725 4.3): with
+                   If-Match: the ETag, each a=candidate goes to aiortc's
+                   addIceCandidate (204; 412 for another ETag, 428 without);
+                   with If-Match: "*" (an ICE restart) 422: aiortc has no ICE
+                   restart (neither RTCPeerConnection.restartIce nor a new
+                   remote ufrag in aioice). --patch none: 405 for every PATCH
 DELETE <Location>  ends the session
+POST /pause        drops every datagram aiortc receives (a network outage)
+                   until the next PATCH or POST
 GET /stats         JSON: sessions, deletes, posts, and per session the frames
                    decoded, their size, keyframes decoded, PLIs sent, packets
                    dropped on purpose (before SRTP, so aiortc NACKs them)
@@ -26,11 +35,13 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
 
 args = None
 loop = None
 sessions = {}
-stats = {"posts": 0, "deletes": 0, "sessions": []}
+stats = {"posts": 0, "deletes": 0, "patches": [], "sessions": []}
+paused = threading.Event()
 lock = threading.Lock()
 
 
@@ -59,12 +70,13 @@ async def consume(track, st):
 async def answer(offer):
     pc = RTCPeerConnection()
     st = {"frames": 0, "keyframes": 0, "width": 0, "height": 0, "sizes_ok": True, "plis_sent": 0,
-          "pli_frame": 0, "keyframes_after_pli": 0, "closed": False}
+          "pli_frame": 0, "keyframes_after_pli": 0, "closed": False, "trickled": [], "offer_cands": []}
 
     @pc.on("track")
     def on_track(track):
         asyncio.ensure_future(consume(track, st))
 
+    st["offer_cands"] = re.findall(r"a=candidate:\S+ \d+ \w+ \d+ (\S+ \d+ typ \w+)", offer)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
     for t in pc.getTransceivers():
         st["receiver"] = t.receiver
@@ -99,13 +111,17 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/stats":
             return self.reply(404, b"not found")
         with lock:
-            out = {"posts": stats["posts"], "deletes": stats["deletes"],
+            out = {"posts": stats["posts"], "deletes": stats["deletes"], "patches": stats["patches"],
                    "dropped_on_purpose": stats.get("dropped_on_purpose", 0),
                    "sessions": [{k: v for k, v in s.items() if k != "receiver"} for s in stats["sessions"]]}
         self.reply(200, json.dumps(out).encode(), "application/json")
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/pause":
+            paused.set()
+            return self.reply(200)
+        paused.clear()
         with lock:
             stats["posts"] += 1
         if args.token and self.headers.get("Authorization") != "Bearer " + args.token:
@@ -136,6 +152,51 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(201, sdp.encode(), "application/sdp", [("Location", "%s/%s" % (self.path, sid)),
                                                           ("ETag", '"%s"' % sid)])
 
+    def do_PATCH(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode(errors="replace")
+        sid = self.path.rsplit("/", 1)[-1]
+        im = self.headers.get("If-Match")
+        rec = {"session": sid, "if_match": im, "ctype": self.headers.get("Content-Type"), "body": body}
+        paused.clear()
+        with lock:
+            stats["patches"].append(rec)
+            pc = sessions.get(sid)
+            st = next((s for s in stats["sessions"] if s.get("id") == sid), None)
+        if args.patch == "none":
+            rec["answer"] = 405
+            return self.reply(405, b"PATCH not supported\n")
+        if not pc:
+            rec["answer"] = 404
+            return self.reply(404, b"no such session")
+        if args.token and self.headers.get("Authorization") != "Bearer " + args.token:
+            rec["answer"] = 401
+            return self.reply(401, b"invalid token\n")
+        if rec["ctype"] != "application/trickle-ice-sdpfrag":
+            rec["answer"] = 415
+            return self.reply(415, b"expected application/trickle-ice-sdpfrag")
+        if im == "*":
+            rec["answer"] = 422
+            return self.reply(422, b"aiortc cannot restart ICE\n")
+        if im is None or im != '"%s"' % sid:
+            rec["answer"] = 428 if im is None else 412
+            return self.reply(rec["answer"], b"If-Match does not match the ETag\n")
+        cands = re.findall(r"^a=candidate:(.*?)\r?$", body, re.M)
+
+        async def add():
+            for c in cands:
+                ic = candidate_from_sdp(c)
+                ic.sdpMid = "0"
+                await pc.addIceCandidate(ic)
+        try:
+            asyncio.run_coroutine_threadsafe(add(), loop).result(timeout=5)
+        except Exception as e:
+            rec["answer"] = 400
+            return self.reply(400, ("bad candidate: %s" % e).encode())
+        with lock:
+            st["trickled"] += [" ".join(c.split()[4:8]) for c in cands]
+        rec["answer"] = 204
+        self.reply(204)
+
     def do_DELETE(self):
         sid = self.path.rsplit("/", 1)[-1]
         with lock:
@@ -161,7 +222,15 @@ def main():
     ap.add_argument("--pli-at", type=int, default=0)
     ap.add_argument("--dtls-passive", action="store_true")
     ap.add_argument("--bind", default="127.0.0.1", help="HTTP address (the TURN test's namespace)")
+    ap.add_argument("--patch", default="trickle", choices=["trickle", "none"])
     args = ap.parse_args()
+    import aioice.ice
+    orig_rx = aioice.ice.StunProtocol.datagram_received
+
+    def rx(self, data, addr):
+        if not paused.is_set():
+            orig_rx(self, data, addr)
+    aioice.ice.StunProtocol.datagram_received = rx
     if args.drop_every:
         # Lose packets as a network would: before SRTP, so aiortc NACKs them.
         import pylibsrtp

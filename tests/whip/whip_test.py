@@ -12,6 +12,8 @@ dtls      the server answers a=setup:passive: camrelay is the DTLS client
           (aiortc and werift answer active by themselves); >= 95% decoded
 restart   the server is killed (SIGKILL) and started again: camrelay
           publishes again (the time is printed, and must be under 5 s)
+ice-restart  consent lost: ICE restart over PATCH (werift), fresh POST after
+          a 405 (aiortc)
 errors    401 (bad token), 500, a 201 with HTML, a 201 without Location, a
           201 whose body is not SDP: one log line per attempt naming the URL,
           the status and the server's message, retries, no crash, the fd count
@@ -449,7 +451,81 @@ def dtls(build):
         ws.kill()
 
 
-SCENARIOS = {"aiortc": aiortc, "dtls": dtls, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
+def ice_restart(build):
+    """Consent lost with both ends alive (the servers drop every datagram
+    after POST /pause): werift restarts ICE over PATCH (If-Match: "*", new
+    credentials both ways) and the same session goes on; an aiortc server
+    that answers PATCH with 405 gets a fresh POST instead."""
+    node_dir = os.path.join(HERE, "werift")
+    check(os.path.exists(os.path.join(node_dir, "node_modules", "werift", "package.json")),
+          "werift is installed (run tests/whip/werift/setup, or scripts/install-deps)")
+    port = wt.free_port()
+    node = subprocess.Popen(["node", os.path.join(node_dir, "whip_server_werift.mjs"), str(port), "--proxy"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check("ready" in node.stdout.readline(), "the werift WHIP server started")
+    base = "http://127.0.0.1:%d" % port
+
+    def get(path):
+        with urllib.request.urlopen(base + path, timeout=5) as r:
+            return json.loads(r.read())
+
+    def pause():
+        urllib.request.urlopen(urllib.request.Request(base + "/pause", data=b"", method="POST"), timeout=5).read()
+    srv = wt.Server(build, whip_toml(base + "/whip/cam"))
+    try:
+        check(wait_for(lambda: any(s["packets"] >= 100 for s in get("/stats")["sessions"]), 40), "werift receives")
+        pause()
+        ok = wait_for(lambda: whip_info(srv).get("ice_restarts", 0) >= 1, 30)
+        w = whip_info(srv)
+        st = get("/stats")
+        s = st["sessions"][-1]
+        at = s.get("restarts") and s["packets_at_restart"]
+        grew = wait_for(lambda: get("/stats")["sessions"][-1]["packets"] >= (at or 1e9) + 100, 20)
+        st = get("/stats")
+        s = st["sessions"][-1]
+        print("     camrelay: %s" % json.dumps(w))
+        print("     werift: posts %d, patches %s, packets %d (%d at the restart)"
+              % (st["posts"], [(p.get("if_match"), p.get("answer")) for p in st["patches"]], s["packets"],
+                 s["packets_at_restart"]))
+        check(ok and w.get("state") == "publishing" and w.get("publishes") == 1 and st["posts"] == 1,
+              "consent lost -> ICE restarted in the same session (one POST, %s restarts, %r)"
+              % (w.get("ice_restarts"), w.get("restart")))
+        p = st["patches"][0] if st["patches"] else {}
+        check(len(st["patches"]) == 1 and p.get("if_match") == "*" and p.get("answer") == 200 and
+              p.get("ctype") == "application/trickle-ice-sdpfrag" and "a=ice-ufrag:" in p.get("body", ""),
+              "one PATCH with If-Match: \"*\" and the new credentials, answered 200 with a fragment")
+        check(grew, "werift took SRTP packets after the restart (%d after %d): DTLS and SRTP carried on"
+              % (s["packets"], s["packets_at_restart"]))
+        with urllib.request.urlopen(srv.base + "/metrics", timeout=5) as r:
+            check('camrelay_whip_ice_restarts_total{stream="cam"} 1' in r.read().decode(), "/metrics counts it")
+    finally:
+        srv.stop()
+        node.kill()
+        node.wait()
+    # aiortc answering 405 to every PATCH: a fresh POST.
+    port = wt.free_port()
+    ws = WhipServer(port, "--patch", "none")
+    url = "http://127.0.0.1:%d/whip/cam" % port
+    srv = wt.Server(build, whip_toml(url))
+    try:
+        check(wait_for(lambda: any(s["frames"] >= 30 for s in ws.stats()["sessions"]), 40), "aiortc decodes")
+        urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%d/pause" % port, data=b"", method="POST"),
+                               timeout=5).read()
+        ok = wait_for(lambda: len(ws.stats()["sessions"]) == 2 and ws.stats()["sessions"][1]["frames"] >= 30, 40)
+        w, st = whip_info(srv), ws.stats()
+        print("     camrelay: publishes %s, restart %r, last_error %r" % (w.get("publishes"), w.get("restart"),
+                                                                        w.get("last_error")))
+        check(ok and w.get("publishes") == 2 and w.get("ice_restarts") == 0 and st["posts"] == 2,
+              "405 -> a fresh POST, the new session decodes")
+        check([(p["if_match"], p["answer"]) for p in st["patches"]] == [("*", 405)] and
+              "405" in w.get("restart", "") and "fresh POST" in w.get("restart", "") and st["deletes"] >= 1,
+              "the restart PATCH was tried once, its 405 named, the old session DELETEd")
+    finally:
+        srv.stop()
+        ws.kill()
+
+
+SCENARIOS = {"ice-restart": ice_restart, "aiortc": aiortc, "dtls": dtls, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[2]](sys.argv[1])

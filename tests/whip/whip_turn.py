@@ -12,7 +12,8 @@ T does not route: camrelay's UDP has no way to B except coturn's relay
 reverse proxy in front of an SFU would). First without a TURN server (STUN
 only: ICE must fail), then with it: camrelay publishes, /api/streams shows
 a relayed pair and the relayed candidate, the server decodes >= 95% of the
-frames sent.
+frames sent. The relayed candidate, gathered after the POST, reaches the
+server in a trickle PATCH (If-Match: the ETag) and aiortc's addIceCandidate.
 
     whip_turn.py BUILD_DIR"""
 import ctypes
@@ -174,6 +175,17 @@ def run(build, net, tmp):
         check(w.get("relayed") is True and w.get("pair", "").startswith("relay 203.0.113.1:") and
               "(TURN 198.51.100.2:3478)" in w.get("pair", ""), "a relayed candidate pair (%r)" % w.get("pair"))
         check("relay 203.0.113.1:" in w.get("gathered", ""), "the relayed candidate (%r)" % w.get("gathered"))
+        # Trickle (RFC 9725 4.3): the POST went out before the allocation; the
+        # relayed candidate followed in a PATCH that aiortc's addIceCandidate took.
+        patches = [p for p in st.get("patches", []) if p.get("session") == s.get("id")]
+        check(s.get("offer_cands") and not any(c.endswith("typ relay") for c in s["offer_cands"]),
+              "the POST's offer had no relayed candidate (%s)" % s.get("offer_cands"))
+        check(any(c.startswith("203.0.113.1 ") and c.endswith(" typ relay") for c in s.get("trickled", [])) and
+              w.get("trickled", 0) >= 1, "the relayed candidate was trickled to aiortc's addIceCandidate (%s; %r)"
+              % (s.get("trickled"), w.get("trickle")))
+        check(len(patches) == 1 and patches[0]["if_match"] == '"%s"' % s["id"] and patches[0]["answer"] == 204 and
+              patches[0]["ctype"] == "application/trickle-ice-sdpfrag" and "a=end-of-candidates" in patches[0]["body"],
+              "one PATCH, If-Match: the ETag, answered 204 (%s)" % [(p["if_match"], p["answer"]) for p in patches])
         check(sent >= 100 and s.get("frames", 0) >= 0.95 * sent,
               ">= 95%% of the %d frames sent decoded (%d)" % (sent, s.get("frames", 0)))
         check((s.get("width"), s.get("height")) == (320, 240), "frames are 320x240")

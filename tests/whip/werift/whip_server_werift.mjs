@@ -3,10 +3,20 @@
 // NACK handling by werift; transport-cc feedback sent by werift) is forwarded to --forward host:port, where the
 // test's ffmpeg depacketizes and decodes it.
 //
-//   node whip_server_werift.mjs PORT --forward 127.0.0.1:P [--pli-after N]
+//   node whip_server_werift.mjs PORT --forward 127.0.0.1:P [--pli-after N] [--proxy]
 //
-// POST /whip/<name> -> 201 + answer + Location; DELETE <Location>;
-// GET /stats -> {posts, deletes, sessions: [{packets, plis_sent}]}.
+// POST /whip/<name> -> 201 + answer + Location + ETag; DELETE <Location>;
+// PATCH <Location> (RFC 9725 4.3, application/trickle-ice-sdpfrag): with
+// If-Match: "*" an ICE restart: the original offer with the fragment's
+// ufrag/pwd and candidates goes to werift's setRemoteDescription again
+// (werift restarts its ICE agent on new remote credentials), the answer's new
+// ufrag/pwd and candidates come back in a fragment (200, a new ETag); with
+// If-Match: the ETag, candidates go to addIceCandidate (204).
+// GET /stats -> {posts, deletes, patches, sessions: [{packets, plis_sent}]}.
+// --proxy: a UDP relay in this process stands between the two: the answer's
+// candidate is its front, and werift is given its back as camrelay's only
+// candidate; POST /pause drops everything through it until the next PATCH:
+// a network outage with both ends alive.
 import http from "node:http";
 import dgram from "node:dgram";
 import { randomUUID } from "node:crypto";
@@ -21,8 +31,58 @@ const opt = (name, def) => {
 const [fwdHost, fwdPort] = opt("--forward", "127.0.0.1:0").split(":");
 const pliAfter = Number(opt("--pli-after", "0"));
 const udp = dgram.createSocket("udp4");
+const proxy = args.includes("--proxy");
 const sessions = new Map();
-const stats = { posts: 0, deletes: 0, sessions: [] };
+const stats = { posts: 0, deletes: 0, patches: [], sessions: [] };
+let paused = false;
+
+// The UDP relay of one session: camrelay <-> front <-> back <-> werift.
+function makeProxy() {
+  const px = { front: dgram.createSocket("udp4"), back: dgram.createSocket("udp4"), client: null, target: null,
+               dropped: 0 };
+  px.front.on("message", (m, r) => {
+    px.client = r;
+    if (paused || !px.target) return void px.dropped++;
+    px.back.send(m, px.target.port, px.target.address);
+  });
+  px.back.on("message", (m) => {
+    if (paused || !px.client) return void px.dropped++;
+    px.front.send(m, px.client.port, px.client.address);
+  });
+  return Promise.all([new Promise((r) => px.front.bind(0, "127.0.0.1", r)),
+                      new Promise((r) => px.back.bind(0, "127.0.0.1", r))]).then(() => px);
+}
+
+// werift's first IPv4 UDP host candidate becomes the relay's front.
+function viaProxy(sdp, px) {
+  const m = sdp.match(/^a=candidate:\S+ 1 udp \d+ (\d+\.\d+\.\d+\.\d+) (\d+) typ host.*$/m);
+  if (m)
+    px.target = { address: m[1], port: Number(m[2]) };
+  else if (!px.target) // after an ICE restart werift keeps its sockets and lists no candidate again
+    throw new Error("werift has no IPv4 host candidate");
+  const cand = `a=candidate:1 1 udp 2130706431 127.0.0.1 ${px.front.address().port} typ host`;
+  return sdp.replace(/^a=candidate:.*\r?\n/gm, "").replace(/^a=end-of-candidates/m, cand + "\r\na=end-of-candidates");
+}
+
+const noCands = (sdp) => sdp.replace(/^a=candidate:.*\r?\n/gm, "");
+// camrelay's candidates, for werift, become the relay's back.
+const backCand = (sdp, px) => noCands(sdp).replace(/^a=end-of-candidates/m,
+  `a=candidate:1 1 udp 2130706431 127.0.0.1 ${px.back.address().port} typ host\r\na=end-of-candidates`);
+
+// Host candidates are there at once; the STUN one never comes (see iceServers).
+async function gathered(pc) {
+  for (let i = 0, host = 0; i < 100 && pc.iceGatheringState !== "complete" && host < 10; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    host += /typ host/.test(pc.localDescription?.sdp ?? "") ? 1 : 0;
+  }
+}
+
+// The fragment of an answer: its ICE credentials and candidates.
+function fragOf(sdp) {
+  const keep = sdp.split(/\r?\n/).filter((l) => /^a=(ice-ufrag|ice-pwd|candidate|end-of-candidates|ice-lite)/.test(l));
+  return ["a=ice-options:trickle", "a=group:BUNDLE 0", "m=video 9 UDP/TLS/RTP/SAVPF 96", "a=mid:0"]
+    .concat(keep.filter((l) => !/^a=(ice-lite)/.test(l))).join("\r\n") + "\r\n";
+}
 
 async function answer(offer) {
   const pc = new RTCPeerConnection({
@@ -39,12 +99,15 @@ async function answer(offer) {
     },
     // transport-wide sequence numbers, answered with transport-cc feedback
     headerExtensions: { video: [useTransportWideCC()] },
+    // werift asks a STUN server on the Internet unless given one: a loopback
+    // port where nothing answers (no traffic leaves this machine)
+    iceServers: [{ urls: "stun:127.0.0.1:9" }],
   });
-  const st = { packets: 0, plis_sent: 0 };
+  const st = { packets: 0, plis_sent: 0, restarts: 0, packets_at_restart: 0, trickled: [] };
   pc.onTrack.subscribe((track) => {
     track.onReceiveRtp.subscribe(async (rtp) => {
       st.packets++;
-      udp.send(rtp.serialize(), Number(fwdPort), fwdHost);
+      if (Number(fwdPort)) udp.send(rtp.serialize(), Number(fwdPort), fwdHost);
       if (pliAfter && st.packets === pliAfter) {
         const t = pc.getTransceivers()[0];
         await t.receiver.sendRtcpPLI(track.ssrc);
@@ -52,11 +115,31 @@ async function answer(offer) {
       }
     });
   });
-  await pc.setRemoteDescription({ type: "offer", sdp: offer });
+  const px = proxy ? await makeProxy() : null;
+  await pc.setRemoteDescription({ type: "offer", sdp: px ? backCand(offer, px) : offer });
   await pc.setLocalDescription(await pc.createAnswer());
-  for (let i = 0; i < 100 && pc.iceGatheringState !== "complete"; i++)
-    await new Promise((r) => setTimeout(r, 50));
-  return { pc, st, sdp: pc.localDescription.sdp };
+  await gathered(pc);
+  const sdp = px ? viaProxy(pc.localDescription.sdp, px) : pc.localDescription.sdp;
+  return { pc, st, sdp, offer, px };
+}
+
+// An ICE restart: the first offer with the new remote credentials.
+async function restart(s, frag) {
+  const ufrag = frag.match(/^a=ice-ufrag:(\S+)/m), pwd = frag.match(/^a=ice-pwd:(\S+)/m);
+  if (!ufrag || !pwd) throw new Error("no a=ice-ufrag/a=ice-pwd in the fragment");
+  let offer = s.offer.replace(/^a=ice-ufrag:.*$/m, `a=ice-ufrag:${ufrag[1]}`).replace(/^a=ice-pwd:.*$/m,
+    `a=ice-pwd:${pwd[1]}`);
+  offer = s.px ? backCand(offer, s.px) : noCands(offer);
+  if (!s.px)
+    offer = offer.replace(/^a=end-of-candidates/m, (frag.match(/^a=candidate:.*$/gm) || []).join("\r\n") +
+                          "\r\na=end-of-candidates");
+  s.st.restarts++;
+  s.st.packets_at_restart = s.st.packets;
+  await s.pc.setRemoteDescription({ type: "offer", sdp: offer });
+  await s.pc.setLocalDescription(await s.pc.createAnswer());
+  await gathered(s.pc);
+  const sdp = s.px ? viaProxy(s.pc.localDescription.sdp, s.px) : s.pc.localDescription.sdp;
+  return fragOf(sdp);
 }
 
 const server = http.createServer((req, res) => {
@@ -67,23 +150,62 @@ const server = http.createServer((req, res) => {
       res.writeHead(200, { "Content-Type": "application/json" });
       return res.end(JSON.stringify(stats));
     }
+    if (req.method === "POST" && req.url === "/pause") {
+      paused = true;
+      res.writeHead(200);
+      return res.end();
+    }
     if (req.method === "POST") {
       stats.posts++;
+      paused = false;
       try {
-        const { pc, st, sdp } = await answer(Buffer.concat(chunks).toString());
+        const s = await answer(Buffer.concat(chunks).toString());
         const id = randomUUID();
-        sessions.set(id, pc);
-        stats.sessions.push(st);
-        res.writeHead(201, { "Content-Type": "application/sdp", Location: `${req.url}/${id}` });
-        return res.end(sdp);
+        s.etag = `"${id}-0"`;
+        sessions.set(id, s);
+        stats.sessions.push(s.st);
+        res.writeHead(201, { "Content-Type": "application/sdp", Location: `${req.url}/${id}`, ETag: s.etag });
+        return res.end(s.sdp);
       } catch (e) {
         res.writeHead(400, { "Content-Type": "text/plain" });
         return res.end(`bad offer: ${e}`);
       }
     }
+    if (req.method === "PATCH") {
+      const s = sessions.get(req.url.split("/").pop());
+      const im = req.headers["if-match"], body = Buffer.concat(chunks).toString();
+      const rec = { if_match: im ?? null, ctype: req.headers["content-type"] ?? null, body };
+      stats.patches.push(rec);
+      paused = false;
+      const end = (code, hdr = {}, text = "") => {
+        rec.answer = code;
+        res.writeHead(code, hdr);
+        res.end(text);
+      };
+      if (!s) return end(404);
+      if (rec.ctype !== "application/trickle-ice-sdpfrag") return end(415);
+      try {
+        if (im === "*") {
+          const frag = await restart(s, body);
+          s.etag = `"${randomUUID()}-r"`;
+          rec.frag = frag;
+          return end(200, { "Content-Type": "application/trickle-ice-sdpfrag", ETag: s.etag }, frag);
+        }
+        if (im !== s.etag) return end(im === undefined ? 428 : 412);
+        for (const c of body.match(/^a=candidate:.*$/gm) || []) {
+          await s.pc.addIceCandidate({ candidate: c.slice(2), sdpMid: "0" });
+          s.st.trickled.push(c.split(" ").slice(4, 8).join(" "));
+        }
+        return end(204);
+      } catch (e) {
+        rec.error = String(e);
+        return end(400, { "Content-Type": "text/plain" }, `bad fragment: ${e}`);
+      }
+    }
     if (req.method === "DELETE") {
       const id = req.url.split("/").pop();
-      const pc = sessions.get(id);
+      const s = sessions.get(id);
+      const pc = s && s.pc;
       if (!pc) {
         res.writeHead(404);
         return res.end();
@@ -91,6 +213,10 @@ const server = http.createServer((req, res) => {
       sessions.delete(id);
       stats.deletes++;
       await pc.close();
+      if (s.px) {
+        s.px.front.close();
+        s.px.back.close();
+      }
       res.writeHead(200);
       return res.end();
     }
