@@ -14,7 +14,8 @@
  * Threading: every function may be called from any thread, but not two of
  * start/stop/destroy at once on one pipeline. The packet and RTP callbacks
  * run on the encoder's thread, the frame callback on the capture side's
- * conversion thread; each is called by one thread at a time, and the data
+ * conversion thread, the caps callback on the thread of the output whose caps
+ * changed (just before that output's first packet or frame with them); each is called by one thread at a time, and the data
  * it gets is valid only during the call (copy what you keep). Inside a
  * callback you may call request_keyframe, set_bitrate, stats, last_error and
  * the version functions; stop and destroy return -EDEADLK (0 for destroy is
@@ -41,7 +42,7 @@ extern "C" {
  * major M runs with any library whose camrelay_api_version() has major M and
  * a minor at least as large. */
 #define CAMRELAY_API_VERSION_MAJOR 0
-#define CAMRELAY_API_VERSION_MINOR 1
+#define CAMRELAY_API_VERSION_MINOR 2 /* 2: caps (camrelay_pipeline_caps_get, set_caps_callback) */
 #define CAMRELAY_API_VERSION ((CAMRELAY_API_VERSION_MAJOR << 16) | CAMRELAY_API_VERSION_MINOR)
 
 /* The API version of the library loaded at run time (CAMRELAY_API_VERSION
@@ -111,6 +112,31 @@ typedef void (*camrelay_packet_fn)(const camrelay_encoded_packet *pkt, void *opa
 typedef void (*camrelay_rtp_fn)(const camrelay_rtp_packet *rtp, void *opaque);
 typedef void (*camrelay_frame_fn)(const camrelay_raw_frame *frame, void *opaque);
 
+/* Explicit caps: what one output of the pipeline delivers. A consumer learns
+ * them from camrelay_pipeline_caps_get() or the caps callback instead of
+ * probing each packet or frame. */
+typedef enum camrelay_caps_kind {
+	CAMRELAY_CAPS_ENCODED = 0, /* the packets of on_packet / on_rtp */
+	CAMRELAY_CAPS_RAW = 1,     /* the frames of on_frame */
+} camrelay_caps_kind;
+
+typedef struct camrelay_caps {
+	camrelay_caps_kind kind;
+	uint64_t generation;  /* 1 for the first caps of this output, +1 at each change */
+	int width, height;
+	const char *format;   /* RAW: the pixel format ("yuyv", "nv12", ...); ENCODED: the codec ("h264") */
+	camrelay_codec codec; /* ENCODED; 0 for RAW */
+	uint32_t clock_rate;  /* ENCODED: the clock of pts and RTP timestamps; 0 for RAW */
+	int full_range;       /* RAW: 1 YUV 0..255 (JPEG), 0 BT.601 limited range; ENCODED: 0 */
+} camrelay_caps;
+
+/* Called when an output's caps change: before its first packet or frame, and
+ * again whenever size, format or codec change (a camera that comes back at
+ * another size, placeholders while it is gone, an encoder restarted at a new
+ * size: that packet is a keyframe with its parameter sets). Not called while
+ * nothing changes. */
+typedef void (*camrelay_caps_fn)(const camrelay_caps *caps, void *opaque);
+
 /* Creates a stopped pipeline from TOML in seed 001's schema:
  *
  *	[stream.cam]
@@ -166,6 +192,17 @@ CAMRELAY_API int camrelay_pipeline_set_packet_callback(camrelay_pipeline *p, cam
 CAMRELAY_API int camrelay_pipeline_set_rtp_callback(camrelay_pipeline *p, camrelay_rtp_fn fn, void *opaque);
 CAMRELAY_API int camrelay_pipeline_set_frame_callback(camrelay_pipeline *p, camrelay_frame_fn fn,
 						      void *opaque);
+
+/* The caps callback (set while stopped, -EBUSY when running; NULL removes
+ * it). Caps exist for the outputs in use (a packet or RTP callback: ENCODED;
+ * a frame callback: RAW). */
+CAMRELAY_API int camrelay_pipeline_set_caps_callback(camrelay_pipeline *p, camrelay_caps_fn fn, void *opaque);
+/* The current caps of one output into the first `size` bytes of *out (pass
+ * sizeof(camrelay_caps)). 0; -EAGAIN before that output delivered anything
+ * (since the last start); -EINVAL. The format string stays valid as long as
+ * the library is loaded. */
+CAMRELAY_API int camrelay_pipeline_caps_get(camrelay_pipeline *p, camrelay_caps_kind kind, camrelay_caps *out,
+					    size_t size);
 
 /* Starts capture and encoding threads. 0, or a negative errno with the reason
  * in camrelay_pipeline_last_error(). A device that cannot be opened is not an

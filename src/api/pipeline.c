@@ -35,6 +35,11 @@ struct camrelay_pipeline {
 	void *rtp_opaque;
 	camrelay_frame_fn on_frame;
 	void *frame_opaque;
+	camrelay_caps_fn on_caps;
+	void *caps_opaque;
+	/* Each output's caps (generation 0: none yet), under caps_lock. */
+	pthread_mutex_t caps_lock;
+	camrelay_caps caps[2];
 
 	struct cr_stream_s *stream;
 	struct cr_sub_s *pkt_sub, *raw_sub;
@@ -98,6 +103,7 @@ static camrelay_pipeline *_from_config(const struct cr_config_s *all, const char
 	p->clock_rate = o->present && o->clock_rate > 0 ? (uint32_t)o->clock_rate : 90000;
 	p->payload_type = o->present && o->payload_type ? (uint8_t)o->payload_type : 96;
 	pthread_mutex_init(&p->err_lock, NULL);
+	pthread_mutex_init(&p->caps_lock, NULL);
 	cr_latency_init(&p->delivered);
 	return p;
 }
@@ -175,6 +181,42 @@ int camrelay_pipeline_set_frame_callback(camrelay_pipeline *p, camrelay_frame_fn
 	_SET_CB(p, on_frame, frame_opaque, fn, opaque);
 }
 
+int camrelay_pipeline_set_caps_callback(camrelay_pipeline *p, camrelay_caps_fn fn, void *opaque)
+{
+	_SET_CB(p, on_caps, caps_opaque, fn, opaque);
+}
+
+int camrelay_pipeline_caps_get(camrelay_pipeline *p, camrelay_caps_kind kind, camrelay_caps *out, size_t size)
+{
+	if (!p || !out || (kind != CAMRELAY_CAPS_ENCODED && kind != CAMRELAY_CAPS_RAW))
+		return -EINVAL;
+	pthread_mutex_lock(&p->caps_lock);
+	camrelay_caps c = p->caps[kind];
+	pthread_mutex_unlock(&p->caps_lock);
+	if (!c.generation)
+		return -EAGAIN;
+	memcpy(out, &c, size < sizeof(c) ? size : sizeof(c));
+	return 0;
+}
+
+/* On an output's thread, before it delivers something with caps c: a change
+ * becomes a new generation and the caps callback. */
+static void _caps_seen(camrelay_pipeline *p, camrelay_caps *c)
+{
+	pthread_mutex_lock(&p->caps_lock);
+	const camrelay_caps *last = &p->caps[c->kind];
+	bool same = last->generation && last->width == c->width && last->height == c->height &&
+		    last->codec == c->codec && last->clock_rate == c->clock_rate && last->full_range == c->full_range &&
+		    strcmp(last->format, c->format) == 0;
+	if (!same) {
+		c->generation = last->generation + 1;
+		p->caps[c->kind] = *c;
+	}
+	pthread_mutex_unlock(&p->caps_lock);
+	if (!same && p->on_caps)
+		p->on_caps(c, p->caps_opaque);
+}
+
 static void _rtp_emit(void *opaque, uint8_t *data, size_t len)
 {
 	camrelay_pipeline *p = opaque;
@@ -220,7 +262,10 @@ static void _deliver_packet(void *item, void *opaque)
 		.sequence = pkt->seq,
 		.encoded_time_ns = pkt->ts_encoded_ns,
 	};
+	camrelay_caps caps = {.kind = CAMRELAY_CAPS_ENCODED, .width = pkt->width, .height = pkt->height,
+			      .format = cr_codec_name(pkt->codec), .codec = out.codec, .clock_rate = p->clock_rate};
 	_in_callback = p;
+	_caps_seen(p, &caps);
 	if (p->on_packet)
 		p->on_packet(&out, p->packet_opaque);
 	if (p->on_rtp) {
@@ -256,7 +301,10 @@ static void _deliver_frame(void *item, void *opaque)
 		out.planes[i] = f->data[i];
 		out.strides[i] = f->stride[i];
 	}
+	camrelay_caps caps = {.kind = CAMRELAY_CAPS_RAW, .width = f->width, .height = f->height,
+			      .format = out.format, .full_range = out.full_range};
 	_in_callback = p;
+	_caps_seen(p, &caps);
 	p->on_frame(&out, p->frame_opaque);
 	_in_callback = NULL;
 }
@@ -301,6 +349,9 @@ int camrelay_pipeline_start(camrelay_pipeline *p)
 		p->rtp.emit = _rtp_emit;
 		p->rtp.opaque = p;
 	}
+	pthread_mutex_lock(&p->caps_lock); /* caps are learnt again after each start */
+	memset(p->caps, 0, sizeof(p->caps));
+	pthread_mutex_unlock(&p->caps_lock);
 	if (!(p->stream = cr_stream_new(&p->cfg)))
 		return _fail(p, -ENOMEM, "out of memory");
 	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = p->enc, .deliver = _deliver_packet,
@@ -340,6 +391,7 @@ void camrelay_pipeline_destroy(camrelay_pipeline *p)
 		return;
 	cr_latency_destroy(&p->delivered);
 	pthread_mutex_destroy(&p->err_lock);
+	pthread_mutex_destroy(&p->caps_lock);
 	if (p->all)
 		cr_config_free(p->all);
 	free(p->all);

@@ -10,6 +10,8 @@ directory, found through pkg-config (camrelay.pc, prefix-relocatable), then:
   python         examples/pipeline.py (ctypes) on /usr/bin/python3
   config-error   a bad config through the library gives the daemon's
                  file:line:column message, opening nothing (strace)
+  caps           tests/lib/caps_test.c: caps and the caps callback follow a
+                 source whose size changes (a file: 320x240 then 640x480)
   core-layers    no file of the library includes a sink, net or cli header
   vm             the C example in the real-kernel VM (tests/lib/lib-vm.sh):
                  vivid -> x264, and vivid -> vicodec with prefer_dmabuf (0 bytes copied)
@@ -111,7 +113,7 @@ def mode_install(env, prefix):
     names = [l.split()[-1] for l in syms if l.strip()]
     api = set(re.findall(r"\b(camrelay_\w+)\s*\(", open(os.path.join(inc, "camrelay", "pipeline.h")).read() +
                          open(os.path.join(inc, "camrelay", "encoder.h")).read()))
-    other = [n for n in names if n.split("@")[0] not in api and n != "CAMRELAY_0.1"]
+    other = [n for n in names if n.split("@")[0] not in api and not re.fullmatch(r"CAMRELAY_\d+\.\d+", n)]
     check(not other and len(names) > 10, "nm -D --defined-only lists only the public API",
           f"{len(names)} symbols; not in the headers: {other[:10]}")
     missing = sorted(api - {n.split("@")[0] for n in names})
@@ -150,6 +152,31 @@ def mode_c(env, prefix, tmp):
         return
     r = run([exe], capture_output=False, env=env)
     check(r.returncode == 0, "C example: all its checks pass")
+
+
+def mode_caps(env, prefix, tmp):
+    # A camera coming back at another size, reproducibly: an MPEG-TS whose
+    # second half is twice as big (camrelay decodes it and encodes H.264).
+    clip = os.path.join(tmp, "sizes.ts")
+    parts = []
+    for i, size in enumerate(("320x240", "640x480")):
+        part = os.path.join(tmp, f"part{i}.ts")
+        r = run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc=size={size}:rate=30:duration=2",
+                 "-c:v", "mpeg2video", "-q:v", "4", "-output_ts_offset", str(2 * i), "-y", part])
+        check(r.returncode == 0, f"ffmpeg makes the {size} part", r.stderr[-500:])
+        parts.append(part)
+    with open(clip, "wb") as out:
+        for part in parts:
+            out.write(open(part, "rb").read())
+    exe = os.path.join(tmp, "caps_test")
+    r = run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-g", *cflags_san(),
+             os.path.join(SRC, "tests/lib/caps_test.c"), "-o", exe, *pkg(env, "--cflags").split(),
+             *pkg(env, "--libs").split(), "-Wl,-rpath," + pkg(env, "--variable=libdir"), "-lpthread"])
+    check(r.returncode == 0, "caps test builds with pkg-config's flags", r.stderr[-2000:])
+    if r.returncode:
+        return
+    r = run([exe, clip], capture_output=False, env=env)
+    check(r.returncode == 0, "caps test: caps announced before each size, and only on changes")
 
 
 def mode_rust(env, prefix, tmp):
@@ -271,6 +298,8 @@ def main():
                 mode_install(env, prefix)
             elif MODE == "c":
                 mode_c(env, prefix, tmp)
+            elif MODE == "caps":
+                mode_caps(env, prefix, tmp)
             elif MODE == "rust":
                 mode_rust(env, prefix, tmp)
             elif MODE == "python":
