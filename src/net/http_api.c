@@ -152,6 +152,9 @@ static void _add_rtp_sink(const struct cr_rtp_sink_info_s *r, void *opaque)
 			      (json_int_t)r->plis, "firs", (json_int_t)r->firs, "keyframes_requested",
 			      (json_int_t)r->keyframes_requested, "remb_bps", (json_int_t)r->remb_bps,
 			      "fraction_lost", r->fraction_lost, "jitter_ms", r->jitter_ms);
+	json_object_set_new(j, "keyframes_answered", json_integer((json_int_t)r->keyframes_answered));
+	json_object_set_new(j, "keyframe_delay_ms", json_real(r->keyframe_delay_ms));
+	json_object_set_new(j, "keyframe_delay_max_ms", json_real(r->keyframe_delay_max_ms));
 	if (ctx->admin)
 		json_object_set_new(j, "address", json_string(r->address));
 	json_array_append_new(ctx->arr, j);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audio/audio.h"
@@ -55,6 +56,7 @@ struct _rtp_sink_s {
 	/* RTCP: SR to port + 1, feedback read back (the sink thread). */
 	struct sockaddr_storage rtcp_dst;
 	int64_t last_sr_ns, last_capture_ns, last_key_ns;
+	int64_t key_asked_rt_ns; /* CLOCK_REALTIME arrival of the PLI/FIR not yet answered, 0: none */
 	/* Audio (the audio thread's): Opus to port + 2, RTCP to port + 3. */
 	struct cr_audio_sub_s *asub;
 	struct cr_rtp_s artp;
@@ -126,15 +128,51 @@ static void _send_audio(void *opaque, uint8_t *pkt, size_t len)
 			    "rtp sink: sending audio to %s + 2 failed: %s", r->sink->cfg->address, strerror(errno));
 }
 
+static int64_t _realtime_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* When the datagram reached the socket (SO_TIMESTAMPNS, CLOCK_REALTIME);
+ * now when the kernel gave no stamp. */
+static int64_t _arrival_ns(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec t;
+			memcpy(&t, CMSG_DATA(c), sizeof(t));
+			return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+		}
+	return _realtime_ns();
+}
+
+/* The first keyframe sent after a receiver's PLI/FIR: how long after the
+ * request reached the socket its first packet left (the encoder's next
+ * frame, its encoding and the payloader). */
+static void _key_answered(struct _rtp_sink_s *r)
+{
+	double ms = (_realtime_ns() - r->key_asked_rt_ns) / 1e6;
+	r->key_asked_rt_ns = 0;
+	pthread_mutex_lock(&r->ps_lock);
+	r->info.keyframes_answered++;
+	r->info.keyframe_delay_ms = ms;
+	if (ms > r->info.keyframe_delay_max_ms)
+		r->info.keyframe_delay_max_ms = ms;
+	pthread_mutex_unlock(&r->ps_lock);
+}
+
 /* RTCP the receiver sent back to this socket (outside input: parsed by the
  * fuzzed rtcp.c; what fails to parse is dropped). */
 static void _read_rtcp(struct _rtp_sink_s *r)
 {
 	for (int i = 0; i < 16; i++) {
 		uint8_t b[1500];
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(r->fd, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		char ctl[CMSG_SPACE(sizeof(struct timespec))];
+		struct iovec iov = {b, sizeof(b)};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+		ssize_t n = recvmsg(r->fd, &mh, MSG_DONTWAIT);
 		if (n <= 0)
 			return;
 		struct cr_rtcp_info_s ri;
@@ -157,6 +195,8 @@ static void _read_rtcp(struct _rtp_sink_s *r)
 		pthread_mutex_unlock(&r->ps_lock);
 		if (key) {
 			r->last_key_ns = now;
+			if (!r->key_asked_rt_ns)
+				r->key_asked_rt_ns = _arrival_ns(&mh);
 			cr_sub_request_keyframe(r->sub);
 			CR_LOG_D(cr_stream_name(r->sink->stream), "rtp sink %s: keyframe asked for by the receiver (%s)",
 				 r->sink->cfg->address, ri.pli ? "PLI" : "FIR");
@@ -186,8 +226,10 @@ static void *_thread(void *arg)
 			}
 		}
 		uint32_t ts = (uint32_t)pkt->pts + r->ts_offset;
-		if (cr_rtp_payload(&r->rtp, pkt->data, pkt->size, ts, pkt->flags & CR_PACKET_KEYFRAME,
-				   pkt->width, pkt->height) > 0) {
+		bool key = pkt->flags & CR_PACKET_KEYFRAME;
+		if (key && r->key_asked_rt_ns)
+			_key_answered(r); /* its first packet goes out now */
+		if (cr_rtp_payload(&r->rtp, pkt->data, pkt->size, ts, key, pkt->width, pkt->height) > 0) {
 			r->last_capture_ns = pkt->ts_capture_ns ? pkt->ts_capture_ns : cr_now_ns();
 			cr_sub_sent(r->sub, pkt->ts_capture_ns);
 		}
@@ -251,6 +293,8 @@ static int _open(struct cr_sink_s *sink)
 	else
 		setsockopt(r->fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof(ttl));
 	setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	int one = 1; /* arrival stamps of RTCP: the PLI -> keyframe delay */
+	setsockopt(r->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	struct cr_encoder_cfg_s enc;
 	cr_rtp_stream_encoder(sc, CR_CODEC_H264, &enc);
 	const struct cr_output_cfg_s *o = &sc->sources[0].output;

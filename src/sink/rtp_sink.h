@@ -11,6 +11,11 @@ struct cr_rtp_sink_info_s {
 	uint64_t rtcp_packets, plis, firs, keyframes_requested;
 	uint64_t remb_bps;
 	double fraction_lost, jitter_ms;
+	/* PLI/FIR -> keyframe: requests answered by a keyframe, and the time
+	 * from the request reaching the socket to that keyframe's first packet
+	 * (the last one, the longest) */
+	uint64_t keyframes_answered;
+	double keyframe_delay_ms, keyframe_delay_max_ms;
 };
 
 /* Every open RTP sink (any thread). */
