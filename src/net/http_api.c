@@ -135,6 +135,7 @@ static void _add_rtsp_client(const struct cr_rtsp_client_info_s *v, void *opaque
 	json_object_set_new(j, "packets_dropped", json_integer((json_int_t)v->packets_dropped));
 	json_object_set_new(j, "frames_sent", json_integer((json_int_t)v->frames_sent));
 	json_object_set_new(j, "frames_dropped", json_integer((json_int_t)v->frames_dropped));
+	json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)v->audio_packets_sent));
 	json_object_set_new(j, "receiver_reports", json_integer((json_int_t)v->receiver_reports));
 	json_object_set_new(j, "fraction_lost", json_real(v->fraction_lost));
 	json_object_set_new(j, "packets_lost", json_integer((json_int_t)v->packets_lost));

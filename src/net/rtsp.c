@@ -104,11 +104,11 @@ static void _session_header(char *out, size_t cap, const struct cr_rtsp_client_s
 		 (long long)(cl->r->timeout_ns / 1000000000LL));
 }
 
-/* The path a request names, without "trackID=0" and slashes at the end.
- * Clients join the control URL to a Content-Base that has a query
- * (?token=...) in two ways: ".../cam/trackID=0?q" and ".../cam?q/trackID=0";
- * both name the track. */
-static int _path(const char *uri, char *path, size_t cap, char *query, size_t qcap)
+/* The path a request names, without "trackID=N" (*track: 0 video, 1 audio)
+ * and slashes at the end. Clients join the control URL to a Content-Base
+ * that has a query (?token=...) in two ways: ".../cam/trackID=0?q" and
+ * ".../cam?q/trackID=0"; both name the track. */
+static int _path(const char *uri, char *path, size_t cap, char *query, size_t qcap, int *track)
 {
 	struct cr_rtsp_url_s u;
 	if (cr_rtsp_parse_url(uri, &u) < 0)
@@ -119,8 +119,11 @@ static int _path(const char *uri, char *path, size_t cap, char *query, size_t qc
 		*slash = 0;
 	snprintf(query, qcap, "%s", u.query);
 	size_t n = strlen(path);
-	if (n >= 9 && strcmp(path + n - 9, "trackID=0") == 0)
+	*track = 0;
+	if (n >= 9 && strncmp(path + n - 9, "trackID=", 8) == 0 && (path[n - 1] == '0' || path[n - 1] == '1')) {
+		*track = path[n - 1] - '0';
 		path[n -= 9] = 0;
+	}
 	while (n && path[n - 1] == '/')
 		path[--n] = 0;
 	return 0;
@@ -138,16 +141,17 @@ static void _local_ip(struct cr_rtsp_conn_s *c, char *out, size_t cap)
 /* ---- requests ---- */
 
 /* A connection's client for the media a URL names (made when missing). */
-static struct cr_rtsp_client_s *_client_for(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, int *code)
+static struct cr_rtsp_client_s *_client_for(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, int *code,
+					     int *track)
 {
 	char path[512], query[512];
 	struct cr_rtsp_media_s media;
 	*code = 404;
-	if (_path(m->uri, path, sizeof(path), query, sizeof(query)) < 0) {
+	if (_path(m->uri, path, sizeof(path), query, sizeof(query), track) < 0) {
 		*code = 400;
 		return NULL;
 	}
-	if (cr_rtsp_media_for(c->r, path, &media) < 0)
+	if (cr_rtsp_media_for(c->r, path, &media) < 0 || (*track == 1 && !cr_rtsp_audio_offered(c->r, media.stream)))
 		return NULL;
 	if (cr_rtsp_authorize(c, m, cr_stream_name(c->r->streams[media.stream]), query, code) < 0)
 		return NULL;
@@ -186,8 +190,8 @@ static struct cr_rtsp_client_s *_client_for(struct cr_rtsp_conn_s *c, const stru
 
 static bool _describe(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, bool last)
 {
-	int code;
-	struct cr_rtsp_client_s *cl = _client_for(c, m, &code);
+	int code, track;
+	struct cr_rtsp_client_s *cl = _client_for(c, m, &code, &track);
 	if (!cl) {
 		_fail(c, m->cseq, code, "DESCRIBE %s", m->uri);
 		return true;
@@ -223,35 +227,39 @@ static struct cr_rtsp_client_s *_session(struct cr_rtsp_conn_s *c, const struct 
 	return cl;
 }
 
-static int _transport(struct cr_rtsp_conn_s *c, struct cr_rtsp_client_s *cl, const struct cr_rtsp_transport_s *t)
+/* A track's transport (its channels or addresses into ch, rtp, rtcp).
+ * Every track of a session goes the same way: the first SETUP chooses;
+ * the audio track has no multicast (461). */
+static int _transport(struct cr_rtsp_conn_s *c, struct cr_rtsp_client_s *cl, const struct cr_rtsp_transport_s *t,
+		      int track, int ch[2], struct sockaddr_storage *rtp, struct sockaddr_storage *rtcp)
 {
 	struct cr_rtsp_s *r = c->r;
-	if (t->record)
+	enum cr_rtsp_tr_e tr = t->tcp ? CR_RTSP_TCP : t->multicast ? CR_RTSP_MCAST : CR_RTSP_UDP;
+	if (t->record || (cl->session[0] && tr != cl->tr) || (track == 1 && tr == CR_RTSP_MCAST))
 		return 461;
-	if (t->tcp) {
-		cl->tr = CR_RTSP_TCP;
-		cl->channel[0] = t->interleaved[0] >= 0 ? t->interleaved[0] : 0;
-		cl->channel[1] = t->interleaved[0] >= 0 ? t->interleaved[1] : 1;
-		return 0;
-	}
-	if (t->multicast) {
-		if (!r->cfg->rtsp.multicast_group[0])
+	cl->tr = tr;
+	if (tr == CR_RTSP_TCP) {
+		ch[0] = t->interleaved[0] >= 0 ? t->interleaved[0] : 2 * track;
+		ch[1] = t->interleaved[0] >= 0 ? t->interleaved[1] : 2 * track + 1;
+		/* The other track's channels are its own. */
+		const int *o = track == 1 ? (cl->video_set ? cl->channel : NULL) : (cl->audio ? cl->audio->channel : NULL);
+		if (o && (ch[0] == o[0] || ch[0] == o[1] || ch[1] == o[0] || ch[1] == o[1]))
 			return 461;
-		cl->tr = CR_RTSP_MCAST;
 		return 0;
 	}
+	if (tr == CR_RTSP_MCAST)
+		return r->cfg->rtsp.multicast_group[0] ? 0 : 461;
 	if (t->client_port[0] < 0)
 		return 461;
 	/* Media goes to the address the request came from, never elsewhere
 	 * (a destination= parameter would make us a traffic reflector). */
-	cl->tr = CR_RTSP_UDP;
-	memcpy(&cl->rtp_addr, &c->peer, c->peer_len);
-	memcpy(&cl->rtcp_addr, &c->peer, c->peer_len);
+	memcpy(rtp, &c->peer, c->peer_len);
+	memcpy(rtcp, &c->peer, c->peer_len);
 	cl->addr_len = c->peer_len;
-	uint16_t *p0 = c->peer.ss_family == AF_INET6 ? &((struct sockaddr_in6 *)&cl->rtp_addr)->sin6_port
-						     : &((struct sockaddr_in *)&cl->rtp_addr)->sin_port;
-	uint16_t *p1 = c->peer.ss_family == AF_INET6 ? &((struct sockaddr_in6 *)&cl->rtcp_addr)->sin6_port
-						     : &((struct sockaddr_in *)&cl->rtcp_addr)->sin_port;
+	uint16_t *p0 = c->peer.ss_family == AF_INET6 ? &((struct sockaddr_in6 *)rtp)->sin6_port
+						     : &((struct sockaddr_in *)rtp)->sin_port;
+	uint16_t *p1 = c->peer.ss_family == AF_INET6 ? &((struct sockaddr_in6 *)rtcp)->sin6_port
+						     : &((struct sockaddr_in *)rtcp)->sin_port;
 	*p0 = htons((uint16_t)t->client_port[0]);
 	*p1 = htons((uint16_t)t->client_port[1]);
 	return 0;
@@ -284,16 +292,25 @@ static void _setup(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m)
 		return _fail(c, m->cseq, 461, "Transport \"%.100s\"", m->transport);
 	if (m->session[0] && !_session(c, m))
 		return;
-	int code;
-	struct cr_rtsp_client_s *cl = _client_for(c, m, &code);
+	int code, track;
+	struct cr_rtsp_client_s *cl = _client_for(c, m, &code, &track);
 	if (!cl)
 		return _fail(c, m->cseq, code, "SETUP %s", m->uri);
 	if (cl->session[0] && !m->session[0])
 		return _fail(c, m->cseq, 459, "a second SETUP on one connection");
 	if (!cl->counted && !_limits(c, m, cl))
 		return;
-	if ((code = _transport(c, cl, &t)) != 0)
-		return _fail(c, m->cseq, code, "Transport \"%.100s\"", m->transport);
+	bool fresh = track == 1 && !cl->audio;
+	struct cr_rtsp_audio_s *a = track == 1 ? cr_rtsp_audio_new(cl) : NULL;
+	if (track == 1 && !a)
+		return _fail(c, m->cseq, 500, "SETUP %s: out of memory", m->uri);
+	if ((code = _transport(c, cl, &t, track, a ? a->channel : cl->channel, a ? &a->rtp_addr : &cl->rtp_addr,
+			       a ? &a->rtcp_addr : &cl->rtcp_addr)) != 0 ||
+	    (a && cr_rtsp_audio_start(cl) < 0)) {
+		if (fresh)
+			cr_rtsp_audio_free(cl);
+		return _fail(c, m->cseq, code ? code : 500, "Transport \"%.100s\" of track %d", m->transport, track);
+	}
 	if (!cl->session[0]) {
 		uint64_t id;
 		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
@@ -306,12 +323,13 @@ static void _setup(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m)
 		r->stats.sessions++;
 	}
 	char tr[256], sess[64];
+	const int *ch = a ? a->channel : cl->channel;
+	uint32_t ssrc = a ? a->rtp.ssrc : cl->rtp.ssrc;
 	if (cl->tr == CR_RTSP_TCP) {
-		snprintf(tr, sizeof(tr), "RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X", cl->channel[0],
-			 cl->channel[1], cl->rtp.ssrc);
+		snprintf(tr, sizeof(tr), "RTP/AVP/TCP;unicast;interleaved=%d-%d;ssrc=%08X", ch[0], ch[1], ssrc);
 	} else if (cl->tr == CR_RTSP_UDP) {
 		snprintf(tr, sizeof(tr), "RTP/AVP;unicast;client_port=%d-%d;server_port=%d-%d;ssrc=%08X",
-			 t.client_port[0], t.client_port[1], r->rtp_port, r->rtp_port + 1, cl->rtp.ssrc);
+			 t.client_port[0], t.client_port[1], r->rtp_port, r->rtp_port + 1, ssrc);
 	} else {
 		const struct cr_rtsp_mcast_s *g = &r->mcast[cl->media.stream];
 		char a[INET_ADDRSTRLEN];
@@ -320,13 +338,15 @@ static void _setup(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m)
 		snprintf(tr, sizeof(tr), "RTP/AVP;multicast;destination=%s;port=%d-%d;ttl=%d", a, port, port + 1,
 			 r->cfg->rtsp.multicast_ttl ? r->cfg->rtsp.multicast_ttl : 4);
 	}
-	snprintf(cl->track_url, sizeof(cl->track_url), "%s", m->uri); /* for RTP-Info */
+	/* for RTP-Info */
+	snprintf(a ? a->track_url : cl->track_url, sizeof(cl->track_url), "%s", m->uri);
+	cl->video_set |= track == 0;
 	cl->info.transport = cl->tr == CR_RTSP_TCP ? "tcp" : cl->tr == CR_RTSP_UDP ? "udp" : "multicast";
 	cl->info.state = "ready";
 	_session_header(sess, sizeof(sess), cl);
 	_reply(c, m->cseq, 200, NULL, 0, "Transport: %s\r\n%s", tr, sess);
 	CR_LOG_I("rtsp", "%s: session %s of %s: %s over %s (%.200s)", c->remote, cl->session, cl->info.stream,
-		 cl->info.codec, cl->info.transport, m->uri);
+		 a ? "Opus" : cl->info.codec, cl->info.transport, m->uri);
 }
 
 static void _play(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m)
@@ -335,13 +355,22 @@ static void _play(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m)
 	if (!cl)
 		return;
 	cr_rtsp_client_play(cl);
+	/* RTP-Info: each track set up, in SDP order. */
+	char info[2200] = "", sess[64];
 	uint16_t seq;
 	uint32_t rtptime;
-	cr_rtsp_client_position(cl, &seq, &rtptime);
-	char sess[64];
+	if (cl->video_set) {
+		cr_rtsp_client_position(cl, &seq, &rtptime);
+		snprintf(info, sizeof(info), "url=%s;seq=%u;rtptime=%u", cl->track_url, seq, rtptime);
+	}
+	if (cl->audio) {
+		cr_rtsp_audio_position(cl, &seq, &rtptime);
+		size_t n = strlen(info);
+		snprintf(info + n, sizeof(info) - n, "%surl=%s;seq=%u;rtptime=%u", n ? "," : "", cl->audio->track_url,
+			 seq, rtptime);
+	}
 	_session_header(sess, sizeof(sess), cl);
-	_reply(c, m->cseq, 200, NULL, 0, "Range: npt=0.000-\r\nRTP-Info: url=%s;seq=%u;rtptime=%u\r\n%s", cl->track_url,
-	       seq, rtptime, sess);
+	_reply(c, m->cseq, 200, NULL, 0, "Range: npt=0.000-\r\nRTP-Info: %s\r\n%s", info, sess);
 }
 
 static void _teardown(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m)
@@ -451,13 +480,16 @@ static int _interleaved(struct cr_rtsp_conn_s *c, struct evbuffer *in, size_t le
 	if (len < 4 + n)
 		return 0;
 	struct cr_rtsp_client_s *cl = c->client;
-	if (!cl || !cl->session[0] || cl->tr != CR_RTSP_TCP || (h[1] != cl->channel[0] && h[1] != cl->channel[1])) {
+	const int *ach = cl && cl->audio ? cl->audio->channel : NULL;
+	bool video_ch = cl && cl->video_set && (h[1] == cl->channel[0] || h[1] == cl->channel[1]);
+	bool audio_ch = ach && (h[1] == ach[0] || h[1] == ach[1]);
+	if (!cl || !cl->session[0] || cl->tr != CR_RTSP_TCP || (!video_ch && !audio_ch)) {
 		c->r->stats.bad_channel++;
 		cr_rtsp_conn_close(c, "interleaved data on a channel it did not set up");
 		return -1;
 	}
 	uint8_t *p = evbuffer_pullup(in, (ssize_t)(4 + n));
-	if (p && h[1] == cl->channel[1])
+	if (p && ((video_ch && h[1] == cl->channel[1]) || (audio_ch && h[1] == ach[1])))
 		cr_rtsp_client_rtcp(cl, p + 4, n);
 	evbuffer_drain(in, 4 + n);
 	return 1;

@@ -6,6 +6,10 @@
  *   rtsp://HOST:8554/<stream>/mjpeg  the MJPEG view as RTP/JPEG (RFC 2435): a
  *                                    JPEG camera's frames, not re-encoded
  *
+ * A stream with [stream.X.audio] has a second track (trackID=1): its Opus
+ * (RFC 7587) over the session's transport, in sync by sender reports
+ * (rtsp_audio.c; not over multicast).
+ *
  * OPTIONS, DESCRIBE, SETUP (RTP/AVP over UDP unicast, UDP multicast when
  * [rtsp] multicast_group is set, RTP/AVP/TCP interleaved), PLAY, PAUSE,
  * TEARDOWN, GET_PARAMETER/SET_PARAMETER (keep-alive). Each session is one
@@ -43,6 +47,7 @@ struct cr_rtsp_client_info_s {
 	const char *state;     /* "ready", "playing", "paused" */
 	const char *codec;
 	uint64_t packets_sent, bytes_sent, frames_sent, frames_dropped, packets_dropped;
+	uint64_t audio_packets_sent; /* Opus, of packets_sent (trackID=1) */
 	double fraction_lost; /* 0..1, from the last receiver report */
 	int64_t packets_lost;
 	double jitter_ms;

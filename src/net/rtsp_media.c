@@ -26,7 +26,7 @@
 #define _KEYFRAME_GAP_NS 500000000LL
 #define _SR_GAP_NS 2000000000LL
 
-static uint32_t _random32(void)
+uint32_t cr_rtsp_random32(void)
 {
 	uint32_t v;
 	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
@@ -71,7 +71,7 @@ int cr_rtsp_media_for(struct cr_rtsp_s *r, const char *path, struct cr_rtsp_medi
 
 /* ---- sending ---- */
 
-static void _tcp_send(struct cr_rtsp_client_s *c, int channel, const uint8_t *p, size_t len)
+void cr_rtsp_tcp_send(struct cr_rtsp_client_s *c, int channel, const uint8_t *p, size_t len)
 {
 	struct evbuffer *out = bufferevent_get_output(c->conn->bev);
 	if (c->slow)
@@ -85,24 +85,31 @@ static void _tcp_send(struct cr_rtsp_client_s *c, int channel, const uint8_t *p,
 	evbuffer_add(out, p, len);
 }
 
-static void _emit(void *opaque, uint8_t *pkt, size_t len)
+bool cr_rtsp_send_rtp(struct cr_rtsp_client_s *c, int channel, const struct sockaddr_storage *to, const uint8_t *pkt,
+		      size_t len)
 {
-	struct cr_rtsp_client_s *c = opaque;
 	struct cr_rtsp_s *r = c->r;
 	if (c->tr == CR_RTSP_TCP) {
-		_tcp_send(c, c->channel[0], pkt, len);
+		cr_rtsp_tcp_send(c, channel, pkt, len);
 		if (c->slow) {
 			c->info.packets_dropped++;
-			return;
+			return false;
 		}
-	} else if (sendto(r->rtp_fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&c->rtp_addr, c->addr_len) < 0) {
+	} else if (sendto(r->rtp_fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)to, c->addr_len) < 0) {
 		c->info.packets_dropped++;
-		return;
+		return false;
 	}
 	c->info.packets_sent++;
 	c->info.bytes_sent += len;
 	r->stats.packets_sent++;
 	r->stats.bytes_sent += len;
+	return true;
+}
+
+static void _emit(void *opaque, uint8_t *pkt, size_t len)
+{
+	struct cr_rtsp_client_s *c = opaque;
+	cr_rtsp_send_rtp(c, c->channel[0], &c->rtp_addr, pkt, len);
 }
 
 static void _mcast_emit(void *opaque, uint8_t *pkt, size_t len)
@@ -145,7 +152,7 @@ static void _drain(struct cr_rtsp_client_s *c)
 		bool key = pkt->flags & CR_PACKET_KEYFRAME;
 		if (pkt->flags & CR_PACKET_CONFIG)
 			_note_config(c->r, &c->media, pkt);
-		if (c->state != CR_RTSP_PLAYING || c->tr == CR_RTSP_MCAST) {
+		if (c->state != CR_RTSP_PLAYING || c->tr == CR_RTSP_MCAST || !c->video_set) {
 			cr_sub_unref_item(c->sub, pkt);
 			continue;
 		}
@@ -194,8 +201,10 @@ static void _on_wake(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		CR_LOG_W("rtsp", "eventfd read: %s", strerror(errno));
 	for (struct cr_rtsp_conn_s *c = r->conns; c; c = c->next)
-		if (c->client && !c->closing)
+		if (c->client && !c->closing) {
 			_drain(c->client);
+			cr_rtsp_audio_drain(c->client);
+		}
 	for (int i = 0; i < r->n_streams; i++)
 		_mcast_drain(r, i);
 	for (struct cr_rtsp_conn_s *c = r->conns, *next; c; c = next) {
@@ -212,7 +221,7 @@ static void _on_wake(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void _notify(void *opaque)
+void cr_rtsp_notify(void *opaque)
 {
 	struct cr_rtsp_s *r = opaque;
 	uint64_t one = 1;
@@ -226,15 +235,15 @@ static void _notify(void *opaque)
 int cr_rtsp_client_subscribe(struct cr_rtsp_client_s *c)
 {
 	struct cr_rtsp_s *r = c->r;
-	cr_rtp_init(&c->rtp, c->media.enc.codec, _pt(c->media.enc.codec), _random32(), (uint16_t)_random32());
+	cr_rtp_init(&c->rtp, c->media.enc.codec, _pt(c->media.enc.codec), cr_rtsp_random32(), (uint16_t)cr_rtsp_random32());
 	c->rtp.emit = _emit;
 	c->rtp.opaque = c;
 	c->rtp.vp9_minimal = true; /* what ffmpeg's and GStreamer's depayloaders take */
-	c->ts_offset = _random32();
+	c->ts_offset = cr_rtsp_random32();
 	char name[96];
 	snprintf(name, sizeof(name), "rtsp %s", c->conn->remote);
 	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = c->media.enc, .depth = _DEPTH,
-				   .notify = _notify, .opaque = r, .name = name};
+				   .notify = cr_rtsp_notify, .opaque = r, .name = name};
 	c->sub = cr_stream_subscribe(r->streams[c->media.stream], &req);
 	if (!c->sub) {
 		CR_LOG_W("rtsp", "%s: cannot subscribe to stream %s", c->conn->remote, c->info.stream);
@@ -251,16 +260,16 @@ static int _mcast_join(struct cr_rtsp_s *r, int i)
 	const struct cr_stream_cfg_s *sc = cr_stream_cfg(r->streams[i]);
 	struct cr_rtsp_media_s m;
 	cr_rtsp_media_for(r, sc->name, &m);
-	cr_rtp_init(&g->rtp, m.enc.codec, _pt(m.enc.codec), _random32(), (uint16_t)_random32());
+	cr_rtp_init(&g->rtp, m.enc.codec, _pt(m.enc.codec), cr_rtsp_random32(), (uint16_t)cr_rtsp_random32());
 	g->rtp.emit = _mcast_emit;
 	g->rtp.opaque = r;
 	g->rtp.vp9_minimal = true;
-	g->ts_offset = _random32();
+	g->ts_offset = cr_rtsp_random32();
 	g->wait_key = true;
 	char name[96];
 	snprintf(name, sizeof(name), "rtsp multicast %s", sc->name);
 	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = m.enc, .depth = _DEPTH,
-				   .notify = _notify, .opaque = r, .name = name};
+				   .notify = cr_rtsp_notify, .opaque = r, .name = name};
 	g->sub = cr_stream_subscribe(r->streams[i], &req);
 	if (!g->sub) {
 		g->refs = 0;
@@ -314,6 +323,7 @@ void cr_rtsp_client_free(struct cr_rtsp_client_s *c)
 	struct cr_rtsp_s *r = c->r;
 	if (c->sub)
 		cr_stream_unsubscribe(c->sub);
+	cr_rtsp_audio_free(c);
 	if (c->tr == CR_RTSP_MCAST && c->state == CR_RTSP_PLAYING)
 		_mcast_leave(r, c->media.stream);
 	if (c->counted) {
@@ -339,6 +349,12 @@ static void _reports(struct cr_rtsp_client_s *c, const struct cr_rtcp_info_s *ri
 		c->r->stats.receiver_reports++;
 		c->last_seen_ns = cr_now_ns();
 	}
+	for (int i = 0; c->audio && i < ri->n_rr; i++)
+		if (ri->rr[i].ssrc == c->audio->rtp.ssrc) {
+			c->info.receiver_reports++;
+			c->r->stats.receiver_reports++;
+			c->last_seen_ns = cr_now_ns();
+		}
 }
 
 void cr_rtsp_client_rtcp(struct cr_rtsp_client_s *c, const uint8_t *p, size_t len)
@@ -375,22 +391,22 @@ static void _on_rtcp(evutil_socket_t fd, short what, void *arg)
 		cr_rtcp_parse(buf, (size_t)n, &ri);
 		for (struct cr_rtsp_conn_s *c = r->conns; c; c = c->next) {
 			struct cr_rtsp_client_s *cl = c->client;
-			if (cl && cl->session[0] && cl->tr == CR_RTSP_UDP && _same_host(&from, &cl->rtcp_addr))
+			if (cl && cl->session[0] && cl->tr == CR_RTSP_UDP && _same_host(&from, &c->peer))
 				_reports(cl, &ri);
 		}
 	}
 }
 
-static void _send_sr(struct cr_rtsp_s *r, struct cr_rtp_s *rtp, uint32_t ts_offset, int64_t now, int tcp_channel,
-		     struct cr_rtsp_client_s *c, const struct sockaddr *to, socklen_t to_len, int fd)
+void cr_rtsp_send_sr(const struct cr_rtp_s *rtp, uint32_t rtp_now, int tcp_channel, struct cr_rtsp_client_s *c,
+		     const struct sockaddr *to, socklen_t to_len, int fd)
 {
 	uint8_t sr[128];
-	size_t n = cr_rtcp_sender_report(sr, sizeof(sr), rtp->ssrc, cr_ntp_now(),
-					 (uint32_t)(now * 9 / 100000) + ts_offset, rtp->packets, rtp->octets, "camrelay");
+	size_t n = cr_rtcp_sender_report(sr, sizeof(sr), rtp->ssrc, cr_ntp_now(), rtp_now, rtp->packets, rtp->octets,
+					 "camrelay");
 	if (!n)
 		return;
 	if (c && tcp_channel >= 0)
-		_tcp_send(c, tcp_channel, sr, n);
+		cr_rtsp_tcp_send(c, tcp_channel, sr, n);
 	else if (sendto(fd, sr, n, MSG_DONTWAIT, to, to_len) < 0)
 		CR_LOG_D("rtsp", "sender report: %s", strerror(errno));
 }
@@ -409,12 +425,14 @@ void cr_rtsp_media_tick(struct cr_rtsp_s *r, int64_t now)
 			cr_rtsp_conn_close(c, NULL);
 			continue;
 		}
+		cr_rtsp_audio_tick(cl, now);
 		if (cl->state != CR_RTSP_PLAYING || cl->tr == CR_RTSP_MCAST || cl->rtp.packets == 0 ||
 		    now - cl->last_sr_ns < _SR_GAP_NS)
 			continue;
 		cl->last_sr_ns = now;
-		_send_sr(r, &cl->rtp, cl->ts_offset, now, cl->tr == CR_RTSP_TCP ? cl->channel[1] : -1, cl,
-			 (struct sockaddr *)&cl->rtcp_addr, cl->addr_len, r->rtcp_fd);
+		cr_rtsp_send_sr(&cl->rtp, (uint32_t)(now * 9 / 100000) + cl->ts_offset,
+				cl->tr == CR_RTSP_TCP ? cl->channel[1] : -1, cl, (struct sockaddr *)&cl->rtcp_addr,
+				cl->addr_len, r->rtcp_fd);
 	}
 	for (int i = 0; i < r->n_streams; i++) {
 		struct cr_rtsp_mcast_s *g = &r->mcast[i];
@@ -423,7 +441,8 @@ void cr_rtsp_media_tick(struct cr_rtsp_s *r, int64_t now)
 		g->last_sr_ns = now;
 		struct sockaddr_in to = g->group;
 		to.sin_port = htons((uint16_t)(ntohs(g->group.sin_port) + 1));
-		_send_sr(r, &g->rtp, g->ts_offset, now, -1, NULL, (struct sockaddr *)&to, sizeof(to), r->mcast_fd);
+		cr_rtsp_send_sr(&g->rtp, (uint32_t)(now * 9 / 100000) + g->ts_offset, -1, NULL, (struct sockaddr *)&to,
+				sizeof(to), r->mcast_fd);
 	}
 }
 
@@ -441,12 +460,20 @@ int cr_rtsp_media_sdp(struct cr_rtsp_s *r, const struct cr_rtsp_media_s *m, cons
 				 ps->len);
 	if (n < 0)
 		return n;
+	if ((n = cr_rtsp_sdp_control(out, cap, n, 0)) < 0 || !cr_rtsp_audio_offered(r, m->stream))
+		return n;
+	int k = cr_rtsp_audio_sdp(r, m->stream, out + n, cap - (size_t)n);
+	return k < 0 ? k : n + k;
+}
+
+int cr_rtsp_sdp_control(char *out, size_t cap, int n, int track)
+{
 	/* The plain RTP SDP describes a receiver (a=recvonly); here it is the
-	 * server's session, with its one track's control URL. */
+	 * server's track, with its control URL. */
 	char *dir = strstr(out, "a=recvonly\r\n");
 	if (dir)
 		n = (int)(dir - out);
-	int k = snprintf(out + n, cap - (size_t)n, "a=control:trackID=0\r\n");
+	int k = snprintf(out + n, cap - (size_t)n, "a=control:trackID=%d\r\n", track);
 	if (k < 0 || (size_t)k >= cap - (size_t)n)
 		return -ENOSPC;
 	return n + k;
@@ -459,7 +486,7 @@ static int _udp_pair(struct cr_rtsp_s *r, const struct sockaddr_storage *local, 
 {
 	int want = r->cfg->rtsp.rtp_port;
 	for (int attempt = 0; attempt < 64; attempt++) {
-		int port = want ? want : 20000 + (int)(_random32() % 20000) * 2;
+		int port = want ? want : 20000 + (int)(cr_rtsp_random32() % 20000) * 2;
 		int fds[2] = {-1, -1};
 		for (int k = 0; k < 2; k++) {
 			struct sockaddr_storage a = *local;

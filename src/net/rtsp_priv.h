@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "audio/ring.h"
 #include "core/config.h"
 #include "net/rtsp.h"
 #include "rtp/rtp.h"
@@ -30,13 +31,30 @@ struct cr_rtsp_media_s {
 	struct cr_encoder_cfg_s enc;
 };
 
-/* One session and its single video track. Made at DESCRIBE (its
- * subscription, so that the SDP can carry the parameter sets) or SETUP. */
+/* A session's audio track (rtsp_audio.c): trackID=1 of a stream with
+ * [stream.X.audio], the stream's one Opus encoding (RFC 7587) sent over the
+ * session's transport (UDP from the same server port pair as the video, or
+ * its own interleaved channels). */
+struct cr_rtsp_audio_s {
+	struct cr_audio_ring_s *ring;
+	struct cr_rtp_s rtp;
+	uint32_t ts_offset;
+	int channel[2]; /* interleaved RTP, RTCP */
+	struct sockaddr_storage rtp_addr, rtcp_addr;
+	char track_url[1024];
+	int64_t last_sr_ns;
+};
+
+/* One session: its video track (trackID=0) and, when set up, its audio
+ * track. Made at DESCRIBE (its video subscription, so that the SDP can
+ * carry the parameter sets) or SETUP. */
 struct cr_rtsp_client_s {
 	struct cr_rtsp_s *r;
 	struct cr_rtsp_conn_s *conn;
 	char session[20]; /* "" until SETUP */
 	char track_url[1024]; /* as SETUP named it */
+	bool video_set;       /* trackID=0 was SETUP (an audio-only session sends no video) */
+	struct cr_rtsp_audio_s *audio; /* trackID=1 was SETUP */
 	struct cr_rtsp_media_s media;
 	enum cr_rtsp_state_e state;
 	enum cr_rtsp_tr_e tr;
@@ -123,6 +141,39 @@ void cr_rtsp_media_tick(struct cr_rtsp_s *r, int64_t now);
  * known yet (and !last), -ENOSPC. */
 int cr_rtsp_media_sdp(struct cr_rtsp_s *r, const struct cr_rtsp_media_s *m, const char *local_ip, char *out,
 		      size_t cap, bool last);
+/* A plain RTP section (out, n bytes) made the server's track number track:
+ * a=recvonly replaced by its a=control; the new length or -ENOSPC. */
+int cr_rtsp_sdp_control(char *out, size_t cap, int n, int track);
+
+/* One RTP packet of a session's track: on its interleaved channel (TCP)
+ * or to `to` (UDP) from the server's RTP port; counted. false: dropped. */
+bool cr_rtsp_send_rtp(struct cr_rtsp_client_s *c, int channel, const struct sockaddr_storage *to, const uint8_t *pkt,
+		      size_t len);
+/* Interleaved data for a TCP session (dropped, and the session marked
+ * slow, when its buffer is full). */
+void cr_rtsp_tcp_send(struct cr_rtsp_client_s *c, int channel, const uint8_t *p, size_t len);
+/* SSRCs, sequence and timestamp offsets. */
+uint32_t cr_rtsp_random32(void);
+/* Wakes the loop (the eventfd): pipeline and audio threads call it. */
+void cr_rtsp_notify(void *opaque);
+/* Sender report for rtp (90 kHz or 48 kHz RTP time rtp_now at NTP now). */
+void cr_rtsp_send_sr(const struct cr_rtp_s *rtp, uint32_t rtp_now, int tcp_channel, struct cr_rtsp_client_s *c,
+		     const struct sockaddr *to, socklen_t to_len, int fd);
+
+/* rtsp_audio.c */
+/* Whether the stream has an audio track to offer. */
+bool cr_rtsp_audio_offered(struct cr_rtsp_s *r, int stream);
+/* Appends the audio section (trackID=1) to a DESCRIBE SDP; its length or -ENOSPC. */
+int cr_rtsp_audio_sdp(struct cr_rtsp_s *r, int stream, char *out, size_t cap);
+/* SETUP of trackID=1: c->audio (made once; NULL when out of memory), then,
+ * with its transport filled in, start subscribes it (-ENOMEM). */
+struct cr_rtsp_audio_s *cr_rtsp_audio_new(struct cr_rtsp_client_s *c);
+int cr_rtsp_audio_start(struct cr_rtsp_client_s *c);
+void cr_rtsp_audio_drain(struct cr_rtsp_client_s *c);
+void cr_rtsp_audio_tick(struct cr_rtsp_client_s *c, int64_t now);
+/* RTP-Info's seq and rtptime of the audio track. */
+void cr_rtsp_audio_position(struct cr_rtsp_client_s *c, uint16_t *seq, uint32_t *rtptime);
+void cr_rtsp_audio_free(struct cr_rtsp_client_s *c);
 
 /* rtsp_auth.c */
 struct cr_rtsp_msg_s;
