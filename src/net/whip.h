@@ -48,6 +48,11 @@ struct cr_whip_offer_s {
 	const char *fmtp; /* "" for none */
 	uint32_t ssrc, rtx_ssrc;
 	const char *ufrag, *pwd, *fingerprint, *stream;
+	/* Audio (the stream's Opus, RFC 7587) as a second section, bundled:
+	 * audio_pt -1 for none. */
+	int audio_pt, audio_channels;
+	bool audio_fec;
+	uint32_t audio_ssrc;
 	uint64_t session_id;
 	int n_local;
 	struct cr_whip_cand_s local[CR_WHIP_MAX_LOCAL];
@@ -60,6 +65,7 @@ struct cr_whip_answer_s {
 	char fingerprint[160]; /* sha-256 */
 	char setup[16]; /* "passive" (or none): camrelay is the DTLS client; "active": the server */
 	int pt, rtx_pt; /* rtx_pt -1 when the server took no RTX */
+	int audio_pt;   /* the offer's, when the server took the audio; else -1 */
 	bool nack, pli, fir, remb;
 	int twcc_id;  /* the transport-cc header extension's id when the answer kept it, else 0 */
 	bool twcc_fb; /* a=rtcp-fb:<pt> transport-cc */
@@ -70,8 +76,9 @@ struct cr_whip_answer_s {
 /* Returns the offer's length or -ENOSPC. */
 int cr_whip_build_offer(const struct cr_whip_offer_s *o, char *out, size_t cap);
 /* The server's answer to offer o: one accepted video section with o's
- * payload type, ICE credentials, a sha-256 fingerprint, UDP candidates
- * (host names and mDNS ones skipped). -EINVAL with the reason in err. */
+ * payload type (then the audio section, when offered: taken or refused),
+ * ICE credentials, a sha-256 fingerprint, UDP candidates (host names and
+ * mDNS ones skipped). -EINVAL with the reason in err. */
 int cr_whip_parse_answer(const char *text, size_t len, const struct cr_whip_offer_s *o,
 			 struct cr_whip_answer_s *a, char *err, size_t errlen);
 /* "a=candidate:..." value (after "candidate:") into c; false when it is not
@@ -135,6 +142,7 @@ enum cr_whip_peer_state_e {
 
 struct cr_whip_figures_s {
 	uint64_t packets_sent, bytes_sent, frames_sent, keyframes_sent;
+	uint64_t audio_packets_sent; /* Opus, of packets_sent */
 	uint64_t nacks, retransmits, plis, firs, remb_packets;
 	uint64_t remb_bps;
 	bool twcc;                  /* transport-cc negotiated: every packet numbered */
@@ -198,6 +206,10 @@ const char *cr_whip_peer_error(const struct cr_whip_peer_s *p);
 /* One encoded frame (MEDIA state only). */
 void cr_whip_peer_send_frame(struct cr_whip_peer_s *p, const uint8_t *data, size_t size, uint32_t ts90k,
 			     bool key, int width, int height);
+/* One Opus packet (MEDIA state, and the answer took the audio); ts48k on
+ * the capture clock (the peer adds its own offset). */
+void cr_whip_peer_send_audio(struct cr_whip_peer_s *p, const uint8_t *data, size_t size, uint32_t ts48k,
+			     bool talkspurt);
 void cr_whip_peer_figures(const struct cr_whip_peer_s *p, struct cr_whip_figures_s *out);
 
 /* ---- figures for the HTTP side (sink/whip.c) ---- */

@@ -37,6 +37,7 @@ static void _add(const struct cr_whip_info_s *i, void *opaque)
 	json_object_set_new(j, "bytes_sent", json_integer((json_int_t)f->bytes_sent));
 	json_object_set_new(j, "frames_sent", json_integer((json_int_t)f->frames_sent));
 	json_object_set_new(j, "keyframes_sent", json_integer((json_int_t)f->keyframes_sent));
+	json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)f->audio_packets_sent));
 	json_object_set_new(j, "nacks", json_integer((json_int_t)f->nacks));
 	json_object_set_new(j, "retransmits", json_integer((json_int_t)f->retransmits));
 	json_object_set_new(j, "plis", json_integer((json_int_t)f->plis));

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "audio/audio.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "net/dtls.h"
@@ -81,6 +82,8 @@ struct cr_whip_peer_s {
 	struct cr_dtls_s *dtls;
 	struct cr_srtp_s *srtp;
 	struct cr_rtp_s rtp;
+	struct cr_rtp_s artp; /* Opus, when the answer took the audio */
+	uint32_t ats_offset;
 	uint32_t rtx_ssrc;
 	uint16_t rtx_seq;
 	int rtx_pt;
@@ -311,6 +314,19 @@ static void _on_rtp(void *opaque, uint8_t *pkt, size_t len)
 	p->fig.bytes_sent += l;
 }
 
+/* Audio: no NACK history, no transport-cc numbers (not offered for it). */
+static void _on_audio_rtp(void *opaque, uint8_t *pkt, size_t len)
+{
+	struct cr_whip_peer_s *p = opaque;
+	memcpy(p->out, pkt, len);
+	if (cr_srtp_protect(p->srtp, p->out, &len) < 0)
+		return;
+	_send(p, p->out, len);
+	p->fig.packets_sent++;
+	p->fig.audio_packets_sent++;
+	p->fig.bytes_sent += len;
+}
+
 static void _send_rtcp(struct cr_whip_peer_s *p, const uint8_t *b, size_t len)
 {
 	size_t l = len;
@@ -445,6 +461,13 @@ static void _send_sr(struct cr_whip_peer_s *p, int64_t now)
 	uint32_t ts = p->rtp.last_ts + (uint32_t)((now - p->last_frame_ns) * 9 / 100000);
 	size_t n = cr_rtcp_sender_report(sr, sizeof(sr), p->rtp.ssrc, cr_ntp_now(), ts, p->rtp.packets,
 					 p->rtp.octets, "camrelay");
+	if (n)
+		_send_rtcp(p, sr, n);
+	/* The audio's RTP time is the capture clock's (audio/audio.h). */
+	n = p->artp.packets ? cr_rtcp_sender_report(sr, sizeof(sr), p->artp.ssrc, cr_ntp_now(),
+						    cr_audio_rtp_ts(now) + p->ats_offset, p->artp.packets,
+						    p->artp.octets, "camrelay")
+			    : 0;
 	if (n)
 		_send_rtcp(p, sr, n);
 	p->last_sr_ns = now;
@@ -755,6 +778,13 @@ struct cr_whip_peer_s *cr_whip_peer_new(struct event_base *base, struct cr_dtls_
 	p->rtp.opaque = p;
 	p->rtx_ssrc = o->rtx_ssrc;
 	p->rtx_seq = (uint16_t)rnd[3];
+	if (o->audio_pt >= 0) {
+		o->audio_ssrc = o->ssrc ^ 0x5a5a5a5a; /* differs from both video SSRCs but by chance */
+		p->ats_offset = rnd[2] * 2654435761u;
+		cr_rtp_init(&p->artp, CR_CODEC_NONE, (uint8_t)o->audio_pt, o->audio_ssrc, (uint16_t)(rnd[3] >> 16));
+		p->artp.emit = _on_audio_rtp;
+		p->artp.opaque = p;
+	}
 	p->udp_ev = event_new(base, p->fd, EV_READ | EV_PERSIST, _on_udp, p);
 	p->tick_ev = event_new(base, -1, EV_PERSIST, _on_tick, p);
 	if (!p->udp_ev || !p->tick_ev || event_add(p->udp_ev, NULL) < 0) {
@@ -866,6 +896,13 @@ void cr_whip_peer_send_frame(struct cr_whip_peer_s *p, const uint8_t *data, size
 		p->fig.frames_sent++;
 		p->fig.keyframes_sent += key;
 	}
+}
+
+void cr_whip_peer_send_audio(struct cr_whip_peer_s *p, const uint8_t *data, size_t size, uint32_t ts48k,
+			     bool talkspurt)
+{
+	if (p->state == CR_WHIP_PEER_MEDIA && p->ans.audio_pt >= 0)
+		cr_rtp_opus(&p->artp, data, size, ts48k + p->ats_offset, talkspurt);
 }
 
 void cr_whip_peer_figures(const struct cr_whip_peer_s *p, struct cr_whip_figures_s *out) { *out = p->fig; }

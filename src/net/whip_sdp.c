@@ -67,7 +67,8 @@ int cr_whip_build_offer(const struct cr_whip_offer_s *o, char *out, size_t cap)
 	if (!name)
 		return -EINVAL;
 	_PUT("v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=camrelay\r\nt=0 0\r\n", (unsigned long long)o->session_id);
-	_PUT("a=group:BUNDLE 0\r\na=ice-options:trickle\r\na=msid-semantic: WMS camrelay\r\n");
+	_PUT("a=group:BUNDLE 0%s\r\na=ice-options:trickle\r\na=msid-semantic: WMS camrelay\r\n",
+	     o->audio_pt >= 0 ? " 1" : "");
 	_PUT("m=video 9 UDP/TLS/RTP/SAVPF %d", o->pt);
 	if (o->rtx_pt >= 0)
 		_PUT(" %d", o->rtx_pt);
@@ -101,6 +102,18 @@ int cr_whip_build_offer(const struct cr_whip_offer_s *o, char *out, size_t cap)
 	off += (size_t)n;
 	if (!o->trickling)
 		_PUT("a=end-of-candidates\r\n");
+	if (o->audio_pt < 0)
+		return (int)off;
+	/* The audio, bundled with the video (its candidates are the video's). */
+	_PUT("m=audio 9 UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n", o->audio_pt);
+	_PUT("a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", o->ufrag, o->pwd);
+	_PUT("a=fingerprint:sha-256 %s\r\na=setup:actpass\r\n", o->fingerprint);
+	_PUT("a=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=msid:camrelay %s-audio\r\n", o->stream);
+	/* RFC 7587 7: the rtpmap always says 2 channels; sprop-stereo says what is sent. */
+	_PUT("a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=%d;sprop-stereo=%d\r\n", o->audio_pt,
+	     o->audio_pt, o->audio_fec ? 1 : 0, o->audio_channels > 1 ? 1 : 0);
+	_PUT("a=ssrc:%u cname:camrelay-%s\r\na=ssrc:%u msid:camrelay %s-audio\r\n", o->audio_ssrc, o->stream,
+	     o->audio_ssrc, o->stream);
 	return (int)off;
 }
 
@@ -219,6 +232,22 @@ static void _scan_lines(const char *text, size_t len, int pt, struct cr_whip_ans
 	}
 }
 
+/* The offer's audio payload type when the answer's second section takes it
+ * (audio, a port, Opus at that type), else -1: the video goes alone. */
+static int _audio_taken(const struct cr_sdp_offer_s *s, const struct cr_whip_offer_s *o)
+{
+	if (o->audio_pt < 0 || s->n_media < 2)
+		return -1;
+	const struct cr_sdp_media_s *m = &s->media[1];
+	if (strcmp(m->type, "audio") != 0 || m->port == 0 || strcmp(m->direction, "sendonly") == 0 ||
+	    strcmp(m->direction, "inactive") == 0)
+		return -1;
+	for (int i = 0; i < m->n_fmts; i++)
+		if (m->fmts[i].pt == o->audio_pt && strcasecmp(m->fmts[i].name, "opus") == 0)
+			return o->audio_pt;
+	return -1;
+}
+
 int cr_whip_parse_answer(const char *text, size_t len, const struct cr_whip_offer_s *o,
 			 struct cr_whip_answer_s *a, char *err, size_t errlen)
 {
@@ -226,7 +255,7 @@ int cr_whip_parse_answer(const char *text, size_t len, const struct cr_whip_offe
 	char why[240];
 	int rc = 0;
 	memset(a, 0, sizeof(*a));
-	a->rtx_pt = -1;
+	a->rtx_pt = a->audio_pt = -1;
 	if (!s)
 		return _fail(err, errlen, "out of memory");
 	if (cr_sdp_parse_offer(text, len, s, why, sizeof(why)) < 0) {
@@ -236,11 +265,13 @@ int cr_whip_parse_answer(const char *text, size_t len, const struct cr_whip_offe
 		goto out;
 	}
 	const struct cr_sdp_media_s *m = &s->media[0];
-	if (s->n_media != 1 || strcmp(m->type, "video") != 0) {
-		rc = _fail(err, errlen, "the answer has %d media sections, expected the one video section offered",
-			   s->n_media);
+	int offered = o->audio_pt >= 0 ? 2 : 1;
+	if (s->n_media < 1 || s->n_media > offered || strcmp(m->type, "video") != 0) {
+		rc = _fail(err, errlen, "the answer has %d media sections, expected the %s offered", s->n_media,
+			   offered == 2 ? "video and audio sections" : "one video section");
 		goto out;
 	}
+	a->audio_pt = _audio_taken(s, o);
 	const struct cr_sdp_fmt_s *f = NULL;
 	for (int i = 0; i < m->n_fmts; i++)
 		if (m->fmts[i].pt == o->pt)

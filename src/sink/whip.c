@@ -17,7 +17,12 @@
  * is lost while publishing, ICE restarts over PATCH (If-Match: "*", new
  * ufrag/pwd; the server's fragment gives its new ones) and DTLS/SRTP carry
  * on; a server without an ETag, or answering the PATCH with anything but
- * 200 and a fragment (405/501: no PATCH; 422: no restart), gets a fresh POST. */
+ * 200 and a fragment (405/501: no PATCH; 422: no restart), gets a fresh POST.
+ *
+ * With [stream.X.audio] the offer has a second, bundled section with the
+ * stream's Opus (RFC 7587); when the answer takes it, each packet comes
+ * through a ring (audio/ring.h) to this loop and goes out beside the video;
+ * when it refuses it, the video goes alone (said once in the log). */
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -30,6 +35,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "audio/ring.h"
 #include "config/schema_get.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -59,6 +65,8 @@ struct _whip_s {
 	struct cr_encoder_cfg_s enc;
 	char fmtp[128];
 	struct cr_sub_s *sub;
+	struct cr_audio_ring_s *aring; /* while publishing, when the answer took the audio */
+	bool audio_taken, audio_refusal_logged;
 	bool wait_key;
 	uint32_t ts_offset;
 	int64_t last_key_ns, attempt_ns;
@@ -103,6 +111,8 @@ static void _unsubscribe(struct _whip_s *w)
 	if (w->sub)
 		cr_stream_unsubscribe(w->sub);
 	w->sub = NULL;
+	cr_audio_ring_free(w->aring);
+	w->aring = NULL;
 }
 
 /* Server answers are shown as one line, control characters as '?'. */
@@ -367,6 +377,9 @@ static void _on_peer_state(void *opaque, enum cr_whip_peer_state_e st)
 		w->wait_key = true;
 		if (w->sub)
 			cr_sub_request_keyframe(w->sub);
+		struct cr_audio_s *au = cr_stream_audio(w->sink->stream);
+		if (au && w->audio_taken && !(w->aring = cr_audio_ring_new(au, _notify, w)))
+			CR_LOG_E(w->stream_name, "whip %s: out of memory: no audio", w->sink->cfg->url);
 		pthread_mutex_lock(&w->lock);
 		w->backoff_s = _BACKOFF_MIN_S;
 		w->publishes++;
@@ -419,6 +432,12 @@ static void _on_post(void *opaque, const struct cr_whip_reply_s *r)
 			   : -ENOMEM;
 		if (rc == 0 && (rc = cr_whip_peer_start(w->peer, a)) < 0)
 			snprintf(err, sizeof(err), "cannot start ICE");
+		w->audio_taken = rc == 0 && a->audio_pt >= 0;
+		if (rc == 0 && w->offer.audio_pt >= 0 && !w->audio_taken && !w->audio_refusal_logged) {
+			CR_LOG_W(w->stream_name, "whip %s: the server refused the audio (Opus); publishing the video alone",
+				 w->sink->cfg->url);
+			w->audio_refusal_logged = true;
+		}
 		free(a);
 		if (rc == 0) {
 			_set_state(w, "connecting");
@@ -486,6 +505,10 @@ static void _attempt(struct _whip_s *w)
 	w->attempt_ns = cr_now_ns();
 	w->offer.stream = w->stream_name;
 	w->offer.fmtp = w->fmtp;
+	const struct cr_stream_cfg_s *sc = cr_stream_cfg(w->sink->stream);
+	w->offer.audio_pt = cr_stream_audio(w->sink->stream) ? CR_RTP_OPUS_PT : -1;
+	w->offer.audio_channels = sc->audio.channels;
+	w->offer.audio_fec = sc->audio.fec;
 	if (getrandom(&w->offer.session_id, sizeof(w->offer.session_id), 0) < 0)
 		w->offer.session_id = (uint64_t)w->attempt_ns;
 	w->offer.session_id >>= 2;
@@ -522,6 +545,9 @@ static void _drain(struct _whip_s *w)
 		cr_sub_sent(w->sub, pkt->ts_capture_ns);
 		cr_sub_unref_item(w->sub, pkt);
 	}
+	struct cr_audio_ring_slot_s a;
+	while (w->aring && cr_audio_ring_pop(w->aring, &a))
+		cr_whip_peer_send_audio(w->peer, a.data, a.len, a.ts, a.talkspurt);
 }
 
 static void _on_stop_timeout(evutil_socket_t fd, short what, void *arg)

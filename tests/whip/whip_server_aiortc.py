@@ -2,7 +2,7 @@
 """A WHIP server (RFC 9725) on aiortc (Debian python3-aiortc), for the tests.
 
     whip_server_aiortc.py PORT [--token T] [--mode ok|401|500|html|nolocation|badsdp]
-                          [--drop-every K] [--pli-at N] [--bind ADDR] [--dtls-passive]
+                          [--drop-every K] [--pli-at N] [--bind ADDR] [--dtls-passive] [--refuse-audio]
                           [--patch trickle|none]
 
 POST /whip/<name>  application/sdp offer -> 201, answer, Location, ETag
@@ -24,7 +24,10 @@ test then expects a keyframe from camrelay). Modes other than ok answer every
 POST with that failure: 401 (bad token), 500, a 201 with an HTML body, a 201
 without Location, a 201 whose body is not SDP. --dtls-passive answers
 a=setup:passive (aiortc is then the DTLS server, camrelay the client; aiortc
-answers active by itself). Each session records the answer's a=setup."""
+answers active by itself). Each session records the answer's a=setup.
+An offered audio track is taken (aiortc decodes its Opus: audio_frames and,
+from its first 2 s, audio_hz, the spectrum's peak) unless --refuse-audio,
+which answers its section with port 0."""
 import argparse
 import asyncio
 import json
@@ -45,7 +48,26 @@ paused = threading.Event()
 lock = threading.Lock()
 
 
+async def consume_audio(track, st):
+    import numpy as np
+    pcm = []
+    while True:
+        try:
+            frame = await track.recv()
+        except Exception:
+            break
+        st["audio_frames"] += 1
+        if len(pcm) < 100:  # 2 s of 20 ms frames, first channel
+            pcm.append(frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0].astype(float))
+            if len(pcm) == 100:
+                x = np.concatenate(pcm)
+                spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+                st["audio_hz"] = round(float(np.fft.rfftfreq(len(x), 1.0 / frame.sample_rate)[int(np.argmax(spec))]), 1)
+
+
 async def consume(track, st):
+    if track.kind == "audio":
+        return await consume_audio(track, st)
     while True:
         try:
             frame = await track.recv()
@@ -70,7 +92,8 @@ async def consume(track, st):
 async def answer(offer):
     pc = RTCPeerConnection()
     st = {"frames": 0, "keyframes": 0, "width": 0, "height": 0, "sizes_ok": True, "plis_sent": 0,
-          "pli_frame": 0, "keyframes_after_pli": 0, "closed": False, "trickled": [], "offer_cands": []}
+          "pli_frame": 0, "keyframes_after_pli": 0, "closed": False, "trickled": [], "offer_cands": [],
+          "audio_frames": 0, "audio_hz": 0}
 
     @pc.on("track")
     def on_track(track):
@@ -78,12 +101,16 @@ async def answer(offer):
 
     st["offer_cands"] = re.findall(r"a=candidate:\S+ \d+ \w+ \d+ (\S+ \d+ typ \w+)", offer)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+    st["offered_audio"] = any(t.kind == "audio" for t in pc.getTransceivers())
     for t in pc.getTransceivers():
-        st["receiver"] = t.receiver
+        if t.kind == "video":
+            st["receiver"] = t.receiver
         if args.dtls_passive:
             t.receiver.transport._set_role("server")  # createAnswer keeps a set role
     await pc.setLocalDescription(await pc.createAnswer())
     sdp = pc.localDescription.sdp
+    if args.refuse_audio:
+        sdp = re.sub(r"m=audio \d+ ", "m=audio 0 ", sdp)
     st["setup"] = ",".join(sorted(set(re.findall(r"a=setup:(\w+)", sdp))))
     return pc, st, sdp
 
@@ -221,6 +248,7 @@ def main():
     ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--pli-at", type=int, default=0)
     ap.add_argument("--dtls-passive", action="store_true")
+    ap.add_argument("--refuse-audio", action="store_true")
     ap.add_argument("--bind", default="127.0.0.1", help="HTTP address (the TURN test's namespace)")
     ap.add_argument("--patch", default="trickle", choices=["trickle", "none"])
     args = ap.parse_args()

@@ -127,6 +127,50 @@ def aiortc(build):
         ws.kill()
 
 
+def audio(build):
+    """[stream.cam.audio] (a 660 Hz test tone) beside the video: one WHIP
+    server takes the offer's audio section and aiortc decodes the tone from
+    the Opus camrelay sends; another answers it with port 0 and gets the
+    video alone (camrelay says so once)."""
+    port, port2 = wt.free_port(), wt.free_port()
+    ws, ws2 = WhipServer(port, "--token", "t0k3n-audio"), WhipServer(port2, "--token", "t0k3n-audio",
+                                                                    "--refuse-audio")
+    t = wt.stream_toml("cam", "h264") + '[stream.cam.audio]\nbackend = "test"\ntone = 660\n'
+    for p in (port, port2):
+        t += '[[stream.cam.sinks]]\ntype = "whip"\nurl = "http://127.0.0.1:%d/whip/cam"\ntoken = "t0k3n-audio"\n' % p
+    srv = wt.Server(build, t)
+    try:
+        def done():
+            a, b = ws.stats()["sessions"], ws2.stats()["sessions"]
+            return a and b and a[-1]["audio_hz"] and a[-1]["frames"] >= 60 and b[-1]["frames"] >= 60
+        wait_for(done, 40)
+        s, s2 = (ws.stats()["sessions"] or [{}])[-1], (ws2.stats()["sessions"] or [{}])[-1]
+        with urllib.request.urlopen(srv.base + "/api/streams", timeout=5) as r:
+            w = json.loads(r.read())["streams"][0].get("whip", [])
+        print("     server (audio taken):   %s" % json.dumps(s))
+        print("     server (audio refused): %s" % json.dumps(s2))
+        print("     camrelay: %s" % json.dumps([{k: x.get(k) for k in ("url", "state", "frames_sent",
+                                                                     "audio_packets_sent")} for x in w]))
+        taken = [x for x in w if ":%d/" % port in x.get("url", "")]
+        refused = [x for x in w if ":%d/" % port2 in x.get("url", "")]
+        check(s.get("offered_audio") and s2.get("offered_audio"), "the offers have an audio section")
+        check(abs(s.get("audio_hz", 0) - 660) <= 3 and s.get("audio_frames", 0) >= 100,
+              "aiortc decodes the 660 Hz tone from camrelay's Opus (%s Hz, %s frames)"
+              % (s.get("audio_hz"), s.get("audio_frames")))
+        check(s.get("frames", 0) >= 60, "and the video beside it (%s frames)" % s.get("frames"))
+        check(taken and taken[0].get("audio_packets_sent", 0) >= 50, "camrelay counts the audio packets sent "
+              "(its figures lag by up to 250 ms)")
+        check(s2.get("frames", 0) >= 60 and s2.get("audio_frames", 1) == 0 and refused and
+              refused[0].get("audio_packets_sent", 1) == 0 and refused[0].get("state") == "publishing",
+              "audio refused (port 0): the video goes alone, no audio sent")
+        srv.log.seek(0)
+        check(srv.log.read().count("refused the audio") == 1, "the refusal is logged once")
+    finally:
+        srv.stop()
+        ws.kill()
+        ws2.kill()
+
+
 def h264_depacketize(pkts):
     """RTP H.264 (RFC 6184: single NAL, STAP-A, FU-A) to Annex-B, in sequence
     order; written here so that ffmpeg decodes a plain byte stream."""
@@ -599,7 +643,7 @@ def ice_restart(build):
         ws.kill()
 
 
-SCENARIOS = {"ice-restart": ice_restart, "aiortc": aiortc, "dtls": dtls, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
+SCENARIOS = {"ice-restart": ice_restart, "aiortc": aiortc, "audio": audio, "dtls": dtls, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[2]](sys.argv[1])
