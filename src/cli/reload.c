@@ -47,7 +47,10 @@ static bool _same_sink(const struct cr_sink_cfg_s *a, const struct cr_sink_cfg_s
 		memcpy(x, a, sizeof(*x));
 		memcpy(y, b, sizeof(*y));
 		x->line = y->line = 0;
-		same = memcmp(x, y, sizeof(*x)) == 0;
+		x->ice_servers = y->ice_servers = NULL; /* blocks: compared by what they hold */
+		same = memcmp(x, y, sizeof(*x)) == 0 &&
+		       (!a->n_ice_servers ||
+			memcmp(a->ice_servers, b->ice_servers, (size_t)a->n_ice_servers * sizeof(*a->ice_servers)) == 0);
 	}
 	free(x);
 	free(y);

@@ -184,7 +184,8 @@ struct cr_sink_cfg_s {
 	char token[1024];    /* Authorization: Bearer; "" = none */
 	int backoff_max_ms;  /* longest wait between attempts, default 8000 */
 	int n_ice_servers;
-	struct cr_ice_server_cfg_s ice_servers[CR_MAX_ICE_SERVERS];
+	/* a block of the config's (n_ice_servers entries), NULL without any */
+	struct cr_ice_server_cfg_s *ice_servers;
 };
 
 struct cr_mjpeg_cfg_s {

@@ -787,6 +787,9 @@ static int _load_ice_servers(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, 
 	const struct cr_toml_s *arr = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_get_table_array(c, t, path, o->key, CR_MAX_ICE_SERVERS, &arr);
+	if (rc > 0 && arr && cr_toml_len(arr) &&
+	    !(sink->ice_servers = cr_config_block(c->cfg, cr_toml_len(arr) * sizeof(*sink->ice_servers))))
+		return CR_CFG_FAIL(c, arr, cr_cfg_sub(sub, sizeof(sub), path, o->key), "out of memory");
 	for (size_t i = 0; rc > 0 && arr && i < cr_toml_len(arr); i++) {
 		cr_cfg_item(sub, sizeof(sub), path, o->key, i);
 		if ((rc = _load_ice_server(c, cr_toml_at(arr, i), sub, &sink->ice_servers[i])) < 0)
