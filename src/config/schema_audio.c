@@ -1,6 +1,7 @@
 /* Config schema, [stream.<name>.audio] (src/audio/): the stream's sound.
  *
- *   backend = "test"        test (a tone, beeping each second), alsa
+ *   backend = "test"        test (a tone, beeping each second), alsa, url (the audio of the
+ *                           stream's URL or file source)
  *   device = "default"     alsa: PCM name ("default", "hw:1,0", "plughw:CARD=Loopback,DEV=1")
  *                           or a card name as `camrelay list` shows it
  *   rate = 48000            8000, 12000, 16000, 24000, 48000
@@ -20,7 +21,7 @@
 #include "config/schema_get.h"
 
 /* The audio backends (src/audio/: one file each, cr_audio_backends[]). */
-static const char *const _audio_backends[] = {"test", "alsa", NULL};
+static const char *const _audio_backends[] = {"test", "alsa", "url", NULL};
 
 static int _rate_ok(int r)
 {
@@ -49,6 +50,31 @@ static int _load_opus(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const c
 	return 0;
 }
 
+/* backend = "url": the audio of the stream's first source, a URL or a file. */
+static int _url_of(struct cr_cfg_ctx_s *c, const char *path, struct cr_stream_cfg_s *s)
+{
+	struct cr_audio_cfg_s *a = &s->audio;
+	char sub[CR_CFG_PATH];
+	if (strcmp(a->backend, "url") != 0)
+		return 0;
+	const struct cr_source_cfg_s *src = s->n_sources ? &s->sources[0] : NULL;
+	const char *url = src && src->url[0] ? src->url
+			  : src && strcmp(src->capture.backend, "file") == 0 ? src->capture.device
+									       : NULL;
+	/* device holds it (the alsa backend's key, not allowed here). */
+	if (url && strlen(url) >= sizeof(a->device))
+		return cr_cfg_fail_at(c, a->line, a->col, cr_cfg_sub(sub, sizeof(sub), path, "backend"),
+				      "backend \"url\": the source's URL is longer than %zu characters",
+				      sizeof(a->device) - 1);
+	if (url)
+		snprintf(a->device, sizeof(a->device), "%s", url);
+	else
+		return cr_cfg_fail_at(c, a->line, a->col, cr_cfg_sub(sub, sizeof(sub), path, "backend"),
+				      "backend \"url\" takes the audio of the stream's URL or file source, and its "
+				      "first source is neither (allowed here: test, alsa)");
+	return 0;
+}
+
 int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s)
 {
 	static const char *const keys[] = {"backend", "device", "rate", "channels", "bitrate", "fec", "dtx",
@@ -62,7 +88,7 @@ int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const c
 				    sizeof(a->backend))) < 0)
 		return rc;
 	if (rc == 0)
-		return cr_cfg_missing(c, t, path, "backend", " (allowed: test, alsa)");
+		return cr_cfg_missing(c, t, path, "backend", " (allowed: test, alsa, url)");
 	v = cr_toml_get(t, "backend");
 	a->line = cr_toml_line(v);
 	a->col = cr_toml_col(v);
@@ -81,7 +107,7 @@ int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const c
 		return CR_CFG_FAIL(c, cr_toml_get(t, "rate"), cr_cfg_sub(sub, sizeof(sub), path, "rate"),
 				   "unsupported rate %d (allowed: 8000, 12000, 16000, 24000, 48000: Opus's input "
 				   "rates)", a->rate);
-	if ((rc = _load_opus(c, t, path, a)) < 0)
+	if ((rc = _load_opus(c, t, path, a)) < 0 || (rc = _url_of(c, path, s)) < 0)
 		return rc;
 	a->present = true;
 	/* The test tone beeps on CLOCK_MONOTONIC's seconds; the test picture

@@ -1,0 +1,232 @@
+/* The audio of the stream's URL or file source ([stream.X.audio] backend =
+ * "url"): libavformat opens the same URL (or file) a second time, picks its
+ * best audio stream (AAC, PCMU/PCMA, Opus, MP3, ... whatever libavcodec
+ * decodes), decodes it and libswresample converts it to the configured rate
+ * and channels as S16; the stage then encodes it to Opus like any capture.
+ *
+ * Time: the first decoded sample is anchored to CLOCK_MONOTONIC at its
+ * arrival, each later block is that anchor plus its sample count, so a
+ * file plays at its own pace (reads wait until a block's time has come) and
+ * a live camera's audio keeps its own clock (the stage absorbs drift). A
+ * URL without audio, a stall of 5 s (the interrupt callback cuts a blocking
+ * read) or the end of a file closes it; the stage reopens it with backoff
+ * and sends silence meanwhile. One more connection at the camera: the
+ * video source has its own. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
+
+#include "audio/audio.h"
+#include "core/clock.h"
+
+#define _TIMEOUT_NS 5000000000LL
+
+struct _aurl_s {
+	AVFormatContext *fmt;
+	AVCodecContext *dec;
+	SwrContext *swr;
+	AVAudioFifo *fifo;
+	AVPacket *pkt;
+	AVFrame *frame;
+	int aidx;
+	int64_t deadline_ns;
+	int64_t anchor_ns;  /* CLOCK_MONOTONIC of sample 0; 0 until the first */
+	uint64_t out_samples; /* samples handed out */
+};
+
+static int _interrupt(void *opaque)
+{
+	const struct _aurl_s *u = opaque;
+	return cr_now_ns() > u->deadline_ns;
+}
+
+/* The URL as shown in messages and /api/streams: without user:password@. */
+static void _shown(const char *url, char *out, size_t n)
+{
+	const char *scheme = strstr(url, "://");
+	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+	if (at && (!slash || at < slash))
+		snprintf(out, n, "%.*s%s", (int)(scheme + 3 - url), url, at + 1);
+	else
+		snprintf(out, n, "%s", url);
+}
+
+static int _fail(struct cr_audio_source_s *src, int averr, const char *what)
+{
+	char buf[128], url[160];
+	_shown(src->cfg->device, url, sizeof(url));
+	if (averr == AVERROR_EXIT) {
+		snprintf(src->error, sizeof(src->error), "%s: no data for %lld s while %s (is the sender running?)",
+			 url, _TIMEOUT_NS / 1000000000LL, what);
+		return -ETIMEDOUT;
+	}
+	if (averr == AVERROR_EOF) {
+		snprintf(src->error, sizeof(src->error), "%s: the audio ended", url);
+		return -ENODATA;
+	}
+	av_strerror(averr, buf, sizeof(buf));
+	snprintf(src->error, sizeof(src->error), "%s: %s (while %s)", url, buf, what);
+	return averr == AVERROR(ENOMEM) ? -ENOMEM : -EIO;
+}
+
+static void _url_close(struct cr_audio_source_s *src)
+{
+	struct _aurl_s *u = src->priv;
+	if (!u)
+		return;
+	avcodec_free_context(&u->dec);
+	swr_free(&u->swr);
+	if (u->fifo)
+		av_audio_fifo_free(u->fifo);
+	av_packet_free(&u->pkt);
+	av_frame_free(&u->frame);
+	avformat_close_input(&u->fmt);
+	free(u);
+	src->priv = NULL;
+}
+
+static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
+{
+	AVDictionary *opts = NULL;
+	u->fmt = avformat_alloc_context();
+	if (!u->fmt)
+		return _fail(src, AVERROR(ENOMEM), "opening");
+	u->fmt->interrupt_callback = (AVIOInterruptCB){_interrupt, u};
+	if (strncmp(src->cfg->device, "rtsp", 4) == 0)
+		av_dict_set(&opts, "rtsp_transport", "tcp", 0);
+	av_dict_set(&opts, "protocol_whitelist", "file,udp,rtp,tcp,tls,rtsp,rtsps,http,https,crypto,data", 0);
+	u->deadline_ns = cr_now_ns() + _TIMEOUT_NS;
+	int r = avformat_open_input(&u->fmt, src->cfg->device, NULL, &opts);
+	av_dict_free(&opts);
+	if (r < 0)
+		return _fail(src, r, "opening");
+	if ((r = avformat_find_stream_info(u->fmt, NULL)) < 0)
+		return _fail(src, r, "reading its streams");
+	const AVCodec *codec = NULL;
+	u->aidx = av_find_best_stream(u->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
+	if (u->aidx < 0 || !codec) {
+		char url[160];
+		_shown(src->cfg->device, url, sizeof(url));
+		snprintf(src->error, sizeof(src->error), "%s has no audio stream camrelay can decode%s", url,
+			 u->aidx == AVERROR_DECODER_NOT_FOUND ? " (no decoder for its codec)" : "");
+		return -ENOENT;
+	}
+	for (unsigned i = 0; i < u->fmt->nb_streams; i++)
+		u->fmt->streams[i]->discard = (int)i == u->aidx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+	u->dec = avcodec_alloc_context3(codec);
+	if (!u->dec || avcodec_parameters_to_context(u->dec, u->fmt->streams[u->aidx]->codecpar) < 0 ||
+	    (r = avcodec_open2(u->dec, codec, NULL)) < 0)
+		return _fail(src, u->dec ? r : AVERROR(ENOMEM), "opening its audio decoder");
+	char url[100];
+	_shown(src->cfg->device, url, sizeof(url));
+	snprintf(src->device_path, sizeof(src->device_path), "%.99s (%.20s)", url, codec->name);
+	return 0;
+}
+
+static int _url_open(struct cr_audio_source_s *src)
+{
+	struct _aurl_s *u = calloc(1, sizeof(*u));
+	if (!u) {
+		snprintf(src->error, sizeof(src->error), "out of memory");
+		return -ENOMEM;
+	}
+	src->priv = u;
+	int rc = _open_input(src, u);
+	if (rc < 0) {
+		_url_close(src);
+		return rc;
+	}
+	AVChannelLayout out;
+	av_channel_layout_default(&out, src->cfg->channels);
+	u->pkt = av_packet_alloc();
+	u->frame = av_frame_alloc();
+	u->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_S16, src->cfg->channels, src->frames * 4);
+	if (!u->pkt || !u->frame || !u->fifo ||
+	    swr_alloc_set_opts2(&u->swr, &out, AV_SAMPLE_FMT_S16, src->cfg->rate, &u->dec->ch_layout,
+				u->dec->sample_fmt, u->dec->sample_rate, 0, NULL) < 0 ||
+	    swr_init(u->swr) < 0) {
+		char url[100];
+		_shown(src->cfg->device, url, sizeof(url));
+		snprintf(src->error, sizeof(src->error), "%s: cannot convert its audio (%d Hz, %d channels) to %d Hz, "
+			 "%d channels", url, u->dec->sample_rate, u->dec->ch_layout.nb_channels,
+			 src->cfg->rate, src->cfg->channels);
+		_url_close(src);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Decoded samples of one packet into the FIFO at the output rate. */
+static int _decode(struct cr_audio_source_s *src, struct _aurl_s *u)
+{
+	int r = avcodec_send_packet(u->dec, u->pkt);
+	if (r < 0 && r != AVERROR(EAGAIN))
+		return 0; /* a damaged packet: its samples are lost, the next decodes */
+	while (avcodec_receive_frame(u->dec, u->frame) == 0) {
+		int max = swr_get_out_samples(u->swr, u->frame->nb_samples);
+		uint8_t *buf = NULL;
+		if (max <= 0 || av_samples_alloc(&buf, NULL, src->cfg->channels, max, AV_SAMPLE_FMT_S16, 0) < 0)
+			return _fail(src, AVERROR(ENOMEM), "decoding");
+		int n = swr_convert(u->swr, &buf, max, (const uint8_t **)u->frame->extended_data, u->frame->nb_samples);
+		if (n > 0 && av_audio_fifo_write(u->fifo, (void **)&buf, n) < n)
+			n = -1;
+		av_freep(&buf);
+		av_frame_unref(u->frame);
+		if (n < 0)
+			return _fail(src, AVERROR(ENOMEM), "decoding");
+		if (!u->anchor_ns)
+			u->anchor_ns = cr_now_ns();
+	}
+	return 0;
+}
+
+static int _url_read(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns, int timeout_ms)
+{
+	struct _aurl_s *u = src->priv;
+	while (av_audio_fifo_size(u->fifo) < src->frames) {
+		u->deadline_ns = cr_now_ns() + _TIMEOUT_NS;
+		int r = av_read_frame(u->fmt, u->pkt);
+		if (r < 0)
+			return _fail(src, r, "reading");
+		r = u->pkt->stream_index == u->aidx ? _decode(src, u) : 0;
+		av_packet_unref(u->pkt);
+		if (r < 0)
+			return r;
+	}
+	/* A block is ready when its last sample's time has come (a file plays
+	 * at its own pace; live audio is there by then anyway). */
+	int64_t block_ns = (int64_t)src->frames * 1000000000LL / src->cfg->rate;
+	int64_t at = u->anchor_ns + (int64_t)(u->out_samples * 1000000000ULL / (uint64_t)src->cfg->rate);
+	if (cr_now_ns() > at + block_ns + 10 * block_ns) { /* after a stall: on the clock again, not late */
+		u->anchor_ns += cr_now_ns() - (at + block_ns);
+		at = cr_now_ns() - block_ns;
+	}
+	int64_t ready = at + block_ns;
+	int64_t until = cr_deadline_ns(timeout_ms);
+	if (ready > until) {
+		cr_sleep_until_ns(until);
+		return 0;
+	}
+	cr_sleep_until_ns(ready);
+	void *out = pcm;
+	if (av_audio_fifo_read(u->fifo, &out, src->frames) < src->frames)
+		return _fail(src, AVERROR(EIO), "reading");
+	u->out_samples += (uint64_t)src->frames;
+	*ts_ns = at;
+	return 1;
+}
+
+const struct cr_audio_ops_s cr_audio_url = {
+	.name = "url",
+	.open = _url_open,
+	.read = _url_read,
+	.close = _url_close,
+};

@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""The audio of URL and file sources (issue 19, item 1: [stream.X.audio]
+backend = "url"): libavformat opens the stream's source again for its audio
+track, which is decoded, resampled and encoded to Opus like a capture.
+
+  file   an ffmpeg-made Matroska file, H.264 + a 440 Hz tone in AAC at
+         44.1 kHz stereo: the RTP output has Opus whose spectrum peaks at 440 Hz
+  relay  rtsp://viewer:s3cret@(this camrelay)/cam, whose audio is the 523 Hz
+         test tone in Opus (RTSP's trackID=1): decoded and encoded again, 523 Hz
+         out; /api/streams shows the URL without the credentials
+  mute   a file without audio: the audio branch says so and sends silence,
+         the video runs
+
+    test_url_audio.py CAMRELAY"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_av_sync import check, codecs, failures, free_port, free_udp_quad  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def make_files(d):
+    tone = os.path.join(d, "tone.mkv")
+    mute = os.path.join(d, "mute.mkv")
+    for path, audio in ((tone, True), (mute, False)):
+        cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+               "testsrc2=size=320x240:rate=30:duration=8"]
+        if audio:
+            cmd += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=8", "-ac", "2",
+                    "-c:a", "aac"]
+        cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p", "-y", path]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0, "ffmpeg made %s (%s)" % (os.path.basename(path), p.stderr[-200:]))
+    return tone, mute
+
+
+def record(base, stream, d):
+    with urllib.request.urlopen(base + "/sdp/" + stream, timeout=10) as r:
+        sdp = r.read().decode()
+    path = os.path.join(d, stream + ".sdp")
+    with open(path, "w") as f:
+        f.write(sdp)
+    rec = os.path.join(d, stream + ".mkv")
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp",
+                        "-i", path, "-t", "4", "-map", "0", "-c", "copy", "-y", rec],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "%s: ffmpeg recorded the RTP output (%s)" % (stream, p.stderr[-200:]))
+    p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "av_analyse.py"), rec],
+                       capture_output=True, text=True, timeout=120)
+    res = json.loads(p.stdout or "{}")
+    print("     %s: %s %s" % (stream, codecs(rec), json.dumps(res)))
+    return codecs(rec), res
+
+
+def main():
+    camrelay = sys.argv[1]
+    d = tempfile.mkdtemp(prefix="camrelay-urlaudio-")
+    tone, mute = make_files(d)
+    http, rtsp = free_port(), free_port()
+    ports = {"file": free_udp_quad(), "relay": free_udp_quad(), "mute": free_udp_quad()}
+    cfg = os.path.join(d, "camrelay.toml")
+    t = """[http]
+listen = "127.0.0.1:%d"
+[webrtc]
+port = %d
+[rtsp]
+listen = "127.0.0.1:%d"
+[stream.cam]
+[[stream.cam.sources]]
+capture = { backend = "test", width = 320, height = 240, fps = 30 }
+[stream.cam.audio]
+backend = "test"
+tone = 523
+[stream.file]
+[[stream.file.sources]]
+file = "%s"
+loop = true
+[stream.relay]
+[[stream.relay.sources]]
+url = "rtsp://viewer:s3cret@127.0.0.1:%d/cam"
+[stream.mute]
+[[stream.mute.sources]]
+file = "%s"
+loop = true
+""" % (http, free_port(), rtsp, tone, rtsp, mute)
+    for s in ("file", "relay", "mute"):
+        t += '[stream.%s.audio]\nbackend = "url"\n[[stream.%s.sinks]]\ntype = "rtp"\naddress = "127.0.0.1:%d"\n' % (
+            s, s, ports[s])
+    with open(cfg, "w") as f:
+        f.write(t)
+    log = open(os.path.join(d, "server.log"), "w+")
+    srv = subprocess.Popen([camrelay, "serve", "-c", cfg], stdout=log, stderr=subprocess.STDOUT)
+    base = "http://127.0.0.1:%d" % http
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/api/streams", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(2)
+        c, res = record(base, "file", d)
+        check(c == ["h264", "opus"] and abs(res.get("tone_hz", 0) - 440) <= 3,
+              "file: the AAC 440 Hz tone comes out as Opus at 440 Hz (%s Hz)" % res.get("tone_hz"))
+        c, res = record(base, "relay", d)
+        check(c == ["h264", "opus"] and abs(res.get("tone_hz", 0) - 523) <= 3,
+              "relay: the RTSP source's Opus 523 Hz tone comes out at 523 Hz (%s Hz)" % res.get("tone_hz"))
+        with urllib.request.urlopen(base + "/api/streams", timeout=5) as r:
+            st = {s["name"]: s for s in json.loads(r.read())["streams"]}
+        for s in ("file", "relay", "mute"):
+            print("     %s audio: %s" % (s, json.dumps(st[s].get("audio"))))
+        fa, ma = st["file"].get("audio") or {}, st["mute"].get("audio") or {}
+        check(fa.get("state") == "running" and "aac" in fa.get("device", ""), "file: the audio runs, from AAC")
+        ra = st["relay"].get("audio") or {}
+        check(ra.get("device", "").startswith("rtsp://127.0.0.1:") and "s3cret" not in json.dumps(ra),
+              "relay: its URL is shown without the credentials (%s)" % ra.get("device"))
+        check(ma.get("state") == "reconnecting" and "has no audio stream" in ma.get("message", "") and
+              ma.get("counters", {}).get("silent_blocks", 0) > 100,
+              "mute: 'has no audio stream', silence sent meanwhile")
+        with urllib.request.urlopen(base + "/snapshot/mute", timeout=10) as r:
+            check(r.read(3) == b"\xff\xd8\xff", "mute: its video runs (a snapshot)")
+    finally:
+        srv.terminate()
+        try:
+            rc = srv.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            rc = -9
+        check(rc == 0, "camrelay exits cleanly (%d)" % rc)
+        if failures:
+            log.seek(0)
+            print("server log:\n" + log.read()[-3000:])
+    if failures:
+        print("%d failure(s): %s" % (len(failures), "; ".join(failures)))
+        sys.exit(1)
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()
