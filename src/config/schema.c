@@ -108,6 +108,8 @@
  *   [stream.<name>.audio]                  (ext) the stream's sound: see schema_audio.c
  *
  *   [stream.<name>.datachannel]             (ext) data channels <-> UDP: see schema_datachannel.c
+ *   timecode = false                       (ext) in [stream.<name>]: draw the capture time
+ *                                          as a timecode block (core/timecode.h)
  *   webrtc_codecs = ["h264"]              (ext) in [stream.<name>]: codecs WebRTC viewers
  *                                          may get (h264, vp8, vp9, av1); see schema_auth.c
  *   [http] server_names, cors_origins, tls_cert, tls_key; [auth]; [limits]:
@@ -176,7 +178,8 @@ static bool _valid_stream_name(const char *s)
 
 static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s)
 {
-	static const char *const keys[] = {"sources", "mjpeg", "sinks", "webrtc_codecs", "audio", "datachannel", NULL};
+	static const char *const keys[] = {"sources", "mjpeg", "sinks", "webrtc_codecs", "audio", "datachannel",
+					   "timecode", NULL};
 	static const char *const mjpeg_keys[] = {"quality", "fps", NULL};
 	const struct cr_toml_s *sources = NULL, *sinks = NULL, *mjpeg = NULL, *audio = NULL;
 	char sub[CR_CFG_PATH], item[300];
@@ -189,7 +192,8 @@ static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 	    (rc = cr_cfg_get_table(c, t, path, "mjpeg", &mjpeg)) < 0 ||
 	    (rc = cr_cfg_get_table(c, t, path, "audio", &audio)) < 0 ||
 	    (rc = cr_cfg_load_webrtc_codecs(c, t, path, s)) < 0 ||
-	    (rc = cr_cfg_load_datachannel(c, t, path, &s->datachannel)) < 0)
+	    (rc = cr_cfg_load_datachannel(c, t, path, &s->datachannel)) < 0 ||
+	    (rc = cr_cfg_get_bool(c, t, path, "timecode", &s->timecode)) < 0)
 		return rc;
 	if (!sources || cr_toml_len(sources) == 0)
 		return CR_CFG_FAIL(c, t, path, "a stream needs at least one source: add [[%s.sources]]", path);

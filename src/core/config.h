@@ -239,6 +239,7 @@ struct cr_stream_cfg_s {
 	int n_webrtc_codecs;
 	enum cr_codec_e webrtc_codecs[4];
 	struct cr_datachannel_cfg_s datachannel;
+	bool timecode; /* draw the capture time as a timecode block (core/timecode.h) */
 };
 
 #define CR_MAX_HTTP_NAMES 8

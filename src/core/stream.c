@@ -12,6 +12,7 @@
 #include "core/placeholder.h"
 #include "core/pool.h"
 #include "core/queue.h"
+#include "core/timecode.h"
 #include "encode/encoder.h"
 
 #define _STAGE_DEPTH 2
@@ -65,6 +66,7 @@ struct cr_stream_s {
 
 	struct cr_source_s src;
 	struct cr_audio_s *audio; /* [stream.X.audio], or NULL */
+	struct cr_converter_s *tc_conv; /* timecode = true on an MJPEG source */
 	pthread_mutex_t src_lock; /* open/close vs. control calls */
 	struct cr_stream_status_s src_snap; /* the source part of the last status read (under lock) */
 	bool src_open;
@@ -511,6 +513,21 @@ static void _dispatch(struct cr_stream_s *s, struct cr_frame_s *f)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* timecode = true: the capture time drawn into a copy of the frame (the
+ * test source draws it itself). */
+static struct cr_frame_s *_stamp(struct cr_stream_s *s, struct cr_frame_s *f)
+{
+	if (!s->cfg.timecode || strcmp(s->src.ops->name, "test") == 0)
+		return f;
+	if (!f->ts_capture_ns)
+		f->ts_capture_ns = cr_now_ns();
+	struct cr_frame_s *t = cr_timecode_stamp(f, &s->tc_conv, &s->stats.bytes_copied);
+	if (!t)
+		return f;
+	cr_frame_unref(f);
+	return t;
+}
+
 static int64_t _frame_interval_ns(const struct cr_stream_s *s)
 {
 	if (s->src.fps_num > 0 && s->src.fps_den > 0)
@@ -621,6 +638,7 @@ static void *_capture_thread(void *arg)
 			f->seq = seq++;
 			atomic_fetch_add(&s->stats.frames_captured, 1);
 			_set_state(s, CR_SOURCE_RUNNING, NULL);
+			f = _stamp(s, f);
 			_dispatch(s, f);
 			cr_frame_unref(f);
 			next_ph = now + _frame_interval_ns(s);
@@ -747,6 +765,7 @@ void cr_stream_destroy(struct cr_stream_s *s)
 	cr_audio_destroy(s->audio);
 	cr_latency_destroy(&s->stats.capture_to_encoded);
 	cr_latency_destroy(&s->stats.capture_to_sent);
+	cr_converter_destroy(s->tc_conv);
 	pthread_mutex_destroy(&s->src_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -131,155 +131,6 @@ static void _bad_method(struct evhttp_request *req, const char *path, const char
 	cr_http_reply_text(req, 405, "%s accepts %s only", path, allow);
 }
 
-/* ---- the index page ---- */
-
-static void _html_escape(struct evbuffer *b, const char *s)
-{
-	char *e = evhttp_htmlescape(s);
-	if (e) {
-		evbuffer_add(b, e, strlen(e));
-		free(e);
-	}
-}
-
-/* Self-contained: no external assets. The table refreshes from /api/streams;
- * the controls form posts to /api/streams/NAME/controls. */
-static const char _page_head[] =
-	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>camrelay</title>\n"
-	"<meta name=\"viewport\" content=\"width=device-width\">\n"
-	"<style>body{font:14px sans-serif;margin:1em;background:#fafafa}"
-	".s{display:inline-block;vertical-align:top;margin:0 1em 1em 0;padding:.5em;background:#fff;"
-	"border:1px solid #ccc}img,video{display:block;max-width:640px;width:100%;background:#222}"
-	"td{padding:0 .6em 0 0}.bad{color:#b00}input{width:6em}</style></head><body>\n"
-	"<h1>camrelay</h1>\n<p>API: <a href=\"/api/streams\">/api/streams</a> &middot; "
-	"<a href=\"/metrics\">/metrics</a></p>\n";
-
-static const char _page_script[] =
-	"<script>\n"
-	/* A page opened with ?token= passes it on: u() for URLs, H for fetch headers. */
-	"const T=new URLSearchParams(location.search).get('token');\n"
-	"function u(p){return T?p+(p.includes('?')?'&':'?')+'token='+encodeURIComponent(T):p}\n"
-	"const H=T?{'Authorization':'Bearer '+T}:{};\n"
-	"function upd(){fetch(u('/api/streams')).then(r=>r.json()).then(j=>{for(const s of j.streams){\n"
-	" const e=document.getElementById('st-'+s.name);if(!e)continue;\n"
-	" e.querySelector('.state').textContent=s.state+(s.message?': '+s.message:'');\n"
-	" e.querySelector('.state').className='state'+(s.state=='running'?'':' bad');\n"
-	" e.querySelector('.fmt').textContent=s.format+' '+s.width+'x'+s.height;\n"
-	" e.querySelector('.fps').textContent=s.fps.measured.toFixed(1)+' (nominal '+s.fps.nominal+')';\n"
-	" e.querySelector('.cl').textContent=s.clients.length;\n"
-	" e.querySelector('.dr').textContent=s.drops;}}).catch(()=>{});}\n"
-	"function ctl(n){fetch(u('/api/streams/'+encodeURIComponent(n)+'/controls')).then(r=>r.json())"
-	".then(j=>{const f=document.getElementById('ctl-'+n);f.textContent='';\n"
-	" for(const c of j.controls){const l=document.createElement('label');l.textContent=c.name+' ';\n"
-	"  const i=document.createElement('input');i.value=c.text||c.value;\n"
-	"  if(c.type=='int'){i.type='number';i.min=c.min;i.max=c.max;i.step=c.step;}\n"
-	"  i.onchange=()=>{fetch(u('/api/streams/'+encodeURIComponent(n)+'/controls'),{method:'POST',"
-	"body:JSON.stringify({[c.name]:i.value})}).then(r=>r.ok?null:r.text().then(alert));};\n"
-	"  l.appendChild(i);f.appendChild(l);f.appendChild(document.createTextNode(' '));}})"
-	".catch(()=>{});}\n"
-	/* WHEP viewer: ICE-lite server, so no trickle and no wait for gathering. */
-	"async function rtc(n){const d=document.getElementById('st-'+n),img=d.querySelector('img');\n"
-	" const v=document.createElement('video');v.autoplay=v.muted=v.playsInline=true;v.className='v';\n"
-	" const pc=new RTCPeerConnection();pc.addTransceiver('video',{direction:'recvonly'});\n"
-	" pc.ontrack=e=>{v.srcObject=e.streams[0];};\n"
-	" await pc.setLocalDescription(await pc.createOffer());\n"
-	" const r=await fetch('/whep/'+encodeURIComponent(n),{method:'POST',"
-	"headers:Object.assign({'Content-Type':'application/sdp'},H),body:pc.localDescription.sdp});\n"
-	" const t=await r.text();if(r.status!=201){alert(t);pc.close();return;}\n"
-	" await pc.setRemoteDescription({type:'answer',sdp:t});img.replaceWith(v);\n"
-	" const loc=r.headers.get('Location');"
-	"addEventListener('pagehide',()=>{if(loc)fetch(loc,{method:'DELETE',headers:H,keepalive:true});});}\n"
-	"setInterval(upd,2000);upd();\n"
-	/* /#webrtc: every stream over WebRTC at once (a link to share; the tests use it). */
-	"if(location.hash=='#webrtc')document.querySelectorAll('button[data-n]').forEach(b=>b.click());\n"
-	"</script>\n";
-
-static void _index_page(struct cr_http_s *h, struct evhttp_request *req)
-{
-	struct evbuffer *b = evbuffer_new();
-	if (!b) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
-	}
-	/* Links carry the page's ?token= on (encoded), so <img> MJPEG works too. */
-	char token[1024], tq[3200] = "";
-	cr_http_query_token(req, token, sizeof(token));
-	char *etoken = token[0] ? evhttp_encode_uri(token) : NULL;
-	if (etoken)
-		snprintf(tq, sizeof(tq), "?token=%s", etoken);
-	free(etoken);
-	evbuffer_add(b, _page_head, sizeof(_page_head) - 1);
-	if (h->whep)
-		evbuffer_add_printf(b, "<p>WebRTC: <a href=\"/api/webrtc%s\">/api/webrtc</a></p>\n", tq);
-	int shown = 0;
-	for (int i = 0; i < h->n_streams; i++) {
-		unsigned rights = 0;
-		if (cr_stream_removed(h->streams[i]) ||
-		    cr_http_rights(h->cfg, req, cr_stream_name(h->streams[i]), &rights) < 0 ||
-		    !(rights & CR_RIGHT_VIEW))
-			continue; /* streams a caller may not see are not listed */
-		shown++;
-		struct cr_stream_status_s st;
-		cr_stream_status(h->streams[i], &st);
-		char *name = evhttp_encode_uri(cr_stream_name(h->streams[i]));
-		evbuffer_add_printf(b, "<div class=\"s\" id=\"st-");
-		_html_escape(b, cr_stream_name(h->streams[i]));
-		evbuffer_add_printf(b, "\"><h2>");
-		_html_escape(b, cr_stream_name(h->streams[i]));
-		evbuffer_add_printf(b, "</h2><img src=\"/mjpeg/%s%s\" alt=\"live preview\">\n<table>"
-				       "<tr><td>state</td><td class=\"state\">%s",
-				    name ? name : "", tq, cr_source_state_name(st.state));
-		if (st.message[0]) {
-			evbuffer_add_printf(b, ": ");
-			_html_escape(b, st.message);
-		}
-		evbuffer_add_printf(b, "</td></tr><tr><td>source</td><td>");
-		_html_escape(b, st.backend);
-		evbuffer_add_printf(b, " ");
-		_html_escape(b, st.device);
-		evbuffer_add_printf(b,
-				    "</td></tr><tr><td>format</td><td class=\"fmt\">%s %dx%d</td></tr>"
-				    "<tr><td>fps</td><td class=\"fps\">%.1f</td></tr>"
-				    "<tr><td>clients</td><td class=\"cl\">%d</td></tr>"
-				    "<tr><td>drops</td><td class=\"dr\">%llu</td></tr></table>\n"
-				    "<p><a href=\"/mjpeg/%s%s\">MJPEG</a> &middot; "
-				    "<a href=\"/snapshot/%s%s\">snapshot</a> &middot; "
-				    "<a href=\"/api/streams/%s%s\">JSON</a> &middot; "
-				    "<a href=\"#\" onclick=\"ctl(this.dataset.n);return false\" data-n=\"",
-				    cr_pixfmt_name(st.format), st.width, st.height, st.fps_measured, st.n_subs,
-				    (unsigned long long)st.drops, name ? name : "", tq, name ? name : "", tq,
-				    name ? name : "", tq);
-		_html_escape(b, cr_stream_name(h->streams[i]));
-		evbuffer_add_printf(b, "\">controls</a></p><div id=\"ctl-");
-		_html_escape(b, cr_stream_name(h->streams[i]));
-		evbuffer_add_printf(b, "\"></div>");
-		if (h->whep) {
-			evbuffer_add_printf(b, "<p><button onclick=\"rtc(this.dataset.n);this.remove()\" data-n=\"");
-			_html_escape(b, cr_stream_name(h->streams[i]));
-			evbuffer_add_printf(b, "\">watch over WebRTC</button></p>");
-		}
-		if (h->rtsp) {
-			char url[400];
-			cr_rtsp_stream_url(h->rtsp, evhttp_find_header(evhttp_request_get_input_headers(req), "Host"),
-					   cr_stream_name(h->streams[i]), url, sizeof(url));
-			evbuffer_add_printf(b, "<p>RTSP (VLC, ffmpeg, NVRs): <code class=\"rtsp\">");
-			_html_escape(b, url);
-			evbuffer_add_printf(b, "</code></p>");
-		}
-		evbuffer_add_printf(b, "</div>\n");
-		free(name);
-	}
-	if (shown == 0)
-		evbuffer_add_printf(b, "<p>No streams%s.</p>\n", h->n_streams ? " you may see" : " configured");
-	evbuffer_add(b, _page_script, sizeof(_page_script) - 1);
-	evbuffer_add_printf(b, "</body></html>\n");
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-	evhttp_add_header(hdr, "Content-Type", "text/html; charset=utf-8");
-	evhttp_add_header(hdr, "Cache-Control", "no-store");
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
-}
-
 /* ---- routing ---- */
 
 static bool _is_get(struct evhttp_request *req)
@@ -330,11 +181,14 @@ static void _api_route(struct cr_http_s *h, struct evhttp_request *req, const ch
 	}
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", rest + 1);
-	bool controls = false;
+	bool controls = false, g2g = false;
 	size_t n = strlen(buf);
 	if (n > 9 && strcmp(buf + n - 9, "/controls") == 0) {
 		buf[n - 9] = 0;
 		controls = true;
+	} else if (n > 4 && strcmp(buf + n - 4, "/g2g") == 0) {
+		buf[n - 4] = 0; /* viewers' glass-to-glass reports (http_g2g.c) */
+		g2g = true;
 	}
 	char *name = evhttp_uridecode(buf, 0, NULL);
 	int i = name ? cr_http_stream_index(h, name) : -1;
@@ -345,7 +199,11 @@ static void _api_route(struct cr_http_s *h, struct evhttp_request *req, const ch
 		_no_stream(h, req, name);
 	else if (!_may(h, req, i, controls && !_is_get(req) ? CR_RIGHT_VIEW | CR_RIGHT_CONTROL : CR_RIGHT_VIEW)) {
 		/* replied */
-	} else if (controls && !_is_get(req) && m != EVHTTP_REQ_POST && m != EVHTTP_REQ_PUT)
+	} else if (g2g && m != EVHTTP_REQ_POST)
+		_bad_method(req, path, "POST");
+	else if (g2g)
+		cr_http_g2g_post(h, req, i);
+	else if (controls && !_is_get(req) && m != EVHTTP_REQ_POST && m != EVHTTP_REQ_PUT)
 		_bad_method(req, path, "GET, HEAD, POST, PUT");
 	else if (controls)
 		cr_http_api_controls(h, req, i);
@@ -390,7 +248,7 @@ static void _route(struct evhttp_request *req, void *arg)
 			if (cr_http_rights(h->cfg, req, NULL, &rights) < 0)
 				cr_http_allowed(h->cfg, req, NULL, CR_RIGHT_VIEW); /* the 401 */
 			else
-				_index_page(h, req);
+				cr_http_page(h, req, -1);
 		} else if (strcmp(act, "stream") != 0 && strcmp(act, "snapshot") != 0) {
 			cr_http_reply_text(req, 400, "unknown action \"%s\" (allowed: stream, snapshot)", act);
 		} else if (h->n_streams == 0) {
@@ -405,6 +263,16 @@ static void _route(struct evhttp_request *req, void *arg)
 		_stream_route(h, req, path, s, cr_http_mjpeg_start);
 	} else if ((s = _after(path, "/snapshot/"))) {
 		_stream_route(h, req, path, s, cr_http_snapshot_start);
+	} else if ((s = _after(path, "/play/"))) {
+		_stream_route(h, req, path, s, cr_http_page);
+	} else if (strcmp(path, "/api/time") == 0) {
+		unsigned rights;
+		if (!_is_get(req))
+			_bad_method(req, path, "GET, HEAD");
+		else if (cr_http_rights(h->cfg, req, NULL, &rights) < 0)
+			cr_http_allowed(h->cfg, req, NULL, CR_RIGHT_VIEW); /* the 401 */
+		else
+			cr_http_time(req);
 	} else if ((s = _after(path, "/sdp/"))) {
 		_stream_route(h, req, path, s, cr_http_sdp_start);
 	} else if (strncmp(path, "/api/streams", 12) == 0 && (path[12] == 0 || path[12] == '/')) {
@@ -560,6 +428,11 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 		return NULL;
 	}
 	h->cfg = cfg;
+	if (!(h->g2g = cr_http_g2g_new())) {
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	pthread_mutex_init(&h->call_lock, NULL);
 	pthread_cond_init(&h->call_done, NULL);
 	h->n_streams = n_streams < CR_MAX_STREAMS ? n_streams : CR_MAX_STREAMS;
@@ -609,6 +482,8 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	h->whep = cr_whep_attach(h->http, h->base, cfg, h->streams, h->n_streams, werr, sizeof(werr));
 	if (!h->whep)
 		CR_LOG_E("http", "WHEP disabled: %s", werr);
+	else
+		cr_whep_set_g2g(h->whep, cr_http_g2g_viewer, h);
 	/* RTSP too. A port that was asked for must be had; the default one may
 	 * be taken (another camrelay, MediaMTX): then HTTP serves without it. */
 	h->rtsp = cr_rtsp_attach(h->base, cfg, h->streams, h->n_streams, werr, sizeof(werr));
@@ -618,8 +493,6 @@ struct cr_http_s *cr_http_start(const struct cr_config_s *cfg, struct cr_stream_
 	}
 	if (!h->rtsp && werr[0])
 		CR_LOG_W("rtsp", "RTSP disabled: %s (set [rtsp] listen, or enabled = false)", werr);
-	if (h->whep)
-		cr_whep_set_rtsp(h->whep, h->rtsp);
 	if (pthread_create(&h->thread, NULL, _loop_thread, h) != 0) {
 		snprintf(err, errlen, "cannot start the HTTP thread");
 		goto error;
@@ -717,5 +590,6 @@ void cr_http_stop(struct cr_http_s *h)
 		event_base_free(h->base);
 	pthread_cond_destroy(&h->call_done);
 	pthread_mutex_destroy(&h->call_lock);
+	cr_http_g2g_free(h->g2g);
 	free(h);
 }

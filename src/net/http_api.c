@@ -238,6 +238,8 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	json_object_set_new(j, "latency_ms",
 			    json_pack("{s:o,s:o}", "capture_to_encoded", _latency(&stats->capture_to_encoded),
 				      "capture_to_sent", _latency(&stats->capture_to_sent)));
+	/* Capture to a viewer's screen, as the viewers' pages measured it. */
+	json_object_set_new(j, "g2g", cr_http_g2g_json(h, cr_http_stream_index(h, cr_stream_name(s))));
 	return j;
 }
 
@@ -675,6 +677,7 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 	_audio_metrics(h, b);
 	if (h->whep)
 		cr_whep_metrics(h->whep, b);
+	cr_http_g2g_metrics(h, b);
 	if (h->rtsp)
 		cr_rtsp_metrics(h->rtsp, b);
 	cr_whip_metrics(b);

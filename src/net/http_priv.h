@@ -15,7 +15,10 @@
 #include "core/stream.h"
 #include "net/http.h"
 
+#include <jansson.h>
+
 struct _mjpeg_client_s;
+struct cr_http_g2g_s;
 struct _snapshot_s;
 
 struct cr_http_s {
@@ -43,6 +46,7 @@ struct cr_http_s {
 	void *reload_ctx;
 	pthread_mutex_t call_lock;
 	pthread_cond_t call_done;
+	struct cr_http_g2g_s *g2g; /* viewers' glass-to-glass reports (http_g2g.c) */
 };
 
 /* Routing helpers (http.c). */
@@ -78,6 +82,20 @@ void cr_http_ctl_free(struct cr_http_ctl_s *c); /* after the loop has ended */
 struct cr_http_ctl_job_s *cr_http_ctl_job(struct evhttp_request *req, int stream);
 int cr_http_ctl_add(struct cr_http_ctl_job_s *j, const char *name, const char *value); /* -E2BIG, -ENAMETOOLONG */
 void cr_http_ctl_submit(struct cr_http_s *h, struct cr_http_ctl_job_s *j);
+
+/* http_g2g.c: GET /api/time, POST /api/streams/<stream>/g2g, and the
+ * reports in /api/streams (array per stream), /api/webrtc (per viewer id,
+ * NULL when none) and /metrics. */
+struct cr_http_g2g_s *cr_http_g2g_new(void);
+void cr_http_g2g_free(struct cr_http_g2g_s *g);
+void cr_http_time(struct evhttp_request *req);
+void cr_http_g2g_post(struct cr_http_s *h, struct evhttp_request *req, int stream);
+json_t *cr_http_g2g_json(struct cr_http_s *h, int stream);
+json_t *cr_http_g2g_viewer(void *h, const char *stream, const char *viewer);
+void cr_http_g2g_metrics(struct cr_http_s *h, struct evbuffer *b);
+
+/* http_page.c: the page, at / (every stream) and /play/<stream> (one). */
+void cr_http_page(struct cr_http_s *h, struct evhttp_request *req, int stream);
 
 /* http_mjpeg.c */
 void cr_http_mjpeg_start(struct cr_http_s *h, struct evhttp_request *req, int stream);

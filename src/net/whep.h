@@ -5,7 +5,6 @@
  *   PATCH  /session/<stream>/<id>     trickle candidates: 204 (ICE-lite needs
  *                                     none); ICE restart: 422
  *   OPTIONS on both                   CORS pre-flight
- *   GET    /play/<stream>             a page that plays the stream (WHEP in JS)
  *   GET    /api/webrtc                viewers and counters (JSON)
  *   (DELETE /api/sessions/<public id>: the control right ends someone else's
  *   session; routed by net/http.c, see cr_whep_viewer_stream below)
@@ -35,9 +34,6 @@ struct cr_whep_s;
 struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 				 const struct cr_config_s *cfg, struct cr_stream_s **streams, int n,
 				 char *err, size_t errlen);
-/* The RTSP server whose URLs /play/<stream> shows (NULL: none). */
-struct cr_rtsp_s;
-void cr_whep_set_rtsp(struct cr_whep_s *w, const struct cr_rtsp_s *rtsp);
 /* Ends every session and frees everything; call on the loop thread or after
  * the loop has stopped, before evhttp_free/event_base_free. */
 void cr_whep_detach(struct cr_whep_s *w);
@@ -83,5 +79,13 @@ bool cr_whep_dc_stats(struct cr_whep_s *w, const char *stream, struct cr_dc_stat
 struct json_t *cr_whep_dc_json(const struct cr_dc_stats_s *s, bool per_viewer);
 /* Prometheus text lines (camrelay_webrtc_*, camrelay_datachannel_*) for /metrics. */
 void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out);
+/* Where /api/webrtc finds a viewer's glass-to-glass report (the HTTP
+ * server's, net/http_g2g.c): a new JSON object, or NULL when none. */
+struct json_t;
+void cr_whep_set_g2g(struct cr_whep_s *w, struct json_t *(*fn)(void *, const char *stream, const char *viewer),
+		     void *opaque);
+/* The data-channel bridge of stream i (its label for the page's message
+ * panel), or NULL when the stream bridges none. */
+const struct cr_datachannel_cfg_s *cr_whep_dc_config(struct cr_whep_s *w, int stream);
 
 #endif

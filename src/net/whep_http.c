@@ -20,7 +20,6 @@
 #include "net/http_access.h"
 #include "net/http_conn.h"
 #include "net/limits.h"
-#include "net/rtsp.h"
 #include "net/sdp.h"
 #include "net/whep_priv.h"
 
@@ -550,8 +549,15 @@ void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
 	}
 }
 
+struct _api_ctx_s {
+	struct cr_whep_s *w;
+	json_t *arr;
+};
+
 static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque)
 {
+	struct _api_ctx_s *ctx = opaque;
+	json_t *g = ctx->w->g2g ? ctx->w->g2g(ctx->w->g2g_opaque, i->stream, i->id) : NULL;
 	json_t *j =
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f, s:f}",
 			  "id", i->id, "stream", i->stream, "remote", i->remote, "state", i->state,
@@ -563,11 +569,27 @@ static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque
 			  (json_int_t)i->firs, "keyframes_requested", (json_int_t)i->keyframes_requested,
 			  "fraction_lost", i->fraction_lost, "packets_lost", (json_int_t)i->packets_lost,
 			  "jitter_ms", i->jitter_ms, "rtt_ms", i->rtt_ms);
-	json_object_set_new(j, "retransmits_refused", json_integer((json_int_t)i->retransmits_refused));
-	json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)i->audio_packets_sent));
-	if (i->has_dc)
-		json_object_set_new(j, "datachannel", cr_whep_dc_json(&i->dc, true));
-	json_array_append_new(opaque, j);
+	if (j) {
+		json_object_set_new(j, "retransmits_refused", json_integer((json_int_t)i->retransmits_refused));
+		json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)i->audio_packets_sent));
+		if (i->has_dc)
+			json_object_set_new(j, "datachannel", cr_whep_dc_json(&i->dc, true));
+		json_object_set_new(j, "g2g", g ? g : json_null()); /* the viewer's page's own report */
+	} else {
+		json_decref(g);
+	}
+	json_array_append_new(ctx->arr, j);
+}
+
+void cr_whep_set_g2g(struct cr_whep_s *w, json_t *(*fn)(void *, const char *, const char *), void *opaque)
+{
+	w->g2g = fn;
+	w->g2g_opaque = opaque;
+}
+
+const struct cr_datachannel_cfg_s *cr_whep_dc_config(struct cr_whep_s *w, int stream)
+{
+	return w ? cr_dc_config(w->dc, stream) : NULL;
 }
 
 static void _on_api(struct evhttp_request *req, void *arg)
@@ -577,7 +599,8 @@ static void _on_api(struct evhttp_request *req, void *arg)
 	if (!_door(w, req, -1, CR_RIGHT_ADMIN))
 		return;
 	json_t *viewers = json_array();
-	cr_whep_foreach_viewer(w, _add_viewer_json, viewers);
+	struct _api_ctx_s ctx = {w, viewers};
+	cr_whep_foreach_viewer(w, _add_viewer_json, &ctx);
 	json_t *root = json_pack(
 		"{s:i, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "port",
 		w->port, "viewers", viewers, "totals", "sessions", (json_int_t)s->sessions_total,
@@ -603,94 +626,6 @@ static void _on_api(struct evhttp_request *req, void *arg)
 	free(text);
 }
 
-/* GET /play/<stream>: a page that plays the stream over WHEP, for people
- * (and for embedding: the <video> and the 30 lines of script are all it
- * takes). */
-static const char _player_html[] =
-	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s - camrelay</title>\n"
-	"<style>body{margin:0;background:#111;color:#ccc;font:14px sans-serif}"
-	"video{width:100%%;max-height:95vh;background:#000}#s,#r{padding:4px 8px}"
-	"#dc{padding:4px 8px}#dc input{width:60%%}#log{max-height:30vh;overflow:auto;margin:4px 0}</style></head>\n"
-	"<body><video id=\"v\" autoplay muted playsinline controls></video><div id=\"s\">connecting...</div>\n%s"
-	/* The message panel: shown when the stream bridges a data channel to UDP. */
-	"<form id=\"dc\" hidden><input id=\"m\" placeholder=\"message to the device\" autocomplete=\"off\">"
-	"<button>send</button> <span id=\"ds\"></span><pre id=\"log\"></pre></form>\n"
-	"<script>\n"
-	"const stream = %s, status = document.getElementById('s'), video = document.getElementById('v');\n"
-	"const dcLabel = %s, panel = document.getElementById('dc'), log = document.getElementById('log');\n"
-	"let pc, session, dc;\n"
-	"function note(t) { log.textContent = (t + '\\n' + log.textContent).slice(0, 20000); }\n"
-	"panel.onsubmit = e => { e.preventDefault(); const m = document.getElementById('m');\n"
-	"  if (dc && dc.readyState === 'open' && m.value) { dc.send(m.value); note('> ' + m.value); m.value = ''; } };\n"
-	/* ?token= of this page goes to WHEP as a bearer token (never in a URL). */
-	"const token = new URLSearchParams(location.search).get('token'), auth = token ? {Authorization: 'Bearer ' + token} : {};\n"
-	"async function play() {\n"
-	"  pc = new RTCPeerConnection();\n"
-	"  if (dcLabel !== null) {\n"
-	"    dc = pc.createDataChannel(dcLabel || 'control');\n"
-	"    dc.binaryType = 'arraybuffer';\n"
-	"    dc.onopen = () => { panel.hidden = false; document.getElementById('ds').textContent = 'channel open'; };\n"
-	"    dc.onclose = () => { document.getElementById('ds').textContent = 'channel closed'; };\n"
-	"    dc.onmessage = e => note('< ' + (typeof e.data === 'string' ? e.data :\n"
-	"      Array.from(new Uint8Array(e.data)).map(x => x.toString(16).padStart(2, '0')).join(' ')));\n"
-	"  }\n"
-	"  pc.addTransceiver('video', {direction: 'recvonly'});\n"
-	"  pc.ontrack = e => { video.srcObject = new MediaStream([e.track]); };\n"
-	"  pc.onconnectionstatechange = () => {\n"
-	"    status.textContent = stream + ': ' + pc.connectionState;\n"
-	"    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') setTimeout(restart, 2000);\n"
-	"  };\n"
-	"  await pc.setLocalDescription(await pc.createOffer());\n"
-	"  const r = await fetch('/whep/' + encodeURIComponent(stream),\n"
-	"    {method: 'POST', headers: Object.assign({'Content-Type': 'application/sdp'}, auth), body: pc.localDescription.sdp});\n"
-	"  const text = await r.text();\n"
-	"  if (r.status !== 201) { status.textContent = 'WHEP: ' + r.status + ' ' + text; return; }\n"
-	"  session = r.headers.get('Location');\n"
-	"  const why = r.headers.get('X-DataChannel');\n"
-	"  if (why && why !== 'bridged') { panel.hidden = false; document.getElementById('ds').textContent = why; }\n"
-	"  await pc.setRemoteDescription({type: 'answer', sdp: text});\n"
-	"}\n"
-	"function stop() { if (session) fetch(session, {method: 'DELETE', headers: auth, keepalive: true}); if (pc) pc.close(); session = null; }\n"
-	"function restart() { stop(); play().catch(e => status.textContent = e); }\n"
-	"window.addEventListener('pagehide', stop);\n"
-	"play().catch(e => status.textContent = e);\n"
-	"</script></body></html>\n";
-
-static void _on_player(struct evhttp_request *req, void *arg)
-{
-	struct cr_whep_route_s *r = arg;
-	if (!_door(r->w, req, r->stream, CR_RIGHT_VIEW))
-		return;
-	const char *name = cr_stream_name(r->w->streams[r->stream]);
-	/* Stream names are [A-Za-z0-9_-] (config schema): safe in HTML and JS. */
-	char quoted[80];
-	snprintf(quoted, sizeof(quoted), "\"%s\"", name);
-	/* The RTSP URL, as the index page shows it (its host may come from the
-	 * Host header: escaped). */
-	char url[400], rtsp[600] = "";
-	if (r->w->rtsp) {
-		cr_rtsp_stream_url(r->w->rtsp, evhttp_find_header(evhttp_request_get_input_headers(req), "Host"), name,
-				   url, sizeof(url));
-		char *e = evhttp_htmlescape(url);
-		snprintf(rtsp, sizeof(rtsp), "<div id=\"r\">RTSP (VLC, ffmpeg, NVRs): <code class=\"rtsp\">%s</code></div>\n",
-			 e ? e : "");
-		free(e);
-	}
-	/* The label is any text of the config: JSON with '/' escaped is safe in <script>. */
-	const struct cr_datachannel_cfg_s *dcc = cr_dc_config(r->w->dc, r->stream);
-	json_t *label = dcc ? json_string(dcc->label) : NULL;
-	char *label_js = label ? json_dumps(label, JSON_ENCODE_ANY | JSON_ESCAPE_SLASH) : NULL;
-	json_decref(label);
-	struct evbuffer *b = evbuffer_new();
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/html; charset=utf-8");
-	evbuffer_add_printf(b, _player_html, name, rtsp, quoted, label_js ? label_js : "null");
-	free(label_js);
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
-}
-
-void cr_whep_set_rtsp(struct cr_whep_s *w, const struct cr_rtsp_s *rtsp) { w->rtsp = rtsp; }
-
 static void _register(struct cr_whep_s *w, int i)
 {
 	char path[128];
@@ -698,8 +633,6 @@ static void _register(struct cr_whep_s *w, int i)
 	w->routes[i].stream = i;
 	snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
 	evhttp_set_cb(w->http, path, _on_whep, &w->routes[i]);
-	snprintf(path, sizeof(path), "/play/%s", cr_stream_name(w->streams[i]));
-	evhttp_set_cb(w->http, path, _on_player, &w->routes[i]);
 }
 
 void cr_whep_http_register(struct cr_whep_s *w)
@@ -722,8 +655,6 @@ void cr_whep_http_unregister(struct cr_whep_s *w)
 	for (int i = 0; i < w->n_streams; i++) {
 		char path[128];
 		snprintf(path, sizeof(path), "/whep/%s", cr_stream_name(w->streams[i]));
-		evhttp_del_cb(w->http, path);
-		snprintf(path, sizeof(path), "/play/%s", cr_stream_name(w->streams[i]));
 		evhttp_del_cb(w->http, path);
 	}
 	evhttp_del_cb(w->http, "/api/webrtc");

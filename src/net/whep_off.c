@@ -15,8 +15,6 @@ void cr_whep_detach(struct cr_whep_s *w) {}
 
 void cr_whep_add_stream(struct cr_whep_s *w, struct cr_stream_s *s) {}
 
-void cr_whep_set_rtsp(struct cr_whep_s *w, const struct cr_rtsp_s *rtsp) {}
-
 void cr_whep_foreach_viewer(struct cr_whep_s *w,
 			    void (*fn)(const struct cr_whep_viewer_info_s *, void *), void *opaque)
 {
@@ -33,3 +31,6 @@ struct json_t *cr_whep_dc_json(const struct cr_dc_stats_s *s, bool per_viewer) {
 int cr_whep_viewer_stream(struct cr_whep_s *w, const char *id) { return -1; }
 
 bool cr_whep_viewer_end(struct cr_whep_s *w, const char *id, const char *why) { return false; }
+void cr_whep_set_g2g(struct cr_whep_s *w, struct json_t *(*fn)(void *, const char *, const char *), void *opaque) {}
+
+const struct cr_datachannel_cfg_s *cr_whep_dc_config(struct cr_whep_s *w, int stream) { return NULL; }

@@ -107,13 +107,14 @@ struct cr_whep_viewer_s {
 };
 
 struct cr_whep_s {
+	struct json_t *(*g2g)(void *, const char *, const char *); /* cr_whep_set_g2g */
+	void *g2g_opaque;
 	struct event_base *base;
 	struct evhttp *http;
 	const struct cr_config_s *cfg;
 	struct cr_stream_s *streams[CR_MAX_STREAMS];
 	int n_streams;
 	struct cr_whep_route_s routes[CR_MAX_STREAMS];
-	const struct cr_rtsp_s *rtsp; /* for the RTSP URL on /play/<stream> */
 	int fd, efd;
 	bool v4_only; /* no IPv6 in this kernel: an AF_INET socket */
 	int port;

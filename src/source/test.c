@@ -1,6 +1,7 @@
 /* The built-in test source: colour bars (as vivid draws them: 75% white,
  * yellow, cyan, green, magenta, red, blue, black), a box that moves one step
- * per frame, and the frame number and capture time drawn in; any size, any
+ * per frame, and the frame number and capture time drawn in (as text, and
+ * as a timecode block in the top-left corner: core/timecode.h); any size, any
  * of the pixel formats, paced by CLOCK_MONOTONIC.
  *
  * pattern = "noise" instead pans across a fine random texture (twice the
@@ -22,6 +23,7 @@
 #include "core/clock.h"
 #include "core/draw.h"
 #include "core/pool.h"
+#include "core/timecode.h"
 #include "source/source.h"
 
 /* The test backend's own keys (core/options.h), in cfg->opts. */
@@ -177,6 +179,9 @@ static void _render(struct cr_source_s *src, struct _test_s *t, struct cr_frame_
 	int scale = w >= 960 ? 3 : w >= 480 ? 2 : 1;
 	cr_draw_text(f->data[0], f->stride[0], w, h, 8 * scale, h * 3 / 4 - 12 * scale, scale, text, 235,
 		     16);
+	/* The capture time for a glass-to-glass meter (too small a frame: none). */
+	struct cr_timecode_s tc = {cr_timecode_wall_ms(ts), (uint16_t)t->n};
+	cr_timecode_draw(f, &tc);
 }
 
 static int _test_read(struct cr_source_s *src, struct cr_frame_s **out, int timeout_ms)

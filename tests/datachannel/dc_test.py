@@ -353,15 +353,15 @@ def chromium(build):
         loc = first.get("location")
         if loc:
             urllib.request.urlopen(urllib.request.Request(srv.base + loc, method="DELETE"), timeout=10).read()
-        # The player page's message panel: a datagram shows, a line typed goes out.
+        # The page's message panel (the stream's card): a datagram shows, a line typed goes out.
         cdp.call("Page.navigate", url=srv.base + "/play/cam")
         panel = wait_for(lambda: (lambda r: r if r and r.get("ds") == "channel open" else None)(cdp.evaluate(
-            "({ds: document.getElementById('ds').textContent, hidden: document.getElementById('dc').hidden})")), 20)
+            "({ds: document.querySelector('.dcs').textContent, hidden: document.querySelector('.dcp').hidden})")), 20)
         dev.send(b"to the page")
         logtext = wait_for(lambda: (lambda t: t if t and "< to the page" in t else None)(
-            cdp.evaluate("document.getElementById('log').textContent")), 10)
-        cdp.evaluate("document.getElementById('m').value = 'typed line'; "
-                     "document.getElementById('dc').requestSubmit(); true")
+            cdp.evaluate("document.querySelector('.dclog').textContent")), 10)
+        cdp.evaluate("document.querySelector('.dcm').value = 'typed line'; "
+                     "document.querySelector('.dcp').requestSubmit(); true")
         rx = dev.recv_all(1, timeout=10)
         check(panel and not panel.get("hidden") and logtext and rx == [b"typed line"],
               "/play/cam shows the message panel: a datagram appears, a typed line reaches forward (%s %r %s)"

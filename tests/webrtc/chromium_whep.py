@@ -160,6 +160,16 @@ def start_chromium(port, profile, extra=()):
     raise RuntimeError("chromium did not open its DevTools port")
 
 
+def stop_chromium(proc, profile):
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("base")
@@ -215,20 +225,16 @@ def main():
             time.sleep(args.seconds / 2)
             results["player"] = cdp.evaluate(r"""
 (async () => {
-  const out = {width: video.videoWidth, height: video.videoHeight, status: status.textContent};
-  (await pc.getStats()).forEach(s => {
+  const c = cards[0], video = document.querySelector('.pic');
+  const out = {width: video.videoWidth, height: video.videoHeight, output: c.output,
+               status: c.pc ? c.name + ': ' + c.pc.connectionState : 'no peer connection'};
+  if (c.pc) (await c.pc.getStats()).forEach(s => {
     if (s.type === 'inbound-rtp' && s.kind === 'video') out.framesDecoded = s.framesDecoded;
   });
   return out;
 })()""")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        shutil.rmtree(profile, ignore_errors=True)
+        stop_chromium(proc, profile)
     print(json.dumps(results, indent=1))
 
 

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""The glass-to-glass meter in a real browser. Headless Chromium (over the
+DevTools protocol) opens /play/test over WebRTC and over MJPEG; each time:
+
+- the page shows a glass-to-glass figure within 5 s;
+- it agrees within 30 ms with an independent reading: screenshots taken at
+  known server times (same machine, same clock), the picture cut out of
+  them and its timecode read by the project's C decoder (test_timecode
+  read); reading = screenshot time - code time - half a frame interval (a
+  screenshot catches a frame on average half-way through its display);
+- /metrics shows the viewer's figure, /api/streams and (WebRTC) /api/webrtc
+  carry it;
+- hostile reports: an oversized body 400, bad fields 400, a flood 429
+  after 8 a second, without view rights 401.
+
+    test_g2g.py CAMRELAY    (test_timecode beside it: BUILD/tests/unit/)"""
+import base64
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "webrtc"))
+import chromium_whep  # noqa: E402  (Cdp, start_chromium)
+import e2e  # noqa: E402
+from e2e import check  # noqa: E402
+
+FPS = 30
+TOML = e2e.TEST_STREAM_TOML.replace("width = 1280", "width = 640").replace("height = 720", "height = 360")
+
+
+def reading_from_screenshot(cdp, reader):
+    """One independent reading (ms) or None, and how long the screenshot
+    took: screenshot time - code time. Only the block's corner of the
+    picture is captured (a small PNG is quick, so its time is sharp), then
+    put back at its place in a blank picture of the displayed size."""
+    r = cdp.evaluate("""(() => { const e = document.querySelector('.pic'), r = e.getBoundingClientRect();
+      return {x: r.x, y: r.y, w: r.width, h: r.height, vw: e.videoWidth || e.naturalWidth,
+              vh: e.videoHeight || e.naturalHeight}; })()""")
+    s = min(r["w"] / r["vw"], r["h"] / r["vh"])  # object-fit: contain centres the picture
+    pw, ph = r["vw"] * s, r["vh"] * s
+    x0, y0 = r["x"] + (r["w"] - pw) / 2, r["y"] + (r["h"] - ph) / 2
+    clip = {"x": x0, "y": y0, "width": pw * 19 / 80, "height": ph * 10 / 45, "scale": 1}
+    t0 = time.time() * 1000
+    shot = cdp.call("Page.captureScreenshot", format="png", clip=clip)
+    t1 = time.time() * 1000
+    corner = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("L")
+    pic = Image.new("L", (round(pw), round(ph)), 128)
+    pic.paste(corner, (0, 0))
+    out = subprocess.run([reader, "read", str(pic.width), str(pic.height)], input=pic.tobytes(),
+                         capture_output=True, timeout=10)
+    j = json.loads(out.stdout or b"{}")
+    if "ms" not in j:
+        return None, t1 - t0
+    return (t0 + t1) / 2 - j["ms"] - 1000 / FPS / 2, t1 - t0
+
+
+def meter_case(srv, cdp, reader, output):
+    cdp.call("Page.navigate", url=f"{srv.url}/play/test?output={output}")
+    t_open = time.monotonic()
+    p50 = None
+    while time.monotonic() - t_open < 5 and not p50:
+        time.sleep(0.2)
+        p50 = cdp.evaluate("document.querySelector('.g2g') && document.querySelector('.g2g').dataset.p50")
+    waited = time.monotonic() - t_open
+    out = cdp.evaluate("cards[0].output")
+    check(out == output, f"{output}: the page plays over {out}")
+    check(p50, f"{output}: no glass-to-glass figure within 5 s of opening the page")
+    print(f"{output}: first figure {p50} ms after {waited:.1f} s")
+    # Independent readings beside the page's own p50 over the same seconds.
+    readings, unreadable = [], 0
+    tooks = []
+    for _ in range(20):
+        r, took = reading_from_screenshot(cdp, reader)
+        tooks.append(round(took))
+        if r is None:
+            unreadable += 1
+        elif took < 60:  # a slow screenshot's time is too vague
+            readings.append(r)
+        time.sleep(0.1)
+    print(f"{output}: screenshots took {tooks} ms")
+    page = cdp.evaluate("cards[0].meter.stats()")
+    check(len(readings) >= 4, f"{output}: only {len(readings)} screenshots read ({unreadable} unreadable)")
+    readings.sort()
+    ind = readings[len(readings) // 2]
+    print(f"{output}: page p50 {page['p50']:.1f} ms, p95 {page['p95']:.1f} (n {page['n']}); screenshots "
+          f"{[round(r) for r in readings]} median {ind:.1f} ms ({unreadable} unreadable)")
+    check(abs(page["p50"] - ind) <= 30, f"{output}: page p50 {page['p50']:.1f} ms vs screenshots {ind:.1f} ms")
+    viewer = cdp.evaluate("cards[0].viewer")
+    time.sleep(1.5)  # the page reports once a second
+    _, _, body = e2e.get(srv.url + "/metrics")
+    m = re.search(r'camrelay_g2g_ms\{stream="test",viewer="%s",output="%s",quantile="0.5"\} ([0-9.]+)'
+                  % (re.escape(viewer), output), body.decode())
+    check(m, f"{output}: /metrics has no figure of viewer {viewer}")
+    print(f"{output}: /metrics {m.group(0)}")
+    api = json.loads(e2e.get(srv.url + "/api/streams/test")[2])
+    check(any(g["viewer"] == viewer and g["p50_ms"] for g in api["g2g"]), f"/api/streams g2g: {api['g2g']}")
+    if output == "webrtc":
+        w = json.loads(e2e.get(srv.url + "/api/webrtc")[2])
+        mine = [v for v in w["viewers"] if v["id"] == viewer]
+        check(mine and mine[0]["g2g"] and mine[0]["g2g"]["p50_ms"], f"/api/webrtc: {mine}")
+    return page["p50"]
+
+
+def hostile(srv):
+    url = srv.url + "/api/streams/test/g2g"
+    good = json.dumps({"viewer": "t1", "output": "mjpeg", "cur": 50, "p50": 50, "p95": 60, "frames": 3,
+                       "unreadable": 0}).encode()
+    time.sleep(1.1)
+    for body, what in [(b"x" * 5000, "oversized"), (b"{", "broken JSON"),
+                       (good.replace(b'"t1"', b'"a b"'), "bad viewer id"),
+                       (good.replace(b"50,", b"1e9,", 1), "absurd figure"),
+                       (good.replace(b'"mjpeg"', b'"ftp"'), "bad output")]:
+        st, _, _ = e2e.get(url, method="POST", data=body)
+        check(st == 400, f"{what} report -> {st}, want 400")
+    time.sleep(1.1)
+    codes = [e2e.get(url, method="POST", data=good)[0] for _ in range(12)]
+    check(codes[:8] == [204] * 8 and 429 in codes[8:], f"a flood of reports: {codes}")
+    st, _, _ = e2e.get(url, method="GET")
+    check(st == 405, f"GET {url} -> {st}")
+
+
+def main(exe):
+    reader = os.path.join(os.path.dirname(os.path.abspath(exe)), "tests", "unit", "test_timecode")
+    with e2e.Server(exe, toml=TOML) as srv:
+        hostile(srv)
+        profile = tempfile.mkdtemp(prefix="camrelay-g2g-")
+        proc, ws = chromium_whep.start_chromium(e2e.free_port(), profile)
+        try:
+            cdp = chromium_whep.Cdp(ws)
+            cdp.call("Emulation.setDeviceMetricsOverride", width=1000, height=800, deviceScaleFactor=1,
+                     mobile=False)
+            for output in ["webrtc", "mjpeg"]:
+                meter_case(srv, cdp, reader, output)
+        finally:
+            chromium_whep.stop_chromium(proc, profile)
+
+
+if __name__ == "__main__":
+    e2e.run(main)
