@@ -72,7 +72,7 @@ def main(exe):
         stream_ok(srv, "/stream", "/stream")
 
         # The index page links the previews.
-        page = expect(srv, "/", 200, ['<img src="/mjpeg/test"', "/api/streams", "/metrics"])
+        page = expect(srv, "/", 200, ['id="st-test" data-n="test"', "'/mjpeg/'", "/api/streams", "/metrics"])
         check("<html" in page, "index page is not HTML")
 
         # A stalled client shows up in /api/streams with its drops.

@@ -34,7 +34,7 @@ def main(exe):
             # the upper part of the bar area (the frame counter is drawn at
             # its bottom edge).
             cx = w * (2 * i + 1) // 16
-            got = mean_rgb(img, cx - 24, h // 8, cx + 24, h // 2)
+            got = mean_rgb(img, cx - 24, h // 4, cx + 24, h // 2)  # below the timecode block (top 20%)
             print(f"bar {i} {name}: {tuple(round(v) for v in got)}")
             check(all(abs(g - e) <= TOLERANCE for g, e in zip(got, want)),
                   f"bar {i} at x={cx} should be {name} {want}, is {tuple(round(v) for v in got)}")
