@@ -42,7 +42,7 @@ def main(exe):
         p = subprocess.run(
             [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
              f"--user-data-dir={srv.dir}/chromium", "--window-size=1000,800",
-             "--virtual-time-budget=4000", f"--screenshot={shot}", srv.url + "/"],
+             "--virtual-time-budget=4000", f"--screenshot={shot}", srv.url + "/?output=mjpeg"],
             capture_output=True, text=True, timeout=90)
         check(p.returncode == 0 and os.path.exists(shot), f"chromium --screenshot failed: {p.stderr[-500:]}")
         img = Image.open(shot).convert("RGB")
