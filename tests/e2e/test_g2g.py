@@ -128,6 +128,57 @@ def hostile(srv):
     check(st == 405, f"GET {url} -> {st}")
 
 
+# The colour bars as a browser shows them (test_browser.py), yellow..blue.
+BARS = [("yellow", (191, 191, 0)), ("cyan", (0, 191, 191)), ("green", (0, 191, 0)),
+        ("magenta", (191, 0, 191)), ("red", (191, 0, 0)), ("blue", (0, 0, 191))]
+TWO = TOML + """
+[stream.second]
+[[stream.second.sources]]
+[stream.second.sources.capture]
+backend = "test"
+width = 320
+height = 180
+fps = 30
+"""
+
+
+def screenshots(srv, cdp, outdir):
+    """The main page at 1280x800 and 390x844 (a phone): every stream's
+    picture shows the bars (pixel check inside each picture's box) and each
+    card shows its figures (fps and a glass-to-glass p50)."""
+    for w, h, mobile in [(1280, 800, False), (390, 844, True)]:
+        cdp.call("Emulation.setDeviceMetricsOverride", width=w, height=h, deviceScaleFactor=1, mobile=mobile)
+        cdp.call("Page.navigate", url=srv.url + "/")
+        deadline = time.monotonic() + 15
+        figs = None
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            figs = cdp.evaluate("""cards.map(c => ({name: c.name, p50: c.el.querySelector('.g2g').dataset.p50 || '',
+                fps: c.el.querySelector('.fps').textContent, n: c.hist.fps.length, r: (() => { const b = c.el.querySelector('.pic')
+                .getBoundingClientRect(); return [b.x, b.y + scrollY, b.width, b.height]; })()}))""")
+            if figs and all(f["p50"] and "nominal" in f["fps"] and f["n"] >= 2 for f in figs):
+                break
+        check(len(figs) == 2, f"{w}x{h}: {len(figs)} stream cards, want 2")
+        for f in figs:
+            check(f["p50"] and "nominal" in f["fps"], f"{w}x{h}: {f['name']} shows no figures: {f}")
+        shot = cdp.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path = os.path.join(outdir, f"page-{w}x{h}.png")
+        with open(path, "wb") as fp:
+            fp.write(base64.b64decode(shot["data"]))
+        img = Image.open(path).convert("RGB")
+        for f in figs:
+            x, y, bw, bh = f["r"]
+            found = {n: 0 for n, _ in BARS}
+            for yy in range(int(y + bh * 0.3), int(y + bh * 0.6), 3):
+                for xx in range(int(x), int(x + bw), 3):
+                    if xx < img.width and yy < img.height:
+                        px = img.getpixel((xx, yy))
+                        for n, want in BARS:
+                            found[n] += all(abs(a - b) <= 40 for a, b in zip(px, want))
+            check(all(v > 5 for v in found.values()), f"{w}x{h}: {f['name']}'s picture lacks bars {found} ({path})")
+            print(f"{w}x{h}: {f['name']} p50 {f['p50']} ms, fps {f['fps']}, bar pixels {found}")
+
+
 def main(exe):
     reader = os.path.join(os.path.dirname(os.path.abspath(exe)), "tests", "unit", "test_timecode")
     with e2e.Server(exe, toml=TOML) as srv:
@@ -140,6 +191,13 @@ def main(exe):
                      mobile=False)
             for output in ["webrtc", "mjpeg"]:
                 meter_case(srv, cdp, reader, output)
+        finally:
+            chromium_whep.stop_chromium(proc, profile)
+    with e2e.Server(exe, toml=TWO) as srv:
+        profile = tempfile.mkdtemp(prefix="camrelay-g2g-")
+        proc, ws = chromium_whep.start_chromium(e2e.free_port(), profile)
+        try:
+            screenshots(srv, chromium_whep.Cdp(ws), os.environ.get("G2G_SHOTS", srv.dir))
         finally:
             chromium_whep.stop_chromium(proc, profile)
 

@@ -215,7 +215,7 @@ async function refresh() {
     $(e, '.viewers').textContent = (s.webrtc_viewers || []).length + ' WebRTC, ' +
       s.clients.filter(c => c.name.startsWith('mjpeg')).length + ' MJPEG';
     $(e, '.drops').textContent = s.drops;
-    const L = s.latency_ms || {}, st = x => x ? fmt(x.p50, 1) + ' / ' + fmt(x.p95, 1) : '–';
+    const L = s.latency_ms || {}, st = x => x ? fmt(x.p50, 1) + ' / ' + fmt(x.p99, 1) : '–';
     $(e, '.enc').textContent = st(L.capture_to_encoded); $(e, '.sent').textContent = st(L.capture_to_sent);
     const others = (s.g2g || []).filter(g => g.viewer !== card.viewer && g.p50_ms !== null);
     $(e, '.others').textContent = others.length ? others.map(g => g.output + ' ' + fmt(g.p50_ms)).join(', ') + ' ms' : '–';
@@ -229,7 +229,7 @@ function showMeter() {
     if (!c.meter) continue;
     const m = c.meter.stats(), e = c.el;
     $(e, '.cur').textContent = fmt(m.cur); $(e, '.p50').textContent = fmt(m.p50); $(e, '.p95').textContent = fmt(m.p95);
-    $(e, '.bad').textContent = c.meter.unreadable;
+    $(e, '.unr').textContent = c.meter.unreadable;
     $(e, '.g2g').dataset.p50 = m.p50 === null ? '' : m.p50.toFixed(1);
     $(e, '.sync').textContent = clock.rtt === null ? 'clock not synced' : 'clock ±' + (clock.rtt / 2).toFixed(1) + ' ms';
   }
