@@ -43,14 +43,8 @@ TC.width = 18 * CELL; TC.height = 9 * CELL;
 const TG = TC.getContext('2d', {willReadFrequently: true});
 const CRC = new Uint32Array(256).map((_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320 ^ (c >>> 1) : c >>> 1; return c; });
 function crc32(b) { let c = 0xFFFFFFFF; for (const x of b) c = CRC[(c ^ x) & 255] ^ (c >>> 8); return (c ^ 0xFFFFFFFF) >>> 0; }
-function readCode(src, w, h) {
-  if (!w || !h || w < 160 || h < 90) return null;
-  TG.drawImage(src, 0, 0, 18 * w / 80, 9 * h / 45, 0, 0, TC.width, TC.height);
-  const d = TG.getImageData(0, 0, TC.width, TC.height).data;
-  const cell = (cx, cy) => { let s = 0;
-    for (let y = cy * CELL + 2; y < cy * CELL + 6; y++) for (let x = cx * CELL + 2; x < cx * CELL + 6; x++) {
-      const i = (y * TC.width + x) * 4; s += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]; }
-    return s / 16; };
+/* The bits from cell means (cell(cx, cy): mean luma of the middle half of a cell). */
+function decodeCells(cell) {
   const ref = []; let wh = 0, bl = 0;
   for (let i = 0; i < 16; i++) { ref.push(cell(i + 1, 1)); if (i < 8) wh += ref[i] / 8; else bl += ref[i] / 8; }
   if (wh - bl < 48) return null;
@@ -62,21 +56,56 @@ function readCode(src, w, h) {
   let ms = 0; for (let i = 0; i < 6; i++) ms = ms * 256 + b[i];
   return {ms, frame: b[6] << 8 | b[7]};
 }
+/* From a picture (<img>, <video>) through a small canvas: the block's corner scaled to 8x8 px a cell. */
+function readCode(src, w, h) {
+  if (!w || !h || w < 160 || h < 90) return null;
+  TG.drawImage(src, 0, 0, 18 * w / 80, 9 * h / 45, 0, 0, TC.width, TC.height);
+  const d = TG.getImageData(0, 0, TC.width, TC.height).data;
+  return decodeCells((cx, cy) => { let s = 0;
+    for (let y = cy * CELL + 2; y < cy * CELL + 6; y++) for (let x = cx * CELL + 2; x < cx * CELL + 6; x++) {
+      const i = (y * TC.width + x) * 4; s += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]; }
+    return s / 16; });
+}
+/* From a decoded video frame (WebCodecs VideoFrame of the <video>): only the
+ * corner's luma is copied, no colour conversion of the whole picture (the
+ * canvas path costs a 720p30 WebRTC viewer about a quarter of a core). */
+async function readCodeFrame(v) {
+  const f = new VideoFrame(v);
+  try {
+    const w = f.visibleRect.width, h = f.visibleRect.height;
+    if (w < 160 || h < 90 || !['I420', 'I420A', 'NV12'].includes(f.format)) return undefined;
+    const rect = {x: f.visibleRect.x, y: f.visibleRect.y, width: Math.min(w, (Math.ceil(18 * w / 80) + 1) & ~1),
+                  height: Math.min(h, (Math.ceil(9 * h / 45) + 1) & ~1)};
+    const buf = new Uint8Array(f.allocationSize({rect}));
+    const [Y] = await f.copyTo(buf, {rect});
+    return decodeCells((cx, cy) => {
+      let x0 = Math.floor(cx * w / 80), x1 = Math.floor((cx + 1) * w / 80), y0 = Math.floor(cy * h / 45), y1 = Math.floor((cy + 1) * h / 45);
+      const qx = (x1 - x0) >> 2, qy = (y1 - y0) >> 2; x0 += qx; x1 -= qx; y0 += qy; y1 -= qy;
+      if (x1 <= x0) x1 = x0 + 1; if (y1 <= y0) y1 = y0 + 1;
+      let s = 0; for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) s += buf[Y.offset + y * Y.stride + x];
+      return s / ((x1 - x0) * (y1 - y0)); });
+  } finally { f.close(); }
+}
 
 /* ---- the meter of one picture ---- */
 function meter(card, el, output) {
   const m = {samples: [], frames: 0, unreadable: 0, last: -1, lastBad: 0, cur: null, output};
-  const take = (t) => {
+  let useFrame = !!window.VideoFrame && el.tagName === 'VIDEO';
+  const take = async (t) => {
     const w = el.videoWidth || el.naturalWidth, h = el.videoHeight || el.naturalHeight;
-    const c = clock.offset === null ? null : readCode(el, w, h);
+    let c = null;
+    if (clock.offset !== null && useFrame) {
+      try { c = await readCodeFrame(el); } catch (e) { c = undefined; }
+      if (c === undefined) { useFrame = false; c = null; } /* a format it cannot copy: the canvas from now on */
+    } else if (clock.offset !== null) c = readCode(el, w, h);
     if (!c) { if (clock.offset !== null && t - m.lastBad > 1000 / (card.fps || 30)) { m.unreadable++; m.lastBad = t; } return; }
     if (c.frame === m.last) return; /* the same frame, shown again */
     m.last = c.frame; m.frames++;
     m.cur = t + clock.offset - c.ms;
     m.samples.push([t, m.cur]);
   };
-  m.stop = false;
-  if (el.requestVideoFrameCallback) {
+  m.stop = Q.get('meter') === '0'; /* ?meter=0: no meter (what it costs is in the README) */
+  if (m.stop) { /* nothing */ } else if (el.requestVideoFrameCallback) {
     const f = (now, md) => { if (m.stop) return; take(performance.timeOrigin + (md.presentationTime || md.expectedDisplayTime || now)); el.requestVideoFrameCallback(f); };
     el.requestVideoFrameCallback(f);
   } else {
