@@ -179,8 +179,48 @@ def screenshots(srv, cdp, outdir):
             print(f"{w}x{h}: {f['name']} p50 {f['p50']} ms, fps {f['fps']}, bar pixels {found}")
 
 
+FILE_TOML = """
+[http]
+listen = "{listen}"
+
+[stream.cam]
+timecode = true
+[[stream.cam.sources]]
+file = "%s"
+"""
+
+
+def timecode_option(exe, reader, tmp):
+    """[stream.<name>] timecode = true on a source that is not the test
+    source (a video file through libavformat, ffmpeg's testsrc2 without any
+    code): the snapshot carries a readable block with the capture time, and
+    the copy it takes is counted in bytes_copied."""
+    clip = os.path.join(tmp, "clip.mkv")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=4",
+                    "-c:v", "libx264", "-g", "30", "-pix_fmt", "yuv420p", clip], check=True, timeout=60)
+    toml = FILE_TOML % clip
+    with e2e.Server(exe, toml=toml.replace("{listen}", "{listen}")) as srv:
+        time.sleep(1.5)
+        st, _, body = e2e.get(srv.url + "/snapshot/cam")
+        t_after = time.time() * 1000
+        check(st == 200, f"/snapshot/cam -> {st}")
+        img = Image.open(io.BytesIO(body)).convert("L")
+        out = subprocess.run([reader, "read", str(img.width), str(img.height)], input=img.tobytes(),
+                             capture_output=True, timeout=10)
+        j = json.loads(out.stdout or b"{}")
+        check("ms" in j, f"timecode = true: no readable block in the file source's snapshot: {j}")
+        age = t_after - j["ms"]
+        print(f"timecode = true on a file source: code {j}, {age:.0f} ms before the snapshot arrived")
+        check(-5 <= age < 2000, f"the code's time is not a capture time: {age} ms old")
+        c = json.loads(e2e.get(srv.url + "/api/streams/cam")[2])["counters"]
+        check(c["bytes_copied_per_frame"] >= 640 * 360 * 3 // 2,
+              f"the timecode copy is not counted: bytes_copied_per_frame {c['bytes_copied_per_frame']}")
+
+
 def main(exe):
     reader = os.path.join(os.path.dirname(os.path.abspath(exe)), "tests", "unit", "test_timecode")
+    with tempfile.TemporaryDirectory() as tmp:
+        timecode_option(exe, reader, tmp)
     with e2e.Server(exe, toml=TOML) as srv:
         hostile(srv)
         profile = tempfile.mkdtemp(prefix="camrelay-g2g-")
