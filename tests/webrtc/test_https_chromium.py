@@ -89,8 +89,9 @@ def main(exe):
                 time.sleep(1)
                 out = cdp.evaluate(r"""
 (async () => {
-  const out = {width: video.videoWidth, height: video.videoHeight, status: status.textContent, frames: 0};
-  if (pc) (await pc.getStats()).forEach(s => {
+  const c = cards[0], video = document.querySelector('.pic');
+  const out = {width: video.videoWidth, height: video.videoHeight, output: c.output, frames: 0};
+  if (c.pc) (await c.pc.getStats()).forEach(s => {
     if (s.type === 'inbound-rtp' && s.kind === 'video') out.frames = s.framesDecoded;
   });
   return out;
