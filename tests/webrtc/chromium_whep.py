@@ -132,7 +132,7 @@ def http_json(url):
         return json.loads(r.read())
 
 
-def start_chromium(port, profile, extra=()):
+def start_chromium(port, profile, extra=(), wait=30):
     exe = shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(exe):
         sys.exit("chromium not found: install the chromium package (scripts/install-deps)")
@@ -147,7 +147,7 @@ def start_chromium(port, profile, extra=()):
             "--remote-allow-origins=*"] + list(extra) + ["about:blank"]
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)
-    for _ in range(150):
+    for _ in range(int(wait * 5)):
         try:
             with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port, timeout=2) as r:
                 pages = [t for t in json.loads(r.read()) if t.get("type") == "page"]
