@@ -1,27 +1,39 @@
 #!/usr/bin/python3
 """bench/g2g: glass-to-glass latency as a viewer sees it, read by the page's
 own meter (the timecode block, src/core/timecode.h) in headless Chromium
-(Debian's), 60 s per case, side by side:
+(Debian's), 60 s per case, side by side in one run:
 
+  on this machine (loopback), the test source at 1280x720, 30 fps:
     camrelay WHEP H.264, camrelay WHEP VP8, camrelay MJPEG
+  in the real-kernel VM (tests/vm/run-in-vm, one boot; --no-vm skips it):
+    camrelay's webcam sink writes the test source (640x360, 15 fps, YUYV)
+    into v4l2loopback; read back from that device by
+    camrelay (v4l2 capture) as MJPEG (quality 80), and by µStreamer (Debian 12's ustreamer 4.9, YUYV, quality 80) as MJPEG;
+    Chromium runs in the VM too. For µStreamer the page (served by the
+    camrelay that feeds the device, for its clock exchange) gets its <img>
+    pointed at ustreamer's /stream (--allow-origin, so the meter may read it).
+    WHEP in the VM is left out: Chromium decoding WebRTC under TCG gave the
+    meter no readings in 40 s (13:13 run), so only the MJPEG pair is there.
 
-from the test source at 1280x720, 30 fps, on loopback. Prints p50/p95 (ms)
-and the frames read/unreadable per case.
+Prints p50/p95 (ms) and frames read/unreadable per case. The VM is QEMU TCG
+(software-emulated CPU): its figures are several times real hardware's;
+compare the rows within the VM. The script installs ustreamer with apt-get
+when it is missing (bench/ustreamer.py's helper; needs root).
 
-Not here yet: the µStreamer MJPEG case (issue 18 wants µStreamer fed the same
-frames through v4l2loopback in the real-kernel VM, as bench/ustreamer.py
-runs it); this host-only script has no V4L2 device to feed it.
-
-    bench/g2g.py [BUILD/camrelay] [--seconds 60]"""
+    bench/g2g.py [BUILD/camrelay] [--seconds 60] [--no-vm] [--vm-seconds 60]"""
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "webrtc"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+sys.path.insert(0, HERE)
 import chromium_whep  # noqa: E402
 import e2e  # noqa: E402
 
@@ -52,47 +64,211 @@ def pct(v, p):
     return v[min(len(v) - 1, int(p * len(v)))] if v else float("nan")
 
 
-def run_case(srv, stream, output, seconds):
+def run_case(url, seconds, swap=None, wait=30):
+    """The page at url read for `seconds`; swap: point the picture at this
+    MJPEG URL first (another server's stream, CORS-readable)."""
     profile = tempfile.mkdtemp(prefix="camrelay-g2g-bench-")
-    proc, ws = chromium_whep.start_chromium(e2e.free_port(), profile)
+    proc, ws = chromium_whep.start_chromium(e2e.free_port(), profile, wait=wait)
     try:
         cdp = chromium_whep.Cdp(ws)
-        cdp.call("Page.navigate", url=f"{srv.url}/play/{stream}?output={output}")
-        time.sleep(5)  # connect, first keyframe, clock sync
+        cdp.ws.settimeout(120)  # a busy emulated guest answers slowly
+        cdp.call("Page.navigate", url=url)
+        ready = "typeof cards !== 'undefined' && cards.length > 0 && !!cards[0].meter && clock.offset !== null"
+        end = time.monotonic() + 120  # the page, WHEP and the clock exchange (slow under TCG)
+        while time.monotonic() < end and not cdp.evaluate(ready):
+            time.sleep(0.5)
+        time.sleep(3)  # the first keyframe
+        if swap:
+            cdp.evaluate("(() => { const c = cards[0], i = c.el.querySelector('.pic'); i.crossOrigin = 'anonymous'; "
+                         f"i.src = {json.dumps(swap)}; c.viewer = 'ustreamer'; "
+                         "c.meter.samples.length = 0; c.meter.frames = c.meter.unreadable = 0; })()")
+            time.sleep(3)
+            cdp.evaluate("(() => { const m = cards[0].meter; m.samples.length = 0; m.frames = m.unreadable = 0; })()")
         got, end = {}, time.monotonic() + seconds
+        t0 = cdp.evaluate("performance.timeOrigin + performance.now()")  # only frames shown from now on
         while time.monotonic() < end:
             time.sleep(4)  # the page keeps 10 s of samples
             for t, v in cdp.evaluate("cards[0].meter.samples") or []:
-                got[t] = v
+                if t >= t0:
+                    got[t] = v
         m = cdp.evaluate("({frames: cards[0].meter.frames, unreadable: cards[0].meter.unreadable, "
-                         "out: cards[0].output})")
+                         "out: cards[0].output, src: cards[0].el.querySelector('.pic').src})")
     finally:
         chromium_whep.stop_chromium(proc, profile)
     return sorted(got.values()), m
+
+
+def row(label, v, m):
+    r = (label, pct(v, 0.5), pct(v, 0.95), len(v), m["unreadable"])
+    print(f"{label}: p50 {r[1]:.1f} ms, p95 {r[2]:.1f} ms ({len(v)} frames, {m['unreadable']} unreadable)",
+          flush=True)
+    return r
+
+
+def host_rows(camrelay, seconds):
+    rows = []
+    with e2e.Server(camrelay, toml=TOML) as srv:
+        for label, stream, output in CASES:
+            v, m = run_case(f"{srv.url}/play/{stream}?output={output}", seconds)
+            if m["out"] != output or not v:
+                sys.exit(f"{label}: the page played {m['out']}, {len(v)} readings")
+            rows.append(row(label, v, m))
+    return rows
+
+
+# ------------------------------------------------ in the VM (v4l2loopback)
+
+FEED = """[http]
+listen = "127.0.0.1:{port}"
+[stream.src]
+[[stream.src.sources]]
+[stream.src.sources.capture]
+backend = "test"
+width = {w}
+height = {h}
+fps = {fps}
+pixel_format = "yuyv"
+[[stream.src.sinks]]
+type = "webcam"
+device = "{dev}"
+pixel_format = "yuyv"
+"""
+READ = """[http]
+listen = "127.0.0.1:{port}"
+[webrtc]
+port = {udp}
+candidates = ["127.0.0.1"]
+""" + "".join(f"""
+[stream.{name}]
+webrtc_codecs = ["{codec}"]
+[[stream.{name}.sources]]
+[stream.{name}.sources.capture]
+backend = "v4l2"
+device = "{{dev}}"
+width = {{w}}
+height = {{h}}
+pixel_format = "yuyv"
+[stream.{name}.mjpeg]
+quality = 80
+""" for name, codec in [("h264", "h264"), ("vp8", "vp8")])
+VM_W, VM_H, VM_FPS = 640, 360, 15
+
+
+def _up(url, proc, what, timeout=90):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=3).read()
+            return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit(f"{what} does not answer {url}")
+
+
+def _start(cmd, log):
+    return subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def _stop(p):
+    p.terminate()
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def guest_main(camrelay, seconds, out):
+    dev = os.environ.get("CAMRELAY_VM_LOOP", "/dev/video0")
+    tmp = tempfile.mkdtemp(prefix="g2g-vm-")
+    fp, rp, up = e2e.free_port(), e2e.free_port(), e2e.free_port()
+    with open(f"{tmp}/feed.toml", "w") as f:
+        f.write(FEED.format(port=fp, w=VM_W, h=VM_H, fps=VM_FPS, dev=dev))
+    with open(f"{tmp}/read.toml", "w") as f:
+        f.write(READ.format(port=rp, udp=e2e.free_udp_port(), w=VM_W, h=VM_H, dev=dev))
+    feed = _start([camrelay, "serve", "-c", f"{tmp}/feed.toml"], f"{tmp}/feed.log")
+    rows = []
+    try:
+        _up(f"http://127.0.0.1:{fp}/api/streams", feed, "camrelay (test source -> webcam sink)")
+        time.sleep(3)  # the sink has set the device's format
+        read = _start([camrelay, "serve", "-c", f"{tmp}/read.toml"], f"{tmp}/read.log")
+        try:
+            _up(f"http://127.0.0.1:{rp}/api/streams", read, "camrelay (v4l2 capture of the loopback)")
+            for label, stream, output in [c for c in CASES if c[2] == "mjpeg"]:  # WebRTC: below
+                v, m = run_case(f"http://127.0.0.1:{rp}/play/{stream}?output={output}", seconds, wait=180)
+                if m["out"] != output or not v:
+                    sys.exit(f"VM {label}: the page played {m['out']}, {len(v)} readings")
+                rows.append(row(label + " (loopback)", v, m))
+        finally:
+            _stop(read)
+        us = _start(["/usr/bin/ustreamer", "--device", dev, "--format", "YUYV", "--resolution", f"{VM_W}x{VM_H}",
+                     "--host", "127.0.0.1", "--port", str(up), "--allow-origin", "*", "--exit-on-parent-death"],
+                    f"{tmp}/ustreamer.log")
+        try:
+            _up(f"http://127.0.0.1:{up}/state", us, "ustreamer")
+            v, m = run_case(f"http://127.0.0.1:{fp}/play/src?output=mjpeg", seconds,
+                            swap=f"http://127.0.0.1:{up}/stream", wait=180)
+            if not v or "/stream" not in m["src"]:
+                sys.exit(f"VM µStreamer: {len(v)} readings from {m['src']}")
+            rows.append(row("µStreamer MJPEG (loopback)", v, m))
+        finally:
+            _stop(us)
+    finally:
+        _stop(feed)
+    with open(out, "w") as f:
+        json.dump({"rows": rows, "loadavg": os.getloadavg()}, f)
+
+
+def vm_rows(camrelay, seconds):
+    sys.path.insert(0, HERE)
+    from ustreamer import ensure_ustreamer  # noqa: E402  (bench/ustreamer.py)
+    ensure_ustreamer()
+    outdir = tempfile.mkdtemp(prefix="g2g-vm-out-")
+    out = os.path.join(outdir, "rows.json")
+    cmd = [os.path.join(HERE, "..", "tests", "vm", "run-in-vm"), "--timeout", str(int(600 + 5 * (seconds + 60))),
+           "--outdir", outdir, "--", "/usr/bin/python3", os.path.abspath(__file__), "--guest", out,
+           "--seconds", str(seconds), os.path.abspath(camrelay)]
+    r = subprocess.run(cmd)
+    if r.returncode != 0 or not os.path.exists(out):
+        sys.exit(f"the VM part failed (run-in-vm exit {r.returncode})")
+    with open(out) as f:
+        j = json.load(f)
+    return [tuple(x) for x in j["rows"]], j["loadavg"]
+
+
+def table(title, rows):
+    print(f"\n{title}")
+    print(f"{'case':<34}{'p50 ms':>8}{'p95 ms':>8}{'frames':>8}{'unread':>8}")
+    for r in rows:
+        print(f"{r[0]:<34}{r[1]:>8.1f}{r[2]:>8.1f}{r[3]:>8}{r[4]:>8}")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("camrelay", nargs="?", default=os.path.join(HERE, "..", "build", "release", "camrelay"))
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--vm-seconds", type=float, default=60)
+    ap.add_argument("--no-vm", action="store_true")
+    ap.add_argument("--guest", metavar="OUT", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    rows = []
-    with e2e.Server(a.camrelay, toml=TOML) as srv:
-        for label, stream, output in CASES:
-            v, m = run_case(srv, stream, output, a.seconds)
-            if m["out"] != output or not v:
-                sys.exit(f"{label}: the page played {m['out']}, {len(v)} readings")
-            rows.append((label, pct(v, 0.5), pct(v, 0.95), len(v), m["unreadable"]))
-            print(f"{label}: p50 {rows[-1][1]:.1f} ms, p95 {rows[-1][2]:.1f} ms ({len(v)} frames, "
-                  f"{m['unreadable']} unreadable)", flush=True)
-    print(f"\nglass-to-glass, 1280x720 30 fps test source, loopback, {a.seconds:.0f} s a case")
-    print(f"{'case':<22}{'p50 ms':>8}{'p95 ms':>8}{'frames':>8}{'unread':>8}")
-    for r in rows:
-        print(f"{r[0]:<22}{r[1]:>8.1f}{r[2]:>8.1f}{r[3]:>8}{r[4]:>8}")
+    if a.guest:
+        return guest_main(a.camrelay, a.seconds, a.guest)
+    load0 = os.getloadavg()
+    rows = host_rows(a.camrelay, a.seconds)
+    vm, vm_load = vm_rows(a.camrelay, a.vm_seconds) if not a.no_vm else ([], None)
+    table(f"glass-to-glass, this machine: 1280x720 30 fps test source, loopback, {a.seconds:.0f} s a case "
+          f"(load average {load0[0]:.1f} at the start)", rows)
     mj = rows[2][1]
     for r in rows[:2]:
         print(f"{r[0]} / camrelay MJPEG p50: {r[1] / mj:.2f}")
-    print("µStreamer MJPEG: not measured here (needs v4l2loopback in the VM)")
+    if vm:
+        table(f"in the VM (QEMU TCG, Chromium in the VM too): test source 640x360 15 fps -> webcam sink -> "
+              f"v4l2loopback -> server, {a.vm_seconds:.0f} s a case (guest load {vm_load[0]:.1f})", vm)
+        cm = next(r for r in vm if r[0].startswith("camrelay MJPEG"))
+        us = next(r for r in vm if r[0].startswith("µStreamer"))
+        print(f"camrelay MJPEG / µStreamer MJPEG p50: {cm[1] / us[1]:.2f}, p95: {cm[2] / us[2]:.2f}")
 
 
 if __name__ == "__main__":
