@@ -14,19 +14,26 @@ own meter (the timecode block, src/core/timecode.h) in headless Chromium
     pointed at ustreamer's /stream (--allow-origin, so the meter may read it).
     WHEP in the VM is left out: Chromium decoding WebRTC under TCG gave the
     meter no readings in 40 s (13:13 run), so only the MJPEG pair is there.
+    Chromium under TCG reads too few frames for usable figures, so the VM
+    part first reads both MJPEG streams with a viewer that is not a
+    browser (tests/e2e/e2e.py mjpeg_arrivals: each part's arrival time minus
+    the capture time its timecode block carries, read by BUILD/tests/unit/
+    test_timecode): arrival, not display, but the same for both servers.
+    --vm-no-browser keeps only those rows.
 
 Prints p50/p95 (ms) and frames read/unreadable per case. The VM is QEMU TCG
 (software-emulated CPU): its figures are several times real hardware's;
 compare the rows within the VM. The script installs ustreamer with apt-get
 when it is missing (bench/ustreamer.py's helper; needs root).
 
-    bench/g2g.py [BUILD/camrelay] [--seconds 60] [--no-vm] [--vm-seconds 60]"""
+    bench/g2g.py [BUILD/camrelay] [--seconds 60] [--no-vm] [--vm-seconds 60] [--vm-no-browser]"""
 import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -105,6 +112,20 @@ def row(label, v, m):
     return r
 
 
+def reader_row(label, port, path, seconds, reader):
+    """The MJPEG stream at 127.0.0.1:port/path read for `seconds` by a
+    non-browser viewer: arrival - capture time of each part."""
+    stop, parts = threading.Event(), []
+    th = threading.Thread(target=e2e.mjpeg_arrivals, args=(port, path, parts, stop), daemon=True)
+    th.start()
+    time.sleep(2)  # the part sent at once on connecting is not in the window
+    t0 = time.time() * 1000
+    time.sleep(seconds)
+    stop.set()
+    v, bad = e2e.timecode_g2g([p for p in parts if p[0] >= t0], reader)
+    return row(label, sorted(v), {"unreadable": bad})
+
+
 def host_rows(camrelay, seconds):
     rows = []
     with e2e.Server(camrelay, toml=TOML) as srv:
@@ -180,8 +201,9 @@ def _stop(p):
         p.wait()
 
 
-def guest_main(camrelay, seconds, out):
+def guest_main(camrelay, seconds, out, browser=True):
     dev = os.environ.get("CAMRELAY_VM_LOOP", "/dev/video0")
+    tc = os.path.join(os.path.dirname(os.path.abspath(camrelay)), "tests", "unit", "test_timecode")
     tmp = tempfile.mkdtemp(prefix="g2g-vm-")
     fp, rp, up = e2e.free_port(), e2e.free_port(), e2e.free_port()
     with open(f"{tmp}/feed.toml", "w") as f:
@@ -196,7 +218,8 @@ def guest_main(camrelay, seconds, out):
         read = _start([camrelay, "serve", "-c", f"{tmp}/read.toml"], f"{tmp}/read.log")
         try:
             _up(f"http://127.0.0.1:{rp}/api/streams", read, "camrelay (v4l2 capture of the loopback)")
-            for label, stream, output in [c for c in CASES if c[2] == "mjpeg"]:  # WebRTC: below
+            rows.append(reader_row("camrelay MJPEG (loopback, reader)", rp, "/mjpeg/h264", seconds, tc))
+            for label, stream, output in [c for c in CASES if c[2] == "mjpeg" and browser]:  # WebRTC: see above
                 v, m = run_case(f"http://127.0.0.1:{rp}/play/{stream}?output={output}", seconds, wait=180)
                 if m["out"] != output or not v:
                     sys.exit(f"VM {label}: the page played {m['out']}, {len(v)} readings")
@@ -208,11 +231,13 @@ def guest_main(camrelay, seconds, out):
                     f"{tmp}/ustreamer.log")
         try:
             _up(f"http://127.0.0.1:{up}/state", us, "ustreamer")
-            v, m = run_case(f"http://127.0.0.1:{fp}/play/src?output=mjpeg", seconds,
-                            swap=f"http://127.0.0.1:{up}/stream", wait=180)
-            if not v or "/stream" not in m["src"]:
-                sys.exit(f"VM µStreamer: {len(v)} readings from {m['src']}")
-            rows.append(row("µStreamer MJPEG (loopback)", v, m))
+            rows.append(reader_row("µStreamer MJPEG (loopback, reader)", up, "/stream", seconds, tc))
+            if browser:
+                v, m = run_case(f"http://127.0.0.1:{fp}/play/src?output=mjpeg", seconds,
+                                swap=f"http://127.0.0.1:{up}/stream", wait=180)
+                if not v or "/stream" not in m["src"]:
+                    sys.exit(f"VM µStreamer: {len(v)} readings from {m['src']}")
+                rows.append(row("µStreamer MJPEG (loopback)", v, m))
         finally:
             _stop(us)
     finally:
@@ -221,7 +246,7 @@ def guest_main(camrelay, seconds, out):
         json.dump({"rows": rows, "loadavg": os.getloadavg()}, f)
 
 
-def vm_rows(camrelay, seconds):
+def vm_rows(camrelay, seconds, browser=True):
     sys.path.insert(0, HERE)
     from ustreamer import ensure_ustreamer  # noqa: E402  (bench/ustreamer.py)
     ensure_ustreamer()
@@ -229,7 +254,7 @@ def vm_rows(camrelay, seconds):
     out = os.path.join(outdir, "rows.json")
     cmd = [os.path.join(HERE, "..", "tests", "vm", "run-in-vm"), "--timeout", str(int(600 + 5 * (seconds + 60))),
            "--outdir", outdir, "--", "/usr/bin/python3", os.path.abspath(__file__), "--guest", out,
-           "--seconds", str(seconds), os.path.abspath(camrelay)]
+           "--seconds", str(seconds), os.path.abspath(camrelay)] + ([] if browser else ["--vm-no-browser"])
     r = subprocess.run(cmd)
     if r.returncode != 0 or not os.path.exists(out):
         sys.exit(f"the VM part failed (run-in-vm exit {r.returncode})")
@@ -251,24 +276,28 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--vm-seconds", type=float, default=60)
     ap.add_argument("--no-vm", action="store_true")
+    ap.add_argument("--vm-no-browser", action="store_true", help="in the VM only the non-browser reader's rows")
     ap.add_argument("--guest", metavar="OUT", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.guest:
-        return guest_main(a.camrelay, a.seconds, a.guest)
+        return guest_main(a.camrelay, a.seconds, a.guest, not a.vm_no_browser)
     load0 = os.getloadavg()
     rows = host_rows(a.camrelay, a.seconds)
-    vm, vm_load = vm_rows(a.camrelay, a.vm_seconds) if not a.no_vm else ([], None)
+    vm, vm_load = vm_rows(a.camrelay, a.vm_seconds, not a.vm_no_browser) if not a.no_vm else ([], None)
     table(f"glass-to-glass, this machine: 1280x720 30 fps test source, loopback, {a.seconds:.0f} s a case "
           f"(load average {load0[0]:.1f} at the start)", rows)
     mj = rows[2][1]
     for r in rows[:2]:
         print(f"{r[0]} / camrelay MJPEG p50: {r[1] / mj:.2f}")
     if vm:
-        table(f"in the VM (QEMU TCG, Chromium in the VM too): test source 640x360 15 fps -> webcam sink -> "
-              f"v4l2loopback -> server, {a.vm_seconds:.0f} s a case (guest load {vm_load[0]:.1f})", vm)
-        cm = next(r for r in vm if r[0].startswith("camrelay MJPEG"))
-        us = next(r for r in vm if r[0].startswith("µStreamer"))
-        print(f"camrelay MJPEG / µStreamer MJPEG p50: {cm[1] / us[1]:.2f}, p95: {cm[2] / us[2]:.2f}")
+        table(f"in the VM (QEMU TCG; 'reader': a non-browser viewer, arrival time; else Chromium in the VM): "
+              f"test source 640x360 15 fps -> webcam sink -> v4l2loopback -> server, {a.vm_seconds:.0f} s a case "
+              f"(guest load {vm_load[0]:.1f})", vm)
+        for kind in ("reader", "") if not a.vm_no_browser else ("reader",):
+            pair = [r for r in vm if ("reader" in r[0]) == (kind == "reader")]
+            if len(pair) == 2:  # camrelay's row first, then µStreamer's
+                print(f"camrelay MJPEG / µStreamer MJPEG {kind or 'Chromium'} p50: {pair[0][1] / pair[1][1]:.2f}, "
+                      f"p95: {pair[0][2] / pair[1][2]:.2f}")
 
 
 if __name__ == "__main__":

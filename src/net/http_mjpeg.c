@@ -16,9 +16,12 @@
  * client goes counts as dropped. */
 #include <errno.h>
 #include <event2/bufferevent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -231,6 +234,14 @@ void cr_http_mjpeg_start(struct cr_http_s *h, struct evhttp_request *req, int st
 	c->stream = stream;
 	c->conn = conn;
 	c->bev = evhttp_connection_get_bufferevent(conn);
+	/* Each part leaves when it is ready. With Nagle a part waits while the
+	 * previous one is unacknowledged (and the viewer delays its ACK): on a
+	 * link with 100 ms each way (page-vm's netem check) glass-to-glass rose
+	 * by 214 ms instead of 100. */
+	int one = 1;
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		CR_LOG_D("http", "TCP_NODELAY on an MJPEG connection: %s", strerror(errno));
 	int fps = cr_stream_cfg(h->streams[stream])->mjpeg.fps;
 	c->interval_ns = fps > 0 ? 1000000000LL / fps : 0;
 	char name[96];

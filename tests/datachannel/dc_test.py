@@ -356,10 +356,11 @@ def chromium(build):
         # The page's message panel (the stream's card): a datagram shows, a line typed goes out.
         cdp.call("Page.navigate", url=srv.base + "/play/cam")
         panel = wait_for(lambda: (lambda r: r if r and r.get("ds") == "channel open" else None)(cdp.evaluate(
-            "({ds: document.querySelector('.dcs').textContent, hidden: document.querySelector('.dcp').hidden})")), 20)
+            "(() => { const s = document.querySelector('.dcs'), p = document.querySelector('.dcp');"
+            " return s && p ? {ds: s.textContent, hidden: p.hidden} : null; })()")), 20)  # null while the page builds
         dev.send(b"to the page")
         logtext = wait_for(lambda: (lambda t: t if t and "< to the page" in t else None)(
-            cdp.evaluate("document.querySelector('.dclog').textContent")), 10)
+            cdp.evaluate("(document.querySelector('.dclog') || {}).textContent")), 10)
         cdp.evaluate("document.querySelector('.dcm').value = 'typed line'; "
                      "document.querySelector('.dcp').requestSubmit(); true")
         rx = dev.recv_all(1, timeout=10)

@@ -273,6 +273,47 @@ def decode_jpeg(data):
     return img
 
 
+def mjpeg_arrivals(port, path, parts, stop):
+    """Reads the MJPEG stream at 127.0.0.1:port/path until stop (a
+    threading.Event) is set, appending (arrival time in ms of the wall clock,
+    JPEG) for each part to parts. Parts need a Content-Length (camrelay's and
+    µStreamer's have one)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    buf = b""
+    while not stop.is_set():
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while True:  # each part: headers with Content-Length, then the JPEG
+            h = buf.find(b"Content-Length: ")
+            e = buf.find(b"\r\n\r\n", h)
+            if h < 0 or e < 0:
+                break
+            n = int(buf[h + 16:buf.index(b"\r\n", h)])
+            if len(buf) < e + 4 + n:
+                break
+            parts.append((time.time() * 1000, buf[e + 4:e + 4 + n]))
+            buf = buf[e + 4 + n:]
+    sock.close()
+
+
+def timecode_g2g(parts, reader):
+    """Glass-to-glass figures (ms: arrival - capture time) of (arrival ms,
+    JPEG) parts of one size, the capture time read from each picture's
+    timecode block by the project's C decoder (reader: BUILD/tests/unit/
+    test_timecode), and how many were unreadable."""
+    if not parts:
+        return [], 0
+    pics = [Image.open(io.BytesIO(j)).convert("L") for _, j in parts]
+    out = subprocess.run([reader, "read", str(pics[0].width), str(pics[0].height)],
+                         input=b"".join(p.tobytes() for p in pics), capture_output=True, timeout=300)
+    lines = [json.loads(x) for x in out.stdout.decode().splitlines()]
+    figures = [t - r["ms"] for (t, _), r in zip(parts, lines) if "ms" in r]
+    return figures, len(parts) - len(figures)
+
+
 def run(main):
     """Runs a test's main(exe), printing a clear failure."""
     if len(sys.argv) != 2:

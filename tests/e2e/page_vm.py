@@ -7,23 +7,37 @@ controls  camrelay serves vivid's capture node; headless Chromium opens
           (input + change events, as a drag that ends) and picks another
           test pattern in its menu; v4l2-ctl reads both back from the driver.
 netem     in a network namespace the test creates (its own loopback),
-          camrelay (the test source, 320x180 at 5 fps) and Chromium on
-          /play/t?output=mjpeg: the meter's p50 over 10 s, then
-          `tc qdisc add dev lo root netem delay 100ms` (every packet on the
-          loopback waits 100 ms: the picture's way to the browser is 100 ms
-          longer, the clock exchange's both ways are, so the offset stays),
-          then the p50 over 10 s once the old samples have left the window:
-          it must rise by 100 +- 20 ms.
+          camrelay (the test source, 320x180 at 5 fps) and a viewer that is
+          not a browser: one MJPEG connection read by this script, each
+          part's arrival time (the guest's wall clock, the clock the test
+          source writes into the picture) minus the capture time read from
+          its timecode block by the project's C decoder (test_timecode read)
+          is its glass-to-glass figure (arrival, not display: no decoder or
+          screen in the way). p50 over 8 s, then `tc qdisc add dev lo root
+          netem delay 100ms` (every packet on the loopback waits 100 ms: the
+          picture's way to the viewer is 100 ms longer), then the p50 over
+          8 s more: it must rise by 100 +- 20 ms.
+netem-browser (--netem-browser, not run by meson) the same with headless
+          Chromium's page meter (/play/t?output=mjpeg) as the viewer: under
+          QEMU TCG on this 2-core host Chromium's meter read 0-2 frames per
+          10 s (one figure -963 ms from a clock exchange with a round trip of
+          seconds), too few for a p50; it needs a faster guest (KVM) or a
+          host kernel with sch_netem.
 
-The netem part runs only with --netem: under QEMU TCG on this 2-core host
-headless Chromium's meter read 0-2 frames per 10 s (13:04-13:24 runs, one
-figure -963 ms from a clock exchange with a round trip of seconds), too few
-for a p50, so it cannot pass there; it needs a faster guest (KVM) or a host
-kernel with sch_netem.
+Under TCG the viewer reads every part, but the figure rises by about twice
+the delay (VM runs: 74.7 -> 288.8 ms p50, +214 ms; with TCP_NODELAY on the
+MJPEG socket 89.4 -> 285.8 ms, +196 ms; min +109 ms, max +356 ms): the
+check fails, so meson runs only the controls part (--netem adds it). Not
+yet known why; suspected: the delay is added under a live connection whose
+RTT estimate was ~0, so its first segments time out spuriously and TCP's
+congestion window shrinks (a new connection after the delay is the next
+thing to try).
 
-    page_vm.py CAMRELAY [--netem]"""
+    page_vm.py CAMRELAY [--netem] [--netem-only] [--netem-browser]"""
 import os
+import statistics
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -31,6 +45,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "webrtc"))
 import chromium_whep  # noqa: E402
+import e2e  # noqa: E402  (tests/e2e/e2e.py)
 
 CAMRELAY = os.path.abspath(sys.argv[1])
 VIVID = os.environ.get("CAMRELAY_VM_VIVID_CAP", "/dev/video0")
@@ -104,8 +119,10 @@ fps = 5
         wait_for(lambda: cdp.evaluate("!!document.querySelector('.card details')"), 120)
         # Open the controls as a user does (the page loads the list on toggle).
         cdp.evaluate("document.querySelector('.card details').open = true")
+        # 64 rows through the controls worker and TCG Chromium: 60 s was not enough at
+        # host load 17 (the rows came just after: the values below were set)
         rows = wait_for(lambda: cdp.evaluate(
-            "[...document.querySelectorAll('.ctl')].map(r => r.dataset.name)"), 60)
+            "[...document.querySelectorAll('.ctl')].map(r => r.dataset.name)"), 240)
         check(rows and "brightness" in rows and "test_pattern" in rows,
               f"the page built the controls from /controls ({len(rows or [])} rows, e.g. {(rows or [])[:6]})")
         kinds = cdp.evaluate("""(() => { const k = n => { const r = document.querySelector(`.ctl[data-name="${n}"]`);
@@ -144,9 +161,7 @@ def _get(url):
 NS = "g2gnetem"
 
 
-def in_ns():
-    """The netem part, run inside the namespace (this script re-executed)."""
-    srv = serve("netem", """[http]
+NETEM_TOML = """[http]
 listen = "127.0.0.1:18942"
 [stream.t]
 [[stream.t.sources]]
@@ -155,7 +170,65 @@ backend = "test"
 width = 320
 height = 180
 fps = 5
-""")
+"""
+
+
+def add_delay():
+    """tc qdisc add dev lo root netem delay 100ms (in this namespace)."""
+    r = subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "100ms"],
+                       capture_output=True, text=True)
+    if not check(r.returncode == 0, f"tc qdisc add dev lo root netem delay 100ms ({r.stderr.strip()})"):
+        return False
+    print("     " + subprocess.run(["tc", "qdisc", "show", "dev", "lo"], capture_output=True,
+                                   text=True).stdout.strip(), flush=True)
+    return True
+
+
+def in_ns_viewer():
+    """The netem part with a non-browser viewer, inside the namespace."""
+    reader = os.path.join(os.path.dirname(CAMRELAY), "tests", "unit", "test_timecode")
+    srv = serve("netem", NETEM_TOML)
+    stop, parts = threading.Event(), []
+    th = None
+    try:
+        if not check(wait_for(lambda: _get("http://127.0.0.1:18942/api/streams/t"), 60), "camrelay serves (netns)"):
+            return
+        th = threading.Thread(target=e2e.mjpeg_arrivals, args=(18942, "/mjpeg/t", parts, stop), daemon=True)
+        th.start()
+        time.sleep(2)  # the first parts (the latest frame at once) are not in a window
+        a0 = time.time() * 1000
+        time.sleep(8)
+        a1 = time.time() * 1000
+        if not add_delay():
+            return
+        time.sleep(1)  # parts already on their way when the delay came
+        b0 = time.time() * 1000
+        time.sleep(8)
+        b1 = time.time() * 1000
+        stop.set()
+        got = list(parts)
+        base, bad0 = e2e.timecode_g2g([p for p in got if a0 <= p[0] < a1], reader)
+        delayed, bad1 = e2e.timecode_g2g([p for p in got if b0 <= p[0] < b1], reader)
+        print(f"     without delay: {len(base)} parts read ({bad0} unreadable), "
+              f"with delay: {len(delayed)} ({bad1} unreadable)", flush=True)
+        if check(len(base) >= 10 and len(delayed) >= 10 and bad0 + bad1 <= (len(base) + len(delayed)) // 10,
+                 f"the viewer reads the parts' codes (at most 1 in 10 unreadable), at least 10 in each 8 s window "
+                 f"({len(base)}+{bad0} and {len(delayed)}+{bad1} unreadable)"):
+            p0, p1 = statistics.median(base), statistics.median(delayed)
+            print(f"     p50 {p0:.1f} ms (min {min(base):.1f}, max {max(base):.1f}) -> {p1:.1f} ms "
+                  f"(min {min(delayed):.1f}, max {max(delayed):.1f})", flush=True)
+            check(80 <= p1 - p0 <= 120, f"glass-to-glass rises by {p1 - p0:.1f} ms with netem delay 100ms "
+                  f"({p0:.1f} -> {p1:.1f} ms p50, want 100 +- 20)")
+    finally:
+        stop.set()
+        srv.terminate()
+        srv.wait(timeout=30)
+
+
+def in_ns():
+    """The netem part with Chromium's page meter, inside the namespace
+    (not run by meson: see the docstring)."""
+    srv = serve("netem", NETEM_TOML)
     proc = None
     try:
         if not check(wait_for(lambda: _get("http://127.0.0.1:18942/api/streams/t"), 60), "camrelay serves (netns)"):
@@ -177,12 +250,8 @@ fps = 5
         base = p50(8)
         unread0 = cdp.evaluate("cards[0].meter.unreadable")
         print(f"     without delay: {base} (unreadable {unread0})", flush=True)
-        r = subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "100ms"],
-                           capture_output=True, text=True)
-        if not check(r.returncode == 0, f"tc qdisc add dev lo root netem delay 100ms ({r.stderr.strip()})"):
+        if not add_delay():
             return
-        print("     " + subprocess.run(["tc", "qdisc", "show", "dev", "lo"], capture_output=True,
-                                       text=True).stdout.strip(), flush=True)
         time.sleep(14)  # the old samples leave the 10 s window
         delayed = p50(8)
         print(f"     with 100 ms delay: {delayed}", flush=True)
@@ -197,8 +266,8 @@ fps = 5
         srv.wait(timeout=30)
 
 
-def test_netem():
-    print("== netem: 100 ms more on the loopback, 100 ms more on the meter", flush=True)
+def test_netem(inner):
+    print(f"== netem: 100 ms more on the loopback, 100 ms more glass-to-glass ({inner})", flush=True)
     mp = subprocess.run(["modprobe", "sch_netem"], capture_output=True, text=True)
     if not check(mp.returncode == 0, f"modprobe sch_netem ({mp.stderr.strip()})"):
         return
@@ -209,7 +278,7 @@ def test_netem():
     try:
         subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
         r = subprocess.run(["ip", "netns", "exec", NS, sys.executable, os.path.abspath(__file__), CAMRELAY,
-                            "--in-netns"], timeout=600)
+                            inner], timeout=600)
         check(r.returncode == 0, "the netem part in its namespace")
     finally:
         subprocess.run(["ip", "netns", "del", NS], capture_output=True)
@@ -218,10 +287,15 @@ def test_netem():
 def main():
     if "--in-netns" in sys.argv:
         in_ns()
+    elif "--in-netns-viewer" in sys.argv:
+        in_ns_viewer()
     else:
-        test_controls()
-        if "--netem" in sys.argv:  # see the docstring: no figures under TCG yet
-            test_netem()
+        if "--netem-only" not in sys.argv:
+            test_controls()
+        if "--netem" in sys.argv or "--netem-only" in sys.argv:  # see the docstring: it fails so far
+            test_netem("--in-netns-viewer")
+        if "--netem-browser" in sys.argv:  # see the docstring: no figures under TCG yet
+            test_netem("--in-netns")
     print(f"page-vm: {len(FAILS)} failed" + (": " + "; ".join(FAILS) if FAILS else ""), flush=True)
     sys.exit(1 if FAILS else 0)
 
