@@ -25,6 +25,7 @@
 
 #include "audio/audio.h"
 #include "core/clock.h"
+#include "core/hostport.h"
 
 #define _TIMEOUT_NS 5000000000LL
 
@@ -47,22 +48,10 @@ static int _interrupt(void *opaque)
 	return cr_now_ns() > u->deadline_ns;
 }
 
-/* The URL as shown in messages and /api/streams: without user:password@. */
-static void _shown(const char *url, char *out, size_t n)
-{
-	const char *scheme = strstr(url, "://");
-	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-	if (at && (!slash || at < slash))
-		snprintf(out, n, "%.*s%s", (int)(scheme + 3 - url), url, at + 1);
-	else
-		snprintf(out, n, "%s", url);
-}
-
 static int _fail(struct cr_audio_source_s *src, int averr, const char *what)
 {
 	char buf[128], url[160];
-	_shown(src->cfg->device, url, sizeof(url));
+	cr_url_shown(src->cfg->device, url, sizeof(url));
 	if (averr == AVERROR_EXIT) {
 		snprintf(src->error, sizeof(src->error), "%s: no data for %lld s while %s (is the sender running?)",
 			 url, _TIMEOUT_NS / 1000000000LL, what);
@@ -114,7 +103,7 @@ static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 	u->aidx = av_find_best_stream(u->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
 	if (u->aidx < 0 || !codec) {
 		char url[160];
-		_shown(src->cfg->device, url, sizeof(url));
+		cr_url_shown(src->cfg->device, url, sizeof(url));
 		snprintf(src->error, sizeof(src->error), "%s has no audio stream camrelay can decode%s", url,
 			 u->aidx == AVERROR_DECODER_NOT_FOUND ? " (no decoder for its codec)" : "");
 		return -ENOENT;
@@ -126,7 +115,7 @@ static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 	    (r = avcodec_open2(u->dec, codec, NULL)) < 0)
 		return _fail(src, u->dec ? r : AVERROR(ENOMEM), "opening its audio decoder");
 	char url[100];
-	_shown(src->cfg->device, url, sizeof(url));
+	cr_url_shown(src->cfg->device, url, sizeof(url));
 	snprintf(src->device_path, sizeof(src->device_path), "%.99s (%.20s)", url, codec->name);
 	return 0;
 }
@@ -154,7 +143,7 @@ static int _url_open(struct cr_audio_source_s *src)
 				u->dec->sample_fmt, u->dec->sample_rate, 0, NULL) < 0 ||
 	    swr_init(u->swr) < 0) {
 		char url[100];
-		_shown(src->cfg->device, url, sizeof(url));
+		cr_url_shown(src->cfg->device, url, sizeof(url));
 		snprintf(src->error, sizeof(src->error), "%s: cannot convert its audio (%d Hz, %d channels) to %d Hz, "
 			 "%d channels", url, u->dec->sample_rate, u->dec->ch_layout.nb_channels,
 			 src->cfg->rate, src->cfg->channels);

@@ -29,3 +29,22 @@ int cr_hostport_split(const char *s, char *host, size_t hostlen, char *port, siz
 	memcpy(port, p, pl + 1);
 	return 0;
 }
+
+void cr_url_shown(const char *url, char *out, size_t n)
+{
+	const char *scheme = strstr(url, "://");
+	if (!scheme) {
+		snprintf(out, n, "%s", url);
+		return;
+	}
+	const char *auth = scheme + 3;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = NULL;
+	for (const char *c = auth; c < auth + alen; c++)
+		if (*c == '@')
+			at = c;
+	if (at)
+		snprintf(out, n, "%.*s%s", (int)(auth - url), url, at + 1);
+	else
+		snprintf(out, n, "%s", url);
+}

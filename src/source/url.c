@@ -20,6 +20,7 @@
 #include <libyuv.h>
 
 #include "core/clock.h"
+#include "core/hostport.h"
 #include "source/avframe.h"
 #include "source/source.h"
 
@@ -67,17 +68,17 @@ static int _fail(struct cr_source_s *src, int averr, const char *what)
 	char buf[128];
 	if (averr == AVERROR_EXIT) {
 		snprintf(src->error, sizeof(src->error), "%s: no data for %lld s while %s (is the sender running?)",
-			 src->url, _TIMEOUT_NS / 1000000000LL, what);
+			 src->device_path, _TIMEOUT_NS / 1000000000LL, what);
 		return -ETIMEDOUT;
 	}
 	if (averr == AVERROR_EOF) {
-		snprintf(src->error, sizeof(src->error), "%s: the stream ended", src->url);
+		snprintf(src->error, sizeof(src->error), "%s: the stream ended", src->device_path);
 		return -EPIPE;
 	}
 	av_strerror(averr, buf, sizeof(buf));
 	if (buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a')
 		buf[0] = (char)(buf[0] - 'A' + 'a');
-	snprintf(src->error, sizeof(src->error), "%s: %s (while %s)", src->url, buf, what);
+	snprintf(src->error, sizeof(src->error), "%s: %s (while %s)", src->device_path, buf, what);
 	return averr < 0 && averr > -4096 ? averr : -EIO;
 }
 
@@ -101,7 +102,8 @@ static int _url_open(struct cr_source_s *src)
 		return -ENOMEM;
 	src->priv = u;
 	u->vidx = -1;
-	snprintf(src->device_path, sizeof(src->device_path), "%s", src->url);
+	/* Shown in messages and /api/streams: without user:password@. */
+	cr_url_shown(src->url, src->device_path, sizeof(src->device_path));
 	/* Our own messages say what failed; libav's per-slice complaints about a
 	 * stream joined mid-GOP would only flood the log. */
 	if (av_log_get_level() == AV_LOG_INFO)
@@ -141,7 +143,7 @@ static int _url_open(struct cr_source_s *src)
 	}
 	u->vidx = av_find_best_stream(u->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
 	if (u->vidx < 0) {
-		snprintf(src->error, sizeof(src->error), "%s: the stream has no video", src->url);
+		snprintf(src->error, sizeof(src->error), "%s: the stream has no video", src->device_path);
 		src->ops->close(src);
 		return -ENOENT;
 	}
@@ -153,13 +155,13 @@ static int _url_open(struct cr_source_s *src)
 	if (u->codec == CR_CODEC_NONE) {
 		snprintf(src->error, sizeof(src->error),
 			 "%s: video codec %s is not supported (camrelay takes H.264, H.265, VP8, VP9, AV1, MJPEG)",
-			 src->url, avcodec_get_name(par->codec_id));
+			 src->device_path, avcodec_get_name(par->codec_id));
 		src->ops->close(src);
 		return -ENOTSUP;
 	}
 	if (par->width <= 0 || par->height <= 0) { /* an SDP alone: nothing came */
 		snprintf(src->error, sizeof(src->error), "%s: no video arrived within %lld s (is the sender running?)",
-			 src->url, _TIMEOUT_NS / 1000000000LL);
+			 src->device_path, _TIMEOUT_NS / 1000000000LL);
 		src->ops->close(src);
 		return -ETIMEDOUT;
 	}
@@ -175,7 +177,7 @@ static int _url_open(struct cr_source_s *src)
 		const AVCodec *c = avcodec_find_decoder(par->codec_id);
 		u->dec = c ? avcodec_alloc_context3(c) : NULL;
 		if (!u->dec || avcodec_parameters_to_context(u->dec, par) < 0) {
-			snprintf(src->error, sizeof(src->error), "%s: no %s decoder in this libavcodec", src->url,
+			snprintf(src->error, sizeof(src->error), "%s: no %s decoder in this libavcodec", src->device_path,
 				 avcodec_get_name(par->codec_id));
 			src->ops->close(src);
 			return -ENOTSUP;
@@ -290,7 +292,7 @@ static int _receive(struct cr_source_s *src, struct _url_s *u, struct cr_frame_s
 		f = _to_i420(src, av);
 	if (!f) {
 		snprintf(src->error, sizeof(src->error), "%s: decoded pictures are %s, camrelay takes yuv420p, nv12, yuv422p, yuv444p",
-			 src->url, av_get_pix_fmt_name(av->format));
+			 src->device_path, av_get_pix_fmt_name(av->format));
 		av_frame_free(&av);
 		return -ENOTSUP;
 	}

@@ -113,7 +113,11 @@ loop = true
         check(c == ["h264", "opus"] and abs(res.get("tone_hz", 0) - 523) <= 3,
               "relay: the RTSP source's Opus 523 Hz tone comes out at 523 Hz (%s Hz)" % res.get("tone_hz"))
         with urllib.request.urlopen(base + "/api/streams", timeout=5) as r:
-            st = {s["name"]: s for s in json.loads(r.read())["streams"]}
+            body = r.read()
+            st = {s["name"]: s for s in json.loads(body)["streams"]}
+        rv = st["relay"].get("source") or {}
+        check(b"s3cret" not in body and rv.get("device", "").startswith("rtsp://127.0.0.1:"),
+              "relay: /api/streams shows the video and audio URL without the credentials (%s)" % rv.get("device"))
         for s in ("file", "relay", "mute"):
             print("     %s audio: %s" % (s, json.dumps(st[s].get("audio"))))
         fa, ma = st["file"].get("audio") or {}, st["mute"].get("audio") or {}
@@ -134,6 +138,8 @@ loop = true
             srv.kill()
             rc = -9
         check(rc == 0, "camrelay exits cleanly (%d)" % rc)
+        log.seek(0)
+        check("s3cret" not in log.read(), "the log never shows the source URL's password")
         if failures:
             log.seek(0)
             print("server log:\n" + log.read()[-3000:])
