@@ -25,11 +25,24 @@ const bool cr_dc_available = true;
 #define _TIMER_MS 10      /* usrsctp's clock (retransmissions, delayed SACKs) */
 #define _UDP_ROUNDS 64    /* datagrams read per wake-up */
 
+/* Arrival stamps of a reliable channel's messages that usrsctp has not sent
+ * yet, oldest first: its stream sends them in that order (RFC 9260 6.6). */
+struct _stamp_s {
+	int64_t arrival, read; /* the kernel's receipt, the loop's read (monotonic ns) */
+};
+struct _stamps_s {
+	struct _stamp_s *t;
+	uint32_t head, n, cap;
+	bool off; /* grew past _MAX_STAMPS: this channel's delays are not measured */
+};
+#define _MAX_STAMPS 65536
+
 struct _chan_s {
 	uint16_t sid;
 	bool ordered;
 	int pr_policy; /* 0 reliable, 1 retransmissions, 2 milliseconds */
 	uint32_t pr_value;
+	struct _stamps_s q;
 };
 
 struct _bridge_s {
@@ -62,7 +75,8 @@ struct cr_dc_peer_s {
 	cr_dc_send_fn send;
 	void *opaque;
 	struct cr_sctp_s *sctp;
-	bool up;
+	bool up, tsn_seen;
+	uint32_t tsn_high; /* the highest TSN sent: lower ones are retransmissions */
 	int n_ch;
 	struct _chan_s ch[_MAX_CHANNELS];
 	double tokens; /* messages this viewer may still send (viewer_rate per second) */
@@ -106,8 +120,9 @@ static int _bind(const char *text)
 	int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	int buf = 1 << 20;
+	int buf = 1 << 20, one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)); /* for the delay counters */
 	if (bind(fd, (struct sockaddr *)&a, len) < 0) {
 		int e = errno;
 		close(fd);
@@ -136,6 +151,51 @@ int cr_dc_check_config(const struct cr_config_s *cfg, char *err, size_t errlen)
 }
 
 /* ---- viewers: channels and messages ---- */
+
+/* ---- how long messages stay inside camrelay ---- */
+
+static void _stamp_push(struct _stamps_s *q, struct _stamp_s at)
+{
+	if (q->off)
+		return;
+	if (q->n == q->cap) {
+		uint32_t cap = q->cap ? 2 * q->cap : 64;
+		struct _stamp_s *t = cap <= _MAX_STAMPS ? malloc(cap * sizeof(*t)) : NULL;
+		if (!t) {
+			free(q->t);
+			*q = (struct _stamps_s){.off = true};
+			return;
+		}
+		for (uint32_t i = 0; i < q->n; i++)
+			t[i] = q->t[(q->head + i) % q->cap];
+		free(q->t);
+		q->t = t;
+		q->head = 0;
+		q->cap = cap;
+	}
+	q->t[(q->head + q->n++) % q->cap] = at;
+}
+
+static void _chan_close(struct _chan_s *c)
+{
+	free(c->q.t);
+	c->q = (struct _stamps_s){0};
+}
+
+static void _delay(struct cr_dc_peer_s *p, struct _stamp_s at)
+{
+	int64_t ns = cr_now_ns() - at.arrival;
+	uint64_t ms = ns > 0 ? (uint64_t)(ns / 1000000) : 0;
+	_ADD(p, delay_count, 1);
+	_ADD(p, delay_le_10ms, ns <= 10000000);
+	_ADD(p, delay_le_100ms, ns <= 100000000);
+	_ADD(p, delay_le_1s, ns <= 1000000000);
+	_ADD(p, delay_sum_us, ns > 0 ? (uint64_t)(ns / 1000) : 0);
+	if (ms > p->st.delay_max_ms)
+		p->st.delay_max_ms = ms;
+	if (ms > p->b->st.delay_max_ms)
+		p->b->st.delay_max_ms = ms;
+}
 
 static struct _chan_s *_chan(struct cr_dc_peer_s *p, uint16_t sid)
 {
@@ -182,6 +242,7 @@ static void _on_dcep(struct cr_dc_peer_s *p, uint16_t sid, const uint8_t *d, siz
 		return;
 	}
 	struct _chan_s *c = &p->ch[p->n_ch++];
+	*c = (struct _chan_s){0};
 	c->sid = sid;
 	c->ordered = o.ordered;
 	c->pr_policy = (int)o.reliability;
@@ -259,6 +320,7 @@ static void _on_reset(void *opaque, uint16_t sid)
 	struct _chan_s *c = _chan(p, sid);
 	if (!c)
 		return; /* the answer to a reset of ours */
+	_chan_close(c);
 	*c = p->ch[--p->n_ch];
 	_ADD(p, channels_open, (uint64_t)-1);
 	cr_sctp_reset_stream(p->sctp, sid); /* closes our half too (RFC 8831 6.7) */
@@ -273,20 +335,41 @@ static void _on_state(void *opaque, bool up)
 	p->b->st.viewers += up ? 1 : (uint64_t)-1;
 	if (!up) {
 		_ADD(p, channels_open, (uint64_t)-(int64_t)p->n_ch);
+		for (int i = 0; i < p->n_ch; i++)
+			_chan_close(&p->ch[i]);
 		p->n_ch = 0;
 	}
 	CR_LOG_I("datachannel", "viewer %s of stream %s: SCTP association %s", p->id, p->b->name, up ? "up" : "ended");
+}
+
+/* A DATA chunk leaving: the first transmission of a bridged message's last
+ * piece ends that message's time inside camrelay. */
+static void _on_chunk(void *opaque, const struct cr_sctp_data_s *d)
+{
+	struct cr_dc_peer_s *p = opaque;
+	if (p->tsn_seen && (int32_t)(d->tsn - p->tsn_high) <= 0)
+		return; /* a retransmission */
+	p->tsn_seen = true;
+	p->tsn_high = d->tsn;
+	struct _chan_s *c = _chan(p, d->sid);
+	if (!c || !(d->flags & CR_SCTP_DATA_END) || d->ppid == CR_PPID_DCEP || c->pr_policy || !c->q.n)
+		return;
+	struct _stamp_s at = c->q.t[c->q.head];
+	c->q.head = (c->q.head + 1) % c->q.cap;
+	c->q.n--;
+	_delay(p, at);
 }
 
 static void _on_output(void *opaque, const uint8_t *d, size_t len)
 {
 	struct cr_dc_peer_s *p = opaque;
 	p->send(p->opaque, d, len);
+	cr_sctp_data_chunks(d, len, _on_chunk, p);
 }
 
 /* ---- UDP side ---- */
 
-static void _broadcast(struct _bridge_s *b, const uint8_t *d, size_t len)
+static void _broadcast(struct _bridge_s *b, const uint8_t *d, size_t len, struct _stamp_s at)
 {
 	static const uint8_t zero = 0;
 	bool text = b->cfg->message_type == CR_DC_TEXT || (b->cfg->message_type == CR_DC_AUTO && cr_dcep_is_text(d, len));
@@ -300,14 +383,22 @@ static void _broadcast(struct _bridge_s *b, const uint8_t *d, size_t len)
 	}
 	for (struct cr_dc_peer_s *p = b->peers; p; p = p->next) {
 		for (int i = 0; p->up && i < p->n_ch; i++) {
-			const struct _chan_s *c = &p->ch[i];
 			if (p->peer_max && len > p->peer_max) {
 				_ADD(p, oversized, 1);
 				continue;
 			}
+			struct _chan_s *c = &p->ch[i];
+			if (!c->pr_policy) /* before: the message may leave inside cr_sctp_send */
+				_stamp_push(&c->q, at);
+			bool prompt = cr_now_ns() - at.read <= 100000000;
 			int r = cr_sctp_send(p->sctp, c->sid, ppid, !c->ordered, c->pr_policy, c->pr_value, data, n);
+			if (r < 0 && !c->pr_policy && c->q.n)
+				c->q.n--; /* not queued: its stamp goes again */
+			else if (r == 0 && !c->pr_policy && c->q.n)
+				_ADD(p, window_waits, 1); /* usrsctp holds it for the viewer's window */
 			if (r == 0) {
 				_ADD(p, to_viewers, 1);
+				_ADD(p, handed_le_100ms, prompt);
 				_ADD(p, to_viewers_bytes, len);
 			} else {
 				_ADD(p, dropped_full, 1); /* its buffer is full (or its association is going) */
@@ -316,16 +407,39 @@ static void _broadcast(struct _bridge_s *b, const uint8_t *d, size_t len)
 	}
 }
 
+/* When the kernel received the datagram (SO_TIMESTAMPNS, the wall clock),
+ * on the monotonic clock; now when it did not say. */
+static int64_t _arrival(struct msghdr *mh)
+{
+	int64_t now = cr_now_ns();
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts, wall;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			clock_gettime(CLOCK_REALTIME, &wall);
+			int64_t age = (wall.tv_sec - ts.tv_sec) * 1000000000LL + (wall.tv_nsec - ts.tv_nsec);
+			return age > 0 ? now - age : now;
+		}
+	return now;
+}
+
 static void _on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct _bridge_s *b = arg;
 	static uint8_t buf[65536];
 	for (int i = 0; i < _UDP_ROUNDS; i++) {
 		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &fl);
+		union {
+			struct cmsghdr align;
+			uint8_t b[CMSG_SPACE(sizeof(struct timespec))];
+		} ctl;
+		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+		struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
+		ssize_t n = recvmsg(fd, &mh, MSG_TRUNC);
 		if (n < 0)
 			break;
+		socklen_t fl = mh.msg_namelen;
 		b->st.udp_in++;
 		b->st.udp_in_bytes += (uint64_t)n;
 		memcpy(&b->last, &from, fl);
@@ -336,7 +450,12 @@ static void _on_udp(evutil_socket_t fd, short what, void *arg)
 			b->st.oversized++;
 			continue;
 		}
-		_broadcast(b, buf, (size_t)n);
+		struct _stamp_s at = {.arrival = _arrival(&mh), .read = cr_now_ns()};
+		uint64_t wait_ms = (uint64_t)((at.read - at.arrival) / 1000000);
+		b->st.read_waits_over_100ms += wait_ms > 100;
+		if (wait_ms > b->st.read_wait_max_ms)
+			b->st.read_wait_max_ms = wait_ms;
+		_broadcast(b, buf, (size_t)n, at);
 	}
 }
 
@@ -503,6 +622,8 @@ void cr_dc_peer_free(struct cr_dc_peer_s *p)
 	if (p->up)
 		_on_state(p, false);
 	cr_sctp_free(p->sctp);
+	for (int i = 0; i < p->n_ch; i++)
+		_chan_close(&p->ch[i]);
 	for (struct cr_dc_peer_s **q = &p->b->peers; *q; q = &(*q)->next)
 		if (*q == p) {
 			*q = p->next;
@@ -515,6 +636,19 @@ void cr_dc_peer_stats(const struct cr_dc_peer_s *p, struct cr_dc_stats_s *out)
 {
 	*out = p->st;
 	out->viewers = p->up;
+	out->abandoned = 0;
+	out->n_channels = 0;
+	for (int i = 0; i < p->n_ch; i++) {
+		const struct _chan_s *c = &p->ch[i];
+		uint64_t n = 0;
+		if (c->pr_policy && p->sctp)
+			cr_sctp_abandoned(p->sctp, c->sid, &n);
+		out->abandoned += n;
+		if (out->n_channels < CR_DC_CHANNELS_SHOWN)
+			out->channels[out->n_channels++] = (struct cr_dc_chan_info_s){
+				.sid = c->sid, .ordered = c->ordered, .reliability = (uint8_t)c->pr_policy,
+				.reliability_param = c->pr_value, .abandoned = n};
+	}
 }
 
 void cr_dc_stream_stats(const struct cr_dc_s *dc, int stream, struct cr_dc_stats_s *out)
@@ -544,10 +678,23 @@ void cr_dc_metrics(const struct cr_dc_s *dc, struct evbuffer *out)
 			{"udp_errors_total", s->udp_errors}, {"channels_opened_total", s->channels_opened},
 			{"channels_refused_total", s->channels_refused}, {"dcep_bad_total", s->dcep_bad},
 			{"sctp_rejected_total", s->sctp_rejected}, {"channels_open", s->channels_open},
-			{"viewers", s->viewers},
+			{"viewers", s->viewers}, {"window_waits_total", s->window_waits},
+			{"read_waits_over_100ms_total", s->read_waits_over_100ms},
 		};
 		for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++)
 			evbuffer_add_printf(out, "camrelay_datachannel_%s{stream=\"%s\"} %llu\n", m[k].name, b->name,
 					    (unsigned long long)m[k].v);
+		const struct {
+			const char *le;
+			uint64_t v;
+		} h[] = {{"0.01", s->delay_le_10ms}, {"0.1", s->delay_le_100ms}, {"1", s->delay_le_1s},
+			 {"+Inf", s->delay_count}};
+		for (size_t k = 0; k < sizeof(h) / sizeof(h[0]); k++)
+			evbuffer_add_printf(out, "camrelay_datachannel_delay_seconds_bucket{stream=\"%s\",le=\"%s\"} %llu\n",
+					    b->name, h[k].le, (unsigned long long)h[k].v);
+		evbuffer_add_printf(out,
+				    "camrelay_datachannel_delay_seconds_sum{stream=\"%s\"} %.6f\n"
+				    "camrelay_datachannel_delay_seconds_count{stream=\"%s\"} %llu\n",
+				    b->name, (double)s->delay_sum_us / 1e6, b->name, (unsigned long long)s->delay_count);
 	}
 }

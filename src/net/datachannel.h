@@ -24,6 +24,8 @@ struct evbuffer;
 struct cr_dc_s;
 struct cr_dc_peer_s;
 
+#define CR_DC_CHANNELS_SHOWN 8 /* channels of a viewer listed in /api/webrtc */
+
 /* Counters of one stream's bridge (totals over its viewers) or one viewer. */
 struct cr_dc_stats_s {
 	uint64_t udp_in, udp_in_bytes;     /* datagrams that arrived on listen */
@@ -40,6 +42,31 @@ struct cr_dc_stats_s {
 	uint64_t sctp_rejected; /* SCTP packets usrsctp dropped (checksum, tag, garbage) */
 	uint64_t channels_open; /* now */
 	uint64_t viewers;       /* now: viewers with an association up */
+	/* Time inside camrelay, per message to a viewer's reliable channel: from
+	 * the datagram's arrival on listen (the kernel's stamp) to the message's
+	 * last piece leaving in a DTLS record (its first transmission). It includes
+	 * the wait for the event loop and for usrsctp's congestion and flow window
+	 * (a viewer that acknowledges slowly). Counted per viewer and stream. */
+	uint64_t delay_count, delay_le_10ms, delay_le_100ms, delay_le_1s, delay_max_ms, delay_sum_us;
+	/* Messages (of to_viewers) handed to the viewer's SCTP within 100 ms of
+	 * the loop reading their datagram (the bridge's own part: no wait for the
+	 * CPU before the read, nor for the viewer), and messages usrsctp then held
+	 * for the viewer's window (it had not acknowledged enough: its pace). */
+	uint64_t handed_le_100ms, window_waits;
+	/* Per stream: datagrams that waited over 100 ms in the socket before the
+	 * loop read them (a busy loop or a loaded machine), and the longest wait. */
+	uint64_t read_waits_over_100ms, read_wait_max_ms;
+	/* Per viewer only: its channels as SCTP runs them (the DCEP OPEN's type),
+	 * and messages usrsctp gave up on them under partial reliability. */
+	uint64_t abandoned;
+	int n_channels;
+	struct cr_dc_chan_info_s {
+		uint16_t sid;
+		bool ordered;
+		uint8_t reliability; /* enum cr_dcep_reliability_e */
+		uint32_t reliability_param;
+		uint64_t abandoned;
+	} channels[CR_DC_CHANNELS_SHOWN];
 };
 
 /* Whether this build has data channels (libusrsctp); camrelay --version. */

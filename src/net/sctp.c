@@ -16,6 +16,7 @@
 #define _STREAMS 1024   /* each way; a viewer's channels are capped far below */
 #define _SCTP_MTU 1180  /* + DTLS record overhead stays under 1280 (IPv6's minimum path MTU) */
 #define _READ_CHUNK 16384
+#define _PR_ALL 0x000f  /* SCTP_PR_SCTP_ALL (RFC 7496 4.3), which usrsctp.h lacks: every policy together */
 
 struct cr_sctp_s {
 	struct cr_sctp_s *next; /* the live list: usrsctp's callbacks are checked against it */
@@ -382,3 +383,43 @@ int cr_sctp_reset_stream(struct cr_sctp_s *s, uint16_t sid)
 	_run_pending();
 	return r == 0 ? 0 : -e;
 }
+
+int cr_sctp_abandoned(const struct cr_sctp_s *s, uint16_t sid, uint64_t *out)
+{
+	struct sctp_prstatus st;
+	memset(&st, 0, sizeof(st));
+	st.sprstat_assoc_id = SCTP_ALL_ASSOC;
+	st.sprstat_sid = sid;
+	st.sprstat_policy = _PR_ALL;
+	socklen_t len = sizeof(st);
+	*out = 0;
+	if (!s->up || usrsctp_getsockopt(s->so, IPPROTO_SCTP, SCTP_PR_STREAM_STATUS, &st, &len) < 0)
+		return -errno;
+	*out = st.sprstat_abandoned_sent + st.sprstat_abandoned_unsent;
+	return 0;
+}
+
+/* Written by hand: usrsctp does not say when a message leaves, so the
+ * packets it hands out are read (RFC 9260 3.2, 3.3.1). */
+void cr_sctp_data_chunks(const uint8_t *p, size_t len, void (*fn)(void *opaque, const struct cr_sctp_data_s *d),
+			 void *opaque)
+{
+	size_t off = 12; /* the common header */
+	while (off + 4 <= len) {
+		size_t clen = (size_t)p[off + 2] << 8 | p[off + 3];
+		if (clen < 4 || clen > len - off)
+			return;
+		if (p[off] == 0 && clen >= 16) { /* DATA */
+			const uint8_t *c = p + off;
+			struct cr_sctp_data_s d = {
+				.tsn = (uint32_t)c[4] << 24 | (uint32_t)c[5] << 16 | (uint32_t)c[6] << 8 | c[7],
+				.sid = (uint16_t)(c[8] << 8 | c[9]),
+				.ppid = (uint32_t)c[12] << 24 | (uint32_t)c[13] << 16 | (uint32_t)c[14] << 8 | c[15],
+				.flags = c[1],
+			};
+			fn(opaque, &d);
+		}
+		off += (clen + 3) & ~(size_t)3;
+	}
+}
+

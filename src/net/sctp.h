@@ -66,5 +66,22 @@ void cr_sctp_release(void);
 void cr_sctp_timers(void);
 /* Whether any association exists (the caller's timer can stop). */
 bool cr_sctp_active(void);
+/* Messages of our stream sid that usrsctp gave up under partial reliability
+ * (sent or not yet sent), as it counts them. 0 or -errno. */
+int cr_sctp_abandoned(const struct cr_sctp_s *s, uint16_t sid, uint64_t *out);
+
+/* One DATA chunk of an SCTP packet. */
+struct cr_sctp_data_s {
+	uint32_t tsn, ppid;
+	uint16_t sid;
+	uint8_t flags; /* CR_SCTP_DATA_* */
+};
+#define CR_SCTP_DATA_END 0x01       /* the message's last piece */
+#define CR_SCTP_DATA_BEGIN 0x02
+#define CR_SCTP_DATA_UNORDERED 0x04
+/* Calls fn for each DATA chunk of one SCTP packet (e.g. one that output is
+ * handed); stops at the first chunk whose length does not fit. */
+void cr_sctp_data_chunks(const uint8_t *p, size_t len, void (*fn)(void *opaque, const struct cr_sctp_data_s *d),
+			 void *opaque);
 
 #endif

@@ -491,13 +491,30 @@ json_t *cr_whep_dc_json(const struct cr_dc_stats_s *s, bool per_viewer)
 		{"udp_errors", s->udp_errors, false}, {"channels_opened", s->channels_opened, false},
 		{"channels_refused", s->channels_refused, false}, {"dcep_bad", s->dcep_bad, false},
 		{"sctp_rejected", s->sctp_rejected, false}, {"channels_open", s->channels_open, false},
-		{"viewers", s->viewers, true},
+		{"viewers", s->viewers, true}, {"delay_count", s->delay_count, false},
+		{"delay_le_10ms", s->delay_le_10ms, false}, {"delay_le_100ms", s->delay_le_100ms, false},
+		{"delay_le_1s", s->delay_le_1s, false}, {"delay_max_ms", s->delay_max_ms, false},
+		{"delay_sum_us", s->delay_sum_us, false}, {"window_waits", s->window_waits, false},
+		{"handed_le_100ms", s->handed_le_100ms, false},
+		{"read_waits_over_100ms", s->read_waits_over_100ms, true}, {"read_wait_max_ms", s->read_wait_max_ms, true},
 	};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (!(per_viewer && f[i].stream_only))
 			json_object_set_new(j, f[i].name, json_integer((json_int_t)f[i].v));
-	if (per_viewer)
-		json_object_set_new(j, "up", json_boolean(s->viewers != 0));
+	if (!per_viewer)
+		return j;
+	json_object_set_new(j, "up", json_boolean(s->viewers != 0));
+	json_object_set_new(j, "abandoned", json_integer((json_int_t)s->abandoned));
+	static const char *const rel[] = {"reliable", "max_retransmits", "max_lifetime_ms"};
+	json_t *chans = json_array();
+	for (int i = 0; i < s->n_channels; i++) {
+		const struct cr_dc_chan_info_s *c = &s->channels[i];
+		json_array_append_new(chans, json_pack("{s:i, s:b, s:s, s:I, s:I}", "sid", c->sid, "ordered", c->ordered,
+						       "reliability", rel[c->reliability < 3 ? c->reliability : 0],
+						       "reliability_param", (json_int_t)c->reliability_param,
+						       "abandoned", (json_int_t)c->abandoned));
+	}
+	json_object_set_new(j, "channels", chans);
 	return j;
 }
 

@@ -5,13 +5,19 @@ frame) and opens a channel before the offer, as browsers do; the test
 drives it with JSON lines on stdin and reads JSON lines on stdout:
 
     dc_client.py URL [--label control] [--unordered] [--max-retransmits N]
+                     [--max-packet-lifetime MS] [--drop-every K]
                      [--no-channel] [--token T]
+
+--drop-every K loses the first transmission of every K-th DATA chunk of the
+channel (as a lossy path would): a reliable channel gets it again, a partially
+reliable one may see it abandoned (FORWARD-TSN).
 
 First line out: {"open": true, "viewer": ID, "dc": X-DataChannel header}
 (or {"error": ...}). Commands in:
     {"cmd": "send", "text": "..."} | {"cmd": "send", "hex": "..."}
     {"cmd": "sendmany", "n": 1000, "prefix": "m"}   n text messages prefix+i
-    {"cmd": "report"}    -> {"received": [...], "frames": N, "state": ...}
+    {"cmd": "report"}    -> {"received": [...], "frames": N, "state": ...,
+                             "chunks": {"unordered", "ordered", "dropped", "forward_tsn"}}
     {"cmd": "garbage", "n": K}      K random SCTP packets through the DTLS
     {"cmd": "dcep", "hex": "...", "sid": S}  a raw DCEP message on stream S
     {"cmd": "opens", "n": K}        K DATA_CHANNEL_OPENs on fresh streams
@@ -63,6 +69,8 @@ async def run(args):
         kw = {}
         if args.max_retransmits is not None:
             kw["maxRetransmits"] = args.max_retransmits
+        if args.max_packet_lifetime is not None:
+            kw["maxPacketLifeTime"] = args.max_packet_lifetime
         ch = pc.createDataChannel(args.label, ordered=not args.unordered, **kw)
 
         @ch.on("open")
@@ -118,6 +126,27 @@ async def run(args):
     out(first)
     loop = asyncio.get_event_loop()
     sctp = pc.sctp
+    chunks = {"unordered": 0, "ordered": 0, "dropped": 0, "forward_tsn": 0}
+    if sctp is not None and ch is not None:
+        # What the bridge's SCTP puts on the wire for our channel: the U flag
+        # of its DATA chunks, FORWARD-TSNs; and losses when asked.
+        seen = set()
+        data_chunk, fwd_chunk = sctp._receive_data_chunk, sctp._receive_forward_tsn_chunk
+
+        async def on_data(chunk):
+            if chunk.stream_id == ch.id and chunk.protocol in (51, 53, 56, 57):
+                chunks["unordered" if chunk.flags & 0x04 else "ordered"] += 1
+                if chunk.tsn not in seen:
+                    seen.add(chunk.tsn)
+                    if args.drop_every and len(seen) % args.drop_every == 0:
+                        chunks["dropped"] += 1
+                        return
+            await data_chunk(chunk)
+
+        async def on_fwd(chunk):
+            chunks["forward_tsn"] += 1
+            await fwd_chunk(chunk)
+        sctp._receive_data_chunk, sctp._receive_forward_tsn_chunk = on_data, on_fwd
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
@@ -137,7 +166,7 @@ async def run(args):
             await asyncio.sleep(c.get("wait", 0))
             out({"received": state["received"], "frames": state["frames"],
                  "state": ch.readyState if ch else "none", "closed": state["closed"],
-                 "connection": pc.connectionState})
+                 "connection": pc.connectionState, "chunks": chunks})
             if c.get("clear"):
                 state["received"] = []
         elif cmd == "garbage":
@@ -208,6 +237,8 @@ def main():
     ap.add_argument("--label", default="control")
     ap.add_argument("--unordered", action="store_true")
     ap.add_argument("--max-retransmits", type=int)
+    ap.add_argument("--max-packet-lifetime", type=int)
+    ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--no-channel", action="store_true")
     ap.add_argument("--token", help="a bearer token, or user:password for HTTP Basic")
     args = ap.parse_args()

@@ -479,6 +479,12 @@ def hostile(build):
         srv.stop()
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Many:
     """dc_many.py: k viewers in one aiortc process."""
 
@@ -539,26 +545,53 @@ def viewers_20(build):
             time.sleep(0.01)
         counts, _, ordered = report(lambda c: c == [100] * 20)
         check(counts == [100] * 20 and ordered, "each of 100 datagrams reached all 20 viewers, in order (%s)" % counts)
-        procs[0].cmd(cmd="pause", viewer=0)
+        # The newest viewer stalls: camrelay serves it first in every
+        # broadcast, so whatever it cost would fall on the others' send times.
+        procs[-1].cmd(cmd="pause", viewer=4)
+        cpu0 = cpu_seconds(srv.proc.pid)
         pad = b" " + b"p" * 1000
         for i in range(100, 600):  # 100 a second, 1 KiB each, for 5 s
             dev.send(b"%d %.6f" % (i, time.monotonic()) + pad)
             time.sleep(0.01)
+        cpu = cpu_seconds(srv.proc.pid) - cpu0
         time.sleep(1)
-        counts, lat, _ = report(lambda c: c[1:] == [600] * 19)
-        others = [x[100:] for x in lat[1:]]
-        flat = sorted(v for x in others for v in x)
+        counts, lat, _ = report(lambda c: c[:19] == [600] * 19)
+        flat = sorted(v for x in lat[:19] for v in x[100:])
         within = sum(1 for v in flat if v <= 100) / max(1, len(flat))
         p50 = flat[len(flat) // 2] if flat else -1
         p99 = flat[int(len(flat) * 0.99)] if flat else -1
-        print("     while viewer 0 stalls: the others received %s; at the receivers p50 %.1f ms, p99 %.1f ms, "
-              "%.2f%% within 100 ms" % (counts[1:], p50, p99, within * 100))
-        check(counts[1:] == [600] * 19, "the 19 others received all 500 datagrams while one stalled")
-        d = viewer_dc(srv, vids[0] if vids else "").get("datachannel", {})
+        print("     while one viewer stalls: the others received %s; at the receivers (aiortc) p50 %.1f ms, p99 %.1f "
+              "ms, %.2f%% within 100 ms; camrelay used %.2f s of CPU in those 5 s" % (
+                  counts[:19], p50, p99, within * 100, cpu))
+        check(counts[:19] == [600] * 19, "the 19 others received all 500 datagrams while one stalled")
+        # Timing, judged on camrelay's own stamps (issue 15's 100 ms bound):
+        # >= 99 % of the others' messages were handed to their SCTP within
+        # 100 ms of the loop reading the datagram (one broadcast preempted for
+        # 100 ms on a loaded machine costs at most 19 of 11,400). What else a
+        # message waits for is printed, not judged: the kernel socket before
+        # the read (a loaded machine: CPU for camrelay) and the viewer's SCTP
+        # window (a receiver that acknowledges late; here 5 aiortc viewers
+        # share one Python process).
+        tot = {"delay_count": 0, "delay_le_100ms": 0, "window_waits": 0, "to_viewers": 0, "handed_le_100ms": 0}
+        for v in vids[:19]:
+            x = viewer_dc(srv, v).get("datachannel", {})
+            for k in tot:
+                tot[k] += x.get(k, 0)
+        s = stream_dc(srv)
+        print("     camrelay, the 19 others: %(delay_le_100ms)d of %(delay_count)d left within 100 ms of arriving; "
+              "%(handed_le_100ms)d of %(to_viewers)d were handed to SCTP within 100 ms of the read; %(window_waits)d "
+              "then waited for the viewer's window" % tot)
+        print("     datagrams that waited > 100 ms before the loop read them: %s (longest %s ms)" % (
+            s.get("read_waits_over_100ms"), s.get("read_wait_max_ms")))
+        share = tot["handed_le_100ms"] / max(1, tot["to_viewers"])
+        check(tot["delay_count"] == 19 * 600 and tot["to_viewers"] == 19 * 600 and share >= 0.99,
+              "camrelay sent each of the others' messages (%d of %d stamped), >= 99%% handed to their SCTP within "
+              "100 ms of the read (%.2f%%)" % (tot["delay_count"], 19 * 600, share * 100))
+        d = viewer_dc(srv, vids[19] if len(vids) == 20 else "").get("datachannel", {})
         s = stream_dc(srv)
         print("     the stalled viewer: %s" % json.dumps(d))
-        check(d.get("dropped_full", 0) > 0 and counts[0] < 600,
-              "the stalled viewer's drops are counted (%s dropped, %s received)" % (d.get("dropped_full"), counts[0]))
+        check(d.get("dropped_full", 0) > 0 and counts[19] < 600,
+              "the stalled viewer's drops are counted (%s dropped, %s received)" % (d.get("dropped_full"), counts[19]))
         check(s.get("dropped_full") == d.get("dropped_full"), "only the stalled viewer dropped (%s)" % s.get("dropped_full"))
         for m in procs:
             m.cmd(cmd="quit")
@@ -569,7 +602,88 @@ def viewers_20(build):
         srv.stop()
 
 
+def partial(build):
+    """Channels as the browser asks: unordered with maxRetransmits 0, ordered
+    with maxPacketLifeTime 1 ms, and a reliable one, each losing the first
+    transmission of every 5th DATA chunk (aiortc drops it). The DCEP type
+    reaches SCTP: the unordered channel's chunks carry the U flag; the
+    partially reliable ones give lost messages up (usrsctp counts them,
+    FORWARD-TSN tells the viewer) while the reliable one sends them again;
+    messages flow both ways on each."""
+    dev = Device()
+    toml = wt.stream_toml("cam", "h264", w=96, h=64, fps=5, bitrate=50_000) + dc_toml(dev.listen, dev.forward)
+    srv = wt.Server(build, toml)
+    n = 200
+    try:
+        kinds = {"unordered, 0 retransmits": ["--unordered", "--max-retransmits", "0"],
+                 "ordered, 1 ms lifetime": ["--max-packet-lifetime", "1"],
+                 "reliable": []}
+        cl = {k: Client(srv, "--drop-every", "5", *a) for k, a in kinds.items()}
+        check(all(c.first.get("open") for c in cl.values()), "three channels open (%s)" % [
+            c.first.get("open") for c in cl.values()])
+        for i in range(n):
+            dev.send(b"m%d" % i)
+            time.sleep(0.002)
+        chans = {}
+        for k, c in cl.items():
+            d = wait_for(lambda: viewer_dc(srv, c.first.get("viewer")).get("datachannel", {}).get("channels"))
+            chans[k] = (d or [{}])[0]
+        print("     channels as camrelay runs them: %s" % json.dumps(chans))
+        check(chans["unordered, 0 retransmits"].get("ordered") is False
+              and chans["unordered, 0 retransmits"].get("reliability") == "max_retransmits"
+              and chans["unordered, 0 retransmits"].get("reliability_param") == 0,
+              "/api/webrtc: the unordered channel with maxRetransmits 0")
+        check(chans["ordered, 1 ms lifetime"].get("ordered") is True
+              and chans["ordered, 1 ms lifetime"].get("reliability") == "max_lifetime_ms"
+              and chans["ordered, 1 ms lifetime"].get("reliability_param") == 1,
+              "/api/webrtc: the ordered channel with maxPacketLifeTime 1 ms")
+        check(chans["reliable"].get("ordered") is True and chans["reliable"].get("reliability") == "reliable",
+              "/api/webrtc: the reliable channel")
+        for k, c in cl.items():
+            got = received(c, n, timeout=20)
+            r = c.cmd(cmd="report")
+            ch = r.get("chunks", {})
+
+            def abandoned():
+                return viewer_dc(srv, c.first.get("viewer")).get("datachannel", {}).get("channels", [{}])[0].get(
+                    "abandoned", -1)
+            # The last message lost is given up at SCTP's retransmission timeout (no later SACK reports it).
+            ab = wait_for(lambda: abandoned() if k == "reliable" or abandoned() + len(got) >= n else None, 15)
+            nums = [int(m["head"][1:]) for m in got]
+            print("     %s: received %d of %d, chunks %s, usrsctp abandoned %s" % (k, len(got), n, ch, ab))
+            check(ch.get("dropped", 0) >= n // 5 - 1, "%s: every 5th chunk was lost once (%s)" % (k, ch.get("dropped")))
+            if k == "reliable":
+                check(nums == list(range(n)) and ab == 0 and ch.get("forward_tsn") == 0,
+                      "%s: every lost message came again, in order, nothing abandoned" % k)
+                continue
+            # usrsctp's count may pass the messages lost (85 for 40 once with
+            # the 1 ms lifetime: it counts some chunks again); never below.
+            lost = n - len(got)
+            check(lost >= ch.get("dropped", 0) and ab >= lost and len(set(nums)) == len(nums),
+                  "%s: lost messages given up and counted by usrsctp (%s abandoned, %d received of %d)" % (
+                      k, ab, len(got), n))
+            check(ch.get("forward_tsn", 0) >= 1, "%s: FORWARD-TSN told the viewer (%s)" % (k, ch.get("forward_tsn")))
+            if k.startswith("unordered"):
+                check(ch.get("unordered") > 0 and ch.get("ordered") == 0,
+                      "%s: its DATA chunks carry the U flag (%s)" % (k, ch))
+            else:
+                check(ch.get("ordered") > 0 and ch.get("unordered") == 0 and nums == sorted(nums),
+                      "%s: its DATA chunks are ordered and arrive in order (%s)" % (k, ch))
+        for k, c in cl.items():
+            tag = k.split(",")[0][:3]
+            c.cmd(cmd="sendmany", n=50, prefix=tag)
+            rx = dev.recv_all(50, timeout=10)
+            check(sorted(rx) == sorted(b"%s%d" % (tag.encode(), i) for i in range(50)),
+                  "%s: 50 messages from the viewer reached forward (%d)" % (k, len(rx)))
+        for c in cl.values():
+            c.quit()
+    finally:
+        kill_clients()
+        srv.stop()
+
+
 SCENARIOS = {
+    "partial": partial,
     "viewers-20": viewers_20,
     "hostile": hostile,
     "access": access,
