@@ -12,11 +12,13 @@
  * or a card's id or name as `camrelay list` shows it ("Loopback"), which
  * means plughw:CARD=<id>,DEV=0. */
 #include <alsa/asoundlib.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audio/audio.h"
 #include "core/clock.h"
@@ -55,9 +57,31 @@ static void _pcm_name(const char *dev, char *out, size_t n)
 	snprintf(out, n, "%s", dev);
 }
 
+/* libasound reports a card it may not open as missing (it cannot read the
+ * card's control device to match the name): true when /dev/snd has sound
+ * devices and this user may open none of them. */
+static bool _denied(void)
+{
+	DIR *d = opendir("/dev/snd");
+	bool any = false, usable = false;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char path[300];
+		if (strncmp(e->d_name, "controlC", 8) != 0 && strncmp(e->d_name, "pcmC", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/snd/%s", e->d_name);
+		any = true;
+		usable |= access(path, R_OK | W_OK) == 0 || errno != EACCES;
+	}
+	if (d)
+		closedir(d);
+	return any && !usable;
+}
+
 static int _fail(struct cr_audio_source_s *src, int rc, const char *what)
 {
 	struct _alsa_s *a = src->priv;
+	if ((rc == -ENOENT || rc == -ENODEV) && _denied())
+		rc = -EACCES;
 	const char *fix = rc == -EBUSY ? " (another program records from it; `fuser -v /dev/snd/*` shows which)"
 			  : rc == -EACCES || rc == -EPERM ? " (no permission: add the user to the \"audio\" group)"
 			  : rc == -ENOENT || rc == -ENODEV ? " (`camrelay list` shows the capture devices)"

@@ -10,8 +10,10 @@ arrives (ffmpeg records camrelay's /sdp/<stream>; spectrum peak at the tone);
 unplugging the card (unbinding the snd_aloop platform device, which
 disconnects every open file as a USB unplug does) leaves the video running
 and the audio silent, and the audio returns within 3 s of the card coming
-back, over 5 cycles with the fd count flat; a busy device, a missing one and
-an unsupported rate are named clearly in /api/streams while the video runs."""
+back, over 5 cycles with the fd count flat; a busy device, a device the
+user may not open (camrelay run as nobody, outside the audio group), a
+missing one and an unsupported rate are named clearly in /api/streams while
+the video runs."""
 import json
 import os
 import socket
@@ -47,9 +49,10 @@ def player():
 
 
 class Camrelay:
-    def __init__(self, camrelay, audio, rtp_port=None):
+    def __init__(self, camrelay, audio, rtp_port=None, user=None):
         self.http = 18400 + len(os.listdir("/tmp")) % 50 * 2
         self.dir = tempfile.mkdtemp(prefix="cr-alsa-")
+        os.chmod(self.dir, 0o755)  # readable by a user= camrelay
         cfg = os.path.join(self.dir, "c.toml")
         with open(cfg, "w") as f:
             f.write('[http]\nlisten = "127.0.0.1:%d"\n[rtsp]\nenabled = false\n[webrtc]\nport = %d\n'
@@ -60,7 +63,9 @@ class Camrelay:
             if rtp_port:
                 f.write('[[stream.cam.sinks]]\ntype = "rtp"\naddress = "127.0.0.1:%d"\n' % rtp_port)
         self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.p = subprocess.Popen([camrelay, "serve", "-c", cfg], stdout=self.log, stderr=subprocess.STDOUT)
+        os.chmod(cfg, 0o644)
+        kw = {"user": user, "group": user, "extra_groups": []} if user is not None else {}
+        self.p = subprocess.Popen([camrelay, "serve", "-c", cfg], stdout=self.log, stderr=subprocess.STDOUT, **kw)
         self.base = "http://127.0.0.1:%d" % self.http
         for _ in range(300):
             try:
@@ -222,6 +227,17 @@ def main():
         cr.stop()
         if hold.p.poll() is None:
             hold.stop()
+    # No permission: camrelay as nobody (not in the audio group) may not
+    # open /dev/snd/*.
+    cr = Camrelay(camrelay, 'device = "hw:CARD=Loopback,DEV=1"', user=65534)
+    try:
+        a, t = cr.wait_audio(lambda a: "permission" in a.get("message", "").lower(), 15)
+        print("     as nobody: %s" % a.get("message"))
+        check(t is not None and '"audio" group' in a.get("message", ""), "no permission is named, with the fix "
+              "(the audio group)")
+        check(cr.stream()["state"] == "running", "the video runs meanwhile")
+    finally:
+        cr.stop()
     for audio, want, what in [('device = "hw:CARD=Nope,DEV=0"', "camrelay list", "a missing device"),
                               ('device = "hw:CARD=Loopback,DEV=1"\nrate = 16000', "does not capture at 16000 Hz",
                                "an unsupported rate (the playback side holds 48 kHz)")]:
