@@ -26,6 +26,7 @@ struct cr_audio_source_s {
 	void *priv;
 	int frames;             /* per read: 20 ms at cfg->rate */
 	char device_path[128];  /* what open() opened, for status */
+	bool passthrough;       /* set by open: read_coded hands out Opus packets as they came */
 	char error[256];        /* why the last call failed, in words a user can act on */
 };
 
@@ -47,6 +48,13 @@ struct cr_audio_ops_s {
 	 * closes and reopens it). */
 	int (*read)(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns, int timeout_ms);
 	void (*close)(struct cr_audio_source_s *src);
+	/* Optional, used while open set src->passthrough: one Opus packet as
+	 * the source sent it (up to cap bytes) into buf, its length, its
+	 * duration in 48 kHz samples and the CLOCK_MONOTONIC time of its first
+	 * sample; returns as read. The stage hands it on without decoding or
+	 * encoding it again. */
+	int (*read_coded)(struct cr_audio_source_s *src, uint8_t *buf, size_t cap, size_t *len, int *samples48,
+			  int64_t *ts_ns, int timeout_ms);
 	/* Optional: the capture devices there are, up to max; how many. */
 	int (*list)(struct cr_audio_device_s *out, int max);
 };
@@ -88,9 +96,12 @@ struct cr_audio_status_s {
 	char message[256]; /* why, when not running */
 	int rate, channels, bitrate;
 	int n_subs;
-	uint64_t packets, bytes; /* Opus packets encoded and sent to subscribers */
+	uint64_t packets, bytes; /* Opus packets sent to subscribers */
+	uint64_t encoded_frames;       /* of them, encoded here by libopus */
+	uint64_t passthrough_packets;  /* of them, the source's own Opus packets, not decoded nor encoded again */
+	bool passthrough;              /* the source's Opus is passed through now */
 	uint64_t xruns, reconnects, silent_blocks, drift_drops, drift_gaps;
-	double level_dbfs; /* RMS of the last block, -100 for digital silence */
+	double level_dbfs; /* RMS of the last block, -100 for digital silence; NAN while passing through */
 	/* Capture of a block's first sample → its packet handed to every
 	 * subscriber (the 20 ms of the block itself included). */
 	double latency_p50_ms, latency_p99_ms;

@@ -81,25 +81,69 @@ static double _level_dbfs(const int16_t *pcm, int n)
 	return rms > 1e-5 ? 20.0 * log10(rms) : -100.0;
 }
 
-/* The RTP timestamp for a block captured at ts_ns, or false to drop it
- * (the card's clock ran a block ahead). */
-static bool _stamp(struct cr_audio_s *a, int64_t ts_ns, uint32_t *out)
+/* The RTP timestamp for a block of dur 48 kHz samples captured at ts_ns,
+ * or false to drop it (the card's clock ran a block ahead). */
+static bool _stamp(struct cr_audio_s *a, int64_t ts_ns, uint32_t dur, uint32_t *out)
 {
 	uint32_t clock_ts = cr_audio_rtp_ts(ts_ns - a->lookahead_ns);
 	int32_t diff = (int32_t)(clock_ts - a->next_ts);
-	if (!a->have_ts || diff > _BLOCK_TS) {
+	int32_t slack = dur > _BLOCK_TS ? (int32_t)dur : _BLOCK_TS;
+	if (!a->have_ts || diff > slack) {
 		if (a->have_ts)
 			a->drift_gaps++;
 		a->next_ts = clock_ts;
 		a->have_ts = true;
 		a->talkspurt = true;
-	} else if (diff < -_BLOCK_TS) {
+	} else if (diff < -slack) {
 		a->drift_drops++;
 		return false;
 	}
 	*out = a->next_ts;
-	a->next_ts += _BLOCK_TS;
+	a->next_ts += dur;
 	return true;
+}
+
+/* Hands p to every subscriber (on the audio thread). */
+static void _send(struct cr_audio_s *a, struct cr_audio_packet_s *p, bool encoded)
+{
+	p->talkspurt = a->talkspurt;
+	a->talkspurt = false;
+	pthread_mutex_lock(&a->lock);
+	for (struct cr_audio_sub_s *s = a->subs; s; s = s->next)
+		s->deliver(p, s->opaque);
+	a->st.packets++;
+	a->st.bytes += (uint64_t)p->size;
+	if (encoded)
+		a->st.encoded_frames++;
+	else
+		a->st.passthrough_packets++;
+	pthread_mutex_unlock(&a->lock);
+	cr_latency_add_ns(&a->latency, cr_now_ns() - p->ts_capture_ns);
+}
+
+/* One of the source's own Opus packets, handed on as it is: no decoding,
+ * no encoding (src->passthrough). The lookahead is the source's encoder's,
+ * unknown here: the packet is stamped with its arrival. */
+static void _pass(struct cr_audio_s *a, const uint8_t *data, size_t len, int samples48, int64_t ts_ns)
+{
+	struct cr_audio_packet_s p = {.data = data, .size = len, .ts_capture_ns = ts_ns};
+	pthread_mutex_lock(&a->lock);
+	a->st.level_dbfs = NAN;
+	a->st.passthrough = true;
+	a->st.drift_gaps = a->drift_gaps;
+	a->st.drift_drops = a->drift_drops;
+	bool listened = a->subs != NULL;
+	pthread_mutex_unlock(&a->lock);
+	int64_t saved = a->lookahead_ns;
+	a->lookahead_ns = 0;
+	bool keep = _stamp(a, ts_ns, (uint32_t)samples48, &p.ts);
+	a->lookahead_ns = saved;
+	/* RFC 7587 3.2: a DTX packet of 2 bytes or less need not be sent. */
+	if (!keep || !listened || len <= 2) {
+		a->talkspurt = true;
+		return;
+	}
+	_send(a, &p, false);
 }
 
 static void _encode(struct cr_audio_s *a, int64_t ts_ns)
@@ -112,8 +156,9 @@ static void _encode(struct cr_audio_s *a, int64_t ts_ns)
 	a->st.drift_gaps = a->drift_gaps;
 	a->st.drift_drops = a->drift_drops;
 	bool listened = a->subs != NULL;
+	a->st.passthrough = false;
 	pthread_mutex_unlock(&a->lock);
-	if (!_stamp(a, ts_ns, &p.ts) || !listened) {
+	if (!_stamp(a, ts_ns, _BLOCK_TS, &p.ts) || !listened) {
 		a->talkspurt = true;
 		return;
 	}
@@ -128,15 +173,7 @@ static void _encode(struct cr_audio_s *a, int64_t ts_ns)
 		return;
 	}
 	p.size = (size_t)n;
-	p.talkspurt = a->talkspurt;
-	a->talkspurt = false;
-	pthread_mutex_lock(&a->lock);
-	for (struct cr_audio_sub_s *s = a->subs; s; s = s->next)
-		s->deliver(&p, s->opaque);
-	a->st.packets++;
-	a->st.bytes += (uint64_t)n;
-	pthread_mutex_unlock(&a->lock);
-	cr_latency_add_ns(&a->latency, cr_now_ns() - ts_ns);
+	_send(a, &p, true);
 }
 
 static void _set_state(struct cr_audio_s *a, const char *state, const char *msg)
@@ -203,7 +240,12 @@ static void *_thread(void *arg)
 			_encode(a, _silence(a));
 			continue;
 		}
-		int rc = a->src.ops->read(&a->src, a->pcm, &ts, 100);
+		uint8_t coded[_MAX_PACKET];
+		size_t len = 0;
+		int samples48 = 0;
+		bool pass = a->src.passthrough && a->src.ops->read_coded;
+		int rc = pass ? a->src.ops->read_coded(&a->src, coded, sizeof(coded), &len, &samples48, &ts, 100)
+			      : a->src.ops->read(&a->src, a->pcm, &ts, 100);
 		if (rc == 0)
 			continue;
 		if (rc == -EPIPE) {
@@ -216,6 +258,7 @@ static void *_thread(void *arg)
 			CR_LOG_W(a->stream, "audio: %s; reopening", a->src.error[0] ? a->src.error : strerror(-rc));
 			a->src.ops->close(&a->src);
 			a->open = false;
+			a->src.passthrough = false;
 			a->retry_ns = cr_now_ns() + a->backoff_ms * 1000000LL;
 			pthread_mutex_lock(&a->lock);
 			a->st.reconnects++;
@@ -224,7 +267,10 @@ static void *_thread(void *arg)
 			a->silence_ns = cr_now_ns() / _BLOCK_NS * _BLOCK_NS;
 			continue;
 		}
-		_encode(a, ts);
+		if (pass)
+			_pass(a, coded, len, samples48, ts);
+		else
+			_encode(a, ts);
 	}
 	if (a->open)
 		a->src.ops->close(&a->src);

@@ -3,6 +3,10 @@
  * best audio stream (AAC, PCMU/PCMA, Opus, MP3, ... whatever libavcodec
  * decodes), decodes it and libswresample converts it to the configured rate
  * and channels as S16; the stage then encodes it to Opus like any capture.
+ * An Opus track is passed through instead: its packets go to every output
+ * as the source sent them (RFC 7587 carries any Opus packet; its RTP clock
+ * is 48 kHz whatever was encoded), no decoder, no encoder, and the
+ * configured rate, channels and bitrate do not apply to it.
  *
  * Time: the first decoded sample is anchored to CLOCK_MONOTONIC at its
  * arrival, each later block is that anchor plus its sample count, so a
@@ -22,6 +26,7 @@
 #include <libavutil/audio_fifo.h>
 #include <libavutil/opt.h>
 #include <libswresample/swresample.h>
+#include <opus/opus.h>
 
 #include "audio/audio.h"
 #include "core/clock.h"
@@ -39,7 +44,8 @@ struct _aurl_s {
 	int aidx;
 	int64_t deadline_ns;
 	int64_t anchor_ns;  /* CLOCK_MONOTONIC of sample 0; 0 until the first */
-	uint64_t out_samples; /* samples handed out */
+	uint64_t out_samples; /* samples handed out (48 kHz ones when passing through) */
+	bool pending;         /* passing through: pkt holds a packet whose time has not come */
 };
 
 static int _interrupt(void *opaque)
@@ -110,12 +116,17 @@ static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 	}
 	for (unsigned i = 0; i < u->fmt->nb_streams; i++)
 		u->fmt->streams[i]->discard = (int)i == u->aidx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+	char url[100];
+	cr_url_shown(src->cfg->device, url, sizeof(url));
+	if (u->fmt->streams[u->aidx]->codecpar->codec_id == AV_CODEC_ID_OPUS) {
+		src->passthrough = true;
+		snprintf(src->device_path, sizeof(src->device_path), "%.99s (opus, passed through)", url);
+		return 0;
+	}
 	u->dec = avcodec_alloc_context3(codec);
 	if (!u->dec || avcodec_parameters_to_context(u->dec, u->fmt->streams[u->aidx]->codecpar) < 0 ||
 	    (r = avcodec_open2(u->dec, codec, NULL)) < 0)
 		return _fail(src, u->dec ? r : AVERROR(ENOMEM), "opening its audio decoder");
-	char url[100];
-	cr_url_shown(src->cfg->device, url, sizeof(url));
 	snprintf(src->device_path, sizeof(src->device_path), "%.99s (%.20s)", url, codec->name);
 	return 0;
 }
@@ -128,10 +139,18 @@ static int _url_open(struct cr_audio_source_s *src)
 		return -ENOMEM;
 	}
 	src->priv = u;
+	src->passthrough = false;
 	int rc = _open_input(src, u);
 	if (rc < 0) {
 		_url_close(src);
 		return rc;
+	}
+	if (src->passthrough) {
+		if (!(u->pkt = av_packet_alloc())) {
+			_url_close(src);
+			return _fail(src, AVERROR(ENOMEM), "opening");
+		}
+		return 0;
 	}
 	AVChannelLayout out;
 	av_channel_layout_default(&out, src->cfg->channels);
@@ -177,6 +196,30 @@ static int _decode(struct cr_audio_source_s *src, struct _aurl_s *u)
 	return 0;
 }
 
+/* Waits until a block of n samples at rate, the next after those handed out,
+ * is due: 1 and its first sample's time in *ts_ns, or 0 when that is later
+ * than timeout_ms (a file plays at its own pace; live audio is there by
+ * then anyway). */
+static int _pace(struct _aurl_s *u, int n, int rate, int64_t *ts_ns, int timeout_ms)
+{
+	int64_t block_ns = (int64_t)n * 1000000000LL / rate;
+	int64_t at = u->anchor_ns + (int64_t)(u->out_samples * 1000000000ULL / (uint64_t)rate);
+	if (cr_now_ns() > at + block_ns + 200000000LL) { /* after a stall: on the clock again, not late */
+		u->anchor_ns += cr_now_ns() - (at + block_ns);
+		at = cr_now_ns() - block_ns;
+	}
+	int64_t ready = at + block_ns;
+	int64_t until = cr_deadline_ns(timeout_ms);
+	if (ready > until) {
+		cr_sleep_until_ns(until);
+		return 0;
+	}
+	cr_sleep_until_ns(ready);
+	u->out_samples += (uint64_t)n;
+	*ts_ns = at;
+	return 1;
+}
+
 static int _url_read(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns, int timeout_ms)
 {
 	struct _aurl_s *u = src->priv;
@@ -190,26 +233,44 @@ static int _url_read(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns
 		if (r < 0)
 			return r;
 	}
-	/* A block is ready when its last sample's time has come (a file plays
-	 * at its own pace; live audio is there by then anyway). */
-	int64_t block_ns = (int64_t)src->frames * 1000000000LL / src->cfg->rate;
-	int64_t at = u->anchor_ns + (int64_t)(u->out_samples * 1000000000ULL / (uint64_t)src->cfg->rate);
-	if (cr_now_ns() > at + block_ns + 10 * block_ns) { /* after a stall: on the clock again, not late */
-		u->anchor_ns += cr_now_ns() - (at + block_ns);
-		at = cr_now_ns() - block_ns;
-	}
-	int64_t ready = at + block_ns;
-	int64_t until = cr_deadline_ns(timeout_ms);
-	if (ready > until) {
-		cr_sleep_until_ns(until);
+	if (_pace(u, src->frames, src->cfg->rate, ts_ns, timeout_ms) == 0)
 		return 0;
-	}
-	cr_sleep_until_ns(ready);
 	void *out = pcm;
 	if (av_audio_fifo_read(u->fifo, &out, src->frames) < src->frames)
 		return _fail(src, AVERROR(EIO), "reading");
-	u->out_samples += (uint64_t)src->frames;
-	*ts_ns = at;
+	return 1;
+}
+
+/* Passing an Opus track through: its next packet as it came. */
+static int _url_read_coded(struct cr_audio_source_s *src, uint8_t *buf, size_t cap, size_t *len, int *samples48,
+			   int64_t *ts_ns, int timeout_ms)
+{
+	struct _aurl_s *u = src->priv;
+	int n = 0;
+	while (!u->pending) {
+		u->deadline_ns = cr_now_ns() + _TIMEOUT_NS;
+		int r = av_read_frame(u->fmt, u->pkt);
+		if (r < 0)
+			return _fail(src, r, "reading");
+		n = u->pkt->stream_index == u->aidx && u->pkt->size > 0 && (size_t)u->pkt->size <= cap
+			    ? opus_packet_get_nb_samples(u->pkt->data, u->pkt->size, 48000)
+			    : 0;
+		if (n <= 0) { /* another track's, damaged or too big: skipped */
+			av_packet_unref(u->pkt);
+			continue;
+		}
+		u->pending = true;
+		if (!u->anchor_ns)
+			u->anchor_ns = cr_now_ns();
+	}
+	n = opus_packet_get_nb_samples(u->pkt->data, u->pkt->size, 48000);
+	if (_pace(u, n, 48000, ts_ns, timeout_ms) == 0)
+		return 0;
+	memcpy(buf, u->pkt->data, (size_t)u->pkt->size);
+	*len = (size_t)u->pkt->size;
+	*samples48 = n;
+	av_packet_unref(u->pkt);
+	u->pending = false;
 	return 1;
 }
 
@@ -218,4 +279,5 @@ const struct cr_audio_ops_s cr_audio_url = {
 	.open = _url_open,
 	.read = _url_read,
 	.close = _url_close,
+	.read_coded = _url_read_coded,
 };

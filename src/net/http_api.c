@@ -2,6 +2,7 @@
  * /metrics (Prometheus text format). */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -169,15 +170,19 @@ static json_t *_audio_json(struct cr_stream_s *s)
 		return json_null();
 	struct cr_audio_status_s st;
 	cr_audio_status(a, &st);
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i}", "backend", st.backend, "device", st.device,
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:b}", "backend", st.backend, "device", st.device,
 			      "state", st.state, "message", st.message, "codec", "opus", "rate", st.rate, "channels",
-			      st.channels, "bitrate", st.bitrate, "subscribers", st.n_subs);
-	json_object_set_new(j, "level_dbfs", json_real(st.level_dbfs));
+			      st.channels, "bitrate", st.bitrate, "subscribers", st.n_subs, "passthrough", st.passthrough);
+	/* Passing Opus through: not decoded, so no level. */
+	json_object_set_new(j, "level_dbfs", isnan(st.level_dbfs) ? json_null() : json_real(st.level_dbfs));
 	json_object_set_new(j, "counters",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "packets", (json_int_t)st.packets, "bytes",
 				      (json_int_t)st.bytes, "xruns", (json_int_t)st.xruns, "reconnects",
 				      (json_int_t)st.reconnects, "silent_blocks", (json_int_t)st.silent_blocks,
 				      "drift_drops", (json_int_t)st.drift_drops, "drift_gaps", (json_int_t)st.drift_gaps));
+	json_t *c = json_object_get(j, "counters");
+	json_object_set_new(c, "encoded_frames", json_integer((json_int_t)st.encoded_frames));
+	json_object_set_new(c, "passthrough_packets", json_integer((json_int_t)st.passthrough_packets));
 	json_object_set_new(j, "latency_ms", json_pack("{s:f,s:f}", "p50", st.latency_p50_ms, "p99", st.latency_p99_ms));
 	return j;
 }
@@ -631,6 +636,11 @@ static void _audio_metrics(struct cr_http_s *h, struct evbuffer *b)
 		{"camrelay_audio_xruns_total", "counter", "Capture overruns recovered (samples lost)."},
 		{"camrelay_audio_reconnects_total", "counter", "Times the audio device was reopened after failing."},
 		{"camrelay_audio_silent_blocks_total", "counter", "20 ms blocks of silence sent while the device was away."},
+		{"camrelay_audio_encoded_frames_total", "counter", "Opus packets encoded by camrelay's libopus encoder."},
+		{"camrelay_audio_passthrough_packets_total", "counter",
+		 "The source's own Opus packets handed on without decoding or encoding."},
+		{"camrelay_audio_drift_drops_total", "counter", "Blocks dropped: the source's clock ran a block ahead."},
+		{"camrelay_audio_drift_gaps_total", "counter", "Timestamp jumps: the source's clock fell a block behind."},
 	};
 	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
 		_family(b, m[k].name, m[k].type, m[k].help);
@@ -641,7 +651,10 @@ static void _audio_metrics(struct cr_http_s *h, struct evbuffer *b)
 			struct cr_audio_status_s st;
 			cr_audio_status(a, &st);
 			double v[] = {strcmp(st.state, "running") == 0, st.level_dbfs, (double)st.packets, (double)st.xruns,
-				      (double)st.reconnects, (double)st.silent_blocks};
+				      (double)st.reconnects, (double)st.silent_blocks, (double)st.encoded_frames,
+				      (double)st.passthrough_packets, (double)st.drift_drops, (double)st.drift_gaps};
+			if (k == 1 && isnan(st.level_dbfs))
+				continue; /* passing Opus through: not decoded, no level */
 			_sample(b, m[k].name, cr_stream_name(h->streams[i]), NULL, v[k]);
 		}
 	}

@@ -6,10 +6,17 @@ track, which is decoded, resampled and encoded to Opus like a capture.
   file   an ffmpeg-made Matroska file, H.264 + a 440 Hz tone in AAC at
          44.1 kHz stereo: the RTP output has Opus whose spectrum peaks at 440 Hz
   relay  rtsp://viewer:s3cret@(this camrelay)/cam, whose audio is the 523 Hz
-         test tone in Opus (RTSP's trackID=1): decoded and encoded again, 523 Hz
+         test tone in Opus (RTSP's trackID=1): passed through, 523 Hz
          out; /api/streams shows the URL without the credentials
   mute   a file without audio: the audio branch says so and sends silence,
          the video runs
+  opus   a file whose audio is Opus (660 Hz, libopus): passed through, not
+         decoded nor encoded again: /api/streams counts 0 encoded frames and
+         N passed-through packets, and the packets ffmpeg records from the
+         plain RTP output and from RTSP (trackID=1, TCP) are byte for byte
+         packets of the file (MD5 of each, ffprobe -show_data_hash), and so
+         are the payloads aiortc receives over WHEP (before decoding; the
+         decoded tone peaks at 660 Hz)
 
     test_url_audio.py CAMRELAY"""
 import json
@@ -29,16 +36,73 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def make_files(d):
     tone = os.path.join(d, "tone.mkv")
     mute = os.path.join(d, "mute.mkv")
-    for path, audio in ((tone, True), (mute, False)):
+    opus = os.path.join(d, "opus.mkv")
+    for path, audio in ((tone, "aac"), (mute, None), (opus, "libopus")):
+        secs = 30 if audio == "libopus" else 8  # the Opus file does not end (and reopen) while recorded
         cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-               "testsrc2=size=320x240:rate=30:duration=8"]
-        if audio:
+               "testsrc2=size=320x240:rate=30:duration=%d" % secs]
+        if audio == "aac":
             cmd += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=8", "-ac", "2",
                     "-c:a", "aac"]
+        elif audio:
+            cmd += ["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000:duration=%d" % secs, "-ac", "2",
+                    "-c:a", "libopus", "-b:a", "96k"]
         cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p", "-y", path]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         check(p.returncode == 0, "ffmpeg made %s (%s)" % (os.path.basename(path), p.stderr[-200:]))
-    return tone, mute
+    return tone, mute, opus
+
+
+def packet_hashes(path):
+    """MD5 of each audio packet's payload in hex, in order (ffprobe)."""
+    p = subprocess.run(["ffprobe", "-hide_banner", "-v", "error", "-select_streams", "a", "-show_data_hash", "MD5",
+                        "-show_entries", "packet=data_hash", "-of", "csv=p=0", path],
+                       capture_output=True, text=True, timeout=60)
+    return [x.strip().split(":")[-1] for x in p.stdout.split() if x.strip()]  # "MD5:<hex>"
+
+
+def check_passthrough(base, d, opus, rtsp):
+    """The opus stream's packets reach RTP and RTSP viewers as the file has them."""
+    src = set(packet_hashes(opus))
+    with urllib.request.urlopen(base + "/sdp/opus", timeout=10) as r:
+        sdp = r.read().decode()
+    check("opus/48000/2" in sdp, "opus: the plain RTP SDP offers Opus (rtpmap opus/48000/2)")
+    recs = {"rtp": os.path.join(d, "opus-rtp.mkv"), "rtsp": os.path.join(d, "opus-rtsp.mkv")}
+    sdp_path = os.path.join(d, "opus.sdp")
+    with open(sdp_path, "w") as f:
+        f.write(sdp)
+    for how, args in (("rtp", ["-protocol_whitelist", "file,udp,rtp", "-i", sdp_path]),
+                      ("rtsp", ["-rtsp_transport", "tcp", "-i", "rtsp://127.0.0.1:%d/opus" % rtsp])):
+        p = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error"] + args +
+                           ["-t", "3", "-map", "0:a", "-c", "copy", "-y", recs[how]],
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0, "opus: ffmpeg recorded the %s output (%s)" % (how, p.stderr[-200:]))
+        got = packet_hashes(recs[how])
+        same = sum(1 for h in got if h in src)
+        check(codecs(recs[how]) == ["opus"] and len(got) >= 100 and same >= 0.95 * len(got),
+              "opus: %s: %d of %d packets received are byte for byte the file's (%d distinct in the file)" % (
+                  how, same, len(got), len(src)))
+    p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "..", "webrtc", "whep_client.py"), base + "/whep/opus",
+                        "--seconds", "4", "--audio", "--audio-hashes"], capture_output=True, text=True, timeout=90)
+    w = json.loads((p.stdout.strip().splitlines() or ["{}"])[-1])
+    got = w.pop("audio_payload_md5", [])
+    same = sum(1 for h in got if h in src)
+    print("     opus whep: %s" % json.dumps(w))
+    check(len(got) >= 100 and same >= 0.95 * len(got) and abs(w.get("audio_tone_hz", 0) - 660) <= 3,
+          "opus: whep (aiortc): %d of %d Opus payloads are byte for byte the file's, decoded tone %s Hz" % (
+              same, len(got), w.get("audio_tone_hz")))
+    with urllib.request.urlopen(base + "/api/streams", timeout=5) as r:
+        a = {s["name"]: s for s in json.loads(r.read())["streams"]}["opus"].get("audio") or {}
+    c = a.get("counters", {})
+    print("     opus audio: %s" % json.dumps(a))
+    check(a.get("passthrough") is True and "passed through" in a.get("device", "") and
+          c.get("encoded_frames") == 0 and c.get("passthrough_packets", 0) >= 200,
+          "opus: passed through: %s encoded frames, %s passed-through packets" % (
+              c.get("encoded_frames"), c.get("passthrough_packets")))
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        m = r.read().decode()
+    check('camrelay_audio_encoded_frames_total{stream="opus"} 0' in m,
+          "opus: /metrics counts 0 encoded frames for it")
 
 
 def record(base, stream, d):
@@ -62,9 +126,9 @@ def record(base, stream, d):
 def main():
     camrelay = sys.argv[1]
     d = tempfile.mkdtemp(prefix="camrelay-urlaudio-")
-    tone, mute = make_files(d)
+    tone, mute, opus = make_files(d)
     http, rtsp = free_port(), free_port()
-    ports = {"file": free_udp_quad(), "relay": free_udp_quad(), "mute": free_udp_quad()}
+    ports = {"file": free_udp_quad(), "relay": free_udp_quad(), "mute": free_udp_quad(), "opus": free_udp_quad()}
     cfg = os.path.join(d, "camrelay.toml")
     t = """[http]
 listen = "127.0.0.1:%d"
@@ -89,8 +153,12 @@ url = "rtsp://viewer:s3cret@127.0.0.1:%d/cam"
 [[stream.mute.sources]]
 file = "%s"
 loop = true
-""" % (http, free_port(), rtsp, tone, rtsp, mute)
-    for s in ("file", "relay", "mute"):
+[stream.opus]
+[[stream.opus.sources]]
+file = "%s"
+loop = true
+""" % (http, free_port(), rtsp, tone, rtsp, mute, opus)
+    for s in ("file", "relay", "mute", "opus"):
         t += '[stream.%s.audio]\nbackend = "url"\n[[stream.%s.sinks]]\ntype = "rtp"\naddress = "127.0.0.1:%d"\n' % (
             s, s, ports[s])
     with open(cfg, "w") as f:
@@ -111,7 +179,7 @@ loop = true
               "file: the AAC 440 Hz tone comes out as Opus at 440 Hz (%s Hz)" % res.get("tone_hz"))
         c, res = record(base, "relay", d)
         check(c == ["h264", "opus"] and abs(res.get("tone_hz", 0) - 523) <= 3,
-              "relay: the RTSP source's Opus 523 Hz tone comes out at 523 Hz (%s Hz)" % res.get("tone_hz"))
+              "relay: the RTSP source's Opus 523 Hz tone comes out (passed through) at 523 Hz (%s Hz)" % res.get("tone_hz"))
         with urllib.request.urlopen(base + "/api/streams", timeout=5) as r:
             body = r.read()
             st = {s["name"]: s for s in json.loads(body)["streams"]}
@@ -130,6 +198,7 @@ loop = true
               "mute: 'has no audio stream', silence sent meanwhile")
         with urllib.request.urlopen(base + "/snapshot/mute", timeout=10) as r:
             check(r.read(3) == b"\xff\xd8\xff", "mute: its video runs (a snapshot)")
+        check_passthrough(base, d, opus, rtsp)
     finally:
         srv.terminate()
         try:

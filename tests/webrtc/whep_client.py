@@ -2,14 +2,16 @@
 """A WHEP viewer built on aiortc (Debian python3-aiortc), for the tests.
 
     whep_client.py URL --seconds N [--no-candidates] [--pli-every S]
-                   [--drop-every K] [--audio] [--json]
+                   [--drop-every K] [--audio [--audio-hashes]] [--json]
 
 Posts an offer to URL (http://host:port/whep/<stream>), plays the video
 track for N seconds, decoding every frame, and prints a JSON summary:
 frames decoded, frame size, codec, the session URL, PLIs sent, packets
 dropped on purpose (which make aiortc send NACKs). With --audio it also
 offers to receive audio and reports the decoded audio's frames, level and
-the frequency its spectrum peaks at (numpy)."""
+the frequency its spectrum peaks at (numpy); with --audio-hashes also the
+MD5 of each Opus payload received (before decoding), to compare with the
+source's packets."""
 import argparse
 import asyncio
 import json
@@ -57,6 +59,17 @@ async def run(args):
     if args.audio:
         pc.addTransceiver("audio", direction="recvonly")
         summary["audio_frames"] = 0
+    if args.audio_hashes:
+        import hashlib
+        from aiortc.codecs import opus
+        summary["audio_payload_md5"] = []
+        orig_decode = opus.OpusDecoder.decode
+
+        def hashing(self, encoded_frame):
+            summary["audio_payload_md5"].append(hashlib.md5(encoded_frame.data).hexdigest())
+            return orig_decode(self, encoded_frame)
+
+        opus.OpusDecoder.decode = hashing
 
     async def consume_audio(track):
         while True:
@@ -181,6 +194,7 @@ def main():
     ap.add_argument("--fir-every", type=float, default=0)
     ap.add_argument("--drop-every", type=int, default=0)
     ap.add_argument("--audio", action="store_true", help="also receive audio; report its spectrum's peak")
+    ap.add_argument("--audio-hashes", action="store_true", help="with --audio: MD5 of each Opus payload received")
     ap.add_argument("--keep-session", action="store_true",
                     help="print the summary; on a line from stdin print it again (current"
                          " counts); on another line DELETE and print the final one")
