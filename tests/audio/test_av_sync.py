@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import ports  # noqa: E402  (free ports outside the kernel's ephemeral range)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TONE = 523
@@ -31,34 +33,12 @@ def check(cond, what):
         failures.append(what)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+free_port = ports.free_port
 
 
 def free_udp_quad():
     """An even port with the next three free: video RTP/RTCP, audio RTP/RTCP."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        base = s.getsockname()[1] & ~3
-        s.close()
-        socks = []
-        try:
-            for p in range(base, base + 4):
-                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(u)
-                u.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for u in socks:
-                u.close()
-    raise RuntimeError("no four free UDP ports in a row")
+    return ports.free_ports(4, align=4)
 
 
 def codecs(path):

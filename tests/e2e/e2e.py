@@ -17,6 +17,8 @@ import urllib.error
 import urllib.request
 
 from PIL import Image
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import ports  # noqa: E402  (free ports outside the kernel's ephemeral range)
 
 TEST_STREAM_TOML = """
 [http]
@@ -50,16 +52,11 @@ def check(cond, msg):
 
 
 def free_port(host="127.0.0.1"):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    return ports.free_port(host=host)
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port(socket.SOCK_DGRAM)
 
 
 def ipv6_loopback():

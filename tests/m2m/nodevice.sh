@@ -12,7 +12,7 @@ fail=0
 mk() {
 	cat >"$W/$1.toml" <<EOT
 [http]
-listen = "127.0.0.1:$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+listen = "127.0.0.1:$(cd "$(dirname "$0")/.." && /usr/bin/python3 -c 'import ports; print(ports.free_port())')"
 [stream.cam]
 [[stream.cam.sources]]
 [stream.cam.sources.capture]

@@ -27,6 +27,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import ports  # noqa: E402  (free ports outside the kernel's ephemeral range)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
@@ -43,12 +45,7 @@ def check(cond, what):
     return cond
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+free_port = ports.free_port
 
 
 def stream_toml(name, codec=None, w=320, h=240, fps=30, pixfmt=None, bitrate=0, gop=0):

@@ -26,6 +26,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import e2e  # noqa: E402
 from e2e import check  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import ports  # noqa: E402  (free ports outside the kernel's ephemeral range)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 W, H = 640, 360
@@ -49,9 +51,7 @@ url = "{url}"
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port(socket.SOCK_DGRAM)
 
 
 def check_bars(jpeg, what, level=191):

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import ports  # noqa: E402  (free ports outside the kernel's ephemeral range)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
@@ -30,12 +32,7 @@ def check(cond, what):
         failures.append(what)
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+free_port = ports.free_port
 
 
 def stream_toml(name, codec, w=320, h=240, fps=30, gop=0, bitrate=400_000, sink=None):

@@ -376,7 +376,7 @@ def janus(build, viewers=20):
     CPU (the threads' schedstat, ns) over 6 s with 1 viewer and with 20, all
     of them watching by Janus's count, must be within 10%: Janus fans out,
     camrelay sends one stream."""
-    video_port = wt.free_port(wt.socket.SOCK_DGRAM) & ~1
+    video_port = wt.ports.free_ports(2, align=2)
     jn = Janus(video_port)
     # 10 fps, GOP 200 (20 s): twenty Python decoders share this machine's cores.
     toml = wt.stream_toml("cam", "h264", fps=10, gop=200, sink="127.0.0.1:%d" % video_port)
