@@ -45,6 +45,10 @@
  *   codec = "h264"                         h264, h265/hevc, av1, vp8, vp9,
  *                                          mjpeg, fwht; default from backend
  *   bitrate = 1_000_000                    bit/s, 0 = backend default
+ *   min_bitrate = 150_000                  congestion control's floor (0 = 150 kbit/s;
+ *                                          its ceiling is bitrate, 0 = 2 Mbit/s)
+ *   bitrate_policy = "lowest"              lowest, median, fixed (net/whep_cc.c)
+ *   bitrate_share = 75                     percent of viewers "lowest" follows, 1..100
  *   profile = "baseline"                   h264: baseline, constrained-baseline,
  *                                          main, high, or a profile-level-id
  *                                          of 6 hex digits such as "42001f"

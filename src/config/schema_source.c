@@ -391,11 +391,39 @@ static const char *_codec_names(const struct cr_encoder_ops_s *ops, char *buf, s
 	return buf;
 }
 
+/* min_bitrate, bitrate_policy, bitrate_share: how congestion control of WHEP
+ * viewers drives this encoder (net/whep_cc.c). */
+static int _load_bitrate_control(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+				 struct cr_encoder_cfg_s *e, const struct cr_encoder_ops_s *ops)
+{
+	static const char *const policies[] = {"lowest", "median", "fixed", NULL};
+	char pol[16] = "", sub[256];
+	int rc;
+	if ((rc = cr_cfg_get_int(c, t, path, "min_bitrate", 0, 1000000000, &e->min_bitrate)) < 0 ||
+	    (rc = cr_cfg_get_intv(c, t, path, "bitrate_share", 1, 100, &e->bitrate_share)) < 0 ||
+	    (rc = cr_cfg_get_choice(c, t, path, "bitrate_policy", "bitrate policy", policies, pol, sizeof(pol))) < 0)
+		return rc;
+	if (rc > 0)
+		e->bitrate_policy = (enum cr_bitrate_policy_e)cr_cfg_index_of(policies, pol);
+	const struct cr_toml_s *mv = cr_toml_get(t, "min_bitrate");
+	if (e->min_bitrate > 0 && e->bitrate > 0 && e->min_bitrate > e->bitrate)
+		return CR_CFG_FAIL(c, mv, cr_cfg_sub(sub, sizeof(sub), path, "min_bitrate"),
+				   "min_bitrate %lld is above bitrate %lld (allowed: 0..bitrate)", (long long)e->min_bitrate,
+				   (long long)e->bitrate);
+	/* A backend that cannot change its bitrate while it runs cannot follow
+	 * the viewers: asking for it is an error, the default is not. */
+	if (rc > 0 && e->bitrate_policy != CR_BITRATE_FIXED && ops && ops->open && !ops->set_bitrate)
+		return CR_CFG_FAIL(c, cr_toml_get(t, "bitrate_policy"), cr_cfg_sub(sub, sizeof(sub), path, "bitrate_policy"),
+				   "encoder backend \"%s\" cannot change its bitrate while it runs (allowed: \"fixed\")",
+				   e->backend);
+	return 0;
+}
+
 static int _load_encoder(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			 struct cr_encoder_cfg_s *e)
 {
 	static const char *const keys[] = {"backend", "codec", "bitrate", "profile", "level", "gop", "prefer_dmabuf",
-					   NULL};
+					   "min_bitrate", "bitrate_policy", "bitrate_share", NULL};
 	struct cr_cfg_backend_s b[_MAX_BACKENDS];
 	const char *names[_MAX_BACKENDS];
 	size_t n = _encoder_backends(b, names, _MAX_BACKENDS);
@@ -433,6 +461,8 @@ static int _load_encoder(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 	if ((rc = cr_cfg_get_int(c, t, path, "bitrate", 0, 1000000000, &e->bitrate)) < 0 ||
 	    (rc = cr_cfg_get_intv(c, t, path, "gop", 0, 1000000, &e->gop)) < 0 ||
 	    (rc = cr_cfg_get_bool(c, t, path, "prefer_dmabuf", &e->prefer_dmabuf)) < 0)
+		return rc;
+	if ((rc = _load_bitrate_control(c, t, path, e, ops)) < 0)
 		return rc;
 	/* "software" takes the keys of the software backend the codec gets. */
 	struct cr_cfg_backend_s sw;

@@ -96,6 +96,12 @@ struct cr_encoder_cfg_s {
 	char backend[16]; /* "software" or an encoder backend's name (cr_encoder_backends) */
 	enum cr_codec_e codec;
 	int64_t bitrate; /* bit/s, 0 = backend default */
+	/* Congestion control of WHEP viewers (net/whep_cc.c): the encoder's
+	 * bitrate is driven between min_bitrate (0 = 150 kbit/s) and bitrate
+	 * (0 = 2 Mbit/s) by policy; share: percent of viewers "lowest" follows. */
+	int64_t min_bitrate;
+	enum cr_bitrate_policy_e { CR_BITRATE_LOWEST = 0, CR_BITRATE_MEDIAN, CR_BITRATE_FIXED } bitrate_policy;
+	int bitrate_share; /* 1..100, 0 = 75 */
 	/* H.264: profile_idc/constraint/level_idc from a name+level or 6-hex id. */
 	char profile[32];
 	char level[8];

@@ -131,6 +131,19 @@ static int _attr(struct cr_sdp_media_s *m, struct _ice_s *sess, const char *v, s
 		}
 		/* 0 means "any size" (RFC 8841 6): kept as the largest. */
 		m->max_message_size = r == end ? 0 : mm == 0 ? UINT64_MAX : (uint64_t)mm;
+	} else if (_has_prefix(v, len, "extmap:", &r)) {
+		/* a=extmap:<id>[/<direction>] <uri> [...]: only transport-cc's id is kept */
+		const char *tok, *u;
+		size_t tl, ul;
+		int id;
+		const char *slash = memchr(r, '/', (size_t)(end - r));
+		if (!_token(&r, end, &tok, &tl))
+			return _fail(err, errlen, ln, "bad extmap (expected \"a=extmap:3 <uri>\")");
+		if (slash && slash < tok + tl)
+			tl = (size_t)(slash - tok);
+		if (_token(&r, end, &u, &ul) && ul == strlen(CR_SDP_TWCC_URI) && memcmp(u, CR_SDP_TWCC_URI, ul) == 0 &&
+		    _parse_int(tok, tl, 1, 14, &id))
+			m->twcc_ext = id;
 	} else if (len == 8 && memcmp(v, "rtcp-mux", 8) == 0) {
 		m->rtcp_mux = true;
 	} else if ((len == 8 && (memcmp(v, "sendrecv", 8) == 0 || memcmp(v, "recvonly", 8) == 0 ||
@@ -175,6 +188,10 @@ static int _attr(struct cr_sdp_media_s *m, struct _ice_s *sess, const char *v, s
 					f->pli = true;
 				else if (n == 8 && memcmp(r, "ccm fir", 7) == 0)
 					f->fir = true;
+				else if (n == 12 && memcmp(r, "transport-cc", 12) == 0)
+					f->twcc = true;
+				else if (n == 9 && memcmp(r, "goog-remb", 9) == 0)
+					f->remb = true;
 			}
 		}
 	}
@@ -475,6 +492,12 @@ int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answ
 			_PUT("a=fmtp:%d %s\r\n", a->pt, a->fmtp);
 		_PUT("a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n", a->pt, a->pt,
 		     a->pt);
+		if (a->twcc_ext > 0)
+			_PUT("a=extmap:%d %s\r\n", a->twcc_ext, CR_SDP_TWCC_URI);
+		if (a->twcc_fb)
+			_PUT("a=rtcp-fb:%d transport-cc\r\n", a->pt);
+		if (a->remb)
+			_PUT("a=rtcp-fb:%d goog-remb\r\n", a->pt);
 		if (a->rtx_pt >= 0) {
 			_PUT("a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", a->rtx_pt, a->rtx_pt, a->pt);
 			_PUT("a=ssrc-group:FID %u %u\r\n", a->ssrc, a->rtx_ssrc);

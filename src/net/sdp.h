@@ -21,6 +21,7 @@ struct cr_sdp_fmt_s {
 	int clock;
 	char fmtp[256];
 	bool nack, pli, fir;
+	bool twcc, remb; /* a=rtcp-fb transport-cc, goog-remb */
 };
 
 struct cr_sdp_media_s {
@@ -37,6 +38,7 @@ struct cr_sdp_media_s {
 	int sctp_port;             /* a=sctp-port (data channels), 0 = not given */
 	bool sctpmap;              /* the older form: DTLS/SCTP <port> + a=sctpmap (aiortc's) */
 	uint64_t max_message_size; /* a=max-message-size, 0 = not given */
+	int twcc_ext; /* a=extmap id of transport-wide-cc-extensions-01 (1..14), 0 = not offered */
 	int n_fmts;
 	struct cr_sdp_fmt_s fmts[CR_SDP_MAX_FMTS];
 };
@@ -89,7 +91,13 @@ struct cr_sdp_answer_s {
 	int dc_media;
 	int sctp_port;
 	int max_message_size;
+	/* Congestion control feedback to ask for: the transport-cc header
+	 * extension's id (0 = none) and its rtcp-fb, goog-remb. */
+	int twcc_ext;
+	bool twcc_fb, remb;
 };
+
+#define CR_SDP_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
 /* The answer; returns its length or -ENOSPC. */
 int cr_sdp_build_answer(const struct cr_sdp_offer_s *o, const struct cr_sdp_answer_s *a, char *out,

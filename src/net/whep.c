@@ -199,7 +199,10 @@ void cr_whep_queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, b
 		_flush(w);
 	uint8_t *b = w->batch[w->batch_n];
 	size_t l = len;
-	memcpy(b, pkt, len);
+	if (!rtcp && v->cc)
+		l = cr_whep_cc_stamp(v, b, pkt, len); /* + transport-wide sequence number */
+	else
+		memcpy(b, pkt, len);
 	int r = rtcp ? cr_srtp_protect_rtcp(v->srtp, b, &l) : cr_srtp_protect(v->srtp, b, &l);
 	if (r < 0)
 		return;
@@ -251,6 +254,10 @@ static void _drain(struct cr_whep_viewer_s *v)
 			continue;
 		}
 		v->wait_key = false;
+		if (cr_whep_cc_skip(v, key, pkt->size)) { /* keyframes on demand */
+			cr_sub_unref_item(v->sub, pkt);
+			continue;
+		}
 		uint32_t ts = (uint32_t)pkt->pts + v->ts_offset;
 		/* Sent with the rest of this wake-up's batch, microseconds later. */
 		int n = cr_rtp_payload(&v->rtp, pkt->data, pkt->size, ts, key, pkt->width, pkt->height);
@@ -313,6 +320,7 @@ void cr_whep_viewer_close(struct cr_whep_viewer_s *v)
 	if (v->sub)
 		cr_stream_unsubscribe(v->sub);
 	cr_whep_audio_free(v);
+	cr_whep_cc_free(v);
 	evhttp_del_cb(w->http, v->path);
 	cr_dc_peer_free(v->dc); /* its ABORT leaves through the DTLS session, freed next */
 	cr_dtls_free(v->dtls);
@@ -421,6 +429,7 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 		if (rtt >= 0)
 			v->info.rtt_ms = rtt / 1000.0;
 	}
+	cr_whep_cc_rtcp(v, &ri);
 	if (ri.pli) {
 		v->info.plis += (uint64_t)ri.pli;
 		w->stats.plis += (uint64_t)ri.pli;
@@ -645,6 +654,7 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 		if (v->state == CR_WHEP_SENDING)
 			cr_whep_audio_tick(v, now);
 	}
+	cr_whep_cc_tick(w, now);
 	_flush(w);
 }
 

@@ -40,6 +40,19 @@ void cr_whep_detach(struct cr_whep_s *w);
 /* Live reload (on the loop thread): serve one more stream. */
 void cr_whep_add_stream(struct cr_whep_s *w, struct cr_stream_s *s);
 
+/* A viewer's bandwidth estimate (net/gcc.h) and how congestion control
+ * serves it (net/whep_cc.c), when its offer asked for transport-cc or REMB. */
+struct cr_whep_bwe_info_s {
+	bool active; /* transport-cc or REMB negotiated */
+	bool transport_cc, remb;
+	int64_t estimate_bps, delay_bps, loss_bps, remb_bps, acked_bps;
+	double loss, trend, threshold_ms;
+	const char *usage; /* "normal", "overuse", "underuse" */
+	uint64_t feedbacks, overuses, packets_acked, packets_lost;
+	bool keyframes_only; /* below what the encoder sends: keyframes on demand */
+	uint64_t frames_skipped, keyframe_demands;
+};
+
 struct cr_whep_viewer_info_s {
 	char id[40];
 	char stream[64];
@@ -55,6 +68,7 @@ struct cr_whep_viewer_info_s {
 	double jitter_ms, rtt_ms; /* rtt -1 until known */
 	bool has_dc;              /* its data channels are bridged: dc holds their counters */
 	struct cr_dc_stats_s dc;
+	struct cr_whep_bwe_info_s bwe;
 };
 
 struct cr_whep_stats_s {

@@ -296,6 +296,7 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		.audio_channels = cr_stream_cfg(w->streams[stream])->audio.channels,
 		.has_dc = v->dc != NULL, .dc_media = dci, .sctp_port = 5000,
 		.max_message_size = v->dc ? cr_dc_config(w->dc, stream)->max_message_size : 0};
+	cr_whep_cc_new(v, m, &a);
 	char *answer = malloc(16384);
 	int alen = answer ? cr_sdp_build_answer(&offer, &a, answer, 16384) : -ENOMEM;
 	if (!v->dtls || alen < 0 || evhttp_set_cb(w->http, v->path, _on_session, v) != 0) {
@@ -303,6 +304,7 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		cr_dc_peer_free(v->dc);
 		cr_dtls_free(v->dtls);
 		cr_whep_audio_free(v);
+		cr_whep_cc_free(v);
 		free(answer);
 		free(v);
 		return;
@@ -571,6 +573,21 @@ struct _api_ctx_s {
 	json_t *arr;
 };
 
+static json_t *_bwe_json(const struct cr_whep_bwe_info_s *b)
+{
+	if (!b->active)
+		return json_null();
+	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:s, s:I, s:I, s:I, s:I, s:b, s:I, s:I}",
+			 "transport_cc", b->transport_cc, "remb", b->remb, "estimate_bps", (json_int_t)b->estimate_bps,
+			 "delay_bps", (json_int_t)b->delay_bps, "loss_bps", (json_int_t)b->loss_bps, "remb_bps",
+			 (json_int_t)b->remb_bps, "acked_bps", (json_int_t)b->acked_bps, "loss", b->loss, "trend",
+			 b->trend, "threshold_ms", b->threshold_ms, "usage", b->usage ? b->usage : "normal",
+			 "feedbacks", (json_int_t)b->feedbacks, "overuses", (json_int_t)b->overuses, "packets_acked",
+			 (json_int_t)b->packets_acked, "packets_lost", (json_int_t)b->packets_lost, "keyframes_only",
+			 b->keyframes_only, "frames_skipped", (json_int_t)b->frames_skipped, "keyframe_demands",
+			 (json_int_t)b->keyframe_demands);
+}
+
 static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque)
 {
 	struct _api_ctx_s *ctx = opaque;
@@ -592,6 +609,7 @@ static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque
 		if (i->has_dc)
 			json_object_set_new(j, "datachannel", cr_whep_dc_json(&i->dc, true));
 		json_object_set_new(j, "g2g", g ? g : json_null()); /* the viewer's page's own report */
+		json_object_set_new(j, "bwe", _bwe_json(&i->bwe));
 	} else {
 		json_decref(g);
 	}
@@ -632,6 +650,7 @@ static void _on_api(struct evhttp_request *req, void *arg)
 	json_object_set_new(totals, "retransmits_refused", json_integer((json_int_t)s->retransmits_refused));
 	json_object_set_new(totals, "retransmit_bytes", json_integer((json_int_t)s->retransmit_bytes));
 	json_object_set_new(totals, "sessions_pending_expired", json_integer((json_int_t)s->sessions_pending_expired));
+	json_object_set_new(root, "bitrate", cr_whep_cc_json(w)); /* congestion control per stream */
 	char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
 	json_decref(root);
 	struct evbuffer *b = evbuffer_new();

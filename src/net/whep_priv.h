@@ -104,6 +104,7 @@ struct cr_whep_viewer_s {
 	int n_hist;
 	int64_t rtx_credit; /* bytes retransmissions may still take */
 	struct cr_whep_audio_s *audio; /* whep_audio.c: Opus when the offer took it, else NULL */
+	struct cr_whep_cc_s *cc;       /* whep_cc.c: its bandwidth estimate, NULL when not negotiated */
 };
 
 struct cr_whep_s {
@@ -135,6 +136,14 @@ struct cr_whep_s {
 	struct cr_whep_viewer_s *batch_viewer[CR_WHEP_BATCH];
 	int batch_n;
 	union cr_whep_cmsg_u batch_cmsg[CR_WHEP_BATCH];
+	struct cr_whep_cc_stream_s {
+		int64_t target_bps; /* the encoder bitrate last asked for, 0 = none yet */
+		int64_t followed_bps; /* the estimate it follows */
+		int estimating, keyframes_only;
+		uint64_t changes;
+		const char *note; /* why it cannot follow, or NULL */
+	} cc[CR_MAX_STREAMS];
+	int64_t cc_tick_ns;
 };
 
 /* whep_ice.c: STUN on the shared port, candidate pairs and consent. */
@@ -185,6 +194,23 @@ int cr_whep_audio_start(struct cr_whep_viewer_s *v);   /* subscribes, when media
 void cr_whep_audio_drain(struct cr_whep_viewer_s *v);  /* on wake-up */
 void cr_whep_audio_tick(struct cr_whep_viewer_s *v, int64_t now); /* sender reports */
 void cr_whep_audio_free(struct cr_whep_viewer_s *v);
+
+/* whep_cc.c: congestion control (transport-cc, REMB, receiver-report loss
+ * -> net/gcc.c's estimate per viewer -> the stream's encoder bitrate). */
+struct cr_sdp_media_s;
+struct cr_sdp_answer_s;
+/* After the codec is chosen: allocates v->cc when the offer's video section
+ * asks for transport-cc or REMB, and says so in the answer. */
+void cr_whep_cc_new(struct cr_whep_viewer_s *v, const struct cr_sdp_media_s *m, struct cr_sdp_answer_s *a);
+void cr_whep_cc_free(struct cr_whep_viewer_s *v);
+/* Copies a video RTP packet into dst (room for 8 more bytes) with its
+ * transport-wide sequence number; returns the new length. */
+size_t cr_whep_cc_stamp(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t *pkt, size_t len);
+void cr_whep_cc_rtcp(struct cr_whep_viewer_s *v, const struct cr_rtcp_info_s *ri);
+/* In the drain: true when this frame is not sent (keyframes only). */
+bool cr_whep_cc_skip(struct cr_whep_viewer_s *v, bool key, size_t size);
+void cr_whep_cc_tick(struct cr_whep_s *w, int64_t now);
+struct json_t *cr_whep_cc_json(struct cr_whep_s *w);
 
 /* whep_http.c */
 void cr_whep_http_register(struct cr_whep_s *w);

@@ -39,36 +39,66 @@ static void _report_blocks(const uint8_t *p, size_t len, int rc, struct cr_rtcp_
 	}
 }
 
-/* Transport-cc feedback's packet status chunks (after the 8-byte header
- * part: base, count, reference time, feedback count); the receive deltas
- * that follow are not needed for the figures. */
+/* Transport-cc feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01
+ * section 3.1): after the 8-byte header part come base sequence, status
+ * count, 24-bit signed reference time (64 ms units) and feedback count, then
+ * the packet status chunks, then one receive delta per received packet (1
+ * byte, 250 us units, for "small delta"; 2 bytes signed for "large"). Each
+ * packet's arrival time is the reference plus the running sum of deltas.
+ * Hand-written: no Debian library parses it. */
 static int _twcc(const uint8_t *b, size_t blen, struct cr_rtcp_info_s *out)
 {
 	if (blen < 16)
 		return -EINVAL;
 	out->twcc = true;
 	out->twcc_base = (uint16_t)(b[8] << 8 | b[9]);
+	int32_t ref = (int32_t)((uint32_t)b[12] << 16 | (uint32_t)b[13] << 8 | b[14]);
+	if (ref & 0x800000)
+		ref -= 0x1000000;
+	out->twcc_ref_us = (int64_t)ref * 64000;
 	unsigned count = (unsigned)(b[10] << 8 | b[11]), k = 0, max = sizeof(out->twcc_recv) * 8;
+	uint8_t sym[sizeof(out->twcc_recv) * 8];
 	memset(out->twcc_recv, 0, sizeof(out->twcc_recv));
-	for (size_t i = 16; i + 2 <= blen && k < count; i += 2) {
+	size_t i = 16;
+	for (; i + 2 <= blen && k < count; i += 2) {
 		unsigned c = (unsigned)(b[i] << 8 | b[i + 1]);
 		if (!(c & 0x8000)) { /* run length: 2-bit symbol, 13-bit length */
-			unsigned sym = (c >> 13) & 3, run = c & 0x1fff;
+			unsigned s = (c >> 13) & 3, run = c & 0x1fff;
 			for (unsigned r = 0; r < run && k < count; r++, k++)
-				if (sym && k < max)
-					out->twcc_recv[k / 8] |= (uint8_t)(1u << (k % 8));
+				if (k < max)
+					sym[k] = (uint8_t)s;
 		} else if (!(c & 0x4000)) { /* 14 one-bit symbols */
 			for (int r = 13; r >= 0 && k < count; r--, k++)
-				if ((c >> r) & 1 && k < max)
-					out->twcc_recv[k / 8] |= (uint8_t)(1u << (k % 8));
+				if (k < max)
+					sym[k] = (uint8_t)((c >> r) & 1);
 		} else { /* 7 two-bit symbols */
 			for (int r = 6; r >= 0 && k < count; r--, k++)
-				if ((c >> (2 * r)) & 3 && k < max)
-					out->twcc_recv[k / 8] |= (uint8_t)(1u << (k % 8));
+				if (k < max)
+					sym[k] = (uint8_t)((c >> (2 * r)) & 3);
 		}
 	}
-	out->twcc_count = (uint16_t)(k < max ? k : max);
-	return k < count ? -EINVAL : 0;
+	unsigned n = k < max ? k : max;
+	out->twcc_count = (uint16_t)n;
+	if (k < count)
+		return -EINVAL;
+	int64_t t = out->twcc_ref_us;
+	for (unsigned j = 0; j < n; j++) {
+		if (sym[j] == 1 && i + 1 <= blen) {
+			t += (int64_t)b[i] * 250;
+			i += 1;
+		} else if (sym[j] == 2 && i + 2 <= blen) {
+			t += (int64_t)(int16_t)(b[i] << 8 | b[i + 1]) * 250;
+			i += 2;
+		} else if (sym[j] == 1 || sym[j] == 2) {
+			out->twcc_count = (uint16_t)j; /* deltas cut short: keep what is whole */
+			return -EINVAL;
+		} else {
+			continue; /* not received (3 is reserved) */
+		}
+		out->twcc_recv[j / 8] |= (uint8_t)(1u << (j % 8));
+		out->twcc_arrival_us[j] = t;
+	}
+	return 0;
 }
 
 int cr_rtcp_parse(const uint8_t *p, size_t len, struct cr_rtcp_info_s *out)

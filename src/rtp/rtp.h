@@ -133,10 +133,13 @@ struct cr_rtcp_info_s {
 	/* transport-wide congestion control feedback (draft-holmer-rmcat-
 	 * transport-wide-cc-extensions-01), the last one: which of the
 	 * transport sequence numbers base .. base+count-1 arrived (bit k of
-	 * twcc_recv for base+k; at most 1024 kept) */
+	 * twcc_recv for base+k; at most 1024 kept) and when (twcc_arrival_us[k],
+	 * the receiver's clock, valid where the bit is set) */
 	bool twcc;
 	uint16_t twcc_base, twcc_count;
 	uint8_t twcc_recv[128];
+	int64_t twcc_ref_us;
+	int64_t twcc_arrival_us[1024];
 };
 
 /* Parses a compound RTCP packet (after SRTCP unprotect): receiver reports,

@@ -1,9 +1,12 @@
-/* libFuzzer: compound RTCP from viewers (after SRTCP), and the payloaders
- * fed arbitrary "encoded" data (the first byte picks the codec). */
+/* libFuzzer: compound RTCP from viewers (after SRTCP), including
+ * transport-cc feedback with its receive deltas, fed on into a viewer's
+ * bandwidth estimator (net/gcc.c); and the payloaders fed arbitrary
+ * "encoded" data (the first byte picks the codec). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/gcc.h"
 #include "rtp/rtp.h"
 
 static size_t total;
@@ -21,7 +24,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cr_rtcp_info_s ri;
 	(void)cr_rtcp_parse(data, size, &ri);
-	if (ri.n_rr > 4 || ri.n_nack > 256)
+	if (ri.n_rr > 4 || ri.n_nack > 256 || ri.twcc_count > 1024)
+		abort();
+	/* The estimator: packets "sent" around the feedback's base, then the feedback. */
+	static struct cr_gcc_s g;
+	static int64_t now_us = 1000000;
+	if (!g.max_bps)
+		cr_gcc_init(&g, 1000000, 50000, 5000000);
+	for (int i = 0; i < 64; i++)
+		cr_gcc_sent(&g, (uint16_t)(ri.twcc_base + i), 1200, now_us += 1000);
+	now_us += 20000;
+	cr_gcc_feedback(&g, &ri, 1, now_us);
+	if (g.estimate_bps < g.min_bps || g.estimate_bps > g.max_bps)
 		abort();
 	if (size < 1)
 		return 0;

@@ -1,0 +1,297 @@
+/* Bandwidth estimation for one WHEP viewer (gcc.h). Hand-written, in the
+ * spirit of Google Congestion Control (draft-ietf-rmcat-gcc-02; the
+ * trendline variant of libwebrtc):
+ *
+ * - Delay-based. Every outgoing video packet carries a transport-wide
+ *   sequence number; its send time is kept here. Transport-cc feedback says
+ *   when each arrived. Packets sent within 5 ms form a group; for two
+ *   consecutive groups the one-way delay variation is
+ *   d = (arrival delta) - (send delta). d is summed and smoothed (0.9/0.1),
+ *   and a least-squares line is fitted to the last 20 (arrival time,
+ *   smoothed delay) points: its slope, scaled by min(groups, 60) * 4, is the
+ *   trend. A queue growing somewhere on the path makes it positive. Trend
+ *   above an adaptive threshold (6..600, starting at 12.5; it follows |trend|
+ *   at 0.0087/ms when above, 0.039/ms when below) for over 10 ms and still
+ *   rising = overuse; below -threshold = underuse; else normal.
+ * - Rate control (AIMD) on that signal: overuse cuts the rate to 0.85 x the
+ *   acknowledged rate (bytes the feedback says arrived, over 0.5 s windows),
+ *   at most once per 200 ms, and the acknowledged rate at the cut feeds an
+ *   average of the link's capacity; underuse holds; normal grows it: by
+ *   48 kbit/s a second near that capacity (within 3 deviations), else by
+ *   8 %/s, or 25 %/s once 2 s passed without a cut (no probing packets are
+ *   sent: the faster growth is what finds a recovered link again); never
+ *   past 1.5 x the acknowledged rate + 100 kbit/s, unless app_limited.
+ * - Loss-based bound: loss over at least 0.5 s and 20 packets of transport-cc
+ *   feedback (or the receiver report's fraction lost when the viewer sends
+ *   no transport-cc): above 10 % the bound is cut by half the loss; under 2 %
+ *   it grows as the delay-based rate does; between, it holds.
+ * - REMB, when the viewer sends it, is a third bound.
+ * The estimate is the smallest of the three, kept within [min, max]. */
+#include <math.h>
+#include <string.h>
+
+#include "net/gcc.h"
+
+#define _GROUP_US 5000
+#define _TREND_GAIN 4.0
+#define _SMOOTHING 0.9
+#define _OVERUSE_MS 10.0
+#define _ACK_WINDOW_US 500000
+#define _DECREASE_GAP_US 200000
+#define _FAST_AFTER_US 2000000
+
+static int64_t _clamp(const struct cr_gcc_s *g, double v)
+{
+	if (v < (double)g->min_bps)
+		return g->min_bps;
+	if (v > (double)g->max_bps)
+		return g->max_bps;
+	return (int64_t)v;
+}
+
+void cr_gcc_init(struct cr_gcc_s *g, int64_t start_bps, int64_t min_bps, int64_t max_bps)
+{
+	memset(g, 0, sizeof(*g));
+	g->min_bps = min_bps > 0 ? min_bps : 1;
+	g->max_bps = max_bps > g->min_bps ? max_bps : g->min_bps;
+	g->delay_bps = g->loss_bps = g->estimate_bps = _clamp(g, (double)start_bps);
+	g->threshold_ms = 12.5;
+}
+
+void cr_gcc_sent(struct cr_gcc_s *g, uint16_t seq, size_t size, int64_t now_us)
+{
+	struct cr_gcc_sent_s *s = &g->sent[seq % CR_GCC_HIST];
+	s->seq = seq;
+	s->size = (uint16_t)(size > 65535 ? 65535 : size);
+	s->send_us = now_us;
+	s->used = true;
+}
+
+const char *cr_gcc_usage_name(enum cr_gcc_usage_e u)
+{
+	return u == CR_GCC_OVERUSE ? "overuse" : u == CR_GCC_UNDERUSE ? "underuse" : "normal";
+}
+
+/* The overuse detector with its adaptive threshold. */
+static void _detect(struct cr_gcc_s *g, double modified, double dt_ms, int64_t arrival_us)
+{
+	double a = fabs(modified);
+	if (modified > g->threshold_ms) {
+		g->overuse_count++;
+		g->overuse_start_us += (int64_t)(dt_ms * 1000);
+		if (g->overuse_start_us > (int64_t)(_OVERUSE_MS * 1000) && g->overuse_count > 1 &&
+		    g->trend >= g->prev_trend) {
+			g->usage = CR_GCC_OVERUSE;
+			g->overuse_start_us = 0;
+			g->overuse_count = 0;
+		}
+	} else if (modified < -g->threshold_ms) {
+		g->usage = CR_GCC_UNDERUSE;
+		g->overuse_start_us = 0;
+		g->overuse_count = 0;
+	} else {
+		g->usage = CR_GCC_NORMAL;
+		g->overuse_start_us = 0;
+		g->overuse_count = 0;
+	}
+	g->prev_trend = g->trend;
+	if (g->last_threshold_us == 0)
+		g->last_threshold_us = arrival_us;
+	if (a <= g->threshold_ms + 15.0) { /* a spike does not move it */
+		double k = a < g->threshold_ms ? 0.039 : 0.0087;
+		double t = (double)(arrival_us - g->last_threshold_us) / 1000.0;
+		t = t < 0 ? 0 : t > 100 ? 100 : t;
+		g->threshold_ms += k * (a - g->threshold_ms) * t;
+		g->threshold_ms = g->threshold_ms < 6 ? 6 : g->threshold_ms > 600 ? 600 : g->threshold_ms;
+	}
+	g->last_threshold_us = arrival_us;
+}
+
+/* One delay variation sample (ms) between two groups. */
+static void _trendline(struct cr_gcc_s *g, double d_ms, double dt_ms, int64_t arrival_us)
+{
+	if (g->n_trend == 0 && g->first_arrival_us == 0)
+		g->first_arrival_us = arrival_us;
+	g->acc_ms += d_ms;
+	g->smoothed_ms = _SMOOTHING * g->smoothed_ms + (1 - _SMOOTHING) * g->acc_ms;
+	g->trend_x[g->trend_pos] = (double)(arrival_us - g->first_arrival_us) / 1000.0;
+	g->trend_y[g->trend_pos] = g->smoothed_ms;
+	g->trend_pos = (g->trend_pos + 1) % CR_GCC_TREND;
+	if (g->n_trend < 1000)
+		g->n_trend++;
+	if (g->n_trend < CR_GCC_TREND)
+		return;
+	double mx = 0, my = 0;
+	for (int i = 0; i < CR_GCC_TREND; i++)
+		mx += g->trend_x[i], my += g->trend_y[i];
+	mx /= CR_GCC_TREND, my /= CR_GCC_TREND;
+	double num = 0, den = 0;
+	for (int i = 0; i < CR_GCC_TREND; i++) {
+		num += (g->trend_x[i] - mx) * (g->trend_y[i] - my);
+		den += (g->trend_x[i] - mx) * (g->trend_x[i] - mx);
+	}
+	if (den > 0)
+		g->trend = num / den;
+	int n = g->n_trend < 60 ? g->n_trend : 60;
+	_detect(g, g->trend * n * _TREND_GAIN, dt_ms, arrival_us);
+}
+
+/* A packet that arrived: grouped by send time, groups compared in pairs. */
+static void _arrived(struct cr_gcc_s *g, int64_t send_us, int64_t arrival_us)
+{
+	if (!g->have_cur) {
+		g->cur_first_send_us = g->cur_send_us = send_us;
+		g->cur_arrival_us = arrival_us;
+		g->have_cur = true;
+		return;
+	}
+	if (send_us < g->cur_first_send_us)
+		return; /* reordered: left out */
+	if (send_us - g->cur_first_send_us <= _GROUP_US) {
+		g->cur_send_us = send_us > g->cur_send_us ? send_us : g->cur_send_us;
+		g->cur_arrival_us = arrival_us > g->cur_arrival_us ? arrival_us : g->cur_arrival_us;
+		return;
+	}
+	if (g->have_prev) {
+		int64_t ds = g->cur_send_us - g->prev_send_us, da = g->cur_arrival_us - g->prev_arrival_us;
+		_trendline(g, (double)(da - ds) / 1000.0, (double)da / 1000.0, g->cur_arrival_us);
+	}
+	g->prev_send_us = g->cur_send_us;
+	g->prev_arrival_us = g->cur_arrival_us;
+	g->have_prev = true;
+	g->cur_first_send_us = g->cur_send_us = send_us;
+	g->cur_arrival_us = arrival_us;
+}
+
+/* The rate after dt_s of growth: additive (about one 1200-byte packet per
+ * 200 ms response time, 48 kbit/s a second) while the rate is within 3
+ * deviations of the link capacity seen at the last cuts; else multiplicative,
+ * 8 %/s, or 25 %/s once 2 s passed without a cut. */
+static double _grow(struct cr_gcc_s *g, double bps, int64_t now_us, double dt_s)
+{
+	if (g->link_bps > 0) {
+		double dev = sqrt(g->link_var) * g->link_bps;
+		if (bps < g->link_bps + 3 * dev)
+			return bps + 48000.0 * dt_s;
+		g->link_bps = 0; /* far above: the link changed, forget it */
+	}
+	double per_s = now_us - g->last_decrease_us >= _FAST_AFTER_US ? 1.25 : 1.08;
+	return bps * pow(per_s, dt_s);
+}
+
+/* A cut at the acknowledged rate acked: the link capacity's average. */
+static void _link_sample(struct cr_gcc_s *g, double acked)
+{
+	if (acked <= 0)
+		return;
+	double dev = sqrt(g->link_var) * g->link_bps;
+	if (g->link_bps <= 0 || fabs(acked - g->link_bps) > 3 * dev + 0.1 * g->link_bps) {
+		g->link_bps = acked; /* none yet, or far from it: a new link */
+		g->link_var = 0.0025;
+		return;
+	}
+	double e = (acked - g->link_bps) / g->link_bps;
+	g->link_bps = 0.95 * g->link_bps + 0.05 * acked;
+	g->link_var = 0.95 * g->link_var + 0.05 * e * e;
+	g->link_var = g->link_var < 0.0004 ? 0.0004 : g->link_var > 0.0025 ? 0.0025 : g->link_var; /* 2..5 % */
+}
+
+static void _loss_update(struct cr_gcc_s *g, double loss, int64_t now_us)
+{
+	double dt = g->loss_update_us ? (double)(now_us - g->loss_update_us) / 1e6 : 0;
+	dt = dt > 1 ? 1 : dt;
+	g->loss = loss;
+	g->loss_update_us = now_us;
+	if (loss > 0.10) {
+		g->loss_bps = _clamp(g, (double)g->loss_bps * (1 - 0.5 * loss));
+		g->last_decrease_us = now_us;
+	} else if (loss < 0.02) {
+		g->loss_bps = _clamp(g, _grow(g, (double)g->loss_bps, now_us, dt));
+	}
+}
+
+static void _rate_update(struct cr_gcc_s *g, int64_t now_us)
+{
+	if (now_us - g->acked_start_us >= _ACK_WINDOW_US) {
+		if (g->acked_start_us)
+			g->acked_bps = g->acked_bytes * 8 * 1000000 / (now_us - g->acked_start_us);
+		g->acked_bytes = 0;
+		g->acked_start_us = now_us;
+	}
+	double dt = g->last_update_us ? (double)(now_us - g->last_update_us) / 1e6 : 0;
+	dt = dt > 1 ? 1 : dt;
+	g->last_update_us = now_us;
+	if (g->usage == CR_GCC_OVERUSE) {
+		if (now_us - g->last_decrease_us >= _DECREASE_GAP_US) {
+			double base = g->acked_bps > 0 ? (double)g->acked_bps : (double)g->delay_bps;
+			_link_sample(g, (double)g->acked_bps);
+			if (0.85 * base < (double)g->delay_bps)
+				g->delay_bps = _clamp(g, 0.85 * base);
+			g->last_decrease_us = now_us;
+			g->overuses++;
+		}
+	} else if (g->usage == CR_GCC_NORMAL) {
+		double r = _grow(g, (double)g->delay_bps, now_us, dt);
+		double cap = 1.5 * (double)g->acked_bps + 100000;
+		if (!g->app_limited && g->acked_bps > 0 && r > cap)
+			r = cap > (double)g->delay_bps ? cap : (double)g->delay_bps; /* no growth, no cut */
+		g->delay_bps = _clamp(g, r);
+	}
+}
+
+static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_t now_us)
+{
+	g->feedbacks++;
+	for (unsigned k = 0; k < ri->twcc_count; k++) {
+		uint16_t seq = (uint16_t)(ri->twcc_base + k);
+		if (g->next_known && (int16_t)(seq - g->next_seq) < 0)
+			continue; /* reported before */
+		struct cr_gcc_sent_s *s = &g->sent[seq % CR_GCC_HIST];
+		if (!s->used || s->seq != seq)
+			continue;
+		if (ri->twcc_recv[k / 8] & (1u << (k % 8))) {
+			g->packets_acked++;
+			g->loss_recv++;
+			g->acked_bytes += s->size;
+			_arrived(g, s->send_us, ri->twcc_arrival_us[k]);
+		} else {
+			g->packets_lost++;
+			g->loss_lost++;
+		}
+	}
+	uint16_t end = (uint16_t)(ri->twcc_base + ri->twcc_count);
+	if (!g->next_known || (int16_t)(end - g->next_seq) > 0)
+		g->next_seq = end;
+	g->next_known = true;
+	uint32_t n = g->loss_recv + g->loss_lost;
+	if (n >= 20 && now_us - g->loss_update_us >= 500000) {
+		_loss_update(g, (double)g->loss_lost / n, now_us);
+		g->loss_recv = g->loss_lost = 0;
+	}
+	_rate_update(g, now_us);
+}
+
+bool cr_gcc_feedback(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, uint32_t media_ssrc, int64_t now_us)
+{
+	bool changed = false;
+	if (ri->remb) {
+		g->remb_packets++;
+		g->remb_bps = ri->remb_bps > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ri->remb_bps;
+		changed = true;
+	}
+	if (ri->twcc) {
+		_on_twcc(g, ri, now_us);
+		changed = true;
+	} else if (g->feedbacks == 0) {
+		for (int i = 0; i < ri->n_rr; i++)
+			if (ri->rr[i].ssrc == media_ssrc) {
+				_loss_update(g, ri->rr[i].fraction_lost / 256.0, now_us);
+				changed = true;
+			}
+	}
+	double e = (double)(g->delay_bps < g->loss_bps ? g->delay_bps : g->loss_bps);
+	if (g->remb_bps > 0 && (double)g->remb_bps < e)
+		e = (double)g->remb_bps;
+	g->estimate_bps = _clamp(g, e);
+	return changed;
+}

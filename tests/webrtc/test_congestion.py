@@ -1,0 +1,463 @@
+#!/usr/bin/python3
+"""Congestion control (issue 20, item 2) with headless Chromium as the viewer,
+in network namespaces made here (root; addresses from the documentation
+ranges, which exist only inside them):
+
+    S  camrelay + this script   198.51.100.1 --veth s1/v1-- 198.51.100.2  V1 Chromium (the shaped one)
+                                203.0.113.1  --veth s2/v2-- 203.0.113.2   V2 Chromium (unshaped)
+
+The link S -> V1 is shaped with `tc qdisc tbf` on s1 (the host kernel has
+tbf but no sch_netem); loss is nftables in V1 dropping 2 % of the UDP that
+arrives at random (numgen random), counted by the rules' own counters.
+
+Phase A, one viewer (V1), stream "cam" (x264, 640x360 noise pattern,
+bitrate 4 Mbit/s, min_bitrate 150 kbit/s, default policy): unshaped, then
+600 kbit/s, then 3 Mbit/s, then 3 Mbit/s with 2 % loss.
+Phase B, V2 joins while V1 is at 600 kbit/s: the default policy ("lowest",
+share 75 %: of 2 viewers the 2nd fastest) follows the slow viewer.
+Phase C, camrelay restarted with bitrate_share = 50 (of 2 viewers it
+follows the faster): the encoder stays high and V1 gets keyframes on demand.
+
+Judged on values sampled once a second from /api/webrtc and getStats, in
+generous windows (a loaded shared machine; the times it took are printed,
+not judged):
+ - 600 kbit/s: the encoder's bitrate is <= 1.2 x 600 kbit/s at the end of
+   the 25 s step (the mean of its last 5 samples: the estimate saws around
+   the link's rate, as GCC's does);
+ - 3 Mbit/s: it climbs back to >= 1.5 Mbit/s within the 25 s step and its
+   last 5 s are <= 1.2 x 3 Mbit/s;
+ - 2 % loss (nft counted drops): the bitrate stays >= 1 Mbit/s and
+   <= 1.2 x 3 Mbit/s at the end;
+ - Chromium's framesDecoded grows over every 2 s of every step once 8 s of
+   it passed (what froze while the encoder settled is printed, with
+   freezeCount and totalFreezesDuration);
+ - B: the encoder <= 1.2 x 600 kbit/s at the end, both viewers decoding;
+ - C: the encoder >= 1.5 Mbit/s at the end, V1 keyframes_only with skipped
+   frames, still decoding keyframes; V2 decoding.
+--csv FILE writes the samples (bench/congestion.py plots them).
+
+    test_congestion.py CAMRELAY [--csv FILE] [--quick]"""
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import chromium_whep as cw  # noqa: E402
+
+failures = []
+HTTP_PORT, UDP_PORT = 8080, 8443
+S_ADDR, V1_ADDR, S2_ADDR, V2_ADDR = "198.51.100.1", "198.51.100.2", "203.0.113.1", "203.0.113.2"
+MAX_BPS, MIN_BPS = 4_000_000, 150_000
+SETTLE = 8  # samples (s) after a step before frames must keep coming
+
+
+def check(cond, what):
+    print("%s: %s" % ("OK" if cond else "FAIL", what), flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+class Net:
+    def __init__(self):
+        tag = "%d" % (os.getpid() % 100000)
+        self.tag = tag
+        self.ns = {k: "crcc%s%s" % (k, tag) for k in ("S", "V1", "V2")}
+        self.s1, self.s2 = "cs1%s" % tag, "cs2%s" % tag
+        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        for n in self.ns.values():
+            subprocess.run(["ip", "netns", "add", n], check=True)
+        for dev_s, dev_v, v, a_s, a_v in ((self.s1, "cv1" + tag, "V1", S_ADDR, V1_ADDR),
+                                          (self.s2, "cv2" + tag, "V2", S2_ADDR, V2_ADDR)):
+            subprocess.run(["ip", "link", "add", dev_s, "type", "veth", "peer", "name", dev_v], check=True)
+            subprocess.run(["ip", "link", "set", dev_s, "netns", self.ns["S"]], check=True)
+            subprocess.run(["ip", "link", "set", dev_v, "netns", self.ns[v]], check=True)
+            self.ip("S", "addr add %s/24 dev %s" % (a_s, dev_s))
+            self.ip(v, "addr add %s/24 dev %s" % (a_v, dev_v))
+            self.ip("S", "link set %s up" % dev_s)
+            self.ip(v, "link set %s up" % dev_v)
+        for n in self.ns:
+            self.ip(n, "link set lo up")
+        self.nft_ready = False
+
+    def ip(self, ns, c):
+        subprocess.run(["ip", "-n", self.ns[ns]] + c.split(), check=True)
+
+    def run(self, ns, cmd):
+        return subprocess.run(["ip", "netns", "exec", self.ns[ns]] + cmd, capture_output=True, text=True)
+
+    @contextlib.contextmanager
+    def inside(self, ns):
+        """This thread in namespace ns for a while (sockets opened there stay there)."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open("/run/netns/%s" % self.ns[ns], os.O_RDONLY)
+        try:
+            if libc.setns(fd, 0x40000000) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+            yield
+        finally:
+            os.close(fd)
+            libc.setns(self.home, 0x40000000)
+
+    def shape(self, kbit):
+        """tbf on S -> V1 at kbit (None: unshaped)."""
+        self.run("S", ["tc", "qdisc", "del", "dev", self.s1, "root"])
+        if kbit:
+            burst = max(6000, kbit * 1000 // 8 // 50)  # 20 ms of the rate
+            r = self.run("S", ["tc", "qdisc", "add", "dev", self.s1, "root", "tbf", "rate", "%dkbit" % kbit,
+                               "burst", str(burst), "latency", "200ms"])
+            if r.returncode != 0:
+                raise RuntimeError("tc tbf: " + r.stderr.strip())
+
+    def loss(self, per_mille):
+        """nftables in V1: drop per_mille/1000 of the UDP arriving on its veth at
+        random (0: none). On arrival, not on the way out of S: a packet dropped
+        by S's own output hook fails sendmmsg with EPERM, which a real
+        network's loss never does."""
+        self.run("V1", ["nft", "delete", "table", "inet", "crcc"])
+        if per_mille:
+            dev = "cv1" + self.tag
+            for c in ("add table inet crcc",
+                      "add chain inet crcc in { type filter hook input priority 0 ; }",
+                      "add rule inet crcc in iifname %s meta l4proto udp numgen random mod 1000 < %d counter drop"
+                      % (dev, per_mille),
+                      "add rule inet crcc in iifname %s meta l4proto udp counter" % dev):
+                r = self.run("V1", ["nft"] + c.split())
+                if r.returncode != 0:
+                    raise RuntimeError("nft %s: %s" % (c, r.stderr.strip()))
+
+    def loss_counts(self):
+        r = self.run("V1", ["nft", "-j", "list", "table", "inet", "crcc"])
+        counts = []
+        try:
+            for item in json.loads(r.stdout)["nftables"]:
+                for e in item.get("rule", {}).get("expr", []):
+                    if "counter" in e:
+                        counts.append(e["counter"]["packets"])
+        except (ValueError, KeyError):
+            return 0, 0
+        return (counts[0], counts[1]) if len(counts) == 2 else (0, 0)
+
+    def close(self):
+        for n in self.ns.values():
+            subprocess.run(["ip", "netns", "del", n], check=False)
+        os.close(self.home)
+
+
+def config(share=None):
+    t = """[http]
+listen = "0.0.0.0:%d"
+[webrtc]
+port = %d
+candidates = ["%s", "%s"]
+[stream.cam]
+[[stream.cam.sources]]
+capture = { backend = "test", width = 640, height = 360, fps = 30, pattern = "noise" }
+[stream.cam.sources.encoder]
+backend = "x264"
+codec = "h264"
+bitrate = %d
+min_bitrate = %d
+profile = "constrained-baseline"
+level = "3.1"
+gop = 300
+preset = "ultrafast"
+""" % (HTTP_PORT, UDP_PORT, S_ADDR, S2_ADDR, MAX_BPS, MIN_BPS)
+    if share:
+        t += "bitrate_share = %d\n" % share
+    return t
+
+
+class Server:
+    def __init__(self, camrelay, toml, tmp):
+        self.cfg = os.path.join(tmp, "camrelay.toml")
+        with open(self.cfg, "w") as f:
+            f.write(toml)
+        self.log = open(os.path.join(tmp, "server.log"), "a+")
+        self.proc = subprocess.Popen([camrelay, "serve", "-c", self.cfg], stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(150):
+            try:
+                self.api()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("camrelay did not start")
+
+    def api(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/webrtc" % HTTP_PORT, timeout=5) as r:
+            return json.loads(r.read())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        check(self.proc.returncode == 0, "camrelay exited cleanly (status %s)" % self.proc.returncode)
+        self.log.seek(0)
+        text = self.log.read()
+        check("runtime error" not in text and "Sanitizer" not in text, "no sanitizer report in the server log")
+        return text
+
+
+JS_STATS = r"""
+(async () => {
+  const pc = window.pcs[%s];
+  const out = {state: pc.connectionState};
+  (await pc.getStats()).forEach(s => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video')
+      for (const k of ['framesDecoded', 'keyFramesDecoded', 'freezeCount', 'totalFreezesDuration',
+                       'packetsLost', 'packetsReceived', 'frameWidth'])
+        out[k] = s[k];
+  });
+  return out;
+})()
+"""
+
+
+class Viewer:
+    def __init__(self, net, ns, port):
+        self.ns, self.profile = ns, tempfile.mkdtemp(prefix="camrelay-cc-chromium-")
+        with net.inside(ns):
+            self.proc, ws = cw.start_chromium(port, self.profile, extra=["--autoplay-policy=no-user-gesture-required"])
+            self.cdp = cw.Cdp(ws)
+        self.name = None
+
+    def connect(self, url, name):
+        self.name = name
+        origin = url.split("/whep/")[0]
+        if getattr(self, "origin", None) != origin:  # a page of the server's own origin
+            self.cdp.call("Page.navigate", url=origin + "/api/webrtc")
+            time.sleep(1)
+            self.origin = origin
+        r = self.cdp.evaluate(cw.JS_START % {"url": json.dumps(url), "name": json.dumps(name), "audio": "false"})
+        if not r or "error" in r:
+            raise RuntimeError("WHEP from Chromium: %s" % r)
+        self.id = r["viewer"]
+        return r
+
+    def stats(self):
+        return self.cdp.evaluate(JS_STATS % json.dumps(self.name)) or {}
+
+    def close(self):
+        cw.stop_chromium(self.proc, self.profile)
+
+
+class Sampler:
+    def __init__(self, srv, csv):
+        self.srv, self.csv, self.t0 = srv, csv, time.monotonic()
+        self.rows = []
+        self.last_bytes = {}
+
+    def sample(self, phase, link_kbit, loss_pct, viewers):
+        api = self.srv.api()
+        now = time.monotonic() - self.t0
+        enc = api.get("bitrate", {}).get("cam", {})
+        row = {"t": round(now, 2), "phase": phase, "link_kbit": link_kbit or 0, "loss_pct": loss_pct,
+               "encoder_bps": enc.get("encoder_bitrate", 0), "followed_bps": enc.get("followed_estimate", 0)}
+        by_id = {v["id"]: v for v in api.get("viewers", [])}
+        for i, vw in enumerate(viewers):
+            v = by_id.get(getattr(vw, "id", None), {})
+            b = v.get("bwe") or {}
+            st = vw.stats()
+            key = "v%d" % (i + 1)
+            prev = self.last_bytes.get(vw.id)
+            sent = v.get("bytes_sent", 0)
+            rate = (sent - prev[1]) * 8 / (now - prev[0]) if prev and now > prev[0] else 0
+            self.last_bytes[vw.id] = (now, sent)
+            row.update({key + "_estimate_bps": b.get("estimate_bps", 0), key + "_sent_bps": int(rate),
+                        key + "_delay_bps": b.get("delay_bps", 0), key + "_loss_bps": b.get("loss_bps", 0),
+                        key + "_acked_bps": b.get("acked_bps", 0), key + "_overuses": b.get("overuses", 0),
+                        key + "_usage": b.get("usage", ""), key + "_keyframes_only": int(bool(b.get("keyframes_only"))),
+                        key + "_frames_skipped": b.get("frames_skipped", 0),
+                        key + "_frames_decoded": st.get("framesDecoded", 0),
+                        key + "_freezes": st.get("freezeCount", 0),
+                        key + "_freeze_s": round(st.get("totalFreezesDuration", 0) or 0, 2),
+                        key + "_loss": b.get("loss", 0)})
+        self.rows.append(row)
+        print("  t=%6.1f %-8s link=%-5s enc=%7.0f kbit/s  %s" % (
+            now, phase, link_kbit or "-", row["encoder_bps"] / 1000,
+            "  ".join("v%d est=%.0f (d%.0f l%.0f) sent=%.0f dec=%d frz=%d%s" % (
+                i + 1, row["v%d_estimate_bps" % (i + 1)] / 1000, row["v%d_delay_bps" % (i + 1)] / 1000,
+                row["v%d_loss_bps" % (i + 1)] / 1000, row["v%d_sent_bps" % (i + 1)] / 1000,
+                row["v%d_frames_decoded" % (i + 1)], row["v%d_freezes" % (i + 1)],
+                " KEYONLY" if row["v%d_keyframes_only" % (i + 1)] else "") for i in range(len(viewers)))),
+            flush=True)
+        return row
+
+    def write(self):
+        if not self.csv:
+            return
+        keys = []
+        for r in self.rows:
+            keys += [k for k in r if k not in keys]
+        with open(self.csv, "w") as f:
+            f.write(",".join(keys) + "\n")
+            for r in self.rows:
+                f.write(",".join(str(r.get(k, "")) for k in keys) + "\n")
+
+
+def step(sampler, phase, secs, link, loss, viewers):
+    rows = []
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        t = time.monotonic()
+        rows.append(sampler.sample(phase, link, loss, viewers))
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - t)))
+    return rows
+
+
+def decoding_all_along(rows, key, what, settle=0):
+    """framesDecoded grew over every 2 s (counter, not a time) after the
+    first `settle` samples of the step (the encoder's settling window; what
+    froze then is printed)."""
+    stalls = [rows[i]["t"] for i in range(max(2, settle), len(rows))
+              if rows[i][key + "_frames_decoded"] <= rows[i - 2][key + "_frames_decoded"]]
+    early = [rows[i]["t"] for i in range(2, max(2, settle))
+             if rows[i][key + "_frames_decoded"] <= rows[i - 2][key + "_frames_decoded"]]
+    if early:
+        print("  %s: no new frame for 2 s while settling, at %s" % (what, early))
+    frz = rows[-1][key + "_freezes"] - rows[0][key + "_freezes"]
+    frs = rows[-1][key + "_freeze_s"] - rows[0][key + "_freeze_s"]
+    print("  %s: %d frames decoded, %d freezes (%.2f s frozen) in the step" % (
+        what, rows[-1][key + "_frames_decoded"] - rows[0][key + "_frames_decoded"], frz, frs))
+    return check(not stalls, "%s: frames keep being decoded (no 2 s without a new frame%s; stalled at %s)" % (
+        what, " after the first %d s" % settle if settle else "", stalls[:5]))
+
+
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+def first_time(rows, cond):
+    for r in rows:
+        if cond(r):
+            return r["t"] - rows[0]["t"]
+    return None
+
+
+def phase_a(net, srv, v1, sampler, secs):
+    rows = step(sampler, "open", 8, None, 0, [v1])
+    check(rows[-1]["v1_estimate_bps"] > 0 and rows[-1]["v1_frames_decoded"] > 0,
+          "Chromium negotiated transport-cc: the viewer has an estimate (%d bit/s) and decodes" % rows[-1]["v1_estimate_bps"])
+    net.shape(600)
+    rows = step(sampler, "600k", secs, 600, 0, [v1])
+    t = first_time(rows, lambda r: r["encoder_bps"] <= 720_000)
+    tail = [r["encoder_bps"] for r in rows[-5:]]
+    print("  600 kbit/s: encoder <= 720 kbit/s after %s s (brief: within 5 s); last 5 s: %s" % (t, tail))
+    check(mean(tail) <= 720_000, "600 kbit/s: the encoder settled <= 1.2 x the link (mean of the last 5 s %.0f: %s)" % (
+        mean(tail), tail))
+    decoding_all_along(rows, "v1", "600 kbit/s", SETTLE)
+    net.shape(3000)
+    rows = step(sampler, "3M", secs, 3000, 0, [v1])
+    t = first_time(rows, lambda r: r["encoder_bps"] >= 1_500_000)
+    tail = [r["encoder_bps"] for r in rows[-5:]]
+    print("  3 Mbit/s: encoder >= 1.5 Mbit/s after %s s (brief: within 10 s); last 5 s: %s" % (t, tail))
+    check(t is not None, "3 Mbit/s: the encoder climbed back to >= 1.5 Mbit/s")
+    check(mean(tail) <= 3_600_000, "3 Mbit/s: the encoder stays <= 1.2 x the link (last 5 s: %s)" % tail)
+    decoding_all_along(rows, "v1", "3 Mbit/s", SETTLE)
+    net.loss(20)
+    rows = step(sampler, "3M+2%", secs, 3000, 2, [v1])
+    dropped, passed = net.loss_counts()
+    tail = [r["encoder_bps"] for r in rows[-5:]]
+    print("  2 %% loss: nft dropped %d of %d UDP packets (%.1f %%); encoder last 5 s: %s" % (
+        dropped, dropped + passed, 100.0 * dropped / max(1, dropped + passed), tail))
+    check(dropped > 0, "2 %% loss: nftables dropped packets (%d)" % dropped)
+    check(mean(tail) >= 1_000_000 and mean(tail) <= 3_600_000,
+          "2 %% loss: the encoder stays between 1 Mbit/s and 1.2 x the link (last 5 s: %s)" % tail)
+    decoding_all_along(rows, "v1", "3 Mbit/s + 2 % loss", SETTLE)
+    net.loss(0)
+
+
+def two_viewers(net, srv, v1, v2, sampler, secs, phase):
+    net.shape(600)
+    rows = step(sampler, phase, secs, 600, 0, [v1, v2])
+    tail = [r["encoder_bps"] for r in rows[-5:]]
+    return rows, tail
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("camrelay")
+    ap.add_argument("--csv")
+    ap.add_argument("--quick", action="store_true", help="shorter steps (15 s)")
+    args = ap.parse_args()
+    secs = 15 if args.quick else 25
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces, tc, nft)")
+        return 77
+    for tool in ("tc", "nft", "ip"):
+        if not shutil.which(tool):
+            sys.exit("%s not found (scripts/install-deps installs iproute2 and nftables)" % tool)
+    net = Net()
+    tmp = tempfile.mkdtemp(prefix="camrelay-cc-")
+    srv = v1 = v2 = sampler = None
+    try:
+        v1 = Viewer(net, "V1", 19301)
+        v2 = Viewer(net, "V2", 19302)
+        with net.inside("S"):
+            srv = Server(args.camrelay, config(), tmp)
+            sampler = Sampler(srv, args.csv)
+            v1.connect("http://%s:%d/whep/cam" % (S_ADDR, HTTP_PORT), "a")
+            print("phase A: one viewer, steps", flush=True)
+            phase_a(net, srv, v1, sampler, secs)
+            print("phase B: two viewers, V1 at 600 kbit/s, policy lowest (share 75 %)", flush=True)
+            net.shape(None)
+            v2.connect("http://%s:%d/whep/cam" % (S2_ADDR, HTTP_PORT), "b")
+            rows, tail = two_viewers(net, srv, v1, v2, sampler, secs, "B-lowest")
+            print("  encoder last 5 s: %s" % tail)
+            check(mean(tail) <= 720_000, "B: policy lowest follows the slow viewer (encoder last 5 s %s)" % tail)
+            decoding_all_along(rows, "v1", "B slow viewer", SETTLE)
+            decoding_all_along(rows, "v2", "B fast viewer")
+            srv.stop()
+            net.shape(None)
+            srv = Server(args.camrelay, config(share=50), tmp)
+            sampler.srv = srv
+            print("phase C: two viewers, V1 at 600 kbit/s, bitrate_share = 50", flush=True)
+            v1.connect("http://%s:%d/whep/cam" % (S_ADDR, HTTP_PORT), "c")
+            v2.connect("http://%s:%d/whep/cam" % (S2_ADDR, HTTP_PORT), "d")
+            step(sampler, "C-open", 6, None, 0, [v1, v2])
+            rows, tail = two_viewers(net, srv, v1, v2, sampler, secs, "C-share50")
+            print("  encoder last 5 s: %s" % tail)
+            check(mean(tail) >= 1_500_000, "C: share 50 follows the fast viewer (encoder last 5 s %s)" % tail)
+            check(rows[-1]["v1_keyframes_only"] == 1 and rows[-1]["v1_frames_skipped"] > 0,
+                  "C: the slow viewer gets keyframes on demand (keyframes_only, %d frames skipped)" %
+                  rows[-1]["v1_frames_skipped"])
+            check(rows[-1]["v1_frames_decoded"] > rows[0]["v1_frames_decoded"],
+                  "C: the slow viewer still decodes (keyframes): %d -> %d" % (
+                      rows[0]["v1_frames_decoded"], rows[-1]["v1_frames_decoded"]))
+            decoding_all_along(rows, "v2", "C fast viewer")
+    finally:
+        if sampler:
+            sampler.write()
+        for v in (v1, v2):
+            if v:
+                v.close()
+        if srv and srv.proc.poll() is None:
+            with net.inside("S"):
+                srv.stop()
+        net.close()
+        if failures:
+            log = os.path.join(tmp, "server.log")
+            if os.path.exists(log):
+                print("---- server log (tail) ----")
+                print("".join(open(log).readlines()[-30:]))
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d failed" % len(failures) if failures else "congestion: all checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

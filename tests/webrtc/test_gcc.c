@@ -1,0 +1,185 @@
+/* Units of congestion control: transport-cc feedback's receive deltas
+ * (rtp/rtcp.c) and the bandwidth estimator (net/gcc.c) against a simulated
+ * bottleneck: a sender that follows the estimate (as whep_cc.c drives the
+ * encoder: 90 % of it) sends 30 frames a second through a FIFO of the link's
+ * rate that drops what would wait over 200 ms (as tc tbf does), feedback
+ * every 50 ms. The link steps 10 Mbit/s -> 600 kbit/s -> 3 Mbit/s -> 3 Mbit/s
+ * with 2 % random loss; the figures are the estimator's own, on a simulated
+ * clock (no timing of this machine). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/gcc.h"
+#include "rtp/rtp.h"
+#include "tests/check.h"
+
+static void test_twcc_parse(void)
+{
+	/* base 100, 10 packets, reference time 5 (x 64 ms), feedback count 1;
+	 * chunks: run of 6 "small delta", then a 2-bit vector: large, lost, small, small;
+	 * deltas 4 5 6 20 4 4 (x 250 us), -8 (large), 12, 8. */
+	static const uint8_t pkt[] = {0x8f, 205, 0, 8, 0, 0, 0, 1, 0, 0, 0, 2, 0, 100, 0, 10, 0, 0, 5, 1,
+				      0x20, 0x06, 0xe1, 0x40, 4, 5, 6, 20, 4, 4, 0xff, 0xf8, 12, 8, 0, 0};
+	struct cr_rtcp_info_s ri;
+	CHECK(cr_rtcp_parse(pkt, sizeof(pkt), &ri) == 0, "transport-cc feedback parses");
+	CHECK(ri.twcc && ri.twcc_base == 100 && ri.twcc_count == 10, "base %u count %u", ri.twcc_base, ri.twcc_count);
+	static const int64_t want[] = {321000, 322250, 323750, 328750, 329750, 330750, 328750, -1, 331750, 333750};
+	for (int k = 0; k < 10; k++) {
+		bool got = ri.twcc_recv[k / 8] & (1u << (k % 8));
+		CHECK(got == (want[k] >= 0), "packet %d received: %d", k, got);
+		if (got)
+			CHECK(ri.twcc_arrival_us[k] == want[k], "packet %d arrived at %lld us (want %lld)", k,
+			      (long long)ri.twcc_arrival_us[k], (long long)want[k]);
+	}
+	/* Deltas cut short: an error, and only the whole ones are kept. */
+	uint8_t cut[sizeof(pkt)];
+	memcpy(cut, pkt, sizeof(pkt));
+	cut[3] = 6; /* 28 bytes: the deltas end after the 4th */
+	CHECK(cr_rtcp_parse(cut, 28, &ri) < 0 && ri.twcc_count <= 4, "short deltas rejected (kept %u)", ri.twcc_count);
+}
+
+struct sim_s {
+	struct cr_gcc_s g;
+	int64_t t_us;          /* sender's clock */
+	int64_t queue_free_us; /* when the bottleneck is free again */
+	uint16_t seq;
+	unsigned rand;
+	/* this feedback interval */
+	struct cr_rtcp_info_s fb;
+	int64_t fb_last_arrival;
+	int64_t send_bps;
+};
+
+static bool _lost(struct sim_s *s, int per_mille)
+{
+	s->rand = s->rand * 1103515245u + 12345u;
+	return (int)((s->rand >> 16) % 1000) < per_mille;
+}
+
+static void _packet(struct sim_s *s, size_t size, int64_t link_bps, int per_mille)
+{
+	cr_gcc_sent(&s->g, s->seq, size, s->t_us);
+	int64_t start = s->t_us > s->queue_free_us ? s->t_us : s->queue_free_us;
+	bool dropped = start - s->t_us > 200000 || _lost(s, per_mille);
+	struct cr_rtcp_info_s *f = &s->fb;
+	if (!f->twcc) {
+		f->twcc = true;
+		f->twcc_base = s->seq;
+		f->twcc_count = 0;
+		memset(f->twcc_recv, 0, sizeof(f->twcc_recv));
+	}
+	unsigned k = f->twcc_count++;
+	if (start - s->t_us <= 200000) {
+		s->queue_free_us = start + (int64_t)size * 8 * 1000000 / link_bps;
+		if (!dropped) {
+			int64_t arrival = s->queue_free_us + 20000; /* + 20 ms on the wire */
+			f->twcc_recv[k / 8] |= (uint8_t)(1u << (k % 8));
+			f->twcc_arrival_us[k] = arrival + 777000000; /* the receiver's own clock */
+			if (arrival > s->fb_last_arrival)
+				s->fb_last_arrival = arrival;
+		}
+	}
+	s->seq++;
+}
+
+/* secs of sending at the estimate through a link; returns the mean of what
+ * the sender was asked for over the last 5 s, and when it first got within
+ * [lo, hi] (-1: never). */
+static double _run(struct sim_s *s, int secs, int64_t link_bps, int per_mille, double lo, double hi, double *first)
+{
+	double sum = 0;
+	int n = 0;
+	*first = -1;
+	int64_t end = s->t_us + (int64_t)secs * 1000000, start = s->t_us, next_fb = s->t_us + 50000;
+	while (s->t_us < end) {
+		/* one frame: the encoder's bitrate / 30, in 1200-byte packets sent at once */
+		int64_t bytes = s->send_bps / 8 / 30;
+		for (; bytes > 0; bytes -= 1200)
+			_packet(s, bytes > 1200 ? 1200 : (size_t)bytes, link_bps, per_mille);
+		s->t_us += 33333;
+		if (s->t_us >= next_fb) {
+			int64_t now = s->fb_last_arrival > s->t_us ? s->fb_last_arrival + 5000 : s->t_us;
+			if (s->fb.twcc)
+				cr_gcc_feedback(&s->g, &s->fb, 1, now);
+			s->fb.twcc = false;
+			next_fb += 50000;
+			double enc = 0.9 * (double)s->g.estimate_bps;
+			enc = enc < 150000 ? 150000 : enc > 4000000 ? 4000000 : enc;
+			s->send_bps = (int64_t)enc;
+			if (*first < 0 && enc >= lo && enc <= hi)
+				*first = (double)(s->t_us - start) / 1e6;
+			if (s->t_us > end - 5000000) {
+				sum += enc;
+				n++;
+			}
+		}
+	}
+	return n ? sum / n : 0;
+}
+
+static void test_estimator(void)
+{
+	static struct sim_s s;
+	memset(&s, 0, sizeof(s));
+	s.rand = 1;
+	s.t_us = 1000000;
+	cr_gcc_init(&s.g, 4444444, 75000, 6666666);
+	s.send_bps = 4000000;
+	double first;
+	double m = _run(&s, 10, 10000000, 0, 3000000, 4000000, &first);
+	printf("10 Mbit/s: encoder %.0f kbit/s (mean of the last 5 s)\n", m / 1000);
+	CHECK(m >= 3600000, "unconstrained: the encoder stays near its 4 Mbit/s ceiling (%.0f)", m);
+	m = _run(&s, 20, 600000, 0, 0, 720000, &first);
+	printf("600 kbit/s: encoder %.0f kbit/s, within 1.2 x the link after %.1f s (simulated)\n", m / 1000, first);
+	CHECK(m <= 720000 && m >= 300000, "600 kbit/s: settles below 1.2 x the link, above half of it (%.0f)", m);
+	CHECK(first >= 0 && first <= 5, "600 kbit/s: below 1.2 x the link within 5 s (%.1f)", first);
+	m = _run(&s, 20, 3000000, 0, 2000000, 3600000, &first);
+	printf("3 Mbit/s: encoder %.0f kbit/s, >= 2 Mbit/s after %.1f s (simulated)\n", m / 1000, first);
+	CHECK(first >= 0 && first <= 10, "3 Mbit/s: climbs back to >= 2 Mbit/s within 10 s (%.1f)", first);
+	CHECK(m <= 3600000 && m >= 1500000, "3 Mbit/s: settles below 1.2 x the link, above half of it (%.0f)", m);
+	uint64_t lost = s.g.packets_lost;
+	m = _run(&s, 20, 3000000, 20, 0, 3600000, &first);
+	printf("3 Mbit/s + 2 %% loss: encoder %.0f kbit/s, %llu packets lost\n", m / 1000,
+	       (unsigned long long)(s.g.packets_lost - lost));
+	CHECK(s.g.packets_lost > lost, "2 %% loss: losses seen");
+	CHECK(m <= 3600000 && m >= 1500000, "2 %% loss: holds between half and 1.2 x the link (%.0f)", m);
+	CHECK(s.g.overuses > 0, "overuse detected (%llu)", (unsigned long long)s.g.overuses);
+}
+
+static void test_remb_and_rr(void)
+{
+	static struct cr_gcc_s g;
+	cr_gcc_init(&g, 2000000, 100000, 4000000);
+	struct cr_rtcp_info_s ri;
+	memset(&ri, 0, sizeof(ri));
+	ri.remb = true;
+	ri.remb_bps = 500000;
+	cr_gcc_feedback(&g, &ri, 7, 1000000);
+	CHECK(g.estimate_bps == 500000, "REMB bounds the estimate (%lld)", (long long)g.estimate_bps);
+	ri.remb_bps = 3000000;
+	/* No transport-cc: receiver-report loss (25 %) cuts the loss bound. */
+	ri.n_rr = 1;
+	ri.rr[0].ssrc = 7;
+	ri.rr[0].fraction_lost = 64;
+	cr_gcc_feedback(&g, &ri, 7, 2000000);
+	CHECK(g.loss_bps < 2000000 && g.estimate_bps == g.loss_bps, "receiver-report loss cuts it (%lld)",
+	      (long long)g.estimate_bps);
+	ri.rr[0].ssrc = 8; /* another sender's block: not ours */
+	int64_t before = g.loss_bps;
+	cr_gcc_feedback(&g, &ri, 7, 3000000);
+	CHECK(g.loss_bps == before, "a report about another SSRC is ignored");
+}
+
+int main(void)
+{
+	test_twcc_parse();
+	test_estimator();
+	test_remb_and_rr();
+	if (failures)
+		fprintf(stderr, "%d failure(s)\n", failures);
+	else
+		printf("all passed\n");
+	return failures ? 1 : 0;
+}
