@@ -35,9 +35,9 @@ def plot(rows, png):
     ax.step(t, link, where="post", label="link S->V1 (tc tbf), kbit/s", color="black", linewidth=2)
     ax.plot(t, [float(r["encoder_bps"]) / 1000 for r in rows], label="encoder bitrate (/api)", color="tab:blue")
     for k, c in (("v1", "tab:orange"), ("v2", "tab:green")):
-        if k + "_estimate_bps" in rows[0]:
-            est = [float(r[k + "_estimate_bps"] or 0) / 1000 for r in rows]
-            sent = [float(r[k + "_sent_bps"] or 0) / 1000 for r in rows]
+        if any(r.get(k + "_estimate_bps") for r in rows):
+            est = [float(r[k + "_estimate_bps"] or "nan") / 1000 for r in rows]
+            sent = [float(r[k + "_sent_bps"] or "nan") / 1000 for r in rows]
             ax.plot(t, est, "--", label=k + " estimate", color=c)
             ax.plot(t, sent, ":", label=k + " sent", color=c)
     y = 0
