@@ -1,15 +1,29 @@
 #!/usr/bin/python3
-"""WebRTC delivery benchmark: how many WHEP viewers one core serves at
-1280x720 H.264 2 Mbit/s (test source, x264), SRTP cost per packet, and
-capture -> RTP-sent latency from the daemon's own figures.
+"""WebRTC fan-out benchmark (issue 20): how many WHEP viewers one core
+serves at 1280x720 H.264 2 Mbit/s (test source, x264), server CPU per RTP
+packet, and each viewer's frame latency up to the moment its last packet
+went to the kernel, for 1/100/500/1000 viewers on loopback.
 
-    bench/webrtc.py BUILD_DIR [N ...]      (default N: 1 10 50 100)
+    bench/webrtc.py BUILD_DIR [--before OLD_BUILD_DIR] [--no-gso] [--cm] [N ...]
 
-Runs `camrelay serve` and bench_webrtc_client, which does ICE, DTLS and
-consent for N sessions but only counts packets, so the CPU measured is the
-server's. CPU is read from /proc/<pid>/stat over the steady window."""
+The viewers are bench_webrtc_client (BUILD_DIR/bench): ICE, DTLS-SRTP as a
+browser does, consent answered, every packet's SRTP authentication checked
+with libsrtp2; nothing decoded. Only the server's CPU is counted
+(/proc/<pid>/stat, user + system, over a 10 s window once all viewers are in
+media); on loopback that includes the kernel's delivery into the viewers'
+sockets, which runs in the sender's system call. --before runs the same
+against an older camrelay (built from another commit in its own build
+directory) and prints the ratios. --no-gso sets CAMRELAY_WHEP_NO_GSO=1;
+--cm makes the viewers offer only AES128_CM_SHA1_80 (as aiortc does).
+
+Latency: capture -> sent and encoded -> sent from the server's
+camrelay_webrtc_send_latency_seconds histograms (every viewer's every frame
+in the window; p50/p99 interpolated inside a bucket), and, for builds
+without them, /api/streams' capture_to_sent (the stream's last 512 sends)."""
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +32,19 @@ import time
 import urllib.request
 
 HZ = os.sysconf("SC_CLK_TCK")
+WINDOW = 10.0
+
+STREAM = """
+[stream.cam]
+[[stream.cam.sources]]
+capture = { backend = "test", width = 1280, height = 720, fps = 30, pattern = "noise" }
+[stream.cam.sources.encoder]
+backend = "x264"
+codec = "h264"
+profile = "constrained-baseline"
+level = "3.1"
+bitrate = 2_000_000
+"""
 
 
 def free_port(kind):
@@ -34,77 +61,173 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
-def main():
-    build = sys.argv[1]
-    counts = [int(x) for x in sys.argv[2:]] or [1, 10, 50, 100]
+def get(url):
+    with urllib.request.urlopen(url, timeout=30) as f:
+        return f.read().decode()
+
+
+def metrics(base):
+    text = get(base + "/metrics")
+    out = {}
+    for m in re.finditer(r"^camrelay_webrtc_(\w+) (\d+)$", text, re.M):
+        out[m.group(1)] = int(m.group(2))
+    hist = {}
+    for m in re.finditer(r'^camrelay_webrtc_send_latency_seconds_bucket\{path="(\w+)",le="([^"]+)"\} (\d+)$',
+                         text, re.M):
+        le = float("inf") if m.group(2) == "+Inf" else float(m.group(2))
+        hist.setdefault(m.group(1), []).append((le, int(m.group(3))))
+    out["hist"] = hist
+    return out
+
+
+def quantile(b0, b1, q):
+    """q-quantile (ms) of the counts added between two cumulative histograms."""
+    if not b1:
+        return None
+    prev = dict(b0)
+    d = [(le, c - prev.get(le, 0)) for le, c in b1]
+    total = d[-1][1]
+    if total <= 0:
+        return None
+    want, lo = q * total, 0.0
+    below = 0
+    for le, cum in d:
+        if cum >= want:
+            if le == float("inf"):
+                return lo * 1000
+            frac = (want - below) / (cum - below) if cum > below else 1.0
+            return (lo + (le - lo) * frac) * 1000
+        lo, below = le, cum
+    return None
+
+
+def sending(base):
+    api = json.loads(get(base + "/api/webrtc"))
+    return sum(1 for v in api["viewers"] if v["state"] == "sending")
+
+
+def run_build(build, client, counts, env, cm):
     http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
     d = tempfile.mkdtemp(prefix="camrelay-bench-webrtc-")
-    stream = """
-[stream.cam]
-[[stream.cam.sources]]
-capture = { backend = "test", width = 1280, height = 720, fps = 30 }
-[stream.cam.sources.encoder]
-backend = "x264"
-codec = "h264"
-profile = "constrained-baseline"
-level = "3.1"
-bitrate = 2_000_000
-"""
     cfg = os.path.join(d, "bench.toml")
+    most = max(counts) + 10
     with open(cfg, "w") as f:
         f.write('[http]\nlisten = "127.0.0.1:%d"\n[webrtc]\nport = %d\ncandidates = ["127.0.0.1"]\n'
-                % (http_port, udp_port) + stream)
-    cmd = [os.path.join(build, "camrelay"), "serve", "-c", cfg]
+                '[limits]\nwhep_sessions = %d\nwhep_sessions_per_stream = %d\nwhep_sessions_per_ip = %d\n'
+                % (http_port, udp_port, most, most, most) + STREAM)
     log = open(os.path.join(d, "server.log"), "w")
-    srv = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    client = os.path.join(build, "bench", "bench_webrtc_client")
+    srv = subprocess.Popen([os.path.join(build, "camrelay"), "serve", "-c", cfg], stdout=log,
+                           stderr=subprocess.STDOUT, env=env)
     base = "http://127.0.0.1:%d" % http_port
+    rows = []
     try:
-        time.sleep(1.5)
-        srtp = subprocess.run([client, "--srtp"], capture_output=True, text=True).stdout
-        print("SRTP protect (this machine):")
-        for line in srtp.splitlines():
-            r = json.loads(line)
-            print("  %-18s %5.0f ns per 1200-byte packet" % (r["srtp_profile"], r["ns_per_packet"]))
-        print("\n%8s %10s %12s %14s %16s %10s %10s" % ("viewers", "connected", "Mbit/s out", "server CPU %",
-                                                       "CPU %/viewer", "p50 ms", "p99 ms"))
-        base_cpu = None
-        rows = []
-        pkts = []
+        time.sleep(2)
+        print("\n%s (%s)" % (build, "GSO off" if env.get("CAMRELAY_WHEP_NO_GSO") else "GSO where the kernel has it"))
+        print("%7s %5s %7s %8s %7s %8s %6s %17s %17s %15s %13s"
+              % ("viewers", "conn", "Mbit/s", "pkts/s", "CPU %", "us/pkt", "batch", "capture->sent ms",
+                 "encoded->sent ms", "stream p50/p99", "auth ok/bad"))
         for n in counts:
-            seconds = 20
-            c = subprocess.Popen([client, "127.0.0.1", str(http_port), "cam", str(n), str(seconds)],
+            c = subprocess.Popen([client, "127.0.0.1", str(http_port), "cam", str(n), "600"] + (["cm"] if cm else []),
                                  stdout=subprocess.PIPE, text=True)
-            time.sleep(8)  # connected and past the first keyframe
-            t0, c0 = time.time(), cpu_seconds(srv.pid)
-            time.sleep(10)
-            t1, c1 = time.time(), cpu_seconds(srv.pid)
-            out = c.communicate(timeout=60)[0]
-            r = json.loads(out.strip().splitlines()[-1])
-            cpu = 100 * (c1 - c0) / (t1 - t0)
-            with urllib.request.urlopen(base + "/api/streams", timeout=5) as f:
-                api = json.loads(f.read())
-            st = api["streams"][0] if isinstance(api, dict) and "streams" in api else api[0]
+            deadline = time.time() + 60 + n * 0.2
+            while time.time() < deadline and c.poll() is None and sending(base) < n:
+                time.sleep(1)
+            time.sleep(3)  # past the first keyframe
+            m0, t0, c0 = metrics(base), time.time(), cpu_seconds(srv.pid)
+            time.sleep(WINDOW)
+            m1, t1, c1 = metrics(base), time.time(), cpu_seconds(srv.pid)
+            st = json.loads(get(base + "/api/streams"))["streams"][0]
             lat = st.get("latency_ms", {}).get("capture_to_sent", {})
-            if base_cpu is None:
-                base_cpu = cpu
-            per = (cpu - base_cpu) / (n - counts[0]) if n != counts[0] else float("nan")
-            pkts.append(r["packets_per_s_total"])
-            rows.append((n, r["connected"], r["mbit_per_s_total"], cpu, per, lat.get("p50", 0), lat.get("p99", 0)))
-            print("%8d %10d %12.1f %14.1f %16.3f %10.1f %10.1f" % rows[-1], flush=True)
-            time.sleep(2)
-        if len(rows) > 1 and rows[-1][4] > 0:
-            n_last = rows[-1][0]
-            pps = pkts[-1] / n_last
-            us_per_pkt = (rows[-1][3] - rows[0][3]) / 100 * 1e6 / (pkts[-1] - pkts[0])
-            print("\nmarginal cost %.3f %% of a core per viewer at %.2f Mbit/s (%.0f packets/s) each"
-                  " -> about %d such viewers per core (plus one encode: %.0f %% at 1 viewer)"
-                  % (rows[-1][4], rows[-1][2] / n_last, pps, 100 / rows[-1][4], rows[0][3]))
-            print("server CPU per RTP packet sent: %.1f us -> at 2 Mbit/s (~212 packets/s of 1180 bytes)"
-                  " about %d viewers per core" % (us_per_pkt, 1e6 / (us_per_pkt * 212)))
+            c.send_signal(signal.SIGTERM)
+            out = c.communicate(timeout=120 + n * 0.2)[0]
+            r = json.loads(out.strip().splitlines()[-1])
+            dt = t1 - t0
+            pkts = (m1["packets_sent_total"] - m0["packets_sent_total"]) / dt
+            mbit = (m1["bytes_sent_total"] - m0["bytes_sent_total"]) * 8 / dt / 1e6
+            cpu = 100 * (c1 - c0) / dt
+            calls = m1.get("sendmmsg_calls_total", 0) - m0.get("sendmmsg_calls_total", 0)
+            batch = (m1.get("sendmmsg_packets_total", 0) - m0.get("sendmmsg_packets_total", 0)) / calls if calls else 0
+            h0, h1 = m0["hist"], m1["hist"]
+            cs = [quantile(h0.get("capture_to_sent", []), h1.get("capture_to_sent", []), q) for q in (0.5, 0.99)]
+            es = [quantile(h0.get("encoded_to_sent", []), h1.get("encoded_to_sent", []), q) for q in (0.5, 0.99)]
+            row = {"n": n, "connected": r["connected"], "mbit": mbit, "pps": pkts, "cpu": cpu,
+                   "us_per_pkt": (c1 - c0) * 1e6 / (pkts * dt) if pkts else 0, "batch": batch,
+                   "cap": cs, "enc": es, "stream": (lat.get("p50", 0), lat.get("p99", 0)),
+                   "auth": (r.get("auth_ok", 0), r.get("auth_failed", 0)), "gcm": r.get("gcm_sessions", 0)}
+            rows.append(row)
+            fmt = lambda v: "%7.2f/%-7.2f" % tuple(v) if v[0] is not None else "%17s" % "-"  # noqa: E731
+            print("%7d %5d %7.1f %8.0f %7.1f %8.2f %6.1f %17s %17s %7.1f/%-7.1f %6d/%d"
+                  % (n, r["connected"], mbit, pkts, cpu, row["us_per_pkt"], batch, fmt(cs), fmt(es),
+                     row["stream"][0], row["stream"][1], row["auth"][0], row["auth"][1]), flush=True)
+            time.sleep(3)
     finally:
         srv.terminate()
-        srv.wait(timeout=20)
+        srv.wait(timeout=30)
+    return rows
+
+
+def summary(rows):
+    """Marginal CPU per viewer and per packet against the first row (one
+    viewer: mostly the encoder)."""
+    if len(rows) < 2:
+        return {}
+    a, out = rows[0], {}
+    for b in rows[1:]:
+        dv, dp = b["n"] - a["n"], b["pps"] - a["pps"]
+        per_viewer = (b["cpu"] - a["cpu"]) / dv if dv else float("nan")
+        out[b["n"]] = {"per_viewer_pct": per_viewer,
+                       "viewers_per_core": 100 / per_viewer if per_viewer > 0 else float("inf"),
+                       "us_per_pkt": (b["cpu"] - a["cpu"]) / 100 * 1e6 / dp if dp > 0 else float("nan"),
+                       "all_in_per_core": b["n"] / (b["cpu"] / 100) if b["cpu"] > 0 else float("inf")}
+    return out
+
+
+def main():
+    args = sys.argv[1:]
+    build, before, env, cm = args.pop(0), None, dict(os.environ), False
+    counts = []
+    while args:
+        a = args.pop(0)
+        if a == "--before":
+            before = args.pop(0)
+        elif a == "--no-gso":
+            env["CAMRELAY_WHEP_NO_GSO"] = "1"
+        elif a == "--cm":
+            cm = True
+        else:
+            counts.append(int(a))
+    counts = counts or [1, 100, 500, 1000]
+    if counts[0] != 1:
+        counts.insert(0, 1)
+    client = os.path.join(build, "bench", "bench_webrtc_client")
+    print("SRTP protect, 1200-byte packet (this machine, load %.1f):" % os.getloadavg()[0])
+    for line in subprocess.run([client, "--srtp"], capture_output=True, text=True).stdout.splitlines():
+        r = json.loads(line)
+        print("  %-18s %-9s %6.0f ns" % (r["srtp_profile"], r.get("library", ""), r["ns_per_packet"]))
+    results = [(build, run_build(build, client, counts, env, cm))]
+    if before:
+        results.append((before, run_build(before, client, counts, env, cm)))
+    sums = [summary(rows) for _, rows in results]
+    print("\nmarginal cost against 1 viewer (the encoder): % of a core per viewer, viewers per core, "
+          "us per packet; all-in: viewers / cores used")
+    for (b, _), s in zip(results, sums):
+        for n, x in s.items():
+            print("  %-28s %5d viewers: %.3f %%/viewer -> %6.0f viewers/core, %.2f us/packet; all-in %6.0f/core"
+                  % (os.path.basename(os.path.normpath(b)) or b, n, x["per_viewer_pct"], x["viewers_per_core"],
+                     x["us_per_pkt"], x["all_in_per_core"]))
+    if before:
+        print("\nafter / before:")
+        for n in sums[0]:
+            if n in sums[1]:
+                a, b = sums[0][n], sums[1][n]
+                ra = {r["n"]: r for r in results[0][1]}[n]
+                rb = {r["n"]: r for r in results[1][1]}[n]
+                print("  %5d viewers: server CPU %.2fx (%.1f %% vs %.1f %%), us/packet %.2fx, viewers/core %.2fx,"
+                      " stream p99 %.1f vs %.1f ms"
+                      % (n, ra["cpu"] / rb["cpu"] if rb["cpu"] else float("nan"), ra["cpu"], rb["cpu"],
+                         a["us_per_pkt"] / b["us_per_pkt"] if b["us_per_pkt"] else float("nan"),
+                         a["viewers_per_core"] / b["viewers_per_core"] if b["viewers_per_core"] else float("nan"),
+                         ra["stream"][1], rb["stream"][1]))
 
 
 if __name__ == "__main__":

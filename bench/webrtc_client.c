@@ -1,8 +1,12 @@
-/* A light WHEP receiver for benchmarks: N sessions in one process, each
- * doing what a browser must (offer, STUN with USE-CANDIDATE, DTLS-SRTP as
- * client, consent every 2 s) and then only counting the SRTP packets, so the
- * figures measure the server, not a decoder.
- *   bench_webrtc_client HOST HTTP_PORT STREAM N SECONDS
+/* A light WHEP receiver for benchmarks and the fan-out test: N sessions in
+ * one process, each doing what a browser must (offer, STUN with
+ * USE-CANDIDATE, DTLS-SRTP as client, consent every 2 s) and then counting
+ * the SRTP packets and checking each one's authentication tag (libsrtp2
+ * unprotect with the keys its own handshake exported), but decoding
+ * nothing, so the figures measure the server.
+ *   bench_webrtc_client HOST HTTP_PORT STREAM N SECONDS [cm]
+ *     cm: offer only SRTP_AES128_CM_SHA1_80 (default: AEAD_AES_128_GCM first,
+ *     then AES128_CM_SHA1_80, as Chromium does)
  *   bench_webrtc_client --srtp     (SRTP protect cost per 1200-byte packet)
  * Prints one JSON line. */
 #include <arpa/inet.h>
@@ -14,9 +18,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +31,7 @@
 #include "net/srtp.h"
 #include "net/stun.h"
 
-#define MAXN 512
+#define MAXN 2000
 
 struct sess_s {
 	int fd;
@@ -34,7 +40,9 @@ struct sess_s {
 	SSL *ssl;
 	BIO *rb, *wb;
 	int state; /* 0 stun, 1 dtls, 2 media, -1 failed */
-	uint64_t packets, bytes;
+	struct cr_srtp_s *srtp; /* the server's keys, once DTLS is done */
+	int gcm;
+	uint64_t packets, bytes, auth_ok, auth_failed;
 	int64_t next_consent;
 };
 
@@ -100,7 +108,33 @@ static void _flush_dtls(struct sess_s *s)
 		sendto(s->fd, buf, (size_t)n, 0, (struct sockaddr *)&s->server, sizeof(s->server));
 }
 
-static int _setup_ctx(void)
+/* RFC 5764 4.2: client key, server key, client salt, server salt. The
+ * server's half unprotects what it sends. */
+static int _srtp_keys(struct sess_s *s)
+{
+	const SRTP_PROTECTION_PROFILE *prof = SSL_get_selected_srtp_profile(s->ssl);
+	if (!prof)
+		return -1;
+	struct cr_srtp_keys_s k = {0};
+	size_t klen = 16, slen;
+	if (prof->id == SRTP_AEAD_AES_128_GCM)
+		k.profile = CR_SRTP_AEAD_AES_128_GCM, slen = 12, s->gcm = 1;
+	else
+		k.profile = CR_SRTP_AES128_CM_SHA1_80, slen = 14;
+	uint8_t km[2 * (16 + 14)];
+	if (SSL_export_keying_material(s->ssl, km, 2 * (klen + slen), "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1)
+		return -1;
+	memcpy(k.local, km, klen);
+	memcpy(k.local + klen, km + 2 * klen, slen);
+	memcpy(k.remote, km + klen, klen);
+	memcpy(k.remote + klen, km + 2 * klen + slen, slen);
+	k.len = klen + slen;
+	char err[200];
+	s->srtp = cr_srtp_new(&k, err, sizeof(err));
+	return s->srtp ? 0 : -1;
+}
+
+static int _setup_ctx(bool cm_only)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
@@ -121,7 +155,8 @@ static int _setup_ctx(void)
 	SSL_CTX_use_certificate(ctx, x);
 	SSL_CTX_use_PrivateKey(ctx, key);
 	/* As browsers do: GCM first. */
-	SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
+	SSL_CTX_set_tlsext_use_srtp(ctx, cm_only ? "SRTP_AES128_CM_SHA1_80"
+						 : "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	X509_free(x);
 	EVP_PKEY_free(key);
@@ -140,28 +175,115 @@ static int _srtp_bench(void)
 			return 1;
 		uint8_t pkt[1500] = {0x80, 96};
 		const int n = 200000;
-		int64_t t0 = cr_now_ns();
-		for (int i = 0; i < n; i++) {
-			pkt[2] = (uint8_t)(i >> 8);
-			pkt[3] = (uint8_t)i;
-			size_t len = 1200;
-			cr_srtp_protect(s, pkt, &len);
+		/* camrelay's send path (OpenSSL, net/srtp_tx.c), then libsrtp2's. */
+		for (int lib = 0; lib < 2; lib++) {
+			int64_t t0 = cr_now_ns();
+			for (int i = 0; i < n; i++) {
+				pkt[2] = (uint8_t)(i >> 8);
+				pkt[3] = (uint8_t)i;
+				size_t len = 1200;
+				if (lib)
+					cr_srtp_protect_libsrtp(s, pkt, &len);
+				else
+					cr_srtp_protect(s, pkt, &len);
+			}
+			int64_t t1 = cr_now_ns();
+			printf("{\"srtp_profile\": \"%s\", \"library\": \"%s\", \"packet_bytes\": 1200, "
+			       "\"ns_per_packet\": %.0f}\n",
+			       prof == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80",
+			       lib ? "libsrtp2" : "openssl", (double)(t1 - t0) / n);
 		}
-		int64_t t1 = cr_now_ns();
-		printf("{\"srtp_profile\": \"%s\", \"packet_bytes\": 1200, \"ns_per_packet\": %.0f}\n",
-		       prof == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80",
-		       (double)(t1 - t0) / n);
 		cr_srtp_free(s);
 	}
 	return 0;
+}
+
+#define _PWD "benchbenchbenchbenchbench" /* this client's ice-pwd */
+#define _UFRAG "bnch"
+#define _RBATCH 32
+static uint8_t rbuf[_RBATCH][2048];
+static struct iovec riov[_RBATCH];
+static struct mmsghdr rmsg[_RBATCH];
+
+static void _input(struct sess_s *s, uint8_t *buf, size_t r)
+{
+	struct cr_stun_msg_s m;
+	if (cr_stun_is(buf, r) && cr_stun_parse(buf, r, &m) == 0 && m.type == CR_STUN_BINDING_REQUEST) {
+		/* The server's consent check (RFC 7675): media flows only while
+		 * they are answered. */
+		uint8_t out[256];
+		size_t n = cr_stun_binding_response(out, sizeof(out), m.tid, (const struct sockaddr *)&s->server,
+						    _PWD, strlen(_PWD));
+		if (n)
+			sendto(s->fd, out, n, 0, (struct sockaddr *)&s->server, sizeof(s->server));
+		return;
+	}
+	if (buf[0] < 4 && s->state == 0) {
+		s->state = 1;
+		SSL_do_handshake(s->ssl);
+		_flush_dtls(s);
+	} else if (buf[0] >= 20 && buf[0] <= 63) {
+		BIO_write(s->rb, buf, (int)r);
+		if (SSL_do_handshake(s->ssl) == 1 && s->state == 1) {
+			s->state = _srtp_keys(s) == 0 ? 2 : -1;
+			if (s->state < 0)
+				fprintf(stderr, "session %s: no SRTP keys from DTLS\n", s->location);
+		}
+		_flush_dtls(s);
+	} else if (buf[0] >= 128 && buf[0] <= 191 && s->srtp) {
+		/* RTCP (payload types 200-206 after the marker bit) is not counted. */
+		int pt = buf[1] & 0x7f;
+		if (r >= 2 && pt >= 72 && pt <= 79)
+			return;
+		s->packets++;
+		s->bytes += (uint64_t)r;
+		size_t len = r;
+		if (cr_srtp_unprotect(s->srtp, buf, &len) == 0)
+			s->auth_ok++;
+		else
+			s->auth_failed++;
+	}
+}
+
+static volatile sig_atomic_t _stop; /* SIGTERM/SIGINT: report and leave early */
+
+static void _on_signal(int sig) { _stop = 1; }
+
+/* Reads what arrived, answers DTLS timers and sends consent: one round over
+ * the first n sessions. Returns how many are in media. */
+static int _service(struct sess_s *ss, struct pollfd *pfd, int n, int timeout_ms)
+{
+	poll(pfd, (nfds_t)n, timeout_ms);
+	int64_t now = cr_now_ns();
+	int in_media = 0;
+	for (int i = 0; i < n; i++) {
+		struct sess_s *s = &ss[i];
+		int got;
+		while ((got = recvmmsg(s->fd, rmsg, _RBATCH, 0, NULL)) > 0)
+			for (int k = 0; k < got; k++)
+				_input(s, rbuf[k], rmsg[k].msg_len);
+		if (s->state == 1) { /* DTLS retransmission */
+			struct timeval tv;
+			if (DTLSv1_get_timeout(s->ssl, &tv) && tv.tv_sec == 0 && tv.tv_usec == 0) {
+				DTLSv1_handle_timeout(s->ssl);
+				_flush_dtls(s);
+			}
+		}
+		if (now >= s->next_consent) {
+			_send_stun(s, _UFRAG);
+			s->next_consent = now + 2000000000LL;
+		}
+		in_media += s->state == 2;
+	}
+	return in_media;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--srtp") == 0)
 		return _srtp_bench();
-	if (argc != 6) {
-		fprintf(stderr, "usage: bench_webrtc_client HOST HTTP_PORT STREAM N SECONDS | --srtp\n");
+	if (argc != 6 && !(argc == 7 && strcmp(argv[6], "cm") == 0)) {
+		fprintf(stderr, "usage: bench_webrtc_client HOST HTTP_PORT STREAM N SECONDS [cm] | --srtp\n");
 		return 2;
 	}
 	const char *host = argv[1];
@@ -169,20 +291,33 @@ int main(int argc, char **argv)
 	double seconds = atof(argv[5]);
 	if (n < 1 || n > MAXN)
 		return 2;
-	_setup_ctx();
+	_setup_ctx(argc == 7);
+	/* One socket per session: 1000 viewers need more than 1024 files. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	static struct sess_s ss[MAXN];
 	static char offer[4096], resp[65536];
-	const char *local_ufrag = "bnch";
+	const char *local_ufrag = _UFRAG;
+	static struct pollfd pfd[MAXN];
+	for (int k = 0; k < _RBATCH; k++) {
+		riov[k] = (struct iovec){rbuf[k], sizeof(rbuf[k])};
+		rmsg[k].msg_hdr = (struct msghdr){.msg_iov = &riov[k], .msg_iovlen = 1};
+	}
+	signal(SIGTERM, _on_signal);
+	signal(SIGINT, _on_signal);
 	snprintf(offer, sizeof(offer),
 		 "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
 		 "m=video 9 UDP/TLS/RTP/SAVPF 102 103\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
-		 "a=ice-ufrag:%s\r\na=ice-pwd:benchbenchbenchbenchbench\r\na=fingerprint:sha-256 %s\r\n"
+		 "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\n"
 		 "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n"
 		 "a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
 		 "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
 		 "a=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\n"
 		 "a=rtpmap:96 VP8/90000\r\n",
-		 local_ufrag, fingerprint);
+		 local_ufrag, _PWD, fingerprint);
 	/* The m= line lists 102 103; VP8 96 is only there when a stream sends VP8. */
 	char path[200];
 	snprintf(path, sizeof(path), "/whep/%s", argv[3]);
@@ -206,6 +341,10 @@ int main(int argc, char **argv)
 		s->server.sin_port = htons((uint16_t)cport);
 		inet_pton(AF_INET, ip, &s->server.sin_addr);
 		s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (s->fd < 0) {
+			perror("socket");
+			return 1;
+		}
 		int rcv = 1 << 20;
 		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 		s->ssl = SSL_new(ctx);
@@ -216,66 +355,41 @@ int main(int argc, char **argv)
 		SSL_set_connect_state(s->ssl);
 		_send_stun(s, local_ufrag);
 		s->next_consent = cr_now_ns() + 2000000000LL;
+		pfd[i] = (struct pollfd){.fd = s->fd, .events = POLLIN};
+		/* Keep the sessions already offered going (ICE, DTLS, consent)
+		 * while the next are offered: 1000 offers take a while. */
+		_service(ss, pfd, i + 1, 0);
 	}
-	static struct pollfd pfd[MAXN];
-	for (int i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){.fd = ss[i].fd, .events = POLLIN};
 	int64_t end = cr_now_ns() + (int64_t)(seconds * 1e9), media_start = 0;
 	uint64_t packets_at_start = 0, bytes_at_start = 0;
-	while (cr_now_ns() < end) {
-		poll(pfd, (nfds_t)n, 100);
-		int64_t now = cr_now_ns();
-		int in_media = 0;
-		for (int i = 0; i < n; i++) {
-			struct sess_s *s = &ss[i];
-			uint8_t buf[2048];
-			ssize_t r;
-			while ((r = recv(s->fd, buf, sizeof(buf), 0)) > 0) {
-				if (buf[0] < 4 && s->state == 0) {
-					s->state = 1;
-					SSL_do_handshake(s->ssl);
-					_flush_dtls(s);
-				} else if (buf[0] >= 20 && buf[0] <= 63) {
-					BIO_write(s->rb, buf, (int)r);
-					if (SSL_do_handshake(s->ssl) == 1 && s->state == 1)
-						s->state = 2;
-					_flush_dtls(s);
-				} else if (buf[0] >= 128 && buf[0] <= 191) {
-					s->packets++;
-					s->bytes += (uint64_t)r;
-				}
-			}
-			if (s->state == 1) { /* DTLS retransmission */
-				struct timeval tv;
-				if (DTLSv1_get_timeout(s->ssl, &tv) && tv.tv_sec == 0 && tv.tv_usec == 0) {
-					DTLSv1_handle_timeout(s->ssl);
-					_flush_dtls(s);
-				}
-			}
-			if (now >= s->next_consent) {
-				_send_stun(s, local_ufrag);
-				s->next_consent = now + 2000000000LL;
-			}
-			in_media += s->state == 2;
-		}
+	while (cr_now_ns() < end && !_stop) {
+		int in_media = _service(ss, pfd, n, 100);
 		if (!media_start && in_media == n) {
-			media_start = now;
+			media_start = cr_now_ns();
 			for (int i = 0; i < n; i++)
 				packets_at_start += ss[i].packets, bytes_at_start += ss[i].bytes;
 		}
 	}
-	uint64_t packets = 0, bytes = 0;
-	int connected = 0;
+	uint64_t packets = 0, bytes = 0, auth_ok = 0, auth_failed = 0, min_packets = UINT64_MAX;
+	int connected = 0, gcm = 0;
 	for (int i = 0; i < n; i++) {
 		packets += ss[i].packets;
 		bytes += ss[i].bytes;
+		auth_ok += ss[i].auth_ok;
+		auth_failed += ss[i].auth_failed;
+		if (ss[i].packets < min_packets)
+			min_packets = ss[i].packets;
 		connected += ss[i].state == 2;
+		gcm += ss[i].gcm;
+		cr_srtp_free(ss[i].srtp);
 		_http(host, port, "DELETE", ss[i].location, NULL, resp, sizeof(resp));
 	}
 	double dt = media_start ? (cr_now_ns() - media_start) / 1e9 : 0;
-	printf("{\"sessions\": %d, \"connected\": %d, \"packets\": %llu, \"bytes\": %llu, "
+	printf("{\"sessions\": %d, \"connected\": %d, \"gcm_sessions\": %d, \"packets\": %llu, \"bytes\": %llu, "
+	       "\"auth_ok\": %llu, \"auth_failed\": %llu, \"min_packets_per_session\": %llu, "
 	       "\"seconds_all_connected\": %.2f, \"mbit_per_s_total\": %.2f, \"packets_per_s_total\": %.1f}\n",
-	       n, connected, (unsigned long long)packets, (unsigned long long)bytes, dt,
+	       n, connected, gcm, (unsigned long long)packets, (unsigned long long)bytes,
+	       (unsigned long long)auth_ok, (unsigned long long)auth_failed, (unsigned long long)min_packets, dt,
 	       dt > 0 ? (bytes - bytes_at_start) * 8 / dt / 1e6 : 0.0,
 	       dt > 0 ? (packets - packets_at_start) / dt : 0.0);
 	return connected == n ? 0 : 1;

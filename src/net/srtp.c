@@ -1,5 +1,6 @@
 /* SRTP through libsrtp2; see srtp.h. */
 #include "net/srtp.h"
+#include "net/srtp_tx.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,9 +10,11 @@
 #include <string.h>
 
 /* libsrtp2 allows one wildcard-SSRC template per session: one session for
- * what we send, one for what we receive. */
+ * what we send, one for what we receive. What we send goes through fast
+ * (srtp_tx.c, OpenSSL) when it could be set up, else libsrtp2. */
 struct cr_srtp_s {
 	srtp_t tx, rx;
+	struct cr_srtp_tx_s *fast;
 };
 
 static pthread_once_t _once = PTHREAD_ONCE_INIT;
@@ -59,6 +62,7 @@ struct cr_srtp_s *cr_srtp_new(const struct cr_srtp_keys_s *keys, char *err, size
 		free(s);
 		return NULL;
 	}
+	s->fast = cr_srtp_tx_new(keys->profile == CR_SRTP_AEAD_AES_128_GCM, keys->local, keys->len);
 	return s;
 }
 
@@ -68,6 +72,7 @@ void cr_srtp_free(struct cr_srtp_s *s)
 		return;
 	srtp_dealloc(s->tx);
 	srtp_dealloc(s->rx);
+	cr_srtp_tx_free(s->fast);
 	free(s);
 }
 
@@ -83,12 +88,26 @@ static int _result(srtp_err_status_t r, int len, size_t *out)
 
 int cr_srtp_protect(struct cr_srtp_s *s, uint8_t *pkt, size_t *len)
 {
+	if (s->fast)
+		return cr_srtp_tx_protect(s->fast, pkt, len);
+	return cr_srtp_protect_libsrtp(s, pkt, len);
+}
+
+int cr_srtp_protect_libsrtp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len)
+{
 	int l = (int)*len;
 	srtp_err_status_t r = srtp_protect(s->tx, pkt, &l);
 	return _result(r, l, len);
 }
 
 int cr_srtp_protect_rtcp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len)
+{
+	if (s->fast)
+		return cr_srtp_tx_protect_rtcp(s->fast, pkt, len);
+	return cr_srtp_protect_rtcp_libsrtp(s, pkt, len);
+}
+
+int cr_srtp_protect_rtcp_libsrtp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len)
 {
 	int l = (int)*len;
 	srtp_err_status_t r = srtp_protect_rtcp(s->tx, pkt, &l);

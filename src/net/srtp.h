@@ -23,8 +23,13 @@ struct cr_srtp_s;
 struct cr_srtp_s *cr_srtp_new(const struct cr_srtp_keys_s *keys, char *err, size_t errlen);
 void cr_srtp_free(struct cr_srtp_s *s);
 /* In place; *len grows by the auth tag. The buffer must have
- * CR_SRTP_MAX_TRAILER spare bytes. 0 or a negative error. */
+ * CR_SRTP_MAX_TRAILER spare bytes. 0 or a negative error. RTP goes through
+ * OpenSSL directly (net/srtp_tx.c), as does RTCP protect; the rest is
+ * libsrtp2's. */
 int cr_srtp_protect(struct cr_srtp_s *s, uint8_t *pkt, size_t *len);
+/* The same through libsrtp2 (the reference the unit test compares with). */
+int cr_srtp_protect_libsrtp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len);
+int cr_srtp_protect_rtcp_libsrtp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len);
 int cr_srtp_protect_rtcp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len);
 int cr_srtp_unprotect_rtcp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len);
 /* For tests: the receiving side of the same keys (local and remote swapped). */

@@ -84,148 +84,11 @@ socklen_t cr_whep_plain(const struct sockaddr_in6 *a, bool v4, struct sockaddr_s
 	return sizeof(*sin);
 }
 
-/* What the socket speaks. */
-static socklen_t _to_wire(const struct cr_whep_s *w, const struct sockaddr_in6 *a,
-			  struct sockaddr_storage *out)
-{
-	return cr_whep_plain(a, w->v4_only, out);
-}
-
 static void _v4_mapped(struct in6_addr *out, const struct in_addr *a)
 {
 	memset(out, 0, sizeof(*out));
 	out->s6_addr[10] = out->s6_addr[11] = 0xff;
 	memcpy(&out->s6_addr[12], a, 4);
-}
-
-/* ---- sending ---- */
-
-/* The socket is bound to every address: say which one a datagram leaves
- * from, or a reply to 127.0.0.1:port could leave from another address and
- * be ignored by the peer's ICE agent. */
-static void _set_source(const struct cr_whep_s *w, struct msghdr *h, union cr_whep_cmsg_u *cbuf,
-			const struct in6_addr *local)
-{
-	memset(cbuf, 0, sizeof(*cbuf));
-	h->msg_control = cbuf->buf;
-	struct cmsghdr *c;
-	if (w->v4_only) {
-		h->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
-		c = CMSG_FIRSTHDR(h);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-		struct in_pktinfo pi = {0};
-		memcpy(&pi.ipi_spec_dst, &local->s6_addr[12], 4);
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	} else {
-		/* Linux takes this for v4-mapped destinations too (ip_cmsg_send). */
-		h->msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
-		c = CMSG_FIRSTHDR(h);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-		struct in6_pktinfo pi = {.ipi6_addr = *local};
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	}
-	if (IN6_IS_ADDR_UNSPECIFIED(local))
-		h->msg_control = NULL, h->msg_controllen = 0;
-}
-
-void cr_whep_sendto(struct cr_whep_s *w, const void *p, size_t len, const struct sockaddr_in6 *to,
-		    const struct in6_addr *local)
-{
-	struct sockaddr_storage ss;
-	struct iovec iov = {(void *)p, len};
-	struct msghdr h = {.msg_name = &ss, .msg_namelen = _to_wire(w, to, &ss), .msg_iov = &iov,
-			   .msg_iovlen = 1};
-	union cr_whep_cmsg_u cbuf;
-	_set_source(w, &h, &cbuf, local);
-	if (sendmsg(w->fd, &h, 0) < 0)
-		CR_LOG_D("whep", "sendmsg: %s", strerror(errno));
-}
-
-static void _flush(struct cr_whep_s *w)
-{
-	if (w->batch_n == 0)
-		return;
-	struct mmsghdr msgs[CR_WHEP_BATCH];
-	struct iovec iov[CR_WHEP_BATCH];
-	struct sockaddr_storage names[CR_WHEP_BATCH];
-	memset(msgs, 0, sizeof(msgs));
-	for (int i = 0; i < w->batch_n; i++) {
-		iov[i].iov_base = w->batch[i];
-		iov[i].iov_len = w->batch_len[i];
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &names[i];
-		msgs[i].msg_hdr.msg_namelen = _to_wire(w, &w->batch_viewer[i]->addr, &names[i]);
-		_set_source(w, &msgs[i].msg_hdr, &w->batch_cmsg[i], &w->batch_viewer[i]->local);
-	}
-	int done = 0;
-	while (done < w->batch_n) {
-		int r = sendmmsg(w->fd, msgs + done, (unsigned)(w->batch_n - done), 0);
-		if (r > 0) {
-			for (int i = done; i < done + r; i++) {
-				w->batch_viewer[i]->info.packets_sent++;
-				w->batch_viewer[i]->info.bytes_sent += w->batch_len[i];
-				w->stats.packets_sent++;
-				w->stats.bytes_sent += w->batch_len[i];
-			}
-			done += r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		/* Socket full (or the address unreachable): the rest is lost for
-		 * those viewers; they resume on a keyframe. */
-		struct cr_whep_viewer_s *v = w->batch_viewer[done];
-		if (!v->wait_key && v->sub) {
-			v->wait_key = true;
-			cr_sub_drop(v->sub);
-			v->own_drops++;
-		}
-		done++;
-	}
-	w->batch_n = 0;
-}
-
-void cr_whep_queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp)
-{
-	struct cr_whep_s *w = v->w;
-	if (!v->srtp || !v->has_addr || len > CR_RTP_MAX_PACKET)
-		return;
-	if (w->batch_n == CR_WHEP_BATCH)
-		_flush(w);
-	uint8_t *b = w->batch[w->batch_n];
-	size_t l = len;
-	if (!rtcp && v->cc)
-		l = cr_whep_cc_stamp(v, b, pkt, len); /* + transport-wide sequence number */
-	else
-		memcpy(b, pkt, len);
-	int r = rtcp ? cr_srtp_protect_rtcp(v->srtp, b, &l) : cr_srtp_protect(v->srtp, b, &l);
-	if (r < 0)
-		return;
-	w->batch_len[w->batch_n] = l;
-	w->batch_viewer[w->batch_n] = v;
-	w->batch_n++;
-}
-
-/* Called by the payloader for each RTP packet. */
-void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len)
-{
-	struct cr_whep_viewer_s *v = opaque;
-	uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
-	struct cr_whep_hist_s *h = &v->hist[seq % v->n_hist];
-	h->seq = seq;
-	h->len = (uint16_t)len;
-	h->used = true;
-	h->resent_ns = 0;
-	memcpy(h->data, pkt, len);
-	v->rtx_credit += (int64_t)len / CR_WHEP_RTX_SHARE;
-	if (v->rtx_credit > CR_WHEP_RTX_BURST)
-		v->rtx_credit = CR_WHEP_RTX_BURST;
-	cr_whep_queue(v, pkt, len, false);
 }
 
 static void _request_keyframe(struct cr_whep_viewer_s *v, const char *why)
@@ -259,7 +122,10 @@ static void _drain(struct cr_whep_viewer_s *v)
 			continue;
 		}
 		uint32_t ts = (uint32_t)pkt->pts + v->ts_offset;
-		/* Sent with the rest of this wake-up's batch, microseconds later. */
+		/* Sent with the rest of this wake-up's batch, microseconds later;
+		 * the frame's last packet (marker) carries its stamps there. */
+		v->frame_capture_ns = pkt->ts_capture_ns;
+		v->frame_encoded_ns = pkt->ts_encoded_ns;
 		int n = cr_rtp_payload(&v->rtp, pkt->data, pkt->size, ts, key, pkt->width, pkt->height);
 		if (n > 0) {
 			v->info.frames_sent++;
@@ -281,7 +147,7 @@ static void _on_wake(evutil_socket_t fd, short what, void *arg)
 			_drain(v);
 			cr_whep_audio_drain(v);
 		}
-	_flush(w);
+	cr_whep_flush(w);
 }
 
 /* Pipeline threads: wake the loop. */
@@ -305,18 +171,7 @@ void cr_whep_viewer_close(struct cr_whep_viewer_s *v)
 			*p = v->next;
 			break;
 		}
-	/* Nothing of this viewer may stay in the send batch. */
-	int k = 0;
-	for (int i = 0; i < w->batch_n; i++)
-		if (w->batch_viewer[i] != v) {
-			if (k != i) {
-				memcpy(w->batch[k], w->batch[i], w->batch_len[i]);
-				w->batch_len[k] = w->batch_len[i];
-				w->batch_viewer[k] = w->batch_viewer[i];
-			}
-			k++;
-		}
-	w->batch_n = k;
+	cr_whep_batch_forget(w, v); /* nothing of it may stay in the send batch */
 	if (v->sub)
 		cr_stream_unsubscribe(v->sub);
 	cr_whep_audio_free(v);
@@ -482,7 +337,7 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 			v->info.retransmits++;
 			w->stats.retransmits++;
 		}
-		_flush(w);
+		cr_whep_flush(w);
 	}
 }
 
@@ -655,7 +510,7 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 			cr_whep_audio_tick(v, now);
 	}
 	cr_whep_cc_tick(w, now);
-	_flush(w);
+	cr_whep_flush(w);
 }
 
 /* ---- set-up ---- */
@@ -723,6 +578,7 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 	w->pending_ns = (cfg->limits.whep_pending_timeout > 0 ? cfg->limits.whep_pending_timeout : 15) * 1000000000LL;
 	if (!(w->dtls = cr_dtls_ctx_new(err, errlen)) || _open_udp(w, err, errlen) < 0)
 		goto error;
+	cr_whep_send_init(w);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->udp_ev = event_new(base, w->fd, EV_READ | EV_PERSIST, _on_udp, w);
 	w->wake_ev = w->efd >= 0 ? event_new(base, w->efd, EV_READ | EV_PERSIST, _on_wake, w) : NULL;

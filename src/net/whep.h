@@ -76,6 +76,9 @@ struct cr_whep_stats_s {
 	uint64_t packets_sent, bytes_sent, retransmits, nacks, plis, firs, keyframes_requested;
 	uint64_t retransmits_refused, retransmit_bytes;
 	uint64_t stun_bad, dtls_failed, udp_garbage;
+	/* The send path: sendmmsg calls and the datagrams they took (a GSO
+	 * message's segments counted one by one), and GSO messages sent. */
+	uint64_t sendmmsg_calls, sendmmsg_packets, gso_messages;
 };
 
 /* On the loop thread (e.g. from an /api handler). */

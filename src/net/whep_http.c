@@ -543,6 +543,7 @@ void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
 			    (unsigned long long)s->firs, (unsigned long long)s->keyframes_requested,
 			    (unsigned long long)s->stun_bad, (unsigned long long)s->dtls_failed,
 			    (unsigned long long)s->udp_garbage);
+	cr_whep_send_metrics(w, out);
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
 		evbuffer_add_printf(out,
 				    "camrelay_webrtc_viewer_packets_sent{stream=\"%s\",id=\"%s\"} %llu\n"
@@ -651,6 +652,9 @@ static void _on_api(struct evhttp_request *req, void *arg)
 	json_object_set_new(totals, "retransmit_bytes", json_integer((json_int_t)s->retransmit_bytes));
 	json_object_set_new(totals, "sessions_pending_expired", json_integer((json_int_t)s->sessions_pending_expired));
 	json_object_set_new(root, "bitrate", cr_whep_cc_json(w)); /* congestion control per stream */
+	json_object_set_new(totals, "sendmmsg_calls", json_integer((json_int_t)s->sendmmsg_calls));
+	json_object_set_new(totals, "sendmmsg_packets", json_integer((json_int_t)s->sendmmsg_packets));
+	json_object_set_new(totals, "gso_messages", json_integer((json_int_t)s->gso_messages));
 	char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
 	json_decref(root);
 	struct evbuffer *b = evbuffer_new();

@@ -22,15 +22,20 @@
  * a burst of CR_WHEP_RTX_BURST), so NACKs cannot turn into a flood. */
 #define CR_WHEP_RTX_SHARE 4 /* one quarter */
 #define CR_WHEP_RTX_BURST (128 * 1024)
-#define CR_WHEP_BATCH 32    /* datagrams per sendmmsg */
+#define CR_WHEP_BATCH 64    /* datagrams per sendmmsg (UDP_MAX_SEGMENTS too) */
+#define CR_WHEP_LAT_BUCKETS 20 /* the send-latency histograms' (whep_send.c) */
 #define CR_WHEP_MAX_ADDRS 4 /* candidate pairs per viewer (remote addresses that sent valid checks) */
 #define CR_WHEP_PKT_CAP (CR_RTP_MAX_PACKET + CR_SRTP_MAX_TRAILER + 16)
 
 enum cr_whep_state_e { CR_WHEP_CONNECTING = 0, CR_WHEP_DTLS, CR_WHEP_SENDING };
 
-/* Control data for IP(V6)_PKTINFO, aligned as CMSG_FIRSTHDR expects. */
+/* Control data, aligned as CMSG_FIRSTHDR expects: sending IP(V6)_PKTINFO
+ * and a UDP_SEGMENT size; receiving both PKTINFOs (a dual-stack socket
+ * reports IPv4 datagrams' address both ways; a buffer that cuts the second
+ * short hands over a truncated one). */
 union cr_whep_cmsg_u {
-	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+		    CMSG_SPACE(sizeof(uint16_t))];
 	struct cmsghdr align;
 };
 
@@ -91,6 +96,7 @@ struct cr_whep_viewer_s {
 	struct cr_encoder_cfg_s enc;
 	struct cr_rtp_s rtp;
 	uint32_t ts_offset;
+	int64_t frame_capture_ns, frame_encoded_ns; /* of the frame being packetized */
 	int pt, rtx_pt;
 	uint32_t rtx_ssrc;
 	uint16_t rtx_seq;
@@ -130,10 +136,12 @@ struct cr_whep_s {
 	int64_t last_drop_check_ns;
 	struct cr_whep_viewer_s *viewers;
 	struct cr_whep_stats_s stats;
-	/* Outgoing batch. */
+	/* Outgoing batch (whep_send.c): protected datagrams in the order they
+	 * were queued, a viewer's consecutive ones sent as one GSO message. */
 	uint8_t batch[CR_WHEP_BATCH][CR_WHEP_PKT_CAP];
 	size_t batch_len[CR_WHEP_BATCH];
 	struct cr_whep_viewer_s *batch_viewer[CR_WHEP_BATCH];
+	int64_t batch_capture_ns[CR_WHEP_BATCH], batch_encoded_ns[CR_WHEP_BATCH]; /* last packet of a frame */
 	int batch_n;
 	union cr_whep_cmsg_u batch_cmsg[CR_WHEP_BATCH];
 	struct cr_whep_cc_stream_s {
@@ -144,6 +152,12 @@ struct cr_whep_s {
 		const char *note; /* why it cannot follow, or NULL */
 	} cc[CR_MAX_STREAMS];
 	int64_t cc_tick_ns;
+	bool gso; /* the kernel takes UDP_SEGMENT (Linux 4.18) */
+	/* capture -> sent and encoded -> sent of each viewer's frames (the
+	 * moment its last packet went to the kernel), CR_WHEP_LAT_BUCKETS + 1
+	 * counts (the last: above every bound). */
+	uint64_t lat_capture[CR_WHEP_LAT_BUCKETS + 1], lat_encoded[CR_WHEP_LAT_BUCKETS + 1];
+	uint64_t lat_capture_sum_us, lat_encoded_sum_us;
 };
 
 /* whep_ice.c: STUN on the shared port, candidate pairs and consent. */
@@ -163,22 +177,32 @@ static inline bool cr_whep_same_addr(const struct sockaddr_in6 *a, const struct 
 	return IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &b->sin6_addr) && a->sin6_port == b->sin6_port;
 }
 
-/* whep.c */
+/* whep_send.c: the send path. One datagram now (STUN, DTLS). */
 void cr_whep_sendto(struct cr_whep_s *w, const void *p, size_t len, const struct sockaddr_in6 *to,
 		    const struct in6_addr *local);
+/* The batch out through sendmmsg (GSO runs per viewer where the kernel can). */
+void cr_whep_flush(struct cr_whep_s *w);
+/* Drops what of v the batch holds (v is closing). */
+void cr_whep_batch_forget(struct cr_whep_s *w, struct cr_whep_viewer_s *v);
+/* Whether the socket takes UDP_SEGMENT; CAMRELAY_WHEP_NO_GSO=1 (benchmarks) says no. */
+void cr_whep_send_init(struct cr_whep_s *w);
+/* The send-path lines of /metrics (sendmmsg counters, latency histograms). */
+void cr_whep_send_metrics(struct cr_whep_s *w, struct evbuffer *out);
+
+/* whep.c */
 void cr_whep_addr_text(const struct sockaddr_in6 *a, char *out, size_t n);
 /* The v4-mapped form kept inside -> a plain IPv4 address when v4. */
 socklen_t cr_whep_plain(const struct sockaddr_in6 *a, bool v4, struct sockaddr_storage *out);
 void cr_whep_viewer_close(struct cr_whep_viewer_s *v);
-void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len); /* payloader emit */
 void cr_whep_dtls_send(void *opaque, const uint8_t *p, size_t len);
 /* SCTP packets of a viewer's data channels out through, and in from, its DTLS. */
 void cr_whep_dc_out(void *opaque, const uint8_t *p, size_t len);
 void cr_whep_dc_in(void *opaque, const uint8_t *p, size_t len);
 void cr_whep_random_text(char *out, size_t n);
 uint32_t cr_whep_random32(void);
-/* SRTP-protects an RTP (or RTCP) packet of v into the send batch. */
+/* whep_send.c: SRTP-protects an RTP (or RTCP) packet of v into the send batch. */
 void cr_whep_queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp);
+void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len); /* payloader emit */
 /* From any thread: wakes the loop to drain subscribers. */
 void cr_whep_notify(struct cr_whep_s *w);
 

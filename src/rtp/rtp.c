@@ -108,18 +108,32 @@ size_t cr_annexb_param_sets(enum cr_codec_e codec, const uint8_t *data, size_t s
 	return off;
 }
 
-const uint8_t *cr_annexb_next(const uint8_t **p, const uint8_t *end, size_t *nal_size)
+/* The first 00 00 01 at or after s, or NULL. memchr for the 01 (vectorised
+ * in libc) instead of a byte loop: every WHEP viewer's payloader scans each
+ * frame, and the byte loop was a sixth of the send loop's time at 100
+ * viewers. */
+static const uint8_t *_start_code(const uint8_t *s, const uint8_t *end)
 {
-	const uint8_t *s = *p;
-	/* Find the start code 00 00 01 (a 4-byte one ends the same way). */
-	while (end - s >= 3 && !(s[0] == 0 && s[1] == 0 && s[2] == 1))
-		s++;
 	if (end - s < 3)
 		return NULL;
-	const uint8_t *nal = s + 3, *q = nal;
-	while (end - q >= 3 && !(q[0] == 0 && q[1] == 0 && (q[2] == 1 || (q[2] == 0 && end - q >= 4 && q[3] == 1))))
-		q++;
-	if (end - q < 3)
+	for (const uint8_t *k = s + 2; k < end; k++) {
+		k = memchr(k, 1, (size_t)(end - k));
+		if (!k)
+			return NULL;
+		if (k[-1] == 0 && k[-2] == 0)
+			return k - 2;
+	}
+	return NULL;
+}
+
+const uint8_t *cr_annexb_next(const uint8_t **p, const uint8_t *end, size_t *nal_size)
+{
+	/* A 4-byte start code ends in the same 00 00 01. */
+	const uint8_t *s = _start_code(*p, end);
+	if (!s)
+		return NULL;
+	const uint8_t *nal = s + 3, *q = _start_code(nal, end);
+	if (!q)
 		q = end;
 	*p = q;
 	/* Trailing zero bytes belong to the next start code (or are padding). */

@@ -443,6 +443,68 @@ static void test_sdp(const char *corpus)
 
 /* ---- SRTP and DTLS ---- */
 
+/* The hand-written OpenSSL sender (net/srtp_tx.c) must give libsrtp2's
+ * bytes: both profiles, sequence numbers across a rollover, CSRCs and a
+ * header extension, an RTX SSRC interleaved, an old packet resent. */
+static void test_srtp_tx_matches_libsrtp(void)
+{
+	for (int prof = CR_SRTP_AES128_CM_SHA1_80; prof <= CR_SRTP_AEAD_AES_128_GCM; prof++) {
+		char err[256];
+		struct cr_srtp_keys_s k = {.profile = prof, .len = prof == CR_SRTP_AEAD_AES_128_GCM ? 28 : 30};
+		for (int i = 0; i < 30; i++)
+			k.local[i] = (uint8_t)(7 * i + prof), k.remote[i] = (uint8_t)(3 * i);
+		struct cr_srtp_s *s = cr_srtp_new(&k, err, sizeof(err));
+		CHECK(s != NULL, "srtp session: %s", err);
+		if (!s)
+			return;
+		int same = 0, total = 0;
+		uint16_t seq = 65530;
+		for (int n = 0; n < 40; n++, seq++) {
+			uint8_t a[1300 + CR_SRTP_MAX_TRAILER], b[sizeof(a)];
+			bool rtx = n % 7 == 3, resend = n == 20;
+			uint16_t q = resend ? (uint16_t)(seq - 12) : seq; /* 65534: before the rollover */
+			size_t len = 40 + (size_t)n * 31;
+			memset(a, 0, sizeof(a));
+			a[0] = (uint8_t)(0x80 | (n % 3 == 1 ? 0x02 : 0) | (n % 4 == 2 ? 0x10 : 0)); /* CSRCs, extension */
+			a[1] = rtx ? 97 : 96;
+			a[2] = (uint8_t)(q >> 8), a[3] = (uint8_t)q;
+			a[7] = (uint8_t)n;
+			a[8] = 0x11, a[9] = 0x22, a[10] = 0x33, a[11] = rtx ? 0x45 : 0x44;
+			size_t h = 12 + 4u * (a[0] & 0x0f);
+			if (a[0] & 0x10)
+				a[h] = 0xbe, a[h + 1] = 0xde, a[h + 3] = 2; /* two words of extension */
+			for (size_t i = h + ((a[0] & 0x10) ? 12 : 0); i < len; i++)
+				a[i] = (uint8_t)(i * 13 + (size_t)n);
+			memcpy(b, a, sizeof(a));
+			size_t la = len, lb = len;
+			int ra = cr_srtp_protect(s, a, &la), rb = cr_srtp_protect_libsrtp(s, b, &lb);
+			total++;
+			same += ra == 0 && rb == 0 && la == lb && memcmp(a, b, la) == 0;
+			if (resend)
+				seq--; /* the resend took no new number */
+		}
+		CHECK(same == total, "%s: OpenSSL protect == libsrtp2 protect for %d of %d packets",
+		      prof == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80", same, total);
+		/* SRTCP: sender reports of two SSRCs (each its own index), a PLI. */
+		same = total = 0;
+		for (int n = 0; n < 12; n++) {
+			uint8_t a[200 + CR_SRTP_MAX_TRAILER], b[sizeof(a)];
+			size_t la = n % 4 == 3 ? cr_rtcp_pli(a, sizeof(a), 0x11223344, 5)
+					       : cr_rtcp_sender_report(a, sizeof(a), n % 2 ? 0x11223344 : 0x55667788,
+								       (uint64_t)n << 32, (uint32_t)n * 3000, (uint32_t)n,
+								       (uint32_t)n * 1000, "camrelay-test");
+			memcpy(b, a, sizeof(a));
+			size_t lb = la;
+			int ra = cr_srtp_protect_rtcp(s, a, &la), rb = cr_srtp_protect_rtcp_libsrtp(s, b, &lb);
+			total++;
+			same += ra == 0 && rb == 0 && la == lb && memcmp(a, b, la) == 0;
+		}
+		CHECK(same == total, "%s: OpenSSL SRTCP protect == libsrtp2 for %d of %d packets",
+		      prof == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80", same, total);
+		cr_srtp_free(s);
+	}
+}
+
 static void test_srtp(void)
 {
 	for (int prof = CR_SRTP_AES128_CM_SHA1_80; prof <= CR_SRTP_AEAD_AES_128_GCM; prof++) {
@@ -652,6 +714,7 @@ int main(int argc, char **argv)
 	test_rtcp();
 	test_sdp(corpus);
 	test_srtp();
+	test_srtp_tx_matches_libsrtp();
 	test_dtls();
 	test_corpus(corpus);
 	if (failures)
