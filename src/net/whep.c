@@ -182,6 +182,7 @@ void cr_whep_viewer_close(struct cr_whep_viewer_s *v)
 	cr_srtp_free(v->srtp);
 	w->stats.sessions_active--;
 	free(v->hist);
+	free(v->hist_data);
 	free(v);
 }
 
@@ -229,9 +230,17 @@ static int _start_media(struct cr_whep_viewer_s *v)
 	/* The NACK history is allocated only for viewers that got this far, so
 	 * offers that never connect cost little. */
 	v->n_hist = _history_size(&v->enc);
+	/* Slots as large as the payloader's packets (header, CSRC/extension
+	 * room and its payload size), not CR_RTP_MAX_PACKET: 1224 of 1500
+	 * bytes with the default payload size. */
+	size_t payload = v->rtp.max_payload >= 64 && v->rtp.max_payload <= CR_RTP_MAX_PACKET - CR_RTP_HEADER
+				 ? v->rtp.max_payload
+				 : CR_RTP_DEFAULT_PAYLOAD;
+	v->hist_slot = CR_RTP_HEADER + 32 + payload;
 	v->hist = calloc((size_t)v->n_hist, sizeof(*v->hist));
+	v->hist_data = malloc((size_t)v->n_hist * v->hist_slot);
 	v->rtx_credit = CR_WHEP_RTX_BURST / 8;
-	if (!v->hist)
+	if (!v->hist || !v->hist_data)
 		return -ENOMEM;
 	v->srtp = cr_srtp_new(&keys, err, sizeof(err));
 	if (!v->srtp) {
@@ -302,6 +311,7 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 		rtt = rtt < 10000000LL ? 10000000LL : rtt > 500000000LL ? 500000000LL : rtt;
 		for (int i = 0; i < ri.n_nack; i++) {
 			struct cr_whep_hist_s *h = &v->hist[ri.nack_seqs[i] % v->n_hist];
+			const uint8_t *data = cr_whep_hist_data(v, h);
 			if (!h->used || h->seq != ri.nack_seqs[i])
 				continue;
 			/* Budget: a share of the media sent, and once per RTT per packet. */
@@ -318,8 +328,8 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 				uint8_t rtx[CR_RTP_MAX_PACKET + 2];
 				if (h->len + 2u > sizeof(rtx))
 					continue;
-				memcpy(rtx, h->data, CR_RTP_HEADER);
-				rtx[1] = (uint8_t)((h->data[1] & 0x80) | v->rtx_pt);
+				memcpy(rtx, data, CR_RTP_HEADER);
+				rtx[1] = (uint8_t)((data[1] & 0x80) | v->rtx_pt);
 				rtx[2] = (uint8_t)(v->rtx_seq >> 8);
 				rtx[3] = (uint8_t)v->rtx_seq;
 				v->rtx_seq++;
@@ -327,12 +337,12 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 				rtx[9] = (uint8_t)(v->rtx_ssrc >> 16);
 				rtx[10] = (uint8_t)(v->rtx_ssrc >> 8);
 				rtx[11] = (uint8_t)v->rtx_ssrc;
-				rtx[12] = h->data[2];
-				rtx[13] = h->data[3];
-				memcpy(rtx + 14, h->data + CR_RTP_HEADER, h->len - CR_RTP_HEADER);
+				rtx[12] = data[2];
+				rtx[13] = data[3];
+				memcpy(rtx + 14, data + CR_RTP_HEADER, h->len - CR_RTP_HEADER);
 				cr_whep_queue(v, rtx, h->len + 2u, false);
 			} else {
-				cr_whep_queue(v, h->data, h->len, false);
+				cr_whep_queue(v, data, h->len, false);
 			}
 			v->info.retransmits++;
 			w->stats.retransmits++;

@@ -77,8 +77,9 @@ struct cr_whep_stats_s {
 	uint64_t retransmits_refused, retransmit_bytes;
 	uint64_t stun_bad, dtls_failed, udp_garbage;
 	/* The send path: sendmmsg calls and the datagrams they took (a GSO
-	 * message's segments counted one by one), and GSO messages sent. */
-	uint64_t sendmmsg_calls, sendmmsg_packets, gso_messages;
+	 * message's segments counted one by one), GSO messages sent, and
+	 * refused (the viewer's packets go one by one from then on). */
+	uint64_t sendmmsg_calls, sendmmsg_packets, gso_messages, gso_refused;
 };
 
 /* On the loop thread (e.g. from an /api handler). */

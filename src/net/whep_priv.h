@@ -39,12 +39,12 @@ union cr_whep_cmsg_u {
 	struct cmsghdr align;
 };
 
+/* A packet kept for NACK; its bytes are at cr_whep_hist_data(). */
 struct cr_whep_hist_s {
 	uint16_t seq;
 	uint16_t len;
 	bool used;
 	int64_t resent_ns; /* one resend per RTT at most */
-	uint8_t data[CR_RTP_MAX_PACKET];
 };
 
 /* A remote address that sent a valid ICE check (a candidate pair with our
@@ -101,12 +101,15 @@ struct cr_whep_viewer_s {
 	uint32_t rtx_ssrc;
 	uint16_t rtx_seq;
 	bool wait_key;
+	bool no_gso; /* the kernel refused its GSO messages (its route's MTU) */
 	uint64_t own_drops;   /* cr_sub_drop calls: the core adds them to its count */
 	uint64_t queue_drops; /* drops in the core's queue seen so far */
 	bool overflowed;      /* set while the stream's subscriber list is walked */
 	int64_t last_sr_ns;
 	struct cr_whep_viewer_info_s info;
 	struct cr_whep_hist_s *hist;
+	uint8_t *hist_data; /* n_hist slots of hist_slot bytes: the largest packet the payloader makes */
+	size_t hist_slot;
 	int n_hist;
 	int64_t rtx_credit; /* bytes retransmissions may still take */
 	struct cr_whep_audio_s *audio; /* whep_audio.c: Opus when the offer took it, else NULL */
@@ -171,6 +174,11 @@ struct cr_whep_viewer_s *cr_whep_ice_viewer_by_addr(struct cr_whep_s *w, const s
 void cr_whep_ice_gather(struct cr_whep_s *w);
 /* Whether a datagram that arrived at local came to an announced address. */
 bool cr_whep_ice_announced(const struct cr_whep_s *w, const struct in6_addr *local);
+
+static inline uint8_t *cr_whep_hist_data(const struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h)
+{
+	return v->hist_data + (size_t)(h - v->hist) * v->hist_slot;
+}
 
 static inline bool cr_whep_same_addr(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
 {

@@ -131,7 +131,7 @@ static int _run(const struct cr_whep_s *w, int i)
 {
 	int j = i + 1;
 	size_t seg = w->batch_len[i], total = seg;
-	if (!w->gso)
+	if (!w->gso || w->batch_viewer[i]->no_gso)
 		return 1;
 	while (j < w->batch_n && w->batch_viewer[j] == w->batch_viewer[i] && w->batch_len[j - 1] == seg &&
 	       w->batch_len[j] <= seg && total + w->batch_len[j] <= _GSO_MAX_BYTES) {
@@ -139,6 +139,31 @@ static int _run(const struct cr_whep_s *w, int i)
 		j++;
 	}
 	return j - i;
+}
+
+/* The kernel refused a viewer's GSO message: EMSGSIZE/EINVAL when the
+ * route's MTU is below the segment size (single datagrams still leave, as IP
+ * fragments), EIO with IPsec. That viewer's packets go one by one from now
+ * on (the others keep GSO), this message's too. True when they all left. */
+static bool _gso_refused(struct cr_whep_s *w, struct msghdr *h, int first, int end)
+{
+	struct cr_whep_viewer_s *v = w->batch_viewer[first];
+	CR_LOG_I("whep", "viewer %s: UDP GSO refused by the kernel (%s): its packets go one by one", v->id,
+		 strerror(errno));
+	v->no_gso = true;
+	w->stats.gso_refused++;
+	union cr_whep_cmsg_u cbuf;
+	_control(w, h, &cbuf, &v->local, 0);
+	struct iovec *iov = h->msg_iov;
+	for (int i = first; i < end; i++) {
+		h->msg_iov = &iov[i - first];
+		h->msg_iovlen = 1;
+		if (sendmsg(w->fd, h, 0) < 0)
+			return false;
+		w->stats.sendmmsg_calls++; /* counted as calls of one message */
+		_sent(w, i, i + 1, cr_now_ns());
+	}
+	return true;
 }
 
 void cr_whep_flush(struct cr_whep_s *w)
@@ -181,6 +206,11 @@ void cr_whep_flush(struct cr_whep_s *w)
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EMSGSIZE || errno == EINVAL || errno == EIO) && first[done + 1] - first[done] > 1 &&
+		    _gso_refused(w, &msgs[done].msg_hdr, first[done], first[done + 1])) {
+			done++;
+			continue;
+		}
 		/* Socket full (or the address unreachable): the rest is lost for
 		 * those viewers; they resume on a keyframe. */
 		struct cr_whep_viewer_s *v = w->batch_viewer[first[done]];
@@ -247,9 +277,10 @@ void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len)
 	struct cr_whep_hist_s *h = &v->hist[seq % v->n_hist];
 	h->seq = seq;
 	h->len = (uint16_t)len;
-	h->used = true;
+	h->used = len <= v->hist_slot; /* a larger one cannot be resent */
 	h->resent_ns = 0;
-	memcpy(h->data, pkt, len);
+	if (h->used)
+		memcpy(cr_whep_hist_data(v, h), pkt, len);
 	v->rtx_credit += (int64_t)len / CR_WHEP_RTX_SHARE;
 	if (v->rtx_credit > CR_WHEP_RTX_BURST)
 		v->rtx_credit = CR_WHEP_RTX_BURST;
@@ -276,10 +307,12 @@ void cr_whep_send_metrics(struct cr_whep_s *w, struct evbuffer *out)
 {
 	evbuffer_add_printf(out,
 			    "camrelay_webrtc_sendmmsg_calls_total %llu\ncamrelay_webrtc_sendmmsg_packets_total %llu\n"
-			    "camrelay_webrtc_gso_messages_total %llu\ncamrelay_webrtc_gso_enabled %d\n"
+			    "camrelay_webrtc_gso_messages_total %llu\ncamrelay_webrtc_gso_refused_total %llu\n"
+			    "camrelay_webrtc_gso_enabled %d\n"
 			    "# TYPE camrelay_webrtc_send_latency_seconds histogram\n",
 			    (unsigned long long)w->stats.sendmmsg_calls, (unsigned long long)w->stats.sendmmsg_packets,
-			    (unsigned long long)w->stats.gso_messages, w->gso ? 1 : 0);
+			    (unsigned long long)w->stats.gso_messages, (unsigned long long)w->stats.gso_refused,
+			    w->gso ? 1 : 0);
 	_histogram(out, "capture_to_sent", w->lat_capture, w->lat_capture_sum_us);
 	_histogram(out, "encoded_to_sent", w->lat_encoded, w->lat_encoded_sum_us);
 }

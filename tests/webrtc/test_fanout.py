@@ -7,12 +7,20 @@ datagram per call on average, every session must receive authenticated
 packets and none may fail authentication, and what the viewers counted must
 match what the server says it sent (GSO segments arrive as datagrams).
 
-    test_fanout.py BUILD_DIR CLIENT"""
+gso-refused: the server in a network namespace of its own behind a veth
+whose MTU (1000) is below the packets' size, so the kernel refuses UDP GSO
+(EINVAL) where single datagrams go out as IP fragments: camrelay must say so
+once per viewer, send that viewer's packets one by one and deliver them.
+
+    test_fanout.py BUILD_DIR CLIENT [fanout-100 | gso-refused]"""
+import ctypes
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -35,8 +43,7 @@ def metrics(srv):
     return out
 
 
-def main():
-    build, client = sys.argv[1], sys.argv[2]
+def fanout_100(build, client):
     toml = wt.stream_toml("cam", "h264", w=640, h=360, fps=30, bitrate=1_000_000)
     toml = "[limits]\nwhep_sessions = %d\nwhep_sessions_per_stream = %d\nwhep_sessions_per_ip = %d\n" \
         % (N + 10, N + 10, N + 10) + toml
@@ -80,7 +87,88 @@ def main():
         srv.stop()
 
 
+def _setns(name):
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open("/run/netns/%s" % name, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "setns")
+    os.close(fd)
+
+
+def gso_refused(build, client):
+    tag = "%d" % (os.getpid() % 100000)
+    ns_s, ns_c, dev_s, dev_c = "crgs" + tag, "crgc" + tag, "vgs" + tag, "vgc" + tag
+    d = tempfile.mkdtemp(prefix="camrelay-gso-")
+    srv = None
+    try:
+        for c in ("netns add " + ns_s, "netns add " + ns_c, "link add %s type veth peer name %s" % (dev_s, dev_c),
+                  "link set %s netns %s" % (dev_s, ns_s), "link set %s netns %s" % (dev_c, ns_c),
+                  "-n %s addr add 192.0.2.1/24 dev %s" % (ns_s, dev_s),
+                  "-n %s addr add 192.0.2.2/24 dev %s" % (ns_c, dev_c),
+                  "-n %s link set %s up" % (ns_s, dev_s), "-n %s link set %s up" % (ns_c, dev_c),
+                  "-n %s link set lo up" % ns_s, "-n %s link set lo up" % ns_c):
+            subprocess.run(["ip"] + c.split(), check=True)
+        # An MTU below the packets' size: single datagrams leave as IP
+        # fragments, a GSO message gets EINVAL (udp_send_skb).
+        subprocess.run(["ip", "-n", ns_s, "link", "set", dev_s, "mtu", "1000"], check=True)
+        cfg = os.path.join(d, "camrelay.toml")
+        with open(cfg, "w") as f:
+            f.write('[http]\nlisten = "0.0.0.0:8080"\n[webrtc]\nport = 8555\ncandidates = ["192.0.2.1"]\n'
+                    + wt.stream_toml("cam", "h264", w=640, h=360, fps=30, bitrate=1_000_000))
+        log = open(os.path.join(d, "server.log"), "w+")
+        srv = subprocess.Popen(["ip", "netns", "exec", ns_s, os.path.join(build, "camrelay"), "serve", "-c", cfg],
+                               stdout=log, stderr=subprocess.STDOUT)
+        _setns(ns_c)  # this process and the client: the viewer's side
+        base = "http://192.0.2.1:8080"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/api/streams", timeout=5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        p = subprocess.run([client, "192.0.2.1", "8080", "cam", "5", "8"], capture_output=True, text=True,
+                           timeout=60)
+        print("client:", p.stdout.strip(), p.stderr.strip()[-300:])
+        # /metrics is for this machine only: read it from the server's namespace.
+        text = subprocess.run(["ip", "netns", "exec", ns_s, "curl", "-sf", "http://127.0.0.1:8080/metrics"],
+                              capture_output=True, text=True, timeout=30).stdout
+        m = {k: int(v) for k, v in re.findall(r"^camrelay_webrtc_(\w+) (\d+)$", text, re.M)}
+        try:
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            wt.check(False, "the client printed its counts")
+            return
+        log.seek(0)
+        text = log.read()
+        refusals = text.count("UDP GSO refused by the kernel")
+        wt.check(refusals >= 1 and refusals <= 5, "the refusal is logged once per viewer (%d times)" % refusals)
+        wt.check(m.get("gso_refused_total", 0) == refusals, "and counted (camrelay_webrtc_gso_refused_total %s)"
+                 % m.get("gso_refused_total"))
+        wt.check(r["connected"] == 5 and r["auth_failed"] == 0 and r["min_packets_per_session"] >= 100,
+                 "5 viewers connected and each got >= 100 authenticated packets (fewest %d, %d failed)"
+                 % (r["min_packets_per_session"], r["auth_failed"]))
+        sent = m.get("packets_sent_total", 0)
+        wt.check(r["packets"] >= 0.9 * sent, "what was sent arrived (%d RTP of %d datagrams)" % (r["packets"], sent))
+    finally:
+        if srv:
+            srv.send_signal(signal.SIGTERM)
+            try:
+                srv.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                srv.kill()
+                srv.wait()
+            wt.check(srv.returncode == 0, "server exited cleanly (status %s)" % srv.returncode)
+            with open(os.path.join(d, "server.log")) as f:
+                text = f.read()
+            wt.check("runtime error" not in text and "Sanitizer" not in text, "no sanitizer report in the server log")
+            if wt.failures:
+                print("---- server log (tail) ----\n" + "".join(text.splitlines(True)[-30:]))
+        for ns in (ns_s, ns_c):
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+
+
 if __name__ == "__main__":
-    main()
+    {"fanout-100": fanout_100, "gso-refused": gso_refused}[sys.argv[3] if len(sys.argv) > 3 else "fanout-100"](
+        sys.argv[1], sys.argv[2])
     print("%d failure(s)" % len(wt.failures))
     sys.exit(1 if wt.failures else 0)
