@@ -16,6 +16,11 @@ against an older camrelay (built from another commit in its own build
 directory) and prints the ratios. --no-gso sets CAMRELAY_WHEP_NO_GSO=1;
 --cm makes the viewers offer only AES128_CM_SHA1_80 (as aiortc does).
 
+The send loop's own CPU is also read per thread: the busiest thread seen
+waiting in epoll_wait or in sendmmsg/sendmsg (the HTTP/WebRTC event loop;
+the source and encoder threads never are), so the encoder's variation
+between runs does not blur the per-packet cost.
+
 Latency: capture -> sent and encoded -> sent from the server's
 camrelay_webrtc_send_latency_seconds histograms (every viewer's every frame
 in the window; p50/p99 interpolated inside a bucket), and, for builds
@@ -59,6 +64,36 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / HZ
+
+
+def thread_cpu(pid):
+    """CPU seconds of each thread of pid."""
+    out = {}
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[t] = (int(fields[11]) + int(fields[12])) / HZ
+        except OSError:
+            pass
+    return out
+
+
+def loop_threads(pid, samples=40):
+    """The threads seen in epoll_wait/epoll_pwait or sendmmsg/sendmsg: the
+    libevent loops (HTTP + WebRTC, RTSP), not the source or the encoder."""
+    seen = set()
+    for _ in range(samples):
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/syscall" % (pid, t)) as f:
+                    nr = f.read().split()[0]
+            except (OSError, IndexError):
+                continue
+            if nr in ("232", "281", "307", "46"):
+                seen.add(t)
+        time.sleep(0.01)
+    return seen
 
 
 def get(url):
@@ -123,9 +158,9 @@ def run_build(build, client, counts, env, cm):
     try:
         time.sleep(2)
         print("\n%s (%s)" % (build, "GSO off" if env.get("CAMRELAY_WHEP_NO_GSO") else "GSO where the kernel has it"))
-        print("%7s %5s %7s %8s %7s %8s %6s %17s %17s %15s %13s"
-              % ("viewers", "conn", "Mbit/s", "pkts/s", "CPU %", "us/pkt", "batch", "capture->sent ms",
-                 "encoded->sent ms", "stream p50/p99", "auth ok/bad"))
+        print("%7s %5s %7s %8s %7s %8s %7s %8s %6s %17s %17s %15s %13s"
+              % ("viewers", "conn", "Mbit/s", "pkts/s", "CPU %", "us/pkt", "loop %", "loop us", "batch",
+                 "capture->sent ms", "encoded->sent ms", "stream p50/p99", "auth ok/bad"))
         for n in counts:
             c = subprocess.Popen([client, "127.0.0.1", str(http_port), "cam", str(n), "600"] + (["cm"] if cm else []),
                                  stdout=subprocess.PIPE, text=True)
@@ -133,9 +168,12 @@ def run_build(build, client, counts, env, cm):
             while time.time() < deadline and c.poll() is None and sending(base) < n:
                 time.sleep(1)
             time.sleep(3)  # past the first keyframe
-            m0, t0, c0 = metrics(base), time.time(), cpu_seconds(srv.pid)
+            loops = loop_threads(srv.pid)
+            m0, t0, c0, th0 = metrics(base), time.time(), cpu_seconds(srv.pid), thread_cpu(srv.pid)
             time.sleep(WINDOW)
-            m1, t1, c1 = metrics(base), time.time(), cpu_seconds(srv.pid)
+            m1, t1, c1, th1 = metrics(base), time.time(), cpu_seconds(srv.pid), thread_cpu(srv.pid)
+            # The send loop: of the event-loop threads, the busiest (the RTSP one idles).
+            loop = max((th1.get(t, 0) - th0.get(t, 0) for t in loops), default=0.0)
             st = json.loads(get(base + "/api/streams"))["streams"][0]
             lat = st.get("latency_ms", {}).get("capture_to_sent", {})
             c.send_signal(signal.SIGTERM)
@@ -151,19 +189,33 @@ def run_build(build, client, counts, env, cm):
             cs = [quantile(h0.get("capture_to_sent", []), h1.get("capture_to_sent", []), q) for q in (0.5, 0.99)]
             es = [quantile(h0.get("encoded_to_sent", []), h1.get("encoded_to_sent", []), q) for q in (0.5, 0.99)]
             row = {"n": n, "connected": r["connected"], "mbit": mbit, "pps": pkts, "cpu": cpu,
+                   "loop_cpu": 100 * loop / dt, "loop_us_per_pkt": loop * 1e6 / (pkts * dt) if pkts else 0,
                    "us_per_pkt": (c1 - c0) * 1e6 / (pkts * dt) if pkts else 0, "batch": batch,
                    "cap": cs, "enc": es, "stream": (lat.get("p50", 0), lat.get("p99", 0)),
                    "auth": (r.get("auth_ok", 0), r.get("auth_failed", 0)), "gcm": r.get("gcm_sessions", 0)}
             rows.append(row)
             fmt = lambda v: "%7.2f/%-7.2f" % tuple(v) if v[0] is not None else "%17s" % "-"  # noqa: E731
-            print("%7d %5d %7.1f %8.0f %7.1f %8.2f %6.1f %17s %17s %7.1f/%-7.1f %6d/%d"
-                  % (n, r["connected"], mbit, pkts, cpu, row["us_per_pkt"], batch, fmt(cs), fmt(es),
+            print("%7d %5d %7.1f %8.0f %7.1f %8.2f %7.1f %8.2f %6.1f %17s %17s %7.1f/%-7.1f %6d/%d"
+                  % (n, r["connected"], mbit, pkts, cpu, row["us_per_pkt"], row["loop_cpu"],
+                     row["loop_us_per_pkt"], batch, fmt(cs), fmt(es),
                      row["stream"][0], row["stream"][1], row["auth"][0], row["auth"][1]), flush=True)
             time.sleep(3)
     finally:
         srv.terminate()
         srv.wait(timeout=30)
     return rows
+
+
+def loop_summary(rows):
+    """The send loop's own cost: us per packet and, at 2 Mbit/s per viewer
+    (~212 packets/s of 1180 bytes), viewers one core of it would carry."""
+    out = {}
+    for b in rows:
+        if b["n"] > 1 and b["loop_us_per_pkt"] > 0:
+            pps_viewer = b["pps"] / b["n"]
+            out[b["n"]] = {"us_per_pkt": b["loop_us_per_pkt"],
+                           "viewers_per_core": 1e6 / (b["loop_us_per_pkt"] * max(pps_viewer, 1))}
+    return out
 
 
 def summary(rows):
@@ -215,6 +267,23 @@ def main():
             print("  %-28s %5d viewers: %.3f %%/viewer -> %6.0f viewers/core, %.2f us/packet; all-in %6.0f/core"
                   % (os.path.basename(os.path.normpath(b)) or b, n, x["per_viewer_pct"], x["viewers_per_core"],
                      x["us_per_pkt"], x["all_in_per_core"]))
+    print("\nthe send loop thread alone (HTTP + WebRTC event loop: payload, SRTP, sendmmsg, and on loopback the"
+          " kernel's delivery into the viewers' sockets): us per packet -> viewers per core at the measured"
+          " packets per viewer")
+    loops = [loop_summary(rows) for _, rows in results]
+    for (b, _), s in zip(results, loops):
+        for n, x in s.items():
+            print("  %-28s %5d viewers: %.2f us/packet -> %6.0f viewers/core"
+                  % (os.path.basename(os.path.normpath(b)) or b, n, x["us_per_pkt"], x["viewers_per_core"]))
+    if before:
+        print("\nafter / before (send loop):")
+        for n in loops[0]:
+            if n in loops[1]:
+                a, b = loops[0][n], loops[1][n]
+                print("  %5d viewers: us/packet %.2f vs %.2f (%.2fx), viewers/core %.0f vs %.0f (%.2fx)"
+                      % (n, a["us_per_pkt"], b["us_per_pkt"], a["us_per_pkt"] / b["us_per_pkt"],
+                         a["viewers_per_core"], b["viewers_per_core"],
+                         a["viewers_per_core"] / b["viewers_per_core"]))
     if before:
         print("\nafter / before:")
         for n in sums[0]:
