@@ -199,24 +199,6 @@ int camrelay_pipeline_caps_get(camrelay_pipeline *p, camrelay_caps_kind kind, ca
 	return 0;
 }
 
-/* On an output's thread, before it delivers something with caps c: a change
- * becomes a new generation and the caps callback. */
-static void _caps_seen(camrelay_pipeline *p, camrelay_caps *c)
-{
-	pthread_mutex_lock(&p->caps_lock);
-	const camrelay_caps *last = &p->caps[c->kind];
-	bool same = last->generation && last->width == c->width && last->height == c->height &&
-		    last->codec == c->codec && last->clock_rate == c->clock_rate && last->full_range == c->full_range &&
-		    strcmp(last->format, c->format) == 0;
-	if (!same) {
-		c->generation = last->generation + 1;
-		p->caps[c->kind] = *c;
-	}
-	pthread_mutex_unlock(&p->caps_lock);
-	if (!same && p->on_caps)
-		p->on_caps(c, p->caps_opaque);
-}
-
 static void _rtp_emit(void *opaque, uint8_t *data, size_t len)
 {
 	camrelay_pipeline *p = opaque;
@@ -238,6 +220,33 @@ static const camrelay_codec _codecs[CR_CODEC_COUNT] = {
 	[CR_CODEC_VP9] = CAMRELAY_CODEC_VP9,   [CR_CODEC_MJPEG] = CAMRELAY_CODEC_MJPEG,
 	[CR_CODEC_FWHT] = CAMRELAY_CODEC_FWHT,
 };
+
+/* The core's caps event of one output (stream.h: on that output's thread,
+ * before its first packet or frame with these caps): kept for caps_get and
+ * handed on. The core numbers the generations. */
+static void _caps_event(const struct cr_caps_s *in, void *opaque)
+{
+	camrelay_pipeline *p = opaque;
+	camrelay_caps c = {.generation = in->generation, .width = in->width, .height = in->height};
+	if (in->kind == CR_SUB_RAW) {
+		c.kind = CAMRELAY_CAPS_RAW;
+		c.format = cr_pixfmt_name(in->format);
+		c.full_range = in->full_range;
+	} else {
+		c.kind = CAMRELAY_CAPS_ENCODED;
+		c.format = cr_codec_name(in->codec);
+		c.codec = (unsigned)in->codec < CR_CODEC_COUNT ? _codecs[in->codec] : 0;
+		c.clock_rate = p->clock_rate;
+	}
+	pthread_mutex_lock(&p->caps_lock);
+	p->caps[c.kind] = c;
+	pthread_mutex_unlock(&p->caps_lock);
+	if (p->on_caps) {
+		_in_callback = p;
+		p->on_caps(&c, p->caps_opaque);
+		_in_callback = NULL;
+	}
+}
 
 /* ns * rate / 1e9 without overflowing at any uptime. */
 static int64_t _to_clock(int64_t ns, uint32_t rate)
@@ -262,10 +271,7 @@ static void _deliver_packet(void *item, void *opaque)
 		.sequence = pkt->seq,
 		.encoded_time_ns = pkt->ts_encoded_ns,
 	};
-	camrelay_caps caps = {.kind = CAMRELAY_CAPS_ENCODED, .width = pkt->width, .height = pkt->height,
-			      .format = cr_codec_name(pkt->codec), .codec = out.codec, .clock_rate = p->clock_rate};
 	_in_callback = p;
-	_caps_seen(p, &caps);
 	if (p->on_packet)
 		p->on_packet(&out, p->packet_opaque);
 	if (p->on_rtp) {
@@ -301,10 +307,7 @@ static void _deliver_frame(void *item, void *opaque)
 		out.planes[i] = f->data[i];
 		out.strides[i] = f->stride[i];
 	}
-	camrelay_caps caps = {.kind = CAMRELAY_CAPS_RAW, .width = f->width, .height = f->height,
-			      .format = out.format, .full_range = out.full_range};
 	_in_callback = p;
-	_caps_seen(p, &caps);
 	p->on_frame(&out, p->frame_opaque);
 	_in_callback = NULL;
 }
@@ -355,10 +358,10 @@ int camrelay_pipeline_start(camrelay_pipeline *p)
 	if (!(p->stream = cr_stream_new(&p->cfg)))
 		return _fail(p, -ENOMEM, "out of memory");
 	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = p->enc, .deliver = _deliver_packet,
-				   .opaque = p, .name = "library packets"};
+				   .caps = _caps_event, .opaque = p, .name = "library packets"};
 	if (encode && !(p->pkt_sub = cr_stream_subscribe(p->stream, &req)))
 		return _fail(p, -ENOMEM, "cannot start the encoder thread");
-	struct cr_sub_req_s raw = {.kind = CR_SUB_RAW, .deliver = _deliver_frame, .opaque = p,
+	struct cr_sub_req_s raw = {.kind = CR_SUB_RAW, .deliver = _deliver_frame, .caps = _caps_event, .opaque = p,
 				   .name = "library frames"};
 	if (p->on_frame && !(p->raw_sub = cr_stream_subscribe(p->stream, &raw)))
 		return _fail(p, -ENOMEM, "cannot start the frame thread");

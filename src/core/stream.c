@@ -50,6 +50,11 @@ struct cr_sub_s {
 	struct cr_queue_s queue;
 	void (*deliver)(void *item, void *opaque); /* direct: no queue */
 	void *deliver_opaque;
+	void (*caps_fn)(const struct cr_caps_s *caps, void *opaque);
+	/* Caps of the last item handed over: written by the thread that hands
+	 * items to this subscriber, read by others under caps_lock. */
+	pthread_mutex_t caps_lock;
+	struct cr_caps_s caps;
 	char name[96];
 	bool wait_keyframe; /* packets: deliver nothing before the first keyframe */
 	atomic_uint_least64_t delivered, self_dropped;
@@ -96,6 +101,35 @@ static void _unref_packet(void *item) { cr_packet_unref(item); }
 
 /* ---- delivery to subscribers ---- */
 
+/* Before item reaches sub (on the thread that hands it over): a change of
+ * its caps becomes the subscriber's next generation and its caps event. */
+static void _caps_check(struct cr_sub_s *sub, const void *item)
+{
+	struct cr_caps_s c = {.kind = sub->kind};
+	if (sub->kind == CR_SUB_RAW) {
+		const struct cr_frame_s *f = item;
+		c.width = f->width;
+		c.height = f->height;
+		c.format = f->format;
+		c.full_range = cr_frame_full_range(f);
+	} else {
+		const struct cr_packet_s *p = item;
+		c.width = p->width;
+		c.height = p->height;
+		c.codec = p->codec;
+	}
+	const struct cr_caps_s *last = &sub->caps;
+	if (last->generation && last->width == c.width && last->height == c.height && last->format == c.format &&
+	    last->codec == c.codec && last->full_range == c.full_range)
+		return;
+	c.generation = last->generation + 1;
+	pthread_mutex_lock(&sub->caps_lock);
+	sub->caps = c;
+	pthread_mutex_unlock(&sub->caps_lock);
+	if (sub->caps_fn)
+		sub->caps_fn(&c, sub->deliver_opaque);
+}
+
 #define _MAX_DIRECT 8
 
 /* Calls the direct subscribers collected under s->lock, which is released
@@ -110,6 +144,7 @@ static void _call_direct(struct _stage_s *st, struct cr_sub_s **direct, int n, v
 	pthread_mutex_lock(&st->deliver_lock);
 	pthread_mutex_unlock(&st->stream->lock);
 	for (int i = 0; i < n; i++) {
+		_caps_check(direct[i], item);
 		direct[i]->deliver(item, direct[i]->deliver_opaque);
 		atomic_fetch_add(&direct[i]->delivered, 1);
 	}
@@ -364,12 +399,15 @@ struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_
 	sub->queue.notify_opaque = req->opaque;
 	sub->deliver = req->deliver;
 	sub->deliver_opaque = req->opaque;
+	sub->caps_fn = req->caps;
+	pthread_mutex_init(&sub->caps_lock, NULL);
 	sub->wait_keyframe = req->kind == CR_SUB_ENCODED;
 	pthread_mutex_lock(&s->lock);
 	sub->stage = _stage_get(s, req);
 	if (!sub->stage) {
 		pthread_mutex_unlock(&s->lock);
 		cr_queue_destroy(&sub->queue);
+		pthread_mutex_destroy(&sub->caps_lock);
 		free(sub);
 		return NULL;
 	}
@@ -421,12 +459,24 @@ void cr_stream_unsubscribe(struct cr_sub_s *sub)
 		 (unsigned long long)offered, (unsigned long long)atomic_load(&sub->delivered),
 		 (unsigned long long)(dropped + atomic_load(&sub->self_dropped) + (uint64_t)queued));
 	cr_queue_destroy(&sub->queue);
+	pthread_mutex_destroy(&sub->caps_lock);
 	free(sub);
 }
 
 void *cr_sub_pop(struct cr_sub_s *sub, int timeout_ms)
 {
-	return cr_queue_pop(&sub->queue, timeout_ms);
+	void *item = cr_queue_pop(&sub->queue, timeout_ms);
+	if (item)
+		_caps_check(sub, item);
+	return item;
+}
+
+int cr_sub_caps(struct cr_sub_s *sub, struct cr_caps_s *out)
+{
+	pthread_mutex_lock(&sub->caps_lock);
+	*out = sub->caps;
+	pthread_mutex_unlock(&sub->caps_lock);
+	return out->generation ? 0 : -EAGAIN;
 }
 
 void cr_sub_unref_item(struct cr_sub_s *sub, void *item)
@@ -474,6 +524,9 @@ void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub
 		info.format = sub->stage->format;
 		info.codec = sub->stage->enc_cfg.codec;
 		info.delivered = atomic_load(&sub->delivered);
+		pthread_mutex_lock(&sub->caps_lock);
+		info.caps = sub->caps;
+		pthread_mutex_unlock(&sub->caps_lock);
 		cr_queue_counts(&sub->queue, &info.offered, &info.dropped, NULL);
 		info.dropped += atomic_load(&sub->self_dropped);
 		fn(&info, opaque);

@@ -23,6 +23,18 @@ struct cr_sub_s;
 
 enum cr_sub_kind_e { CR_SUB_RAW = 1, CR_SUB_ENCODED };
 
+/* Explicit caps: what a subscriber's items are. The core works them out
+ * from what its stage delivers and tells the subscriber when they change,
+ * so a consumer never compares frames or packets itself. */
+struct cr_caps_s {
+	enum cr_sub_kind_e kind;
+	uint64_t generation;     /* 1 for the subscriber's first caps, +1 at each change; 0 = none yet */
+	int width, height;
+	enum cr_pixfmt_e format; /* raw: the pixel format (CR_PIXFMT_NONE for encoded) */
+	enum cr_codec_e codec;   /* encoded: the codec (0 for raw) */
+	bool full_range;         /* raw: YUV 0..255 (JPEG); false = BT.601 limited range */
+};
+
 struct cr_sub_req_s {
 	enum cr_sub_kind_e kind;
 	enum cr_pixfmt_e format;         /* raw: wanted format; NONE = as captured */
@@ -35,7 +47,13 @@ struct cr_sub_req_s {
 	 * item (a borrowed reference: take one to keep it). It must not
 	 * unsubscribe or destroy the stream; a slow one delays the stage. */
 	void (*deliver)(void *item, void *opaque);
-	void *opaque; /* for notify or deliver */
+	/* Optional: called when the caps of this subscriber's items change
+	 * (before its first item, and again before the first item with other
+	 * caps: a camera back at another size, an encoder restarted), with the
+	 * new caps. It runs where the item is handed over: on the stage thread
+	 * for `deliver`, inside cr_sub_pop() for a queue. */
+	void (*caps)(const struct cr_caps_s *caps, void *opaque);
+	void *opaque; /* for notify, deliver and caps */
 	const char *name; /* for /api/streams, e.g. "mjpeg 127.0.0.1:5678" */
 };
 
@@ -95,6 +113,9 @@ void cr_stream_unsubscribe(struct cr_sub_s *sub);
  * by its own choice, e.g. above its rate cap). */
 void *cr_sub_pop(struct cr_sub_s *sub, int timeout_ms);
 void cr_sub_unref_item(struct cr_sub_s *sub, void *item);
+/* The caps of the last item handed to the subscriber (any thread); 0, or
+ * -EAGAIN before its first item. */
+int cr_sub_caps(struct cr_sub_s *sub, struct cr_caps_s *out);
 /* Counts an item as delivered (handed to the socket, device or screen)
  * and records its capture→sent latency. */
 void cr_sub_sent(struct cr_sub_s *sub, int64_t ts_capture_ns);
@@ -113,6 +134,7 @@ struct cr_sub_info_s {
 	enum cr_codec_e codec;
 	uint64_t offered; /* pushed to its queue */
 	uint64_t delivered, dropped;
+	struct cr_caps_s caps; /* of the last item handed over (generation 0: none yet) */
 };
 /* Calls fn for each subscriber (under the stream's lock: keep fn short). */
 void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub_info_s *, void *),

@@ -76,6 +76,13 @@ static void _add_sub(const struct cr_sub_info_s *info, void *opaque)
 	json_object_set_new(c, "offered", json_integer((json_int_t)info->offered));
 	json_object_set_new(c, "delivered", json_integer((json_int_t)info->delivered));
 	json_object_set_new(c, "dropped", json_integer((json_int_t)info->dropped));
+	/* the caps of what it was handed last (the core's caps events), null before its first item */
+	const struct cr_caps_s *cp = &info->caps;
+	json_object_set_new(c, "caps", !cp->generation ? json_null()
+				       : json_pack("{s:I,s:i,s:i,s:s}", "generation", (json_int_t)cp->generation,
+						   "width", cp->width, "height", cp->height, "format",
+						   cp->kind == CR_SUB_RAW ? cr_pixfmt_name(cp->format)
+									  : cr_codec_name(cp->codec)));
 	json_array_append_new(ctx->arr, c);
 }
 
@@ -157,6 +164,8 @@ static void _add_rtp_sink(const struct cr_rtp_sink_info_s *r, void *opaque)
 	json_object_set_new(j, "keyframes_answered", json_integer((json_int_t)r->keyframes_answered));
 	json_object_set_new(j, "keyframe_delay_ms", json_real(r->keyframe_delay_ms));
 	json_object_set_new(j, "keyframe_delay_max_ms", json_real(r->keyframe_delay_max_ms));
+	json_object_set_new(j, "caps", json_pack("{s:I,s:i,s:i}", "generation", (json_int_t)r->caps_generation, "width",
+						 r->width, "height", r->height));
 	if (ctx->admin)
 		json_object_set_new(j, "address", json_string(r->address));
 	json_array_append_new(ctx->arr, j);

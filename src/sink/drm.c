@@ -77,6 +77,7 @@ struct _drm_s {
 	uint32_t mode_blob;
 	struct _props_s props;
 	bool set; /* mode set done */
+	struct cr_caps_s caps; /* of the frames we get, from the core's caps events (drm thread) */
 
 	struct _buf_s buf[2];
 	int front;
@@ -587,7 +588,7 @@ static void _drop_imports(struct _drm_s *d)
 static int _show_copy(struct _drm_s *d, struct cr_frame_s *f)
 {
 	struct cr_frame_s *src = f;
-	if (f->format != CR_PIXFMT_YUV420 || f->width != d->rw || f->height != d->rh) {
+	if (d->caps.format != CR_PIXFMT_YUV420 || d->caps.width != d->rw || d->caps.height != d->rh) {
 		/* Frames as captured (zero-copy subscription) that the plane cannot take. */
 		if (!d->conv && !(d->conv = cr_converter_new()))
 			return -ENOMEM;
@@ -611,6 +612,15 @@ static int _show_copy(struct _drm_s *d, struct cr_frame_s *f)
 		d->copied_frames++;
 	}
 	return r;
+}
+
+/* The core's caps event (inside cr_sub_pop, on the drm thread). */
+static void _drm_caps(const struct cr_caps_s *caps, void *opaque)
+{
+	struct _drm_s *d = opaque;
+	d->caps = *caps;
+	CR_LOG_D(d->who, "drm %s: frames are %s %dx%d now (caps #%llu)", d->path, cr_pixfmt_name(caps->format),
+		 caps->width, caps->height, (unsigned long long)caps->generation);
 }
 
 static void *_drm_thread(void *arg)
@@ -733,7 +743,8 @@ static int _drm_open(struct cr_sink_s *sink)
 	char name[96];
 	cr_msgf(name, sizeof(name), "drm %s %s", d->path, d->conn_name);
 	struct cr_sub_req_s req = {.kind = CR_SUB_RAW, .format = zc ? CR_PIXFMT_NONE : CR_PIXFMT_YUV420,
-				   .width = zc ? 0 : d->rw, .height = zc ? 0 : d->rh, .depth = 2, .name = name};
+				   .width = zc ? 0 : d->rw, .height = zc ? 0 : d->rh, .depth = 2, .name = name,
+				   .caps = _drm_caps, .opaque = d};
 	d->sub = cr_stream_subscribe(sink->stream, &req);
 	if (!d->sub) {
 		cr_msgf(err, errlen, "drm %s: cannot subscribe to the stream", d->path);

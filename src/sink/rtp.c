@@ -204,6 +204,24 @@ static void _read_rtcp(struct _rtp_sink_s *r)
 	}
 }
 
+/* The core's caps event (inside cr_sub_pop, on the sink thread), before the
+ * first packet with new caps (a keyframe carrying its parameter sets): the
+ * parameter sets kept for /sdp describe the old caps, so the SDP waits for
+ * the new ones. */
+static void _caps(const struct cr_caps_s *caps, void *opaque)
+{
+	struct _rtp_sink_s *r = opaque;
+	pthread_mutex_lock(&r->ps_lock);
+	r->ps_len = 0;
+	r->info.width = caps->width;
+	r->info.height = caps->height;
+	r->info.caps_generation = caps->generation;
+	pthread_mutex_unlock(&r->ps_lock);
+	if (caps->generation > 1)
+		CR_LOG_I(cr_stream_name(r->sink->stream), "rtp sink %s: caps changed to %s %dx%d",
+			 r->sink->cfg->address, cr_codec_name(caps->codec), caps->width, caps->height);
+}
+
 static void *_thread(void *arg)
 {
 	struct _rtp_sink_s *r = arg;
@@ -309,7 +327,8 @@ static int _open(struct cr_sink_s *sink)
 	r->ts_offset = rnd[2];
 	char name[140];
 	snprintf(name, sizeof(name), "rtp %s", sink->cfg->address);
-	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = enc, .depth = 8, .name = name};
+	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = enc, .depth = 8, .name = name,
+				   .caps = _caps, .opaque = r};
 	r->sub = cr_stream_subscribe(sink->stream, &req);
 	if (!r->sub) {
 		snprintf(sink->error, sizeof(sink->error), "rtp sink: cannot subscribe to the stream");

@@ -16,6 +16,10 @@ struct cr_rtp_sink_info_s {
 	 * (the last one, the longest) */
 	uint64_t keyframes_answered;
 	double keyframe_delay_ms, keyframe_delay_max_ms;
+	/* What it sends, from the core's caps events: size and how many times
+	 * the caps changed (1 = the first caps). */
+	int width, height;
+	uint64_t caps_generation;
 };
 
 /* Every open RTP sink (any thread). */

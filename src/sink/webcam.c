@@ -71,6 +71,7 @@ struct _webcam_s {
 	enum cr_pixfmt_e format;
 	int width, height, fps; /* width 0: not known yet (from the first frame) */
 	bool configured;        /* format set, buffers mapped, streaming */
+	bool caps_fit;          /* the core's caps of our frames are what the device takes */
 	void *buf[_N_BUFS];
 	size_t buf_len[_N_BUFS];
 	int n_bufs, next_buf;
@@ -492,16 +493,29 @@ static bool _learn_size(struct _webcam_s *w)
 			failing_since = 0;
 		else if (!failing_since)
 			failing_since = now;
+		struct cr_caps_s caps; /* the size as the core says it, not probed from the frame */
 		if (f && (!f->placeholder || now - start > 60000000000LL ||
-			  (failing_since && now - failing_since > 3000000000LL))) {
-			w->width = f->width & ~1;
-			w->height = f->height & ~1;
+			  (failing_since && now - failing_since > 3000000000LL)) && cr_sub_caps(probe, &caps) == 0) {
+			w->width = caps.width & ~1;
+			w->height = caps.height & ~1;
 			ok = w->width > 0 && w->height > 0;
 		}
 		cr_frame_unref(f);
 	}
 	cr_stream_unsubscribe(probe);
 	return ok;
+}
+
+/* The core's caps event (inside cr_sub_pop, on the webcam thread): frames
+ * of another format or size than the device's are not ours to copy. */
+static void _webcam_caps(const struct cr_caps_s *caps, void *opaque)
+{
+	struct _webcam_s *w = opaque;
+	w->caps_fit = caps->format == w->format && caps->width == w->width && caps->height == w->height;
+	if (!w->caps_fit)
+		CR_LOG_W(w->who, "webcam %s: the stream gives %s %dx%d, the device takes %s %dx%d: frames skipped",
+			 w->path, cr_pixfmt_name(caps->format), caps->width, caps->height, cr_pixfmt_name(w->format),
+			 w->width, w->height);
 }
 
 static void *_webcam_thread(void *arg)
@@ -536,7 +550,8 @@ static void *_webcam_thread(void *arg)
 	char name[300];
 	cr_msgf(name, sizeof(name), "webcam %s", w->path);
 	struct cr_sub_req_s req = {.kind = CR_SUB_RAW, .format = w->format, .width = w->width,
-				   .height = w->height, .depth = 2, .name = name};
+				   .height = w->height, .depth = 2, .name = name,
+				   .caps = _webcam_caps, .opaque = w};
 	w->sub = cr_stream_subscribe(w->sink->stream, &req);
 	if (!w->sub) {
 		CR_LOG_E(w->who, "webcam %s: cannot subscribe to the stream", w->path);
@@ -554,9 +569,8 @@ static void *_webcam_thread(void *arg)
 			continue;
 		}
 		/* Pace to the configured rate: skip frames that come early. (The
-		 * stream converts to our size; anything else is not ours to copy.) */
-		if ((interval && now < w->next_due_ns - interval / 4) || f->format != w->format ||
-		    f->width != w->width || f->height != w->height) {
+		 * stream converts to our size; frames under other caps are not ours.) */
+		if ((interval && now < w->next_due_ns - interval / 4) || !w->caps_fit) {
 			atomic_fetch_add(&w->skipped, 1);
 			cr_sub_drop(w->sub);
 		} else {
