@@ -142,9 +142,8 @@ static int _run(int argc, char **argv)
 		{"stop", no_argument, NULL, 'S'},	  {"hold", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
-	struct cr_sink_cfg_s cfg;
+	struct cr_overlay_opts_s cfg; /* the overlay sink's keys */
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.type = CR_SINK_OVERLAY;
 	bool json = false, start = false, stop = false, changes = false;
 	int hold = -1, c;
 	char *end;

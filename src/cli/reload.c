@@ -41,20 +41,10 @@ static bool _same_media(const struct cr_media_cfg_s *a, const struct cr_media_cf
 
 static bool _same_sink(const struct cr_sink_cfg_s *a, const struct cr_sink_cfg_s *b)
 {
-	struct cr_sink_cfg_s *x = malloc(sizeof(*x)), *y = malloc(sizeof(*y));
-	bool same = false;
-	if (x && y) {
-		memcpy(x, a, sizeof(*x));
-		memcpy(y, b, sizeof(*y));
-		x->line = y->line = 0;
-		x->ice_servers = y->ice_servers = NULL; /* blocks: compared by what they hold */
-		same = memcmp(x, y, sizeof(*x)) == 0 &&
-		       (!a->n_ice_servers ||
-			memcmp(a->ice_servers, b->ice_servers, (size_t)a->n_ice_servers * sizeof(*a->ice_servers)) == 0);
-	}
-	free(x);
-	free(y);
-	return same;
+	struct cr_sink_cfg_s x = *a, y = *b;
+	x.line = y.line = 0;
+	x.opts = y.opts = NULL; /* blocks: compared by what they hold */
+	return memcmp(&x, &y, sizeof(x)) == 0 && (!a->opts_size || memcmp(a->opts, b->opts, a->opts_size) == 0);
 }
 
 static bool _same_audio(const struct cr_audio_cfg_s *a, const struct cr_audio_cfg_s *b)

@@ -295,7 +295,8 @@ static int _run(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	struct cr_stream_cfg_s *s = cfg.streams[0] = cr_config_block(&cfg, sizeof(*s));
 	struct cr_sink_cfg_s *sk = s ? cr_config_block(&cfg, sizeof(*sk)) : NULL;
-	if (!sk) {
+	struct cr_webcam_opts_s *wo = sk ? cr_config_block(&cfg, sizeof(*wo)) : NULL; /* the webcam sink's block */
+	if (!wo) {
 		fprintf(stderr, "camrelay webcam: out of memory\n");
 		return 1;
 	}
@@ -315,8 +316,10 @@ static int _run(int argc, char **argv)
 	sk->width = w;
 	sk->height = h;
 	sk->fps = fps;
-	sk->keep_format = keep_format;
-	sk->timeout_ms = timeout_ms;
+	sk->opts = wo;
+	sk->opts_size = sizeof(*wo);
+	wo->keep_format = keep_format;
+	wo->timeout_ms = timeout_ms;
 	_choose_sink(to, sk);
 	if (http_listen)
 		snprintf(cfg.http.listen, sizeof(cfg.http.listen), "%s", http_listen);

@@ -89,16 +89,20 @@ static int _backend_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 	char sub[CR_CFG_PATH], who[128];
 	int rc;
 	for (const struct cr_option_s *o = b->options; o && o->key; o++)
-		if (cr_cfg_option_end(o) > sizeof(*sink))
+		if (cr_cfg_option_end(o) > b->opts_size)
 			return cr_cfg_fail_at(c, cr_toml_line(t), cr_toml_col(t), path,
 					      "sink %s: option %s does not fit its block (a bug in its table)", b->name,
 					      o->key);
-	cr_options_defaults(b->options, sink);
+	/* the block of this sink's type only */
+	if (b->opts_size && !(sink->opts = cr_config_block(c->cfg, b->opts_size)))
+		return cr_cfg_fail_at(c, cr_toml_line(t), cr_toml_col(t), path, "out of memory");
+	sink->opts_size = b->opts_size;
+	cr_options_defaults(b->options, sink->opts);
 	for (size_t i = 0; i < cr_toml_len(t); i++) {
 		const struct cr_toml_s *v = cr_toml_at(t, i);
 		const char *key = cr_toml_key(v);
 		const struct cr_option_s *o = cr_option_find(b->options, key);
-		if (o && (rc = cr_cfg_load_option(c, t, path, o, sink)) < 0)
+		if (o && (rc = cr_cfg_load_option(c, t, path, o, sink->opts)) < 0)
 			return rc;
 		if (!o && cr_cfg_index_of(_common, key) < 0 && _takers(key, who, sizeof(who)))
 			return cr_cfg_fail_at(c, cr_toml_key_line(v), cr_toml_key_col(v),
@@ -107,7 +111,7 @@ static int _backend_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 	}
 	if ((rc = cr_cfg_check_required(c, t, path, b->options)) < 0)
 		return rc;
-	return b->check ? b->check(c, t, path, sink) : 0;
+	return b->check ? b->check(c, t, path, sink->opts) : 0;
 }
 
 int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink)

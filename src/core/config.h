@@ -150,48 +150,18 @@ struct cr_ice_server_cfg_s {
 	char credential[256];
 };
 
+/* One [[stream.<name>.sinks]] entry: the keys every sink takes, and a block
+ * holding the keys of its type only (the sink backend's option table says
+ * what is in it and how big it is: src/sink/<name>.h declares the struct),
+ * allocated per configured sink. */
 struct cr_sink_cfg_s {
 	enum cr_sink_type_e type;
 	char device[256];    /* webcam/drm/overlay device, or card label */
-	char address[128];   /* rtp: host:port */
 	enum cr_pixfmt_e pixel_format; /* webcam: format to write */
 	int width, height, fps; /* 0 = from source */
 	int line;
-
-	/* webcam (src/sink/webcam.c; v4l2loopback's controls of the same names) */
-	bool keep_format;    /* default true: the format outlives camrelay */
-	int timeout_ms;      /* default 1500: "not running" picture after this long; 0 = off */
-
-	/* overlay (seed 003; src/sink/overlay.c). Rectangles are x, y, w, h. */
-	bool has_window;
-	int window[4];       /* overlay window on the framebuffer */
-	int n_clips;
-	int clips[CR_MAX_OVERLAY_RECTS][4];  /* framebuffer areas the video leaves alone */
-	int n_bitmap;
-	int bitmap[CR_MAX_OVERLAY_RECTS][4]; /* window areas where video shows (clip bitmap) */
-	bool has_chromakey;
-	uint32_t chromakey;  /* 0xRRGGBB, converted to the framebuffer's format */
-	bool has_global_alpha;
-	int global_alpha;    /* 0..255 */
-	uint32_t fbuf_flags; /* V4L2_FBUF_FLAG_* named in `flags` */
-	bool has_flags;
-	bool destructive;    /* capture overlay into framebuffer memory (needs CAP_SYS_ADMIN) */
-	char framebuffer[64];/* /dev/fbN: destructive target, or where the OSD is drawn */
-	bool osd;            /* output overlay: draw stream name, time, fps, viewers */
-
-	/* drm (src/sink/drm.c) */
-	char connector[32];  /* "Virtual-1", "HDMI-A-1"; "" = first connected */
-	char mode[32];       /* "1024x768", "1024x768@60"; "" = preferred */
-	bool has_rect;
-	int rect[4];         /* where the video goes on the screen; none = full screen */
-
-	/* whip (src/sink/whip.c) */
-	char url[512];       /* http:// or https:// WHIP endpoint; rtsp: rtsp://[user:pass@]server[:port]/path */
-	char token[1024];    /* Authorization: Bearer; "" = none */
-	int backoff_max_ms;  /* longest wait between attempts, default 8000 */
-	int n_ice_servers;
-	/* a block of the config's (n_ice_servers entries), NULL without any */
-	struct cr_ice_server_cfg_s *ice_servers;
+	void *opts;          /* the sink type's block, opts_size bytes (a block of the config's) */
+	size_t opts_size;
 };
 
 struct cr_mjpeg_cfg_s {

@@ -46,7 +46,8 @@ struct cr_option_s {
 struct cr_sink_schema_s {
 	const char *name;
 	int type;                          /* enum cr_sink_type_e */
-	const struct cr_option_s *options; /* offsets into struct cr_sink_cfg_s */
+	const struct cr_option_s *options; /* offsets into the sink's own block */
+	size_t opts_size;                  /* that block's size (allocated per configured sink) */
 	/* Optional: checks keys against each other once all are read. */
 	int (*check)(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, void *sink);
 };

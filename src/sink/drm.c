@@ -43,6 +43,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stream.h"
+#include "sink/drm.h"
 #include "sink/sink.h"
 
 #define _N_IMPORTS 16
@@ -182,7 +183,7 @@ static bool _mode_matches(const drmModeModeInfo *m, const char *want)
 /* Picks connector, mode, CRTC and planes; the message names what there is. */
 static int _pick(struct _drm_s *d, char *err, size_t errlen)
 {
-	const struct cr_sink_cfg_s *cfg = d->sink->cfg;
+	const struct cr_drm_opts_s *cfg = d->sink->cfg->opts;
 	drmModeRes *res = drmModeGetResources(d->fd);
 	if (!res) {
 		cr_msgf(err, errlen, "%s is not a KMS display device (drmModeGetResources: %s)", d->path, strerror(errno));
@@ -334,7 +335,7 @@ static int _alloc_bufs(struct _drm_s *d, char *err, size_t errlen)
 		}
 		memset(b->map, 0, b->size);
 	}
-	const struct cr_sink_cfg_s *cfg = d->sink->cfg;
+	const struct cr_drm_opts_s *cfg = d->sink->cfg->opts;
 	if (cfg->has_rect) {
 		d->rx = cfg->rect[0] < 0 ? 0 : cfg->rect[0];
 		d->ry = cfg->rect[1] < 0 ? 0 : cfg->rect[1];
@@ -770,7 +771,7 @@ static int _drm_open(struct cr_sink_s *sink)
 static int _load_mode(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		      const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_drm_opts_s *sink = block;
 	const struct cr_toml_s *mv = NULL;
 	unsigned mw, mh, hz;
 	char end, sub[CR_CFG_PATH];
@@ -785,19 +786,19 @@ static int _load_mode(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const c
 static int _load_rect(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		      const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_drm_opts_s *sink = block;
 	int rc = cr_cfg_get_rect(c, t, path, o->key, sink->rect);
 	sink->has_rect = rc > 0;
 	return rc;
 }
 
-#define _FIELD_SIZE(f) sizeof(((struct cr_sink_cfg_s *)0)->f)
+#define _FIELD_SIZE(f) sizeof(((struct cr_drm_opts_s *)0)->f)
 static const struct cr_option_s _options[] = {
-	{.key = "connector", .type = CR_OPT_STRING, .offset = offsetof(struct cr_sink_cfg_s, connector),
+	{.key = "connector", .type = CR_OPT_STRING, .offset = offsetof(struct cr_drm_opts_s, connector),
 	 .size = _FIELD_SIZE(connector), .help = "\"HDMI-A-1\", \"Virtual-1\"; \"\" = first connected"},
-	{.key = "mode", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_sink_cfg_s, mode), .size = _FIELD_SIZE(mode),
+	{.key = "mode", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_drm_opts_s, mode), .size = _FIELD_SIZE(mode),
 	 .load = _load_mode, .help = "WxH or WxH@Hz; \"\" = the screen's preferred mode"},
-	{.key = "rect", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_sink_cfg_s, rect), .size = _FIELD_SIZE(rect),
+	{.key = "rect", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_drm_opts_s, rect), .size = _FIELD_SIZE(rect),
 	 .load = _load_rect, .help = "where the video goes on the screen"},
 	CR_OPTS_END,
 };
@@ -806,6 +807,7 @@ const struct cr_sink_ops_s cr_sink_drm = {
 	.name = "drm",
 	.type = CR_SINK_DRM,
 	.options = _options,
+	.opts_size = sizeof(struct cr_drm_opts_s),
 	.open = _drm_open,
 	.close = _drm_close,
 };

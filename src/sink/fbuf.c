@@ -253,7 +253,7 @@ static int _refuse(const struct cr_fbuf_state_s *st, const char *dev, const char
 }
 
 /* Checks every requested feature against the capability flags. */
-static int _check_caps(const char *dev, const struct cr_sink_cfg_s *cfg, uint32_t want,
+static int _check_caps(const char *dev, const struct cr_overlay_opts_s *cfg, uint32_t want,
 		       const struct cr_fbuf_state_s *st, char *err, size_t errlen)
 {
 	uint32_t caps = st->fb.capability;
@@ -286,7 +286,7 @@ static int _check_caps(const char *dev, const struct cr_sink_cfg_s *cfg, uint32_
 	return 0;
 }
 
-static int _set_fbuf_destructive(int fd, const char *dev, const struct cr_sink_cfg_s *cfg, uint32_t want,
+static int _set_fbuf_destructive(int fd, const char *dev, const struct cr_overlay_opts_s *cfg, uint32_t want,
 				 char *notes, size_t noteslen, char *err, size_t errlen)
 {
 	const char *fbpath = cfg->framebuffer[0] ? cfg->framebuffer : "/dev/fb0";
@@ -345,7 +345,7 @@ static int _set_fbuf_destructive(int fd, const char *dev, const struct cr_sink_c
 
 /* Bits set where the video shows, in window coordinates (1 bit per pixel,
  * rows of (width + 7) / 8 bytes). */
-static uint8_t *_bitmap(const struct cr_sink_cfg_s *cfg, int w, int h)
+static uint8_t *_bitmap(const struct cr_overlay_opts_s *cfg, int w, int h)
 {
 	size_t stride = ((size_t)w + 7) / 8;
 	uint8_t *bm = calloc(stride * (size_t)h + 1, 1);
@@ -360,7 +360,7 @@ static uint8_t *_bitmap(const struct cr_sink_cfg_s *cfg, int w, int h)
 	return bm;
 }
 
-static int _set_window(int fd, const char *dev, const struct cr_sink_cfg_s *cfg, struct cr_fbuf_state_s *st,
+static int _set_window(int fd, const char *dev, const struct cr_overlay_opts_s *cfg, struct cr_fbuf_state_s *st,
 		       char *notes, size_t noteslen, char *err, size_t errlen)
 {
 	struct v4l2_clip clips[CR_MAX_OVERLAY_RECTS];
@@ -422,7 +422,7 @@ static int _set_window(int fd, const char *dev, const struct cr_sink_cfg_s *cfg,
 	return 0;
 }
 
-int cr_fbuf_apply(int fd, const char *dev, const struct cr_sink_cfg_s *cfg, struct cr_fbuf_state_s *st,
+int cr_fbuf_apply(int fd, const char *dev, const struct cr_overlay_opts_s *cfg, struct cr_fbuf_state_s *st,
 		  char *notes, size_t noteslen, char *err, size_t errlen)
 {
 	if (notes && noteslen)

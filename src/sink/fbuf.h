@@ -29,6 +29,27 @@ const char *cr_fbuf_flag_name(uint32_t bit);
 
 #define CR_FBUF_MAX_CLIPS 64
 
+/* The overlay sink's own keys (its block in struct cr_sink_cfg_s, its option
+ * table in src/sink/overlay.c; also what `camrelay overlay` sets). Rectangles
+ * are x, y, w, h. */
+struct cr_overlay_opts_s {
+	bool has_window;
+	int window[4];       /* overlay window on the framebuffer */
+	int n_clips;
+	int clips[CR_MAX_OVERLAY_RECTS][4];  /* framebuffer areas the video leaves alone */
+	int n_bitmap;
+	int bitmap[CR_MAX_OVERLAY_RECTS][4]; /* window areas where video shows (clip bitmap) */
+	bool has_chromakey;
+	uint32_t chromakey;  /* 0xRRGGBB, converted to the framebuffer's format */
+	bool has_global_alpha;
+	int global_alpha;    /* 0..255 */
+	uint32_t fbuf_flags; /* V4L2_FBUF_FLAG_* named in `flags` */
+	bool has_flags;
+	bool destructive;    /* capture overlay into framebuffer memory (needs CAP_SYS_ADMIN) */
+	char framebuffer[64];/* /dev/fbN: destructive target, or where the OSD is drawn */
+	bool osd;            /* output overlay: draw stream name, time, fps, viewers */
+};
+
 /* What a device says about its overlay. */
 struct cr_fbuf_state_s {
 	bool output;                 /* video output overlay (OSD) rather than capture overlay */
@@ -50,7 +71,7 @@ int cr_fbuf_query(int fd, const char *dev, struct cr_fbuf_state_s *st, char *err
  * capabilities do not offer, naming them. st is re-read afterwards. A
  * driver that adjusts a value (window size follows the capture size on
  * most devices) is not an error; notes (may be NULL) says what changed. */
-int cr_fbuf_apply(int fd, const char *dev, const struct cr_sink_cfg_s *cfg, struct cr_fbuf_state_s *st,
+int cr_fbuf_apply(int fd, const char *dev, const struct cr_overlay_opts_s *cfg, struct cr_fbuf_state_s *st,
 		  char *notes, size_t noteslen, char *err, size_t errlen);
 
 /* VIDIOC_OVERLAY on (true) or off. */

@@ -134,7 +134,7 @@ static void *_osd_thread(void *arg)
  * the chroma key colour when keying, else fully transparent. */
 static int _osd_open(struct _overlay_s *o, char *err, size_t errlen)
 {
-	const struct cr_sink_cfg_s *cfg = o->sink->cfg;
+	const struct cr_overlay_opts_s *cfg = o->sink->cfg->opts;
 	if (cfg->framebuffer[0])
 		cr_msgf(o->fbpath, sizeof(o->fbpath), "%s", cfg->framebuffer);
 	else if (cr_fbdev_find((unsigned long)o->st.fb.base, o->fbpath, sizeof(o->fbpath)) < 0) {
@@ -208,6 +208,7 @@ static void _overlay_close(struct cr_sink_s *sink)
 static int _overlay_open(struct cr_sink_s *sink)
 {
 	const struct cr_sink_cfg_s *cfg = sink->cfg;
+	const struct cr_overlay_opts_s *oo = cfg->opts;
 	char *err = sink->error;
 	size_t errlen = sizeof(sink->error);
 	struct _overlay_s *o = calloc(1, sizeof(*o));
@@ -224,17 +225,17 @@ static int _overlay_open(struct cr_sink_s *sink)
 	char notes[512] = "";
 	if (r >= 0)
 		r = cr_fbuf_query(o->fd, o->path, &o->st, err, errlen);
-	if (r >= 0 && cfg->osd && !o->st.output) {
+	if (r >= 0 && oo->osd && !o->st.output) {
 		cr_msgf(err, errlen, "osd = true needs a video output overlay; %s is a capture overlay", o->path);
 		r = -EINVAL;
 	}
 	if (r >= 0)
-		r = cr_fbuf_apply(o->fd, o->path, cfg, &o->st, notes, sizeof(notes), err, errlen);
-	if (r >= 0 && cfg->osd)
+		r = cr_fbuf_apply(o->fd, o->path, oo, &o->st, notes, sizeof(notes), err, errlen);
+	if (r >= 0 && oo->osd)
 		r = _osd_open(o, err, errlen);
 	if (r >= 0 && (r = cr_fbuf_overlay(o->fd, o->path, true, err, errlen)) >= 0)
 		o->started = true;
-	if (r >= 0 && cfg->osd) {
+	if (r >= 0 && oo->osd) {
 		_draw_osd(o);
 		if (pthread_create(&o->thread, NULL, _osd_thread, o) == 0)
 			o->has_thread = true;
@@ -247,7 +248,7 @@ static int _overlay_open(struct cr_sink_s *sink)
 	cr_fbuf_caps_str(o->st.fb.capability, caps, sizeof(caps));
 	cr_fbuf_flags_str(o->st.fb.flags, flags, sizeof(flags));
 	CR_LOG_I(o->who, "overlay %s (%s): %s overlay on, window %ux%u%+d%+d, flags %s (capabilities: %s)%s%s%s%s",
-		 o->path, o->st.card, o->st.output ? "video output" : cfg->destructive ? "destructive" : "capture",
+		 o->path, o->st.card, o->st.output ? "video output" : oo->destructive ? "destructive" : "capture",
 		 o->st.win.w.width, o->st.win.w.height, o->st.win.w.left, o->st.win.w.top, flags, caps,
 		 o->fbmem ? ", OSD in " : "", o->fbmem ? o->fbpath : "", notes[0] ? "; " : "", notes);
 	if (!o->st.output)
@@ -261,7 +262,7 @@ static int _overlay_open(struct cr_sink_s *sink)
 static int _load_rect(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		      const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_overlay_opts_s *sink = block;
 	int rc;
 	if (strcmp(o->key, "window") == 0) {
 		rc = cr_cfg_get_rect(c, t, path, o->key, sink->window);
@@ -277,7 +278,7 @@ static int _load_rect(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const c
 static int _load_key(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		     const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_overlay_opts_s *sink = block;
 	int64_t v = 0;
 	bool chroma = strcmp(o->key, "chromakey") == 0;
 	int rc = cr_cfg_get_int(c, t, path, o->key, 0, chroma ? 0xffffff : 255, &v);
@@ -301,7 +302,7 @@ static const uint32_t _flag_bits[] = {V4L2_FBUF_FLAG_PRIMARY, V4L2_FBUF_FLAG_OVE
 static int _load_flags(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		       const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_overlay_opts_s *sink = block;
 	const struct cr_toml_s *v = cr_toml_get(t, o->key);
 	char sub[CR_CFG_PATH], list[256];
 	if (!v)
@@ -327,7 +328,7 @@ static int _load_flags(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 static int _load_framebuffer(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			     const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_overlay_opts_s *sink = block;
 	const struct cr_toml_s *fbv = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_get_str(c, t, path, o->key, sink->framebuffer, sizeof(sink->framebuffer), &fbv);
@@ -339,7 +340,7 @@ static int _load_framebuffer(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, 
 
 static int _check(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, void *block)
 {
-	const struct cr_sink_cfg_s *sink = block;
+	const struct cr_overlay_opts_s *sink = block;
 	char sub[CR_CFG_PATH];
 	if (sink->destructive && sink->osd)
 		return CR_CFG_FAIL(c, cr_toml_get(t, "osd"), cr_cfg_sub(sub, sizeof(sub), path, "osd"),
@@ -348,7 +349,7 @@ static int _check(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char 
 	return 0;
 }
 
-#define _OFF(f) .offset = offsetof(struct cr_sink_cfg_s, f), .size = sizeof(((struct cr_sink_cfg_s *)0)->f)
+#define _OFF(f) .offset = offsetof(struct cr_overlay_opts_s, f), .size = sizeof(((struct cr_overlay_opts_s *)0)->f)
 static const struct cr_option_s _options[] = {
 	{.key = "window", .type = CR_OPT_CUSTOM, _OFF(window), .load = _load_rect,
 	 .help = "overlay window on the framebuffer"},
@@ -372,6 +373,7 @@ const struct cr_sink_ops_s cr_sink_overlay = {
 	.name = "overlay",
 	.type = CR_SINK_OVERLAY,
 	.options = _options,
+	.opts_size = sizeof(struct cr_overlay_opts_s),
 	.check = _check,
 	.open = _overlay_open,
 	.close = _overlay_close,

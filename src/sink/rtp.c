@@ -39,6 +39,9 @@
 #include "sink/rtp_sink.h"
 #include "sink/sink.h"
 
+/* The sink's address key, from its own block. */
+#define _ADDRESS(sink) (((const struct cr_rtp_sink_opts_s *)(sink)->cfg->opts)->address)
+
 struct _rtp_sink_s {
 	struct cr_sink_s *sink;
 	int fd;
@@ -76,7 +79,7 @@ static void _send(void *opaque, uint8_t *pkt, size_t len)
 	struct _rtp_sink_s *r = opaque;
 	if (sendto(r->fd, pkt, len, 0, (struct sockaddr *)&r->dst, r->dst_len) < 0)
 		CR_LOG_ONCE(r->failed_logged, CR_LOG_WARN, cr_stream_name(r->sink->stream),
-			    "rtp sink: sending to %s failed: %s", r->sink->cfg->address, strerror(errno));
+			    "rtp sink: sending to %s failed: %s", _ADDRESS(r->sink), strerror(errno));
 }
 
 static socklen_t _salen(const struct sockaddr_storage *a)
@@ -125,7 +128,7 @@ static void _send_audio(void *opaque, uint8_t *pkt, size_t len)
 	struct _rtp_sink_s *r = opaque;
 	if (sendto(r->fd, pkt, len, 0, (struct sockaddr *)&r->adst, _salen(&r->adst)) < 0)
 		CR_LOG_ONCE(r->afailed_logged, CR_LOG_WARN, cr_stream_name(r->sink->stream),
-			    "rtp sink: sending audio to %s + 2 failed: %s", r->sink->cfg->address, strerror(errno));
+			    "rtp sink: sending audio to %s + 2 failed: %s", _ADDRESS(r->sink), strerror(errno));
 }
 
 static int64_t _realtime_ns(void)
@@ -199,7 +202,7 @@ static void _read_rtcp(struct _rtp_sink_s *r)
 				r->key_asked_rt_ns = _arrival_ns(&mh);
 			cr_sub_request_keyframe(r->sub);
 			CR_LOG_D(cr_stream_name(r->sink->stream), "rtp sink %s: keyframe asked for by the receiver (%s)",
-				 r->sink->cfg->address, ri.pli ? "PLI" : "FIR");
+				 _ADDRESS(r->sink), ri.pli ? "PLI" : "FIR");
 		}
 	}
 }
@@ -219,7 +222,7 @@ static void _caps(const struct cr_caps_s *caps, void *opaque)
 	pthread_mutex_unlock(&r->ps_lock);
 	if (caps->generation > 1)
 		CR_LOG_I(cr_stream_name(r->sink->stream), "rtp sink %s: caps changed to %s %dx%d",
-			 r->sink->cfg->address, cr_codec_name(caps->codec), caps->width, caps->height);
+			 _ADDRESS(r->sink), cr_codec_name(caps->codec), caps->width, caps->height);
 }
 
 static void *_thread(void *arg)
@@ -294,10 +297,10 @@ static int _open(struct cr_sink_s *sink)
 	r->sink = sink;
 	r->fd = -1;
 	pthread_mutex_init(&r->ps_lock, NULL);
-	if (_resolve(r, sink->cfg->address) < 0) {
+	if (_resolve(r, _ADDRESS(sink)) < 0) {
 		snprintf(sink->error, sizeof(sink->error),
 			 "rtp sink (line %d): cannot resolve address \"%s\" (expected host:port)",
-			 sink->cfg->line, sink->cfg->address);
+			 sink->cfg->line, _ADDRESS(sink));
 		goto error;
 	}
 	r->fd = socket(r->dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -326,7 +329,7 @@ static int _open(struct cr_sink_s *sink)
 	r->rtp.opaque = r;
 	r->ts_offset = rnd[2];
 	char name[140];
-	snprintf(name, sizeof(name), "rtp %s", sink->cfg->address);
+	snprintf(name, sizeof(name), "rtp %s", _ADDRESS(sink));
 	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = enc, .depth = 8, .name = name,
 				   .caps = _caps, .opaque = r};
 	r->sub = cr_stream_subscribe(sink->stream, &req);
@@ -351,15 +354,15 @@ static int _open(struct cr_sink_s *sink)
 		goto error;
 	}
 	if (audio && !(r->asub = cr_audio_subscribe(audio, _audio_deliver, r)))
-		CR_LOG_E(sc->name, "rtp sink %s: out of memory: no audio", sink->cfg->address);
+		CR_LOG_E(sc->name, "rtp sink %s: out of memory: no audio", _ADDRESS(sink));
 	sink->priv = r;
 	snprintf(r->info.stream, sizeof(r->info.stream), "%s", sc->name);
-	snprintf(r->info.address, sizeof(r->info.address), "%s", sink->cfg->address);
+	snprintf(r->info.address, sizeof(r->info.address), "%s", _ADDRESS(sink));
 	pthread_mutex_lock(&_reg_lock);
 	r->next = _all;
 	_all = r;
 	pthread_mutex_unlock(&_reg_lock);
-	CR_LOG_I(sc->name, "rtp sink: %s to %s%s (SDP at /sdp/%s)", cr_codec_name(enc.codec), sink->cfg->address,
+	CR_LOG_I(sc->name, "rtp sink: %s to %s%s (SDP at /sdp/%s)", cr_codec_name(enc.codec), _ADDRESS(sink),
 		 r->asub ? ", Opus to its port + 2" : "", sc->name);
 	return 0;
 error:
@@ -401,7 +404,7 @@ static int _sdp(struct cr_sink_s *sink, char *out, size_t cap, bool last)
 	struct _rtp_sink_s *r = sink->priv;
 	const struct cr_stream_cfg_s *sc = cr_stream_cfg(sink->stream);
 	char host[128], port[8];
-	if (cr_hostport_split(sink->cfg->address, host, sizeof(host), port, sizeof(port)) < 0)
+	if (cr_hostport_split(_ADDRESS(sink), host, sizeof(host), port, sizeof(port)) < 0)
 		return -EINVAL;
 	uint8_t ps[sizeof(r->ps)];
 	size_t ps_len = 0;
@@ -429,13 +432,13 @@ static int _sdp(struct cr_sink_s *sink, char *out, size_t cap, bool last)
 static int _load_address(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			 const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_rtp_sink_opts_s *sink = block;
 	return cr_cfg_get_hostport(c, t, path, o->key, sink->address, sizeof(sink->address));
 }
 
 static const struct cr_option_s _options[] = {
-	{.key = "address", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_sink_cfg_s, address),
-	 .size = sizeof(((struct cr_sink_cfg_s *)0)->address), .load = _load_address,
+	{.key = "address", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_rtp_sink_opts_s, address),
+	 .size = sizeof(((struct cr_rtp_sink_opts_s *)0)->address), .load = _load_address,
 	 .required = " (an rtp sink sends to host:port)", .help = "host:port the RTP goes to (RTCP +1)"},
 	CR_OPTS_END,
 };
@@ -444,6 +447,7 @@ const struct cr_sink_ops_s cr_sink_rtp = {
 	.name = "rtp",
 	.type = CR_SINK_RTP,
 	.options = _options,
+	.opts_size = sizeof(struct cr_rtp_sink_opts_s),
 	.open = _open,
 	.close = _close,
 	.sdp = _sdp,

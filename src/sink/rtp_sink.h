@@ -5,6 +5,12 @@
 
 #include <stdint.h>
 
+/* The rtp sink's own keys (its block in struct cr_sink_cfg_s; the option
+ * table in rtp.c). */
+struct cr_rtp_sink_opts_s {
+	char address[128]; /* host:port the RTP goes to (RTCP +1) */
+};
+
 struct cr_rtp_sink_info_s {
 	char stream[64];
 	char address[128];

@@ -38,6 +38,11 @@
 #define _IO_TIMEOUT_MS 3000
 #define _SR_GAP_NS 2000000000LL
 
+/* The sink's own keys (its block of the config; the option table below). */
+struct cr_rtsp_sink_opts_s {
+	char url[512]; /* rtsp://[user:pass@]server[:port]/path */
+};
+
 struct _push_s {
 	struct cr_sink_s *sink;
 	const char *name; /* stream */
@@ -413,9 +418,10 @@ static int _open(struct cr_sink_s *sink)
 	p->sink = sink;
 	p->fd = -1;
 	p->name = sc->name;
-	if (cr_rtsp_parse_url(sink->cfg->url, &p->url) < 0 || !p->url.host[0]) {
+	const struct cr_rtsp_sink_opts_s *opts = sink->cfg->opts;
+	if (cr_rtsp_parse_url(opts->url, &p->url) < 0 || !p->url.host[0]) {
 		snprintf(sink->error, sizeof(sink->error), "rtsp sink (line %d): \"%s\" is not rtsp://[user:pass@]host[:port]/path",
-			 sink->cfg->line, sink->cfg->url);
+			 sink->cfg->line, opts->url);
 		free(p);
 		return -EINVAL;
 	}
@@ -466,7 +472,7 @@ static void _close(struct cr_sink_s *sink)
 static int _load_url(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		     const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_rtsp_sink_opts_s *sink = block;
 	const struct cr_toml_s *url = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_get_str(c, t, path, o->key, sink->url, sizeof(sink->url), &url);
@@ -477,8 +483,8 @@ static int _load_url(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 }
 
 static const struct cr_option_s _options[] = {
-	{.key = "url", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_sink_cfg_s, url),
-	 .size = sizeof(((struct cr_sink_cfg_s *)0)->url), .load = _load_url,
+	{.key = "url", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_rtsp_sink_opts_s, url),
+	 .size = sizeof(((struct cr_rtsp_sink_opts_s *)0)->url), .load = _load_url,
 	 .required = " (an rtsp sink publishes to rtsp://server:8554/path)",
 	 .help = "rtsp://[user:password@]server[:port]/path to publish to"},
 	CR_OPTS_END,
@@ -488,6 +494,7 @@ const struct cr_sink_ops_s cr_sink_rtsp = {
 	.name = "rtsp",
 	.type = CR_SINK_RTSP,
 	.options = _options,
+	.opts_size = sizeof(struct cr_rtsp_sink_opts_s),
 	.open = _open,
 	.close = _close,
 };

@@ -26,11 +26,13 @@ struct cr_sink_ops_s {
 	enum cr_sink_type_e type;
 	int (*open)(struct cr_sink_s *sink);
 	void (*close)(struct cr_sink_s *sink);
-	/* Its own config keys (core/options.h; offsets into struct
-	 * cr_sink_cfg_s), CR_OPTS_END-terminated, and an optional check of
-	 * keys against each other; the config reader gets them through
-	 * cr_sinks_config_tables(). */
+	/* Its own config keys (core/options.h), CR_OPTS_END-terminated, with
+	 * offsets into its own block (struct cr_<name>_opts_s, opts_size bytes,
+	 * allocated per configured sink of this type: cr_sink_cfg_s.opts), and
+	 * an optional check of keys against each other (given the block); the
+	 * config reader gets them through cr_sinks_config_tables(). */
 	const struct cr_option_s *options;
+	size_t opts_size;
 	int (*check)(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, void *sink);
 	/* Optional (rtp): the SDP describing what the sink sends, into out; its
 	 * length, -EAGAIN while it waits for the stream's parameter sets (not

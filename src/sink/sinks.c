@@ -34,7 +34,8 @@ void cr_sinks_config_tables(void)
 	size_t n = 0;
 	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p && n < 16; p++, n++)
 		tables[n] = (struct cr_sink_schema_s){.name = (*p)->name, .type = (int)(*p)->type,
-						      .options = (*p)->options, .check = (*p)->check};
+						      .options = (*p)->options, .opts_size = (*p)->opts_size,
+						      .check = (*p)->check};
 	cr_config_use_sinks(tables, n);
 }
 

@@ -464,7 +464,7 @@ out:
  * when we are gone. */
 static void _set_loop_controls(struct _webcam_s *w)
 {
-	const struct cr_sink_cfg_s *cfg = w->sink->cfg;
+	const struct cr_webcam_opts_s *cfg = w->sink->cfg->opts;
 	_loop_ctrl(w, "keep_format", cfg->keep_format ? 1 : 0);
 	if (cfg->timeout_ms > 0)
 		_upload_timeout_image(w, "camrelay is not running");
@@ -594,7 +594,7 @@ static void _webcam_close(struct cr_sink_s *sink)
 	if (w->sub)
 		cr_stream_unsubscribe(w->sub);
 	if (w->configured) {
-		if (sink->cfg->timeout_ms > 0)
+		if (((const struct cr_webcam_opts_s *)sink->cfg->opts)->timeout_ms > 0)
 			_upload_timeout_image(w, "camrelay stopped");
 		int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
 		cr_v4l2_ioctl(w->fd, VIDIOC_STREAMOFF, &type);
@@ -639,8 +639,9 @@ static int _webcam_open(struct cr_sink_s *sink)
 	/* Well inside v4l2loopback's timeout, so a quiet stream never shows the
 	 * "not running" picture. */
 	w->keepalive_ns = _KEEPALIVE_NS;
-	if (cfg->timeout_ms > 0 && (int64_t)cfg->timeout_ms * 1000000 / 3 < w->keepalive_ns)
-		w->keepalive_ns = (int64_t)cfg->timeout_ms * 1000000 / 3;
+	const struct cr_webcam_opts_s *wo = cfg->opts;
+	if (wo->timeout_ms > 0 && (int64_t)wo->timeout_ms * 1000000 / 3 < w->keepalive_ns)
+		w->keepalive_ns = (int64_t)wo->timeout_ms * 1000000 / 3;
 	sink->priv = w;
 	int r = _resolve(w, cfg->device, sink->error, sizeof(sink->error));
 	if (r == 0)
@@ -667,9 +668,9 @@ static int _webcam_open(struct cr_sink_s *sink)
 
 /* v4l2loopback's controls of the same names. */
 static const struct cr_option_s _options[] = {
-	{.key = "keep_format", .type = CR_OPT_BOOL, .offset = offsetof(struct cr_sink_cfg_s, keep_format), .def = 1,
+	{.key = "keep_format", .type = CR_OPT_BOOL, .offset = offsetof(struct cr_webcam_opts_s, keep_format), .def = 1,
 	 .help = "the device stays a camera after camrelay exits"},
-	{.key = "timeout_ms", .type = CR_OPT_INT, .offset = offsetof(struct cr_sink_cfg_s, timeout_ms), .def = 1500,
+	{.key = "timeout_ms", .type = CR_OPT_INT, .offset = offsetof(struct cr_webcam_opts_s, timeout_ms), .def = 1500,
 	 .min = 0, .max = 100000, .help = "readers get a \"not running\" picture this long after the last frame"},
 	CR_OPTS_END,
 };
@@ -678,6 +679,7 @@ const struct cr_sink_ops_s cr_sink_webcam = {
 	.name = "webcam",
 	.type = CR_SINK_WEBCAM,
 	.options = _options,
+	.opts_size = sizeof(struct cr_webcam_opts_s),
 	.open = _webcam_open,
 	.close = _webcam_close,
 };

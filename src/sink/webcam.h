@@ -5,6 +5,13 @@
 
 #include <stdbool.h>
 
+/* The webcam sink's own keys (its block in struct cr_sink_cfg_s; the option
+ * table in webcam.c): v4l2loopback's controls of the same names. */
+struct cr_webcam_opts_s {
+	bool keep_format; /* default true: the format outlives camrelay */
+	int timeout_ms;   /* default 1500: "not running" picture after this long; 0 = off */
+};
+
 struct cr_webcam_dev_s {
 	char path[64];   /* "/dev/video10" */
 	char label[128]; /* v4l2loopback card_label */

@@ -44,6 +44,10 @@
 #include "net/whip.h"
 #include "rtp/rtp.h"
 #include "sink/sink.h"
+#include "sink/whip_sink.h"
+
+/* The sink's own keys (its block of the config). */
+#define _OPTS(sink) ((const struct cr_whip_opts_s *)(sink)->cfg->opts)
 
 #define _BACKOFF_MIN_S 0.25
 #define _KEYFRAME_GAP_NS 200000000LL
@@ -137,7 +141,7 @@ static void _on_delete(void *opaque, const struct cr_whip_reply_s *r)
 {
 	struct _whip_s *w = opaque;
 	if (r->status && (r->status < 200 || r->status > 299) && r->status != 404)
-		CR_LOG_W(w->stream_name, "whip %s: DELETE of the session answered %d %s", w->sink->cfg->url, r->status,
+		CR_LOG_W(w->stream_name, "whip %s: DELETE of the session answered %d %s", _OPTS(w->sink)->url, r->status,
 			 r->reason);
 	if (w->stopping)
 		event_base_loopbreak(w->base);
@@ -148,7 +152,7 @@ static void _delete_session(struct _whip_s *w, const char *url)
 	char err[200];
 	if (!url[0])
 		return;
-	if (cr_whip_http_request(w->http, "DELETE", url, w->sink->cfg->token, NULL, NULL, NULL, 0, _on_delete, w, err,
+	if (cr_whip_http_request(w->http, "DELETE", url, _OPTS(w->sink)->token, NULL, NULL, NULL, 0, _on_delete, w, err,
 				 sizeof(err)) < 0)
 		CR_LOG_W(w->stream_name, "whip: DELETE %s: %s", url, err);
 	else
@@ -171,7 +175,7 @@ static void _retry(struct _whip_s *w, const char *why)
 	w->peer = NULL;
 	if (w->stopping)
 		return;
-	CR_LOG_W(w->stream_name, "whip %s: %s; publishing again in %.2f s", w->sink->cfg->url, why, w->backoff_s);
+	CR_LOG_W(w->stream_name, "whip %s: %s; publishing again in %.2f s", _OPTS(w->sink)->url, why, w->backoff_s);
 	pthread_mutex_lock(&w->lock);
 	w->failures++;
 	w->state = "retrying";
@@ -185,7 +189,7 @@ static void _retry(struct _whip_s *w, const char *why)
 		event_active(w->delete_ev, EV_TIMEOUT, 0);
 	struct timeval tv = {(time_t)w->backoff_s, (suseconds_t)((w->backoff_s - (int)w->backoff_s) * 1e6)};
 	event_add(w->retry_ev, &tv);
-	double max = w->sink->cfg->backoff_max_ms / 1000.0;
+	double max = _OPTS(w->sink)->backoff_max_ms / 1000.0;
 	pthread_mutex_lock(&w->lock);
 	w->backoff_s = w->backoff_s * 2 > max ? max : w->backoff_s * 2;
 	pthread_mutex_unlock(&w->lock);
@@ -227,16 +231,16 @@ static void _on_trickle(void *opaque, const struct cr_whip_reply_s *r)
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (r->status >= 200 && r->status <= 299)
-		CR_LOG_I(w->stream_name, "whip %s: %d gathered candidate(s) trickled (PATCH %s)", w->sink->cfg->url,
+		CR_LOG_I(w->stream_name, "whip %s: %d gathered candidate(s) trickled (PATCH %s)", _OPTS(w->sink)->url,
 			 w->n_trickling, st);
 	else /* ICE goes on: the server learns them from the checks (peer-reflexive) */
-		CR_LOG_W(w->stream_name, "whip %s: trickle PATCH of %d candidate(s) %s%s", w->sink->cfg->url,
+		CR_LOG_W(w->stream_name, "whip %s: trickle PATCH of %d candidate(s) %s%s", _OPTS(w->sink)->url,
 			 w->n_trickling, r->status ? "answered " : "", st);
 	if (r->status == 200 && _is_frag(r) && w->peer) {
 		if (cr_whip_parse_frag(r->body ? r->body : "", r->body_len, &f, err, sizeof(err)) == 0)
 			cr_whip_peer_add_remote(w->peer, &f);
 		else
-			CR_LOG_W(w->stream_name, "whip %s: the server's trickle answer: %s", w->sink->cfg->url, err);
+			CR_LOG_W(w->stream_name, "whip %s: the server's trickle answer: %s", _OPTS(w->sink)->url, err);
 	}
 	if (r->etag[0])
 		snprintf(w->etag, sizeof(w->etag), "%s", r->etag);
@@ -250,10 +254,10 @@ static void _trickle(struct _whip_s *w)
 	cr_whip_peer_fill_offer(w->peer, &w->offer);
 	int n = frag && w->offer.n_local > w->n_offered ? cr_whip_build_frag(&w->offer, w->n_offered, frag, 4096) : -1;
 	w->n_trickling = w->offer.n_local - w->n_offered;
-	if (n > 0 && cr_whip_http_request(w->http, "PATCH", w->session, w->sink->cfg->token,
+	if (n > 0 && cr_whip_http_request(w->http, "PATCH", w->session, _OPTS(w->sink)->token,
 					  "application/trickle-ice-sdpfrag", w->etag[0] ? w->etag : NULL, frag, (size_t)n,
 					  _on_trickle, w, err, sizeof(err)) < 0)
-		CR_LOG_W(w->stream_name, "whip %s: trickle PATCH: %s", w->sink->cfg->url, err);
+		CR_LOG_W(w->stream_name, "whip %s: trickle PATCH: %s", _OPTS(w->sink)->url, err);
 	free(frag);
 }
 
@@ -312,9 +316,9 @@ static void _restart(struct _whip_s *w)
 	if ((frag = malloc(4096)))
 		n = cr_whip_build_frag(&w->offer, 0, frag, 4096);
 	_set_state(w, "restarting");
-	CR_LOG_W(w->stream_name, "whip %s: %s; restarting ICE (PATCH %s)", w->sink->cfg->url, cr_whip_peer_error(w->peer),
+	CR_LOG_W(w->stream_name, "whip %s: %s; restarting ICE (PATCH %s)", _OPTS(w->sink)->url, cr_whip_peer_error(w->peer),
 		 w->session);
-	if (n < 0 || cr_whip_http_request(w->http, "PATCH", w->session, w->sink->cfg->token,
+	if (n < 0 || cr_whip_http_request(w->http, "PATCH", w->session, _OPTS(w->sink)->token,
 					  "application/trickle-ice-sdpfrag", "*", frag, (size_t)n, _on_restart, w, err,
 					  sizeof(err)) < 0) {
 		snprintf(why, sizeof(why), "ICE consent lost; the ICE restart PATCH: %s", n < 0 ? "no memory" : err);
@@ -335,7 +339,7 @@ static void _restarted(struct _whip_s *w)
 	w->state = "publishing";
 	snprintf(w->restart, sizeof(w->restart), "done: %.140s", f.pair);
 	pthread_mutex_unlock(&w->lock);
-	CR_LOG_I(w->stream_name, "whip: ICE restarted, publishing again to %s (session %s kept, %s)", w->sink->cfg->url,
+	CR_LOG_I(w->stream_name, "whip: ICE restarted, publishing again to %s (session %s kept, %s)", _OPTS(w->sink)->url,
 		 w->session, f.pair);
 }
 
@@ -370,7 +374,7 @@ static void _on_peer_state(void *opaque, enum cr_whip_peer_state_e st)
 		event_active(w->teardown_ev, EV_TIMEOUT, 0); /* restart or retry, not from inside the peer */
 	} else if (st == CR_WHIP_PEER_MEDIA) {
 		char name[600];
-		snprintf(name, sizeof(name), "whip %s", w->sink->cfg->url);
+		snprintf(name, sizeof(name), "whip %s", _OPTS(w->sink)->url);
 		struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = w->enc, .depth = 16, .notify = _notify,
 					   .opaque = w, .name = name};
 		w->sub = cr_stream_subscribe(w->sink->stream, &req);
@@ -379,7 +383,7 @@ static void _on_peer_state(void *opaque, enum cr_whip_peer_state_e st)
 			cr_sub_request_keyframe(w->sub);
 		struct cr_audio_s *au = cr_stream_audio(w->sink->stream);
 		if (au && w->audio_taken && !(w->aring = cr_audio_ring_new(au, _notify, w)))
-			CR_LOG_E(w->stream_name, "whip %s: out of memory: no audio", w->sink->cfg->url);
+			CR_LOG_E(w->stream_name, "whip %s: out of memory: no audio", _OPTS(w->sink)->url);
 		pthread_mutex_lock(&w->lock);
 		w->backoff_s = _BACKOFF_MIN_S;
 		w->publishes++;
@@ -389,7 +393,7 @@ static void _on_peer_state(void *opaque, enum cr_whip_peer_state_e st)
 		struct cr_whip_figures_s f;
 		cr_whip_peer_figures(w->peer, &f);
 		CR_LOG_I(w->stream_name, "whip: publishing %s to %s (session %s, %s, %.0f ms after the POST)",
-			 cr_codec_name(w->enc.codec), w->sink->cfg->url, w->session, f.pair,
+			 cr_codec_name(w->enc.codec), _OPTS(w->sink)->url, w->session, f.pair,
 			 (cr_now_ns() - w->attempt_ns) / 1e6);
 	} else if (st == CR_WHIP_PEER_FAILED) {
 		event_active(w->teardown_ev, EV_TIMEOUT, 0); /* not from inside the peer's callback */
@@ -435,7 +439,7 @@ static void _on_post(void *opaque, const struct cr_whip_reply_s *r)
 		w->audio_taken = rc == 0 && a->audio_pt >= 0;
 		if (rc == 0 && w->offer.audio_pt >= 0 && !w->audio_taken && !w->audio_refusal_logged) {
 			CR_LOG_W(w->stream_name, "whip %s: the server refused the audio (Opus); publishing the video alone",
-				 w->sink->cfg->url);
+				 _OPTS(w->sink)->url);
 			w->audio_refusal_logged = true;
 		}
 		free(a);
@@ -460,7 +464,7 @@ static void _post(struct _whip_s *w)
 	struct cr_whip_figures_s f;
 	cr_whip_peer_figures(w->peer, &f);
 	if (strcmp(f.ice_note, w->logged_note) != 0 && f.ice_note[0]) /* once, not at every attempt */
-		CR_LOG_W(w->stream_name, "whip %s: ICE servers: %s", w->sink->cfg->url, f.ice_note);
+		CR_LOG_W(w->stream_name, "whip %s: ICE servers: %s", _OPTS(w->sink)->url, f.ice_note);
 	snprintf(w->logged_note, sizeof(w->logged_note), "%s", f.ice_note);
 	pthread_mutex_lock(&w->lock);
 	_figures(w);
@@ -470,7 +474,7 @@ static void _post(struct _whip_s *w)
 	w->answered = w->trickle_pending = w->no_patch = false;
 	w->etag[0] = 0;
 	int n = sdp ? cr_whip_build_offer(&w->offer, sdp, 8192) : -ENOMEM;
-	if (n < 0 || cr_whip_http_request(w->http, "POST", w->sink->cfg->url, w->sink->cfg->token, "application/sdp",
+	if (n < 0 || cr_whip_http_request(w->http, "POST", _OPTS(w->sink)->url, _OPTS(w->sink)->token, "application/sdp",
 					  NULL, sdp, (size_t)n, _on_post, w, err, sizeof(err)) < 0) {
 		snprintf(why, sizeof(why), "%s", !sdp ? "out of memory" : n < 0 ? "the offer does not fit" : err);
 		_retry(w, why);
@@ -514,8 +518,8 @@ static void _attempt(struct _whip_s *w)
 	w->offer.session_id >>= 2;
 	struct cr_whip_peer_cbs_s cbs = {.keyframe = _on_keyframe, .state = _on_peer_state, .gathered = _on_gathered,
 					 .opaque = w};
-	w->peer = cr_whip_peer_new(w->base, w->dtls, &cbs, &w->offer, w->sink->cfg->ice_servers,
-				   w->sink->cfg->n_ice_servers, err, sizeof(err));
+	w->peer = cr_whip_peer_new(w->base, w->dtls, &cbs, &w->offer, _OPTS(w->sink)->ice_servers,
+				   _OPTS(w->sink)->n_ice_servers, err, sizeof(err));
 	if (!w->peer) {
 		snprintf(why, sizeof(why), "%s", err);
 		_retry(w, why);
@@ -697,7 +701,7 @@ static int _open(struct cr_sink_s *sink)
 	_all = w;
 	pthread_mutex_unlock(&_reg_lock);
 	sink->priv = w;
-	CR_LOG_I(sc->name, "whip sink: publishing %s to %s", cr_codec_name(w->enc.codec), sink->cfg->url);
+	CR_LOG_I(sc->name, "whip sink: publishing %s to %s", cr_codec_name(w->enc.codec), _OPTS(sink)->url);
 	return 0;
 }
 
@@ -725,7 +729,7 @@ void cr_whip_foreach(void (*fn)(const struct cr_whip_info_s *, void *), void *op
 	pthread_mutex_lock(&_reg_lock);
 	for (struct _whip_s *w = _all; w; w = w->next) {
 		pthread_mutex_lock(&w->lock);
-		struct cr_whip_info_s i = {.stream = w->stream_name, .url = w->sink->cfg->url, .state = w->state,
+		struct cr_whip_info_s i = {.stream = w->stream_name, .url = _OPTS(w->sink)->url, .state = w->state,
 					   .session = "", .last_error = w->last_error, .attempts = w->attempts,
 					   .failures = w->failures, .publishes = w->publishes,
 					   .backoff_s = w->backoff_s, .f = w->fig};
@@ -783,13 +787,10 @@ static int _load_ice_server(struct cr_cfg_ctx_s *c, const struct cr_toml_s *e, c
 static int _load_ice_servers(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			     const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_whip_opts_s *sink = block;
 	const struct cr_toml_s *arr = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_get_table_array(c, t, path, o->key, CR_MAX_ICE_SERVERS, &arr);
-	if (rc > 0 && arr && cr_toml_len(arr) &&
-	    !(sink->ice_servers = cr_config_block(c->cfg, cr_toml_len(arr) * sizeof(*sink->ice_servers))))
-		return CR_CFG_FAIL(c, arr, cr_cfg_sub(sub, sizeof(sub), path, o->key), "out of memory");
 	for (size_t i = 0; rc > 0 && arr && i < cr_toml_len(arr); i++) {
 		cr_cfg_item(sub, sizeof(sub), path, o->key, i);
 		if ((rc = _load_ice_server(c, cr_toml_at(arr, i), sub, &sink->ice_servers[i])) < 0)
@@ -803,7 +804,7 @@ static int _load_ice_servers(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, 
 static int _load_url(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		     const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_whip_opts_s *sink = block;
 	const struct cr_toml_s *url = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_get_str(c, t, path, o->key, sink->url, sizeof(sink->url), &url);
@@ -820,7 +821,7 @@ static int _load_url(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 static int _load_token(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 		       const struct cr_option_s *o, void *block)
 {
-	struct cr_sink_cfg_s *sink = block;
+	struct cr_whip_opts_s *sink = block;
 	const struct cr_toml_s *v = NULL;
 	char sub[CR_CFG_PATH];
 	int rc = cr_cfg_get_str(c, t, path, o->key, sink->token, sizeof(sink->token), &v);
@@ -831,13 +832,13 @@ static int _load_token(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 	return rc;
 }
 
-#define _OFF(f) .offset = offsetof(struct cr_sink_cfg_s, f), .size = sizeof(((struct cr_sink_cfg_s *)0)->f)
+#define _OFF(f) .offset = offsetof(struct cr_whip_opts_s, f), .size = sizeof(((struct cr_whip_opts_s *)0)->f)
 static const struct cr_option_s _options[] = {
 	{.key = "url", .type = CR_OPT_CUSTOM, _OFF(url), .load = _load_url,
 	 .required = " (a whip sink posts to http(s)://host/whip/...)", .help = "the WHIP endpoint"},
 	{.key = "token", .type = CR_OPT_CUSTOM, _OFF(token), .load = _load_token,
 	 .help = "sent as Authorization: Bearer"},
-	{.key = "backoff_max_ms", .type = CR_OPT_INT, .offset = offsetof(struct cr_sink_cfg_s, backoff_max_ms),
+	{.key = "backoff_max_ms", .type = CR_OPT_INT, .offset = offsetof(struct cr_whip_opts_s, backoff_max_ms),
 	 .def = 8000, .min = 250, .max = 600000, .help = "longest wait between attempts"},
 	{.key = "ice_servers", .type = CR_OPT_CUSTOM, _OFF(ice_servers), .load = _load_ice_servers,
 	 .help = "STUN/TURN servers (live777's shape)"},
@@ -848,6 +849,7 @@ const struct cr_sink_ops_s cr_sink_whip = {
 	.name = "whip",
 	.type = CR_SINK_WHIP,
 	.options = _options,
+	.opts_size = sizeof(struct cr_whip_opts_s),
 	.open = _open,
 	.close = _close,
 };

@@ -17,7 +17,12 @@
 
 #include "core/config.h"
 #include "encode/encoder.h"
+#include "sink/drm.h"
+#include "sink/fbuf.h"
+#include "sink/rtp_sink.h"
 #include "sink/sink.h"
+#include "sink/webcam.h"
+#include "sink/whip_sink.h"
 #include "source/source.h"
 
 /* ~1.6 MB: too big for the stack. */
@@ -114,8 +119,11 @@ static void _check_sink_keys(const char *name)
 	if (!s)
 		return;
 	if (name[0] == 'w') {
-		const struct cr_sink_cfg_s *w = s->sinks[0], *w2 = s->sinks[1];
-		CHECK(s->n_sinks == 2 && w->type == CR_SINK_WHIP && strcmp(w->url, "https://sfu.example/whip/cam1") == 0);
+		/* each sink's keys in the block of its type, and only that block */
+		CHECK(s->n_sinks == 2 && s->sinks[0]->type == CR_SINK_WHIP &&
+		      s->sinks[0]->opts_size == sizeof(struct cr_whip_opts_s) && s->sinks[1]->opts_size == sizeof(struct cr_whip_opts_s));
+		const struct cr_whip_opts_s *w = s->sinks[0]->opts, *w2 = s->sinks[1]->opts;
+		CHECK(strcmp(w->url, "https://sfu.example/whip/cam1") == 0);
 		CHECK(strcmp(w->token, "eyJhbGciOiJIUzI1NiJ9.e30.x") == 0 && w->backoff_max_ms == 30000);
 		CHECK(w->n_ice_servers == 1 && w->ice_servers[0].n_urls == 2 &&
 		      strcmp(w->ice_servers[0].urls[1], "turn:turn.example:3478?transport=udp") == 0 &&
@@ -123,14 +131,17 @@ static void _check_sink_keys(const char *name)
 		CHECK(w2->backoff_max_ms == 8000 && w2->n_ice_servers == 0 && w2->token[0] == '\0'); /* defaults */
 		return;
 	}
-	const struct cr_sink_cfg_s *o = s->sinks[0], *osd = s->sinks[1], *d = s->sinks[2];
-	CHECK(s->n_sinks == 3 && o->type == CR_SINK_OVERLAY && o->destructive && !o->osd);
+	CHECK(s->n_sinks == 3 && s->sinks[0]->type == CR_SINK_OVERLAY && s->sinks[2]->type == CR_SINK_DRM);
+	CHECK(s->sinks[0]->opts_size == sizeof(struct cr_overlay_opts_s) && s->sinks[2]->opts_size == sizeof(struct cr_drm_opts_s));
+	const struct cr_overlay_opts_s *o = s->sinks[0]->opts, *osd = s->sinks[1]->opts;
+	const struct cr_drm_opts_s *d = s->sinks[2]->opts;
+	CHECK(o->destructive && !o->osd);
 	CHECK(strcmp(o->framebuffer, "/dev/fb0") == 0 && o->has_window && o->window[2] == 320);
 	CHECK(o->n_clips == 2 && o->clips[1][0] == 200 && o->n_bitmap == 1 && o->bitmap[0][2] == 160);
 	CHECK(!o->has_chromakey && !o->has_flags && !o->has_global_alpha);
 	CHECK(osd->osd && osd->has_flags && osd->fbuf_flags == V4L2_FBUF_FLAG_CHROMAKEY);
 	CHECK(osd->has_chromakey && osd->chromakey == 0x00ff00 && osd->has_global_alpha && osd->global_alpha == 200);
-	CHECK(d->type == CR_SINK_DRM && strcmp(d->connector, "Virtual-1") == 0 && strcmp(d->mode, "1024x768") == 0);
+	CHECK(strcmp(d->connector, "Virtual-1") == 0 && strcmp(d->mode, "1024x768") == 0);
 	CHECK(d->has_rect && d->rect[0] == 100 && d->rect[3] == 360);
 }
 
@@ -188,8 +199,10 @@ static void _check_good(const char *name)
 		CHECK(s->n_sinks == 4);
 		CHECK(s->sinks[0]->type == CR_SINK_WEBCAM && strcmp(s->sinks[0]->device, "/dev/video10") == 0);
 		CHECK(s->sinks[0]->pixel_format == CR_PIXFMT_YUYV && s->sinks[0]->width == 1280);
-		CHECK(s->sinks[0]->keep_format && s->sinks[0]->timeout_ms == 1500); /* the webcam table's defaults */
-		CHECK(s->sinks[1]->type == CR_SINK_RTP && strcmp(s->sinks[1]->address, "[::1]:5004") == 0);
+		const struct cr_webcam_opts_s *wo = s->sinks[0]->opts;
+		CHECK(wo->keep_format && wo->timeout_ms == 1500); /* the webcam table's defaults */
+		CHECK(s->sinks[1]->type == CR_SINK_RTP && s->sinks[1]->opts_size == sizeof(struct cr_rtp_sink_opts_s) &&
+		      strcmp(((const struct cr_rtp_sink_opts_s *)s->sinks[1]->opts)->address, "[::1]:5004") == 0);
 		CHECK(s->sinks[2]->type == CR_SINK_DRM && s->sinks[3]->type == CR_SINK_OVERLAY && s->sinks[3]->fps == 10);
 
 		CHECK((src = _src("pattern", 0)) != NULL);
