@@ -36,8 +36,11 @@ static void _print_version(void)
 		printf(")");
 	}
 	printf("\nsinks:");
-	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p; p++)
-		printf(" %s", (*p)->name);
+	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p; p++) {
+		char caps[160];
+		cr_sink_caps_str((*p)->caps, caps, sizeof(caps));
+		printf(" %s(%s)", (*p)->name, caps);
+	}
 	printf("\ndatachannel: %s\n", cr_dc_available ? "yes (libusrsctp)" : "no");
 }
 

@@ -212,7 +212,7 @@ static int _load_stream(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const
 		/* a block per configured sink */
 		if (!(s->sinks[s->n_sinks] = cr_config_block(c->cfg, sizeof(struct cr_sink_cfg_s))))
 			return CR_CFG_FAIL(c, cr_toml_at(sinks, i), item, "out of memory");
-		if ((rc = cr_cfg_load_sink(c, cr_toml_at(sinks, i), item, s->sinks[s->n_sinks++])) < 0)
+		if ((rc = cr_cfg_load_sink(c, cr_toml_at(sinks, i), item, s->sinks[s->n_sinks++], s)) < 0)
 			return rc;
 	}
 	if (mjpeg) {

@@ -14,7 +14,10 @@ int cr_cfg_load_source(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 /* One [[stream.<name>.sinks]] entry (schema_sink.c), read when the daemon
  * has handed over its sink tables (cr_cfg_sinks_known). */
 bool cr_cfg_sinks_known(void);
-int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink);
+/* s: its stream, whose sources are read (a sink's capabilities are checked
+ * against the stream's codec). */
+int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink,
+		     const struct cr_stream_cfg_s *s);
 /* [stream.<name>.audio] (schema_audio.c); after the sources (it sets their
  * test pattern's flash). */
 int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s);

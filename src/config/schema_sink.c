@@ -114,7 +114,59 @@ static int _backend_keys(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 	return b->check ? b->check(c, t, path, sink->opts) : 0;
 }
 
-int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink)
+/* "h264, h265, vp8, vp9 or av1" */
+static const char *_or_list(const char *const *names, size_t n, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < n && o < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+	return buf;
+}
+
+/* The sink's declared capabilities against its stream: the codec the
+ * stream is encoded in (its first source's encoder), a raw sink's
+ * pixel_format. */
+static int _check_caps(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+		       const struct cr_sink_schema_s *b, const struct cr_sink_cfg_s *sink, const struct cr_stream_cfg_s *s)
+{
+	const struct cr_sink_caps_s *caps = b->caps;
+	const char *names[32];
+	char list[256], sub[CR_CFG_PATH];
+	size_t n = 0;
+	const struct cr_encoder_cfg_s *enc = s->n_sources ? &s->sources[0].encoder : NULL;
+	if (caps && caps->codecs && enc && enc->present && enc->codec) {
+		bool ok = false;
+		for (const enum cr_codec_e *k = caps->codecs; *k && n < 32; k++) {
+			names[n++] = cr_codec_name(*k);
+			ok = ok || *k == enc->codec;
+		}
+		const struct cr_toml_s *v = cr_toml_get(t, "type");
+		if (!ok)
+			return cr_cfg_fail_at(c, cr_toml_key_line(v), cr_toml_key_col(v), cr_cfg_sub(sub, sizeof(sub), path, "type"),
+					      "%s sinks send %s; stream \"%s\" is encoded as %s (its first source's encoder, "
+					      "line %d): give that encoder one of those codecs",
+					      b->name, _or_list(names, n, list, sizeof(list)), s->name, cr_codec_name(enc->codec),
+					      enc->line ? enc->line : s->sources[0].line);
+	}
+	if (caps && caps->formats && sink->pixel_format) {
+		bool ok = false;
+		n = 0;
+		for (const enum cr_pixfmt_e *f = caps->formats; *f && n < 32; f++) {
+			names[n++] = cr_pixfmt_name(*f);
+			ok = ok || *f == sink->pixel_format;
+		}
+		names[n] = NULL;
+		if (!ok)
+			return CR_CFG_FAIL(c, cr_toml_get(t, "pixel_format"), cr_cfg_sub(sub, sizeof(sub), path, "pixel_format"),
+					   "%s sinks do not write %s (allowed: %s)", b->name,
+					   cr_pixfmt_name(sink->pixel_format), cr_cfg_join(names, list, sizeof(list)));
+	}
+	return 0;
+}
+
+int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_sink_cfg_s *sink,
+		     const struct cr_stream_cfg_s *s)
 {
 	const struct cr_sink_schema_s *b = NULL;
 	int rc;
@@ -127,7 +179,8 @@ int cr_cfg_load_sink(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const ch
 	    (rc = cr_cfg_get_pixfmt(c, t, path, &sink->pixel_format)) < 0 ||
 	    (rc = cr_cfg_get_intv(c, t, path, "width", 0, 16384, &sink->width)) < 0 ||
 	    (rc = cr_cfg_get_intv(c, t, path, "height", 0, 16384, &sink->height)) < 0 ||
-	    (rc = cr_cfg_get_intv(c, t, path, "fps", 0, 1000, &sink->fps)) < 0)
+	    (rc = cr_cfg_get_intv(c, t, path, "fps", 0, 1000, &sink->fps)) < 0 ||
+	    (rc = _check_caps(c, t, path, b, sink, s)) < 0)
 		return rc;
 	return _backend_keys(c, t, path, b, sink);
 }

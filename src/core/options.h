@@ -7,8 +7,11 @@
 #ifndef CR_OPTIONS_H
 #define CR_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/format.h"
 
 enum cr_opt_type_e {
 	CR_OPT_INT = 1, /* int; min..max */
@@ -50,6 +53,19 @@ struct cr_sink_schema_s {
 	size_t opts_size;                  /* that block's size (allocated per configured sink) */
 	/* Optional: checks keys against each other once all are read. */
 	int (*check)(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, void *sink);
+	/* What it takes (struct cr_sink_caps_s), checked against the stream. */
+	const struct cr_sink_caps_s *caps;
+};
+
+/* A sink's capabilities, declared in its ops table: checked when the config
+ * is read (an encoded stream's codec, a raw sink's pixel_format) and shown
+ * by `camrelay --version`. */
+struct cr_sink_caps_s {
+	bool raw;                         /* takes raw frames (else encoded packets, or none: overlay) */
+	const enum cr_codec_e *codecs;    /* encoded: the codecs it sends, CR_CODEC_NONE-terminated */
+	const enum cr_pixfmt_e *formats;  /* raw: the pixel formats it writes (pixel_format), NONE-terminated;
+					   * NULL: it converts what it gets itself */
+	bool audio;                       /* carries the stream's audio ([stream.X.audio]) too */
 };
 
 /* Every backend's block is this big at most (its options' offset + size;

@@ -42,10 +42,15 @@ void cr_rtp_send(struct cr_rtp_s *r, size_t len, uint32_t ts, bool marker)
 		r->emit(r->opaque, r->buf, CR_RTP_HEADER + len);
 }
 
+const enum cr_codec_e cr_rtp_codecs[] = {CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_VP8, CR_CODEC_VP9, CR_CODEC_AV1,
+					   CR_CODEC_NONE};
+
 bool cr_rtp_supported(enum cr_codec_e codec)
 {
-	return codec == CR_CODEC_H264 || codec == CR_CODEC_H265 || codec == CR_CODEC_VP8 ||
-	       codec == CR_CODEC_VP9 || codec == CR_CODEC_AV1;
+	for (const enum cr_codec_e *c = cr_rtp_codecs; *c; c++)
+		if (*c == codec)
+			return true;
+	return false;
 }
 
 const char *cr_rtp_encoding_name(enum cr_codec_e codec)

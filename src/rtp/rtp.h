@@ -67,6 +67,9 @@ int cr_rtp_opus(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t t
 /* Whether a codec has a payloader for WebRTC and the RTP sink (JPEG, which
  * only RTSP sends, is not counted). */
 bool cr_rtp_supported(enum cr_codec_e codec);
+/* The codecs with a payloader here, CR_CODEC_NONE-terminated (the RTP, RTSP
+ * and WHIP sinks declare them as what they take). */
+extern const enum cr_codec_e cr_rtp_codecs[];
 /* The encoding name for SDP rtpmap ("H264", "VP8", ...). */
 const char *cr_rtp_encoding_name(enum cr_codec_e codec);
 

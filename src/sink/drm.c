@@ -803,11 +803,15 @@ static const struct cr_option_s _options[] = {
 	CR_OPTS_END,
 };
 
+/* Raw frames of any format: converted (or scanned out as they are) here. */
+static const struct cr_sink_caps_s _caps = {.raw = true};
+
 const struct cr_sink_ops_s cr_sink_drm = {
 	.name = "drm",
 	.type = CR_SINK_DRM,
 	.options = _options,
 	.opts_size = sizeof(struct cr_drm_opts_s),
+	.caps = &_caps,
 	.open = _drm_open,
 	.close = _drm_close,
 };

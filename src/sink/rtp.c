@@ -211,7 +211,7 @@ static void _read_rtcp(struct _rtp_sink_s *r)
  * first packet with new caps (a keyframe carrying its parameter sets): the
  * parameter sets kept for /sdp describe the old caps, so the SDP waits for
  * the new ones. */
-static void _caps(const struct cr_caps_s *caps, void *opaque)
+static void _on_caps(const struct cr_caps_s *caps, void *opaque)
 {
 	struct _rtp_sink_s *r = opaque;
 	pthread_mutex_lock(&r->ps_lock);
@@ -331,7 +331,7 @@ static int _open(struct cr_sink_s *sink)
 	char name[140];
 	snprintf(name, sizeof(name), "rtp %s", _ADDRESS(sink));
 	struct cr_sub_req_s req = {.kind = CR_SUB_ENCODED, .encoder = enc, .depth = 8, .name = name,
-				   .caps = _caps, .opaque = r};
+				   .caps = _on_caps, .opaque = r};
 	r->sub = cr_stream_subscribe(sink->stream, &req);
 	if (!r->sub) {
 		snprintf(sink->error, sizeof(sink->error), "rtp sink: cannot subscribe to the stream");
@@ -443,11 +443,14 @@ static const struct cr_option_s _options[] = {
 	CR_OPTS_END,
 };
 
+static const struct cr_sink_caps_s _caps = {.codecs = cr_rtp_codecs, .audio = true};
+
 const struct cr_sink_ops_s cr_sink_rtp = {
 	.name = "rtp",
 	.type = CR_SINK_RTP,
 	.options = _options,
 	.opts_size = sizeof(struct cr_rtp_sink_opts_s),
+	.caps = &_caps,
 	.open = _open,
 	.close = _close,
 	.sdp = _sdp,

@@ -490,11 +490,14 @@ static const struct cr_option_s _options[] = {
 	CR_OPTS_END,
 };
 
+static const struct cr_sink_caps_s _caps = {.codecs = cr_rtp_codecs}; /* video only */
+
 const struct cr_sink_ops_s cr_sink_rtsp = {
 	.name = "rtsp",
 	.type = CR_SINK_RTSP,
 	.options = _options,
 	.opts_size = sizeof(struct cr_rtsp_sink_opts_s),
+	.caps = &_caps,
 	.open = _open,
 	.close = _close,
 };

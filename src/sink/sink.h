@@ -33,6 +33,8 @@ struct cr_sink_ops_s {
 	 * config reader gets them through cr_sinks_config_tables(). */
 	const struct cr_option_s *options;
 	size_t opts_size;
+	/* What it takes: codecs or pixel formats, audio (core/options.h). */
+	const struct cr_sink_caps_s *caps;
 	int (*check)(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, void *sink);
 	/* Optional (rtp): the SDP describing what the sink sends, into out; its
 	 * length, -EAGAIN while it waits for the stream's parameter sets (not
@@ -41,6 +43,11 @@ struct cr_sink_ops_s {
 };
 
 extern const struct cr_sink_ops_s *const cr_sink_backends[];
+/* Whether caps list format (a raw sink's formats; NULL: any). */
+bool cr_sink_takes_format(const struct cr_sink_caps_s *caps, enum cr_pixfmt_e format);
+/* "h264, h265 ... ; audio" / "raw: yuv420, yuyv ..." / "none": what a sink
+ * takes, for --version and messages. */
+void cr_sink_caps_str(const struct cr_sink_caps_s *caps, char *out, size_t size);
 /* Hands the sinks' option tables to the config reader (cr_config_use_sinks);
  * call before reading a config whose sinks are to be read. */
 void cr_sinks_config_tables(void);

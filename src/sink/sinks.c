@@ -28,6 +28,27 @@ const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type)
 	return NULL;
 }
 
+bool cr_sink_takes_format(const struct cr_sink_caps_s *caps, enum cr_pixfmt_e format)
+{
+	if (!caps || !caps->formats)
+		return true;
+	for (const enum cr_pixfmt_e *f = caps->formats; *f; f++)
+		if (*f == format)
+			return true;
+	return false;
+}
+
+void cr_sink_caps_str(const struct cr_sink_caps_s *caps, char *out, size_t size)
+{
+	size_t o = (size_t)snprintf(out, size, "%s", caps && caps->raw ? "raw" : caps && caps->codecs ? "" : "none");
+	for (const enum cr_pixfmt_e *f = caps && caps->raw ? caps->formats : NULL; f && *f && o < size; f++)
+		o += (size_t)snprintf(out + o, size - o, "%s%s", f == caps->formats ? " " : ",", cr_pixfmt_name(*f));
+	for (const enum cr_codec_e *c = caps ? caps->codecs : NULL; c && *c && o < size; c++)
+		o += (size_t)snprintf(out + o, size - o, "%s%s", c == caps->codecs ? "" : ",", cr_codec_name(*c));
+	if (caps && caps->audio && o < size)
+		snprintf(out + o, size - o, "+opus");
+}
+
 void cr_sinks_config_tables(void)
 {
 	static struct cr_sink_schema_s tables[16];
@@ -35,7 +56,7 @@ void cr_sinks_config_tables(void)
 	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p && n < 16; p++, n++)
 		tables[n] = (struct cr_sink_schema_s){.name = (*p)->name, .type = (int)(*p)->type,
 						      .options = (*p)->options, .opts_size = (*p)->opts_size,
-						      .check = (*p)->check};
+						      .check = (*p)->check, .caps = (*p)->caps};
 	cr_config_use_sinks(tables, n);
 }
 

@@ -609,6 +609,10 @@ static void _webcam_close(struct cr_sink_s *sink)
 	sink->priv = NULL;
 }
 
+static const enum cr_pixfmt_e _formats[] = {CR_PIXFMT_YUV420, CR_PIXFMT_YUYV,  CR_PIXFMT_NV12,  CR_PIXFMT_UYVY,
+					     CR_PIXFMT_RGB24,  CR_PIXFMT_BGR24, CR_PIXFMT_GREY, CR_PIXFMT_NONE};
+static const struct cr_sink_caps_s _caps = {.raw = true, .formats = _formats};
+
 static int _webcam_open(struct cr_sink_s *sink)
 {
 	const struct cr_sink_cfg_s *cfg = sink->cfg;
@@ -622,9 +626,9 @@ static int _webcam_open(struct cr_sink_s *sink)
 	w->fd = -1;
 	w->last_buf = -1;
 	w->format = cfg->pixel_format ? cfg->pixel_format : CR_PIXFMT_YUV420;
-	if (w->format != CR_PIXFMT_YUV420 && w->format != CR_PIXFMT_YUYV && w->format != CR_PIXFMT_NV12 &&
-	    w->format != CR_PIXFMT_UYVY && w->format != CR_PIXFMT_GREY && w->format != CR_PIXFMT_RGB24 &&
-	    w->format != CR_PIXFMT_BGR24) {
+	/* (a config's pixel_format was checked against _caps when it was read;
+	 * `camrelay webcam --format` comes here) */
+	if (!cr_sink_takes_format(&_caps, w->format)) {
 		cr_msgf(sink->error, sizeof(sink->error),
 			 "webcam pixel_format %s is not supported (allowed: yuv420, yuyv, nv12, uyvy, rgb24, bgr24, grey)",
 			 cr_pixfmt_name(w->format));
@@ -680,6 +684,7 @@ const struct cr_sink_ops_s cr_sink_webcam = {
 	.type = CR_SINK_WEBCAM,
 	.options = _options,
 	.opts_size = sizeof(struct cr_webcam_opts_s),
+	.caps = &_caps,
 	.open = _webcam_open,
 	.close = _webcam_close,
 };

@@ -845,11 +845,14 @@ static const struct cr_option_s _options[] = {
 	CR_OPTS_END,
 };
 
+static const struct cr_sink_caps_s _caps = {.codecs = cr_rtp_codecs, .audio = true};
+
 const struct cr_sink_ops_s cr_sink_whip = {
 	.name = "whip",
 	.type = CR_SINK_WHIP,
 	.options = _options,
 	.opts_size = sizeof(struct cr_whip_opts_s),
+	.caps = &_caps,
 	.open = _open,
 	.close = _close,
 };

@@ -3,7 +3,7 @@
  * a `key = ...` line in its section of the reference, every allowed value of
  * a choice is named there (on the key's line or the comment lines under it),
  * and every backend of this build is listed on its section's `backend =` /
- * `type =` line.
+ * `type =` line (a sink with what it takes, its declared capabilities).
  *
  *   test_readme_keys README.md */
 #include <stdbool.h>
@@ -111,6 +111,11 @@ int main(int argc, char **argv)
 	}
 	for (const struct cr_sink_ops_s *const *p = cr_sink_backends; *p; p++, tables++) {
 		_check_listed("[[stream.<name>.sinks]]", "type", (*p)->name);
+		/* and what it takes, as --version says it: "rtp: h264,...+opus" */
+		char caps[160], item[200];
+		cr_sink_caps_str((*p)->caps, caps, sizeof(caps));
+		snprintf(item, sizeof(item), "%s: %s", (*p)->name, caps);
+		_check_listed("[[stream.<name>.sinks]]", "type", item);
 		_check_table("[[stream.<name>.sinks]]", "sink", (*p)->options, (*p)->name);
 	}
 	printf("%d backend tables checked against README.md, %d failures\n", tables, _failures);
