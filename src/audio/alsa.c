@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "audio/talk.h"
 #include "core/clock.h"
 
 #define _MAX_FDS 4
@@ -60,7 +61,7 @@ static void _pcm_name(const char *dev, char *out, size_t n)
 /* libasound reports a card it may not open as missing (it cannot read the
  * card's control device to match the name): true when /dev/snd has sound
  * devices and this user may open none of them. */
-static bool _denied(void)
+bool cr_alsa_denied(void)
 {
 	DIR *d = opendir("/dev/snd");
 	bool any = false, usable = false;
@@ -80,7 +81,7 @@ static bool _denied(void)
 static int _fail(struct cr_audio_source_s *src, int rc, const char *what)
 {
 	struct _alsa_s *a = src->priv;
-	if ((rc == -ENOENT || rc == -ENODEV) && _denied())
+	if ((rc == -ENOENT || rc == -ENODEV) && cr_alsa_denied())
 		rc = -EACCES;
 	const char *fix = rc == -EBUSY ? " (another program records from it; `fuser -v /dev/snd/*` shows which)"
 			  : rc == -EACCES || rc == -EPERM ? " (no permission: add the user to the \"audio\" group)"

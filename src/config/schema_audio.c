@@ -10,6 +10,8 @@
  *   fec = true              Opus in-band forward error correction
  *   dtx = false             Opus discontinuous transmission (little is sent in silence)
  *   tone = 440              test: the tone's frequency in Hz, 50..8000 (below rate / 2)
+ *   playback = "hw:1,0"     talk-back: ALSA PCM name a WHEP viewer's microphone is played on
+ *                           (one talker at a time, with the control right); "" = none
  *
  * With the test backend, a test video source of the stream flashes a box
  * for 100 ms each second of the same clock the beeps come on. */
@@ -78,7 +80,7 @@ static int _url_of(struct cr_cfg_ctx_s *c, const char *path, struct cr_stream_cf
 int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path, struct cr_stream_cfg_s *s)
 {
 	static const char *const keys[] = {"backend", "device", "rate", "channels", "bitrate", "fec", "dtx",
-					   "tone", NULL};
+					   "tone", "playback", NULL};
 	struct cr_audio_cfg_s *a = &s->audio;
 	const struct cr_toml_s *v;
 	char sub[CR_CFG_PATH];
@@ -101,6 +103,12 @@ int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const c
 	if (rc > 0 && strcmp(a->backend, "alsa") != 0)
 		return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, "device"),
 				   "device applies to the alsa backend only (backend is %s)", a->backend);
+	if ((rc = cr_cfg_get_str(c, t, path, "playback", a->playback, sizeof(a->playback), &v)) < 0)
+		return rc;
+	if (rc > 0 && !a->playback[0])
+		return CR_CFG_FAIL(c, v, cr_cfg_sub(sub, sizeof(sub), path, "playback"),
+				   "playback is an ALSA PCM name (\"hw:1,0\", \"plughw:CARD=Device,DEV=0\", "
+				   "\"default\"); leave the key out for no talk-back");
 	if (strcmp(a->backend, "alsa") == 0 && !a->device[0])
 		snprintf(a->device, sizeof(a->device), "default");
 	if (!_rate_ok(a->rate))

@@ -181,6 +181,7 @@ struct cr_audio_cfg_s {
 	bool fec;          /* Opus in-band FEC (default true) */
 	bool dtx;          /* Opus DTX: near nothing sent during silence (default false) */
 	int tone;          /* test: tone frequency in Hz (default 440) */
+	char playback[128]; /* talk-back: ALSA PCM a WHEP viewer's microphone plays on; "" = none */
 	int line, col;     /* of the backend key, for start-up messages */
 };
 

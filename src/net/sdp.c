@@ -421,7 +421,7 @@ static int _audio_section(char *out, size_t cap, const struct cr_sdp_media_s *m,
 	_PUT("a=fingerprint:sha-256 %s\r\na=setup:passive\r\n", a->fingerprint);
 	if (m->mid[0])
 		_PUT("a=mid:%s\r\n", m->mid);
-	_PUT("a=sendonly\r\na=rtcp-mux\r\na=msid:camrelay %s-audio\r\n", a->stream);
+	_PUT("a=%s\r\na=rtcp-mux\r\na=msid:camrelay %s-audio\r\n", a->audio_recv ? "sendrecv" : "sendonly", a->stream);
 	_PUT("a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1%s\r\n", pt, pt,
 	     a->audio_channels > 1 ? ";stereo=1;sprop-stereo=1" : "");
 	_PUT("a=ssrc:%u cname:camrelay-%s\r\na=ssrc:%u msid:camrelay %s-audio\r\n", a->audio_ssrc, a->stream,

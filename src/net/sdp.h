@@ -85,6 +85,7 @@ struct cr_sdp_answer_s {
 	int audio_media, audio_pt;
 	uint32_t audio_ssrc;
 	int audio_channels;
+	bool audio_recv; /* talk-back: a=sendrecv (the viewer's microphone is taken), else a=sendonly */
 	/* has_dc: section dc_media, the data channels, accepted (bundled with
 	 * the video): answered with a=sctp-port and a=max-message-size. */
 	bool has_dc;

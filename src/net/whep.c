@@ -426,6 +426,8 @@ static void _on_udp(evutil_socket_t fd, short what, void *arg)
 			}
 		} else if (b0 >= 128 && b0 <= 191 && v->srtp && cr_rtp_is_rtcp(buf, len)) {
 			_on_rtcp(v, buf, len);
+		} else if (b0 >= 128 && b0 <= 191 && v->srtp) {
+			cr_whep_audio_in(v, buf, len); /* talk-back */
 		} else {
 			w->stats.udp_garbage++;
 		}
@@ -623,6 +625,7 @@ void cr_whep_detach(struct cr_whep_s *w)
 	while (w->viewers)
 		cr_whep_viewer_close(w->viewers);
 	cr_dc_free(w->dc);
+	cr_whep_audio_talk_free(w);
 	if (w->http)
 		cr_whep_http_unregister(w);
 	if (w->udp_ev)

@@ -63,6 +63,8 @@ struct cr_whep_viewer_info_s {
 	uint64_t nacks, retransmits, plis, firs, keyframes_requested;
 	uint64_t retransmits_refused; /* over the byte budget, or asked again within an RTT */
 	uint64_t audio_packets_sent;  /* Opus, when the viewer's offer took audio */
+	bool talking;                 /* its microphone plays on the stream's playback device */
+	uint64_t talk_packets;        /* its audio packets received (talk-back) */
 	double fraction_lost; /* 0..1, from the last receiver report */
 	int64_t packets_lost;
 	double jitter_ms, rtt_ms; /* rtt -1 until known */

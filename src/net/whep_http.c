@@ -277,6 +277,8 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	int apt = -1, ami = cr_whep_audio_pick(&offer, w->streams[stream], &apt);
 	if (ami >= 0 && cr_whep_audio_new(v, apt) < 0)
 		ami = -1;
+	char talk_why[320];
+	const char *talk = ami >= 0 ? cr_whep_audio_talk(v, req, &offer.media[ami], talk_why, sizeof(talk_why)) : NULL;
 	v->dtls = cr_dtls_new(w->dtls, m->fp_alg, m->fingerprint, cr_whep_dtls_send, v);
 	if (dci >= 0 && v->dtls) {
 		v->dc = cr_dc_peer_new(w->dc, stream, v->id, (uint16_t)offer.media[dci].sctp_port,
@@ -293,7 +295,7 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		.session_id = ((uint64_t)cr_whep_random32() << 20) ^ cr_whep_random32(), .candidates = cands,
 		.n_candidates = w->n_candidates, .port = w->port, .audio = ami >= 0, .audio_media = ami,
 		.audio_pt = apt, .audio_ssrc = cr_whep_audio_ssrc(v),
-		.audio_channels = cr_stream_cfg(w->streams[stream])->audio.channels,
+		.audio_channels = cr_stream_cfg(w->streams[stream])->audio.channels, .audio_recv = v->info.talking,
 		.has_dc = v->dc != NULL, .dc_media = dci, .sctp_port = 5000,
 		.max_message_size = v->dc ? cr_dc_config(w->dc, stream)->max_message_size : 0};
 	cr_whep_cc_new(v, m, &a);
@@ -320,6 +322,8 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	evhttp_add_header(h, "Accept-Patch", "application/trickle-ice-sdpfrag");
 	if (dci >= 0 || dc_refusal)
 		evhttp_add_header(h, "X-DataChannel", v->dc ? "bridged" : dc_refusal ? dc_refusal : "refused");
+	if (talk)
+		evhttp_add_header(h, "X-Talkback", talk);
 	char etag[48];
 	snprintf(etag, sizeof(etag), "\"%s\"", v->secret);
 	evhttp_add_header(h, "ETag", etag);
@@ -328,8 +332,9 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	evhttp_send_reply(req, 201, "Created", b);
 	evbuffer_free(b);
 	free(answer);
-	CR_LOG_I("whep", "viewer %s of stream %s: answered (%s, payload type %d%s%s)", v->id, sname,
-		 cr_codec_name(v->enc.codec), v->pt, v->rtx_pt >= 0 ? ", rtx" : "", v->audio ? ", Opus audio" : "");
+	CR_LOG_I("whep", "viewer %s of stream %s: answered (%s, payload type %d%s%s%s)", v->id, sname,
+		 cr_codec_name(v->enc.codec), v->pt, v->rtx_pt >= 0 ? ", rtx" : "", v->audio ? ", Opus audio" : "",
+		 v->info.talking ? ", talk-back" : "");
 }
 
 /* Host check, CORS for configured origins, and (except for pre-flights,
@@ -554,6 +559,7 @@ void cr_whep_metrics(struct cr_whep_s *w, struct evbuffer *out)
 				    v->info.stream, v->id, v->info.fraction_lost, v->info.stream, v->id,
 				    v->info.jitter_ms, v->info.stream, v->id, v->info.rtt_ms);
 	cr_dc_metrics(w->dc, out);
+	cr_whep_audio_talk_metrics(w, out);
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next) {
 		struct cr_dc_stats_s d;
 		if (!v->dc)
@@ -607,6 +613,8 @@ static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque
 	if (j) {
 		json_object_set_new(j, "retransmits_refused", json_integer((json_int_t)i->retransmits_refused));
 		json_object_set_new(j, "audio_packets_sent", json_integer((json_int_t)i->audio_packets_sent));
+		json_object_set_new(j, "talking", json_boolean(i->talking));
+		json_object_set_new(j, "talk_packets", json_integer((json_int_t)i->talk_packets));
 		if (i->has_dc)
 			json_object_set_new(j, "datachannel", cr_whep_dc_json(&i->dc, true));
 		json_object_set_new(j, "g2g", g ? g : json_null()); /* the viewer's page's own report */
@@ -655,6 +663,7 @@ static void _on_api(struct evhttp_request *req, void *arg)
 	json_object_set_new(totals, "sendmmsg_calls", json_integer((json_int_t)s->sendmmsg_calls));
 	json_object_set_new(totals, "sendmmsg_packets", json_integer((json_int_t)s->sendmmsg_packets));
 	json_object_set_new(totals, "gso_messages", json_integer((json_int_t)s->gso_messages));
+	json_object_set_new(root, "talkback", cr_whep_audio_talk_json(w));
 	char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
 	json_decref(root);
 	struct evbuffer *b = evbuffer_new();

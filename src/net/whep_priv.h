@@ -131,6 +131,7 @@ struct cr_whep_s {
 	struct event *udp_ev, *wake_ev, *tick_ev;
 	struct cr_dtls_ctx_s *dtls;
 	struct cr_dc_s *dc; /* the streams' DataChannel <-> UDP bridges */
+	struct cr_talk_s *talk[CR_MAX_STREAMS]; /* talk-back per stream, made at its first claim */
 	char candidates[CR_MAX_CANDIDATES * 2][64];
 	struct in6_addr candidate_addrs[CR_MAX_CANDIDATES * 2]; /* the same, IPv4 v4-mapped */
 	int n_candidates;
@@ -216,6 +217,7 @@ void cr_whep_notify(struct cr_whep_s *w);
 
 /* whep_audio.c: a viewer's Opus (RFC 7587), bundled with its video. */
 struct cr_sdp_offer_s;
+struct cr_sdp_media_s;
 struct cr_whep_audio_s;
 /* The offer's audio section that can receive Opus (*pt gets its payload
  * type), or -1 (none, or the stream has no audio). */
@@ -226,6 +228,16 @@ int cr_whep_audio_start(struct cr_whep_viewer_s *v);   /* subscribes, when media
 void cr_whep_audio_drain(struct cr_whep_viewer_s *v);  /* on wake-up */
 void cr_whep_audio_tick(struct cr_whep_viewer_s *v, int64_t now); /* sender reports */
 void cr_whep_audio_free(struct cr_whep_viewer_s *v);
+/* Talk-back: whether v (its audio section m) gets the stream's playback
+ * device. NULL: not asked for (no header); else the X-Talkback header's
+ * value, "talking" or "refused: <why>" (why is the buffer it may use). */
+const char *cr_whep_audio_talk(struct cr_whep_viewer_s *v, struct evhttp_request *req,
+			       const struct cr_sdp_media_s *m, char *why, size_t n);
+/* An RTP (not RTCP) packet from v, still SRTP-protected. */
+void cr_whep_audio_in(struct cr_whep_viewer_s *v, uint8_t *p, size_t len);
+struct json_t *cr_whep_audio_talk_json(struct cr_whep_s *w); /* {stream: {...}} */
+void cr_whep_audio_talk_metrics(struct cr_whep_s *w, struct evbuffer *out);
+void cr_whep_audio_talk_free(struct cr_whep_s *w);
 
 /* whep_cc.c: congestion control (transport-cc, REMB, receiver-report loss
  * -> net/gcc.c's estimate per viewer -> the stream's encoder bitrate). */

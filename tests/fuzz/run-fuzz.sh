@@ -36,7 +36,7 @@ cp "$lib_build/tests/fuzz/fuzz_config" "$build/fuzz_config"
 $cc $cflags -o "$build/fuzz_toml" "$here/fuzz_toml.c" $toml_src -lm
 
 # SECONDS is shared by these, the WebRTC/RTSP targets and fuzz_auth further down.
-webrtc_targets="fuzz_sdp fuzz_stun fuzz_rtcp fuzz_dtls fuzz_rtsp fuzz_whip_answer fuzz_whip_frag fuzz_turn fuzz_dcep"
+webrtc_targets="fuzz_sdp fuzz_stun fuzz_rtcp fuzz_dtls fuzz_rtsp fuzz_whip_answer fuzz_whip_frag fuzz_turn fuzz_dcep fuzz_talk"
 n=$(echo "$targets $webrtc_targets fuzz_auth" | wc -w)
 each=$((total / n))
 [ "$each" -ge 1 ] || each=1
@@ -79,11 +79,13 @@ $cc $cflags -o "$build/fuzz_whip_frag" "$here/fuzz_whip_frag.c" "$wsrc/net/whip_
 $cc $cflags -o "$build/fuzz_turn" "$here/fuzz_turn.c" "$wsrc/net/turn.c" "$wsrc/net/stun.c" -lcrypto -lz
 # Data channels: DCEP OPEN and the bridge's text test (net/dcep.c); seeds in corpus/dcep.
 $cc $cflags -o "$build/fuzz_dcep" "$here/fuzz_dcep.c" "$wsrc/net/dcep.c"
+# Talk-back: a WHEP viewer's RTP/Opus into the playout buffer and libopus (audio/talk_jb.c); seeds in corpus/talk.
+$cc $cflags -o "$build/fuzz_talk" "$here/fuzz_talk.c" "$wsrc/audio/talk_jb.c" -lopus -lm
 # Access control: Authorization header / ?token= values (Bearer, Basic, JWT);
 # its seeds are in tests/fuzz/corpus/auth.
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_auth" "$here/fuzz_auth.c" "$wsrc/net/auth.c" -lcrypto -ljansson -largon2
-for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp fuzz_dtls:dtls fuzz_auth:auth fuzz_rtsp:../../rtsp/corpus fuzz_whip_answer:whip_answer fuzz_whip_frag:whip_frag fuzz_turn:turn fuzz_dcep:dcep; do
+for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp fuzz_dtls:dtls fuzz_auth:auth fuzz_rtsp:../../rtsp/corpus fuzz_whip_answer:whip_answer fuzz_whip_frag:whip_frag fuzz_turn:turn fuzz_dcep:dcep fuzz_talk:talk; do
 	name=${t%%:*}
 	seeds=$webrtc_corpus/${t##*:}
 	[ -d "$seeds" ] || seeds=$here/corpus/${t##*:}
