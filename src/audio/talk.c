@@ -96,19 +96,39 @@ static void _set_message(struct cr_talk_s *t, const char *msg)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Writes one block (what is left of it after a short write, waiting for
+ * room when the device says EAGAIN); an underrun is recovered and counted.
+ * < 0: the device failed. */
+static snd_pcm_sframes_t _write_all(struct cr_talk_s *t, const int16_t *pcm, int64_t *anchor, int64_t *written)
+{
+	int left = CR_TALK_BLOCK, tries = 0;
+	while (left > 0) {
+		snd_pcm_sframes_t n = snd_pcm_writei(t->pcm, pcm + (CR_TALK_BLOCK - left) * t->channels,
+						     (snd_pcm_uframes_t)left);
+		if (n == -EAGAIN && ++tries < 50) {
+			snd_pcm_wait(t->pcm, 20);
+			continue;
+		}
+		if ((n == -EPIPE || n == -ESTRPIPE) && ++tries < 50) {
+			pthread_mutex_lock(&t->lock);
+			t->underruns++;
+			pthread_mutex_unlock(&t->lock);
+			*anchor = cr_now_ns();
+			*written = 0;
+			if (snd_pcm_recover(t->pcm, (int)n, 1) == 0)
+				continue;
+		}
+		if (n < 0)
+			return n;
+		left -= (int)n;
+	}
+	return CR_TALK_BLOCK;
+}
+
 /* Writes one block; false when the device failed (then closed). */
 static bool _write(struct cr_talk_s *t, const int16_t *pcm, int64_t *anchor, int64_t *written)
 {
-	snd_pcm_sframes_t n = snd_pcm_writei(t->pcm, pcm, CR_TALK_BLOCK);
-	if (n == -EPIPE || n == -ESTRPIPE) {
-		pthread_mutex_lock(&t->lock);
-		t->underruns++;
-		pthread_mutex_unlock(&t->lock);
-		if (snd_pcm_recover(t->pcm, (int)n, 1) == 0)
-			n = snd_pcm_writei(t->pcm, pcm, CR_TALK_BLOCK);
-		*anchor = cr_now_ns();
-		*written = 0;
-	}
+	snd_pcm_sframes_t n = _write_all(t, pcm, anchor, written);
 	if (n < 0) {
 		char err[256];
 		_fail(t, (int)n, n == -ENODEV ? "gone (unplugged?)" : "write failed", err, sizeof(err));
