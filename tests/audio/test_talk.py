@@ -20,8 +20,6 @@ microphone over WHEP (sendrecv audio):
 The real-kernel side (snd-aloop, recorded with arecord) is in test_alsa_vm.py."""
 import json
 import os
-import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,9 @@ import urllib.request
 import base64
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import ports  # noqa: E402  (free ports outside the kernel's ephemeral range)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TONE = 660
@@ -42,23 +43,7 @@ def check(cond, what):
         failures.append(what)
 
 
-RND = random.Random(os.getpid() * 7919 + time.time_ns())
-
-
-def free_port(udp=False):
-    """A free port below the kernel's ephemeral range (32768-60999), so no
-    other test's outgoing socket takes it meanwhile."""
-    for _ in range(200):
-        p = RND.randrange(20000, 32000)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
-        try:
-            s.bind(("127.0.0.1", p))
-            return p
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise RuntimeError("no free port")
+free_port = ports.free_port
 
 
 def get(base, path, user="alice:wonderland"):
@@ -101,7 +86,7 @@ def main():
     exe = sys.argv[1]
     d = tempfile.mkdtemp(prefix="cr-talk-")
     raw = os.path.join(d, "played.raw")
-    http, udp = free_port(), free_port(udp=True)
+    http, udp = free_port(), free_port()
     cfg = os.path.join(d, "c.toml")
     with open(cfg, "w") as f:
         f.write('[http]\nlisten = "127.0.0.1:%d"\n[rtsp]\nenabled = false\n[webrtc]\nport = %d\n'
