@@ -135,8 +135,7 @@ async def run(args):
     t0 = time.monotonic()
     while time.monotonic() - t0 < args.seconds:
         await asyncio.sleep(0.1)
-        if pc.connectionState == "connected" and args.garbage and not out.get("garbage_sent"):
-            await asyncio.sleep(1)
+        if args.garbage and not out.get("garbage_sent") and time.monotonic() - t0 >= args.garbage_after:
             out["garbage_sent"], out["garbage_unsendable"] = await garbage(pc, args.garbage)
     out["connection"] = pc.connectionState
     out["delete_status"] = http("DELETE", session, user=args.user)[0]
@@ -153,6 +152,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--user", help="HTTP Basic NAME:PASSWORD")
     ap.add_argument("--garbage", type=int, default=0)
+    ap.add_argument("--garbage-after", type=float, default=5, help="seconds of talking before the garbage")
     args = ap.parse_args()
     sys.exit(asyncio.run(run(args)))
 
