@@ -71,13 +71,13 @@ static int _open(struct cr_talk_s *t, snd_pcm_t **out, char *err, size_t errlen)
 {
 	snd_lib_error_set_handler(_quiet);
 	snd_pcm_t *pcm = NULL;
-	/* Non-blocking open: a busy device fails at once instead of waiting. */
+	/* Non-blocking: a busy device fails at once instead of waiting, and a
+	 * write never waits longer than _write_all allows. */
 	int rc = snd_pcm_open(&pcm, t->device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
 	if (rc < 0)
 		return _fail(t, rc, "cannot open for playback", err, errlen);
 	if ((rc = snd_pcm_set_params(pcm, SND_PCM_FORMAT_S16, SND_PCM_ACCESS_RW_INTERLEAVED, (unsigned)t->channels,
-				     CR_TALK_RATE, 1, _LATENCY_US)) < 0 ||
-	    (rc = snd_pcm_nonblock(pcm, 0)) < 0) {
+				     CR_TALK_RATE, 1, _LATENCY_US)) < 0) {
 		snd_pcm_close(pcm);
 		snprintf(err, errlen, "ALSA playback device \"%s\" cannot play 16-bit %d Hz sound on %d channel%s: %s "
 			 "(a plughw: device converts)", t->device, CR_TALK_RATE, t->channels, t->channels > 1 ? "s" : "",
@@ -96,20 +96,25 @@ static void _set_message(struct cr_talk_s *t, const char *msg)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Writes one block (what is left of it after a short write, waiting for
- * room when the device says EAGAIN); an underrun is recovered and counted.
- * < 0: the device failed. */
+/* Writes one block (what is left of it after a short write). The device
+ * stays non-blocking and is waited for at most 500 ms a block, so a device
+ * that stops taking sound is named and reopened, and a talker who leaves
+ * is never held up. An underrun is recovered and counted. < 0: the device
+ * failed. */
 static snd_pcm_sframes_t _write_all(struct cr_talk_s *t, const int16_t *pcm, int64_t *anchor, int64_t *written)
 {
-	int left = CR_TALK_BLOCK, tries = 0;
-	while (left > 0) {
+	int left = CR_TALK_BLOCK, recovers = 0;
+	int64_t until = cr_deadline_ns(500);
+	while (left > 0 && atomic_load(&t->running)) {
 		snd_pcm_sframes_t n = snd_pcm_writei(t->pcm, pcm + (CR_TALK_BLOCK - left) * t->channels,
 						     (snd_pcm_uframes_t)left);
-		if (n == -EAGAIN && ++tries < 50) {
-			snd_pcm_wait(t->pcm, 20);
+		if (n == -EAGAIN) {
+			if (cr_ms_left(until) == 0)
+				return -ETIMEDOUT;
+			snd_pcm_wait(t->pcm, cr_ms_left(until));
 			continue;
 		}
-		if ((n == -EPIPE || n == -ESTRPIPE) && ++tries < 50) {
+		if ((n == -EPIPE || n == -ESTRPIPE) && ++recovers < 10) {
 			pthread_mutex_lock(&t->lock);
 			t->underruns++;
 			pthread_mutex_unlock(&t->lock);
@@ -131,7 +136,8 @@ static bool _write(struct cr_talk_s *t, const int16_t *pcm, int64_t *anchor, int
 	snd_pcm_sframes_t n = _write_all(t, pcm, anchor, written);
 	if (n < 0) {
 		char err[256];
-		_fail(t, (int)n, n == -ENODEV ? "gone (unplugged?)" : "write failed", err, sizeof(err));
+		_fail(t, (int)n, n == -ENODEV ? "gone (unplugged?)" : n == -ETIMEDOUT ? "takes no sound" : "write failed", err,
+		      sizeof(err));
 		CR_LOG_W("audio", "stream %s talk-back: %s; reopening each second", t->stream, err);
 		_set_message(t, err);
 		snd_pcm_close(t->pcm);
