@@ -13,7 +13,11 @@ and the audio silent, and the audio returns within 3 s of the card coming
 back, over 5 cycles with the fd count flat; a busy device, a device the
 user may not open (camrelay run as nobody, outside the audio group), a
 missing one and an unsupported rate are named clearly in /api/streams while
-the video runs."""
+the video runs. Talk-back (intercom): an aiortc WHEP viewer sends a 660 Hz
+tone as its microphone; camrelay plays it on the loopback's playback side,
+arecord records it from the capture side (spectrum peak at the tone); a
+second talker is refused, and so is one while another program holds the
+playback device (named busy, with fuser)."""
 import json
 import os
 import socket
@@ -25,6 +29,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TONE = 880
+TALK_TONE = 660
 CAP = "plughw:CARD=Loopback,DEV=1"
 PLAY = "hw:CARD=Loopback,DEV=0"
 failures = []
@@ -49,7 +54,7 @@ def player():
 
 
 class Camrelay:
-    def __init__(self, camrelay, audio, rtp_port=None, user=None):
+    def __init__(self, camrelay, audio, rtp_port=None, user=None, backend="alsa"):
         self.http = 18400 + len(os.listdir("/tmp")) % 50 * 2
         self.dir = tempfile.mkdtemp(prefix="cr-alsa-")
         os.chmod(self.dir, 0o755)  # readable by a user= camrelay
@@ -59,7 +64,7 @@ class Camrelay:
                     '[stream.cam]\n[[stream.cam.sources]]\n'
                     'capture = { backend = "test", width = 160, height = 120, fps = 10 }\n'
                     '[stream.cam.sources.encoder]\nbackend = "software"\ncodec = "h264"\nbitrate = 100000\n'
-                    '[stream.cam.audio]\nbackend = "alsa"\n%s\n' % (self.http, self.http + 1000, audio))
+                    '[stream.cam.audio]\nbackend = "%s"\n%s\n' % (self.http, self.http + 1000, backend, audio))
             if rtp_port:
                 f.write('[[stream.cam.sinks]]\ntype = "rtp"\naddress = "127.0.0.1:%d"\n' % rtp_port)
         self.log = open(os.path.join(self.dir, "log"), "w+")
@@ -122,6 +127,106 @@ def record_tone(cr, seconds=4):
     spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     return (float(np.fft.rfftfreq(len(x), 1 / 48000)[int(np.argmax(spec))]),
             float(20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-9)), "")
+
+
+def talker(cr, seconds):
+    return subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "talk_client.py"), cr.base + "/whep/cam",
+                             "--tone", str(TALK_TONE), "--seconds", str(seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def talkback(cr):
+    try:
+        with urllib.request.urlopen(cr.base + "/api/webrtc", timeout=30) as r:
+            return json.load(r).get("talkback", {}).get("cam", {})
+    except OSError as e:  # a timeout too
+        check(False, "/api/webrtc answers during talk-back (%s)" % e)
+        return {}
+
+
+def last_json(p, timeout=180):
+    out, err = p.communicate(timeout=timeout)
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    return json.loads(lines[-1]) if lines else {"error": err[-600:]}
+
+
+def intercom(camrelay):
+    """Talk-back: aiortc's tone played by camrelay into the loopback's
+    playback side, recorded by arecord from its capture side."""
+    import numpy as np
+    # aiortc offers no candidate on 127.0.0.1, and the guest has no other
+    # address: one for it on lo (192.0.2.0/24 is for documentation).
+    r = sh("ip", "addr", "add", "192.0.2.9/32", "dev", "lo")
+    check(r.returncode == 0, "an address for aiortc on lo (%s)" % r.stderr.strip())
+    raw = os.path.join(tempfile.mkdtemp(prefix="cr-talk-"), "heard.raw")
+    rec = subprocess.Popen(["arecord", "-q", "-D", CAP.replace("plughw", "hw"), "-f", "S16_LE", "-r", "48000", "-c",
+                            "1", "-t", "raw", raw], stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    cr = Camrelay(camrelay, 'playback = "%s"' % PLAY, backend="test")
+    try:
+        a = talker(cr, 25)
+        first = json.loads(a.stdout.readline() or "{}")
+        print("     talker: %s" % json.dumps(first))
+        check(first.get("talkback") == "talking" and first.get("audio_direction") == "sendrecv",
+              "the first talker gets %s (X-Talkback %s, a=%s)" % (PLAY, first.get("talkback"), first.get("audio_direction")))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 90 and talkback(cr).get("packets", 0) < 20:
+            time.sleep(0.5)
+        r = last_json(talker(cr, 1))
+        print("     second talker: %s" % r.get("talkback"))
+        check(r.get("status") == 201 and (r.get("talkback") or "").startswith("refused: viewer %s is talking"
+                                                                             % first.get("viewer"))
+              and r.get("audio_direction") == "sendonly", "a second talker is refused, with the reason (%s)"
+              % r.get("talkback"))
+        r = last_json(a)
+        print("     first talker done: %s" % json.dumps(r))
+        t = talkback(cr)
+        print("     talkback: %s" % json.dumps(t))
+        print("     added talk-back delay (packet arrival -> out of the device): p50 %s p99 %s ms; underruns %s"
+              % (t.get("delay_p50_ms"), t.get("delay_p99_ms"), t.get("underruns")))
+        # Under TCG aiortc sends far fewer than 50 packets a second: counted, not timed.
+        check(t.get("talker") is None and t.get("packets", 0) >= 50 and t.get("decoded", 0) >= 40,
+              "the talker's packets were played and the device freed (%s packets, %s decoded)"
+              % (t.get("packets"), t.get("decoded")))
+        rec.terminate()
+        rec.wait(timeout=10)
+        x = np.fromfile(raw, dtype="<i2").astype("float64") / 32768.0 if os.path.exists(raw) else np.zeros(0)
+        # The emulated machine leaves gaps (underruns, concealment): the
+        # frequency is read per stretch of unbroken sound (>= 100 ms) from its
+        # zero crossings, and the median taken.
+        env = np.convolve(np.abs(x), np.ones(96), "same") / 96 if len(x) else x
+        loud = env > 0.01
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], loud.astype(int), [0]))))
+        freqs, heard = [], 0
+        for b, e in zip(edges[0::2], edges[1::2]):
+            seg = x[b + 96:e - 96]
+            if len(seg) >= 4800:
+                up = np.flatnonzero((seg[:-1] < 0) & (seg[1:] >= 0))
+                if len(up) >= 2:
+                    freqs.append((len(up) - 1) * 48000 / (up[-1] - up[0]))
+                    heard += len(seg)
+        freq = float(np.median(freqs)) if freqs else None
+        print("     arecord heard %.1f s of unbroken sound in %d stretches, median %s Hz" % (heard / 48000, len(freqs), freq))
+        check(freq is not None and heard >= 48000 and abs(freq - TALK_TONE) <= 3, "the loopback's capture side "
+              "hears the talker's %d Hz tone (%s Hz, %.1f s)" % (TALK_TONE, freq, heard / 48000))
+        # Another program plays on the device: the talker is told it is busy.
+        hold = subprocess.Popen(["aplay", "-q", "-D", PLAY, "-f", "S16_LE", "-r", "48000", "-c", "1", "-t", "raw",
+                                 "/dev/zero"], stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        r = last_json(talker(cr, 1))
+        hold.terminate()
+        hold.wait(timeout=10)
+        print("     device busy: %s" % r.get("talkback"))
+        check("busy" in (r.get("talkback") or "").lower() and "fuser" in (r.get("talkback") or ""),
+              "a busy playback device is named, with the fix")
+    finally:
+        if rec.poll() is None:
+            rec.terminate()
+        rc, log = cr.stop()
+        check(rc == 0, "camrelay (talk-back) exits cleanly (%d)" % rc)
+        check("ERROR: AddressSanitizer" not in log and "runtime error" not in log, "no sanitizer report (talk-back)")
+        if failures:
+            print(log[-3000:])
 
 
 def unbind(on):
@@ -254,6 +359,7 @@ def main():
             if p:
                 p.terminate()
                 p.wait(timeout=10)
+    intercom(camrelay)
     print("%d failure(s)" % len(failures))
     sys.exit(1 if failures else 0)
 
