@@ -101,6 +101,9 @@ struct cr_audio_status_s {
 	uint64_t passthrough_packets;  /* of them, the source's own Opus packets, not decoded nor encoded again */
 	bool passthrough;              /* the source's Opus is passed through now */
 	uint64_t xruns, reconnects, silent_blocks, drift_drops, drift_gaps;
+	/* The 48 kHz samples those drops left out and those gaps skipped: the
+	 * source's clock against ours, net (dropped - skipped) */
+	uint64_t drift_drop_samples, drift_gap_samples;
 	double level_dbfs; /* RMS of the last block, -100 for digital silence; NAN while passing through */
 	/* Capture of a block's first sample → its packet handed to every
 	 * subscriber (the 20 ms of the block itself included). */

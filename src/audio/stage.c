@@ -4,11 +4,12 @@
  *
  * Time: a block's RTP timestamp follows its sample count, anchored to its
  * CLOCK_MONOTONIC capture time (minus the encoder's lookahead, so the
- * decoded sound lines up with that time). A sound card's clock drifts
- * against the system's; the drift is absorbed, never accumulated: when the
- * count runs more than one block ahead of the clock a block is dropped, when
- * it falls more than one block behind the timestamps jump forward to the
- * clock (the receiver conceals the 20 ms gap). Both are counted.
+ * decoded sound lines up with that time). A sound card's clock (or a live
+ * URL sender's, url.c) drifts against the system's; the drift is absorbed,
+ * never accumulated: when the count runs more than one block (or packet)
+ * ahead of the clock a block is dropped, when it falls more than one behind
+ * the timestamps jump forward to the clock (the receiver conceals the gap).
+ * Both are counted, with the samples they left out or skipped.
  *
  * A source that fails is closed and reopened with backoff (250 ms doubling
  * to 2 s, as video does but capped lower: a card that comes back should be
@@ -60,7 +61,7 @@ struct cr_audio_s {
 	int64_t retry_ns, backoff_ms, silence_ns;
 	bool have_ts, talkspurt;
 	uint32_t next_ts;
-	uint64_t drift_gaps, drift_drops;
+	uint64_t drift_gaps, drift_drops, drift_gap_samples, drift_drop_samples; /* samples: of the 48 kHz clock */
 	int16_t *pcm;
 };
 
@@ -89,13 +90,16 @@ static bool _stamp(struct cr_audio_s *a, int64_t ts_ns, uint32_t dur, uint32_t *
 	int32_t diff = (int32_t)(clock_ts - a->next_ts);
 	int32_t slack = dur > _BLOCK_TS ? (int32_t)dur : _BLOCK_TS;
 	if (!a->have_ts || diff > slack) {
-		if (a->have_ts)
+		if (a->have_ts) {
 			a->drift_gaps++;
+			a->drift_gap_samples += (uint64_t)diff;
+		}
 		a->next_ts = clock_ts;
 		a->have_ts = true;
 		a->talkspurt = true;
 	} else if (diff < -slack) {
 		a->drift_drops++;
+		a->drift_drop_samples += dur;
 		return false;
 	}
 	*out = a->next_ts;
@@ -132,6 +136,8 @@ static void _pass(struct cr_audio_s *a, const uint8_t *data, size_t len, int sam
 	a->st.passthrough = true;
 	a->st.drift_gaps = a->drift_gaps;
 	a->st.drift_drops = a->drift_drops;
+	a->st.drift_gap_samples = a->drift_gap_samples;
+	a->st.drift_drop_samples = a->drift_drop_samples;
 	bool listened = a->subs != NULL;
 	pthread_mutex_unlock(&a->lock);
 	int64_t saved = a->lookahead_ns;
@@ -155,6 +161,8 @@ static void _encode(struct cr_audio_s *a, int64_t ts_ns)
 	a->st.level_dbfs = level;
 	a->st.drift_gaps = a->drift_gaps;
 	a->st.drift_drops = a->drift_drops;
+	a->st.drift_gap_samples = a->drift_gap_samples;
+	a->st.drift_drop_samples = a->drift_drop_samples;
 	bool listened = a->subs != NULL;
 	a->st.passthrough = false;
 	pthread_mutex_unlock(&a->lock);

@@ -9,9 +9,16 @@
  * configured rate, channels and bitrate do not apply to it.
  *
  * Time: the first decoded sample is anchored to CLOCK_MONOTONIC at its
- * arrival, each later block is that anchor plus its sample count, so a
- * file plays at its own pace (reads wait until a block's time has come) and
- * a live camera's audio keeps its own clock (the stage absorbs drift). A
+ * arrival. A file (and an http(s) URL) then plays at its own pace: each
+ * block is due at that anchor plus its sample count, and reads wait for it.
+ * A live source (RTSP, RTP/SDP, udp, srt, tcp) is read as it arrives, and
+ * its sample count runs on the sender's clock, which drifts against ours: a
+ * block is stamped with the count's time plus the smallest lag of arrival
+ * behind the count seen lately (it follows a lag that shrinks at once and
+ * one that grows at up to 2 %, so network jitter does not move it; a jump
+ * of 200 ms is a stall and taken at once), so the stamps keep to our clock
+ * and the stage drops or skips blocks as the clocks part (counted:
+ * drift_drops/gaps and their samples), never letting the delay grow. A
  * URL without audio, a stall of 5 s (the interrupt callback cuts a blocking
  * read) or the end of a file closes it; the stage reopens it with backoff
  * and sends silence meanwhile. One more connection at the camera: the
@@ -46,7 +53,30 @@ struct _aurl_s {
 	int64_t anchor_ns;  /* CLOCK_MONOTONIC of sample 0; 0 until the first */
 	uint64_t out_samples; /* samples handed out (48 kHz ones when passing through) */
 	bool pending;         /* passing through: pkt holds a packet whose time has not come */
+	bool live;            /* read as it arrives, stamped by arrival (above) */
+	int64_t arrival_ns;   /* CLOCK_MONOTONIC when the last packet was read */
+	int64_t lag_ns;       /* live: arrival behind the count, its recent minimum */
+	bool have_lag;
 };
+
+#define _STALL_NS 200000000LL
+
+/* The time of n samples at rate (exact for any run time). */
+static int64_t _samples_ns(uint64_t n, int rate)
+{
+	return (int64_t)(n / (uint64_t)rate) * 1000000000LL + (int64_t)(n % (uint64_t)rate) * 1000000000LL / rate;
+}
+
+static bool _is_live(const AVFormatContext *fmt, const char *url)
+{
+	static const char *const live[] = {"rtsp", "rtp:", "udp:", "srt:", "tcp:"};
+	if ((fmt->iformat->flags & AVFMT_NOFILE) || strcmp(fmt->iformat->name, "sdp") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (strncmp(url, live[i], strlen(live[i])) == 0)
+			return true;
+	return false;
+}
 
 static int _interrupt(void *opaque)
 {
@@ -105,6 +135,7 @@ static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 		return _fail(src, r, "opening");
 	if ((r = avformat_find_stream_info(u->fmt, NULL)) < 0)
 		return _fail(src, r, "reading its streams");
+	u->live = _is_live(u->fmt, src->cfg->device);
 	const AVCodec *codec = NULL;
 	u->aidx = av_find_best_stream(u->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
 	if (u->aidx < 0 || !codec) {
@@ -196,15 +227,34 @@ static int _decode(struct cr_audio_source_s *src, struct _aurl_s *u)
 	return 0;
 }
 
+/* A live source's block of n samples at rate: stamped by its arrival
+ * (above), handed out at once. */
+static void _stamp_live(struct _aurl_s *u, int n, int rate, int64_t *ts_ns)
+{
+	int64_t count_ns = u->anchor_ns + _samples_ns(u->out_samples, rate);
+	int64_t block_ns = _samples_ns((uint64_t)n, rate);
+	int64_t lag = u->arrival_ns - (count_ns + block_ns);
+	if (!u->have_lag || lag < u->lag_ns || lag > u->lag_ns + _STALL_NS)
+		u->lag_ns = lag;
+	else /* may grow by 2 % of the time passed: a sender up to 2 % slow */
+		u->lag_ns = lag < u->lag_ns + block_ns / 50 ? lag : u->lag_ns + block_ns / 50;
+	u->have_lag = true;
+	u->out_samples += (uint64_t)n;
+	*ts_ns = count_ns + u->lag_ns;
+}
+
 /* Waits until a block of n samples at rate, the next after those handed out,
  * is due: 1 and its first sample's time in *ts_ns, or 0 when that is later
- * than timeout_ms (a file plays at its own pace; live audio is there by
- * then anyway). */
+ * than timeout_ms (a file plays at its own pace). A live block: at once. */
 static int _pace(struct _aurl_s *u, int n, int rate, int64_t *ts_ns, int timeout_ms)
 {
-	int64_t block_ns = (int64_t)n * 1000000000LL / rate;
-	int64_t at = u->anchor_ns + (int64_t)(u->out_samples * 1000000000ULL / (uint64_t)rate);
-	if (cr_now_ns() > at + block_ns + 200000000LL) { /* after a stall: on the clock again, not late */
+	if (u->live) {
+		_stamp_live(u, n, rate, ts_ns);
+		return 1;
+	}
+	int64_t block_ns = _samples_ns((uint64_t)n, rate);
+	int64_t at = u->anchor_ns + _samples_ns(u->out_samples, rate);
+	if (cr_now_ns() > at + block_ns + _STALL_NS) { /* after a stall: on the clock again, not late */
 		u->anchor_ns += cr_now_ns() - (at + block_ns);
 		at = cr_now_ns() - block_ns;
 	}
@@ -228,6 +278,7 @@ static int _url_read(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns
 		int r = av_read_frame(u->fmt, u->pkt);
 		if (r < 0)
 			return _fail(src, r, "reading");
+		u->arrival_ns = cr_now_ns();
 		r = u->pkt->stream_index == u->aidx ? _decode(src, u) : 0;
 		av_packet_unref(u->pkt);
 		if (r < 0)
@@ -252,6 +303,7 @@ static int _url_read_coded(struct cr_audio_source_s *src, uint8_t *buf, size_t c
 		int r = av_read_frame(u->fmt, u->pkt);
 		if (r < 0)
 			return _fail(src, r, "reading");
+		u->arrival_ns = cr_now_ns();
 		n = u->pkt->stream_index == u->aidx && u->pkt->size > 0 && (size_t)u->pkt->size <= cap
 			    ? opus_packet_get_nb_samples(u->pkt->data, u->pkt->size, 48000)
 			    : 0;

@@ -192,6 +192,8 @@ static json_t *_audio_json(struct cr_stream_s *s)
 	json_t *c = json_object_get(j, "counters");
 	json_object_set_new(c, "encoded_frames", json_integer((json_int_t)st.encoded_frames));
 	json_object_set_new(c, "passthrough_packets", json_integer((json_int_t)st.passthrough_packets));
+	json_object_set_new(c, "drift_drop_samples", json_integer((json_int_t)st.drift_drop_samples));
+	json_object_set_new(c, "drift_gap_samples", json_integer((json_int_t)st.drift_gap_samples));
 	json_object_set_new(j, "latency_ms", json_pack("{s:f,s:f}", "p50", st.latency_p50_ms, "p99", st.latency_p99_ms));
 	return j;
 }

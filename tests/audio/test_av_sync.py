@@ -33,6 +33,27 @@ def check(cond, what):
         failures.append(what)
 
 
+def stop(srv):
+    """Stops camrelay: it must exit cleanly."""
+    srv.terminate()
+    try:
+        rc = srv.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        rc = -9
+    check(rc == 0, "camrelay exits cleanly (%d)" % rc)
+
+
+def finish(log):
+    """The server log's end on failure; the summary; exit 1 on failure."""
+    if failures:
+        log.seek(0)
+        print("server log:\n" + log.read()[-3000:])
+        print("%d failure(s): %s" % (len(failures), "; ".join(failures)))
+        sys.exit(1)
+    print("all checks passed")
+
+
 free_port = ports.free_port
 
 
@@ -225,20 +246,8 @@ address = "127.0.0.1:%d"
         rtsp_raw(rtsp_port)
         rtsp(d, "rtsp://127.0.0.1:%d/cam" % rtsp_port, base)
     finally:
-        srv.terminate()
-        try:
-            rc = srv.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            rc = -9
-        check(rc == 0, "camrelay exits cleanly (%d)" % rc)
-        if failures:
-            log.seek(0)
-            print("server log:\n" + log.read()[-3000:])
-    if failures:
-        print("%d failure(s): %s" % (len(failures), "; ".join(failures)))
-        sys.exit(1)
-    print("all checks passed")
+        stop(srv)
+    finish(log)
 
 
 if __name__ == "__main__":

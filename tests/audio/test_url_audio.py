@@ -28,7 +28,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_av_sync import check, codecs, failures, free_port, free_udp_quad  # noqa: E402
+from test_av_sync import check, codecs, finish, free_port, free_udp_quad, stop  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -200,22 +200,10 @@ loop = true
             check(r.read(3) == b"\xff\xd8\xff", "mute: its video runs (a snapshot)")
         check_passthrough(base, d, opus, rtsp)
     finally:
-        srv.terminate()
-        try:
-            rc = srv.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            rc = -9
-        check(rc == 0, "camrelay exits cleanly (%d)" % rc)
+        stop(srv)
         log.seek(0)
         check("s3cret" not in log.read(), "the log never shows the source URL's password")
-        if failures:
-            log.seek(0)
-            print("server log:\n" + log.read()[-3000:])
-    if failures:
-        print("%d failure(s): %s" % (len(failures), "; ".join(failures)))
-        sys.exit(1)
-    print("all checks passed")
+    finish(log)
 
 
 if __name__ == "__main__":
