@@ -38,11 +38,13 @@ def make_files(d):
     mute = os.path.join(d, "mute.mkv")
     opus = os.path.join(d, "opus.mkv")
     for path, audio in ((tone, "aac"), (mute, None), (opus, "libopus")):
-        secs = 30 if audio == "libopus" else 8  # the Opus file does not end (and reopen) while recorded
+        # The files with audio do not end (and reopen, silence meanwhile) while the test runs.
+        secs, video = {"aac": (60, "320x240:rate=10"), "libopus": (90, "160x120:rate=10")}.get(
+            audio, (8, "320x240:rate=30"))
         cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-               "testsrc2=size=320x240:rate=30:duration=%d" % secs]
+               "testsrc2=size=%s:duration=%d" % (video, secs)]
         if audio == "aac":
-            cmd += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=8", "-ac", "2",
+            cmd += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=%d" % secs, "-ac", "2",
                     "-c:a", "aac"]
         elif audio:
             cmd += ["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000:duration=%d" % secs, "-ac", "2",
