@@ -359,6 +359,11 @@ def main():
             if p:
                 p.terminate()
                 p.wait(timeout=10)
+    # The last unplug cycle's ffmpeg still plays into the loopback's playback
+    # side: talk-back needs that device.
+    if play.poll() is None:
+        play.terminate()
+        play.wait(timeout=10)
     intercom(camrelay)
     print("%d failure(s)" % len(failures))
     sys.exit(1 if failures else 0)
