@@ -133,7 +133,10 @@ async def run(args):
         await asyncio.sleep(0.1)
     out["connect_s"] = round(time.monotonic() - t0, 1)
     t0 = time.monotonic()
-    while time.monotonic() - t0 < args.seconds:
+    # --hold: talk until a line on stdin (--seconds at most), so a test can
+    # ask others to talk meanwhile however slow the machine is.
+    told = asyncio.get_event_loop().run_in_executor(None, sys.stdin.readline) if args.hold else None
+    while time.monotonic() - t0 < args.seconds and not (told and told.done()):
         await asyncio.sleep(0.1)
         if args.garbage and not out.get("garbage_sent") and time.monotonic() - t0 >= args.garbage_after:
             out["garbage_sent"], out["garbage_unsendable"] = await garbage(pc, args.garbage)
@@ -151,6 +154,7 @@ def main():
     ap.add_argument("--level", type=float, default=0.3)
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--user", help="HTTP Basic NAME:PASSWORD")
+    ap.add_argument("--hold", action="store_true", help="talk until a line on stdin (--seconds at most)")
     ap.add_argument("--garbage", type=int, default=0)
     ap.add_argument("--garbage-after", type=float, default=5, help="seconds of talking before the garbage")
     args = ap.parse_args()

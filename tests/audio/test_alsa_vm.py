@@ -129,10 +129,10 @@ def record_tone(cr, seconds=4):
             float(20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-9)), "")
 
 
-def talker(cr, seconds):
+def talker(cr, seconds, hold=False):
     return subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "talk_client.py"), cr.base + "/whep/cam",
-                             "--tone", str(TALK_TONE), "--seconds", str(seconds)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--tone", str(TALK_TONE), "--seconds", str(seconds)] + (["--hold"] if hold else []),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def talkback(cr):
@@ -144,8 +144,8 @@ def talkback(cr):
         return {}
 
 
-def last_json(p, timeout=180):
-    out, err = p.communicate(timeout=timeout)
+def last_json(p, timeout=180, stdin=None):
+    out, err = p.communicate(input=stdin, timeout=timeout)
     lines = [l for l in out.splitlines() if l.startswith("{")]
     return json.loads(lines[-1]) if lines else {"error": err[-600:]}
 
@@ -164,7 +164,7 @@ def intercom(camrelay):
     time.sleep(1)
     cr = Camrelay(camrelay, 'playback = "%s"' % PLAY, backend="test")
     try:
-        a = talker(cr, 25)
+        a = talker(cr, 240, hold=True)  # talks until told: the second talker may take long to start under TCG
         first = json.loads(a.stdout.readline() or "{}")
         print("     talker: %s" % json.dumps(first))
         check(first.get("talkback") == "talking" and first.get("audio_direction") == "sendrecv",
@@ -178,7 +178,8 @@ def intercom(camrelay):
                                                                              % first.get("viewer"))
               and r.get("audio_direction") == "sendonly", "a second talker is refused, with the reason (%s)"
               % r.get("talkback"))
-        r = last_json(a)
+        time.sleep(5)  # a few more seconds of the tone
+        r = last_json(a, stdin="\n")
         print("     first talker done: %s" % json.dumps(r))
         t = talkback(cr)
         print("     talkback: %s" % json.dumps(t))
