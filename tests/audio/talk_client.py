@@ -108,6 +108,8 @@ async def garbage(pc, k):
 
 
 async def run(args):
+    if args.wait_go:  # started early (Python and aiortc load slowly in an emulated VM); offers on a line
+        await asyncio.get_event_loop().run_in_executor(None, sys.stdin.readline)
     pc = RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTrack(Tone(args.tone, args.level))
@@ -155,6 +157,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--user", help="HTTP Basic NAME:PASSWORD")
     ap.add_argument("--hold", action="store_true", help="talk until a line on stdin (--seconds at most)")
+    ap.add_argument("--wait-go", action="store_true", help="offer only once a line comes on stdin")
     ap.add_argument("--garbage", type=int, default=0)
     ap.add_argument("--garbage-after", type=float, default=5, help="seconds of talking before the garbage")
     args = ap.parse_args()

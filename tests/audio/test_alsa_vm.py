@@ -129,9 +129,10 @@ def record_tone(cr, seconds=4):
             float(20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-9)), "")
 
 
-def talker(cr, seconds, hold=False):
+def talker(cr, seconds, hold=False, wait_go=False):
     return subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "talk_client.py"), cr.base + "/whep/cam",
-                             "--tone", str(TALK_TONE), "--seconds", str(seconds)] + (["--hold"] if hold else []),
+                             "--tone", str(TALK_TONE), "--seconds", str(seconds)] + (["--hold"] if hold else [])
+                            + (["--wait-go"] if wait_go else []),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -155,16 +156,24 @@ def intercom(camrelay):
     playback side, recorded by arecord from its capture side."""
     import numpy as np
     # aiortc offers no candidate on 127.0.0.1, and the guest has no other
-    # address: one for it on lo (192.0.2.0/24 is for documentation).
-    r = sh("ip", "addr", "add", "192.0.2.9/32", "dev", "lo")
-    check(r.returncode == 0, "an address for aiortc on lo (%s)" % r.stderr.strip())
+    # address: a dummy interface with one (192.0.2.0/24 is for documentation).
+    # An address on lo itself is not enough: camrelay's consent checks from
+    # 127.0.0.1 got no answer there, and the talker was dropped after 30 s.
+    sh("modprobe", "dummy")
+    r = sh("ip", "link", "add", "crtalk0", "type", "dummy")
+    r = r if r.returncode else sh("ip", "addr", "add", "192.0.2.9/24", "dev", "crtalk0")
+    r = r if r.returncode else sh("ip", "link", "set", "crtalk0", "up")
+    check(r.returncode == 0, "an address for aiortc on a dummy interface (%s)" % r.stderr.strip())
     raw = os.path.join(tempfile.mkdtemp(prefix="cr-talk-"), "heard.raw")
     rec = subprocess.Popen(["arecord", "-q", "-D", CAP.replace("plughw", "hw"), "-f", "S16_LE", "-r", "48000", "-c",
                             "1", "-t", "raw", raw], stderr=subprocess.PIPE, text=True)
     time.sleep(1)
     cr = Camrelay(camrelay, 'playback = "%s"' % PLAY, backend="test")
     try:
-        a = talker(cr, 240, hold=True)  # talks until told: the second talker may take long to start under TCG
+        # The second talker is started now and offers when told: aiortc takes
+        # long to load under TCG, and the first talker must still talk then.
+        b = talker(cr, 1, wait_go=True)
+        a = talker(cr, 240, hold=True)  # talks until told
         first = json.loads(a.stdout.readline() or "{}")
         print("     talker: %s" % json.dumps(first))
         check(first.get("talkback") == "talking" and first.get("audio_direction") == "sendrecv",
@@ -172,7 +181,7 @@ def intercom(camrelay):
         t0 = time.monotonic()
         while time.monotonic() - t0 < 90 and talkback(cr).get("packets", 0) < 20:
             time.sleep(0.5)
-        r = last_json(talker(cr, 1))
+        r = last_json(b, stdin="go\n")
         print("     second talker: %s" % r.get("talkback"))
         check(r.get("status") == 201 and (r.get("talkback") or "").startswith("refused: viewer %s is talking"
                                                                              % first.get("viewer"))
