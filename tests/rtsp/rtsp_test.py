@@ -398,9 +398,17 @@ def many(build, n=30, whep=5, seconds=25):
         check(s["encoders"] == 1, "one encoder for RTSP and WHEP (%d)" % s["encoders"])
         # Each client over the same window in mid-run (the frames in flight
         # at its start and end cancel out): decoded >= 95% of sent.
+        # The session of each client, from the server's log; read again
+        # until every client's line is there (the last one may still be on
+        # its way to the log file: CI once had client 29 untagged, "0 sent").
         tags = {}
-        for m in re.finditer(r"session (\w+) of \w+: \w+ over \w+ \(\S*\?client=(\d+)", srv.log_text()):
-            tags[int(m.group(2))] = m.group(1)
+        for _ in range(100):
+            for m in re.finditer(r"session (\w+) of \w+: \w+ over \w+ \(\S*\?client=(\d+)", srv.log_text()):
+                tags[int(m.group(2))] = m.group(1)
+            if len(tags) >= n:
+                break
+            time.sleep(0.1)
+        check(len(tags) >= n, "every RTSP client's session is in the log (%d of %d)" % (len(tags), n))
 
         def snapshot():
             dec = [p.frames() for p in procs]
