@@ -19,6 +19,26 @@
 
 #include "core/config.h"
 
+/* The codecs a source's track may be passed through in (cr_audio_format_s)
+ * and, as a mask of 1 << codec, what an output takes (sink caps). */
+enum cr_audio_codec_e { CR_AUDIO_OPUS = 0, CR_AUDIO_PCMU, CR_AUDIO_PCMA, CR_AUDIO_AAC };
+#define CR_AUDIO_TAKES(c) (1u << (c))
+#define CR_AUDIO_TAKES_OPUS CR_AUDIO_TAKES(CR_AUDIO_OPUS)
+/* Plain RTP and RTSP: Opus, G.711 (RFC 3551) and AAC (RFC 3640). */
+#define CR_AUDIO_TAKES_RTP                                                                                      \
+	(CR_AUDIO_TAKES_OPUS | CR_AUDIO_TAKES(CR_AUDIO_PCMU) | CR_AUDIO_TAKES(CR_AUDIO_PCMA) |                   \
+	 CR_AUDIO_TAKES(CR_AUDIO_AAC))
+const char *cr_audio_codec_name(enum cr_audio_codec_e c);
+
+/* What a subscriber gets: the codec, its RTP clock and channels, and for
+ * AAC the AudioSpecificConfig (SDP config=, RFC 3640). */
+struct cr_audio_format_s {
+	enum cr_audio_codec_e codec;
+	int clock_rate, channels;
+	uint8_t config[64];
+	size_t config_len;
+};
+
 struct cr_audio_source_s {
 	const struct cr_audio_ops_s *ops;
 	const struct cr_audio_cfg_s *cfg;
@@ -26,7 +46,11 @@ struct cr_audio_source_s {
 	void *priv;
 	int frames;             /* per read: 20 ms at cfg->rate */
 	char device_path[128];  /* what open() opened, for status */
-	bool passthrough;       /* set by open: read_coded hands out Opus packets as they came */
+	bool passthrough;       /* set by open: read_coded hands out packets as they came */
+	/* While passing through: the track's format. Opus goes to everyone; any
+	 * other codec to the outputs that take it, and is decoded too
+	 * (read_decoded) and encoded to Opus for the others. */
+	struct cr_audio_format_s coded;
 	char error[256];        /* why the last call failed, in words a user can act on */
 };
 
@@ -48,13 +72,17 @@ struct cr_audio_ops_s {
 	 * closes and reopens it). */
 	int (*read)(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns, int timeout_ms);
 	void (*close)(struct cr_audio_source_s *src);
-	/* Optional, used while open set src->passthrough: one Opus packet as
-	 * the source sent it (up to cap bytes) into buf, its length, its
-	 * duration in 48 kHz samples and the CLOCK_MONOTONIC time of its first
-	 * sample; returns as read. The stage hands it on without decoding or
-	 * encoding it again. */
-	int (*read_coded)(struct cr_audio_source_s *src, uint8_t *buf, size_t cap, size_t *len, int *samples48,
+	/* Optional, used while open set src->passthrough: one packet as the
+	 * source sent it (up to cap bytes) into buf, its length, its duration
+	 * in samples of its RTP clock (src->coded.clock_rate) and the
+	 * CLOCK_MONOTONIC time of its first sample; returns as read. The stage
+	 * hands it on without decoding or encoding it again. */
+	int (*read_coded)(struct cr_audio_source_s *src, uint8_t *buf, size_t cap, size_t *len, int *samples,
 			  int64_t *ts_ns, int timeout_ms);
+	/* Optional, while passing through a codec other than Opus: the next
+	 * block of PCM decoded from the packets read_coded handed out, as read
+	 * returns it; 0 when no whole block is decoded yet (never waits). */
+	int (*read_decoded)(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns);
 	/* Optional: the capture devices there are, up to max; how many. */
 	int (*list)(struct cr_audio_device_s *out, int max);
 };
@@ -67,11 +95,14 @@ const struct cr_audio_ops_s *cr_audio_find(const char *name);
 struct cr_audio_s;
 struct cr_audio_sub_s;
 
-/* One Opus packet (RFC 7587: one packet is one RTP payload). */
+/* One packet: Opus (RFC 7587: one packet is one RTP payload), or the
+ * source's own G.711 bytes or AAC access unit when passed through. */
 struct cr_audio_packet_s {
 	const uint8_t *data;
 	size_t size;
-	uint32_t ts;           /* 48 kHz; cr_audio_rtp_ts() of the first decoded sample's capture time */
+	enum cr_audio_codec_e codec;
+	int clock_rate;        /* of ts: 48000 for Opus */
+	uint32_t ts;           /* cr_audio_rtp_ts_at(clock_rate) of the first sample's capture time */
 	int64_t ts_capture_ns; /* CLOCK_MONOTONIC at capture of the block */
 	bool talkspurt;        /* first after a gap or DTX silence: the RTP marker bit */
 };
@@ -83,10 +114,20 @@ int cr_audio_start(struct cr_audio_s *a, char *err, size_t errlen);
 void cr_audio_destroy(struct cr_audio_s *a);
 
 /* deliver is called on the audio thread with each packet, valid during the
- * call: keep it short (a send). It must not (un)subscribe. */
+ * call: keep it short (a send). It must not (un)subscribe. It gets Opus. */
 struct cr_audio_sub_s *cr_audio_subscribe(struct cr_audio_s *a,
 					  void (*deliver)(const struct cr_audio_packet_s *p, void *opaque),
 					  void *opaque);
+/* The same for an output that takes the codecs in the mask takes
+ * (CR_AUDIO_TAKES_*): the source's own packets when it passes through one of
+ * them, else Opus (encoded from the decoded track). */
+struct cr_audio_sub_s *cr_audio_subscribe_takes(struct cr_audio_s *a, unsigned takes,
+						void (*deliver)(const struct cr_audio_packet_s *p, void *opaque),
+						void *opaque);
+/* What an output taking takes gets now (for its SDP): the passed-through
+ * codec while the source is open and passes one of those through, else Opus
+ * at 48 kHz and the configured channels. */
+void cr_audio_format(struct cr_audio_s *a, unsigned takes, struct cr_audio_format_s *out);
 void cr_audio_unsubscribe(struct cr_audio_sub_s *sub);
 
 struct cr_audio_status_s {
@@ -98,8 +139,9 @@ struct cr_audio_status_s {
 	int n_subs;
 	uint64_t packets, bytes; /* Opus packets sent to subscribers */
 	uint64_t encoded_frames;       /* of them, encoded here by libopus */
-	uint64_t passthrough_packets;  /* of them, the source's own Opus packets, not decoded nor encoded again */
-	bool passthrough;              /* the source's Opus is passed through now */
+	uint64_t passthrough_packets;  /* the source's own packets handed on, not decoded nor encoded again */
+	bool passthrough;              /* the source's packets are passed through now */
+	char codec[8];                 /* their codec then ("opus", "pcmu", "pcma", "aac"), else "" */
 	uint64_t xruns, reconnects, silent_blocks, drift_drops, drift_gaps;
 	/* The 48 kHz samples those drops left out and those gaps skipped: the
 	 * source's clock against ours, net (dropped - skipped) */
@@ -116,6 +158,12 @@ void cr_audio_status(struct cr_audio_s *a, struct cr_audio_status_s *st);
 static inline uint32_t cr_audio_rtp_ts(int64_t ns)
 {
 	return (uint32_t)((uint64_t)(ns / 125000) * 6 + (uint64_t)(ns % 125000) * 6 / 125000);
+}
+/* The same at any RTP clock rate (G.711: 8000, AAC: its sample rate). */
+static inline uint32_t cr_audio_rtp_ts_at(int64_t ns, int rate)
+{
+	return (uint32_t)((uint64_t)(ns / 1000000000LL) * (uint64_t)rate +
+			  (uint64_t)(ns % 1000000000LL) * (uint64_t)rate / 1000000000ULL);
 }
 
 #endif

@@ -29,6 +29,7 @@ static void _deliver(const struct cr_audio_packet_s *p, void *opaque)
 	}
 	struct cr_audio_ring_slot_s *s = &q->slot[q->head % CR_AUDIO_RING_SLOTS];
 	s->len = (uint16_t)p->size;
+	s->codec = (uint8_t)p->codec;
 	s->ts = p->ts;
 	s->talkspurt = p->talkspurt;
 	memcpy(s->data, p->data, p->size);
@@ -39,13 +40,19 @@ static void _deliver(const struct cr_audio_packet_s *p, void *opaque)
 
 struct cr_audio_ring_s *cr_audio_ring_new(struct cr_audio_s *a, void (*notify)(void *opaque), void *opaque)
 {
+	return cr_audio_ring_new_takes(a, CR_AUDIO_TAKES_OPUS, notify, opaque);
+}
+
+struct cr_audio_ring_s *cr_audio_ring_new_takes(struct cr_audio_s *a, unsigned takes, void (*notify)(void *opaque),
+						void *opaque)
+{
 	struct cr_audio_ring_s *q = calloc(1, sizeof(*q));
 	if (!q)
 		return NULL;
 	q->notify = notify;
 	q->opaque = opaque;
 	pthread_mutex_init(&q->lock, NULL);
-	q->sub = cr_audio_subscribe(a, _deliver, q);
+	q->sub = cr_audio_subscribe_takes(a, takes, _deliver, q);
 	if (!q->sub) {
 		pthread_mutex_destroy(&q->lock);
 		free(q);
@@ -61,6 +68,7 @@ bool cr_audio_ring_pop(struct cr_audio_ring_s *q, struct cr_audio_ring_slot_s *o
 	if (any) {
 		const struct cr_audio_ring_slot_s *s = &q->slot[q->tail++ % CR_AUDIO_RING_SLOTS];
 		out->len = s->len;
+		out->codec = s->codec;
 		out->ts = s->ts;
 		out->talkspurt = s->talkspurt;
 		memcpy(out->data, s->data, s->len);

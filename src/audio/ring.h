@@ -16,7 +16,8 @@
 
 struct cr_audio_ring_slot_s {
 	uint16_t len;
-	uint32_t ts;
+	uint8_t codec;  /* enum cr_audio_codec_e */
+	uint32_t ts;    /* at the codec's clock */
 	bool talkspurt;
 	uint8_t data[CR_AUDIO_RING_PAYLOAD];
 };
@@ -26,6 +27,9 @@ struct cr_audio_ring_s;
 /* Subscribes a new ring to a; notify(opaque) is called on the audio thread
  * after each packet. NULL when out of memory. */
 struct cr_audio_ring_s *cr_audio_ring_new(struct cr_audio_s *a, void (*notify)(void *opaque), void *opaque);
+/* The same for a consumer taking the codecs in takes (cr_audio_subscribe_takes). */
+struct cr_audio_ring_s *cr_audio_ring_new_takes(struct cr_audio_s *a, unsigned takes, void (*notify)(void *opaque),
+						void *opaque);
 /* The oldest packet waiting, copied to *out; false when none. */
 bool cr_audio_ring_pop(struct cr_audio_ring_s *q, struct cr_audio_ring_slot_s *out);
 /* Packets dropped because the ring was full. */

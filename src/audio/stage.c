@@ -2,6 +2,12 @@
  * the source, one libopus encoder (while anyone listens) turns each into a
  * packet, and every subscriber gets the same packet.
  *
+ * A source that passes its track through (url.c: Opus, G.711, AAC) hands
+ * its packets as they came: Opus goes to every subscriber; G.711 or AAC to
+ * the subscribers that take that codec (plain RTP, RTSP), while the track
+ * is also decoded and encoded to Opus for the others (WebRTC). Each kind
+ * of packet keeps its own RTP clock (the codec's rate) and drift state.
+ *
  * Time: a block's RTP timestamp follows its sample count, anchored to its
  * CLOCK_MONOTONIC capture time (minus the encoder's lookahead, so the
  * decoded sound lines up with that time). A sound card's clock (or a live
@@ -33,9 +39,20 @@
 #define _BLOCK_NS 20000000LL
 #define _BLOCK_TS 960 /* 20 ms of the 48 kHz RTP clock */
 #define _MAX_PACKET 1500
+#define _MAX_CODED 8192 /* a passed-through packet (an AAC access unit is at most 6144 bits per channel) */
+
+/* One kind of packet's RTP clock: the next timestamp, and the drift it
+ * absorbed (samples counted on the 48 kHz clock). */
+struct _clock_s {
+	int rate;
+	bool have_ts, talkspurt;
+	uint32_t next_ts;
+	uint64_t drift_gaps, drift_drops, drift_gap_samples, drift_drop_samples;
+};
 
 struct cr_audio_sub_s {
 	struct cr_audio_s *audio;
+	unsigned takes; /* CR_AUDIO_TAKES_* */
 	void (*deliver)(const struct cr_audio_packet_s *p, void *opaque);
 	void *opaque;
 	struct cr_audio_sub_s *next;
@@ -59,11 +76,36 @@ struct cr_audio_s {
 	/* The capture thread's. */
 	bool open, logged;
 	int64_t retry_ns, backoff_ms, silence_ns;
-	bool have_ts, talkspurt;
-	uint32_t next_ts;
-	uint64_t drift_gaps, drift_drops, drift_gap_samples, drift_drop_samples; /* samples: of the 48 kHz clock */
+	struct _clock_s ck;  /* Opus: encoded or passed through (its drift is what /api counts) */
+	struct _clock_s nck; /* a passed-through G.711/AAC track's packets */
 	int16_t *pcm;
+	/* Under lock: the codec passed through to the outputs that take it
+	 * (not Opus, which everyone gets), while native is set. */
+	bool native;
+	struct cr_audio_format_s native_fmt;
 };
+
+const char *cr_audio_codec_name(enum cr_audio_codec_e c)
+{
+	static const char *const names[] = {"opus", "pcmu", "pcma", "aac"};
+	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "?";
+}
+
+/* Whether subscriber s gets packets of codec c (under lock). */
+static bool _gets(const struct cr_audio_s *a, const struct cr_audio_sub_s *s, enum cr_audio_codec_e c)
+{
+	if (c != CR_AUDIO_OPUS)
+		return a->native && a->native_fmt.codec == c && (s->takes & CR_AUDIO_TAKES(c));
+	return !a->native || !(s->takes & CR_AUDIO_TAKES(a->native_fmt.codec));
+}
+
+static bool _listened(const struct cr_audio_s *a, enum cr_audio_codec_e c)
+{
+	for (const struct cr_audio_sub_s *s = a->subs; s; s = s->next)
+		if (_gets(a, s, c))
+			return true;
+	return false;
+}
 
 const struct cr_audio_ops_s *cr_audio_find(const char *name)
 {
@@ -82,39 +124,42 @@ static double _level_dbfs(const int16_t *pcm, int n)
 	return rms > 1e-5 ? 20.0 * log10(rms) : -100.0;
 }
 
-/* The RTP timestamp for a block of dur 48 kHz samples captured at ts_ns,
- * or false to drop it (the card's clock ran a block ahead). */
-static bool _stamp(struct cr_audio_s *a, int64_t ts_ns, uint32_t dur, uint32_t *out)
+/* The RTP timestamp (at c->rate) for a block of dur samples of that clock
+ * captured at ts_ns, or false to drop it (the card's clock ran a block
+ * ahead). */
+static bool _stamp(struct _clock_s *c, int64_t ts_ns, uint32_t dur, uint32_t *out)
 {
-	uint32_t clock_ts = cr_audio_rtp_ts(ts_ns - a->lookahead_ns);
-	int32_t diff = (int32_t)(clock_ts - a->next_ts);
-	int32_t slack = dur > _BLOCK_TS ? (int32_t)dur : _BLOCK_TS;
-	if (!a->have_ts || diff > slack) {
-		if (a->have_ts) {
-			a->drift_gaps++;
-			a->drift_gap_samples += (uint64_t)diff;
+	uint32_t clock_ts = cr_audio_rtp_ts_at(ts_ns, c->rate);
+	int32_t diff = (int32_t)(clock_ts - c->next_ts);
+	int32_t block = (int32_t)(c->rate / 50);
+	int32_t slack = dur > (uint32_t)block ? (int32_t)dur : block;
+	if (!c->have_ts || diff > slack) {
+		if (c->have_ts) {
+			c->drift_gaps++;
+			c->drift_gap_samples += (uint64_t)diff * 48000 / (uint64_t)c->rate;
 		}
-		a->next_ts = clock_ts;
-		a->have_ts = true;
-		a->talkspurt = true;
+		c->next_ts = clock_ts;
+		c->have_ts = true;
+		c->talkspurt = true;
 	} else if (diff < -slack) {
-		a->drift_drops++;
-		a->drift_drop_samples += dur;
+		c->drift_drops++;
+		c->drift_drop_samples += (uint64_t)dur * 48000 / (uint64_t)c->rate;
 		return false;
 	}
-	*out = a->next_ts;
-	a->next_ts += dur;
+	*out = c->next_ts;
+	c->next_ts += dur;
 	return true;
 }
 
-/* Hands p to every subscriber (on the audio thread). */
-static void _send(struct cr_audio_s *a, struct cr_audio_packet_s *p, bool encoded)
+/* Hands p to every subscriber that gets its codec (on the audio thread). */
+static void _send(struct cr_audio_s *a, struct _clock_s *c, struct cr_audio_packet_s *p, bool encoded)
 {
-	p->talkspurt = a->talkspurt;
-	a->talkspurt = false;
+	p->talkspurt = c->talkspurt;
+	c->talkspurt = false;
 	pthread_mutex_lock(&a->lock);
 	for (struct cr_audio_sub_s *s = a->subs; s; s = s->next)
-		s->deliver(p, s->opaque);
+		if (_gets(a, s, p->codec))
+			s->deliver(p, s->opaque);
 	a->st.packets++;
 	a->st.bytes += (uint64_t)p->size;
 	if (encoded)
@@ -125,49 +170,56 @@ static void _send(struct cr_audio_s *a, struct cr_audio_packet_s *p, bool encode
 	cr_latency_add_ns(&a->latency, cr_now_ns() - p->ts_capture_ns);
 }
 
-/* One of the source's own Opus packets, handed on as it is: no decoding,
- * no encoding (src->passthrough). The lookahead is the source's encoder's,
- * unknown here: the packet is stamped with its arrival. */
-static void _pass(struct cr_audio_s *a, const uint8_t *data, size_t len, int samples48, int64_t ts_ns)
+static void _publish_drift(struct cr_audio_s *a)
 {
-	struct cr_audio_packet_s p = {.data = data, .size = len, .ts_capture_ns = ts_ns};
+	a->st.drift_gaps = a->ck.drift_gaps;
+	a->st.drift_drops = a->ck.drift_drops;
+	a->st.drift_gap_samples = a->ck.drift_gap_samples;
+	a->st.drift_drop_samples = a->ck.drift_drop_samples;
+}
+
+/* One of the source's own packets, handed on as it is: no decoding, no
+ * encoding (src->passthrough). The lookahead is the source's encoder's,
+ * unknown here: the packet is stamped with its arrival. Opus goes to
+ * everyone; G.711/AAC to those that take it (its decoded blocks are
+ * encoded for the others by the caller). */
+static void _pass(struct cr_audio_s *a, const uint8_t *data, size_t len, int samples, int64_t ts_ns)
+{
+	const struct cr_audio_format_s *f = &a->src.coded;
+	struct _clock_s *c = f->codec == CR_AUDIO_OPUS ? &a->ck : &a->nck;
+	struct cr_audio_packet_s p = {.data = data, .size = len, .codec = f->codec, .clock_rate = c->rate,
+				      .ts_capture_ns = ts_ns};
 	pthread_mutex_lock(&a->lock);
-	a->st.level_dbfs = NAN;
+	if (f->codec == CR_AUDIO_OPUS) {
+		a->st.level_dbfs = NAN;
+		_publish_drift(a);
+	}
 	a->st.passthrough = true;
-	a->st.drift_gaps = a->drift_gaps;
-	a->st.drift_drops = a->drift_drops;
-	a->st.drift_gap_samples = a->drift_gap_samples;
-	a->st.drift_drop_samples = a->drift_drop_samples;
-	bool listened = a->subs != NULL;
+	bool listened = _listened(a, f->codec);
 	pthread_mutex_unlock(&a->lock);
-	int64_t saved = a->lookahead_ns;
-	a->lookahead_ns = 0;
-	bool keep = _stamp(a, ts_ns, (uint32_t)samples48, &p.ts);
-	a->lookahead_ns = saved;
+	bool keep = _stamp(c, ts_ns, (uint32_t)samples, &p.ts);
 	/* RFC 7587 3.2: a DTX packet of 2 bytes or less need not be sent. */
-	if (!keep || !listened || len <= 2) {
-		a->talkspurt = true;
+	if (!keep || !listened || (f->codec == CR_AUDIO_OPUS && len <= 2)) {
+		c->talkspurt = true;
 		return;
 	}
-	_send(a, &p, false);
+	_send(a, c, &p, false);
 }
 
 static void _encode(struct cr_audio_s *a, int64_t ts_ns)
 {
 	uint8_t out[_MAX_PACKET];
-	struct cr_audio_packet_s p = {.data = out, .ts_capture_ns = ts_ns};
+	struct cr_audio_packet_s p = {.data = out, .codec = CR_AUDIO_OPUS, .clock_rate = 48000,
+				      .ts_capture_ns = ts_ns};
 	double level = _level_dbfs(a->pcm, a->src.frames * a->cfg.channels);
 	pthread_mutex_lock(&a->lock);
 	a->st.level_dbfs = level;
-	a->st.drift_gaps = a->drift_gaps;
-	a->st.drift_drops = a->drift_drops;
-	a->st.drift_gap_samples = a->drift_gap_samples;
-	a->st.drift_drop_samples = a->drift_drop_samples;
-	bool listened = a->subs != NULL;
-	a->st.passthrough = false;
+	_publish_drift(a);
+	bool listened = _listened(a, CR_AUDIO_OPUS);
+	a->st.passthrough = a->native;
 	pthread_mutex_unlock(&a->lock);
-	if (!_stamp(a, ts_ns, _BLOCK_TS, &p.ts) || !listened) {
-		a->talkspurt = true;
+	if (!_stamp(&a->ck, ts_ns - a->lookahead_ns, _BLOCK_TS, &p.ts) || !listened) {
+		a->ck.talkspurt = true;
 		return;
 	}
 	opus_int32 n = opus_encode(a->enc, a->pcm, a->src.frames, out, sizeof(out));
@@ -177,16 +229,22 @@ static void _encode(struct cr_audio_s *a, int64_t ts_ns)
 	}
 	/* RFC 7587 3.2: with DTX, packets of 2 bytes or less need not be sent. */
 	if (a->cfg.dtx && n <= 2) {
-		a->talkspurt = true;
+		a->ck.talkspurt = true;
 		return;
 	}
 	p.size = (size_t)n;
-	_send(a, &p, true);
+	_send(a, &a->ck, &p, true);
 }
 
 static void _set_state(struct cr_audio_s *a, const char *state, const char *msg)
 {
 	pthread_mutex_lock(&a->lock);
+	a->native = a->open && a->src.passthrough && a->src.coded.codec != CR_AUDIO_OPUS;
+	a->native_fmt = a->src.coded;
+	snprintf(a->st.codec, sizeof(a->st.codec), "%s",
+		 a->open && a->src.passthrough ? cr_audio_codec_name(a->src.coded.codec) : "");
+	if (!a->open)
+		a->st.passthrough = false;
 	snprintf(a->st.state, sizeof(a->st.state), "%s", state);
 	snprintf(a->st.message, sizeof(a->st.message), "%s", msg);
 	snprintf(a->st.device, sizeof(a->st.device), "%s", a->src.device_path);
@@ -199,9 +257,12 @@ static void _try_open(struct cr_audio_s *a)
 	if (now < a->retry_ns)
 		return;
 	a->src.error[0] = 0;
+	a->src.coded = (struct cr_audio_format_s){.codec = CR_AUDIO_OPUS, .clock_rate = 48000};
 	int rc = a->src.ops->open(&a->src);
 	if (rc == 0) {
 		a->open = true;
+		a->nck.rate = a->src.coded.clock_rate > 0 ? a->src.coded.clock_rate : 48000;
+		a->nck.have_ts = false;
 		a->logged = false;
 		a->backoff_ms = 250;
 		CR_LOG_I(a->stream, "audio: capturing from %s (%d Hz, %d channel%s, Opus %d bit/s)",
@@ -248,11 +309,11 @@ static void *_thread(void *arg)
 			_encode(a, _silence(a));
 			continue;
 		}
-		uint8_t coded[_MAX_PACKET];
+		uint8_t coded[_MAX_CODED];
 		size_t len = 0;
-		int samples48 = 0;
+		int samples = 0;
 		bool pass = a->src.passthrough && a->src.ops->read_coded;
-		int rc = pass ? a->src.ops->read_coded(&a->src, coded, sizeof(coded), &len, &samples48, &ts, 100)
+		int rc = pass ? a->src.ops->read_coded(&a->src, coded, sizeof(coded), &len, &samples, &ts, 100)
 			      : a->src.ops->read(&a->src, a->pcm, &ts, 100);
 		if (rc == 0)
 			continue;
@@ -275,9 +336,13 @@ static void *_thread(void *arg)
 			a->silence_ns = cr_now_ns() / _BLOCK_NS * _BLOCK_NS;
 			continue;
 		}
-		if (pass)
-			_pass(a, coded, len, samples48, ts);
-		else
+		if (!pass) {
+			_encode(a, ts);
+			continue;
+		}
+		_pass(a, coded, len, samples, ts);
+		while (a->src.coded.codec != CR_AUDIO_OPUS && a->src.ops->read_decoded &&
+		       a->src.ops->read_decoded(&a->src, a->pcm, &ts) == 1)
 			_encode(a, ts);
 	}
 	if (a->open)
@@ -299,6 +364,7 @@ struct cr_audio_s *cr_audio_new(const struct cr_audio_cfg_s *cfg, const char *st
 	a->src.stream_name = a->stream;
 	a->src.frames = cfg->rate / 50;
 	a->backoff_ms = 250;
+	a->ck.rate = a->nck.rate = 48000;
 	a->st.bitrate = cfg->bitrate ? cfg->bitrate : 32000 * cfg->channels;
 	a->st.rate = cfg->rate;
 	a->st.channels = cfg->channels;
@@ -379,10 +445,29 @@ struct cr_audio_sub_s *cr_audio_subscribe(struct cr_audio_s *a,
 					  void (*deliver)(const struct cr_audio_packet_s *p, void *opaque),
 					  void *opaque)
 {
+	return cr_audio_subscribe_takes(a, CR_AUDIO_TAKES_OPUS, deliver, opaque);
+}
+
+void cr_audio_format(struct cr_audio_s *a, unsigned takes, struct cr_audio_format_s *out)
+{
+	pthread_mutex_lock(&a->lock);
+	if (a->native && (takes & CR_AUDIO_TAKES(a->native_fmt.codec)))
+		*out = a->native_fmt;
+	else
+		*out = (struct cr_audio_format_s){.codec = CR_AUDIO_OPUS, .clock_rate = 48000,
+						  .channels = a->cfg.channels};
+	pthread_mutex_unlock(&a->lock);
+}
+
+struct cr_audio_sub_s *cr_audio_subscribe_takes(struct cr_audio_s *a, unsigned takes,
+						void (*deliver)(const struct cr_audio_packet_s *p, void *opaque),
+						void *opaque)
+{
 	struct cr_audio_sub_s *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	*s = (struct cr_audio_sub_s){.audio = a, .deliver = deliver, .opaque = opaque};
+	*s = (struct cr_audio_sub_s){.audio = a, .takes = takes | CR_AUDIO_TAKES_OPUS, .deliver = deliver,
+				     .opaque = opaque};
 	pthread_mutex_lock(&a->lock);
 	s->next = a->subs;
 	a->subs = s;

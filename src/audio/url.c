@@ -6,7 +6,12 @@
  * An Opus track is passed through instead: its packets go to every output
  * as the source sent them (RFC 7587 carries any Opus packet; its RTP clock
  * is 48 kHz whatever was encoded), no decoder, no encoder, and the
- * configured rate, channels and bitrate do not apply to it.
+ * configured rate, channels and bitrate do not apply to it. A G.711 track
+ * (PCMU/PCMA, 8 kHz mono) or an AAC track with its AudioSpecificConfig
+ * (libavformat's extradata: Matroska, MP4, RTSP mpeg4-generic; not ADTS)
+ * is passed through to the outputs that take it (plain RTP, RTSP) and
+ * also decoded here (read_decoded) for the stage to encode to Opus for the
+ * others (WebRTC): each packet read is handed out, then decoded.
  *
  * Time: the first decoded sample is anchored to CLOCK_MONOTONIC at its
  * arrival. A file (and an http(s) URL) then plays at its own pace: each
@@ -57,6 +62,8 @@ struct _aurl_s {
 	int64_t arrival_ns;   /* CLOCK_MONOTONIC when the last packet was read */
 	int64_t lag_ns;       /* live: arrival behind the count, its recent minimum */
 	bool have_lag;
+	int frame_size;       /* AAC: samples per access unit */
+	int64_t pcm_ts_ns;    /* passing G.711/AAC through: the time of the FIFO's first decoded sample */
 };
 
 #define _STALL_NS 200000000LL
@@ -118,6 +125,30 @@ static void _url_close(struct cr_audio_source_s *src)
 	src->priv = NULL;
 }
 
+/* Whether the track is G.711 or AAC that RTP can carry as it is (RFC 3551:
+ * PCMU/PCMA at 8 kHz mono; RFC 3640: AAC whose AudioSpecificConfig
+ * libavformat has, so its packets are raw access units): src->coded. */
+static bool _native(struct cr_audio_source_s *src, struct _aurl_s *u, const AVCodecParameters *par)
+{
+	int ch = par->ch_layout.nb_channels;
+	if ((par->codec_id == AV_CODEC_ID_PCM_MULAW || par->codec_id == AV_CODEC_ID_PCM_ALAW) &&
+	    par->sample_rate == 8000 && ch == 1) {
+		src->coded = (struct cr_audio_format_s){
+			.codec = par->codec_id == AV_CODEC_ID_PCM_MULAW ? CR_AUDIO_PCMU : CR_AUDIO_PCMA,
+			.clock_rate = 8000, .channels = 1};
+	} else if (par->codec_id == AV_CODEC_ID_AAC && par->extradata_size >= 2 &&
+		   (size_t)par->extradata_size <= sizeof(src->coded.config) && par->sample_rate > 0 && ch > 0) {
+		src->coded = (struct cr_audio_format_s){.codec = CR_AUDIO_AAC, .clock_rate = par->sample_rate,
+							.channels = ch, .config_len = (size_t)par->extradata_size};
+		memcpy(src->coded.config, par->extradata, (size_t)par->extradata_size);
+		u->frame_size = par->frame_size > 0 ? par->frame_size : 1024;
+	} else {
+		return false;
+	}
+	src->passthrough = true;
+	return true;
+}
+
 static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 {
 	AVDictionary *opts = NULL;
@@ -149,9 +180,21 @@ static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 		u->fmt->streams[i]->discard = (int)i == u->aidx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
 	char url[100];
 	cr_url_shown(src->cfg->device, url, sizeof(url));
-	if (u->fmt->streams[u->aidx]->codecpar->codec_id == AV_CODEC_ID_OPUS) {
+	const AVCodecParameters *par = u->fmt->streams[u->aidx]->codecpar;
+	if (par->codec_id == AV_CODEC_ID_OPUS) {
 		src->passthrough = true;
+		src->coded = (struct cr_audio_format_s){.codec = CR_AUDIO_OPUS, .clock_rate = 48000,
+							.channels = par->ch_layout.nb_channels};
 		snprintf(src->device_path, sizeof(src->device_path), "%.99s (opus, passed through)", url);
+		return 0;
+	}
+	if (_native(src, u, par)) {
+		u->dec = avcodec_alloc_context3(codec);
+		if (!u->dec || avcodec_parameters_to_context(u->dec, par) < 0 ||
+		    (r = avcodec_open2(u->dec, codec, NULL)) < 0)
+			return _fail(src, u->dec ? r : AVERROR(ENOMEM), "opening its audio decoder");
+		snprintf(src->device_path, sizeof(src->device_path), "%.99s (%s, passed through)", url,
+			 cr_audio_codec_name(src->coded.codec));
 		return 0;
 	}
 	u->dec = avcodec_alloc_context3(codec);
@@ -176,7 +219,7 @@ static int _url_open(struct cr_audio_source_s *src)
 		_url_close(src);
 		return rc;
 	}
-	if (src->passthrough) {
+	if (src->passthrough && src->coded.codec == CR_AUDIO_OPUS) {
 		if (!(u->pkt = av_packet_alloc())) {
 			_url_close(src);
 			return _fail(src, AVERROR(ENOMEM), "opening");
@@ -292,8 +335,27 @@ static int _url_read(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns
 	return 1;
 }
 
-/* Passing an Opus track through: its next packet as it came. */
-static int _url_read_coded(struct cr_audio_source_s *src, uint8_t *buf, size_t cap, size_t *len, int *samples48,
+/* The duration of the packet in u->pkt in samples of its RTP clock; 0 for
+ * one that cannot be passed on. */
+static int _duration(const struct cr_audio_source_s *src, const struct _aurl_s *u)
+{
+	switch (src->coded.codec) {
+	case CR_AUDIO_OPUS:
+		return opus_packet_get_nb_samples(u->pkt->data, u->pkt->size, 48000);
+	case CR_AUDIO_PCMU:
+	case CR_AUDIO_PCMA:
+		return u->pkt->size;
+	case CR_AUDIO_AAC: /* ADTS (0xFFF sync) would need its header taken off: not passed on */
+		return u->pkt->size >= 2 && u->pkt->data[0] == 0xff && (u->pkt->data[1] & 0xf0) == 0xf0
+			       ? 0
+			       : u->frame_size;
+	}
+	return 0;
+}
+
+/* Passing a track through: its next packet as it came (G.711/AAC also
+ * decoded into the FIFO for read_decoded). */
+static int _url_read_coded(struct cr_audio_source_s *src, uint8_t *buf, size_t cap, size_t *len, int *samples,
 			   int64_t *ts_ns, int timeout_ms)
 {
 	struct _aurl_s *u = src->priv;
@@ -305,7 +367,7 @@ static int _url_read_coded(struct cr_audio_source_s *src, uint8_t *buf, size_t c
 			return _fail(src, r, "reading");
 		u->arrival_ns = cr_now_ns();
 		n = u->pkt->stream_index == u->aidx && u->pkt->size > 0 && (size_t)u->pkt->size <= cap
-			    ? opus_packet_get_nb_samples(u->pkt->data, u->pkt->size, 48000)
+			    ? _duration(src, u)
 			    : 0;
 		if (n <= 0) { /* another track's, damaged or too big: skipped */
 			av_packet_unref(u->pkt);
@@ -315,14 +377,34 @@ static int _url_read_coded(struct cr_audio_source_s *src, uint8_t *buf, size_t c
 		if (!u->anchor_ns)
 			u->anchor_ns = cr_now_ns();
 	}
-	n = opus_packet_get_nb_samples(u->pkt->data, u->pkt->size, 48000);
-	if (_pace(u, n, 48000, ts_ns, timeout_ms) == 0)
+	n = _duration(src, u);
+	if (_pace(u, n, src->coded.clock_rate, ts_ns, timeout_ms) == 0)
 		return 0;
 	memcpy(buf, u->pkt->data, (size_t)u->pkt->size);
 	*len = (size_t)u->pkt->size;
-	*samples48 = n;
+	*samples = n;
+	int r = 0;
+	if (src->coded.codec != CR_AUDIO_OPUS) {
+		/* The FIFO's samples came before this packet: its head's time
+		 * follows the packets' stamps (so the drift they carry reaches
+		 * the Opus encoding's counters too). */
+		u->pcm_ts_ns = *ts_ns - _samples_ns((uint64_t)av_audio_fifo_size(u->fifo), src->cfg->rate);
+		r = _decode(src, u);
+	}
 	av_packet_unref(u->pkt);
 	u->pending = false;
+	return r < 0 ? r : 1;
+}
+
+/* Passing G.711/AAC through: a block of what read_coded decoded. */
+static int _url_read_decoded(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns)
+{
+	struct _aurl_s *u = src->priv;
+	void *out = pcm;
+	if (av_audio_fifo_size(u->fifo) < src->frames || av_audio_fifo_read(u->fifo, &out, src->frames) < src->frames)
+		return 0;
+	*ts_ns = u->pcm_ts_ns;
+	u->pcm_ts_ns += _samples_ns((uint64_t)src->frames, src->cfg->rate);
 	return 1;
 }
 
@@ -332,4 +414,5 @@ const struct cr_audio_ops_s cr_audio_url = {
 	.read = _url_read,
 	.close = _url_close,
 	.read_coded = _url_read_coded,
+	.read_decoded = _url_read_decoded,
 };

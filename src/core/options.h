@@ -65,7 +65,8 @@ struct cr_sink_caps_s {
 	const enum cr_codec_e *codecs;    /* encoded: the codecs it sends, CR_CODEC_NONE-terminated */
 	const enum cr_pixfmt_e *formats;  /* raw: the pixel formats it writes (pixel_format), NONE-terminated;
 					   * NULL: it converts what it gets itself */
-	bool audio;                       /* carries the stream's audio ([stream.X.audio]) too */
+	unsigned audio;                   /* the audio codecs it carries (audio.h CR_AUDIO_TAKES_*: 1 << codec,
+					   * bit 0 Opus), 0: no audio */
 };
 
 /* Every backend's block is this big at most (its options' offset + size;

@@ -182,6 +182,9 @@ static json_t *_audio_json(struct cr_stream_s *s)
 	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:b}", "backend", st.backend, "device", st.device,
 			      "state", st.state, "message", st.message, "codec", "opus", "rate", st.rate, "channels",
 			      st.channels, "bitrate", st.bitrate, "subscribers", st.n_subs, "passthrough", st.passthrough);
+	/* The source's codec passed through as it came (Opus to every output;
+	 * pcmu, pcma, aac to plain RTP and RTSP, encoded to Opus for WebRTC). */
+	json_object_set_new(j, "passthrough_codec", st.codec[0] ? json_string(st.codec) : json_null());
 	/* Passing Opus through: not decoded, so no level. */
 	json_object_set_new(j, "level_dbfs", isnan(st.level_dbfs) ? json_null() : json_real(st.level_dbfs));
 	json_object_set_new(j, "counters",

@@ -1,7 +1,9 @@
 /* The RTSP server's audio track: a stream with [stream.X.audio] is
- * described with a second media section (Opus, RFC 7587, a=control:trackID=1)
- * after the video's; a session that sets it up gets the stream's one Opus
- * encoding over the session's transport (UDP from the server's RTP port pair
+ * described with a second media section (a=control:trackID=1) after the
+ * video's: Opus (RFC 7587), or the URL source's own G.711 (RFC 3551) or AAC
+ * (RFC 3640) while it passes that through (_takes); a session that sets it
+ * up gets the stream's one Opus encoding, or those packets as they came,
+ * over the session's transport (UDP from the server's RTP port pair
  * to the client_port the SETUP names, or the interleaved channels it names).
  * The audio thread copies each packet into the session's ring and wakes the
  * loop, which payloads and sends it (audio/ring.h). RTP times are the
@@ -21,6 +23,9 @@
 
 #define _SR_GAP_NS 2000000000LL
 
+/* The audio codecs RTSP sessions take. */
+static const unsigned _takes = CR_AUDIO_TAKES_RTP;
+
 bool cr_rtsp_audio_offered(struct cr_rtsp_s *r, int stream)
 {
 	return stream >= 0 && stream < r->n_streams && cr_stream_audio(r->streams[stream]) != NULL;
@@ -29,7 +34,9 @@ bool cr_rtsp_audio_offered(struct cr_rtsp_s *r, int stream)
 int cr_rtsp_audio_sdp(struct cr_rtsp_s *r, int stream, char *out, size_t cap)
 {
 	const struct cr_stream_cfg_s *sc = cr_stream_cfg(r->streams[stream]);
-	int n = cr_sdp_plain_opus(out, cap, 0, CR_RTP_OPUS_PT, sc->audio.channels, sc->audio.fec);
+	struct cr_audio_format_s f;
+	cr_audio_format(cr_stream_audio(r->streams[stream]), _takes, &f);
+	int n = cr_sdp_plain_audio(out, cap, 0, &f, sc->audio.channels, sc->audio.fec);
 	return n < 0 ? n : cr_rtsp_sdp_control(out, cap, n, 1);
 }
 
@@ -60,7 +67,8 @@ int cr_rtsp_audio_start(struct cr_rtsp_client_s *c)
 	struct cr_audio_s *au = cr_stream_audio(c->r->streams[c->media.stream]);
 	if (!c->audio || !au || c->audio->ring)
 		return 0;
-	c->audio->ring = cr_audio_ring_new(au, cr_rtsp_notify, c->r);
+	cr_audio_format(au, _takes, &c->audio->fmt); /* what DESCRIBE said */
+	c->audio->ring = cr_audio_ring_new_takes(au, _takes, cr_rtsp_notify, c->r);
 	return c->audio->ring ? 0 : -ENOMEM;
 }
 
@@ -69,8 +77,8 @@ void cr_rtsp_audio_drain(struct cr_rtsp_client_s *c)
 	struct cr_rtsp_audio_s *a = c->audio;
 	struct cr_audio_ring_slot_s s;
 	while (a && a->ring && !c->slow && cr_audio_ring_pop(a->ring, &s))
-		if (c->state == CR_RTSP_PLAYING && c->tr != CR_RTSP_MCAST)
-			cr_rtp_opus(&a->rtp, s.data, s.len, s.ts + a->ts_offset, s.talkspurt);
+		if (c->state == CR_RTSP_PLAYING && c->tr != CR_RTSP_MCAST && s.codec == a->fmt.codec)
+			cr_rtp_audio(&a->rtp, s.codec, s.data, s.len, s.ts + a->ts_offset, s.talkspurt);
 }
 
 void cr_rtsp_audio_tick(struct cr_rtsp_client_s *c, int64_t now)
@@ -79,14 +87,15 @@ void cr_rtsp_audio_tick(struct cr_rtsp_client_s *c, int64_t now)
 	if (!a || c->state != CR_RTSP_PLAYING || !a->rtp.packets || now - a->last_sr_ns < _SR_GAP_NS)
 		return;
 	a->last_sr_ns = now;
-	cr_rtsp_send_sr(&a->rtp, cr_audio_rtp_ts(now) + a->ts_offset, c->tr == CR_RTSP_TCP ? a->channel[1] : -1, c,
+	cr_rtsp_send_sr(&a->rtp, cr_audio_rtp_ts_at(now, a->fmt.clock_rate) + a->ts_offset, c->tr == CR_RTSP_TCP ? a->channel[1] : -1, c,
 			(struct sockaddr *)&a->rtcp_addr, c->addr_len, c->r->rtcp_fd);
 }
 
 void cr_rtsp_audio_position(struct cr_rtsp_client_s *c, uint16_t *seq, uint32_t *rtptime)
 {
 	*seq = c->audio->rtp.seq;
-	*rtptime = cr_audio_rtp_ts(cr_now_ns()) + c->audio->ts_offset;
+	*rtptime = cr_audio_rtp_ts_at(cr_now_ns(), c->audio->fmt.clock_rate ? c->audio->fmt.clock_rate : 48000) +
+		   c->audio->ts_offset;
 }
 
 void cr_rtsp_audio_free(struct cr_rtsp_client_s *c)

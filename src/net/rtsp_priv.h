@@ -37,6 +37,7 @@ struct cr_rtsp_media_s {
  * its own interleaved channels). */
 struct cr_rtsp_audio_s {
 	struct cr_audio_ring_s *ring;
+	struct cr_audio_format_s fmt; /* what it sends (set when it starts) */
 	struct cr_rtp_s rtp;
 	uint32_t ts_offset;
 	int channel[2]; /* interleaved RTP, RTCP */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audio/audio.h"
 #include "rtp/rtp.h"
 
 static int _fail(char *err, size_t errlen, int line, const char *fmt, ...)
@@ -610,5 +611,26 @@ int cr_sdp_plain_opus(char *out, size_t cap, int port, int pt, int channels, boo
 	_PUT("m=audio %d RTP/AVP %d\r\na=rtpmap:%d opus/48000/2\r\n", port, pt, pt);
 	_PUT("a=fmtp:%d minptime=10;useinbandfec=%d;sprop-stereo=%d\r\na=ptime:20\r\na=recvonly\r\n", pt,
 	     fec ? 1 : 0, channels > 1 ? 1 : 0);
+	return (int)off;
+}
+
+int cr_sdp_plain_audio(char *out, size_t cap, int port, const struct cr_audio_format_s *f, int channels, bool fec)
+{
+	int pt = cr_rtp_audio_pt(f->codec);
+	if (f->codec == CR_AUDIO_OPUS)
+		return cr_sdp_plain_opus(out, cap, port, pt, channels, fec);
+	size_t off = 0;
+	_PUT("m=audio %d RTP/AVP %d\r\n", port, pt);
+	if (f->codec != CR_AUDIO_AAC) { /* RFC 3551: 8 kHz mono */
+		_PUT("a=rtpmap:%d %s/8000\r\na=recvonly\r\n", pt, f->codec == CR_AUDIO_PCMU ? "PCMU" : "PCMA");
+		return (int)off;
+	}
+	/* RFC 3640 3.3.6: AAC-hbr, config = the AudioSpecificConfig in hex. */
+	_PUT("a=rtpmap:%d mpeg4-generic/%d/%d\r\n", pt, f->clock_rate, f->channels);
+	_PUT("a=fmtp:%d streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;"
+	     "indexdeltalength=3;config=", pt);
+	for (size_t i = 0; i < f->config_len; i++)
+		_PUT("%02x", f->config[i]);
+	_PUT("\r\na=recvonly\r\n");
 	return (int)off;
 }

@@ -11,6 +11,8 @@
  *   AV1   AOM "RTP Payload Format for AV1" (aggregation header, OBU elements)
  *   JPEG  RFC 2435 (baseline 4:2:0 / 4:2:2, tables in band; for RTSP)
  *   Opus  RFC 7587 (audio, opus.c)
+ *   G.711 RFC 3551 PCMU/PCMA (audio, g711.c)
+ *   AAC   RFC 3640 mpeg4-generic AAC-hbr (audio, aac.c)
  */
 #ifndef CR_RTP_H
 #define CR_RTP_H
@@ -63,6 +65,18 @@ int cr_rtp_opus(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t t
  * it chooses (plain RTP; browsers' offers say theirs). */
 #define CR_RTP_OPUS_CLOCK 48000
 #define CR_RTP_OPUS_PT 111
+
+/* G.711 (RFC 3551, g711.c): the bytes as they are, split past a payload;
+ * talkspurt marks the first. AAC (RFC 3640 AAC-hbr, aac.c): one raw access
+ * unit per packet (fragmented past a payload). Packets sent, or -EINVAL. */
+int cr_rtp_g711(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool talkspurt);
+int cr_rtp_aac(struct cr_rtp_s *r, const uint8_t *au, size_t size, uint32_t ts);
+#define CR_RTP_AAC_PT 97
+/* By codec (enum cr_audio_codec_e, audio.c): the payload type camrelay
+ * gives it (PCMU 0, PCMA 8, AAC 97, Opus 111), and one packet sent through
+ * its payloader at that type (sets r->pt). */
+int cr_rtp_audio_pt(int codec);
+int cr_rtp_audio(struct cr_rtp_s *r, int codec, const uint8_t *data, size_t size, uint32_t ts, bool talkspurt);
 
 /* Whether a codec has a payloader for WebRTC and the RTP sink (JPEG, which
  * only RTSP sends, is not counted). */

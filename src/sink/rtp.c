@@ -71,6 +71,8 @@ struct _rtp_sink_s {
 	struct _rtp_sink_s *next;
 };
 
+static const struct cr_sink_caps_s _caps; /* below: what it takes */
+
 static pthread_mutex_t _reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct _rtp_sink_s *_all;
 
@@ -109,18 +111,22 @@ static void _send_sr(struct _rtp_sink_s *r, int64_t now)
 	r->last_sr_ns = now;
 }
 
-/* On the audio thread, for each Opus packet (audio/audio.h). */
+/* On the audio thread, for each packet (audio/audio.h): Opus, or the
+ * source's G.711 / AAC passed through (what /sdp says: cr_audio_format). */
 static void _audio_deliver(const struct cr_audio_packet_s *p, void *opaque)
 {
 	struct _rtp_sink_s *r = opaque;
 	int64_t now = cr_now_ns();
-	/* A report before the first packet, then each second: receivers line
-	 * audio up with video from their first packets. */
-	if (r->alast_sr_ns == 0 || now - r->alast_sr_ns >= 1000000000LL) {
-		_send_sr_of(r, &r->artp, cr_audio_rtp_ts(now) + r->ats_offset, &r->artcp_dst);
+	/* A report before the first packet (and the first of another codec),
+	 * then each second: receivers line audio up with video from their
+	 * first packets. */
+	bool other = r->artp.pt != (uint8_t)cr_rtp_audio_pt(p->codec);
+	if (r->alast_sr_ns == 0 || other || now - r->alast_sr_ns >= 1000000000LL) {
+		r->artp.pt = (uint8_t)cr_rtp_audio_pt(p->codec);
+		_send_sr_of(r, &r->artp, cr_audio_rtp_ts_at(now, p->clock_rate) + r->ats_offset, &r->artcp_dst);
 		r->alast_sr_ns = now;
 	}
-	cr_rtp_opus(&r->artp, p->data, p->size, p->ts + r->ats_offset, p->talkspurt);
+	cr_rtp_audio(&r->artp, p->codec, p->data, p->size, p->ts + r->ats_offset, p->talkspurt);
 }
 
 static void _send_audio(void *opaque, uint8_t *pkt, size_t len)
@@ -353,7 +359,7 @@ static int _open(struct cr_sink_s *sink)
 		cr_stream_unsubscribe(r->sub);
 		goto error;
 	}
-	if (audio && !(r->asub = cr_audio_subscribe(audio, _audio_deliver, r)))
+	if (audio && !(r->asub = cr_audio_subscribe_takes(audio, _caps.audio, _audio_deliver, r)))
 		CR_LOG_E(sc->name, "rtp sink %s: out of memory: no audio", _ADDRESS(sink));
 	sink->priv = r;
 	snprintf(r->info.stream, sizeof(r->info.stream), "%s", sc->name);
@@ -424,8 +430,9 @@ static int _sdp(struct cr_sink_s *sink, char *out, size_t cap, bool last)
 				 o->present && o->clock_rate ? o->clock_rate : 90000, ps, ps_len);
 	if (n < 0 || !r->asub)
 		return n;
-	int m = cr_sdp_plain_opus(out + n, cap - (size_t)n, atoi(port) + 2, r->artp.pt, sc->audio.channels,
-				  sc->audio.fec);
+	struct cr_audio_format_s f;
+	cr_audio_format(cr_stream_audio(r->sink->stream), _caps.audio, &f);
+	int m = cr_sdp_plain_audio(out + n, cap - (size_t)n, atoi(port) + 2, &f, sc->audio.channels, sc->audio.fec);
 	return m < 0 ? m : n + m;
 }
 
@@ -443,7 +450,7 @@ static const struct cr_option_s _options[] = {
 	CR_OPTS_END,
 };
 
-static const struct cr_sink_caps_s _caps = {.codecs = cr_rtp_codecs, .audio = true};
+static const struct cr_sink_caps_s _caps = {.codecs = cr_rtp_codecs, .audio = CR_AUDIO_TAKES_RTP};
 
 const struct cr_sink_ops_s cr_sink_rtp = {
 	.name = "rtp",

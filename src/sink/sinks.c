@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "core/stream.h"
+#include "audio/audio.h"
 #include "sink/sink.h"
 
 struct cr_sinks_s {
@@ -45,8 +46,10 @@ void cr_sink_caps_str(const struct cr_sink_caps_s *caps, char *out, size_t size)
 		o += (size_t)snprintf(out + o, size - o, "%s%s", f == caps->formats ? " " : ",", cr_pixfmt_name(*f));
 	for (const enum cr_codec_e *c = caps ? caps->codecs : NULL; c && *c && o < size; c++)
 		o += (size_t)snprintf(out + o, size - o, "%s%s", c == caps->codecs ? "" : ",", cr_codec_name(*c));
-	if (caps && caps->audio && o < size)
-		snprintf(out + o, size - o, "+opus");
+	for (int c = 0; caps && c < 8 && o < size; c++)
+		if (caps->audio & (1u << c))
+			o += (size_t)snprintf(out + o, size - o, "%s%s", caps->audio & ((1u << c) - 1) ? "," : "+",
+					      cr_audio_codec_name((enum cr_audio_codec_e)c));
 }
 
 void cr_sinks_config_tables(void)

@@ -845,7 +845,7 @@ static const struct cr_option_s _options[] = {
 	CR_OPTS_END,
 };
 
-static const struct cr_sink_caps_s _caps = {.codecs = cr_rtp_codecs, .audio = true};
+static const struct cr_sink_caps_s _caps = {.codecs = cr_rtp_codecs, .audio = CR_AUDIO_TAKES_OPUS};
 
 const struct cr_sink_ops_s cr_sink_whip = {
 	.name = "whip",

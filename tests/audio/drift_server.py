@@ -6,12 +6,12 @@ of its own whose rate is calibrated against CLOCK_MONOTONIC
 (gst_clock_set_calibration): at 1.01 the live audiotestsrc makes 48480
 samples per real second and stamps them as 48 kHz, as a camera whose sound
 clock runs 1 % fast sends them. Video (H.264, 160x120, 15 fps) rides on the
-same clock (a pipeline per client); audio is white noise (each Opus packet unique) in Opus (pay1,
-20 ms) or PCMU (8 kHz).
+same clock (a pipeline per client); audio is white noise (each packet unique) in Opus (pay1,
+20 ms), PCMU or PCMA (8 kHz, 20 ms) or AAC (RFC 3640 AAC-hbr, 48 kHz, 1024 samples).
 
     drift_server.py PORT NAME:RATE:CODEC...   e.g. fast:1.01:opus slow:0.99:pcmu
 
-prints "ready", then for each Opus packet sent "send NAME MD5 T" (T:
+prints "ready", then for each audio packet sent "send NAME MD5 T" (MD5 of its payload, T:
 time.monotonic() when the payloader hands it to the network), so a test can
 match the packets a relay passes through and see how long they took."""
 import hashlib
@@ -29,7 +29,10 @@ from gi.repository import GLib, GObject, Gst, GstRtspServer  # noqa: E402
 Gst.init(None)
 OUT = threading.Lock()  # the probes run on each pipeline's streaming thread
 AUDIO = {"opus": "audio/x-raw,rate=48000,channels=1 ! opusenc frame-size=20 bitrate=64000 ! rtpopuspay name=pay1 pt=97",
-         "pcmu": "audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay1 pt=0"}
+         "pcmu": "audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay1 pt=0",
+         "pcma": "audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay1 pt=8",
+         "aac": "audio/x-raw,rate=48000,channels=1 ! avenc_aac ! rtpmp4gpay name=pay1 pt=97"}
+PER_BUFFER = {"opus": 960, "aac": 1024}  # samples; G.711: 160 (20 ms)
 
 
 def clock_at(rate):
@@ -70,12 +73,11 @@ def main():
                      "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! video/x-h264,profile=high "
                      "! rtph264pay name=pay0 pt=96 config-interval=1 "
                      "audiotestsrc is-live=true wave=white-noise volume=0.1 samplesperbuffer=%d ! %s )" % (
-                         960 if codec == "opus" else 160, AUDIO[codec]))
+                         PER_BUFFER.get(codec, 160), AUDIO[codec]))
         f.set_shared(False)  # a pipeline per client (camrelay's video and audio connections)
         f.set_clock(clock_at(float(rate)))
-        if codec == "opus":
-            f.connect("media-configure", lambda _f, media, n=name: media.get_element().get_by_name("pay1")
-                      .get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, probe(n)))
+        f.connect("media-configure", lambda _f, media, n=name: media.get_element().get_by_name("pay1")
+                  .get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, probe(n)))
         server.get_mount_points().add_factory("/" + name, f)
     if server.attach(None) == 0:
         sys.exit(f"cannot listen on 127.0.0.1:{sys.argv[1]}")

@@ -4,7 +4,11 @@ backend = "url"): libavformat opens the stream's source again for its audio
 track, which is decoded, resampled and encoded to Opus like a capture.
 
   file   an ffmpeg-made Matroska file, H.264 + a 440 Hz tone in AAC at
-         44.1 kHz stereo: the RTP output has Opus whose spectrum peaks at 440 Hz
+         44.1 kHz stereo: passed through (RFC 3640) to plain RTP and RTSP
+         like opus below (0 encoded frames, every access unit the file's,
+         ffmpeg decodes 440 Hz from camrelay's SDP and over RTSP); WHEP
+         viewers get it encoded to Opus (aiortc decodes 440 Hz)
+  pcmu, pcma   the same for G.711 (RFC 3551, 8 kHz mono, 443 / 587 Hz)
   relay  rtsp://viewer:s3cret@(this camrelay)/cam, whose audio is the 523 Hz
          test tone in Opus (RTSP's trackID=1): passed through, 523 Hz
          out; /api/streams shows the URL without the credentials
@@ -37,22 +41,38 @@ def make_files(d):
     tone = os.path.join(d, "tone.mkv")
     mute = os.path.join(d, "mute.mkv")
     opus = os.path.join(d, "opus.mkv")
-    for path, audio in ((tone, "aac"), (mute, None), (opus, "libopus")):
+    pcmu, pcma = os.path.join(d, "pcmu.mkv"), os.path.join(d, "pcma.mkv")
+    for path, audio in ((tone, "aac"), (mute, None), (opus, "libopus"), (pcmu, "pcm_mulaw"), (pcma, "pcm_alaw")):
         # The files with audio do not end (and reopen, silence meanwhile) while the test runs.
         secs, video = {"aac": (60, "320x240:rate=10"), "libopus": (90, "160x120:rate=10")}.get(
-            audio, (8, "320x240:rate=30"))
+            audio, (90, "160x120:rate=10") if audio else (8, "320x240:rate=30"))
         cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
                "testsrc2=size=%s:duration=%d" % (video, secs)]
         if audio == "aac":
             cmd += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=%d" % secs, "-ac", "2",
                     "-c:a", "aac"]
+        elif audio and audio.startswith("pcm_"):  # 20 ms packets of 8 kHz mono G.711
+            cmd += ["-f", "lavfi", "-i", "sine=frequency=%d:sample_rate=8000:duration=%d:samples_per_frame=160" % (
+                443 if audio == "pcm_mulaw" else 587, secs), "-c:a", audio]
         elif audio:
             cmd += ["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000:duration=%d" % secs, "-ac", "2",
                     "-c:a", "libopus", "-b:a", "96k"]
         cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p", "-y", path]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         check(p.returncode == 0, "ffmpeg made %s (%s)" % (os.path.basename(path), p.stderr[-200:]))
-    return tone, mute, opus
+    return tone, mute, opus, pcmu, pcma
+
+
+def tone_hz(path):
+    """The decoded audio's strongest frequency (ffmpeg decodes, numpy's FFT)."""
+    import numpy as np
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", "1", "-ar", "48000",
+                        "-f", "f32le", "-"], capture_output=True, timeout=60)
+    x = np.frombuffer(p.stdout, dtype="<f4")[48000 // 2:]
+    if len(x) < 48000:
+        return 0.0
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return round(float(np.fft.rfftfreq(len(x), 1.0 / 48000)[int(np.argmax(spec))]), 1)
 
 
 def packet_hashes(path):
@@ -63,48 +83,84 @@ def packet_hashes(path):
     return [x.strip().split(":")[-1] for x in p.stdout.split() if x.strip()]  # "MD5:<hex>"
 
 
-def check_passthrough(base, d, opus, rtsp):
-    """The opus stream's packets reach RTP and RTSP viewers as the file has them."""
-    src = set(packet_hashes(opus))
-    with urllib.request.urlopen(base + "/sdp/opus", timeout=10) as r:
-        sdp = r.read().decode()
-    check("opus/48000/2" in sdp, "opus: the plain RTP SDP offers Opus (rtpmap opus/48000/2)")
-    recs = {"rtp": os.path.join(d, "opus-rtp.mkv"), "rtsp": os.path.join(d, "opus-rtsp.mkv")}
-    sdp_path = os.path.join(d, "opus.sdp")
-    with open(sdp_path, "w") as f:
-        f.write(sdp)
-    for how, args in (("rtp", ["-protocol_whitelist", "file,udp,rtp", "-i", sdp_path]),
-                      ("rtsp", ["-rtsp_transport", "tcp", "-i", "rtsp://127.0.0.1:%d/opus" % rtsp])):
-        p = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error"] + args +
-                           ["-t", "3", "-map", "0:a", "-c", "copy", "-y", recs[how]],
-                           capture_output=True, text=True, timeout=60)
-        check(p.returncode == 0, "opus: ffmpeg recorded the %s output (%s)" % (how, p.stderr[-200:]))
-        got = packet_hashes(recs[how])
-        same = sum(1 for h in got if h in src)
-        check(codecs(recs[how]) == ["opus"] and len(got) >= 100 and same >= 0.95 * len(got),
-              "opus: %s: %d of %d packets received are byte for byte the file's (%d distinct in the file)" % (
-                  how, same, len(got), len(src)))
-    p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "..", "webrtc", "whep_client.py"), base + "/whep/opus",
-                        "--seconds", "4", "--audio", "--audio-hashes"], capture_output=True, text=True, timeout=90)
-    w = json.loads((p.stdout.strip().splitlines() or ["{}"])[-1])
-    got = w.pop("audio_payload_md5", [])
-    same = sum(1 for h in got if h in src)
-    print("     opus whep: %s" % json.dumps(w))
-    check(len(got) >= 100 and same >= 0.95 * len(got) and abs(w.get("audio_tone_hz", 0) - 660) <= 3,
-          "opus: whep (aiortc): %d of %d Opus payloads are byte for byte the file's, decoded tone %s Hz" % (
-              same, len(got), w.get("audio_tone_hz")))
-    with urllib.request.urlopen(base + "/api/streams", timeout=5) as r:
-        a = {s["name"]: s for s in json.loads(r.read())["streams"]}["opus"].get("audio") or {}
-    c = a.get("counters", {})
-    print("     opus audio: %s" % json.dumps(a))
-    check(a.get("passthrough") is True and "passed through" in a.get("device", "") and
-          c.get("encoded_frames") == 0 and c.get("passthrough_packets", 0) >= 200,
-          "opus: passed through: %s encoded frames, %s passed-through packets" % (
-              c.get("encoded_frames"), c.get("passthrough_packets")))
+# name: (file's codec as ffprobe names it, what the plain RTP SDP says, tone Hz)
+PASS = {"opus": ("opus", "opus/48000/2", 660), "file": ("aac", "mpeg4-generic/44100/2", 440),
+        "pcmu": ("pcm_mulaw", "RTP/AVP 0", 443), "pcma": ("pcm_alaw", "RTP/AVP 8", 587)}
+
+
+def check_passthrough(base, d, files, rtsp):
+    """Each stream's packets reach RTP and RTSP viewers as the file has them
+    (ffmpeg records all eight at once), then WHEP viewers get Opus."""
+    src, recs, procs = {}, {}, []
+    for name, path in files.items():
+        codec, marker, _ = PASS[name]
+        src[name] = set(packet_hashes(path))
+        with urllib.request.urlopen(base + "/sdp/" + name, timeout=10) as r:
+            sdp = r.read().decode()
+        check(marker in sdp, "%s: the plain RTP SDP offers %s (%s)" % (
+            name, codec, [x for x in sdp.splitlines() if "audio" in x or "rtpmap" in x or "config=" in x][-3:]))
+        sdp_path = os.path.join(d, name + ".sdp")
+        with open(sdp_path, "w") as f:
+            f.write(sdp)
+        for how, args in (("rtp", ["-protocol_whitelist", "file,udp,rtp", "-i", sdp_path]),
+                          ("rtsp", ["-rtsp_transport", "tcp", "-i", "rtsp://127.0.0.1:%d/%s" % (rtsp, name)])):
+            recs[name, how] = os.path.join(d, "%s-%s.mkv" % (name, how))
+            procs.append((name, how, subprocess.Popen(
+                ["ffmpeg", "-hide_banner", "-loglevel", "error"] + args +
+                ["-t", "3", "-map", "0:a", "-c", "copy", "-y", recs[name, how]],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+    for name, how, p in procs:
+        err = p.communicate(timeout=60)[1]
+        check(p.returncode == 0, "%s: ffmpeg recorded the %s output (%s)" % (name, how, err[-200:]))
+        codec, _, hz = PASS[name]
+        got = packet_hashes(recs[name, how])
+        same = sum(1 for h in got if h in src[name])
+        check(codecs(recs[name, how]) == [codec] and len(got) >= 100 and same >= 0.95 * len(got),
+              "%s: %s: %d of %d %s packets received are byte for byte the file's (%d distinct in the file)" % (
+                  name, how, same, len(got), codecs(recs[name, how]), len(src[name])))
+        f = tone_hz(recs[name, how])
+        check(abs(f - hz) <= 3, "%s: %s: ffmpeg decodes the tone, %s Hz (%d)" % (name, how, f, hz))
+    st = _audio_status(base)
+    for name in files:
+        a, c = st[name], st[name].get("counters", {})
+        print("     %s audio: %s" % (name, json.dumps(a)))
+        check(a.get("passthrough") is True and a.get("passthrough_codec") == ("aac" if name == "file" else name) and
+              "passed through" in a.get("device", "") and c.get("encoded_frames") == 0 and
+              c.get("passthrough_packets", 0) >= 100,
+              "%s: passed through (%s): %s encoded frames, %s passed-through packets" % (
+                  name, a.get("passthrough_codec"), c.get("encoded_frames"), c.get("passthrough_packets")))
     with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
         m = r.read().decode()
-    check('camrelay_audio_encoded_frames_total{stream="opus"} 0' in m,
-          "opus: /metrics counts 0 encoded frames for it")
+    check(all('camrelay_audio_encoded_frames_total{stream="%s"} 0' % n in m for n in files),
+          "/metrics counts 0 encoded frames for %s" % ", ".join(files))
+    whep = {n: subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "..", "webrtc", "whep_client.py"),
+                                 base + "/whep/" + n, "--seconds", "4", "--audio", "--audio-hashes"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in files}
+    for name, p in whep.items():
+        out = p.communicate(timeout=120)[0]
+        w = json.loads((out.strip().splitlines() or ["{}"])[-1])
+        got = w.pop("audio_payload_md5", [])
+        same = sum(1 for h in got if h in src[name])
+        print("     %s whep: %s" % (name, json.dumps(w)))
+        hz = PASS[name][2]
+        if name == "opus":
+            check(len(got) >= 100 and same >= 0.95 * len(got) and abs(w.get("audio_tone_hz", 0) - hz) <= 3,
+                  "opus: whep (aiortc): %d of %d Opus payloads are byte for byte the file's, decoded tone %s Hz" % (
+                      same, len(got), w.get("audio_tone_hz")))
+        else:  # encoded to Opus here: aiortc's Opus decoder got it
+            check(len(got) >= 100 and same == 0 and abs(w.get("audio_tone_hz", 0) - hz) <= 3,
+                  "%s: whep (aiortc) gets Opus: %d Opus payloads, decoded tone %s Hz (%d)" % (
+                      name, len(got), w.get("audio_tone_hz"), hz))
+    st = _audio_status(base)
+    for name in files:
+        if name != "opus":
+            n = st[name].get("counters", {}).get("encoded_frames", 0)
+            check(n >= 100, "%s: encoded to Opus for WHEP: %d encoded frames" % (name, n))
+
+
+def _audio_status(base):
+    with urllib.request.urlopen(base + "/api/streams", timeout=5) as r:
+        return {s["name"]: s.get("audio") or {} for s in json.loads(r.read())["streams"]}
 
 
 def record(base, stream, d):
@@ -128,9 +184,9 @@ def record(base, stream, d):
 def main():
     camrelay = sys.argv[1]
     d = tempfile.mkdtemp(prefix="camrelay-urlaudio-")
-    tone, mute, opus = make_files(d)
+    tone, mute, opus, pcmu, pcma = make_files(d)
     http, rtsp = free_port(), free_port()
-    ports = {"file": free_udp_quad(), "relay": free_udp_quad(), "mute": free_udp_quad(), "opus": free_udp_quad()}
+    ports = {s: free_udp_quad() for s in ("file", "relay", "mute", "opus", "pcmu", "pcma")}
     cfg = os.path.join(d, "camrelay.toml")
     t = """[http]
 listen = "127.0.0.1:%d"
@@ -159,8 +215,16 @@ loop = true
 [[stream.opus.sources]]
 file = "%s"
 loop = true
-""" % (http, free_port(), rtsp, tone, rtsp, mute, opus)
-    for s in ("file", "relay", "mute", "opus"):
+[stream.pcmu]
+[[stream.pcmu.sources]]
+file = "%s"
+loop = true
+[stream.pcma]
+[[stream.pcma.sources]]
+file = "%s"
+loop = true
+""" % (http, free_port(), rtsp, tone, rtsp, mute, opus, pcmu, pcma)
+    for s in ("file", "relay", "mute", "opus", "pcmu", "pcma"):
         t += '[stream.%s.audio]\nbackend = "url"\n[[stream.%s.sinks]]\ntype = "rtp"\naddress = "127.0.0.1:%d"\n' % (
             s, s, ports[s])
     with open(cfg, "w") as f:
@@ -176,9 +240,6 @@ loop = true
             except OSError:
                 time.sleep(0.1)
         time.sleep(2)
-        c, res = record(base, "file", d)
-        check(c == ["h264", "opus"] and abs(res.get("tone_hz", 0) - 440) <= 3,
-              "file: the AAC 440 Hz tone comes out as Opus at 440 Hz (%s Hz)" % res.get("tone_hz"))
         c, res = record(base, "relay", d)
         check(c == ["h264", "opus"] and abs(res.get("tone_hz", 0) - 523) <= 3,
               "relay: the RTSP source's Opus 523 Hz tone passed through, 523 Hz (%s Hz)" % res.get("tone_hz"))
@@ -191,7 +252,8 @@ loop = true
         for s in ("file", "relay", "mute"):
             print("     %s audio: %s" % (s, json.dumps(st[s].get("audio"))))
         fa, ma = st["file"].get("audio") or {}, st["mute"].get("audio") or {}
-        check(fa.get("state") == "running" and "aac" in fa.get("device", ""), "file: the audio runs, from AAC")
+        check(fa.get("state") == "running" and "aac, passed through" in fa.get("device", ""),
+              "file: the audio runs, AAC passed through (%s)" % fa.get("device"))
         ra = st["relay"].get("audio") or {}
         check(ra.get("device", "").startswith("rtsp://127.0.0.1:") and "s3cret" not in json.dumps(ra),
               "relay: its URL is shown without the credentials (%s)" % ra.get("device"))
@@ -200,7 +262,7 @@ loop = true
               "mute: 'has no audio stream', silence sent meanwhile")
         with urllib.request.urlopen(base + "/snapshot/mute", timeout=10) as r:
             check(r.read(3) == b"\xff\xd8\xff", "mute: its video runs (a snapshot)")
-        check_passthrough(base, d, opus, rtsp)
+        check_passthrough(base, d, {"opus": opus, "file": tone, "pcmu": pcmu, "pcma": pcma}, rtsp)
     finally:
         stop(srv)
         log.seek(0)
