@@ -4,29 +4,41 @@ own meter (the timecode block, src/core/timecode.h) in headless Chromium
 (Debian's), 60 s per case, side by side in one run:
 
   on this machine (loopback), the test source at 1280x720, 30 fps:
-    camrelay WHEP H.264, camrelay WHEP VP8, camrelay MJPEG
+    camrelay WHEP H.264, camrelay WHEP VP8, camrelay MJPEG;
+    and what the meter costs: Chromium's and camrelay's CPU over each case,
+    and again with the meter off (?meter=0) for --cost-seconds (20).
   in the real-kernel VM (tests/vm/run-in-vm, one boot; --no-vm skips it):
     camrelay's webcam sink writes the test source (640x360, 15 fps, YUYV)
-    into v4l2loopback; read back from that device by
-    camrelay (v4l2 capture) as MJPEG (quality 80), and by µStreamer (Debian 12's ustreamer 4.9, YUYV, quality 80) as MJPEG;
-    Chromium runs in the VM too. For µStreamer the page (served by the
-    camrelay that feeds the device, for its clock exchange) gets its <img>
-    pointed at ustreamer's /stream (--allow-origin, so the meter may read it).
-    WHEP in the VM is left out: Chromium decoding WebRTC under TCG gave the
-    meter no readings in 40 s (13:13 run), so only the MJPEG pair is there.
-    Chromium under TCG reads too few frames for usable figures, so the VM
-    part first reads both MJPEG streams with a viewer that is not a
+    into v4l2loopback; read back from that device by camrelay (v4l2
+    capture) as MJPEG (quality 80), then by µStreamer (Debian 12's ustreamer
+    4.9, YUYV, quality 80) as MJPEG. The servers listen on 0.0.0.0 in the
+    guest; Chromium runs on this machine and reaches them through QEMU user
+    networking (run-in-vm --hostfwd, the same port numbers on 127.0.0.1
+    here; under TCG, Chromium inside the guest read 0-2 frames per 10 s).
+    For µStreamer the page (served by the camrelay that feeds the device,
+    whose clock the meter aligns to, i.e. the guest's) gets its <img>
+    pointed at ustreamer's forwarded /stream (--allow-origin, so the meter
+    may read it). The guest and this side take turns through files in the
+    run's shared dir (ready-NAME / done-NAME), so only one reader of the
+    device runs at a time.
+    WHEP in the VM is left out: camrelay takes WebRTC datagrams only on an
+    announced candidate address, and QEMU's UDP forwarding delivers the
+    browser's to 10.0.2.15 while the browser must be told 127.0.0.1 (a DNAT
+    to 127.0.0.1 in the guest might bridge that; not tried).
+    Each MJPEG server is also read in the guest by a viewer that is not a
     browser (tests/e2e/e2e.py mjpeg_arrivals: each part's arrival time minus
     the capture time its timecode block carries, read by BUILD/tests/unit/
-    test_timecode): arrival, not display, but the same for both servers.
+    test_timecode): arrival, not display, without the forwarding's hop.
     --vm-no-browser keeps only those rows.
 
-Prints p50/p95 (ms) and frames read/unreadable per case. The VM is QEMU TCG
-(software-emulated CPU): its figures are several times real hardware's;
-compare the rows within the VM. The script installs ustreamer with apt-get
-when it is missing (bench/ustreamer.py's helper; needs root).
+Prints p50/p95 (ms) and frames read/unreadable per case (and for Chromium
+the clock exchange's uncertainty, half the tightest round trip). The VM is
+QEMU TCG (software-emulated CPU): its figures are several times real
+hardware's; compare the rows within the VM. The script installs ustreamer
+with apt-get when it is missing (bench/ustreamer.py's helper; needs root).
 
-    bench/g2g.py [BUILD/camrelay] [--seconds 60] [--no-vm] [--vm-seconds 60] [--vm-no-browser]"""
+    bench/g2g.py [BUILD/camrelay] [--seconds 60] [--cost-seconds 20] [--no-vm] [--vm-seconds 60]
+                 [--vm-no-browser]"""
 import argparse
 import json
 import os
@@ -71,9 +83,26 @@ def pct(v, p):
     return v[min(len(v) - 1, int(p * len(v)))] if v else float("nan")
 
 
-def run_case(url, seconds, swap=None, wait=30):
+def cpu_s(pid=None, session=None):
+    """CPU seconds (user + system) of process pid, or of every process in
+    session `session` (Chromium's whole process tree)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for d in ([str(pid)] if pid else [x for x in os.listdir("/proc") if x.isdigit()]):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                f = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if pid or int(f[3]) == session:
+            total += int(f[11]) + int(f[12])
+    return total / tick
+
+
+def run_case(url, seconds, swap=None, wait=30, server_pid=None):
     """The page at url read for `seconds`; swap: point the picture at this
-    MJPEG URL first (another server's stream, CORS-readable)."""
+    MJPEG URL first (another server's stream, CORS-readable). Also returns
+    the CPU share (1.0 = one core) Chromium's processes and, given its pid,
+    the server took over the window."""
     profile = tempfile.mkdtemp(prefix="camrelay-g2g-bench-")
     proc, ws = chromium_whep.start_chromium(e2e.free_port(), profile, wait=wait)
     try:
@@ -93,13 +122,17 @@ def run_case(url, seconds, swap=None, wait=30):
             cdp.evaluate("(() => { const m = cards[0].meter; m.samples.length = 0; m.frames = m.unreadable = 0; })()")
         got, end = {}, time.monotonic() + seconds
         t0 = cdp.evaluate("performance.timeOrigin + performance.now()")  # only frames shown from now on
+        c0, s0, w0 = cpu_s(session=proc.pid), cpu_s(server_pid) if server_pid else 0, time.monotonic()
         while time.monotonic() < end:
             time.sleep(4)  # the page keeps 10 s of samples
             for t, v in cdp.evaluate("cards[0].meter.samples") or []:
                 if t >= t0:
                     got[t] = v
+        wall = time.monotonic() - w0
         m = cdp.evaluate("({frames: cards[0].meter.frames, unreadable: cards[0].meter.unreadable, "
-                         "out: cards[0].output, src: cards[0].el.querySelector('.pic').src})")
+                         "out: cards[0].output, src: cards[0].el.querySelector('.pic').src, rtt: clock.rtt})")
+        m["cpu"] = (cpu_s(session=proc.pid) - c0) / wall
+        m["server_cpu"] = (cpu_s(server_pid) - s0) / wall if server_pid else None
     finally:
         chromium_whep.stop_chromium(proc, profile)
     return sorted(got.values()), m
@@ -107,7 +140,8 @@ def run_case(url, seconds, swap=None, wait=30):
 
 def row(label, v, m):
     r = (label, pct(v, 0.5), pct(v, 0.95), len(v), m["unreadable"])
-    print(f"{label}: p50 {r[1]:.1f} ms, p95 {r[2]:.1f} ms ({len(v)} frames, {m['unreadable']} unreadable)",
+    more = f", clock ±{m['rtt'] / 2:.1f} ms, Chromium CPU {100 * m['cpu']:.0f} %" if "cpu" in m else ""
+    print(f"{label}: p50 {r[1]:.1f} ms, p95 {r[2]:.1f} ms ({len(v)} frames, {m['unreadable']} unreadable{more})",
           flush=True)
     return r
 
@@ -126,21 +160,30 @@ def reader_row(label, port, path, seconds, reader):
     return row(label, sorted(v), {"unreadable": bad})
 
 
-def host_rows(camrelay, seconds):
-    rows = []
+def host_rows(camrelay, seconds, cost_seconds):
+    """The host's rows, and what the meter costs: Chromium's and camrelay's
+    CPU over each case's window, and again with ?meter=0 (no meter) for
+    cost_seconds (0: not measured)."""
+    rows, cost = [], []
     with e2e.Server(camrelay, toml=TOML) as srv:
         for label, stream, output in CASES:
-            v, m = run_case(f"{srv.url}/play/{stream}?output={output}", seconds)
+            url = f"{srv.url}/play/{stream}?output={output}"
+            v, m = run_case(url, seconds, server_pid=srv.proc.pid)
             if m["out"] != output or not v:
                 sys.exit(f"{label}: the page played {m['out']}, {len(v)} readings")
             rows.append(row(label, v, m))
-    return rows
+            if cost_seconds > 0:
+                _, m0 = run_case(url + "&meter=0", cost_seconds, server_pid=srv.proc.pid)
+                if m0["frames"]:
+                    sys.exit(f"{label}: ?meter=0 still read {m0['frames']} frames")
+                cost.append((label, m["cpu"], m0["cpu"], m["server_cpu"], m0["server_cpu"]))
+    return rows, cost
 
 
 # ------------------------------------------------ in the VM (v4l2loopback)
 
 FEED = """[http]
-listen = "127.0.0.1:{port}"
+listen = "0.0.0.0:{port}"
 [stream.src]
 [[stream.src.sources]]
 [stream.src.sources.capture]
@@ -155,7 +198,7 @@ device = "{dev}"
 pixel_format = "yuyv"
 """
 READ = """[http]
-listen = "127.0.0.1:{port}"
+listen = "0.0.0.0:{port}"
 [webrtc]
 port = {udp}
 candidates = ["127.0.0.1"]
@@ -201,15 +244,41 @@ def _stop(p):
         p.wait()
 
 
-def guest_main(camrelay, seconds, out, browser=True):
+def _await(path, what, timeout, proc=None):
+    """Waits for the file `path` (the other side of the VM's handshake)."""
+    end = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc is not None and proc.poll() is not None:
+            sys.exit(f"the VM ended (run-in-vm exit {proc.returncode}) before {what}")
+        if time.monotonic() > end:
+            sys.exit(f"no {what} within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _touch(path):
+    with open(path, "w"):
+        pass
+
+
+def guest_main(camrelay, seconds, out, ports, browser=True):
+    """In the VM: the servers listen on 0.0.0.0 at the ports the host
+    forwards; each MJPEG server is read by the non-browser reader here, then
+    announced (file ready-NAME in the shared dir) and kept up until the
+    host's Chromium has read it (done-NAME)."""
+    fp, rp, up = ports
     dev = os.environ.get("CAMRELAY_VM_LOOP", "/dev/video0")
     tc = os.path.join(os.path.dirname(os.path.abspath(camrelay)), "tests", "unit", "test_timecode")
-    tmp = tempfile.mkdtemp(prefix="g2g-vm-")
-    fp, rp, up = e2e.free_port(), e2e.free_port(), e2e.free_port()
+    tmp, shared = tempfile.mkdtemp(prefix="g2g-vm-"), os.path.dirname(out)
     with open(f"{tmp}/feed.toml", "w") as f:
         f.write(FEED.format(port=fp, w=VM_W, h=VM_H, fps=VM_FPS, dev=dev))
     with open(f"{tmp}/read.toml", "w") as f:
         f.write(READ.format(port=rp, udp=e2e.free_udp_port(), w=VM_W, h=VM_H, dev=dev))
+
+    def handshake(name):
+        if browser:
+            _touch(f"{shared}/ready-{name}")
+            _await(f"{shared}/done-{name}", f"the host's Chromium reading {name}", 4 * seconds + 600)
+
     feed = _start([camrelay, "serve", "-c", f"{tmp}/feed.toml"], f"{tmp}/feed.log")
     rows = []
     try:
@@ -219,25 +288,16 @@ def guest_main(camrelay, seconds, out, browser=True):
         try:
             _up(f"http://127.0.0.1:{rp}/api/streams", read, "camrelay (v4l2 capture of the loopback)")
             rows.append(reader_row("camrelay MJPEG (loopback, reader)", rp, "/mjpeg/h264", seconds, tc))
-            for label, stream, output in [c for c in CASES if c[2] == "mjpeg" and browser]:  # WebRTC: see above
-                v, m = run_case(f"http://127.0.0.1:{rp}/play/{stream}?output={output}", seconds, wait=180)
-                if m["out"] != output or not v:
-                    sys.exit(f"VM {label}: the page played {m['out']}, {len(v)} readings")
-                rows.append(row(label + " (loopback)", v, m))
+            handshake("camrelay")
         finally:
             _stop(read)
         us = _start(["/usr/bin/ustreamer", "--device", dev, "--format", "YUYV", "--resolution", f"{VM_W}x{VM_H}",
-                     "--host", "127.0.0.1", "--port", str(up), "--allow-origin", "*", "--exit-on-parent-death"],
+                     "--host", "0.0.0.0", "--port", str(up), "--allow-origin", "*", "--exit-on-parent-death"],
                     f"{tmp}/ustreamer.log")
         try:
             _up(f"http://127.0.0.1:{up}/state", us, "ustreamer")
             rows.append(reader_row("µStreamer MJPEG (loopback, reader)", up, "/stream", seconds, tc))
-            if browser:
-                v, m = run_case(f"http://127.0.0.1:{fp}/play/src?output=mjpeg", seconds,
-                                swap=f"http://127.0.0.1:{up}/stream", wait=180)
-                if not v or "/stream" not in m["src"]:
-                    sys.exit(f"VM µStreamer: {len(v)} readings from {m['src']}")
-                rows.append(row("µStreamer MJPEG (loopback)", v, m))
+            handshake("ustreamer")
         finally:
             _stop(us)
     finally:
@@ -247,20 +307,48 @@ def guest_main(camrelay, seconds, out, browser=True):
 
 
 def vm_rows(camrelay, seconds, browser=True):
+    """One VM boot. The guest's servers are reached from this machine's
+    Chromium through QEMU user networking (run-in-vm --hostfwd: the same
+    port numbers on the host's 127.0.0.1 and in the guest)."""
     sys.path.insert(0, HERE)
     from ustreamer import ensure_ustreamer  # noqa: E402  (bench/ustreamer.py)
     ensure_ustreamer()
     outdir = tempfile.mkdtemp(prefix="g2g-vm-out-")
     out = os.path.join(outdir, "rows.json")
-    cmd = [os.path.join(HERE, "..", "tests", "vm", "run-in-vm"), "--timeout", str(int(600 + 5 * (seconds + 60))),
-           "--outdir", outdir, "--", "/usr/bin/python3", os.path.abspath(__file__), "--guest", out,
-           "--seconds", str(seconds), os.path.abspath(camrelay)] + ([] if browser else ["--vm-no-browser"])
-    r = subprocess.run(cmd)
-    if r.returncode != 0 or not os.path.exists(out):
-        sys.exit(f"the VM part failed (run-in-vm exit {r.returncode})")
+    fp, rp, up = ports = [e2e.free_port() for _ in range(3)]
+    fwd = [x for p in ports for x in ("--hostfwd", f"tcp:127.0.0.1:{p}-:{p}")]
+    cmd = [os.path.join(HERE, "..", "tests", "vm", "run-in-vm"), "--timeout", str(int(900 + 8 * (seconds + 60))),
+           "--outdir", outdir] + fwd + ["--", "/usr/bin/python3", os.path.abspath(__file__), "--guest", out,
+                                        "--guest-ports", ",".join(map(str, ports)), "--seconds", str(seconds),
+                                        os.path.abspath(camrelay)] + ([] if browser else ["--vm-no-browser"])
+    vm = subprocess.Popen(cmd)
+    brows = []
+    try:
+        if browser:
+            limit = 600 + 3 * seconds  # the boot and the reader's window
+            _await(f"{outdir}/ready-camrelay", "camrelay in the VM", limit, vm)
+            v, m = run_case(f"http://127.0.0.1:{rp}/play/h264?output=mjpeg", seconds)
+            if m["out"] != "mjpeg" or not v:
+                sys.exit(f"VM camrelay MJPEG: the page played {m['out']}, {len(v)} readings")
+            brows.append(row("camrelay MJPEG (loopback)", v, m))
+            _touch(f"{outdir}/done-camrelay")
+            _await(f"{outdir}/ready-ustreamer", "µStreamer in the VM", limit, vm)
+            v, m = run_case(f"http://127.0.0.1:{fp}/play/src?output=mjpeg", seconds,
+                            swap=f"http://127.0.0.1:{up}/stream")
+            if not v or "/stream" not in m["src"]:
+                sys.exit(f"VM µStreamer: {len(v)} readings from {m['src']}")
+            brows.append(row("µStreamer MJPEG (loopback)", v, m))
+            _touch(f"{outdir}/done-ustreamer")
+        rc = vm.wait()
+    finally:
+        if vm.poll() is None:
+            vm.terminate()
+            vm.wait()
+    if rc != 0 or not os.path.exists(out):
+        sys.exit(f"the VM part failed (run-in-vm exit {rc})")
     with open(out) as f:
         j = json.load(f)
-    return [tuple(x) for x in j["rows"]], j["loadavg"]
+    return [tuple(x) for x in j["rows"]] + brows, j["loadavg"]
 
 
 def table(title, rows):
@@ -275,24 +363,34 @@ def main():
     ap.add_argument("camrelay", nargs="?", default=os.path.join(HERE, "..", "build", "release", "camrelay"))
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--vm-seconds", type=float, default=60)
+    ap.add_argument("--cost-seconds", type=float, default=20,
+                    help="each host case again with ?meter=0 for this long: the meter's CPU (0: skip)")
     ap.add_argument("--no-vm", action="store_true")
     ap.add_argument("--vm-no-browser", action="store_true", help="in the VM only the non-browser reader's rows")
     ap.add_argument("--guest", metavar="OUT", help=argparse.SUPPRESS)
+    ap.add_argument("--guest-ports", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.guest:
-        return guest_main(a.camrelay, a.seconds, a.guest, not a.vm_no_browser)
+        return guest_main(a.camrelay, a.seconds, a.guest, [int(x) for x in a.guest_ports.split(",")],
+                          not a.vm_no_browser)
     load0 = os.getloadavg()
-    rows = host_rows(a.camrelay, a.seconds)
+    rows, cost = host_rows(a.camrelay, a.seconds, a.cost_seconds)
     vm, vm_load = vm_rows(a.camrelay, a.vm_seconds, not a.vm_no_browser) if not a.no_vm else ([], None)
     table(f"glass-to-glass, this machine: 1280x720 30 fps test source, loopback, {a.seconds:.0f} s a case "
           f"(load average {load0[0]:.1f} at the start)", rows)
     mj = rows[2][1]
     for r in rows[:2]:
         print(f"{r[0]} / camrelay MJPEG p50: {r[1] / mj:.2f}")
+    if cost:
+        print(f"\nwhat the meter costs (CPU, 100 % = one core; with the meter over the case's window, "
+              f"without it (?meter=0) over {a.cost_seconds:.0f} s)")
+        print(f"{'case':<34}{'Chromium':>10}{'no meter':>10}{'camrelay':>10}{'no meter':>10}")
+        for c in cost:
+            print(f"{c[0]:<34}" + "".join(f"{100 * x:>9.1f}%" for x in c[1:]))
     if vm:
-        table(f"in the VM (QEMU TCG; 'reader': a non-browser viewer, arrival time; else Chromium in the VM): "
-              f"test source 640x360 15 fps -> webcam sink -> v4l2loopback -> server, {a.vm_seconds:.0f} s a case "
-              f"(guest load {vm_load[0]:.1f})", vm)
+        table(f"in the VM (QEMU TCG; 'reader': a non-browser viewer in the guest, arrival time; else Chromium on "
+              f"this machine through QEMU's port forwarding, display time): test source 640x360 15 fps -> webcam "
+              f"sink -> v4l2loopback -> server, {a.vm_seconds:.0f} s a case (guest load {vm_load[0]:.1f})", vm)
         for kind in ("reader", "") if not a.vm_no_browser else ("reader",):
             pair = [r for r in vm if ("reader" in r[0]) == (kind == "reader")]
             if len(pair) == 2:  # camrelay's row first, then µStreamer's
