@@ -38,10 +38,12 @@ hardware's; compare the rows within the VM. The script installs ustreamer
 with apt-get when it is missing (bench/ustreamer.py's helper; needs root).
 
     bench/g2g.py [BUILD/camrelay] [--seconds 60] [--cost-seconds 20] [--no-vm] [--vm-seconds 60]
-                 [--vm-no-browser]"""
+                 [--vm-no-browser] [--vm-lock /tmp/cr-vm.lock]
+(--vm-lock: only the VM boot waits for the lock, not the host's cases.)"""
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -306,7 +308,7 @@ def guest_main(camrelay, seconds, out, ports, browser=True):
         json.dump({"rows": rows, "loadavg": os.getloadavg()}, f)
 
 
-def vm_rows(camrelay, seconds, browser=True):
+def vm_rows(camrelay, seconds, browser=True, vm_lock=None):
     """One VM boot. The guest's servers are reached from this machine's
     Chromium through QEMU user networking (run-in-vm --hostfwd: the same
     port numbers on the host's 127.0.0.1 and in the guest)."""
@@ -317,15 +319,16 @@ def vm_rows(camrelay, seconds, browser=True):
     out = os.path.join(outdir, "rows.json")
     fp, rp, up = ports = [e2e.free_port() for _ in range(3)]
     fwd = [x for p in ports for x in ("--hostfwd", f"tcp:127.0.0.1:{p}-:{p}")]
-    cmd = [os.path.join(HERE, "..", "tests", "vm", "run-in-vm"), "--timeout", str(int(900 + 8 * (seconds + 60))),
+    lock = ["flock", vm_lock] if vm_lock else []  # only the boot waits its turn, not the host's cases
+    cmd = lock + [os.path.join(HERE, "..", "tests", "vm", "run-in-vm"), "--timeout", str(int(900 + 8 * (seconds + 60))),
            "--outdir", outdir] + fwd + ["--", "/usr/bin/python3", os.path.abspath(__file__), "--guest", out,
                                         "--guest-ports", ",".join(map(str, ports)), "--seconds", str(seconds),
                                         os.path.abspath(camrelay)] + ([] if browser else ["--vm-no-browser"])
-    vm = subprocess.Popen(cmd)
+    vm = subprocess.Popen(cmd, start_new_session=True)  # its own group: flock(1) passes no signal on
     brows = []
     try:
         if browser:
-            limit = 600 + 3 * seconds  # the boot and the reader's window
+            limit = 600 + 3 * seconds + (3600 if vm_lock else 0)  # the lock, the boot, the reader's window
             _await(f"{outdir}/ready-camrelay", "camrelay in the VM", limit, vm)
             v, m = run_case(f"http://127.0.0.1:{rp}/play/h264?output=mjpeg", seconds)
             if m["out"] != "mjpeg" or not v:
@@ -342,7 +345,7 @@ def vm_rows(camrelay, seconds, browser=True):
         rc = vm.wait()
     finally:
         if vm.poll() is None:
-            vm.terminate()
+            os.killpg(vm.pid, signal.SIGTERM)  # run-in-vm stops QEMU on TERM
             vm.wait()
     if rc != 0 or not os.path.exists(out):
         sys.exit(f"the VM part failed (run-in-vm exit {rc})")
@@ -366,6 +369,7 @@ def main():
     ap.add_argument("--cost-seconds", type=float, default=20,
                     help="each host case again with ?meter=0 for this long: the meter's CPU (0: skip)")
     ap.add_argument("--no-vm", action="store_true")
+    ap.add_argument("--vm-lock", metavar="FILE", help="boot the VM under flock(1) on FILE (e.g. /tmp/cr-vm.lock)")
     ap.add_argument("--vm-no-browser", action="store_true", help="in the VM only the non-browser reader's rows")
     ap.add_argument("--guest", metavar="OUT", help=argparse.SUPPRESS)
     ap.add_argument("--guest-ports", help=argparse.SUPPRESS)
@@ -375,7 +379,7 @@ def main():
                           not a.vm_no_browser)
     load0 = os.getloadavg()
     rows, cost = host_rows(a.camrelay, a.seconds, a.cost_seconds)
-    vm, vm_load = vm_rows(a.camrelay, a.vm_seconds, not a.vm_no_browser) if not a.no_vm else ([], None)
+    vm, vm_load = vm_rows(a.camrelay, a.vm_seconds, not a.vm_no_browser, a.vm_lock) if not a.no_vm else ([], None)
     table(f"glass-to-glass, this machine: 1280x720 30 fps test source, loopback, {a.seconds:.0f} s a case "
           f"(load average {load0[0]:.1f} at the start)", rows)
     mj = rows[2][1]
