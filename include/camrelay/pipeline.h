@@ -42,7 +42,8 @@ extern "C" {
  * major M runs with any library whose camrelay_api_version() has major M and
  * a minor at least as large. */
 #define CAMRELAY_API_VERSION_MAJOR 0
-#define CAMRELAY_API_VERSION_MINOR 2 /* 2: caps (camrelay_pipeline_caps_get, set_caps_callback) */
+#define CAMRELAY_API_VERSION_MINOR 3 /* 2: caps (camrelay_pipeline_caps_get, set_caps_callback);
+				     3: caps carry frame rate, profile and level */
 #define CAMRELAY_API_VERSION ((CAMRELAY_API_VERSION_MAJOR << 16) | CAMRELAY_API_VERSION_MINOR)
 
 /* The API version of the library loaded at run time (CAMRELAY_API_VERSION
@@ -128,10 +129,16 @@ typedef struct camrelay_caps {
 	camrelay_codec codec; /* ENCODED; 0 for RAW */
 	uint32_t clock_rate;  /* ENCODED: the clock of pts and RTP timestamps; 0 for RAW */
 	int full_range;       /* RAW: 1 YUV 0..255 (JPEG), 0 BT.601 limited range; ENCODED: 0 */
+	/* Since API 0.3 (a caps_get with a smaller size leaves these out): */
+	int fps_num, fps_den; /* the source's frame rate, fps_num/fps_den; 0/0: variable or unknown */
+	int profile;          /* ENCODED H.264/H.265: profile_idc of the SPS (H.264 66 baseline, 77 main,
+			       * 100 high; H.265 1 main, 2 main 10); 0: unknown or another codec */
+	int level;            /* ENCODED H.264/H.265: level_idc of the SPS (H.264: 31 is level 3.1;
+			       * H.265: 30 x the level, 93 is 3.1); 0: unknown or another codec */
 } camrelay_caps;
 
 /* Called when an output's caps change: before its first packet or frame, and
- * again whenever size, format or codec change (a camera that comes back at
+ * again whenever size, format, codec, frame rate, profile or level change (a camera that comes back at
  * another size, placeholders while it is gone, an encoder restarted at a new
  * size: that packet is a keyframe with its parameter sets). Not called while
  * nothing changes. */

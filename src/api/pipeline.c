@@ -227,7 +227,8 @@ static const camrelay_codec _codecs[CR_CODEC_COUNT] = {
 static void _caps_event(const struct cr_caps_s *in, void *opaque)
 {
 	camrelay_pipeline *p = opaque;
-	camrelay_caps c = {.generation = in->generation, .width = in->width, .height = in->height};
+	camrelay_caps c = {.generation = in->generation, .width = in->width, .height = in->height,
+			   .fps_num = in->fps_num, .fps_den = in->fps_den, .profile = in->profile, .level = in->level};
 	if (in->kind == CR_SUB_RAW) {
 		c.kind = CAMRELAY_CAPS_RAW;
 		c.format = cr_pixfmt_name(in->format);

@@ -12,15 +12,18 @@ unsigned camrelay_api_version(void) { return CAMRELAY_API_VERSION; }
 
 const char *camrelay_version_string(void) { return CR_VERSION; }
 
-static char _backends[1024];
+static char _backends[2048];
 static pthread_once_t _once = PTHREAD_ONCE_INIT;
 
 static void _fill(void)
 {
 	size_t n = 0, cap = sizeof(_backends);
 	n += (size_t)snprintf(_backends + n, cap - n, "sources:");
-	for (const struct cr_source_ops_s *const *p = cr_source_backends; *p && n < cap; p++)
-		n += (size_t)snprintf(_backends + n, cap - n, " %s", (*p)->name);
+	for (const struct cr_source_ops_s *const *p = cr_source_backends; *p && n < cap; p++) {
+		char caps[256];
+		cr_source_caps_str((*p)->caps, caps, sizeof(caps));
+		n += (size_t)snprintf(_backends + n, cap - n, " %s(%s)", (*p)->name, caps);
+	}
 	if (n < cap)
 		n += (size_t)snprintf(_backends + n, cap - n, "; encoders:");
 	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p && n < cap; p++) {

@@ -24,8 +24,11 @@ static void _print_version(void)
 {
 	printf("camrelay %s\n", CR_VERSION);
 	printf("sources:");
-	for (const struct cr_source_ops_s *const *p = cr_source_backends; *p; p++)
-		printf(" %s", (*p)->name);
+	for (const struct cr_source_ops_s *const *p = cr_source_backends; *p; p++) {
+		char caps[256];
+		cr_source_caps_str((*p)->caps, caps, sizeof(caps));
+		printf(" %s(%s)", (*p)->name, caps);
+	}
 	printf("\nencoders:");
 	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++) {
 		if (!(*p)->open) /* declared, not built */

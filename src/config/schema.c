@@ -13,14 +13,15 @@
  *   file = "/path/clip.mkv"                (ext) a video file (+ encoder), or
  *   loop = true                            (ext) file: start again at the end
  *   [stream.<name>.sources.capture]         a capture device (only one of the three)
- *   backend = "v4l2"                       libcamera, v4l2, test, gphoto2 (required)
+ *   backend = "v4l2"                       a capture backend (required); each
+ *                                          backend's table (src/source/) lists
+ *                                          the pixel formats it delivers
  *   device = "/dev/video0"                 path, camera id or name; "" = first
  *   width = 640                            0 = device default
  *   height = 480                           0 = device default
  *   fps = 30                               0 = device default
- *   pixel_format = "yuyv"                  yuyv/yuyv422, uyvy, yvyu, nv12,
- *                                          yuv420/yuv420p/i420, mjpeg,
- *                                          rgb888/rgb/rgb24, bgr24, grey/gray
+ *   pixel_format = "yuyv"                  one its backend's table lists (names
+ *                                          and aliases: core/format.c)
  *   prefer_dmabuf = false                  export DMA-BUFs when the driver can
  *   The test backend defaults to 1280x720 at 30 fps, yuyv.
  *
@@ -40,10 +41,10 @@
  *                                          name = "Test Pattern", value = 1 or "..."
  *
  *   [stream.<name>.sources.encoder]         optional
- *   backend = "v4l2-m2m"                   v4l2-m2m, rdk, software, x264, x265,
- *                                          vpx, aom, jpeg (required)
- *   codec = "h264"                         h264, h265/hevc, av1, vp8, vp9,
- *                                          mjpeg, fwht; default from backend
+ *   backend = "v4l2-m2m"                   software or an encoder table's name
+ *                                          (src/encode/) (required)
+ *   codec = "h264"                         one of that backend's codecs;
+ *                                          default from backend
  *   bitrate = 1_000_000                    bit/s, 0 = backend default
  *   min_bitrate = 150_000                  congestion control's floor (0 = 150 kbit/s;
  *                                          its ceiling is bitrate, 0 = 2 Mbit/s)

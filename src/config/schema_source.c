@@ -323,6 +323,24 @@ static int _load_media(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const 
 
 #define _MAX_BACKENDS 24
 
+/* pixel_format against what the backend declares it delivers (its caps). */
+static int _check_delivers(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
+			   const struct cr_source_ops_s *ops, const struct cr_capture_cfg_s *cap)
+{
+	const struct cr_source_caps_s *caps = ops ? ops->caps : NULL;
+	if (!cap->pixel_format || cr_source_delivers(caps, cap->pixel_format))
+		return 0;
+	const char *names[CR_PIXFMT_COUNT + 1];
+	char list[256], sub[256];
+	size_t n = 0;
+	for (const enum cr_pixfmt_e *f = caps->formats; *f && n < CR_PIXFMT_COUNT; f++)
+		names[n++] = cr_pixfmt_name(*f);
+	names[n] = NULL;
+	return CR_CFG_FAIL(c, cr_toml_get(t, "pixel_format"), cr_cfg_sub(sub, sizeof(sub), path, "pixel_format"),
+			   "%s sources do not deliver %s (allowed: %s)", ops->name, cr_pixfmt_name(cap->pixel_format),
+			   cr_cfg_join(names, list, sizeof(list)));
+}
+
 static int _load_capture(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			 struct cr_capture_cfg_s *cap)
 {
@@ -378,7 +396,7 @@ static int _load_capture(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, cons
 		if (!cap->pixel_format)
 			cap->pixel_format = d->format;
 	}
-	return 0;
+	return _check_delivers(c, t, path, ops, cap);
 }
 
 /* The backend's codecs, joined for messages. */

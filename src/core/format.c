@@ -133,3 +133,13 @@ size_t cr_pixfmt_frame_size(enum cr_pixfmt_e f, int w, int h)
 		size += (size_t)stride[i] * (size_t)rows[i];
 	return size;
 }
+
+bool cr_pixfmt_listed(const enum cr_pixfmt_e *list, enum cr_pixfmt_e f)
+{
+	if (!list)
+		return true;
+	for (; *list; list++)
+		if (*list == f)
+			return true;
+	return false;
+}

@@ -2,6 +2,7 @@
 #ifndef CR_FORMAT_H
 #define CR_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,9 @@ const char *cr_codec_name(enum cr_codec_e c);
 /* Looks up a config name or alias (seed 001 tables); NONE if unknown. */
 enum cr_pixfmt_e cr_pixfmt_from_name(const char *s);
 enum cr_codec_e cr_codec_from_name(const char *s);
+/* Whether f is in list (NONE-terminated; a NULL list takes any format):
+ * what a backend's caps declare it delivers or takes. */
+bool cr_pixfmt_listed(const enum cr_pixfmt_e *list, enum cr_pixfmt_e f);
 /* Comma-separated list of accepted names, for error messages. */
 const char *cr_pixfmt_allowed(void);
 const char *cr_codec_allowed(void);

@@ -76,3 +76,59 @@ const char *cr_h264_id_from_hex(const char *s, struct cr_h264_id_s *id, char *bu
 	id->level_idc = (uint8_t)b[2];
 	return NULL;
 }
+
+const char *cr_level_name(enum cr_codec_e codec, int level_idc, char *buf, size_t size)
+{
+	int i = codec == CR_CODEC_H264 ? cr_h264_level_index(level_idc) : -1;
+	if (i >= 0)
+		snprintf(buf, size, "%s", cr_h264_level_names[i]);
+	else if (codec == CR_CODEC_H265 && level_idc > 0 && level_idc % 3 == 0)
+		snprintf(buf, size, level_idc % 30 ? "%d.%d" : "%d", level_idc / 30, level_idc % 30 / 3);
+	else if (size)
+		buf[0] = 0;
+	return buf;
+}
+
+/* Up to size bytes of RBSP from a NAL's payload (00 00 03 -> 00 00). */
+static size_t _unescape(const uint8_t *p, const uint8_t *end, uint8_t *out, size_t size)
+{
+	size_t n = 0;
+	int zeros = 0;
+	for (; p < end && n < size; p++) {
+		if (zeros >= 2 && *p == 3) {
+			zeros = 0;
+			continue;
+		}
+		zeros = *p == 0 ? zeros + 1 : 0;
+		out[n++] = *p;
+	}
+	return n;
+}
+
+int cr_sps_profile_level(enum cr_codec_e codec, const uint8_t *data, size_t size, int *profile, int *level)
+{
+	if (codec != CR_CODEC_H264 && codec != CR_CODEC_H265)
+		return -ENOENT;
+	const uint8_t *end = data + size;
+	for (size_t i = 0; data && i + 4 < size; i++) {
+		if (data[i] != 0 || data[i + 1] != 0 || data[i + 2] != 1)
+			continue;
+		const uint8_t *nal = data + i + 3;
+		uint8_t rbsp[13];
+		if (codec == CR_CODEC_H264 && (nal[0] & 0x1f) == 7 && _unescape(nal + 1, end, rbsp, 3) == 3) {
+			*profile = rbsp[0];
+			*level = rbsp[2];
+			return 0;
+		}
+		/* H.265: 2-byte header; then vps id, sub-layers, nesting (1 byte),
+		 * profile space/tier/profile_idc (1), 32 compatibility flags, 48
+		 * bits of constraint flags, general_level_idc. */
+		if (codec == CR_CODEC_H265 && (nal[0] >> 1 & 0x3f) == 33 && nal + 2 <= end &&
+		    _unescape(nal + 2, end, rbsp, 13) == 13) {
+			*profile = rbsp[1] & 0x1f;
+			*level = rbsp[12];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/format.h"
+
 /* The three bytes of an H.264 profile-level-id (RFC 6184 8.1). */
 struct cr_h264_id_s {
 	uint8_t profile_idc, constraint_flags, level_idc;
@@ -31,5 +33,17 @@ int cr_h264_id_from_name(const char *name, int level_idc, struct cr_h264_id_s *i
  * valid, else the problem (a constant when s is not 6 hex digits at all,
  * else written into buf). */
 const char *cr_h264_id_from_hex(const char *s, struct cr_h264_id_s *id, char *buf, size_t size);
+
+/* The level's name from this table ("3.1" for H.264 level_idc 31; for
+ * H.265, whose level_idc is 30 x the level, "3.1" for 93) into buf; "" when
+ * unknown. */
+const char *cr_level_name(enum cr_codec_e codec, int level_idc, char *buf, size_t size);
+
+/* profile_idc and level_idc of the first sequence parameter set in an Annex B
+ * access unit: H.264's SPS (NAL type 7: the bytes after its header), H.265's
+ * (type 33: general_profile_idc and general_level_idc of its
+ * profile_tier_level). 0; -ENOENT without one (or another codec). Hand-written:
+ * reads fixed positions after removing emulation-prevention bytes. */
+int cr_sps_profile_level(enum cr_codec_e codec, const uint8_t *data, size_t size, int *profile, int *level);
 
 #endif

@@ -14,6 +14,23 @@ const struct cr_source_ops_s *cr_source_find(const char *name)
 	return NULL;
 }
 
+bool cr_source_delivers(const struct cr_source_caps_s *caps, enum cr_pixfmt_e format)
+{
+	return !caps || cr_pixfmt_listed(caps->formats, format);
+}
+
+void cr_source_caps_str(const struct cr_source_caps_s *caps, char *out, size_t size)
+{
+	size_t o = (size_t)snprintf(out, size, "%s%s", caps && caps->hardware ? "hw " : "",
+				    caps && caps->dynamic ? "dynamic " : "");
+	for (const enum cr_pixfmt_e *f = caps ? caps->formats : NULL; f && *f && o < size; f++)
+		o += (size_t)snprintf(out + o, size - o, "%s%s", f == caps->formats ? "" : ",", cr_pixfmt_name(*f));
+	for (const enum cr_codec_e *c = caps ? caps->codecs : NULL; c && *c && o < size; c++)
+		o += (size_t)snprintf(out + o, size - o, "%s%s", c == caps->codecs ? "+" : ",", cr_codec_name(*c));
+	if (o == 0 && size)
+		snprintf(out, size, "any");
+}
+
 static int _has_codec(const struct cr_encoder_ops_s *ops, enum cr_codec_e codec)
 {
 	for (const enum cr_codec_e *c = ops->codecs; *c; c++)

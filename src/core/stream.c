@@ -8,6 +8,7 @@
 #include "audio/audio.h"
 #include "convert/convert.h"
 #include "core/clock.h"
+#include "core/h264.h"
 #include "core/log.h"
 #include "core/placeholder.h"
 #include "core/pool.h"
@@ -87,6 +88,9 @@ struct cr_stream_s {
 	int64_t fps_window_start;
 	uint64_t fps_window_frames;
 	double fps_measured;
+	/* The open source's frame rate for caps: num << 32 | den, 0 when unknown
+	 * (written by the capture thread, read where items are handed over). */
+	atomic_uint_least64_t caps_fps;
 };
 
 const char *cr_source_state_name(enum cr_source_state_e s)
@@ -117,12 +121,26 @@ static void _caps_check(struct cr_sub_s *sub, const void *item)
 		c.width = p->width;
 		c.height = p->height;
 		c.codec = p->codec;
+		/* profile/level from a keyframe's SPS; packets between keep the last */
+		if (!(p->flags & (CR_PACKET_KEYFRAME | CR_PACKET_CONFIG)) ||
+		    cr_sps_profile_level(p->codec, p->data, p->size, &c.profile, &c.level) < 0) {
+			c.profile = sub->caps.codec == c.codec ? sub->caps.profile : 0;
+			c.level = sub->caps.codec == c.codec ? sub->caps.level : 0;
+		}
 	}
+	uint64_t fps = atomic_load_explicit(&sub->stream->caps_fps, memory_order_relaxed);
+	c.fps_num = (int)(fps >> 32);
+	c.fps_den = (int)(fps & 0xffffffff);
 	const struct cr_caps_s *last = &sub->caps;
 	if (last->generation && last->width == c.width && last->height == c.height && last->format == c.format &&
-	    last->codec == c.codec && last->full_range == c.full_range)
+	    last->codec == c.codec && last->full_range == c.full_range && last->fps_num == c.fps_num &&
+	    last->fps_den == c.fps_den && last->profile == c.profile && last->level == c.level)
 		return;
 	c.generation = last->generation + 1;
+	CR_LOG_D(sub->stream->cfg.name, "%s: caps #%llu %dx%d %s %d/%d fps profile %d level %d", sub->name,
+		 (unsigned long long)c.generation, c.width, c.height,
+		 c.kind == CR_SUB_RAW ? cr_pixfmt_name(c.format) : cr_codec_name(c.codec), c.fps_num, c.fps_den, c.profile,
+		 c.level);
 	pthread_mutex_lock(&sub->caps_lock);
 	sub->caps = c;
 	pthread_mutex_unlock(&sub->caps_lock);
@@ -690,6 +708,10 @@ static void *_capture_thread(void *arg)
 			last_frame = now;
 			f->seq = seq++;
 			atomic_fetch_add(&s->stats.frames_captured, 1);
+			bool rate = s->src.fps_num > 0 && s->src.fps_den > 0;
+			atomic_store_explicit(&s->caps_fps,
+					      rate ? (uint64_t)s->src.fps_num << 32 | (uint32_t)s->src.fps_den : 0,
+					      memory_order_relaxed);
 			_set_state(s, CR_SOURCE_RUNNING, NULL);
 			f = _stamp(s, f);
 			_dispatch(s, f);

@@ -33,6 +33,10 @@ struct cr_caps_s {
 	enum cr_pixfmt_e format; /* raw: the pixel format (CR_PIXFMT_NONE for encoded) */
 	enum cr_codec_e codec;   /* encoded: the codec (0 for raw) */
 	bool full_range;         /* raw: YUV 0..255 (JPEG); false = BT.601 limited range */
+	int fps_num, fps_den;    /* the source's frame rate = num/den; 0/0: variable or unknown */
+	/* encoded H.264/H.265: profile_idc and level_idc of the stream's SPS (the
+	 * encoder's, or the source's when passed through); 0 = unknown or other codec */
+	int profile, level;
 };
 
 struct cr_sub_req_s {

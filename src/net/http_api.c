@@ -13,6 +13,7 @@
 
 #include "audio/audio.h"
 #include "core/frame.h"
+#include "core/h264.h"
 #include "net/http_access.h"
 #include "net/http_conn.h"
 #include "net/http_priv.h"
@@ -78,11 +79,19 @@ static void _add_sub(const struct cr_sub_info_s *info, void *opaque)
 	json_object_set_new(c, "dropped", json_integer((json_int_t)info->dropped));
 	/* the caps of what it was handed last (the core's caps events), null before its first item */
 	const struct cr_caps_s *cp = &info->caps;
-	json_object_set_new(c, "caps", !cp->generation ? json_null()
-				       : json_pack("{s:I,s:i,s:i,s:s}", "generation", (json_int_t)cp->generation,
+	json_t *caps = !cp->generation ? json_null()
+				       : json_pack("{s:I,s:i,s:i,s:s,s:i,s:i}", "generation", (json_int_t)cp->generation,
 						   "width", cp->width, "height", cp->height, "format",
 						   cp->kind == CR_SUB_RAW ? cr_pixfmt_name(cp->format)
-									  : cr_codec_name(cp->codec)));
+									  : cr_codec_name(cp->codec),
+						   "fps_num", cp->fps_num, "fps_den", cp->fps_den);
+	if (cp->generation && cp->level) { /* H.264/H.265: from the SPS */
+		char level[16];
+		json_object_set_new(caps, "profile_idc", json_integer(cp->profile));
+		json_object_set_new(caps, "level_idc", json_integer(cp->level));
+		json_object_set_new(caps, "level", json_string(cr_level_name(cp->codec, cp->level, level, sizeof(level))));
+	}
+	json_object_set_new(c, "caps", caps);
 	json_array_append_new(ctx->arr, c);
 }
 

@@ -31,12 +31,7 @@ const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type)
 
 bool cr_sink_takes_format(const struct cr_sink_caps_s *caps, enum cr_pixfmt_e format)
 {
-	if (!caps || !caps->formats)
-		return true;
-	for (const enum cr_pixfmt_e *f = caps->formats; *f; f++)
-		if (*f == format)
-			return true;
-	return false;
+	return !caps || cr_pixfmt_listed(caps->formats, format);
 }
 
 void cr_sink_caps_str(const struct cr_sink_caps_s *caps, char *out, size_t size)

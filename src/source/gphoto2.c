@@ -926,6 +926,9 @@ static int _gp_read(struct cr_source_s *src, struct cr_frame_s **out, int timeou
 
 const struct cr_source_ops_s cr_source_gphoto2 = {
 	.name = "gphoto2",
+	/* the camera's live view: one JPEG per frame */
+	.caps = &(const struct cr_source_caps_s){.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_MJPEG, CR_PIXFMT_NONE},
+						 .hardware = true},
 	.open = _gp_open,
 	.read = _gp_read,
 	.close = _gp_close,

@@ -18,18 +18,21 @@
 #define _MAX_BUFS 16
 #define _FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 
-/* DRM fourccs as libcamera names its formats. V4L2's RGB3 (R, G, B bytes in
- * memory) is DRM's BGR888. */
-static const struct {
-	enum cr_pixfmt_e cr;
-	uint32_t drm;
-} _formats[] = {
-	{CR_PIXFMT_YUYV, _FOURCC('Y', 'U', 'Y', 'V')},   {CR_PIXFMT_UYVY, _FOURCC('U', 'Y', 'V', 'Y')},
-	{CR_PIXFMT_YVYU, _FOURCC('Y', 'V', 'Y', 'U')},   {CR_PIXFMT_NV12, _FOURCC('N', 'V', '1', '2')},
-	{CR_PIXFMT_YUV420, _FOURCC('Y', 'U', '1', '2')}, {CR_PIXFMT_RGB24, _FOURCC('B', 'G', '2', '4')},
-	{CR_PIXFMT_BGR24, _FOURCC('R', 'G', '2', '4')},  {CR_PIXFMT_GREY, _FOURCC('R', '8', ' ', ' ')},
-	{CR_PIXFMT_MJPEG, _FOURCC('M', 'J', 'P', 'G')},
+/* The formats camrelay takes from libcamera (its caps, checked at config
+ * load) and the DRM fourccs libcamera names them by, index for index. V4L2's
+ * RGB3 (R, G, B bytes in memory) is DRM's BGR888. */
+static const enum cr_pixfmt_e _lc_formats[] = {
+	CR_PIXFMT_YUYV,	 CR_PIXFMT_UYVY,  CR_PIXFMT_YVYU, CR_PIXFMT_NV12,  CR_PIXFMT_YUV420,
+	CR_PIXFMT_RGB24, CR_PIXFMT_BGR24, CR_PIXFMT_GREY, CR_PIXFMT_MJPEG, CR_PIXFMT_NONE,
 };
+static const uint32_t _drm[] = {
+	_FOURCC('Y', 'U', 'Y', 'V'), _FOURCC('U', 'Y', 'V', 'Y'), _FOURCC('Y', 'V', 'Y', 'U'),
+	_FOURCC('N', 'V', '1', '2'), _FOURCC('Y', 'U', '1', '2'), _FOURCC('B', 'G', '2', '4'),
+	_FOURCC('R', 'G', '2', '4'), _FOURCC('R', '8', ' ', ' '), _FOURCC('M', 'J', 'P', 'G'),
+};
+_Static_assert(sizeof(_drm) / sizeof(_drm[0]) + 1 == sizeof(_lc_formats) / sizeof(_lc_formats[0]),
+	       "a DRM fourcc for each format");
+static const struct cr_source_caps_s _lc_caps = {.formats = _lc_formats, .hardware = true};
 
 struct _lc_s {
 	struct cr_lc_s *cam;
@@ -140,12 +143,14 @@ static int _lc_open(struct cr_source_s *src)
 	atomic_init(&l->refs, 1);
 	src->priv = l;
 	uint32_t fourcc = 0;
-	for (size_t i = 0; i < sizeof(_formats) / sizeof(_formats[0]); i++)
-		if (_formats[i].cr == cfg->pixel_format)
-			fourcc = _formats[i].drm;
-	if (cfg->pixel_format && !fourcc) {
-		snprintf(src->error, sizeof(src->error), "libcamera: pixel_format %s is not mapped (use yuyv, nv12, yuv420, rgb888, mjpeg)",
-			 cr_pixfmt_name(cfg->pixel_format));
+	for (size_t i = 0; i < sizeof(_drm) / sizeof(_drm[0]); i++)
+		if (_lc_formats[i] == cfg->pixel_format)
+			fourcc = _drm[i];
+	if (cfg->pixel_format && !fourcc) { /* (a config's was checked against _lc_caps when read) */
+		char allowed[160];
+		cr_source_caps_str(&_lc_caps, allowed, sizeof(allowed));
+		snprintf(src->error, sizeof(src->error), "libcamera: pixel_format %s is not mapped (allowed: %s)",
+			 cr_pixfmt_name(cfg->pixel_format), allowed + 3 /* after "hw " */);
 		_lc_close(src);
 		return -EINVAL;
 	}
@@ -157,9 +162,9 @@ static int _lc_open(struct cr_source_s *src)
 	if (r < 0)
 		goto error;
 	src->format = CR_PIXFMT_NONE;
-	for (size_t i = 0; i < sizeof(_formats) / sizeof(_formats[0]); i++)
-		if (_formats[i].drm == info.fourcc)
-			src->format = _formats[i].cr;
+	for (size_t i = 0; i < sizeof(_drm) / sizeof(_drm[0]); i++)
+		if (_drm[i] == info.fourcc)
+			src->format = _lc_formats[i];
 	if (src->format == CR_PIXFMT_NONE) {
 		snprintf(src->error, sizeof(src->error), "camera %s gives format %.4s, which camrelay does not take",
 			 info.id, (const char *)&info.fourcc);
@@ -240,6 +245,7 @@ static int _lc_set_control(struct cr_source_s *src, const char *name, const char
 
 const struct cr_source_ops_s cr_source_libcamera = {
 	.name = "libcamera",
+	.caps = &_lc_caps,
 	.open = _lc_open,
 	.read = _lc_read,
 	.close = _lc_close,

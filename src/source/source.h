@@ -5,6 +5,8 @@
 #ifndef CR_SOURCE_H
 #define CR_SOURCE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -43,8 +45,19 @@ struct cr_source_s {
 	char error[256]; /* why the last call failed, in words a user can act on */
 };
 
+/* What a source delivers, declared in its ops table: a capture's
+ * pixel_format is checked against it when the config is read, and
+ * `camrelay --version` / camrelay_backends_string() show it. */
+struct cr_source_caps_s {
+	const enum cr_pixfmt_e *formats; /* frames it can deliver (raw, or MJPEG), NONE-terminated */
+	const enum cr_codec_e *codecs;   /* coded access units it passes on undecoded (url), NONE-terminated */
+	bool hardware;                   /* a device (camera, capture card), not drawn or read from a file */
+	bool dynamic;                    /* size/format may change while it runs (a file's or stream's) */
+};
+
 struct cr_source_ops_s {
 	const char *name; /* config capture.backend */
+	const struct cr_source_caps_s *caps; /* what it delivers */
 	/* "url"/"file": chosen by that key of a source, not by capture.backend. */
 	const char *source_key;
 	/* Its own config keys, in cfg->opts (core/options.h); CR_OPTS_END-terminated. */
@@ -70,5 +83,10 @@ struct cr_source_ops_s {
 
 extern const struct cr_source_ops_s *const cr_source_backends[];
 const struct cr_source_ops_s *cr_source_find(const char *name);
+/* Whether caps list format (NULL caps or formats: any). */
+bool cr_source_delivers(const struct cr_source_caps_s *caps, enum cr_pixfmt_e format);
+/* "hw yuyv,mjpeg" / "dynamic yuv420,mjpeg+h264,h265": what a source
+ * delivers, for --version, the library's backends string and messages. */
+void cr_source_caps_str(const struct cr_source_caps_s *caps, char *out, size_t size);
 
 #endif

@@ -243,8 +243,15 @@ static const struct cr_option_s _test_options[] = {
 };
 _Static_assert(sizeof(struct _test_opts_s) <= CR_BACKEND_OPTS_SIZE, "test options fit their block");
 
+/* Drawn in I420 and converted (convert/convert.c's outputs), JPEG included. */
+static const enum cr_pixfmt_e _test_formats[] = {
+	CR_PIXFMT_YUYV,	 CR_PIXFMT_UYVY,  CR_PIXFMT_YVYU, CR_PIXFMT_NV12,  CR_PIXFMT_YUV420,
+	CR_PIXFMT_RGB24, CR_PIXFMT_BGR24, CR_PIXFMT_GREY, CR_PIXFMT_MJPEG, CR_PIXFMT_NONE,
+};
+
 const struct cr_source_ops_s cr_source_test = {
 	.name = "test",
+	.caps = &(const struct cr_source_caps_s){.formats = _test_formats},
 	.options = _test_options,
 	/* no device to ask: 720p30 YUYV unless configured */
 	.defaults = &(const struct cr_capture_defaults_s){1280, 720, 30, CR_PIXFMT_YUYV},

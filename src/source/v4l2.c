@@ -617,8 +617,17 @@ static int _v4l2_set_control(struct cr_source_s *src, const char *name, const ch
 	return r;
 }
 
+/* Every format the device may offer that camrelay maps (core/format.c's
+ * fourccs; v4l2_fmt.c picks among those the device lists). */
+static const enum cr_pixfmt_e _v4l2_formats[] = {
+	CR_PIXFMT_YUYV,	  CR_PIXFMT_UYVY,   CR_PIXFMT_YVYU,   CR_PIXFMT_NV12,	CR_PIXFMT_YUV420,
+	CR_PIXFMT_RGB24,  CR_PIXFMT_BGR24,  CR_PIXFMT_GREY,   CR_PIXFMT_MJPEG,	CR_PIXFMT_SBGGR8,
+	CR_PIXFMT_SGBRG8, CR_PIXFMT_SGRBG8, CR_PIXFMT_SRGGB8, CR_PIXFMT_NONE,
+};
+
 const struct cr_source_ops_s cr_source_v4l2 = {
 	.name = "v4l2",
+	.caps = &(const struct cr_source_caps_s){.formats = _v4l2_formats, .hardware = true},
 	.open = _v4l2_open,
 	.read = _v4l2_read,
 	.close = _v4l2_close,

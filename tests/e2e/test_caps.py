@@ -5,9 +5,12 @@ feeds an RTP sink and an MJPEG viewer. The core tells each subscriber its
 new caps (generation 2, 640x480: /api/streams shows what every subscriber
 was told), the RTP sink takes them from the core (its caps in rtp_sinks,
 its SDP waits for the new parameter sets), and an independent RTP receiver
-(ffprobe) given /sdp/<stream> after the change sees 640x480."""
+(ffprobe) given /sdp/<stream> after the change sees 640x480. Caps also carry
+the source's frame rate (15/1, the clip's) and the H.264 profile and level of
+the encoder's SPS, which must be what ffprobe reads from the RTP stream."""
 
 import base64
+import json
 import os
 import socket
 import subprocess
@@ -110,6 +113,10 @@ def sps_size(sdp):
     return f"{w},{h}"
 
 
+# ffprobe's H.264 profile names -> profile_idc
+H264_PROFILES = {"Baseline": 66, "Constrained Baseline": 66, "Main": 77, "High": 100}
+
+
 def main(exe):
     tmp = tempfile.mkdtemp(prefix="camrelay-caps-")
     clip = make_clip(tmp)
@@ -132,10 +139,14 @@ def main(exe):
                      lambda: all((c["caps"] or {}).get("width") == 640 for c in subs().values()), timeout=30)
         after = subs()
         print("after:", {n: c["caps"] for n, c in after.items()})
-        check(after["rtp"]["caps"] == {"generation": 2, "width": 640, "height": 480, "format": "h264"},
-              f"the RTP sink's subscription: caps {after['rtp']['caps']}, want generation 2 640x480 h264")
-        check(after["mjpeg"]["caps"] == {"generation": 2, "width": 640, "height": 480, "format": "mjpeg"},
-              f"the MJPEG viewer: caps {after['mjpeg']['caps']}, want generation 2 640x480 mjpeg")
+        rtp_caps = dict(after["rtp"]["caps"])
+        coded = {k: rtp_caps.pop(k, None) for k in ("profile_idc", "level_idc", "level")}
+        check(rtp_caps == {"generation": 2, "width": 640, "height": 480, "format": "h264", "fps_num": 15,
+                           "fps_den": 1},
+              f"the RTP sink's subscription: caps {after['rtp']['caps']}, want generation 2 640x480 h264 15/1 fps")
+        check(after["mjpeg"]["caps"] == {"generation": 2, "width": 640, "height": 480, "format": "mjpeg",
+                                         "fps_num": 15, "fps_den": 1},
+              f"the MJPEG viewer: caps {after['mjpeg']['caps']}, want generation 2 640x480 mjpeg 15/1 fps")
         sink = srv.stream("cam")["rtp_sinks"][0]["caps"]
         check(sink == {"generation": 2, "width": 640, "height": 480},
               f"the RTP sink took caps {sink} from the core, want generation 2 640x480")
@@ -152,10 +163,15 @@ def main(exe):
         with open(path, "w") as f:
             f.write(sdp)
         r = subprocess.run(["ffprobe", "-v", "error", "-protocol_whitelist", "file,udp,rtp", "-i", path,
-                            "-show_entries", "stream=width,height", "-of", "csv=p=0"],
+                            "-show_entries", "stream=width,height,profile,level", "-of", "json"],
                            capture_output=True, text=True, timeout=60)
         print("ffprobe over RTP:", r.stdout.strip(), r.stderr.strip()[-200:])
-        check(r.stdout.strip().splitlines()[:1] == ["640,480"], f"ffprobe over RTP saw {r.stdout.strip()!r}")
+        st = (json.loads(r.stdout or "{}").get("streams") or [{}])[0]
+        check((st.get("width"), st.get("height")) == (640, 480), f"ffprobe over RTP saw {r.stdout.strip()!r}")
+        # The profile and level the caps carry are the SPS's, as ffprobe reads them.
+        want = {"profile_idc": H264_PROFILES.get(st.get("profile")), "level_idc": st.get("level"),
+                "level": f"{st.get('level', 0) // 10}.{st.get('level', 0) % 10}".removesuffix(".0")}
+        check(coded == want and want["profile_idc"], f"caps' profile/level {coded}, ffprobe's SPS {want}")
         mjpeg.close()
 
 

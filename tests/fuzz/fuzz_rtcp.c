@@ -1,11 +1,13 @@
 /* libFuzzer: compound RTCP from viewers (after SRTCP), including
  * transport-cc feedback with its receive deltas, fed on into a viewer's
  * bandwidth estimator (net/gcc.c); and the payloaders fed arbitrary
- * "encoded" data (the first byte picks the codec). */
+ * "encoded" data (the first byte picks the codec), and the same data to the
+ * SPS reader the stream core takes caps' profile/level from. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/h264.h"
 #include "net/gcc.h"
 #include "rtp/rtp.h"
 
@@ -47,6 +49,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	total = 0;
 	int n = cr_rtp_payload(&r, data + 1, size - 1, 0, data[0] & 0x80, 320, 240);
 	if (n > 0 && r.packets != (uint32_t)n)
+		abort();
+	/* The same "access unit" as the stream core reads its caps from it
+	 * (core/h264.c: the SPS's profile and level). */
+	int profile = -1, level = -1;
+	if (cr_sps_profile_level(codecs[data[0] % 6], data + 1, size - 1, &profile, &level) == 0 &&
+	    (profile < 0 || profile > 255 || level < 0 || level > 255))
 		abort();
 	return 0;
 }

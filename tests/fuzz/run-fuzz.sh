@@ -65,7 +65,7 @@ $cc $cflags -o "$build/fuzz_sdp" "$here/fuzz_sdp.c" "$wsrc/net/sdp.c" $rtp_src
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_stun" "$here/fuzz_stun.c" "$wsrc/net/stun.c" -lcrypto -lz
 # shellcheck disable=SC2086
-$cc $cflags -o "$build/fuzz_rtcp" "$here/fuzz_rtcp.c" "$wsrc/rtp/rtcp.c" "$wsrc/net/gcc.c" $rtp_src -lm
+$cc $cflags -o "$build/fuzz_rtcp" "$here/fuzz_rtcp.c" "$wsrc/rtp/rtcp.c" "$wsrc/net/gcc.c" "$wsrc/core/h264.c" $rtp_src -lm
 $cc $cflags -o "$build/fuzz_rtsp" "$here/fuzz_rtsp.c" "$wsrc/net/rtsp_msg.c"
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_dtls" "$here/fuzz_dtls.c" "$wsrc/net/dtls.c" -lssl -lcrypto

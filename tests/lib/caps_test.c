@@ -5,7 +5,14 @@
  * that size, and only then: the caps events of each output are exactly the
  * changes seen in what it delivers.
  *
- *   caps_test FILE.ts */
+ * With --test: the test source at 640x480@30 into x264 (optionally with a
+ * profile and level); both outputs' caps must say 30/1 fps, the encoded one
+ * the profile_idc/level_idc of its SPS (printed, and the stream written to
+ * OUT, so that lib_test.py compares them with what ffprobe reads), with one
+ * caps event each: the first packet's caps already carry them.
+ *
+ *   caps_test FILE.ts
+ *   caps_test --test OUT.h264 [PROFILE LEVEL] */
 #define _POSIX_C_SOURCE 200809L
 #include <camrelay/pipeline.h>
 
@@ -37,8 +44,9 @@ static void on_caps(const camrelay_caps *c, void *opaque)
 	}
 	o->events++;
 	o->caps = *c;
-	printf("caps %s #%llu: %dx%d %s\n", c->kind == CAMRELAY_CAPS_RAW ? "raw" : "encoded",
-	       (unsigned long long)c->generation, c->width, c->height, c->format);
+	printf("caps %s #%llu: %dx%d %s %d/%d fps profile %d level %d\n", c->kind == CAMRELAY_CAPS_RAW ? "raw" : "encoded",
+	       (unsigned long long)c->generation, c->width, c->height, c->format, c->fps_num, c->fps_den, c->profile,
+	       c->level);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -90,11 +98,108 @@ static const char *TOML = "[stream.cam]\n"
 			  "codec = \"h264\"\n"
 			  "gop = 300\n";
 
+static FILE *dump; /* --test: the packets, for ffprobe */
+
+static void on_test_packet(const camrelay_encoded_packet *pkt, void *opaque)
+{
+	(void)opaque;
+	pthread_mutex_lock(&lock);
+	fwrite(pkt->data, 1, pkt->size, dump);
+	outs[CAMRELAY_CAPS_ENCODED].delivered++;
+	pthread_mutex_unlock(&lock);
+}
+
+static void on_test_frame(const camrelay_raw_frame *f, void *opaque)
+{
+	(void)f;
+	(void)opaque;
+	pthread_mutex_lock(&lock);
+	outs[CAMRELAY_CAPS_RAW].delivered++;
+	pthread_mutex_unlock(&lock);
+}
+
+static int test_source(const char *out, const char *profile, const char *level)
+{
+	char toml[1024], extra[128] = "", err[512];
+	if (profile && *profile)
+		snprintf(extra, sizeof(extra), "profile = \"%s\"\nlevel = \"%s\"\n", profile, level);
+	snprintf(toml, sizeof(toml),
+		 "[stream.cam]\n[[stream.cam.sources]]\n[stream.cam.sources.capture]\nbackend = \"test\"\n"
+		 "width = 640\nheight = 480\nfps = 30\n[stream.cam.sources.encoder]\nbackend = \"x264\"\n"
+		 "codec = \"h264\"\ngop = 30\n%s",
+		 extra);
+	dump = fopen(out, "wb");
+	camrelay_pipeline *p = dump ? camrelay_pipeline_create_toml(toml, "caps-test.toml", NULL, err, sizeof(err)) : NULL;
+	if (!p) {
+		fprintf(stderr, "FAIL: create: %s\n", dump ? err : out);
+		return 1;
+	}
+	camrelay_pipeline_set_caps_callback(p, on_caps, NULL);
+	camrelay_pipeline_set_packet_callback(p, on_test_packet, NULL);
+	camrelay_pipeline_set_frame_callback(p, on_test_frame, NULL);
+	int fails = 0;
+	if (camrelay_pipeline_start(p) < 0) {
+		fprintf(stderr, "FAIL: start: %s\n", camrelay_pipeline_last_error(p));
+		fails++;
+	}
+	for (int i = 0; i < 200 && !fails; i++) { /* up to 20 s: 60 packets and frames */
+		struct timespec ts = {0, 100000000};
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&lock);
+		int done = outs[0].delivered >= 60 && outs[1].delivered >= 60;
+		pthread_mutex_unlock(&lock);
+		if (done)
+			break;
+	}
+	camrelay_pipeline_stop(p);
+	fclose(dump);
+	for (int k = 0; k < 2; k++) {
+		const camrelay_caps *c = &outs[k].caps;
+		const char *name = k ? "raw" : "encoded";
+		printf("%s: %d delivered, %d caps events; caps %dx%d %s %d/%d fps profile %d level %d\n", name,
+		       outs[k].delivered, outs[k].events, c->width, c->height, c->format, c->fps_num, c->fps_den,
+		       c->profile, c->level);
+		if (outs[k].delivered < 60 || outs[k].events != 1 || outs[k].bad || c->width != 640 || c->height != 480 ||
+		    c->fps_num != 30 || c->fps_den != 1) {
+			fprintf(stderr, "FAIL: %s caps are not one event of 640x480 at 30/1 fps\n", name);
+			fails++;
+		}
+		camrelay_caps got;
+		if (camrelay_pipeline_caps_get(p, (camrelay_caps_kind)k, &got, sizeof(got)) != 0 ||
+		    memcmp(&got, c, sizeof(got)) != 0) {
+			fprintf(stderr, "FAIL: %s caps_get is not the announced caps\n", name);
+			fails++;
+		}
+	}
+	if (outs[0].caps.profile <= 0 || outs[0].caps.level <= 0 || outs[1].caps.profile || outs[1].caps.level) {
+		fprintf(stderr, "FAIL: profile/level: encoded %d/%d (want the SPS's), raw %d/%d (want 0)\n",
+			outs[0].caps.profile, outs[0].caps.level, outs[1].caps.profile, outs[1].caps.level);
+		fails++;
+	}
+	/* The library's introspection names what each source delivers (its
+	 * table's caps): the test source's formats, up to its closing ')'. */
+	const char *b = camrelay_backends_string(), *t = strstr(b, " test(");
+	const char *end = t ? strchr(t, ')') : NULL;
+	if (!end || !strstr(t, "yuyv") || strstr(t, "yuyv") > end || (camrelay_api_version() & 0xffff) < 3) {
+		fprintf(stderr, "FAIL: API %u.%u, backends string without the test source's formats: %s\n",
+			camrelay_api_version() >> 16, camrelay_api_version() & 0xffff, b);
+		fails++;
+	}
+	/* for lib_test.py, against ffprobe */
+	printf("sps-caps: profile_idc=%d level_idc=%d fps=%d/%d\n", outs[0].caps.profile, outs[0].caps.level,
+	       outs[0].caps.fps_num, outs[0].caps.fps_den);
+	camrelay_pipeline_destroy(p);
+	printf("caps_test --test: %s\n", fails ? "FAILED" : "ok");
+	return fails ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char toml[1024], err[512];
+	if (argc >= 3 && strcmp(argv[1], "--test") == 0)
+		return test_source(argv[2], argc >= 5 ? argv[3] : NULL, argc >= 5 ? argv[4] : NULL);
 	if (argc != 2) {
-		fprintf(stderr, "usage: caps_test FILE\n");
+		fprintf(stderr, "usage: caps_test FILE | caps_test --test OUT.h264 [PROFILE LEVEL]\n");
 		return 2;
 	}
 	snprintf(toml, sizeof(toml), TOML, argv[1]);
@@ -149,6 +254,13 @@ int main(int argc, char **argv)
 	if (outs[0].change_without_key) {
 		fprintf(stderr, "FAIL: %d encoded size changes began without a keyframe + parameter sets\n",
 			outs[0].change_without_key);
+		fails++;
+	}
+	/* the clip is 30 fps (lib_test.py makes it) */
+	if (outs[0].caps.fps_num != 30 || outs[0].caps.fps_den != 1 || outs[1].caps.fps_num != 30 ||
+	    outs[1].caps.fps_den != 1) {
+		fprintf(stderr, "FAIL: frame rate in caps %d/%d (encoded), %d/%d (raw), want 30/1\n", outs[0].caps.fps_num,
+			outs[0].caps.fps_den, outs[1].caps.fps_num, outs[1].caps.fps_den);
 		fails++;
 	}
 	if (strcmp(outs[0].caps.format, "h264") != 0 || outs[0].caps.codec != CAMRELAY_CODEC_H264 ||

@@ -177,6 +177,25 @@ def mode_caps(env, prefix, tmp):
         return
     r = run([exe, clip], capture_output=False, env=env)
     check(r.returncode == 0, "caps test: caps announced before each size, and only on changes")
+    # The test source at 640x480@30 into x264: caps carry 30/1 and the SPS's
+    # profile and level, which must be what ffprobe reads from the same packets.
+    names = {"Baseline": 66, "Constrained Baseline": 66, "Main": 77, "High": 100}
+    for profile, level in (("", ""), ("main", "4")):
+        out = os.path.join(tmp, f"test-{profile or 'default'}.h264")
+        r = run([exe, "--test", out] + ([profile, level] if profile else []), env=env)
+        print(r.stdout, r.stderr, end="")
+        m = re.search(r"^sps-caps: profile_idc=(\d+) level_idc=(\d+) fps=(\d+)/(\d+)$", r.stdout, re.M)
+        check(r.returncode == 0 and m is not None, f"caps test --test {profile or '(default profile)'}: 30/1 fps, "
+              "one caps event per output", r.stderr[-1000:] if r.returncode else "")
+        if not m:
+            continue
+        p = run(["ffprobe", "-v", "error", "-show_entries", "stream=profile,level,width,height", "-of", "csv=p=0:nk=0",
+                 out])
+        probed = dict(kv.split("=", 1) for kv in p.stdout.strip().splitlines()[0].split(",")) if p.stdout else {}
+        want = (names.get(probed.get("profile")), int(probed.get("level", -1)))
+        got = (int(m.group(1)), int(m.group(2)))
+        check(got == want and (profile != "main" or got == (77, 40)),
+              f"caps' profile_idc/level_idc {got} = ffprobe's {probed} of the same stream {want}")
 
 
 def mode_rust(env, prefix, tmp):

@@ -3,7 +3,8 @@
  * a `key = ...` line in its section of the reference, every allowed value of
  * a choice is named there (on the key's line or the comment lines under it),
  * and every backend of this build is listed on its section's `backend =` /
- * `type =` line (a sink with what it takes, its declared capabilities).
+ * `type =` line (a source with what it delivers, a sink with what it takes:
+ * their declared capabilities).
  *
  *   test_readme_keys README.md */
 #include <stdbool.h>
@@ -99,10 +100,17 @@ int main(int argc, char **argv)
 	_text[n] = 0;
 	int tables = 0;
 	for (const struct cr_source_ops_s *const *p = cr_source_backends; *p; p++, tables++) {
-		if (!(*p)->source_key) /* url, file: a key of the source, not a capture backend */
+		/* with what it delivers, as --version says it: "test: yuyv,...,mjpeg" */
+		char caps[256], item[300];
+		cr_source_caps_str((*p)->caps, caps, sizeof(caps));
+		snprintf(item, sizeof(item), "%s: %s", (*p)->name, caps);
+		if (!(*p)->source_key) { /* url, file: a key of the source, not a capture backend */
 			_check_listed("[stream.<name>.sources.capture]", "backend", (*p)->name);
-		else
+			_check_listed("[stream.<name>.sources.capture]", "backend", item);
+		} else {
 			_check_listed("[[stream.<name>.sources]]", (*p)->source_key, "");
+			_check_listed("[[stream.<name>.sources]]", (*p)->source_key, item);
+		}
 		_check_table("[stream.<name>.sources.capture]", "source", (*p)->options, (*p)->name);
 	}
 	for (const struct cr_encoder_ops_s *const *p = cr_encoder_backends; *p; p++, tables++) {

@@ -16,7 +16,7 @@ if [ $rc = 1 ] && grep -q "/dev/null is not a V4L2 device" <<<"$msg"; then echo 
 else echo "FAIL: probe /dev/null: rc $rc: $msg"; fails=1; fi
 # Cameras: what `gphoto2 --auto-detect` sees (none on a build machine), with
 # libgphoto2's probe in a child process (its leaks must not fail ASan builds).
-if "$C" --version | grep -qE '^sources:.* gphoto2( |$)'; then
+if "$C" --version | grep -qE '^sources:.* gphoto2([( ]|$)'; then
   W="$(mktemp -d)"
   trap 'rm -rf "$W"' EXIT
   gphoto2 --auto-detect >"$W/gphoto2.txt" 2>&1 || { echo "FAIL: gphoto2 --auto-detect: $(cat "$W/gphoto2.txt")"; fails=1; }
