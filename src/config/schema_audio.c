@@ -20,10 +20,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audio/audio.h"
 #include "config/schema_get.h"
 
-/* The audio backends (src/audio/: one file each, cr_audio_backends[]). */
-static const char *const _audio_backends[] = {"test", "alsa", "url", NULL};
+/* The audio backends' names from their tables (src/audio/: one file each,
+ * cr_audio_backends[]), NULL-terminated. */
+static const char *const *_audio_backends(const char **names, size_t max)
+{
+	size_t n = 0;
+	for (const struct cr_audio_ops_s *const *p = cr_audio_backends; *p && n + 1 < max; p++)
+		names[n++] = (*p)->name;
+	names[n] = NULL;
+	return names;
+}
 
 static int _rate_ok(int r)
 {
@@ -83,14 +92,16 @@ int cr_cfg_load_audio(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const c
 					   "tone", "playback", NULL};
 	struct cr_audio_cfg_s *a = &s->audio;
 	const struct cr_toml_s *v;
-	char sub[CR_CFG_PATH];
+	char sub[CR_CFG_PATH], list[128], hint[160];
+	const char *names[16];
 	int rc;
 	if ((rc = cr_cfg_check_keys(c, t, path, keys)) < 0 ||
-	    (rc = cr_cfg_get_choice(c, t, path, "backend", "audio backend", _audio_backends, a->backend,
+	    (rc = cr_cfg_get_choice(c, t, path, "backend", "audio backend", _audio_backends(names, 16), a->backend,
 				    sizeof(a->backend))) < 0)
 		return rc;
+	snprintf(hint, sizeof(hint), " (allowed: %s)", cr_cfg_join(names, list, sizeof(list)));
 	if (rc == 0)
-		return cr_cfg_missing(c, t, path, "backend", " (allowed: test, alsa, url)");
+		return cr_cfg_missing(c, t, path, "backend", hint);
 	v = cr_toml_get(t, "backend");
 	a->line = cr_toml_line(v);
 	a->col = cr_toml_col(v);
