@@ -1,5 +1,6 @@
 /* The pipeline core with the real test source: shared stages, per-subscriber
- * queues, drops for slow subscribers only, conversion, MJPEG, and no leaks. */
+ * queues, drops for slow subscribers only, conversion, MJPEG, caps that
+ * follow the frame rate, and no leaks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,10 +126,49 @@ static void test_raw_same_format(void)
 	cr_stream_destroy(s);
 }
 
+static struct cr_caps_s caps_seen[4];
+static int n_caps;
+
+static void _on_caps(const struct cr_caps_s *c, void *o)
+{
+	(void)o;
+	if (n_caps < 4)
+		caps_seen[n_caps] = *c;
+	n_caps++;
+}
+
+/* Caps carry the source's frame rate, and a new rate alone (a live reload
+ * from 25 to 10 fps, same size and format) is a new generation. */
+static void test_caps_rate(void)
+{
+	struct cr_stream_cfg_s cfg = _cfg(320, 240, 25, CR_PIXFMT_YUYV);
+	struct cr_stream_s *s = cr_stream_new(&cfg);
+	char err[256];
+	CHECK(cr_stream_start(s, err, sizeof(err)) == 0, "%s", err);
+	struct cr_sub_req_s raw = {.kind = CR_SUB_RAW, .depth = 2, .caps = _on_caps, .name = "raw"};
+	struct cr_sub_s *sub = cr_stream_subscribe(s, &raw);
+	cr_frame_unref(cr_sub_pop(sub, 1000));
+	CHECK(n_caps == 1 && caps_seen[0].fps_num == 25 && caps_seen[0].fps_den == 1 && caps_seen[0].width == 320,
+	      "first caps: %d events, %d/%d fps", n_caps, caps_seen[0].fps_num, caps_seen[0].fps_den);
+	struct cr_stream_cfg_s slower = _cfg(320, 240, 10, CR_PIXFMT_YUYV);
+	CHECK(cr_stream_reconfigure(s, &slower, err, sizeof(err)) == 0, "%s", err);
+	for (int i = 0; i < 40 && n_caps < 2; i++)
+		cr_frame_unref(cr_sub_pop(sub, 200));
+	CHECK(n_caps == 2 && caps_seen[1].generation == 2 && caps_seen[1].fps_num == 10 && caps_seen[1].fps_den == 1 &&
+		      caps_seen[1].width == 320 && caps_seen[1].format == CR_PIXFMT_YUYV,
+	      "after 25 -> 10 fps: %d events, the last #%llu %d/%d fps %dx%d", n_caps,
+	      (unsigned long long)caps_seen[n_caps > 1 ? 1 : 0].generation, caps_seen[n_caps > 1 ? 1 : 0].fps_num,
+	      caps_seen[n_caps > 1 ? 1 : 0].fps_den, caps_seen[n_caps > 1 ? 1 : 0].width,
+	      caps_seen[n_caps > 1 ? 1 : 0].height);
+	cr_stream_unsubscribe(sub);
+	cr_stream_destroy(s);
+}
+
 int main(void)
 {
 	test_mjpeg_fanout();
 	test_raw_same_format();
+	test_caps_rate();
 	printf("%s\n", failures ? "FAILED" : "ok");
 	return failures ? 1 : 0;
 }
