@@ -17,6 +17,7 @@
 #include "encode/encoder.h"
 #include "net/datachannel.h"
 #include "net/http.h"
+#include "net/whep.h"
 #include "sink/sink.h"
 #include "source/source.h"
 
@@ -247,6 +248,7 @@ int main(int argc, char **argv)
 {
 	cr_log_set_format(NULL); /* syslog priority prefixes when stderr is the journal */
 	cr_sinks_config_tables(); /* the config reader learns the sinks' keys */
+	cr_config_use_webrtc_codecs(cr_whep_codecs()); /* and what WHEP can serve */
 	if (argc < 2) {
 		_usage(stderr);
 		return 2;

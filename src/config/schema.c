@@ -116,7 +116,7 @@
  *   timecode = false                       (ext) in [stream.<name>]: draw the capture time
  *                                          as a timecode block (core/timecode.h)
  *   webrtc_codecs = ["h264"]              (ext) in [stream.<name>]: codecs WebRTC viewers
- *                                          may get (h264, vp8, vp9, av1); see schema_auth.c
+ *                                          may get (WHEP's table: cr_whep_codecs()); schema_auth.c
  *   [http] server_names, cors_origins, tls_cert, tls_key; [auth]; [limits]:
  *                                          see schema_auth.c
  *

@@ -158,10 +158,31 @@ int cr_cfg_load_limits(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, struct
 	return 0;
 }
 
+static const enum cr_codec_e *_webrtc; /* the daemon's WHEP table, or NULL */
+
+void cr_config_use_webrtc_codecs(const enum cr_codec_e *codecs) { _webrtc = codecs; }
+
+static bool _webrtc_takes(enum cr_codec_e k)
+{
+	for (const enum cr_codec_e *p = _webrtc; p && *p; p++)
+		if (*p == k)
+			return true;
+	return !_webrtc && k != CR_CODEC_NONE;
+}
+
+/* "h264, vp8, vp9, av1": what the WHEP table holds. */
+static void _webrtc_names(char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (const enum cr_codec_e *p = _webrtc; p && *p && o < size; p++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", p == _webrtc ? "" : ", ", cr_codec_name(*p));
+}
+
 int cr_cfg_load_webrtc_codecs(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
 			      struct cr_stream_cfg_s *s)
 {
-	char names[4][16], sub[CR_CFG_PATH];
+	char names[4][16], sub[CR_CFG_PATH], allowed[96];
 	const struct cr_toml_s *arr = NULL;
 	int n = 0;
 	int rc = _str_list(c, t, path, "webrtc_codecs", 4, sizeof(names[0]), names[0], &n, &arr);
@@ -170,9 +191,12 @@ int cr_cfg_load_webrtc_codecs(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t,
 	cr_cfg_sub(sub, sizeof(sub), path, "webrtc_codecs");
 	for (int i = 0; i < n; i++) {
 		enum cr_codec_e k = cr_codec_from_name(names[i]);
-		if (k != CR_CODEC_H264 && k != CR_CODEC_VP8 && k != CR_CODEC_VP9 && k != CR_CODEC_AV1)
+		if (!_webrtc_takes(k)) {
+			_webrtc_names(allowed, sizeof(allowed));
 			return CR_CFG_FAIL(c, cr_toml_at(arr, (size_t)i), sub,
-					   "\"%s\" cannot be served over WebRTC (allowed: h264, vp8, vp9, av1)", names[i]);
+					   "\"%s\" cannot be served over WebRTC (allowed: %s)", names[i],
+					   _webrtc ? allowed : cr_codec_allowed());
+		}
 		s->webrtc_codecs[s->n_webrtc_codecs++] = k;
 	}
 	return 0;

@@ -323,6 +323,12 @@ int cr_config_parse(const char *name, const char *text, size_t len, struct cr_co
  * library opens no sinks) sink entries are skipped unread. */
 void cr_config_use_sinks(const struct cr_sink_schema_s *sinks, size_t n);
 
+/* The codecs WebRTC viewers can be served in ([stream.<name>]
+ * webrtc_codecs): the daemon's WHEP table (cr_whep_codecs, ended by
+ * CR_CODEC_NONE; kept, not copied). Without one (the library serves no
+ * WebRTC, or a build without it) any codec name is taken unchecked. */
+void cr_config_use_webrtc_codecs(const enum cr_codec_e *codecs);
+
 /* The embedded default: one stream "test" from the test source at
  * 1280x720@30, HTTP on 127.0.0.1:8080. */
 void cr_config_default(struct cr_config_s *cfg);

@@ -37,6 +37,11 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 /* Ends every session and frees everything; call on the loop thread or after
  * the loop has stopped, before evhttp_free/event_base_free. */
 void cr_whep_detach(struct cr_whep_s *w);
+
+/* The codecs WHEP viewers can be served in (what its SDP answer and
+ * payloaders handle), ended by CR_CODEC_NONE; NULL in a build without
+ * WebRTC. The daemon hands it to the config reader. */
+const enum cr_codec_e *cr_whep_codecs(void);
 /* Live reload (on the loop thread): serve one more stream. */
 void cr_whep_add_stream(struct cr_whep_s *w, struct cr_stream_s *s);
 

@@ -55,6 +55,13 @@ static bool _content_type(struct evhttp_request *req, const char *want)
 	return ct && strncasecmp(ct, want, strlen(want)) == 0;
 }
 
+const enum cr_codec_e *cr_whep_codecs(void)
+{
+	static const enum cr_codec_e codecs[] = {CR_CODEC_H264, CR_CODEC_VP8, CR_CODEC_VP9, CR_CODEC_AV1,
+						 CR_CODEC_NONE};
+	return codecs;
+}
+
 /* The codecs stream may be served in over WebRTC, in order of preference:
  * [stream.X] webrtc_codecs, else the configured encoder's codec plus one
  * fallback every browser decodes (H.264, or VP8 when that is the encoder's).

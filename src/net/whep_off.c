@@ -13,6 +13,8 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 
 void cr_whep_detach(struct cr_whep_s *w) {}
 
+const enum cr_codec_e *cr_whep_codecs(void) { return NULL; }
+
 void cr_whep_add_stream(struct cr_whep_s *w, struct cr_stream_s *s) {}
 
 void cr_whep_foreach_viewer(struct cr_whep_s *w,

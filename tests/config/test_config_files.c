@@ -17,6 +17,7 @@
 
 #include "core/config.h"
 #include "encode/encoder.h"
+#include "net/whep.h"
 #include "sink/drm.h"
 #include "sink/fbuf.h"
 #include "sink/rtp_sink.h"
@@ -376,6 +377,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cr_sinks_config_tables(); /* as the daemon: sinks are read with their tables */
+	cr_config_use_webrtc_codecs(cr_whep_codecs()); /* and webrtc_codecs with WHEP's */
 	if (strcmp(argv[1], "good") == 0) {
 		_check_default();
 		_check_profiles();
