@@ -1,6 +1,6 @@
 /* ALSA capture through libasound: S16 interleaved at the configured rate
  * and channels, a 10 ms period (latency: one period plus the 20 ms block)
- * and a buffer of 16 periods (headroom against overruns when the machine is
+ * and a buffer of 50 periods (headroom against overruns when the machine is
  * busy; it adds no latency: capture is read as soon as a period is in). Non-blocking with poll(), so a read gives up
  * after its timeout. An overrun is recovered here (prepare, start: -EPIPE
  * tells the stage to count it); an unplugged card (-ENODEV) or another
@@ -97,7 +97,7 @@ static int _set_params(struct cr_audio_source_s *src)
 	const struct cr_audio_cfg_s *cfg = src->cfg;
 	snd_pcm_hw_params_t *hw;
 	snd_pcm_hw_params_alloca(&hw);
-	snd_pcm_uframes_t period = (snd_pcm_uframes_t)cfg->rate / 100, buffer = period * 16;
+	snd_pcm_uframes_t period = (snd_pcm_uframes_t)cfg->rate / 100, buffer = period * 50;
 	int rc;
 	if ((rc = snd_pcm_hw_params_any(a->pcm, hw)) < 0 ||
 	    (rc = snd_pcm_hw_params_set_access(a->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0 ||

@@ -146,6 +146,9 @@ struct cr_audio_status_s {
 	/* The 48 kHz samples those drops left out and those gaps skipped: the
 	 * source's clock against ours, net (dropped - skipped) */
 	uint64_t drift_drop_samples, drift_gap_samples;
+	/* The last block's RTP time minus its capture time (ms): within one
+	 * block of 0 while drift is absorbed; it would grow with the drift. */
+	double drift_offset_ms;
 	double level_dbfs; /* RMS of the last block, -100 for digital silence; NAN while passing through */
 	/* Capture of a block's first sample → its packet handed to every
 	 * subscriber (the 20 ms of the block itself included). */

@@ -15,7 +15,9 @@
  * never accumulated: when the count runs more than one block (or packet)
  * ahead of the clock a block is dropped, when it falls more than one behind
  * the timestamps jump forward to the clock (the receiver conceals the gap).
- * Both are counted, with the samples they left out or skipped.
+ * Both are counted, with the samples they left out or skipped. After an
+ * overrun (xrun: samples lost, counted as such) the next block starts again
+ * on the clock without a drift count.
  *
  * A source that fails is closed and reopened with backoff (250 ms doubling
  * to 2 s, as video does but capped lower: a card that comes back should be
@@ -45,9 +47,10 @@
  * absorbed (samples counted on the 48 kHz clock). */
 struct _clock_s {
 	int rate;
-	bool have_ts, talkspurt;
+	bool have_ts, talkspurt, after_xrun;
 	uint32_t next_ts;
 	uint64_t drift_gaps, drift_drops, drift_gap_samples, drift_drop_samples;
+	int32_t offset; /* the last kept block's RTP time minus its capture time's (this clock's samples) */
 };
 
 struct cr_audio_sub_s {
@@ -130,6 +133,13 @@ static double _level_dbfs(const int16_t *pcm, int n)
 static bool _stamp(struct _clock_s *c, int64_t ts_ns, uint32_t dur, uint32_t *out)
 {
 	uint32_t clock_ts = cr_audio_rtp_ts_at(ts_ns, c->rate);
+	if (c->after_xrun) { /* the lost samples' time, skipped without a drift count (never backwards) */
+		c->after_xrun = false;
+		if (c->have_ts && (int32_t)(clock_ts - c->next_ts) > 0) {
+			c->next_ts = clock_ts;
+			c->talkspurt = true;
+		}
+	}
 	int32_t diff = (int32_t)(clock_ts - c->next_ts);
 	int32_t block = (int32_t)(c->rate / 50);
 	int32_t slack = dur > (uint32_t)block ? (int32_t)dur : block;
@@ -147,6 +157,7 @@ static bool _stamp(struct _clock_s *c, int64_t ts_ns, uint32_t dur, uint32_t *ou
 		return false;
 	}
 	*out = c->next_ts;
+	c->offset = (int32_t)(c->next_ts - clock_ts);
 	c->next_ts += dur;
 	return true;
 }
@@ -176,6 +187,7 @@ static void _publish_drift(struct cr_audio_s *a)
 	a->st.drift_drops = a->ck.drift_drops;
 	a->st.drift_gap_samples = a->ck.drift_gap_samples;
 	a->st.drift_drop_samples = a->ck.drift_drop_samples;
+	a->st.drift_offset_ms = a->ck.offset * 1000.0 / a->ck.rate;
 }
 
 /* One of the source's own packets, handed on as it is: no decoding, no
@@ -321,6 +333,9 @@ static void *_thread(void *arg)
 			pthread_mutex_lock(&a->lock);
 			a->st.xruns++;
 			pthread_mutex_unlock(&a->lock);
+			/* The samples an overrun lost are no drift: the next block
+			 * starts again on the clock, counted as an xrun only. */
+			a->ck.after_xrun = true;
 			continue;
 		}
 		if (rc < 0) {

@@ -207,6 +207,7 @@ static json_t *_audio_json(struct cr_stream_s *s)
 	json_object_set_new(c, "drift_drop_samples", json_integer((json_int_t)st.drift_drop_samples));
 	json_object_set_new(c, "drift_gap_samples", json_integer((json_int_t)st.drift_gap_samples));
 	json_object_set_new(j, "latency_ms", json_pack("{s:f,s:f}", "p50", st.latency_p50_ms, "p99", st.latency_p99_ms));
+	json_object_set_new(j, "drift_offset_ms", json_real(st.drift_offset_ms));
 	return j;
 }
 

@@ -7,6 +7,9 @@ camrelay captures it from the other.
 
 Checks: `camrelay list` shows the loopback's capture devices; the tone
 arrives (ffmpeg records camrelay's /sdp/<stream>; spectrum peak at the tone);
+the card's clock set 3 % fast, then 3 % slow (snd-aloop's PCM Rate Shift):
+the samples camrelay drops or skips (counters) are that share of the time
+and its timestamps stay within a block of the clock (no growing delay);
 unplugging the card (unbinding the snd_aloop platform device, which
 disconnects every open file as a USB unplug does) leaves the video running
 and the audio silent, and the audio returns within 3 s of the card coming
@@ -110,6 +113,58 @@ class Camrelay:
         return rc, text
 
 
+def card_player():
+    """ffmpeg playing the tone into the loopback as fast as the card takes it
+    (no -re): paced by the card's clock, so a shifted card plays on."""
+    return subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                             "sine=frequency=%d:sample_rate=48000" % TONE, "-af", "volume=0.5", "-ac", "1",
+                             "-ar", "48000", "-f", "alsa", PLAY],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def rate_shift(value):
+    """snd-aloop's clock for the cable from DEV=0's playback to DEV=1's
+    capture (the control of device 1 sets both ends): the card makes
+    48000 * 100000 / value samples per second of the system's clock."""
+    return sh("amixer", "-q", "-c", "Loopback", "cset", "iface=PCM,name=PCM Rate Shift 100000,device=1",
+              str(value))
+
+
+def drift(cr):
+    """A card whose clock runs about 3 % fast, then 3 % slow, against the
+    system's (snd-aloop's rate shift): the stage drops (fast) or skips
+    (slow) blocks, counted in samples, about the card's offset, and the
+    timestamps stay on the clock (audio.drift_offset_ms: the last block's
+    RTP time minus its capture time) instead of running away with the card."""
+    for shift in (97000, 103000):
+        r = rate_shift(shift)
+        check(r.returncode == 0, "PCM Rate Shift set to %d (%s)" % (shift, r.stderr.strip()))
+        want = 100000.0 / shift - 1
+        time.sleep(3)  # the card's timer picks the shift up at its next period
+        c0, t0 = cr.audio()["counters"], time.monotonic()
+        offsets = []
+        while time.monotonic() - t0 < 14:
+            time.sleep(1)
+            offsets.append(cr.audio().get("drift_offset_ms", 0.0))
+        a, t1 = cr.audio(), time.monotonic()
+        c1 = a["counters"]
+        d = {k: c1[k] - c0[k] for k in c0}
+        net = (d["drift_drop_samples"] - d["drift_gap_samples"]) / 48000.0 / (t1 - t0)
+        print("     shift %d (card %+.2f %%): %.1f s, %d packets, %d drops (%d samples), %d gaps (%d samples), "
+              "%d xruns: absorbed %+.2f %%; offset ms %s" % (shift, want * 100, t1 - t0, d["packets"], d["drift_drops"],
+                                                             d["drift_drop_samples"], d["drift_gaps"],
+                                                             d["drift_gap_samples"], d["xruns"], net * 100,
+                                                             ["%.1f" % o for o in offsets]))
+        # An overrun (TCG) restarts the stamps on the clock: the drift built
+        # up since the last drop or skip (under a block, 20 ms) goes uncounted.
+        bound = 0.005 + d["xruns"] * 0.02 / (t1 - t0)
+        check(abs(net - want) <= bound < abs(want) / 2, "a card %+.2f %% off the system's clock: %+.2f %% absorbed "
+              "(drops - gaps; bound +-%.2f %% with %d xruns)" % (want * 100, net * 100, bound * 100, d["xruns"]))
+        check(all(abs(o) <= 30 for o in offsets), "its timestamps stay on the clock (offset within 30 ms: max %.1f)"
+              % max(abs(o) for o in offsets))
+    rate_shift(100000)
+
+
 def record_tone(cr, seconds=4):
     with urllib.request.urlopen(cr.base + "/sdp/cam", timeout=20) as r:
         sdp = r.read().decode()
@@ -157,8 +212,13 @@ def intercom(camrelay):
     import numpy as np
     # aiortc offers no candidate on 127.0.0.1, and the guest has no other
     # address: a dummy interface with one (192.0.2.0/24 is for documentation).
-    # An address on lo itself is not enough: camrelay's consent checks from
-    # 127.0.0.1 got no answer there, and the talker was dropped after 30 s.
+    # Under TCG a talker lives only ~30-40 s: aiortc (aioice 0.8) gives its
+    # own consent checks 0.5 s on its event loop with no retransmission, and
+    # its loop, behind on the media it reads one datagram a turn, takes
+    # camrelay's answers (sent within 6 ms) too late; after 6 such checks it
+    # closes ICE ("Consent to send expired"), stops answering camrelay's
+    # checks, and camrelay drops it 30 s later (reproduced on the host with
+    # aiortc held to 4 % of a CPU). Hence the second talker below asks early.
     sh("modprobe", "dummy")
     r = sh("ip", "link", "add", "crtalk0", "type", "dummy")
     r = r if r.returncode else sh("ip", "addr", "add", "192.0.2.9/24", "dev", "crtalk0")
@@ -277,6 +337,11 @@ def main():
               % a.get("level_dbfs"))
         lat = a.get("latency_ms", {}).get("p50", 0)
         print("     capture -> sent latency p50 %.1f ms (20 ms block + 10 ms period + encode)" % lat)
+        # Drift: the card's clock against the system's.
+        play.terminate()
+        play.wait(timeout=10)
+        play = card_player()
+        drift(cr)
 
         # Unplug and replug, 5 times.
         fds0 = cr.fds()
