@@ -67,8 +67,11 @@ int cr_rtsp_audio_start(struct cr_rtsp_client_s *c)
 	struct cr_audio_s *au = cr_stream_audio(c->r->streams[c->media.stream]);
 	if (!c->audio || !au || c->audio->ring)
 		return 0;
-	cr_audio_format(au, _takes, &c->audio->fmt); /* what DESCRIBE said */
-	c->audio->ring = cr_audio_ring_new_takes(au, _takes, cr_rtsp_notify, c->r);
+	/* What DESCRIBE said, and only that: a session described as Opus
+	 * (before the source opened) keeps getting Opus when the source then
+	 * passes G.711/AAC through. */
+	cr_audio_format(au, _takes, &c->audio->fmt);
+	c->audio->ring = cr_audio_ring_new_takes(au, CR_AUDIO_TAKES(c->audio->fmt.codec), cr_rtsp_notify, c->r);
 	return c->audio->ring ? 0 : -ENOMEM;
 }
 

@@ -239,7 +239,16 @@ loop = true
                 break
             except OSError:
                 time.sleep(0.1)
-        time.sleep(2)
+        # The relay's source (camrelay's own RTSP) and every audio track
+        # running before recording: under load the relay starts late.
+        for _ in range(60):
+            with urllib.request.urlopen(base + "/api/streams", timeout=5) as r:
+                st = {s["name"]: s for s in json.loads(r.read())["streams"]}
+            if (st["relay"].get("source") or {}).get("state") == "running" and all(
+                    (st[n].get("audio") or {}).get("state") == "running" for n in PASS.keys() | {"relay"}):
+                break
+            time.sleep(0.5)
+        time.sleep(1)
         c, res = record(base, "relay", d)
         check(c == ["h264", "opus"] and abs(res.get("tone_hz", 0) - 523) <= 3,
               "relay: the RTSP source's Opus 523 Hz tone passed through, 523 Hz (%s Hz)" % res.get("tone_hz"))
