@@ -41,6 +41,7 @@ with apt-get when it is missing (bench/ustreamer.py's helper; needs root).
                  [--vm-no-browser] [--vm-lock /tmp/cr-vm.lock]
 (--vm-lock: only the VM boot waits for the lock, not the host's cases.)"""
 import argparse
+import io
 import json
 import os
 import signal
@@ -158,7 +159,19 @@ def reader_row(label, port, path, seconds, reader):
     t0 = time.time() * 1000
     time.sleep(seconds)
     stop.set()
-    v, bad = e2e.timecode_g2g([p for p in parts if p[0] >= t0], reader)
+    win = [p for p in parts if p[0] >= t0]
+    # The decoder reads pictures of one size: each size on its own (µStreamer
+    # sends its "no signal" picture, another size, when a capture is late).
+    by_size = {}
+    for p in win:
+        by_size.setdefault(e2e.Image.open(io.BytesIO(p[1])).size, []).append(p)
+    v, bad = [], 0
+    for size, ps in by_size.items():
+        f, b = e2e.timecode_g2g(ps, reader)
+        v, bad = v + f, bad + b
+    if len(by_size) > 1:
+        print(f"{label}: parts of {len(by_size)} sizes: " +
+              ", ".join(f"{len(ps)} of {w}x{h}" for (w, h), ps in by_size.items()), flush=True)
     return row(label, sorted(v), {"unreadable": bad})
 
 
