@@ -59,7 +59,8 @@ done
 # each gets the same share, seeds in tests/webrtc/corpus/.
 wsrc=$root/src
 webrtc_corpus=$root/tests/webrtc/corpus
-rtp_src="$wsrc/rtp/rtp.c $wsrc/rtp/nal.c $wsrc/rtp/h264.c $wsrc/rtp/h265.c $wsrc/rtp/vp8.c $wsrc/rtp/vp9.c $wsrc/rtp/av1.c $wsrc/rtp/jpeg.c"
+rtp_src="$wsrc/rtp/rtp.c $wsrc/rtp/nal.c $wsrc/rtp/h264.c $wsrc/rtp/h265.c $wsrc/rtp/vp8.c $wsrc/rtp/vp9.c $wsrc/rtp/av1.c $wsrc/rtp/jpeg.c
+$wsrc/rtp/audio.c $wsrc/rtp/opus.c $wsrc/rtp/g711.c $wsrc/rtp/aac.c"
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_sdp" "$here/fuzz_sdp.c" "$wsrc/net/sdp.c" $rtp_src
 # shellcheck disable=SC2086
