@@ -751,6 +751,7 @@ struct cr_stream_s *cr_stream_new(const struct cr_stream_cfg_s *cfg)
 	s->src.cfg = &s->cfg.sources[0].capture;
 	s->src.stream_name = s->cfg.name;
 	s->src.stats = &s->stats;
+	s->src.running = &s->running;
 	if (cfg->audio.present && !(s->audio = cr_audio_new(&s->cfg.audio, s->cfg.name))) {
 		cr_stream_destroy(s);
 		return NULL;

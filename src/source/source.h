@@ -5,6 +5,7 @@
 #ifndef CR_SOURCE_H
 #define CR_SOURCE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,7 @@ struct cr_source_s {
 	const char *url; /* URL sources (backend "url"): the stream's url, else "" */
 	const char *stream_name;
 	struct cr_stream_stats_s *stats; /* count copies in stats->bytes_copied */
+	const atomic_bool *running; /* the core's: false once it wants read() back at once (stop) */
 	void *priv;
 
 	/* Set by open(): what the device actually delivers. */

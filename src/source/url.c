@@ -8,7 +8,15 @@
  * passes it on instead of encoding again (see _stage_encode_frame). MJPEG is
  * not decoded here: each JPEG becomes a CR_PIXFMT_MJPEG frame as from a USB
  * camera. A blocking libavformat call is cut off by the interrupt callback
- * after _TIMEOUT_NS without data; the core then reconnects with backoff. */
+ * after _TIMEOUT_NS without data (the core then reconnects with backoff) or
+ * when the core stops the stream. Packet protocols (RTSP, RTP, UDP, an SDP
+ * file's sessions) are also cut off after each read's timeout, so that the
+ * core can feed placeholders while they are quiet: their demuxers wait
+ * between packets. A byte stream (http: an IP camera's multipart MJPEG,
+ * MPEG-TS or FLV over HTTP; tcp) is not: cut off inside a part, libavformat's
+ * reader loses its place and never finds a whole picture again (an MJPEG
+ * camera at 10 fps gave 21 frames and 615 placeholders in 38 s), so a quiet
+ * byte stream shows a frozen picture until _TIMEOUT_NS, then reconnects. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +42,8 @@ struct _url_s {
 	int vidx;
 	enum cr_codec_e codec;
 	int64_t deadline_ns; /* read by the interrupt callback */
+	const atomic_bool *running; /* the core's; also read by the interrupt callback */
+	bool byte_stream;           /* not cut off between packets (see the top) */
 	int64_t last_data_ns;
 	uint8_t *config; /* Annex B parameter sets from the SDP/extradata */
 	size_t config_size;
@@ -46,7 +56,20 @@ struct _url_s {
 static int _interrupt(void *opaque)
 {
 	const struct _url_s *u = opaque;
-	return cr_now_ns() > u->deadline_ns;
+	return cr_now_ns() > u->deadline_ns || (u->running && !atomic_load(u->running));
+}
+
+/* Whether the URL is read as a byte stream (see the top): anything but
+ * RTSP, RTP, UDP and a local SDP file. */
+static bool _byte_stream(const char *url)
+{
+	static const char *const packets[] = {"rtsp://", "rtsps://", "rtp://", "udp://", "srtp://"};
+	if (!strstr(url, "://"))
+		return false; /* a local .sdp file: its sessions are RTP */
+	for (size_t i = 0; i < sizeof(packets) / sizeof(packets[0]); i++)
+		if (strncmp(url, packets[i], strlen(packets[i])) == 0)
+			return false;
+	return true;
 }
 
 static enum cr_codec_e _codec_from_av(enum AVCodecID id)
@@ -102,6 +125,8 @@ static int _url_open(struct cr_source_s *src)
 		return -ENOMEM;
 	src->priv = u;
 	u->vidx = -1;
+	u->running = src->running;
+	u->byte_stream = _byte_stream(src->url);
 	/* Shown in messages and /api/streams: without user:password@. */
 	cr_url_shown(src->url, src->device_path, sizeof(src->device_path));
 	/* Our own messages say what failed; libav's per-slice complaints about a
@@ -320,7 +345,8 @@ static int _url_read(struct cr_source_s *src, struct cr_frame_s **out, int timeo
 	 * the demuxers check the callback while they wait for a packet, not
 	 * inside one (RTSP's interleaved TCP framing stays intact). */
 	int64_t wait = (int64_t)(timeout_ms > 100 ? timeout_ms : 100) * 1000000LL;
-	u->deadline_ns = now + wait < u->last_data_ns + _TIMEOUT_NS ? now + wait : u->last_data_ns + _TIMEOUT_NS;
+	u->deadline_ns = !u->byte_stream && now + wait < u->last_data_ns + _TIMEOUT_NS ? now + wait
+											 : u->last_data_ns + _TIMEOUT_NS;
 	int r = av_read_frame(u->fmt, u->pkt);
 	if (r == AVERROR_EXIT && cr_now_ns() < u->last_data_ns + _TIMEOUT_NS)
 		return 0;
