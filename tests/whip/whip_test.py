@@ -196,7 +196,10 @@ def h264_depacketize(pkts):
 
 def werift(build):
     """werift forwards the RTP it receives (after its own SRTP, NACK and RTX
-    handling) to this test, which depacketizes it for ffmpeg to decode."""
+    handling) to this test, which depacketizes it for ffmpeg to decode. The
+    server's UDP relay (--proxy) drops every 40th video packet on its first
+    pass: werift NACKs it, camrelay resends it, and the forwarded stream must
+    hold it again."""
     node_dir = os.path.join(HERE, "werift")
     if not os.path.exists(os.path.join(node_dir, "node_modules", "werift", "package.json")):
         check(False, "werift is installed (run tests/whip/werift/setup, or scripts/install-deps)")
@@ -215,20 +218,23 @@ def werift(build):
             if len(d) < 13:
                 continue
             seq = int.from_bytes(d[2:4], "big")
-            if ext["seq"] is not None and seq < 1000 and ext["seq"] > 64000:
-                ext["roll"] += 65536
+            if ext["seq"] is None:
+                ext["roll"] = seq
+            else:  # the nearest number to the last one: a late resent packet goes back, a wrap forward
+                ext["roll"] += (seq - ext["seq"] + 32768) % 65536 - 32768
             ext["seq"] = seq
             off = 12 + 4 * (d[0] & 0x0f)
             if d[0] & 0x10:  # header extension (the transport-wide sequence number)
                 off += 4 + 4 * int.from_bytes(d[off + 2:off + 4], "big")
-            pkts.append((ext["roll"] + seq, d[off:]))
+            pkts.append((ext["roll"], d[off:]))
     import threading
     stop = threading.Event()
     th = threading.Thread(target=receive, args=(stop,), daemon=True)
     th.start()
     port = wt.free_port()
     node = subprocess.Popen(["node", os.path.join(node_dir, "whip_server_werift.mjs"), str(port),
-                             "--forward", "127.0.0.1:%d" % rx.getsockname()[1], "--pli-after", "300"],
+                             "--forward", "127.0.0.1:%d" % rx.getsockname()[1], "--pli-after", "300",
+                             "--proxy", "--drop-every", "40"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = node.stdout.readline()
     check("ready" in line, "the werift WHIP server started (%r)" % line.strip())
@@ -266,6 +272,18 @@ def werift(build):
     check(sum(s["plis_sent"] for s in st["sessions"]) == 1 and w.get("plis", 0) >= 1 and keys >= 2,
           "werift's PLI gave a keyframe (GOP 600: %d keyframes decoded)" % keys)
     check(st["deletes"] == 1, "the session was DELETEd when camrelay stopped")
+    s = st["sessions"][-1] if st["sessions"] else {}
+    dropped = s.get("dropped_seqs", [])
+    got = set(q % 65536 for q, _ in pkts)
+    back = [q for q in dropped if q in got]
+    check(len(dropped) >= 5 and w.get("nacks", 0) > 0 and w.get("retransmits", 0) > 0 and
+          s.get("resent_seen", 0) >= len(back),
+          "packets the relay dropped were NACKed by werift and resent by camrelay (%d dropped, %s NACKs, %s resent, "
+          "%s dropped numbers passed the relay again)" % (len(dropped), w.get("nacks"), w.get("retransmits"),
+                                                          s.get("resent_seen")))
+    # All but the last two drops (their NACK may come after camrelay stopped):
+    check(len(back) >= len(dropped) - 2,
+          "werift got them back: %d of the %d dropped packets reached the decoder" % (len(back), len(dropped)))
     # werift answers transport-cc: camrelay numbers every packet and reads the feedback.
     sent_pk = w.get("packets_sent", 0)
     check(w.get("transport_cc") is True and w.get("twcc_feedbacks", 0) > 0 and
