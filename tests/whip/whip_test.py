@@ -196,7 +196,10 @@ def h264_depacketize(pkts):
 
 def werift(build):
     """werift forwards the RTP it receives (after its own SRTP, NACK and RTX
-    handling) to this test, which depacketizes it for ffmpeg to decode."""
+    handling) to this test, which depacketizes it for ffmpeg to decode. The
+    server's UDP relay (--proxy) drops every 40th video packet on its first
+    pass: werift NACKs it, camrelay resends it, and the forwarded stream must
+    hold it again."""
     node_dir = os.path.join(HERE, "werift")
     if not os.path.exists(os.path.join(node_dir, "node_modules", "werift", "package.json")):
         check(False, "werift is installed (run tests/whip/werift/setup, or scripts/install-deps)")
@@ -215,20 +218,23 @@ def werift(build):
             if len(d) < 13:
                 continue
             seq = int.from_bytes(d[2:4], "big")
-            if ext["seq"] is not None and seq < 1000 and ext["seq"] > 64000:
-                ext["roll"] += 65536
+            if ext["seq"] is None:
+                ext["roll"] = seq
+            else:  # the nearest number to the last one: a late resent packet goes back, a wrap forward
+                ext["roll"] += (seq - ext["seq"] + 32768) % 65536 - 32768
             ext["seq"] = seq
             off = 12 + 4 * (d[0] & 0x0f)
             if d[0] & 0x10:  # header extension (the transport-wide sequence number)
                 off += 4 + 4 * int.from_bytes(d[off + 2:off + 4], "big")
-            pkts.append((ext["roll"] + seq, d[off:]))
+            pkts.append((ext["roll"], d[off:]))
     import threading
     stop = threading.Event()
     th = threading.Thread(target=receive, args=(stop,), daemon=True)
     th.start()
     port = wt.free_port()
     node = subprocess.Popen(["node", os.path.join(node_dir, "whip_server_werift.mjs"), str(port),
-                             "--forward", "127.0.0.1:%d" % rx.getsockname()[1], "--pli-after", "300"],
+                             "--forward", "127.0.0.1:%d" % rx.getsockname()[1], "--pli-after", "300",
+                             "--proxy", "--drop-every", "40"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = node.stdout.readline()
     check("ready" in line, "the werift WHIP server started (%r)" % line.strip())
@@ -266,6 +272,18 @@ def werift(build):
     check(sum(s["plis_sent"] for s in st["sessions"]) == 1 and w.get("plis", 0) >= 1 and keys >= 2,
           "werift's PLI gave a keyframe (GOP 600: %d keyframes decoded)" % keys)
     check(st["deletes"] == 1, "the session was DELETEd when camrelay stopped")
+    s = st["sessions"][-1] if st["sessions"] else {}
+    dropped = s.get("dropped_seqs", [])
+    got = set(q % 65536 for q, _ in pkts)
+    back = [q for q in dropped if q in got]
+    check(len(dropped) >= 5 and w.get("nacks", 0) > 0 and w.get("retransmits", 0) > 0 and
+          s.get("resent_seen", 0) >= len(back),
+          "packets the relay dropped were NACKed by werift and resent by camrelay (%d dropped, %s NACKs, %s resent, "
+          "%s dropped numbers passed the relay again)" % (len(dropped), w.get("nacks"), w.get("retransmits"),
+                                                          s.get("resent_seen")))
+    # All but the last two drops (their NACK may come after camrelay stopped):
+    check(len(back) >= len(dropped) - 2,
+          "werift got them back: %d of the %d dropped packets reached the decoder" % (len(back), len(dropped)))
     # werift answers transport-cc: camrelay numbers every packet and reads the feedback.
     sent_pk = w.get("packets_sent", 0)
     check(w.get("transport_cc") is True and w.get("twcc_feedbacks", 0) > 0 and
@@ -505,21 +523,29 @@ def restart(build):
         ws.kill()
 
 
+def log_stamp(line):
+    """Seconds of the day from a text log line's 'HH:MM:SS.mmm' stamp."""
+    m = re.match(r"(\d\d):(\d\d):(\d\d)\.(\d{3}) ", line)
+    return int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) + int(m[4]) / 1000 if m else None
+
+
 def errors(build):
     port = wt.free_port()
     url = "http://127.0.0.1:%d/whip/cam" % port
-    srv = wt.Server(build, whip_toml(url, extra="backoff_max_ms = 250\n"))
+    # A cap 8 times the 0.25 s start: the wait doubles 0.25, 0.5, 1, 2, then stays.
+    srv = wt.Server(build, whip_toml(url, extra="backoff_max_ms = 2000\n"))
     cases = [("401", ["--token", "the-right-token"], r"POST answered 401 Unauthorized: invalid token"),
              ("500", ["--mode", "500"], r"POST answered 500 Internal Server Error: internal trouble"),
              ("html", ["--mode", "html"], r"POST answered 201 with Content-Type \"text/html\", not application/sdp"),
              ("no Location", ["--mode", "nolocation"], r"POST answered 201 without a Location header"),
              ("bad SDP", ["--mode", "badsdp"], r"bad answer: the answer is not valid SDP: line 2")]
+    posts = {}
     try:
         for name, args, pattern in cases:
             ws = WhipServer(port, *args)
             try:
                 base = whip_info(srv).get("failures", 0)
-                ok = wait_for(lambda: whip_info(srv).get("failures", 0) >= base + 3, 20)
+                ok = wait_for(lambda: whip_info(srv).get("failures", 0) >= base + 3, 30)
                 check(ok, "%s: camrelay retries (%s)" % (name, whip_info(srv).get("failures")))
                 w = whip_info(srv)
                 check(w.get("state") in ("retrying", "posting") and re.search(pattern, w.get("last_error", "")),
@@ -527,20 +553,57 @@ def errors(build):
                 if name == "500":
                     # 10 more failures: the process keeps no fd from them.
                     before, f0 = fd_count(srv.proc.pid), w["failures"]
-                    wait_for(lambda: whip_info(srv).get("failures", 0) >= f0 + 10, 30)
+                    wait_for(lambda: whip_info(srv).get("failures", 0) >= f0 + 10, 60)
                     after = fd_count(srv.proc.pid)
                     check(after <= before, "500: fd count flat over 10 failures (%d -> %d)" % (before, after))
+                # Right after a failure (the wait before the next POST is >= 1 s by
+                # now): the POSTs this server answered, to set against the log.
+                f1 = whip_info(srv).get("failures", 0)
+                wait_for(lambda: whip_info(srv).get("failures", 0) > f1, 30)
+                posts[name] = ws.stats()["posts"]
             finally:
                 ws.kill()
         check(srv.proc.poll() is None, "camrelay still runs")
+        f1 = whip_info(srv).get("failures", 0)
+        wait_for(lambda: whip_info(srv).get("failures", 0) > f1, 30)  # again right after a failure
+        w = whip_info(srv)
         srv.log.flush()
         srv.log.seek(0)
         text = srv.log.read()
         for name, _, pattern in cases:
             lines = [l for l in text.splitlines() if re.search(pattern, l)]
             check(lines and all(url in l and "publishing again in" in l for l in lines),
-                  "%s: one log line per attempt naming the URL (%d lines)" % (name, len(lines)))
-        w = whip_info(srv)
+                  "%s: each log line names the URL and the next attempt (%d lines)" % (name, len(lines)))
+            check(len(lines) == posts.get(name, -1),
+                  "%s: one log line per attempt: %d lines, %s POSTs at the server" % (name, len(lines), posts.get(name)))
+        # Every failed attempt (the refused connections between the servers
+        # too) is one "publishing again in" line, and the waits they announce
+        # double from 0.25 s to the 2 s cap: the backoff as counters.
+        retry = [(log_stamp(l), float(re.search(r"publishing again in ([\d.]+) s", l)[1]))
+                 for l in text.splitlines() if "publishing again in" in l]
+        said = [b for _, b in retry]
+        want = [min(0.25 * 2 ** i, 2.0) for i in range(len(said))]
+        print("     %d failures in /api/streams, %d retry lines; waits announced %s" % (w["failures"], len(retry),
+                                                                                       said[:8]))
+        check(len(retry) == w["failures"], "one retry line per failure counted (%d lines, %d failures)"
+              % (len(retry), w["failures"]))
+        check(len(said) >= 8 and said == want, "the announced waits double from 0.25 s to the 2 s cap")
+        # And the log's stamps show them kept: each gap between two failures is
+        # about the wait the first announced or more (generously: 80 % of it
+        # less 50 ms, as libevent's timer counts from the loop's cached time,
+        # a little before the log line's stamp: -3 ms seen), so the gaps grow
+        # 0.25 -> 2 s; the first two gaps are below the gaps at the cap (a
+        # generous bound: 1.5 s of slack for an attempt's own time).
+        gaps = [(b - a[0]) % 86400 for a, b in zip(retry, [t for t, _ in retry[1:]])]
+        print("     gaps between failures (log stamps): %s" % ["%.3f" % g for g in gaps[:8]])
+        check(gaps and all(g >= 0.8 * b - 0.05 for g, (_, b) in zip(gaps, retry)),
+              "every gap between failures about the wait announced or more (gap minus wait: %.3f .. %.3f s)"
+              % (min([g - b for g, (_, b) in zip(gaps, retry)] or [-1]),
+                 max([g - b for g, (_, b) in zip(gaps, retry)] or [-1])))
+        capped = [g for g, (_, b) in zip(gaps, retry) if b == 2.0]
+        check(len(gaps) >= 6 and capped and max(gaps[:2]) < min(capped),
+              "the gaps grow: the first two (%s) below every gap at the cap (shortest %.2f s)"
+              % (["%.2f" % g for g in gaps[:2]], min(capped or [0])))
         n401 = len(re.findall(r"401 Unauthorized", text))
         check(w["attempts"] >= w["failures"] >= 15 and n401 >= 3, "attempts counted (%s)" % w)
     finally:

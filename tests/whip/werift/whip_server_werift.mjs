@@ -3,7 +3,7 @@
 // NACK handling by werift; transport-cc feedback sent by werift) is forwarded to --forward host:port, where the
 // test's ffmpeg depacketizes and decodes it.
 //
-//   node whip_server_werift.mjs PORT --forward 127.0.0.1:P [--pli-after N] [--proxy]
+//   node whip_server_werift.mjs PORT --forward 127.0.0.1:P [--pli-after N] [--proxy [--drop-every K]]
 //
 // POST /whip/<name> -> 201 + answer + Location + ETag; DELETE <Location>;
 // PATCH <Location> (RFC 9725 4.3, application/trickle-ice-sdpfrag): with
@@ -16,7 +16,11 @@
 // --proxy: a UDP relay in this process stands between the two: the answer's
 // candidate is its front, and werift is given its back as camrelay's only
 // candidate; POST /pause drops everything through it until the next PATCH:
-// a network outage with both ends alive.
+// a network outage with both ends alive. --drop-every K: the relay drops
+// every K-th video RTP packet from camrelay the first time it passes (its
+// sequence number, in the clear in SRTP, is kept) and counts those numbers
+// that pass again later: camrelay's answers to werift's NACKs (no RTX here:
+// werift is given no video/rtx codec, so a resent packet is the same packet).
 import http from "node:http";
 import dgram from "node:dgram";
 import { randomUUID } from "node:crypto";
@@ -32,17 +36,32 @@ const [fwdHost, fwdPort] = opt("--forward", "127.0.0.1:0").split(":");
 const pliAfter = Number(opt("--pli-after", "0"));
 const udp = dgram.createSocket("udp4");
 const proxy = args.includes("--proxy");
+const dropEvery = Number(opt("--drop-every", "0"));
 const sessions = new Map();
 const stats = { posts: 0, deletes: 0, patches: [], sessions: [] };
 let paused = false;
 
 // The UDP relay of one session: camrelay <-> front <-> back <-> werift.
-function makeProxy() {
+function makeProxy(st, pt) {
   const px = { front: dgram.createSocket("udp4"), back: dgram.createSocket("udp4"), client: null, target: null,
-               dropped: 0 };
+               dropped: 0, seen: new Set(), n: 0 };
   px.front.on("message", (m, r) => {
     px.client = r;
     if (paused || !px.target) return void px.dropped++;
+    // RTP (not RTCP: its second byte is 200-206) of the video payload type
+    if (dropEvery && m.length >= 12 && (m[0] & 0xc0) === 0x80 && (m[1] & 0x7f) === pt) {
+      const seq = m.readUInt16BE(2);
+      if (px.seen.has(seq)) {
+        if (st.dropped_seqs.includes(seq)) st.resent_seen++;
+      } else {
+        px.seen.add(seq);
+        if (++px.n % dropEvery === 0) {
+          st.dropped_on_purpose++;
+          st.dropped_seqs.push(seq);
+          return;
+        }
+      }
+    }
     px.back.send(m, px.target.port, px.target.address);
   });
   px.back.on("message", (m) => {
@@ -103,7 +122,8 @@ async function answer(offer) {
     // port where nothing answers (no traffic leaves this machine)
     iceServers: [{ urls: "stun:127.0.0.1:9" }],
   });
-  const st = { packets: 0, plis_sent: 0, restarts: 0, packets_at_restart: 0, trickled: [] };
+  const st = { packets: 0, plis_sent: 0, restarts: 0, packets_at_restart: 0, trickled: [],
+               dropped_on_purpose: 0, dropped_seqs: [], resent_seen: 0 };
   pc.onTrack.subscribe((track) => {
     track.onReceiveRtp.subscribe(async (rtp) => {
       st.packets++;
@@ -115,7 +135,8 @@ async function answer(offer) {
       }
     });
   });
-  const px = proxy ? await makeProxy() : null;
+  const vpt = Number((offer.match(/^m=video \d+ \S+ (\d+)/m) || [0, -1])[1]);
+  const px = proxy ? await makeProxy(st, vpt) : null;
   await pc.setRemoteDescription({ type: "offer", sdp: px ? backCand(offer, px) : offer });
   await pc.setLocalDescription(await pc.createAnswer());
   await gathered(pc);
