@@ -21,10 +21,12 @@ own meter (the timecode block, src/core/timecode.h) in headless Chromium
     may read it). The guest and this side take turns through files in the
     run's shared dir (ready-NAME / done-NAME), so only one reader of the
     device runs at a time.
-    WHEP in the VM is left out: camrelay takes WebRTC datagrams only on an
-    announced candidate address, and QEMU's UDP forwarding delivers the
-    browser's to 10.0.2.15 while the browser must be told 127.0.0.1 (a DNAT
-    to 127.0.0.1 in the guest might bridge that; not tried).
+    WHEP in the VM is left out. It was tried (session 7, the WebRTC UDP
+    port forwarded as well; not kept in this script, which forwards TCP
+    only): ICE failed through QEMU user networking's (slirp's) UDP
+    forwarding, so no reading. The likely cause: camrelay takes WebRTC
+    datagrams only on an announced candidate address, and slirp delivers
+    the browser's to 10.0.2.15 while the browser must be told 127.0.0.1.
     Each MJPEG server is also read in the guest by a viewer that is not a
     browser (tests/e2e/e2e.py mjpeg_arrivals: each part's arrival time minus
     the capture time its timecode block carries, read by BUILD/tests/unit/
