@@ -260,6 +260,7 @@ static int _alsa_list(struct cr_audio_device_s *out, int max)
 
 const struct cr_audio_ops_s cr_audio_alsa = {
 	.name = "alsa",
+	.device_default = "default",
 	.open = _alsa_open,
 	.read = _alsa_read,
 	.close = _alsa_close,

@@ -63,6 +63,11 @@ struct cr_audio_device_s {
 
 struct cr_audio_ops_s {
 	const char *name; /* [stream.X.audio] backend */
+	/* The keys it takes beside the common ones (rate, channels, bitrate,
+	 * fec, dtx, playback), read by the config reader (schema_audio.c): */
+	const char *device_default; /* takes `device`, this when unset; NULL: no device key */
+	bool tone;                  /* takes `tone`, the test tone's frequency */
+	bool from_source;           /* its input is the stream's first source (a URL or a file), kept in device */
 	/* Opens the device and starts capture. -errno and src->error on failure. */
 	int (*open)(struct cr_audio_source_s *src);
 	/* Reads src->frames interleaved S16 frames into pcm and the

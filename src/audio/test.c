@@ -68,6 +68,7 @@ static void _tone_close(struct cr_audio_source_s *src)
 
 const struct cr_audio_ops_s cr_audio_test = {
 	.name = "test",
+	.tone = true,
 	.open = _tone_open,
 	.read = _tone_read,
 	.close = _tone_close,

@@ -410,6 +410,7 @@ static int _url_read_decoded(struct cr_audio_source_s *src, int16_t *pcm, int64_
 
 const struct cr_audio_ops_s cr_audio_url = {
 	.name = "url",
+	.from_source = true,
 	.open = _url_open,
 	.read = _url_read,
 	.close = _url_close,
