@@ -194,12 +194,18 @@ def h264_depacketize(pkts):
     return bytes(out)
 
 
+# The REMBs the werift server sends in whip-werift, in bit/s: three different
+# values, each exact in REMB's 18-bit mantissa, the last one is what camrelay shows.
+REMB_BPS = [1000000, 1600008, 2500000]
+
+
 def werift(build):
     """werift forwards the RTP it receives (after its own SRTP, NACK and RTX
     handling) to this test, which depacketizes it for ffmpeg to decode. The
     server's UDP relay (--proxy) drops every 40th video packet on its first
     pass: werift NACKs it, camrelay resends it, and the forwarded stream must
-    hold it again."""
+    hold it again. werift also sends the REMBs of REMB_BPS: camrelay counts
+    them and shows the last bitrate."""
     node_dir = os.path.join(HERE, "werift")
     if not os.path.exists(os.path.join(node_dir, "node_modules", "werift", "package.json")):
         check(False, "werift is installed (run tests/whip/werift/setup, or scripts/install-deps)")
@@ -234,7 +240,7 @@ def werift(build):
     port = wt.free_port()
     node = subprocess.Popen(["node", os.path.join(node_dir, "whip_server_werift.mjs"), str(port),
                              "--forward", "127.0.0.1:%d" % rx.getsockname()[1], "--pli-after", "300",
-                             "--proxy", "--drop-every", "40"],
+                             "--proxy", "--drop-every", "40", "--remb", ",".join(map(str, REMB_BPS))],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = node.stdout.readline()
     check("ready" in line, "the werift WHIP server started (%r)" % line.strip())
@@ -244,11 +250,13 @@ def werift(build):
     def stats():
         with urllib.request.urlopen("http://127.0.0.1:%d/stats" % port, timeout=5) as r:
             return json.loads(r.read())
-    w = {}
+    w, metrics = {}, ""
     try:
         ok = wait_for(lambda: any(s["packets"] >= 450 for s in stats()["sessions"]), 40)
         check(ok, "werift receives the publication")
         w = whip_info(srv)
+        with urllib.request.urlopen(srv.base + "/metrics", timeout=5) as r:
+            metrics = r.read().decode()
         time.sleep(0.3)
     finally:
         srv.stop()
@@ -284,6 +292,15 @@ def werift(build):
     # All but the last two drops (their NACK may come after camrelay stopped):
     check(len(back) >= len(dropped) - 2,
           "werift got them back: %d of the %d dropped packets reached the decoder" % (len(back), len(dropped)))
+    # REMB: werift sent REMB_BPS one by one (real RTCP PSFB FMT 15 through its SRTCP); camrelay counts each
+    # and shows the last bitrate, in /api/streams and /metrics.
+    m = re.search(r'^camrelay_whip_remb_bps\{stream="cam"\} (\d+)$', metrics, re.M)
+    check(s.get("remb_sent") == len(REMB_BPS) and s.get("remb_bps") == REMB_BPS and
+          w.get("remb_packets") == len(REMB_BPS) and w.get("remb_bps") == REMB_BPS[-1] and
+          m is not None and int(m.group(1)) == REMB_BPS[-1],
+          "REMB read and shown: werift sent %s REMBs of %s bit/s; camrelay counted %s, shows remb_bps %s, "
+          "/metrics %s" % (s.get("remb_sent"), s.get("remb_bps"), w.get("remb_packets"), w.get("remb_bps"),
+                           m.group(1) if m else None))
     # werift answers transport-cc: camrelay numbers every packet and reads the feedback.
     sent_pk = w.get("packets_sent", 0)
     check(w.get("transport_cc") is True and w.get("twcc_feedbacks", 0) > 0 and

@@ -4,6 +4,7 @@
 // test's ffmpeg depacketizes and decodes it.
 //
 //   node whip_server_werift.mjs PORT --forward 127.0.0.1:P [--pli-after N] [--proxy [--drop-every K]]
+//                               [--remb B1,B2,...]
 //
 // POST /whip/<name> -> 201 + answer + Location + ETag; DELETE <Location>;
 // PATCH <Location> (RFC 9725 4.3, application/trickle-ice-sdpfrag): with
@@ -21,10 +22,16 @@
 // sequence number, in the clear in SRTP, is kept) and counts those numbers
 // that pass again later: camrelay's answers to werift's NACKs (no RTX here:
 // werift is given no video/rtx codec, so a resent packet is the same packet).
+// --remb B1,B2,...: werift computes no REMB of its own, so at the 200th,
+// 250th, ... packet one REMB (RTCP PSFB, FMT 15, "REMB", built by werift's
+// ReceiverEstimatedMaxBitrate and sent through its SRTCP) per bitrate in bit/s,
+// each exact in REMB's 18-bit mantissa and 6-bit exponent; counted in
+// remb_sent, the values in remb_bps.
 import http from "node:http";
 import dgram from "node:dgram";
 import { randomUUID } from "node:crypto";
-import { RTCPeerConnection, RTCRtpCodecParameters, useTransportWideCC } from "werift";
+import { RTCPeerConnection, RTCRtpCodecParameters, ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback,
+         useTransportWideCC } from "werift";
 
 const args = process.argv.slice(2);
 const port = Number(args[0]);
@@ -37,6 +44,19 @@ const pliAfter = Number(opt("--pli-after", "0"));
 const udp = dgram.createSocket("udp4");
 const proxy = args.includes("--proxy");
 const dropEvery = Number(opt("--drop-every", "0"));
+const rembs = opt("--remb", "").split(",").filter((x) => x).map(Number);
+
+// A REMB bitrate as mantissa << exponent, refusing any that is not exact.
+function rembParts(bps) {
+  let exp = 0, mant = bps;
+  while (mant >= 1 << 18) {
+    if (mant % 2) throw new Error(`REMB ${bps} bit/s is not exact in 18 bits`);
+    mant /= 2;
+    exp++;
+  }
+  return { brExp: exp, brMantissa: mant };
+}
+rembs.forEach(rembParts);
 const sessions = new Map();
 const stats = { posts: 0, deletes: 0, patches: [], sessions: [] };
 let paused = false;
@@ -123,7 +143,7 @@ async function answer(offer) {
     iceServers: [{ urls: "stun:127.0.0.1:9" }],
   });
   const st = { packets: 0, plis_sent: 0, restarts: 0, packets_at_restart: 0, trickled: [],
-               dropped_on_purpose: 0, dropped_seqs: [], resent_seen: 0 };
+               dropped_on_purpose: 0, dropped_seqs: [], resent_seen: 0, remb_sent: 0, remb_bps: [] };
   pc.onTrack.subscribe((track) => {
     track.onReceiveRtp.subscribe(async (rtp) => {
       st.packets++;
@@ -132,6 +152,20 @@ async function answer(offer) {
         const t = pc.getTransceivers()[0];
         await t.receiver.sendRtcpPLI(track.ssrc);
         st.plis_sent++;
+      }
+      const k = (st.packets - 200) / 50;
+      if (Number.isInteger(k) && k >= 0 && k < rembs.length) {
+        const t = pc.getTransceivers()[0];
+        const fb = new ReceiverEstimatedMaxBitrate({ senderSsrc: t.receiver.rtcpSsrc, mediaSsrc: 0, ssrcNum: 1,
+                                                     ssrcFeedbacks: [track.ssrc], ...rembParts(rembs[k]) });
+        const pkt = new RtcpPayloadSpecificFeedback({ feedback: fb });
+        // what goes on the wire (before SRTCP), read back here byte by byte
+        const w = pkt.serialize();
+        if (w[1] !== 206 || (w[0] & 0x1f) !== 15 || w.toString("latin1", 12, 16) !== "REMB")
+          throw new Error(`not a REMB: ${w.toString("hex")}`);
+        await t.receiver.dtlsTransport.sendRtcp([pkt]);
+        st.remb_sent++;
+        st.remb_bps.push((((w[17] & 3) << 16) | (w[18] << 8) | w[19]) * 2 ** (w[17] >> 2));
       }
     });
   });
