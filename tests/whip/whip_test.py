@@ -14,6 +14,8 @@ restart   the server is killed (SIGKILL) and started again: camrelay
           publishes again (the time is printed, and must be under 5 s)
 ice-restart  consent lost: ICE restart over PATCH (werift), fresh POST after
           a 405 (aiortc)
+ice-lite  an ICE-lite server (werift with werift-ice's lite agent): a=ice-lite
+          answered, camrelay nominates and keeps consent alone, >= 95% decoded
 errors    401 (bad token), 500, a 201 with HTML, a 201 without Location, a
           201 whose body is not SDP: one log line per attempt naming the URL,
           the status and the server's message, retries, no crash, the fd count
@@ -194,16 +196,10 @@ def h264_depacketize(pkts):
     return bytes(out)
 
 
-def werift(build):
-    """werift forwards the RTP it receives (after its own SRTP, NACK and RTX
-    handling) to this test, which depacketizes it for ffmpeg to decode. The
-    server's UDP relay (--proxy) drops every 40th video packet on its first
-    pass: werift NACKs it, camrelay resends it, and the forwarded stream must
-    hold it again."""
-    node_dir = os.path.join(HERE, "werift")
-    if not os.path.exists(os.path.join(node_dir, "node_modules", "werift", "package.json")):
-        check(False, "werift is installed (run tests/whip/werift/setup, or scripts/install-deps)")
-        return
+def forwarded_rtp():
+    """A thread that collects the RTP the werift server forwards (--forward):
+    (socket, [(unwrapped seq, payload)], stop event, thread)."""
+    import threading
     rx = wt.socket.socket(wt.socket.AF_INET, wt.socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(0.2)
@@ -227,39 +223,81 @@ def werift(build):
             if d[0] & 0x10:  # header extension (the transport-wide sequence number)
                 off += 4 + 4 * int.from_bytes(d[off + 2:off + 4], "big")
             pkts.append((ext["roll"], d[off:]))
-    import threading
     stop = threading.Event()
     th = threading.Thread(target=receive, args=(stop,), daemon=True)
     th.start()
-    port = wt.free_port()
-    node = subprocess.Popen(["node", os.path.join(node_dir, "whip_server_werift.mjs"), str(port),
-                             "--forward", "127.0.0.1:%d" % rx.getsockname()[1], "--pli-after", "300",
-                             "--proxy", "--drop-every", "40"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = node.stdout.readline()
-    check("ready" in line, "the werift WHIP server started (%r)" % line.strip())
-    url = "http://127.0.0.1:%d/whip/cam" % port
-    srv = wt.Server(build, whip_toml(url, gop=600))
+    return rx, pkts, stop, th
 
-    def stats():
-        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % port, timeout=5) as r:
-            return json.loads(r.read())
-    w = {}
-    try:
-        ok = wait_for(lambda: any(s["packets"] >= 450 for s in stats()["sessions"]), 40)
-        check(ok, "werift receives the publication")
-        w = whip_info(srv)
-        time.sleep(0.3)
-    finally:
-        srv.stop()
-        st = stats()
-        node.kill()
-        node.wait()
-        stop.set()
-        th.join()
+
+def ffmpeg_frames(pkts):
+    """[(size, iskey)] of the frames ffmpeg decodes from the forwarded H.264."""
     ff = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-f", "h264", "-i", "-", "-vf", "showinfo",
                          "-f", "null", "-"], input=h264_depacketize(pkts), capture_output=True, timeout=60)
-    frames = re.findall(r"\bn: *\d+ .*? s:(\d+x\d+) .*?iskey:(\d)", ff.stderr.decode(errors="replace"))
+    return re.findall(r"\bn: *\d+ .*? s:(\d+x\d+) .*?iskey:(\d)", ff.stderr.decode(errors="replace"))
+
+
+class WeriftWhip:
+    """tests/whip/werift/whip_server_werift.mjs with extra options, forwarding
+    what it receives to forwarded_rtp() here (pkts)."""
+    def __init__(self, *extra):
+        self.rx, self.pkts, self._stop, self._th = forwarded_rtp()
+        self.port = wt.free_port()
+        self.url = "http://127.0.0.1:%d/whip/cam" % self.port
+        self.node = subprocess.Popen(["node", os.path.join(HERE, "werift", "whip_server_werift.mjs"), str(self.port),
+                                      "--forward", "127.0.0.1:%d" % self.rx.getsockname()[1]] + list(extra),
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.ready_line = self.node.stdout.readline().strip()
+
+    def stats(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % self.port, timeout=5) as r:
+            return json.loads(r.read())
+
+    def publish(self, build, what, packets, seconds, hold, gop=0):
+        """camrelay publishes to it until werift took `packets` packets
+        (checked as `what`), `hold` s more; then camrelay's whip figures and
+        /metrics, camrelay stopped, the server's last /stats, the server killed:
+        (whip figures, metrics text, stats, frames ffmpeg decoded)."""
+        w, metrics, st = {}, "", {"sessions": []}
+        srv = wt.Server(build, whip_toml(self.url, gop=gop))
+        try:
+            check(wait_for(lambda: any(s["packets"] >= packets for s in self.stats()["sessions"]), seconds), what)
+            time.sleep(hold)
+            w = whip_info(srv)
+            with urllib.request.urlopen(srv.base + "/metrics", timeout=5) as r:
+                metrics = r.read().decode()
+        finally:
+            srv.stop()
+            try:
+                st = self.stats()
+            finally:
+                self.node.kill()
+                self.node.wait()
+                self._stop.set()
+                self._th.join()
+        return w, metrics, st, ffmpeg_frames(self.pkts)
+
+
+# The REMBs the werift server sends in whip-werift, in bit/s: three different
+# values, each exact in REMB's 18-bit mantissa, the last one is what camrelay shows.
+REMB_BPS = [1000000, 1600008, 2500000]
+
+
+def werift(build):
+    """werift forwards the RTP it receives (after its own SRTP, NACK and RTX
+    handling) to this test, which depacketizes it for ffmpeg to decode. The
+    server's UDP relay (--proxy) drops every 40th video packet on its first
+    pass: werift NACKs it, camrelay resends it, and the forwarded stream must
+    hold it again. werift also sends the REMBs of REMB_BPS: camrelay counts
+    them and shows the last bitrate."""
+    node_dir = os.path.join(HERE, "werift")
+    if not os.path.exists(os.path.join(node_dir, "node_modules", "werift", "package.json")):
+        check(False, "werift is installed (run tests/whip/werift/setup, or scripts/install-deps)")
+        return
+    ws = WeriftWhip("--pli-after", "300", "--proxy", "--drop-every", "40", "--remb", ",".join(map(str, REMB_BPS)))
+    check("ready" in ws.ready_line, "the werift WHIP server started (%r)" % ws.ready_line)
+    # 450 packets, with the REMBs at 200-300; 0.3 s for the last NACKs
+    w, metrics, st, frames = ws.publish(build, "werift receives the publication", 450, 40, 0.3, gop=600)
+    pkts = ws.pkts
     sent = w.get("frames_sent", 0)
     keys = sum(1 for _, k in frames if k == "1")
     print("     camrelay: %s" % json.dumps(w))
@@ -284,6 +322,15 @@ def werift(build):
     # All but the last two drops (their NACK may come after camrelay stopped):
     check(len(back) >= len(dropped) - 2,
           "werift got them back: %d of the %d dropped packets reached the decoder" % (len(back), len(dropped)))
+    # REMB: werift sent REMB_BPS one by one (real RTCP PSFB FMT 15 through its SRTCP); camrelay counts each
+    # and shows the last bitrate, in /api/streams and /metrics.
+    m = re.search(r'^camrelay_whip_remb_bps\{stream="cam"\} (\d+)$', metrics, re.M)
+    check(s.get("remb_sent") == len(REMB_BPS) and s.get("remb_bps") == REMB_BPS and
+          w.get("remb_packets") == len(REMB_BPS) and w.get("remb_bps") == REMB_BPS[-1] and
+          m is not None and int(m.group(1)) == REMB_BPS[-1],
+          "REMB read and shown: werift sent %s REMBs of %s bit/s; camrelay counted %s, shows remb_bps %s, "
+          "/metrics %s" % (s.get("remb_sent"), s.get("remb_bps"), w.get("remb_packets"), w.get("remb_bps"),
+                           m.group(1) if m else None))
     # werift answers transport-cc: camrelay numbers every packet and reads the feedback.
     sent_pk = w.get("packets_sent", 0)
     check(w.get("transport_cc") is True and w.get("twcc_feedbacks", 0) > 0 and
@@ -706,7 +753,52 @@ def ice_restart(build):
         ws.kill()
 
 
-SCENARIOS = {"ice-restart": ice_restart, "aiortc": aiortc, "audio": audio, "dtls": dtls, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
+def ice_lite(build):
+    """An ICE-lite WHIP server: werift with werift-ice's lite agent in place of
+    its own (whip_server_werift.mjs --ice-lite) answers a=ice-lite; its UDP
+    relay (--proxy) counts the STUN each side sends. camrelay, the controlling
+    full agent, must check the server's candidate with USE-CANDIDATE (a lite
+    agent sends no checks and no consent requests: it takes the pair it is
+    given), keep consent itself, and publish; werift forwards the RTP it
+    takes out of SRTP to ffmpeg here."""
+    node_dir = os.path.join(HERE, "werift")
+    if not os.path.exists(os.path.join(node_dir, "node_modules", "werift-ice", "package.json")):
+        check(False, "werift and werift-ice are installed (run tests/whip/werift/setup, or scripts/install-deps)")
+        return
+    ws = WeriftWhip("--proxy", "--ice-lite")
+    check("ready" in ws.ready_line, "the werift ICE-lite WHIP server started (%r)" % ws.ready_line)
+    # 5 s past the first 100 packets: two of camrelay's consent refreshes (every 2 s); the lite server asks for none
+    w, _, st, frames = ws.publish(build, "werift (ICE-lite) receives the publication", 100, 30, 5)
+    sent = w.get("frames_sent", 0)
+    s = st["sessions"][-1] if st["sessions"] else {}
+    answer = s.get("answer", "")
+    stun = s.get("stun", {})
+    cl, sv = stun.get("client", {}), stun.get("server", {})
+    print("     camrelay: %s" % json.dumps(w))
+    print("     werift: posts %s, packets %s, STUN at the relay: %s; ffmpeg decoded %d of %d frames"
+          % (st.get("posts"), s.get("packets"), json.dumps(stun), len(frames), sent))
+    print("     answer: %s" % " | ".join(l for l in answer.splitlines() if l.startswith(("a=ice", "a=cand"))))
+    cand = re.search(r"^a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host", answer, re.M)
+    check(re.search(r"^a=ice-lite\r?$", answer, re.M) is not None and st.get("posts") == 1,
+          "the server's answer carries a=ice-lite")
+    check(cand is not None and len(re.findall(r"^a=candidate:", answer, re.M)) == 1,
+          "the answer lists one host candidate (%s)" % (cand and "%s:%s" % cand.groups()))
+    check(w.get("state") == "publishing" and cand is not None and
+          w.get("pair", "").startswith("host ") and w.get("pair", "").endswith(
+              "-> host %s:%s" % cand.groups()), "camrelay's pair is the lite server's candidate (%r)" % w.get("pair"))
+    check(sv.get("requests", -1) == 0, "the lite server sent no STUN check or consent request (%s)"
+          % sv.get("requests"))
+    check(cl.get("use_candidate", 0) >= 1 and sv.get("answers", 0) >= 1,
+          "camrelay checked it with USE-CANDIDATE and was answered (%s USE-CANDIDATE, %s answers)"
+          % (cl.get("use_candidate"), sv.get("answers")))
+    check(cl.get("requests", 0) >= 3 and sv.get("answers", 0) >= cl.get("requests", 0) - 1,
+          "camrelay kept consent by itself: %s Binding requests over the publication, %s answered"
+          % (cl.get("requests"), sv.get("answers")))
+    check(sent >= 100 and len(frames) >= 0.95 * sent and all(f == "320x240" for f, _ in frames),
+          ">= 95%% of the %d frames sent decoded at 320x240 (%d)" % (sent, len(frames)))
+
+
+SCENARIOS = {"ice-lite": ice_lite, "ice-restart": ice_restart, "aiortc": aiortc, "audio": audio, "dtls": dtls, "werift": werift, "janus": janus, "restart": restart, "errors": errors}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[2]](sys.argv[1])

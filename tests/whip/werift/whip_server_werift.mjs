@@ -4,6 +4,7 @@
 // test's ffmpeg depacketizes and decodes it.
 //
 //   node whip_server_werift.mjs PORT --forward 127.0.0.1:P [--pli-after N] [--proxy [--drop-every K]]
+//                               [--remb B1,B2,...] [--ice-lite]
 //
 // POST /whip/<name> -> 201 + answer + Location + ETag; DELETE <Location>;
 // PATCH <Location> (RFC 9725 4.3, application/trickle-ice-sdpfrag): with
@@ -12,7 +13,7 @@
 // (werift restarts its ICE agent on new remote credentials), the answer's new
 // ufrag/pwd and candidates come back in a fragment (200, a new ETag); with
 // If-Match: the ETag, candidates go to addIceCandidate (204).
-// GET /stats -> {posts, deletes, patches, sessions: [{packets, plis_sent}]}.
+// GET /stats -> {posts, deletes, patches, sessions: [{packets, plis_sent, answer, ...}]}.
 // --proxy: a UDP relay in this process stands between the two: the answer's
 // candidate is its front, and werift is given its back as camrelay's only
 // candidate; POST /pause drops everything through it until the next PATCH:
@@ -21,12 +22,56 @@
 // sequence number, in the clear in SRTP, is kept) and counts those numbers
 // that pass again later: camrelay's answers to werift's NACKs (no RTX here:
 // werift is given no video/rtx codec, so a resent packet is the same packet).
+// The relay counts the STUN Binding requests (and those with USE-CANDIDATE)
+// and answers each side sends, in the session's stun.
+// --remb B1,B2,...: werift computes no REMB of its own, so at the 200th,
+// 250th, ... packet one REMB (RTCP PSFB, FMT 15, "REMB", built by werift's
+// ReceiverEstimatedMaxBitrate and sent through its SRTCP) per bitrate in bit/s,
+// each exact in REMB's 18-bit mantissa and 6-bit exponent; counted in
+// remb_sent, the values in remb_bps.
 import http from "node:http";
 import dgram from "node:dgram";
 import { randomUUID } from "node:crypto";
-import { RTCPeerConnection, RTCRtpCodecParameters, useTransportWideCC } from "werift";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const args = process.argv.slice(2);
+const iceLite = args.includes("--ice-lite");
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+// --ice-lite: werift 0.22.0's own ICE agent (lib/ice, bundled) is a full agent
+// only; the werift-ice package beside it (0.2.3, same author, npm dependency
+// of werift) has an ICE-lite mode (RFC 8445 2.5: host candidates only, always
+// controlled, sends no checks and no consent requests, answers checks, takes
+// the pair the controlling agent nominates with USE-CANDIDATE). That agent is
+// put in werift's place: werift is loaded through its CommonJS build (the ESM
+// one is a single bundle), its ice module's Connection becomes werift-ice's in
+// lite mode, and the gatherer's parameters carry iceLite, which werift's SDP
+// writer turns into a=ice-lite in the answer.
+const werift = iceLite ? require("werift") : await import("werift");
+if (iceLite) {
+  const lib = path.join(here, "node_modules", "werift", "lib");
+  const ice = require(path.join(lib, "ice", "src", "ice.js"));
+  const { Connection: LiteConnection } = require("werift-ice");
+  ice.Connection = class extends LiteConnection {
+    constructor(controlling, options) {
+      super(controlling, { ...options, iceLite: true });
+    }
+  };
+  const { RTCIceGatherer } = require(path.join(lib, "webrtc", "src", "transport", "ice.js"));
+  const get = Object.getOwnPropertyDescriptor(RTCIceGatherer.prototype, "localParameters").get;
+  Object.defineProperty(RTCIceGatherer.prototype, "localParameters", {
+    get() {
+      const p = get.call(this);
+      p.iceLite = this.connection.iceLite === true;
+      return p;
+    },
+  });
+}
+const { RTCPeerConnection, RTCRtpCodecParameters, ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback,
+        useTransportWideCC } = werift;
+
 const port = Number(args[0]);
 const opt = (name, def) => {
   const i = args.indexOf(name);
@@ -37,16 +82,53 @@ const pliAfter = Number(opt("--pli-after", "0"));
 const udp = dgram.createSocket("udp4");
 const proxy = args.includes("--proxy");
 const dropEvery = Number(opt("--drop-every", "0"));
+const rembs = opt("--remb", "").split(",").filter((x) => x).map(Number);
+
+// A REMB bitrate as mantissa << exponent, refusing any that is not exact.
+function rembParts(bps) {
+  let exp = 0, mant = bps;
+  while (mant >= 1 << 18) {
+    if (mant % 2) throw new Error(`REMB ${bps} bit/s is not exact in 18 bits`);
+    mant /= 2;
+    exp++;
+  }
+  return { brExp: exp, brMantissa: mant };
+}
+rembs.forEach(rembParts);
 const sessions = new Map();
 const stats = { posts: 0, deletes: 0, patches: [], sessions: [] };
 let paused = false;
 
+// A STUN message (RFC 8489: type, length, magic cookie): its type (0x0001 a
+// Binding request, 0x0101 its success answer) and whether it has USE-CANDIDATE.
+function stunOf(m) {
+  if (m.length < 20 || m[0] > 3 || m.readUInt32BE(4) !== 0x2112a442)
+    return null;
+  let useCand = false;
+  for (let o = 20; o + 4 <= m.length; o += 4 + ((m.readUInt16BE(o + 2) + 3) & ~3))
+    useCand ||= m.readUInt16BE(o) === 0x0025;
+  return { type: m.readUInt16BE(0), useCand };
+}
+
+// The STUN a relay saw, both ways: {client: {requests, use_candidate, answers}, server: {...}}.
+function countStun(c, m) {
+  const x = stunOf(m);
+  if (x && x.type === 0x0001) {
+    c.requests++;
+    c.use_candidate += x.useCand ? 1 : 0;
+  } else if (x && x.type === 0x0101)
+    c.answers++;
+}
+
 // The UDP relay of one session: camrelay <-> front <-> back <-> werift.
 function makeProxy(st, pt) {
+  st.stun = { client: { requests: 0, use_candidate: 0, answers: 0 }, server: { requests: 0, use_candidate: 0,
+                                                                            answers: 0 } };
   const px = { front: dgram.createSocket("udp4"), back: dgram.createSocket("udp4"), client: null, target: null,
                dropped: 0, seen: new Set(), n: 0 };
   px.front.on("message", (m, r) => {
     px.client = r;
+    countStun(st.stun.client, m);
     if (paused || !px.target) return void px.dropped++;
     // RTP (not RTCP: its second byte is 200-206) of the video payload type
     if (dropEvery && m.length >= 12 && (m[0] & 0xc0) === 0x80 && (m[1] & 0x7f) === pt) {
@@ -65,6 +147,7 @@ function makeProxy(st, pt) {
     px.back.send(m, px.target.port, px.target.address);
   });
   px.back.on("message", (m) => {
+    countStun(st.stun.server, m);
     if (paused || !px.client) return void px.dropped++;
     px.front.send(m, px.client.port, px.client.address);
   });
@@ -123,7 +206,7 @@ async function answer(offer) {
     iceServers: [{ urls: "stun:127.0.0.1:9" }],
   });
   const st = { packets: 0, plis_sent: 0, restarts: 0, packets_at_restart: 0, trickled: [],
-               dropped_on_purpose: 0, dropped_seqs: [], resent_seen: 0 };
+               dropped_on_purpose: 0, dropped_seqs: [], resent_seen: 0, remb_sent: 0, remb_bps: [] };
   pc.onTrack.subscribe((track) => {
     track.onReceiveRtp.subscribe(async (rtp) => {
       st.packets++;
@@ -132,6 +215,20 @@ async function answer(offer) {
         const t = pc.getTransceivers()[0];
         await t.receiver.sendRtcpPLI(track.ssrc);
         st.plis_sent++;
+      }
+      const k = (st.packets - 200) / 50;
+      if (Number.isInteger(k) && k >= 0 && k < rembs.length) {
+        const t = pc.getTransceivers()[0];
+        const fb = new ReceiverEstimatedMaxBitrate({ senderSsrc: t.receiver.rtcpSsrc, mediaSsrc: 0, ssrcNum: 1,
+                                                     ssrcFeedbacks: [track.ssrc], ...rembParts(rembs[k]) });
+        const pkt = new RtcpPayloadSpecificFeedback({ feedback: fb });
+        // what goes on the wire (before SRTCP), read back here byte by byte
+        const w = pkt.serialize();
+        if (w[1] !== 206 || (w[0] & 0x1f) !== 15 || w.toString("latin1", 12, 16) !== "REMB")
+          throw new Error(`not a REMB: ${w.toString("hex")}`);
+        await t.receiver.dtlsTransport.sendRtcp([pkt]);
+        st.remb_sent++;
+        st.remb_bps.push((((w[17] & 3) << 16) | (w[18] << 8) | w[19]) * 2 ** (w[17] >> 2));
       }
     });
   });
@@ -184,6 +281,7 @@ const server = http.createServer((req, res) => {
         const id = randomUUID();
         s.etag = `"${id}-0"`;
         sessions.set(id, s);
+        s.st.answer = s.sdp;
         stats.sessions.push(s.st);
         res.writeHead(201, { "Content-Type": "application/sdp", Location: `${req.url}/${id}`, ETag: s.etag });
         return res.end(s.sdp);
