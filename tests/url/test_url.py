@@ -123,6 +123,37 @@ def receive_h264(sdp_text, out, frames=60):
     return dict(line.split("=", 1) for line in p.stdout.split() if "=" in line)
 
 
+def rtp_sink_remb(srv, sink_port):
+    """The RTP sink reads the receiver's RTCP (issue 17 item 2: a receiver
+    such as Janus asks for keyframes and reports REMB): a receiver on the
+    sink's port answers the sink's source address with a compound RR + REMB
+    (draft-alvestrand-rmcat-remb, 1,500,000 bit/s = mantissa 187500 << 3)
+    + PLI; /api/streams must show the REMB, the packets and the PLI."""
+    import struct
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", sink_port))
+    rx.settimeout(5)
+    try:
+        data, src = rx.recvfrom(2048)
+        media_ssrc = struct.unpack("!I", data[8:12])[0]
+        me = 0x1234ABCD
+        rr = struct.pack("!BBHI", 0x80, 201, 1, me)
+        remb = struct.pack("!BBHII4sBBH", 0x80 | 15, 206, 5, me, 0, b"REMB", 1, (3 << 2) | (187500 >> 16),
+                           187500 & 0xFFFF) + struct.pack("!I", media_ssrc)
+        pli = struct.pack("!BBHII", 0x80 | 1, 206, 2, me, media_ssrc)
+        before = srv.stream("cam")["rtp_sinks"][0]
+        rx.sendto(rr + remb + pli, src)
+    finally:
+        rx.close()
+    after = srv.wait_for("the RTP sink read the receiver's RTCP",
+                         lambda: (lambda r: r["rtcp_packets"] > before["rtcp_packets"] and r)(
+                             srv.stream("cam")["rtp_sinks"][0]), timeout=10)
+    print(f"rtp sink after RR+REMB+PLI from {src}: remb_bps {after['remb_bps']}, rtcp_packets "
+          f"{before['rtcp_packets']} -> {after['rtcp_packets']}, plis {before['plis']} -> {after['plis']}")
+    check(after["remb_bps"] == 1500000, f"the RTP sink shows the receiver's REMB: {after['remb_bps']} (sent 1500000)")
+    check(after["plis"] == before["plis"] + 1, f"and counts its PLI: {before['plis']} -> {after['plis']}")
+
+
 def test_sdp(exe, tmp):
     sdp = os.path.join(tmp, "bars.sdp")
     sender = Sender(sdp, free_udp_port() & ~1)
@@ -150,6 +181,7 @@ def test_sdp(exe, tmp):
             check("encoder x264" not in log, "camrelay opened x264 although the source is H.264:\n" + log)
             k = srv.stream("cam")["counters"]
             check(k["packets_encoded"] >= 30, f"packets passed through: {k}")
+            rtp_sink_remb(srv, sink_port)
 
             # Sender gone: reconnecting with placeholders; back: running.
             n0 = srv.stream("cam")["counters"]["frames_captured"]
