@@ -142,6 +142,17 @@ def cflags_san():
     return [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer"] if SAN else []
 
 
+def build_lib_test(env, tmp, name):
+    """tests/lib/NAME.c built against the installed library with pkg-config's
+    flags; its path, or None (a failed check) when it does not build."""
+    exe = os.path.join(tmp, name)
+    r = run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-g", *cflags_san(),
+             os.path.join(SRC, f"tests/lib/{name}.c"), "-o", exe, *pkg(env, "--cflags").split(),
+             *pkg(env, "--libs").split(), "-Wl,-rpath," + pkg(env, "--variable=libdir"), "-lpthread"])
+    check(r.returncode == 0, f"{name.replace('_', ' ')} builds with pkg-config's flags", r.stderr[-2000:])
+    return None if r.returncode else exe
+
+
 def build_c_example(env, tmp):
     exe = os.path.join(tmp, "pipeline_example")
     r = run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-g", *cflags_san(),
@@ -173,12 +184,8 @@ def mode_caps(env, prefix, tmp):
     with open(clip, "wb") as out:
         for part in parts:
             out.write(open(part, "rb").read())
-    exe = os.path.join(tmp, "caps_test")
-    r = run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-g", *cflags_san(),
-             os.path.join(SRC, "tests/lib/caps_test.c"), "-o", exe, *pkg(env, "--cflags").split(),
-             *pkg(env, "--libs").split(), "-Wl,-rpath," + pkg(env, "--variable=libdir"), "-lpthread"])
-    check(r.returncode == 0, "caps test builds with pkg-config's flags", r.stderr[-2000:])
-    if r.returncode:
+    exe = build_lib_test(env, tmp, "caps_test")
+    if not exe:
         return
     r = run([exe, clip], capture_output=False, env=env)
     check(r.returncode == 0, "caps test: caps announced before each size, and only on changes")
@@ -299,12 +306,8 @@ def mode_recover(env, prefix, tmp):
     sys.path.insert(0, os.path.join(SRC, "tests/webcam"))
     import ports
     import mjpeg_cam
-    exe = os.path.join(tmp, "recover_test")
-    r = run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-g", *cflags_san(),
-             os.path.join(SRC, "tests/lib/recover_test.c"), "-o", exe, *pkg(env, "--cflags").split(),
-             *pkg(env, "--libs").split(), "-Wl,-rpath," + pkg(env, "--variable=libdir")])
-    check(r.returncode == 0, "recover test builds with pkg-config's flags", r.stderr[-2000:])
-    if r.returncode:
+    exe = build_lib_test(env, tmp, "recover_test")
+    if not exe:
         return
     port = ports.free_port()
     cam = mjpeg_cam.MjpegCamera(port, 320, 240, 10).start()
