@@ -7,6 +7,9 @@ camrelay captures it from the other.
 
 Checks: `camrelay list` shows the loopback's capture devices; the tone
 arrives (ffmpeg records camrelay's /sdp/<stream>; spectrum peak at the tone);
+over WHEP, aiortc (tests/webrtc/whep_client.py) decodes its Opus with the
+spectrum's peak at the tone, and headless Chromium in the guest reports
+totalSamplesReceived growing with real samples and audioLevel > 0;
 the card's clock set 3 % fast, then 3 % slow (snd-aloop's PCM Rate Shift):
 the samples camrelay drops or skips (counters) are that share of the time
 and its timestamps stay within a block of the clock (no growing delay);
@@ -36,6 +39,9 @@ TALK_TONE = 660
 CAP = "plughw:CARD=Loopback,DEV=1"
 PLAY = "hw:CARD=Loopback,DEV=0"
 failures = []
+# CAMRELAY_ALSA_VM_PARTS=whep (passed into the guest by run-in-vm): only the
+# tone and its WHEP viewers, for working on them (~1.5 min instead of ~5).
+PARTS = os.environ.get("CAMRELAY_ALSA_VM_PARTS", "all")
 
 
 def check(cond, what):
@@ -206,6 +212,158 @@ def last_json(p, timeout=180, stdin=None):
     return json.loads(lines[-1]) if lines else {"error": err[-600:]}
 
 
+def guest_address():
+    """aiortc offers no candidate on 127.0.0.1 (nor does Chromium gather
+    one), and the guest has no other address: a dummy interface with one
+    (192.0.2.0/24 is for documentation). Set up once per boot."""
+    if os.path.exists("/sys/class/net/crtalk0"):
+        return
+    sh("modprobe", "dummy")
+    r = sh("ip", "link", "add", "crtalk0", "type", "dummy")
+    r = r if r.returncode else sh("ip", "addr", "add", "192.0.2.9/24", "dev", "crtalk0")
+    r = r if r.returncode else sh("ip", "link", "set", "crtalk0", "up")
+    check(r.returncode == 0, "an address for WebRTC viewers on a dummy interface (%s)" % r.stderr.strip())
+
+
+def viewer_audio_sent(cr, viewer):
+    try:
+        with urllib.request.urlopen(cr.base + "/api/webrtc", timeout=30) as r:
+            for v in json.load(r).get("viewers", []):
+                if v.get("id") == viewer:
+                    return v.get("audio_packets_sent")
+    except OSError:
+        pass
+    return None
+
+
+def whep_aiortc(cr):
+    """The captured tone over WHEP to aiortc (tests/webrtc/whep_client.py,
+    as in webrtc-aiortc-audio): Opus decoded, the spectrum of its last 3 s
+    peaks at the tone played into the loopback."""
+    guest_address()
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "..", "webrtc", "whep_client.py"),
+                          cr.base + "/whep/cam", "--audio", "--seconds", "8", "--min-audio-frames", "200",
+                          "--first-frame-wait", "180", "--keep-session"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first, s, sent = {}, {}, None
+    try:
+        first = json.loads(p.stdout.readline() or "{}")  # after >= 8 s of media and 200 audio frames
+        sent = viewer_audio_sent(cr, first.get("viewer"))
+        s = last_json(p, timeout=300, stdin="\n\n")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    s.pop("audio_payload_md5", None)
+    print("     aiortc over WHEP: %s; server sent %s Opus packets" % (json.dumps(s), sent))
+    check("error" not in s and s.get("audio_in_answer"), "aiortc's WHEP offer with audio is answered with audio (%s)"
+          % s.get("error", ""))
+    # Under TCG aiortc decodes fewer than 50 a second: counted, not timed
+    # (it goes on until 200); >= 3 s of frames, what the spectrum reads.
+    check(s.get("audio_frames", 0) >= 150, "aiortc decoded >= 150 Opus frames (%s; %s of the %s the server had sent)"
+          % (s.get("audio_frames"), first.get("audio_frames"), sent))
+    check(abs(s.get("audio_tone_hz", 0) - TONE) <= 3, "aiortc's decoded spectrum peaks at the %d Hz played into the "
+          "loopback (%s Hz)" % (TONE, s.get("audio_tone_hz")))
+    check(-33 < s.get("audio_dbfs", -100) < -21, "at about the level played, -27.1 dBFS (%s)" % s.get("audio_dbfs"))
+
+
+def whep_chromium(cr, play):
+    """The captured tone over WHEP to headless Chromium in the guest
+    (tests/webrtc/chromium_whep.py's page, as in webrtc-chromium-audio): its
+    getStats() shows Opus arriving, totalSamplesReceived growing with real
+    (not concealed) samples, and audioLevel > 0 -- at the tone's level:
+    Chromium reports 3.05e-05 (one LSB) for digital silence, so "> 0" alone
+    holds without the tone. Then the player stops and the level must fall to
+    silence's. Under TCG Chromium is slow to start and to connect: waited
+    for, not timed. --disable-audio-output: Chromium's own fake output, paced
+    by its clock (not the loopback, card 0 here; ALSA's null device would
+    pull samples as fast as it can)."""
+    sys.path.insert(0, os.path.join(HERE, "..", "webrtc"))
+    import chromium_whep
+    guest_address()
+    profile = tempfile.mkdtemp(prefix="cr-chromium-")
+    t0 = time.monotonic()
+    try:
+        proc, ws = chromium_whep.start_chromium(19222, profile, ["--autoplay-policy=no-user-gesture-required",
+                                                                 "--disable-audio-output"], wait=180)
+    except RuntimeError as e:
+        check(False, "chromium starts in the guest (%s)" % e)
+        return
+    try:
+        cdp = chromium_whep.Cdp(ws)
+        cdp.ws.settimeout(180)
+        cdp.call("Page.navigate", url=cr.base + "/api/webrtc")
+        time.sleep(2)
+        r = cdp.evaluate(chromium_whep.JS_START % {"url": json.dumps(cr.base + "/whep/cam"), "name": '"cam"',
+                                                   "audio": "true"}) or {}
+        print("     chromium (started in %.1f s): %s" % (time.monotonic() - t0, json.dumps(r)))
+        check("error" not in r, "chromium's WHEP offer is answered (%s)" % r.get("error"))
+        if "error" in r:
+            return
+        stats, t1 = {}, time.monotonic()
+        while time.monotonic() - t1 < 150:
+            stats = cdp.evaluate(chromium_whep.JS_STATS % {"name": '"cam"'}) or {}
+            a = stats.get("audio") or {}
+            # Under TCG playout (the samples pulled) may start well after the packets.
+            if stats.get("state") == "connected" and a.get("packetsReceived", 0) >= 50 and \
+                    a.get("totalSamplesReceived", 0) > 0:
+                break
+            time.sleep(2)
+        print("     chromium: %s after %.1f s, audio %s" % (stats.get("state"), time.monotonic() - t1,
+                                                           json.dumps(stats.get("audio"))))
+        # Read each second until 1 s of real (not concealed) samples has been
+        # played out, at least 5 s: under TCG Chromium's playout runs far
+        # behind at times (counted, not timed; 90 s at most).
+        a0, levels, t1 = stats.get("audio") or {}, [], time.monotonic()
+        real = (lambda a: a.get("totalSamplesReceived", 0) - a.get("concealedSamples", 0))
+        while time.monotonic() - t1 < 90:
+            time.sleep(1)
+            st = cdp.evaluate(chromium_whep.JS_STATS % {"name": '"cam"'}) or {}
+            a1 = st.get("audio") or {}
+            levels.append(a1.get("audioLevel"))
+            if len(levels) >= 5 and real(a1) - real(a0) >= 48000:
+                break
+        sent = viewer_audio_sent(cr, r.get("viewer"))
+        el = cdp.evaluate("(() => { const a = document.querySelector('audio'); return a ? {paused: a.paused, "
+                          "readyState: a.readyState, currentTime: a.currentTime} : null; })()")
+        print("     chromium audio %.1f s later: %s; audioLevel each second %s; server sent %s Opus packets; "
+              "video frames decoded %s; <audio> %s" % (time.monotonic() - t1, json.dumps(a1), levels, sent, st.get("framesDecoded"), el))
+        check(st.get("state") == "connected" and a1.get("codec", "").lower() == "audio/opus",
+              "chromium connected and receives Opus (%s, %s)" % (st.get("state"), a1.get("codec")))
+        grew = a1.get("totalSamplesReceived", 0) - a0.get("totalSamplesReceived", 0)
+        concealed = a1.get("concealedSamples", 0) - a0.get("concealedSamples", 0)
+        check(a0.get("totalSamplesReceived", 0) > 0 and grew - concealed >= 48000 and
+              a1.get("packetsReceived", 0) > a0.get("packetsReceived", 0),
+              "totalSamplesReceived grows (%s -> %s, %d of them concealed) and packets arrive (%s -> %s)"
+              % (a0.get("totalSamplesReceived"), a1.get("totalSamplesReceived"), concealed,
+                 a0.get("packetsReceived"), a1.get("packetsReceived")))
+        # The tone's peak is 1/16 (-24 dBFS); 0.01 is -40 dBFS.
+        check(max(l or 0 for l in levels) > 0.01 and (a1.get("totalAudioEnergy") or 0) >
+              (a0.get("totalAudioEnergy") or 0), "audioLevel > 0 at the tone's level (> 0.01: %s), totalAudioEnergy "
+              "grows (%s -> %s)" % (["%.4g" % (l or 0) for l in levels], a0.get("totalAudioEnergy"),
+                                    a1.get("totalAudioEnergy")))
+        # The level is the loopback's: with the player stopped it falls.
+        play.terminate()
+        play.wait(timeout=10)
+        t1, level = time.monotonic(), None
+        while time.monotonic() - t1 < 30:
+            time.sleep(1)
+            level = ((cdp.evaluate(chromium_whep.JS_STATS % {"name": '"cam"'}) or {}).get("audio") or {}).get(
+                "audioLevel")
+            if level is not None and level < 0.001:
+                break
+        print("     player stopped: chromium audioLevel %s after %.1f s" % (level, time.monotonic() - t1))
+        check(level is not None and level < 0.001, "with the player stopped chromium's audioLevel falls to "
+              "silence's (< 0.001: %s)" % level)
+        if r.get("location"):
+            req = urllib.request.Request(cr.base + r["location"], method="DELETE")
+            urllib.request.urlopen(req, timeout=30).read()
+    except Exception as e:  # the DevTools socket's timeout, a JS error: a failure, not a crash
+        check(False, "chromium in the guest answers (%s)" % e)
+    finally:
+        chromium_whep.stop_chromium(proc, profile)
+
+
 def intercom(camrelay):
     """Talk-back: aiortc's tone played by camrelay into the loopback's
     playback side, recorded by arecord from its capture side."""
@@ -219,11 +377,7 @@ def intercom(camrelay):
     # closes ICE ("Consent to send expired"), stops answering camrelay's
     # checks, and camrelay drops it 30 s later (reproduced on the host with
     # aiortc held to 4 % of a CPU). Hence the second talker below asks early.
-    sh("modprobe", "dummy")
-    r = sh("ip", "link", "add", "crtalk0", "type", "dummy")
-    r = r if r.returncode else sh("ip", "addr", "add", "192.0.2.9/24", "dev", "crtalk0")
-    r = r if r.returncode else sh("ip", "link", "set", "crtalk0", "up")
-    check(r.returncode == 0, "an address for aiortc on a dummy interface (%s)" % r.stderr.strip())
+    guest_address()
     raw = os.path.join(tempfile.mkdtemp(prefix="cr-talk-"), "heard.raw")
     rec = subprocess.Popen(["arecord", "-q", "-D", CAP.replace("plughw", "hw"), "-f", "S16_LE", "-r", "48000", "-c",
                             "1", "-t", "raw", raw], stderr=subprocess.PIPE, text=True)
@@ -310,8 +464,7 @@ def unbind(on):
         f.write("snd_aloop.0")
 
 
-def main():
-    camrelay = sys.argv[1]
+def run(camrelay):
     r = sh("modprobe", "snd-aloop", "pcm_substreams=1")
     check(r.returncode == 0, "snd-aloop loaded (%s)" % r.stderr.strip())
     time.sleep(0.5)
@@ -342,9 +495,14 @@ def main():
               % a.get("level_dbfs"))
         lat = a.get("latency_ms", {}).get("p50", 0)
         print("     capture -> sent latency p50 %.1f ms (20 ms block + 10 ms period + encode)" % lat)
+        whep_aiortc(cr)
+        whep_chromium(cr, play)  # stops the player
+        if play.poll() is None:  # unless Chromium failed first
+            play.terminate()
+            play.wait(timeout=10)
+        if PARTS != "all":
+            return
         # Drift: the card's clock against the system's.
-        play.terminate()
-        play.wait(timeout=10)
         play = card_player()
         drift(cr)
 
@@ -445,7 +603,11 @@ def main():
         play.terminate()
         play.wait(timeout=10)
     intercom(camrelay)
-    print("%d failure(s)" % len(failures))
+
+
+def main():
+    run(sys.argv[1])
+    print("%d failure(s)%s" % (len(failures), "" if PARTS == "all" else " (only the parts: %s)" % PARTS))
     sys.exit(1 if failures else 0)
 
 
