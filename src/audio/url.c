@@ -7,11 +7,16 @@
  * as the source sent them (RFC 7587 carries any Opus packet; its RTP clock
  * is 48 kHz whatever was encoded), no decoder, no encoder, and the
  * configured rate, channels and bitrate do not apply to it. A G.711 track
- * (PCMU/PCMA, 8 kHz mono) or an AAC track with its AudioSpecificConfig
- * (libavformat's extradata: Matroska, MP4, RTSP mpeg4-generic; not ADTS)
- * is passed through to the outputs that take it (plain RTP, RTSP) and
- * also decoded here (read_decoded) for the stage to encode to Opus for the
- * others (WebRTC): each packet read is handed out, then decoded.
+ * (PCMU/PCMA, 8 kHz mono) or an AAC track is passed through to the outputs
+ * that take it (plain RTP, RTSP) and also decoded here (read_decoded) for
+ * the stage to encode to Opus for the others (WebRTC): each packet read is
+ * handed out, then decoded. AAC goes out as raw access units with its
+ * AudioSpecificConfig (RFC 3640): Matroska, MP4 and RTSP mpeg4-generic give
+ * both (libavformat's extradata); ADTS (MPEG-TS, raw .aac, no extradata)
+ * is unwrapped by libavcodec's aac_adtstoasc bitstream filter, whose first
+ * packet carries the AudioSpecificConfig (open reads that packet, so the
+ * SDP has it from the start); an ADTS frame of more than one access unit
+ * is skipped.
  *
  * Time: the first decoded sample is anchored to CLOCK_MONOTONIC at its
  * arrival. A file (and an http(s) URL) then plays at its own pace: each
@@ -33,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavcodec/adts_parser.h>
 #include <libavcodec/avcodec.h>
+#include <libavcodec/bsf.h>
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 #include <libavutil/opt.h>
@@ -53,6 +60,7 @@ struct _aurl_s {
 	AVAudioFifo *fifo;
 	AVPacket *pkt;
 	AVFrame *frame;
+	AVBSFContext *adts; /* AAC in ADTS frames: aac_adtstoasc, their raw access units */
 	int aidx;
 	int64_t deadline_ns;
 	int64_t anchor_ns;  /* CLOCK_MONOTONIC of sample 0; 0 until the first */
@@ -115,6 +123,7 @@ static void _url_close(struct cr_audio_source_s *src)
 	if (!u)
 		return;
 	avcodec_free_context(&u->dec);
+	av_bsf_free(&u->adts);
 	swr_free(&u->swr);
 	if (u->fifo)
 		av_audio_fifo_free(u->fifo);
@@ -126,8 +135,8 @@ static void _url_close(struct cr_audio_source_s *src)
 }
 
 /* Whether the track is G.711 or AAC that RTP can carry as it is (RFC 3551:
- * PCMU/PCMA at 8 kHz mono; RFC 3640: AAC whose AudioSpecificConfig
- * libavformat has, so its packets are raw access units): src->coded. */
+ * PCMU/PCMA at 8 kHz mono; RFC 3640: AAC whose AudioSpecificConfig is in
+ * par, so its packets are raw access units): src->coded. */
 static bool _native(struct cr_audio_source_s *src, struct _aurl_s *u, const AVCodecParameters *par)
 {
 	int ch = par->ch_layout.nb_channels;
@@ -147,6 +156,74 @@ static bool _native(struct cr_audio_source_s *src, struct _aurl_s *u, const AVCo
 	}
 	src->passthrough = true;
 	return true;
+}
+
+/* u->pkt, an ADTS frame of the track, as its raw access unit (through
+ * u->adts): 0, or <0 for a frame that cannot be passed on (damaged, or more
+ * than one access unit in it), u->pkt then empty or the frame. */
+static int _adts_unwrap(struct _aurl_s *u)
+{
+	uint32_t samples = 0;
+	uint8_t aus = 0;
+	if (u->pkt->size < AV_AAC_ADTS_HEADER_SIZE || av_adts_header_parse(u->pkt->data, &samples, &aus) < 0 ||
+	    aus != 1)
+		return AVERROR_INVALIDDATA;
+	int r = av_bsf_send_packet(u->adts, u->pkt);
+	return r < 0 ? r : av_bsf_receive_packet(u->adts, u->pkt);
+}
+
+/* AAC without an AudioSpecificConfig (ADTS): starts aac_adtstoasc and reads
+ * the track up to its first frame, left pending in u->pkt as a raw access
+ * unit; *asc: par with the AudioSpecificConfig that frame gave (NULL when
+ * no frame of the first few could be unwrapped: the track is then decoded
+ * and encoded). <0: the read failed. */
+static int _adts_open(struct cr_audio_source_s *src, struct _aurl_s *u, const AVStream *st, AVCodecParameters **asc)
+{
+	*asc = NULL;
+	const AVBitStreamFilter *f = av_bsf_get_by_name("aac_adtstoasc");
+	int r;
+	if (!f || av_bsf_alloc(f, &u->adts) < 0 || avcodec_parameters_copy(u->adts->par_in, st->codecpar) < 0)
+		return _fail(src, AVERROR(ENOMEM), "opening its ADTS filter");
+	u->adts->time_base_in = st->time_base;
+	if ((r = av_bsf_init(u->adts)) < 0)
+		return _fail(src, r, "opening its ADTS filter");
+	for (int tries = 0; tries < 8;) {
+		u->deadline_ns = cr_now_ns() + _TIMEOUT_NS;
+		if ((r = av_read_frame(u->fmt, u->pkt)) < 0)
+			return _fail(src, r, "reading");
+		if (u->pkt->stream_index != u->aidx) {
+			av_packet_unref(u->pkt);
+			continue;
+		}
+		tries++;
+		u->arrival_ns = cr_now_ns();
+		if (_adts_unwrap(u) < 0) {
+			av_packet_unref(u->pkt);
+			continue;
+		}
+		/* The AudioSpecificConfig: side data of the first packet out
+		 * (libavcodec 59, Debian 12), or the filter's output parameters
+		 * (the brief's and older libavcodec's way; either is taken). */
+		size_t len = 0;
+		const uint8_t *cfg = av_packet_get_side_data(u->pkt, AV_PKT_DATA_NEW_EXTRADATA, &len);
+		if (!cfg && u->adts->par_out->extradata) {
+			cfg = u->adts->par_out->extradata;
+			len = (size_t)u->adts->par_out->extradata_size;
+		}
+		if (!cfg || len < 2 || !(*asc = avcodec_parameters_alloc()) ||
+		    avcodec_parameters_copy(*asc, st->codecpar) < 0 ||
+		    !((*asc)->extradata = av_mallocz(len + AV_INPUT_BUFFER_PADDING_SIZE))) {
+			avcodec_parameters_free(asc);
+			av_packet_unref(u->pkt);
+			break;
+		}
+		memcpy((*asc)->extradata, cfg, len);
+		(*asc)->extradata_size = (int)len;
+		u->pending = true;
+		return 0;
+	}
+	av_bsf_free(&u->adts);
+	return 0;
 }
 
 static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
@@ -181,6 +258,13 @@ static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 	char url[100];
 	cr_url_shown(src->cfg->device, url, sizeof(url));
 	const AVCodecParameters *par = u->fmt->streams[u->aidx]->codecpar;
+	AVCodecParameters *asc = NULL;
+	if (par->codec_id == AV_CODEC_ID_AAC && par->extradata_size < 2) {
+		if ((r = _adts_open(src, u, u->fmt->streams[u->aidx], &asc)) < 0)
+			return r;
+		if (asc)
+			par = asc;
+	}
 	if (par->codec_id == AV_CODEC_ID_OPUS) {
 		src->passthrough = true;
 		src->coded = (struct cr_audio_format_s){.codec = CR_AUDIO_OPUS, .clock_rate = 48000,
@@ -191,11 +275,22 @@ static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 	if (_native(src, u, par)) {
 		u->dec = avcodec_alloc_context3(codec);
 		if (!u->dec || avcodec_parameters_to_context(u->dec, par) < 0 ||
-		    (r = avcodec_open2(u->dec, codec, NULL)) < 0)
+		    (r = avcodec_open2(u->dec, codec, NULL)) < 0) {
+			avcodec_parameters_free(&asc);
 			return _fail(src, u->dec ? r : AVERROR(ENOMEM), "opening its audio decoder");
-		snprintf(src->device_path, sizeof(src->device_path), "%.99s (%s, passed through)", url,
-			 cr_audio_codec_name(src->coded.codec));
+		}
+		avcodec_parameters_free(&asc);
+		snprintf(src->device_path, sizeof(src->device_path), "%.99s (%s%s, passed through)", url,
+			 cr_audio_codec_name(src->coded.codec), u->adts ? " from ADTS" : "");
 		return 0;
+	}
+	/* Not passed through (asc is NULL: an ADTS track without a frame to
+	 * unwrap is decoded from its ADTS frames like any other track). */
+	if (u->adts || asc) {
+		avcodec_parameters_free(&asc);
+		av_bsf_free(&u->adts);
+		av_packet_unref(u->pkt);
+		u->pending = false;
 	}
 	u->dec = avcodec_alloc_context3(codec);
 	if (!u->dec || avcodec_parameters_to_context(u->dec, u->fmt->streams[u->aidx]->codecpar) < 0 ||
@@ -214,24 +309,23 @@ static int _url_open(struct cr_audio_source_s *src)
 	}
 	src->priv = u;
 	src->passthrough = false;
+	if (!(u->pkt = av_packet_alloc())) {
+		_url_close(src);
+		snprintf(src->error, sizeof(src->error), "out of memory");
+		return -ENOMEM;
+	}
 	int rc = _open_input(src, u);
 	if (rc < 0) {
 		_url_close(src);
 		return rc;
 	}
-	if (src->passthrough && src->coded.codec == CR_AUDIO_OPUS) {
-		if (!(u->pkt = av_packet_alloc())) {
-			_url_close(src);
-			return _fail(src, AVERROR(ENOMEM), "opening");
-		}
+	if (src->passthrough && src->coded.codec == CR_AUDIO_OPUS)
 		return 0;
-	}
 	AVChannelLayout out;
 	av_channel_layout_default(&out, src->cfg->channels);
-	u->pkt = av_packet_alloc();
 	u->frame = av_frame_alloc();
 	u->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_S16, src->cfg->channels, src->frames * 4);
-	if (!u->pkt || !u->frame || !u->fifo ||
+	if (!u->frame || !u->fifo ||
 	    swr_alloc_set_opts2(&u->swr, &out, AV_SAMPLE_FMT_S16, src->cfg->rate, &u->dec->ch_layout,
 				u->dec->sample_fmt, u->dec->sample_rate, 0, NULL) < 0 ||
 	    swr_init(u->swr) < 0) {
@@ -345,7 +439,7 @@ static int _duration(const struct cr_audio_source_s *src, const struct _aurl_s *
 	case CR_AUDIO_PCMU:
 	case CR_AUDIO_PCMA:
 		return u->pkt->size;
-	case CR_AUDIO_AAC: /* ADTS (0xFFF sync) would need its header taken off: not passed on */
+	case CR_AUDIO_AAC: /* ADTS (0xFFF sync) with extradata too: not passed on (u->adts unwraps it without) */
 		return u->pkt->size >= 2 && u->pkt->data[0] == 0xff && (u->pkt->data[1] & 0xf0) == 0xf0
 			       ? 0
 			       : u->frame_size;
@@ -366,7 +460,8 @@ static int _url_read_coded(struct cr_audio_source_s *src, uint8_t *buf, size_t c
 		if (r < 0)
 			return _fail(src, r, "reading");
 		u->arrival_ns = cr_now_ns();
-		n = u->pkt->stream_index == u->aidx && u->pkt->size > 0 && (size_t)u->pkt->size <= cap
+		n = u->pkt->stream_index == u->aidx && (!u->adts || _adts_unwrap(u) == 0) && u->pkt->size > 0 &&
+			    (size_t)u->pkt->size <= cap
 			    ? _duration(src, u)
 			    : 0;
 		if (n <= 0) { /* another track's, damaged or too big: skipped */
@@ -374,9 +469,14 @@ static int _url_read_coded(struct cr_audio_source_s *src, uint8_t *buf, size_t c
 			continue;
 		}
 		u->pending = true;
-		if (!u->anchor_ns)
-			u->anchor_ns = cr_now_ns();
 	}
+	if ((size_t)u->pkt->size > cap) { /* the one open read (ADTS): too big, skipped */
+		av_packet_unref(u->pkt);
+		u->pending = false;
+		return 0;
+	}
+	if (!u->anchor_ns) /* the first packet's arrival (read here, or by open for ADTS) */
+		u->anchor_ns = u->arrival_ns;
 	n = _duration(src, u);
 	if (_pace(u, n, src->coded.clock_rate, ts_ns, timeout_ms) == 0)
 		return 0;

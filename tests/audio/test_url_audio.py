@@ -9,6 +9,11 @@ track, which is decoded, resampled and encoded to Opus like a capture.
          ffmpeg decodes 440 Hz from camrelay's SDP and over RTSP); WHEP
          viewers get it encoded to Opus (aiortc decodes 440 Hz)
   pcmu, pcma   the same for G.711 (RFC 3551, 8 kHz mono, 443 / 587 Hz)
+  adts   the same for AAC without an AudioSpecificConfig: an MPEG-TS file
+         (H.264 + a 740 Hz tone, AAC 48 kHz mono in ADTS frames), whose
+         frames camrelay unwraps (libavcodec's aac_adtstoasc): every access
+         unit received is one of those ffmpeg's own -bsf:a aac_adtstoasc
+         gives (the ADTS frame without its 7-byte header), 0 encoded frames
   relay  rtsp://viewer:s3cret@(this camrelay)/cam, whose audio is the 523 Hz
          test tone in Opus (RTSP's trackID=1): passed through, 523 Hz
          out; /api/streams shows the URL without the credentials
@@ -42,15 +47,22 @@ def make_files(d):
     mute = os.path.join(d, "mute.mkv")
     opus = os.path.join(d, "opus.mkv")
     pcmu, pcma = os.path.join(d, "pcmu.mkv"), os.path.join(d, "pcma.mkv")
-    for path, audio in ((tone, "aac"), (mute, None), (opus, "libopus"), (pcmu, "pcm_mulaw"), (pcma, "pcm_alaw")):
-        # The files with audio do not end (and reopen, silence meanwhile) while the test runs.
-        secs, video = {"aac": (60, "320x240:rate=10"), "libopus": (90, "160x120:rate=10")}.get(
+    adts, adts_ref = os.path.join(d, "adts.ts"), os.path.join(d, "adts-asc.mkv")
+    for path, audio in ((tone, "aac"), (mute, None), (opus, "libopus"), (pcmu, "pcm_mulaw"), (pcma, "pcm_alaw"),
+                        (adts, "adts")):
+        # The files with audio do not end (and reopen, silence meanwhile) while the test runs: the
+        # pass-through counters are read ~65 s after the start under load (a 60 s file had looped).
+        secs, video = {"aac": (90, "320x240:rate=10"), "libopus": (90, "160x120:rate=10"),
+                       "adts": (90, "160x120:rate=10")}.get(
             audio, (90, "160x120:rate=10") if audio else (8, "320x240:rate=30"))
         cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
                "testsrc2=size=%s:duration=%d" % (video, secs)]
         if audio == "aac":
             cmd += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=%d" % secs, "-ac", "2",
                     "-c:a", "aac"]
+        elif audio == "adts":  # MPEG-TS carries AAC in ADTS frames, no AudioSpecificConfig
+            cmd += ["-f", "lavfi", "-i", "sine=frequency=740:sample_rate=48000:duration=%d" % secs, "-c:a", "aac",
+                    "-f", "mpegts"]
         elif audio and audio.startswith("pcm_"):  # 20 ms packets of 8 kHz mono G.711
             cmd += ["-f", "lavfi", "-i", "sine=frequency=%d:sample_rate=8000:duration=%d:samples_per_frame=160" % (
                 443 if audio == "pcm_mulaw" else 587, secs), "-c:a", audio]
@@ -60,7 +72,11 @@ def make_files(d):
         cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p", "-y", path]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         check(p.returncode == 0, "ffmpeg made %s (%s)" % (os.path.basename(path), p.stderr[-200:]))
-    return tone, mute, opus, pcmu, pcma
+    # The ADTS file's access units as ffmpeg's own bitstream filter gives them.
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", adts, "-map", "0:a", "-c", "copy",
+                        "-bsf:a", "aac_adtstoasc", "-y", adts_ref], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "ffmpeg -bsf:a aac_adtstoasc made %s (%s)" % (os.path.basename(adts_ref), p.stderr[-200:]))
+    return tone, mute, opus, pcmu, pcma, adts, adts_ref
 
 
 def tone_hz(path):
@@ -85,16 +101,23 @@ def packet_hashes(path):
 
 # name: (file's codec as ffprobe names it, what the plain RTP SDP says, tone Hz)
 PASS = {"opus": ("opus", "opus/48000/2", 660), "file": ("aac", "mpeg4-generic/44100/2", 440),
-        "pcmu": ("pcm_mulaw", "RTP/AVP 0", 443), "pcma": ("pcm_alaw", "RTP/AVP 8", 587)}
+        "pcmu": ("pcm_mulaw", "RTP/AVP 0", 443), "pcma": ("pcm_alaw", "RTP/AVP 8", 587),
+        "adts": ("aac", "mpeg4-generic/48000/1", 740)}
 
 
-def check_passthrough(base, d, files, rtsp):
+def check_passthrough(base, d, files, rtsp, refs):
     """Each stream's packets reach RTP and RTSP viewers as the file has them
-    (ffmpeg records all eight at once), then WHEP viewers get Opus."""
+    (ffmpeg records all ten at once; refs: a file's packets as they must
+    arrive, when not as the file has them), then WHEP viewers get Opus."""
     src, recs, procs = {}, {}, []
     for name, path in files.items():
         codec, marker, _ = PASS[name]
-        src[name] = set(packet_hashes(path))
+        src[name] = set(packet_hashes(refs.get(name, path)))
+        if name in refs:  # not the file's own packets (ADTS frames): none of those may arrive
+            own = set(packet_hashes(path))
+            check(len(src[name]) >= 100 and not own & src[name],
+                  "%s: the file has %d ADTS frames, the reference %d access units, none alike" % (
+                      name, len(own), len(src[name])))
         with urllib.request.urlopen(base + "/sdp/" + name, timeout=10) as r:
             sdp = r.read().decode()
         check(marker in sdp, "%s: the plain RTP SDP offers %s (%s)" % (
@@ -124,7 +147,7 @@ def check_passthrough(base, d, files, rtsp):
     for name in files:
         a, c = st[name], st[name].get("counters", {})
         print("     %s audio: %s" % (name, json.dumps(a)))
-        check(a.get("passthrough") is True and a.get("passthrough_codec") == ("aac" if name == "file" else name) and
+        check(a.get("passthrough") is True and a.get("passthrough_codec") == {"file": "aac", "adts": "aac"}.get(name, name) and
               "passed through" in a.get("device", "") and c.get("encoded_frames") == 0 and
               c.get("passthrough_packets", 0) >= 100,
               "%s: passed through (%s): %s encoded frames, %s passed-through packets" % (
@@ -184,9 +207,10 @@ def record(base, stream, d):
 def main():
     camrelay = sys.argv[1]
     d = tempfile.mkdtemp(prefix="camrelay-urlaudio-")
-    tone, mute, opus, pcmu, pcma = make_files(d)
+    tone, mute, opus, pcmu, pcma, adts, adts_ref = make_files(d)
     http, rtsp = free_port(), free_port()
-    ports = {s: free_udp_quad() for s in ("file", "relay", "mute", "opus", "pcmu", "pcma")}
+    names = ("file", "relay", "mute", "opus", "pcmu", "pcma", "adts")
+    ports = {s: free_udp_quad() for s in names}
     cfg = os.path.join(d, "camrelay.toml")
     t = """[http]
 listen = "127.0.0.1:%d"
@@ -223,8 +247,12 @@ loop = true
 [[stream.pcma.sources]]
 file = "%s"
 loop = true
-""" % (http, free_port(), rtsp, tone, rtsp, mute, opus, pcmu, pcma)
-    for s in ("file", "relay", "mute", "opus", "pcmu", "pcma"):
+[stream.adts]
+[[stream.adts.sources]]
+file = "%s"
+loop = true
+""" % (http, free_port(), rtsp, tone, rtsp, mute, opus, pcmu, pcma, adts)
+    for s in names:
         t += '[stream.%s.audio]\nbackend = "url"\n[[stream.%s.sinks]]\ntype = "rtp"\naddress = "127.0.0.1:%d"\n' % (
             s, s, ports[s])
     with open(cfg, "w") as f:
@@ -271,7 +299,8 @@ loop = true
               "mute: 'has no audio stream', silence sent meanwhile")
         with urllib.request.urlopen(base + "/snapshot/mute", timeout=10) as r:
             check(r.read(3) == b"\xff\xd8\xff", "mute: its video runs (a snapshot)")
-        check_passthrough(base, d, {"opus": opus, "file": tone, "pcmu": pcmu, "pcma": pcma}, rtsp)
+        check_passthrough(base, d, {"opus": opus, "file": tone, "pcmu": pcmu, "pcma": pcma, "adts": adts}, rtsp,
+                          {"adts": adts_ref})
     finally:
         stop(srv)
         log.seek(0)
