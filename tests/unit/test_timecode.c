@@ -195,10 +195,7 @@ int main(int argc, char **argv)
 			if (only && strcmp(only, formats[fi].ff) != 0)
 				continue;
 			int w = sizes[si][0], h = sizes[si][1];
-			/* every format at 640x480 and 1280x720; every size in I420 and YUYV */
-			if ((si == 0 || si == 3) && formats[fi].fmt != CR_PIXFMT_YUV420 &&
-			    formats[fi].fmt != CR_PIXFMT_YUYV)
-				continue;
+			/* every format at every size; the scaled pass in I420 and YUYV */
 			_run((int)fi, w, h, 3, JPEG, w, h, "jpeg-q50");
 			_run((int)fi, w, h, 15, H264, w, h, "h264-300k");
 			if (w > 320 && (formats[fi].fmt == CR_PIXFMT_YUV420 || formats[fi].fmt == CR_PIXFMT_YUYV))
