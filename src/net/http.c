@@ -157,7 +157,8 @@ static void _stream_route(struct cr_http_s *h, struct evhttp_request *req, const
 	int i = cr_http_stream_index(h, name);
 	if (i < 0)
 		_no_stream(h, req, name);
-	else if (!_may(h, req, i, CR_RIGHT_VIEW)) {
+	else if (fn == cr_http_page ? !cr_http_allowed_page(h->cfg, req, cr_stream_name(h->streams[i]), CR_RIGHT_VIEW)
+				    : !_may(h, req, i, CR_RIGHT_VIEW)) {
 		/* replied */
 	} else if (!_is_get(req))
 		_bad_method(req, path, "GET, HEAD");
@@ -246,7 +247,7 @@ static void _route(struct evhttp_request *req, void *arg)
 			_bad_method(req, path, "GET, HEAD");
 		} else if (!act[0]) {
 			if (cr_http_rights(h->cfg, req, NULL, &rights) < 0)
-				cr_http_allowed(h->cfg, req, NULL, CR_RIGHT_VIEW); /* the 401 */
+				cr_http_allowed_page(h->cfg, req, NULL, CR_RIGHT_VIEW); /* the 401: a token form */
 			else
 				cr_http_page(h, req, -1);
 		} else if (strcmp(act, "stream") != 0 && strcmp(act, "snapshot") != 0) {

@@ -82,7 +82,41 @@ static const char *_right_name(unsigned need)
 	return need & CR_RIGHT_ADMIN ? "admin" : need & CR_RIGHT_CONTROL ? "control" : "view";
 }
 
-bool cr_http_allowed(const struct cr_config_s *cfg, struct evhttp_request *req, const char *stream, unsigned need)
+/* The 401 of the page's routes: a browser that opens / or /play/<stream>
+ * without a token gets a form that asks for it once (kept in the tab's
+ * sessionStorage, as the page keeps it) and opens the same URL with
+ * ?token=; nothing of the streams is in it. */
+static void _login_page(struct evhttp_request *req, const char *problem)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	evhttp_add_header(hdr, "Content-Type", "text/html; charset=utf-8");
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	if (b) {
+		evbuffer_add_printf(
+			b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>camrelay: token needed</title>\n"
+			   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\n<body>\n"
+			   "<form id=\"login\">This server needs a token: <input type=\"password\" "
+			   "autocomplete=\"current-password\" autofocus> <button>use it</button></form>\n<p class=\"why\">401 "
+			   "Unauthorized: ");
+		for (const char *c = problem; *c; c++) /* fixed texts of net/auth.c, escaped all the same */
+			evbuffer_add_printf(b, *c == '<' ? "&lt;" : *c == '&' ? "&amp;" : "%c", *c);
+		evbuffer_add_printf(
+			b, "</p>\n<script>\n'use strict';\nconst f = document.getElementById('login'), q = new URLSearchParams(location.search);\n"
+			   "const go = t => { q.set('token', t); location.replace(location.pathname + '?' + q); };\n"
+			   "const kept = sessionStorage.getItem('camrelay-token');\n"
+			   "if (kept && !q.has('token')) go(kept);\n"
+			   "f.onsubmit = e => { e.preventDefault(); const t = f.querySelector('input').value.trim();\n"
+			   "  if (t) { sessionStorage.setItem('camrelay-token', t); go(t); } };\n"
+			   "</script></body></html>\n");
+	}
+	evhttp_send_reply(req, 401, "Unauthorized", b);
+	if (b)
+		evbuffer_free(b);
+}
+
+static bool _allowed(const struct cr_config_s *cfg, struct evhttp_request *req, const char *stream, unsigned need,
+		     bool page)
 {
 	unsigned rights = 0;
 	int rc = cr_http_rights(cfg, req, stream, &rights);
@@ -96,7 +130,10 @@ bool cr_http_allowed(const struct cr_config_s *cfg, struct evhttp_request *req, 
 						     : "Bearer realm=\"camrelay\", error=\"invalid_token\"");
 		if (cfg->auth.n_accounts)
 			evhttp_add_header(hdr, "WWW-Authenticate", "Basic realm=\"camrelay\", charset=\"UTF-8\"");
-		_reply(req, 401, "Unauthorized", cr_auth_problem(rc));
+		if (page)
+			_login_page(req, cr_auth_problem(rc));
+		else
+			_reply(req, 401, "Unauthorized", cr_auth_problem(rc));
 		return false;
 	}
 	if (!cfg->auth.present)
@@ -109,6 +146,17 @@ bool cr_http_allowed(const struct cr_config_s *cfg, struct evhttp_request *req, 
 			 stream ? "\"" : "");
 	_reply(req, 403, "Forbidden", msg);
 	return false;
+}
+
+bool cr_http_allowed(const struct cr_config_s *cfg, struct evhttp_request *req, const char *stream, unsigned need)
+{
+	return _allowed(cfg, req, stream, need, false);
+}
+
+bool cr_http_allowed_page(const struct cr_config_s *cfg, struct evhttp_request *req, const char *stream,
+			  unsigned need)
+{
+	return _allowed(cfg, req, stream, need, true);
 }
 
 /* The host part of a Host header value ("[::1]:8080" → "::1"), or NULL. */

@@ -18,6 +18,10 @@ int cr_http_rights(const struct cr_config_s *cfg, struct evhttp_request *req, co
 /* True when req holds every right in need on stream; otherwise replies
  * 401 (with WWW-Authenticate) or 403 and returns false. */
 bool cr_http_allowed(const struct cr_config_s *cfg, struct evhttp_request *req, const char *stream, unsigned need);
+/* The same for the page (/ and /play/<stream>): its 401 is a small HTML form
+ * that asks for the token once and opens the URL again with ?token=. */
+bool cr_http_allowed_page(const struct cr_config_s *cfg, struct evhttp_request *req, const char *stream,
+			  unsigned need);
 /* True when the peer is a loopback address. */
 bool cr_http_peer_loopback(struct evhttp_request *req);
 /* False (after a 421 reply) when the Host header names a host this server

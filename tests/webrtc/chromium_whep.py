@@ -109,6 +109,7 @@ class Cdp:
     def __init__(self, ws_url):
         self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
         self.ids = itertools.count(1)
+        self.events = []  # what arrived between replies (Network.* once enabled), the last 10,000
 
     def call(self, method, **params):
         i = next(self.ids)
@@ -119,6 +120,9 @@ class Cdp:
                 if "error" in m:
                     raise RuntimeError("%s: %s" % (method, m["error"]))
                 return m["result"]
+            if "method" in m:
+                self.events.append(m)
+                del self.events[:-10000]
 
     def evaluate(self, js):
         r = self.call("Runtime.evaluate", expression=js, awaitPromise=True, returnByValue=True)
