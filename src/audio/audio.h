@@ -107,6 +107,7 @@ struct cr_audio_packet_s {
 	size_t size;
 	enum cr_audio_codec_e codec;
 	int clock_rate;        /* of ts: 48000 for Opus */
+	int channels;          /* interleaved in a G.711 packet (its RTP time counts bytes / channels) */
 	uint32_t ts;           /* cr_audio_rtp_ts_at(clock_rate) of the first sample's capture time */
 	int64_t ts_capture_ns; /* CLOCK_MONOTONIC at capture of the block */
 	bool talkspurt;        /* first after a gap or DTX silence: the RTP marker bit */

@@ -30,6 +30,8 @@ static void _deliver(const struct cr_audio_packet_s *p, void *opaque)
 	struct cr_audio_ring_slot_s *s = &q->slot[q->head % CR_AUDIO_RING_SLOTS];
 	s->len = (uint16_t)p->size;
 	s->codec = (uint8_t)p->codec;
+	s->channels = (uint8_t)p->channels;
+	s->clock_rate = p->clock_rate;
 	s->ts = p->ts;
 	s->talkspurt = p->talkspurt;
 	memcpy(s->data, p->data, p->size);
@@ -69,6 +71,8 @@ bool cr_audio_ring_pop(struct cr_audio_ring_s *q, struct cr_audio_ring_slot_s *o
 		const struct cr_audio_ring_slot_s *s = &q->slot[q->tail++ % CR_AUDIO_RING_SLOTS];
 		out->len = s->len;
 		out->codec = s->codec;
+		out->channels = s->channels;
+		out->clock_rate = s->clock_rate;
 		out->ts = s->ts;
 		out->talkspurt = s->talkspurt;
 		memcpy(out->data, s->data, s->len);

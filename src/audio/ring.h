@@ -17,6 +17,8 @@
 struct cr_audio_ring_slot_s {
 	uint16_t len;
 	uint8_t codec;  /* enum cr_audio_codec_e */
+	uint8_t channels;
+	int clock_rate; /* of ts */
 	uint32_t ts;    /* at the codec's clock */
 	bool talkspurt;
 	uint8_t data[CR_AUDIO_RING_PAYLOAD];

@@ -200,7 +200,7 @@ static void _pass(struct cr_audio_s *a, const uint8_t *data, size_t len, int sam
 	const struct cr_audio_format_s *f = &a->src.coded;
 	struct _clock_s *c = f->codec == CR_AUDIO_OPUS ? &a->ck : &a->nck;
 	struct cr_audio_packet_s p = {.data = data, .size = len, .codec = f->codec, .clock_rate = c->rate,
-				      .ts_capture_ns = ts_ns};
+				      .channels = f->channels, .ts_capture_ns = ts_ns};
 	pthread_mutex_lock(&a->lock);
 	if (f->codec == CR_AUDIO_OPUS) {
 		a->st.level_dbfs = NAN;
@@ -222,7 +222,7 @@ static void _encode(struct cr_audio_s *a, int64_t ts_ns)
 {
 	uint8_t out[_MAX_PACKET];
 	struct cr_audio_packet_s p = {.data = out, .codec = CR_AUDIO_OPUS, .clock_rate = 48000,
-				      .ts_capture_ns = ts_ns};
+				      .channels = a->cfg.channels, .ts_capture_ns = ts_ns};
 	double level = _level_dbfs(a->pcm, a->src.frames * a->cfg.channels);
 	pthread_mutex_lock(&a->lock);
 	a->st.level_dbfs = level;

@@ -7,7 +7,7 @@
  * as the source sent them (RFC 7587 carries any Opus packet; its RTP clock
  * is 48 kHz whatever was encoded), no decoder, no encoder, and the
  * configured rate, channels and bitrate do not apply to it. A G.711 track
- * (PCMU/PCMA, 8 kHz mono) or an AAC track is passed through to the outputs
+ * (PCMU/PCMA, any rate and channels) or an AAC track is passed through to the outputs
  * that take it (plain RTP, RTSP) and also decoded here (read_decoded) for
  * the stage to encode to Opus for the others (WebRTC): each packet read is
  * handed out, then decoded. AAC goes out as raw access units with its
@@ -135,16 +135,18 @@ static void _url_close(struct cr_audio_source_s *src)
 }
 
 /* Whether the track is G.711 or AAC that RTP can carry as it is (RFC 3551:
- * PCMU/PCMA at 8 kHz mono; RFC 3640: AAC whose AudioSpecificConfig is in
- * par, so its packets are raw access units): src->coded. */
+ * PCMU/PCMA, at the static payload types at 8 kHz mono, at a dynamic one
+ * with its rtpmap at any other rate or up to 8 channels; RFC 3640: AAC
+ * whose AudioSpecificConfig is in par, so its packets are raw access
+ * units): src->coded. */
 static bool _native(struct cr_audio_source_s *src, struct _aurl_s *u, const AVCodecParameters *par)
 {
 	int ch = par->ch_layout.nb_channels;
 	if ((par->codec_id == AV_CODEC_ID_PCM_MULAW || par->codec_id == AV_CODEC_ID_PCM_ALAW) &&
-	    par->sample_rate == 8000 && ch == 1) {
+	    par->sample_rate > 0 && ch >= 1 && ch <= 8) {
 		src->coded = (struct cr_audio_format_s){
 			.codec = par->codec_id == AV_CODEC_ID_PCM_MULAW ? CR_AUDIO_PCMU : CR_AUDIO_PCMA,
-			.clock_rate = 8000, .channels = 1};
+			.clock_rate = par->sample_rate, .channels = ch};
 	} else if (par->codec_id == AV_CODEC_ID_AAC && par->extradata_size >= 2 &&
 		   (size_t)par->extradata_size <= sizeof(src->coded.config) && par->sample_rate > 0 && ch > 0) {
 		src->coded = (struct cr_audio_format_s){.codec = CR_AUDIO_AAC, .clock_rate = par->sample_rate,
@@ -280,8 +282,11 @@ static int _open_input(struct cr_audio_source_s *src, struct _aurl_s *u)
 			return _fail(src, u->dec ? r : AVERROR(ENOMEM), "opening its audio decoder");
 		}
 		avcodec_parameters_free(&asc);
-		snprintf(src->device_path, sizeof(src->device_path), "%.99s (%s%s, passed through)", url,
-			 cr_audio_codec_name(src->coded.codec), u->adts ? " from ADTS" : "");
+		char rate[24] = "";
+		if (src->coded.codec != CR_AUDIO_AAC) /* G.711: its RTP clock and channels */
+			snprintf(rate, sizeof(rate), "/%d/%d", src->coded.clock_rate, src->coded.channels);
+		snprintf(src->device_path, sizeof(src->device_path), "%.99s (%s%s%s, passed through)", url,
+			 cr_audio_codec_name(src->coded.codec), rate, u->adts ? " from ADTS" : "");
 		return 0;
 	}
 	/* Not passed through (asc is NULL: an ADTS track without a frame to
@@ -436,9 +441,9 @@ static int _duration(const struct cr_audio_source_s *src, const struct _aurl_s *
 	switch (src->coded.codec) {
 	case CR_AUDIO_OPUS:
 		return opus_packet_get_nb_samples(u->pkt->data, u->pkt->size, 48000);
-	case CR_AUDIO_PCMU:
+	case CR_AUDIO_PCMU: /* a byte per sample per channel */
 	case CR_AUDIO_PCMA:
-		return u->pkt->size;
+		return u->pkt->size % src->coded.channels ? 0 : u->pkt->size / src->coded.channels;
 	case CR_AUDIO_AAC: /* ADTS (0xFFF sync) with extradata too: not passed on (u->adts unwraps it without) */
 		return u->pkt->size >= 2 && u->pkt->data[0] == 0xff && (u->pkt->data[1] & 0xf0) == 0xf0
 			       ? 0

@@ -69,7 +69,9 @@ int cr_rtsp_audio_start(struct cr_rtsp_client_s *c)
 		return 0;
 	/* What DESCRIBE said, and only that: a session described as Opus
 	 * (before the source opened) keeps getting Opus when the source then
-	 * passes G.711/AAC through. */
+	 * passes G.711/AAC through, and packets of another rate or channel
+	 * count than it described (a source reopened as other G.711) are not
+	 * sent (drain). */
 	cr_audio_format(au, _takes, &c->audio->fmt);
 	c->audio->ring = cr_audio_ring_new_takes(au, CR_AUDIO_TAKES(c->audio->fmt.codec), cr_rtsp_notify, c->r);
 	return c->audio->ring ? 0 : -ENOMEM;
@@ -80,8 +82,10 @@ void cr_rtsp_audio_drain(struct cr_rtsp_client_s *c)
 	struct cr_rtsp_audio_s *a = c->audio;
 	struct cr_audio_ring_slot_s s;
 	while (a && a->ring && !c->slow && cr_audio_ring_pop(a->ring, &s))
-		if (c->state == CR_RTSP_PLAYING && c->tr != CR_RTSP_MCAST && s.codec == a->fmt.codec)
-			cr_rtp_audio(&a->rtp, s.codec, s.data, s.len, s.ts + a->ts_offset, s.talkspurt);
+		if (c->state == CR_RTSP_PLAYING && c->tr != CR_RTSP_MCAST && s.codec == a->fmt.codec &&
+		    (s.codec == CR_AUDIO_OPUS || (s.clock_rate == a->fmt.clock_rate && s.channels == a->fmt.channels)))
+			cr_rtp_audio(&a->rtp, s.codec, s.clock_rate, s.channels, s.data, s.len, s.ts + a->ts_offset,
+				     s.talkspurt);
 }
 
 void cr_rtsp_audio_tick(struct cr_rtsp_client_s *c, int64_t now)

@@ -616,13 +616,16 @@ int cr_sdp_plain_opus(char *out, size_t cap, int port, int pt, int channels, boo
 
 int cr_sdp_plain_audio(char *out, size_t cap, int port, const struct cr_audio_format_s *f, int channels, bool fec)
 {
-	int pt = cr_rtp_audio_pt(f->codec);
+	int pt = cr_rtp_audio_pt(f->codec, f->clock_rate, f->channels);
 	if (f->codec == CR_AUDIO_OPUS)
 		return cr_sdp_plain_opus(out, cap, port, pt, channels, fec);
 	size_t off = 0;
 	_PUT("m=audio %d RTP/AVP %d\r\n", port, pt);
-	if (f->codec != CR_AUDIO_AAC) { /* RFC 3551: 8 kHz mono */
-		_PUT("a=rtpmap:%d %s/8000\r\na=recvonly\r\n", pt, f->codec == CR_AUDIO_PCMU ? "PCMU" : "PCMA");
+	if (f->codec != CR_AUDIO_AAC) { /* RFC 3551: PT 0/8 at 8 kHz mono, else dynamic; RFC 4566: "/channels" past 1 */
+		_PUT("a=rtpmap:%d %s/%d", pt, f->codec == CR_AUDIO_PCMU ? "PCMU" : "PCMA", f->clock_rate);
+		if (f->channels > 1)
+			_PUT("/%d", f->channels);
+		_PUT("\r\na=recvonly\r\n");
 		return (int)off;
 	}
 	/* RFC 3640 3.3.6: AAC-hbr, config = the AudioSpecificConfig in hex. */

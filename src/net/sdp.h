@@ -114,7 +114,8 @@ int cr_sdp_plain_rtp(char *out, size_t cap, const char *name, const char *addr, 
  * length or -ENOSPC. */
 int cr_sdp_plain_opus(char *out, size_t cap, int port, int pt, int channels, bool fec);
 /* The same for what an audio output sends (audio/audio.h: Opus as above,
- * PCMU/PCMA RFC 3551 at their static types, AAC RFC 3640 AAC-hbr with
+ * PCMU/PCMA RFC 3551 at their static types at 8 kHz mono, else at a dynamic
+ * one with the rate and channels in the rtpmap, AAC RFC 3640 AAC-hbr with
  * config=), at cr_rtp_audio_pt()'s payload type. */
 struct cr_audio_format_s;
 int cr_sdp_plain_audio(char *out, size_t cap, int port, const struct cr_audio_format_s *f, int channels, bool fec);

@@ -66,17 +66,26 @@ int cr_rtp_opus(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t t
 #define CR_RTP_OPUS_CLOCK 48000
 #define CR_RTP_OPUS_PT 111
 
-/* G.711 (RFC 3551, g711.c): the bytes as they are, split past a payload;
- * talkspurt marks the first. AAC (RFC 3640 AAC-hbr, aac.c): one raw access
- * unit per packet (fragmented past a payload). Packets sent, or -EINVAL. */
-int cr_rtp_g711(struct cr_rtp_s *r, const uint8_t *data, size_t size, uint32_t ts, bool talkspurt);
+/* G.711 (RFC 3551, g711.c): the bytes as they are (channels interleaved
+ * sample by sample, RFC 3551 4.1), split past a payload at a whole sample of
+ * every channel; talkspurt marks the first. AAC (RFC 3640 AAC-hbr, aac.c):
+ * one raw access unit per packet (fragmented past a payload). Packets sent,
+ * or -EINVAL. */
+int cr_rtp_g711(struct cr_rtp_s *r, int channels, const uint8_t *data, size_t size, uint32_t ts, bool talkspurt);
 int cr_rtp_aac(struct cr_rtp_s *r, const uint8_t *au, size_t size, uint32_t ts);
 #define CR_RTP_AAC_PT 97
-/* By codec (enum cr_audio_codec_e, audio.c): the payload type camrelay
- * gives it (PCMU 0, PCMA 8, AAC 97, Opus 111), and one packet sent through
- * its payloader at that type (sets r->pt). */
-int cr_rtp_audio_pt(int codec);
-int cr_rtp_audio(struct cr_rtp_s *r, int codec, const uint8_t *data, size_t size, uint32_t ts, bool talkspurt);
+/* G.711 other than 8 kHz mono (a camera's 16 kHz, stereo): RFC 3551's
+ * static types 0 and 8 mean 8000 Hz, 1 channel, so these go at a dynamic
+ * type whose rtpmap says the rate and channels ("PCMU/16000/2"). */
+#define CR_RTP_PCMU_DYN_PT 98
+#define CR_RTP_PCMA_DYN_PT 99
+/* By codec (enum cr_audio_codec_e, audio.c) at its RTP clock rate and
+ * channels: the payload type camrelay gives it (PCMU 0, PCMA 8 at 8 kHz
+ * mono, else 98/99; AAC 97, Opus 111), and one packet sent through its
+ * payloader at that type (sets r->pt). */
+int cr_rtp_audio_pt(int codec, int clock_rate, int channels);
+int cr_rtp_audio(struct cr_rtp_s *r, int codec, int clock_rate, int channels, const uint8_t *data, size_t size,
+		 uint32_t ts, bool talkspurt);
 
 /* Whether a codec has a payloader for WebRTC and the RTP sink (JPEG, which
  * only RTSP sends, is not counted). */

@@ -120,13 +120,15 @@ static void _audio_deliver(const struct cr_audio_packet_s *p, void *opaque)
 	/* A report before the first packet (and the first of another codec),
 	 * then each second: receivers line audio up with video from their
 	 * first packets. */
-	bool other = r->artp.pt != (uint8_t)cr_rtp_audio_pt(p->codec);
+	uint8_t pt = (uint8_t)cr_rtp_audio_pt(p->codec, p->clock_rate, p->channels);
+	bool other = r->artp.pt != pt;
 	if (r->alast_sr_ns == 0 || other || now - r->alast_sr_ns >= 1000000000LL) {
-		r->artp.pt = (uint8_t)cr_rtp_audio_pt(p->codec);
+		r->artp.pt = pt;
 		_send_sr_of(r, &r->artp, cr_audio_rtp_ts_at(now, p->clock_rate) + r->ats_offset, &r->artcp_dst);
 		r->alast_sr_ns = now;
 	}
-	cr_rtp_audio(&r->artp, p->codec, p->data, p->size, p->ts + r->ats_offset, p->talkspurt);
+	cr_rtp_audio(&r->artp, p->codec, p->clock_rate, p->channels, p->data, p->size, p->ts + r->ats_offset,
+		     p->talkspurt);
 }
 
 static void _send_audio(void *opaque, uint8_t *pkt, size_t len)

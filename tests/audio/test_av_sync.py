@@ -57,6 +57,36 @@ def finish(log):
 free_port = ports.free_port
 
 
+def serve(camrelay, d, text, http):
+    """Writes text to d/camrelay.toml and starts camrelay serve on it (its
+    output in d/server.log), then waits (10 s at most) for its API on
+    127.0.0.1:http: (the process, the log file, the API's base URL)."""
+    cfg = os.path.join(d, "camrelay.toml")
+    with open(cfg, "w") as f:
+        f.write(text)
+    log = open(os.path.join(d, "server.log"), "w+")
+    srv = subprocess.Popen([camrelay, "serve", "-c", cfg], stdout=log, stderr=subprocess.STDOUT)
+    base = "http://127.0.0.1:%d" % http
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/api/streams", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return srv, log, base
+
+
+def audio_running(base, names):
+    """Waits (30 s at most) until each named stream's audio runs; /api/streams' streams by name."""
+    for _ in range(60):
+        with urllib.request.urlopen(base + "/api/streams", timeout=5) as r:
+            st = {s["name"]: s for s in json.loads(r.read())["streams"]}
+        if all((st[n].get("audio") or {}).get("state") == "running" for n in names):
+            break
+        time.sleep(0.5)
+    return st
+
+
 def free_udp_quad():
     """An even port with the next three free: video RTP/RTCP, audio RTP/RTCP."""
     return ports.free_ports(4, align=4)
@@ -179,9 +209,7 @@ def main():
     camrelay = sys.argv[1]
     d = tempfile.mkdtemp(prefix="camrelay-audio-")
     http, port, rtsp_port = free_port(), free_udp_quad(), free_port()
-    cfg = os.path.join(d, "camrelay.toml")
-    with open(cfg, "w") as f:
-        f.write("""[http]
+    srv, log, base = serve(camrelay, d, """[http]
 listen = "127.0.0.1:%d"
 [webrtc]
 port = %d
@@ -203,17 +231,8 @@ tone = %d
 [[stream.cam.sinks]]
 type = "rtp"
 address = "127.0.0.1:%d"
-""" % (http, free_port(), rtsp_port, TONE, port))
-    log = open(os.path.join(d, "server.log"), "w+")
-    srv = subprocess.Popen([camrelay, "serve", "-c", cfg], stdout=log, stderr=subprocess.STDOUT)
-    base = "http://127.0.0.1:%d" % http
+""" % (http, free_port(), rtsp_port, TONE, port), http)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/api/streams", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
         with urllib.request.urlopen(base + "/sdp/cam", timeout=10) as r:
             sdp = r.read().decode()
         check("m=audio %d RTP/AVP 111" % (port + 2) in sdp and "a=rtpmap:111 opus/48000/2" in sdp,

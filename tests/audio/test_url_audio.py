@@ -37,7 +37,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_av_sync import check, codecs, finish, free_port, free_udp_quad, stop  # noqa: E402
+from test_av_sync import check, codecs, finish, free_port, free_udp_quad, serve, stop  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -105,10 +105,12 @@ PASS = {"opus": ("opus", "opus/48000/2", 660), "file": ("aac", "mpeg4-generic/44
         "adts": ("aac", "mpeg4-generic/48000/1", 740)}
 
 
-def check_passthrough(base, d, files, rtsp, refs):
+def check_passthrough(base, d, files, rtsp, refs, table=None):
     """Each stream's packets reach RTP and RTSP viewers as the file has them
-    (ffmpeg records all ten at once; refs: a file's packets as they must
-    arrive, when not as the file has them), then WHEP viewers get Opus."""
+    (ffmpeg records all ten at once, to d/NAME-rtp.mkv and d/NAME-rtsp.mkv;
+    refs: a file's packets as they must arrive, when not as the file has
+    them), then WHEP viewers get Opus. table: as PASS, for each name."""
+    PASS = table or globals()["PASS"]
     src, recs, procs = {}, {}, []
     for name, path in files.items():
         codec, marker, _ = PASS[name]
@@ -147,7 +149,8 @@ def check_passthrough(base, d, files, rtsp, refs):
     for name in files:
         a, c = st[name], st[name].get("counters", {})
         print("     %s audio: %s" % (name, json.dumps(a)))
-        check(a.get("passthrough") is True and a.get("passthrough_codec") == {"file": "aac", "adts": "aac"}.get(name, name) and
+        check(a.get("passthrough") is True and a.get("passthrough_codec") == PASS[name][0].replace(
+                  "pcm_mulaw", "pcmu").replace("pcm_alaw", "pcma") and
               "passed through" in a.get("device", "") and c.get("encoded_frames") == 0 and
               c.get("passthrough_packets", 0) >= 100,
               "%s: passed through (%s): %s encoded frames, %s passed-through packets" % (
@@ -211,7 +214,6 @@ def main():
     http, rtsp = free_port(), free_port()
     names = ("file", "relay", "mute", "opus", "pcmu", "pcma", "adts")
     ports = {s: free_udp_quad() for s in names}
-    cfg = os.path.join(d, "camrelay.toml")
     t = """[http]
 listen = "127.0.0.1:%d"
 [webrtc]
@@ -255,18 +257,8 @@ loop = true
     for s in names:
         t += '[stream.%s.audio]\nbackend = "url"\n[[stream.%s.sinks]]\ntype = "rtp"\naddress = "127.0.0.1:%d"\n' % (
             s, s, ports[s])
-    with open(cfg, "w") as f:
-        f.write(t)
-    log = open(os.path.join(d, "server.log"), "w+")
-    srv = subprocess.Popen([camrelay, "serve", "-c", cfg], stdout=log, stderr=subprocess.STDOUT)
-    base = "http://127.0.0.1:%d" % http
+    srv, log, base = serve(camrelay, d, t, http)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/api/streams", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
         # The relay's source (camrelay's own RTSP) and every audio track
         # running before recording: under load the relay starts late.
         for _ in range(60):
