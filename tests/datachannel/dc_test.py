@@ -471,12 +471,58 @@ def hostile(build):
         check([m["head"] for m in rb] == want, "the bystander got every datagram, nothing else")
         f1 = b.cmd(cmd="report").get("frames", 0)
         check(f1 - f0 >= 60, "the bystander's video kept playing (%d frames)" % (f1 - f0))
+        # The UDP side: datagrams over max_message_size arriving on listen are
+        # refused and counted, never sent on cut; the next ones go on. 65,507
+        # bytes is the largest IPv4 UDP payload: the bridge reads into 64 KiB
+        # with MSG_TRUNC, so a datagram longer than its buffer would be seen
+        # at its real length and refused the same way (over IPv4/IPv6 without
+        # jumbograms one cannot be: 65,527 bytes at most).
+        s0 = stream_dc(srv)
+        big = (5000, 65507)
+        for n in big:
+            dev.send(b"u" * n)
+        for i in range(5):
+            dev.send(b"post %d" % i)
+        want = ["post %d" % i for i in range(5)]
+        rb = received(b, 15, timeout=15)
+        ra = received(a, 15, timeout=15)
+        s1 = wait_for(lambda: (lambda s: s if s.get("udp_in", 0) >= s0.get("udp_in", 0) + 7 else None)(stream_dc(srv)))
+        s1 = s1 or stream_dc(srv)
+        print("     oversized UDP datagrams on listen: the stream's oversized %s -> %s, udp_in %s -> %s" % (
+            s0.get("oversized"), s1.get("oversized"), s0.get("udp_in"), s1.get("udp_in")))
+        check(s1.get("oversized", 0) - s0.get("oversized", 0) == len(big) and
+              s1.get("udp_in", 0) - s0.get("udp_in", 0) == len(big) + 5,
+              "UDP datagrams of %s bytes on listen (max_message_size 4096) refused and counted in /api/streams "
+              "(oversized +%s, udp_in +%s)" % (big, s1.get("oversized", 0) - s0.get("oversized", 0),
+                                            s1.get("udp_in", 0) - s0.get("udp_in", 0)))
+        check([m["head"] for m in rb][10:] == want and all(m["len"] < 4096 for m in rb),
+              "the bystander got the datagrams before and after them, nothing of the long ones (%s)"
+              % [(m["head"][:12], m["len"]) for m in rb[10:]])
+        check([m["head"] for m in ra][-5:] == want and all(m["len"] < 4096 for m in ra),
+              "the attacker's channel got the ones after them too, nothing cut")
+        with urllib.request.urlopen(srv.base + "/metrics", timeout=5) as r:
+            metrics = r.read().decode()
+        line = 'camrelay_datachannel_oversized_total{stream="cam"} %d' % s1.get("oversized", -1)
+        check(line in metrics.splitlines(), "/metrics says %s" % line)
         check(srv.api()["totals"]["sessions_active"] == 3, "every session is still there")
         for x in (a, b, c):
             x.quit()
     finally:
         kill_clients()
         srv.stop()
+
+
+def run_delay_seconds(pid):
+    """Time the process's threads waited for a CPU while runnable
+    (/proc/PID/task/*/schedstat, second field)."""
+    t = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                t += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return t / 1e9
 
 
 def cpu_seconds(pid):
