@@ -83,6 +83,7 @@ struct _webcam_s {
 	struct cr_sub_s *sub;
 	int64_t last_write_ns, next_due_ns, keepalive_ns;
 	int last_buf; /* -1: nothing written yet */
+	int64_t last_ts_ns; /* its frame's capture time: a repeat carries it again */
 
 	atomic_uint_least64_t written, repeated, skipped;
 };
@@ -332,10 +333,19 @@ again:;
 
 /* ---- writing ---- */
 
-static int _queue(struct _webcam_s *w, int i)
+/* ts_ns: the frame's capture time (CLOCK_MONOTONIC, the clock v4l2loopback
+ * stamps with), handed to readers as the buffer's timestamp (a repeat of the
+ * same frame carries the same time); 0 lets the loopback stamp the moment of
+ * writing (the first black frame). */
+static int _queue(struct _webcam_s *w, int i, int64_t ts_ns)
 {
 	struct v4l2_buffer b = {.index = (uint32_t)i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
 				.memory = V4L2_MEMORY_MMAP, .bytesused = w->frame_size, .field = V4L2_FIELD_NONE};
+	if (ts_ns > 0) {
+		b.timestamp.tv_sec = (time_t)(ts_ns / 1000000000LL);
+		b.timestamp.tv_usec = (suseconds_t)(ts_ns % 1000000000LL / 1000);
+		b.flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
+	}
 	int r = cr_v4l2_ioctl(w->fd, VIDIOC_QBUF, &b);
 	if (r == 0) {
 		/* Keep the queue's bookkeeping balanced; the loopback never blocks here. */
@@ -343,6 +353,7 @@ static int _queue(struct _webcam_s *w, int i)
 		cr_v4l2_ioctl(w->fd, VIDIOC_DQBUF, &d);
 		w->last_write_ns = cr_now_ns();
 		w->last_buf = i;
+		w->last_ts_ns = ts_ns;
 	}
 	return r;
 }
@@ -391,7 +402,7 @@ static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
 	w->next_buf = (w->next_buf + 1) % w->n_bufs;
 	size_t copied = _copy_planes(w, w->buf[i], f);
 	atomic_fetch_add(&cr_stream_stats(w->sink->stream)->bytes_copied, copied);
-	int r = _queue(w, i);
+	int r = _queue(w, i, f->ts_capture_ns);
 	if (r < 0) {
 		CR_LOG_W(w->who, "webcam %s: VIDIOC_QBUF failed: %s", w->path, strerror(-r));
 		cr_sub_drop(w->sub);
@@ -564,7 +575,7 @@ static void *_webcam_thread(void *arg)
 		int64_t now = cr_now_ns();
 		if (!f) {
 			if (w->last_buf >= 0 && now - w->last_write_ns > w->keepalive_ns &&
-			    _queue(w, w->last_buf) == 0)
+			    _queue(w, w->last_buf, w->last_ts_ns) == 0)
 				atomic_fetch_add(&w->repeated, 1);
 			continue;
 		}
@@ -654,7 +665,7 @@ static int _webcam_open(struct cr_sink_s *sink)
 	if (r == 0 && w->width && (r = _configure(w, sink->error, sizeof(sink->error))) == 0) {
 		/* Queue one black frame so the device turns into a camera at once. */
 		_fill_black(w, w->buf[0]);
-		_queue(w, 0);
+		_queue(w, 0, 0);
 		_set_loop_controls(w);
 	}
 	if (r == 0 && pthread_create(&w->thread, NULL, _webcam_thread, w) != 0)
