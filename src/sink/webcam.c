@@ -493,27 +493,35 @@ static bool _learn_size(struct _webcam_s *w)
 	struct cr_sub_s *probe = cr_stream_subscribe(w->sink->stream, &req);
 	if (!probe)
 		return false;
-	int64_t start = cr_now_ns(), failing_since = 0;
-	bool ok = false;
+	/* The size is the camera's, from its first real frame: never a guess
+	 * (a placeholder's size is camrelay's default, not the camera's). The
+	 * device keeps its size for life, so this waits as long as the source
+	 * is starting, reconnecting or without signal (under emulation an EOS
+	 * body's first live-view frame or an RTSP camera's first picture can take
+	 * a minute), and says once why there is no webcam yet. */
+	int64_t start = cr_now_ns();
+	bool ok = false, said = false;
 	while (!atomic_load(&w->stop) && !ok) {
 		struct cr_frame_s *f = cr_sub_pop(probe, 100);
-		int64_t now = cr_now_ns();
-		struct cr_stream_status_s st;
-		cr_stream_status(w->sink->stream, &st);
-		if (st.state != CR_SOURCE_RECONNECTING)
-			failing_since = 0;
-		else if (!failing_since)
-			failing_since = now;
 		struct cr_caps_s caps; /* the size as the core says it, not probed from the frame */
-		if (f && (!f->placeholder || now - start > 60000000000LL ||
-			  (failing_since && now - failing_since > 3000000000LL)) && cr_sub_caps(probe, &caps) == 0) {
+		if (f && !f->placeholder && cr_sub_caps(probe, &caps) == 0) {
 			w->width = caps.width & ~1;
 			w->height = caps.height & ~1;
 			ok = w->width > 0 && w->height > 0;
+		} else if (!said && cr_now_ns() - start > 10000000000LL) {
+			struct cr_stream_status_s st;
+			cr_stream_status(w->sink->stream, &st);
+			CR_LOG_ONCE(said, CR_LOG_WARN, w->who,
+				    "webcam %s: waiting for the camera's first frame to learn its size (source %s%s%s); "
+				    "--size WxH opens the webcam at once",
+				    w->path, cr_source_state_name(st.state), st.message[0] ? ": " : "", st.message);
+			cr_msgf(w->sink->error, sizeof(w->sink->error), "waiting for the camera's first frame (its size)");
 		}
 		cr_frame_unref(f);
 	}
 	cr_stream_unsubscribe(probe);
+	if (ok && said)
+		CR_LOG_I(w->who, "webcam %s: the camera's size is %dx%d", w->path, w->width, w->height);
 	return ok;
 }
 
