@@ -244,7 +244,7 @@ def test_eos(a):
               % (served, captured, written, dropped, written / served), flush=True)
         # What a reader gets: each buffer is a picture the simulator served
         # before camrelay stamped it, in the order it served them.
-        v4l = v4l2_read(a.excl, 30, W, H)
+        v4l = v4l2_read(a.excl, 20, W, H)
         with sim.cond:
             served_at = sorted((t, n) for n, t in sim.frames.items())
         got = []
@@ -252,7 +252,7 @@ def test_eos(a):
             cands = [n for ts, n in served_at if ts <= t and n % K == k] if k is not None else []
             got.append(cands[-1] if cands else None)
         order = [n for n in got if n is not None]
-        check(len(order) >= 25 and all(b >= a for a, b in zip(order, order[1:])),
+        check(len(order) >= 15 and all(b >= a for a, b in zip(order, order[1:])),
               'v4l2-ctl: %d of %d buffers are pictures the simulator served before camrelay\'s stamp on them, in '
               'its order (frames %s)' % (len(order), len(v4l), order[:8]))
         c = Consumer(a.excl, W, H)
@@ -474,11 +474,11 @@ def check_consistent(name, frames, n_frames, vfr, moves):
     return pairs, loops
 
 
-def play_file(a, path, n):
+def play_file(a, path, n, *extra):
     """camrelay webcam --from path; n buffers read by v4l2-ctl at the size the
-    webcam took (320x240 from the clips; a file that never opens gives
-    placeholders at camrelay's default size); camrelay's counters around it."""
-    cr = Camrelay(a.camrelay, '--from', path, '--to', a.loop)
+    webcam took (320x240 from the clips; a file that never opens gives no
+    frame to take a size from: extra = --size); camrelay's counters around it."""
+    cr = Camrelay(a.camrelay, '--from', path, '--to', a.loop, *extra)
     wait_until(lambda: loop_format(a.loop) is not None, 120, step=1)
     got = loop_format(a.loop)
     if not got:
@@ -490,7 +490,7 @@ def play_file(a, path, n):
 
 def test_file(a, key, vfr=False):
     path = os.path.join(a.clipdir, os.path.basename(a.clips[key]))
-    cr, got, frames, c0, c1 = play_file(a, path, 130)
+    cr, got, frames, c0, c1 = play_file(a, path, 90)
     check(got == (320, 240, 'YU12'), '%s: webcam 320x240 from the file' % key)
     rc = cr.stop()
     check_file_timing(os.path.basename(path), frames, c0, c1, vfr)
@@ -498,7 +498,7 @@ def test_file(a, key, vfr=False):
 
 
 def test_damaged(a):
-    cr, _, frames, _, _ = play_file(a, os.path.join(a.clipdir, 'cut.mp4'), 90)
+    cr, _, frames, _, _ = play_file(a, os.path.join(a.clipdir, 'cut.mp4'), 70)
     real = [(q, n) for q, _, n in frames if n is not None]
     counters = [n for _, n in real]
     backs = [(qa, na, qb, nb) for (qa, na), (qb, nb) in zip(real, real[1:]) if nb < na]
@@ -507,7 +507,7 @@ def test_damaged(a):
           'cut file: plays to the cut (frame %d of %d) and starts again at its first frame (%d passes seen)'
           % (max(counters or [0]), clips_n, len(backs)))
     check(cr.stop() == 0, 'camrelay exits 0')
-    cr, _, frames, _, c1 = play_file(a, os.path.join(a.clipdir, 'nomoov.mp4'), 8)
+    cr, _, frames, _, c1 = play_file(a, os.path.join(a.clipdir, 'nomoov.mp4'), 8, '--size', '320x240')
     msgs = [l for l in cr.text().splitlines() if 'is it a complete video file?' in l and 'reconnecting' in l]
     check(frames and all(n is None for _, _, n in frames) and c1['frames_placeholder'] > 0 and len(msgs) == 1 and
           cr.p.poll() is None, 'file without its index: placeholders (%d read, camrelay wrote %d) and one clear '
