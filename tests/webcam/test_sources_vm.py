@@ -263,16 +263,22 @@ def test_eos(a):
         gaps, phs = [], []
         for i in range(10):
             start = len(sim.lines)
-            t = time.monotonic()
             p0 = cr.counters()['frames_placeholder']
             sim.send('droplv')
-            sim.wait_for('LV end dropped', 60, start)
-            n_real = len([1 for _, n in c.rd.since(t) if n is not None])
-            if not wait_until(lambda: served_gap(sim, t) is not None, 60):
-                raise Fail('drop %d: the simulator served no frame within 60 s' % i)
-            if not wait_until(lambda: len([1 for _, n in c.rd.since(t) if n is not None]) >= n_real + 2, 120):
+            # The body ends live view with the frame it serves next (its
+            # FRAME line comes first): d. Back = frame d + 1, served after
+            # camrelay switched live view on again and the mirror settled.
+            end = sim.lines.index(sim.wait_for('LV end dropped', 60, start), start)
+            with sim.cond:
+                d = max(sim.frames)
+            sim.wait_for('LV start', 60, end)
+            if not wait_until(lambda: d + 1 in sim.frames, 60, step=0.05):
+                raise Fail('drop %d: the simulator served no frame within 60 s of live view ending' % i)
+            t_back = sim.frames[d + 1]
+            fresh = {(d + 1 + j) % K for j in range(K - 3)}  # not frame d or the two before it
+            if not wait_until(lambda: any(n in fresh for _, n in c.rd.since(t_back)), 120):
                 raise Fail('drop %d: ffmpeg did not see the picture again within 120 s' % i)
-            gaps.append(served_gap(sim, t))
+            gaps.append(sim.frames[d + 1] - sim.frames[d])
             phs.append(cr.counters()['frames_placeholder'] - p0)
         saw_ph = sum(1 for _, n in c.rd.snapshot() if n is None)
         # camrelay's stream writes placeholders once it had no frame for its
