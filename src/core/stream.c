@@ -547,6 +547,7 @@ void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub
 		pthread_mutex_unlock(&sub->caps_lock);
 		cr_queue_counts(&sub->queue, &info.offered, &info.dropped, NULL);
 		info.dropped += atomic_load(&sub->self_dropped);
+		info.stage_dropped = cr_queue_dropped(&sub->stage->in);
 		fn(&info, opaque);
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -139,6 +139,7 @@ struct cr_sub_info_s {
 	uint64_t offered; /* pushed to its queue */
 	uint64_t delivered, dropped;
 	struct cr_caps_s caps; /* of the last item handed over (generation 0: none yet) */
+	uint64_t stage_dropped; /* frames its stage (conversion, encoder; shared) had no time for */
 };
 /* Calls fn for each subscriber (under the stream's lock: keep fn short). */
 void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub_info_s *, void *),

@@ -92,6 +92,7 @@ static void _add_sub(const struct cr_sub_info_s *info, void *opaque)
 		json_object_set_new(caps, "level", json_string(cr_level_name(cp->codec, cp->level, level, sizeof(level))));
 	}
 	json_object_set_new(c, "caps", caps);
+	json_object_set_new(c, "stage_dropped", json_integer((json_int_t)info->stage_dropped));
 	json_array_append_new(ctx->arr, c);
 }
 
@@ -255,7 +256,7 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	json_object_set_new(j, "drops", json_integer((json_int_t)st.drops));
 	json_object_set_new(
 		j, "counters",
-		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "frames_captured", (json_int_t)captured,
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "frames_captured", (json_int_t)captured,
 			  "frames_placeholder", (json_int_t)placeholder, "frames_converted",
 			  (json_int_t)atomic_load(&stats->frames_converted), "packets_encoded",
 			  (json_int_t)atomic_load(&stats->packets_encoded), "bytes_copied",
@@ -263,7 +264,8 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 			  (json_int_t)(frames ? copied / frames : 0), "reconnects",
 			  (json_int_t)atomic_load(&stats->reconnects), "encoders_opened",
 			  (json_int_t)atomic_load(&stats->encoders_opened), "source_opens",
-			  (json_int_t)atomic_load(&stats->source_opens)));
+			  (json_int_t)atomic_load(&stats->source_opens), "clock_moves",
+			  (json_int_t)atomic_load(&stats->clock_moves)));
 	json_object_set_new(j, "latency_ms",
 			    json_pack("{s:o,s:o}", "capture_to_encoded", _latency(&stats->capture_to_encoded),
 				      "capture_to_sent", _latency(&stats->capture_to_sent)));

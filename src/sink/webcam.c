@@ -83,6 +83,7 @@ struct _webcam_s {
 	struct cr_sub_s *sub;
 	int64_t last_write_ns, next_due_ns, keepalive_ns;
 	int last_buf; /* -1: nothing written yet */
+	int64_t last_ts_ns; /* its frame's capture time: a repeat carries it again */
 
 	atomic_uint_least64_t written, repeated, skipped;
 };
@@ -332,10 +333,19 @@ again:;
 
 /* ---- writing ---- */
 
-static int _queue(struct _webcam_s *w, int i)
+/* ts_ns: the frame's capture time (CLOCK_MONOTONIC, the clock v4l2loopback
+ * stamps with), handed to readers as the buffer's timestamp (a repeat of the
+ * same frame carries the same time); 0 lets the loopback stamp the moment of
+ * writing (the first black frame). */
+static int _queue(struct _webcam_s *w, int i, int64_t ts_ns)
 {
 	struct v4l2_buffer b = {.index = (uint32_t)i, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT,
 				.memory = V4L2_MEMORY_MMAP, .bytesused = w->frame_size, .field = V4L2_FIELD_NONE};
+	if (ts_ns > 0) {
+		b.timestamp.tv_sec = (time_t)(ts_ns / 1000000000LL);
+		b.timestamp.tv_usec = (suseconds_t)(ts_ns % 1000000000LL / 1000);
+		b.flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
+	}
 	int r = cr_v4l2_ioctl(w->fd, VIDIOC_QBUF, &b);
 	if (r == 0) {
 		/* Keep the queue's bookkeeping balanced; the loopback never blocks here. */
@@ -343,6 +353,7 @@ static int _queue(struct _webcam_s *w, int i)
 		cr_v4l2_ioctl(w->fd, VIDIOC_DQBUF, &d);
 		w->last_write_ns = cr_now_ns();
 		w->last_buf = i;
+		w->last_ts_ns = ts_ns;
 	}
 	return r;
 }
@@ -391,7 +402,7 @@ static void _write_frame(struct _webcam_s *w, const struct cr_frame_s *f)
 	w->next_buf = (w->next_buf + 1) % w->n_bufs;
 	size_t copied = _copy_planes(w, w->buf[i], f);
 	atomic_fetch_add(&cr_stream_stats(w->sink->stream)->bytes_copied, copied);
-	int r = _queue(w, i);
+	int r = _queue(w, i, f->ts_capture_ns);
 	if (r < 0) {
 		CR_LOG_W(w->who, "webcam %s: VIDIOC_QBUF failed: %s", w->path, strerror(-r));
 		cr_sub_drop(w->sub);
@@ -482,27 +493,35 @@ static bool _learn_size(struct _webcam_s *w)
 	struct cr_sub_s *probe = cr_stream_subscribe(w->sink->stream, &req);
 	if (!probe)
 		return false;
-	int64_t start = cr_now_ns(), failing_since = 0;
-	bool ok = false;
+	/* The size is the camera's, from its first real frame: never a guess
+	 * (a placeholder's size is camrelay's default, not the camera's). The
+	 * device keeps its size for life, so this waits as long as the source
+	 * is starting, reconnecting or without signal (under emulation an EOS
+	 * body's first live-view frame or an RTSP camera's first picture can take
+	 * a minute), and says once why there is no webcam yet. */
+	int64_t start = cr_now_ns();
+	bool ok = false, said = false;
 	while (!atomic_load(&w->stop) && !ok) {
 		struct cr_frame_s *f = cr_sub_pop(probe, 100);
-		int64_t now = cr_now_ns();
-		struct cr_stream_status_s st;
-		cr_stream_status(w->sink->stream, &st);
-		if (st.state != CR_SOURCE_RECONNECTING)
-			failing_since = 0;
-		else if (!failing_since)
-			failing_since = now;
 		struct cr_caps_s caps; /* the size as the core says it, not probed from the frame */
-		if (f && (!f->placeholder || now - start > 60000000000LL ||
-			  (failing_since && now - failing_since > 3000000000LL)) && cr_sub_caps(probe, &caps) == 0) {
+		if (f && !f->placeholder && cr_sub_caps(probe, &caps) == 0) {
 			w->width = caps.width & ~1;
 			w->height = caps.height & ~1;
 			ok = w->width > 0 && w->height > 0;
+		} else if (!said && cr_now_ns() - start > 10000000000LL) {
+			struct cr_stream_status_s st;
+			cr_stream_status(w->sink->stream, &st);
+			CR_LOG_ONCE(said, CR_LOG_WARN, w->who,
+				    "webcam %s: waiting for the camera's first frame to learn its size (source %s%s%s); "
+				    "--size WxH opens the webcam at once",
+				    w->path, cr_source_state_name(st.state), st.message[0] ? ": " : "", st.message);
+			cr_msgf(w->sink->error, sizeof(w->sink->error), "waiting for the camera's first frame (its size)");
 		}
 		cr_frame_unref(f);
 	}
 	cr_stream_unsubscribe(probe);
+	if (ok && said)
+		CR_LOG_I(w->who, "webcam %s: the camera's size is %dx%d", w->path, w->width, w->height);
 	return ok;
 }
 
@@ -564,7 +583,7 @@ static void *_webcam_thread(void *arg)
 		int64_t now = cr_now_ns();
 		if (!f) {
 			if (w->last_buf >= 0 && now - w->last_write_ns > w->keepalive_ns &&
-			    _queue(w, w->last_buf) == 0)
+			    _queue(w, w->last_buf, w->last_ts_ns) == 0)
 				atomic_fetch_add(&w->repeated, 1);
 			continue;
 		}
@@ -654,7 +673,7 @@ static int _webcam_open(struct cr_sink_s *sink)
 	if (r == 0 && w->width && (r = _configure(w, sink->error, sizeof(sink->error))) == 0) {
 		/* Queue one black frame so the device turns into a camera at once. */
 		_fill_black(w, w->buf[0]);
-		_queue(w, 0);
+		_queue(w, 0, 0);
 		_set_loop_controls(w);
 	}
 	if (r == 0 && pthread_create(&w->thread, NULL, _webcam_thread, w) != 0)

@@ -7,7 +7,8 @@
  * plus its timestamp's distance from that picture's, so VFR sections keep
  * their timing; a new pass starts one frame duration after the last picture
  * of the previous one (no gap at the loop). Falling more than _BEHIND_NS
- * behind (a slow machine) moves the clock instead of bursting.
+ * behind (a slow machine) moves the clock instead of bursting (counted in
+ * the stream's clock_moves). Each frame is stamped with its due time.
  *
  * I420/NV12 pictures are handed on without a copy (source/avframe.c); other
  * pixel formats (10-bit, 4:2:2, RGB, palettes) are converted to I420 with
@@ -213,7 +214,7 @@ static int _decode_next(struct cr_source_s *src, struct _file_s *u)
 }
 
 /* When u->next is due on the wall clock. */
-static int64_t _due(struct _file_s *u, int64_t now)
+static int64_t _due(struct cr_source_s *src, struct _file_s *u, int64_t now)
 {
 	AVFrame *av = u->next;
 	int64_t pts = av->best_effort_timestamp;
@@ -235,6 +236,7 @@ static int64_t _due(struct _file_s *u, int64_t now)
 	if (now - due > _BEHIND_NS) { /* behind: move the clock rather than burst */
 		u->pass_start_ns += now - due;
 		due = now;
+		atomic_fetch_add(&src->stats->clock_moves, 1);
 	}
 	return due;
 }
@@ -280,7 +282,7 @@ static int _file_read(struct cr_source_s *src, struct cr_frame_s **out, int time
 		if (r <= 0)
 			return r;
 		u->have_next = true;
-		u->next_due_ns = _due(u, cr_now_ns());
+		u->next_due_ns = _due(src, u, cr_now_ns());
 	}
 	if (u->next_due_ns > until) {
 		cr_sleep_until_ns(until);
@@ -293,7 +295,9 @@ static int _file_read(struct cr_source_s *src, struct cr_frame_s **out, int time
 		cr_msgf(src->error, sizeof(src->error), "file %s: out of memory converting a picture", src->cfg->device);
 		return -ENOMEM;
 	}
-	f->ts_capture_ns = cr_now_ns();
+	/* Stamped with the time the file's timing gives it (what readers of the
+	 * webcam see as the buffer's timestamp), not when this thread woke. */
+	f->ts_capture_ns = u->next_due_ns;
 	*out = f;
 	if (f->width != src->width || f->height != src->height) {
 		src->width = f->width;

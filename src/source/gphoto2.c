@@ -75,7 +75,7 @@ struct _gp_s {
 	atomic_bool dead; /* the camera stopped answering */
 
 	/* Read side (the core's capture thread). */
-	int64_t rate_t0;
+	int64_t rate_t0, rate_last;
 	int rate_n;
 };
 
@@ -671,8 +671,17 @@ static void _gp_drain_events(struct _gp_s *g)
 			 out);
 }
 
+/* The camera's live-view rate over windows of 2 s of streaming. A pause of
+ * over 1 s (live view ended by the body and restarted, the mirror moving)
+ * starts a new window instead of counting in the rate: the stream's quiet
+ * time before placeholders is 3 frame periods, and a rate pulled down by the
+ * last pause would hold back the placeholders of the next (the EOS body's
+ * 1-3 s live-view drops showed none under emulation). */
 static void _gp_measure_rate(struct cr_source_s *src, struct _gp_s *g, int64_t now)
 {
+	if (g->rate_n > 0 && now - g->rate_last > 1000000000LL)
+		g->rate_n = 0;
+	g->rate_last = now;
 	if (g->rate_n++ == 0) {
 		g->rate_t0 = now;
 		return;
