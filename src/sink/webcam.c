@@ -495,25 +495,30 @@ static bool _learn_size(struct _webcam_s *w)
 		return false;
 	/* The size is the camera's, from its first real frame: never a guess
 	 * (a placeholder's size is camrelay's default, not the camera's). The
-	 * device keeps its size for life, so this waits as long as the source
-	 * is starting, reconnecting or without signal (under emulation an EOS
+	 * device keeps its size for life, so this waits while the source is
+	 * starting, reconnecting or without signal (under emulation an EOS
 	 * body's first live-view frame or an RTSP camera's first picture can take
-	 * a minute), and says once why there is no webcam yet. */
+	 * a minute), says once after 10 s why there is no webcam yet, and only
+	 * after 2 minutes settles for the placeholder's size. */
 	int64_t start = cr_now_ns();
 	bool ok = false, said = false;
 	while (!atomic_load(&w->stop) && !ok) {
 		struct cr_frame_s *f = cr_sub_pop(probe, 100);
 		struct cr_caps_s caps; /* the size as the core says it, not probed from the frame */
-		if (f && !f->placeholder && cr_sub_caps(probe, &caps) == 0) {
+		int64_t waited = cr_now_ns() - start;
+		/* After 2 minutes with no real frame the webcam opens at the
+		 * placeholder's size, so that programs see a camera whose
+		 * picture names the problem instead of no camera at all. */
+		if (f && (!f->placeholder || waited > 120000000000LL) && cr_sub_caps(probe, &caps) == 0) {
 			w->width = caps.width & ~1;
 			w->height = caps.height & ~1;
 			ok = w->width > 0 && w->height > 0;
-		} else if (!said && cr_now_ns() - start > 10000000000LL) {
+		} else if (!said && waited > 10000000000LL) {
 			struct cr_stream_status_s st;
 			cr_stream_status(w->sink->stream, &st);
 			CR_LOG_ONCE(said, CR_LOG_WARN, w->who,
 				    "webcam %s: waiting for the camera's first frame to learn its size (source %s%s%s); "
-				    "--size WxH opens the webcam at once",
+				    "--size WxH opens the webcam at once, and after 2 minutes it opens at the placeholder's size",
 				    w->path, cr_source_state_name(st.state), st.message[0] ? ": " : "", st.message);
 			cr_msgf(w->sink->error, sizeof(w->sink->error), "waiting for the camera's first frame (its size)");
 		}
