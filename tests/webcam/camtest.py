@@ -3,8 +3,6 @@ process, readers for rawpipe's framed output and for raw I420 streams, and
 checks of the simulator's picture (colour bars, frame counter)."""
 
 import os
-import queue
-import select
 import struct
 import subprocess
 import sys
@@ -35,6 +33,30 @@ def sanitizer_env():
     if 'suppressions' not in lsan:
         env['LSAN_OPTIONS'] = (lsan + ':' if lsan else '') + 'suppressions=' + os.path.join(HERE, 'lsan.supp')
     return env
+
+
+def sh(cmd, timeout=30):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=timeout)
+
+
+PROCS = []  # every process a test section started; cleanup() kills what is left
+
+
+def cleanup():
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    PROCS.clear()
+
+
+def wait_until(cond, timeout, step=0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
 
 
 class Fail(Exception):

@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from camtest import Fail, FrameReader, Sim, check, sanitizer_env  # noqa: E402
+from camtest import PROCS, Fail, FrameReader, Sim, check, cleanup, sanitizer_env, sh, wait_until  # noqa: E402
 
 SIM, CAMRELAY = sys.argv[1], sys.argv[2]
 EXCL = os.environ['CAMRELAY_VM_LOOP_EXCL']  # exclusive_caps=1, as Chrome needs
@@ -34,30 +34,6 @@ W, H, FPS, K = 320, 240, 6, 40  # small, slow, K pre-rendered pictures: the VM r
 # src/core/stream.c).
 BACK_SLEEP, BACK_UNPLUG = 3.0, 3.0
 LOG = tempfile.mkdtemp(prefix='webcam-vm-')
-
-
-def sh(cmd, timeout=30):
-    return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=timeout)
-
-
-PROCS = []  # everything started, killed at the end of each section
-
-
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    PROCS.clear()
-
-
-def wait_until(cond, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 class Camrelay:
