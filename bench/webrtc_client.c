@@ -8,7 +8,11 @@
  *     cm: offer only SRTP_AES128_CM_SHA1_80 (default: AEAD_AES_128_GCM first,
  *     then AES128_CM_SHA1_80, as Chromium does)
  *   bench_webrtc_client --srtp     (SRTP protect cost per 1200-byte packet)
- * Prints one JSON line. */
+ * Prints one JSON line (also on SIGTERM/SIGINT, after DELETEing its
+ * sessions); seq_lost: RTP sequence numbers that never arrived (each
+ * session's first SSRC). BENCH_ANNOUNCE=1: one stderr line per session as it
+ * is offered, "viewer I ID LOCATION" (ID: X-Viewer-Id, as /api/webrtc names
+ * it). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -44,6 +48,12 @@ struct sess_s {
 	int gcm;
 	uint64_t packets, bytes, auth_ok, auth_failed;
 	int64_t next_consent;
+	/* RTP sequence numbers of the first SSRC seen (extended over wrap):
+	 * what never arrived, for the soak's lossy viewer. */
+	uint32_t ssrc;
+	int64_t seq_first, seq_max;
+	bool seq_started;
+	uint64_t seq_packets; /* packets of that SSRC received */
 };
 
 static SSL_CTX *ctx;
@@ -240,6 +250,27 @@ static void _input(struct sess_s *s, uint8_t *buf, size_t r)
 			return;
 		s->packets++;
 		s->bytes += (uint64_t)r;
+		if (r >= 12) {
+			uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
+			uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
+			if (!s->seq_started) {
+				s->seq_started = true;
+				s->ssrc = ssrc;
+				s->seq_first = s->seq_max = seq;
+				s->seq_packets = 0;
+			}
+			if (ssrc == s->ssrc) {
+				/* the extended number nearest to the highest so far */
+				int64_t ext = (s->seq_max & ~(int64_t)0xffff) | seq;
+				if (ext < s->seq_max - 32768)
+					ext += 65536;
+				else if (ext > s->seq_max + 32768)
+					ext -= 65536;
+				if (ext > s->seq_max)
+					s->seq_max = ext;
+				s->seq_packets++;
+			}
+		}
 		size_t len = r;
 		if (_verify_every > 1 && s->packets % (uint64_t)_verify_every != 1)
 			return; /* not checked: BENCH_VERIFY_EVERY */
@@ -298,6 +329,7 @@ int main(int argc, char **argv)
 		return 2;
 	_setup_ctx(argc == 7);
 	const char *every = getenv("BENCH_VERIFY_EVERY");
+	bool announce = getenv("BENCH_ANNOUNCE") != NULL;
 	if (every && atoi(every) > 1)
 		_verify_every = atoi(every);
 	/* One socket per session: 1000 viewers need more than 1024 files. */
@@ -340,6 +372,12 @@ int main(int argc, char **argv)
 		_attr(body, "a=ice-ufrag:", s->ufrag, sizeof(s->ufrag));
 		_attr(body, "a=ice-pwd:", s->pwd, sizeof(s->pwd));
 		_attr(resp, "Location: ", s->location, sizeof(s->location));
+		if (announce) { /* BENCH_ANNOUNCE: which viewer of /api/webrtc each session is */
+			char vid[64];
+			_attr(resp, "X-Viewer-Id: ", vid, sizeof(vid));
+			fprintf(stderr, "viewer %d %s %s\n", i, vid, s->location);
+			fflush(stderr);
+		}
 		char cand[200], ip[64];
 		int cport = 0;
 		_attr(body, "a=candidate:", cand, sizeof(cand));
@@ -382,7 +420,7 @@ int main(int argc, char **argv)
 				packets_at_start += ss[i].packets, bytes_at_start += ss[i].bytes;
 		}
 	}
-	uint64_t packets = 0, bytes = 0, auth_ok = 0, auth_failed = 0, min_packets = UINT64_MAX;
+	uint64_t packets = 0, bytes = 0, auth_ok = 0, auth_failed = 0, min_packets = UINT64_MAX, seq_lost = 0;
 	int connected = 0, gcm = 0;
 	for (int i = 0; i < n; i++) {
 		packets += ss[i].packets;
@@ -393,15 +431,18 @@ int main(int argc, char **argv)
 			min_packets = ss[i].packets;
 		connected += ss[i].state == 2;
 		gcm += ss[i].gcm;
+		if (ss[i].seq_started && (uint64_t)(ss[i].seq_max - ss[i].seq_first + 1) > ss[i].seq_packets)
+			seq_lost += (uint64_t)(ss[i].seq_max - ss[i].seq_first + 1) - ss[i].seq_packets;
 		cr_srtp_free(ss[i].srtp);
 		_http(host, port, "DELETE", ss[i].location, NULL, resp, sizeof(resp));
 	}
 	double dt = media_start ? (cr_now_ns() - media_start) / 1e9 : 0;
 	printf("{\"sessions\": %d, \"connected\": %d, \"gcm_sessions\": %d, \"packets\": %llu, \"bytes\": %llu, "
-	       "\"auth_ok\": %llu, \"auth_failed\": %llu, \"min_packets_per_session\": %llu, "
+	       "\"auth_ok\": %llu, \"auth_failed\": %llu, \"min_packets_per_session\": %llu, \"seq_lost\": %llu, "
 	       "\"seconds_all_connected\": %.2f, \"mbit_per_s_total\": %.2f, \"packets_per_s_total\": %.1f}\n",
 	       n, connected, gcm, (unsigned long long)packets, (unsigned long long)bytes,
-	       (unsigned long long)auth_ok, (unsigned long long)auth_failed, (unsigned long long)min_packets, dt,
+	       (unsigned long long)auth_ok, (unsigned long long)auth_failed, (unsigned long long)min_packets,
+	       (unsigned long long)seq_lost, dt,
 	       dt > 0 ? (bytes - bytes_at_start) * 8 / dt / 1e6 : 0.0,
 	       dt > 0 ? (packets - packets_at_start) / dt : 0.0);
 	return connected == n ? 0 : 1;

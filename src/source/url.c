@@ -322,6 +322,10 @@ static int _receive(struct cr_source_s *src, struct _url_s *u, struct cr_frame_s
 		return -ENOTSUP;
 	}
 	f->coded = _pending_pop(u);
+	if (f->coded) { /* a consumer passed the access unit gets the picture's size in its caps */
+		f->coded->width = f->width;
+		f->coded->height = f->height;
+	}
 	f->ts_capture_ns = now;
 	int changed = f->width != src->width || f->height != src->height || f->format != src->format;
 	src->width = f->width;

@@ -5,7 +5,7 @@ HTTP side is Python's urllib through tests/e2e/e2e.py).
   sdp:  ffmpeg sends SMPTE bars as H.264 over RTP and writes an SDP file;
         camrelay's url = that file. The snapshot shows the bars; an rtp sink
         of the same codec gets the sender's access units as they came (High
-        profile, camrelay's x264 never opened); the sender stops ->
+        profile, camrelay's x264 never opened) and its caps say 640x360; the sender stops ->
         reconnecting with a message naming the URL, placeholders counted ->
         the sender restarts -> running again, more frames captured.
   rtsp: GStreamer's RTSP server (rtsp_server.py) -> url = rtsp://...: the
@@ -181,6 +181,11 @@ def test_sdp(exe, tmp):
             check("encoder x264" not in log, "camrelay opened x264 although the source is H.264:\n" + log)
             k = srv.stream("cam")["counters"]
             check(k["packets_encoded"] >= 30, f"packets passed through: {k}")
+            # The passed-through access units carry the picture's size: the
+            # sink's caps (and a library consumer's) were 0x0 before.
+            caps = [c["caps"] for c in srv.stream("cam")["clients"] if c["name"].startswith("rtp")]
+            check(caps and caps[0] and (caps[0]["width"], caps[0]["height"]) == (W, H) and caps[0]["format"] == "h264",
+                  f"the rtp sink's caps name the sender's size: {caps}")
             rtp_sink_remb(srv, sink_port)
 
             # Sender gone: reconnecting with placeholders; back: running.
