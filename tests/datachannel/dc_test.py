@@ -626,6 +626,8 @@ def viewers_20(build):
             minus send time, both CLOCK_MONOTONIC of this machine), and
             camrelay's counters over the phase."""
             c0, cpu0, t0 = others(), cpu_seconds(srv.proc.pid), time.monotonic()
+            rcpu0 = [cpu_seconds(m.p.pid) for m in procs]
+            wait0 = run_delay_seconds(srv.proc.pid)
             pad = b" " + b"p" * 1000
             for i in range(first, first + PHASE_N):
                 late = t0 + (i - first) / RATE - time.monotonic()
@@ -633,6 +635,8 @@ def viewers_20(build):
                     time.sleep(late)
                 dev.send(b"%d %.6f" % (i, time.monotonic()) + pad)
             cpu, took = cpu_seconds(srv.proc.pid) - cpu0, time.monotonic() - t0
+            rcpu = [round(cpu_seconds(m.p.pid) - c, 2) for m, c in zip(procs, rcpu0)]
+            waited = run_delay_seconds(srv.proc.pid) - wait0
             load = os.getloadavg()[0]
             time.sleep(1)
             end = first + PHASE_N
@@ -647,12 +651,14 @@ def viewers_20(build):
             print("     %s (%d datagrams at %d/s in %.1f s, load %.1f): the 19 others received %d of %d; at the "
                   "receivers (aiortc, %d processes) %.2f%% within 100 ms, p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
                   "camrelay: %d of %d left within 100 ms of arriving, %d of %d handed to SCTP within 100 ms of the "
-                  "read, %d waited for the window, %d datagrams waited > 100 ms before the read; %.2f s of CPU" % (
+                  "read, %d waited for the window, %d datagrams waited > 100 ms before the read; %.2f s of CPU, %.2f s "
+                  "runnable without a CPU" % (
                       name, PHASE_N, RATE, took, load, len(flat), 19 * PHASE_N, len(procs), r["within"] * 100,
                       r["p50"], r["p99"], r["max"], d["delay_le_100ms"], d["delay_count"], d["handed_le_100ms"],
-                      d["to_viewers"], d["window_waits"], d["read_waits_over_100ms"], cpu))
+                      d["to_viewers"], d["window_waits"], d["read_waits_over_100ms"], cpu, waited))
             per = [sum(1 for q in range(first, end) if x.get(q, 1e9) <= 100) * 100 // PHASE_N for x in lat[:19]]
-            print("     %s: %% within 100 ms per viewer (2 a process, the stalled one is the 20th): %s" % (name, per))
+            print("     %s: %% within 100 ms per viewer (%d a process, the stalled one is the 20th): %s; the receiver "
+                  "processes' CPU seconds: %s" % (name, 20 // PROCS, per, rcpu))
             return r
 
         # The same phase twice: nobody stalled, then the newest viewer stops
