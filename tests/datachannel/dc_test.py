@@ -558,7 +558,9 @@ class Many:
 # received but not decoded (the lightest aiortc receiver: 4 processes of 5
 # decoding viewers got 3.84 % within 100 ms in CI run8). DC20_RATE,
 # DC20_PHASE_N, DC20_PROCS, DC20_DECODE=1 change them for a measurement by
-# hand (the stalled viewer needs > ~300 messages to fill its viewer_buffer).
+# hand (the stalled viewer needs > ~300 messages to fill its viewer_buffer);
+# DC20_SEQ=cscs runs calm (c) and stalled (s) phases in that order instead of
+# the test's checks, to tell the stall's effect from the machine's load.
 RATE = int(os.environ.get("DC20_RATE", "100"))
 PHASE_N = int(os.environ.get("DC20_PHASE_N", "500"))
 PROCS = int(os.environ.get("DC20_PROCS", "10"))
@@ -645,6 +647,7 @@ def viewers_20(build):
             d = {k: c1[k] - c0[k] for k in c1}
             flat = sorted(x[q] for x in lat[:19] for q in range(first, end) if q in x)
             r = {"name": name, "counts": counts, "n": len(flat), "cpu": cpu, "took": took, "load": load, "cam": d,
+                 "waited": waited,
                  "within": sum(1 for v in flat if v <= 100) / max(1, len(flat)),
                  "p50": flat[len(flat) // 2] if flat else -1, "p99": flat[int(len(flat) * 0.99)] if flat else -1,
                  "max": flat[-1] if flat else -1}
@@ -664,6 +667,25 @@ def viewers_20(build):
         # The same phase twice: nobody stalled, then the newest viewer stops
         # reading its association (camrelay serves it first in every
         # broadcast, so whatever it cost would fall on the others' sends).
+        seq = os.environ.get("DC20_SEQ")
+        if seq:  # a measurement by hand, e.g. DC20_SEQ=cscs: phases in that order, printed, nothing judged
+            first, paused, ever, res = 100, False, False, []
+            for k, ph in enumerate(seq):
+                if ph == "s" and not paused:
+                    procs[-1].cmd(cmd="pause", viewer=20 // PROCS - 1)
+                    paused = ever = True
+                elif ph == "c" and paused:  # it catches up first (usrsctp resends what it missed)
+                    procs[-1].cmd(cmd="resume", viewer=20 // PROCS - 1)
+                    paused = False
+                    time.sleep(4)
+                res.append(phase("%d:%s" % (k, "stalled" if ph == "s" else "calm"), first, 19 if ever else None))
+                first += PHASE_N
+            print("     %s: %s" % (seq, " | ".join(
+                "%s %.2f%% within 100 ms, p50 %.1f ms, p99 %.1f ms, load %.1f, camrelay runnable without a CPU %.2f s"
+                % (r["name"], r["within"] * 100, r["p50"], r["p99"], r["load"], r["waited"]) for r in res)))
+            for m in procs:
+                m.cmd(cmd="quit")
+            return
         calm = phase("nobody stalled", 100, None)
         check(calm["counts"] == [100 + PHASE_N] * 20, "nobody stalled: all 20 received all %d (%s)" % (
             PHASE_N, calm["counts"]))
