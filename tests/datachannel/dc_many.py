@@ -2,12 +2,13 @@
 """N WHEP viewers with a data channel each, in one asyncio loop (aiortc), for
 the 20-viewer tests of the DataChannel <-> UDP bridge: one process keeps 20
 peer connections affordable on a small machine. Each viewer decodes its
-video. Driven by JSON lines like dc_client.py:
+video (with --no-decode: receives it, counts the encoded frames, drops them). Driven by JSON lines like dc_client.py:
 
-    dc_many.py URL N
+    dc_many.py URL N [--no-decode]
 
 First line out: {"open": K, "viewers": [ids]}. Commands in:
-    {"cmd": "report"}  -> {"counts": [...], "frames": [...], "lat": [[ms...]...], "seqs_ok": [...]}
+    {"cmd": "report"}  -> {"counts": [...], "frames": [...], "lat": [[ms...]...], "seqs": [[n...]...],
+                           "seqs_ok": [...]}
     {"cmd": "pause", "viewer": I, "seconds": S}   viewer I stops reading its association
     {"cmd": "quit"}
 Messages are expected as "<seq> <send time> [padding]" (time.monotonic()
@@ -78,8 +79,9 @@ async def run(url, n):
             break
         c = json.loads(line)
         if c["cmd"] == "report":
-            out({"counts": [len(s) for s in st["seqs"]], "frames": st["frames"], "lat": st["lat"],
-                 "seqs_ok": [s == sorted(s) and len(set(s)) == len(s) for s in st["seqs"]], "bad": st["bad"]})
+            out({"counts": [len(s) for s in st["seqs"]], "frames": st["frames"], "lat": st["lat"], "seqs": st["seqs"],
+                 "seqs_ok": [s == sorted(s) and len(set(s)) == len(s) for s in st["seqs"]], "bad": st["bad"],
+                 "encoded": ENCODED[0]})
         elif c["cmd"] == "pause":
             sctp = res[c["viewer"]][0].sctp
 
@@ -100,5 +102,21 @@ async def run(url, n):
     out({"done": True})
 
 
+def no_decode():
+    """Receive the video without decoding it (a lighter receiver for the
+    timing figures): each encoded frame is counted and dropped."""
+    import aiortc.rtcrtpreceiver as rr
+
+    def drain(loop, input_q, output_q):
+        while input_q.get() is not None:
+            ENCODED[0] += 1
+        asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
+    rr.decoder_worker = drain
+
+
+ENCODED = [0]
+
 if __name__ == "__main__":
+    if "--no-decode" in sys.argv[3:]:
+        no_decode()
     asyncio.run(run(sys.argv[1], int(sys.argv[2])))

@@ -535,7 +535,8 @@ class Many:
     """dc_many.py: k viewers in one aiortc process."""
 
     def __init__(self, srv, k):
-        self.p = subprocess.Popen([PY, os.path.join(HERE, "dc_many.py"), srv.base + "/whep/cam", str(k)],
+        self.p = subprocess.Popen([PY, os.path.join(HERE, "dc_many.py"), srv.base + "/whep/cam", str(k)] + (
+            ["--no-decode"] if NO_DECODE else []),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def first(self):
@@ -552,12 +553,28 @@ class Many:
             self.p.wait()
 
 
+# viewers-20: the two 1 KiB phases' rate (datagrams a second) and length,
+# the receivers: 20 / PROCS viewers in each of PROCS aiortc processes, video
+# received but not decoded (the lightest aiortc receiver: 4 processes of 5
+# decoding viewers got 3.84 % within 100 ms in CI run8). DC20_RATE,
+# DC20_PHASE_N, DC20_PROCS, DC20_DECODE=1 change them for a measurement by
+# hand (the stalled viewer needs > ~300 messages to fill its viewer_buffer);
+# DC20_SEQ=cscs runs calm (c) and stalled (s) phases in that order instead of
+# the test's checks, to tell the stall's effect from the machine's load.
+RATE = int(os.environ.get("DC20_RATE", "100"))
+PHASE_N = int(os.environ.get("DC20_PHASE_N", "500"))
+PROCS = int(os.environ.get("DC20_PROCS", "10"))
+NO_DECODE = os.environ.get("DC20_DECODE") != "1"
+
+
 def viewers_20(build):
-    """20 viewers, 5 in each of 4 aiortc processes (one process of 20 fell
+    """20 viewers, 2 in each of 10 aiortc processes (one process of 20 fell
     seconds behind at load 16, and a receiver that lags has its own buffer
     fill: its messages are then dropped, rightly): each datagram reaches all
-    20; then one stops reading its association: the others still get
-    everything and its drops are counted."""
+    20; then the same phase of 500 1 KiB datagrams twice, first with nobody
+    stalled, then with one viewer that stops reading its association: the
+    others still get everything, nobody else drops, its drops are counted.
+    What the others receive within 100 ms is printed for both phases."""
     dev = Device()
     toml = wt.stream_toml("cam", "h264", w=96, h=64, fps=5, bitrate=50_000) + dc_toml(
         dev.listen, dev.forward, "viewer_buffer = 393216\n")  # ~300 of these messages: 3 s of slack
@@ -565,8 +582,8 @@ def viewers_20(build):
     procs = []
     try:
         firsts = []
-        for _ in range(4):  # one after another: handshakes at once would all be slow
-            procs.append(Many(srv, 5))
+        for _ in range(PROCS):  # one after another: handshakes at once would all be slow
+            procs.append(Many(srv, 20 // PROCS))
             firsts.append(procs[-1].first())
         opened = sum(f.get("open", 0) for f in firsts)
         vids = [v for f in firsts for v in f.get("viewers", [])]
@@ -582,8 +599,9 @@ def viewers_20(build):
                 rs = [m.cmd(cmd="report") for m in procs]
                 counts = [c for r in rs for c in r.get("counts", [])]
                 if done(counts) or time.time() > end:
-                    return counts, [x for r in rs for x in r.get("lat", [])], all(
-                        ok for r in rs for ok in r.get("seqs_ok", [False]))
+                    # latencies by sequence number: {seq: ms} per viewer
+                    lat = [dict(zip(q, x)) for r in rs for q, x in zip(r.get("seqs", []), r.get("lat", []))]
+                    return counts, lat, all(ok for r in rs for ok in r.get("seqs_ok", [False]))
                 time.sleep(1)
 
         for i in range(100):
@@ -591,52 +609,118 @@ def viewers_20(build):
             time.sleep(0.01)
         counts, _, ordered = report(lambda c: c == [100] * 20)
         check(counts == [100] * 20 and ordered, "each of 100 datagrams reached all 20 viewers, in order (%s)" % counts)
-        # The newest viewer stalls: camrelay serves it first in every
-        # broadcast, so whatever it cost would fall on the others' send times.
-        procs[-1].cmd(cmd="pause", viewer=4)
-        cpu0 = cpu_seconds(srv.proc.pid)
-        pad = b" " + b"p" * 1000
-        for i in range(100, 600):  # 100 a second, 1 KiB each, for 5 s
-            dev.send(b"%d %.6f" % (i, time.monotonic()) + pad)
-            time.sleep(0.01)
-        cpu = cpu_seconds(srv.proc.pid) - cpu0
-        time.sleep(1)
-        counts, lat, _ = report(lambda c: c[:19] == [600] * 19)
-        flat = sorted(v for x in lat[:19] for v in x[100:])
-        within = sum(1 for v in flat if v <= 100) / max(1, len(flat))
-        p50 = flat[len(flat) // 2] if flat else -1
-        p99 = flat[int(len(flat) * 0.99)] if flat else -1
-        print("     while one viewer stalls: the others received %s; at the receivers (aiortc) p50 %.1f ms, p99 %.1f "
-              "ms, %.2f%% within 100 ms; camrelay used %.2f s of CPU in those 5 s" % (
-                  counts[:19], p50, p99, within * 100, cpu))
-        check(counts[:19] == [600] * 19, "the 19 others received all 500 datagrams while one stalled")
-        # Timing, judged on camrelay's own stamps (issue 15's 100 ms bound):
-        # >= 99 % of the others' messages were handed to their SCTP within
-        # 100 ms of the loop reading the datagram (one broadcast preempted for
-        # 100 ms on a loaded machine costs at most 19 of 11,400). What else a
-        # message waits for is printed, not judged: the kernel socket before
-        # the read (a loaded machine: CPU for camrelay) and the viewer's SCTP
-        # window (a receiver that acknowledges late; here 5 aiortc viewers
-        # share one Python process).
-        tot = {"delay_count": 0, "delay_le_100ms": 0, "window_waits": 0, "to_viewers": 0, "handed_le_100ms": 0}
-        for v in vids[:19]:
-            x = viewer_dc(srv, v).get("datachannel", {})
-            for k in tot:
-                tot[k] += x.get(k, 0)
-        s = stream_dc(srv)
-        print("     camrelay, the 19 others: %(delay_le_100ms)d of %(delay_count)d left within 100 ms of arriving; "
-              "%(handed_le_100ms)d of %(to_viewers)d were handed to SCTP within 100 ms of the read; %(window_waits)d "
-              "then waited for the viewer's window" % tot)
-        print("     datagrams that waited > 100 ms before the loop read them: %s (longest %s ms)" % (
-            s.get("read_waits_over_100ms"), s.get("read_wait_max_ms")))
+
+        keys = ("delay_count", "delay_le_100ms", "window_waits", "to_viewers", "handed_le_100ms", "dropped_full")
+
+        def others():
+            tot = dict.fromkeys(keys, 0)
+            for v in vids[:19]:
+                x = viewer_dc(srv, v).get("datachannel", {})
+                for k in tot:
+                    tot[k] += x.get(k, 0)
+            s = stream_dc(srv)
+            tot["read_waits_over_100ms"] = s.get("read_waits_over_100ms", 0)
+            return tot
+
+        def phase(name, first, stalled):
+            """PHASE_N datagrams of 1 KiB at RATE a second, each carrying its
+            send time; what the 19 others received and when (receive time
+            minus send time, both CLOCK_MONOTONIC of this machine), and
+            camrelay's counters over the phase."""
+            c0, cpu0, t0 = others(), cpu_seconds(srv.proc.pid), time.monotonic()
+            rcpu0 = [cpu_seconds(m.p.pid) for m in procs]
+            wait0 = run_delay_seconds(srv.proc.pid)
+            pad = b" " + b"p" * 1000
+            for i in range(first, first + PHASE_N):
+                late = t0 + (i - first) / RATE - time.monotonic()
+                if late > 0:
+                    time.sleep(late)
+                dev.send(b"%d %.6f" % (i, time.monotonic()) + pad)
+            cpu, took = cpu_seconds(srv.proc.pid) - cpu0, time.monotonic() - t0
+            rcpu = [round(cpu_seconds(m.p.pid) - c, 2) for m, c in zip(procs, rcpu0)]
+            waited = run_delay_seconds(srv.proc.pid) - wait0
+            load = os.getloadavg()[0]
+            time.sleep(1)
+            end = first + PHASE_N
+            counts, lat, _ = report(lambda c: c[:19] == [end] * 19 and (stalled is not None or c[19:] == [end]))
+            c1 = others()
+            d = {k: c1[k] - c0[k] for k in c1}
+            flat = sorted(x[q] for x in lat[:19] for q in range(first, end) if q in x)
+            r = {"name": name, "counts": counts, "n": len(flat), "cpu": cpu, "took": took, "load": load, "cam": d,
+                 "waited": waited,
+                 "within": sum(1 for v in flat if v <= 100) / max(1, len(flat)),
+                 "p50": flat[len(flat) // 2] if flat else -1, "p99": flat[int(len(flat) * 0.99)] if flat else -1,
+                 "max": flat[-1] if flat else -1}
+            print("     %s (%d datagrams at %d/s in %.1f s, load %.1f): the 19 others received %d of %d; at the "
+                  "receivers (aiortc, %d processes) %.2f%% within 100 ms, p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+                  "camrelay: %d of %d left within 100 ms of arriving, %d of %d handed to SCTP within 100 ms of the "
+                  "read, %d waited for the window, %d datagrams waited > 100 ms before the read; %.2f s of CPU, %.2f s "
+                  "runnable without a CPU" % (
+                      name, PHASE_N, RATE, took, load, len(flat), 19 * PHASE_N, len(procs), r["within"] * 100,
+                      r["p50"], r["p99"], r["max"], d["delay_le_100ms"], d["delay_count"], d["handed_le_100ms"],
+                      d["to_viewers"], d["window_waits"], d["read_waits_over_100ms"], cpu, waited))
+            per = [sum(1 for q in range(first, end) if x.get(q, 1e9) <= 100) * 100 // PHASE_N for x in lat[:19]]
+            print("     %s: %% within 100 ms per viewer (%d a process, the stalled one is the 20th): %s; the receiver "
+                  "processes' CPU seconds: %s" % (name, 20 // PROCS, per, rcpu))
+            return r
+
+        # The same phase twice: nobody stalled, then the newest viewer stops
+        # reading its association (camrelay serves it first in every
+        # broadcast, so whatever it cost would fall on the others' sends).
+        seq = os.environ.get("DC20_SEQ")
+        if seq:  # a measurement by hand, e.g. DC20_SEQ=cscs: phases in that order, printed, nothing judged
+            first, paused, ever, res = 100, False, False, []
+            for k, ph in enumerate(seq):
+                if ph == "s" and not paused:
+                    procs[-1].cmd(cmd="pause", viewer=20 // PROCS - 1)
+                    paused = ever = True
+                elif ph == "c" and paused:  # it catches up first (usrsctp resends what it missed)
+                    procs[-1].cmd(cmd="resume", viewer=20 // PROCS - 1)
+                    paused = False
+                    time.sleep(4)
+                res.append(phase("%d:%s" % (k, "stalled" if ph == "s" else "calm"), first, 19 if ever else None))
+                first += PHASE_N
+            print("     %s: %s" % (seq, " | ".join(
+                "%s %.2f%% within 100 ms, p50 %.1f ms, p99 %.1f ms, load %.1f, camrelay runnable without a CPU %.2f s"
+                % (r["name"], r["within"] * 100, r["p50"], r["p99"], r["load"], r["waited"]) for r in res)))
+            for m in procs:
+                m.cmd(cmd="quit")
+            return
+        calm = phase("nobody stalled", 100, None)
+        check(calm["counts"] == [100 + PHASE_N] * 20, "nobody stalled: all 20 received all %d (%s)" % (
+            PHASE_N, calm["counts"]))
+        procs[-1].cmd(cmd="pause", viewer=20 // PROCS - 1)
+        stall = phase("one stalled", 100 + PHASE_N, 19)
+        counts, tot = stall["counts"], stall["cam"]
+        total = 100 + 2 * PHASE_N
+        check(counts[:19] == [total] * 19, "the 19 others received all %d datagrams while one stalled" % PHASE_N)
+        # The issue's bound is on what the others receive: >= 99 % within
+        # 100 ms. Receivers on a loaded 2-core machine miss it even with
+        # nobody stalled, so it is printed, absolute and relative (stalled
+        # phase against the calm one), not judged. Judged, on camrelay's own
+        # stamps: >= 99 % of the others' messages were handed to their SCTP
+        # within 100 ms of the loop reading the datagram (one broadcast
+        # preempted for 100 ms on a loaded machine costs at most 19).
+        print("     the stall's effect on the 19 others: within 100 ms %.2f%% -> %.2f%% (%+.2f points), p50 %.1f -> "
+              "%.1f ms, p99 %.1f -> %.1f ms; camrelay's left-within-100-ms %d -> %d of %d; read waits > 100 ms "
+              "%d -> %d" % (calm["within"] * 100, stall["within"] * 100, (stall["within"] - calm["within"]) * 100,
+                           calm["p50"], stall["p50"], calm["p99"], stall["p99"], calm["cam"]["delay_le_100ms"],
+                           tot["delay_le_100ms"], 19 * PHASE_N, calm["cam"]["read_waits_over_100ms"],
+                           tot["read_waits_over_100ms"]))
         share = tot["handed_le_100ms"] / max(1, tot["to_viewers"])
-        check(tot["delay_count"] == 19 * 600 and tot["to_viewers"] == 19 * 600 and share >= 0.99,
+        check(tot["delay_count"] == 19 * PHASE_N and tot["to_viewers"] == 19 * PHASE_N and share >= 0.99,
               "camrelay sent each of the others' messages (%d of %d stamped), >= 99%% handed to their SCTP within "
-              "100 ms of the read (%.2f%%)" % (tot["delay_count"], 19 * 600, share * 100))
+              "100 ms of the read (%.2f%%)" % (tot["delay_count"], 19 * PHASE_N, share * 100))
+        check(calm["cam"]["dropped_full"] == 0 and tot["dropped_full"] == 0,
+              "none of the 19 others dropped a message, stalled or not")
         d = viewer_dc(srv, vids[19] if len(vids) == 20 else "").get("datachannel", {})
         s = stream_dc(srv)
+        rs = [m.cmd(cmd="report") for m in procs]
+        print("     video meanwhile: %s frames %s in all" % (
+            sum(r.get("encoded", 0) for r in rs) if NO_DECODE else sum(sum(r.get("frames", [])) for r in rs),
+            "received (not decoded)" if NO_DECODE else "decoded"))
         print("     the stalled viewer: %s" % json.dumps(d))
-        check(d.get("dropped_full", 0) > 0 and counts[19] < 600,
+        check(d.get("dropped_full", 0) > 0 and counts[19] < total,
               "the stalled viewer's drops are counted (%s dropped, %s received)" % (d.get("dropped_full"), counts[19]))
         check(s.get("dropped_full") == d.get("dropped_full"), "only the stalled viewer dropped (%s)" % s.get("dropped_full"))
         for m in procs:
