@@ -1,0 +1,46 @@
+/* Backends built as loadable modules (camrelay-NAME.so), as GStreamer and
+ * PipeWire load their plugins: a heavy library (libx265, ...) is mapped only
+ * when a config uses its backend, and a system without it installed still
+ * runs every other backend.
+ *
+ * The core keeps such a backend's table entry (its name, codecs and options:
+ * what the config reader, `camrelay --version` and the look-ups need) in a
+ * small file of its own (encode/x265_module.c); the entry loads the module on
+ * first use. A module calls back into camrelay only through the table it is
+ * handed at load (struct cr_module_host_s, core/module_host.c), so it loads
+ * the same way into the daemon, libcamrelay.so and the test programs, none of
+ * which export their internals. */
+#ifndef CR_MODULE_H
+#define CR_MODULE_H
+
+#include <stddef.h>
+
+#include "core/frame.h"
+
+/* What a module exports: its backend table(s) and cr_module_init. */
+#define CR_MODULE_EXPORT __attribute__((visibility("default")))
+
+/* camrelay's functions a module may call. A new one: a field here, its
+ * value in module.c and its forwarder in module_host.c. */
+struct cr_module_host_s {
+	size_t size;         /* sizeof(struct cr_module_host_s) of the host */
+	const char *version; /* CR_VERSION of the host */
+	struct cr_packet_s *(*packet_new)(enum cr_codec_e codec, size_t size);
+	void (*packet_unref)(struct cr_packet_s *p);
+	const char *(*pixfmt_name)(enum cr_pixfmt_e f);
+};
+
+/* In every module (module_host.c): takes the host's table; 0, or -1 when the
+ * module was built for another camrelay (version or table size differ). */
+CR_MODULE_EXPORT int cr_module_init(const struct cr_module_host_s *host);
+
+/* The symbol `symbol` of module camrelay-`module`.so, loading the module
+ * the first time (it stays loaded). Looked for in $CAMRELAY_MODULE_DIR when
+ * set (only there), else next to the running program or libcamrelay.so (a
+ * build directory), else in the install directory (CR_MODULE_DIR). NULL with
+ * one message in err (which names `package`, what to install) when the file
+ * is missing, does not load or is from another camrelay. Thread-safe. */
+const void *cr_module_symbol(const char *module, const char *symbol, const char *package, char *err,
+			     size_t errlen);
+
+#endif

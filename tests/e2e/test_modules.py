@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""Backend modules (src/core/module.h), through the real daemon:
+
+  mjpeg    the default-sized test stream (1280x720 YUYV at 30 fps) with one
+           MJPEG client: no camrelay-*.so module is mapped (a config that
+           uses none loads none); prints RSS and PSS (/proc/PID/smaps_rollup)
+           and the shared libraries mapped, for the footprint figures of
+           issue 20 (reported, not checked: they depend on the build and on
+           what else maps the same libraries)
+  x265     a stream encoding H.265 with x265 into an RTP sink: camrelay-x265.so
+           is mapped and RTP packets of payload type 96 arrive
+  missing  the same config with CAMRELAY_MODULE_DIR naming an empty
+           directory: serve exits 1 with one message naming the module file,
+           the directory and the package to install
+
+Skipped (77) when the build has no x265 (camrelay --version)."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import e2e
+from e2e import check
+
+X265_TOML = """
+[http]
+listen = "{{listen}}"
+
+[webrtc]
+port = {{udp_port}}
+candidates = ["127.0.0.1"]
+
+[stream.cam]
+[[stream.cam.sources]]
+[stream.cam.sources.capture]
+backend = "test"
+width = 320
+height = 240
+fps = 10
+[stream.cam.sources.encoder]
+backend = "x265"
+codec = "h265"
+
+[[stream.cam.sinks]]
+type = "rtp"
+address = "127.0.0.1:{rtp_port}"
+"""
+
+
+def mapped(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return sorted({line.split()[-1] for line in f if ".so" in line.split()[-1]})
+
+
+def smaps_rollup_kb(pid):
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out
+
+
+def check_mjpeg(exe):
+    with e2e.Server(exe) as srv:
+        stop = threading.Event()
+        parts = []
+        reader = threading.Thread(target=e2e.mjpeg_arrivals, args=(srv.port, "/mjpeg/test", parts, stop))
+        reader.start()
+        try:
+            srv.wait_for("30 MJPEG frames", lambda: len(parts) >= 30, timeout=30)
+            libs = mapped(srv.pid)
+            m = smaps_rollup_kb(srv.pid)
+        finally:
+            stop.set()
+            reader.join()
+    modules = [p for p in libs if os.path.basename(p).startswith("camrelay-")]
+    check(not modules, f"an MJPEG-only config maps no backend module; mapped: {modules}")
+    print(f"mjpeg: 1280x720 YUYV 30 fps test stream, 1 MJPEG client: RSS {m['Rss'] / 1024:.1f} MB, "
+          f"PSS {m['Pss'] / 1024:.1f} MB (anonymous {m['Anonymous'] / 1024:.1f} MB), "
+          f"{len(libs)} shared objects mapped")
+
+
+def check_x265(exe):
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", 0))
+    rtp.settimeout(10)
+    with e2e.Server(exe, X265_TOML.format(rtp_port=rtp.getsockname()[1])) as srv:
+        got = []
+        deadline = time.monotonic() + 20
+        while len(got) < 5 and time.monotonic() < deadline:
+            try:
+                got.append(rtp.recv(2048))
+            except socket.timeout:
+                break
+        libs = mapped(srv.pid)
+    rtp.close()
+    check(any(os.path.basename(p) == "camrelay-x265.so" for p in libs),
+          "a config encoding with x265 maps camrelay-x265.so")
+    check(len(got) >= 5 and all(len(p) > 12 and p[1] & 0x7f == 96 for p in got),
+          f"RTP packets of payload type 96 from the x265 stream (got {len(got)})")
+    print(f"x265: module mapped, {len(got)} RTP packets received")
+
+
+def check_missing(exe):
+    empty = tempfile.mkdtemp(prefix="camrelay-nomodules-")
+    srv = e2e.Server(exe, X265_TOML.format(rtp_port=e2e.free_udp_port()))
+    env = dict(os.environ, CAMRELAY_MODULE_DIR=empty)
+    r = subprocess.run([exe, "serve", "-c", srv.config], env=env, capture_output=True, text=True, timeout=30)
+    err = r.stderr.strip()
+    check(r.returncode == 1, f"serve exits 1 without the x265 module (exit {r.returncode}): {err[-500:]}")
+    want = [f"no camrelay-x265.so in {empty}", "install the package camrelay-x265"]
+    check(all(w in err for w in want) and len(err.splitlines()) == 1,
+          f"one message naming the module, the directory and the package: {err!r}")
+    print(f"missing: {err.split('error ', 1)[-1]}")
+
+
+def main(exe):
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+    if " x265(" not in version:
+        print("SKIP: this build has no x265")
+        sys.exit(77)
+    check_mjpeg(exe)
+    check_x265(exe)
+    check_missing(exe)
+
+
+if __name__ == "__main__":
+    e2e.run(main)
