@@ -52,6 +52,23 @@ struct cr_frame_s *cr_frame_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_s
 	return f;
 }
 
+struct cr_frame_s *cr_frame_wrap(enum cr_pixfmt_e fmt, int w, int h, void *owner,
+				 void (*release)(struct cr_frame_s *f))
+{
+	struct cr_frame_s *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	atomic_init(&f->refs, 1);
+	f->format = fmt;
+	f->width = w;
+	f->height = h;
+	f->dmabuf_fd = -1;
+	f->owner = owner;
+	f->release = release;
+	atomic_fetch_add(&cr_frames_alive, 1);
+	return f;
+}
+
 void cr_frame_unref(struct cr_frame_s *f)
 {
 	if (!f)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/hostport.h"
 #include "cr_build.h"
 
 static const struct cr_module_host_s _host = {
@@ -18,7 +19,13 @@ static const struct cr_module_host_s _host = {
 	.version = CR_VERSION,
 	.packet_new = cr_packet_new,
 	.packet_unref = cr_packet_unref,
+	.frame_new = cr_frame_new,
+	.frame_wrap = cr_frame_wrap,
+	.frame_unref = cr_frame_unref,
 	.pixfmt_name = cr_pixfmt_name,
+	.audio_codec_name = cr_audio_codec_name,
+	.url_shown = cr_url_shown,
+	.log = cr_log,
 };
 
 #define _MODULES_MAX 8

@@ -15,7 +15,9 @@
 
 #include <stddef.h>
 
+#include "audio/audio.h"
 #include "core/frame.h"
+#include "core/log.h"
 
 /* What a module exports: its backend table(s) and cr_module_init. */
 #define CR_MODULE_EXPORT __attribute__((visibility("default")))
@@ -27,7 +29,16 @@ struct cr_module_host_s {
 	const char *version; /* CR_VERSION of the host */
 	struct cr_packet_s *(*packet_new)(enum cr_codec_e codec, size_t size);
 	void (*packet_unref)(struct cr_packet_s *p);
+	struct cr_frame_s *(*frame_new)(enum cr_pixfmt_e fmt, int w, int h, size_t max_size);
+	struct cr_frame_s *(*frame_wrap)(enum cr_pixfmt_e fmt, int w, int h, void *owner,
+					 void (*release)(struct cr_frame_s *f));
+	void (*frame_unref)(struct cr_frame_s *f);
 	const char *(*pixfmt_name)(enum cr_pixfmt_e f);
+	const char *(*audio_codec_name)(enum cr_audio_codec_e c);
+	void (*url_shown)(const char *url, char *out, size_t n);
+	/* cr_log with the message formatted by the module */
+	void (*log)(enum cr_log_level_e level, const char *who, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
 };
 
 /* In every module (module_host.c): takes the host's table; 0, or -1 when the

@@ -1,19 +1,23 @@
 #!/usr/bin/python3
 """Backend modules (src/core/module.h), through the real daemon:
 
-  mjpeg    the default-sized test stream (1280x720 YUYV at 30 fps) with one
-           MJPEG client: no camrelay-*.so module is mapped (a config that
-           uses none loads none); prints RSS and PSS (/proc/PID/smaps_rollup)
-           and the shared libraries mapped, for the footprint figures of
-           issue 20 (reported, not checked: they depend on the build and on
-           what else maps the same libraries)
-  x265     a stream encoding H.265 with x265 into an RTP sink: camrelay-x265.so
-           is mapped and RTP packets of payload type 96 arrive
-  missing  the same config with CAMRELAY_MODULE_DIR naming an empty
-           directory: serve exits 1 with one message naming the module file,
-           the directory and the package to install
+  mjpeg     the default-sized test stream (1280x720 YUYV at 30 fps) with one
+            MJPEG client: no camrelay-*.so module and no libavformat,
+            libavcodec or libx265 is mapped (a config that uses none loads
+            none); prints RSS and PSS (/proc/PID/smaps_rollup) and the shared
+            objects mapped, for the footprint figures of issue 20 (reported,
+            not checked: they depend on the build and on what else maps the
+            same libraries)
+  x265      a stream encoding H.265 with x265 into an RTP sink:
+            camrelay-x265.so is mapped and RTP packets of payload type 96 arrive
+  avformat  a stream from a URL (an RTSP address nobody answers): serving,
+            with camrelay-avformat.so and libavformat mapped (the stream's
+            start loads the module)
+  missing   each of those configs with CAMRELAY_MODULE_DIR naming an empty
+            directory: serve exits 1 with one message naming the module file,
+            the directory and the package to install
 
-Skipped (77) when the build has no x265 (camrelay --version)."""
+Skipped (77) when the build has no x265 or no URL source (camrelay --version)."""
 
 import os
 import socket
@@ -52,6 +56,20 @@ address = "127.0.0.1:{rtp_port}"
 """
 
 
+URL_TOML = """
+[http]
+listen = "{listen}"
+
+[webrtc]
+port = {udp_port}
+candidates = ["127.0.0.1"]
+
+[stream.cam]
+[[stream.cam.sources]]
+url = "rtsp://127.0.0.1:9/nobody"
+"""
+
+
 def mapped(pid):
     with open(f"/proc/{pid}/maps") as f:
         return sorted({line.split()[-1] for line in f if ".so" in line.split()[-1]})
@@ -80,8 +98,8 @@ def check_mjpeg(exe):
         finally:
             stop.set()
             reader.join()
-    modules = [p for p in libs if os.path.basename(p).startswith("camrelay-")]
-    check(not modules, f"an MJPEG-only config maps no backend module; mapped: {modules}")
+    heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx265"))]
+    check(not heavy, f"an MJPEG-only config maps no backend module, libav* or libx265; mapped: {heavy}")
     print(f"mjpeg: 1280x720 YUYV 30 fps test stream, 1 MJPEG client: RSS {m['Rss'] / 1024:.1f} MB, "
           f"PSS {m['Pss'] / 1024:.1f} MB (anonymous {m['Anonymous'] / 1024:.1f} MB), "
           f"{len(libs)} shared objects mapped")
@@ -108,27 +126,37 @@ def check_x265(exe):
     print(f"x265: module mapped, {len(got)} RTP packets received")
 
 
-def check_missing(exe):
+def check_avformat(exe):
+    with e2e.Server(exe, URL_TOML) as srv:
+        libs = [os.path.basename(p) for p in mapped(srv.pid)]
+    check("camrelay-avformat.so" in libs and any(p.startswith("libavformat") for p in libs),
+          f"a URL source maps camrelay-avformat.so and libavformat ({len(libs)} shared objects)")
+    print(f"avformat: module mapped, {len(libs)} shared objects")
+
+
+def check_missing(exe, module, toml):
     empty = tempfile.mkdtemp(prefix="camrelay-nomodules-")
-    srv = e2e.Server(exe, X265_TOML.format(rtp_port=e2e.free_udp_port()))
+    srv = e2e.Server(exe, toml)
     env = dict(os.environ, CAMRELAY_MODULE_DIR=empty)
     r = subprocess.run([exe, "serve", "-c", srv.config], env=env, capture_output=True, text=True, timeout=30)
     err = r.stderr.strip()
-    check(r.returncode == 1, f"serve exits 1 without the x265 module (exit {r.returncode}): {err[-500:]}")
-    want = [f"no camrelay-x265.so in {empty}", "install the package camrelay-x265"]
+    check(r.returncode == 1, f"serve exits 1 without the {module} module (exit {r.returncode}): {err[-500:]}")
+    want = [f"no camrelay-{module}.so in {empty}", f"install the package camrelay-{module}"]
     check(all(w in err for w in want) and len(err.splitlines()) == 1,
           f"one message naming the module, the directory and the package: {err!r}")
-    print(f"missing: {err.split('error ', 1)[-1]}")
+    print(f"missing {module}: {err.split('error ', 1)[-1]}")
 
 
 def main(exe):
     version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
-    if " x265(" not in version:
-        print("SKIP: this build has no x265")
+    if " x265(" not in version or " url(" not in version:
+        print("SKIP: this build has no x265 or no URL source")
         sys.exit(77)
     check_mjpeg(exe)
     check_x265(exe)
-    check_missing(exe)
+    check_avformat(exe)
+    check_missing(exe, "x265", X265_TOML.format(rtp_port=e2e.free_udp_port()))
+    check_missing(exe, "avformat", URL_TOML)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ ver=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 
 contents() { # ARCH
 	local a=$1 c
-	for p in camrelay camrelay-x265 libcamrelay0 libcamrelay-dev; do
+	for p in camrelay camrelay-avformat camrelay-x265 libcamrelay0 libcamrelay-dev; do
 		[ -f "$OUT/${p}_${ver}_$a.deb" ] || { bad "$a: $OUT/${p}_${ver}_$a.deb exists (run scripts/package $a)"; return; }
 		printf 'figure: %s_%s_%s.deb %d bytes, installed %s KiB\n' "$p" "$ver" "$a" \
 			"$(stat -c %s "$OUT/${p}_${ver}_$a.deb")" "$(dpkg-deb -f "$OUT/${p}_${ver}_$a.deb" Installed-Size)"
@@ -62,8 +62,10 @@ contents() { # ARCH
 	triplet=$(dpkg-architecture -a "$a" -qDEB_HOST_MULTIARCH 2>/dev/null)
 	c=$(dpkg -c "$OUT/libcamrelay0_${ver}_$a.deb" | awk '{print $6}')
 	check "$a: libcamrelay0 has usr/lib/$triplet/libcamrelay.so.0" grep -q "^./usr/lib/$triplet/libcamrelay.so.0" <<<"$c"
-	c=$(dpkg -c "$OUT/camrelay-x265_${ver}_$a.deb" | awk '{print $6}')
-	check "$a: camrelay-x265 has usr/lib/$triplet/camrelay/camrelay-x265.so" grep -q "^./usr/lib/$triplet/camrelay/camrelay-x265.so" <<<"$c"
+	for p in avformat x265; do
+		c=$(dpkg -c "$OUT/camrelay-${p}_${ver}_$a.deb" | awk '{print $6}')
+		check "$a: camrelay-$p has usr/lib/$triplet/camrelay/camrelay-$p.so" grep -q "^./usr/lib/$triplet/camrelay/camrelay-$p.so" <<<"$c"
+	done
 	c=$(dpkg -c "$OUT/libcamrelay-dev_${ver}_$a.deb" | awk '{print $6}')
 	for f in ./usr/include/camrelay/pipeline.h ./usr/lib/$triplet/pkgconfig/camrelay.pc ./usr/lib/$triplet/libcamrelay.so; do
 		check "$a: libcamrelay-dev has $f" grep -qx "$f" <<<"$c"
