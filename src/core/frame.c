@@ -69,6 +69,12 @@ struct cr_frame_s *cr_frame_wrap(enum cr_pixfmt_e fmt, int w, int h, void *owner
 	return f;
 }
 
+void cr_frame_reuse(struct cr_frame_s *f)
+{
+	atomic_init(&f->refs, 1);
+	atomic_fetch_add(&cr_frames_alive, 1);
+}
+
 void cr_frame_unref(struct cr_frame_s *f)
 {
 	if (!f)

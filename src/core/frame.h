@@ -55,6 +55,9 @@ struct cr_frame_s *cr_frame_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_s
  * release(f) gives the memory back and frees f. The caller fills the planes. */
 struct cr_frame_s *cr_frame_wrap(enum cr_pixfmt_e fmt, int w, int h, void *owner,
 				 void (*release)(struct cr_frame_s *f));
+/* A frame header its owner keeps (a device buffer's) handed out again:
+ * refs = 1, counted alive. */
+void cr_frame_reuse(struct cr_frame_s *f);
 /* Fills plane pointers/strides for a tightly packed buffer at `base`. */
 void cr_frame_set_planes(struct cr_frame_s *f, uint8_t *base);
 

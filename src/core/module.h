@@ -18,6 +18,7 @@
 #include "audio/audio.h"
 #include "core/frame.h"
 #include "core/log.h"
+#include "source/source.h"
 
 /* What a module exports: its backend table(s) and cr_module_init. */
 #define CR_MODULE_EXPORT __attribute__((visibility("default")))
@@ -32,8 +33,11 @@ struct cr_module_host_s {
 	struct cr_frame_s *(*frame_new)(enum cr_pixfmt_e fmt, int w, int h, size_t max_size);
 	struct cr_frame_s *(*frame_wrap)(enum cr_pixfmt_e fmt, int w, int h, void *owner,
 					 void (*release)(struct cr_frame_s *f));
+	void (*frame_reuse)(struct cr_frame_s *f);
 	void (*frame_unref)(struct cr_frame_s *f);
 	const char *(*pixfmt_name)(enum cr_pixfmt_e f);
+	int (*pixfmt_planes)(enum cr_pixfmt_e f, int w, int h, int stride[3], int rows[3]);
+	void (*source_caps_str)(const struct cr_source_caps_s *caps, char *out, size_t size);
 	const char *(*audio_codec_name)(enum cr_audio_codec_e c);
 	void (*url_shown)(const char *url, char *out, size_t n);
 	/* cr_log with the message formatted by the module */

@@ -46,9 +46,24 @@ struct cr_frame_s *cr_frame_wrap(enum cr_pixfmt_e fmt, int w, int h, void *owner
 	return _host->frame_wrap(fmt, w, h, owner, release);
 }
 
+void cr_frame_reuse(struct cr_frame_s *f)
+{
+	_host->frame_reuse(f);
+}
+
 void cr_frame_unref(struct cr_frame_s *f)
 {
 	_host->frame_unref(f);
+}
+
+int cr_pixfmt_planes(enum cr_pixfmt_e f, int w, int h, int stride[3], int rows[3])
+{
+	return _host->pixfmt_planes(f, w, h, stride, rows);
+}
+
+void cr_source_caps_str(const struct cr_source_caps_s *caps, char *out, size_t size)
+{
+	_host->source_caps_str(caps, out, size);
 }
 
 const char *cr_audio_codec_name(enum cr_audio_codec_e c)

@@ -3,7 +3,7 @@
 
   mjpeg     the default-sized test stream (1280x720 YUYV at 30 fps) with one
             MJPEG client: no camrelay-*.so module and no libavformat,
-            libavcodec or libx265 is mapped (a config that uses none loads
+            libavcodec, libx265 or libcamera is mapped (a config that uses none loads
             none); prints RSS and PSS (/proc/PID/smaps_rollup) and the shared
             objects mapped, for the footprint figures of issue 20 (reported,
             not checked: they depend on the build and on what else maps the
@@ -98,8 +98,9 @@ def check_mjpeg(exe):
         finally:
             stop.set()
             reader.join()
-    heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx265"))]
-    check(not heavy, f"an MJPEG-only config maps no backend module, libav* or libx265; mapped: {heavy}")
+    heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx265",
+                                                                       "libcamera"))]
+    check(not heavy, f"an MJPEG-only config maps no backend module, libav*, libx265 or libcamera; mapped: {heavy}")
     print(f"mjpeg: 1280x720 YUYV 30 fps test stream, 1 MJPEG client: RSS {m['Rss'] / 1024:.1f} MB, "
           f"PSS {m['Pss'] / 1024:.1f} MB (anonymous {m['Anonymous'] / 1024:.1f} MB), "
           f"{len(libs)} shared objects mapped")
