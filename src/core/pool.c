@@ -5,11 +5,14 @@
 
 #define _POOL_KEEP 8 /* idle frames kept; more are freed */
 
+atomic_long cr_pool_frames_idle, cr_pool_bytes_idle, cr_pool_frames_made;
+
 struct cr_pool_s {
 	pthread_mutex_t lock;
 	enum cr_pixfmt_e format;
 	int width, height;
 	size_t max_size;
+	size_t frame_bytes; /* pixels of one frame, for the counters */
 	int refs; /* 1 for the owner + 1 per frame out */
 	int n_free;
 	struct cr_frame_s *free_frames[_POOL_KEEP];
@@ -18,6 +21,8 @@ struct cr_pool_s {
 
 static void _pool_put(struct cr_pool_s *pool)
 {
+	atomic_fetch_sub(&cr_pool_frames_idle, pool->n_free);
+	atomic_fetch_sub(&cr_pool_bytes_idle, (long)pool->frame_bytes * pool->n_free);
 	for (int i = 0; i < pool->n_free; i++) {
 		struct cr_frame_s *f = pool->free_frames[i];
 		f->release = pool->heap_release;
@@ -37,6 +42,8 @@ static void _pool_release(struct cr_frame_s *f)
 	if (pool->refs > 0 && pool->n_free < _POOL_KEEP) {
 		pool->free_frames[pool->n_free++] = f;
 		pthread_mutex_unlock(&pool->lock);
+		atomic_fetch_add(&cr_pool_frames_idle, 1);
+		atomic_fetch_add(&cr_pool_bytes_idle, (long)pool->frame_bytes);
 		return;
 	}
 	int last = pool->refs == 0;
@@ -57,6 +64,7 @@ struct cr_pool_s *cr_pool_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_siz
 	pool->width = w;
 	pool->height = h;
 	pool->max_size = max_size;
+	pool->frame_bytes = cr_pixfmt_frame_size(fmt, w, h) ? cr_pixfmt_frame_size(fmt, w, h) : max_size;
 	pool->refs = 1;
 	return pool;
 }
@@ -70,6 +78,8 @@ struct cr_frame_s *cr_pool_get(struct cr_pool_s *pool)
 	pool->refs++;
 	pthread_mutex_unlock(&pool->lock);
 	if (f) {
+		atomic_fetch_sub(&cr_pool_frames_idle, 1);
+		atomic_fetch_sub(&cr_pool_bytes_idle, (long)pool->frame_bytes);
 		atomic_store(&f->refs, 1);
 		atomic_fetch_add(&cr_frames_alive, 1);
 	} else {
@@ -80,6 +90,7 @@ struct cr_frame_s *cr_pool_get(struct cr_pool_s *pool)
 			pthread_mutex_unlock(&pool->lock);
 			return NULL;
 		}
+		atomic_fetch_add(&cr_pool_frames_made, 1);
 		pool->heap_release = f->release;
 		f->release = _pool_release;
 		f->owner = pool;

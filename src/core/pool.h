@@ -7,6 +7,11 @@
 
 struct cr_pool_s;
 
+/* Over all pools, for /metrics: idle frames kept for reuse and their pixel
+ * bytes (memory a stream holds beyond the frames in flight), and frames
+ * pools had to allocate (steady streaming: this stops growing). */
+extern atomic_long cr_pool_frames_idle, cr_pool_bytes_idle, cr_pool_frames_made;
+
 /* `max_size` is used for compressed formats (see cr_frame_new). */
 struct cr_pool_s *cr_pool_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_size);
 /* A frame with refs = 1 (reused or new). NULL only when out of memory. */

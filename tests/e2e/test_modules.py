@@ -7,7 +7,8 @@
             none); prints RSS and PSS (/proc/PID/smaps_rollup) and the shared
             objects mapped, for the footprint figures of issue 20 (reported,
             not checked: they depend on the build and on what else maps the
-            same libraries)
+            same libraries); /metrics' frame pool counters: the test source's
+            two pools and the JPEG encoder's converter made >= 3 frames
   x265      a stream encoding H.265 with x265 into an RTP sink:
             camrelay-x265.so is mapped and RTP packets of payload type 96 arrive
   avformat  a stream from a URL (an RTSP address nobody answers): serving,
@@ -95,15 +96,22 @@ def check_mjpeg(exe):
             srv.wait_for("30 MJPEG frames", lambda: len(parts) >= 30, timeout=30)
             libs = mapped(srv.pid)
             m = smaps_rollup_kb(srv.pid)
+            made = srv.metric("camrelay_pool_frames_made_total")
+            idle, idle_bytes = srv.metric("camrelay_pool_frames_idle"), srv.metric("camrelay_pool_bytes_idle")
         finally:
             stop.set()
             reader.join()
     heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx265",
                                                                        "libcamera"))]
     check(not heavy, f"an MJPEG-only config maps no backend module, libav*, libx265 or libcamera; mapped: {heavy}")
+    # The test source's two pools (I420 drawn, YUYV delivered) and the JPEG
+    # encoder's converter (YUYV -> I420) have made frames; idle ones have bytes.
+    check(made >= 3 and (idle > 0) == (idle_bytes > 0),
+          f"/metrics pool counters: {made:.0f} frames made (>= 3), {idle:.0f} idle, {idle_bytes:.0f} bytes idle")
     print(f"mjpeg: 1280x720 YUYV 30 fps test stream, 1 MJPEG client: RSS {m['Rss'] / 1024:.1f} MB, "
           f"PSS {m['Pss'] / 1024:.1f} MB (anonymous {m['Anonymous'] / 1024:.1f} MB), "
-          f"{len(libs)} shared objects mapped")
+          f"{len(libs)} shared objects mapped; frame pools made {made:.0f} frames, "
+          f"{idle:.0f} idle ({idle_bytes / 1048576:.1f} MB)")
 
 
 def check_x265(exe):
