@@ -22,6 +22,7 @@ static const struct cr_module_host_s _host = {
 	.frame_new = cr_frame_new,
 	.frame_wrap = cr_frame_wrap,
 	.frame_reuse = cr_frame_reuse,
+	.frame_free = cr_frame_free,
 	.frame_unref = cr_frame_unref,
 	.pixfmt_name = cr_pixfmt_name,
 	.pixfmt_planes = cr_pixfmt_planes,

@@ -34,6 +34,7 @@ struct cr_module_host_s {
 	struct cr_frame_s *(*frame_wrap)(enum cr_pixfmt_e fmt, int w, int h, void *owner,
 					 void (*release)(struct cr_frame_s *f));
 	void (*frame_reuse)(struct cr_frame_s *f);
+	void (*frame_free)(struct cr_frame_s *f);
 	void (*frame_unref)(struct cr_frame_s *f);
 	const char *(*pixfmt_name)(enum cr_pixfmt_e f);
 	int (*pixfmt_planes)(enum cr_pixfmt_e f, int w, int h, int stride[3], int rows[3]);

@@ -51,6 +51,11 @@ void cr_frame_reuse(struct cr_frame_s *f)
 	_host->frame_reuse(f);
 }
 
+void cr_frame_free(struct cr_frame_s *f)
+{
+	_host->frame_free(f);
+}
+
 void cr_frame_unref(struct cr_frame_s *f)
 {
 	_host->frame_unref(f);

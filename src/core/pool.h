@@ -1,5 +1,7 @@
 /* A pool of same-sized heap frames: frames go back to the pool when their
- * last reference drops, so steady streaming allocates nothing. */
+ * last reference drops, so steady streaming allocates nothing. The pool
+ * keeps only as many as were out at once lately (pool.c): frames a burst
+ * needed are freed again. */
 #ifndef CR_POOL_H
 #define CR_POOL_H
 

@@ -253,7 +253,7 @@ static struct cr_packet_s *_coded_packet(struct cr_source_s *src, struct _url_s 
 static void _heap_coded_release(struct cr_frame_s *f)
 {
 	cr_packet_unref(f->coded);
-	free(f); /* cr_frame_new's single allocation */
+	cr_frame_free(f); /* made by cr_frame_new */
 }
 
 /* 4:2:2 and 4:4:4 pictures (x264 from RGB input, some cameras): one copy to
