@@ -65,9 +65,9 @@ static void _own_dir(char *out, size_t size, bool *lib)
 	snprintf(out, size, "%s", slash ? path : "");
 }
 
-static void *_open(const char *module, const char *package, char *err, size_t errlen)
+/* The directories looked in, in order (see cr_module_symbol); how many. */
+static int _dirs(char dirs[3][PATH_MAX])
 {
-	char dirs[3][PATH_MAX];
 	int n = 0;
 	const char *env = getenv("CAMRELAY_MODULE_DIR");
 	if (env && *env)
@@ -87,14 +87,39 @@ static void *_open(const char *module, const char *package, char *err, size_t er
 		if (n == 0 || strcmp(dirs[n - 1], CR_MODULE_DIR) != 0)
 			snprintf(dirs[n++], sizeof(dirs[0]), "%s", CR_MODULE_DIR);
 	}
-	char path[PATH_MAX + 64], tried[3 * PATH_MAX + 16] = "";
+	return n;
+}
+
+/* The first camrelay-MODULE.so in the directories into path (1), else the
+ * directories tried into tried (0). */
+static int _find(const char *module, char *path, size_t size, char *tried, size_t tsize)
+{
+	char dirs[3][PATH_MAX];
+	int n = _dirs(dirs);
+	tried[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/camrelay-%s.so", dirs[i], module);
-		if (access(path, F_OK) != 0) {
-			size_t o = strlen(tried);
-			snprintf(tried + o, sizeof(tried) - o, "%s%s", o ? ", " : "", dirs[i]);
-			continue;
-		}
+		snprintf(path, size, "%s/camrelay-%s.so", dirs[i], module);
+		if (access(path, F_OK) == 0)
+			return 1;
+		size_t o = strlen(tried);
+		snprintf(tried + o, tsize - o, "%s%s", o ? ", " : "", dirs[i]);
+	}
+	return 0;
+}
+
+int cr_module_path(const char *module, char *path, size_t size)
+{
+	char tried[3 * PATH_MAX + 16];
+	if (_find(module, path, size, tried, sizeof(tried)))
+		return 1;
+	snprintf(path, size, "%s", tried);
+	return 0;
+}
+
+static void *_open(const char *module, const char *package, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 64], tried[3 * PATH_MAX + 16];
+	if (_find(module, path, sizeof(path), tried, sizeof(tried))) {
 		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		if (!h) {
 			snprintf(err, errlen, "cannot load %s: %s (reinstall %s)", path, dlerror(), package);

@@ -59,4 +59,9 @@ CR_MODULE_EXPORT int cr_module_init(const struct cr_module_host_s *host);
 const void *cr_module_symbol(const char *module, const char *symbol, const char *package, char *err,
 			     size_t errlen);
 
+/* Where camrelay-`module`.so would be loaded from, without loading it:
+ * 1 with its path in path, or 0 with the directories looked in (for
+ * `camrelay --version`). */
+int cr_module_path(const char *module, char *path, size_t size);
+
 #endif
