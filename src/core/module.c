@@ -79,11 +79,11 @@ static int _dirs(char dirs[3][PATH_MAX])
 		bool lib = false;
 		char own[PATH_MAX];
 		_own_dir(own, sizeof(own), &lib);
-		if (own[0]) {
+		/* An installed program (in BINDIR) has none beside it. */
+		if (own[0] && (lib || strcmp(own, CR_BIN_DIR) != 0))
 			snprintf(dirs[n++], sizeof(dirs[0]), "%s", own);
-			if (lib)
-				snprintf(dirs[n++], sizeof(dirs[0]), "%.*s/camrelay", PATH_MAX - 16, own);
-		}
+		if (own[0] && lib)
+			snprintf(dirs[n++], sizeof(dirs[0]), "%.*s/camrelay", PATH_MAX - 16, own);
 		if (n == 0 || strcmp(dirs[n - 1], CR_MODULE_DIR) != 0)
 			snprintf(dirs[n++], sizeof(dirs[0]), "%s", CR_MODULE_DIR);
 	}

@@ -52,8 +52,9 @@ CR_MODULE_EXPORT int cr_module_init(const struct cr_module_host_s *host);
 
 /* The symbol `symbol` of module camrelay-`module`.so, loading the module
  * the first time (it stays loaded). Looked for in $CAMRELAY_MODULE_DIR when
- * set (only there), else next to the running program or libcamrelay.so (a
- * build directory), else in the install directory (CR_MODULE_DIR). NULL with
+ * set (only there), else next to the running program (unless it runs from
+ * the install's BINDIR) or libcamrelay.so (a build directory), else in the
+ * install directory (CR_MODULE_DIR). NULL with
  * one message in err (which names `package`, what to install) when the file
  * is missing, does not load or is from another camrelay. Thread-safe. */
 const void *cr_module_symbol(const char *module, const char *symbol, const char *package, char *err,
