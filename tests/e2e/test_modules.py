@@ -17,10 +17,15 @@
   missing   each of those configs with CAMRELAY_MODULE_DIR naming an empty
             directory: serve exits 1 with one message naming the module file,
             the directory and the package to install
+  reload    a running camrelay (modules directory empty) reloaded (SIGHUP)
+            into the x265 config: refused with the same message, the running
+            stream goes on; into a config that adds a URL stream: that stream
+            fails to start with the avformat message, the other is unchanged
 
 Skipped (77) when the build has no x265 or no URL source (camrelay --version)."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -156,6 +161,48 @@ def check_missing(exe, module, toml):
     print(f"missing {module}: {err.split('error ', 1)[-1]}")
 
 
+def check_reload(exe):
+    empty = tempfile.mkdtemp(prefix="camrelay-nomodules-")
+    saved = os.environ.get("CAMRELAY_MODULE_DIR")
+    os.environ["CAMRELAY_MODULE_DIR"] = empty
+    try:
+        srv = e2e.Server(exe)
+        srv.start()
+    finally:
+        if saved is None:
+            del os.environ["CAMRELAY_MODULE_DIR"]
+        else:
+            os.environ["CAMRELAY_MODULE_DIR"] = saved
+    try:
+        with open(srv.config) as f:
+            base = f.read()
+        steps = (("x265", base.replace('pixel_format = "yuyv"\n', 'pixel_format = "yuyv"\n'
+                                       '[stream.test.sources.encoder]\nbackend = "x265"\ncodec = "h265"\n'),
+                  "the running configuration stays"),
+                 ("avformat", base + '\n[stream.url]\n[[stream.url.sources]]\nurl = "rtsp://127.0.0.1:9/nobody"\n',
+                  "url failed to start"))
+        for module, toml, outcome in steps:
+            with open(srv.config, "w") as f:
+                f.write(toml)
+            mark = os.path.getsize(srv.log_path)
+            srv.proc.send_signal(signal.SIGHUP)
+
+            def said():
+                with open(srv.log_path) as f:
+                    f.seek(mark)
+                    return f.read()
+            srv.wait_for(f"the reload into the {module} config is logged", lambda: outcome in said(), timeout=20)
+            log = said()
+            check(f"no camrelay-{module}.so in {empty} (install the package camrelay-{module})" in log
+                  and outcome in log, f"reload into a config needing {module}: {log.strip()!r}")
+            with urllib.request.urlopen(srv.url + "/snapshot/test", timeout=10) as r:
+                check(srv.proc.poll() is None and r.status == 200 and r.read(2) == b"\xff\xd8",
+                      f"after the refused {module} reload the running stream still serves a JPEG snapshot")
+    finally:
+        srv.stop()
+    print("reload: refused with the module's message, the running stream kept serving")
+
+
 def main(exe):
     version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
     if " x265(" not in version or " url(" not in version:
@@ -166,6 +213,7 @@ def main(exe):
     check_avformat(exe)
     check_missing(exe, "x265", X265_TOML.format(rtp_port=e2e.free_udp_port()))
     check_missing(exe, "avformat", URL_TOML)
+    check_reload(exe)
 
 
 if __name__ == "__main__":
