@@ -5,6 +5,7 @@
     meson setup /tmp/build-rel -Dbuildtype=release && ninja -C /tmp/build-rel -j2
     bench/ustreamer.py /tmp/build-rel/camrelay [--seconds 15] [--sizes 640x480,1280x720]
                        [--clients 1,10] [--json FILE]
+    bench/ustreamer.py /tmp/build-rel/camrelay --host-test [--clients 1] [--seconds 15]
 
 The host kernel has no V4L2, so the measuring runs inside the project's VM
 (tests/vm/run-in-vm, one boot for all rows) against vivid's capture node
@@ -27,8 +28,18 @@ answers HTTP and every client has its first frame, plus a warm-up, the
 measured window starts: the server's CPU is utime+stime of the whole process
 (/proc/PID/stat) over the window, divided by the frames of the stream in the
 window (the mean of what each client received); RSS is VmRSS at the window's
-end; fps is frames per client per second; KB/frame is bytes on the wire per
-frame (JPEG plus part headers), which shows the two encoders' quality match.
+end, PSS (Rss and Pss of /proc/PID/smaps_rollup: shared pages divided among
+the processes mapping them, so it falls when other processes map the same
+libraries) and the shared objects mapped (/proc/PID/maps) at the same moment;
+fps is frames per client per second; KB/frame is bytes on the wire per frame
+(JPEG plus part headers), which shows the two encoders' quality match.
+
+--host-test runs on this host without the VM (the host kernel has no V4L2,
+so no µStreamer and no vivid): `camrelay serve -l 127.0.0.1:P` with no
+config, i.e. the built-in test stream (1280x720 YUYV, 30 fps, MJPEG quality
+of the default), and N clients on /mjpeg/test: camrelay's own footprint
+(issue 20, item 3), the same columns. The shared objects with the largest
+RSS are listed under the table.
 
 The VM is QEMU TCG (software emulation, 2 vCPUs on a shared 2-core host):
 absolute CPU times are several times what real hardware takes and they move
@@ -195,6 +206,8 @@ def measure(name, cmd, ready_path, stream_path, port, n_clients, seconds, warmup
         if proc.poll() is not None:
             fail(f"exited with status {proc.returncode} during the measurement")
         rss, hwm = status_kb(proc.pid, "VmRSS"), status_kb(proc.pid, "VmHWM")
+        mem = smaps_rollup_kb(proc.pid)
+        libs = mapped_objects(proc.pid)
         if readers.error:
             fail(readers.error)
     finally:
@@ -219,9 +232,71 @@ def measure(name, cmd, ready_path, stream_path, port, n_clients, seconds, warmup
         "cpu_ms_per_frame": (c1 - c0) * 1000 / per_client,
         "cpu_pct": (c1 - c0) * 100 / (t1 - t0),
         "rss_mb": rss / 1024, "hwm_mb": hwm / 1024,
+        "pss_mb": mem.get("Pss", 0) / 1024, "anon_mb": mem.get("Anonymous", 0) / 1024,
+        "n_libs": len(libs), "libs_top": sorted(libs.items(), key=lambda kv: -kv[1])[:8],
         "frames": got, "fps": per_client / (t1 - t0),
         "kb_per_frame": wire / sum(got) / 1024,
     }
+
+
+def smaps_rollup_kb(pid):
+    """The kB fields of /proc/PID/smaps_rollup (Rss, Pss, Anonymous, ...)."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out
+
+
+def mapped_objects(pid):
+    """Shared objects mapped by the process: {basename: RSS kB} (/proc/PID/smaps)."""
+    out, name = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if parts and "-" in parts[0] and not parts[0].endswith(":"):
+                path = parts[5] if len(parts) > 5 else ""
+                name = os.path.basename(path) if ".so" in path else None
+                if name:
+                    out.setdefault(name, 0)
+            elif name and parts[0] == "Rss:":
+                out[name] += int(parts[1])
+    return out
+
+
+def host_test(a):
+    """camrelay's built-in test stream on this host (no VM, no µStreamer)."""
+    camrelay = os.path.realpath(a.camrelay)
+    workdir = tempfile.mkdtemp(prefix="ubench-host-")
+    rows = []
+    load_before = os.getloadavg()
+    for n in (int(x) for x in a.clients.split(",")):
+        port = free_port()
+        cmd = [camrelay, "serve", "-l", f"127.0.0.1:{port}"]
+        print(f"ubench: host, built-in test stream, {n} client(s) ...", flush=True)
+        r = measure("camrelay", cmd, "/api/streams", "/mjpeg/test", port, n, a.seconds, a.warmup, workdir)
+        rows.append(r)
+    load_after = os.getloadavg()
+    print()
+    print(f"camrelay serve (built-in test stream 1280x720 YUYV 30 fps) -> MJPEG over HTTP on this host, "
+          f"{a.seconds:.0f} s window per row; {camrelay}")
+    print(f"host: {os.cpu_count()} CPUs, load average before {' '.join(f'{x:.2f}' for x in load_before)}, "
+          f"after {' '.join(f'{x:.2f}' for x in load_after)}")
+    hdr = (f"{'clients':>7s} {'CPU ms/frame':>12s} {'CPU %':>6s} {'RSS MB':>7s} {'PSS MB':>7s} "
+           f"{'anon MB':>7s} {'.so':>4s} {'fps/client':>10s} {'KB/frame':>8s}")
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        print(f"{r['clients']:7d} {r['cpu_ms_per_frame']:12.2f} {r['cpu_pct']:6.1f} {r['rss_mb']:7.1f} "
+              f"{r['pss_mb']:7.1f} {r['anon_mb']:7.1f} {r['n_libs']:4d} {r['fps']:10.2f} {r['kb_per_frame']:8.1f}")
+    print("largest shared objects by RSS (kB), last row: " +
+          ", ".join(f"{n} {kb}" for n, kb in rows[-1]["libs_top"]))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"rows": rows, "host_cpus": os.cpu_count(), "loadavg": [load_before, load_after]}, f,
+                      indent=1)
 
 
 def guest_main(a):
@@ -295,16 +370,18 @@ def print_table(res, a, load_before, load_after):
           f"after {' '.join(f'{x:.2f}' for x in load_after)}")
     print()
     hdr = (f"{'size':9s} {'clients':>7s} {'server':9s} {'CPU ms/frame':>12s} {'CPU %':>6s} "
-           f"{'RSS MB':>7s} {'fps/client':>10s} {'frames/client (min-max)':>23s} {'KB/frame':>8s}")
+           f"{'RSS MB':>7s} {'PSS MB':>7s} {'.so':>4s} {'fps/client':>10s} {'frames/client (min-max)':>23s} "
+           f"{'KB/frame':>8s}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         fr = f"{min(r['frames'])}-{max(r['frames'])}" if len(r["frames"]) > 1 else str(r["frames"][0])
         print(f"{r['size']:9s} {r['clients']:7d} {r['server']:9s} {r['cpu_ms_per_frame']:12.2f} "
-              f"{r['cpu_pct']:6.1f} {r['rss_mb']:7.1f} {r['fps']:10.2f} {fr:>23s} {r['kb_per_frame']:8.1f}")
+              f"{r['cpu_pct']:6.1f} {r['rss_mb']:7.1f} {r.get('pss_mb', 0):7.1f} {r.get('n_libs', 0):4d} "
+              f"{r['fps']:10.2f} {fr:>23s} {r['kb_per_frame']:8.1f}")
     print()
     print("camrelay / µStreamer (below 1: camrelay uses less)")
-    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'RSS':>6s} {'fps':>6s}")
+    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'RSS':>6s} {'PSS':>6s} {'fps':>6s}")
     pairs = {}
     for r in rows:
         pairs.setdefault((r["size"], r["clients"]), {})[r["server"]] = r
@@ -313,7 +390,8 @@ def print_table(res, a, load_before, load_after):
         if not (u and c):
             continue
         print(f"{size:9s} {n:7d} {c['cpu_ms_per_frame'] / u['cpu_ms_per_frame']:10.2f} "
-              f"{c['rss_mb'] / u['rss_mb']:6.2f} {c['fps'] / u['fps']:6.2f}")
+              f"{c['rss_mb'] / u['rss_mb']:6.2f} {c['pss_mb'] / u['pss_mb'] if u.get('pss_mb') else 0:6.2f} "
+              f"{c['fps'] / u['fps']:6.2f}")
 
 
 def host_main(a):
@@ -358,6 +436,8 @@ def main():
     ap.add_argument("--sizes", default="640x480,1280x720")
     ap.add_argument("--clients", default="1,10")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--host-test", action="store_true",
+                    help="camrelay's built-in test stream on this host, no VM and no µStreamer")
     ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -365,6 +445,8 @@ def main():
         if a.guest:
             a.camrelay = os.path.realpath(a.camrelay)
             guest_main(a)
+        elif a.host_test:
+            host_test(a)
         else:
             host_main(a)
     except BenchError as e:

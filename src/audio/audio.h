@@ -68,6 +68,9 @@ struct cr_audio_ops_s {
 	const char *device_default; /* takes `device`, this when unset; NULL: no device key */
 	bool tone;                  /* takes `tone`, the test tone's frequency */
 	bool from_source;           /* its input is the stream's first source (a URL or a file), kept in device */
+	/* Optional, at stream start: can the backend run here at all (a
+	 * module: is it installed)? 0, or -errno with the reason in err. */
+	int (*check)(char *err, size_t errlen);
 	/* Opens the device and starts capture. -errno and src->error on failure. */
 	int (*open)(struct cr_audio_source_s *src);
 	/* Reads src->frames interleaved S16 frames into pcm and the

@@ -421,6 +421,11 @@ int cr_audio_start(struct cr_audio_s *a, char *err, size_t errlen)
 			 a->cfg.backend, strcmp(a->cfg.backend, "alsa") == 0 ? " (needs libasound2-dev)" : "");
 		return -ENOTSUP;
 	}
+	char why[768];
+	if (a->src.ops->check && a->src.ops->check(why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "stream \"%s\": audio backend %s: %s", a->stream, a->src.ops->name, why);
+		return -ENOPKG;
+	}
 	int rc = _open_encoder(a, err, errlen);
 	if (rc < 0)
 		return rc;

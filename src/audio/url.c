@@ -50,6 +50,7 @@
 #include "audio/audio.h"
 #include "core/clock.h"
 #include "core/hostport.h"
+#include "core/module.h"
 
 #define _TIMEOUT_NS 5000000000LL
 
@@ -513,7 +514,8 @@ static int _url_read_decoded(struct cr_audio_source_s *src, int16_t *pcm, int64_
 	return 1;
 }
 
-const struct cr_audio_ops_s cr_audio_url = {
+/* Loaded by its entry in the core (url_module.c). */
+CR_MODULE_EXPORT const struct cr_audio_ops_s cr_audio_url = {
 	.name = "url",
 	.from_source = true,
 	.open = _url_open,

@@ -12,6 +12,7 @@
 #include "cli/service.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/module.h"
 #include "core/stream.h"
 #include "cr_build.h"
 #include "encode/encoder.h"
@@ -46,6 +47,18 @@ static void _print_version(void)
 		printf(" %s(%s)", (*p)->name, caps);
 	}
 	printf("\ndatachannel: %s\n", cr_dc_available ? "yes (libusrsctp)" : "no");
+	/* The backends above that load from a module (core/module.h) when a
+	 * config uses them: found where, or the package that installs them. */
+	printf("modules:");
+	char list[] = CR_MODULES;
+	for (char *save = NULL, *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+		char path[4200];
+		if (cr_module_path(m, path, sizeof(path)))
+			printf(" %s(%s)", m, path);
+		else
+			printf(" %s(not installed: package camrelay-%s)", m, m);
+	}
+	printf("\n");
 }
 
 static void _usage(FILE *f)

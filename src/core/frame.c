@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 atomic_long cr_frames_alive, cr_packets_alive;
 
@@ -9,6 +10,24 @@ static void _heap_release(struct cr_frame_s *f)
 {
 	free(f);
 }
+
+static void _mapped_release(struct cr_frame_s *f)
+{
+	munmap(f, f->mapped);
+}
+
+void cr_frame_free(struct cr_frame_s *f)
+{
+	if (f->mapped)
+		_mapped_release(f);
+	else
+		_heap_release(f);
+}
+
+/* Frames this big get a mapping of their own: freeing one (a pool giving
+ * back what a burst made) returns its memory, where malloc would keep it in
+ * an arena (glibc's mmap threshold rises to the size of what was freed). */
+#define _MAP_FROM (256 * 1024)
 
 void cr_frame_set_planes(struct cr_frame_s *f, uint8_t *base)
 {
@@ -35,21 +54,51 @@ struct cr_frame_s *cr_frame_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_s
 		size = max_size;
 	/* One allocation: header then pixels, 64-byte aligned for SIMD. */
 	size_t hdr = (sizeof(struct cr_frame_s) + 63) & ~(size_t)63;
-	struct cr_frame_s *f = aligned_alloc(64, (hdr + size + 63) & ~(size_t)63);
+	size_t total = (hdr + size + 63) & ~(size_t)63;
+	struct cr_frame_s *f = NULL;
+	if (total >= _MAP_FROM) {
+		void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		f = m == MAP_FAILED ? NULL : m;
+	} else
+		f = aligned_alloc(64, total);
 	if (!f)
 		return NULL;
 	memset(f, 0, sizeof(*f));
+	f->mapped = total >= _MAP_FROM ? total : 0;
 	atomic_init(&f->refs, 1);
 	f->format = fmt;
 	f->width = w;
 	f->height = h;
 	f->dmabuf_fd = -1;
-	f->release = _heap_release;
+	f->release = f->mapped ? _mapped_release : _heap_release;
 	cr_frame_set_planes(f, (uint8_t *)f + hdr);
 	if (cr_pixfmt_frame_size(fmt, w, h) == 0)
 		f->size = 0;
 	atomic_fetch_add(&cr_frames_alive, 1);
 	return f;
+}
+
+struct cr_frame_s *cr_frame_wrap(enum cr_pixfmt_e fmt, int w, int h, void *owner,
+				 void (*release)(struct cr_frame_s *f))
+{
+	struct cr_frame_s *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	atomic_init(&f->refs, 1);
+	f->format = fmt;
+	f->width = w;
+	f->height = h;
+	f->dmabuf_fd = -1;
+	f->owner = owner;
+	f->release = release;
+	atomic_fetch_add(&cr_frames_alive, 1);
+	return f;
+}
+
+void cr_frame_reuse(struct cr_frame_s *f)
+{
+	atomic_init(&f->refs, 1);
+	atomic_fetch_add(&cr_frames_alive, 1);
 }
 
 void cr_frame_unref(struct cr_frame_s *f)

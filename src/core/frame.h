@@ -46,10 +46,22 @@ struct cr_frame_s {
 	void (*release)(struct cr_frame_s *f);
 	void *owner;
 	int owner_index;
+	size_t mapped; /* cr_frame_new: bytes of the frame's own mapping, 0 = malloc'd */
 };
 
 /* A heap frame of tightly packed planes (MJPEG: `max_size` bytes in plane 0). */
 struct cr_frame_s *cr_frame_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_size);
+/* A frame of memory someone else owns (a decoder's picture, a device
+ * buffer): a zeroed header with refs = 1, no DMA-BUF, counted alive;
+ * release(f) gives the memory back and frees f. The caller fills the planes. */
+struct cr_frame_s *cr_frame_wrap(enum cr_pixfmt_e fmt, int w, int h, void *owner,
+				 void (*release)(struct cr_frame_s *f));
+/* A frame header its owner keeps (a device buffer's) handed out again:
+ * refs = 1, counted alive. */
+void cr_frame_reuse(struct cr_frame_s *f);
+/* Gives back the memory of a frame cr_frame_new made: for an owner that
+ * replaced its release() and is done with the frame. */
+void cr_frame_free(struct cr_frame_s *f);
 /* Fills plane pointers/strides for a tightly packed buffer at `base`. */
 void cr_frame_set_planes(struct cr_frame_s *f, uint8_t *base);
 

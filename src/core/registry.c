@@ -64,6 +64,10 @@ int cr_encoder_check(const struct cr_encoder_cfg_s *cfg, char *msg, size_t msgle
 	int r = ops->check ? ops->check(cfg, why, sizeof(why)) : 0;
 	if (r >= 0)
 		return 0;
+	if (r == -ENOPKG) { /* a backend module is missing: why says what to install */
+		snprintf(msg, msglen, "%s", why);
+		return r;
+	}
 	/* fallback: a key of the hardware backends that declare it (v4l2-m2m) */
 	bool fallback = strcmp(cr_option_str(ops->options, cfg->opts, "fallback"), "software") == 0;
 	const struct cr_encoder_ops_s *sw = fallback ? cr_encoder_find("software", cfg->codec) : NULL;

@@ -780,6 +780,11 @@ int cr_stream_start(struct cr_stream_s *s, char *err, size_t errlen)
 			 s->cfg.name, sc->capture.backend);
 		return -ENOTSUP;
 	}
+	char why[768];
+	if (s->src.ops->check && s->src.ops->check(why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "stream \"%s\": source %s: %s", s->cfg.name, s->src.ops->name, why);
+		return -ENOPKG;
+	}
 	int rc = s->audio && !s->audio_started ? cr_audio_start(s->audio, err, errlen) : 0;
 	if (rc < 0)
 		return rc;

@@ -1,11 +1,13 @@
 /* H.265 software encoder: x265 with tune zerolatency (one frame thread, no
- * B-frames, no lookahead), Annex-B, VPS/SPS/PPS repeated on every IDR. */
+ * B-frames, no lookahead), Annex-B, VPS/SPS/PPS repeated on every IDR. Built
+ * as the module camrelay-x265.so (core/module.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <x265.h>
 
+#include "core/module.h"
 #include "encode/sw.h"
 
 #define _X265_RING 64
@@ -202,7 +204,8 @@ static int _x265_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 	return 0;
 }
 
-const struct cr_encoder_ops_s cr_encoder_x265 = {
+/* Loaded by its entry in the core, x265_module.c. */
+CR_MODULE_EXPORT const struct cr_encoder_ops_s cr_encoder_x265 = {
 	.name = "x265",
 	.options = cr_sw_options,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_H265, CR_CODEC_NONE},

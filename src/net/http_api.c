@@ -13,6 +13,7 @@
 
 #include "audio/audio.h"
 #include "core/frame.h"
+#include "core/pool.h"
 #include "core/h264.h"
 #include "net/http_access.h"
 #include "net/http_conn.h"
@@ -711,6 +712,12 @@ void cr_http_metrics(struct cr_http_s *h, struct evhttp_request *req)
 	evbuffer_add_printf(b, "process_open_fds %ld\n", _open_fds());
 	_family(b, "camrelay_frames_alive", "gauge", "Frames allocated and not yet released.");
 	evbuffer_add_printf(b, "camrelay_frames_alive %ld\n", atomic_load(&cr_frames_alive));
+	_family(b, "camrelay_pool_frames_idle", "gauge", "Frames kept idle in frame pools for reuse.");
+	evbuffer_add_printf(b, "camrelay_pool_frames_idle %ld\n", atomic_load(&cr_pool_frames_idle));
+	_family(b, "camrelay_pool_bytes_idle", "gauge", "Pixel bytes of the frames kept idle in frame pools.");
+	evbuffer_add_printf(b, "camrelay_pool_bytes_idle %ld\n", atomic_load(&cr_pool_bytes_idle));
+	_family(b, "camrelay_pool_frames_made_total", "counter", "Frames frame pools allocated.");
+	evbuffer_add_printf(b, "camrelay_pool_frames_made_total %ld\n", atomic_load(&cr_pool_frames_made));
 	_family(b, "camrelay_packets_alive", "gauge", "Packets allocated and not yet released.");
 	evbuffer_add_printf(b, "camrelay_packets_alive %ld\n", atomic_load(&cr_packets_alive));
 	_audio_metrics(h, b);

@@ -588,7 +588,7 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 	w->port = cfg->webrtc.port > 0 ? cfg->webrtc.port : 8555;
 	w->timeout_ns = (cfg->webrtc.timeout > 0 ? cfg->webrtc.timeout : 30) * 1000000000LL;
 	w->pending_ns = (cfg->limits.whep_pending_timeout > 0 ? cfg->limits.whep_pending_timeout : 15) * 1000000000LL;
-	if (!(w->dtls = cr_dtls_ctx_new(err, errlen)) || _open_udp(w, err, errlen) < 0)
+	if (_open_udp(w, err, errlen) < 0) /* the DTLS context comes with the first viewer (whep_http.c) */
 		goto error;
 	cr_whep_send_init(w);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -286,7 +286,13 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 		ami = -1;
 	char talk_why[320];
 	const char *talk = ami >= 0 ? cr_whep_audio_talk(v, req, &offer.media[ami], talk_why, sizeof(talk_why)) : NULL;
-	v->dtls = cr_dtls_new(w->dtls, m->fp_alg, m->fingerprint, cr_whep_dtls_send, v);
+	/* The DTLS certificate is made for the first viewer, not at start: a
+	 * camrelay nobody watches over WebRTC keeps OpenSSL's key generation and
+	 * signing out of its resident memory (issue 20, item 3). */
+	char dtls_err[256];
+	if (!w->dtls && !(w->dtls = cr_dtls_ctx_new(dtls_err, sizeof(dtls_err))))
+		CR_LOG_E("whep", "%s", dtls_err);
+	v->dtls = w->dtls ? cr_dtls_new(w->dtls, m->fp_alg, m->fingerprint, cr_whep_dtls_send, v) : NULL;
 	if (dci >= 0 && v->dtls) {
 		v->dc = cr_dc_peer_new(w->dc, stream, v->id, (uint16_t)offer.media[dci].sctp_port,
 				       offer.media[dci].max_message_size, cr_whep_dc_out, v);
@@ -298,7 +304,7 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	struct cr_sdp_answer_s a = {
 		.media = mi, .pt = v->pt, .rtx_pt = v->rtx_pt, .codec = v->enc.codec, .fmtp = fmtp,
 		.ssrc = v->rtp.ssrc, .rtx_ssrc = v->rtx_ssrc, .ufrag = v->ufrag, .pwd = v->pwd,
-		.fingerprint = cr_dtls_fingerprint(w->dtls), .stream = sname,
+		.fingerprint = w->dtls ? cr_dtls_fingerprint(w->dtls) : "", .stream = sname,
 		.session_id = ((uint64_t)cr_whep_random32() << 20) ^ cr_whep_random32(), .candidates = cands,
 		.n_candidates = w->n_candidates, .port = w->port, .audio = ami >= 0, .audio_media = ami,
 		.audio_pt = apt, .audio_ssrc = cr_whep_audio_ssrc(v),

@@ -29,23 +29,15 @@ struct cr_frame_s *cr_av_wrap(AVFrame *av)
 			       av->format == AV_PIX_FMT_NV12 ? CR_PIXFMT_NV12 : CR_PIXFMT_NONE;
 	if (fmt == CR_PIXFMT_NONE)
 		return NULL;
-	struct cr_frame_s *f = calloc(1, sizeof(*f));
+	struct cr_frame_s *f = cr_frame_wrap(fmt, av->width, av->height, av, _av_frame_release);
 	if (!f)
 		return NULL;
-	atomic_init(&f->refs, 1);
-	f->format = fmt;
-	f->width = av->width;
-	f->height = av->height;
 	f->n_planes = fmt == CR_PIXFMT_NV12 ? 2 : 3;
 	for (int i = 0; i < f->n_planes; i++) {
 		f->data[i] = av->data[i];
 		f->stride[i] = av->linesize[i];
 		f->size += (size_t)av->linesize[i] * (size_t)(i ? (av->height + 1) / 2 : av->height);
 	}
-	f->dmabuf_fd = -1;
 	f->full_range = cr_av_full_range(av);
-	f->owner = av;
-	f->release = _av_frame_release;
-	atomic_fetch_add(&cr_frames_alive, 1);
 	return f;
 }

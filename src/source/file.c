@@ -25,6 +25,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/module.h"
 #include "source/avframe.h"
 #include "source/source.h"
 
@@ -307,11 +308,9 @@ static int _file_read(struct cr_source_s *src, struct cr_frame_s **out, int time
 	return 0;
 }
 
-const struct cr_source_ops_s cr_source_file = {
+/* Loaded by its entry in the core (file_module.c), which holds its caps. */
+CR_MODULE_EXPORT const struct cr_source_ops_s cr_source_file = {
 	.name = "file",
-	/* decoded by libavcodec (I420/NV12, source/avframe.c); its size may change mid-file */
-	.caps = &(const struct cr_source_caps_s){.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_YUV420, CR_PIXFMT_NV12, CR_PIXFMT_NONE},
-						 .dynamic = true},
 	.source_key = "file",
 	.open = _file_open,
 	.read = _file_read,

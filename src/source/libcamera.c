@@ -12,27 +12,25 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/module.h"
+#include "source/libcamera_formats.h"
 #include "source/libcamera_priv.h"
 #include "source/source.h"
 
 #define _MAX_BUFS 16
 #define _FOURCC(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 
-/* The formats camrelay takes from libcamera (its caps, checked at config
- * load) and the DRM fourccs libcamera names them by, index for index. V4L2's
- * RGB3 (R, G, B bytes in memory) is DRM's BGR888. */
-static const enum cr_pixfmt_e _lc_formats[] = {
-	CR_PIXFMT_YUYV,	 CR_PIXFMT_UYVY,  CR_PIXFMT_YVYU, CR_PIXFMT_NV12,  CR_PIXFMT_YUV420,
-	CR_PIXFMT_RGB24, CR_PIXFMT_BGR24, CR_PIXFMT_GREY, CR_PIXFMT_MJPEG, CR_PIXFMT_NONE,
-};
+/* The DRM fourccs libcamera names camrelay's formats by (cr_lc_formats, its
+ * caps), index for index. V4L2's RGB3 (R, G, B bytes in memory) is DRM's BGR888. */
+static const enum cr_pixfmt_e *const _lc_formats = cr_lc_formats;
 static const uint32_t _drm[] = {
 	_FOURCC('Y', 'U', 'Y', 'V'), _FOURCC('U', 'Y', 'V', 'Y'), _FOURCC('Y', 'V', 'Y', 'U'),
 	_FOURCC('N', 'V', '1', '2'), _FOURCC('Y', 'U', '1', '2'), _FOURCC('B', 'G', '2', '4'),
 	_FOURCC('R', 'G', '2', '4'), _FOURCC('R', '8', ' ', ' '), _FOURCC('M', 'J', 'P', 'G'),
 };
-_Static_assert(sizeof(_drm) / sizeof(_drm[0]) + 1 == sizeof(_lc_formats) / sizeof(_lc_formats[0]),
+_Static_assert(sizeof(_drm) / sizeof(_drm[0]) + 1 == sizeof(cr_lc_formats) / sizeof(cr_lc_formats[0]),
 	       "a DRM fourcc for each format");
-static const struct cr_source_caps_s _lc_caps = {.formats = _lc_formats, .hardware = true};
+static const struct cr_source_caps_s _lc_caps = {.formats = cr_lc_formats, .hardware = true};
 
 struct _lc_s {
 	struct cr_lc_s *cam;
@@ -206,8 +204,7 @@ static int _lc_read(struct cr_source_s *src, struct cr_frame_s **out, int timeou
 	if (i < 0 || i >= l->n_bufs)
 		return 0;
 	struct cr_frame_s *f = &l->frames[i];
-	atomic_init(&f->refs, 1);
-	atomic_fetch_add(&cr_frames_alive, 1);
+	cr_frame_reuse(f);
 	atomic_fetch_add(&l->refs, 1);
 	f->ts_capture_ns = ts;
 	if (src->format == CR_PIXFMT_MJPEG)
@@ -243,7 +240,8 @@ static int _lc_set_control(struct cr_source_s *src, const char *name, const char
 	return cr_lc_set_control(l->cam, name, value, src->error, sizeof(src->error));
 }
 
-const struct cr_source_ops_s cr_source_libcamera = {
+/* Loaded by its entry in the core (libcamera_module.c). */
+CR_MODULE_EXPORT const struct cr_source_ops_s cr_source_libcamera = {
 	.name = "libcamera",
 	.caps = &_lc_caps,
 	.open = _lc_open,

@@ -70,6 +70,9 @@ struct cr_source_ops_s {
 		int width, height, fps;
 		enum cr_pixfmt_e format;
 	} *defaults;
+	/* Optional, at stream start: can the backend run here at all (a
+	 * module: is it installed)? 0, or -errno with the reason in err. */
+	int (*check)(char *err, size_t errlen);
 	/* Opens the device and starts streaming. -errno and src->error on failure. */
 	int (*open)(struct cr_source_s *src);
 	/* Waits up to timeout_ms for one frame. 0 with *out = NULL: no frame yet.

@@ -29,6 +29,7 @@
 
 #include "core/clock.h"
 #include "core/hostport.h"
+#include "core/module.h"
 #include "source/avframe.h"
 #include "source/source.h"
 
@@ -252,7 +253,7 @@ static struct cr_packet_s *_coded_packet(struct cr_source_s *src, struct _url_s 
 static void _heap_coded_release(struct cr_frame_s *f)
 {
 	cr_packet_unref(f->coded);
-	free(f); /* cr_frame_new's single allocation */
+	cr_frame_free(f); /* made by cr_frame_new */
 }
 
 /* 4:2:2 and 4:4:4 pictures (x264 from RGB input, some cameras): one copy to
@@ -404,18 +405,9 @@ static void _url_close(struct cr_source_s *src)
 	src->priv = NULL;
 }
 
-/* MJPEG as JPEG frames, anything else decoded (I420/NV12); the coded access
- * units of these codecs ride along for pass-through (frame->coded). */
-static const struct cr_source_caps_s _url_caps = {
-	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_YUV420, CR_PIXFMT_NV12, CR_PIXFMT_MJPEG, CR_PIXFMT_NONE},
-	.codecs = (const enum cr_codec_e[]){CR_CODEC_H264, CR_CODEC_H265, CR_CODEC_VP8, CR_CODEC_VP9, CR_CODEC_AV1,
-					    CR_CODEC_MJPEG, CR_CODEC_NONE},
-	.dynamic = true,
-};
-
-const struct cr_source_ops_s cr_source_url = {
+/* Loaded by its entry in the core (url_module.c), which holds its caps. */
+CR_MODULE_EXPORT const struct cr_source_ops_s cr_source_url = {
 	.name = "url",
-	.caps = &_url_caps,
 	.source_key = "url",
 	.open = _url_open,
 	.read = _url_read,

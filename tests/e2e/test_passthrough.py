@@ -15,7 +15,8 @@ MJPEG_SOURCE = e2e.TEST_STREAM_TOML.replace('pixel_format = "yuyv"', 'pixel_form
 
 def main(exe):
     with e2e.Server(exe, toml=MJPEG_SOURCE) as srv:
-        s = srv.stream()
+        # HTTP may answer before the capture thread has opened the source
+        s = srv.wait_for("the source open", lambda: (lambda s: s if s["format"] != "?" else None)(srv.stream()))
         check(s["format"] == "mjpeg", f"source format {s['format']}")
 
         # One client keeping up: the source's JPEGs go to the socket untouched.

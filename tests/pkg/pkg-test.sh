@@ -18,7 +18,9 @@
 #    booted by systemd-nspawn -b (systemd as PID 1, see boot_check), systemctl
 #    start/reload/stop camrelay work under the unit's sandbox as the camrelay
 #    user (figure: systemctl start to READY);
-#    apt-get remove leaves only the config; purge removes that too.
+#    apt-get remove leaves only the config; purge removes that too;
+#    without the module package camrelay-x265 an x265 config stops with one
+#    message naming it, and serves once it is installed (modules_check).
 # Prints figures (package sizes, install footprint) and ends with
 # "pkg-test: N passed, N failed".
 #   tests/pkg/pkg-test.sh [amd64|arm64|all]
@@ -46,7 +48,7 @@ ver=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
 
 contents() { # ARCH
 	local a=$1 c
-	for p in camrelay libcamrelay0 libcamrelay-dev; do
+	for p in camrelay camrelay-avformat camrelay-libcamera camrelay-x265 libcamrelay0 libcamrelay-dev; do
 		[ -f "$OUT/${p}_${ver}_$a.deb" ] || { bad "$a: $OUT/${p}_${ver}_$a.deb exists (run scripts/package $a)"; return; }
 		printf 'figure: %s_%s_%s.deb %d bytes, installed %s KiB\n' "$p" "$ver" "$a" \
 			"$(stat -c %s "$OUT/${p}_${ver}_$a.deb")" "$(dpkg-deb -f "$OUT/${p}_${ver}_$a.deb" Installed-Size)"
@@ -62,6 +64,10 @@ contents() { # ARCH
 	triplet=$(dpkg-architecture -a "$a" -qDEB_HOST_MULTIARCH 2>/dev/null)
 	c=$(dpkg -c "$OUT/libcamrelay0_${ver}_$a.deb" | awk '{print $6}')
 	check "$a: libcamrelay0 has usr/lib/$triplet/libcamrelay.so.0" grep -q "^./usr/lib/$triplet/libcamrelay.so.0" <<<"$c"
+	for p in avformat libcamera x265; do
+		c=$(dpkg -c "$OUT/camrelay-${p}_${ver}_$a.deb" | awk '{print $6}')
+		check "$a: camrelay-$p has usr/lib/$triplet/camrelay/camrelay-$p.so" grep -q "^./usr/lib/$triplet/camrelay/camrelay-$p.so" <<<"$c"
+	done
 	c=$(dpkg -c "$OUT/libcamrelay-dev_${ver}_$a.deb" | awk '{print $6}')
 	for f in ./usr/include/camrelay/pipeline.h ./usr/lib/$triplet/pkgconfig/camrelay.pc ./usr/lib/$triplet/libcamrelay.so; do
 		check "$a: libcamrelay-dev has $f" grep -qx "$f" <<<"$c"
@@ -126,6 +132,53 @@ arm64() {
 	check "arm64: unit and config suites under qemu-aarch64 pass ($n of ${#names[@]}: ${names[*]})" test $rc -eq 0 -a "$n" -eq ${#names[@]} -a "$n" -gt 0
 }
 
+# modules_check ROOT: camrelay installed without its recommended module
+# packages: a config that encodes with x265 stops at start with one message
+# naming the package, and --version says the module is not installed; with
+# camrelay-x265 installed (apt pulls libx265), the same config serves (READY=1
+# comes after the encoder's start-up check, which loads the module).
+modules_check() {
+	local root=$1 out
+	cat >"$root/root/x265.toml" <<-'EOF'
+		[http]
+		listen = "127.0.0.1:8081"
+		[stream.cam]
+		[[stream.cam.sources]]
+		[stream.cam.sources.capture]
+		backend = "test"
+		width = 320
+		height = 240
+		fps = 10
+		[stream.cam.sources.encoder]
+		backend = "x265"
+		codec = "h265"
+		[[stream.cam.sinks]]
+		type = "rtp"
+		address = "127.0.0.1:5004"
+	EOF
+	out=$(in_root "$root" net /bin/bash -c '
+		export DEBIAN_FRONTEND=noninteractive
+		echo "--- version"; camrelay --version | grep "^modules:"
+		echo "--- serve"; timeout 30 camrelay serve -c /root/x265.toml 2>&1; echo "exit status $?"
+		echo "--- install"
+		apt-get install -y -qq --no-install-recommends ./root/camrelay-x265_*.deb >/tmp/apt.log 2>&1 || { tail -5 /tmp/apt.log; exit 1; }
+		echo "--- version"; camrelay --version | grep "^modules:"
+		echo "--- serve"; python3 /root/notify_ready.py camrelay serve -c /root/x265.toml
+	' 2>&1)
+	echo "$out" | sed 's/^/  root: /'
+	local before after d=/usr/lib/x86_64-linux-gnu/camrelay
+	before=$(sed -n '1,/^--- install/p' <<<"$out")
+	after=$(sed -n '/^--- install/,$p' <<<"$out")
+	check "amd64 root: without camrelay-x265, --version says x265(not installed: package camrelay-x265)" \
+		grep -q "^modules:.* x265(not installed: package camrelay-x265)" <<<"$before"
+	check "amd64 root: without camrelay-x265, serve of an x265 config exits 1 with one message naming the file, $d and the package" \
+		bash -c "grep -q 'the x265 module is not installed: no camrelay-x265.so in $d (install the package camrelay-x265)' <<<'$before' &&
+			grep -qx 'exit status 1' <<<'$before' && test \$(sed -n '/^--- serve/,/^exit status/p' <<<'$before' | wc -l) -eq 3"
+	check "amd64 root: with camrelay-x265 installed, --version names $d/camrelay-x265.so" \
+		grep -q "^modules:.* x265($d/camrelay-x265.so)" <<<"$after"
+	check "amd64 root: with camrelay-x265 installed, the x265 config serves (READY=1)" grep -q "^READY=1 " <<<"$after"
+}
+
 # boot_check ROOT: ROOT (camrelay and systemd installed) booted by
 # systemd-nspawn -b, systemd as PID 1, without network (a loopback only):
 # tests/pkg/boot-check.sh, run there by a oneshot unit, starts camrelay.service
@@ -180,7 +233,7 @@ fresh_install() {
 	base=$( (exec 9>"$CACHE/.lock"; flock 9; fresh_base)) || { bad "the fresh Debian 12 root (debootstrap)"; return; }
 	root=$(mktemp -d "$CACHE/pkg-XXXXXX")
 	cp -a "$base/." "$root/"
-	cp "$OUT/camrelay_${ver}_amd64.deb" "$root/root/"
+	cp "$OUT/camrelay_${ver}_amd64.deb" "$OUT/camrelay-x265_${ver}_amd64.deb" "$root/root/"
 	cp "$SRC/tests/pkg/notify_ready.py" "$root/root/"
 	local before after out
 	before=$(du -sxk "$root" | cut -f1)
@@ -222,6 +275,7 @@ fresh_install() {
 	check "amd64 root: camrelay serve as the camrelay user sends READY=1 with STATUS" grep -q "^READY=1 STATUS=serving 1 stream (test) on http://127.0.0.1:8080/" <<<"$out"
 	check "amd64 root: and exits 0 on the SIGTERM right after READY" grep -qx "exit status 0" <<<"$out"
 	check "amd64 root: systemd-analyze verify accepts the installed unit" grep -qx "verify-ok" <<<"$out"
+	modules_check "$root"
 	boot_check "$root"
 	# remove: everything but the conffile; purge: that too
 	out=$(in_root "$root" net /bin/bash -c '
