@@ -83,7 +83,7 @@ class Camrelay:
         self.port = free_port()
         self.p = subprocess.Popen([exe, 'webcam', '--no-keep-format', '--http', '127.0.0.1:%d' % self.port] +
                                   list(args), stdout=open(self.log, 'w'), stderr=subprocess.STDOUT,
-                                  env=sanitizer_env())
+                                  env=sanitizer_env(fast_unwind=True))
         PROCS.append(self.p)
 
     def text(self):
@@ -183,6 +183,20 @@ def served_gap(sim, t):
     return after[0] - before[-1] if before and after else None
 
 
+def served_window(sim, n, read):
+    """A window bounded by counts, not time: until the simulator has served n
+    more frames (however long that takes here), read() at both ends. Returns
+    (frames served, first reading, last reading)."""
+    with sim.cond:
+        s0 = len(sim.frames)
+    r0 = read()
+    if not wait_until(lambda: len(sim.frames) >= s0 + n, 900, step=0.05):
+        raise Fail('the simulator served %d frames in 900 s' % (len(sim.frames) - s0))
+    r1 = read()
+    with sim.cond:
+        return len(sim.frames) - s0, r0, r1
+
+
 def test_eos(a):
     W, H, FPS, K = 1056, 704, 6, 12
     sim = Sim(a.sim, size='%dx%d' % (W, H), fps=FPS, cache=K, extra=['--vendor', 'canon'])
@@ -216,15 +230,8 @@ def test_eos(a):
         # with drops is taken again, at most 3 windows, every one printed.
         rounds = []
         for _ in range(3):
-            with sim.cond:
-                s0 = len(sim.frames)
-            c0 = cr.counters()
-            if not wait_until(lambda: len(sim.frames) >= s0 + 96, 900, step=0.05):
-                raise Fail('the simulator served %d frames in 900 s' % (len(sim.frames) - s0))
-            c1 = cr.counters()
-            with sim.cond:
-                s1 = len(sim.frames)
-            served, captured = s1 - s0, c1['frames_captured'] - c0['frames_captured']
+            served, c0, c1 = served_window(sim, 96, cr.counters)
+            captured = c1['frames_captured'] - c0['frames_captured']
             written, dropped = c1['written'] - c0['written'], c1['dropped'] - c0['dropped']
             ph = c1['frames_placeholder'] - c0['frames_placeholder']
             rounds.append((served, captured, written, dropped, ph))
@@ -307,19 +314,12 @@ def test_eos(a):
                         src=['gphoto2', '--port', sim.gp_port, '--capture-movie', '--stdout'])
             try:
                 w.started(300)
-                with sim.cond:
-                    s0 = len(sim.frames)
-                f0 = w.frames()
-                if not wait_until(lambda: len(sim.frames) >= s0 + 96, 900, step=0.05):
-                    raise Fail('the simulator served %d frames to the witness in 900 s' % (len(sim.frames) - s0))
-                f1 = w.frames()
-                with sim.cond:
-                    s1 = len(sim.frames)
+                served, f0, f1 = served_window(sim, 96, w.frames)
             finally:
                 w.stop()
-            witness = (f1 - f0) / (s1 - s0)
+            witness = (f1 - f0) / served
             print('figure: witness gphoto2 --capture-movie --stdout | ffmpeg -f v4l2: wrote %d while the simulator '
-                  'served %d (%.3f)' % (f1 - f0, s1 - s0, witness), flush=True)
+                  'served %d (%.3f)' % (f1 - f0, served, witness), flush=True)
         ok, msg = rate_verdict('the webcam\'s consumers get the simulator\'s rate: over 96-frame windows (%s) camrelay '
                                'wrote' % eos_rounds, eos_ratio, witness)
         check(ok, msg)
