@@ -7,17 +7,25 @@
  * unit it came from (frame->coded), so an encode stage of the same codec
  * passes it on instead of encoding again (see _stage_encode_frame). MJPEG is
  * not decoded here: each JPEG becomes a CR_PIXFMT_MJPEG frame as from a USB
- * camera. A blocking libavformat call is cut off by the interrupt callback
- * after _TIMEOUT_NS without data (the core then reconnects with backoff) or
- * when the core stops the stream. Packet protocols (RTSP, RTP, UDP, an SDP
- * file's sessions) are also cut off after each read's timeout, so that the
- * core can feed placeholders while they are quiet: their demuxers wait
- * between packets. A byte stream (http: an IP camera's multipart MJPEG,
- * MPEG-TS or FLV over HTTP; tcp) is not: cut off inside a part, libavformat's
- * reader loses its place and never finds a whole picture again (an MJPEG
- * camera at 10 fps gave 21 frames and 615 placeholders in 38 s), so a quiet
- * byte stream shows a frozen picture until _TIMEOUT_NS, then reconnects. */
+ * camera.
+ *
+ * libavformat is read by a thread of the source's own (_reader): a
+ * libavformat call must never be cut off for being slow, only for having had
+ * no packet for _TIMEOUT_NS (the core then reconnects with backoff) or when
+ * the core stops the stream. A cut-off read loses the demuxer's place
+ * wherever it was waiting, and that is inside a packet as often as between
+ * packets: RTSP's interleaved TCP framing ($, channel, length) when a Wi-Fi
+ * camera pauses mid-packet (300 ms pauses cut off at 100 ms: 7 source
+ * failures and 162 placeholders among 252 frames in 40 s), a multipart
+ * MJPEG part over HTTP (21 frames and 615 placeholders in 38 s). So the
+ * reader hands whole packets to read() through a small queue, read() waits
+ * on it for at most its timeout and returns without a frame when nothing
+ * came: the core feeds placeholders while a camera is quiet, of any
+ * protocol, and the camera's pictures come back on the same connection.
+ * Decoding stays in read() (the capture thread). */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +43,13 @@
 
 #define _TIMEOUT_NS 5000000000LL
 #define _PENDING_MAX 8
+/* Packets read and not yet taken by read(). Small: read() takes one per call
+ * and the capture thread calls it again at once, so the queue only covers a
+ * decode or dispatch that took longer than a frame; once full, the reader
+ * waits and the sender's data waits in the socket as it did without the
+ * thread (TCP's flow control, libavformat's UDP buffer), instead of piling up
+ * here as latency: 4 packets are 133 ms at 30 fps. */
+#define _QUEUE_MAX 4
 
 struct _url_s {
 	AVFormatContext *fmt;
@@ -42,10 +57,21 @@ struct _url_s {
 	AVPacket *pkt;
 	int vidx;
 	enum cr_codec_e codec;
-	int64_t deadline_ns; /* read by the interrupt callback */
+	AVRational tb;     /* the video stream's time base */
+	int64_t deadline_ns; /* set and read by the thread inside libavformat (open, then the reader) */
 	const atomic_bool *running; /* the core's; also read by the interrupt callback */
-	bool byte_stream;           /* not cut off between packets (see the top) */
-	int64_t last_data_ns;
+	atomic_bool stop;           /* close(): the reader ends */
+	/* The reader and its queue (see the top); all under lock but the thread. */
+	pthread_t reader;
+	bool reader_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* a packet queued or taken, the reader done, stop */
+	AVPacket *rpkt;      /* the reader's own */
+	AVPacket *q[_QUEUE_MAX];
+	int64_t q_ns[_QUEUE_MAX]; /* when each packet arrived */
+	int q_head, q_n;
+	bool done;    /* the reader ended: read_err says why, after the queued packets */
+	int read_err;
 	uint8_t *config; /* Annex B parameter sets from the SDP/extradata */
 	size_t config_size;
 	/* Access units fed to the decoder and not yet matched to a picture, in
@@ -56,21 +82,8 @@ struct _url_s {
 
 static int _interrupt(void *opaque)
 {
-	const struct _url_s *u = opaque;
-	return cr_now_ns() > u->deadline_ns || (u->running && !atomic_load(u->running));
-}
-
-/* Whether the URL is read as a byte stream (see the top): anything but
- * RTSP, RTP, UDP and a local SDP file. */
-static bool _byte_stream(const char *url)
-{
-	static const char *const packets[] = {"rtsp://", "rtsps://", "rtp://", "udp://", "srtp://"};
-	if (!strstr(url, "://"))
-		return false; /* a local .sdp file: its sessions are RTP */
-	for (size_t i = 0; i < sizeof(packets) / sizeof(packets[0]); i++)
-		if (strncmp(url, packets[i], strlen(packets[i])) == 0)
-			return false;
-	return true;
+	struct _url_s *u = opaque;
+	return cr_now_ns() > u->deadline_ns || atomic_load(&u->stop) || (u->running && !atomic_load(u->running));
 }
 
 static enum cr_codec_e _codec_from_av(enum AVCodecID id)
@@ -119,6 +132,40 @@ static bool _has_sps(enum cr_codec_e codec, const uint8_t *p, size_t n)
 	return false;
 }
 
+/* The reader (see the top): whole video packets into the queue until an
+ * error, the end of the stream, _TIMEOUT_NS without a packet (AVERROR_EXIT)
+ * or stop. */
+static void *_reader(void *arg)
+{
+	struct _url_s *u = arg;
+	for (;;) {
+		u->deadline_ns = cr_now_ns() + _TIMEOUT_NS;
+		int r = av_read_frame(u->fmt, u->rpkt);
+		int64_t now = cr_now_ns();
+		if (r >= 0 && (u->rpkt->stream_index != u->vidx || u->rpkt->size <= 0)) {
+			av_packet_unref(u->rpkt);
+			continue;
+		}
+		pthread_mutex_lock(&u->lock);
+		while (r >= 0 && u->q_n == _QUEUE_MAX && !atomic_load(&u->stop))
+			pthread_cond_wait(&u->cond, &u->lock);
+		if (r < 0 || atomic_load(&u->stop)) {
+			u->read_err = r < 0 ? r : AVERROR_EXIT;
+			u->done = true;
+			pthread_cond_broadcast(&u->cond);
+			pthread_mutex_unlock(&u->lock);
+			av_packet_unref(u->rpkt);
+			return NULL;
+		}
+		int slot = (u->q_head + u->q_n) % _QUEUE_MAX;
+		av_packet_move_ref(u->q[slot], u->rpkt);
+		u->q_ns[slot] = now;
+		u->q_n++;
+		pthread_cond_broadcast(&u->cond);
+		pthread_mutex_unlock(&u->lock);
+	}
+}
+
 static int _url_open(struct cr_source_s *src)
 {
 	struct _url_s *u = calloc(1, sizeof(*u));
@@ -127,7 +174,13 @@ static int _url_open(struct cr_source_s *src)
 	src->priv = u;
 	u->vidx = -1;
 	u->running = src->running;
-	u->byte_stream = _byte_stream(src->url);
+	atomic_init(&u->stop, false);
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* read()'s deadline */
+	pthread_cond_init(&u->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	/* Shown in messages and /api/streams: without user:password@. */
 	cr_url_shown(src->url, src->device_path, sizeof(src->device_path));
 	/* Our own messages say what failed; libav's per-slice complaints about a
@@ -136,7 +189,11 @@ static int _url_open(struct cr_source_s *src)
 		av_log_set_level(AV_LOG_FATAL);
 	u->fmt = avformat_alloc_context();
 	u->pkt = av_packet_alloc();
-	if (!u->fmt || !u->pkt) {
+	u->rpkt = av_packet_alloc();
+	bool queue = true;
+	for (int i = 0; i < _QUEUE_MAX; i++)
+		queue = (u->q[i] = av_packet_alloc()) && queue;
+	if (!u->fmt || !u->pkt || !u->rpkt || !queue) {
 		snprintf(src->error, sizeof(src->error), "out of memory");
 		src->ops->close(src);
 		return -ENOMEM;
@@ -177,6 +234,7 @@ static int _url_open(struct cr_source_s *src)
 		u->fmt->streams[i]->discard = (int)i == u->vidx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
 	AVStream *st = u->fmt->streams[u->vidx];
 	const AVCodecParameters *par = st->codecpar;
+	u->tb = st->time_base;
 	u->codec = _codec_from_av(par->codec_id);
 	if (u->codec == CR_CODEC_NONE) {
 		snprintf(src->error, sizeof(src->error),
@@ -222,7 +280,12 @@ static int _url_open(struct cr_source_s *src)
 			u->config_size = (size_t)par->extradata_size;
 		}
 	}
-	u->last_data_ns = cr_now_ns();
+	if ((r = pthread_create(&u->reader, NULL, _reader, u)) != 0) {
+		snprintf(src->error, sizeof(src->error), "%s: no reader thread: %s", src->device_path, strerror(r));
+		src->ops->close(src);
+		return -r;
+	}
+	u->reader_started = true;
 	return 0;
 }
 
@@ -240,7 +303,7 @@ static struct cr_packet_s *_coded_packet(struct cr_source_s *src, struct _url_s 
 		memcpy(p->data, u->config, pre);
 	memcpy(p->data + pre, pkt->data, (size_t)pkt->size);
 	atomic_fetch_add(&src->stats->bytes_copied, p->size);
-	AVRational tb = u->fmt->streams[u->vidx]->time_base;
+	AVRational tb = u->tb;
 	int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
 	p->pts = pts != AV_NOPTS_VALUE ? av_rescale_q(pts, tb, (AVRational){1, 90000}) : now * 9 / 100000;
 	p->dts = pkt->dts != AV_NOPTS_VALUE ? av_rescale_q(pkt->dts, tb, (AVRational){1, 90000}) : p->pts;
@@ -346,23 +409,25 @@ static int _url_read(struct cr_source_s *src, struct cr_frame_s **out, int timeo
 		if (r != 0 || *out)
 			return r;
 	}
-	/* Cut off after timeout_ms so the core can feed placeholders and stop;
-	 * the demuxers check the callback while they wait for a packet, not
-	 * inside one (RTSP's interleaved TCP framing stays intact). */
-	int64_t wait = (int64_t)(timeout_ms > 100 ? timeout_ms : 100) * 1000000LL;
-	u->deadline_ns = !u->byte_stream && now + wait < u->last_data_ns + _TIMEOUT_NS ? now + wait
-											 : u->last_data_ns + _TIMEOUT_NS;
-	int r = av_read_frame(u->fmt, u->pkt);
-	if (r == AVERROR_EXIT && cr_now_ns() < u->last_data_ns + _TIMEOUT_NS)
-		return 0;
-	if (r < 0)
-		return _fail(src, r, "reading");
-	now = cr_now_ns();
-	u->last_data_ns = now;
-	if (u->pkt->stream_index != u->vidx || u->pkt->size <= 0) {
-		av_packet_unref(u->pkt);
-		return 0;
+	/* The next packet from the reader, waiting at most timeout_ms: with none,
+	 * back without a frame, so the core can feed placeholders and stop. */
+	struct timespec until = cr_timespec_ns(now + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000LL);
+	pthread_mutex_lock(&u->lock);
+	while (!u->q_n && !u->done && pthread_cond_timedwait(&u->cond, &u->lock, &until) == 0) {
 	}
+	if (!u->q_n) {
+		int err = u->done ? u->read_err : 0;
+		pthread_mutex_unlock(&u->lock);
+		if (err == AVERROR_EXIT && u->running && !atomic_load(u->running))
+			return 0; /* the core stops */
+		return err ? _fail(src, err, "reading") : 0;
+	}
+	av_packet_move_ref(u->pkt, u->q[u->q_head]);
+	now = u->q_ns[u->q_head];
+	u->q_head = (u->q_head + 1) % _QUEUE_MAX;
+	u->q_n--;
+	pthread_cond_broadcast(&u->cond); /* room for the reader */
+	pthread_mutex_unlock(&u->lock);
 	if (u->codec == CR_CODEC_MJPEG) {
 		struct cr_frame_s *f = cr_frame_new(CR_PIXFMT_MJPEG, src->width, src->height, (size_t)u->pkt->size);
 		if (!f) {
@@ -378,7 +443,7 @@ static int _url_read(struct cr_source_s *src, struct cr_frame_s **out, int timeo
 		return 0;
 	}
 	struct cr_packet_s *coded = _coded_packet(src, u, u->pkt, now);
-	r = avcodec_send_packet(u->dec, u->pkt);
+	int r = avcodec_send_packet(u->dec, u->pkt);
 	av_packet_unref(u->pkt);
 	if (r < 0 && r != AVERROR(EAGAIN) && r != AVERROR_INVALIDDATA) {
 		cr_packet_unref(coded);
@@ -394,6 +459,19 @@ static void _url_close(struct cr_source_s *src)
 	struct _url_s *u = src->priv;
 	if (!u)
 		return;
+	if (u->reader_started) {
+		atomic_store(&u->stop, true); /* the interrupt callback ends its libavformat call */
+		pthread_mutex_lock(&u->lock);
+		pthread_cond_broadcast(&u->cond);
+		pthread_mutex_unlock(&u->lock);
+		pthread_join(u->reader, NULL);
+		/* Closing may still say goodbye (RTSP TEARDOWN), briefly. */
+		atomic_store(&u->stop, false);
+		u->deadline_ns = cr_now_ns() + 500000000LL;
+	}
+	for (int i = 0; i < _QUEUE_MAX; i++)
+		av_packet_free(&u->q[i]);
+	av_packet_free(&u->rpkt);
 	while (u->n_pending)
 		cr_packet_unref(_pending_pop(u));
 	avcodec_free_context(&u->dec);
@@ -401,6 +479,8 @@ static void _url_close(struct cr_source_s *src)
 	avformat_free_context(u->fmt);
 	av_packet_free(&u->pkt);
 	free(u->config);
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
 	free(u);
 	src->priv = NULL;
 }

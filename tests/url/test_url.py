@@ -15,12 +15,25 @@ HTTP side is Python's urllib through tests/e2e/e2e.py).
   codecs: H.265, VP8 and MJPEG over RTP with SDP files, H.264 in MPEG-TS
         over rtp:// without one: each shows the bars.
 
-  test_url.py CAMRELAY [sdp|rtsp|codecs|all]"""
+  stall: the RTSP camera behind a TCP proxy that pauses in the middle of an
+        interleaved packet ($ channel length payload), as a Wi-Fi camera
+        does: 8 pauses of 300 ms leave no trace (the source is opened once,
+        no "source failed", frames keep coming); one of 2.5 s (more than the
+        1 s after which placeholders start, less than the 5 s no-data
+        timeout) gives placeholders, then the picture back, on the same
+        connection.
+  mjpeg-stall: an HTTP MJPEG camera (tests/webcam/mjpeg_cam.py) pausing
+        2.5 s in the middle of a JPEG: placeholders, then its pictures
+        back on the same connection (no frozen picture).
+
+  test_url.py CAMRELAY [sdp|rtsp|codecs|stall|mjpeg-stall|all]"""
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
@@ -283,6 +296,174 @@ def test_rtsp(exe, tmp):
         server.wait(10)
 
 
+class Interleaved:
+    """Follows an RTSP server's byte stream (text responses, then $-framed
+    interleaved packets) to find offsets inside a packet's payload."""
+
+    def __init__(self):
+        self.hdr, self.skip, self.payload = b"", 0, False
+
+    def feed(self, d):
+        """Advances over d; returns the offsets k (0 < k < len(d)) at which
+        d[:k] ends inside an interleaved packet's payload."""
+        mids, i = [], 0
+        while i < len(d):
+            if self.skip:
+                n = min(self.skip, len(d) - i)
+                k = i + max(1, n // 2)
+                if self.payload and k < i + self.skip and k < len(d):
+                    mids.append(k)
+                i += n
+                self.skip -= n
+                continue
+            self.hdr += d[i:i + 1]
+            i += 1
+            if self.hdr[:1] == b"$":
+                if len(self.hdr) == 4:
+                    self.skip, self.payload, self.hdr = int.from_bytes(self.hdr[2:4], "big"), True, b""
+            elif self.hdr.endswith(b"\r\n\r\n"):
+                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", self.hdr)
+                self.skip, self.payload, self.hdr = int(m.group(1)) if m else 0, False, b""
+        return mids
+
+
+class StallProxy:
+    """A TCP proxy in front of the RTSP server: each entry of `pauses` makes
+    it stop for that long in the middle of an interleaved packet (the first
+    half of the chunk sent, then the pause, then the rest)."""
+
+    def __init__(self, upstream_port):
+        self.up = upstream_port
+        self.pauses, self.done = [], 0
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(4)
+        self.port = self.ls.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+                u = socket.create_connection(("127.0.0.1", self.up))
+            except OSError:
+                return
+            threading.Thread(target=self._pipe, args=(c, u, None), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(u, c, Interleaved()), daemon=True).start()
+
+    def _pipe(self, src, dst, framing):
+        try:
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    break
+                mids = framing.feed(d) if framing else []
+                if mids and self.pauses:
+                    k = mids[len(mids) // 2]
+                    dst.sendall(d[:k])
+                    time.sleep(self.pauses.pop(0))
+                    self.done += 1
+                    d = d[k:]
+                dst.sendall(d)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.ls.close()
+
+
+def failure_lines(srv):
+    with open(srv.log_path) as f:
+        return [ln for ln in f.read().splitlines() if "source failed" in ln]
+
+
+def wait_pauses(srv, thing, n):
+    srv.wait_for(f"{n} pauses made", lambda: thing.done >= n if hasattr(thing, "done")
+                 else thing.pauses_done >= n, timeout=60)
+
+
+def stall_phases(srv, thing, short, where="mid-packet"):
+    """short: 8 pauses of 300 ms, then one long pause of 2.5 s; counters and
+    the log decide. Returns the counters at the end."""
+    k0 = srv.stream("cam")["counters"]
+    if short:
+        for i in range(8):
+            thing.pauses.append(0.3)
+            wait_pauses(srv, thing, i + 1)
+            time.sleep(1)  # the next one a second later, as the soak saw them
+        k1 = srv.stream("cam")["counters"]
+        fails = failure_lines(srv)
+        print(f"8 pauses of 300 ms mid-packet: frames_captured {k0['frames_captured']} -> {k1['frames_captured']}, "
+              f"placeholders {k0['frames_placeholder']} -> {k1['frames_placeholder']}, source_opens "
+              f"{k0['source_opens']} -> {k1['source_opens']}, reconnects {k1['reconnects']}, "
+              f"'source failed' lines {len(fails)}")
+        for ln in fails[:3]:
+            print("  " + ln)
+        check(not fails, f"the source failed on 300 ms pauses: {fails[:3]}")
+        check(k1["source_opens"] == k0["source_opens"] and k1["reconnects"] == k0["reconnects"],
+              f"the source was opened again: {k0} -> {k1}")
+        check(k1["frames_captured"] >= k0["frames_captured"] + 8 * 10, f"frames stopped coming: {k0} -> {k1}")
+        k0 = k1
+    # Longer than the 1 s after which placeholders start, shorter than the 5 s
+    # no-data timeout: placeholders, then the camera's pictures again.
+    n = thing.done if hasattr(thing, "done") else thing.pauses_done
+    thing.pauses.append(2.5)
+    srv.wait_for("placeholders during the 2.5 s pause",
+                 lambda: srv.stream("cam")["counters"]["frames_placeholder"] > k0["frames_placeholder"], timeout=30)
+    wait_pauses(srv, thing, n + 1)
+    k1 = srv.stream("cam")["counters"]
+    srv.wait_for("the picture back after the pause", lambda: running_with_frames(srv, k1["frames_captured"] + 20),
+                 timeout=30)
+    k2 = srv.stream("cam")["counters"]
+    fails = failure_lines(srv)
+    print(f"2.5 s pause {where}: placeholders {k0['frames_placeholder']} -> {k1['frames_placeholder']}, "
+          f"then frames_captured {k1['frames_captured']} -> {k2['frames_captured']}, source_opens "
+          f"{k0['source_opens']} -> {k2['source_opens']}, 'source failed' lines {len(fails)}")
+    check(not fails, f"the source failed on the 2.5 s pause: {fails[:3]}")
+    check(k2["source_opens"] == k0["source_opens"] and k2["reconnects"] == k0["reconnects"],
+          f"the source was opened again: {k0} -> {k2}")
+    return k2
+
+
+def test_stall(exe, tmp):
+    port = e2e.free_port()
+    server = start_rtsp(port)
+    proxy = StallProxy(port)
+    url = f"rtsp://127.0.0.1:{proxy.port}/bars"
+    try:
+        with e2e.Server(exe, toml=TOML.format(url=url, extra="")) as srv:
+            srv.wait_for("frames from the RTSP source", lambda: running_with_frames(srv, 30), timeout=30)
+            k = stall_phases(srv, proxy, True)
+            check_bars(snapshot(srv), "rtsp after the pauses", level=255)
+            print(f"rtsp stall: {proxy.done} pauses mid-packet; counters {k}")
+    finally:
+        proxy.close()
+        server.terminate()
+        server.wait(10)
+
+
+def test_mjpeg_stall(exe, tmp):
+    sys.path.insert(0, os.path.join(HERE, "..", "webcam"))
+    from mjpeg_cam import MjpegCamera
+    port = e2e.free_port()
+    cam = MjpegCamera(port, 320, 240, fps=10).start()
+    try:
+        with e2e.Server(exe, toml=TOML.format(url=f"http://127.0.0.1:{port}/stream", extra="")) as srv:
+            srv.wait_for("frames from the MJPEG camera", lambda: running_with_frames(srv, 20), timeout=30)
+            k = stall_phases(srv, cam, False, "mid-JPEG")
+            img = e2e.decode_jpeg(snapshot(srv))
+            check(img.size == (320, 240), f"snapshot after the pause is {img.size}, the camera sends 320x240")
+            print(f"mjpeg stall: {cam.pauses_done} pause mid-JPEG; counters {k}")
+    finally:
+        cam.stop()
+
+
 def main(exe, which="all"):
     with tempfile.TemporaryDirectory(prefix="camrelay-url-") as tmp:
         if which in ("sdp", "all"):
@@ -291,6 +472,10 @@ def main(exe, which="all"):
             test_rtsp(exe, tmp)
         if which in ("codecs", "all"):
             test_codecs(exe, tmp)
+        if which in ("stall", "all"):
+            test_stall(exe, tmp)
+        if which in ("mjpeg-stall", "all"):
+            test_mjpeg_stall(exe, tmp)
     print("PASS")
 
 

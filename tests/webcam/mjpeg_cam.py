@@ -34,6 +34,9 @@ class MjpegCamera:
             self.jpegs.append(out.getvalue())
         self.srv = None
         self.stopped = threading.Event()
+        # Pauses (seconds) to make in the middle of the next parts' JPEG data,
+        # as a camera on a weak Wi-Fi link does; pauses_done counts them.
+        self.pauses, self.pauses_done = [], 0
 
     def start(self):
         cam = self
@@ -53,9 +56,18 @@ class MjpegCamera:
                 n, t = 0, time.monotonic()
                 while not cam.stopped.is_set():
                     jpeg = cam.jpegs[n % len(cam.jpegs)]
+                    part = ('--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n'
+                            % (BOUNDARY, len(jpeg))).encode() + jpeg + b'\r\n'
                     try:
-                        self.wfile.write(('--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n'
-                                          % (BOUNDARY, len(jpeg))).encode() + jpeg + b'\r\n')
+                        if cam.pauses:
+                            half = len(part) - len(jpeg) // 2
+                            self.wfile.write(part[:half])
+                            self.wfile.flush()
+                            time.sleep(cam.pauses.pop(0))
+                            cam.pauses_done += 1
+                            part = part[half:]
+                            t = time.monotonic()
+                        self.wfile.write(part)
                         self.wfile.flush()
                     except OSError:
                         return
