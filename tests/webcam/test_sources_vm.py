@@ -2,6 +2,9 @@
 """VM test (one boot) of seed 000's three sources into the real v4l2loopback
 (exclusive_caps=1 device for the camera, the other device for the rest).
 
+Rates are measured on the build without sanitizers when scripts/test names it
+(CAMRELAY_RATE_CAMRELAY=build/ci/camrelay; else on the build under test), in
+a camrelay run of its own; everything else runs on the build under test.
 Pass/fail rests on counters, never on how fast a reader runs (under QEMU/TCG
 on a loaded 2-core host a reader may get a third of the frames): camrelay runs
 with --http and its /api/streams counters (frames captured, placeholders, the
@@ -83,8 +86,14 @@ class Camrelay:
         self.port = free_port()
         self.p = subprocess.Popen([exe, 'webcam', '--no-keep-format', '--http', '127.0.0.1:%d' % self.port] +
                                   list(args), stdout=open(self.log, 'w'), stderr=subprocess.STDOUT,
-                                  env=sanitizer_env(fast_unwind=True))
+                                  env=dict(sanitizer_env(fast_unwind=True), **self.own_modules(exe)))
         PROCS.append(self.p)
+
+    @staticmethod
+    def own_modules(exe):
+        """A camrelay from another build dir loads that build's modules."""
+        d = os.path.dirname(os.path.abspath(exe))
+        return {'CAMRELAY_MODULE_DIR': d} if os.path.exists(os.path.join(d, 'camrelay-avformat.so')) else {}
 
     def text(self):
         with open(self.log) as f:
@@ -197,10 +206,58 @@ def served_window(sim, n, read):
         return len(sim.frames) - s0, r0, r1
 
 
+def eos_rate(sim, cr):
+    """The consumers' rate from camrelay cr's counters: (written / served
+    of the window judged, every window as written/served)."""
+    # The same window on both sides, bounded by counts, not by time, with
+    # no reader running (under emulation readers take the CPU camrelay
+    # decodes with): the simulator serves 96 frames (16 s at its 6 fps,
+    # longer on a slow machine); camrelay's counters over it. What the
+    # webcam's consumers get is what camrelay wrote to the loopback: its
+    # count over the window is the consumers' rate, judged against the
+    # simulator's within 5 % (and one frame in flight at each end). On a
+    # host too loaded to decode 1056x704 JPEGs at 6 fps inside QEMU,
+    # camrelay drops (and counts) frames at its decode stage; a window
+    # with drops is taken again, at most 3 windows, every one printed.
+    rounds = []
+    for _ in range(3):
+        served, c0, c1 = served_window(sim, 96, cr.counters)
+        captured = c1['frames_captured'] - c0['frames_captured']
+        written, dropped = c1['written'] - c0['written'], c1['dropped'] - c0['dropped']
+        ph = c1['frames_placeholder'] - c0['frames_placeholder']
+        rounds.append((served, captured, written, dropped, ph))
+        print('figure: EOS window %d: served %d, captured %d, written %d, dropped %d, placeholders %d '
+              '(written/served %.3f)' % (len(rounds), served, captured, written, dropped, ph, written / served),
+              flush=True)
+        if abs(written - served) <= 2 + 0.05 * served:
+            break
+    cap_ok = [r for r in rounds if abs(r[1] - r[0]) <= 2 + 0.05 * r[0] and r[4] == 0]
+    check(cap_ok, 'camrelay captured what the simulator served over the same window (its rate within 5%%, one in '
+          'flight at each end), no placeholders, in %d of %d windows (captured/served/placeholders: %s)'
+          % (len(cap_ok), len(rounds), ['%d/%d/%d' % (r[1], r[0], r[4]) for r in rounds]))
+    check(all(r[1] - r[2] <= 2 + r[3] for r in rounds),
+          'of them camrelay wrote %s to the loopback and counted %s as dropped (its decode stage had no time for '
+          'them), none lost uncounted' % ([r[2] for r in rounds], [r[3] for r in rounds]))
+    served, captured, written, dropped, ph = max(rounds, key=lambda r: -abs(r[2] - r[0]))
+    eos_ratio = written / served
+    eos_rounds = ['%d/%d' % (r[2], r[0]) for r in rounds]
+    return eos_ratio, eos_rounds
+
+
 def test_eos(a):
     W, H, FPS, K = 1056, 704, 6, 12
     sim = Sim(a.sim, size='%dx%d' % (W, H), fps=FPS, cache=K, extra=['--vendor', 'canon'])
     try:
+        # The rate is the product's: with a build without sanitizers at hand
+        # (scripts/test: CAMRELAY_RATE_CAMRELAY, build/ci), the windows run on
+        # it first; everything else runs on the build under test.
+        rate_cr = a.rate_camrelay != a.camrelay
+        if rate_cr:
+            cr = Camrelay(a.rate_camrelay, '--from', sim.gp_port, '--to', a.excl)
+            check(wait_format(a.excl, (W, H, 'YU12'), 180) == (W, H, 'YU12'),
+                  'the build without sanitizers (%s) took 1056x704 too' % a.rate_camrelay)
+            eos_ratio, eos_rounds = eos_rate(sim, cr)
+            check(cr.stop() == 0, 'it exits 0')
         cr = Camrelay(a.camrelay, '--from', sim.gp_port, '--to', a.excl)
         got = wait_format(a.excl, (W, H, 'YU12'), 180)
         check(got == (W, H, 'YU12'), 'the webcam took the 1200D\'s live-view size with no size typed: %s' % (got,))
@@ -218,38 +275,8 @@ def test_eos(a):
               'GStreamer v4l2src: %d of %d frames are the simulator\'s picture (counters %s)'
               % (len(good), len(frames), [counter_of(lambda x, y, b=b: i420_pixel(b, W, H, x, y), W, H)
                                            for b in good[:3]]))
-        # The same window on both sides, bounded by counts, not by time, with
-        # no reader running (under emulation readers take the CPU camrelay
-        # decodes with): the simulator serves 96 frames (16 s at its 6 fps,
-        # longer on a slow machine); camrelay's counters over it. What the
-        # webcam's consumers get is what camrelay wrote to the loopback: its
-        # count over the window is the consumers' rate, judged against the
-        # simulator's within 5 % (and one frame in flight at each end). On a
-        # host too loaded to decode 1056x704 JPEGs at 6 fps inside QEMU,
-        # camrelay drops (and counts) frames at its decode stage; a window
-        # with drops is taken again, at most 3 windows, every one printed.
-        rounds = []
-        for _ in range(3):
-            served, c0, c1 = served_window(sim, 96, cr.counters)
-            captured = c1['frames_captured'] - c0['frames_captured']
-            written, dropped = c1['written'] - c0['written'], c1['dropped'] - c0['dropped']
-            ph = c1['frames_placeholder'] - c0['frames_placeholder']
-            rounds.append((served, captured, written, dropped, ph))
-            print('figure: EOS window %d: served %d, captured %d, written %d, dropped %d, placeholders %d '
-                  '(written/served %.3f)' % (len(rounds), served, captured, written, dropped, ph, written / served),
-                  flush=True)
-            if abs(written - served) <= 2 + 0.05 * served:
-                break
-        cap_ok = [r for r in rounds if abs(r[1] - r[0]) <= 2 + 0.05 * r[0] and r[4] == 0]
-        check(cap_ok, 'camrelay captured what the simulator served over the same window (its rate within 5%%, one in '
-              'flight at each end), no placeholders, in %d of %d windows (captured/served/placeholders: %s)'
-              % (len(cap_ok), len(rounds), ['%d/%d/%d' % (r[1], r[0], r[4]) for r in rounds]))
-        check(all(r[1] - r[2] <= 2 + r[3] for r in rounds),
-              'of them camrelay wrote %s to the loopback and counted %s as dropped (its decode stage had no time for '
-              'them), none lost uncounted' % ([r[2] for r in rounds], [r[3] for r in rounds]))
-        served, captured, written, dropped, ph = max(rounds, key=lambda r: -abs(r[2] - r[0]))
-        eos_ratio = written / served
-        eos_rounds = ['%d/%d' % (r[2], r[0]) for r in rounds]
+        if not rate_cr:
+            eos_ratio, eos_rounds = eos_rate(sim, cr)
         # What a reader gets: each buffer is a picture the simulator served
         # before camrelay stamped it, in the order it served them.
         v4l = v4l2_read(a.excl, 20, W, H)
@@ -661,10 +688,17 @@ def test_file(a, key, vfr=False):
     path = os.path.join(a.clipdir, os.path.basename(a.clips[key]))
     cr, got, frames, c0, c1 = play_file(a, path, 90)
     check(got == (320, 240, 'YU12'), '%s: webcam 320x240 from the file' % key)
-    seconds, ratio, rounds = check_file_rate(os.path.basename(path), cr, vfr)
+    if a.rate_camrelay == a.camrelay:
+        seconds, ratio, rounds = check_file_rate(os.path.basename(path), cr, vfr)
     rc = cr.stop()
     check_file_timing(os.path.basename(path), frames, c0, c1, vfr)
     check(rc == 0, 'camrelay exits 0')
+    if a.rate_camrelay != a.camrelay:  # the rate on the build without sanitizers (see test_eos)
+        cr = Camrelay(a.rate_camrelay, '--from', path, '--to', a.loop)
+        if not wait_until(lambda: cr.counters()['written'] >= 5, 120):
+            raise Fail('%s: the build without sanitizers wrote no frames in 120 s' % key)
+        seconds, ratio, rounds = check_file_rate(os.path.basename(path), cr, vfr)
+        check(cr.stop() == 0, 'the build without sanitizers (%s) exits 0' % a.rate_camrelay)
     witness = file_witness(a, path, seconds, vfr) if abs(ratio - 1) > 0.05 else None
     ok, msg = rate_verdict('%s paced at the file\'s own timing: over whole passes of the clip (windows %s) camrelay '
                            'wrote' % (key, rounds), ratio, witness)
@@ -695,6 +729,7 @@ def guest(argv):
     a = A()
     a.clipdir, a.sim, a.camrelay = argv
     a.excl, a.loop = os.environ['CAMRELAY_VM_LOOP_EXCL'], os.environ['CAMRELAY_VM_LOOP']
+    a.rate_camrelay = os.environ.get('CAMRELAY_RATE_CAMRELAY') or a.camrelay
     a.clips = {k: os.path.join(a.clipdir, v) for k, v in (('h264', 'h264.mp4'), ('vp9', 'vp9.mkv'),
                                                            ('vfr', 'vfr.mkv'))}
     sh('ip link set lo up')
@@ -732,6 +767,9 @@ def host(argv):
         clips.make_all(d, 320, 240, clips_n)
         only = ['--env', 'CAMRELAY_SOURCES_ONLY=' + os.environ['CAMRELAY_SOURCES_ONLY']] \
             if os.environ.get('CAMRELAY_SOURCES_ONLY') else []
+        rate = os.environ.get('CAMRELAY_RATE_CAMRELAY')
+        if rate and os.access(rate, os.X_OK):
+            only += ['--env', 'CAMRELAY_RATE_CAMRELAY=' + os.path.abspath(rate)]
         return subprocess.call([run_in_vm, '--timeout', '2400', '--outdir', d] + only + ['--', '/usr/bin/python3',
                                 os.path.abspath(__file__), '--guest', d, sim, camrelay])
 
