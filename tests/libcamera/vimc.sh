@@ -20,7 +20,9 @@ grep -q "Sensor B" "$O/cam.txt" || fail "libcamera does not see vimc's camera"
 # one line naming the package, not leave libcamera's warnings in a loop. An
 # empty tmpfs over the IPA directory, in a mount namespace of its own, is the
 # machine without the package.
-LCLIB=$(ldd "$B/camrelay" | awk '/libcamera\.so/ {print $3; exit}')
+# libcamera is NEEDed by the module camrelay-libcamera.so (issue 20), not by
+# camrelay itself (a build without modules: camrelay).
+LCLIB=$(ldd "$B/camrelay-libcamera.so" "$B/camrelay" 2>/dev/null | awk '$1 ~ /^libcamera\.so/ {print $3; exit}')
 IPA=$(dirname "$(readlink -f "$LCLIB")")/libcamera
 ls "$IPA"/ipa_*.so >/dev/null 2>&1 || fail "no IPA modules in $IPA: install libcamera-ipa (scripts/install-deps)"
 cat > "$O/noipa.toml" <<EOT
