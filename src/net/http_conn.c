@@ -27,6 +27,7 @@
 
 struct _conn_s {
 	bool used, long_lived;
+	bool answering; /* a request dispatched, its response not yet all written */
 	int refuse; /* 1 + the cr_limit_e it is refused for; 0: admitted */
 	struct sockaddr_in6 peer; /* IPv4 peers v4-mapped */
 	int64_t since_ns;         /* accepted, or its last request dispatched */
@@ -269,7 +270,7 @@ static void _on_sweep(evutil_socket_t unused, short what, void *arg)
 			_forget(c, fd);
 		} else if (gone) {
 			_forget(c, fd);
-		} else if (!k->long_lived && now - k->since_ns > deadline) {
+		} else if (!k->long_lived && !k->answering && now - k->since_ns > deadline) {
 			cr_limit_refused(CR_LIMIT_HEADER_TIMEOUT, "no complete request in time; connection closed");
 			shutdown(fd, SHUT_RDWR);
 			k->used = false;
@@ -278,12 +279,32 @@ static void _on_sweep(evutil_socket_t unused, short what, void *arg)
 	}
 }
 
+static int _req_fd(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	return bev ? (int)bufferevent_getfd(bev) : -1;
+}
+
+/* The response is all written: header_timeout counts again, for the next
+ * request on the connection. While it is being written, header_timeout does
+ * not apply (a large /api/streams to a reader on a busy server took longer
+ * than 10 s and was cut off); evhttp's own write timeout (http.c) bounds a
+ * reader that takes nothing. */
+static void _answered(struct evhttp_request *req, void *arg)
+{
+	struct cr_http_conns_s *c = arg;
+	int fd = _req_fd(req);
+	if (fd < 0 || fd >= c->cap || !c->conns[fd].used)
+		return;
+	c->conns[fd].answering = false;
+	c->conns[fd].since_ns = cr_now_ns();
+}
+
 bool cr_http_conn_dispatched(struct cr_http_conns_s *c, struct evhttp_request *req, bool long_lived)
 {
 	c = c ? c : _current;
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	int fd = bev ? (int)bufferevent_getfd(bev) : -1;
+	int fd = _req_fd(req);
 	if (!c || fd < 0 || fd >= c->cap || !c->conns[fd].used)
 		return false;
 	if (c->conns[fd].refuse) {
@@ -296,6 +317,8 @@ bool cr_http_conn_dispatched(struct cr_http_conns_s *c, struct evhttp_request *r
 	}
 	c->conns[fd].since_ns = cr_now_ns();
 	c->conns[fd].long_lived |= long_lived;
+	c->conns[fd].answering = true;
+	evhttp_request_set_on_complete_cb(req, _answered, c);
 	return false;
 }
 
