@@ -20,15 +20,17 @@ void cr_queue_init(struct cr_queue_s *q, int depth, void (*unref)(void *item))
 
 void cr_queue_push(struct cr_queue_s *q, void *item)
 {
-	void *dropped = NULL;
 	pthread_mutex_lock(&q->lock);
 	if (q->closed) {
 		pthread_mutex_unlock(&q->lock);
 		q->unref(item);
 		return;
 	}
-	if (q->count == q->depth) {
-		dropped = q->items[q->head];
+	/* The oldest go first; more than one after the depth was lowered. */
+	void *drop[CR_QUEUE_MAX];
+	int n_drop = 0;
+	while (q->count >= q->depth) {
+		drop[n_drop++] = q->items[q->head];
 		q->head = (q->head + 1) % CR_QUEUE_MAX;
 		q->count--;
 		q->dropped++;
@@ -38,10 +40,17 @@ void cr_queue_push(struct cr_queue_s *q, void *item)
 	q->pushed++;
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
-	if (dropped)
-		q->unref(dropped);
+	for (int i = 0; i < n_drop; i++)
+		q->unref(drop[i]);
 	if (q->notify)
 		q->notify(q->notify_opaque);
+}
+
+void cr_queue_set_depth(struct cr_queue_s *q, int depth)
+{
+	pthread_mutex_lock(&q->lock);
+	q->depth = depth < 1 ? 1 : depth > CR_QUEUE_MAX ? CR_QUEUE_MAX : depth;
+	pthread_mutex_unlock(&q->lock);
 }
 
 void *cr_queue_pop(struct cr_queue_s *q, int timeout_ms)

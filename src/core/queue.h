@@ -26,6 +26,9 @@ struct cr_queue_s {
 void cr_queue_init(struct cr_queue_s *q, int depth, void (*unref)(void *item));
 /* Takes over the caller's reference to item. Never blocks. */
 void cr_queue_push(struct cr_queue_s *q, void *item);
+/* Lowering it below what waits drops the oldest at the next push: lower
+ * it once the queue has drained (cr_queue_counts). */
+void cr_queue_set_depth(struct cr_queue_s *q, int depth);
 /* Waits up to timeout_ms (-1 forever, 0 not at all). NULL on timeout or close. */
 void *cr_queue_pop(struct cr_queue_s *q, int timeout_ms);
 /* Wakes waiters; later pushes are dropped. */

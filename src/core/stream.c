@@ -17,6 +17,12 @@
 #include "encode/encoder.h"
 
 #define _STAGE_DEPTH 2
+/* While an encode stage opens its encoder (x264 took 80-170 ms at 640x360
+ * when a URL camera went away and placeholders replaced its passed-through
+ * H.264: 2-5 frames dropped at each switch, and under load tens), frames
+ * wait here instead of being dropped; the backlog drains at encoding speed,
+ * then the depth is _STAGE_DEPTH again. */
+#define _STAGE_OPEN_DEPTH 10
 
 enum _stage_kind_e { _STAGE_CONVERT = 1, _STAGE_ENCODE };
 
@@ -40,6 +46,8 @@ struct _stage_s {
 	struct cr_convert_step_s cv;  /* convert stages */
 	struct cr_encode_step_s es;   /* encode stages */
 	bool failed_logged;
+	int depth;    /* of `in` (1 for an encoder importing DMA-BUFs) */
+	bool deep;    /* `in` is _STAGE_OPEN_DEPTH deep: the encoder opened, its backlog draining */
 	bool passing; /* passing a URL source's access units through */
 	uint64_t pass_seq; /* seq of the last frame passed through */
 };
@@ -318,8 +326,22 @@ static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
 			 f->height);
 		_encoder_close(st);
 	}
-	if (!st->es.open && _encoder_open(st, f) < 0)
-		return;
+	if (!st->es.open) {
+		if (st->depth > 1) {
+			cr_queue_set_depth(&st->in, _STAGE_OPEN_DEPTH);
+			st->deep = true;
+		}
+		if (_encoder_open(st, f) < 0) {
+			cr_queue_set_depth(&st->in, st->depth);
+			st->deep = false;
+			return;
+		}
+	}
+	int queued;
+	if (st->deep && (cr_queue_counts(&st->in, NULL, NULL, &queued), queued < st->depth)) {
+		cr_queue_set_depth(&st->in, st->depth);
+		st->deep = false;
+	}
 	if (cr_encode_step_run(&st->es, f) < 0) {
 		if (st->es.convert_failed)
 			CR_LOG_ONCE(st->failed_logged, CR_LOG_WARN, st->stream->cfg.name, "%s", st->es.error);
@@ -377,8 +399,8 @@ static struct _stage_s *_stage_get(struct cr_stream_s *s, const struct cr_sub_re
 	/* An encoder importing DMA-BUFs holds capture buffers while frames wait:
 	 * one waiting frame keeps the capture driver from running dry (and
 	 * copying) with its few buffers. */
-	cr_queue_init(&st->in, st->kind == _STAGE_ENCODE && req->encoder.prefer_dmabuf ? 1 : _STAGE_DEPTH,
-		      _unref_frame);
+	st->depth = st->kind == _STAGE_ENCODE && req->encoder.prefer_dmabuf ? 1 : _STAGE_DEPTH;
+	cr_queue_init(&st->in, st->depth, _unref_frame);
 	if (pthread_create(&st->thread, NULL, _stage_thread, st) != 0) {
 		cr_queue_destroy(&st->in);
 		pthread_mutex_destroy(&st->deliver_lock);
