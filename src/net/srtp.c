@@ -93,6 +93,16 @@ int cr_srtp_protect(struct cr_srtp_s *s, uint8_t *pkt, size_t *len)
 	return cr_srtp_protect_libsrtp(s, pkt, len);
 }
 
+int cr_srtp_protect_from(struct cr_srtp_s *s, uint8_t *dst, size_t h, const uint8_t *payload, size_t payload_len,
+			 size_t *len)
+{
+	if (s->fast)
+		return cr_srtp_tx_protect_from(s->fast, dst, h, payload, payload_len, len);
+	memmove(dst + h, payload, payload_len);
+	*len = h + payload_len;
+	return cr_srtp_protect_libsrtp(s, dst, len);
+}
+
 int cr_srtp_protect_libsrtp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len)
 {
 	int l = (int)*len;

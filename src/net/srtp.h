@@ -27,6 +27,10 @@ void cr_srtp_free(struct cr_srtp_s *s);
  * OpenSSL directly (net/srtp_tx.c), as does RTCP protect; the rest is
  * libsrtp2's. */
 int cr_srtp_protect(struct cr_srtp_s *s, uint8_t *pkt, size_t *len);
+/* dst[0..h) holds the RTP header; the payload comes from `payload`
+ * (cr_srtp_tx_protect_from; through libsrtp2: copied, then in place). */
+int cr_srtp_protect_from(struct cr_srtp_s *s, uint8_t *dst, size_t h, const uint8_t *payload, size_t payload_len,
+			 size_t *len);
 /* The same through libsrtp2 (the reference the unit test compares with). */
 int cr_srtp_protect_libsrtp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len);
 int cr_srtp_protect_rtcp_libsrtp(struct cr_srtp_s *s, uint8_t *pkt, size_t *len);

@@ -163,17 +163,18 @@ static size_t _header_len(const uint8_t *p, size_t len)
 	return h <= len ? h : 0;
 }
 
-/* Encrypts p[from..n) in place under k with iv (16 bytes, AES-CM; 12, GCM
- * with aad[0..aad_len) authenticated too) and writes the GCM tag at p + n,
- * or the HMAC-SHA1-80 of p[0..n) || tail[0..4) at p + n (AES-CM). */
+/* Encrypts src[0..n - from) into p[from..n) (src may be p + from: in
+ * place) under k with iv (16 bytes, AES-CM; 12, GCM with aad[0..aad_len)
+ * authenticated too) and writes the GCM tag at p + n, or the HMAC-SHA1-80
+ * of p[0..n) || tail[0..4) at p + n (AES-CM). */
 static int _seal(struct cr_srtp_tx_s *t, struct _keys_s *k, const uint8_t *iv, uint8_t *p, size_t from, size_t n,
-		 const uint8_t *aad, size_t aad_len, const uint8_t *tail)
+		 const uint8_t *src, const uint8_t *aad, size_t aad_len, const uint8_t *tail)
 {
 	int out = 0, l2 = 0;
 	if (t->gcm) {
 		bool ok = EVP_EncryptInit_ex(k->cipher, NULL, NULL, NULL, iv) == 1 &&
 			  EVP_EncryptUpdate(k->cipher, NULL, &out, aad, (int)aad_len) == 1 &&
-			  EVP_EncryptUpdate(k->cipher, p + from, &out, p + from, (int)(n - from)) == 1 &&
+			  EVP_EncryptUpdate(k->cipher, p + from, &out, src, (int)(n - from)) == 1 &&
 			  EVP_EncryptFinal_ex(k->cipher, p + from + out, &l2) == 1 &&
 			  EVP_CIPHER_CTX_ctrl(k->cipher, EVP_CTRL_GCM_GET_TAG, 16, p + n) == 1;
 		return ok ? 16 : -EINVAL;
@@ -181,7 +182,7 @@ static int _seal(struct cr_srtp_tx_s *t, struct _keys_s *k, const uint8_t *iv, u
 	uint8_t tag[EVP_MAX_MD_SIZE];
 	size_t tag_len = 0;
 	bool ok = EVP_EncryptInit_ex(k->cipher, NULL, NULL, NULL, iv) == 1 &&
-		  EVP_EncryptUpdate(k->cipher, p + from, &out, p + from, (int)(n - from)) == 1 &&
+		  EVP_EncryptUpdate(k->cipher, p + from, &out, src, (int)(n - from)) == 1 &&
 		  EVP_MAC_init(k->mac, NULL, 0, NULL) == 1 && EVP_MAC_update(k->mac, p, n) == 1 &&
 		  (!tail || EVP_MAC_update(k->mac, tail, 4) == 1) &&
 		  EVP_MAC_final(k->mac, tag, &tag_len, sizeof(tag)) == 1 && tag_len >= 10;
@@ -210,10 +211,11 @@ static void _iv(const struct cr_srtp_tx_s *t, const struct _keys_s *k, uint8_t *
 		iv[i] ^= k->salt[i];
 }
 
-int cr_srtp_tx_protect(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len)
+int cr_srtp_tx_protect_from(struct cr_srtp_tx_s *t, uint8_t *p, size_t h, const uint8_t *payload,
+			    size_t payload_len, size_t *len)
 {
-	size_t n = *len, h = n >= 12 ? _header_len(p, n) : 0;
-	if (!h || (p[0] >> 6) != 2 || n > 65535)
+	size_t n = h + payload_len;
+	if (h < 12 || _header_len(p, h) != h || (p[0] >> 6) != 2 || n > 65535)
 		return -EINVAL;
 	uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
 	uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
@@ -223,11 +225,19 @@ int cr_srtp_tx_protect(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len)
 	 * AES-CM: salt || 00 00 XOR SSRC at 4 XOR the 48-bit index at 8. */
 	_iv(t, &t->rtp, iv, p + 8, roc, seq);
 	_be32(roc_be, roc);
-	int tag = _seal(t, &t->rtp, iv, p, h, n, p, h, roc_be);
+	int tag = _seal(t, &t->rtp, iv, p, h, n, payload, p, h, roc_be);
 	if (tag < 0)
 		return tag;
 	*len = n + (size_t)tag;
 	return 0;
+}
+
+int cr_srtp_tx_protect(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len)
+{
+	size_t n = *len, h = n >= 12 ? _header_len(p, n) : 0;
+	if (!h)
+		return -EINVAL;
+	return cr_srtp_tx_protect_from(t, p, h, p + h, n - h, len);
 }
 
 int cr_srtp_tx_protect_rtcp(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len)
@@ -255,7 +265,7 @@ int cr_srtp_tx_protect_rtcp(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len)
 		uint8_t aad[12];
 		memcpy(aad, p, 8);
 		memcpy(aad + 8, e_index, 4);
-		int tag = _seal(t, &t->rtcp, iv, p, 8, n, aad, sizeof(aad), NULL);
+		int tag = _seal(t, &t->rtcp, iv, p, 8, n, p + 8, aad, sizeof(aad), NULL);
 		if (tag < 0)
 			return tag;
 		memcpy(p + n + (size_t)tag, e_index, 4);

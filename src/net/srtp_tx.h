@@ -16,6 +16,12 @@ void cr_srtp_tx_free(struct cr_srtp_tx_s *t);
 /* In place; *len grows by the tag (16 or 10 bytes), which needs the room.
  * No allocation. 0 or -EINVAL (not an RTP packet). */
 int cr_srtp_tx_protect(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len);
+/* The same with the payload encrypted from elsewhere: p holds the RTP
+ * header (h bytes: fixed part, CSRCs, extension), the payload is read from
+ * `payload` and its ciphertext written at p + h. One pass instead of a copy
+ * and an in-place pass (the fan-out path: one per packet per viewer). */
+int cr_srtp_tx_protect_from(struct cr_srtp_tx_s *t, uint8_t *p, size_t h, const uint8_t *payload,
+			    size_t payload_len, size_t *len);
 /* SRTCP (every packet encrypted): grows by the tag and E || index (14 or
  * 20 bytes). */
 int cr_srtp_tx_protect_rtcp(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len);

@@ -95,25 +95,22 @@ static uint32_t _ssrc(const uint8_t *p)
 	return (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
 }
 
-size_t cr_whep_cc_stamp(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t *pkt, size_t len)
+size_t cr_whep_cc_header(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t *pkt, size_t len)
 {
 	struct cr_whep_cc_s *c = v->cc;
 	/* Only the video (and its RTX): no CSRC or extension of the payloader's yet. */
 	if (!c || !c->ext || len < 12 || (pkt[0] & 0x1f) ||
-	    (_ssrc(pkt) != v->rtp.ssrc && _ssrc(pkt) != v->rtx_ssrc)) {
-		memcpy(dst, pkt, len);
-		return len;
-	}
+	    (_ssrc(pkt) != v->rtp.ssrc && _ssrc(pkt) != v->rtx_ssrc))
+		return 0;
 	memcpy(dst, pkt, 12);
 	dst[0] |= 0x10;
 	/* RFC 8285 one-byte form: 0xBEDE, one word; id, length-1 = 1, the number, padding. */
 	dst[12] = 0xbe, dst[13] = 0xde, dst[14] = 0, dst[15] = 1;
 	dst[16] = (uint8_t)(c->ext << 4 | 1);
 	dst[17] = (uint8_t)(c->seq >> 8), dst[18] = (uint8_t)c->seq, dst[19] = 0;
-	memcpy(dst + 20, pkt + 12, len - 12);
 	cr_gcc_sent(&c->g, c->seq, len + 8, cr_now_ns() / 1000);
 	c->seq++;
-	return len + 8;
+	return 20;
 }
 
 void cr_whep_cc_rtcp(struct cr_whep_viewer_s *v, const struct cr_rtcp_info_s *ri)

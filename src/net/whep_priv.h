@@ -247,9 +247,11 @@ struct cr_sdp_answer_s;
  * asks for transport-cc or REMB, and says so in the answer. */
 void cr_whep_cc_new(struct cr_whep_viewer_s *v, const struct cr_sdp_media_s *m, struct cr_sdp_answer_s *a);
 void cr_whep_cc_free(struct cr_whep_viewer_s *v);
-/* Copies a video RTP packet into dst (room for 8 more bytes) with its
- * transport-wide sequence number; returns the new length. */
-size_t cr_whep_cc_stamp(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t *pkt, size_t len);
+/* Writes a video RTP packet's header into dst with its transport-wide
+ * sequence number (20 bytes: the payloader's 12 and the extension's 8) and
+ * returns its length, the payload following at pkt + 12; 0 when the packet
+ * takes no number (not video, or no transport-cc). */
+size_t cr_whep_cc_header(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t *pkt, size_t len);
 void cr_whep_cc_rtcp(struct cr_whep_viewer_s *v, const struct cr_rtcp_info_s *ri);
 /* In the drain: true when this frame is not sent (keyframes only). */
 bool cr_whep_cc_skip(struct cr_whep_viewer_s *v, bool key, size_t size);

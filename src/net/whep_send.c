@@ -241,6 +241,17 @@ void cr_whep_batch_forget(struct cr_whep_s *w, struct cr_whep_viewer_s *v)
 	w->batch_n = k;
 }
 
+/* 12 bytes, the CSRCs and the extension; 0 if longer than the packet. */
+static size_t _rtp_header_len(const uint8_t *p, size_t len)
+{
+	if (len < 12)
+		return 0;
+	size_t h = 12 + 4u * (p[0] & 0x0f);
+	if ((p[0] & 0x10) && h + 4 <= len)
+		h += 4 + 4u * (size_t)(p[h + 2] << 8 | p[h + 3]);
+	return h <= len ? h : 0;
+}
+
 static void _queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp, bool frame_end)
 {
 	struct cr_whep_s *w = v->w;
@@ -250,11 +261,22 @@ static void _queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, b
 		cr_whep_flush(w);
 	uint8_t *b = w->batch[w->batch_n];
 	size_t l = len;
-	if (!rtcp && v->cc)
-		l = cr_whep_cc_stamp(v, b, pkt, len); /* + transport-wide sequence number */
-	else
+	int r;
+	if (rtcp) {
 		memcpy(b, pkt, len);
-	int r = rtcp ? cr_srtp_protect_rtcp(v->srtp, b, &l) : cr_srtp_protect(v->srtp, b, &l);
+		r = cr_srtp_protect_rtcp(v->srtp, b, &l);
+	} else {
+		/* The header into the batch, the payload encrypted straight from
+		 * the payloader's packet (no copy of it first). */
+		size_t from = 12, h = v->cc ? cr_whep_cc_header(v, b, pkt, len) : 0; /* + transport-wide seq */
+		if (!h) {
+			h = from = _rtp_header_len(pkt, len);
+			if (!h)
+				return;
+			memcpy(b, pkt, h);
+		}
+		r = cr_srtp_protect_from(v->srtp, b, h, pkt + from, len - from, &l);
+	}
 	if (r < 0)
 		return;
 	w->batch_len[w->batch_n] = l;

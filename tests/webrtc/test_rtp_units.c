@@ -457,7 +457,7 @@ static void test_srtp_tx_matches_libsrtp(void)
 		CHECK(s != NULL, "srtp session: %s", err);
 		if (!s)
 			return;
-		int same = 0, total = 0;
+		int same = 0, same_from = 0, total = 0;
 		uint16_t seq = 65530;
 		for (int n = 0; n < 40; n++, seq++) {
 			uint8_t a[1300 + CR_SRTP_MAX_TRAILER], b[sizeof(a)];
@@ -476,15 +476,25 @@ static void test_srtp_tx_matches_libsrtp(void)
 			for (size_t i = h + ((a[0] & 0x10) ? 12 : 0); i < len; i++)
 				a[i] = (uint8_t)(i * 13 + (size_t)n);
 			memcpy(b, a, sizeof(a));
+			/* Out of place too: the header in its own buffer, the payload read from elsewhere. */
+			uint8_t d[sizeof(a)], o[sizeof(a)];
+			size_t hh = h + ((a[0] & 0x10) ? 12 : 0), ld = 0;
+			memcpy(o, a, sizeof(a));
+			memset(d, 0xee, sizeof(d));
+			memcpy(d, a, hh);
 			size_t la = len, lb = len;
 			int ra = cr_srtp_protect(s, a, &la), rb = cr_srtp_protect_libsrtp(s, b, &lb);
+			int rd = cr_srtp_protect_from(s, d, hh, o + hh, len - hh, &ld);
 			total++;
 			same += ra == 0 && rb == 0 && la == lb && memcmp(a, b, la) == 0;
+			same_from += rd == 0 && ld == lb && memcmp(d, b, ld) == 0;
 			if (resend)
 				seq--; /* the resend took no new number */
 		}
 		CHECK(same == total, "%s: OpenSSL protect == libsrtp2 protect for %d of %d packets",
 		      prof == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80", same, total);
+		CHECK(same_from == total, "%s: OpenSSL protect from a separate payload == libsrtp2 for %d of %d packets",
+		      prof == CR_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80", same_from, total);
 		/* SRTCP: sender reports of two SSRCs (each its own index), a PLI. */
 		same = total = 0;
 		for (int n = 0; n < 12; n++) {
