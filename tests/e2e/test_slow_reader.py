@@ -3,7 +3,9 @@
 by bench/webrtc.py: /api/streams with 1,000 viewers, 670 KB, was cut at
 540 KB on a busy server, "HTTP request not sent in time"). header_timeout
 bounds the wait for a request, not the writing of its answer; evhttp's own
-write timeout bounds a reader that takes nothing at all.
+write timeout bounds a reader that takes nothing at all: such a reader,
+opened first, finds its connection closed 36 s later with only what the
+kernel held.
 
 - a 7680x4320 noise snapshot (about 18 MB: far more than the kernel's
   socket buffers hold, tcp_wmem's 4 MB at most; 4.5 MB all fitted) read
@@ -56,6 +58,12 @@ def timeouts(srv):
 def main(exe):
     with e2e.Server(exe, toml=TOML) as srv:
         time.sleep(3)  # a picture to snap
+        # A reader that takes nothing: evhttp's write timeout (30 s without progress) closes it.
+        deaf = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        deaf.connect(("127.0.0.1", srv.port))
+        deaf.sendall(b"GET /snapshot/test HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        t_deaf = time.monotonic()
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 262144)
         s.connect(("127.0.0.1", srv.port))
@@ -121,6 +129,22 @@ def main(exe):
             rest = None
         check(rest == b"" and timeouts(srv) == after + 1, f"half a request is cut off as before ({rest!r})")
         h.close()
+        time.sleep(max(0.0, t_deaf + 36 - time.monotonic()))
+        deaf.settimeout(3)
+        got, eof = 0, False
+        try:
+            while True:
+                d = deaf.recv(1 << 20)
+                if not d:
+                    eof = True
+                    break
+                got += len(d)
+        except socket.timeout:
+            pass
+        print(f"a reader that took nothing for 36 s: then {got} bytes and {'the end' if eof else 'no end'}")
+        check(eof and got < length, f"a reader that takes nothing is closed after 30 s ({got} of {length} bytes, "
+              f"end: {eof})")
+        deaf.close()
 
 
 if __name__ == "__main__":
