@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -259,6 +260,11 @@ static const struct cr_command_s _commands[] = {
 
 int main(int argc, char **argv)
 {
+	/* No transparent huge pages (issue 20, footprint): with THP "always" (Debian's
+	 * kernels) a thread's first stack touch near a 2 MB boundary maps a
+	 * whole 2 MB page, and so can a frame buffer's; camrelay's memory is
+	 * many small regions touched a page at a time. */
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	cr_log_set_format(NULL); /* syslog priority prefixes when stderr is the journal */
 	cr_sinks_config_tables(); /* the config reader learns the sinks' keys */
 	cr_config_use_webrtc_codecs(cr_whep_codecs()); /* and what WHEP can serve */

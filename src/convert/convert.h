@@ -22,16 +22,19 @@ int cr_converter_run(struct cr_converter_s *c, const struct cr_frame_s *in, stru
 void cr_converter_set_quality(struct cr_converter_s *c, int quality);
 const char *cr_converter_error(const struct cr_converter_s *c);
 
-/* Encodes an I420 frame as JPEG into dst (capacity dst_cap); returns the
- * length or -errno. Shared by the MJPEG encoder and the converter. A
- * limited-range frame (in->full_range false) is first expanded to full range
- * in a buffer of the encoder's; *expanded receives the bytes written there
- * (0 for a full-range frame), for the caller's bytes_copied. */
+/* Encodes a frame of a format cr_jpeg_takes (I420, NV12, YUYV, YVYU, UYVY)
+ * as a 4:2:0 JPEG into dst (capacity dst_cap); returns the length or -errno
+ * (-ENOSPC: dst too small). Shared by the MJPEG encoder and the converter.
+ * The frame is read 16 rows at a time, converted to full-range I420 in a
+ * strip of the encoder's (w x 16); *expanded receives the bytes written
+ * there (0 for a full-range I420 frame whose width and height are multiples
+ * of 16, read in place), for the caller's bytes_copied. */
 struct cr_jpeg_enc_s;
 struct cr_jpeg_enc_s *cr_jpeg_enc_new(void);
 void cr_jpeg_enc_destroy(struct cr_jpeg_enc_s *j);
-long cr_jpeg_encode_i420(struct cr_jpeg_enc_s *j, const struct cr_frame_s *in, int quality,
-			 uint8_t *dst, size_t dst_cap, size_t *expanded);
+bool cr_jpeg_takes(enum cr_pixfmt_e f);
+long cr_jpeg_encode(struct cr_jpeg_enc_s *j, const struct cr_frame_s *in, int quality, uint8_t *dst,
+		    size_t dst_cap, size_t *expanded);
 
 /* A converter with the pool its outputs come from (recreated when the wanted
  * format or size changes): the stream's convert stages and every encode

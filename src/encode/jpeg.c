@@ -1,9 +1,12 @@
-/* MJPEG encoder: libjpeg-turbo from I420 into a reusable buffer, then one
- * right-sized packet per frame (a JPEG is ~2% of the raw frame, so sizing the
- * packet for the worst case would cost a raw-frame allocation per frame).
- * JPEGs are full range: a limited-range frame (cameras, the test source) is
- * expanded on the way, one pass counted in bytes_copied; a camera's own JPEGs
- * never come here (the stream passes them through). */
+/* MJPEG encoder: libjpeg-turbo from the frame's own layout (I420, NV12,
+ * YUYV, YVYU, UYVY: converted 16 rows at a time, cr_jpeg_encode, so no
+ * I420 copy of the frame) into a reusable buffer, then one right-sized
+ * packet per frame (a JPEG is ~2% of the raw frame, so sizing the packet for
+ * the worst case would cost a raw-frame allocation per frame; the buffer's
+ * untouched pages are not resident). JPEGs are full range: a limited-range
+ * frame (cameras, the test source) is expanded on the way, one pass counted
+ * in bytes_copied; a camera's own JPEGs never come here (the stream passes
+ * them through). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,7 @@ static int _jpeg_open(struct cr_encoder_s *enc)
 static int _jpeg_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 {
 	struct _jpeg_s *j = enc->priv;
-	/* Worst case for a JPEG of an I420 frame is below the raw size plus headers. */
+	/* Worst case for a 4:2:0 JPEG is below the raw I420 size plus headers. */
 	size_t cap = cr_pixfmt_frame_size(CR_PIXFMT_YUV420, f->width, f->height) + 65536;
 	if (j->cap < cap) {
 		free(j->buf);
@@ -46,7 +49,7 @@ static int _jpeg_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 	}
 	int q = enc->cfg.quality > 0 ? enc->cfg.quality : 80;
 	size_t expanded;
-	long len = cr_jpeg_encode_i420(j->tj, f, q, j->buf, j->cap, &expanded);
+	long len = cr_jpeg_encode(j->tj, f, q, j->buf, j->cap, &expanded);
 	if (expanded && enc->stats)
 		atomic_fetch_add(&enc->stats->bytes_copied, expanded);
 	if (len < 0) {
@@ -82,7 +85,8 @@ static void _jpeg_close(struct cr_encoder_s *enc)
 const struct cr_encoder_ops_s cr_encoder_jpeg = {
 	.name = "jpeg",
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_MJPEG, CR_CODEC_NONE},
-	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_YUV420, CR_PIXFMT_NONE},
+	.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_YUV420, CR_PIXFMT_NV12, CR_PIXFMT_YUYV, CR_PIXFMT_YVYU,
+					     CR_PIXFMT_UYVY, CR_PIXFMT_NONE},
 	.open = _jpeg_open,
 	.encode = _jpeg_encode,
 	.close = _jpeg_close,

@@ -164,7 +164,7 @@ static void _render(struct cr_source_s *src, struct _test_s *t, struct cr_frame_
 	int w = src->width, h = src->height;
 	if (t->noise)
 		_render_noise(t, f, w, h);
-	else
+	else if (f->data[0] != t->base) /* else drawn on the bars themselves */
 		memcpy(f->data[0], t->base, cr_pixfmt_frame_size(CR_PIXFMT_YUV420, w, h));
 	int box = h / 8 > 8 ? h / 8 : 8;
 	int x = (int)((t->n * 8) % (uint64_t)(w > box ? w - box : 1));
@@ -199,21 +199,34 @@ static int _test_read(struct cr_source_s *src, struct cr_frame_s **out, int time
 	if (cr_now_ns() > t->next_ns + t->interval_ns)
 		t->next_ns = cr_now_ns() + t->interval_ns;
 
-	struct cr_frame_s *i420 = cr_pool_get(t->i420_pool);
-	if (!i420)
+	/* Bars into another format: drawn on the bars themselves, converted, the
+	 * bars drawn again, so no I420 frame of its own (1.3 MB at 720p). */
+	bool on_base = !t->noise && src->format != CR_PIXFMT_YUV420;
+	struct cr_frame_s view, *i420 = &view;
+	if (on_base) {
+		memset(&view, 0, sizeof(view));
+		view.format = CR_PIXFMT_YUV420;
+		view.width = src->width;
+		view.height = src->height;
+		cr_frame_set_planes(&view, t->base);
+	} else if (!(i420 = cr_pool_get(t->i420_pool))) {
 		return -ENOMEM;
+	}
 	_render(src, t, i420, ts);
 	struct cr_frame_s *f = i420;
 	if (src->format != CR_PIXFMT_YUV420) {
 		f = cr_pool_get(t->pool);
-		if (!f || cr_converter_run(t->conv, i420, f) < 0) {
-			snprintf(src->error, sizeof(src->error), "test pattern: %s",
-				 cr_converter_error(t->conv));
-			cr_frame_unref(f);
+		int r = f ? cr_converter_run(t->conv, i420, f) : -ENOMEM;
+		if (on_base)
+			_draw_bars(t->base, src->width, src->height);
+		else
 			cr_frame_unref(i420);
+		if (r < 0) {
+			snprintf(src->error, sizeof(src->error), "test pattern: %s",
+				 f ? cr_converter_error(t->conv) : "out of memory");
+			cr_frame_unref(f);
 			return -EINVAL;
 		}
-		cr_frame_unref(i420);
 	}
 	f->ts_capture_ns = ts;
 	t->n++;

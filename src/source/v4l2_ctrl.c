@@ -9,6 +9,8 @@
 
 #include "core/v4l2_util.h"
 
+#define _MAX_CTRLS 256
+
 const char *cr_v4l2_ctrl_type_name(uint32_t type)
 {
 	switch (type) {
@@ -181,11 +183,10 @@ static int _parse_menu(int fd, const struct cr_v4l2_ctrl_s *c, const char *s, in
 	return -EINVAL;
 }
 
-int cr_v4l2_ctrl_set(int fd, const char *dev, const char *name, const char *value, char *err,
-		     size_t errlen)
+static int _ctrl_set(int fd, const char *dev, const char *name, const char *value, char *err, size_t errlen,
+		     struct cr_v4l2_ctrl_s *ctrls)
 {
-	static _Thread_local struct cr_v4l2_ctrl_s ctrls[256];
-	int n = cr_v4l2_ctrl_list(fd, ctrls, 256);
+	int n = cr_v4l2_ctrl_list(fd, ctrls, _MAX_CTRLS);
 	if (n < 0) {
 		snprintf(err, errlen, "cannot list the controls of %s: %s%s", dev, strerror(-n),
 			 cr_v4l2_errno_hint(-n, dev));
@@ -279,4 +280,19 @@ int cr_v4l2_ctrl_set(int fd, const char *dev, const char *name, const char *valu
 		return r;
 	}
 	return 0;
+}
+
+/* The list on the heap for the call (56 KB): as a thread-local it sat in the
+ * static TLS of every thread of the process, zeroed at each thread's start. */
+int cr_v4l2_ctrl_set(int fd, const char *dev, const char *name, const char *value, char *err,
+		     size_t errlen)
+{
+	struct cr_v4l2_ctrl_s *ctrls = calloc(_MAX_CTRLS, sizeof(*ctrls));
+	if (!ctrls) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int r = _ctrl_set(fd, dev, name, value, err, errlen, ctrls);
+	free(ctrls);
+	return r;
 }

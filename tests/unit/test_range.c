@@ -2,6 +2,7 @@
  * range): the range maps themselves, the converter on a real JPEG made by
  * libjpeg-turbo, and the stream core both ways with the test source (limited
  * I420 → JPEG subscribers; its JPEG output → raw subscribers). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,76 @@ static void test_maps(void)
 
 /* A full-range JPEG (libjpeg-turbo, from planes): left half black (Y 0),
  * right half white (Y 255), grey chroma; the bottom quarter Cb 0 / Cr 255. */
+/* cr_jpeg_encode from every layout it takes, at sizes that are and are not
+ * multiples of 16 (padding on the right and bottom): the JPEG of a
+ * limited-range picture is byte for byte what libjpeg-turbo's TurboJPEG API
+ * makes of its full-range expansion as whole planes (same quality, fast DCT,
+ * edges padded by repeating the last column and row); the bytes expanded are
+ * counted; a buffer too small fails with -ENOSPC and leaves the encoder
+ * usable. */
+static void test_jpeg_layouts(void)
+{
+	static const int sizes[][2] = {{320, 240}, {170, 94}, {162, 90}};
+	static const enum cr_pixfmt_e fmts[] = {CR_PIXFMT_YUV420, CR_PIXFMT_NV12, CR_PIXFMT_YUYV, CR_PIXFMT_YVYU,
+						CR_PIXFMT_UYVY};
+	struct cr_jpeg_enc_s *j = cr_jpeg_enc_new();
+	struct cr_converter_s *c = cr_converter_new();
+	tjhandle tj = tjInitCompress();
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		int w = sizes[si][0], h = sizes[si][1], cw = (w + 1) / 2, ch = (h + 1) / 2;
+		struct cr_frame_s *ref = cr_frame_new(CR_PIXFMT_YUV420, w, h, 0);
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++) /* bars and a ramp: every block has detail */
+				ref->data[0][y * ref->stride[0] + x] = (uint8_t)((x / 5) % 2 ? 16 + (x + 2 * y) % 200 : 235);
+		for (int y = 0; y < ch; y++)
+			for (int x = 0; x < cw; x++) {
+				ref->data[1][y * ref->stride[1] + x] = (uint8_t)(16 + (x * 7 + y * 3) % 224);
+				ref->data[2][y * ref->stride[2] + x] = (uint8_t)(240 - (y * 5) % 224);
+			}
+		struct cr_frame_s *full = cr_frame_new(CR_PIXFMT_YUV420, w, h, 0);
+		cr_range_i420(ref, full, true);
+		size_t cap = (size_t)w * h * 2 + 65536;
+		uint8_t *want = malloc(cap), *out = malloc(cap);
+		unsigned long want_len = cap;
+		const unsigned char *planes[3] = {full->data[0], full->data[1], full->data[2]};
+		CHECK(tjCompressFromYUVPlanes(tj, planes, w, full->stride, h, TJSAMP_420, &want, &want_len, 95,
+					      TJFLAG_NOREALLOC | TJFLAG_FASTDCT) == 0,
+		      "TurboJPEG %dx%d", w, h);
+		for (size_t fi = 0; fi < sizeof(fmts) / sizeof(fmts[0]); fi++) {
+			struct cr_frame_s *in = ref;
+			if (fmts[fi] != CR_PIXFMT_YUV420) {
+				in = cr_frame_new(fmts[fi], w, h, 0);
+				CHECK(cr_converter_run(c, ref, in) == 0, "%s", cr_converter_error(c));
+			}
+			const char *name = cr_pixfmt_name(fmts[fi]);
+			size_t expanded = 0;
+			CHECK(cr_jpeg_encode(j, in, 95, out, 100, &expanded) == -ENOSPC, "%s %dx%d: 100 bytes", name,
+			      w, h);
+			long len = cr_jpeg_encode(j, in, 95, out, cap, &expanded);
+			CHECK(len > 0 && expanded == (size_t)w * h + 2 * (size_t)cw * ch,
+			      "%s %dx%d: %ld bytes, %zu expanded", name, w, h, len, expanded);
+			CHECK(len == (long)want_len && memcmp(out, want, want_len) == 0,
+			      "%s %dx%d: %ld bytes, not TurboJPEG's %lu", name, w, h, len, want_len);
+			if (in != ref)
+				cr_frame_unref(in);
+		}
+		/* Full range: read in place when a multiple of 16, nothing expanded. */
+		size_t expanded = 1;
+		long len = cr_jpeg_encode(j, full, 95, out, cap, &expanded);
+		bool aligned = w % 16 == 0 && h % 16 == 0;
+		CHECK(len == (long)want_len && memcmp(out, want, want_len) == 0 &&
+			      (aligned ? expanded == 0 : expanded > 0),
+		      "full-range %dx%d: %ld bytes, %zu expanded", w, h, len, expanded);
+		free(out);
+		free(want);
+		cr_frame_unref(full);
+		cr_frame_unref(ref);
+	}
+	tjDestroy(tj);
+	cr_converter_destroy(c);
+	cr_jpeg_enc_destroy(j);
+}
+
 static struct cr_frame_s *_jpeg(int w, int h)
 {
 	struct cr_frame_s *yuv = cr_frame_new(CR_PIXFMT_YUV420, w, h, 0);
@@ -72,7 +143,7 @@ static struct cr_frame_s *_jpeg(int w, int h)
 	struct cr_frame_s *f = cr_frame_new(CR_PIXFMT_MJPEG, w, h, (size_t)w * h * 2 + 65536);
 	struct cr_jpeg_enc_s *j = cr_jpeg_enc_new();
 	size_t expanded = 1;
-	long len = cr_jpeg_encode_i420(j, yuv, 95, f->data[0], (size_t)w * h * 2 + 65536, &expanded);
+	long len = cr_jpeg_encode(j, yuv, 95, f->data[0], (size_t)w * h * 2 + 65536, &expanded);
 	CHECK(len > 0 && expanded == 0, "encode %ld, expanded %zu", len, expanded);
 	f->size = len > 0 ? (size_t)len : 0;
 	cr_jpeg_enc_destroy(j);
@@ -269,6 +340,7 @@ static void test_stream(enum cr_pixfmt_e src_fmt)
 int main(void)
 {
 	test_maps();
+	test_jpeg_layouts();
 	test_converter();
 	test_stream(CR_PIXFMT_YUV420);
 	test_stream(CR_PIXFMT_MJPEG);
