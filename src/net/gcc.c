@@ -17,10 +17,13 @@
  *   acknowledged rate (bytes the feedback says arrived, over 0.5 s windows),
  *   at most once per 200 ms, and the acknowledged rate at the cut feeds an
  *   average of the link's capacity; underuse holds; normal grows it: by
- *   48 kbit/s a second near that capacity (within 3 deviations), else by
- *   8 %/s, or 25 %/s once 2 s passed without a cut (no probing packets are
- *   sent: the faster growth is what finds a recovered link again); never
- *   past 1.5 x the acknowledged rate + 100 kbit/s, unless app_limited.
+ *   96 kbit/s a second near that capacity (within 3 deviations; one
+ *   1200-byte packet per 100 ms response time, as libwebrtc with a short
+ *   round trip), else by 8 %/s, or 25 %/s once 2 s passed without a cut (no
+ *   probing packets are sent: the faster growth is what finds a recovered
+ *   link again); never past 1.5 x the acknowledged rate + 100 kbit/s, unless
+ *   app_limited. The packets leave paced (whep_send.c), so a frame's burst
+ *   does not read as a queue building up.
  * - Loss-based bound: loss over at least 0.5 s and 20 packets of transport-cc
  *   feedback (or the receiver report's fraction lost when the viewer sends
  *   no transport-cc): above 10 % the bound is cut by half the loss; under 2 %
@@ -39,6 +42,9 @@
 #define _ACK_WINDOW_US 500000
 #define _DECREASE_GAP_US 200000
 #define _FAST_AFTER_US 2000000
+/* Additive growth near the link: one 1200-byte packet per response time
+ * (100 ms + a LAN's round trip), as libwebrtc's AIMD with a short RTT. */
+#define _NEAR_BPS_PER_S 96000.0
 
 static int64_t _clamp(const struct cr_gcc_s *g, double v)
 {
@@ -172,7 +178,7 @@ static double _grow(struct cr_gcc_s *g, double bps, int64_t now_us, double dt_s)
 	if (g->link_bps > 0) {
 		double dev = sqrt(g->link_var) * g->link_bps;
 		if (bps < g->link_bps + 3 * dev)
-			return bps + 48000.0 * dt_s;
+			return bps + _NEAR_BPS_PER_S * dt_s;
 		g->link_bps = 0; /* far above: the link changed, forget it */
 	}
 	double per_s = now_us - g->last_decrease_us >= _FAST_AFTER_US ? 1.25 : 1.08;

@@ -116,6 +116,11 @@ size_t cr_whep_cc_stamp(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t 
 	return len + 8;
 }
 
+int64_t cr_whep_cc_estimate(const struct cr_whep_viewer_s *v)
+{
+	return v->cc ? v->cc->g.estimate_bps : 0;
+}
+
 void cr_whep_cc_rtcp(struct cr_whep_viewer_s *v, const struct cr_rtcp_info_s *ri)
 {
 	if (v->cc)
@@ -149,6 +154,7 @@ static void _fill_info(struct cr_whep_viewer_s *v)
 	b->packets_acked = g->packets_acked, b->packets_lost = g->packets_lost;
 	b->keyframes_only = v->cc->keyframes_only;
 	b->frames_skipped = v->cc->frames_skipped, b->keyframe_demands = v->cc->keyframe_demands;
+	b->pacer_queued = v->pq_n, b->pacer_drops = v->pace_drops;
 }
 
 static int _desc(const void *a, const void *b)
