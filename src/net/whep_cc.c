@@ -116,6 +116,11 @@ size_t cr_whep_cc_stamp(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t 
 	return len + 8;
 }
 
+bool cr_whep_cc_transport_cc(const struct cr_whep_viewer_s *v)
+{
+	return v->cc && v->cc->ext;
+}
+
 int64_t cr_whep_cc_estimate(const struct cr_whep_viewer_s *v)
 {
 	return v->cc ? v->cc->g.estimate_bps : 0;

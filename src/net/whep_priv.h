@@ -26,7 +26,7 @@
 #define CR_WHEP_LAT_BUCKETS 20 /* the send-latency histograms' (whep_send.c) */
 #define CR_WHEP_MAX_ADDRS 4 /* candidate pairs per viewer (remote addresses that sent valid checks) */
 #define CR_WHEP_PKT_CAP (CR_RTP_MAX_PACKET + CR_SRTP_MAX_TRAILER + 16)
-/* The pacer (whep_send.c): a viewer with a bandwidth estimate gets its video
+/* The pacer (whep_send.c): a viewer with transport-cc gets its video
  * (and retransmissions) at CR_WHEP_PACE_FACTOR x its estimate, in bursts of
  * at most CR_WHEP_PACE_BURST_NS of that rate, on average no faster than its
  * estimate beyond CR_WHEP_PACE_DEPTH_NS of it; its queue holds references to
@@ -294,6 +294,7 @@ void cr_whep_cc_free(struct cr_whep_viewer_s *v);
 /* Copies a video RTP packet into dst (room for 8 more bytes) with its
  * transport-wide sequence number; returns the new length. */
 size_t cr_whep_cc_stamp(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t *pkt, size_t len);
+bool cr_whep_cc_transport_cc(const struct cr_whep_viewer_s *v); /* negotiated */
 /* The viewer's estimate (bit/s on the wire), 0 when it has none. */
 int64_t cr_whep_cc_estimate(const struct cr_whep_viewer_s *v);
 void cr_whep_cc_rtcp(struct cr_whep_viewer_s *v, const struct cr_rtcp_info_s *ri);
