@@ -132,7 +132,11 @@ static void test_estimator(void)
 	printf("10 Mbit/s: encoder %.0f kbit/s (mean of the last 5 s)\n", m / 1000);
 	CHECK(m >= 3600000, "unconstrained: the encoder stays near its 4 Mbit/s ceiling (%.0f)", m);
 	m = _run(&s, 20, 600000, 0, 0, 720000, &first);
-	printf("600 kbit/s: encoder %.0f kbit/s, within 1.2 x the link after %.1f s (simulated)\n", m / 1000, first);
+	printf("600 kbit/s: encoder %.0f kbit/s, within 1.2 x the link after %.1f s (simulated), %llu heavy-loss cuts\n",
+	       m / 1000, first, (unsigned long long)s.g.loss_cuts);
+	CHECK(s.g.loss_cuts > 0, "600 kbit/s: the overflowing queue's loss cut the estimate at once (%llu cuts)",
+	      (unsigned long long)s.g.loss_cuts);
+	CHECK(first >= 0 && first <= 1, "600 kbit/s: below 1.2 x the link within 1 s (%.2f)", first);
 	CHECK(m <= 720000 && m >= 300000, "600 kbit/s: settles below 1.2 x the link, above half of it (%.0f)", m);
 	CHECK(first >= 0 && first <= 5, "600 kbit/s: below 1.2 x the link within 5 s (%.1f)", first);
 	m = _run(&s, 20, 3000000, 0, 2000000, 3600000, &first);
@@ -172,11 +176,48 @@ static void test_remb_and_rr(void)
 	CHECK(g.loss_bps == before, "a report about another SSRC is ignored");
 }
 
+/* A receiver that stops reading its socket for 150 ms now and then (a busy
+ * CPU): packets sent evenly at 1 Mbit/s through an idle link arrive in
+ * bunches. Grouped as bursts they show no queue: no overuse. */
+static void test_bursts(void)
+{
+	static struct cr_gcc_s g;
+	static struct cr_rtcp_info_s fb;
+	cr_gcc_init(&g, 1000000, 100000, 4000000);
+	g.encoder_bps = 1000000;
+	uint16_t seq = 0;
+	int64_t t = 1000000;
+	for (int f = 0; f < 30 * 20; f++) { /* 20 s of 30 frames of 4 packets, 1 ms apart */
+		if (f % 3 == 0) {
+			memset(&fb, 0, sizeof(fb));
+			fb.twcc = true;
+			fb.twcc_base = seq;
+		}
+		for (int k = 0; k < 4; k++, seq++) {
+			int64_t sent = t + k * 1000;
+			cr_gcc_sent(&g, seq, 1100, sent);
+			int64_t arrival = sent + 10000, in_s = arrival % 1000000;
+			if (in_s >= 300000 && in_s < 450000)
+				arrival += 450000 - in_s; /* read when the stall ends */
+			unsigned i = fb.twcc_count++;
+			fb.twcc_recv[i / 8] |= (uint8_t)(1u << (i % 8));
+			fb.twcc_arrival_us[i] = arrival + (int64_t)(seq % 4) * 10; /* read one after another */
+		}
+		t += 33333;
+		if (f % 3 == 2)
+			cr_gcc_feedback(&g, &fb, 1, t + 50000);
+	}
+	printf("receiver stalling 150 ms a second: %llu overuses, estimate %lld bit/s\n", (unsigned long long)g.overuses,
+	       (long long)g.estimate_bps);
+	CHECK(g.overuses == 0, "bunched arrivals are no queue (%llu overuses)", (unsigned long long)g.overuses);
+}
+
 int main(void)
 {
 	test_twcc_parse();
 	test_estimator();
 	test_remb_and_rr();
+	test_bursts();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	else
