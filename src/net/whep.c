@@ -315,6 +315,12 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 			struct cr_whep_hist_s *h = &v->hist[ri.nack_seqs[i] % v->n_hist];
 			if (!h->used || h->seq != ri.nack_seqs[i])
 				continue;
+			if (v->nack_floor_ns && now - v->nack_floor_ns < 2000000000LL &&
+			    (int16_t)(h->seq - v->nack_floor) < 0) {
+				v->info.retransmits_refused++; /* made for the rate before a cut */
+				w->stats.retransmits_refused++;
+				continue;
+			}
 			/* Budget: a share of the media sent, and once per RTT per packet. */
 			if ((h->resent_ns && now - h->resent_ns < rtt) || v->rtx_credit < h->len) {
 				v->info.retransmits_refused++;

@@ -31,9 +31,9 @@
  * at most CR_WHEP_PACE_BURST_NS of that rate, on average no faster than its
  * estimate beyond CR_WHEP_PACE_DEPTH_NS of it; its queue holds references to
  * the NACK history, half as many as the history has slots. */
-#define CR_WHEP_PACE_FACTOR 2.5
+#define CR_WHEP_PACE_FACTOR 1.5
 #define CR_WHEP_PACE_BURST_NS 5000000LL
-#define CR_WHEP_PACE_DEPTH_NS 250000000LL /* beyond this much of the estimate, no faster than it */
+#define CR_WHEP_PACE_DEPTH_NS 40000000LL /* beyond this much of the estimate, no faster than it */
 #define CR_WHEP_PACE_STALE_NS 1000000000LL /* a longer backlog at the estimate is dropped */
 
 enum cr_whep_state_e { CR_WHEP_CONNECTING = 0, CR_WHEP_DTLS, CR_WHEP_SENDING };
@@ -131,6 +131,10 @@ struct cr_whep_viewer_s {
 	size_t hist_slot;
 	int n_hist;
 	int64_t rtx_credit; /* bytes retransmissions may still take */
+	/* After a cut for heavy loss: NACKs of packets before nack_floor (sent
+	 * for the old rate) are refused until nack_floor_ns + 2 s. */
+	uint16_t nack_floor;
+	int64_t nack_floor_ns;
 	struct cr_whep_audio_s *audio; /* whep_audio.c: Opus when the offer took it, else NULL */
 	struct cr_whep_cc_s *cc;       /* whep_cc.c: its bandwidth estimate, NULL when not negotiated */
 	/* Pacer (whep_send.c): a ring of pq_cap entries, pq_n from pq_head;
@@ -237,6 +241,9 @@ int cr_whep_pace_new(struct cr_whep_viewer_s *v);
 void cr_whep_pace_free(struct cr_whep_viewer_s *v);
 /* After the loop queued packets: the pacer's timer set for the next due one. */
 void cr_whep_pace_schedule(struct cr_whep_s *w);
+/* After a cut for heavy loss (whep_cc.c): v's queue dropped, its average
+ * bucket taken as full (the bottleneck's queue is). */
+void cr_whep_pace_cut(struct cr_whep_viewer_s *v);
 /* A NACKed packet of the history (RTX when negotiated), paced like media. */
 void cr_whep_resend(struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h);
 /* The send-path lines of /metrics (sendmmsg counters, latency histograms). */

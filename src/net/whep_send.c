@@ -285,15 +285,16 @@ static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len,
 /* ---- The pacer ----
  *
  * A viewer with a delay-based estimate (transport-cc negotiated) gets
- * its video, keyframes and retransmissions at CR_WHEP_PACE_FACTOR (2.5) x its
- * estimate, as libwebrtc's pacer does, instead of each frame as one burst at
+ * its video, keyframes and retransmissions at CR_WHEP_PACE_FACTOR (1.5) x its
+ * estimate (libwebrtc's pacer: 2.5; through tc tbf's 20 ms bucket that
+ * made every keyframe an overuse at 0.85 x the link), instead of each frame as one burst at
  * line rate that a shallow bottleneck queue (a router's, tc tbf's) would
  * mostly drop. Two leaky buckets: pace_debt counts the bytes sent ahead of
  * that peak rate, packets leave while it is below CR_WHEP_PACE_BURST_NS
  * (5 ms) of it, so they go in small bursts (still one GSO message each, and
  * one sendmmsg across the viewers due at the same tick); pace_avg_debt
  * counts them against the estimate itself with a depth of
- * CR_WHEP_PACE_DEPTH_NS (250 ms): a frame leaves at the peak rate, but a
+ * CR_WHEP_PACE_DEPTH_NS (40 ms): a frame leaves at the peak rate, but a
  * backlog (a large keyframe, retransmissions, the frames encoded before the
  * encoder followed a cut) at no more than the estimate, which a link just
  * found full can take. A packet that finds the queue empty and the bucket below
@@ -330,7 +331,7 @@ void cr_whep_pace_free(struct cr_whep_viewer_s *v)
 	v->pq_n = 0;
 }
 
-/* Bytes per second: the peak rate its queue leaves at (2.5 x the estimate)
+/* Bytes per second: the peak rate its queue leaves at (1.5 x the estimate)
  * and the average it may keep (the estimate) beyond a depth of
  * CR_WHEP_PACE_DEPTH_NS of it. */
 static double _pace_rate(const struct cr_whep_viewer_s *v)
@@ -352,6 +353,15 @@ static void _pace_decay(struct cr_whep_viewer_s *v, double rate, int64_t now)
 		v->pace_debt = v->pace_debt < 0 ? 0 : v->pace_debt;
 		v->pace_avg_debt = v->pace_avg_debt < 0 ? 0 : v->pace_avg_debt;
 	}
+	/* A debt run up at a higher estimate does not hold the queue at the new
+	 * one (after a cut from 4.4 to 0.55 Mbit/s the average debt took 2 s to
+	 * decay: the viewer froze 3 s, its keyframe behind it): at most one
+	 * packet (or 20 ms) beyond where the current rates start to wait. */
+	double avg = _pace_avg_rate(v);
+	double cap = rate * (double)CR_WHEP_PACE_BURST_NS / 1e9 + (rate * 0.02 > 1500 ? rate * 0.02 : 1500);
+	double avg_cap = avg * (double)CR_WHEP_PACE_DEPTH_NS / 1e9 + (avg * 0.02 > 1500 ? avg * 0.02 : 1500);
+	v->pace_debt = v->pace_debt > cap ? cap : v->pace_debt;
+	v->pace_avg_debt = v->pace_avg_debt > avg_cap ? avg_cap : v->pace_avg_debt;
 	v->pace_last_ns = now;
 }
 
@@ -487,6 +497,19 @@ static void _pace_push(struct cr_whep_viewer_s *v, uint8_t kind, uint16_t seq, u
 	}
 	_pace_enqueue(v, (struct cr_whep_paced_s){.queued_ns = now, .capture_ns = capture_ns, .encoded_ns = encoded_ns,
 						  .seq = seq, .len = len, .kind = kind});
+}
+
+void cr_whep_pace_cut(struct cr_whep_viewer_s *v)
+{
+	if (!v->pq)
+		return;
+	v->pace_drops += (uint64_t)v->pq_n;
+	v->w->pace_drops += (uint64_t)v->pq_n;
+	v->pq_n = 0;
+	v->pq_bytes = 0;
+	_pace_decay(v, _pace_rate(v), cr_now_ns());
+	/* What follows leaves at the new estimate, no burst into a full queue. */
+	v->pace_avg_debt = _pace_avg_rate(v) * (double)CR_WHEP_PACE_DEPTH_NS / 1e9;
 }
 
 void cr_whep_pace_schedule(struct cr_whep_s *w)

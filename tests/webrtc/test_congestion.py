@@ -43,7 +43,9 @@ getStats (the times are counted in samples, the bounds are the issue's):
    frames, still decoding keyframes; V2 decoding.
 CAMRELAY_WHEP_NO_PACER=1 in the environment runs camrelay without its pacer
 (every frame leaves as one burst), to show what the freeze checks catch.
---csv FILE writes the samples (bench/congestion.py plots them).
+--csv FILE writes the samples (bench/congestion.py plots them). CC_VERBOSE=1
+runs camrelay with -v (its cuts and keyframe requests are logged), CC_LOG=FILE
+keeps its log.
 
     test_congestion.py CAMRELAY [--csv FILE] [--quick]"""
 import argparse
@@ -193,7 +195,7 @@ class Server:
         with open(self.cfg, "w") as f:
             f.write(toml)
         self.log = open(os.path.join(tmp, "server.log"), "a+")
-        self.proc = subprocess.Popen([camrelay, "serve", "-c", self.cfg], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([camrelay, "serve", "-c", self.cfg] + (["-v"] if os.environ.get("CC_VERBOSE") else []), stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(150):
             try:
                 self.api()
@@ -539,6 +541,8 @@ def main():
             if os.path.exists(log):
                 print("---- server log (tail) ----")
                 print("".join(open(log).readlines()[-30:]))
+        if os.environ.get("CC_LOG"):
+            shutil.copy(os.path.join(tmp, "server.log"), os.environ["CC_LOG"])
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d failed" % len(failures) if failures else "congestion: all checks passed")
     return 1 if failures else 0
