@@ -17,7 +17,7 @@ directory) and prints the ratios. --no-gso sets CAMRELAY_WHEP_NO_GSO=1;
 --cm makes the viewers offer only AES128_CM_SHA1_80 (as aiortc does).
 --twcc makes them offer transport-cc (as browsers do; they send no feedback):
 camrelay then stamps every video packet with its transport sequence number
-and paces each viewer at 2.5 x its starting estimate (the pacer's cost).
+and paces each viewer at 1.5 x its starting estimate (the pacer's cost).
 
 The send loop's own CPU is also read per thread: the busiest thread seen
 waiting in epoll_wait or in sendmmsg/sendmsg (the HTTP/WebRTC event loop;

@@ -40,9 +40,11 @@
  *   it grows as the delay-based rate does; between, it holds. Heavy loss
  *   (over 20 % of 30 packets since the last update, or of 20 in one
  *   feedback: a link that dropped under the rate overflows its queue before
- *   the trend shows it) cuts both bounds at once to 0.85 x the rate that
- *   arrived (or by half the loss), and whep_cc.c has a keyframe made at the
- *   new rate sent at once.
+ *   the trend shows it), when the packets that arrived after the loss
+ *   waited 20 ms over the path's smallest one-way delay (a full queue: not
+ *   a burst lost once), cuts both bounds at once to 0.85 x the rate at
+ *   which those arrived (or by half the loss), and whep_cc.c has a keyframe
+ *   made at the new rate sent at once.
  * - REMB, when the viewer sends it, is a third bound.
  * The estimate is the smallest of the three, kept within [min, max]. */
 #include <math.h>
@@ -270,7 +272,7 @@ static void _loss_update(struct cr_gcc_s *g, double loss, int64_t now_us)
 static void _heavy_loss(struct cr_gcc_s *g, double loss, int64_t now_us)
 {
 	int64_t span = g->loss_last_arrival_us - g->loss_first_arrival_us;
-	double recv = span >= 20000 ? (double)g->loss_bytes * 8e6 / (double)span : 0;
+	double recv = span >= 10000 ? (double)g->loss_bytes * 8e6 / (double)span : 0;
 	double r = (double)g->loss_bps * (1 - 0.5 * loss);
 	if (recv > 0 && 0.85 * recv < r)
 		r = 0.85 * recv;
@@ -290,7 +292,7 @@ static void _heavy_loss(struct cr_gcc_s *g, double loss, int64_t now_us)
 	g->acked_bytes = 0;
 	g->acked_start_us = now_us;
 	g->loss = loss;
-	g->loss_update_us = g->last_decrease_us = now_us;
+	g->loss_update_us = g->last_decrease_us = g->heavy_us = now_us;
 	g->loss_cuts++;
 }
 
@@ -342,7 +344,12 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 	 * after its first loss (the bottleneck's queue was full: they came at
 	 * its rate) the bytes and arrival span. */
 	uint32_t fb_lost = 0, fb_recv = 0, fb_after = 0;
-	int64_t fb_bytes = 0, fb_first = 0, fb_last = 0, fb_sent_first = 0, fb_sent_last = 0;
+	int64_t fb_bytes = 0, fb_first = 0, fb_last = 0, fb_owd = 0;
+	if (now_us - g->owd_window_us >= 5000000) {
+		g->owd_min[1] = g->owd_min[0], g->owd_known[1] = g->owd_known[0];
+		g->owd_known[0] = false;
+		g->owd_window_us = now_us;
+	}
 	g->feedbacks++;
 	for (unsigned k = 0; k < ri->twcc_count; k++) {
 		uint16_t seq = (uint16_t)(ri->twcc_base + k);
@@ -351,9 +358,18 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 		struct cr_gcc_sent_s *s = &g->sent[seq % CR_GCC_HIST];
 		if (!s->used || s->seq != seq)
 			continue;
+		/* Sent before the last heavy-loss cut, at the old rate: its loss
+		 * was acted on (counted again, each cut brought another as the
+		 * rate arriving fell to the new one: 0.85 -> 0.47 -> 0.33 Mbit/s
+		 * at a 600 kbit/s link, three keyframes). */
+		bool old = g->heavy_us && s->send_us < g->heavy_us;
 		if (ri->twcc_recv[k / 8] & (1u << (k % 8))) {
 			int64_t at = ri->twcc_arrival_us[k];
 			g->packets_acked++;
+			g->acked_bytes += s->size;
+			_arrived(g, s->send_us, at);
+			if (old)
+				continue;
 			if (g->loss_recv == 0 || at < g->loss_first_arrival_us)
 				g->loss_first_arrival_us = at;
 			if (g->loss_recv == 0 || at > g->loss_last_arrival_us)
@@ -361,18 +377,20 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 			g->loss_recv++;
 			g->loss_bytes += s->size;
 			fb_recv++;
+			int64_t owd = at - s->send_us;
+			if (!g->owd_known[0] || owd < g->owd_min[0])
+				g->owd_min[0] = owd, g->owd_known[0] = true;
 			if (fb_lost > 0) {
+				fb_owd = fb_after == 0 || owd < fb_owd ? owd : fb_owd;
 				fb_first = fb_after == 0 || at < fb_first ? at : fb_first;
 				fb_last = fb_after == 0 || at > fb_last ? at : fb_last;
-				fb_sent_first = fb_after == 0 || s->send_us < fb_sent_first ? s->send_us : fb_sent_first;
-				fb_sent_last = fb_after == 0 || s->send_us > fb_sent_last ? s->send_us : fb_sent_last;
 				if (fb_after++ > 0)
 					fb_bytes += s->size; /* the first one only starts the span */
 			}
-			g->acked_bytes += s->size;
-			_arrived(g, s->send_us, at);
 		} else {
 			g->packets_lost++;
+			if (old)
+				continue;
 			g->loss_lost++;
 			fb_lost++;
 		}
@@ -384,22 +402,28 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 	uint32_t n = g->loss_recv + g->loss_lost, fb_n = fb_recv + fb_lost;
 	bool heavy = (n >= _HEAVY_MIN_PACKETS && (double)g->loss_lost > _HEAVY_LOSS * n) ||
 		     (fb_n >= 20 && (double)fb_lost > _HEAVY_LOSS * fb_n);
-	/* What arrived after the loss came as fast as it was sent: no queue
-	 * behind it (a burst lost once, as when a link's queue is flushed), not
-	 * a link below the rate; the 0.5 s loss bound deals with it. */
-	if (heavy && fb_after >= 3 && fb_last - fb_first >= 20000 &&
-	    (fb_last - fb_first) * 10 <= (fb_sent_last - fb_sent_first) * 11)
+	/* Not when this feedback shows no queue behind the loss: what arrived
+	 * after its first loss (2 packets over 10 ms at least) waited less
+	 * than 20 ms more than the path's smallest delay. That was a burst lost
+	 * once (tc replacing its qdisc at the 3 Mbit/s step flushed its queue:
+	 * cut to 0.6 Mbit/s there, the climb took 21 s), not a link below the
+	 * rate; the 0.5 s loss bound deals with it. */
+	int64_t base = g->owd_min[0];
+	if (g->owd_known[1] && (!g->owd_known[0] || g->owd_min[1] < base))
+		base = g->owd_min[1];
+	bool after = fb_after >= 2 && fb_last - fb_first >= 10000;
+	if (after && fb_owd - base < 20000)
 		heavy = false;
-	if (heavy && now_us - g->last_decrease_us >= _DECREASE_GAP_US) {
+	if (heavy && !after) {
+		/* Nothing arrived after the loss yet to tell: the next feedback. */
+	} else if (heavy && now_us - g->last_decrease_us >= _DECREASE_GAP_US) {
 		/* The received rate from what arrived after this feedback's first
-		 * loss when it spans 20 ms: the window may still hold packets from
-		 * before the link dropped (a first cut to 0.85 x 1 Mbit/s at a
-		 * 600 kbit/s link, its keyframe lost). */
-		if (fb_after >= 3 && fb_last - fb_first >= 20000) {
-			g->loss_bytes = fb_bytes;
-			g->loss_first_arrival_us = fb_first;
-			g->loss_last_arrival_us = fb_last;
-		}
+		 * loss: the window may still hold packets from before the link
+		 * dropped (a first cut to 0.85 x 1 Mbit/s at a 600 kbit/s link, its
+		 * keyframe lost). */
+		g->loss_bytes = fb_bytes;
+		g->loss_first_arrival_us = fb_first;
+		g->loss_last_arrival_us = fb_last;
 		_heavy_loss(g, fb_n >= 20 && (double)fb_lost > _HEAVY_LOSS * fb_n ? (double)fb_lost / fb_n
 										: (double)g->loss_lost / n, now_us);
 		g->loss_recv = g->loss_lost = 0;

@@ -49,6 +49,11 @@ struct cr_gcc_s {
 	double link_bps, link_var; /* average acknowledged rate at the cuts, and its variance (relative) */
 	double old_link_bps;       /* the last link_bps forgotten (0 = none) */
 	bool after_heavy;          /* a heavy-loss cut, no overuse cut since */
+	int64_t heavy_us;          /* when: loss of packets sent before it is not counted again */
+	/* The smallest one-way delay (receiver's clock minus ours) in this and
+	 * the last 5 s window: the path without a queue. */
+	int64_t owd_min[2], owd_window_us;
+	bool owd_known[2];
 	/* Acknowledged rate: bytes that arrived over the last window. */
 	int64_t acked_bytes, acked_start_us, acked_bps;
 	/* Loss over the feedback since the last loss update, with the bytes that

@@ -176,40 +176,70 @@ static void test_remb_and_rr(void)
 	CHECK(g.loss_bps == before, "a report about another SSRC is ignored");
 }
 
-/* A receiver that stops reading its socket for 150 ms now and then (a busy
- * CPU): packets sent evenly at 1 Mbit/s through an idle link arrive in
- * bunches. Grouped as bursts they show no queue: no overuse. */
-static void test_bursts(void)
+/* A steady 1 Mbit/s on an idle link from a fresh estimator: 30 frames a
+ * second of 4 packets 1 ms apart, feedback every 3 frames; arrival(seq, sent)
+ * says when each arrived (-1: lost). */
+static void _steady(struct cr_gcc_s *g, int secs, int64_t (*arrival)(uint16_t seq, int64_t sent))
 {
-	static struct cr_gcc_s g;
 	static struct cr_rtcp_info_s fb;
-	cr_gcc_init(&g, 1000000, 100000, 4000000);
-	g.encoder_bps = 1000000;
+	cr_gcc_init(g, 1000000, 100000, 4000000);
+	g->encoder_bps = 1000000;
 	uint16_t seq = 0;
 	int64_t t = 1000000;
-	for (int f = 0; f < 30 * 20; f++) { /* 20 s of 30 frames of 4 packets, 1 ms apart */
+	for (int f = 0; f < 30 * secs; f++) {
 		if (f % 3 == 0) {
 			memset(&fb, 0, sizeof(fb));
 			fb.twcc = true;
 			fb.twcc_base = seq;
 		}
 		for (int k = 0; k < 4; k++, seq++) {
-			int64_t sent = t + k * 1000;
-			cr_gcc_sent(&g, seq, 1100, sent);
-			int64_t arrival = sent + 10000, in_s = arrival % 1000000;
-			if (in_s >= 300000 && in_s < 450000)
-				arrival += 450000 - in_s; /* read when the stall ends */
+			int64_t sent = t + k * 1000, at = arrival(seq, sent);
+			cr_gcc_sent(g, seq, 1100, sent);
 			unsigned i = fb.twcc_count++;
+			if (at < 0)
+				continue;
 			fb.twcc_recv[i / 8] |= (uint8_t)(1u << (i % 8));
-			fb.twcc_arrival_us[i] = arrival + (int64_t)(seq % 4) * 10; /* read one after another */
+			fb.twcc_arrival_us[i] = at;
 		}
 		t += 33333;
 		if (f % 3 == 2)
-			cr_gcc_feedback(&g, &fb, 1, t + 50000);
+			cr_gcc_feedback(g, &fb, 1, t + 50000);
 	}
+}
+
+/* A receiver that stops reading its socket for 150 ms a second (a busy CPU),
+ * then reads what waited one after another. */
+static int64_t _stalling(uint16_t seq, int64_t sent)
+{
+	int64_t arrival = sent + 10000, in_s = arrival % 1000000;
+	if (in_s >= 300000 && in_s < 450000)
+		arrival += 450000 - in_s;
+	return arrival + (int64_t)(seq % 4) * 10;
+}
+
+/* Packets 612-626 lost at once (tc replacing its qdisc flushed its queue),
+ * the rest with no queue. */
+static int64_t _flushed(uint16_t seq, int64_t sent)
+{
+	return seq >= 612 && seq < 627 ? -1 : sent + 10000;
+}
+
+/* Bunched arrivals of packets sent evenly through an idle link: grouped as
+ * bursts they show no queue, no overuse. A burst lost once with no queue
+ * behind it: no heavy-loss cut (that is for a link below the rate, whose
+ * packets after a loss wait in a full queue). */
+static void test_bursts_and_flush(void)
+{
+	static struct cr_gcc_s g;
+	_steady(&g, 20, _stalling);
 	printf("receiver stalling 150 ms a second: %llu overuses, estimate %lld bit/s\n", (unsigned long long)g.overuses,
 	       (long long)g.estimate_bps);
 	CHECK(g.overuses == 0, "bunched arrivals are no queue (%llu overuses)", (unsigned long long)g.overuses);
+	_steady(&g, 10, _flushed);
+	printf("a queue flushed once: %llu heavy-loss cuts, estimate %lld bit/s\n", (unsigned long long)g.loss_cuts,
+	       (long long)g.estimate_bps);
+	CHECK(g.loss_cuts == 0, "15 packets lost once with no queue behind: no heavy-loss cut (%llu)",
+	      (unsigned long long)g.loss_cuts);
 }
 
 int main(void)
@@ -217,7 +247,7 @@ int main(void)
 	test_twcc_parse();
 	test_estimator();
 	test_remb_and_rr();
-	test_bursts();
+	test_bursts_and_flush();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	else
