@@ -4,7 +4,7 @@ serves at 1280x720 H.264 2 Mbit/s (test source, x264), server CPU per RTP
 packet, and each viewer's frame latency up to the moment its last packet
 went to the kernel, for 1/100/500/1000 viewers on loopback.
 
-    bench/webrtc.py BUILD_DIR [--before OLD_BUILD_DIR] [--no-gso] [--cm] [N ...]
+    bench/webrtc.py BUILD_DIR [--before OLD_BUILD_DIR] [--no-gso] [--cm] [--twcc] [N ...]
 
 The viewers are bench_webrtc_client (BUILD_DIR/bench): ICE, DTLS-SRTP as a
 browser does, consent answered, every packet's SRTP authentication checked
@@ -15,6 +15,9 @@ sockets, which runs in the sender's system call. --before runs the same
 against an older camrelay (built from another commit in its own build
 directory) and prints the ratios. --no-gso sets CAMRELAY_WHEP_NO_GSO=1;
 --cm makes the viewers offer only AES128_CM_SHA1_80 (as aiortc does).
+--twcc makes them offer transport-cc (as browsers do; they send no feedback):
+camrelay then stamps every video packet with its transport sequence number
+and paces each viewer at 1.5 x its starting estimate (the pacer's cost).
 
 The send loop's own CPU is also read per thread: the busiest thread seen
 waiting in epoll_wait or in sendmmsg/sendmsg (the HTTP/WebRTC event loop;
@@ -165,7 +168,7 @@ def run_build(build, client, counts, env, cm):
         for n in counts:
             # Past 100 viewers the client authenticates one packet in 4 per
             # session, or it falls behind on this 2-core machine.
-            cenv = dict(os.environ, BENCH_VERIFY_EVERY="4" if n > 100 else "1")
+            cenv = dict(env, BENCH_VERIFY_EVERY="4" if n > 100 else "1")
             c = subprocess.Popen([client, "127.0.0.1", str(http_port), "cam", str(n), "600"] + (["cm"] if cm else []),
                                  stdout=subprocess.PIPE, text=True, env=cenv)
             deadline = time.time() + 60 + n * 0.2
@@ -251,6 +254,8 @@ def main():
             env["CAMRELAY_WHEP_NO_GSO"] = "1"
         elif a == "--cm":
             cm = True
+        elif a == "--twcc":
+            env["BENCH_TWCC"] = "1"
         else:
             counts.append(int(a))
     counts = counts or [1, 100, 500, 1000]

@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,13 @@ int main(int argc, char **argv)
 	}
 	signal(SIGTERM, _on_signal);
 	signal(SIGINT, _on_signal);
+	/* BENCH_TWCC=1: offer transport-cc (never answered with feedback: the
+	 * server's estimate stays at its start value, and it paces at that). */
+	const char *twcc_env = getenv("BENCH_TWCC");
+	bool twcc = twcc_env && *twcc_env == '1';
+	static const char twcc_lines[] =
+		"a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+		"a=rtcp-fb:102 transport-cc\r\n";
 	snprintf(offer, sizeof(offer),
 		 "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
 		 "m=video 9 UDP/TLS/RTP/SAVPF 102 103\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
@@ -356,8 +364,8 @@ int main(int argc, char **argv)
 		 "a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 nack\r\na=rtcp-fb:102 nack pli\r\n"
 		 "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
 		 "a=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\n"
-		 "a=rtpmap:96 VP8/90000\r\n",
-		 local_ufrag, _PWD, fingerprint);
+		 "a=rtpmap:96 VP8/90000\r\n%s",
+		 local_ufrag, _PWD, fingerprint, twcc ? twcc_lines : "");
 	/* The m= line lists 102 103; VP8 96 is only there when a stream sends VP8. */
 	char path[200];
 	snprintf(path, sizeof(path), "/whep/%s", argv[3]);

@@ -79,15 +79,14 @@ static void _x264_extradata(struct cr_encoder_s *enc, x264_t *h)
 	}
 }
 
-static void _x264_set_rate(x264_param_t *p, int64_t bps)
+/* per_s: the VBV buffer holds 1/per_s of a second. */
+static void _x264_set_rate(x264_param_t *p, int64_t bps, int per_s)
 {
 	int kbps = _sw_kbps(bps);
 	p->rc.i_rc_method = X264_RC_ABR;
 	p->rc.i_bitrate = kbps;
 	p->rc.i_vbv_max_bitrate = kbps;
-	/* Half a second of buffer: an IDR keeps a usable quality while the rate
-	 * stays constant over any second (the RTP pacer spreads the burst). */
-	p->rc.i_vbv_buffer_size = kbps / 2 > 1 ? kbps / 2 : 1;
+	p->rc.i_vbv_buffer_size = kbps / per_s > 1 ? kbps / per_s : 1;
 }
 
 static int _x264_open(struct cr_encoder_s *enc)
@@ -133,7 +132,9 @@ static int _x264_open(struct cr_encoder_s *enc)
 	p.b_annexb = 1;
 	p.b_aud = 0;
 	p.i_level_idc = enc->cfg.level_idc ? enc->cfg.level_idc : _x264_default_level(enc);
-	_x264_set_rate(&p, _sw_bitrate(enc));
+	/* Half a second of buffer: an IDR keeps a usable quality while the rate
+	 * stays constant over any second (the RTP pacer spreads the burst). */
+	_x264_set_rate(&p, _sw_bitrate(enc), 2);
 	if (x264_param_apply_profile(&p, profile) < 0) {
 		snprintf(enc->error, sizeof(enc->error), "x264: profile %s rejected", profile);
 		goto error;
@@ -230,7 +231,10 @@ static int _x264_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 	struct _x264_s *x = enc->priv;
 	x264_param_t p;
 	x264_encoder_parameters(x->h, &p);
-	_x264_set_rate(&p, bps);
+	/* A rate set while running follows a network (congestion control): a
+	 * quarter second of buffer, so that a keyframe asked for after a cut
+	 * takes at most about that long at the new rate. */
+	_x264_set_rate(&p, bps, 4);
 	if (x264_encoder_reconfig(x->h, &p) < 0) {
 		snprintf(enc->error, sizeof(enc->error), "x264: cannot change the bitrate to %lld bit/s",
 			 (long long)bps);

@@ -4,8 +4,11 @@
  *
  * - Delay-based. Every outgoing video packet carries a transport-wide
  *   sequence number; its send time is kept here. Transport-cc feedback says
- *   when each arrived. Packets sent within 5 ms form a group; for two
- *   consecutive groups the one-way delay variation is
+ *   when each arrived. Packets sent within 5 ms form a group, and so does
+ *   a packet that arrived within 5 ms of the group's last one and sooner
+ *   than its send time says (a burst, as libwebrtc: a receiver that read its
+ *   socket late; up to 100 ms); for two consecutive groups the one-way
+ *   delay variation is
  *   d = (arrival delta) - (send delta). d is summed and smoothed (0.9/0.1),
  *   and a least-squares line is fitted to the last 20 (arrival time,
  *   smoothed delay) points: its slope, scaled by min(groups, 60) * 4, is the
@@ -13,18 +16,35 @@
  *   above an adaptive threshold (6..600, starting at 12.5; it follows |trend|
  *   at 0.0087/ms when above, 0.039/ms when below) for over 10 ms and still
  *   rising = overuse; below -threshold = underuse; else normal.
- * - Rate control (AIMD) on that signal: overuse cuts the rate to 0.85 x the
- *   acknowledged rate (bytes the feedback says arrived, over 0.5 s windows),
- *   at most once per 200 ms, and the acknowledged rate at the cut feeds an
- *   average of the link's capacity; underuse holds; normal grows it: by
- *   48 kbit/s a second near that capacity (within 3 deviations), else by
- *   8 %/s, or 25 %/s once 2 s passed without a cut (no probing packets are
- *   sent: the faster growth is what finds a recovered link again); never
- *   past 1.5 x the acknowledged rate + 100 kbit/s, unless app_limited.
+ * - Rate control (AIMD) on that signal: overuse cuts the rate to 0.9 x the
+ *   acknowledged rate (bytes on the wire the feedback says arrived, over
+ *   0.5 s windows) but to no less than 0.85 x itself, at most once per
+ *   200 ms, and the acknowledged rate at
+ *   the cut feeds an average of the link's capacity; underuse holds; normal
+ *   grows it: by 96 kbit/s a second while the acknowledged rate is within 3
+ *   deviations of that capacity (one 1200-byte packet per 100 ms response
+ *   time, as libwebrtc with a short round trip); above, the capacity is
+ *   forgotten and growth is multiplicative: 8 %/s within 2 s of a cut or
+ *   while the acknowledged rate is under 1.15 x the capacity just
+ *   forgotten or after a heavy-loss cut until an overuse cut, 50 %/s
+ *   once it is over 1.5 x that capacity (the link came back), else 25 %/s
+ *   (no probing packets are sent: the faster growth is what finds a
+ *   recovered link again). Never past 1.5 x the acknowledged rate + 100
+ *   kbit/s, or 1.5 x what the encoder was asked for when the viewer
+ *   receives at least half of that (an encoder that undershoots its target
+ *   is no sign of a slow link), unless app_limited. The packets leave paced
+ *   (whep_send.c), so a frame's burst does not read as a queue building up.
  * - Loss-based bound: loss over at least 0.5 s and 20 packets of transport-cc
  *   feedback (or the receiver report's fraction lost when the viewer sends
  *   no transport-cc): above 10 % the bound is cut by half the loss; under 2 %
- *   it grows as the delay-based rate does; between, it holds.
+ *   it grows as the delay-based rate does; between, it holds. Heavy loss
+ *   (over 20 % of 30 packets since the last update, or of 20 in one
+ *   feedback: a link that dropped under the rate overflows its queue before
+ *   the trend shows it), when the packets that arrived after the loss
+ *   waited 20 ms over the path's smallest one-way delay (a full queue: not
+ *   a burst lost once), cuts both bounds at once to 0.85 x the rate at
+ *   which those arrived (or by half the loss), and whep_cc.c has a keyframe
+ *   made at the new rate sent at once.
  * - REMB, when the viewer sends it, is a third bound.
  * The estimate is the smallest of the three, kept within [min, max]. */
 #include <math.h>
@@ -39,6 +59,16 @@
 #define _ACK_WINDOW_US 500000
 #define _DECREASE_GAP_US 200000
 #define _FAST_AFTER_US 2000000
+/* Additive growth near the link: one 1200-byte packet per response time
+ * (100 ms + a LAN's round trip), as libwebrtc's AIMD with a short RTT. */
+#define _NEAR_BPS_PER_S 96000.0
+/* Overuse cuts to this much of the acknowledged rate (libwebrtc: 0.85; with
+ * 0.85 the 3 Mbit/s sawtooth sat at 0.76 x the link, the additive growth
+ * taking 5-7 s to climb back from each cut). */
+#define _BETA 0.9
+/* Heavy loss: over 20 % of at least 30 packets of feedback. */
+#define _HEAVY_LOSS 0.2
+#define _HEAVY_MIN_PACKETS 30
 
 static int64_t _clamp(const struct cr_gcc_s *g, double v)
 {
@@ -136,18 +166,29 @@ static void _trendline(struct cr_gcc_s *g, double d_ms, double dt_ms, int64_t ar
 	_detect(g, g->trend * n * _TREND_GAIN, dt_ms, arrival_us);
 }
 
+/* Part of the current group's burst (libwebrtc's BelongsToBurst): it arrived
+ * within 5 ms of the group's last packet and sooner than its send time
+ * says, the group not yet 100 ms long. A receiver that reads its socket
+ * late (a busy CPU) gets packets of several groups at once: as one group
+ * they show no queue, as several they read as one building up. */
+static bool _burst(const struct cr_gcc_s *g, int64_t send_us, int64_t arrival_us)
+{
+	int64_t da = arrival_us - g->cur_arrival_us, ds = send_us - g->cur_send_us;
+	return ds == 0 || (da - ds < 0 && da <= _GROUP_US && arrival_us - g->cur_first_arrival_us < 100000);
+}
+
 /* A packet that arrived: grouped by send time, groups compared in pairs. */
 static void _arrived(struct cr_gcc_s *g, int64_t send_us, int64_t arrival_us)
 {
 	if (!g->have_cur) {
 		g->cur_first_send_us = g->cur_send_us = send_us;
-		g->cur_arrival_us = arrival_us;
+		g->cur_arrival_us = g->cur_first_arrival_us = arrival_us;
 		g->have_cur = true;
 		return;
 	}
 	if (send_us < g->cur_first_send_us)
 		return; /* reordered: left out */
-	if (send_us - g->cur_first_send_us <= _GROUP_US) {
+	if (send_us - g->cur_first_send_us <= _GROUP_US || _burst(g, send_us, arrival_us)) {
 		g->cur_send_us = send_us > g->cur_send_us ? send_us : g->cur_send_us;
 		g->cur_arrival_us = arrival_us > g->cur_arrival_us ? arrival_us : g->cur_arrival_us;
 		return;
@@ -160,22 +201,36 @@ static void _arrived(struct cr_gcc_s *g, int64_t send_us, int64_t arrival_us)
 	g->prev_arrival_us = g->cur_arrival_us;
 	g->have_prev = true;
 	g->cur_first_send_us = g->cur_send_us = send_us;
-	g->cur_arrival_us = arrival_us;
+	g->cur_arrival_us = g->cur_first_arrival_us = arrival_us;
 }
 
-/* The rate after dt_s of growth: additive (about one 1200-byte packet per
- * 200 ms response time, 48 kbit/s a second) while the rate is within 3
- * deviations of the link capacity seen at the last cuts; else multiplicative,
- * 8 %/s, or 25 %/s once 2 s passed without a cut. */
+/* The rate after dt_s of growth: additive (_NEAR_BPS_PER_S) while the
+ * acknowledged rate is within 3 deviations of the link capacity seen at the
+ * last cuts; else multiplicative, 8 %/s, or 25 %/s once 2 s passed without
+ * a cut. */
 static double _grow(struct cr_gcc_s *g, double bps, int64_t now_us, double dt_s)
 {
 	if (g->link_bps > 0) {
 		double dev = sqrt(g->link_var) * g->link_bps;
-		if (bps < g->link_bps + 3 * dev)
-			return bps + 48000.0 * dt_s;
-		g->link_bps = 0; /* far above: the link changed, forget it */
+		/* Forgotten when what arrives (not the estimate, which runs ahead of
+		 * an encoder that undershoots) is far above it: the link changed. */
+		if ((double)g->acked_bps <= g->link_bps + 3 * dev)
+			return bps + _NEAR_BPS_PER_S * dt_s;
+		g->old_link_bps = g->link_bps;
+		g->link_bps = 0;
 	}
-	double per_s = now_us - g->last_decrease_us >= _FAST_AFTER_US ? 1.25 : 1.08;
+	/* Careful (8 %/s) just after a cut, after a heavy-loss cut until an
+	 * overuse cut tells the link's capacity (15 %/s overshot a 600 kbit/s
+	 * link to 1.3 x before the undershooting encoder filled it), and while
+	 * what arrives is still near the link just forgotten (below 1.15 x: the
+	 * link did not change, the sawtooth around it went a bit higher);
+	 * 50 %/s once it is over 1.5 x that link (it came back). */
+	double acked = (double)g->acked_bps, per_s = 1.25;
+	if (now_us - g->last_decrease_us < _FAST_AFTER_US || g->after_heavy ||
+	    (g->old_link_bps > 0 && acked < 1.15 * g->old_link_bps))
+		per_s = 1.08;
+	else if (g->old_link_bps > 0 && acked > 1.5 * g->old_link_bps)
+		per_s = 1.5;
 	return bps * pow(per_s, dt_s);
 }
 
@@ -210,6 +265,37 @@ static void _loss_update(struct cr_gcc_s *g, double loss, int64_t now_us)
 	}
 }
 
+/* Heavy loss (a link that dropped under the rate: its queue overflows before
+ * the delay trend shows it): both bounds cut at once to 0.85 x the rate that
+ * arrived over the same feedback (the bottleneck's output while it drops),
+ * or by half the loss when that rate is not known. */
+static void _heavy_loss(struct cr_gcc_s *g, double loss, int64_t now_us)
+{
+	int64_t span = g->loss_last_arrival_us - g->loss_first_arrival_us;
+	double recv = span >= 10000 ? (double)g->loss_bytes * 8e6 / (double)span : 0;
+	double r = (double)g->loss_bps * (1 - 0.5 * loss);
+	if (recv > 0 && 0.85 * recv < r)
+		r = 0.85 * recv;
+	g->loss_bps = _clamp(g, r);
+	if (g->delay_bps > g->loss_bps)
+		g->delay_bps = g->loss_bps;
+	/* Not a sample of the link: the received rate read 0.55-0.85 x the
+	 * link in the runs (tbf at 600 kbit/s); growth stays moderate until an
+	 * overuse cut gives one. */
+	g->link_bps = g->old_link_bps = 0;
+	g->after_heavy = true;
+	/* The acknowledged rate restarts from what arrives now: its window
+	 * still held the rate before the drop (an overuse cut right after took
+	 * 1.5 Mbit/s for the 600 kbit/s link's capacity). */
+	if (recv > 0)
+		g->acked_bps = (int64_t)recv;
+	g->acked_bytes = 0;
+	g->acked_start_us = now_us;
+	g->loss = loss;
+	g->loss_update_us = g->last_decrease_us = g->heavy_us = now_us;
+	g->loss_cuts++;
+}
+
 static void _rate_update(struct cr_gcc_s *g, int64_t now_us)
 {
 	if (now_us - g->acked_start_us >= _ACK_WINDOW_US) {
@@ -224,15 +310,28 @@ static void _rate_update(struct cr_gcc_s *g, int64_t now_us)
 	if (g->usage == CR_GCC_OVERUSE) {
 		if (now_us - g->last_decrease_us >= _DECREASE_GAP_US) {
 			double base = g->acked_bps > 0 ? (double)g->acked_bps : (double)g->delay_bps;
+			/* Not below 0.85 x itself at once: the acknowledged rate lags
+			 * (0.5 s windows) and reads low behind an encoder that
+			 * undershoots (at 3 Mbit/s the cuts went to 0.75 x); a link
+			 * that really dropped overuses again 200 ms later, or loses. */
+			if (base < 0.85 / _BETA * (double)g->delay_bps)
+				base = 0.85 / _BETA * (double)g->delay_bps;
 			_link_sample(g, (double)g->acked_bps);
-			if (0.85 * base < (double)g->delay_bps)
-				g->delay_bps = _clamp(g, 0.85 * base);
+			g->after_heavy = false;
+			if (_BETA * base < (double)g->delay_bps)
+				g->delay_bps = _clamp(g, _BETA * base);
 			g->last_decrease_us = now_us;
 			g->overuses++;
 		}
 	} else if (g->usage == CR_GCC_NORMAL) {
 		double r = _grow(g, (double)g->delay_bps, now_us, dt);
-		double cap = 1.5 * (double)g->acked_bps + 100000;
+		/* An encoder that undershoots what it was asked (x264 ramping up
+		 * sends 0.65-0.75 x) while the viewer receives at least half of
+		 * it is encoder-limited, not link-limited: the cap is on the ask. */
+		double base = (double)g->acked_bps;
+		if (g->encoder_bps > base && 2 * g->acked_bps >= g->encoder_bps)
+			base = (double)g->encoder_bps;
+		double cap = 1.5 * base + 100000;
 		if (!g->app_limited && g->acked_bps > 0 && r > cap)
 			r = cap > (double)g->delay_bps ? cap : (double)g->delay_bps; /* no growth, no cut */
 		g->delay_bps = _clamp(g, r);
@@ -241,6 +340,16 @@ static void _rate_update(struct cr_gcc_s *g, int64_t now_us)
 
 static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_t now_us)
 {
+	/* This feedback's own: lost and received, and of the packets received
+	 * after its first loss (the bottleneck's queue was full: they came at
+	 * its rate) the bytes and arrival span. */
+	uint32_t fb_lost = 0, fb_recv = 0, fb_after = 0;
+	int64_t fb_bytes = 0, fb_first = 0, fb_last = 0, fb_owd = 0;
+	if (now_us - g->owd_window_us >= 5000000) {
+		g->owd_min[1] = g->owd_min[0], g->owd_known[1] = g->owd_known[0];
+		g->owd_known[0] = false;
+		g->owd_window_us = now_us;
+	}
 	g->feedbacks++;
 	for (unsigned k = 0; k < ri->twcc_count; k++) {
 		uint16_t seq = (uint16_t)(ri->twcc_base + k);
@@ -249,24 +358,80 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 		struct cr_gcc_sent_s *s = &g->sent[seq % CR_GCC_HIST];
 		if (!s->used || s->seq != seq)
 			continue;
+		/* Sent before the last heavy-loss cut, at the old rate: its loss
+		 * was acted on (counted again, each cut brought another as the
+		 * rate arriving fell to the new one: 0.85 -> 0.47 -> 0.33 Mbit/s
+		 * at a 600 kbit/s link, three keyframes). */
+		bool old = g->heavy_us && s->send_us < g->heavy_us;
 		if (ri->twcc_recv[k / 8] & (1u << (k % 8))) {
+			int64_t at = ri->twcc_arrival_us[k];
 			g->packets_acked++;
-			g->loss_recv++;
 			g->acked_bytes += s->size;
-			_arrived(g, s->send_us, ri->twcc_arrival_us[k]);
+			_arrived(g, s->send_us, at);
+			if (old)
+				continue;
+			if (g->loss_recv == 0 || at < g->loss_first_arrival_us)
+				g->loss_first_arrival_us = at;
+			if (g->loss_recv == 0 || at > g->loss_last_arrival_us)
+				g->loss_last_arrival_us = at;
+			g->loss_recv++;
+			g->loss_bytes += s->size;
+			fb_recv++;
+			int64_t owd = at - s->send_us;
+			if (!g->owd_known[0] || owd < g->owd_min[0])
+				g->owd_min[0] = owd, g->owd_known[0] = true;
+			if (fb_lost > 0) {
+				fb_owd = fb_after == 0 || owd < fb_owd ? owd : fb_owd;
+				fb_first = fb_after == 0 || at < fb_first ? at : fb_first;
+				fb_last = fb_after == 0 || at > fb_last ? at : fb_last;
+				if (fb_after++ > 0)
+					fb_bytes += s->size; /* the first one only starts the span */
+			}
 		} else {
 			g->packets_lost++;
+			if (old)
+				continue;
 			g->loss_lost++;
+			fb_lost++;
 		}
 	}
 	uint16_t end = (uint16_t)(ri->twcc_base + ri->twcc_count);
 	if (!g->next_known || (int16_t)(end - g->next_seq) > 0)
 		g->next_seq = end;
 	g->next_known = true;
-	uint32_t n = g->loss_recv + g->loss_lost;
-	if (n >= 20 && now_us - g->loss_update_us >= 500000) {
+	uint32_t n = g->loss_recv + g->loss_lost, fb_n = fb_recv + fb_lost;
+	bool heavy = (n >= _HEAVY_MIN_PACKETS && (double)g->loss_lost > _HEAVY_LOSS * n) ||
+		     (fb_n >= 20 && (double)fb_lost > _HEAVY_LOSS * fb_n);
+	/* Not when this feedback shows no queue behind the loss: what arrived
+	 * after its first loss (2 packets over 10 ms at least) waited less
+	 * than 20 ms more than the path's smallest delay. That was a burst lost
+	 * once (tc replacing its qdisc at the 3 Mbit/s step flushed its queue:
+	 * cut to 0.6 Mbit/s there, the climb took 21 s), not a link below the
+	 * rate; the 0.5 s loss bound deals with it. */
+	int64_t base = g->owd_min[0];
+	if (g->owd_known[1] && (!g->owd_known[0] || g->owd_min[1] < base))
+		base = g->owd_min[1];
+	bool after = fb_after >= 2 && fb_last - fb_first >= 10000;
+	if (after && fb_owd - base < 20000)
+		heavy = false;
+	if (heavy && !after) {
+		/* Nothing arrived after the loss yet to tell: the next feedback. */
+	} else if (heavy && now_us - g->last_decrease_us >= _DECREASE_GAP_US) {
+		/* The received rate from what arrived after this feedback's first
+		 * loss: the window may still hold packets from before the link
+		 * dropped (a first cut to 0.85 x 1 Mbit/s at a 600 kbit/s link, its
+		 * keyframe lost). */
+		g->loss_bytes = fb_bytes;
+		g->loss_first_arrival_us = fb_first;
+		g->loss_last_arrival_us = fb_last;
+		_heavy_loss(g, fb_n >= 20 && (double)fb_lost > _HEAVY_LOSS * fb_n ? (double)fb_lost / fb_n
+										: (double)g->loss_lost / n, now_us);
+		g->loss_recv = g->loss_lost = 0;
+		g->loss_bytes = 0;
+	} else if (n >= 20 && now_us - g->loss_update_us >= 500000) {
 		_loss_update(g, (double)g->loss_lost / n, now_us);
 		g->loss_recv = g->loss_lost = 0;
+		g->loss_bytes = 0;
 	}
 	_rate_update(g, now_us);
 }

@@ -34,7 +34,7 @@ struct cr_gcc_s {
 	/* Packet groups (5 ms of sending): the previous closed one and the open one. */
 	bool have_prev, have_cur;
 	int64_t prev_send_us, prev_arrival_us;
-	int64_t cur_first_send_us, cur_send_us, cur_arrival_us;
+	int64_t cur_first_send_us, cur_send_us, cur_arrival_us, cur_first_arrival_us;
 	/* Trendline filter over the accumulated delay variation. */
 	double acc_ms, smoothed_ms;
 	double trend_x[CR_GCC_TREND], trend_y[CR_GCC_TREND];
@@ -47,16 +47,29 @@ struct cr_gcc_s {
 	/* Rate control. */
 	int64_t last_update_us, last_decrease_us;
 	double link_bps, link_var; /* average acknowledged rate at the cuts, and its variance (relative) */
+	double old_link_bps;       /* the last link_bps forgotten (0 = none) */
+	bool after_heavy;          /* a heavy-loss cut, no overuse cut since */
+	int64_t heavy_us;          /* when: loss of packets sent before it is not counted again */
+	/* The smallest one-way delay (receiver's clock minus ours) in this and
+	 * the last 5 s window: the path without a queue. */
+	int64_t owd_min[2], owd_window_us;
+	bool owd_known[2];
 	/* Acknowledged rate: bytes that arrived over the last window. */
 	int64_t acked_bytes, acked_start_us, acked_bps;
-	/* Loss over the feedback since the last loss update. */
+	/* Loss over the feedback since the last loss update, with the bytes that
+	 * arrived and the span of their arrival times (the received rate). */
 	uint32_t loss_recv, loss_lost;
+	int64_t loss_bytes, loss_first_arrival_us, loss_last_arrival_us, loss_start_us;
+	/* What the sender asks of the encoder for this viewer (whep_cc.c; 0 =
+	 * unknown): growth is capped on it too while the encoder undershoots. */
+	int64_t encoder_bps;
 	int64_t loss_update_us;
 	double loss; /* the last fraction used */
 	uint16_t next_seq; /* the next feedback's first new number */
 	bool next_known;
 	/* Counters for /api. */
 	uint64_t feedbacks, overuses, packets_acked, packets_lost, remb_packets;
+	uint64_t loss_cuts; /* cuts to the received rate at heavy loss (whep_cc.c: a keyframe follows) */
 	struct cr_gcc_sent_s sent[CR_GCC_HIST];
 };
 

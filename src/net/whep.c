@@ -148,6 +148,7 @@ static void _on_wake(evutil_socket_t fd, short what, void *arg)
 			cr_whep_audio_drain(v);
 		}
 	cr_whep_flush(w);
+	cr_whep_pace_schedule(w);
 }
 
 /* Pipeline threads: wake the loop. */
@@ -175,6 +176,7 @@ void cr_whep_viewer_close(struct cr_whep_viewer_s *v)
 	if (v->sub)
 		cr_stream_unsubscribe(v->sub);
 	cr_whep_audio_free(v);
+	cr_whep_pace_free(v);
 	cr_whep_cc_free(v);
 	evhttp_del_cb(w->http, v->path);
 	cr_dc_peer_free(v->dc); /* its ABORT leaves through the DTLS session, freed next */
@@ -240,7 +242,7 @@ static int _start_media(struct cr_whep_viewer_s *v)
 	v->hist = calloc((size_t)v->n_hist, sizeof(*v->hist));
 	v->hist_data = malloc((size_t)v->n_hist * v->hist_slot);
 	v->rtx_credit = CR_WHEP_RTX_BURST / 8;
-	if (!v->hist || !v->hist_data)
+	if (!v->hist || !v->hist_data || cr_whep_pace_new(v) < 0)
 		return -ENOMEM;
 	v->srtp = cr_srtp_new(&keys, err, sizeof(err));
 	if (!v->srtp) {
@@ -311,9 +313,14 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 		rtt = rtt < 10000000LL ? 10000000LL : rtt > 500000000LL ? 500000000LL : rtt;
 		for (int i = 0; i < ri.n_nack; i++) {
 			struct cr_whep_hist_s *h = &v->hist[ri.nack_seqs[i] % v->n_hist];
-			const uint8_t *data = cr_whep_hist_data(v, h);
 			if (!h->used || h->seq != ri.nack_seqs[i])
 				continue;
+			if (v->nack_floor_ns && now - v->nack_floor_ns < 2000000000LL &&
+			    (int16_t)(h->seq - v->nack_floor) < 0) {
+				v->info.retransmits_refused++; /* made for the rate before a cut */
+				w->stats.retransmits_refused++;
+				continue;
+			}
 			/* Budget: a share of the media sent, and once per RTT per packet. */
 			if ((h->resent_ns && now - h->resent_ns < rtt) || v->rtx_credit < h->len) {
 				v->info.retransmits_refused++;
@@ -323,31 +330,12 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 			h->resent_ns = now;
 			v->rtx_credit -= h->len;
 			w->stats.retransmit_bytes += h->len;
-			if (v->rtx_pt >= 0) {
-				/* RFC 4588: own SSRC and sequence, the original sequence first. */
-				uint8_t rtx[CR_RTP_MAX_PACKET + 2];
-				if (h->len + 2u > sizeof(rtx))
-					continue;
-				memcpy(rtx, data, CR_RTP_HEADER);
-				rtx[1] = (uint8_t)((data[1] & 0x80) | v->rtx_pt);
-				rtx[2] = (uint8_t)(v->rtx_seq >> 8);
-				rtx[3] = (uint8_t)v->rtx_seq;
-				v->rtx_seq++;
-				rtx[8] = (uint8_t)(v->rtx_ssrc >> 24);
-				rtx[9] = (uint8_t)(v->rtx_ssrc >> 16);
-				rtx[10] = (uint8_t)(v->rtx_ssrc >> 8);
-				rtx[11] = (uint8_t)v->rtx_ssrc;
-				rtx[12] = data[2];
-				rtx[13] = data[3];
-				memcpy(rtx + 14, data + CR_RTP_HEADER, h->len - CR_RTP_HEADER);
-				cr_whep_queue(v, rtx, h->len + 2u, false);
-			} else {
-				cr_whep_queue(v, data, h->len, false);
-			}
+			cr_whep_resend(v, h); /* paced, RTX when negotiated */
 			v->info.retransmits++;
 			w->stats.retransmits++;
 		}
 		cr_whep_flush(w);
+		cr_whep_pace_schedule(w);
 	}
 }
 
@@ -523,6 +511,7 @@ static void _on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	cr_whep_cc_tick(w, now);
 	cr_whep_flush(w);
+	cr_whep_pace_schedule(w);
 }
 
 /* ---- set-up ---- */
@@ -590,7 +579,10 @@ struct cr_whep_s *cr_whep_attach(struct evhttp *http, struct event_base *base,
 	w->pending_ns = (cfg->limits.whep_pending_timeout > 0 ? cfg->limits.whep_pending_timeout : 15) * 1000000000LL;
 	if (_open_udp(w, err, errlen) < 0) /* the DTLS context comes with the first viewer (whep_http.c) */
 		goto error;
-	cr_whep_send_init(w);
+	if (cr_whep_send_init(w) < 0) {
+		snprintf(err, errlen, "WebRTC: cannot set up the pacer's timer");
+		goto error;
+	}
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->udp_ev = event_new(base, w->fd, EV_READ | EV_PERSIST, _on_udp, w);
 	w->wake_ev = w->efd >= 0 ? event_new(base, w->efd, EV_READ | EV_PERSIST, _on_wake, w) : NULL;
@@ -634,6 +626,7 @@ void cr_whep_detach(struct cr_whep_s *w)
 		event_free(w->wake_ev);
 	if (w->tick_ev)
 		event_free(w->tick_ev);
+	cr_whep_send_free(w);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->efd >= 0)

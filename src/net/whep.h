@@ -56,6 +56,8 @@ struct cr_whep_bwe_info_s {
 	uint64_t feedbacks, overuses, packets_acked, packets_lost;
 	bool keyframes_only; /* below what the encoder sends: keyframes on demand */
 	uint64_t frames_skipped, keyframe_demands;
+	int pacer_queued;               /* packets in its pacer's queue */
+	uint64_t pacer_drops;
 };
 
 struct cr_whep_viewer_info_s {

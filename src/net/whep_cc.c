@@ -10,15 +10,17 @@
  *   drag the others down; with 1-3 viewers, the slowest).
  * - "median": follows viewer number ceil(N / 2) (of 2, the faster).
  * - "fixed": the encoder keeps `bitrate`; estimates are only reported.
- * The encoder gets 90 % of the followed estimate (room for audio, RTCP,
- * retransmissions and packet overhead). A viewer whose own share (90 % of its
+ * The encoder gets 95 % of the followed estimate (room for audio, RTCP,
+ * retransmissions; the estimate counts headers). A viewer whose own share (95 % of its
  * estimate) is below what the encoder sends gets keyframes on demand instead
  * of the stream: only keyframes, one asked for when it has had time to take
  * the last one at its estimate (and at most one a second); it rejoins the
  * stream at a keyframe once its estimate is up again (an estimate keeps
  * growing while no delay or loss is seen: that is how it finds out). Viewers
  * without transport-cc or REMB have no estimate and are left out. One target
- * per stream: the stream's encoders for other codecs get the same. */
+ * per stream: the stream's encoders for other codecs get the same. After a
+ * heavy-loss cut (gcc.c) the encoder follows at once, not at the next tick,
+ * and the viewer resumes at a keyframe made at the new rate (_resume_at_key). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -33,7 +35,7 @@
 #include "net/whep_priv.h"
 
 #define _TICK_NS 250000000LL
-#define _HEADROOM 0.9
+#define _HEADROOM 0.95
 #define _DEFAULT_MIN 150000
 #define _DEFAULT_MAX 2000000
 #define _DEFAULT_SHARE 75
@@ -45,6 +47,10 @@ struct cr_whep_cc_s {
 	int64_t last_key_ns;
 	size_t last_key_size;
 	uint64_t frames_skipped, keyframe_demands;
+	uint64_t seen_cuts; /* the estimator's loss_cuts acted on */
+	bool cut_pending;
+	int64_t cut_key_ns;  /* the last keyframe asked for at a cut */
+	int64_t cut_key_bps; /* and the estimate it was made for */
 	struct cr_gcc_s g;
 };
 
@@ -73,7 +79,7 @@ void cr_whep_cc_new(struct cr_whep_viewer_s *v, const struct cr_sdp_media_s *m, 
 		return; /* served without congestion control */
 	v->cc->ext = twcc ? m->twcc_ext : 0;
 	v->cc->seq = (uint16_t)cr_whep_random32();
-	/* Estimates are in bit/s on the wire: the encoder gets 90 % of them. */
+	/* Estimates are in bit/s on the wire: the encoder gets 95 % of them. */
 	cr_gcc_init(&v->cc->g, (int64_t)((double)_max_bps(&v->enc) / _HEADROOM), _min_bps(&v->enc) / 2,
 		     (int64_t)((double)_max_bps(&v->enc) / _HEADROOM * 1.5));
 	a->twcc_ext = v->cc->ext;
@@ -108,15 +114,63 @@ size_t cr_whep_cc_header(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t
 	dst[12] = 0xbe, dst[13] = 0xde, dst[14] = 0, dst[15] = 1;
 	dst[16] = (uint8_t)(c->ext << 4 | 1);
 	dst[17] = (uint8_t)(c->seq >> 8), dst[18] = (uint8_t)c->seq, dst[19] = 0;
-	cr_gcc_sent(&c->g, c->seq, len + 8, cr_now_ns() / 1000);
+	/* Its size on the wire: + the SRTP tag, UDP and IPv4 headers. */
+	cr_gcc_sent(&c->g, c->seq, len + 8 + 38, cr_now_ns() / 1000);
 	c->seq++;
 	return 20;
 }
 
+bool cr_whep_cc_transport_cc(const struct cr_whep_viewer_s *v)
+{
+	return v->cc && v->cc->ext;
+}
+
+int64_t cr_whep_cc_estimate(const struct cr_whep_viewer_s *v)
+{
+	return v->cc ? v->cc->g.estimate_bps : 0;
+}
+
 void cr_whep_cc_rtcp(struct cr_whep_viewer_s *v, const struct cr_rtcp_info_s *ri)
 {
-	if (v->cc)
-		cr_gcc_feedback(&v->cc->g, ri, v->rtp.ssrc, cr_now_ns() / 1000);
+	struct cr_whep_cc_s *c = v->cc;
+	if (!c)
+		return;
+	cr_gcc_feedback(&c->g, ri, v->rtp.ssrc, cr_now_ns() / 1000);
+	if (c->g.loss_cuts != c->seen_cuts) {
+		c->seen_cuts = c->g.loss_cuts;
+		c->cut_pending = true;
+		v->w->cc_tick_ns = 0; /* the encoder follows now, not at the next tick */
+		cr_whep_cc_tick(v->w, cr_now_ns());
+	}
+}
+
+/* After a cut for heavy loss, for a viewer the stream is sent to: what was
+ * made for the old rate is dropped (its pacer queue, the frames up to the
+ * next keyframe, retransmissions of it) and a keyframe at the new rate is
+ * asked for at once: waiting for the viewer's PLI costs seconds (Chromium
+ * asks only once it has had no decodable frame for a while). */
+static void _resume_at_key(struct cr_whep_viewer_s *v, int64_t now)
+{
+	/* The cuts that follow within a second only cut: the keyframe asked for
+	 * at the first may be through already, and dropping what follows it
+	 * would freeze the viewer until the next. Unless it was made for over
+	 * 1.4 x the new estimate: then it hardly got through either. */
+	if (v->cc->cut_key_ns && now - v->cc->cut_key_ns < 1000000000LL &&
+	    (double)v->cc->cut_key_bps <= 1.4 * (double)v->cc->g.estimate_bps)
+		return;
+	v->cc->cut_key_ns = now;
+	v->cc->cut_key_bps = v->cc->g.estimate_bps;
+	cr_whep_pace_cut(v);
+	v->nack_floor = v->rtp.seq;
+	v->nack_floor_ns = now;
+	/* Even when one was asked for just before: that one was made at the old
+	 * rate (cuts are 200 ms apart at least, so this is no storm). */
+	v->wait_key = true;
+	v->w->last_keyframe_ns[v->stream] = now;
+	cr_sub_request_keyframe(v->sub);
+	v->info.keyframes_requested++;
+	CR_LOG_D("whep", "viewer %s: heavy loss, estimate cut to %lld bit/s: keyframe requested", v->id,
+		 (long long)v->cc->g.estimate_bps);
 }
 
 bool cr_whep_cc_skip(struct cr_whep_viewer_s *v, bool key, size_t size)
@@ -146,6 +200,7 @@ static void _fill_info(struct cr_whep_viewer_s *v)
 	b->packets_acked = g->packets_acked, b->packets_lost = g->packets_lost;
 	b->keyframes_only = v->cc->keyframes_only;
 	b->frames_skipped = v->cc->frames_skipped, b->keyframe_demands = v->cc->keyframe_demands;
+	b->pacer_queued = v->pq_n, b->pacer_drops = v->pace_drops;
 }
 
 static int _desc(const void *a, const void *b)
@@ -273,6 +328,10 @@ void cr_whep_cc_tick(struct cr_whep_s *w, int64_t now)
 				continue;
 			if (enc->bitrate_policy != CR_BITRATE_FIXED || st->note)
 				_serve_below(v, target, now);
+			if (v->cc->cut_pending && !v->cc->keyframes_only)
+				_resume_at_key(v, now);
+			v->cc->cut_pending = false;
+			v->cc->g.encoder_bps = v->cc->keyframes_only ? 0 : target;
 			st->keyframes_only += v->cc->keyframes_only;
 		}
 	}

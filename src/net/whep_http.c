@@ -597,7 +597,7 @@ static json_t *_bwe_json(const struct cr_whep_bwe_info_s *b)
 {
 	if (!b->active)
 		return json_null();
-	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:s, s:I, s:I, s:I, s:I, s:b, s:I, s:I}",
+	json_t *o = json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:s, s:I, s:I, s:I, s:I, s:b, s:I, s:I}",
 			 "transport_cc", b->transport_cc, "remb", b->remb, "estimate_bps", (json_int_t)b->estimate_bps,
 			 "delay_bps", (json_int_t)b->delay_bps, "loss_bps", (json_int_t)b->loss_bps, "remb_bps",
 			 (json_int_t)b->remb_bps, "acked_bps", (json_int_t)b->acked_bps, "loss", b->loss, "trend",
@@ -606,6 +606,11 @@ static json_t *_bwe_json(const struct cr_whep_bwe_info_s *b)
 			 (json_int_t)b->packets_acked, "packets_lost", (json_int_t)b->packets_lost, "keyframes_only",
 			 b->keyframes_only, "frames_skipped", (json_int_t)b->frames_skipped, "keyframe_demands",
 			 (json_int_t)b->keyframe_demands);
+	if (o) {
+		json_object_set_new(o, "pacer_queued", json_integer(b->pacer_queued));
+		json_object_set_new(o, "pacer_drops", json_integer((json_int_t)b->pacer_drops));
+	}
+	return o;
 }
 
 static void _add_viewer_json(const struct cr_whep_viewer_info_s *i, void *opaque)

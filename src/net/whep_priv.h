@@ -26,6 +26,15 @@
 #define CR_WHEP_LAT_BUCKETS 20 /* the send-latency histograms' (whep_send.c) */
 #define CR_WHEP_MAX_ADDRS 4 /* candidate pairs per viewer (remote addresses that sent valid checks) */
 #define CR_WHEP_PKT_CAP (CR_RTP_MAX_PACKET + CR_SRTP_MAX_TRAILER + 16)
+/* The pacer (whep_send.c): a viewer with transport-cc gets its video
+ * (and retransmissions) at CR_WHEP_PACE_FACTOR x its estimate, in bursts of
+ * at most CR_WHEP_PACE_BURST_NS of that rate, on average no faster than its
+ * estimate beyond CR_WHEP_PACE_DEPTH_NS of it; its queue holds references to
+ * the NACK history, half as many as the history has slots. */
+#define CR_WHEP_PACE_FACTOR 1.5
+#define CR_WHEP_PACE_BURST_NS 5000000LL
+#define CR_WHEP_PACE_DEPTH_NS 40000000LL /* beyond this much of the estimate, no faster than it */
+#define CR_WHEP_PACE_STALE_NS 1000000000LL /* a longer backlog at the estimate is dropped */
 
 enum cr_whep_state_e { CR_WHEP_CONNECTING = 0, CR_WHEP_DTLS, CR_WHEP_SENDING };
 
@@ -45,6 +54,16 @@ struct cr_whep_hist_s {
 	uint16_t len;
 	bool used;
 	int64_t resent_ns; /* one resend per RTT at most */
+};
+
+/* A packet waiting in a viewer's pacer queue: its bytes stay in the NACK
+ * history (seq's slot), so queueing copies nothing. */
+enum cr_whep_paced_kind_e { CR_WHEP_PACED_MEDIA = 0, CR_WHEP_PACED_RESEND, CR_WHEP_PACED_RTX };
+struct cr_whep_paced_s {
+	int64_t queued_ns;
+	int64_t capture_ns, encoded_ns; /* a frame's last packet: its stamps, else 0 */
+	uint16_t seq, len;
+	uint8_t kind;
 };
 
 /* A remote address that sent a valid ICE check (a candidate pair with our
@@ -112,8 +131,20 @@ struct cr_whep_viewer_s {
 	size_t hist_slot;
 	int n_hist;
 	int64_t rtx_credit; /* bytes retransmissions may still take */
+	/* After a cut for heavy loss: NACKs of packets before nack_floor (sent
+	 * for the old rate) are refused until nack_floor_ns + 2 s. */
+	uint16_t nack_floor;
+	int64_t nack_floor_ns;
 	struct cr_whep_audio_s *audio; /* whep_audio.c: Opus when the offer took it, else NULL */
 	struct cr_whep_cc_s *cc;       /* whep_cc.c: its bandwidth estimate, NULL when not negotiated */
+	/* Pacer (whep_send.c): a ring of pq_cap entries, pq_n from pq_head;
+	 * pace_debt: bytes sent ahead of the pacing rate (decays with time). */
+	struct cr_whep_paced_s *pq;
+	int pq_cap, pq_head, pq_n;
+	size_t pq_bytes;
+	double pace_debt, pace_avg_debt;
+	int64_t pace_last_ns;
+	uint64_t pace_drops;
 };
 
 struct cr_whep_s {
@@ -128,7 +159,7 @@ struct cr_whep_s {
 	int fd, efd;
 	bool v4_only; /* no IPv6 in this kernel: an AF_INET socket */
 	int port;
-	struct event *udp_ev, *wake_ev, *tick_ev;
+	struct event *udp_ev, *wake_ev, *tick_ev, *pace_ev;
 	struct cr_dtls_ctx_s *dtls;
 	struct cr_dc_s *dc; /* the streams' DataChannel <-> UDP bridges */
 	struct cr_talk_s *talk[CR_MAX_STREAMS]; /* talk-back per stream, made at its first claim */
@@ -162,6 +193,14 @@ struct cr_whep_s {
 	 * counts (the last: above every bound). */
 	uint64_t lat_capture[CR_WHEP_LAT_BUCKETS + 1], lat_encoded[CR_WHEP_LAT_BUCKETS + 1];
 	uint64_t lat_capture_sum_us, lat_encoded_sum_us;
+	/* The pacer: off with CAMRELAY_WHEP_NO_PACER=1 (benchmarks, tests);
+	 * packets that went through a queue, drops from a full one (or whose
+	 * history slot was taken meanwhile), the time they waited. */
+	bool no_pacer;
+	bool pace_armed;
+	int64_t pace_due_ns;
+	uint64_t pace_packets, pace_drops, pace_bypassed;
+	uint64_t pace_delay[CR_WHEP_LAT_BUCKETS + 1], pace_delay_sum_us;
 };
 
 /* whep_ice.c: STUN on the shared port, candidate pairs and consent. */
@@ -193,8 +232,20 @@ void cr_whep_sendto(struct cr_whep_s *w, const void *p, size_t len, const struct
 void cr_whep_flush(struct cr_whep_s *w);
 /* Drops what of v the batch holds (v is closing). */
 void cr_whep_batch_forget(struct cr_whep_s *w, struct cr_whep_viewer_s *v);
-/* Whether the socket takes UDP_SEGMENT; CAMRELAY_WHEP_NO_GSO=1 (benchmarks) says no. */
-void cr_whep_send_init(struct cr_whep_s *w);
+/* Whether the socket takes UDP_SEGMENT; CAMRELAY_WHEP_NO_GSO=1 (benchmarks) says no.
+ * Sets up the pacer's timer (CAMRELAY_WHEP_NO_PACER=1: no pacing). */
+int cr_whep_send_init(struct cr_whep_s *w);
+void cr_whep_send_free(struct cr_whep_s *w);
+/* A viewer's pacer queue (when media starts) and its end. */
+int cr_whep_pace_new(struct cr_whep_viewer_s *v);
+void cr_whep_pace_free(struct cr_whep_viewer_s *v);
+/* After the loop queued packets: the pacer's timer set for the next due one. */
+void cr_whep_pace_schedule(struct cr_whep_s *w);
+/* After a cut for heavy loss (whep_cc.c): v's queue dropped, its average
+ * bucket taken as full (the bottleneck's queue is). */
+void cr_whep_pace_cut(struct cr_whep_viewer_s *v);
+/* A NACKed packet of the history (RTX when negotiated), paced like media. */
+void cr_whep_resend(struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h);
 /* The send-path lines of /metrics (sendmmsg counters, latency histograms). */
 void cr_whep_send_metrics(struct cr_whep_s *w, struct evbuffer *out);
 
@@ -252,6 +303,9 @@ void cr_whep_cc_free(struct cr_whep_viewer_s *v);
  * returns its length, the payload following at pkt + 12; 0 when the packet
  * takes no number (not video, or no transport-cc). */
 size_t cr_whep_cc_header(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t *pkt, size_t len);
+bool cr_whep_cc_transport_cc(const struct cr_whep_viewer_s *v); /* negotiated */
+/* The viewer's estimate (bit/s on the wire), 0 when it has none. */
+int64_t cr_whep_cc_estimate(const struct cr_whep_viewer_s *v);
 void cr_whep_cc_rtcp(struct cr_whep_viewer_s *v, const struct cr_rtcp_info_s *ri);
 /* In the drain: true when this frame is not sent (keyframes only). */
 bool cr_whep_cc_skip(struct cr_whep_viewer_s *v, bool key, size_t size);

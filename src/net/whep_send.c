@@ -3,11 +3,13 @@
  * (one call for up to CR_WHEP_BATCH datagrams) and, where the kernel takes
  * UDP_SEGMENT (generic segmentation offload, Linux 4.18), a viewer's
  * consecutive datagrams of one size go as one message the kernel splits, so
- * the stack is walked once per run instead of once per packet. Nothing here
- * allocates. Counters: sendmmsg calls / datagrams (/metrics) and each
+ * the stack is walked once per run instead of once per packet. A viewer
+ * with a bandwidth estimate is paced (the pacer below). Nothing here
+ * allocates per packet. Counters: sendmmsg calls / datagrams (/metrics) and each
  * viewer's frame latency up to the moment its last packet went out. */
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
@@ -32,13 +34,26 @@ static const int64_t _lat_le_us[CR_WHEP_LAT_BUCKETS] = {100,  250,  500,   1000,
 							 5000, 6000, 8000,  10000, 12000, 15000,  20000,
 							 30000, 50000, 100000, 250000, 500000, 1000000};
 
-void cr_whep_send_init(struct cr_whep_s *w)
+static void _on_pace(evutil_socket_t fd, short what, void *arg);
+
+int cr_whep_send_init(struct cr_whep_s *w)
 {
 	int v = 0;
 	socklen_t l = sizeof(v);
 	const char *off = getenv("CAMRELAY_WHEP_NO_GSO"); /* benchmarks: the path without GSO */
 	w->gso = !(off && *off == '1') && getsockopt(w->fd, SOL_UDP, UDP_SEGMENT, &v, &l) == 0;
-	CR_LOG_D("whep", "UDP GSO %s", w->gso ? "on" : "off");
+	off = getenv("CAMRELAY_WHEP_NO_PACER"); /* benchmarks, tests: every frame as one burst */
+	w->no_pacer = off && *off == '1';
+	CR_LOG_D("whep", "UDP GSO %s, pacer %s", w->gso ? "on" : "off", w->no_pacer ? "off" : "on");
+	w->pace_ev = evtimer_new(w->base, _on_pace, w);
+	return w->pace_ev ? 0 : -1;
+}
+
+void cr_whep_send_free(struct cr_whep_s *w)
+{
+	if (w->pace_ev)
+		event_free(w->pace_ev);
+	w->pace_ev = NULL;
 }
 
 /* The socket is bound to every address: say which one a datagram leaves
@@ -252,7 +267,10 @@ static size_t _rtp_header_len(const uint8_t *p, size_t len)
 	return h <= len ? h : 0;
 }
 
-static void _queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp, bool frame_end)
+/* SRTP-protects one packet of v into the send batch (a video packet gets
+ * its transport-wide sequence number here: its send time is now). */
+static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp, int64_t capture_ns,
+		     int64_t encoded_ns)
 {
 	struct cr_whep_s *w = v->w;
 	if (!v->srtp || !v->has_addr || len > CR_RTP_MAX_PACKET)
@@ -281,14 +299,294 @@ static void _queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, b
 		return;
 	w->batch_len[w->batch_n] = l;
 	w->batch_viewer[w->batch_n] = v;
-	w->batch_capture_ns[w->batch_n] = frame_end ? v->frame_capture_ns : 0;
-	w->batch_encoded_ns[w->batch_n] = frame_end ? v->frame_encoded_ns : 0;
+	w->batch_capture_ns[w->batch_n] = capture_ns;
+	w->batch_encoded_ns[w->batch_n] = encoded_ns;
 	w->batch_n++;
 }
 
+/* ---- The pacer ----
+ *
+ * A viewer with a delay-based estimate (transport-cc negotiated) gets
+ * its video, keyframes and retransmissions at CR_WHEP_PACE_FACTOR (1.5) x its
+ * estimate (libwebrtc's pacer: 2.5; through tc tbf's 20 ms bucket that
+ * made every keyframe an overuse at 0.85 x the link), instead of each frame as one burst at
+ * line rate that a shallow bottleneck queue (a router's, tc tbf's) would
+ * mostly drop. Two leaky buckets: pace_debt counts the bytes sent ahead of
+ * that peak rate, packets leave while it is below CR_WHEP_PACE_BURST_NS
+ * (5 ms) of it, so they go in small bursts (still one GSO message each, and
+ * one sendmmsg across the viewers due at the same tick); pace_avg_debt
+ * counts them against the estimate itself with a depth of
+ * CR_WHEP_PACE_DEPTH_NS (40 ms): a frame leaves at the peak rate, but a
+ * backlog (a large keyframe, retransmissions, the frames encoded before the
+ * encoder followed a cut) at no more than the estimate, which a link just
+ * found full can take. A packet that finds the queue empty and the bucket below
+ * that level leaves at once, with no delay. The queue (whose entries point
+ * into the NACK history, nothing copied) is bounded: half the history's
+ * slots, and 1 s at the estimate (CR_WHEP_PACE_STALE_NS); beyond either the
+ * queue's media is dropped (counted) and the viewer waits for a keyframe. Audio, RTCP and
+ * data channels are never queued behind video: they leave at once and only
+ * count against the bucket. Viewers without transport-cc are not paced: a
+ * REMB / receiver-report estimate (aiortc's) is too coarse to hold a viewer
+ * to, and the pacer's own drops would read as loss there and pull it down
+ * further (webrtc-viewers-20 under load: 17 of 20 aiortc viewers fell to
+ * 75-100 kbit/s estimates under a 150 kbit/s stream). The
+ * loop's own timer (libevent, 1 ms resolution) runs it; nothing blocks. */
+
+static bool _paced(const struct cr_whep_viewer_s *v)
+{
+	return v->pq != NULL && !v->w->no_pacer && cr_whep_cc_estimate(v) > 0;
+}
+
+int cr_whep_pace_new(struct cr_whep_viewer_s *v)
+{
+	if (!cr_whep_cc_transport_cc(v) || v->w->no_pacer)
+		return 0;
+	v->pq_cap = v->n_hist / 2;
+	v->pq = calloc((size_t)v->pq_cap, sizeof(*v->pq));
+	return v->pq ? 0 : -1;
+}
+
+void cr_whep_pace_free(struct cr_whep_viewer_s *v)
+{
+	free(v->pq);
+	v->pq = NULL;
+	v->pq_n = 0;
+}
+
+/* Bytes per second: the peak rate its queue leaves at (1.5 x the estimate)
+ * and the average it may keep (the estimate) beyond a depth of
+ * CR_WHEP_PACE_DEPTH_NS of it. */
+static double _pace_rate(const struct cr_whep_viewer_s *v)
+{
+	return CR_WHEP_PACE_FACTOR * (double)cr_whep_cc_estimate(v) / 8.0;
+}
+
+static double _pace_avg_rate(const struct cr_whep_viewer_s *v)
+{
+	return (double)cr_whep_cc_estimate(v) / 8.0;
+}
+
+static void _pace_decay(struct cr_whep_viewer_s *v, double rate, int64_t now)
+{
+	if (v->pace_last_ns && now > v->pace_last_ns) {
+		double dt = (double)(now - v->pace_last_ns) / 1e9;
+		v->pace_debt -= rate * dt;
+		v->pace_avg_debt -= _pace_avg_rate(v) * dt;
+		v->pace_debt = v->pace_debt < 0 ? 0 : v->pace_debt;
+		v->pace_avg_debt = v->pace_avg_debt < 0 ? 0 : v->pace_avg_debt;
+	}
+	/* A debt run up at a higher estimate does not hold the queue at the new
+	 * one (after a cut from 4.4 to 0.55 Mbit/s the average debt took 2 s to
+	 * decay: the viewer froze 3 s, its keyframe behind it): at most one
+	 * packet (or 20 ms) beyond where the current rates start to wait. */
+	double avg = _pace_avg_rate(v);
+	double cap = rate * (double)CR_WHEP_PACE_BURST_NS / 1e9 + (rate * 0.02 > 1500 ? rate * 0.02 : 1500);
+	double avg_cap = avg * (double)CR_WHEP_PACE_DEPTH_NS / 1e9 + (avg * 0.02 > 1500 ? avg * 0.02 : 1500);
+	v->pace_debt = v->pace_debt > cap ? cap : v->pace_debt;
+	v->pace_avg_debt = v->pace_avg_debt > avg_cap ? avg_cap : v->pace_avg_debt;
+	v->pace_last_ns = now;
+}
+
+/* Nanoseconds until the next packet may leave (after _pace_decay), 0 = now. */
+static int64_t _pace_wait(const struct cr_whep_viewer_s *v)
+{
+	double rate = _pace_rate(v), avg = _pace_avg_rate(v);
+	double over = v->pace_debt - rate * (double)CR_WHEP_PACE_BURST_NS / 1e9;
+	double avg_over = v->pace_avg_debt - avg * (double)CR_WHEP_PACE_DEPTH_NS / 1e9;
+	double w = over > 0 ? over / (rate > 1 ? rate : 1) : 0;
+	double wa = avg_over > 0 ? avg_over / (avg > 1 ? avg : 1) : 0;
+	w = w > wa ? w : wa;
+	return w > 0 ? (int64_t)(w * 1e9) + 1 : 0;
+}
+
+static void _pace_charge(struct cr_whep_viewer_s *v, size_t len)
+{
+	v->pace_debt += (double)len;
+	v->pace_avg_debt += (double)len;
+}
+
+static void _pace_delay(struct cr_whep_s *w, int64_t us)
+{
+	_lat_add(w->pace_delay, &w->pace_delay_sum_us, us);
+}
+
+/* A retransmission built from the history slot h: RFC 4588 (own SSRC and
+ * sequence, the original sequence first) when RTX was negotiated. */
+static void _resend_now(struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h)
+{
+	const uint8_t *data = cr_whep_hist_data(v, h);
+	if (v->rtx_pt < 0) {
+		_protect(v, data, h->len, false, 0, 0);
+		return;
+	}
+	uint8_t rtx[CR_RTP_MAX_PACKET + 2];
+	if (h->len + 2u > sizeof(rtx) || h->len < CR_RTP_HEADER)
+		return;
+	memcpy(rtx, data, CR_RTP_HEADER);
+	rtx[1] = (uint8_t)((data[1] & 0x80) | v->rtx_pt);
+	rtx[2] = (uint8_t)(v->rtx_seq >> 8);
+	rtx[3] = (uint8_t)v->rtx_seq;
+	v->rtx_seq++;
+	rtx[8] = (uint8_t)(v->rtx_ssrc >> 24);
+	rtx[9] = (uint8_t)(v->rtx_ssrc >> 16);
+	rtx[10] = (uint8_t)(v->rtx_ssrc >> 8);
+	rtx[11] = (uint8_t)v->rtx_ssrc;
+	rtx[12] = data[2];
+	rtx[13] = data[3];
+	memcpy(rtx + 14, data + CR_RTP_HEADER, h->len - CR_RTP_HEADER);
+	_protect(v, rtx, h->len + 2u, false, 0, 0);
+}
+
+/* The queue's head goes out (when its history slot still holds it). */
+static void _pace_release(struct cr_whep_viewer_s *v, int64_t now)
+{
+	struct cr_whep_s *w = v->w;
+	struct cr_whep_paced_s *e = &v->pq[v->pq_head];
+	v->pq_head = (v->pq_head + 1) % v->pq_cap;
+	v->pq_n--;
+	v->pq_bytes -= e->len;
+	const struct cr_whep_hist_s *h = &v->hist[e->seq % v->n_hist];
+	if (!h->used || h->seq != e->seq) {
+		v->pace_drops++;
+		w->pace_drops++; /* overwritten while it waited */
+		return;
+	}
+	if (e->kind == CR_WHEP_PACED_MEDIA)
+		_protect(v, cr_whep_hist_data(v, h), h->len, false, e->capture_ns, e->encoded_ns);
+	else
+		_resend_now(v, h);
+	_pace_charge(v, h->len);
+	w->pace_packets++;
+	_pace_delay(w, (now - e->queued_ns) / 1000);
+}
+
+/* What may leave of v's queue now. */
+static void _pace_run(struct cr_whep_viewer_s *v, int64_t now)
+{
+	_pace_decay(v, _pace_rate(v), now);
+	while (v->pq_n > 0 && _pace_wait(v) == 0)
+		_pace_release(v, now);
+}
+
+static void _pace_enqueue(struct cr_whep_viewer_s *v, struct cr_whep_paced_s e)
+{
+	v->pq[(v->pq_head + v->pq_n) % v->pq_cap] = e;
+	v->pq_n++;
+	v->pq_bytes += e.len;
+}
+
+/* Into v's queue (or out at once when nothing waits and the bucket has room). */
+static void _pace_push(struct cr_whep_viewer_s *v, uint8_t kind, uint16_t seq, uint16_t len, int64_t capture_ns,
+		       int64_t encoded_ns)
+{
+	struct cr_whep_s *w = v->w;
+	int64_t now = cr_now_ns();
+	if (v->pq_n == 0) {
+		_pace_decay(v, _pace_rate(v), now);
+		if (_pace_wait(v) == 0) {
+			const struct cr_whep_hist_s *h = &v->hist[seq % v->n_hist];
+			if (kind == CR_WHEP_PACED_MEDIA)
+				_protect(v, cr_whep_hist_data(v, h), len, false, capture_ns, encoded_ns);
+			else
+				_resend_now(v, h);
+			_pace_charge(v, len);
+			w->pace_bypassed++;
+			_pace_delay(w, 0);
+			return;
+		}
+	}
+	/* A backlog that would take over CR_WHEP_PACE_STALE_NS at the estimate
+	 * (frames encoded before the encoder followed a cut) is dropped: the
+	 * viewer resumes at a keyframe made at the new rate instead. */
+	bool stale = kind == CR_WHEP_PACED_MEDIA &&
+		     (double)(v->pq_bytes + len) > _pace_avg_rate(v) * (double)CR_WHEP_PACE_STALE_NS / 1e9;
+	if (stale) {
+		v->pace_drops += (uint64_t)v->pq_n;
+		w->pace_drops += (uint64_t)v->pq_n;
+		v->pq_n = 0;
+		v->pq_bytes = 0;
+	}
+	if (v->pq_n == v->pq_cap || stale) {
+		v->pace_drops++;
+		w->pace_drops++;
+		if (kind == CR_WHEP_PACED_MEDIA && !v->wait_key && v->sub) {
+			v->wait_key = true; /* it resumes at a keyframe, asked for by the tick */
+			cr_sub_drop(v->sub);
+			v->own_drops++;
+			v->overflowed = true;
+		}
+		return;
+	}
+	_pace_enqueue(v, (struct cr_whep_paced_s){.queued_ns = now, .capture_ns = capture_ns, .encoded_ns = encoded_ns,
+						  .seq = seq, .len = len, .kind = kind});
+}
+
+void cr_whep_pace_cut(struct cr_whep_viewer_s *v)
+{
+	if (!v->pq)
+		return;
+	v->pace_drops += (uint64_t)v->pq_n;
+	v->w->pace_drops += (uint64_t)v->pq_n;
+	v->pq_n = 0;
+	v->pq_bytes = 0;
+	_pace_decay(v, _pace_rate(v), cr_now_ns());
+	/* What follows leaves at the new estimate, no burst into a full queue. */
+	v->pace_avg_debt = _pace_avg_rate(v) * (double)CR_WHEP_PACE_DEPTH_NS / 1e9;
+}
+
+void cr_whep_pace_schedule(struct cr_whep_s *w)
+{
+	if (w->no_pacer || !w->pace_ev)
+		return;
+	int64_t due = 0, now = cr_now_ns();
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
+		if (v->pq_n > 0) {
+			_pace_decay(v, _pace_rate(v), now);
+			int64_t at = now + _pace_wait(v);
+			if (!due || at < due)
+				due = at;
+		}
+	if (!due)
+		return;
+	if (w->pace_armed && w->pace_due_ns <= due)
+		return; /* sooner already */
+	int64_t wait = due - now;
+	wait = wait < 1000000 ? 1000000 : wait;
+	struct timeval tv = {(time_t)(wait / 1000000000LL), (suseconds_t)(wait % 1000000000LL / 1000)};
+	if (evtimer_add(w->pace_ev, &tv) == 0) {
+		w->pace_armed = true;
+		w->pace_due_ns = now + wait;
+	}
+}
+
+static void _on_pace(evutil_socket_t fd, short what, void *arg)
+{
+	struct cr_whep_s *w = arg;
+	w->pace_armed = false;
+	int64_t now = cr_now_ns();
+	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
+		if (v->pq_n > 0)
+			_pace_run(v, now);
+	cr_whep_flush(w);
+	cr_whep_pace_schedule(w);
+}
+
+/* RTCP, audio, data: never behind the video queue; counted in the bucket. */
 void cr_whep_queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp)
 {
-	_queue(v, pkt, len, rtcp, false);
+	if (_paced(v)) {
+		_pace_decay(v, _pace_rate(v), cr_now_ns());
+		_pace_charge(v, len);
+	}
+	_protect(v, pkt, len, rtcp, 0, 0);
+}
+
+void cr_whep_resend(struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h)
+{
+	if (_paced(v))
+		_pace_push(v, v->rtx_pt >= 0 ? CR_WHEP_PACED_RTX : CR_WHEP_PACED_RESEND, h->seq, h->len, 0, 0);
+	else
+		_resend_now(v, h);
 }
 
 /* Called by the payloader for each RTP packet. */
@@ -304,37 +602,62 @@ void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len)
 	if (h->used)
 		memcpy(cr_whep_hist_data(v, h), pkt, len);
 	v->rtx_credit += (int64_t)len / CR_WHEP_RTX_SHARE;
-	if (v->rtx_credit > CR_WHEP_RTX_BURST)
-		v->rtx_credit = CR_WHEP_RTX_BURST;
-	_queue(v, pkt, len, false, (pkt[1] & 0x80) != 0); /* the marker ends a frame */
+	/* A paced viewer's burst: also at most 250 ms of its estimate (a
+	 * congested link would lose a burst of retransmissions again). */
+	int64_t cap = CR_WHEP_RTX_BURST, est = _paced(v) ? cr_whep_cc_estimate(v) / 8 / 4 : cap;
+	cap = est < cap ? (est > 8192 ? est : 8192) : cap;
+	if (v->rtx_credit > cap)
+		v->rtx_credit = cap;
+	bool end = (pkt[1] & 0x80) != 0; /* the marker ends a frame */
+	int64_t capture_ns = end ? v->frame_capture_ns : 0, encoded_ns = end ? v->frame_encoded_ns : 0;
+	if (h->used && _paced(v))
+		_pace_push(v, CR_WHEP_PACED_MEDIA, seq, (uint16_t)len, capture_ns, encoded_ns);
+	else
+		_protect(v, pkt, len, false, capture_ns, encoded_ns);
 }
 
-static void _histogram(struct evbuffer *out, const char *path, const uint64_t *hist, uint64_t sum_us)
+static void _histogram(struct evbuffer *out, const char *name, const char *path, const uint64_t *hist,
+		       uint64_t sum_us)
 {
+	char lab[64], only[64];
+	snprintf(lab, sizeof(lab), "%s%s%s", path ? "path=\"" : "", path ? path : "", path ? "\"," : "");
+	snprintf(only, sizeof(only), "%s%s%s", path ? "{path=\"" : "", path ? path : "", path ? "\"}" : "");
 	uint64_t cum = 0;
 	for (int i = 0; i < CR_WHEP_LAT_BUCKETS; i++) {
 		cum += hist[i];
-		evbuffer_add_printf(out, "camrelay_webrtc_send_latency_seconds_bucket{path=\"%s\",le=\"%g\"} %llu\n",
-				    path, _lat_le_us[i] / 1e6, (unsigned long long)cum);
+		evbuffer_add_printf(out, "%s_bucket{%sle=\"%g\"} %llu\n", name, lab, _lat_le_us[i] / 1e6,
+				    (unsigned long long)cum);
 	}
 	cum += hist[CR_WHEP_LAT_BUCKETS];
-	evbuffer_add_printf(out,
-			    "camrelay_webrtc_send_latency_seconds_bucket{path=\"%s\",le=\"+Inf\"} %llu\n"
-			    "camrelay_webrtc_send_latency_seconds_sum{path=\"%s\"} %.6f\n"
-			    "camrelay_webrtc_send_latency_seconds_count{path=\"%s\"} %llu\n",
-			    path, (unsigned long long)cum, path, sum_us / 1e6, path, (unsigned long long)cum);
+	evbuffer_add_printf(out, "%s_bucket{%sle=\"+Inf\"} %llu\n%s_sum%s %.6f\n%s_count%s %llu\n", name, lab,
+			    (unsigned long long)cum, name, only, sum_us / 1e6, name, only, (unsigned long long)cum);
 }
 
 void cr_whep_send_metrics(struct cr_whep_s *w, struct evbuffer *out)
 {
+	uint64_t queued = 0, bytes = 0;
+	for (const struct cr_whep_viewer_s *v = w->viewers; v; v = v->next) {
+		queued += (uint64_t)v->pq_n;
+		bytes += v->pq_bytes;
+	}
 	evbuffer_add_printf(out,
 			    "camrelay_webrtc_sendmmsg_calls_total %llu\ncamrelay_webrtc_sendmmsg_packets_total %llu\n"
 			    "camrelay_webrtc_gso_messages_total %llu\ncamrelay_webrtc_gso_refused_total %llu\n"
 			    "camrelay_webrtc_gso_enabled %d\n"
+			    "camrelay_webrtc_pacer_enabled %d\ncamrelay_webrtc_pacer_queued_packets %llu\n"
+			    "camrelay_webrtc_pacer_queued_bytes %llu\ncamrelay_webrtc_pacer_packets_total %llu\n"
+			    "camrelay_webrtc_pacer_immediate_total %llu\ncamrelay_webrtc_pacer_drops_total %llu\n"
 			    "# TYPE camrelay_webrtc_send_latency_seconds histogram\n",
 			    (unsigned long long)w->stats.sendmmsg_calls, (unsigned long long)w->stats.sendmmsg_packets,
 			    (unsigned long long)w->stats.gso_messages, (unsigned long long)w->stats.gso_refused,
-			    w->gso ? 1 : 0);
-	_histogram(out, "capture_to_sent", w->lat_capture, w->lat_capture_sum_us);
-	_histogram(out, "encoded_to_sent", w->lat_encoded, w->lat_encoded_sum_us);
+			    w->gso ? 1 : 0, w->no_pacer ? 0 : 1, (unsigned long long)queued, (unsigned long long)bytes,
+			    (unsigned long long)w->pace_packets, (unsigned long long)w->pace_bypassed,
+			    (unsigned long long)w->pace_drops);
+	_histogram(out, "camrelay_webrtc_send_latency_seconds", "capture_to_sent", w->lat_capture,
+		   w->lat_capture_sum_us);
+	_histogram(out, "camrelay_webrtc_send_latency_seconds", "encoded_to_sent", w->lat_encoded,
+		   w->lat_encoded_sum_us);
+	/* Paced packets' wait in the queue (0 for those that left at once). */
+	evbuffer_add_printf(out, "# TYPE camrelay_webrtc_pacer_delay_seconds histogram\n");
+	_histogram(out, "camrelay_webrtc_pacer_delay_seconds", NULL, w->pace_delay, w->pace_delay_sum_us);
 }

@@ -19,24 +19,33 @@ Phase C, camrelay restarted with bitrate_share = 50 (of 2 viewers it
 follows the faster) and a 2.5 Mbit/s ceiling: the encoder stays high and V1
 gets keyframes on demand.
 
-Judged on values sampled once a second from /api/webrtc and getStats, in
-generous windows (a loaded shared machine; the times it took are printed,
-not judged):
- - 600 kbit/s: the encoder's bitrate is <= 1.2 x 600 kbit/s at the end of
-   the 25 s step (the mean of its last 5 samples: the estimate saws around
-   the link's rate, as GCC's does);
- - 3 Mbit/s: it climbs back to >= 1.5 Mbit/s within its step (25 s, also
-   with --quick) and its
-   last 5 s are <= 1.2 x 3 Mbit/s;
+Judged on values sampled once a second from /api/webrtc, /metrics and
+getStats (the times are counted in samples, the bounds are the issue's):
+ - 600 kbit/s: every sample of the encoder's bitrate from 5 s after the
+   link changed on is <= 1.2 x 600 kbit/s ("settles below the link rate
+   within 5 s, +-20 %"; the median ratio is printed);
+ - 3 Mbit/s: a sample >= 0.8 x 3 Mbit/s within 10 s of the link recovering,
+   and the median from 10 s to the step's end within 0.8..1.2 x the link
+   (the median: a CPU stall of the ASan build on a loaded machine reads as
+   delay and cuts the estimate once in a while; load only ever lowers it);
  - 2 % loss (nft counted drops): the bitrate stays >= 1 Mbit/s and
    <= 1.2 x 3 Mbit/s at the end;
- - Chromium's framesDecoded grows over every 2 s of every step once 8 s of
-   it passed (what froze while the encoder settled is printed, with
-   freezeCount and totalFreezesDuration);
+ - no freeze over 1 s in any step, from its first second on: Chromium's
+   getStats freezeCount / totalFreezesDuration (a freeze: a frame interval
+   over max(3 x the mean, the mean + 150 ms)) read every second; the
+   freezes that ended between two samples are at most the duration added
+   minus 0.15 s for every other freeze counted there. A freeze is charged to
+   the step in which it ended. The frames-decoded timeline is printed too;
+ - the pacer ran: camrelay_webrtc_pacer_packets_total grew (its queue
+   counters are in the CSV);
  - B: the encoder <= 1.2 x 600 kbit/s at the end, both viewers decoding;
  - C: the encoder >= 1.5 Mbit/s at the end, V1 keyframes_only with skipped
    frames, still decoding keyframes; V2 decoding.
---csv FILE writes the samples (bench/congestion.py plots them).
+CAMRELAY_WHEP_NO_PACER=1 in the environment runs camrelay without its pacer
+(every frame leaves as one burst), to show what the freeze checks catch.
+--csv FILE writes the samples (bench/congestion.py plots them). CC_VERBOSE=1
+runs camrelay with -v (its cuts and keyframe requests are logged), CC_LOG=FILE
+keeps its log.
 
     test_congestion.py CAMRELAY [--csv FILE] [--quick]"""
 import argparse
@@ -186,7 +195,7 @@ class Server:
         with open(self.cfg, "w") as f:
             f.write(toml)
         self.log = open(os.path.join(tmp, "server.log"), "a+")
-        self.proc = subprocess.Popen([camrelay, "serve", "-c", self.cfg], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([camrelay, "serve", "-c", self.cfg] + (["-v"] if os.environ.get("CC_VERBOSE") else []), stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(150):
             try:
                 self.api()
@@ -198,6 +207,17 @@ class Server:
     def api(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/api/webrtc" % HTTP_PORT, timeout=5) as r:
             return json.loads(r.read())
+
+    def metrics(self):
+        """The pacer's lines of /metrics, by name."""
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % HTTP_PORT, timeout=5) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("camrelay_webrtc_pacer_") and "{" not in line:
+                k, _, v = line.partition(" ")
+                out[k[len("camrelay_webrtc_pacer_"):]] = float(v)
+        return out
 
     def stop(self):
         if self.proc.poll() is None:
@@ -268,7 +288,11 @@ class Sampler:
         now = time.monotonic() - self.t0
         enc = api.get("bitrate", {}).get("cam", {})
         row = {"t": round(now, 2), "phase": phase, "link_kbit": link_kbit or 0, "loss_pct": loss_pct,
-               "encoder_bps": enc.get("encoder_bitrate", 0), "followed_bps": enc.get("followed_estimate", 0)}
+               "encoder_bps": enc.get("encoder_bitrate", 0), "followed_bps": enc.get("followed_estimate", 0),
+               "load1": os.getloadavg()[0]}
+        m = self.srv.metrics()
+        for k in ("queued_packets", "packets_total", "immediate_total", "drops_total", "delay_seconds_sum"):
+            row["pacer_" + k] = int(m.get(k, 0)) if k != "delay_seconds_sum" else round(m.get(k, 0), 3)
         by_id = {v["id"]: v for v in api.get("viewers", [])}
         for i, vw in enumerate(viewers):
             v = by_id.get(getattr(vw, "id", None), {})
@@ -287,13 +311,14 @@ class Sampler:
                         key + "_frames_decoded": st.get("framesDecoded", 0),
                         key + "_freezes": st.get("freezeCount", 0),
                         key + "_freeze_s": round(st.get("totalFreezesDuration", 0) or 0, 2),
-                        key + "_loss": b.get("loss", 0)})
+                        key + "_loss": b.get("loss", 0), key + "_pacer_queued": b.get("pacer_queued", 0), key + "_pacer_drops": b.get("pacer_drops", 0)})
         self.rows.append(row)
         print("  t=%6.1f %-8s link=%-5s enc=%7.0f kbit/s  %s" % (
             now, phase, link_kbit or "-", row["encoder_bps"] / 1000,
-            "  ".join("v%d est=%.0f (d%.0f l%.0f) sent=%.0f dec=%d frz=%d%s" % (
+            "  ".join("v%d est=%.0f (d%.0f l%.0f a%.0f ov%d q%d) sent=%.0f dec=%d frz=%d%s" % (
                 i + 1, row["v%d_estimate_bps" % (i + 1)] / 1000, row["v%d_delay_bps" % (i + 1)] / 1000,
-                row["v%d_loss_bps" % (i + 1)] / 1000, row["v%d_sent_bps" % (i + 1)] / 1000,
+                row["v%d_loss_bps" % (i + 1)] / 1000, row["v%d_acked_bps" % (i + 1)] / 1000,
+                row["v%d_overuses" % (i + 1)], row["v%d_pacer_queued" % (i + 1)], row["v%d_sent_bps" % (i + 1)] / 1000,
                 row["v%d_frames_decoded" % (i + 1)], row["v%d_freezes" % (i + 1)],
                 " KEYONLY" if row["v%d_keyframes_only" % (i + 1)] else "") for i in range(len(viewers)))),
             flush=True)
@@ -347,6 +372,41 @@ def decoding_all_along(rows, key, what, settle=0, judge_stalls=True):
         what, " after the first %d s" % settle if settle else "", stalls[:5]))
 
 
+def longest_freezes(rows, key):
+    """Per sample interval where Chromium counted freezes: (t, count, the
+    longest it can have been)."""
+    out = []
+    for a, b in zip(rows, rows[1:]):
+        n = b[key + "_freezes"] - a[key + "_freezes"]
+        d = b[key + "_freeze_s"] - a[key + "_freeze_s"]
+        if n > 0:
+            out.append((b["t"], n, round(d - 0.15 * (n - 1), 2)))
+    return out
+
+
+def no_freeze(rows, prev_row, key, what):
+    """No freeze over 1 s ended in the step (prev_row: the sample before it,
+    so that a freeze ending in its first second counts)."""
+    rs = ([prev_row] if prev_row else []) + rows
+    fr = longest_freezes(rs, key)
+    frz = rs[-1][key + "_freezes"] - rs[0][key + "_freezes"]
+    frs = rs[-1][key + "_freeze_s"] - rs[0][key + "_freeze_s"]
+    idle = [r["t"] for a, r in zip(rs, rs[1:]) if r[key + "_frames_decoded"] <= a[key + "_frames_decoded"]]
+    print("  %s: %d frames decoded, %d freezes (%.2f s frozen; per sample (t, count, longest at most): %s); "
+          "samples without a new frame: %s; load %.1f" % (
+              what, rs[-1][key + "_frames_decoded"] - rs[0][key + "_frames_decoded"], frz, frs, fr, idle,
+              max(r["load1"] for r in rows)))
+    long_ = [f for f in fr if f[2] > 1.0]
+    return check(not long_ and not idle, "%s: no freeze over 1 s (getStats; over 1 s: %s; no new frame between "
+                 "samples at %s)" % (what, long_, idle))
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def mean(xs):
     return sum(xs) / len(xs)
 
@@ -358,30 +418,36 @@ def first_time(rows, cond):
     return None
 
 
+def since(rows, r):
+    return r["t"] - rows[0]["t"]
+
+
 def phase_a(net, srv, v1, sampler, secs):
     rows = step(sampler, "open", 8, None, 0, [v1])
     check(rows[-1]["v1_estimate_bps"] > 0 and rows[-1]["v1_frames_decoded"] > 0,
           "Chromium negotiated transport-cc: the viewer has an estimate (%d bit/s) and decodes" % rows[-1]["v1_estimate_bps"])
+    last = rows[-1]
     net.shape(600)
     rows = step(sampler, "600k", secs, 600, 0, [v1])
-    t = first_time(rows, lambda r: r["encoder_bps"] <= 720_000)
-    tail = [r["encoder_bps"] for r in rows[-5:]]
-    print("  600 kbit/s: encoder <= 720 kbit/s after %s s (brief: within 5 s); last 5 s: %s" % (t, tail))
-    check(mean(tail) <= 720_000, "600 kbit/s: the encoder settled <= 1.2 x the link (mean of the last 5 s %.0f: %s)" % (
-        mean(tail), tail))
-    decoding_all_along(rows, "v1", "600 kbit/s", SETTLE)
+    above = [round(since(rows, r), 1) for r in rows if r["encoder_bps"] > 720_000]
+    settled = [r["encoder_bps"] for r in rows if since(rows, r) >= 5.0]
+    print("  600 kbit/s: encoder above 1.2 x the link at %s s; from 5 s on median %.0f = %.2f x the link, max %.0f" % (
+        above, median(settled), median(settled) / 600_000, max(settled)))
+    check(max(settled) <= 720_000, "600 kbit/s: the encoder settled <= 1.2 x the link within 5 s (from 5 s on: "
+          "max %.0f; above at %s s)" % (max(settled), above))
+    no_freeze(rows, last, "v1", "600 kbit/s")
+    last = rows[-1]
     net.shape(3000)
-    # The climb back is judged over 25 s even with --quick: on a loaded 2-core
-    # machine the ASan build's CPU stalls read as delay (overuse) and the
-    # estimate falls back once or twice on the way up (CI: 1.28 -> 0.71 Mbit/s
-    # at 10 s, 1.45 Mbit/s at 15 s).
     rows = step(sampler, "3M", max(secs, 25), 3000, 0, [v1])
-    t = first_time(rows, lambda r: r["encoder_bps"] >= 1_500_000)
-    tail = [r["encoder_bps"] for r in rows[-5:]]
-    print("  3 Mbit/s: encoder >= 1.5 Mbit/s after %s s (brief: within 10 s; printed, not judged); last 5 s: %s" % (t, tail))
-    check(t is not None, "3 Mbit/s: the encoder climbed back to >= 1.5 Mbit/s within the 25 s step")
-    check(mean(tail) <= 3_600_000, "3 Mbit/s: the encoder stays <= 1.2 x the link (last 5 s: %s)" % tail)
-    decoding_all_along(rows, "v1", "3 Mbit/s", SETTLE)
+    t = first_time(rows, lambda r: r["encoder_bps"] >= 2_400_000)
+    late = [r["encoder_bps"] for r in rows if since(rows, r) >= 10.0]
+    print("  3 Mbit/s: encoder >= 0.8 x the link after %s s; from 10 s on median %.0f = %.2f x the link (%s)" % (
+        t, median(late), median(late) / 3_000_000, late))
+    check(t is not None and t <= 10.0, "3 Mbit/s: the encoder climbed back to >= 0.8 x the link within 10 s (%s s)" % t)
+    check(2_400_000 <= median(late) <= 3_600_000, "3 Mbit/s: from 10 s on the encoder's median is within 0.8..1.2 x "
+          "the link (%.0f)" % median(late))
+    no_freeze(rows, last, "v1", "3 Mbit/s")
+    last = rows[-1]
     net.loss(20)
     rows = step(sampler, "3M+2%", secs, 3000, 2, [v1])
     dropped, passed = net.loss_counts()
@@ -391,8 +457,13 @@ def phase_a(net, srv, v1, sampler, secs):
     check(dropped > 0, "2 %% loss: nftables dropped packets (%d)" % dropped)
     check(mean(tail) >= 1_000_000 and mean(tail) <= 3_600_000,
           "2 %% loss: the encoder stays between 1 Mbit/s and 1.2 x the link (last 5 s: %s)" % tail)
-    decoding_all_along(rows, "v1", "3 Mbit/s + 2 % loss", SETTLE)
+    no_freeze(rows, last, "v1", "3 Mbit/s + 2 % loss")
     net.loss(0)
+    paced = rows[-1]["pacer_packets_total"]
+    print("  pacer: %d packets queued, %d left at once, %d dropped; queue now %d" % (
+        paced, rows[-1]["pacer_immediate_total"], rows[-1]["pacer_drops_total"], rows[-1]["pacer_queued_packets"]))
+    if os.environ.get("CAMRELAY_WHEP_NO_PACER") != "1":
+        check(paced > 0, "the pacer queued packets (camrelay_webrtc_pacer_packets_total %d)" % paced)
 
 
 def two_viewers(net, srv, v1, v2, sampler, secs, phase):
@@ -470,6 +541,8 @@ def main():
             if os.path.exists(log):
                 print("---- server log (tail) ----")
                 print("".join(open(log).readlines()[-30:]))
+        if os.environ.get("CC_LOG"):
+            shutil.copy(os.path.join(tmp, "server.log"), os.environ["CC_LOG"])
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d failed" % len(failures) if failures else "congestion: all checks passed")
     return 1 if failures else 0

@@ -132,7 +132,11 @@ static void test_estimator(void)
 	printf("10 Mbit/s: encoder %.0f kbit/s (mean of the last 5 s)\n", m / 1000);
 	CHECK(m >= 3600000, "unconstrained: the encoder stays near its 4 Mbit/s ceiling (%.0f)", m);
 	m = _run(&s, 20, 600000, 0, 0, 720000, &first);
-	printf("600 kbit/s: encoder %.0f kbit/s, within 1.2 x the link after %.1f s (simulated)\n", m / 1000, first);
+	printf("600 kbit/s: encoder %.0f kbit/s, within 1.2 x the link after %.1f s (simulated), %llu heavy-loss cuts\n",
+	       m / 1000, first, (unsigned long long)s.g.loss_cuts);
+	CHECK(s.g.loss_cuts > 0, "600 kbit/s: the overflowing queue's loss cut the estimate at once (%llu cuts)",
+	      (unsigned long long)s.g.loss_cuts);
+	CHECK(first >= 0 && first <= 1, "600 kbit/s: below 1.2 x the link within 1 s (%.2f)", first);
 	CHECK(m <= 720000 && m >= 300000, "600 kbit/s: settles below 1.2 x the link, above half of it (%.0f)", m);
 	CHECK(first >= 0 && first <= 5, "600 kbit/s: below 1.2 x the link within 5 s (%.1f)", first);
 	m = _run(&s, 20, 3000000, 0, 2000000, 3600000, &first);
@@ -172,11 +176,78 @@ static void test_remb_and_rr(void)
 	CHECK(g.loss_bps == before, "a report about another SSRC is ignored");
 }
 
+/* A steady 1 Mbit/s on an idle link from a fresh estimator: 30 frames a
+ * second of 4 packets 1 ms apart, feedback every 3 frames; arrival(seq, sent)
+ * says when each arrived (-1: lost). */
+static void _steady(struct cr_gcc_s *g, int secs, int64_t (*arrival)(uint16_t seq, int64_t sent))
+{
+	static struct cr_rtcp_info_s fb;
+	cr_gcc_init(g, 1000000, 100000, 4000000);
+	g->encoder_bps = 1000000;
+	uint16_t seq = 0;
+	int64_t t = 1000000;
+	for (int f = 0; f < 30 * secs; f++) {
+		if (f % 3 == 0) {
+			memset(&fb, 0, sizeof(fb));
+			fb.twcc = true;
+			fb.twcc_base = seq;
+		}
+		for (int k = 0; k < 4; k++, seq++) {
+			int64_t sent = t + k * 1000, at = arrival(seq, sent);
+			cr_gcc_sent(g, seq, 1100, sent);
+			unsigned i = fb.twcc_count++;
+			if (at < 0)
+				continue;
+			fb.twcc_recv[i / 8] |= (uint8_t)(1u << (i % 8));
+			fb.twcc_arrival_us[i] = at;
+		}
+		t += 33333;
+		if (f % 3 == 2)
+			cr_gcc_feedback(g, &fb, 1, t + 50000);
+	}
+}
+
+/* A receiver that stops reading its socket for 150 ms a second (a busy CPU),
+ * then reads what waited one after another. */
+static int64_t _stalling(uint16_t seq, int64_t sent)
+{
+	int64_t arrival = sent + 10000, in_s = arrival % 1000000;
+	if (in_s >= 300000 && in_s < 450000)
+		arrival += 450000 - in_s;
+	return arrival + (int64_t)(seq % 4) * 10;
+}
+
+/* Packets 612-626 lost at once (tc replacing its qdisc flushed its queue),
+ * the rest with no queue. */
+static int64_t _flushed(uint16_t seq, int64_t sent)
+{
+	return seq >= 612 && seq < 627 ? -1 : sent + 10000;
+}
+
+/* Bunched arrivals of packets sent evenly through an idle link: grouped as
+ * bursts they show no queue, no overuse. A burst lost once with no queue
+ * behind it: no heavy-loss cut (that is for a link below the rate, whose
+ * packets after a loss wait in a full queue). */
+static void test_bursts_and_flush(void)
+{
+	static struct cr_gcc_s g;
+	_steady(&g, 20, _stalling);
+	printf("receiver stalling 150 ms a second: %llu overuses, estimate %lld bit/s\n", (unsigned long long)g.overuses,
+	       (long long)g.estimate_bps);
+	CHECK(g.overuses == 0, "bunched arrivals are no queue (%llu overuses)", (unsigned long long)g.overuses);
+	_steady(&g, 10, _flushed);
+	printf("a queue flushed once: %llu heavy-loss cuts, estimate %lld bit/s\n", (unsigned long long)g.loss_cuts,
+	       (long long)g.estimate_bps);
+	CHECK(g.loss_cuts == 0, "15 packets lost once with no queue behind: no heavy-loss cut (%llu)",
+	      (unsigned long long)g.loss_cuts);
+}
+
 int main(void)
 {
 	test_twcc_parse();
 	test_estimator();
 	test_remb_and_rr();
+	test_bursts_and_flush();
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	else
