@@ -81,7 +81,7 @@ def main():
     csv_path = prefix + ".csv"
     cmd = ["/usr/bin/python3", os.path.join(HERE, "..", "tests", "webrtc", "test_congestion.py"), sys.argv[1],
            "--csv", csv_path] + (["--quick"] if "--quick" in sys.argv else [])
-    r = subprocess.run(cmd)
+    r = subprocess.run(cmd, env=dict(os.environ, CC_ISSUE="1"))  # the issue's bounds judged
     if not os.path.exists(csv_path):
         sys.exit("no trace written (the run failed with status %d)" % r.returncode)
     with open(csv_path) as f:
