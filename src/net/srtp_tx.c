@@ -155,8 +155,10 @@ static uint32_t _roc(struct cr_srtp_tx_s *t, uint32_t ssrc, uint16_t seq)
 	return seq > s->s_l && s->roc > 0 ? s->roc - 1 : s->roc; /* an earlier packet again */
 }
 
-static size_t _header_len(const uint8_t *p, size_t len)
+size_t cr_rtp_header_len(const uint8_t *p, size_t len)
 {
+	if (len < 12)
+		return 0;
 	size_t h = 12 + 4u * (p[0] & 0x0f);
 	if ((p[0] & 0x10) && h + 4 <= len)
 		h += 4 + 4u * (size_t)(p[h + 2] << 8 | p[h + 3]);
@@ -215,7 +217,7 @@ int cr_srtp_tx_protect_from(struct cr_srtp_tx_s *t, uint8_t *p, size_t h, const 
 			    size_t payload_len, size_t *len)
 {
 	size_t n = h + payload_len;
-	if (h < 12 || _header_len(p, h) != h || (p[0] >> 6) != 2 || n > 65535)
+	if (h < 12 || cr_rtp_header_len(p, h) != h || (p[0] >> 6) != 2 || n > 65535)
 		return -EINVAL;
 	uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
 	uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
@@ -234,7 +236,7 @@ int cr_srtp_tx_protect_from(struct cr_srtp_tx_s *t, uint8_t *p, size_t h, const 
 
 int cr_srtp_tx_protect(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len)
 {
-	size_t n = *len, h = n >= 12 ? _header_len(p, n) : 0;
+	size_t n = *len, h = cr_rtp_header_len(p, n);
 	if (!h)
 		return -EINVAL;
 	return cr_srtp_tx_protect_from(t, p, h, p + h, n - h, len);

@@ -16,6 +16,9 @@ void cr_srtp_tx_free(struct cr_srtp_tx_s *t);
 /* In place; *len grows by the tag (16 or 10 bytes), which needs the room.
  * No allocation. 0 or -EINVAL (not an RTP packet). */
 int cr_srtp_tx_protect(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len);
+/* An RTP packet's header length (12 bytes, the CSRCs, the extension); 0
+ * when it is longer than the packet. */
+size_t cr_rtp_header_len(const uint8_t *p, size_t len);
 /* The same with the payload encrypted from elsewhere: p holds the RTP
  * header (h bytes: fixed part, CSRCs, extension), the payload is read from
  * `payload` and its ciphertext written at p + h. One pass instead of a copy

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/stream.h"
 #include "net/srtp.h"
+#include "net/srtp_tx.h"
 #include "net/whep_priv.h"
 
 #ifndef UDP_SEGMENT
@@ -256,17 +257,6 @@ void cr_whep_batch_forget(struct cr_whep_s *w, struct cr_whep_viewer_s *v)
 	w->batch_n = k;
 }
 
-/* 12 bytes, the CSRCs and the extension; 0 if longer than the packet. */
-static size_t _rtp_header_len(const uint8_t *p, size_t len)
-{
-	if (len < 12)
-		return 0;
-	size_t h = 12 + 4u * (p[0] & 0x0f);
-	if ((p[0] & 0x10) && h + 4 <= len)
-		h += 4 + 4u * (size_t)(p[h + 2] << 8 | p[h + 3]);
-	return h <= len ? h : 0;
-}
-
 /* SRTP-protects one packet of v into the send batch (a video packet gets
  * its transport-wide sequence number here: its send time is now). */
 static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp, int64_t capture_ns,
@@ -288,7 +278,7 @@ static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len,
 		 * the payloader's packet (no copy of it first). */
 		size_t from = 12, h = v->cc ? cr_whep_cc_header(v, b, pkt, len) : 0; /* + transport-wide seq */
 		if (!h) {
-			h = from = _rtp_header_len(pkt, len);
+			h = from = cr_rtp_header_len(pkt, len);
 			if (!h)
 				return;
 			memcpy(b, pkt, h);
