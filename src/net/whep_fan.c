@@ -66,8 +66,10 @@ struct cr_whep_fan_s *cr_whep_fan_get(struct cr_whep_s *w, int stream, const str
 		free(f);
 		return NULL;
 	}
-	/* Its header fields are not sent: each viewer writes its own. */
-	cr_rtp_init(&f->rtp, enc->codec, 0, 0, 0);
+	/* Its header fields are not sent: each viewer writes its own. The
+	 * first sequence number seeds the VP8/VP9 picture id (random, as each
+	 * viewer's was). */
+	cr_rtp_init(&f->rtp, enc->codec, 0, 0, (uint16_t)cr_whep_random32());
 	f->rtp.emit = _emit;
 	f->rtp.opaque = f;
 	f->users = 1;
