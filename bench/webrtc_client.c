@@ -8,6 +8,9 @@
  *     cm: offer only SRTP_AES128_CM_SHA1_80 (default: AEAD_AES_128_GCM first,
  *     then AES128_CM_SHA1_80, as Chromium does)
  *   bench_webrtc_client --srtp     (SRTP protect cost per 1200-byte packet)
+ * BENCH_NACK_EVERY=k: every k-th video packet is taken as lost and NACKed,
+ * and the retransmission checked against it byte for byte (one more JSON
+ * line per session: nacks_sent, rtx_ok, rtx_bad, rtx_unknown).
  * Prints one JSON line (also on SIGTERM/SIGINT, after DELETEing its
  * sessions); seq_lost: RTP sequence numbers that never arrived (each
  * session's first SSRC). BENCH_ANNOUNCE=1: one stderr line per session as it
@@ -34,6 +37,7 @@
 
 #include "core/clock.h"
 #include "net/srtp.h"
+#include "net/srtp_tx.h"
 #include "net/stun.h"
 
 #define MAXN 2000
@@ -55,7 +59,24 @@ struct sess_s {
 	int64_t seq_first, seq_max;
 	bool seq_started;
 	uint64_t seq_packets; /* packets of that SSRC received */
+	/* BENCH_NACK_EVERY=k: every k-th packet of that SSRC is taken as lost:
+	 * kept (decrypted), NACKed once, and the retransmission that comes back
+	 * (RTX: original sequence number first) compared with it byte for byte. */
+	struct nack_s *nack;
+	int n_nack;
+	uint64_t nacks_sent, rtx_ok, rtx_bad, rtx_unknown;
+	int first_seq;
 };
+
+#define _NACK_KEEP 64
+struct nack_s {
+	uint16_t seq;
+	uint32_t ts;
+	bool marker, answered;
+	uint16_t len;
+	uint8_t payload[1500];
+};
+static int _nack_every;
 
 static SSL_CTX *ctx;
 static char fingerprint[100];
@@ -209,6 +230,58 @@ static int _srtp_bench(void)
 	return 0;
 }
 
+/* A packet of the video SSRC, decrypted: every _nack_every-th is kept and
+ * NACKed (RFC 4585 generic NACK over SRTCP with this client's keys). */
+static void _nack_keep(struct sess_s *s, const uint8_t *p, size_t len)
+{
+	size_t h = cr_rtp_header_len(p, len);
+	if (!h || s->seq_packets % (uint64_t)_nack_every != 0)
+		return;
+	if (!s->nack && !(s->nack = calloc(_NACK_KEEP, sizeof(*s->nack))))
+		return;
+	struct nack_s *e = &s->nack[s->n_nack++ % _NACK_KEEP];
+	e->seq = (uint16_t)(p[2] << 8 | p[3]);
+	e->ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+	e->marker = (p[1] & 0x80) != 0;
+	e->answered = false;
+	e->len = (uint16_t)(len - h);
+	memcpy(e->payload, p + h, len - h);
+	uint8_t rtcp[64] = {0x81, 205, 0, 3, 0, 0, 0, 1};
+	rtcp[8] = (uint8_t)(s->ssrc >> 24), rtcp[9] = (uint8_t)(s->ssrc >> 16);
+	rtcp[10] = (uint8_t)(s->ssrc >> 8), rtcp[11] = (uint8_t)s->ssrc;
+	rtcp[12] = p[2], rtcp[13] = p[3]; /* PID, BLP 0 */
+	size_t rl = 16;
+	if (cr_srtp_protect_rtcp(s->srtp, rtcp, &rl) == 0) {
+		sendto(s->fd, rtcp, rl, 0, (struct sockaddr *)&s->server, sizeof(s->server));
+		s->nacks_sent++;
+	}
+}
+
+/* An RTX packet (another SSRC, decrypted): the original it names must be
+ * the packet kept, byte for byte (timestamp, marker, payload). */
+static void _nack_check(struct sess_s *s, const uint8_t *p, size_t len)
+{
+	size_t h = cr_rtp_header_len(p, len);
+	if (!h || len < h + 2)
+		return;
+	uint16_t osn = (uint16_t)(p[h] << 8 | p[h + 1]);
+	uint32_t ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+	for (int i = 0; i < _NACK_KEEP && s->nack; i++) {
+		struct nack_s *e = &s->nack[i];
+		if (e->len == 0 || e->seq != osn || e->answered)
+			continue;
+		e->answered = true;
+		bool same = e->ts == ts && e->marker == ((p[1] & 0x80) != 0) && e->len == len - h - 2 &&
+			    memcmp(e->payload, p + h + 2, e->len) == 0;
+		if (same)
+			s->rtx_ok++;
+		else
+			s->rtx_bad++;
+		return;
+	}
+	s->rtx_unknown++;
+}
+
 #define _PWD "benchbenchbenchbenchbench" /* this client's ice-pwd */
 #define _UFRAG "bnch"
 #define _RBATCH 32
@@ -259,6 +332,7 @@ static void _input(struct sess_s *s, uint8_t *buf, size_t r)
 				s->ssrc = ssrc;
 				s->seq_first = s->seq_max = seq;
 				s->seq_packets = 0;
+				s->first_seq = seq;
 			}
 			if (ssrc == s->ssrc) {
 				/* the extended number nearest to the highest so far */
@@ -275,10 +349,16 @@ static void _input(struct sess_s *s, uint8_t *buf, size_t r)
 		size_t len = r;
 		if (_verify_every > 1 && s->packets % (uint64_t)_verify_every != 1)
 			return; /* not checked: BENCH_VERIFY_EVERY */
-		if (cr_srtp_unprotect(s->srtp, buf, &len) == 0)
+		if (cr_srtp_unprotect(s->srtp, buf, &len) == 0) {
 			s->auth_ok++;
-		else
+			if (_nack_every > 0 && len >= 12 && (buf[1] & 0x7f) == 103)
+				_nack_check(s, buf, len); /* RTX (the offer's 103) */
+			else if (_nack_every > 0 && len >= 12 && s->ssrc == ((uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 |
+								  (uint32_t)buf[10] << 8 | buf[11]))
+				_nack_keep(s, buf, len);
+		} else {
 			s->auth_failed++;
+		}
 	}
 }
 
@@ -333,6 +413,9 @@ int main(int argc, char **argv)
 	bool announce = getenv("BENCH_ANNOUNCE") != NULL;
 	if (every && atoi(every) > 1)
 		_verify_every = atoi(every);
+	const char *nack_every = getenv("BENCH_NACK_EVERY");
+	if (nack_every && atoi(nack_every) > 0)
+		_nack_every = atoi(nack_every), _verify_every = 1;
 	/* One socket per session: 1000 viewers need more than 1024 files. */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -453,5 +536,11 @@ int main(int argc, char **argv)
 	       (unsigned long long)seq_lost, dt,
 	       dt > 0 ? (bytes - bytes_at_start) * 8 / dt / 1e6 : 0.0,
 	       dt > 0 ? (packets - packets_at_start) / dt : 0.0);
+	/* BENCH_NACK_EVERY: one more line per session. */
+	for (int i = 0; i < n && _nack_every > 0; i++)
+		printf("{\"session\": %d, \"first_seq\": %d, \"nacks_sent\": %llu, \"rtx_ok\": %llu, \"rtx_bad\": %llu, "
+		       "\"rtx_unknown\": %llu}\n",
+		       i, ss[i].first_seq, (unsigned long long)ss[i].nacks_sent, (unsigned long long)ss[i].rtx_ok,
+		       (unsigned long long)ss[i].rtx_bad, (unsigned long long)ss[i].rtx_unknown);
 	return connected == n ? 0 : 1;
 }

@@ -366,7 +366,7 @@ static void *_stage_thread(void *arg)
 	return NULL;
 }
 
-static bool _enc_cfg_equal(const struct cr_encoder_cfg_s *a, const struct cr_encoder_cfg_s *b)
+bool cr_encoder_cfg_equal(const struct cr_encoder_cfg_s *a, const struct cr_encoder_cfg_s *b)
 {
 	return a->codec == b->codec && strcmp(a->backend, b->backend) == 0 && a->bitrate == b->bitrate &&
 	       a->profile_idc == b->profile_idc && a->constraint_flags == b->constraint_flags &&
@@ -382,7 +382,7 @@ static struct _stage_s *_stage_get(struct cr_stream_s *s, const struct cr_sub_re
 		    st->width == req->width && st->height == req->height)
 			return st;
 		if (req->kind == CR_SUB_ENCODED && st->kind == _STAGE_ENCODE &&
-		    _enc_cfg_equal(&st->enc_cfg, &req->encoder))
+		    cr_encoder_cfg_equal(&st->enc_cfg, &req->encoder))
 			return st;
 	}
 	struct _stage_s *st = calloc(1, sizeof(*st));

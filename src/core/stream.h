@@ -110,6 +110,8 @@ struct cr_audio_s *cr_stream_audio(struct cr_stream_s *s);
 void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st);
 
 struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_req_s *req);
+/* Whether two subscribers' encoder settings are served by one encoder. */
+bool cr_encoder_cfg_equal(const struct cr_encoder_cfg_s *a, const struct cr_encoder_cfg_s *b);
 void cr_stream_unsubscribe(struct cr_sub_s *sub);
 /* Next item (struct cr_frame_s * or struct cr_packet_s *, by kind), the
  * caller owns one reference; NULL on timeout. Every item popped ends as

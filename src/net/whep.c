@@ -121,13 +121,12 @@ static void _drain(struct cr_whep_viewer_s *v)
 			cr_sub_unref_item(v->sub, pkt);
 			continue;
 		}
-		uint32_t ts = (uint32_t)pkt->pts + v->ts_offset;
-		/* Sent with the rest of this wake-up's batch, microseconds later;
-		 * the frame's last packet (marker) carries its stamps there. */
-		v->frame_capture_ns = pkt->ts_capture_ns;
-		v->frame_encoded_ns = pkt->ts_encoded_ns;
-		int n = cr_rtp_payload(&v->rtp, pkt->data, pkt->size, ts, key, pkt->width, pkt->height);
-		if (n > 0) {
+		/* Payloaded once for all the stream's viewers (whep_fan.c), sent
+		 * with v's headers in this wake-up's batch, microseconds later; the
+		 * frame's last packet (marker) carries its stamps there. */
+		const struct cr_whep_fan_frame_s *fr = cr_whep_fan_frame(v->fan, pkt);
+		if (fr->count > 0) {
+			cr_whep_send_frame(v, fr);
 			v->info.frames_sent++;
 			v->info.keyframes_sent += key;
 			cr_sub_sent(v->sub, pkt->ts_capture_ns);
@@ -183,8 +182,8 @@ void cr_whep_viewer_close(struct cr_whep_viewer_s *v)
 	cr_dtls_free(v->dtls);
 	cr_srtp_free(v->srtp);
 	w->stats.sessions_active--;
-	free(v->hist);
-	free(v->hist_data);
+	cr_whep_fan_put(w, v->fan);
+	free(v->sent);
 	free(v);
 }
 
@@ -210,7 +209,10 @@ void cr_whep_dc_in(void *opaque, const uint8_t *p, size_t len)
 
 /* About one second of packets at the encoder's bitrate (NACKs come within
  * an RTT or two), a power of two between CR_WHEP_HIST_MIN and CR_WHEP_HIST;
- * 512 (~4 Mbit/s for 1 s) when the bitrate is the backend's default. */
+ * 512 (~4 Mbit/s for 1 s) when the bitrate is the backend's default. A
+ * viewer's sent map has this many entries (16 bytes each); the stream's
+ * shared ring twice as many packets (whep_fan.c): its NACK history and what
+ * the viewers' pacer queues wait on. */
 static int _history_size(const struct cr_encoder_cfg_s *enc)
 {
 	int64_t want = enc->bitrate > 0 ? enc->bitrate / 8 / 1100 : 512;
@@ -229,20 +231,13 @@ static int _start_media(struct cr_whep_viewer_s *v)
 		CR_LOG_W("whep", "viewer %s: %s", v->id, cr_dtls_error(v->dtls));
 		return -EPROTO;
 	}
-	/* The NACK history is allocated only for viewers that got this far, so
-	 * offers that never connect cost little. */
-	v->n_hist = _history_size(&v->enc);
-	/* Slots as large as the payloader's packets (header, CSRC/extension
-	 * room and its payload size), not CR_RTP_MAX_PACKET: 1224 of 1500
-	 * bytes with the default payload size. */
-	size_t payload = v->rtp.max_payload >= 64 && v->rtp.max_payload <= CR_RTP_MAX_PACKET - CR_RTP_HEADER
-				 ? v->rtp.max_payload
-				 : CR_RTP_DEFAULT_PAYLOAD;
-	v->hist_slot = CR_RTP_HEADER + 32 + payload;
-	v->hist = calloc((size_t)v->n_hist, sizeof(*v->hist));
-	v->hist_data = malloc((size_t)v->n_hist * v->hist_slot);
+	/* The stream's packets and the sent map are allocated only for viewers
+	 * that got this far, so offers that never connect cost little. */
+	v->n_sent = _history_size(&v->enc);
+	v->sent = calloc((size_t)v->n_sent, sizeof(*v->sent));
+	v->fan = cr_whep_fan_get(w, v->stream, &v->enc, 2 * v->n_sent);
 	v->rtx_credit = CR_WHEP_RTX_BURST / 8;
-	if (!v->hist || !v->hist_data || cr_whep_pace_new(v) < 0)
+	if (!v->sent || !v->fan || cr_whep_pace_new(v) < 0)
 		return -ENOMEM;
 	v->srtp = cr_srtp_new(&keys, err, sizeof(err));
 	if (!v->srtp) {
@@ -312,9 +307,13 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 		int64_t now = cr_now_ns(), rtt = v->info.rtt_ms > 0 ? (int64_t)(v->info.rtt_ms * 1e6) : 100000000LL;
 		rtt = rtt < 10000000LL ? 10000000LL : rtt > 500000000LL ? 500000000LL : rtt;
 		for (int i = 0; i < ri.n_nack; i++) {
-			struct cr_whep_hist_s *h = &v->hist[ri.nack_seqs[i] % v->n_hist];
-			if (!h->used || h->seq != ri.nack_seqs[i])
+			/* Its own number -> the stream's packet, if the ring still has it. */
+			struct cr_whep_sent_s *h = &v->sent[ri.nack_seqs[i] & (v->n_sent - 1)];
+			const struct cr_whep_fan_slot_s *s =
+				h->used && h->seq == ri.nack_seqs[i] ? cr_whep_fan_slot(v->fan, h->idx) : NULL;
+			if (!s)
 				continue;
+			uint16_t len = (uint16_t)(CR_RTP_HEADER + s->len);
 			if (v->nack_floor_ns && now - v->nack_floor_ns < 2000000000LL &&
 			    (int16_t)(h->seq - v->nack_floor) < 0) {
 				v->info.retransmits_refused++; /* made for the rate before a cut */
@@ -322,15 +321,15 @@ static void _on_rtcp(struct cr_whep_viewer_s *v, uint8_t *p, size_t len)
 				continue;
 			}
 			/* Budget: a share of the media sent, and once per RTT per packet. */
-			if ((h->resent_ns && now - h->resent_ns < rtt) || v->rtx_credit < h->len) {
+			if ((h->resent_ns && now - h->resent_ns < rtt) || v->rtx_credit < len) {
 				v->info.retransmits_refused++;
 				w->stats.retransmits_refused++;
 				continue;
 			}
 			h->resent_ns = now;
-			v->rtx_credit -= h->len;
-			w->stats.retransmit_bytes += h->len;
-			cr_whep_resend(v, h); /* paced, RTX when negotiated */
+			v->rtx_credit -= len;
+			w->stats.retransmit_bytes += len;
+			cr_whep_resend(v, h, len); /* paced, RTX when negotiated */
 			v->info.retransmits++;
 			w->stats.retransmits++;
 		}

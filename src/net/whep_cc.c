@@ -108,7 +108,8 @@ size_t cr_whep_cc_header(struct cr_whep_viewer_s *v, uint8_t *dst, const uint8_t
 	if (!c || !c->ext || len < 12 || (pkt[0] & 0x1f) ||
 	    (_ssrc(pkt) != v->rtp.ssrc && _ssrc(pkt) != v->rtx_ssrc))
 		return 0;
-	memcpy(dst, pkt, 12);
+	if (dst != pkt) /* the fan-out path writes the header in place first */
+		memcpy(dst, pkt, 12);
 	dst[0] |= 0x10;
 	/* RFC 8285 one-byte form: 0xBEDE, one word; id, length-1 = 1, the number, padding. */
 	dst[12] = 0xbe, dst[13] = 0xde, dst[14] = 0, dst[15] = 1;

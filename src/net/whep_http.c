@@ -275,9 +275,8 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	snprintf(v->info.id, sizeof(v->info.id), "%s", v->id);
 	snprintf(v->info.stream, sizeof(v->info.stream), "%s", sname);
 	v->info.codec = cr_codec_name(v->enc.codec);
-	cr_rtp_init(&v->rtp, v->enc.codec, (uint8_t)v->pt, cr_whep_random32(), (uint16_t)cr_whep_random32());
-	v->rtp.emit = cr_whep_on_rtp;
-	v->rtp.opaque = v;
+	v->rtp = (struct cr_whep_out_s){.pt = (uint8_t)v->pt, .ssrc = cr_whep_random32(),
+					.seq = (uint16_t)cr_whep_random32()};
 	v->ts_offset = cr_whep_random32();
 	v->rtx_ssrc = cr_whep_random32();
 	v->rtx_seq = (uint16_t)cr_whep_random32();

@@ -16,7 +16,7 @@
 #include "net/whep.h"
 #include "rtp/rtp.h"
 
-#define CR_WHEP_HIST 1024   /* most packets kept per viewer for NACK (~4 s at 2 Mbit/s) */
+#define CR_WHEP_HIST 1024   /* most entries of a viewer's sent map (~4 s at 2 Mbit/s; the stream's ring: twice) */
 #define CR_WHEP_HIST_MIN 128 /* least; between, about 1 s of the encoder's bitrate */
 /* Retransmissions of one viewer may take this share of its media bytes (and
  * a burst of CR_WHEP_RTX_BURST), so NACKs cannot turn into a flood. */
@@ -30,7 +30,7 @@
  * (and retransmissions) at CR_WHEP_PACE_FACTOR x its estimate, in bursts of
  * at most CR_WHEP_PACE_BURST_NS of that rate, on average no faster than its
  * estimate beyond CR_WHEP_PACE_DEPTH_NS of it; its queue holds references to
- * the NACK history, half as many as the history has slots. */
+ * the stream's packets, half as many as its sent map has entries. */
 #define CR_WHEP_PACE_FACTOR 1.5
 #define CR_WHEP_PACE_BURST_NS 5000000LL
 #define CR_WHEP_PACE_DEPTH_NS 40000000LL /* beyond this much of the estimate, no faster than it */
@@ -48,16 +48,62 @@ union cr_whep_cmsg_u {
 	struct cmsghdr align;
 };
 
-/* A packet kept for NACK; its bytes are at cr_whep_hist_data(). */
-struct cr_whep_hist_s {
+/* whep_fan.c: a stream's packets from one encoder, made once for all its
+ * viewers. The ring (n slots, a power of two) is also the NACK history:
+ * slot idx % n holds packet idx's payload (without the 12-byte header,
+ * which each viewer writes), its RTP timestamp and marker. */
+#define CR_WHEP_FAN_FRAMES 64 /* access units remembered (a viewer's queue holds 16) */
+struct cr_whep_fan_slot_s {
+	uint32_t idx; /* the stream's packet number */
+	uint32_t ts;  /* the access unit's timestamp (a viewer adds its offset) */
+	uint16_t len; /* payload bytes; 0 = none */
+	bool marker;
+};
+struct cr_packet_s;
+struct cr_whep_fan_frame_s {
+	const struct cr_packet_s *pkt; /* identity only, never dereferenced */
+	uint64_t seq;
+	int64_t pts, encoded_ns, capture_ns;
+	size_t size;
+	uint32_t first; /* its first packet's index */
+	int count;      /* packets, 0 = not payloadable */
+};
+struct cr_whep_fan_s {
+	struct cr_whep_s *w;
+	struct cr_whep_fan_s *next;
+	int stream;
+	struct cr_encoder_cfg_s enc; /* one fan per encoder of the stream */
+	int users; /* viewers using it: freed with the last */
+	struct cr_rtp_s rtp; /* the payloader */
+	uint32_t next_idx;
+	int n;
+	size_t slot; /* bytes per slot */
+	struct cr_whep_fan_slot_s *slots;
+	uint8_t *data;
+	struct cr_whep_fan_frame_s frames[CR_WHEP_FAN_FRAMES];
+	int frame_next;
+};
+
+/* A packet a viewer sent: its own sequence number -> the fan's packet
+ * (viewers skip packets the others get, so their numbers run apart). */
+struct cr_whep_sent_s {
+	uint32_t idx;
 	uint16_t seq;
-	uint16_t len;
 	bool used;
 	int64_t resent_ns; /* one resend per RTT at most */
 };
 
-/* A packet waiting in a viewer's pacer queue: its bytes stay in the NACK
- * history (seq's slot), so queueing copies nothing. */
+/* A viewer's RTP header fields and sender-report counters. */
+struct cr_whep_out_s {
+	uint8_t pt;
+	uint32_t ssrc;
+	uint16_t seq; /* the next one */
+	uint32_t packets, octets;
+};
+
+/* A packet waiting in a viewer's pacer queue: its bytes stay in the fan's
+ * ring (seq's entry in the viewer's sent map says where), so queueing copies
+ * nothing. */
 enum cr_whep_paced_kind_e { CR_WHEP_PACED_MEDIA = 0, CR_WHEP_PACED_RESEND, CR_WHEP_PACED_RTX };
 struct cr_whep_paced_s {
 	int64_t queued_ns;
@@ -113,9 +159,9 @@ struct cr_whep_viewer_s {
 	struct cr_dc_peer_s *dc; /* its data channels, when bridged */
 	struct cr_sub_s *sub;
 	struct cr_encoder_cfg_s enc;
-	struct cr_rtp_s rtp;
+	struct cr_whep_out_s rtp;
+	struct cr_whep_fan_s *fan; /* the stream's packets (whep_fan.c), from media start */
 	uint32_t ts_offset;
-	int64_t frame_capture_ns, frame_encoded_ns; /* of the frame being packetized */
 	int pt, rtx_pt;
 	uint32_t rtx_ssrc;
 	uint16_t rtx_seq;
@@ -126,10 +172,8 @@ struct cr_whep_viewer_s {
 	bool overflowed;      /* set while the stream's subscriber list is walked */
 	int64_t last_sr_ns;
 	struct cr_whep_viewer_info_s info;
-	struct cr_whep_hist_s *hist;
-	uint8_t *hist_data; /* n_hist slots of hist_slot bytes: the largest packet the payloader makes */
-	size_t hist_slot;
-	int n_hist;
+	struct cr_whep_sent_s *sent; /* n_sent (a power of two) by sequence number: what a NACK may ask for */
+	int n_sent;
 	int64_t rtx_credit; /* bytes retransmissions may still take */
 	/* After a cut for heavy loss: NACKs of packets before nack_floor (sent
 	 * for the old rate) are refused until nack_floor_ns + 2 s. */
@@ -170,6 +214,10 @@ struct cr_whep_s {
 	int64_t last_keyframe_ns[CR_MAX_STREAMS];
 	int64_t last_drop_check_ns;
 	struct cr_whep_viewer_s *viewers;
+	struct cr_whep_fan_s *fans;
+	/* Access units payloaded (once per unit and codec, not per viewer) and
+	 * sent to a viewer from a fan: /metrics camrelay_webrtc_fan_*. */
+	uint64_t fan_units, fan_sends;
 	struct cr_whep_stats_s stats;
 	/* Outgoing batch (whep_send.c): protected datagrams in the order they
 	 * were queued, a viewer's consecutive ones sent as one GSO message. */
@@ -215,9 +263,18 @@ void cr_whep_ice_gather(struct cr_whep_s *w);
 /* Whether a datagram that arrived at local came to an announced address. */
 bool cr_whep_ice_announced(const struct cr_whep_s *w, const struct in6_addr *local);
 
-static inline uint8_t *cr_whep_hist_data(const struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h)
+/* whep_fan.c: the fan of a stream's encoder (one more user), made with n
+ * slots when there is none; NULL when out of memory. */
+struct cr_whep_fan_s *cr_whep_fan_get(struct cr_whep_s *w, int stream, const struct cr_encoder_cfg_s *enc, int n);
+void cr_whep_fan_put(struct cr_whep_s *w, struct cr_whep_fan_s *f); /* freed with its last user */
+/* The access unit's packets, payloaded now unless done for another viewer
+ * already; count 0 when it cannot be payloaded. */
+const struct cr_whep_fan_frame_s *cr_whep_fan_frame(struct cr_whep_fan_s *f, const struct cr_packet_s *pkt);
+/* Packet idx's slot, NULL once the ring has overwritten it. */
+const struct cr_whep_fan_slot_s *cr_whep_fan_slot(const struct cr_whep_fan_s *f, uint32_t idx);
+static inline uint8_t *cr_whep_fan_data(const struct cr_whep_fan_s *f, const struct cr_whep_fan_slot_s *s)
 {
-	return v->hist_data + (size_t)(h - v->hist) * v->hist_slot;
+	return f->data + (size_t)(s - f->slots) * f->slot;
 }
 
 static inline bool cr_whep_same_addr(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
@@ -244,8 +301,12 @@ void cr_whep_pace_schedule(struct cr_whep_s *w);
 /* After a cut for heavy loss (whep_cc.c): v's queue dropped, its average
  * bucket taken as full (the bottleneck's queue is). */
 void cr_whep_pace_cut(struct cr_whep_viewer_s *v);
-/* A NACKed packet of the history (RTX when negotiated), paced like media. */
-void cr_whep_resend(struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h);
+/* A NACKed packet (RTX when negotiated), paced like media: its entry in
+ * v's sent map, len its size with the header. */
+void cr_whep_resend(struct cr_whep_viewer_s *v, const struct cr_whep_sent_s *h, uint16_t len);
+/* An access unit of the fan's to v: each packet with v's header, mapped in
+ * v->sent, paced or into the batch. */
+void cr_whep_send_frame(struct cr_whep_viewer_s *v, const struct cr_whep_fan_frame_s *fr);
 /* The send-path lines of /metrics (sendmmsg counters, latency histograms). */
 void cr_whep_send_metrics(struct cr_whep_s *w, struct evbuffer *out);
 
@@ -262,7 +323,6 @@ void cr_whep_random_text(char *out, size_t n);
 uint32_t cr_whep_random32(void);
 /* whep_send.c: SRTP-protects an RTP (or RTCP) packet of v into the send batch. */
 void cr_whep_queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp);
-void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len); /* payloader emit */
 /* From any thread: wakes the loop to drain subscribers. */
 void cr_whep_notify(struct cr_whep_s *w);
 
@@ -298,7 +358,7 @@ struct cr_sdp_answer_s;
  * asks for transport-cc or REMB, and says so in the answer. */
 void cr_whep_cc_new(struct cr_whep_viewer_s *v, const struct cr_sdp_media_s *m, struct cr_sdp_answer_s *a);
 void cr_whep_cc_free(struct cr_whep_viewer_s *v);
-/* Writes a video RTP packet's header into dst with its transport-wide
+/* Writes a video RTP packet's header into dst (may be pkt itself) with its transport-wide
  * sequence number (20 bytes: the payloader's 12 and the extension's 8) and
  * returns its length, the payload following at pkt + 12; 0 when the packet
  * takes no number (not video, or no transport-cc). */

@@ -1,5 +1,6 @@
 /* The WHEP send path: every viewer's RTP and RTCP is SRTP-protected into
- * one batch on the event loop, which leaves through sendmmsg: across viewers
+ * one batch on the event loop (video: the stream's packets, payloaded once
+ * in whep_fan.c, each with the viewer's own header), which leaves through sendmmsg: across viewers
  * (one call for up to CR_WHEP_BATCH datagrams) and, where the kernel takes
  * UDP_SEGMENT (generic segmentation offload, Linux 4.18), a viewer's
  * consecutive datagrams of one size go as one message the kernel splits, so
@@ -257,6 +258,17 @@ void cr_whep_batch_forget(struct cr_whep_s *w, struct cr_whep_viewer_s *v)
 	w->batch_n = k;
 }
 
+/* The datagram just written at the batch's end, l bytes, is v's. */
+static void _batch_add(struct cr_whep_s *w, struct cr_whep_viewer_s *v, size_t l, int64_t capture_ns,
+		       int64_t encoded_ns)
+{
+	w->batch_len[w->batch_n] = l;
+	w->batch_viewer[w->batch_n] = v;
+	w->batch_capture_ns[w->batch_n] = capture_ns;
+	w->batch_encoded_ns[w->batch_n] = encoded_ns;
+	w->batch_n++;
+}
+
 /* SRTP-protects one packet of v into the send batch (a video packet gets
  * its transport-wide sequence number here: its send time is now). */
 static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, bool rtcp, int64_t capture_ns,
@@ -285,13 +297,45 @@ static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len,
 		}
 		r = cr_srtp_protect_from(v->srtp, b, h, pkt + from, len - from, &l);
 	}
-	if (r < 0)
+	if (r >= 0)
+		_batch_add(w, v, l, capture_ns, encoded_ns);
+}
+
+static void _header(uint8_t *b, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc)
+{
+	b[0] = 0x80;
+	b[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
+	b[2] = (uint8_t)(seq >> 8), b[3] = (uint8_t)seq;
+	b[4] = (uint8_t)(ts >> 24), b[5] = (uint8_t)(ts >> 16), b[6] = (uint8_t)(ts >> 8), b[7] = (uint8_t)ts;
+	b[8] = (uint8_t)(ssrc >> 24), b[9] = (uint8_t)(ssrc >> 16), b[10] = (uint8_t)(ssrc >> 8), b[11] = (uint8_t)ssrc;
+}
+
+/* The fan's packet s with v's header (sequence number seq) into the send
+ * batch: the header (and transport-cc number) written there, the payload
+ * encrypted from the fan's ring. */
+static void _protect_media(struct cr_whep_viewer_s *v, const struct cr_whep_fan_slot_s *s, uint16_t seq,
+			   int64_t capture_ns, int64_t encoded_ns)
+{
+	struct cr_whep_s *w = v->w;
+	if (!v->srtp || !v->has_addr)
 		return;
-	w->batch_len[w->batch_n] = l;
-	w->batch_viewer[w->batch_n] = v;
-	w->batch_capture_ns[w->batch_n] = capture_ns;
-	w->batch_encoded_ns[w->batch_n] = encoded_ns;
-	w->batch_n++;
+	if (w->batch_n == CR_WHEP_BATCH)
+		cr_whep_flush(w);
+	uint8_t *b = w->batch[w->batch_n];
+	_header(b, v->rtp.pt, s->marker, seq, s->ts + v->ts_offset, v->rtp.ssrc);
+	size_t len = CR_RTP_HEADER + s->len, l;
+	size_t h = v->cc ? cr_whep_cc_header(v, b, b, len) : 0; /* + transport-wide seq */
+	if (!h)
+		h = CR_RTP_HEADER;
+	if (cr_srtp_protect_from(v->srtp, b, h, cr_whep_fan_data(v->fan, s), s->len, &l) >= 0)
+		_batch_add(w, v, l, capture_ns, encoded_ns);
+}
+
+/* v's packet seq (its sent map), while the fan's ring still holds it. */
+static const struct cr_whep_fan_slot_s *_sent_slot(const struct cr_whep_viewer_s *v, uint16_t seq)
+{
+	const struct cr_whep_sent_s *e = &v->sent[seq & (v->n_sent - 1)];
+	return e->used && e->seq == seq ? cr_whep_fan_slot(v->fan, e->idx) : NULL;
 }
 
 /* ---- The pacer ----
@@ -311,8 +355,8 @@ static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len,
  * encoder followed a cut) at no more than the estimate, which a link just
  * found full can take. A packet that finds the queue empty and the bucket below
  * that level leaves at once, with no delay. The queue (whose entries point
- * into the NACK history, nothing copied) is bounded: half the history's
- * slots, and 1 s at the estimate (CR_WHEP_PACE_STALE_NS); beyond either the
+ * into the stream's shared packets through the viewer's sent map, nothing
+ * copied) is bounded: half the sent map's entries, and 1 s at the estimate (CR_WHEP_PACE_STALE_NS); beyond either the
  * queue's media is dropped (counted) and the viewer waits for a keyframe. Audio, RTCP and
  * data channels are never queued behind video: they leave at once and only
  * count against the bucket. Viewers without transport-cc are not paced: a
@@ -331,7 +375,7 @@ int cr_whep_pace_new(struct cr_whep_viewer_s *v)
 {
 	if (!cr_whep_cc_transport_cc(v) || v->w->no_pacer)
 		return 0;
-	v->pq_cap = v->n_hist / 2;
+	v->pq_cap = v->n_sent / 2;
 	v->pq = calloc((size_t)v->pq_cap, sizeof(*v->pq));
 	return v->pq ? 0 : -1;
 }
@@ -400,34 +444,30 @@ static void _pace_delay(struct cr_whep_s *w, int64_t us)
 	_lat_add(w->pace_delay, &w->pace_delay_sum_us, us);
 }
 
-/* A retransmission built from the history slot h: RFC 4588 (own SSRC and
- * sequence, the original sequence first) when RTX was negotiated. */
-static void _resend_now(struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h)
+/* A retransmission of v's packet seq: RFC 4588 (own SSRC and sequence, the
+ * original sequence first) when RTX was negotiated. Rare: built in a copy. */
+static void _resend_now(struct cr_whep_viewer_s *v, uint16_t seq)
 {
-	const uint8_t *data = cr_whep_hist_data(v, h);
+	const struct cr_whep_fan_slot_s *s = _sent_slot(v, seq);
+	if (!s)
+		return;
+	uint8_t pkt[CR_RTP_MAX_PACKET + 2];
+	const uint8_t *data = cr_whep_fan_data(v->fan, s);
+	uint32_t ts = s->ts + v->ts_offset;
 	if (v->rtx_pt < 0) {
-		_protect(v, data, h->len, false, 0, 0);
+		_header(pkt, v->rtp.pt, s->marker, seq, ts, v->rtp.ssrc);
+		memcpy(pkt + CR_RTP_HEADER, data, s->len);
+		_protect(v, pkt, CR_RTP_HEADER + s->len, false, 0, 0);
 		return;
 	}
-	uint8_t rtx[CR_RTP_MAX_PACKET + 2];
-	if (h->len + 2u > sizeof(rtx) || h->len < CR_RTP_HEADER)
-		return;
-	memcpy(rtx, data, CR_RTP_HEADER);
-	rtx[1] = (uint8_t)((data[1] & 0x80) | v->rtx_pt);
-	rtx[2] = (uint8_t)(v->rtx_seq >> 8);
-	rtx[3] = (uint8_t)v->rtx_seq;
-	v->rtx_seq++;
-	rtx[8] = (uint8_t)(v->rtx_ssrc >> 24);
-	rtx[9] = (uint8_t)(v->rtx_ssrc >> 16);
-	rtx[10] = (uint8_t)(v->rtx_ssrc >> 8);
-	rtx[11] = (uint8_t)v->rtx_ssrc;
-	rtx[12] = data[2];
-	rtx[13] = data[3];
-	memcpy(rtx + 14, data + CR_RTP_HEADER, h->len - CR_RTP_HEADER);
-	_protect(v, rtx, h->len + 2u, false, 0, 0);
+	_header(pkt, (uint8_t)v->rtx_pt, s->marker, v->rtx_seq++, ts, v->rtx_ssrc);
+	pkt[12] = (uint8_t)(seq >> 8);
+	pkt[13] = (uint8_t)seq;
+	memcpy(pkt + 14, data, s->len);
+	_protect(v, pkt, CR_RTP_HEADER + 2u + s->len, false, 0, 0);
 }
 
-/* The queue's head goes out (when its history slot still holds it). */
+/* The queue's head goes out (when the stream's ring still holds it). */
 static void _pace_release(struct cr_whep_viewer_s *v, int64_t now)
 {
 	struct cr_whep_s *w = v->w;
@@ -435,17 +475,17 @@ static void _pace_release(struct cr_whep_viewer_s *v, int64_t now)
 	v->pq_head = (v->pq_head + 1) % v->pq_cap;
 	v->pq_n--;
 	v->pq_bytes -= e->len;
-	const struct cr_whep_hist_s *h = &v->hist[e->seq % v->n_hist];
-	if (!h->used || h->seq != e->seq) {
+	const struct cr_whep_fan_slot_s *s = _sent_slot(v, e->seq);
+	if (!s) {
 		v->pace_drops++;
 		w->pace_drops++; /* overwritten while it waited */
 		return;
 	}
 	if (e->kind == CR_WHEP_PACED_MEDIA)
-		_protect(v, cr_whep_hist_data(v, h), h->len, false, e->capture_ns, e->encoded_ns);
+		_protect_media(v, s, e->seq, e->capture_ns, e->encoded_ns);
 	else
-		_resend_now(v, h);
-	_pace_charge(v, h->len);
+		_resend_now(v, e->seq);
+	_pace_charge(v, e->len);
 	w->pace_packets++;
 	_pace_delay(w, (now - e->queued_ns) / 1000);
 }
@@ -474,11 +514,11 @@ static void _pace_push(struct cr_whep_viewer_s *v, uint8_t kind, uint16_t seq, u
 	if (v->pq_n == 0) {
 		_pace_decay(v, _pace_rate(v), now);
 		if (_pace_wait(v) == 0) {
-			const struct cr_whep_hist_s *h = &v->hist[seq % v->n_hist];
-			if (kind == CR_WHEP_PACED_MEDIA)
-				_protect(v, cr_whep_hist_data(v, h), len, false, capture_ns, encoded_ns);
-			else
-				_resend_now(v, h);
+			const struct cr_whep_fan_slot_s *s = _sent_slot(v, seq);
+			if (kind == CR_WHEP_PACED_MEDIA && s)
+				_protect_media(v, s, seq, capture_ns, encoded_ns);
+			else if (s)
+				_resend_now(v, seq);
 			_pace_charge(v, len);
 			w->pace_bypassed++;
 			_pace_delay(w, 0);
@@ -571,39 +611,41 @@ void cr_whep_queue(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len, b
 	_protect(v, pkt, len, rtcp, 0, 0);
 }
 
-void cr_whep_resend(struct cr_whep_viewer_s *v, const struct cr_whep_hist_s *h)
+void cr_whep_resend(struct cr_whep_viewer_s *v, const struct cr_whep_sent_s *h, uint16_t len)
 {
 	if (_paced(v))
-		_pace_push(v, v->rtx_pt >= 0 ? CR_WHEP_PACED_RTX : CR_WHEP_PACED_RESEND, h->seq, h->len, 0, 0);
+		_pace_push(v, v->rtx_pt >= 0 ? CR_WHEP_PACED_RTX : CR_WHEP_PACED_RESEND, h->seq, len, 0, 0);
 	else
-		_resend_now(v, h);
+		_resend_now(v, h->seq);
 }
 
-/* Called by the payloader for each RTP packet. */
-void cr_whep_on_rtp(void *opaque, uint8_t *pkt, size_t len)
+void cr_whep_send_frame(struct cr_whep_viewer_s *v, const struct cr_whep_fan_frame_s *fr)
 {
-	struct cr_whep_viewer_s *v = opaque;
-	uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
-	struct cr_whep_hist_s *h = &v->hist[seq % v->n_hist];
-	h->seq = seq;
-	h->len = (uint16_t)len;
-	h->used = len <= v->hist_slot; /* a larger one cannot be resent */
-	h->resent_ns = 0;
-	if (h->used)
-		memcpy(cr_whep_hist_data(v, h), pkt, len);
-	v->rtx_credit += (int64_t)len / CR_WHEP_RTX_SHARE;
-	/* A paced viewer's burst: also at most 250 ms of its estimate (a
-	 * congested link would lose a burst of retransmissions again). */
-	int64_t cap = CR_WHEP_RTX_BURST, est = _paced(v) ? cr_whep_cc_estimate(v) / 8 / 4 : cap;
+	bool paced = _paced(v);
+	/* A paced viewer's retransmission burst: also at most 250 ms of its
+	 * estimate (a congested link would lose a burst of them again). */
+	int64_t cap = CR_WHEP_RTX_BURST, est = paced ? cr_whep_cc_estimate(v) / 8 / 4 : cap;
 	cap = est < cap ? (est > 8192 ? est : 8192) : cap;
-	if (v->rtx_credit > cap)
-		v->rtx_credit = cap;
-	bool end = (pkt[1] & 0x80) != 0; /* the marker ends a frame */
-	int64_t capture_ns = end ? v->frame_capture_ns : 0, encoded_ns = end ? v->frame_encoded_ns : 0;
-	if (h->used && _paced(v))
-		_pace_push(v, CR_WHEP_PACED_MEDIA, seq, (uint16_t)len, capture_ns, encoded_ns);
-	else
-		_protect(v, pkt, len, false, capture_ns, encoded_ns);
+	v->w->fan_sends++;
+	for (int k = 0; k < fr->count; k++) {
+		uint32_t idx = fr->first + (uint32_t)k;
+		const struct cr_whep_fan_slot_s *s = cr_whep_fan_slot(v->fan, idx);
+		if (!s)
+			continue; /* overwritten: a unit larger than the ring */
+		uint16_t seq = v->rtp.seq++, len = (uint16_t)(CR_RTP_HEADER + s->len);
+		v->rtp.packets++;
+		v->rtp.octets += s->len;
+		v->sent[seq & (v->n_sent - 1)] = (struct cr_whep_sent_s){.idx = idx, .seq = seq, .used = true};
+		v->rtx_credit += len / CR_WHEP_RTX_SHARE;
+		if (v->rtx_credit > cap)
+			v->rtx_credit = cap;
+		/* The marker ends a frame: its last packet carries the frame's stamps. */
+		int64_t capture_ns = s->marker ? fr->capture_ns : 0, encoded_ns = s->marker ? fr->encoded_ns : 0;
+		if (paced)
+			_pace_push(v, CR_WHEP_PACED_MEDIA, seq, len, capture_ns, encoded_ns);
+		else
+			_protect_media(v, s, seq, capture_ns, encoded_ns);
+	}
 }
 
 static void _histogram(struct evbuffer *out, const char *name, const char *path, const uint64_t *hist,
@@ -637,12 +679,14 @@ void cr_whep_send_metrics(struct cr_whep_s *w, struct evbuffer *out)
 			    "camrelay_webrtc_pacer_enabled %d\ncamrelay_webrtc_pacer_queued_packets %llu\n"
 			    "camrelay_webrtc_pacer_queued_bytes %llu\ncamrelay_webrtc_pacer_packets_total %llu\n"
 			    "camrelay_webrtc_pacer_immediate_total %llu\ncamrelay_webrtc_pacer_drops_total %llu\n"
+			    "camrelay_webrtc_fan_units_total %llu\ncamrelay_webrtc_fan_sends_total %llu\n"
 			    "# TYPE camrelay_webrtc_send_latency_seconds histogram\n",
 			    (unsigned long long)w->stats.sendmmsg_calls, (unsigned long long)w->stats.sendmmsg_packets,
 			    (unsigned long long)w->stats.gso_messages, (unsigned long long)w->stats.gso_refused,
 			    w->gso ? 1 : 0, w->no_pacer ? 0 : 1, (unsigned long long)queued, (unsigned long long)bytes,
 			    (unsigned long long)w->pace_packets, (unsigned long long)w->pace_bypassed,
-			    (unsigned long long)w->pace_drops);
+			    (unsigned long long)w->pace_drops, (unsigned long long)w->fan_units,
+			    (unsigned long long)w->fan_sends);
 	_histogram(out, "camrelay_webrtc_send_latency_seconds", "capture_to_sent", w->lat_capture,
 		   w->lat_capture_sum_us);
 	_histogram(out, "camrelay_webrtc_send_latency_seconds", "encoded_to_sent", w->lat_encoded,

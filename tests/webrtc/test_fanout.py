@@ -12,7 +12,11 @@ whose MTU (1000) is below the packets' size, so the kernel refuses UDP GSO
 (EINVAL) where single datagrams go out as IP fragments: camrelay must say so
 once per viewer, send that viewer's packets one by one and deliver them.
 
-    test_fanout.py BUILD_DIR CLIENT [fanout-100 | gso-refused]"""
+nack-shared: two viewers joining 2 s apart NACK every 20th packet; each
+retransmission must be the packet NACKed, byte for byte (the stream's shared
+packets mapped through each viewer's own sequence numbers).
+
+    test_fanout.py BUILD_DIR CLIENT [fanout-100 | gso-refused | nack-shared]"""
 import ctypes
 import json
 import os
@@ -35,7 +39,7 @@ def metrics(srv):
         text = r.read().decode()
     out = {}
     for name in ("sendmmsg_calls_total", "sendmmsg_packets_total", "gso_messages_total", "gso_enabled",
-                 "packets_sent_total"):
+                 "packets_sent_total", "fan_units_total", "fan_sends_total", "retransmits_total"):
         m = re.search(r"^camrelay_webrtc_%s (\d+)$" % name, text, re.M)
         out[name] = int(m.group(1)) if m else None
     m = re.search(r'^camrelay_webrtc_send_latency_seconds_count\{path="capture_to_sent"\} (\d+)$', text, re.M)
@@ -83,6 +87,63 @@ def fanout_100(build, client):
             wt.check(after["gso_messages_total"] > 0, "the kernel took GSO messages (%d)" % after["gso_messages_total"])
         wt.check((after["latency_count"] or 0) > 0, "capture -> sent counted per viewer frame (%s)"
                  % after["latency_count"])
+        # One packetization per access unit for all the viewers (whep_fan.c),
+        # not one per viewer (that would make the ratio 1).
+        units = (after["fan_units_total"] or 0) - (before["fan_units_total"] or 0)
+        sends = (after["fan_sends_total"] or 0) - (before["fan_sends_total"] or 0)
+        wt.check(units > 0 and sends / units >= 10,
+                 "each access unit payloaded once for many viewers (%d units sent %d times: %.1f per unit)"
+                 % (units, sends, sends / units if units else 0))
+    finally:
+        srv.stop()
+
+
+def nack_shared(build, client):
+    """Two viewers of one stream, the second joining 2 s later: their RTP
+    sequence numbers start at random and map to the stream's shared packets
+    (whep_fan.c) at different offsets. Each takes every 20th packet as lost,
+    NACKs it, and checks the RTX that comes back against the packet it kept,
+    byte for byte (timestamp, marker, payload): a wrong mapping resends
+    another packet's payload and fails."""
+    srv = wt.Server(build, wt.stream_toml("cam", "h264", w=640, h=360, fps=30, bitrate=1_000_000))
+    try:
+        env = dict(os.environ, BENCH_NACK_EVERY="20")
+        before = metrics(srv)
+        cmd = [client, "127.0.0.1", str(srv.http_port), "cam", "1"]
+        a = subprocess.Popen(cmd + ["10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(2)
+        b = subprocess.Popen(cmd + ["8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        outs = [p.communicate(timeout=90) for p in (a, b)]
+        after = metrics(srv)
+        sessions = []
+        for name, (out, err) in zip("AB", outs):
+            print("client %s:" % name, out.strip(), err.strip()[-300:])
+            lines = [json.loads(x) for x in out.strip().splitlines() if x.startswith("{")]
+            per = [x for x in lines if "session" in x]
+            totals = [x for x in lines if "sessions" in x]
+            wt.check(len(per) == 1 and len(totals) == 1 and totals[0]["connected"] == 1,
+                     "viewer %s connected and printed its NACK counts" % name)
+            if per:
+                sessions.append(per[0])
+        for name, r in zip("AB", sessions):
+            wt.check(r["nacks_sent"] >= 10, "viewer %s NACKed packets (%d)" % (name, r["nacks_sent"]))
+            wt.check(r["rtx_ok"] >= 0.8 * r["nacks_sent"] and r["rtx_ok"] >= 8,
+                     "viewer %s: retransmissions identical to the packets NACKed (%d of %d NACKs)"
+                     % (name, r["rtx_ok"], r["nacks_sent"]))
+            wt.check(r["rtx_bad"] == 0, "viewer %s: no retransmission of another packet (%d)" % (name, r["rtx_bad"]))
+            wt.check(r["rtx_unknown"] == 0, "viewer %s: no retransmission not asked for (%d)"
+                     % (name, r["rtx_unknown"]))
+        if len(sessions) == 2:
+            wt.check(sessions[0]["first_seq"] != sessions[1]["first_seq"],
+                     "the viewers' sequence numbers start apart (%d, %d)"
+                     % (sessions[0]["first_seq"], sessions[1]["first_seq"]))
+        units = (after["fan_units_total"] or 0) - (before["fan_units_total"] or 0)
+        sends = (after["fan_sends_total"] or 0) - (before["fan_sends_total"] or 0)
+        wt.check(units > 0 and sends > 1.5 * units,
+                 "the two viewers shared the stream's packets (%d units sent %d times)" % (units, sends))
+        wt.check((after["retransmits_total"] or 0) - (before["retransmits_total"] or 0) >= 16,
+                 "the server counted the retransmissions (%s)"
+                 % ((after["retransmits_total"] or 0) - (before["retransmits_total"] or 0)))
     finally:
         srv.stop()
 
@@ -168,7 +229,7 @@ def gso_refused(build, client):
 
 
 if __name__ == "__main__":
-    {"fanout-100": fanout_100, "gso-refused": gso_refused}[sys.argv[3] if len(sys.argv) > 3 else "fanout-100"](
+    {"fanout-100": fanout_100, "gso-refused": gso_refused, "nack-shared": nack_shared}[sys.argv[3] if len(sys.argv) > 3 else "fanout-100"](
         sys.argv[1], sys.argv[2])
     print("%d failure(s)" % len(wt.failures))
     sys.exit(1 if wt.failures else 0)
