@@ -554,6 +554,11 @@ uint64_t cr_sub_stage_dropped(struct cr_sub_s *sub)
 	return cr_queue_dropped(&sub->stage->in);
 }
 
+uint64_t cr_sub_dropped(struct cr_sub_s *sub)
+{
+	return cr_queue_dropped(&sub->queue) + atomic_load(&sub->self_dropped);
+}
+
 void cr_stream_foreach_sub(struct cr_stream_s *s, void (*fn)(const struct cr_sub_info_s *, void *),
 			   void *opaque)
 {

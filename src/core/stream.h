@@ -132,6 +132,10 @@ int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps);
 /* Frames the subscriber's stage dropped at its input (a slow encoder or
  * converter: its queue keeps the newest frames). */
 uint64_t cr_sub_stage_dropped(struct cr_sub_s *sub);
+/* Items dropped for this subscriber: by its full queue and by itself
+ * (cr_sub_drop); the `dropped` of cr_stream_foreach_sub, without walking
+ * the stream's subscribers. */
+uint64_t cr_sub_dropped(struct cr_sub_s *sub);
 
 struct cr_sub_info_s {
 	char name[96];

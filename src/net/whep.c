@@ -434,36 +434,22 @@ static void _send_sr(struct cr_whep_viewer_s *v, int64_t now)
 	v->last_sr_ns = now;
 }
 
-/* Under the stream's lock: only note what happened. */
-static void _note_drops(const struct cr_sub_info_s *info, void *opaque)
+/* The core drops the oldest packet of a full subscriber queue: a viewer that
+ * lost one waits for a keyframe, which it asks for, instead of sending what
+ * its decoder cannot use. Each viewer reads its own subscriber's count (one
+ * walk of the viewers, not one of the stream's subscribers per viewer). */
+static void _check_drops(struct cr_whep_s *w)
 {
-	struct cr_whep_s *w = opaque;
-	if (strncmp(info->name, "whep ", 5) != 0)
-		return;
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next) {
-		if (!v->sub || strcmp(v->id, info->name + 5) != 0)
+		if (!v->sub)
 			continue;
-		uint64_t queue = info->dropped > v->own_drops ? info->dropped - v->own_drops : 0;
+		uint64_t dropped = cr_sub_dropped(v->sub);
+		uint64_t queue = dropped > v->own_drops ? dropped - v->own_drops : 0;
 		if (queue > v->queue_drops) {
 			v->info.frames_dropped += queue - v->queue_drops;
 			v->queue_drops = queue;
 			v->overflowed = true;
 		}
-		return;
-	}
-}
-
-/* The core drops the oldest packet of a full subscriber queue: a viewer that
- * lost one waits for a keyframe, which it asks for, instead of sending what
- * its decoder cannot use. */
-static void _check_drops(struct cr_whep_s *w)
-{
-	for (int i = 0; i < w->n_streams; i++) {
-		bool any = false;
-		for (struct cr_whep_viewer_s *v = w->viewers; v && !any; v = v->next)
-			any = v->stream == i && v->sub;
-		if (any)
-			cr_stream_foreach_sub(w->streams[i], _note_drops, w);
 	}
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
 		if (v->overflowed) {
