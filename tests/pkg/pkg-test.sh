@@ -45,10 +45,12 @@ finish() {
 	exit $?
 }
 ver=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
+# the module packages (camrelay-x265, ...): one debian/camrelay-NAME.install each
+modpkgs=$(cd "$SRC/debian" && ls camrelay-*.install | sed 's/\.install$//' | tr '\n' ' ')
 
 contents() { # ARCH
 	local a=$1 c
-	for p in camrelay camrelay-avformat camrelay-libcamera camrelay-x265 libcamrelay0 libcamrelay-dev; do
+	for p in camrelay $modpkgs libcamrelay0 libcamrelay-dev; do
 		[ -f "$OUT/${p}_${ver}_$a.deb" ] || { bad "$a: $OUT/${p}_${ver}_$a.deb exists (run scripts/package $a)"; return; }
 		printf 'figure: %s_%s_%s.deb %d bytes, installed %s KiB\n' "$p" "$ver" "$a" \
 			"$(stat -c %s "$OUT/${p}_${ver}_$a.deb")" "$(dpkg-deb -f "$OUT/${p}_${ver}_$a.deb" Installed-Size)"
@@ -64,7 +66,7 @@ contents() { # ARCH
 	triplet=$(dpkg-architecture -a "$a" -qDEB_HOST_MULTIARCH 2>/dev/null)
 	c=$(dpkg -c "$OUT/libcamrelay0_${ver}_$a.deb" | awk '{print $6}')
 	check "$a: libcamrelay0 has usr/lib/$triplet/libcamrelay.so.0" grep -q "^./usr/lib/$triplet/libcamrelay.so.0" <<<"$c"
-	for p in avformat libcamera x265; do
+	for p in ${modpkgs//camrelay-/}; do
 		c=$(dpkg -c "$OUT/camrelay-${p}_${ver}_$a.deb" | awk '{print $6}')
 		check "$a: camrelay-$p has usr/lib/$triplet/camrelay/camrelay-$p.so" grep -q "^./usr/lib/$triplet/camrelay/camrelay-$p.so" <<<"$c"
 	done
