@@ -21,6 +21,8 @@ SIZES=${3:-"1280x720 1920x1080"}
 CODECS=${4:-"h264 h265 vp8 vp9 av1"}
 REPEAT=${REPEAT:-3}
 DRV=$BUILD/bench/bench_encode
+# the encoder modules (camrelay-x264.so, ...) are in the build's root, not beside bench_encode
+export CAMRELAY_MODULE_DIR=${CAMRELAY_MODULE_DIR:-$BUILD}
 GOP=60
 FPS=30
 [ -x "$DRV" ] || { echo "no $DRV: build it first (ninja -C $BUILD bench/bench_encode)" >&2; exit 1; }

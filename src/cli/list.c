@@ -19,6 +19,7 @@
 #include "audio/audio.h"
 #include "sink/webcam.h"
 #include "source/gphoto2.h"
+#include "source/source.h"
 #include "cli/cli.h"
 #include "cli/discovery.h"
 #include "core/clock.h"
@@ -375,7 +376,8 @@ static void _print_text(json_t *root)
 	}
 	json_t *cams = json_object_get(root, "gphoto2");
 	if (cams) { /* absent: no libgphoto2 in this build */
-		printf("Cameras (libgphoto2):%s\n", json_array_size(cams) ? "" : " none found");
+		printf("Cameras (libgphoto2):%s\n",
+		       json_array_size(cams) || json_object_get(root, "gphoto2_error") ? "" : " none found");
 		json_array_foreach(cams, i, o)
 		printf("  %-13s \"%s\"  (camrelay webcam --from %s)\n", _s(o, "port"), _s(o, "model"), _s(o, "from"));
 		if (json_object_get(root, "gphoto2_error"))
@@ -447,11 +449,15 @@ static int _run(int argc, char **argv)
 	json_object_set_new(root, "media", a = json_array());
 	for (int i = 0; i < n; i++)
 		json_array_append_new(a, _media_node(nodes[i]));
-	if (cr_gphoto2_list) { /* weak: NULL without libgphoto2 */
-		char err[320];
+	const struct cr_source_ops_s *gp = cr_source_find("gphoto2");
+	if (gp && cr_gphoto2_list) { /* weak: NULL without libgphoto2 */
+		char err[1024];
 		const char *gerr, *gvfs = _gvfs_gphoto2();
 		json_object_set_new(root, "gphoto2", a = json_array());
-		if ((gerr = _gphoto2_cameras(a, err, sizeof(err))))
+		/* the module (camrelay-gphoto2) not installed: said, nothing probed */
+		if (gp->check && gp->check(err, sizeof(err)) < 0)
+			json_object_set_new(root, "gphoto2_error", json_string(err));
+		else if ((gerr = _gphoto2_cameras(a, err, sizeof(err))))
 			json_object_set_new(root, "gphoto2_error", json_string(gerr));
 		if (gvfs)
 			json_object_set_new(root, "gvfs_gphoto2", json_string(gvfs));

@@ -217,6 +217,12 @@ static int _cmd_serve(int argc, char **argv)
 			if (r > 0)
 				CR_LOG_W("serve", "%s:%d: stream \"%s\": %s", cfg.path, e->line, cfg.streams[i]->name, err);
 		}
+	/* So is a sink whose module is not installed. */
+	for (int i = 0; i < cfg.n_streams; i++)
+		if (cr_sinks_ready(cfg.streams[i], cfg.path, err, sizeof(err)) < 0) {
+			CR_LOG_E("serve", "%s", err);
+			return 1;
+		}
 
 	static struct cr_serve_s sv;
 	sv = (struct cr_serve_s){.cfg = &cfg, .path = path};

@@ -113,6 +113,8 @@ static int _check(const struct cr_serve_s *sv, const struct cr_config_s *next, c
 				return -EINVAL;
 			}
 		}
+		if (cr_sinks_ready(sc, next->path, msg, len) < 0)
+			return -EINVAL;
 	}
 	if (sv->n + added > CR_MAX_STREAMS) {
 		snprintf(msg, len, "%s: %d new streams do not fit beside the %d this process has run (at most %d "

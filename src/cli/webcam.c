@@ -132,7 +132,6 @@ static int _choose_url_or_file(const char *from, struct cr_source_cfg_s *sc)
 static int _choose_source(const char *from, struct cr_source_cfg_s *sc)
 {
 	struct cr_capture_cfg_s *cap = &sc->capture;
-	bool have_gp = cr_source_find("gphoto2") != NULL && cr_gphoto2_list;
 	bool have_v4l2 = cr_source_find("v4l2") != NULL;
 	int r;
 	if (from && (r = _choose_url_or_file(from, sc)) != 1)
@@ -166,6 +165,11 @@ static int _choose_source(const char *from, struct cr_source_cfg_s *sc)
 		       cap->device[0] ? cap->device : strcmp(cap->backend, "test") == 0 ? "pattern" : "(first found)");
 		return 0;
 	}
+	/* DSLRs first: the gphoto2 module loaded only now (camrelay-gphoto2.so;
+	 * not installed: said below, and the search goes on) */
+	const struct cr_source_ops_s *gp = cr_source_find("gphoto2");
+	char no_gp[1024] = "no gphoto2 in this build";
+	bool have_gp = gp && cr_gphoto2_list && (!gp->check || gp->check(no_gp, sizeof(no_gp)) == 0);
 	struct cr_gphoto2_camera_s cams[8];
 	int n = have_gp ? cr_gphoto2_list(cams, 8) : 0;
 	char path[64], card[64];
@@ -178,8 +182,8 @@ static int _choose_source(const char *from, struct cr_source_cfg_s *sc)
 	} else if (have_v4l2 && _first_v4l2_camera(path, sizeof(path), card, sizeof(card))) {
 		snprintf(cap->backend, sizeof(cap->backend), "v4l2");
 		snprintf(cap->device, sizeof(cap->device), "%s", path);
-		printf("camrelay webcam: source V4L2 camera %s \"%s\"%s\n", path, card,
-		       have_gp ? " (no gphoto2 camera found)" : "");
+		printf("camrelay webcam: source V4L2 camera %s \"%s\" (%s)\n", path, card,
+		       have_gp ? "no gphoto2 camera found" : no_gp);
 	} else {
 		snprintf(cap->backend, sizeof(cap->backend), "test");
 		cap->width = 1280;
@@ -187,7 +191,7 @@ static int _choose_source(const char *from, struct cr_source_cfg_s *sc)
 		cap->fps = 30;
 		cap->pixel_format = CR_PIXFMT_YUV420;
 		printf("camrelay webcam: no camera found (%s%s); sending the test pattern\n",
-		       have_gp ? "libgphoto2 detects none" : "no gphoto2 in this build",
+		       have_gp ? "libgphoto2 detects none" : no_gp,
 		       have_v4l2 ? ", no V4L2 camera" : "");
 	}
 	printf("  choose another with --from gphoto2:PORT, --from /dev/videoN, --from rtsp://..., --from FILE or --from test\n");

@@ -30,9 +30,19 @@ static const struct cr_module_host_s _host = {
 	.audio_codec_name = cr_audio_codec_name,
 	.url_shown = cr_url_shown,
 	.log = cr_log,
+	.stream_name = cr_stream_name,
+	.stream_stats = cr_stream_stats,
+	.stream_subscribe = cr_stream_subscribe,
+	.stream_unsubscribe = cr_stream_unsubscribe,
+	.sub_pop = cr_sub_pop,
+	.sub_sent = cr_sub_sent,
+	.sub_drop = cr_sub_drop,
+	.converter_new = cr_converter_new,
+	.converter_run = cr_converter_run,
+	.converter_destroy = cr_converter_destroy,
 };
 
-#define _MODULES_MAX 8
+#define _MODULES_MAX 16
 static struct {
 	char name[32];
 	void *handle;

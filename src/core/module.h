@@ -16,8 +16,10 @@
 #include <stddef.h>
 
 #include "audio/audio.h"
+#include "convert/convert.h"
 #include "core/frame.h"
 #include "core/log.h"
+#include "core/stream.h"
 #include "source/source.h"
 
 /* What a module exports: its backend table(s) and cr_module_init. */
@@ -44,6 +46,17 @@ struct cr_module_host_s {
 	/* cr_log with the message formatted by the module */
 	void (*log)(enum cr_log_level_e level, const char *who, const char *fmt, ...)
 		__attribute__((format(printf, 3, 4)));
+	/* a sink's (drm): the stream's frames, the converter */
+	const char *(*stream_name)(const struct cr_stream_s *s);
+	struct cr_stream_stats_s *(*stream_stats)(struct cr_stream_s *s);
+	struct cr_sub_s *(*stream_subscribe)(struct cr_stream_s *s, const struct cr_sub_req_s *req);
+	void (*stream_unsubscribe)(struct cr_sub_s *sub);
+	void *(*sub_pop)(struct cr_sub_s *sub, int timeout_ms);
+	void (*sub_sent)(struct cr_sub_s *sub, int64_t ts_capture_ns);
+	void (*sub_drop)(struct cr_sub_s *sub);
+	struct cr_converter_s *(*converter_new)(void);
+	int (*converter_run)(struct cr_converter_s *c, const struct cr_frame_s *in, struct cr_frame_s *out);
+	void (*converter_destroy)(struct cr_converter_s *c);
 };
 
 /* In every module (module_host.c): takes the host's table; 0, or -1 when the

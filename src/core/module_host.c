@@ -101,3 +101,53 @@ void cr_msgf(char *dst, size_t len, const char *fmt, ...)
 	vsnprintf(dst, len, fmt, ap);
 	va_end(ap);
 }
+
+const char *cr_stream_name(const struct cr_stream_s *s)
+{
+	return _host->stream_name(s);
+}
+
+struct cr_stream_stats_s *cr_stream_stats(struct cr_stream_s *s)
+{
+	return _host->stream_stats(s);
+}
+
+struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_req_s *req)
+{
+	return _host->stream_subscribe(s, req);
+}
+
+void cr_stream_unsubscribe(struct cr_sub_s *sub)
+{
+	_host->stream_unsubscribe(sub);
+}
+
+void *cr_sub_pop(struct cr_sub_s *sub, int timeout_ms)
+{
+	return _host->sub_pop(sub, timeout_ms);
+}
+
+void cr_sub_sent(struct cr_sub_s *sub, int64_t ts_capture_ns)
+{
+	_host->sub_sent(sub, ts_capture_ns);
+}
+
+void cr_sub_drop(struct cr_sub_s *sub)
+{
+	_host->sub_drop(sub);
+}
+
+struct cr_converter_s *cr_converter_new(void)
+{
+	return _host->converter_new();
+}
+
+int cr_converter_run(struct cr_converter_s *c, const struct cr_frame_s *in, struct cr_frame_s *out)
+{
+	return _host->converter_run(c, in, out);
+}
+
+void cr_converter_destroy(struct cr_converter_s *c)
+{
+	_host->converter_destroy(c);
+}

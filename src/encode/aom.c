@@ -1,6 +1,7 @@
 /* AV1 software encoder: libaom in its real-time usage (AOM_USAGE_REALTIME,
  * high cpu-used, no lag, CBR), with the coding tools WebRTC turns off for
- * real time. One temporal unit (low-overhead OBUs) per packet. */
+ * real time. One temporal unit (low-overhead OBUs) per packet. Built as the
+ * module camrelay-aom.so (core/module.h; its entry is aom_module.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <aom/aom_encoder.h>
 #include <aom/aomcx.h>
 
+#include "core/module.h"
 #include "encode/sw.h"
 
 struct _aom_s {
@@ -233,7 +235,7 @@ static int _aom_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 	return 0;
 }
 
-const struct cr_encoder_ops_s cr_encoder_aom = {
+CR_MODULE_EXPORT const struct cr_encoder_ops_s cr_encoder_aom = {
 	.name = "aom",
 	.options = cr_sw_options,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_AV1, CR_CODEC_NONE},

@@ -1,5 +1,6 @@
 /* VP8 and VP9 software encoders: libvpx in real-time mode (VPX_DL_REALTIME,
- * one pass, no lag, CBR, error resilient), the way WebRTC drives it. */
+ * one pass, no lag, CBR, error resilient), the way WebRTC drives it. Built as
+ * the module camrelay-vpx.so (core/module.h; its entry is vpx_module.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <vpx/vp8cx.h>
 #include <vpx/vpx_encoder.h>
 
+#include "core/module.h"
 #include "encode/sw.h"
 
 struct _vpx_s {
@@ -212,7 +214,7 @@ static int _vpx_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 	return 0;
 }
 
-const struct cr_encoder_ops_s cr_encoder_vpx = {
+CR_MODULE_EXPORT const struct cr_encoder_ops_s cr_encoder_vpx = {
 	.name = "vpx",
 	.options = cr_sw_options,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_VP8, CR_CODEC_VP9, CR_CODEC_NONE},

@@ -1,6 +1,8 @@
 /* H.264 software encoder: x264, tuned for live video (zerolatency: no
  * B-frames, no lookahead, sliced threads, so each frame's packet comes out of
- * the call that took the frame). Annex-B, SPS/PPS repeated on every IDR. */
+ * the call that took the frame). Annex-B, SPS/PPS repeated on every IDR.
+ * Built as the module camrelay-x264.so (core/module.h; its entry is
+ * x264_module.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -10,6 +12,7 @@
 #include <x264.h>
 
 #include "core/log.h"
+#include "core/module.h"
 #include "encode/sw.h"
 
 /* Frame metadata x264 carries through pic.opaque (no B-frames, but do not rely on it). */
@@ -254,7 +257,7 @@ static void _x264_close(struct cr_encoder_s *enc)
 	enc->priv = NULL;
 }
 
-const struct cr_encoder_ops_s cr_encoder_x264 = {
+CR_MODULE_EXPORT const struct cr_encoder_ops_s cr_encoder_x264 = {
 	.name = "x264",
 	.options = cr_sw_options,
 	.codecs = (const enum cr_codec_e[]){CR_CODEC_H264, CR_CODEC_NONE},

@@ -20,7 +20,11 @@
  * While the source is gone the stream core delivers placeholder frames; they
  * are drawn like any other. When a flip fails (another program changed the
  * mode, the monitor was replaced) the connector is read again and the mode
- * set again. */
+ * set again.
+ *
+ * Built as the module camrelay-drm.so (core/module.h): libdrm is mapped only
+ * when a config has a drm sink. Its keys and their reading are in the
+ * daemon (drm_module.c, the sink's entry). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -39,9 +43,9 @@
 #include <xf86drmMode.h>
 
 #include "convert/convert.h"
-#include "config/schema_get.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/module.h"
 #include "core/stream.h"
 #include "sink/drm.h"
 #include "sink/sink.h"
@@ -620,8 +624,9 @@ static void _drm_caps(const struct cr_caps_s *caps, void *opaque)
 {
 	struct _drm_s *d = opaque;
 	d->caps = *caps;
-	CR_LOG_D(d->who, "drm %s: frames are %s %dx%d now (caps #%llu)", d->path, cr_pixfmt_name(caps->format),
-		 caps->width, caps->height, (unsigned long long)caps->generation);
+	/* cr_log, not CR_LOG_D: a module does not see cr_log_level (cr_log filters) */
+	cr_log(CR_LOG_DEBUG, d->who, "drm %s: frames are %s %dx%d now (caps #%llu)", d->path,
+	       cr_pixfmt_name(caps->format), caps->width, caps->height, (unsigned long long)caps->generation);
 }
 
 static void *_drm_thread(void *arg)
@@ -768,48 +773,12 @@ static int _drm_open(struct cr_sink_s *sink)
 	return 0;
 }
 
-static int _load_mode(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
-		      const struct cr_option_s *o, void *block)
-{
-	struct cr_drm_opts_s *sink = block;
-	const struct cr_toml_s *mv = NULL;
-	unsigned mw, mh, hz;
-	char end, sub[CR_CFG_PATH];
-	int rc = cr_cfg_get_str(c, t, path, o->key, sink->mode, sizeof(sink->mode), &mv);
-	if (rc > 0 && sink->mode[0] && sscanf(sink->mode, "%ux%u%c", &mw, &mh, &end) != 2 &&
-	    sscanf(sink->mode, "%ux%u@%u%c", &mw, &mh, &hz, &end) != 3)
-		return CR_CFG_FAIL(c, mv, cr_cfg_sub(sub, sizeof(sub), path, o->key),
-				   "expected WIDTHxHEIGHT or WIDTHxHEIGHT@HZ like \"1920x1080\", got \"%s\"", sink->mode);
-	return rc;
-}
-
-static int _load_rect(struct cr_cfg_ctx_s *c, const struct cr_toml_s *t, const char *path,
-		      const struct cr_option_s *o, void *block)
-{
-	struct cr_drm_opts_s *sink = block;
-	int rc = cr_cfg_get_rect(c, t, path, o->key, sink->rect);
-	sink->has_rect = rc > 0;
-	return rc;
-}
-
-#define _FIELD_SIZE(f) sizeof(((struct cr_drm_opts_s *)0)->f)
-static const struct cr_option_s _options[] = {
-	{.key = "connector", .type = CR_OPT_STRING, .offset = offsetof(struct cr_drm_opts_s, connector),
-	 .size = _FIELD_SIZE(connector), .help = "\"HDMI-A-1\", \"Virtual-1\"; \"\" = first connected"},
-	{.key = "mode", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_drm_opts_s, mode), .size = _FIELD_SIZE(mode),
-	 .load = _load_mode, .help = "WxH or WxH@Hz; \"\" = the screen's preferred mode"},
-	{.key = "rect", .type = CR_OPT_CUSTOM, .offset = offsetof(struct cr_drm_opts_s, rect), .size = _FIELD_SIZE(rect),
-	 .load = _load_rect, .help = "where the video goes on the screen"},
-	CR_OPTS_END,
-};
-
 /* Raw frames of any format: converted (or scanned out as they are) here. */
 static const struct cr_sink_caps_s _caps = {.raw = true};
 
-const struct cr_sink_ops_s cr_sink_drm = {
+CR_MODULE_EXPORT const struct cr_sink_ops_s cr_sink_drm = {
 	.name = "drm",
 	.type = CR_SINK_DRM,
-	.options = _options,
 	.opts_size = sizeof(struct cr_drm_opts_s),
 	.caps = &_caps,
 	.open = _drm_open,

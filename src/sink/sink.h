@@ -40,6 +40,10 @@ struct cr_sink_ops_s {
 	 * length, -EAGAIN while it waits for the stream's parameter sets (not
 	 * when `last`), -ENOSPC. */
 	int (*sdp)(struct cr_sink_s *sink, char *out, size_t cap, bool last);
+	/* Optional, at program start and reload before anything opens: can the
+	 * sink run here at all (a module: is it installed)? 0, or -errno with
+	 * the reason in err. */
+	int (*ready)(char *err, size_t errlen);
 };
 
 extern const struct cr_sink_ops_s *const cr_sink_backends[];
@@ -57,6 +61,9 @@ const struct cr_sink_ops_s *cr_sink_find(enum cr_sink_type_e type);
  * closed before cr_stream_destroy(). */
 struct cr_sinks_s;
 int cr_sinks_open(struct cr_stream_s *s, struct cr_sinks_s **out, char *err, size_t errlen);
+/* The ready() check of every sink of a stream's config (path: the config
+ * file, for the message): 0, or -errno with "PATH:LINE: stream ...: why". */
+int cr_sinks_ready(const struct cr_stream_cfg_s *sc, const char *path, char *err, size_t errlen);
 void cr_sinks_close(struct cr_sinks_s *set);
 /* The SDP of the stream's first sink that describes itself (rtp), see
  * cr_sink_ops_s.sdp; -ENOENT when no sink of the stream has one. */

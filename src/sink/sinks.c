@@ -58,6 +58,21 @@ void cr_sinks_config_tables(void)
 	cr_config_use_sinks(tables, n);
 }
 
+int cr_sinks_ready(const struct cr_stream_cfg_s *sc, const char *path, char *err, size_t errlen)
+{
+	for (int i = 0; i < sc->n_sinks; i++) {
+		const struct cr_sink_ops_s *ops = cr_sink_find(sc->sinks[i]->type);
+		char why[512];
+		int r = ops && ops->ready ? ops->ready(why, sizeof(why)) : 0;
+		if (r < 0) {
+			snprintf(err, errlen, "%s:%d: stream \"%s\": %s sink: %s", path, sc->sinks[i]->line, sc->name,
+				 ops->name, why);
+			return r;
+		}
+	}
+	return 0;
+}
+
 int cr_sinks_open(struct cr_stream_s *s, struct cr_sinks_s **out, char *err, size_t errlen)
 {
 	const struct cr_stream_cfg_s *cfg = cr_stream_cfg(s);

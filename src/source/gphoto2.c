@@ -16,7 +16,12 @@
  *    only through their event queue: the queue is read after every frame
  *    (_gp_drain_events), so the next preview switches live view on again at
  *    once; libgphoto2's own KeepDeviceOn in every preview and event poll keeps
- *    the body from powering off while it streams. */
+ *    the body from powering off while it streams.
+ *
+ * Built as the module camrelay-gphoto2.so (core/module.h; its entry in the
+ * core, with the camera listing's, is gphoto2_module.c): libgphoto2, libexif
+ * and libltdl are mapped only when a config, `camrelay list` or `camrelay
+ * webcam` uses them. */
 #include "source/gphoto2.h"
 
 #include <dlfcn.h>
@@ -36,6 +41,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/module.h"
 #include "source/source.h"
 
 #define _LV_RESTARTS_MAX 3 /* live-view restarts in a row before a full re-init */
@@ -197,7 +203,7 @@ static int _gp_detect_locked(GPContext *ctx, CameraList *list)
 	return r;
 }
 
-int cr_gphoto2_list(struct cr_gphoto2_camera_s *out, int max)
+static int _gp_list(struct cr_gphoto2_camera_s *out, int max)
 {
 	GPContext *ctx = gp_context_new();
 	CameraList *list = NULL;
@@ -575,23 +581,15 @@ static int _gp_capture(struct _gp_s *g, struct cr_frame_s **out)
 		cr_msgf(g->gp_msg, sizeof(g->gp_msg), "the live-view image is not a JPEG (%lu bytes)", size);
 		r = GP_ERROR_CORRUPTED_DATA;
 	}
-	struct cr_frame_s *f = r >= GP_OK ? calloc(1, sizeof(*f)) : NULL;
+	struct cr_frame_s *f = r >= GP_OK ? cr_frame_wrap(CR_PIXFMT_MJPEG, w, h, file, _gp_frame_release) : NULL;
 	if (!f) {
 		gp_file_unref(file);
 		return r >= GP_OK ? GP_ERROR_NO_MEMORY : r;
 	}
-	atomic_init(&f->refs, 1);
-	f->format = CR_PIXFMT_MJPEG;
-	f->width = w;
-	f->height = h;
 	f->n_planes = 1;
 	f->data[0] = (uint8_t *)data; /* zero copy: the CameraFile's own buffer */
 	f->size = size;
-	f->dmabuf_fd = -1;
 	f->ts_capture_ns = cr_now_ns();
-	f->release = _gp_frame_release;
-	f->owner = file;
-	atomic_fetch_add(&cr_frames_alive, 1);
 	*out = f;
 	return GP_OK;
 }
@@ -933,7 +931,9 @@ static int _gp_read(struct cr_source_s *src, struct cr_frame_s **out, int timeou
 	return 0;
 }
 
-const struct cr_source_ops_s cr_source_gphoto2 = {
+CR_MODULE_EXPORT const struct cr_gphoto2_module_s cr_gphoto2_module = {.list = _gp_list};
+
+CR_MODULE_EXPORT const struct cr_source_ops_s cr_source_gphoto2 = {
 	.name = "gphoto2",
 	/* the camera's live view: one JPEG per frame */
 	.caps = &(const struct cr_source_caps_s){.formats = (const enum cr_pixfmt_e[]){CR_PIXFMT_MJPEG, CR_PIXFMT_NONE},

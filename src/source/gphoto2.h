@@ -11,9 +11,16 @@ struct cr_gphoto2_camera_s {
 };
 
 /* Cameras libgphoto2 detects (USB; PTP/IP cameras cannot be probed: name them
- * by port, "ptpip:192.168.1.1"). Returns how many were written, or -errno.
+ * by port, "ptpip:192.168.1.1"). Returns how many were written, or -errno:
+ * -ENOPKG when the module camrelay-gphoto2.so is not installed (the gphoto2
+ * source's check() says so in words: call it first).
  * Weak: the symbol is NULL in a build without libgphoto2, so callers test
  * `if (cr_gphoto2_list)` instead of #ifdef. */
 int cr_gphoto2_list(struct cr_gphoto2_camera_s *out, int max) __attribute__((weak));
+
+/* What the module exports beside its source table (cr_gphoto2_module). */
+struct cr_gphoto2_module_s {
+	int (*list)(struct cr_gphoto2_camera_s *out, int max);
+};
 
 #endif

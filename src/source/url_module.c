@@ -4,44 +4,11 @@
  * when a config has a URL or file source. Its caps are known here without
  * loading it; the stream's start loads it, and when it is missing says
  * which package to install. */
-#include <errno.h>
-
-#include "core/module.h"
 #include "source/source.h"
 
-static const struct cr_source_ops_s *_url(char *err, size_t errlen)
-{
-	return cr_module_symbol("avformat", "cr_source_url", "camrelay-avformat", err, errlen);
-}
+#include "core/module_entry.h"
 
-static int _url_check(char *err, size_t errlen)
-{
-	return _url(err, errlen) ? 0 : -ENOPKG;
-}
-
-/* From here on the source runs on the module's own table. */
-static int _url_open(struct cr_source_s *src)
-{
-	const struct cr_source_ops_s *ops = _url(src->error, sizeof(src->error));
-	if (!ops)
-		return -ENOPKG;
-	src->ops = ops;
-	return ops->open(src);
-}
-
-/* Reached only by a caller that kept this table past open(): the module is
- * loaded by then. */
-static int _url_read(struct cr_source_s *src, struct cr_frame_s **out, int timeout_ms)
-{
-	return _url(NULL, 0)->read(src, out, timeout_ms);
-}
-
-static void _url_close(struct cr_source_s *src)
-{
-	const struct cr_source_ops_s *ops = src->priv ? _url(NULL, 0) : NULL;
-	if (ops)
-		ops->close(src);
-}
+CR_SOURCE_MODULE("avformat", "cr_source_url", "camrelay-avformat")
 
 /* MJPEG as JPEG frames, anything else decoded (I420/NV12); the coded access
  * units of these codecs ride along for pass-through (frame->coded). */
@@ -56,8 +23,5 @@ const struct cr_source_ops_s cr_source_url_module = {
 	.name = "url",
 	.caps = &_url_caps,
 	.source_key = "url",
-	.check = _url_check,
-	.open = _url_open,
-	.read = _url_read,
-	.close = _url_close,
+	CR_SOURCE_MODULE_OPS,
 };

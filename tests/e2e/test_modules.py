@@ -3,7 +3,8 @@
 
   mjpeg     the default-sized test stream (1280x720 YUYV at 30 fps) with one
             MJPEG client: no camrelay-*.so module and no libavformat,
-            libavcodec, libx265 or libcamera is mapped (a config that uses none loads
+            libavcodec, libx264, libx265, libvpx, libaom, libgphoto2 or
+            libcamera is mapped (a config that uses none loads
             none); prints RSS and PSS (/proc/PID/smaps_rollup) and the shared
             objects mapped, for the footprint figures of issue 20 (reported,
             not checked: they depend on the build and on what else maps the
@@ -13,18 +14,22 @@
             while its expansion to full range is counted in bytes copied
   x265      a stream encoding H.265 with x265 into an RTP sink:
             camrelay-x265.so is mapped and RTP packets of payload type 96 arrive
+  aom       the same with libaom encoding AV1: camrelay-aom.so and libaom are
+            mapped (not camrelay-x265.so) and RTP packets of payload type 96
+            arrive
   avformat  a stream from a URL (an RTSP address nobody answers): serving,
             with camrelay-avformat.so and libavformat mapped (the stream's
             start loads the module)
   missing   each of those configs with CAMRELAY_MODULE_DIR naming an empty
-            directory: serve exits 1 with one message naming the module file,
+            directory (x265, aom, avformat, drm when built; the drm sink
+            itself is tested in the VM, drm-vm): serve exits 1 with one message naming the module file,
             the directory and the package to install
   reload    a running camrelay (modules directory empty) reloaded (SIGHUP)
-            into the x265 config: refused with the same message, the running
-            stream goes on; into a config that adds a URL stream: that stream
+            into the x265 config (and one adding a drm sink): refused with the
+            same message, the running stream goes on; into a config that adds a URL stream: that stream
             fails to start with the avformat message, the other is unchanged
 
-Skipped (77) when the build has no x265 or no URL source (camrelay --version)."""
+Skipped (77) when the build has no x265, no aom or no URL source (camrelay --version)."""
 
 import os
 import signal
@@ -77,6 +82,10 @@ candidates = ["127.0.0.1"]
 url = "rtsp://127.0.0.1:9/nobody"
 """
 
+# The x265 stream without its encoder, into a drm sink (a screen).
+DRM_TOML = (X265_TOML.split("[stream.cam.sources.encoder]")[0].replace("{{", "{").replace("}}", "}")
+            + '[[stream.cam.sinks]]\ntype = "drm"\n')
+
 
 def mapped(pid):
     with open(f"/proc/{pid}/maps") as f:
@@ -109,9 +118,11 @@ def check_mjpeg(exe):
         finally:
             stop.set()
             reader.join()
-    heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx265",
-                                                                       "libcamera"))]
-    check(not heavy, f"an MJPEG-only config maps no backend module, libav*, libx265 or libcamera; mapped: {heavy}")
+    heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx264",
+                                                                       "libx265", "libvpx", "libaom", "libgphoto2",
+                                                                       "libexif", "libcamera"))]
+    check(not heavy, f"an MJPEG-only config maps no backend module, libav*, libx264, libx265, libvpx, libaom, "
+          f"libgphoto2 or libcamera; mapped: {heavy}")
     # The test source's YUYV pool has made frames (the bars are drawn on
     # themselves, no I420 frame); idle ones have bytes. The JPEG encoder takes
     # YUYV: no converted frame (an I420 copy of 1.3 MB), its strips counted in
@@ -127,11 +138,18 @@ def check_mjpeg(exe):
           f"{idle:.0f} idle ({idle_bytes / 1048576:.1f} MB)")
 
 
-def check_x265(exe):
+def encoder_toml(module, rtp_port):
+    """X265_TOML for the encoder of module (x265: H.265, aom: AV1)."""
+    codec = {"x265": "h265", "aom": "av1"}[module]
+    return X265_TOML.format(rtp_port=rtp_port).replace('backend = "x265"\ncodec = "h265"',
+                                                        f'backend = "{module}"\ncodec = "{codec}"')
+
+
+def check_encoder(exe, module, lib):
     rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rtp.bind(("127.0.0.1", 0))
     rtp.settimeout(10)
-    with e2e.Server(exe, X265_TOML.format(rtp_port=rtp.getsockname()[1])) as srv:
+    with e2e.Server(exe, encoder_toml(module, rtp.getsockname()[1])) as srv:
         got = []
         deadline = time.monotonic() + 20
         while len(got) < 5 and time.monotonic() < deadline:
@@ -141,11 +159,13 @@ def check_x265(exe):
                 break
         libs = mapped(srv.pid)
     rtp.close()
-    check(any(os.path.basename(p) == "camrelay-x265.so" for p in libs),
-          "a config encoding with x265 maps camrelay-x265.so")
+    names = [os.path.basename(p) for p in libs]
+    others = [n for n in names if n.startswith("camrelay-") and n != f"camrelay-{module}.so"]
+    check(f"camrelay-{module}.so" in names and any(n.startswith(lib) for n in names) and not others,
+          f"a config encoding with {module} maps camrelay-{module}.so and {lib} (no other module: {others})")
     check(len(got) >= 5 and all(len(p) > 12 and p[1] & 0x7f == 96 for p in got),
-          f"RTP packets of payload type 96 from the x265 stream (got {len(got)})")
-    print(f"x265: module mapped, {len(got)} RTP packets received")
+          f"RTP packets of payload type 96 from the {module} stream (got {len(got)})")
+    print(f"{module}: module mapped, {len(got)} RTP packets received")
 
 
 def check_avformat(exe):
@@ -169,7 +189,7 @@ def check_missing(exe, module, toml):
     print(f"missing {module}: {err.split('error ', 1)[-1]}")
 
 
-def check_reload(exe):
+def check_reload(exe, with_drm):
     empty = tempfile.mkdtemp(prefix="camrelay-nomodules-")
     saved = os.environ.get("CAMRELAY_MODULE_DIR")
     os.environ["CAMRELAY_MODULE_DIR"] = empty
@@ -189,6 +209,8 @@ def check_reload(exe):
                   "the running configuration stays"),
                  ("avformat", base + '\n[stream.url]\n[[stream.url.sources]]\nurl = "rtsp://127.0.0.1:9/nobody"\n',
                   "url failed to start"))
+        if with_drm:
+            steps += (("drm", base + '\n[[stream.test.sinks]]\ntype = "drm"\n', "the running configuration stays"),)
         for module, toml, outcome in steps:
             with open(srv.config, "w") as f:
                 f.write(toml)
@@ -213,15 +235,19 @@ def check_reload(exe):
 
 def main(exe):
     version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
-    if " x265(" not in version or " url(" not in version:
-        print("SKIP: this build has no x265 or no URL source")
+    if " x265(" not in version or " aom(" not in version or " url(" not in version:
+        print("SKIP: this build has no x265, no aom or no URL source")
         sys.exit(77)
     check_mjpeg(exe)
-    check_x265(exe)
+    check_encoder(exe, "x265", "libx265")
+    check_encoder(exe, "aom", "libaom")
     check_avformat(exe)
-    check_missing(exe, "x265", X265_TOML.format(rtp_port=e2e.free_udp_port()))
+    check_missing(exe, "x265", encoder_toml("x265", e2e.free_udp_port()))
+    check_missing(exe, "aom", encoder_toml("aom", e2e.free_udp_port()))
     check_missing(exe, "avformat", URL_TOML)
-    check_reload(exe)
+    if " drm(" in version:
+        check_missing(exe, "drm", DRM_TOML)
+    check_reload(exe, " drm(" in version)
 
 
 if __name__ == "__main__":

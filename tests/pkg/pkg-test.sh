@@ -10,7 +10,8 @@
 #    qemu-aarch64 (meson's exe_wrapper) and pass, but for the four tests of
 #    V4L2 ioctl answers that qemu-user cannot give (see arm64()).
 #  - amd64 in a fresh Debian 12 root (tests/fresh/root.sh's cached debootstrap
-#    root, copied): apt-get install ./camrelay_*.deb pulls its dependencies
+#    root, copied): apt-get install ./camrelay_*.deb (with the encoder
+#    modules it depends on, camrelay-x264 and camrelay-vpx) pulls its dependencies
 #    from Debian; the camrelay user is in video and audio; check-config passes
 #    on /etc/camrelay/camrelay.toml; camrelay serve reaches READY=1 on a
 #    NOTIFY_SOCKET; systemd-analyze verify accepts the installed unit (--man=no:
@@ -45,10 +46,12 @@ finish() {
 	exit $?
 }
 ver=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
+# the module packages (camrelay-x265, ...): one debian/camrelay-NAME.install each
+modpkgs=$(cd "$SRC/debian" && ls camrelay-*.install | sed 's/\.install$//' | tr '\n' ' ')
 
 contents() { # ARCH
 	local a=$1 c
-	for p in camrelay camrelay-avformat camrelay-libcamera camrelay-x265 libcamrelay0 libcamrelay-dev; do
+	for p in camrelay $modpkgs libcamrelay0 libcamrelay-dev; do
 		[ -f "$OUT/${p}_${ver}_$a.deb" ] || { bad "$a: $OUT/${p}_${ver}_$a.deb exists (run scripts/package $a)"; return; }
 		printf 'figure: %s_%s_%s.deb %d bytes, installed %s KiB\n' "$p" "$ver" "$a" \
 			"$(stat -c %s "$OUT/${p}_${ver}_$a.deb")" "$(dpkg-deb -f "$OUT/${p}_${ver}_$a.deb" Installed-Size)"
@@ -64,7 +67,7 @@ contents() { # ARCH
 	triplet=$(dpkg-architecture -a "$a" -qDEB_HOST_MULTIARCH 2>/dev/null)
 	c=$(dpkg -c "$OUT/libcamrelay0_${ver}_$a.deb" | awk '{print $6}')
 	check "$a: libcamrelay0 has usr/lib/$triplet/libcamrelay.so.0" grep -q "^./usr/lib/$triplet/libcamrelay.so.0" <<<"$c"
-	for p in avformat libcamera x265; do
+	for p in ${modpkgs//camrelay-/}; do
 		c=$(dpkg -c "$OUT/camrelay-${p}_${ver}_$a.deb" | awk '{print $6}')
 		check "$a: camrelay-$p has usr/lib/$triplet/camrelay/camrelay-$p.so" grep -q "^./usr/lib/$triplet/camrelay/camrelay-$p.so" <<<"$c"
 	done
@@ -233,7 +236,9 @@ fresh_install() {
 	base=$( (exec 9>"$CACHE/.lock"; flock 9; fresh_base)) || { bad "the fresh Debian 12 root (debootstrap)"; return; }
 	root=$(mktemp -d "$CACHE/pkg-XXXXXX")
 	cp -a "$base/." "$root/"
-	cp "$OUT/camrelay_${ver}_amd64.deb" "$OUT/camrelay-x265_${ver}_amd64.deb" "$root/root/"
+	# camrelay depends on the encoder modules camrelay-x264 and camrelay-vpx
+	cp "$OUT/camrelay_${ver}_amd64.deb" "$OUT/camrelay-x265_${ver}_amd64.deb" "$OUT/camrelay-x264_${ver}_amd64.deb" \
+		"$OUT/camrelay-vpx_${ver}_amd64.deb" "$root/root/"
 	cp "$SRC/tests/pkg/notify_ready.py" "$root/root/"
 	local before after out
 	before=$(du -sxk "$root" | cut -f1)
@@ -241,7 +246,8 @@ fresh_install() {
 		set -e
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends ./root/camrelay_*.deb >/tmp/apt.log 2>&1 || { tail -20 /tmp/apt.log; exit 1; }
+		apt-get install -y -qq --no-install-recommends ./root/camrelay_*.deb ./root/camrelay-x264_*.deb \
+			./root/camrelay-vpx_*.deb >/tmp/apt.log 2>&1 || { tail -20 /tmp/apt.log; exit 1; }
 		apt-get clean
 		echo "newly installed: $(grep -c "^Setting up" /tmp/apt.log) packages"
 	' 2>&1)

@@ -40,6 +40,16 @@ PY
   if [ $rc = 0 ] && python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j["gphoto2"] == [] and "did not finish within 2 s" in j["gphoto2_error"] and isinstance(j["video"], list) else 1)' "$hung"; then
     echo "ok: a hung libgphoto2 probe is stopped; list still answers: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["gphoto2_error"])' "$hung")"
   else echo "FAIL: hung probe: rc $rc: $hung"; fails=1; fi
+  # Without the gphoto2 module (camrelay-gphoto2.so) list still lists the
+  # rest, and says which package brings the DSLRs.
+  mkdir "$W/nomodules"
+  nomod="$(CAMRELAY_MODULE_DIR="$W/nomodules" "$C" list --json)"; rc=$?
+  if [ $rc = 0 ] && python3 -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j["gphoto2"] == [] and "no camrelay-gphoto2.so in" in j["gphoto2_error"] and "(install the package camrelay-gphoto2)" in j["gphoto2_error"] and all(isinstance(j[k], list) for k in ("video","subdevs","media","audio")) else 1)' "$nomod"; then
+    echo "ok: without the gphoto2 module list answers and names the package: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["gphoto2_error"])' "$nomod")"
+  else echo "FAIL: list without the gphoto2 module: rc $rc: $nomod"; fails=1; fi
+  txt="$(CAMRELAY_MODULE_DIR="$W/nomodules" "$C" list)"; rc=$?
+  if [ $rc = 0 ] && grep -q '^  the gphoto2 module is not installed: .*(install the package camrelay-gphoto2)$' <<<"$txt"; then echo "ok: list (text) without the gphoto2 module says so"
+  else echo "FAIL: list (text) without the gphoto2 module: rc $rc: $txt"; fails=1; fi
 else
   if python3 -c 'import json,sys; sys.exit("gphoto2" in json.loads(sys.argv[1]))' "$out"; then echo "ok: no libgphoto2 in this build: list has no gphoto2 key"
   else echo "FAIL: list --json has gphoto2 without libgphoto2 in the build"; fails=1; fi
