@@ -541,12 +541,29 @@ void cr_sub_request_keyframe(struct cr_sub_s *sub)
 	atomic_store(&sub->stage->es.keyframe_wanted, true);
 }
 
-int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps)
+static int _set_bitrate(struct cr_sub_s *sub, int64_t bps, bool network)
 {
 	if (sub->kind != CR_SUB_ENCODED || bps <= 0)
 		return -EINVAL;
+	atomic_store(&sub->stage->es.network_rate, network);
 	atomic_store(&sub->stage->es.bitrate_wanted, bps);
 	return 0;
+}
+
+int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps)
+{
+	return _set_bitrate(sub, bps, false);
+}
+
+int cr_sub_set_network_bitrate(struct cr_sub_s *sub, int64_t bps)
+{
+	return _set_bitrate(sub, bps, true);
+}
+
+void cr_sub_request_small_keyframe(struct cr_sub_s *sub)
+{
+	atomic_store(&sub->stage->es.small_keyframe_wanted, true);
+	atomic_store(&sub->stage->es.keyframe_wanted, true);
 }
 
 uint64_t cr_sub_stage_dropped(struct cr_sub_s *sub)

@@ -129,6 +129,11 @@ void cr_sub_sent(struct cr_sub_s *sub, int64_t ts_capture_ns);
 void cr_sub_drop(struct cr_sub_s *sub);
 void cr_sub_request_keyframe(struct cr_sub_s *sub);
 int cr_sub_set_bitrate(struct cr_sub_s *sub, int64_t bps);
+/* Congestion control's (whep_cc.c): a bitrate that follows a network (a
+ * smaller rate buffer, encoder.h), and the keyframe after a cut for a link
+ * that fell, as small as the encoder makes it. */
+int cr_sub_set_network_bitrate(struct cr_sub_s *sub, int64_t bps);
+void cr_sub_request_small_keyframe(struct cr_sub_s *sub);
 /* Frames the subscriber's stage dropped at its input (a slow encoder or
  * converter: its queue keeps the newest frames). */
 uint64_t cr_sub_stage_dropped(struct cr_sub_s *sub);

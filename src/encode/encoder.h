@@ -30,6 +30,12 @@ struct cr_encoder_s {
 	 * (a backend that copies frame data counts it in bytes_copied). */
 	enum cr_pixfmt_e src_format;
 	struct cr_stream_stats_s *stats;
+	/* Set by the encode step before set_bitrate / request_keyframe: the
+	 * rate follows a network (WHEP congestion control, not a user's call:
+	 * x264 keeps a quarter second of rate buffer instead of half), and the
+	 * keyframe asked for is the one after a cut, wanted small (x264 makes it
+	 * within an eighth of a second at the rate; other backends: as usual). */
+	bool network_rate, small_keyframe;
 };
 
 struct cr_encoder_ops_s {
@@ -67,8 +73,9 @@ int cr_encoder_check(const struct cr_encoder_cfg_s *cfg, char *msg, size_t msgle
 struct cr_encode_step_s {
 	struct cr_encoder_s enc; /* ops, cfg, size, emit set before cr_encode_step_run */
 	bool open;
-	atomic_bool keyframe_wanted;
+	atomic_bool keyframe_wanted, small_keyframe_wanted;
 	atomic_llong bitrate_wanted;
+	atomic_bool network_rate; /* bitrate_wanted comes from congestion control */
 	struct cr_convert_step_s cv;
 	bool convert_failed; /* the last failure was a conversion, not the encoder */
 	char error[256];

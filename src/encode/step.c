@@ -26,9 +26,13 @@ int cr_encode_step_run(struct cr_encode_step_s *s, struct cr_frame_s *f)
 	struct cr_encoder_s *enc = &s->enc;
 	s->error[0] = enc->error[0] = 0;
 	s->convert_failed = false;
-	if (atomic_exchange(&s->keyframe_wanted, false) && enc->ops->request_keyframe)
+	if (atomic_exchange(&s->keyframe_wanted, false) && enc->ops->request_keyframe) {
+		enc->small_keyframe = atomic_exchange(&s->small_keyframe_wanted, false); /* stored first */
 		enc->ops->request_keyframe(enc);
+	}
 	long long bps = atomic_exchange(&s->bitrate_wanted, 0);
+	if (bps > 0)
+		enc->network_rate = atomic_load(&s->network_rate);
 	if (bps > 0 && enc->ops->set_bitrate && enc->ops->set_bitrate(enc, bps) < 0)
 		snprintf(s->error, sizeof(s->error), "%s", enc->error); /* reported; the frame is still encoded */
 	struct cr_frame_s *in = f;

@@ -20,7 +20,7 @@
 
 struct _x264_s {
 	x264_t *h;
-	bool force_idr;
+	bool force_idr, small_idr;
 	int64_t last_pts;
 	uint64_t n;
 	struct {
@@ -159,6 +159,15 @@ error:
 	return -EINVAL;
 }
 
+/* The rate buffer at the current bitrate: 1/per_s of a second. */
+static int _x264_rate_buffer(struct cr_encoder_s *enc, struct _x264_s *x, int per_s)
+{
+	x264_param_t p;
+	x264_encoder_parameters(x->h, &p);
+	_x264_set_rate(&p, _sw_bitrate(enc), per_s);
+	return x264_encoder_reconfig(x->h, &p) < 0 ? -EINVAL : 0;
+}
+
 static int _x264_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 {
 	struct _x264_s *x = enc->priv;
@@ -185,7 +194,11 @@ static int _x264_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 	pic.i_pts = pts;
 	if (x->force_idr)
 		pic.i_type = X264_TYPE_IDR;
-	x->force_idr = false;
+	/* The keyframe after a congestion cut: an eighth of a second of buffer
+	 * for it alone (x264 clips the buffer's fill to a new size at the next
+	 * frame), a quarter again after it. */
+	bool small = x->force_idr && x->small_idr && _x264_rate_buffer(enc, x, 8) == 0;
+	x->force_idr = x->small_idr = false;
 	int slot = (int)(x->n++ % _X264_RING);
 	x->ring[slot].seq = f->seq;
 	x->ring[slot].ts_capture_ns = f->ts_capture_ns;
@@ -194,6 +207,8 @@ static int _x264_encode(struct cr_encoder_s *enc, struct cr_frame_s *f)
 	x264_nal_t *nals;
 	int n_nals;
 	int size = x264_encoder_encode(x->h, &nals, &n_nals, &pic, &out);
+	if (small)
+		_x264_rate_buffer(enc, x, enc->network_rate ? 4 : 2);
 	if (size < 0) {
 		if (!enc->error[0])
 			snprintf(enc->error, sizeof(enc->error), "x264: encoding frame %llu failed",
@@ -227,6 +242,7 @@ static void _x264_request_keyframe(struct cr_encoder_s *enc)
 {
 	struct _x264_s *x = enc->priv;
 	x->force_idr = true;
+	x->small_idr |= enc->small_keyframe;
 }
 
 static int _x264_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
@@ -234,10 +250,10 @@ static int _x264_set_bitrate(struct cr_encoder_s *enc, int64_t bps)
 	struct _x264_s *x = enc->priv;
 	x264_param_t p;
 	x264_encoder_parameters(x->h, &p);
-	/* A rate set while running follows a network (congestion control): a
-	 * quarter second of buffer, so that a keyframe asked for after a cut
-	 * takes at most about that long at the new rate. */
-	_x264_set_rate(&p, bps, 4);
+	/* A rate that follows a network (congestion control): a quarter second
+	 * of buffer, so that a keyframe asked for after a cut takes at most
+	 * about that long at the new rate; else half a second, as at open. */
+	_x264_set_rate(&p, bps, enc->network_rate ? 4 : 2);
 	if (x264_encoder_reconfig(x->h, &p) < 0) {
 		snprintf(enc->error, sizeof(enc->error), "x264: cannot change the bitrate to %lld bit/s",
 			 (long long)bps);

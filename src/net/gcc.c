@@ -26,7 +26,7 @@
  *   time, as libwebrtc with a short round trip); above, the capacity is
  *   forgotten and growth is multiplicative: 8 %/s within 2 s of a cut or
  *   while the acknowledged rate is under 1.15 x the capacity just
- *   forgotten or after a heavy-loss cut until an overuse cut, 50 %/s
+ *   forgotten or after a heavy-loss or ramp cut until an overuse cut, 50 %/s
  *   once it is over 1.5 x that capacity (the link came back), else 25 %/s
  *   (no probing packets are sent: the faster growth is what finds a
  *   recovered link again). Never past 1.5 x the acknowledged rate + 100
@@ -34,6 +34,24 @@
  *   receives at least half of that (an encoder that undershoots its target
  *   is no sign of a slow link), unless app_limited. The packets leave paced
  *   (whep_send.c), so a frame's burst does not read as a queue building up.
+ * - Queue ramp: a link that fell far under the rate (tbf at 600 kbit/s under
+ *   3.5 Mbit/s) fills its queue in tens of ms, and a short queue overflows:
+ *   that loss shows in feedback only once the packets behind it got through
+ *   the full queue (0.36-0.53 s after the drop with tbf's 200 ms), and the
+ *   trendline needs its 20 groups. The queue itself shows sooner: packets
+ *   arrive later and later, at the link's rate. Packets arriving with over
+ *   20 ms of queueing delay (one-way delay over the path's smallest) form a
+ *   ramp; one of at least 8 packets over 100 ms of arrivals, the last
+ *   delayed over 50 ms, that took twice as long to arrive as to send (the
+ *   link carries under half the rate sent: the pacer's 1.5 x over a link at
+ *   the estimate is not one) cuts both bounds at once to 0.7 x the rate it
+ *   arrived at, as heavy loss does (libwebrtc cuts an overuse to 0.85 x the
+ *   throughput measured over the packets' arrival times; here over a shorter
+ *   window, and Chromium's arrival times, read in batches, made 100 ms of
+ *   them 1.2-1.3 x the link: at 0.85 of that the queue stayed full).
+ *   Packets that arrive bunched (a receiver reading its socket late) arrive
+ *   faster than they were sent: no ramp. The cut was 0.26-0.4 s after
+ *   the drop in the Chromium test, before any loss was reported.
  * - Loss-based bound: loss over at least 0.5 s and 20 packets of transport-cc
  *   feedback (or the receiver report's fraction lost when the viewer sends
  *   no transport-cc): above 10 % the bound is cut by half the loss; under 2 %
@@ -43,8 +61,10 @@
  *   the trend shows it), when the packets that arrived after the loss
  *   waited 20 ms over the path's smallest one-way delay (a full queue: not
  *   a burst lost once), cuts both bounds at once to 0.85 x the rate at
- *   which those arrived (or by half the loss), and whep_cc.c has a keyframe
- *   made at the new rate sent at once.
+ *   which those arrived (or by half the loss). After a ramp or heavy-loss
+ *   cut whep_cc.c has a small keyframe made at the new rate, sent once
+ *   half the queue seen (queue_us) has drained; loss of packets sent
+ *   before the cut is not counted again.
  * - REMB, when the viewer sends it, is a third bound.
  * The estimate is the smallest of the three, kept within [min, max]. */
 #include <math.h>
@@ -66,6 +86,19 @@
  * 0.85 the 3 Mbit/s sawtooth sat at 0.76 x the link, the additive growth
  * taking 5-7 s to climb back from each cut). */
 #define _BETA 0.9
+/* A queue ramp: packets arriving with over 20 ms of queueing delay for
+ * 100 ms and at least 8 packets, the last over 50 ms, taking twice as long
+ * to arrive as they took to send (the link carries less than half the
+ * rate sent); the window starts again after 1 s. */
+#define _RAMP_START_US 20000
+#define _RAMP_QUEUE_US 50000
+#define _RAMP_SPAN_US 100000
+#define _RAMP_MAX_US 1000000
+#define _RAMP_MIN_PACKETS 8
+/* Cut to this much of the rate they arrived at: over 100 ms Chromium's
+ * arrival times (read in batches) made it 1.2-1.3 x the link, and at 0.85
+ * of that the queue stayed full (the keyframe lost packets in it). */
+#define _RAMP_BETA 0.7
 /* Heavy loss: over 20 % of at least 30 packets of feedback. */
 #define _HEAVY_LOSS 0.2
 #define _HEAVY_MIN_PACKETS 30
@@ -219,7 +252,7 @@ static double _grow(struct cr_gcc_s *g, double bps, int64_t now_us, double dt_s)
 		g->old_link_bps = g->link_bps;
 		g->link_bps = 0;
 	}
-	/* Careful (8 %/s) just after a cut, after a heavy-loss cut until an
+	/* Careful (8 %/s) just after a cut, after a heavy-loss or ramp cut until an
 	 * overuse cut tells the link's capacity (15 %/s overshot a 600 kbit/s
 	 * link to 1.3 x before the undershooting encoder filled it), and while
 	 * what arrives is still near the link just forgotten (below 1.15 x: the
@@ -265,18 +298,22 @@ static void _loss_update(struct cr_gcc_s *g, double loss, int64_t now_us)
 	}
 }
 
-/* Heavy loss (a link that dropped under the rate: its queue overflows before
- * the delay trend shows it): both bounds cut at once to 0.85 x the rate that
- * arrived over the same feedback (the bottleneck's output while it drops),
- * or by half the loss when that rate is not known. */
-static void _heavy_loss(struct cr_gcc_s *g, double loss, int64_t now_us)
+/* The path's one-way delay without a queue: the smallest in this and the
+ * last 5 s window (receiver's clock minus ours: only differences count). */
+static int64_t _owd_base(const struct cr_gcc_s *g)
 {
-	int64_t span = g->loss_last_arrival_us - g->loss_first_arrival_us;
-	double recv = span >= 10000 ? (double)g->loss_bytes * 8e6 / (double)span : 0;
-	double r = (double)g->loss_bps * (1 - 0.5 * loss);
-	if (recv > 0 && 0.85 * recv < r)
-		r = 0.85 * recv;
-	g->loss_bps = _clamp(g, r);
+	int64_t base = g->owd_min[0];
+	if (g->owd_known[1] && (!g->owd_known[0] || g->owd_min[1] < base))
+		base = g->owd_min[1];
+	return base;
+}
+
+/* A cut at once for a link that dropped far under the rate (heavy loss, a
+ * queue ramp): both bounds to r; recv the rate that arrived (0: not known). */
+static void _fast_cut(struct cr_gcc_s *g, double r, double recv, int64_t now_us)
+{
+	if (r < (double)g->loss_bps)
+		g->loss_bps = _clamp(g, r);
 	if (g->delay_bps > g->loss_bps)
 		g->delay_bps = g->loss_bps;
 	/* Not a sample of the link: the received rate read 0.55-0.85 x the
@@ -291,9 +328,63 @@ static void _heavy_loss(struct cr_gcc_s *g, double loss, int64_t now_us)
 		g->acked_bps = (int64_t)recv;
 	g->acked_bytes = 0;
 	g->acked_start_us = now_us;
-	g->loss = loss;
 	g->loss_update_us = g->last_decrease_us = g->heavy_us = now_us;
+	g->loss_recv = g->loss_lost = 0;
+	g->loss_bytes = 0;
+	g->ramp_n = 0;
 	g->loss_cuts++;
+}
+
+/* Heavy loss (a link that dropped under the rate: its queue overflows before
+ * the delay trend shows it): both bounds cut at once to 0.85 x the rate that
+ * arrived over the same feedback (the bottleneck's output while it drops),
+ * or by half the loss when that rate is not known. */
+static void _heavy_loss(struct cr_gcc_s *g, double loss, int64_t now_us)
+{
+	int64_t span = g->loss_last_arrival_us - g->loss_first_arrival_us;
+	double recv = span >= 10000 ? (double)g->loss_bytes * 8e6 / (double)span : 0;
+	double r = (double)g->loss_bps * (1 - 0.5 * loss);
+	if (recv > 0 && 0.85 * recv < r)
+		r = 0.85 * recv;
+	g->loss = loss;
+	_fast_cut(g, r, recv, now_us);
+}
+
+/* One packet that arrived after the last heavy-loss or ramp cut, queue_us
+ * the time it queued (its one-way delay above the path's smallest). */
+static void _ramp_add(struct cr_gcc_s *g, int64_t send_us, int64_t arrival_us, int64_t queue_us, size_t size)
+{
+	if (arrival_us >= g->queue_arrival_us)
+		g->queue_us = queue_us, g->queue_arrival_us = arrival_us;
+	if (queue_us < _RAMP_START_US) {
+		g->ramp_n = 0; /* no queue: no ramp */
+		return;
+	}
+	if (g->ramp_n > 0 && arrival_us - g->ramp_first_arrival_us > _RAMP_MAX_US)
+		g->ramp_n = 0; /* a slow one: judged over the last second or so */
+	if (g->ramp_n == 0) {
+		g->ramp_bytes = 0; /* the first one starts the spans */
+		g->ramp_first_send_us = g->ramp_last_send_us = send_us;
+		g->ramp_first_arrival_us = g->ramp_last_arrival_us = arrival_us;
+	} else {
+		g->ramp_bytes += (int64_t)size;
+		g->ramp_first_send_us = send_us < g->ramp_first_send_us ? send_us : g->ramp_first_send_us;
+		g->ramp_last_send_us = send_us > g->ramp_last_send_us ? send_us : g->ramp_last_send_us;
+		g->ramp_first_arrival_us = arrival_us < g->ramp_first_arrival_us ? arrival_us : g->ramp_first_arrival_us;
+		g->ramp_last_arrival_us = arrival_us > g->ramp_last_arrival_us ? arrival_us : g->ramp_last_arrival_us;
+	}
+	g->ramp_n++;
+	g->ramp_queue_us = queue_us;
+}
+
+/* The rate the ramp's packets arrived at when they show a link far below
+ * the rate sent (see _RAMP_*), else 0. */
+static double _ramp_rate(const struct cr_gcc_s *g)
+{
+	int64_t sa = g->ramp_last_arrival_us - g->ramp_first_arrival_us, ss = g->ramp_last_send_us - g->ramp_first_send_us;
+	if (g->ramp_n < _RAMP_MIN_PACKETS || sa < _RAMP_SPAN_US || sa < 2 * ss || g->ramp_queue_us < _RAMP_QUEUE_US)
+		return 0;
+	return (double)g->ramp_bytes * 8e6 / (double)sa;
 }
 
 static void _rate_update(struct cr_gcc_s *g, int64_t now_us)
@@ -358,7 +449,7 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 		struct cr_gcc_sent_s *s = &g->sent[seq % CR_GCC_HIST];
 		if (!s->used || s->seq != seq)
 			continue;
-		/* Sent before the last heavy-loss cut, at the old rate: its loss
+		/* Sent before the last heavy-loss or ramp cut, at the old rate: its loss
 		 * was acted on (counted again, each cut brought another as the
 		 * rate arriving fell to the new one: 0.85 -> 0.47 -> 0.33 Mbit/s
 		 * at a 600 kbit/s link, three keyframes). */
@@ -380,6 +471,7 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 			int64_t owd = at - s->send_us;
 			if (!g->owd_known[0] || owd < g->owd_min[0])
 				g->owd_min[0] = owd, g->owd_known[0] = true;
+			_ramp_add(g, s->send_us, at, owd - _owd_base(g), s->size);
 			if (fb_lost > 0) {
 				fb_owd = fb_after == 0 || owd < fb_owd ? owd : fb_owd;
 				fb_first = fb_after == 0 || at < fb_first ? at : fb_first;
@@ -408,13 +500,19 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 	 * once (tc replacing its qdisc at the 3 Mbit/s step flushed its queue:
 	 * cut to 0.6 Mbit/s there, the climb took 21 s), not a link below the
 	 * rate; the 0.5 s loss bound deals with it. */
-	int64_t base = g->owd_min[0];
-	if (g->owd_known[1] && (!g->owd_known[0] || g->owd_min[1] < base))
-		base = g->owd_min[1];
+	int64_t base = _owd_base(g);
 	bool after = fb_after >= 2 && fb_last - fb_first >= 10000;
 	if (after && fb_owd - base < 20000)
 		heavy = false;
-	if (heavy && !after) {
+	double ramp = _ramp_rate(g);
+	if (ramp > 0 && _RAMP_BETA * ramp < (double)g->estimate_bps) {
+		/* A queue ramp: the link fell far under the rate, its queue fills
+		 * (and a short one overflows: the loss shows only once the packets
+		 * behind it got through that queue, 0.36-0.53 s after a drop to
+		 * 600 kbit/s with tbf's 200 ms). Cut as for heavy loss, at once. */
+		_fast_cut(g, _RAMP_BETA * ramp, ramp, now_us);
+		g->ramp_cuts++;
+	} else if (heavy && !after) {
 		/* Nothing arrived after the loss yet to tell: the next feedback. */
 	} else if (heavy && now_us - g->last_decrease_us >= _DECREASE_GAP_US) {
 		/* The received rate from what arrived after this feedback's first
@@ -426,8 +524,6 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 		g->loss_last_arrival_us = fb_last;
 		_heavy_loss(g, fb_n >= 20 && (double)fb_lost > _HEAVY_LOSS * fb_n ? (double)fb_lost / fb_n
 										: (double)g->loss_lost / n, now_us);
-		g->loss_recv = g->loss_lost = 0;
-		g->loss_bytes = 0;
 	} else if (n >= 20 && now_us - g->loss_update_us >= 500000) {
 		_loss_update(g, (double)g->loss_lost / n, now_us);
 		g->loss_recv = g->loss_lost = 0;

@@ -48,12 +48,20 @@ struct cr_gcc_s {
 	int64_t last_update_us, last_decrease_us;
 	double link_bps, link_var; /* average acknowledged rate at the cuts, and its variance (relative) */
 	double old_link_bps;       /* the last link_bps forgotten (0 = none) */
-	bool after_heavy;          /* a heavy-loss cut, no overuse cut since */
+	bool after_heavy;          /* a heavy-loss or ramp cut, no overuse cut since */
 	int64_t heavy_us;          /* when: loss of packets sent before it is not counted again */
 	/* The smallest one-way delay (receiver's clock minus ours) in this and
 	 * the last 5 s window: the path without a queue. */
 	int64_t owd_min[2], owd_window_us;
 	bool owd_known[2];
+	/* A queue building up fast (the link fell far below the rate): the
+	 * packets that arrived since the queueing delay went over 20 ms, their
+	 * bytes (the first one's left out: it starts the span), first and last
+	 * send and arrival times, and the last one's queueing delay. */
+	uint32_t ramp_n;
+	int64_t ramp_bytes, ramp_first_send_us, ramp_last_send_us, ramp_first_arrival_us, ramp_last_arrival_us;
+	int64_t ramp_queue_us;
+	int64_t queue_us, queue_arrival_us; /* the queueing delay of the packet that arrived last, and when */
 	/* Acknowledged rate: bytes that arrived over the last window. */
 	int64_t acked_bytes, acked_start_us, acked_bps;
 	/* Loss over the feedback since the last loss update, with the bytes that
@@ -69,7 +77,8 @@ struct cr_gcc_s {
 	bool next_known;
 	/* Counters for /api. */
 	uint64_t feedbacks, overuses, packets_acked, packets_lost, remb_packets;
-	uint64_t loss_cuts; /* cuts to the received rate at heavy loss (whep_cc.c: a keyframe follows) */
+	uint64_t loss_cuts; /* cuts to the received rate at heavy loss or a queue ramp (whep_cc.c: a keyframe follows) */
+	uint64_t ramp_cuts; /* of which at a queue ramp */
 	struct cr_gcc_sent_s sent[CR_GCC_HIST];
 };
 

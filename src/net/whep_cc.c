@@ -19,8 +19,9 @@
  * growing while no delay or loss is seen: that is how it finds out). Viewers
  * without transport-cc or REMB have no estimate and are left out. One target
  * per stream: the stream's encoders for other codecs get the same. After a
- * heavy-loss cut (gcc.c) the encoder follows at once, not at the next tick,
- * and the viewer resumes at a keyframe made at the new rate (_resume_at_key). */
+ * queue-ramp or heavy-loss cut (gcc.c) the encoder follows at once, not at
+ * the next tick, and the viewer resumes at a small keyframe made at the new
+ * rate (_resume_at_key). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ struct cr_whep_cc_s {
 	size_t last_key_size;
 	uint64_t frames_skipped, keyframe_demands;
 	uint64_t seen_cuts; /* the estimator's loss_cuts acted on */
+	uint64_t seen_ramp_cuts; /* and its ramp_cuts (for the log) */
 	bool cut_pending;
 	int64_t cut_key_ns;  /* the last keyframe asked for at a cut */
 	int64_t cut_key_bps; /* and the estimate it was made for */
@@ -139,13 +141,16 @@ void cr_whep_cc_rtcp(struct cr_whep_viewer_s *v, const struct cr_rtcp_info_s *ri
 	cr_gcc_feedback(&c->g, ri, v->rtp.ssrc, cr_now_ns() / 1000);
 	if (c->g.loss_cuts != c->seen_cuts) {
 		c->seen_cuts = c->g.loss_cuts;
+		CR_LOG_D("whep", "viewer %s: %s, estimate cut to %lld bit/s", v->id,
+			 c->g.ramp_cuts != c->seen_ramp_cuts ? "queue ramp" : "heavy loss", (long long)c->g.estimate_bps);
+		c->seen_ramp_cuts = c->g.ramp_cuts;
 		c->cut_pending = true;
 		v->w->cc_tick_ns = 0; /* the encoder follows now, not at the next tick */
 		cr_whep_cc_tick(v->w, cr_now_ns());
 	}
 }
 
-/* After a cut for heavy loss, for a viewer the stream is sent to: what was
+/* After a cut for a queue ramp or heavy loss, for a viewer the stream is sent to: what was
  * made for the old rate is dropped (its pacer queue, the frames up to the
  * next keyframe, retransmissions of it) and a keyframe at the new rate is
  * asked for at once: waiting for the viewer's PLI costs seconds (Chromium
@@ -161,16 +166,21 @@ static void _resume_at_key(struct cr_whep_viewer_s *v, int64_t now)
 		return;
 	v->cc->cut_key_ns = now;
 	v->cc->cut_key_bps = v->cc->g.estimate_bps;
-	cr_whep_pace_cut(v);
+	/* The keyframe waits for half the queue seen behind the cut to drain
+	 * (at most 150 ms): the bottleneck stays busy, and it is not sent into
+	 * a full queue (the first packet of one sent 23 ms after a cut was
+	 * lost there; its retransmission came 0.3 s later, behind the queue). */
+	int64_t hold = v->cc->g.queue_us / 2 * 1000;
+	cr_whep_pace_cut(v, hold < 0 ? 0 : hold > 150000000LL ? 150000000LL : hold);
 	v->nack_floor = v->rtp.seq;
 	v->nack_floor_ns = now;
 	/* Even when one was asked for just before: that one was made at the old
 	 * rate (cuts are 200 ms apart at least, so this is no storm). */
 	v->wait_key = true;
 	v->w->last_keyframe_ns[v->stream] = now;
-	cr_sub_request_keyframe(v->sub);
+	cr_sub_request_small_keyframe(v->sub); /* it goes through the queue the cut found */
 	v->info.keyframes_requested++;
-	CR_LOG_D("whep", "viewer %s: heavy loss, estimate cut to %lld bit/s: keyframe requested", v->id,
+	CR_LOG_D("whep", "viewer %s: keyframe requested at the cut to %lld bit/s", v->id,
 		 (long long)v->cc->g.estimate_bps);
 }
 
@@ -265,7 +275,7 @@ static void _apply(struct cr_whep_s *w, int stream, int64_t bps, const struct cr
 	bool ok = false;
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
 		if (v->stream == stream && v->sub)
-			ok |= cr_sub_set_bitrate(v->sub, bps) == 0;
+			ok |= cr_sub_set_network_bitrate(v->sub, bps) == 0;
 	if (!ok) {
 		st->note = "the stream is sent as the source encodes it (no encoder to drive)";
 		st->target_bps = _max_bps(enc);

@@ -175,19 +175,21 @@ struct cr_whep_viewer_s {
 	struct cr_whep_sent_s *sent; /* n_sent (a power of two) by sequence number: what a NACK may ask for */
 	int n_sent;
 	int64_t rtx_credit; /* bytes retransmissions may still take */
-	/* After a cut for heavy loss: NACKs of packets before nack_floor (sent
+	/* After a cut for heavy loss or a queue ramp: NACKs of packets before nack_floor (sent
 	 * for the old rate) are refused until nack_floor_ns + 2 s. */
 	uint16_t nack_floor;
 	int64_t nack_floor_ns;
 	struct cr_whep_audio_s *audio; /* whep_audio.c: Opus when the offer took it, else NULL */
 	struct cr_whep_cc_s *cc;       /* whep_cc.c: its bandwidth estimate, NULL when not negotiated */
 	/* Pacer (whep_send.c): a ring of pq_cap entries, pq_n from pq_head;
-	 * pace_debt: bytes sent ahead of the pacing rate (decays with time). */
+	 * pace_debt: bytes sent ahead of the pacing rate (decays with time);
+	 * nothing leaves before pace_hold_ns (after a cut: the bottleneck's
+	 * queue drains first). */
 	struct cr_whep_paced_s *pq;
 	int pq_cap, pq_head, pq_n;
 	size_t pq_bytes;
 	double pace_debt, pace_avg_debt;
-	int64_t pace_last_ns;
+	int64_t pace_last_ns, pace_hold_ns;
 	uint64_t pace_drops;
 };
 
@@ -298,9 +300,11 @@ int cr_whep_pace_new(struct cr_whep_viewer_s *v);
 void cr_whep_pace_free(struct cr_whep_viewer_s *v);
 /* After the loop queued packets: the pacer's timer set for the next due one. */
 void cr_whep_pace_schedule(struct cr_whep_s *w);
-/* After a cut for heavy loss (whep_cc.c): v's queue dropped, its average
- * bucket taken as full (the bottleneck's queue is). */
-void cr_whep_pace_cut(struct cr_whep_viewer_s *v);
+/* After a cut for heavy loss or a queue ramp (whep_cc.c): v's queue
+ * dropped, its average bucket taken as full, and nothing sent for hold_ns
+ * (part of the queue the bottleneck holds: what follows, the keyframe, is
+ * not dropped at its tail). */
+void cr_whep_pace_cut(struct cr_whep_viewer_s *v, int64_t hold_ns);
 /* A NACKed packet (RTX when negotiated), paced like media: its entry in
  * v's sent map, len its size with the header. */
 void cr_whep_resend(struct cr_whep_viewer_s *v, const struct cr_whep_sent_s *h, uint16_t len);

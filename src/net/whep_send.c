@@ -430,7 +430,9 @@ static int64_t _pace_wait(const struct cr_whep_viewer_s *v)
 	double w = over > 0 ? over / (rate > 1 ? rate : 1) : 0;
 	double wa = avg_over > 0 ? avg_over / (avg > 1 ? avg : 1) : 0;
 	w = w > wa ? w : wa;
-	return w > 0 ? (int64_t)(w * 1e9) + 1 : 0;
+	int64_t ns = w > 0 ? (int64_t)(w * 1e9) + 1 : 0;
+	int64_t hold = v->pace_hold_ns - v->pace_last_ns; /* _pace_decay set pace_last_ns to now */
+	return hold > ns ? hold : ns;
 }
 
 static void _pace_charge(struct cr_whep_viewer_s *v, size_t len)
@@ -551,7 +553,7 @@ static void _pace_push(struct cr_whep_viewer_s *v, uint8_t kind, uint16_t seq, u
 						  .seq = seq, .len = len, .kind = kind});
 }
 
-void cr_whep_pace_cut(struct cr_whep_viewer_s *v)
+void cr_whep_pace_cut(struct cr_whep_viewer_s *v, int64_t hold_ns)
 {
 	if (!v->pq)
 		return;
@@ -559,9 +561,11 @@ void cr_whep_pace_cut(struct cr_whep_viewer_s *v)
 	v->w->pace_drops += (uint64_t)v->pq_n;
 	v->pq_n = 0;
 	v->pq_bytes = 0;
-	_pace_decay(v, _pace_rate(v), cr_now_ns());
+	int64_t now = cr_now_ns();
+	_pace_decay(v, _pace_rate(v), now);
 	/* What follows leaves at the new estimate, no burst into a full queue. */
 	v->pace_avg_debt = _pace_avg_rate(v) * (double)CR_WHEP_PACE_DEPTH_NS / 1e9;
+	v->pace_hold_ns = now + hold_ns;
 }
 
 void cr_whep_pace_schedule(struct cr_whep_s *w)

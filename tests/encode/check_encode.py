@@ -8,7 +8,8 @@ usage: check_encode.py TEST_ENCODE CASE
         h264-profiles                   SPS profile_idc/level_idc from the config
         input-formats                   I420, NV12 and YUYV input give the same picture
         example ENCODE_EXAMPLE          examples/encode_example.c's output
-        stream TEST_STREAM_ENCODE       each encoder as a stage of the stream core
+        stream TEST_STREAM_ENCODE       each encoder as a stage of the stream core;
+                                        x264 as congestion control drives it
 
 TEST_ENCODE is tests/encode/test_encode: test-source frames -> public encoder
 API -> file. Frames are stamped at 30 fps but fed as fast as possible, so
@@ -231,6 +232,26 @@ def stream_case(exe, tmp):
               f"stream {codec}: ffprobe decodes 45 frames of 320x240 (got {len(frames)})")
 
 
+def stream_cc_case(exe, tmp):
+    """x264 driven as congestion control drives it (whep_cc.c): the keyframe
+    asked for at a cut to 400 kbit/s fits a quarter second of the new rate,
+    the small one (after a cut for a link that fell) an eighth; a rate set
+    as a user's call keeps half a second (as at start). Noise pattern: every
+    keyframe is as large as the rate buffer lets it be. Sizes, not times."""
+    path = os.path.join(tmp, "cc.h264")
+    p = subprocess.run([exe, "h264", path, "180", "cc"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "stream h264 cc: 180 packets from the stream core" +
+          (f" ({p.stderr.strip()})" if p.returncode else ""))
+    key = {f[1]: int(f[2]) for f in (line.split() for line in p.stdout.splitlines()) if f and f[0] == "key"}
+    print(f"      keyframes at a cut to 400 kbit/s (bytes): {key}")
+    net, small, user = key.get("network", 0), key.get("small", 0), key.get("user", 0)
+    check(0 < net <= 400000 / 8 / 4 * 1.25, f"stream h264 cc: keyframe at a congestion cut within a quarter "
+          f"second of 400 kbit/s ({net} bytes)")
+    check(0 < small <= 0.6 * net, f"stream h264 cc: the small keyframe at most 0.6 x that ({small} bytes)")
+    check(user >= 1.2 * net, f"stream h264 cc: a user's set_bitrate keeps the half-second buffer: its keyframe "
+          f">= 1.2 x the congestion one ({user} bytes)")
+
+
 def main():
     exe, case = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory(prefix="camrelay-encode-") as tmp:
@@ -242,6 +263,7 @@ def main():
             formats_case(exe, tmp)
         elif case == "stream":
             stream_case(sys.argv[3], tmp)
+            stream_cc_case(sys.argv[3], tmp)
         elif case == "example":
             example_case(sys.argv[3], tmp)
         else:

@@ -45,7 +45,10 @@ The bounds above are judged with CC_ISSUE=1 (bench/congestion.py sets it);
 without it they are printed ("issue bound met / NOT MET") and the looser
 ones judged instead: the mean of the step's last 5 s <= 1.2 x 600 kbit/s,
 >= 1.5 Mbit/s within the 3 Mbit/s step and <= 1.2 x at its end, no 2 s
-without a decoded frame (the 600 kbit/s freeze measured 0.66-1.35 s).
+without a decoded frame (the 600 kbit/s freeze measured 0.25-0.76 s in 9
+runs since the queue-ramp cut, and 1.38 s in a 10th at load 16: a fast cut
+while still unshaped left the rate at only 1.45 x the link at the drop, too
+little for a ramp, and the slow path took over).
 CAMRELAY_WHEP_NO_PACER=1 in the environment runs camrelay without its pacer
 (every frame leaves as one burst), to show what the freeze checks catch.
 --csv FILE writes the samples (bench/congestion.py plots them). CC_VERBOSE=1
@@ -84,13 +87,14 @@ def check(cond, what):
     return cond
 
 
-# The issue's bounds (settle within 5 s, back to 0.8 x within 10 s, no freeze
-# over 1 s) are not met reliably yet (the 600 kbit/s freeze measured 0.66 to
-# 1.35 s): judged with CC_ISSUE=1 (bench/congestion.py sets it), printed
-# otherwise, and the suite judges the looser bounds it judged before
+# The issue's bounds are not met reliably yet (the 600 kbit/s freeze measured
+# 0.25-0.76 s in 9 runs, 1.38 s in a 10th at load 16; the climb 11.1 s once
+# at load 18.8): judged with CC_ISSUE=1 (bench/congestion.py sets it),
+# printed otherwise, and the suite judges the looser bounds it judged before
 # (settled in the last 5 s, >= 1.5 Mbit/s within the step, no 2 s without a
 # decoded frame) so that CI judges only what holds.
 STRICT = os.environ.get("CC_ISSUE") == "1"
+VERBOSE = os.environ.get("CC_VERBOSE") == "1"
 
 
 def issue_check(cond, what, loose, loose_what):
@@ -143,6 +147,10 @@ class Net:
 
     def shape(self, kbit):
         """tbf on S -> V1 at kbit (None: unshaped)."""
+        self.shaped_at = time.time()
+        if VERBOSE:
+            print("  link -> %s kbit/s at %s" % (kbit, time.strftime("%H:%M:%S", time.localtime(self.shaped_at))
+                                                + ".%03d" % (self.shaped_at * 1000 % 1000)), flush=True)
         self.run("S", ["tc", "qdisc", "del", "dev", self.s1, "root"])
         if kbit:
             burst = max(6000, kbit * 1000 // 8 // 50)  # 20 ms of the rate
@@ -270,6 +278,28 @@ JS_STATS = r"""
 """
 
 
+# CC_VERBOSE: getStats every 20 ms in the page, the changes kept (wall time in
+# ms), printed around the 600 kbit/s drop: where the freeze's time goes.
+JS_TIMELINE = r"""
+(() => {
+  const pc = window.pcs[%s];
+  const keys = ['framesDecoded', 'keyFramesDecoded', 'framesReceived', 'packetsLost', 'packetsReceived',
+                'nackCount', 'pliCount', 'freezeCount', 'totalFreezesDuration', 'framesDropped'];
+  window.tl = [];
+  let last = null;
+  setInterval(async () => {
+    const o = {};
+    (await pc.getStats()).forEach(s => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') for (const k of keys) o[k] = s[k];
+    });
+    const j = JSON.stringify(o);
+    if (j !== last) { last = j; o.t = Date.now(); window.tl.push(o); }
+  }, 20);
+  return true;
+})()
+"""
+
+
 class Viewer:
     def __init__(self, net, ns, port):
         self.ns, self.profile = ns, tempfile.mkdtemp(prefix="camrelay-cc-chromium-")
@@ -289,7 +319,22 @@ class Viewer:
         if not r or "error" in r:
             raise RuntimeError("WHEP from Chromium: %s" % r)
         self.id = r["viewer"]
+        if VERBOSE:
+            self.cdp.evaluate(JS_TIMELINE % json.dumps(name))
         return r
+
+    def timeline(self, t0, before, after):
+        """The page's getStats changes from t0 - before to t0 + after (s), times relative to t0."""
+        tl = self.cdp.evaluate("window.tl || []") or []
+        prev = {}
+        for o in tl:
+            dt = o["t"] / 1000.0 - t0
+            if -before <= dt <= after:
+                ch = " ".join("%s=%s" % (k, o.get(k)) for k in ("framesDecoded", "keyFramesDecoded", "framesReceived",
+                              "packetsLost", "packetsReceived", "nackCount", "pliCount", "freezeCount",
+                              "totalFreezesDuration", "framesDropped") if o.get(k) != prev.get(k))
+                print("    %+7.3f %s" % (dt, ch))
+            prev = o
 
     def stats(self):
         return self.cdp.evaluate(JS_STATS % json.dumps(self.name)) or {}
@@ -464,6 +509,9 @@ def phase_a(net, srv, v1, sampler, secs):
                 mean(tail) <= 720_000, "600 kbit/s: the encoder settled <= 1.2 x the link (mean of the last 5 s %.0f)"
                 % mean(tail))
     no_freeze(rows, last, "v1", "600 kbit/s")
+    if VERBOSE:
+        print("  viewer timeline around the 600 kbit/s drop (s after it):")
+        v1.timeline(net.shaped_at, 0.5, 3.0)
     last = rows[-1]
     net.shape(3000)
     rows = step(sampler, "3M", max(secs, 25), 3000, 0, [v1])

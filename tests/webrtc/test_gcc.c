@@ -50,6 +50,7 @@ struct sim_s {
 	struct cr_rtcp_info_s fb;
 	int64_t fb_last_arrival;
 	int64_t send_bps;
+	int64_t first_cut_us; /* _run: when the estimator first cut at once (-1: not yet) */
 };
 
 static bool _lost(struct sim_s *s, int per_mille)
@@ -93,6 +94,8 @@ static double _run(struct sim_s *s, int secs, int64_t link_bps, int per_mille, d
 	int n = 0;
 	*first = -1;
 	int64_t end = s->t_us + (int64_t)secs * 1000000, start = s->t_us, next_fb = s->t_us + 50000;
+	uint64_t cuts = s->g.loss_cuts;
+	s->first_cut_us = -1;
 	while (s->t_us < end) {
 		/* one frame: the encoder's bitrate / 30, in 1200-byte packets sent at once */
 		int64_t bytes = s->send_bps / 8 / 30;
@@ -104,6 +107,8 @@ static double _run(struct sim_s *s, int secs, int64_t link_bps, int per_mille, d
 			if (s->fb.twcc)
 				cr_gcc_feedback(&s->g, &s->fb, 1, now);
 			s->fb.twcc = false;
+			if (s->first_cut_us < 0 && s->g.loss_cuts != cuts)
+				s->first_cut_us = now - start;
 			next_fb += 50000;
 			double enc = 0.9 * (double)s->g.estimate_bps;
 			enc = enc < 150000 ? 150000 : enc > 4000000 ? 4000000 : enc;
@@ -132,10 +137,12 @@ static void test_estimator(void)
 	printf("10 Mbit/s: encoder %.0f kbit/s (mean of the last 5 s)\n", m / 1000);
 	CHECK(m >= 3600000, "unconstrained: the encoder stays near its 4 Mbit/s ceiling (%.0f)", m);
 	m = _run(&s, 20, 600000, 0, 0, 720000, &first);
-	printf("600 kbit/s: encoder %.0f kbit/s, within 1.2 x the link after %.1f s (simulated), %llu heavy-loss cuts\n",
-	       m / 1000, first, (unsigned long long)s.g.loss_cuts);
-	CHECK(s.g.loss_cuts > 0, "600 kbit/s: the overflowing queue's loss cut the estimate at once (%llu cuts)",
-	      (unsigned long long)s.g.loss_cuts);
+	printf("600 kbit/s: encoder %.0f kbit/s, within 1.2 x the link after %.1f s (simulated), %llu cuts at once "
+	       "(%llu at a queue ramp), the first %.0f ms after the drop\n",
+	       m / 1000, first, (unsigned long long)s.g.loss_cuts, (unsigned long long)s.g.ramp_cuts,
+	       (double)s.first_cut_us / 1000);
+	CHECK(s.g.ramp_cuts > 0, "600 kbit/s: the queue ramp cut the estimate at once (%llu cuts)",
+	      (unsigned long long)s.g.ramp_cuts);
 	CHECK(first >= 0 && first <= 1, "600 kbit/s: below 1.2 x the link within 1 s (%.2f)", first);
 	CHECK(m <= 720000 && m >= 300000, "600 kbit/s: settles below 1.2 x the link, above half of it (%.0f)", m);
 	CHECK(first >= 0 && first <= 5, "600 kbit/s: below 1.2 x the link within 5 s (%.1f)", first);
@@ -235,6 +242,7 @@ static void test_bursts_and_flush(void)
 	printf("receiver stalling 150 ms a second: %llu overuses, estimate %lld bit/s\n", (unsigned long long)g.overuses,
 	       (long long)g.estimate_bps);
 	CHECK(g.overuses == 0, "bunched arrivals are no queue (%llu overuses)", (unsigned long long)g.overuses);
+	CHECK(g.loss_cuts == 0, "nor a queue ramp (%llu cuts at once)", (unsigned long long)g.loss_cuts);
 	_steady(&g, 10, _flushed);
 	printf("a queue flushed once: %llu heavy-loss cuts, estimate %lld bit/s\n", (unsigned long long)g.loss_cuts,
 	       (long long)g.estimate_bps);
