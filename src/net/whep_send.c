@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stream.h"
+#include "net/crypto.h"
 #include "net/srtp.h"
 #include "net/srtp_tx.h"
 #include "net/whep_priv.h"
@@ -272,7 +273,7 @@ static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len,
 	int r;
 	if (rtcp) {
 		memcpy(b, pkt, len);
-		r = cr_srtp_protect_rtcp(v->srtp, b, &l);
+		r = cr_crypto->srtp_protect_rtcp(v->srtp, b, &l);
 	} else {
 		/* The header into the batch, the payload encrypted straight from
 		 * the payloader's packet (no copy of it first). */
@@ -283,7 +284,7 @@ static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len,
 				return;
 			memcpy(b, pkt, h);
 		}
-		r = cr_srtp_protect_from(v->srtp, b, h, pkt + from, len - from, &l);
+		r = cr_crypto->srtp_protect_from(v->srtp, b, h, pkt + from, len - from, &l);
 	}
 	if (r < 0)
 		return;
