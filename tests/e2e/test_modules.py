@@ -200,6 +200,23 @@ def check_missing(exe, module, toml):
     print(f"missing {module}: {err.split('error ', 1)[-1]}")
 
 
+def _server_without_modules(exe):
+    """A started default server whose CAMRELAY_MODULE_DIR is an empty
+    directory; (server, directory)."""
+    empty = tempfile.mkdtemp(prefix="camrelay-nomodules-")
+    saved = os.environ.get("CAMRELAY_MODULE_DIR")
+    os.environ["CAMRELAY_MODULE_DIR"] = empty
+    try:
+        srv = e2e.Server(exe)
+        srv.start()
+    finally:
+        if saved is None:
+            del os.environ["CAMRELAY_MODULE_DIR"]
+        else:
+            os.environ["CAMRELAY_MODULE_DIR"] = saved
+    return srv, empty
+
+
 def _mjpeg_reader(srv, stream="/mjpeg/test"):
     stop = threading.Event()
     parts = []
@@ -235,17 +252,7 @@ def check_crypto(exe):
     print(f"crypto: not mapped with MJPEG only ({len(before)} shared objects); a WHEP viewer decoded "
           f"{summary['frames']} frames, then {len(after)} shared objects incl. camrelay-crypto.so; MJPEG went on")
     # Without the module: the offer is refused with the message, MJPEG goes on.
-    empty = tempfile.mkdtemp(prefix="camrelay-nomodules-")
-    saved = os.environ.get("CAMRELAY_MODULE_DIR")
-    os.environ["CAMRELAY_MODULE_DIR"] = empty
-    try:
-        srv = e2e.Server(exe)
-        srv.start()
-    finally:
-        if saved is None:
-            del os.environ["CAMRELAY_MODULE_DIR"]
-        else:
-            os.environ["CAMRELAY_MODULE_DIR"] = saved
+    srv, empty = _server_without_modules(exe)
     try:
         stop, parts, reader = _mjpeg_reader(srv)
         try:
@@ -274,17 +281,7 @@ def check_crypto(exe):
 
 
 def check_reload(exe):
-    empty = tempfile.mkdtemp(prefix="camrelay-nomodules-")
-    saved = os.environ.get("CAMRELAY_MODULE_DIR")
-    os.environ["CAMRELAY_MODULE_DIR"] = empty
-    try:
-        srv = e2e.Server(exe)
-        srv.start()
-    finally:
-        if saved is None:
-            del os.environ["CAMRELAY_MODULE_DIR"]
-        else:
-            os.environ["CAMRELAY_MODULE_DIR"] = saved
+    srv, empty = _server_without_modules(exe)
     try:
         with open(srv.config) as f:
             base = f.read()
