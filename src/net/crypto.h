@@ -16,8 +16,8 @@
  *
  * It is loaded by the first WHEP offer (a missing module: a 503 with the
  * message), a WHIP sink's start, at start when [http] has TLS or [auth] is
- * present, and by the first digest otherwise (the RTSP push sink's Digest
- * answer). It ships in the camrelay package: WebRTC is core functionality,
+ * present or a stream has a data channel bridge (cr_sctp_hold), and by the
+ * first digest otherwise (the RTSP push sink's Digest answer). It ships in the camrelay package: WebRTC is core functionality,
  * the point is only that it is mapped on use. */
 #ifndef CR_NET_CRYPTO_H
 #define CR_NET_CRYPTO_H
