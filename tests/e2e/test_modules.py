@@ -3,9 +3,8 @@
 
   mjpeg     the default-sized test stream (1280x720 YUYV at 30 fps) with one
             MJPEG client: no camrelay-*.so module and no libavformat,
-            libavcodec, libx265, libcamera, nor the crypto module's libraries
-            (libcrypto, libssl, libsrtp2, libusrsctp, NSS, libargon2,
-            libevent_openssl) is mapped (a config that uses none loads none); prints RSS and PSS (/proc/PID/smaps_rollup) and the shared
+            libavcodec, libx265 or libcamera is mapped (a config that uses none loads
+            none); prints RSS and PSS (/proc/PID/smaps_rollup) and the shared
             objects mapped, for the footprint figures of issue 20 (reported,
             not checked: they depend on the build and on what else maps the
             same libraries); /metrics' frame pool counters: the test source's
@@ -20,13 +19,6 @@
   missing   each of those configs with CAMRELAY_MODULE_DIR naming an empty
             directory: serve exits 1 with one message naming the module file,
             the directory and the package to install
-  crypto    the same stream beside an H.264 one with an MJPEG client: the
-            crypto module (camrelay-crypto.so: OpenSSL, libsrtp2, usrsctp) is
-            not mapped; an aiortc WHEP viewer of the H.264 stream decodes
-            frames, after which camrelay-crypto.so and libcrypto are mapped
-            and MJPEG still flows; with CAMRELAY_MODULE_DIR empty, a WHEP
-            offer gets a 503 naming camrelay-crypto.so, the directory and the
-            package, while the MJPEG client keeps receiving frames
   reload    a running camrelay (modules directory empty) reloaded (SIGHUP)
             into the x265 config: refused with the same message, the running
             stream goes on; into a config that adds a URL stream: that stream
@@ -34,7 +26,6 @@
 
 Skipped (77) when the build has no x265 or no URL source (camrelay --version)."""
 
-import json
 import os
 import signal
 import socket
@@ -43,7 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 
 import e2e
@@ -88,26 +78,6 @@ url = "rtsp://127.0.0.1:9/nobody"
 """
 
 
-# What the crypto module (src/net/crypto.h) brings; none mapped without it.
-CRYPTO_LIBS = ("libcrypto.so", "libssl.so", "libsrtp2", "libusrsctp", "libnss3", "libnspr4", "libargon2",
-               "libevent_openssl")
-
-H264_STREAM = """
-[stream.web]
-[[stream.web.sources]]
-capture = {{ backend = "test", width = 320, height = 240, fps = 15 }}
-[stream.web.sources.encoder]
-backend = "software"
-codec = "h264"
-bitrate = 300000
-profile = "constrained-baseline"
-level = "3.1"
-"""
-HERE = os.path.dirname(os.path.abspath(__file__))
-WHEP_CLIENT = os.path.join(HERE, "..", "webrtc", "whep_client.py")
-OFFER = os.path.join(HERE, "..", "webrtc", "corpus", "sdp", "good-chromium.sdp")
-
-
 def mapped(pid):
     with open(f"/proc/{pid}/maps") as f:
         return sorted({line.split()[-1] for line in f if ".so" in line.split()[-1]})
@@ -140,9 +110,8 @@ def check_mjpeg(exe):
             stop.set()
             reader.join()
     heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx265",
-                                                                       "libcamera") + CRYPTO_LIBS)]
-    check(not heavy, f"an MJPEG-only config maps no backend module, libav*, libx265, libcamera or "
-          f"crypto library; mapped: {heavy}")
+                                                                       "libcamera"))]
+    check(not heavy, f"an MJPEG-only config maps no backend module, libav*, libx265 or libcamera; mapped: {heavy}")
     # The test source's YUYV pool has made frames (the bars are drawn on
     # themselves, no I420 frame); idle ones have bytes. The JPEG encoder takes
     # YUYV: no converted frame (an I420 copy of 1.3 MB), its strips counted in
@@ -200,9 +169,7 @@ def check_missing(exe, module, toml):
     print(f"missing {module}: {err.split('error ', 1)[-1]}")
 
 
-def _server_without_modules(exe):
-    """A started default server whose CAMRELAY_MODULE_DIR is an empty
-    directory; (server, directory)."""
+def check_reload(exe):
     empty = tempfile.mkdtemp(prefix="camrelay-nomodules-")
     saved = os.environ.get("CAMRELAY_MODULE_DIR")
     os.environ["CAMRELAY_MODULE_DIR"] = empty
@@ -214,74 +181,6 @@ def _server_without_modules(exe):
             del os.environ["CAMRELAY_MODULE_DIR"]
         else:
             os.environ["CAMRELAY_MODULE_DIR"] = saved
-    return srv, empty
-
-
-def _mjpeg_reader(srv, stream="/mjpeg/test"):
-    stop = threading.Event()
-    parts = []
-    reader = threading.Thread(target=e2e.mjpeg_arrivals, args=(srv.port, stream, parts, stop))
-    reader.start()
-    return stop, parts, reader
-
-
-def check_crypto(exe):
-    with e2e.Server(exe, e2e.TEST_STREAM_TOML + H264_STREAM) as srv:
-        stop, parts, reader = _mjpeg_reader(srv)
-        try:
-            srv.wait_for("10 MJPEG frames", lambda: len(parts) >= 10, timeout=30)
-            before = [os.path.basename(p) for p in mapped(srv.pid)]
-            r = subprocess.run([sys.executable, WHEP_CLIENT, srv.url + "/whep/web", "--seconds", "3"],
-                               capture_output=True, text=True, timeout=90)
-            try:
-                summary = json.loads(r.stdout.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                summary = {"error": (r.stdout + r.stderr)[-500:]}
-            after = [os.path.basename(p) for p in mapped(srv.pid)]
-            n = len(parts)
-            srv.wait_for("MJPEG frames after the viewer", lambda: len(parts) >= n + 10, timeout=20)
-        finally:
-            stop.set()
-            reader.join()
-    crypto = [p for p in before if p.startswith(("camrelay-crypto",) + CRYPTO_LIBS)]
-    check(not crypto, f"before any WHEP offer the crypto module and its libraries are not mapped: {crypto}")
-    check(summary.get("frames", 0) > 0, f"an aiortc WHEP viewer decoded frames: {summary}")
-    check("camrelay-crypto.so" in after and any(p.startswith("libcrypto.so") for p in after),
-          f"after the WHEP viewer camrelay-crypto.so and libcrypto are mapped ({len(before)} -> {len(after)} "
-          f"shared objects)")
-    print(f"crypto: not mapped with MJPEG only ({len(before)} shared objects); a WHEP viewer decoded "
-          f"{summary['frames']} frames, then {len(after)} shared objects incl. camrelay-crypto.so; MJPEG went on")
-    # Without the module: the offer is refused with the message, MJPEG goes on.
-    srv, empty = _server_without_modules(exe)
-    try:
-        stop, parts, reader = _mjpeg_reader(srv)
-        try:
-            srv.wait_for("10 MJPEG frames", lambda: len(parts) >= 10, timeout=30)
-            with open(OFFER, "rb") as f:
-                req = urllib.request.Request(srv.url + "/whep/test", data=f.read(), method="POST",
-                                             headers={"Content-Type": "application/sdp"})
-            try:
-                with urllib.request.urlopen(req, timeout=10) as r:
-                    code, body = r.status, r.read().decode()
-            except urllib.error.HTTPError as e:
-                code, body = e.code, e.read().decode()
-            n = len(parts)
-            srv.wait_for("MJPEG frames after the refused offer", lambda: len(parts) >= n + 10, timeout=20)
-            libs = [os.path.basename(p) for p in mapped(srv.pid)]
-        finally:
-            stop.set()
-            reader.join()
-    finally:
-        srv.stop()
-    want = [f"no camrelay-crypto.so in {empty}", "install the package camrelay)"]
-    check(code == 503 and all(w in body for w in want),
-          f"without the module a WHEP offer gets 503 naming the file, directory and package: {code} {body!r}")
-    check(not any(p.startswith(CRYPTO_LIBS) for p in libs), "nothing of the crypto module got mapped")
-    print(f"crypto missing: WHEP offer -> {code} {body.strip()!r}; MJPEG kept flowing")
-
-
-def check_reload(exe):
-    srv, empty = _server_without_modules(exe)
     try:
         with open(srv.config) as f:
             base = f.read()
@@ -320,7 +219,6 @@ def main(exe):
     check_mjpeg(exe)
     check_x265(exe)
     check_avformat(exe)
-    check_crypto(exe)
     check_missing(exe, "x265", X265_TOML.format(rtp_port=e2e.free_udp_port()))
     check_missing(exe, "avformat", URL_TOML)
     check_reload(exe)
