@@ -144,6 +144,13 @@ def sending(base):
     return sum(1 for v in api["viewers"] if v["state"] == "sending")
 
 
+def client_modules(client, env):
+    """Where the client (BUILD/bench/bench_webrtc_client) loads SRTP from:
+    its build's camrelay-crypto.so (src/net/crypto.h), unless
+    CAMRELAY_MODULE_DIR says otherwise."""
+    return env.get("CAMRELAY_MODULE_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(client)))
+
+
 def run_build(build, client, counts, env, cm):
     http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
     d = tempfile.mkdtemp(prefix="camrelay-bench-webrtc-")
@@ -168,7 +175,8 @@ def run_build(build, client, counts, env, cm):
         for n in counts:
             # Past 100 viewers the client authenticates one packet in 4 per
             # session, or it falls behind on this 2-core machine.
-            cenv = dict(env, BENCH_VERIFY_EVERY="4" if n > 100 else "1")
+            cenv = dict(env, BENCH_VERIFY_EVERY="4" if n > 100 else "1",
+                        CAMRELAY_MODULE_DIR=client_modules(client, env))
             c = subprocess.Popen([client, "127.0.0.1", str(http_port), "cam", str(n), "600"] + (["cm"] if cm else []),
                                  stdout=subprocess.PIPE, text=True, env=cenv)
             deadline = time.time() + 60 + n * 0.2
@@ -263,7 +271,8 @@ def main():
         counts.insert(0, 1)
     client = os.path.join(build, "bench", "bench_webrtc_client")
     print("SRTP protect, 1200-byte packet (this machine, load %.1f):" % os.getloadavg()[0])
-    for line in subprocess.run([client, "--srtp"], capture_output=True, text=True).stdout.splitlines():
+    for line in subprocess.run([client, "--srtp"], capture_output=True, text=True,
+                               env=dict(env, CAMRELAY_MODULE_DIR=client_modules(client, env))).stdout.splitlines():
         r = json.loads(line)
         print("  %-18s %-9s %6.0f ns" % (r["srtp_profile"], r.get("library", ""), r["ns_per_packet"]))
     results = [(build, run_build(build, client, counts, env, cm))]

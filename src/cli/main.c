@@ -57,7 +57,8 @@ static void _print_version(void)
 		if (cr_module_path(m, path, sizeof(path)))
 			printf(" %s(%s)", m, path);
 		else
-			printf(" %s(not installed: package camrelay-%s)", m, m);
+			printf(" %s(not installed: package %s%s)", m, strcmp(m, "crypto") == 0 ? "camrelay" : "camrelay-",
+			       strcmp(m, "crypto") == 0 ? "" : m); /* crypto ships in camrelay itself */
 	}
 	printf("\n");
 }

@@ -1,17 +1,15 @@
-/* Credentials → rights; see auth.h. OpenSSL does HMAC-SHA256 and SHA-256,
- * jansson reads the JWT's JSON, libargon2 checks password hashes. */
+/* Credentials → rights; see auth.h. The crypto module (net/hash.h) does
+ * HMAC-SHA256, SHA-256 and libargon2's password hashes, jansson reads the
+ * JWT's JSON. */
 #include "net/auth.h"
 
-#include <argon2.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "net/hash.h"
 
 #define _JWT_LEEWAY 60     /* seconds, as live777's jsonwebtoken default */
 #define _MAX_CREDENTIAL 4096
@@ -62,10 +60,11 @@ static long _b64_decode(const char *in, size_t len, unsigned char *out, size_t c
 /* Equal secrets, in time that depends on neither content nor length. */
 static bool _same_secret(const char *a, size_t alen, const char *b, size_t blen)
 {
-	unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
-	if (!EVP_Digest(a, alen, da, NULL, EVP_sha256(), NULL) || !EVP_Digest(b, blen, db, NULL, EVP_sha256(), NULL))
+	uint8_t da[CR_HASH_MAX], db[CR_HASH_MAX];
+	if (cr_digest(CR_HASH_SHA256, &(struct iovec){(void *)a, alen}, 1, da) != 32 ||
+	    cr_digest(CR_HASH_SHA256, &(struct iovec){(void *)b, blen}, 1, db) != 32)
 		return false;
-	return CRYPTO_memcmp(da, db, SHA256_DIGEST_LENGTH) == 0;
+	return cr_same_bytes(da, db, 32);
 }
 
 static bool _stream_match(const char *id, const char *stream)
@@ -91,13 +90,10 @@ static json_t *_jwt_json(const char *b64, size_t len)
 static bool _jwt_signed(const struct cr_auth_cfg_s *a, const char *jwt, size_t signed_len, const char *sig,
 			size_t sig_len)
 {
-	unsigned char want[EVP_MAX_MD_SIZE], got[64];
-	unsigned int wlen = 0;
+	unsigned char want[CR_HASH_MAX], got[64];
 	long glen = _b64_decode(sig, sig_len, got, sizeof(got));
-	if (!HMAC(EVP_sha256(), a->secret, (int)strlen(a->secret), (const unsigned char *)jwt, signed_len, want,
-		  &wlen))
-		return false;
-	return glen == (long)wlen && CRYPTO_memcmp(want, got, wlen) == 0;
+	int wlen = cr_hmac(CR_HASH_SHA256, a->secret, strlen(a->secret), jwt, signed_len, want);
+	return wlen > 0 && glen == (long)wlen && cr_same_bytes(want, got, (size_t)wlen);
 }
 
 /* live777's claims → rights; see auth.h. */
@@ -161,48 +157,35 @@ static int _bearer(const struct cr_auth_cfg_s *a, const char *t, size_t len, con
  * hash takes tens of milliseconds by design, and an MJPEG page sends the
  * same Basic credentials with every request. */
 #define _CACHE 16
-static unsigned char _ok_cache[_CACHE][SHA256_DIGEST_LENGTH];
+static unsigned char _ok_cache[_CACHE][32];
 static unsigned _ok_next;
 static pthread_mutex_t _ok_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool _cache_key(const struct cr_auth_account_cfg_s *acc, const char *pw, size_t len,
-		       unsigned char out[SHA256_DIGEST_LENGTH])
+		       unsigned char out[CR_HASH_MAX])
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
-		  EVP_DigestUpdate(c, acc->password, strlen(acc->password) + 1) && EVP_DigestUpdate(c, pw, len) &&
-		  EVP_DigestFinal_ex(c, out, NULL);
-	EVP_MD_CTX_free(c);
-	return ok;
+	struct iovec parts[2] = {{(void *)acc->password, strlen(acc->password) + 1}, {(void *)pw, len}};
+	return cr_digest(CR_HASH_SHA256, parts, 2, out) == 32;
 }
 
 static bool _argon2_ok(const struct cr_auth_account_cfg_s *acc, const char *pw, size_t len)
 {
-	static const struct {
-		const char *prefix;
-		argon2_type type;
-	} types[] = {{"$argon2id$", Argon2_id}, {"$argon2i$", Argon2_i}, {"$argon2d$", Argon2_d}};
-	unsigned char key[SHA256_DIGEST_LENGTH];
+	unsigned char key[CR_HASH_MAX];
 	bool hit = false;
 	if (!_cache_key(acc, pw, len, key))
 		return false;
 	pthread_mutex_lock(&_ok_lock);
 	for (unsigned i = 0; i < _CACHE && i < _ok_next; i++)
-		hit |= CRYPTO_memcmp(_ok_cache[i], key, sizeof(key)) == 0;
+		hit |= cr_same_bytes(_ok_cache[i], key, 32);
 	pthread_mutex_unlock(&_ok_lock);
 	if (hit)
 		return true;
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		if (strncmp(acc->password, types[i].prefix, strlen(types[i].prefix)) != 0)
-			continue;
-		if (argon2_verify(acc->password, pw, len, types[i].type) != ARGON2_OK)
-			return false;
-		pthread_mutex_lock(&_ok_lock);
-		memcpy(_ok_cache[_ok_next++ % _CACHE], key, sizeof(key));
-		pthread_mutex_unlock(&_ok_lock);
-		return true;
-	}
-	return false;
+	if (!cr_argon2_ok(acc->password, pw, len))
+		return false;
+	pthread_mutex_lock(&_ok_lock);
+	memcpy(_ok_cache[_ok_next++ % _CACHE], key, 32);
+	pthread_mutex_unlock(&_ok_lock);
+	return true;
 }
 
 const struct cr_auth_account_cfg_s *cr_auth_account(const struct cr_auth_cfg_s *a, const char *user)
@@ -236,7 +219,7 @@ static int _basic(const struct cr_auth_cfg_s *a, const char *b64, size_t len, un
 	size_t plen = (size_t)(buf + n - colon - 1);
 	/* An unknown user costs the same comparison as a wrong password. */
 	bool ok = acc ? cr_auth_password_ok(acc, colon + 1, plen) : (_same_secret(colon + 1, plen, "", 0), false);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 	if (!ok)
 		return CR_AUTH_BAD;
 	*rights = acc->rights;

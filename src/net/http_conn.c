@@ -3,10 +3,7 @@
 
 #include <errno.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +12,9 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "net/crypto.h"
 #include "net/limits.h"
+#include "net/tls.h"
 
 /* Over a cap on the TLS port, a connection still gets its handshake and a
  * 503/429 with Retry-After in the TLS stream, as plain HTTP gets one on the
@@ -36,7 +35,7 @@ struct _conn_s {
 struct cr_http_conns_s {
 	struct event_base *base;
 	const struct cr_config_s *cfg;
-	SSL_CTX *ssl; /* NULL: plain HTTP */
+	struct cr_tls_s *ssl; /* NULL: plain HTTP */
 	struct event *check, *sweep;
 	struct bufferevent **fresh; /* accepted, not yet checked against the caps */
 	int n_fresh, cap_fresh;
@@ -48,65 +47,17 @@ struct cr_http_conns_s {
 /* One HTTP server per process: the WHEP routes reach it through this. */
 static struct cr_http_conns_s *_current;
 
-#define _PLAIN_BODY "400: this port speaks HTTPS; use https:// (plain HTTP is not served on it)\n"
-#define _PLAIN_LEN 75 /* strlen(_PLAIN_BODY), checked below */
-#define _STR(x) #x
-#define _XSTR(x) _STR(x)
-static const char _plain_on_tls[] =
-	"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
-	"Content-Length: " _XSTR(_PLAIN_LEN) "\r\n\r\n" _PLAIN_BODY;
-_Static_assert(sizeof(_PLAIN_BODY) - 1 == _PLAIN_LEN, "_PLAIN_LEN");
-
-/* A plain HTTP request on the TLS port: OpenSSL stops at its first bytes
- * (SSL_R_HTTP_REQUEST, no alert sent), so a plain answer can still go out. */
-static void _tls_info(const SSL *ssl, int where, int ret)
-{
-	if (!(where & SSL_CB_ACCEPT_EXIT) || ret > 0 || ERR_GET_REASON(ERR_peek_error()) != SSL_R_HTTP_REQUEST)
-		return;
-	int fd = SSL_get_fd(ssl);
-	if (fd >= 0 && send(fd, _plain_on_tls, sizeof(_plain_on_tls) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
-		shutdown(fd, SHUT_WR);
-}
-
-static SSL_CTX *_tls_ctx(const struct cr_http_cfg_s *h, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	const char *what = "cannot create a TLS context";
-	if (!ctx)
-		goto error;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_info_callback(ctx, _tls_info);
-	what = "cannot read the certificate (PEM) tls_cert";
-	if (SSL_CTX_use_certificate_chain_file(ctx, h->tls_cert) != 1)
-		goto error;
-	what = "cannot read the private key (PEM) tls_key";
-	if (SSL_CTX_use_PrivateKey_file(ctx, h->tls_key, SSL_FILETYPE_PEM) != 1)
-		goto error;
-	what = "tls_key does not belong to tls_cert";
-	if (SSL_CTX_check_private_key(ctx) != 1)
-		goto error;
-	return ctx;
-error:;
-	char reason[200] = "";
-	ERR_error_string_n(ERR_get_error(), reason, sizeof(reason));
-	ERR_clear_error();
-	snprintf(err, errlen, "HTTPS: %s (%s, %s): %s", what, h->tls_cert, h->tls_key, reason);
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
 void cr_http_conns_reload_tls(struct cr_http_conns_s *c)
 {
 	if (!c || !c->ssl)
 		return;
 	char err[512];
-	SSL_CTX *ctx = _tls_ctx(&c->cfg->http, err, sizeof(err));
+	struct cr_tls_s *ctx = cr_tls_server_new(c->cfg->http.tls_cert, c->cfg->http.tls_key, err, sizeof(err));
 	if (!ctx) {
 		CR_LOG_E("http", "SIGHUP: %s; still serving the previous certificate", err);
 		return;
 	}
-	SSL_CTX_free(c->ssl); /* connections keep their own reference */
+	cr_tls_free(c->ssl); /* connections keep their own reference */
 	c->ssl = ctx;
 	CR_LOG_I("http", "SIGHUP: certificate %s re-read", c->cfg->http.tls_cert);
 }
@@ -115,16 +66,10 @@ static struct bufferevent *_new_bev(struct event_base *base, void *arg)
 {
 	struct cr_http_conns_s *c = arg;
 	struct bufferevent *bev;
-	if (c->ssl) {
-		SSL *ssl = SSL_new(c->ssl);
-		bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-							  BEV_OPT_CLOSE_ON_FREE)
-			  : NULL;
-		if (!bev)
-			SSL_free(ssl);
-	} else {
+	if (c->ssl)
+		bev = cr_tls_accept_bev(c->ssl, base);
+	else
 		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	}
 	if (!bev)
 		return NULL;
 	/* evhttp gives it the socket after this returns; the check runs before
@@ -334,7 +279,11 @@ struct cr_http_conns_s *cr_http_conns_new(struct event_base *base, struct evhttp
 	}
 	c->base = base;
 	c->cfg = cfg;
-	if (cfg->http.tls_cert[0] && !(c->ssl = _tls_ctx(&cfg->http, err, errlen)))
+	/* TLS and every access check need the crypto module (net/crypto.h):
+	 * loaded here, at start, so that a missing one stops serve at once. */
+	if ((cfg->http.tls_cert[0] || cfg->auth.present) && !cr_crypto_load(err, errlen))
+		goto error;
+	if (cfg->http.tls_cert[0] && !(c->ssl = cr_tls_server_new(cfg->http.tls_cert, cfg->http.tls_key, err, errlen)))
 		goto error;
 	c->check = event_new(base, -1, 0, _on_check, c);
 	c->sweep = event_new(base, -1, EV_PERSIST, _on_sweep, c);
@@ -361,7 +310,7 @@ void cr_http_conns_free(struct cr_http_conns_s *c)
 		event_free(c->check);
 	if (c->sweep)
 		event_free(c->sweep);
-	SSL_CTX_free(c->ssl);
+	cr_tls_free(c->ssl);
 	free(c->fresh);
 	free(c->conns);
 	free(c);

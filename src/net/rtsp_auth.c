@@ -6,8 +6,6 @@
  * cr_auth_account (an argon2-hashed account can only do Basic). The nonce
  * is per connection, random. */
 #include <ctype.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,16 +14,15 @@
 
 #include "core/log.h"
 #include "net/auth.h"
+#include "net/hash.h"
 #include "net/rtsp_msg.h"
 #include "net/rtsp_priv.h"
 
 void cr_rtsp_md5_hex(const char *text, char out[33])
 {
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-	if (!EVP_Digest(text, strlen(text), d, &n, EVP_md5(), NULL))
-		n = 0;
-	for (unsigned i = 0; i < 16; i++)
+	uint8_t d[CR_HASH_MAX];
+	int n = cr_digest(CR_HASH_MD5, &(struct iovec){(void *)text, strlen(text)}, 1, d);
+	for (int i = 0; i < 16; i++)
 		snprintf(out + 2 * i, 3, "%02x", i < n ? d[i] : 0);
 	out[32] = 0;
 }
@@ -52,7 +49,7 @@ static int _digest(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, unsi
 	char text[1600], ha1[33], ha2[33], want[33];
 	snprintf(text, sizeof(text), "%s:%s:%s", user, realm, acc->password);
 	cr_rtsp_md5_hex(text, ha1);
-	OPENSSL_cleanse(text, sizeof(text));
+	explicit_bzero(text, sizeof(text));
 	snprintf(text, sizeof(text), "%s:%s", m->method, uri);
 	cr_rtsp_md5_hex(text, ha2);
 	if (qop[0])
@@ -60,7 +57,7 @@ static int _digest(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, unsi
 	else
 		snprintf(text, sizeof(text), "%s:%s:%s", ha1, nonce, ha2);
 	cr_rtsp_md5_hex(text, want);
-	if (CRYPTO_memcmp(want, resp, 32) != 0)
+	if (!cr_same_bytes(want, resp, 32))
 		return CR_AUTH_BAD;
 	*rights = acc->rights;
 	return 0;
@@ -81,7 +78,7 @@ int cr_rtsp_authorize(struct cr_rtsp_conn_s *c, const struct cr_rtsp_msg_s *m, c
 	else
 		rc = cr_auth_check(&cfg->auth, m->authorization[0] ? m->authorization : NULL, token[0] ? token : NULL,
 				   stream, (int64_t)time(NULL), &rights);
-	OPENSSL_cleanse(token, sizeof(token));
+	explicit_bzero(token, sizeof(token));
 	if (rc == 0 && (rights & CR_RIGHT_VIEW))
 		return 0;
 	*code = rc < 0 ? 401 : 403;

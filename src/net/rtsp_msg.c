@@ -388,3 +388,17 @@ bool cr_rtsp_header_param(const char *h, const char *key, char *out, size_t cap)
 	}
 	return false;
 }
+
+void cr_rtsp_base64(const void *in, size_t n, char *out)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = in;
+	for (size_t i = 0; i < n; i += 3, out += 4) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+		out[0] = abc[v >> 18];
+		out[1] = abc[(v >> 12) & 63];
+		out[2] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
+		out[3] = i + 2 < n ? abc[v & 63] : '=';
+	}
+	*out = 0;
+}

@@ -64,6 +64,9 @@ int cr_rtsp_parse_url(const char *url, struct cr_rtsp_url_s *u);
 /* MD5 of text as 32 lower-case hex digits, for Digest (RFC 2617) on both
  * sides: the server's check and the push sink's answer (rtsp_auth.c). */
 void cr_rtsp_md5_hex(const char *text, char out[33]);
+/* in[0..n) as base64 (with padding) into out (4 * ((n + 2) / 3) + 1
+ * bytes), for the push sink's Basic. */
+void cr_rtsp_base64(const void *in, size_t n, char *out);
 /* The value of key in a query string (k=v&k2=v2), percent-decoded. */
 bool cr_rtsp_query_get(const char *query, const char *key, char *out, size_t cap);
 /* key="value" or key=value of an auth header's parameters (a Digest

@@ -155,16 +155,6 @@ static uint32_t _roc(struct cr_srtp_tx_s *t, uint32_t ssrc, uint16_t seq)
 	return seq > s->s_l && s->roc > 0 ? s->roc - 1 : s->roc; /* an earlier packet again */
 }
 
-size_t cr_rtp_header_len(const uint8_t *p, size_t len)
-{
-	if (len < 12)
-		return 0;
-	size_t h = 12 + 4u * (p[0] & 0x0f);
-	if ((p[0] & 0x10) && h + 4 <= len)
-		h += 4 + 4u * (size_t)(p[h + 2] << 8 | p[h + 3]);
-	return h <= len ? h : 0;
-}
-
 /* Encrypts src[0..n - from) into p[from..n) (src may be p + from: in
  * place) under k with iv (16 bytes, AES-CM; 12, GCM with aad[0..aad_len)
  * authenticated too) and writes the GCM tag at p + n, or the HMAC-SHA1-80

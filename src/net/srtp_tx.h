@@ -17,8 +17,17 @@ void cr_srtp_tx_free(struct cr_srtp_tx_s *t);
  * No allocation. 0 or -EINVAL (not an RTP packet). */
 int cr_srtp_tx_protect(struct cr_srtp_tx_s *t, uint8_t *p, size_t *len);
 /* An RTP packet's header length (12 bytes, the CSRCs, the extension); 0
- * when it is longer than the packet. */
-size_t cr_rtp_header_len(const uint8_t *p, size_t len);
+ * when it is longer than the packet. Inline: both the crypto module and
+ * the core's send path (net/whep_send.c) use it. */
+static inline size_t cr_rtp_header_len(const uint8_t *p, size_t len)
+{
+	if (len < 12)
+		return 0;
+	size_t h = 12 + 4u * (p[0] & 0x0f);
+	if ((p[0] & 0x10) && h + 4 <= len)
+		h += 4 + 4u * (size_t)(p[h + 2] << 8 | p[h + 3]);
+	return h <= len ? h : 0;
+}
 /* The same with the payload encrypted from elsewhere: p holds the RTP
  * header (h bytes: fixed part, CSRCs, extension), the payload is read from
  * `payload` and its ciphertext written at p + h. One pass instead of a copy

@@ -3,11 +3,10 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/crypto.h>
-#include <openssl/hmac.h>
 #include <string.h>
 #include <zlib.h>
+
+#include "net/hash.h"
 
 #define _MAGIC 0x2112a442u
 #define _ATTR_USERNAME 0x0006
@@ -134,8 +133,11 @@ static bool _hmac(const uint8_t *p, size_t at, const char *key, size_t keylen, u
 		return false; /* real Binding requests are a few hundred bytes */
 	memcpy(buf, p, at);
 	_put16(buf + 2, (uint16_t)(at - 20 + 24));
-	unsigned int maclen = 0;
-	return HMAC(EVP_sha1(), key, (int)keylen, buf, at, mac, &maclen) && maclen == 20;
+	uint8_t out[CR_HASH_MAX];
+	if (cr_hmac(CR_HASH_SHA1, key, keylen, buf, at, out) != 20)
+		return false;
+	memcpy(mac, out, 20);
+	return true;
 }
 
 bool cr_stun_check_integrity(const uint8_t *p, size_t len, const struct cr_stun_msg_s *m,
@@ -146,7 +148,7 @@ bool cr_stun_check_integrity(const uint8_t *p, size_t len, const struct cr_stun_
 	uint8_t mac[20];
 	if (!_hmac(p, m->integrity_at, key, keylen, mac))
 		return false;
-	return CRYPTO_memcmp(mac, p + m->integrity_at + 4, 20) == 0;
+	return cr_same_bytes(mac, p + m->integrity_at + 4, 20);
 }
 
 size_t cr_stun_seal(uint8_t *out, size_t cap, size_t off, const char *key, size_t keylen)

@@ -7,11 +7,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include "net/hash.h"
 
 #define _MAGIC 0x2112a442u
 #define _BINDING 0x0001
@@ -305,14 +306,13 @@ static void _request(struct cr_turn_s *t, uint16_t method, int64_t now)
 /* long-term key: MD5(username ":" realm ":" password), RFC 8489 §9.2.2 */
 static bool _make_key(struct cr_turn_s *t)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	unsigned int n = 0;
-	bool ok = c && EVP_DigestInit_ex(c, EVP_md5(), NULL) && EVP_DigestUpdate(c, t->user, strlen(t->user)) &&
-		  EVP_DigestUpdate(c, ":", 1) && EVP_DigestUpdate(c, t->realm, t->realm_len) &&
-		  EVP_DigestUpdate(c, ":", 1) && EVP_DigestUpdate(c, t->pass, strlen(t->pass)) &&
-		  EVP_DigestFinal_ex(c, t->key, &n) && n == 16;
-	EVP_MD_CTX_free(c);
-	return ok;
+	struct iovec parts[5] = {{t->user, strlen(t->user)}, {(void *)":", 1}, {t->realm, t->realm_len},
+				 {(void *)":", 1}, {t->pass, strlen(t->pass)}};
+	uint8_t out[CR_HASH_MAX];
+	if (cr_digest(CR_HASH_MD5, parts, 5, out) != 16)
+		return false;
+	memcpy(t->key, out, 16);
+	return true;
 }
 
 struct cr_turn_s *cr_turn_new(const struct sockaddr_in6 *server, const char *user, const char *pass,

@@ -16,7 +16,7 @@
 #include "core/log.h"
 #include "core/stream.h"
 #include "encode/encoder.h"
-#include "net/dtls.h"
+#include "net/crypto.h"
 #include "net/http_access.h"
 #include "net/http_conn.h"
 #include "net/limits.h"
@@ -200,6 +200,14 @@ static void _whep_post(struct cr_whep_s *w, struct evhttp_request *req, int stre
 	}
 	if (!m->fingerprint[0]) {
 		cr_whep_http_reply(req, 400, "Bad Request", "the offer has no a=fingerprint (DTLS-SRTP is required)");
+		return;
+	}
+	/* DTLS, SRTP and SCTP are the crypto module's (net/crypto.h), loaded by
+	 * the first offer: without it no session can be made. */
+	char kerr[1024];
+	if (!cr_crypto_load(kerr, sizeof(kerr))) {
+		CR_LOG_E("whep", "%s", kerr);
+		cr_whep_http_reply(req, 503, "Service Unavailable", "%s", kerr);
 		return;
 	}
 	if (!cr_dtls_fp_alg_known(m->fp_alg)) {

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stream.h"
+#include "net/crypto.h"
 #include "net/srtp.h"
 #include "net/srtp_tx.h"
 #include "net/whep_priv.h"
@@ -284,7 +285,7 @@ static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len,
 	int r;
 	if (rtcp) {
 		memcpy(b, pkt, len);
-		r = cr_srtp_protect_rtcp(v->srtp, b, &l);
+		r = cr_crypto->srtp_protect_rtcp(v->srtp, b, &l);
 	} else {
 		/* The header into the batch, the payload encrypted straight from
 		 * the payloader's packet (no copy of it first). */
@@ -295,7 +296,7 @@ static void _protect(struct cr_whep_viewer_s *v, const uint8_t *pkt, size_t len,
 				return;
 			memcpy(b, pkt, h);
 		}
-		r = cr_srtp_protect_from(v->srtp, b, h, pkt + from, len - from, &l);
+		r = cr_crypto->srtp_protect_from(v->srtp, b, h, pkt + from, len - from, &l);
 	}
 	if (r >= 0)
 		_batch_add(w, v, l, capture_ns, encoded_ns);
@@ -327,7 +328,7 @@ static void _protect_media(struct cr_whep_viewer_s *v, const struct cr_whep_fan_
 	size_t h = v->cc ? cr_whep_cc_header(v, b, b, len) : 0; /* + transport-wide seq */
 	if (!h)
 		h = CR_RTP_HEADER;
-	if (cr_srtp_protect_from(v->srtp, b, h, cr_whep_fan_data(v->fan, s), s->len, &l) >= 0)
+	if (cr_crypto->srtp_protect_from(v->srtp, b, h, cr_whep_fan_data(v->fan, s), s->len, &l) >= 0)
 		_batch_add(w, v, l, capture_ns, encoded_ns);
 }
 

@@ -1,28 +1,27 @@
 /* WHIP signalling (POST, PATCH, DELETE) over libevent's HTTP client (evhttp_connection /
- * evhttp_make_request); https through bufferevent_openssl with the
+ * evhttp_make_request); https through bufferevent_openssl (net/tls.h) with the
  * system's CA store and the URL's host checked. See whip.h. */
 #include "net/whip.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "net/tls.h"
 
 #define _MAX_BODY (64 * 1024)
 #define _TIMEOUT_S 10
 
 struct cr_whip_http_s {
 	struct event_base *base;
-	SSL_CTX *ssl_ctx;
+	struct cr_tls_s *ssl_ctx;
 	struct evhttp_connection *conn;
 	struct evhttp_request *req; /* in flight */
 	cr_whip_http_fn done;
@@ -53,8 +52,7 @@ void cr_whip_http_free(struct cr_whip_http_s *h)
 	if (!h)
 		return;
 	_drop_conn(h);
-	if (h->ssl_ctx)
-		SSL_CTX_free(h->ssl_ctx);
+	cr_tls_free(h->ssl_ctx);
 	free(h);
 }
 
@@ -151,28 +149,9 @@ static void _on_done(struct evhttp_request *req, void *arg)
 
 static struct bufferevent *_tls_bev(struct cr_whip_http_s *h, const char *host, char *err, size_t errlen)
 {
-	if (!h->ssl_ctx) {
-		h->ssl_ctx = SSL_CTX_new(TLS_client_method());
-		if (!h->ssl_ctx || SSL_CTX_set_default_verify_paths(h->ssl_ctx) != 1) {
-			snprintf(err, errlen, "cannot set up TLS (OpenSSL context or CA store)");
-			return NULL;
-		}
-		SSL_CTX_set_verify(h->ssl_ctx, SSL_VERIFY_PEER, NULL);
-	}
-	SSL *ssl = SSL_new(h->ssl_ctx);
-	if (!ssl) {
-		snprintf(err, errlen, "cannot set up TLS");
+	if (!h->ssl_ctx && !(h->ssl_ctx = cr_tls_client_new(err, errlen)))
 		return NULL;
-	}
-	SSL_set_tlsext_host_name(ssl, host);
-	X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl), host, 0);
-	struct bufferevent *bev = bufferevent_openssl_socket_new(h->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-								  BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (!bev) {
-		SSL_free(ssl);
-		snprintf(err, errlen, "cannot set up TLS");
-	}
-	return bev;
+	return cr_tls_connect_bev(h->ssl_ctx, h->base, host, err, errlen);
 }
 
 static int _connect(struct cr_whip_http_s *h, const struct evhttp_uri *u, char *err, size_t errlen)

@@ -13,7 +13,6 @@
  * library records RTSP from our own packets without its own pipeline. */
 #include <errno.h>
 #include <netdb.h>
-#include <openssl/evp.h> /* EVP_EncodeBlock: Basic */
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -170,7 +169,7 @@ static int _answer(struct _push_s *p, const char *challenge, const char *method,
 	}
 	char pair[300], b64[420];
 	int n = snprintf(pair, sizeof(pair), "%s:%s", p->url.user, p->url.pass);
-	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair, n);
+	cr_rtsp_base64(pair, n < (int)sizeof(pair) ? (size_t)n : sizeof(pair) - 1, b64);
 	snprintf(p->authorization, sizeof(p->authorization), "Basic %s", b64);
 	return 0;
 }

@@ -64,7 +64,7 @@ $wsrc/rtp/audio.c $wsrc/rtp/opus.c $wsrc/rtp/g711.c $wsrc/rtp/aac.c"
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_sdp" "$here/fuzz_sdp.c" "$wsrc/net/sdp.c" $rtp_src
 # shellcheck disable=SC2086
-$cc $cflags -o "$build/fuzz_stun" "$here/fuzz_stun.c" "$wsrc/net/stun.c" -lcrypto -lz
+$cc $cflags -o "$build/fuzz_stun" "$here/fuzz_stun.c" "$wsrc/net/stun.c" "$wsrc/net/hash.c" -lcrypto -largon2 -lz
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_rtcp" "$here/fuzz_rtcp.c" "$wsrc/rtp/rtcp.c" "$wsrc/net/gcc.c" "$wsrc/core/h264.c" $rtp_src -lm
 $cc $cflags -o "$build/fuzz_rtsp" "$here/fuzz_rtsp.c" "$wsrc/net/rtsp_msg.c"
@@ -77,7 +77,7 @@ $cc $cflags -o "$build/fuzz_whip_answer" "$here/fuzz_whip_answer.c" "$wsrc/net/w
 # shellcheck disable=SC2086
 $cc $cflags -o "$build/fuzz_whip_frag" "$here/fuzz_whip_frag.c" "$wsrc/net/whip_sdp.c" "$wsrc/net/sdp.c" $rtp_src
 # WHIP's TURN/STUN client (net/turn.c): what a TURN server sends; seeds in corpus/turn.
-$cc $cflags -o "$build/fuzz_turn" "$here/fuzz_turn.c" "$wsrc/net/turn.c" "$wsrc/net/stun.c" -lcrypto -lz
+$cc $cflags -o "$build/fuzz_turn" "$here/fuzz_turn.c" "$wsrc/net/turn.c" "$wsrc/net/stun.c" "$wsrc/net/hash.c" -lcrypto -largon2 -lz
 # Data channels: DCEP OPEN and the bridge's text test (net/dcep.c); seeds in corpus/dcep.
 $cc $cflags -o "$build/fuzz_dcep" "$here/fuzz_dcep.c" "$wsrc/net/dcep.c"
 # Talk-back: a WHEP viewer's RTP/Opus into the playout buffer and libopus (audio/talk_jb.c); seeds in corpus/talk.
@@ -85,7 +85,7 @@ $cc $cflags -o "$build/fuzz_talk" "$here/fuzz_talk.c" "$wsrc/audio/talk_jb.c" -l
 # Access control: Authorization header / ?token= values (Bearer, Basic, JWT);
 # its seeds are in tests/fuzz/corpus/auth.
 # shellcheck disable=SC2086
-$cc $cflags -o "$build/fuzz_auth" "$here/fuzz_auth.c" "$wsrc/net/auth.c" -lcrypto -ljansson -largon2
+$cc $cflags -o "$build/fuzz_auth" "$here/fuzz_auth.c" "$wsrc/net/auth.c" "$wsrc/net/hash.c" -lcrypto -ljansson -largon2
 for t in fuzz_sdp:sdp fuzz_stun:stun fuzz_rtcp:rtcp fuzz_dtls:dtls fuzz_auth:auth fuzz_rtsp:../../rtsp/corpus fuzz_whip_answer:whip_answer fuzz_whip_frag:whip_frag fuzz_turn:turn fuzz_dcep:dcep fuzz_talk:talk; do
 	name=${t%%:*}
 	seeds=$webrtc_corpus/${t##*:}

@@ -65,6 +65,9 @@ contents() { # ARCH
 		bash -c "dpkg-deb --ctrl-tarfile '$OUT/camrelay_${ver}_$a.deb' | tar -xO ./conffiles | grep -qx /etc/camrelay/camrelay.toml"
 	local triplet
 	triplet=$(dpkg-architecture -a "$a" -qDEB_HOST_MULTIARCH 2>/dev/null)
+	# WebRTC/TLS's libraries are a module in camrelay itself (src/net/crypto.h)
+	check "$a: camrelay has usr/lib/$triplet/camrelay/camrelay-crypto.so" \
+		grep -q "^./usr/lib/$triplet/camrelay/camrelay-crypto.so" <<<"$(dpkg -c "$OUT/camrelay_${ver}_$a.deb" | awk '{print $6}')"
 	c=$(dpkg -c "$OUT/libcamrelay0_${ver}_$a.deb" | awk '{print $6}')
 	check "$a: libcamrelay0 has usr/lib/$triplet/libcamrelay.so.0" grep -q "^./usr/lib/$triplet/libcamrelay.so.0" <<<"$c"
 	for p in ${modpkgs//camrelay-/}; do
