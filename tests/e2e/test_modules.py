@@ -11,7 +11,10 @@
             same libraries); /metrics' frame pool counters: the test source's
             YUYV pool made >= 1 frame; no frame converted (the JPEG encoder
             reads YUYV as it is, 16 rows at a time, no I420 copy of the frame)
-            while its expansion to full range is counted in bytes copied
+            while its expansion to full range is counted in bytes copied;
+            then the same job on the build without sanitizers
+            (CAMRELAY_RATE_CAMRELAY, as scripts/test sets it): its RSS/PSS
+            printed beside the figure of issue 20's closing note
   x265      a stream encoding H.265 with x265 into an RTP sink:
             camrelay-x265.so is mapped and RTP packets of payload type 96 arrive
   aom       the same with libaom encoding AV1: camrelay-aom.so and libaom are
@@ -100,6 +103,40 @@ def smaps_rollup_kb(pid):
             if len(parts) == 3 and parts[2] == "kB":
                 out[parts[0].rstrip(":")] = int(parts[1])
     return out
+
+
+# Issue 20's closing note (session 12): `camrelay serve` with the default test
+# stream and one MJPEG client, the release build on the host
+# (bench/ustreamer.py --host-test --clients 1): what the run below is put beside.
+NOTE_RSS_MB, NOTE_PSS_MB = 9.5, 8.0
+
+
+def measure_plain():
+    """RSS/PSS of the build without sanitizers (CAMRELAY_RATE_CAMRELAY, set by
+    scripts/test) on the same job, printed beside the closing note's figure:
+    the ASan build's own figure is several times larger and says nothing."""
+    plain = os.environ.get("CAMRELAY_RATE_CAMRELAY")
+    if not plain or not os.access(plain, os.X_OK):
+        print("footprint: no build without sanitizers given (CAMRELAY_RATE_CAMRELAY); not measured")
+        return
+    with e2e.Server(plain) as srv:
+        stop = threading.Event()
+        parts = []
+        reader = threading.Thread(target=e2e.mjpeg_arrivals, args=(srv.port, "/mjpeg/test", parts, stop))
+        reader.start()
+        try:
+            srv.wait_for("30 MJPEG frames", lambda: len(parts) >= 30, timeout=30)
+            time.sleep(2)
+            m = smaps_rollup_kb(srv.pid)
+            libs = mapped(srv.pid)
+        finally:
+            stop.set()
+            reader.join()
+    rss, pss = m["Rss"] / 1024, m["Pss"] / 1024
+    print(f"footprint ({plain}): default test stream, 1 MJPEG client: RSS {rss:.1f} MB, PSS {pss:.1f} MB "
+          f"(anonymous {m['Anonymous'] / 1024:.1f} MB), {len(libs)} shared objects; issue 20's closing note "
+          f"(release build): RSS {NOTE_RSS_MB} MB, PSS {NOTE_PSS_MB} MB: {rss - NOTE_RSS_MB:+.1f} / "
+          f"{pss - NOTE_PSS_MB:+.1f} MB")
 
 
 def check_mjpeg(exe):
@@ -239,6 +276,7 @@ def main(exe):
         print("SKIP: this build has no x265, no aom or no URL source")
         sys.exit(77)
     check_mjpeg(exe)
+    measure_plain()
     check_encoder(exe, "x265", "libx265")
     check_encoder(exe, "aom", "libaom")
     check_avformat(exe)
