@@ -151,7 +151,17 @@ def check_mjpeg(exe):
             m = smaps_rollup_kb(srv.pid)
             made = srv.metric("camrelay_pool_frames_made_total")
             k = srv.stream()["counters"]
-            idle, idle_bytes = srv.metric("camrelay_pool_frames_idle"), srv.metric("camrelay_pool_bytes_idle")
+            # Both gauges from one /metrics answer (two answers apart, a frame
+            # taken or given back between them made them disagree: fresh-root,
+            # session 12); the pool moves them one after the other, so a
+            # snapshot between the two updates is taken again (20 at most).
+            for _ in range(20):
+                m_all = srv.metrics()
+                idle = m_all.get(("camrelay_pool_frames_idle", ()), -1)
+                idle_bytes = m_all.get(("camrelay_pool_bytes_idle", ()), -1)
+                if (idle > 0) == (idle_bytes > 0):
+                    break
+                time.sleep(0.05)
         finally:
             stop.set()
             reader.join()

@@ -439,8 +439,10 @@ def janus(build, viewers=20):
     a keyframe in camrelay. camrelay's own figures say how long after the PLI
     reached its socket the keyframe went out (printed, not pass/fail). Its
     CPU (the threads' schedstat, ns) over 6 s with 1 viewer and with 20, all
-    of them watching by Janus's count, must be within 10%: Janus fans out,
-    camrelay sends one stream."""
+    of them watching by Janus's count, must not grow with them: Janus fans
+    out, camrelay sends one stream. The bound is 1.5x: the ratio read
+    0.90-1.11 in four runs on this machine (the same work measured twice
+    while twenty decoders load the cores), so 1.1 failed at random."""
     video_port = wt.ports.free_ports(2, align=2)
     jn = Janus(video_port)
     # 10 fps, GOP 200 (20 s): twenty Python decoders share this machine's cores.
@@ -530,7 +532,7 @@ def janus(build, viewers=20):
             check(seen1 == 1 and seen_a == viewers and seen_b == viewers,
                   "Janus counted 1, then %d viewers through the windows (%d, %d-%d)" % (viewers, seen1, seen_a, seen_b))
             check(len(ok) == viewers, "all %d Janus viewers decode" % viewers)
-            check(busy <= idle * 1.1, "camrelay's CPU with %d viewers within 10%% of 1 (%.2f vs %.2f ms/s)"
+            check(busy <= idle * 1.5, "camrelay's CPU with %d viewers not above 1.5x that with 1 (%.2f vs %.2f ms/s)"
                   % (viewers, busy, idle))
     finally:
         for p in procs:
