@@ -34,6 +34,7 @@
 
 Skipped (77) when the build has no x265, no aom or no URL source (camrelay --version)."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -111,6 +112,23 @@ def smaps_rollup_kb(pid):
 NOTE_RSS_MB, NOTE_PSS_MB = 9.5, 8.0
 
 
+@contextlib.contextmanager
+def mjpeg_job(exe):
+    """`camrelay serve` (exe) with the default test stream and one MJPEG
+    client reading it, once 30 frames arrived: the footprint job."""
+    with e2e.Server(exe) as srv:
+        stop = threading.Event()
+        parts = []
+        reader = threading.Thread(target=e2e.mjpeg_arrivals, args=(srv.port, "/mjpeg/test", parts, stop))
+        reader.start()
+        try:
+            srv.wait_for("30 MJPEG frames", lambda: len(parts) >= 30, timeout=30)
+            yield srv
+        finally:
+            stop.set()
+            reader.join()
+
+
 def measure_plain():
     """RSS/PSS of the build without sanitizers (CAMRELAY_RATE_CAMRELAY, set by
     scripts/test) on the same job, printed beside the closing note's figure:
@@ -119,19 +137,10 @@ def measure_plain():
     if not plain or not os.access(plain, os.X_OK):
         print("footprint: no build without sanitizers given (CAMRELAY_RATE_CAMRELAY); not measured")
         return
-    with e2e.Server(plain) as srv:
-        stop = threading.Event()
-        parts = []
-        reader = threading.Thread(target=e2e.mjpeg_arrivals, args=(srv.port, "/mjpeg/test", parts, stop))
-        reader.start()
-        try:
-            srv.wait_for("30 MJPEG frames", lambda: len(parts) >= 30, timeout=30)
-            time.sleep(2)
-            m = smaps_rollup_kb(srv.pid)
-            libs = mapped(srv.pid)
-        finally:
-            stop.set()
-            reader.join()
+    with mjpeg_job(plain) as srv:
+        time.sleep(2)
+        m = smaps_rollup_kb(srv.pid)
+        libs = mapped(srv.pid)
     rss, pss = m["Rss"] / 1024, m["Pss"] / 1024
     print(f"footprint ({plain}): default test stream, 1 MJPEG client: RSS {rss:.1f} MB, PSS {pss:.1f} MB "
           f"(anonymous {m['Anonymous'] / 1024:.1f} MB), {len(libs)} shared objects; issue 20's closing note "
@@ -140,31 +149,22 @@ def measure_plain():
 
 
 def check_mjpeg(exe):
-    with e2e.Server(exe) as srv:
-        stop = threading.Event()
-        parts = []
-        reader = threading.Thread(target=e2e.mjpeg_arrivals, args=(srv.port, "/mjpeg/test", parts, stop))
-        reader.start()
-        try:
-            srv.wait_for("30 MJPEG frames", lambda: len(parts) >= 30, timeout=30)
-            libs = mapped(srv.pid)
-            m = smaps_rollup_kb(srv.pid)
-            made = srv.metric("camrelay_pool_frames_made_total")
-            k = srv.stream()["counters"]
-            # Both gauges from one /metrics answer (two answers apart, a frame
-            # taken or given back between them made them disagree: fresh-root,
-            # session 12); the pool moves them one after the other, so a
-            # snapshot between the two updates is taken again (20 at most).
-            for _ in range(20):
-                m_all = srv.metrics()
-                idle = m_all.get(("camrelay_pool_frames_idle", ()), -1)
-                idle_bytes = m_all.get(("camrelay_pool_bytes_idle", ()), -1)
-                if (idle > 0) == (idle_bytes > 0):
-                    break
-                time.sleep(0.05)
-        finally:
-            stop.set()
-            reader.join()
+    with mjpeg_job(exe) as srv:
+        libs = mapped(srv.pid)
+        m = smaps_rollup_kb(srv.pid)
+        made = srv.metric("camrelay_pool_frames_made_total")
+        k = srv.stream()["counters"]
+        # Both gauges from one /metrics answer (two answers apart, a frame
+        # taken or given back between them made them disagree: fresh-root,
+        # session 12); the pool moves them one after the other, so a
+        # snapshot between the two updates is taken again (20 at most).
+        for _ in range(20):
+            m_all = srv.metrics()
+            idle = m_all.get(("camrelay_pool_frames_idle", ()), -1)
+            idle_bytes = m_all.get(("camrelay_pool_bytes_idle", ()), -1)
+            if (idle > 0) == (idle_bytes > 0):
+                break
+            time.sleep(0.05)
     heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx264",
                                                                        "libx265", "libvpx", "libaom", "libgphoto2",
                                                                        "libexif", "libcamera"))]
