@@ -26,7 +26,8 @@
  *   time, as libwebrtc with a short round trip); above, the capacity is
  *   forgotten and growth is multiplicative: 8 %/s within 2 s of a cut or
  *   while the acknowledged rate is under 1.15 x the capacity just
- *   forgotten or after a heavy-loss or ramp cut until an overuse cut, 50 %/s
+ *   forgotten or after a heavy-loss or ramp cut far under the capacity
+ *   (or with none known) until an overuse cut, 50 %/s
  *   once it is over 1.5 x that capacity (the link came back), else 25 %/s
  *   (no probing packets are sent: the faster growth is what finds a
  *   recovered link again). Never past 1.5 x the acknowledged rate + 100
@@ -44,11 +45,13 @@
  *   ramp; one of at least 8 packets over 100 ms of arrivals, the last
  *   delayed over 50 ms, that took twice as long to arrive as to send (the
  *   link carries under half the rate sent: the pacer's 1.5 x over a link at
- *   the estimate is not one) cuts both bounds at once to 0.7 x the rate it
- *   arrived at, as heavy loss does (libwebrtc cuts an overuse to 0.85 x the
- *   throughput measured over the packets' arrival times; here over a shorter
- *   window, and Chromium's arrival times, read in batches, made 100 ms of
- *   them 1.2-1.3 x the link: at 0.85 of that the queue stayed full).
+ *   the estimate is not one) cuts the delay bound at once to 0.7 x the rate
+ *   it arrived at (libwebrtc cuts an overuse to 0.85 x the throughput
+ *   measured over the packets' arrival times; here over a shorter window,
+ *   and Chromium's arrival times, read in batches, made 100 ms of them
+ *   1.2-1.3 x the link: at 0.85 of that the queue stayed full). The loss
+ *   bound is not cut by this delay-based rule, as in libwebrtc (the
+ *   estimate is the smaller bound anyway).
  *   Packets that arrive bunched (a receiver reading its socket late) arrive
  *   faster than they were sent: no ramp. The cut was 0.26-0.4 s after
  *   the drop in the Chromium test, before any loss was reported.
@@ -64,7 +67,11 @@
  *   which those arrived (or by half the loss). After a ramp or heavy-loss
  *   cut whep_cc.c has a small keyframe made at the new rate, sent once
  *   half the queue seen (queue_us) has drained; loss of packets sent
- *   before the cut is not counted again.
+ *   before the cut is not counted again. A ramp or heavy-loss cut that
+ *   lands at >= 0.5 x the link capacity known from the overuse cuts keeps
+ *   it (libwebrtc's AIMD keeps its link capacity estimate at a decrease
+ *   near it, growth toward it is additive); only one far under it (a link
+ *   that dropped) forgets it and grows carefully.
  * - REMB, when the viewer sends it, is a third bound.
  * The estimate is the smallest of the three, kept within [min, max]. */
 #include <math.h>
@@ -99,6 +106,9 @@
  * arrival times (read in batches) made it 1.2-1.3 x the link, and at 0.85
  * of that the queue stayed full (the keyframe lost packets in it). */
 #define _RAMP_BETA 0.7
+/* A cut at once that lands at or above this much of the link capacity known
+ * from the overuse cuts keeps it (_fast_cut). */
+#define _NEAR_LINK 0.5
 /* Heavy loss: over 20 % of at least 30 packets of feedback. */
 #define _HEAVY_LOSS 0.2
 #define _HEAVY_MIN_PACKETS 30
@@ -309,18 +319,33 @@ static int64_t _owd_base(const struct cr_gcc_s *g)
 }
 
 /* A cut at once for a link that dropped far under the rate (heavy loss, a
- * queue ramp): both bounds to r; recv the rate that arrived (0: not known). */
-static void _fast_cut(struct cr_gcc_s *g, double r, double recv, int64_t now_us)
+ * queue ramp) to r; recv the rate that arrived (0: not known). Heavy loss
+ * cuts both bounds; a ramp, a delay-based signal, the delay bound only (as
+ * libwebrtc, whose delay-based estimator does not move the loss-based
+ * one's state: the estimate is the smaller of the two anyway). */
+static void _fast_cut(struct cr_gcc_s *g, double r, double recv, int64_t now_us, bool ramp)
 {
-	if (r < (double)g->loss_bps)
+	if (!ramp && r < (double)g->loss_bps)
 		g->loss_bps = _clamp(g, r);
-	if (g->delay_bps > g->loss_bps)
-		g->delay_bps = g->loss_bps;
-	/* Not a sample of the link: the received rate read 0.55-0.85 x the
-	 * link in the runs (tbf at 600 kbit/s); growth stays moderate until an
-	 * overuse cut gives one. */
-	g->link_bps = g->old_link_bps = 0;
-	g->after_heavy = true;
+	double d = ramp ? r : (double)g->loss_bps;
+	if ((double)g->delay_bps > d)
+		g->delay_bps = _clamp(g, d);
+	/* The link's capacity known from the overuse cuts stays when the cut
+	 * lands near it (at least _NEAR_LINK x it: a burst of the encoder's, a
+	 * short dip, filled the queue of the same link): libwebrtc's AIMD keeps
+	 * its link capacity estimate at a decrease near it and grows additively
+	 * toward it, and resets it only when what arrives is far from it. Session
+	 * 12's clean-clone run: a late cut to 500 kbit/s at the 600 kbit/s link
+	 * forgot it and the estimate climbed 8 %/s after the link came back, 0.8 x
+	 * of 3 Mbit/s after 21 s. Far under it (a link that dropped: 3.5 Mbit/s
+	 * -> 600 kbit/s cuts to 0.15-0.2 x), the cut is not a sample of the link
+	 * (the received rate read 0.55-0.85 x the link in the runs, tbf at 600
+	 * kbit/s): it is forgotten, and growth stays moderate until an overuse
+	 * cut gives one. */
+	if (g->link_bps <= 0 || r < _NEAR_LINK * g->link_bps) {
+		g->link_bps = g->old_link_bps = 0;
+		g->after_heavy = true;
+	}
 	/* The acknowledged rate restarts from what arrives now: its window
 	 * still held the rate before the drop (an overuse cut right after took
 	 * 1.5 Mbit/s for the 600 kbit/s link's capacity). */
@@ -347,7 +372,7 @@ static void _heavy_loss(struct cr_gcc_s *g, double loss, int64_t now_us)
 	if (recv > 0 && 0.85 * recv < r)
 		r = 0.85 * recv;
 	g->loss = loss;
-	_fast_cut(g, r, recv, now_us);
+	_fast_cut(g, r, recv, now_us, false);
 }
 
 /* One packet that arrived after the last heavy-loss or ramp cut, queue_us
@@ -509,8 +534,9 @@ static void _on_twcc(struct cr_gcc_s *g, const struct cr_rtcp_info_s *ri, int64_
 		/* A queue ramp: the link fell far under the rate, its queue fills
 		 * (and a short one overflows: the loss shows only once the packets
 		 * behind it got through that queue, 0.36-0.53 s after a drop to
-		 * 600 kbit/s with tbf's 200 ms). Cut as for heavy loss, at once. */
-		_fast_cut(g, _RAMP_BETA * ramp, ramp, now_us);
+		 * 600 kbit/s with tbf's 200 ms). Cut at once, as for heavy loss (the
+		 * delay bound only: _fast_cut). */
+		_fast_cut(g, _RAMP_BETA * ramp, ramp, now_us, true);
 		g->ramp_cuts++;
 	} else if (heavy && !after) {
 		/* Nothing arrived after the loss yet to tell: the next feedback. */

@@ -124,14 +124,21 @@ static double _run(struct sim_s *s, int secs, int64_t link_bps, int per_mille, d
 	return n ? sum / n : 0;
 }
 
+/* A fresh estimator (4.4 Mbit/s to start, 75 kbit/s..6.7 Mbit/s) and a
+ * sender at its 4 Mbit/s ceiling; seed: the random loss's. */
+static void _sim_start(struct sim_s *s, unsigned seed)
+{
+	memset(s, 0, sizeof(*s));
+	s->rand = seed;
+	s->t_us = 1000000;
+	cr_gcc_init(&s->g, 4444444, 75000, 6666666);
+	s->send_bps = 4000000;
+}
+
 static void test_estimator(void)
 {
 	static struct sim_s s;
-	memset(&s, 0, sizeof(s));
-	s.rand = 1;
-	s.t_us = 1000000;
-	cr_gcc_init(&s.g, 4444444, 75000, 6666666);
-	s.send_bps = 4000000;
+	_sim_start(&s, 1);
 	double first;
 	double m = _run(&s, 10, 10000000, 0, 3000000, 4000000, &first);
 	printf("10 Mbit/s: encoder %.0f kbit/s (mean of the last 5 s)\n", m / 1000);
@@ -157,6 +164,39 @@ static void test_estimator(void)
 	CHECK(s.g.packets_lost > lost, "2 %% loss: losses seen");
 	CHECK(m <= 3600000 && m >= 1500000, "2 %% loss: holds between half and 1.2 x the link (%.0f)", m);
 	CHECK(s.g.overuses > 0, "overuse detected (%llu)", (unsigned long long)s.g.overuses);
+}
+
+/* A late cut at once near a link the estimator knows (session 12's clean-clone
+ * run: in the 600 kbit/s step, its capacity known from the overuse cuts, a
+ * fast cut at t = 22.2 s set both bounds to 500 kbit/s, and the estimate then
+ * climbed only 8 %/s after the link came back to 3 Mbit/s: 0.8 x of it after
+ * 21 s). Here: 600 kbit/s until the link is known, a 1 s dip to 350 kbit/s
+ * (its queue overflows: heavy loss), the link back at 600 kbit/s for 1 s,
+ * then 3 Mbit/s. The link is still there: the cut keeps its capacity, and
+ * the climb to >= 0.8 x 3 Mbit/s (what the sender is asked) takes < 10 s. */
+static void test_late_cut(void)
+{
+	static struct sim_s s;
+	_sim_start(&s, 7);
+	double first;
+	_run(&s, 5, 10000000, 0, 0, 0, &first);
+	_run(&s, 15, 600000, 0, 0, 0, &first);
+	uint64_t cuts = s.g.loss_cuts, ramps = s.g.ramp_cuts;
+	double link = s.g.link_bps;
+	CHECK(link > 0 && s.g.overuses > 0, "600 kbit/s: overuse cuts gave the link's capacity (%.0f)", link);
+	_run(&s, 1, 350000, 0, 0, 0, &first);
+	printf("late dip to 350 kbit/s: %llu cuts at once (%llu at a queue ramp), estimate %lld bit/s "
+	       "(delay %lld, loss %lld), link %.0f\n",
+	       (unsigned long long)(s.g.loss_cuts - cuts), (unsigned long long)(s.g.ramp_cuts - ramps),
+	       (long long)s.g.estimate_bps, (long long)s.g.delay_bps, (long long)s.g.loss_bps, s.g.link_bps);
+	CHECK(s.g.loss_cuts > cuts, "the dip cut the estimate at once (%llu cuts)",
+	      (unsigned long long)(s.g.loss_cuts - cuts));
+	_run(&s, 1, 600000, 0, 0, 0, &first);
+	double m = _run(&s, 20, 3000000, 0, 2400000, 3600000, &first);
+	printf("3 Mbit/s after the late cut: >= 0.8 x the link after %.1f s (simulated), encoder %.0f kbit/s\n", first,
+	       m / 1000);
+	CHECK(first >= 0 && first <= 10, "3 Mbit/s after a late cut near the known link: >= 0.8 x within 10 s (%.1f)",
+	      first);
 }
 
 static void test_remb_and_rr(void)
@@ -254,6 +294,7 @@ int main(void)
 {
 	test_twcc_parse();
 	test_estimator();
+	test_late_cut();
 	test_remb_and_rr();
 	test_bursts_and_flush();
 	if (failures)
