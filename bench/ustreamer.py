@@ -30,7 +30,10 @@ measured window starts: the server's CPU is utime+stime of the whole process
 window (the mean of what each client received); RSS is VmRSS at the window's
 end, PSS (Rss and Pss of /proc/PID/smaps_rollup: shared pages divided among
 the processes mapping them, so it falls when other processes map the same
-libraries) and the shared objects mapped (/proc/PID/maps) at the same moment;
+libraries), THP (AnonHugePages of smaps_rollup: transparent huge pages, 2 MB
+each, in the RSS; µStreamer's RSS is 1.5 or 3.5 MB from run to run as one
+lands on a thread stack or not, camrelay turns THP off for itself, so the
+ratios are given of RSS and of RSS without them) and the shared objects mapped (/proc/PID/maps) at the same moment;
 fps is frames per client per second; KB/frame is bytes on the wire per frame
 (JPEG plus part headers), which shows the two encoders' quality match.
 
@@ -233,6 +236,7 @@ def measure(name, cmd, ready_path, stream_path, port, n_clients, seconds, warmup
         "cpu_pct": (c1 - c0) * 100 / (t1 - t0),
         "rss_mb": rss / 1024, "hwm_mb": hwm / 1024,
         "pss_mb": mem.get("Pss", 0) / 1024, "anon_mb": mem.get("Anonymous", 0) / 1024,
+        "thp_mb": mem.get("AnonHugePages", 0) / 1024,
         "n_libs": len(libs), "libs_top": sorted(libs.items(), key=lambda kv: -kv[1])[:8],
         "frames": got, "fps": per_client / (t1 - t0),
         "kb_per_frame": wire / sum(got) / 1024,
@@ -370,18 +374,18 @@ def print_table(res, a, load_before, load_after):
           f"after {' '.join(f'{x:.2f}' for x in load_after)}")
     print()
     hdr = (f"{'size':9s} {'clients':>7s} {'server':9s} {'CPU ms/frame':>12s} {'CPU %':>6s} "
-           f"{'RSS MB':>7s} {'PSS MB':>7s} {'.so':>4s} {'fps/client':>10s} {'frames/client (min-max)':>23s} "
+           f"{'RSS MB':>7s} {'THP MB':>6s} {'PSS MB':>7s} {'.so':>4s} {'fps/client':>10s} {'frames/client (min-max)':>23s} "
            f"{'KB/frame':>8s}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         fr = f"{min(r['frames'])}-{max(r['frames'])}" if len(r["frames"]) > 1 else str(r["frames"][0])
         print(f"{r['size']:9s} {r['clients']:7d} {r['server']:9s} {r['cpu_ms_per_frame']:12.2f} "
-              f"{r['cpu_pct']:6.1f} {r['rss_mb']:7.1f} {r.get('pss_mb', 0):7.1f} {r.get('n_libs', 0):4d} "
-              f"{r['fps']:10.2f} {fr:>23s} {r['kb_per_frame']:8.1f}")
+              f"{r['cpu_pct']:6.1f} {r['rss_mb']:7.1f} {r.get('thp_mb', 0):6.1f} {r.get('pss_mb', 0):7.1f} "
+              f"{r.get('n_libs', 0):4d} {r['fps']:10.2f} {fr:>23s} {r['kb_per_frame']:8.1f}")
     print()
     print("camrelay / µStreamer (below 1: camrelay uses less)")
-    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'RSS':>6s} {'PSS':>6s} {'fps':>6s}")
+    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'RSS':>6s} {'RSS-THP':>7s} {'PSS':>6s} {'fps':>6s}")
     pairs = {}
     for r in rows:
         pairs.setdefault((r["size"], r["clients"]), {})[r["server"]] = r
@@ -390,7 +394,9 @@ def print_table(res, a, load_before, load_after):
         if not (u and c):
             continue
         print(f"{size:9s} {n:7d} {c['cpu_ms_per_frame'] / u['cpu_ms_per_frame']:10.2f} "
-              f"{c['rss_mb'] / u['rss_mb']:6.2f} {c['pss_mb'] / u['pss_mb'] if u.get('pss_mb') else 0:6.2f} "
+              f"{c['rss_mb'] / u['rss_mb']:6.2f} "
+              f"{(c['rss_mb'] - c.get('thp_mb', 0)) / (u['rss_mb'] - u.get('thp_mb', 0)):7.2f} "
+              f"{c['pss_mb'] / u['pss_mb'] if u.get('pss_mb') else 0:6.2f} "
               f"{c['fps'] / u['fps']:6.2f}")
 
 
