@@ -30,7 +30,21 @@ measured window starts: the server's CPU is utime+stime of the whole process
 window (the mean of what each client received); RSS is VmRSS at the window's
 end, PSS (Rss and Pss of /proc/PID/smaps_rollup: shared pages divided among
 the processes mapping them, so it falls when other processes map the same
-libraries) and the shared objects mapped (/proc/PID/maps) at the same moment;
+libraries), THP (AnonHugePages of smaps_rollup: transparent huge pages, 2 MB
+each, in the RSS; µStreamer's RSS is 1.5 or 3.5 MB from run to run as one
+lands on a thread stack or not, camrelay turns THP off for itself, so the
+ratios are given of RSS and of RSS without them) and the shared objects mapped (/proc/PID/maps) at the same moment;
+under the tables, each server's RSS by mapping (/proc/PID/smaps: each shared
+object, heap, stacks, malloc arenas, other anonymous memory; see breakdown());
+VmRSS (/proc/PID/status) comes from the kernel's RSS counters, which the
+VM's Debian 12 kernel (6.1) keeps per thread and folds in now and then: in
+the VM µStreamer's VmRSS read 3.5 MB while smaps counted 2.3 MB of thread
+stacks, 1.6 MB of libc and 0.6 MB of libjpeg alone. smaps walks the page
+tables and is exact, so a second table gives smaps' Rss, the part of it
+that is the V4L2 device's mmap'd buffers (the driver's memory, in PSS too;
+camrelay asks for 6, µStreamer for the number of CPU cores (at most 4) + 1,
+3 in the VM), and
+"own" = Rss - device buffers - THP, the figure whose ratio is stable;
 fps is frames per client per second; KB/frame is bytes on the wire per frame
 (JPEG plus part headers), which shows the two encoders' quality match.
 
@@ -206,8 +220,11 @@ def measure(name, cmd, ready_path, stream_path, port, n_clients, seconds, warmup
         if proc.poll() is not None:
             fail(f"exited with status {proc.returncode} during the measurement")
         rss, hwm = status_kb(proc.pid, "VmRSS"), status_kb(proc.pid, "VmHWM")
+        rss_parts = {k: status_kb(proc.pid, k) for k in ("RssAnon", "RssFile", "RssShmem")}
         mem = smaps_rollup_kb(proc.pid)
         libs = mapped_objects(proc.pid)
+        where = breakdown(proc.pid)
+        dev = [m for m in mappings_kb(proc.pid) if m["path"].startswith("/dev/")]
         if readers.error:
             fail(readers.error)
     finally:
@@ -233,7 +250,12 @@ def measure(name, cmd, ready_path, stream_path, port, n_clients, seconds, warmup
         "cpu_pct": (c1 - c0) * 100 / (t1 - t0),
         "rss_mb": rss / 1024, "hwm_mb": hwm / 1024,
         "pss_mb": mem.get("Pss", 0) / 1024, "anon_mb": mem.get("Anonymous", 0) / 1024,
+        "thp_mb": mem.get("AnonHugePages", 0) / 1024,
+        "smaps_rss_mb": mem.get("Rss", 0) / 1024,
+        "dev_rss_mb": sum(m.get("Rss", 0) for m in dev) / 1024,
+        "dev_pss_mb": sum(m.get("Pss", 0) for m in dev) / 1024,
         "n_libs": len(libs), "libs_top": sorted(libs.items(), key=lambda kv: -kv[1])[:8],
+        "breakdown": where, "rss_parts_kb": rss_parts,
         "frames": got, "fps": per_client / (t1 - t0),
         "kb_per_frame": wire / sum(got) / 1024,
     }
@@ -248,6 +270,72 @@ def smaps_rollup_kb(pid):
             if len(parts) == 3 and parts[2] == "kB":
                 out[parts[0].rstrip(":")] = int(parts[1])
     return out
+
+
+def mappings_kb(pid):
+    """Each mapping of /proc/PID/smaps in address order: {start, end, perms, path, kB fields}."""
+    maps, cur = [], None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if parts and "-" in parts[0] and not parts[0].endswith(":"):
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                cur = {"start": lo, "end": hi, "perms": parts[1],
+                       "path": " ".join(parts[5:]) if len(parts) > 5 else ""}
+                maps.append(cur)
+            elif cur is not None and len(parts) == 3 and parts[2] == "kB":
+                cur[parts[0].rstrip(":")] = int(parts[1])
+    return maps
+
+
+BREAKDOWN_FIELDS = ("Rss", "Pss", "Anonymous", "AnonHugePages")
+
+
+def breakdown(pid, top=12):
+    """Where the RSS is, by mapping class: a shared object or the executable
+    (its basename, all its segments), [heap], [stack] (the main thread's),
+    "thread stacks" (anonymous read-write mappings right above an
+    inaccessible guard mapping: how glibc lays out pthread stacks), "malloc
+    arenas" (anonymous read-write mappings at a 64 MB boundary right below an
+    inaccessible one: a non-main arena's heap and its reserved rest; glibc
+    aligns them so on 64-bit), "anon" (any other anonymous memory: mallocs
+    above the mmap threshold, frame buffers) and the rest by path (a V4L2
+    device's mmap'd buffers under its /dev name).
+    Returns the `top` classes by Rss: [(name, {Rss, Pss, Anonymous, AnonHugePages, n})]."""
+    maps = mappings_kb(pid)
+    out = {}
+    for i, m in enumerate(maps):
+        path = m["path"]
+        if path.startswith("/"):
+            name = os.path.basename(path)
+        elif path:
+            name = path
+        elif m["perms"].startswith("---"):
+            name = "guard"
+        else:
+            below = maps[i - 1] if i > 0 else None
+            above = maps[i + 1] if i + 1 < len(maps) else None
+            if below and below["end"] == m["start"] and below["perms"].startswith("---") and not below["path"]:
+                name = "thread stacks"
+            elif (m["start"] % (64 << 20) == 0 and above and above["start"] == m["end"]
+                  and above["perms"].startswith("---") and not above["path"]):
+                name = "malloc arenas"
+            else:
+                name = "anon"
+        acc = out.setdefault(name, dict.fromkeys(BREAKDOWN_FIELDS, 0) | {"n": 0})
+        for k in BREAKDOWN_FIELDS:
+            acc[k] += m.get(k, 0)
+        acc["n"] += 1
+    return sorted(out.items(), key=lambda kv: -kv[1]["Rss"])[:top]
+
+
+def print_breakdown(label, items, parts=None):
+    if parts:
+        print(f"{label}: VmRSS = RssAnon {parts['RssAnon']} + RssFile {parts['RssFile']} + "
+              f"RssShmem {parts['RssShmem']} kB")
+    print(f"{label}: RSS by mapping (kB; smaps Rss / Pss / anonymous / THP, n mappings)")
+    for name, v in items:
+        print(f"  {name:28s} {v['Rss']:6d} {v['Pss']:6d} {v['Anonymous']:6d} {v['AnonHugePages']:6d}  {v['n']:3d}")
 
 
 def mapped_objects(pid):
@@ -293,6 +381,8 @@ def host_test(a):
               f"{r['pss_mb']:7.1f} {r['anon_mb']:7.1f} {r['n_libs']:4d} {r['fps']:10.2f} {r['kb_per_frame']:8.1f}")
     print("largest shared objects by RSS (kB), last row: " +
           ", ".join(f"{n} {kb}" for n, kb in rows[-1]["libs_top"]))
+    print_breakdown(f"camrelay, {rows[-1]['clients']} client(s)", rows[-1]["breakdown"],
+                    rows[-1]["rss_parts_kb"])
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"rows": rows, "host_cpus": os.cpu_count(), "loadavg": [load_before, load_after]}, f,
@@ -360,6 +450,15 @@ def ustreamer_version():
     return out or "?"
 
 
+def own_mb(r):
+    """smaps Rss without the device's buffers and without transparent huge pages."""
+    return r["smaps_rss_mb"] - r["dev_rss_mb"] - r["thp_mb"]
+
+
+def pss_own(r):
+    return r["pss_mb"] - r["dev_pss_mb"]
+
+
 def print_table(res, a, load_before, load_after):
     rows = res["rows"]
     print()
@@ -370,18 +469,30 @@ def print_table(res, a, load_before, load_after):
           f"after {' '.join(f'{x:.2f}' for x in load_after)}")
     print()
     hdr = (f"{'size':9s} {'clients':>7s} {'server':9s} {'CPU ms/frame':>12s} {'CPU %':>6s} "
-           f"{'RSS MB':>7s} {'PSS MB':>7s} {'.so':>4s} {'fps/client':>10s} {'frames/client (min-max)':>23s} "
+           f"{'RSS MB':>7s} {'THP MB':>6s} {'PSS MB':>7s} {'.so':>4s} {'fps/client':>10s} {'frames/client (min-max)':>23s} "
            f"{'KB/frame':>8s}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         fr = f"{min(r['frames'])}-{max(r['frames'])}" if len(r["frames"]) > 1 else str(r["frames"][0])
         print(f"{r['size']:9s} {r['clients']:7d} {r['server']:9s} {r['cpu_ms_per_frame']:12.2f} "
-              f"{r['cpu_pct']:6.1f} {r['rss_mb']:7.1f} {r.get('pss_mb', 0):7.1f} {r.get('n_libs', 0):4d} "
-              f"{r['fps']:10.2f} {fr:>23s} {r['kb_per_frame']:8.1f}")
+              f"{r['cpu_pct']:6.1f} {r['rss_mb']:7.1f} {r.get('thp_mb', 0):6.1f} {r.get('pss_mb', 0):7.1f} "
+              f"{r.get('n_libs', 0):4d} {r['fps']:10.2f} {fr:>23s} {r['kb_per_frame']:8.1f}")
+    print()
+    print("smaps (accurate; VmRSS above may lag, see the docstring): Rss, the V4L2 buffers' part of it (dev),")
+    print("the rest without huge pages (own = Rss - dev - THP), PSS without the device buffers")
+    hdr = (f"{'size':9s} {'clients':>7s} {'server':9s} {'Rss MB':>7s} {'dev MB':>7s} {'own MB':>7s} "
+           f"{'PSS-dev MB':>10s}")
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        if "smaps_rss_mb" in r:
+            print(f"{r['size']:9s} {r['clients']:7d} {r['server']:9s} {r['smaps_rss_mb']:7.1f} "
+                  f"{r['dev_rss_mb']:7.1f} {own_mb(r):7.1f} {r['pss_mb'] - r['dev_pss_mb']:10.1f}")
     print()
     print("camrelay / µStreamer (below 1: camrelay uses less)")
-    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'RSS':>6s} {'PSS':>6s} {'fps':>6s}")
+    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'RSS':>6s} {'RSS-THP':>7s} {'own':>6s} {'PSS':>6s} "
+          f"{'PSS-dev':>7s} {'fps':>6s}")
     pairs = {}
     for r in rows:
         pairs.setdefault((r["size"], r["clients"]), {})[r["server"]] = r
@@ -390,8 +501,17 @@ def print_table(res, a, load_before, load_after):
         if not (u and c):
             continue
         print(f"{size:9s} {n:7d} {c['cpu_ms_per_frame'] / u['cpu_ms_per_frame']:10.2f} "
-              f"{c['rss_mb'] / u['rss_mb']:6.2f} {c['pss_mb'] / u['pss_mb'] if u.get('pss_mb') else 0:6.2f} "
+              f"{c['rss_mb'] / u['rss_mb']:6.2f} "
+              f"{(c['rss_mb'] - c.get('thp_mb', 0)) / (u['rss_mb'] - u.get('thp_mb', 0)):7.2f} "
+              f"{own_mb(c) / own_mb(u) if 'smaps_rss_mb' in u else 0:6.2f} "
+              f"{c['pss_mb'] / u['pss_mb'] if u.get('pss_mb') else 0:6.2f} "
+              f"{pss_own(c) / pss_own(u) if 'dev_pss_mb' in u else 0:7.2f} "
               f"{c['fps'] / u['fps']:6.2f}")
+    for r in rows:
+        if r.get("breakdown"):
+            print()
+            print_breakdown(f"{r['size']} {r['clients']} client(s) {r['server']}", r["breakdown"],
+                            r.get("rss_parts_kb"))
 
 
 def host_main(a):

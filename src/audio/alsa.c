@@ -23,6 +23,7 @@
 #include "audio/audio.h"
 #include "audio/talk.h"
 #include "core/clock.h"
+#include "core/module.h"
 
 #define _MAX_FDS 4
 
@@ -258,7 +259,7 @@ static int _alsa_list(struct cr_audio_device_s *out, int max)
 	return n;
 }
 
-const struct cr_audio_ops_s cr_audio_alsa = {
+CR_MODULE_EXPORT const struct cr_audio_ops_s cr_audio_alsa = {
 	.name = "alsa",
 	.device_default = "default",
 	.open = _alsa_open,

@@ -29,6 +29,7 @@
 #include "audio/talk_jb.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/module.h"
 #include "core/stats.h"
 
 #define _LATENCY_US 40000
@@ -305,3 +306,26 @@ void cr_talk_free(struct cr_talk_s *t)
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
+
+/* The module's table (talk.h): the core's audio/alsa_module.c forwards. */
+static void *_create(const char *stream, const char *device, int channels)
+{
+	return cr_talk_new(stream, device, channels);
+}
+
+static void _destroy(void *t) { cr_talk_free(t); }
+static int _claim(void *t, const char *talker, char *err, size_t errlen) { return cr_talk_claim(t, talker, err, errlen); }
+static void _refused(void *t) { cr_talk_refused(t); }
+static void _release(void *t, const char *talker) { cr_talk_release(t, talker); }
+static void _rtp(void *t, const uint8_t *pkt, size_t len, int pt) { cr_talk_rtp(t, pkt, len, pt); }
+static void _status(void *t, struct cr_talk_status_s *st) { cr_talk_status(t, st); }
+
+CR_MODULE_EXPORT const struct cr_talk_ops_s cr_talk_alsa = {
+	.create = _create,
+	.destroy = _destroy,
+	.claim = _claim,
+	.refused = _refused,
+	.release = _release,
+	.rtp = _rtp,
+	.status = _status,
+};

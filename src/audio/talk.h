@@ -46,6 +46,21 @@ void cr_talk_release(struct cr_talk_s *t, const char *talker);
 void cr_talk_rtp(struct cr_talk_s *t, const uint8_t *pkt, size_t len, int pt);
 void cr_talk_status(struct cr_talk_s *t, struct cr_talk_status_s *st);
 
+/* With libasound, talk.c is in the module camrelay-alsa.so (core/module.h)
+ * and exports its functions in this table; audio/alsa_module.c holds the
+ * functions above in the core, loads the module at the first cr_talk_new
+ * and forwards (without the module every claim is refused naming the
+ * package). The talk-back objects are the module's: void * here. */
+struct cr_talk_ops_s {
+	void *(*create)(const char *stream, const char *device, int channels);
+	void (*destroy)(void *t);
+	int (*claim)(void *t, const char *talker, char *err, size_t errlen);
+	void (*refused)(void *t);
+	void (*release)(void *t, const char *talker);
+	void (*rtp)(void *t, const uint8_t *pkt, size_t len, int pt);
+	void (*status)(void *t, struct cr_talk_status_s *st);
+};
+
 /* alsa.c: libasound says "no such device" for a card it may not open;
  * true when /dev/snd has sound devices and this user may open none. */
 bool cr_alsa_denied(void);

@@ -59,10 +59,10 @@
 	.check = _mod_check, .open = _mod_open, .encode = _mod_encode,                                         \
 	.request_keyframe = _mod_request_keyframe, .set_bitrate = _mod_set_bitrate, .close = _mod_close
 
-/* A source's entry; CR_SOURCE_MODULE_CONTROLS adds list_controls and
- * set_control for a module whose source has them. */
-#define CR_SOURCE_MODULE(module, symbol, package)                                                              \
-	static const struct cr_source_ops_s *_mod(char *err, size_t errlen)                                    \
+/* What a source's and an audio backend's entries share: _mod() (also for
+ * the file's other forwarders), check, open, close. */
+#define CR_MODULE_ENTRY_COMMON(ops_t, obj_t, module, symbol, package)                                          \
+	static const ops_t *_mod(char *err, size_t errlen)                                                     \
 	{                                                                                                      \
 		return cr_module_symbol(module, symbol, package, err, errlen);                                 \
 	}                                                                                                      \
@@ -70,23 +70,28 @@
 	{                                                                                                      \
 		return _mod(err, errlen) ? 0 : -ENOPKG;                                                        \
 	}                                                                                                      \
-	static int _mod_open(struct cr_source_s *src)                                                          \
+	static int _mod_open(obj_t *src)                                                                       \
 	{                                                                                                      \
-		const struct cr_source_ops_s *ops = _mod(src->error, sizeof(src->error));                      \
+		const ops_t *ops = _mod(src->error, sizeof(src->error));                                       \
 		if (!ops)                                                                                      \
 			return -ENOPKG;                                                                        \
 		src->ops = ops;                                                                                \
 		return ops->open(src);                                                                         \
 	}                                                                                                      \
+	static void _mod_close(obj_t *src)                                                                     \
+	{                                                                                                      \
+		const ops_t *ops = src->priv ? _mod(NULL, 0) : NULL;                                           \
+		if (ops)                                                                                       \
+			ops->close(src);                                                                       \
+	}
+
+/* A source's entry; CR_SOURCE_MODULE_CONTROLS adds list_controls and
+ * set_control for a module whose source has them. */
+#define CR_SOURCE_MODULE(module, symbol, package)                                                              \
+	CR_MODULE_ENTRY_COMMON(struct cr_source_ops_s, struct cr_source_s, module, symbol, package)            \
 	static int _mod_read(struct cr_source_s *src, struct cr_frame_s **out, int timeout_ms)                 \
 	{                                                                                                      \
 		return _mod(NULL, 0)->read(src, out, timeout_ms);                                              \
-	}                                                                                                      \
-	static void _mod_close(struct cr_source_s *src)                                                        \
-	{                                                                                                      \
-		const struct cr_source_ops_s *ops = src->priv ? _mod(NULL, 0) : NULL;                          \
-		if (ops)                                                                                       \
-			ops->close(src);                                                                       \
 	}                                                                                                      \
 	__attribute__((unused)) static int _mod_list_controls(struct cr_source_s *src,                         \
 							       struct cr_control_info_s *out, int max)         \
@@ -101,5 +106,16 @@
 
 #define CR_SOURCE_MODULE_OPS .check = _mod_check, .open = _mod_open, .read = _mod_read, .close = _mod_close
 #define CR_SOURCE_MODULE_CONTROLS .list_controls = _mod_list_controls, .set_control = _mod_set_control
+
+/* An audio backend's entry (audio/audio.h first): as a source's, open()
+ * switches the audio source to the module's table. */
+#define CR_AUDIO_MODULE(module, symbol, package)                                                               \
+	CR_MODULE_ENTRY_COMMON(struct cr_audio_ops_s, struct cr_audio_source_s, module, symbol, package)       \
+	static int _mod_read(struct cr_audio_source_s *src, int16_t *pcm, int64_t *ts_ns, int timeout_ms)      \
+	{                                                                                                      \
+		return _mod(NULL, 0)->read(src, pcm, ts_ns, timeout_ms);                                       \
+	}
+
+#define CR_AUDIO_MODULE_OPS .check = _mod_check, .open = _mod_open, .read = _mod_read, .close = _mod_close
 
 #endif

@@ -4,7 +4,7 @@
   mjpeg     the default-sized test stream (1280x720 YUYV at 30 fps) with one
             MJPEG client: no camrelay-*.so module and no libavformat,
             libavcodec, libx264, libx265, libvpx, libaom, libgphoto2 or
-            libcamera is mapped (a config that uses none loads
+            libcamera or libasound is mapped (a config that uses none loads
             none); prints RSS and PSS (/proc/PID/smaps_rollup) and the shared
             objects mapped, for the footprint figures of issue 20 (reported,
             not checked: they depend on the build and on what else maps the
@@ -14,17 +14,22 @@
             while its expansion to full range is counted in bytes copied;
             then the same job on the build without sanitizers
             (CAMRELAY_RATE_CAMRELAY, as scripts/test sets it): its RSS/PSS
-            printed beside the figure of issue 20's closing note
+            printed beside the figure of issue 20's closing note, and
+            neither libstdc++ nor libyuv.so mapped (libyuv is linked from
+            its archive; on the sanitizer build UBSan maps libstdc++)
   x265      a stream encoding H.265 with x265 into an RTP sink:
             camrelay-x265.so is mapped and RTP packets of payload type 96 arrive
   aom       the same with libaom encoding AV1: camrelay-aom.so and libaom are
             mapped (not camrelay-x265.so) and RTP packets of payload type 96
             arrive
+  alsa      a stream capturing audio from ALSA's "null" PCM:
+            camrelay-alsa.so and libasound are mapped (the audio's start
+            loads the module)
   avformat  a stream from a URL (an RTSP address nobody answers): serving,
             with camrelay-avformat.so and libavformat mapped (the stream's
             start loads the module)
   missing   each of those configs with CAMRELAY_MODULE_DIR naming an empty
-            directory (x265, aom, avformat, drm when built; the drm sink
+            directory (x265, aom, avformat, alsa and drm when built; the drm sink
             itself is tested in the VM, drm-vm): serve exits 1 with one message naming the module file,
             the directory and the package to install
   reload    a running camrelay (modules directory empty) reloaded (SIGHUP)
@@ -89,6 +94,10 @@ url = "rtsp://127.0.0.1:9/nobody"
 # The x265 stream without its encoder, into a drm sink (a screen).
 DRM_TOML = (X265_TOML.split("[stream.cam.sources.encoder]")[0].replace("{{", "{").replace("}}", "}")
             + '[[stream.cam.sinks]]\ntype = "drm"\n')
+# ALSA capture from alsa-lib's "null" PCM (in its default configuration:
+# takes the parameters, gives silence) beside the test picture.
+ALSA_TOML = (X265_TOML.split("[stream.cam.sources.encoder]")[0].replace("{{", "{").replace("}}", "}")
+             + '[stream.cam.audio]\nbackend = "alsa"\ndevice = "null"\n')
 
 
 def mapped(pid):
@@ -142,6 +151,10 @@ def measure_plain():
         m = smaps_rollup_kb(srv.pid)
         libs = mapped(srv.pid)
     rss, pss = m["Rss"] / 1024, m["Pss"] / 1024
+    # Not on the sanitizer build: UBSan's runtime needs libstdc++ itself.
+    cxx = [p for p in libs if os.path.basename(p).startswith(("libstdc++", "libyuv"))]
+    check(not cxx, f"the build without sanitizers maps no libstdc++ and no libyuv.so (libyuv linked from its "
+          f"archive) on the MJPEG job; mapped: {cxx}")
     print(f"footprint ({plain}): default test stream, 1 MJPEG client: RSS {rss:.1f} MB, PSS {pss:.1f} MB "
           f"(anonymous {m['Anonymous'] / 1024:.1f} MB), {len(libs)} shared objects; issue 20's closing note "
           f"(release build): RSS {NOTE_RSS_MB} MB, PSS {NOTE_PSS_MB} MB: {rss - NOTE_RSS_MB:+.1f} / "
@@ -167,9 +180,9 @@ def check_mjpeg(exe):
             time.sleep(0.05)
     heavy = [p for p in libs if os.path.basename(p).startswith(("camrelay-", "libavformat", "libavcodec", "libx264",
                                                                        "libx265", "libvpx", "libaom", "libgphoto2",
-                                                                       "libexif", "libcamera"))]
+                                                                       "libexif", "libcamera", "libasound"))]
     check(not heavy, f"an MJPEG-only config maps no backend module, libav*, libx264, libx265, libvpx, libaom, "
-          f"libgphoto2 or libcamera; mapped: {heavy}")
+          f"libgphoto2, libcamera or libasound; mapped: {heavy}")
     # The test source's YUYV pool has made frames (the bars are drawn on
     # themselves, no I420 frame); idle ones have bytes. The JPEG encoder takes
     # YUYV: no converted frame (an I420 copy of 1.3 MB), its strips counted in
@@ -221,6 +234,16 @@ def check_avformat(exe):
     check("camrelay-avformat.so" in libs and any(p.startswith("libavformat") for p in libs),
           f"a URL source maps camrelay-avformat.so and libavformat ({len(libs)} shared objects)")
     print(f"avformat: module mapped, {len(libs)} shared objects")
+
+
+def check_alsa(exe):
+    with e2e.Server(exe, ALSA_TOML) as srv:
+        srv.wait_for("the audio capture running",
+                     lambda: "audio: capturing from null" in srv.log_tail(200), timeout=20)
+        libs = [os.path.basename(p) for p in mapped(srv.pid)]
+    check("camrelay-alsa.so" in libs and any(p.startswith("libasound") for p in libs),
+          f"an ALSA audio config maps camrelay-alsa.so and libasound ({len(libs)} shared objects)")
+    print(f"alsa: module mapped, capturing from null, {len(libs)} shared objects")
 
 
 def check_missing(exe, module, toml):
@@ -290,9 +313,13 @@ def main(exe):
     check_encoder(exe, "x265", "libx265")
     check_encoder(exe, "aom", "libaom")
     check_avformat(exe)
+    if " alsa(" in version:
+        check_alsa(exe)
     check_missing(exe, "x265", encoder_toml("x265", e2e.free_udp_port()))
     check_missing(exe, "aom", encoder_toml("aom", e2e.free_udp_port()))
     check_missing(exe, "avformat", URL_TOML)
+    if " alsa(" in version:
+        check_missing(exe, "alsa", ALSA_TOML)
     if " drm(" in version:
         check_missing(exe, "drm", DRM_TOML)
     check_reload(exe, " drm(" in version)

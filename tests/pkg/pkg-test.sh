@@ -11,7 +11,7 @@
 #    V4L2 ioctl answers that qemu-user cannot give (see arm64()).
 #  - amd64 in a fresh Debian 12 root (tests/fresh/root.sh's cached debootstrap
 #    root, copied): apt-get install ./camrelay_*.deb (with the encoder
-#    modules it depends on, camrelay-x264 and camrelay-vpx) pulls its dependencies
+#    modules it depends on, camrelay-x264, camrelay-vpx and camrelay-alsa) pulls its dependencies
 #    from Debian; the camrelay user is in video and audio; check-config passes
 #    on /etc/camrelay/camrelay.toml; camrelay serve reaches READY=1 on a
 #    NOTIFY_SOCKET; systemd-analyze verify accepts the installed unit (--man=no:
@@ -240,8 +240,9 @@ fresh_install() {
 	root=$(mktemp -d "$CACHE/pkg-XXXXXX")
 	cp -a "$base/." "$root/"
 	# camrelay depends on the encoder modules camrelay-x264 and camrelay-vpx
+	# and on the ALSA module camrelay-alsa
 	cp "$OUT/camrelay_${ver}_amd64.deb" "$OUT/camrelay-x265_${ver}_amd64.deb" "$OUT/camrelay-x264_${ver}_amd64.deb" \
-		"$OUT/camrelay-vpx_${ver}_amd64.deb" "$root/root/"
+		"$OUT/camrelay-vpx_${ver}_amd64.deb" "$OUT/camrelay-alsa_${ver}_amd64.deb" "$root/root/"
 	cp "$SRC/tests/pkg/notify_ready.py" "$root/root/"
 	local before after out
 	before=$(du -sxk "$root" | cut -f1)
@@ -250,7 +251,7 @@ fresh_install() {
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
 		apt-get install -y -qq --no-install-recommends ./root/camrelay_*.deb ./root/camrelay-x264_*.deb \
-			./root/camrelay-vpx_*.deb >/tmp/apt.log 2>&1 || { tail -20 /tmp/apt.log; exit 1; }
+			./root/camrelay-vpx_*.deb ./root/camrelay-alsa_*.deb >/tmp/apt.log 2>&1 || { tail -20 /tmp/apt.log; exit 1; }
 		apt-get clean
 		echo "newly installed: $(grep -c "^Setting up" /tmp/apt.log) packages"
 	' 2>&1)
