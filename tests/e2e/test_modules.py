@@ -115,10 +115,11 @@ def smaps_rollup_kb(pid):
     return out
 
 
-# Issue 20's closing note (session 12): `camrelay serve` with the default test
+# Issue 20's closing note (session 13): `camrelay serve` with the default test
 # stream and one MJPEG client, the release build on the host
-# (bench/ustreamer.py --host-test --clients 1): what the run below is put beside.
-NOTE_RSS_MB, NOTE_PSS_MB = 9.5, 8.0
+# (bench/ustreamer.py --host-test --clients 1 --seconds 8, libyuv from its
+# archive, ALSA a module): what the run below is put beside.
+NOTE_RSS_MB, NOTE_PSS_MB = 8.0, 6.4
 
 
 @contextlib.contextmanager
