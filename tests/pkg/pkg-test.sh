@@ -244,8 +244,9 @@ fresh_install() {
 	cp "$OUT/camrelay_${ver}_amd64.deb" "$OUT/camrelay-x265_${ver}_amd64.deb" "$OUT/camrelay-x264_${ver}_amd64.deb" \
 		"$OUT/camrelay-vpx_${ver}_amd64.deb" "$OUT/camrelay-alsa_${ver}_amd64.deb" "$root/root/"
 	cp "$SRC/tests/pkg/notify_ready.py" "$root/root/"
-	local before after out
+	local before after out lists_before
 	before=$(du -sxk "$root" | cut -f1)
+	lists_before=$(du -sk "$root/var/lib/apt/lists" 2>/dev/null | cut -f1)
 	out=$(in_root "$root" net /bin/bash -c '
 		set -e
 		export DEBIAN_FRONTEND=noninteractive
@@ -261,8 +262,9 @@ fresh_install() {
 	[ $rc -eq 0 ] || { rm -rf "$root"; return; }
 	after=$(du -sxk "$root" | cut -f1)
 	local lists
-	lists=$(du -sk "$root/var/lib/apt/lists" | cut -f1)
-	echo "figure: install footprint in a minimal Debian 12 root: $((after - before - lists)) KiB (camrelay and the packages it pulls; apt's lists, $lists KiB, not counted)"
+	lists=$(($(du -sk "$root/var/lib/apt/lists" | cut -f1) - ${lists_before:-0}))
+	# only what apt-get update added to its lists is taken off (the base root may hold lists already)
+	echo "figure: install footprint in a minimal Debian 12 root: $((after - before - lists)) KiB (camrelay and the packages it pulls; what apt-get update added to its lists, $lists KiB, not counted)"
 	out=$(in_root "$root" lo /bin/bash -c '
 		camrelay check-config /etc/camrelay/camrelay.toml && echo "groups: $(id -nG camrelay)" &&
 		echo "home: $(getent passwd camrelay | cut -d: -f6)" &&
