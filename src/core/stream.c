@@ -23,6 +23,17 @@
  * wait here instead of being dropped; the backlog drains at encoding speed,
  * then the depth is _STAGE_DEPTH again. */
 #define _STAGE_OPEN_DEPTH 10
+/* A URL source's frames arrive as its network delivers them, after a hiccup
+ * all at once (an RTSP camera stalling 300 ms sends 9 frames in a few ms when
+ * it catches up: the soak's pass-through viewers lost frames to a 2-deep
+ * queue while the stage thread waited its turn for a core, and url-stall
+ * counted 21 of them over 8 such stalls). A dropped access unit of a
+ * passed-through stream stops its viewers until the sender's next keyframe,
+ * and a re-encoding stage had rather take a few ms to drain a burst than skip
+ * its pictures: frames carrying an access unit rest in a queue that holds a
+ * 300 ms stall's frames at 30 fps (it fills only in a burst; a device's
+ * frames, steady and holding its few buffers, keep _STAGE_DEPTH). */
+#define _STAGE_BURST_DEPTH 10
 
 enum _stage_kind_e { _STAGE_CONVERT = 1, _STAGE_ENCODE };
 
@@ -46,7 +57,8 @@ struct _stage_s {
 	struct cr_convert_step_s cv;  /* convert stages */
 	struct cr_encode_step_s es;   /* encode stages */
 	bool failed_logged;
-	int depth;    /* of `in` (1 for an encoder importing DMA-BUFs) */
+	int base_depth; /* of `in` for a device's frames (1 for an encoder importing DMA-BUFs) */
+	int depth;      /* of `in` at rest: base_depth, or _STAGE_BURST_DEPTH for a URL source's */
 	bool deep;    /* `in` is _STAGE_OPEN_DEPTH deep: the encoder opened, its backlog draining */
 	bool passing; /* passing a URL source's access units through */
 	uint64_t pass_seq; /* seq of the last frame passed through */
@@ -351,11 +363,24 @@ static void _stage_encode_frame(struct _stage_s *st, struct cr_frame_s *f)
 	}
 }
 
+/* The queue's depth at rest for frames like f (see _STAGE_BURST_DEPTH); a
+ * deep queue (an encoder opened, its backlog draining) is left to shrink. */
+static void _stage_rest_depth(struct _stage_s *st, const struct cr_frame_s *f)
+{
+	int depth = f->coded && st->base_depth > 1 ? _STAGE_BURST_DEPTH : st->base_depth;
+	if (depth == st->depth)
+		return;
+	st->depth = depth;
+	if (!st->deep)
+		cr_queue_set_depth(&st->in, depth);
+}
+
 static void *_stage_thread(void *arg)
 {
 	struct _stage_s *st = arg;
 	struct cr_frame_s *f;
 	while ((f = cr_queue_pop(&st->in, -1))) {
+		_stage_rest_depth(st, f);
 		if (st->kind == _STAGE_CONVERT)
 			_stage_convert_frame(st, f);
 		else
@@ -399,7 +424,8 @@ static struct _stage_s *_stage_get(struct cr_stream_s *s, const struct cr_sub_re
 	/* An encoder importing DMA-BUFs holds capture buffers while frames wait:
 	 * one waiting frame keeps the capture driver from running dry (and
 	 * copying) with its few buffers. */
-	st->depth = st->kind == _STAGE_ENCODE && req->encoder.prefer_dmabuf ? 1 : _STAGE_DEPTH;
+	st->base_depth = st->kind == _STAGE_ENCODE && req->encoder.prefer_dmabuf ? 1 : _STAGE_DEPTH;
+	st->depth = st->base_depth;
 	cr_queue_init(&st->in, st->depth, _unref_frame);
 	if (pthread_create(&st->thread, NULL, _stage_thread, st) != 0) {
 		cr_queue_destroy(&st->in);
