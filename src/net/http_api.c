@@ -267,6 +267,8 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 			  (json_int_t)atomic_load(&stats->encoders_opened), "source_opens",
 			  (json_int_t)atomic_load(&stats->source_opens), "clock_moves",
 			  (json_int_t)atomic_load(&stats->clock_moves)));
+	json_object_set_new(json_object_get(j, "counters"), "frames_copied",
+			    json_integer((json_int_t)atomic_load(&stats->frames_copied)));
 	json_object_set_new(j, "latency_ms",
 			    json_pack("{s:o,s:o}", "capture_to_encoded", _latency(&stats->capture_to_encoded),
 				      "capture_to_sent", _latency(&stats->capture_to_sent)));
