@@ -228,7 +228,10 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	cr_stream_foreach_sub(s, _add_sub, &sctx);
 	json_t *j = json_object();
 	json_object_set_new(j, "name", json_string(cr_stream_name(s)));
-	json_object_set_new(j, "source", json_pack("{s:s,s:s}", "backend", st.backend, "device", st.device));
+	json_t *source = json_pack("{s:s,s:s}", "backend", st.backend, "device", st.device);
+	if (st.buffers > 0) /* a capture's buffers (v4l2's buffers option, as the driver gave them) */
+		json_object_set_new(source, "buffers", json_integer(st.buffers));
+	json_object_set_new(j, "source", source);
 	json_object_set_new(j, "state", json_string(cr_source_state_name(st.state)));
 	json_object_set_new(j, "message", json_string(st.message));
 	json_object_set_new(j, "format", json_string(cr_pixfmt_name(st.format)));

@@ -171,6 +171,7 @@ static int _start(struct cr_source_s *src, struct _v4l2_s *v)
 	if (rb.count != (uint32_t)asked)
 		CR_LOG_I(src->stream_name, "%s (%s): asked for %d buffers, the driver gave %u", v->path, v->card,
 			 asked, rb.count);
+	src->buffers = (int)rb.count;
 	struct _bufset_s *bs = calloc(1, sizeof(*bs) + rb.count * sizeof(bs->bufs[0]));
 	if (!bs) {
 		cr_msgf(err, errlen, "out of memory");
@@ -326,6 +327,7 @@ static int _v4l2_open(struct cr_source_s *src)
 	}
 	src->priv = v;
 	src->note[0] = 0;
+	src->buffers = 0;
 	v->fd = cr_v4l2_open(src->cfg->device, V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE, v->path,
 			     sizeof(v->path), v->card, sizeof(v->card), src->error, sizeof(src->error));
 	int r = v->fd;
