@@ -4,7 +4,7 @@
 
     meson setup /tmp/build-rel -Dbuildtype=release && ninja -C /tmp/build-rel -j2
     bench/ustreamer.py /tmp/build-rel/camrelay [--seconds 15] [--sizes 640x480,1280x720]
-                       [--clients 1,10] [--json FILE]
+                       [--clients 1,10] [--buffers N] [--json FILE]
     bench/ustreamer.py /tmp/build-rel/camrelay --host-test [--clients 1] [--seconds 15]
 
 The host kernel has no V4L2, so the measuring runs inside the project's VM
@@ -18,7 +18,8 @@ clients, one server at a time, µStreamer first, then camrelay:
 
     ustreamer --device DEV --format YUYV --resolution WxH --host 127.0.0.1 --port P
               (software "CPU" encoder, its default quality 80, default workers)
-    camrelay serve -c FILE -l 127.0.0.1:P   (v4l2 capture of DEV, yuyv WxH, [stream.cam.mjpeg] quality = 80)
+    camrelay serve -c FILE -l 127.0.0.1:P   (v4l2 capture of DEV, yuyv WxH, [stream.cam.mjpeg] quality = 80;
+              --buffers N: the capture's buffers = N, else its default 6)
 
 Neither is given a frame rate: both ask vivid for its highest rate at that
 size (vivid's webcam input gave 25 fps at 640x480, 12.5 fps at 1280x720).
@@ -42,8 +43,9 @@ the VM µStreamer's VmRSS read 3.5 MB while smaps counted 2.3 MB of thread
 stacks, 1.6 MB of libc and 0.6 MB of libjpeg alone. smaps walks the page
 tables and is exact, so a second table gives smaps' Rss, the part of it
 that is the V4L2 device's mmap'd buffers (the driver's memory, in PSS too;
-camrelay asks for 6, µStreamer for the number of CPU cores (at most 4) + 1,
-3 in the VM), and
+camrelay asks for 6 (or --buffers N), µStreamer for the number of CPU cores (at
+most 4) + 1, 3 in the VM: the table gives what each asked and the driver gave,
+from µStreamer's log and camrelay's /api/streams, and the mappings counted), and
 "own" = Rss - device buffers - THP, the figure whose ratio is stable;
 fps is frames per client per second; KB/frame is bytes on the wire per frame
 (JPEG plus part headers), which shows the two encoders' quality match.
@@ -59,7 +61,8 @@ The VM is QEMU TCG (software emulation, 2 vCPUs on a shared 2-core host):
 absolute CPU times are several times what real hardware takes and they move
 with the host's load. The point is the camrelay/µStreamer ratio on identical
 input in the same VM, printed per row. The host's load average is printed
-with the table.
+with the table. The last table has the ratios, smaps_rollup's Rss among them
+(the total, accurate: the kernel's proc.rst calls VmRSS inexact).
 
 Exits non-zero with a message if a server does not start or exits, or a
 client gets no frames."""
@@ -67,6 +70,7 @@ client gets no frames."""
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -93,7 +97,7 @@ device = "{device}"
 width = {width}
 height = {height}
 pixel_format = "yuyv"
-
+{buffers}
 [stream.cam.mjpeg]
 quality = 80
 """
@@ -225,6 +229,7 @@ def measure(name, cmd, ready_path, stream_path, port, n_clients, seconds, warmup
         libs = mapped_objects(proc.pid)
         where = breakdown(proc.pid)
         dev = [m for m in mappings_kb(proc.pid) if m["path"].startswith("/dev/")]
+        buffers = server_buffers(name, port, stream_path, log_path)
         if readers.error:
             fail(readers.error)
     finally:
@@ -254,11 +259,32 @@ def measure(name, cmd, ready_path, stream_path, port, n_clients, seconds, warmup
         "smaps_rss_mb": mem.get("Rss", 0) / 1024,
         "dev_rss_mb": sum(m.get("Rss", 0) for m in dev) / 1024,
         "dev_pss_mb": sum(m.get("Pss", 0) for m in dev) / 1024,
+        "dev_maps": len(dev), "buffers": buffers,
         "n_libs": len(libs), "libs_top": sorted(libs.items(), key=lambda kv: -kv[1])[:8],
         "breakdown": where, "rss_parts_kb": rss_parts,
         "frames": got, "fps": per_client / (t1 - t0),
         "kb_per_frame": wire / sum(got) / 1024,
     }
+
+
+def server_buffers(name, port, stream_path, log_path):
+    """The V4L2 buffers the server asked for and the driver gave, as the server
+    says: µStreamer logs "Requested 3 device buffers, got 3", camrelay's
+    /api/streams has the source's buffers (what it asked is the config's) and
+    the frames it copied since it started because consumers held every other
+    buffer (each copy lands in a pool frame: anonymous memory, "anon" below).
+    {"asked": n or None, "got": n, "copied": n or None} or None when the server
+    does not say."""
+    if name == "ustreamer":
+        m = re.findall(r"Requested (\d+) device buffers, got (\d+)", tail(log_path, 1 << 20))
+        return {"asked": int(m[-1][0]), "got": int(m[-1][1]), "copied": None} if m else None
+    try:
+        url = f"http://127.0.0.1:{port}/api/streams/{stream_path.rsplit('/', 1)[1]}"
+        s = json.load(urllib.request.urlopen(url, timeout=5))
+        got, copied = s["source"].get("buffers"), s["counters"].get("frames_copied")
+    except (OSError, ValueError, KeyError):
+        return None
+    return {"asked": None, "got": got, "copied": copied} if got else None
 
 
 def smaps_rollup_kb(pid):
@@ -411,12 +437,15 @@ def guest_main(a):
                 else:
                     cfg = os.path.join(workdir, f"camrelay-{size}-{n}.toml")
                     with open(cfg, "w") as f:
-                        f.write(CAMRELAY_CONFIG.format(device=device, width=w, height=h))
+                        f.write(CAMRELAY_CONFIG.format(device=device, width=w, height=h,
+                                                       buffers=f"buffers = {a.buffers}\n\n" if a.buffers else "\n"))
                     cmd = [a.camrelay, "serve", "-c", cfg, "-l", f"127.0.0.1:{port}"]
                     ready, path = "/api/streams", "/mjpeg/cam"
                 print(f"ubench: {size}, {n} client(s), {name} ...", flush=True)
                 r = measure(name, cmd, ready, path, port, n, a.seconds, a.warmup, workdir)
                 r["size"] = size
+                if name == "camrelay" and r["buffers"]:
+                    r["buffers"]["asked"] = a.buffers or 6  # the config's, else the v4l2 table's default
                 rows.append(r)
                 print(f"ubench:   {r['cpu_ms_per_frame']:.2f} ms CPU/frame, {r['cpu_pct']:.0f}% CPU, "
                       f"RSS {r['rss_mb']:.1f} MB, {r['fps']:.2f} fps/client", flush=True)
@@ -463,7 +492,8 @@ def print_table(res, a, load_before, load_after):
     rows = res["rows"]
     print()
     print(f"MJPEG over HTTP from vivid YUYV (V4L2), µStreamer {ustreamer_version()} vs camrelay, "
-          f"quality 80 both, {a.seconds:.0f} s window per row, in the VM ({res['guest_cpus']} vCPUs)")
+          f"quality 80 both, {a.seconds:.0f} s window per row, in the VM ({res['guest_cpus']} vCPUs); "
+          f"camrelay's buffers = {a.buffers or '6 (default)'}, µStreamer's default (CPUs + 1)")
     print(TCG_NOTE)
     print(f"host: {os.cpu_count()} CPUs, load average before {' '.join(f'{x:.2f}' for x in load_before)}, "
           f"after {' '.join(f'{x:.2f}' for x in load_after)}")
@@ -480,19 +510,25 @@ def print_table(res, a, load_before, load_after):
               f"{r.get('n_libs', 0):4d} {r['fps']:10.2f} {fr:>23s} {r['kb_per_frame']:8.1f}")
     print()
     print("smaps (accurate; VmRSS above may lag, see the docstring): Rss, the V4L2 buffers' part of it (dev),")
-    print("the rest without huge pages (own = Rss - dev - THP), PSS without the device buffers")
+    print("the rest without huge pages (own = Rss - dev - THP), PSS without the device buffers; V4L2 buffers")
+    print("the server asked for / the driver gave (µStreamer's log, camrelay's /api/streams) and mapped (smaps),")
+    print("frames camrelay copied since its start because consumers held every other buffer (frames_copied)")
     hdr = (f"{'size':9s} {'clients':>7s} {'server':9s} {'Rss MB':>7s} {'dev MB':>7s} {'own MB':>7s} "
-           f"{'PSS-dev MB':>10s}")
+           f"{'PSS-dev MB':>10s} {'buffers':>7s} {'mapped':>6s} {'copied':>6s}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         if "smaps_rss_mb" in r:
+            b = r.get("buffers")
+            bufs = f"{b['asked'] or '?'}/{b['got']}" if b else "?"
+            copied = str(b["copied"]) if b and b.get("copied") is not None else "-"
             print(f"{r['size']:9s} {r['clients']:7d} {r['server']:9s} {r['smaps_rss_mb']:7.1f} "
-                  f"{r['dev_rss_mb']:7.1f} {own_mb(r):7.1f} {r['pss_mb'] - r['dev_pss_mb']:10.1f}")
+                  f"{r['dev_rss_mb']:7.1f} {own_mb(r):7.1f} {r['pss_mb'] - r['dev_pss_mb']:10.1f} "
+                  f"{bufs:>7s} {r.get('dev_maps', 0):6d} {copied:>6s}")
     print()
-    print("camrelay / µStreamer (below 1: camrelay uses less)")
-    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'RSS':>6s} {'RSS-THP':>7s} {'own':>6s} {'PSS':>6s} "
-          f"{'PSS-dev':>7s} {'fps':>6s}")
+    print("camrelay / µStreamer (below 1: camrelay uses less; VmRSS from status, Rss from smaps_rollup)")
+    print(f"{'size':9s} {'clients':>7s} {'CPU/frame':>10s} {'VmRSS':>6s} {'VmRSS-THP':>9s} {'Rss':>6s} {'own':>6s} "
+          f"{'PSS':>6s} {'PSS-dev':>7s} {'fps':>6s}")
     pairs = {}
     for r in rows:
         pairs.setdefault((r["size"], r["clients"]), {})[r["server"]] = r
@@ -502,7 +538,8 @@ def print_table(res, a, load_before, load_after):
             continue
         print(f"{size:9s} {n:7d} {c['cpu_ms_per_frame'] / u['cpu_ms_per_frame']:10.2f} "
               f"{c['rss_mb'] / u['rss_mb']:6.2f} "
-              f"{(c['rss_mb'] - c.get('thp_mb', 0)) / (u['rss_mb'] - u.get('thp_mb', 0)):7.2f} "
+              f"{(c['rss_mb'] - c.get('thp_mb', 0)) / (u['rss_mb'] - u.get('thp_mb', 0)):9.2f} "
+              f"{c['smaps_rss_mb'] / u['smaps_rss_mb'] if u.get('smaps_rss_mb') else 0:6.2f} "
               f"{own_mb(c) / own_mb(u) if 'smaps_rss_mb' in u else 0:6.2f} "
               f"{c['pss_mb'] / u['pss_mb'] if u.get('pss_mb') else 0:6.2f} "
               f"{pss_own(c) / pss_own(u) if 'dev_pss_mb' in u else 0:7.2f} "
@@ -527,7 +564,7 @@ def host_main(a):
     cmd = [os.path.join(REPO, "tests/vm/run-in-vm"), "--timeout", str(int(timeout)), "--outdir", outdir,
            "--", "/usr/bin/python3", os.path.realpath(__file__), "--guest", camrelay,
            "--out", out, "--seconds", str(a.seconds), "--warmup", str(a.warmup),
-           "--sizes", a.sizes, "--clients", a.clients]
+           "--sizes", a.sizes, "--clients", a.clients, "--buffers", str(a.buffers)]
     load_before = os.getloadavg()
     print(f"ubench: booting the VM (TCG), {n_runs} runs of ~{a.seconds + a.warmup:.0f} s",
           file=sys.stderr, flush=True)
@@ -555,6 +592,8 @@ def main():
                     help="seconds after every client has its first frame, before the window")
     ap.add_argument("--sizes", default="640x480,1280x720")
     ap.add_argument("--clients", default="1,10")
+    ap.add_argument("--buffers", type=int, default=0,
+                    help="camrelay's capture buffers (2..32) for the run; default: its default, 6")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--host-test", action="store_true",
                     help="camrelay's built-in test stream on this host, no VM and no µStreamer")
@@ -566,6 +605,8 @@ def main():
             a.camrelay = os.path.realpath(a.camrelay)
             guest_main(a)
         elif a.host_test:
+            if a.buffers:
+                raise BenchError("--buffers applies to the V4L2 capture in the VM, not to --host-test")
             host_test(a)
         else:
             host_main(a)

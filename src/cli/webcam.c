@@ -313,6 +313,10 @@ static int _run(int argc, char **argv)
 	int r = _choose_source(from, &s->sources[0]);
 	if (r)
 		return r;
+	/* No config file: the source backend's own keys at their defaults (v4l2's buffers). */
+	const struct cr_source_ops_s *so = cr_source_find(s->sources[0].capture.backend);
+	if (so)
+		cr_options_defaults(so->options, s->sources[0].capture.opts);
 	s->n_sinks = 1;
 	s->sinks[0] = sk;
 	sk->type = CR_SINK_WEBCAM;

@@ -30,6 +30,7 @@ struct cr_stream_stats_s {
 	atomic_uint_least64_t reconnects;
 	atomic_uint_least64_t source_opens; /* the source opened (at start, after a failure, a reload's restart) */
 	atomic_uint_least64_t encoders_opened; /* encoder (re)starts: sharing keeps it at one per setting */
+	atomic_uint_least64_t frames_copied; /* a capture copied a frame out of its buffer: consumers held the others */
 	atomic_uint_least64_t frames_device_skipped; /* frames the device itself dropped (V4L2 sequence gaps) */
 	atomic_uint_least64_t clock_moves; /* a paced source (a file) fell 0.5 s behind and moved its clock on */
 	struct cr_latency_s capture_to_encoded;

@@ -950,6 +950,7 @@ void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st)
 		st->format = k->format;
 		st->width = k->width;
 		st->height = k->height;
+		st->buffers = k->buffers;
 		st->fps_nominal = k->fps_nominal;
 		pthread_mutex_unlock(&s->lock);
 		return;
@@ -962,6 +963,7 @@ void cr_stream_status(struct cr_stream_s *s, struct cr_stream_status_s *st)
 	st->format = s->src.format;
 	st->width = s->src.width;
 	st->height = s->src.height;
+	st->buffers = s->src_open ? s->src.buffers : 0;
 	if (s->src.fps_den > 0)
 		st->fps_nominal = (double)s->src.fps_num / s->src.fps_den;
 	pthread_mutex_unlock(&s->src_lock);

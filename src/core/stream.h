@@ -77,6 +77,7 @@ struct cr_stream_status_s {
 	char device[256];
 	enum cr_pixfmt_e format;
 	int width, height;
+	int buffers; /* capture buffers the device gave, 0: none of its own */
 	double fps_nominal, fps_measured;
 	int n_subs;
 	int n_encoders;  /* encode stages: one per distinct encoder setting, shared by its subscribers */

@@ -228,7 +228,10 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 	cr_stream_foreach_sub(s, _add_sub, &sctx);
 	json_t *j = json_object();
 	json_object_set_new(j, "name", json_string(cr_stream_name(s)));
-	json_object_set_new(j, "source", json_pack("{s:s,s:s}", "backend", st.backend, "device", st.device));
+	json_t *source = json_pack("{s:s,s:s}", "backend", st.backend, "device", st.device);
+	if (st.buffers > 0) /* a capture's buffers (v4l2's buffers option, as the driver gave them) */
+		json_object_set_new(source, "buffers", json_integer(st.buffers));
+	json_object_set_new(j, "source", source);
 	json_object_set_new(j, "state", json_string(cr_source_state_name(st.state)));
 	json_object_set_new(j, "message", json_string(st.message));
 	json_object_set_new(j, "format", json_string(cr_pixfmt_name(st.format)));
@@ -267,6 +270,8 @@ static json_t *_stream_json(struct cr_http_s *h, struct cr_stream_s *s, bool adm
 			  (json_int_t)atomic_load(&stats->encoders_opened), "source_opens",
 			  (json_int_t)atomic_load(&stats->source_opens), "clock_moves",
 			  (json_int_t)atomic_load(&stats->clock_moves)));
+	json_object_set_new(json_object_get(j, "counters"), "frames_copied",
+			    json_integer((json_int_t)atomic_load(&stats->frames_copied)));
 	json_object_set_new(j, "latency_ms",
 			    json_pack("{s:o,s:o}", "capture_to_encoded", _latency(&stats->capture_to_encoded),
 				      "capture_to_sent", _latency(&stats->capture_to_sent)));

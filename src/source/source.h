@@ -42,6 +42,7 @@ struct cr_source_s {
 	enum cr_pixfmt_e format;
 	int width, height;
 	int fps_num, fps_den; /* frames per second = num/den; 0 if unknown */
+	int buffers;          /* capture buffers the device gave (v4l2 MMAP); 0: none of its own */
 	char device_path[256];
 	char note[256];  /* negotiation result when it differs from the config */
 	char error[256]; /* why the last call failed, in words a user can act on */

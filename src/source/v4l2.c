@@ -6,8 +6,9 @@
  * closed or the format changes while consumers still hold frames, the set is
  * detached from the device (its frames no longer queue into whatever the fd
  * has become) and unmapped when its last frame comes back. When consumers hold
- * every buffer, a frame is copied into a pool frame instead (counted in
- * stats->bytes_copied) so the driver always has a buffer to fill. */
+ * every other buffer, a frame is copied into a pool frame instead (counted in
+ * stats->frames_copied and bytes_copied) so the driver always has a buffer to
+ * fill: the `buffers` option trades the memory of each buffer for such copies. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/videodev2.h>
@@ -28,9 +29,10 @@
 #include "source/v4l2_ctrl.h"
 #include "source/v4l2_fmt.h"
 
-/* 6, not 4: the stage queue (2) and a subscriber queue (2) may hold 4 frames,
- * and the driver needs buffers to fill meanwhile or frames get copied. */
-#define _N_BUFFERS 6
+/* The backend's own keys (core/options.h), in cfg->opts. */
+struct _v4l2_opts_s {
+	int buffers; /* MMAP buffers asked of VIDIOC_REQBUFS */
+};
 
 struct _buf_s {
 	void *start[VIDEO_MAX_PLANES];
@@ -48,7 +50,7 @@ struct _bufset_s {
 	uint32_t type;
 	int n, n_mem_planes, n_queued;
 	struct cr_v4l2_layout_s layout;
-	struct _buf_s bufs[_N_BUFFERS];
+	struct _buf_s bufs[]; /* n: as many as the driver gave */
 };
 
 struct _v4l2_s {
@@ -154,15 +156,23 @@ static int _start(struct cr_source_s *src, struct _v4l2_s *v)
 {
 	char *err = src->error;
 	size_t errlen = sizeof(src->error);
-	struct v4l2_requestbuffers rb = {.count = _N_BUFFERS, .type = v->type, .memory = V4L2_MEMORY_MMAP};
-	int r = CR_V4L2_IOCTL(v->fd, v->path, VIDIOC_REQBUFS, &rb, err, errlen, "%d MMAP buffers", _N_BUFFERS);
+	int asked = ((const struct _v4l2_opts_s *)(const void *)src->cfg->opts)->buffers;
+	struct v4l2_requestbuffers rb = {.count = (uint32_t)asked, .type = v->type, .memory = V4L2_MEMORY_MMAP};
+	int r = CR_V4L2_IOCTL(v->fd, v->path, VIDIOC_REQBUFS, &rb, err, errlen, "%d MMAP buffers", asked);
 	if (r < 0)
 		return r;
 	if (rb.count < 2) {
-		cr_msgf(err, errlen, "%s (%s) gave %u buffers; camrelay needs at least 2", v->path, v->card, rb.count);
+		cr_msgf(err, errlen, "%s (%s) gave %u buffers (%d asked); camrelay needs at least 2", v->path, v->card,
+			rb.count, asked);
 		return -ENOMEM;
 	}
-	struct _bufset_s *bs = calloc(1, sizeof(*bs));
+	/* All of them are used: a driver that gives more than asked may need
+	 * that many queued before it starts streaming. */
+	if (rb.count != (uint32_t)asked)
+		CR_LOG_I(src->stream_name, "%s (%s): asked for %d buffers, the driver gave %u", v->path, v->card,
+			 asked, rb.count);
+	src->buffers = (int)rb.count;
+	struct _bufset_s *bs = calloc(1, sizeof(*bs) + rb.count * sizeof(bs->bufs[0]));
 	if (!bs) {
 		cr_msgf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -172,7 +182,7 @@ static int _start(struct cr_source_s *src, struct _v4l2_s *v)
 	bs->fd = v->fd;
 	bs->type = v->type;
 	bs->generation = ++v->generation;
-	bs->n = (int)(rb.count < _N_BUFFERS ? rb.count : _N_BUFFERS);
+	bs->n = (int)rb.count;
 	bs->n_mem_planes = v->mplane ? v->fmt.fmt.pix_mp.num_planes : 1;
 	bs->layout = v->layout;
 	for (int i = 0; i < bs->n; i++)
@@ -317,6 +327,7 @@ static int _v4l2_open(struct cr_source_s *src)
 	}
 	src->priv = v;
 	src->note[0] = 0;
+	src->buffers = 0;
 	v->fd = cr_v4l2_open(src->cfg->device, V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_VIDEO_CAPTURE_MPLANE, v->path,
 			     sizeof(v->path), v->card, sizeof(v->card), src->error, sizeof(src->error));
 	int r = v->fd;
@@ -429,8 +440,10 @@ static struct cr_frame_s *_copy_frame(struct cr_source_s *src, struct _v4l2_s *v
 			copied += row * (size_t)rows[p];
 		}
 	}
-	if (src->stats)
+	if (src->stats) {
+		atomic_fetch_add(&src->stats->frames_copied, 1);
 		atomic_fetch_add(&src->stats->bytes_copied, copied);
+	}
 	f->ts_capture_ns = in->ts_capture_ns;
 	f->full_range = in->full_range;
 	return f;
@@ -625,9 +638,21 @@ static const enum cr_pixfmt_e _v4l2_formats[] = {
 	CR_PIXFMT_SGBRG8, CR_PIXFMT_SGRBG8, CR_PIXFMT_SRGGB8, CR_PIXFMT_NONE,
 };
 
+/* 6 by default, not 4: the stage queue (2) and a subscriber queue (2) may hold
+ * 4 frames, and the driver needs buffers to fill meanwhile or frames get
+ * copied. Fewer save a frame's size each (1.8 MB at 720p YUYV) on small boards. */
+static const struct cr_option_s _v4l2_options[] = {
+	{.key = "buffers", .type = CR_OPT_INT, .offset = offsetof(struct _v4l2_opts_s, buffers), .def = 6, .min = 2,
+	 .max = 32, .help = "MMAP buffers asked of the driver: each costs a frame of memory; fewer than "
+			    "consumers hold means frames are copied (frames_copied)"},
+	CR_OPTS_END,
+};
+_Static_assert(sizeof(struct _v4l2_opts_s) <= CR_BACKEND_OPTS_SIZE, "v4l2 options fit their block");
+
 const struct cr_source_ops_s cr_source_v4l2 = {
 	.name = "v4l2",
 	.caps = &(const struct cr_source_caps_s){.formats = _v4l2_formats, .hardware = true},
+	.options = _v4l2_options,
 	.open = _v4l2_open,
 	.read = _v4l2_read,
 	.close = _v4l2_close,

@@ -35,6 +35,11 @@ static const char *_opt(const struct cr_option_s *opts, const unsigned char *blo
 	const struct cr_option_s *o = cr_option_find(opts, key);
 	return o ? (const char *)block + o->offset : "(not declared)";
 }
+static int _int_opt(const struct cr_option_s *opts, const unsigned char *block, const char *key)
+{
+	const struct cr_option_s *o = cr_option_find(opts, key);
+	return o ? *(const int *)(const void *)(block + o->offset) : -1;
+}
 #define _SW_OPT(e, key) _opt(cr_encoder_find("software", (e)->codec)->options, (e)->opts, key)
 static int _failures;
 
@@ -169,6 +174,7 @@ static void _check_good(const char *name)
 			return;
 		_check_seed_common(src, rdk ? "/dev/video0" : "/dev/video2", CR_PIXFMT_YUYV);
 		CHECK(strcmp(src->capture.backend, "v4l2") == 0);
+		CHECK(_int_opt(cr_source_find("v4l2")->options, src->capture.opts, "buffers") == 6); /* the table's default */
 		CHECK(strcmp(src->encoder.backend, rdk ? "rdk" : "v4l2-m2m") == 0);
 		CHECK(strcmp(src->encoder.profile, "42001f") == 0 && src->encoder.level[0] == '\0');
 		CHECK(src->encoder.profile_idc == 0x42 && src->encoder.constraint_flags == 0x00 &&
@@ -186,6 +192,7 @@ static void _check_good(const char *name)
 		CHECK(s->n_sources == 1);
 		CHECK(src->capture.width == 1920 && src->capture.height == 1080);
 		CHECK(src->capture.pixel_format == CR_PIXFMT_MJPEG && src->capture.prefer_dmabuf);
+		CHECK(_int_opt(cr_source_find("v4l2")->options, src->capture.opts, "buffers") == 3);
 		CHECK(src->capture.n_controls == 3);
 		CHECK(strcmp(src->capture.controls[0].name, "brightness") == 0);
 		CHECK(strcmp(src->capture.controls[0].value, "10") == 0);
