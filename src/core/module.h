@@ -19,6 +19,7 @@
 #include "convert/convert.h"
 #include "core/frame.h"
 #include "core/log.h"
+#include "core/pool.h"
 #include "core/stream.h"
 #include "source/source.h"
 
@@ -38,6 +39,10 @@ struct cr_module_host_s {
 	void (*frame_reuse)(struct cr_frame_s *f);
 	void (*frame_free)(struct cr_frame_s *f);
 	void (*frame_unref)(struct cr_frame_s *f);
+	/* the URL source's decoder buffers (source/avframe.h) */
+	struct cr_pool_s *(*pool_new)(enum cr_pixfmt_e fmt, int w, int h, size_t max_size);
+	struct cr_frame_s *(*pool_get)(struct cr_pool_s *pool);
+	void (*pool_destroy)(struct cr_pool_s *pool);
 	const char *(*pixfmt_name)(enum cr_pixfmt_e f);
 	int (*pixfmt_planes)(enum cr_pixfmt_e f, int w, int h, int stride[3], int rows[3]);
 	void (*source_caps_str)(const struct cr_source_caps_s *caps, char *out, size_t size);

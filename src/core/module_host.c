@@ -61,6 +61,21 @@ void cr_frame_unref(struct cr_frame_s *f)
 	_host->frame_unref(f);
 }
 
+struct cr_pool_s *cr_pool_new(enum cr_pixfmt_e fmt, int w, int h, size_t max_size)
+{
+	return _host->pool_new(fmt, w, h, max_size);
+}
+
+struct cr_frame_s *cr_pool_get(struct cr_pool_s *pool)
+{
+	return _host->pool_get(pool);
+}
+
+void cr_pool_destroy(struct cr_pool_s *pool)
+{
+	_host->pool_destroy(pool);
+}
+
 int cr_pixfmt_planes(enum cr_pixfmt_e f, int w, int h, int stride[3], int rows[3])
 {
 	return _host->pixfmt_planes(f, w, h, stride, rows);

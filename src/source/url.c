@@ -269,6 +269,12 @@ static int _url_open(struct cr_source_s *src)
 		/* Slice threads only: frame threads would delay every picture. */
 		u->dec->thread_type = FF_THREAD_SLICE;
 		u->dec->flags |= AV_CODEC_FLAG_LOW_DELAY;
+		/* pictures in memory that goes back after a burst (avframe.h) */
+		if (cr_av_bufs_attach(u->dec) < 0) {
+			snprintf(src->error, sizeof(src->error), "out of memory");
+			src->ops->close(src);
+			return -ENOMEM;
+		}
 		if ((r = avcodec_open2(u->dec, c, NULL)) < 0) {
 			r = _fail(src, r, "opening the decoder");
 			src->ops->close(src);
@@ -474,7 +480,9 @@ static void _url_close(struct cr_source_s *src)
 	av_packet_free(&u->rpkt);
 	while (u->n_pending)
 		cr_packet_unref(_pending_pop(u));
+	void *bufs = u->dec ? u->dec->opaque : NULL;
 	avcodec_free_context(&u->dec);
+	cr_av_bufs_free(bufs);
 	avformat_close_input(&u->fmt);
 	avformat_free_context(u->fmt);
 	av_packet_free(&u->pkt);
