@@ -231,6 +231,17 @@ boot_check() {
 		"$root/etc/systemd/system/camrelay-boot-check.service" "$root/root/boot-check.sh" "$root/root/boot-check.out"
 }
 
+# KiB in a root without apt's package lists and cache: apt-get update fills the
+# lists and apt-get clean empties the cache, so counting either made the
+# install footprint wrong (negative, beside a base root with its own).
+size_without_apt() {
+	local all lists cache
+	all=$(du -sxk "$1" | cut -f1)
+	lists=$(du -sxk "$1/var/lib/apt/lists" 2>/dev/null | cut -f1)
+	cache=$(du -sxk "$1/var/cache/apt" 2>/dev/null | cut -f1)
+	echo $((all - ${lists:-0} - ${cache:-0}))
+}
+
 fresh_install() {
 	[ "$(id -u)" -eq 0 ] || { bad "amd64 fresh install needs root (chroot)"; return; }
 	. "$SRC/tests/fresh/root.sh"
@@ -244,9 +255,8 @@ fresh_install() {
 	cp "$OUT/camrelay_${ver}_amd64.deb" "$OUT/camrelay-x265_${ver}_amd64.deb" "$OUT/camrelay-x264_${ver}_amd64.deb" \
 		"$OUT/camrelay-vpx_${ver}_amd64.deb" "$OUT/camrelay-alsa_${ver}_amd64.deb" "$root/root/"
 	cp "$SRC/tests/pkg/notify_ready.py" "$root/root/"
-	local before after out lists_before
-	before=$(du -sxk "$root" | cut -f1)
-	lists_before=$(du -sk "$root/var/lib/apt/lists" 2>/dev/null | cut -f1)
+	local before after out
+	before=$(size_without_apt "$root")
 	out=$(in_root "$root" net /bin/bash -c '
 		set -e
 		export DEBIAN_FRONTEND=noninteractive
@@ -260,11 +270,8 @@ fresh_install() {
 	echo "$out" | sed 's/^/  root: /'
 	check "amd64: apt-get install ./camrelay_${ver}_amd64.deb in a fresh Debian 12 root pulls its dependencies" test $rc -eq 0
 	[ $rc -eq 0 ] || { rm -rf "$root"; return; }
-	after=$(du -sxk "$root" | cut -f1)
-	local lists
-	lists=$(($(du -sk "$root/var/lib/apt/lists" | cut -f1) - ${lists_before:-0}))
-	# only what apt-get update added to its lists is taken off (the base root may hold lists already)
-	echo "figure: install footprint in a minimal Debian 12 root: $((after - before - lists)) KiB (camrelay and the packages it pulls; what apt-get update added to its lists, $lists KiB, not counted)"
+	after=$(size_without_apt "$root")
+	echo "figure: install footprint in a minimal Debian 12 root: $((after - before)) KiB (camrelay and the packages it pulls; apt's lists and cache not counted, before or after)"
 	out=$(in_root "$root" lo /bin/bash -c '
 		camrelay check-config /etc/camrelay/camrelay.toml && echo "groups: $(id -nG camrelay)" &&
 		echo "home: $(getent passwd camrelay | cut -d: -f6)" &&
