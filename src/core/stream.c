@@ -78,6 +78,8 @@ struct cr_sub_s {
 	struct cr_caps_s caps;
 	char name[96];
 	bool wait_keyframe; /* packets: deliver nothing before the first keyframe */
+	int base_depth; /* of `queue` as asked for */
+	int depth;      /* of `queue` now: see _sub_rest_depth (stage thread, under the stream's lock) */
 	atomic_uint_least64_t delivered, self_dropped;
 	struct cr_sub_s *next;
 };
@@ -206,6 +208,23 @@ static void _deliver_frame(struct _stage_s *st, struct cr_frame_s *f)
 	_call_direct(st, direct, n, f);
 }
 
+/* An encoded subscriber's queue rests as deep as its stage's input: deeper
+ * (_STAGE_BURST_DEPTH) while the frames come from a URL source. The stage
+ * drains a camera's burst in a few ms, and a 2-deep MJPEG client queue then
+ * overflowed before the event loop could write the pictures out (the soak's
+ * two healthy MJPEG clients lost 32 frames in an hour, every MJPEG client at
+ * the same moments, 4 frames within 100 ms while the loop answered requests
+ * in under 60 ms; url-stall: 8 of 8 bursts). Packets are small; raw
+ * subscribers keep their depth (their frames hold pool buffers). */
+static void _sub_rest_depth(const struct _stage_s *st, struct cr_sub_s *sub)
+{
+	int depth = sub->base_depth > 1 && st->depth > sub->base_depth ? st->depth : sub->base_depth;
+	if (depth == sub->depth)
+		return;
+	sub->depth = depth;
+	cr_queue_set_depth(&sub->queue, depth);
+}
+
 static void _emit_packet(struct cr_encoder_s *enc, struct cr_packet_s *pkt)
 {
 	struct _stage_s *st = enc->emit_opaque;
@@ -225,10 +244,12 @@ static void _emit_packet(struct cr_encoder_s *enc, struct cr_packet_s *pkt)
 				continue;
 			sub->wait_keyframe = false;
 		}
-		if (sub->deliver && n < _MAX_DIRECT)
+		if (sub->deliver && n < _MAX_DIRECT) {
 			direct[n++] = sub;
-		else if (!sub->deliver)
+		} else if (!sub->deliver) {
+			_sub_rest_depth(st, sub);
 			cr_queue_push(&sub->queue, cr_packet_ref(pkt));
+		}
 	}
 	_call_direct(st, direct, n, pkt);
 }
@@ -459,8 +480,8 @@ struct cr_sub_s *cr_stream_subscribe(struct cr_stream_s *s, const struct cr_sub_
 	sub->stream = s;
 	sub->kind = req->kind;
 	snprintf(sub->name, sizeof(sub->name), "%s", req->name ? req->name : "?");
-	cr_queue_init(&sub->queue, req->depth > 0 ? req->depth : 2,
-		      req->kind == CR_SUB_RAW ? _unref_frame : _unref_packet);
+	sub->base_depth = sub->depth = req->depth > 0 ? req->depth : 2;
+	cr_queue_init(&sub->queue, sub->depth, req->kind == CR_SUB_RAW ? _unref_frame : _unref_packet);
 	sub->queue.notify = req->notify;
 	sub->queue.notify_opaque = req->opaque;
 	sub->deliver = req->deliver;

@@ -435,8 +435,9 @@ def stall_phases(srv, thing, short, where="mid-packet", after_short=None):
 
 
 def stage_drops(srv):
-    """{client name: frames its stage dropped} of stream cam."""
-    return {c["name"]: c["stage_dropped"] for c in srv.stream("cam")["clients"]}
+    """{client name: (frames its stage dropped, frames dropped from its own
+    queue or by its sender)} of stream cam."""
+    return {c["name"]: (c["stage_dropped"], c["dropped"]) for c in srv.stream("cam")["clients"]}
 
 
 def test_stall(exe, tmp):
@@ -468,10 +469,16 @@ def test_stall(exe, tmp):
                 # after the short pauses only: the 2.5 s one holds back 75 frames, stale
                 # when they come (the viewers saw placeholders), and those may go
                 d1 = stage_drops(srv)
-                print("frames dropped in the stages over the 300 ms pauses (client: before -> after): "
+                print("frames dropped over the 300 ms pauses (client: (stage, own) before -> after): "
                       + ", ".join(f"{n}: {d0.get(n)} -> {v}" for n, v in d1.items()))
-                check(all(v == d0.get(n) for n, v in d1.items()),
+                check(all(v[0] == d0.get(n, (None,))[0] for n, v in d1.items()),
                       f"a stage dropped frames of the bursts after the 300 ms pauses: {d0} -> {d1}")
+                # The MJPEG client's own queue (2 deep for a device's frames) and its
+                # sender too: the soak's healthy MJPEG clients lost 32 frames in an hour,
+                # every MJPEG client at once, 4 in 100 ms, with the loop answering
+                # /api/streams in under 60 ms throughout (a burst, not a stall).
+                check(all(v[1] == d0.get(n, (0, None))[1] for n, v in d1.items()),
+                      f"a client dropped frames of the bursts after the 300 ms pauses: {d0} -> {d1}")
             k = stall_phases(srv, proxy, True, after_short=no_stage_drops)
             check_bars(snapshot(srv), "rtsp after the pauses", level=255)
             print(f"rtsp stall: {proxy.done} pauses mid-packet; counters {k}; MJPEG pictures read {len(parts)}")
