@@ -183,9 +183,11 @@ static void _client_wake(evutil_socket_t fd, short what, void *arg)
 	struct cr_packet_s *p;
 	/* With _MAX_INFLIGHT pictures not yet in the socket, the rest wait in
 	 * the subscriber's queue, whose depth bounds what a slow client costs:
-	 * it drops the oldest, so such a client gets the newest when it drains.
-	 * (Dropping here instead lost the third picture of every burst: two
-	 * written in one wake-up are both still in the output buffer.) */
+	 * it keeps the newest (2 of a device's, 10 of a URL camera's burst) and
+	 * counts the older ones dropped, so what such a client gets next is at
+	 * most that many pictures old. (Dropping here instead lost the third
+	 * picture of every burst: two written in one wake-up are both still in
+	 * the output buffer.) */
 	while (c->inflight < _MAX_INFLIGHT && (p = cr_sub_pop(c->sub, 0))) {
 		if (c->interval_ns && c->last_ts &&
 		    p->ts_capture_ns - c->last_ts < c->interval_ns - c->interval_ns / 4)
