@@ -4,7 +4,7 @@ serves at 1280x720 H.264 2 Mbit/s (test source, x264), server CPU per RTP
 packet, and each viewer's frame latency up to the moment its last packet
 went to the kernel, for 1/100/500/1000 viewers on loopback.
 
-    bench/webrtc.py BUILD_DIR [--before OLD_BUILD_DIR] [--no-gso] [--cm] [--twcc] [N ...]
+    bench/webrtc.py BUILD_DIR [--before OLD_BUILD_DIR] [--no-gso] [--cm] [--twcc] [--perf DIR] [N ...]
 
 The viewers are bench_webrtc_client (BUILD_DIR/bench): ICE, DTLS-SRTP as a
 browser does, consent answered, every packet's SRTP authentication checked
@@ -18,6 +18,16 @@ directory) and prints the ratios. --no-gso sets CAMRELAY_WHEP_NO_GSO=1;
 --twcc makes them offer transport-cc (as browsers do; they send no feedback):
 camrelay then stamps every video packet with its transport sequence number
 and paces each viewer at 1.5 x its starting estimate (the pacer's cost).
+--perf DIR records the server with `perf record -g` during each row's
+measuring window only (DIR/perf-N.data, N viewers), so the profile holds
+neither the viewers' handshakes nor their leaving; the row's CPU figures
+then include perf's sampling (499 Hz). With --perf each row also gives the
+share of the server's samples spent in the kernel's receive path
+(net_rx_action: on loopback the viewers' side, segmenting each GSO message
+for a socket without UDP_GRO and queueing it, runs inside the sender's
+sendmmsg) and the all-in figure without it: on a network those cycles are
+the viewers' machines'. BENCH_PERF_CALL_GRAPH=dwarf unwinds
+through libraries built without frame pointers (costlier).
 
 The send loop's own CPU is also read per thread: the busiest thread seen
 waiting in epoll_wait or in sendmmsg/sendmsg (the HTTP/WebRTC event loop;
@@ -151,7 +161,7 @@ def client_modules(client, env):
     return env.get("CAMRELAY_MODULE_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(client)))
 
 
-def run_build(build, client, counts, env, cm):
+def run_build(build, client, counts, env, cm, perf_dir=None):
     http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
     d = tempfile.mkdtemp(prefix="camrelay-bench-webrtc-")
     cfg = os.path.join(d, "bench.toml")
@@ -185,8 +195,18 @@ def run_build(build, client, counts, env, cm):
             time.sleep(3)  # past the first keyframe
             # Seen idle at the first rows; a saturated loop never waits, so keep them.
             loops |= loop_threads(srv.pid)
+            perf = None
+            if perf_dir:
+                perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph",
+                                         os.environ.get("BENCH_PERF_CALL_GRAPH", "fp"), "-p", str(srv.pid), "-o",
+                                         os.path.join(perf_dir, "perf-%d.data" % n)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(0.5)
             m0, t0, c0, th0 = metrics(base), time.time(), cpu_seconds(srv.pid), thread_cpu(srv.pid)
             time.sleep(WINDOW)
+            if perf:
+                perf.send_signal(signal.SIGINT)
+                perf.wait(timeout=120)
             m1, t1, c1, th1 = metrics(base), time.time(), cpu_seconds(srv.pid), thread_cpu(srv.pid)
             # The send loop: of the event-loop threads, the busiest (the RTSP one idles).
             loop = max((th1.get(t, 0) - th0.get(t, 0) for t in loops), default=0.0)
@@ -209,6 +229,8 @@ def run_build(build, client, counts, env, cm):
                    "us_per_pkt": (c1 - c0) * 1e6 / (pkts * dt) if pkts else 0, "batch": batch,
                    "cap": cs, "enc": es, "stream": (lat.get("p50", 0), lat.get("p99", 0)),
                    "auth": (r.get("auth_ok", 0), r.get("auth_failed", 0)), "gcm": r.get("gcm_sessions", 0)}
+            if perf:
+                row["rx_share"] = rx_share(os.path.join(perf_dir, "perf-%d.data" % n))
             rows.append(row)
             fmt = lambda v: "%7.2f/%-7.2f" % tuple(v) if v[0] is not None else "%17s" % "-"  # noqa: E731
             print("%7d %5d %7.1f %8.0f %7.1f %8.2f %7.1f %8.2f %6.1f %17s %17s %7.1f/%-7.1f %6d/%d"
@@ -220,6 +242,18 @@ def run_build(build, client, counts, env, cm):
         srv.terminate()
         srv.wait(timeout=30)
     return rows
+
+
+def rx_share(data):
+    """Fraction of the samples under net_rx_action (the loopback receive
+    path run in the server's system calls), None if perf cannot tell."""
+    out = subprocess.run(["perf", "report", "-i", data, "--children", "--sort", "sym", "-g", "none", "-q",
+                          "--percent-limit", "0"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[-1] == "net_rx_action" and f[0].endswith("%"):
+            return float(f[0].rstrip("%")) / 100
+    return None
 
 
 def loop_summary(rows):
@@ -252,7 +286,7 @@ def summary(rows):
 
 def main():
     args = sys.argv[1:]
-    build, before, env, cm = args.pop(0), None, dict(os.environ), False
+    build, before, env, cm, perf_dir = args.pop(0), None, dict(os.environ), False, None
     counts = []
     while args:
         a = args.pop(0)
@@ -264,6 +298,9 @@ def main():
             cm = True
         elif a == "--twcc":
             env["BENCH_TWCC"] = "1"
+        elif a == "--perf":
+            perf_dir = args.pop(0)
+            os.makedirs(perf_dir, exist_ok=True)
         else:
             counts.append(int(a))
     counts = counts or [1, 100, 500, 1000]
@@ -275,9 +312,12 @@ def main():
                                env=dict(env, CAMRELAY_MODULE_DIR=client_modules(client, env))).stdout.splitlines():
         r = json.loads(line)
         print("  %-18s %-9s %6.0f ns" % (r["srtp_profile"], r.get("library", ""), r["ns_per_packet"]))
-    results = [(build, run_build(build, client, counts, env, cm))]
+    results = [(build, run_build(build, client, counts, env, cm, perf_dir))]
     if before:
-        results.append((before, run_build(before, client, counts, env, cm)))
+        bdir = os.path.join(perf_dir, "before") if perf_dir else None
+        if bdir:
+            os.makedirs(bdir, exist_ok=True)
+        results.append((before, run_build(before, client, counts, env, cm, bdir)))
     sums = [summary(rows) for _, rows in results]
     print("\nmarginal cost against 1 viewer (the encoder): % of a core per viewer, viewers per core, "
           "us per packet; all-in: viewers / cores used")
@@ -286,6 +326,14 @@ def main():
             print("  %-28s %5d viewers: %.3f %%/viewer -> %6.0f viewers/core, %.2f us/packet; all-in %6.0f/core"
                   % (os.path.basename(os.path.normpath(b)) or b, n, x["per_viewer_pct"], x["viewers_per_core"],
                      x["us_per_pkt"], x["all_in_per_core"]))
+    for (b, rows) in results:
+        for r in rows:
+            if r.get("rx_share") is not None and r["n"] > 1 and r["cpu"] > 0:
+                own = r["cpu"] / 100 * (1 - r["rx_share"])
+                print("  %-28s %5d viewers: %.1f %% of the server's samples in the loopback receive path; without"
+                      " it %.1f %% of a core, all-in %6.0f/core, %.2f us/packet"
+                      % (os.path.basename(os.path.normpath(b)) or b, r["n"], 100 * r["rx_share"], 100 * own,
+                         r["n"] / own, own * 1e6 / r["pps"] if r["pps"] else 0))
     print("\nthe send loop thread alone (HTTP + WebRTC event loop: payload, SRTP, sendmmsg, and on loopback the"
           " kernel's delivery into the viewers' sockets): us per packet -> viewers per core at the measured"
           " packets per viewer")

@@ -164,11 +164,15 @@ static int _seal(struct cr_srtp_tx_s *t, struct _keys_s *k, const uint8_t *iv, u
 {
 	int out = 0, l2 = 0;
 	if (t->gcm) {
+		/* The tag as a parameter read: EVP_CIPHER_CTX_ctrl(GET_TAG) makes
+		 * the same read after translating the control (OpenSSL 3). */
+		OSSL_PARAM tag[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, p + n, 16),
+				    OSSL_PARAM_construct_end()};
 		bool ok = EVP_EncryptInit_ex(k->cipher, NULL, NULL, NULL, iv) == 1 &&
 			  EVP_EncryptUpdate(k->cipher, NULL, &out, aad, (int)aad_len) == 1 &&
 			  EVP_EncryptUpdate(k->cipher, p + from, &out, src, (int)(n - from)) == 1 &&
 			  EVP_EncryptFinal_ex(k->cipher, p + from + out, &l2) == 1 &&
-			  EVP_CIPHER_CTX_ctrl(k->cipher, EVP_CTRL_GCM_GET_TAG, 16, p + n) == 1;
+			  EVP_CIPHER_CTX_get_params(k->cipher, tag) == 1;
 		return ok ? 16 : -EINVAL;
 	}
 	uint8_t tag[EVP_MAX_MD_SIZE];

@@ -141,6 +141,9 @@ static void _on_wake(evutil_socket_t fd, short what, void *arg)
 	uint64_t n;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		CR_LOG_W("whep", "eventfd read: %s", strerror(errno));
+	/* Cleared before the queues are read: a packet pushed after this
+	 * writes the eventfd again, one pushed before is drained below. */
+	atomic_store(&w->woken, false);
 	for (struct cr_whep_viewer_s *v = w->viewers; v; v = v->next)
 		if (v->state == CR_WHEP_SENDING) {
 			_drain(v);
@@ -150,10 +153,12 @@ static void _on_wake(evutil_socket_t fd, short what, void *arg)
 	cr_whep_pace_schedule(w);
 }
 
-/* Pipeline threads: wake the loop. */
+/* Pipeline threads: wake the loop, once until it has woken. */
 void cr_whep_notify(struct cr_whep_s *w)
 {
 	uint64_t one = 1;
+	if (atomic_exchange(&w->woken, true))
+		return;
 	if (write(w->efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is already non-zero, the loop will wake. */
 	}

@@ -157,13 +157,26 @@ static void _check(struct cr_whep_viewer_s *v, struct cr_whep_pair_s *p, int64_t
 	p->tries++;
 }
 
+/* Spreads consent checks (RFC 7675: 4..6 s apart, random). A check is not
+ * a secret, so no system call per viewer and tick: xorshift64, seeded once
+ * per loop from getrandom. */
+static uint32_t _jitter(struct cr_whep_s *w)
+{
+	uint64_t x = w->jitter;
+	if (!x && (getrandom(&x, sizeof(x), 0) != sizeof(x) || !x))
+		x = 0x9e3779b97f4a7c15ull;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	w->jitter = x;
+	return (uint32_t)(x >> 32);
+}
+
 void cr_whep_ice_tick(struct cr_whep_viewer_s *v, int64_t now)
 {
 	for (int i = 0; i < v->n_pairs; i++) {
 		struct cr_whep_pair_s *p = &v->pairs[i];
-		uint32_t r = 0;
-		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-			r = 0;
+		uint32_t r = _jitter(v->w);
 		int64_t gap = p->consent_ns ? _FRESH_GAP_NS + (int64_t)(r % 2000) * 1000000LL : _PENDING_GAP_NS;
 		if (now - p->checked_ns >= gap && (p->consent_ns || p->tries < _PENDING_TRIES))
 			_check(v, p, now);
@@ -239,7 +252,9 @@ void cr_whep_ice_stun(struct cr_whep_s *w, const uint8_t *p, size_t len, const s
 	size_t ll = (size_t)(colon - m.username), rl = m.username_len - ll - 1;
 	struct cr_whep_viewer_s *v;
 	for (v = w->viewers; v; v = v->next)
-		if (strlen(v->ufrag) == ll && memcmp(v->ufrag, m.username, ll) == 0)
+		/* memcmp first: a random ufrag differs at its first byte (this runs
+		 * for every viewer on each request). */
+		if (ll < sizeof(v->ufrag) && memcmp(v->ufrag, m.username, ll) == 0 && strlen(v->ufrag) == ll)
 			break;
 	if (!v || (v->remote_ufrag[0] && (strlen(v->remote_ufrag) != rl ||
 					  memcmp(v->remote_ufrag, colon + 1, rl) != 0)) ||

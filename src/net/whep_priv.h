@@ -7,6 +7,7 @@
 #include <event2/http.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -203,6 +204,10 @@ struct cr_whep_s {
 	int n_streams;
 	struct cr_whep_route_s routes[CR_MAX_STREAMS];
 	int fd, efd;
+	/* Set by the first cr_whep_notify since the loop last woke: the
+	 * others skip the eventfd write (one per packet and viewer before). */
+	atomic_bool woken;
+	uint64_t jitter; /* xorshift state: ICE consent checks' jitter */
 	bool v4_only; /* no IPv6 in this kernel: an AF_INET socket */
 	int port;
 	struct event *udp_ev, *wake_ev, *tick_ev, *pace_ev;
