@@ -4,7 +4,8 @@ serves at 1280x720 H.264 2 Mbit/s (test source, x264), server CPU per RTP
 packet, and each viewer's frame latency up to the moment its last packet
 went to the kernel, for 1/100/500/1000 viewers on loopback.
 
-    bench/webrtc.py BUILD_DIR [--before OLD_BUILD_DIR] [--no-gso] [--cm] [--twcc] [--perf DIR] [N ...]
+    bench/webrtc.py BUILD_DIR [--before OLD_BUILD_DIR] [--no-gso] [--cm] [--twcc] [--perf DIR] [--split]
+                    [N ...]
 
 The viewers are bench_webrtc_client (BUILD_DIR/bench): ICE, DTLS-SRTP as a
 browser does, consent answered, every packet's SRTP authentication checked
@@ -28,6 +29,13 @@ for a socket without UDP_GRO and queueing it, runs inside the sender's
 sendmmsg) and the all-in figure without it: on a network those cycles are
 the viewers' machines'. BENCH_PERF_CALL_GRAPH=dwarf unwinds
 through libraries built without frame pointers (costlier).
+--split (root, 2+ CPUs) takes the viewers' side out of the server's CPU
+without perf: camrelay runs on CPU 0, the viewers on CPU 1, and loopback's
+receive path is steered to CPU 1 (RPS: /sys/class/net/lo/queues/rx-0/
+rps_cpus, restored after), so what /proc/<pid>/stat counts for camrelay is
+its own work up to the loopback device, as on a network. One core then
+carries the encoder and the send loop, so a saturated row shows as packets/s
+short of 2 Mbit/s per viewer.
 
 The send loop's own CPU is also read per thread: the busiest thread seen
 waiting in epoll_wait or in sendmmsg/sendmsg (the HTTP/WebRTC event loop;
@@ -161,7 +169,12 @@ def client_modules(client, env):
     return env.get("CAMRELAY_MODULE_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(client)))
 
 
-def run_build(build, client, counts, env, cm, perf_dir=None):
+def on_cpu(cpu):
+    """preexec_fn: run the child on one CPU only."""
+    return None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
+
+
+def run_build(build, client, counts, env, cm, perf_dir=None, split=False):
     http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
     d = tempfile.mkdtemp(prefix="camrelay-bench-webrtc-")
     cfg = os.path.join(d, "bench.toml")
@@ -172,13 +185,14 @@ def run_build(build, client, counts, env, cm, perf_dir=None):
                 % (http_port, udp_port, most, most, most) + STREAM)
     log = open(os.path.join(d, "server.log"), "w")
     srv = subprocess.Popen([os.path.join(build, "camrelay"), "serve", "-c", cfg], stdout=log,
-                           stderr=subprocess.STDOUT, env=env)
+                           stderr=subprocess.STDOUT, env=env, preexec_fn=on_cpu(0 if split else None))
     base = "http://127.0.0.1:%d" % http_port
     rows = []
     loops = set()
     try:
         time.sleep(2)
-        print("\n%s (%s)" % (build, "GSO off" if env.get("CAMRELAY_WHEP_NO_GSO") else "GSO where the kernel has it"))
+        print("\n%s (%s%s)" % (build, "GSO off" if env.get("CAMRELAY_WHEP_NO_GSO") else "GSO where the kernel has it",
+                               "; camrelay on CPU 0, the viewers and lo's receive path on CPU 1" if split else ""))
         print("%7s %5s %7s %8s %7s %8s %7s %8s %6s %17s %17s %15s %13s"
               % ("viewers", "conn", "Mbit/s", "pkts/s", "CPU %", "us/pkt", "loop %", "loop us", "batch",
                  "capture->sent ms", "encoded->sent ms", "stream p50/p99", "auth ok/bad"))
@@ -188,8 +202,8 @@ def run_build(build, client, counts, env, cm, perf_dir=None):
             cenv = dict(env, BENCH_VERIFY_EVERY="4" if n > 100 else "1",
                         CAMRELAY_MODULE_DIR=client_modules(client, env))
             c = subprocess.Popen([client, "127.0.0.1", str(http_port), "cam", str(n), "600"] + (["cm"] if cm else []),
-                                 stdout=subprocess.PIPE, text=True, env=cenv)
-            deadline = time.time() + 60 + n * 0.2
+                                 stdout=subprocess.PIPE, text=True, env=cenv, preexec_fn=on_cpu(1 if split else None))
+            deadline = time.time() + 60 + n * (0.4 if split else 0.2)  # one CPU for the handshakes
             while time.time() < deadline and c.poll() is None and sending(base) < n:
                 time.sleep(1)
             time.sleep(3)  # past the first keyframe
@@ -280,13 +294,14 @@ def summary(rows):
         out[b["n"]] = {"per_viewer_pct": per_viewer,
                        "viewers_per_core": 100 / per_viewer if per_viewer > 0 else float("inf"),
                        "us_per_pkt": (b["cpu"] - a["cpu"]) / 100 * 1e6 / dp if dp > 0 else float("nan"),
-                       "all_in_per_core": b["n"] / (b["cpu"] / 100) if b["cpu"] > 0 else float("inf")}
+                       # the viewers that connected (a row's client may time out on some)
+                       "all_in_per_core": b["connected"] / (b["cpu"] / 100) if b["cpu"] > 0 else float("inf")}
     return out
 
 
 def main():
     args = sys.argv[1:]
-    build, before, env, cm, perf_dir = args.pop(0), None, dict(os.environ), False, None
+    build, before, env, cm, perf_dir, split = args.pop(0), None, dict(os.environ), False, None, False
     counts = []
     while args:
         a = args.pop(0)
@@ -298,6 +313,8 @@ def main():
             cm = True
         elif a == "--twcc":
             env["BENCH_TWCC"] = "1"
+        elif a == "--split":
+            split = True
         elif a == "--perf":
             perf_dir = args.pop(0)
             os.makedirs(perf_dir, exist_ok=True)
@@ -312,12 +329,30 @@ def main():
                                env=dict(env, CAMRELAY_MODULE_DIR=client_modules(client, env))).stdout.splitlines():
         r = json.loads(line)
         print("  %-18s %-9s %6.0f ns" % (r["srtp_profile"], r.get("library", ""), r["ns_per_packet"]))
-    results = [(build, run_build(build, client, counts, env, cm, perf_dir))]
+    rps = "/sys/class/net/lo/queues/rx-0/rps_cpus"
+    saved = None
+    if split:
+        if os.cpu_count() < 2:
+            sys.exit("--split needs 2 CPUs")
+        with open(rps) as f:
+            saved = f.read().strip()
+        with open(rps, "w") as f:
+            f.write("2")  # CPU 1
+    try:
+        run_all(build, before, client, counts, env, cm, perf_dir, split)
+    finally:
+        if saved is not None:
+            with open(rps, "w") as f:
+                f.write(saved)
+
+
+def run_all(build, before, client, counts, env, cm, perf_dir, split):
+    results = [(build, run_build(build, client, counts, env, cm, perf_dir, split))]
     if before:
         bdir = os.path.join(perf_dir, "before") if perf_dir else None
         if bdir:
             os.makedirs(bdir, exist_ok=True)
-        results.append((before, run_build(before, client, counts, env, cm, bdir)))
+        results.append((before, run_build(before, client, counts, env, cm, bdir, split)))
     sums = [summary(rows) for _, rows in results]
     print("\nmarginal cost against 1 viewer (the encoder): % of a core per viewer, viewers per core, "
           "us per packet; all-in: viewers / cores used")
@@ -333,7 +368,7 @@ def main():
                 print("  %-28s %5d viewers: %.1f %% of the server's samples in the loopback receive path; without"
                       " it %.1f %% of a core, all-in %6.0f/core, %.2f us/packet"
                       % (os.path.basename(os.path.normpath(b)) or b, r["n"], 100 * r["rx_share"], 100 * own,
-                         r["n"] / own, own * 1e6 / r["pps"] if r["pps"] else 0))
+                         r["connected"] / own, own * 1e6 / r["pps"] if r["pps"] else 0))
     print("\nthe send loop thread alone (HTTP + WebRTC event loop: payload, SRTP, sendmmsg, and on loopback the"
           " kernel's delivery into the viewers' sockets): us per packet -> viewers per core at the measured"
           " packets per viewer")
