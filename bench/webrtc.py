@@ -70,7 +70,11 @@ codec = "h264"
 profile = "constrained-baseline"
 level = "3.1"
 bitrate = 2_000_000
+bitrate_policy = "fixed"
 """
+# "fixed": the send path is measured at a constant 2 Mbit/s; with "lowest" a
+# row whose viewers fall behind (one CPU for 1,000 of them with --split)
+# reports loss, the encoder's bitrate drops, and the row sends less.
 
 
 def free_port(kind):
