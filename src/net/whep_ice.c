@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/rand.h"
 #include "net/stun.h"
 #include "net/whep_priv.h"
 
@@ -158,18 +159,13 @@ static void _check(struct cr_whep_viewer_s *v, struct cr_whep_pair_s *p, int64_t
 }
 
 /* Spreads consent checks (RFC 7675: 4..6 s apart, random). A check is not
- * a secret, so no system call per viewer and tick: xorshift64, seeded once
+ * a secret, so no system call per viewer and tick: core/rand.h, seeded once
  * per loop from getrandom. */
 static uint32_t _jitter(struct cr_whep_s *w)
 {
-	uint64_t x = w->jitter;
-	if (!x && (getrandom(&x, sizeof(x), 0) != sizeof(x) || !x))
-		x = 0x9e3779b97f4a7c15ull;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	w->jitter = x;
-	return (uint32_t)(x >> 32);
+	if (!w->jitter && (getrandom(&w->jitter, sizeof(w->jitter), 0) != sizeof(w->jitter) || !w->jitter))
+		w->jitter = 0x9e3779b97f4a7c15ull;
+	return cr_xorshift32(&w->jitter);
 }
 
 void cr_whep_ice_tick(struct cr_whep_viewer_s *v, int64_t now)

@@ -207,7 +207,7 @@ struct cr_whep_s {
 	/* Set by the first cr_whep_notify since the loop last woke: the
 	 * others skip the eventfd write (one per packet and viewer before). */
 	atomic_bool woken;
-	uint64_t jitter; /* xorshift state: ICE consent checks' jitter */
+	uint64_t jitter; /* cr_xorshift32 state: ICE consent checks' jitter */
 	bool v4_only; /* no IPv6 in this kernel: an AF_INET socket */
 	int port;
 	struct event *udp_ev, *wake_ev, *tick_ev, *pace_ev;

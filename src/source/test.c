@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/draw.h"
 #include "core/pool.h"
+#include "core/rand.h"
 #include "core/timecode.h"
 #include "source/source.h"
 
@@ -66,15 +67,6 @@ static void _draw_bars(uint8_t *base, int w, int h)
 	}
 }
 
-static uint32_t _rand(uint64_t *s)
-{
-	/* xorshift64*: fast, and good enough for pixels. */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return (uint32_t)((*s * 2685821657736338717ULL) >> 32);
-}
-
 static void _draw_texture(uint8_t *base, int w, int h, uint64_t *rng)
 {
 	int tw = 2 * w, th = 2 * h, stride[3], rows[3];
@@ -83,7 +75,7 @@ static void _draw_texture(uint8_t *base, int w, int h, uint64_t *rng)
 	for (int i = 0; i < th; i++) {
 		uint8_t prev = 128;
 		for (int x = 0; x < tw; x++) { /* detail with a little blur, as through a lens */
-			uint8_t v = (uint8_t)(24 + _rand(rng) % 200);
+			uint8_t v = (uint8_t)(24 + cr_xorshift32(rng) % 200);
 			y[(size_t)i * stride[0] + x] = (uint8_t)((v + prev) / 2);
 			prev = v;
 		}
@@ -92,7 +84,7 @@ static void _draw_texture(uint8_t *base, int w, int h, uint64_t *rng)
 		uint8_t *c = base + (size_t)stride[0] * rows[0] + (p == 2 ? (size_t)stride[1] * rows[1] : 0);
 		for (int by = 0; by < rows[p]; by += 8)
 			for (int bx = 0; bx < stride[p]; bx += 8)
-				cr_draw_box(c, stride[p], stride[p], rows[p], bx, by, 8, 8, (uint8_t)(88 + _rand(rng) % 80));
+				cr_draw_box(c, stride[p], stride[p], rows[p], bx, by, 8, 8, (uint8_t)(88 + cr_xorshift32(rng) % 80));
 	}
 }
 
@@ -152,7 +144,7 @@ static void _render_noise(struct _test_s *t, struct cr_frame_s *f, int w, int h)
 	for (int y = 0; y < h; y++) {
 		uint8_t *row = f->data[0] + (size_t)y * f->stride[0];
 		for (int x = 0; x + 4 <= w; x += 4) {
-			uint32_t r = _rand(&t->rng);
+			uint32_t r = cr_xorshift32(&t->rng);
 			for (int k = 0; k < 4; k++, r >>= 8)
 				row[x + k] = (uint8_t)(row[x + k] + (int)(r & 7) - 4);
 		}
