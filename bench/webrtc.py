@@ -19,7 +19,7 @@ directory) and prints the ratios. --no-gso sets CAMRELAY_WHEP_NO_GSO=1;
 --twcc makes them offer transport-cc (as browsers do; they send no feedback):
 camrelay then stamps every video packet with its transport sequence number
 and paces each viewer at 1.5 x its starting estimate (the pacer's cost).
---perf DIR records the server with `perf record -g` during each row's
+--perf DIR records the server with `perf record` (call graphs) during each row's
 measuring window only (DIR/perf-N.data, N viewers), so the profile holds
 neither the viewers' handshakes nor their leaving; the row's CPU figures
 then include perf's sampling (499 Hz). With --perf each row also gives the
@@ -213,11 +213,11 @@ def run_build(build, client, counts, env, cm, perf_dir=None, split=False):
             time.sleep(3)  # past the first keyframe
             # Seen idle at the first rows; a saturated loop never waits, so keep them.
             loops |= loop_threads(srv.pid)
-            perf = None
-            if perf_dir:
+            perf, perf_data = None, os.path.join(perf_dir, "perf-%d.data" % n) if perf_dir else None
+            if perf_data:
                 perf = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph",
                                          os.environ.get("BENCH_PERF_CALL_GRAPH", "fp"), "-p", str(srv.pid), "-o",
-                                         os.path.join(perf_dir, "perf-%d.data" % n)],
+                                         perf_data],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(0.5)
             m0, t0, c0, th0 = metrics(base), time.time(), cpu_seconds(srv.pid), thread_cpu(srv.pid)
@@ -248,7 +248,7 @@ def run_build(build, client, counts, env, cm, perf_dir=None, split=False):
                    "cap": cs, "enc": es, "stream": (lat.get("p50", 0), lat.get("p99", 0)),
                    "auth": (r.get("auth_ok", 0), r.get("auth_failed", 0)), "gcm": r.get("gcm_sessions", 0)}
             if perf:
-                row["rx_share"] = rx_share(os.path.join(perf_dir, "perf-%d.data" % n))
+                row["rx_share"] = rx_share(perf_data)
             rows.append(row)
             fmt = lambda v: "%7.2f/%-7.2f" % tuple(v) if v[0] is not None else "%17s" % "-"  # noqa: E731
             print("%7d %5d %7.1f %8.0f %7.1f %8.2f %7.1f %8.2f %6.1f %17s %17s %7.1f/%-7.1f %6d/%d"
@@ -359,7 +359,7 @@ def run_all(build, before, client, counts, env, cm, perf_dir, split):
         results.append((before, run_build(before, client, counts, env, cm, bdir, split)))
     sums = [summary(rows) for _, rows in results]
     print("\nmarginal cost against 1 viewer (the encoder): % of a core per viewer, viewers per core, "
-          "us per packet; all-in: viewers / cores used")
+          "us per packet; all-in: viewers connected / cores used")
     for (b, _), s in zip(results, sums):
         for n, x in s.items():
             print("  %-28s %5d viewers: %.3f %%/viewer -> %6.0f viewers/core, %.2f us/packet; all-in %6.0f/core"
